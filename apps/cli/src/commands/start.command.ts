@@ -1,0 +1,108 @@
+import { Command } from 'commander';
+import { loadOrCreateDevSecrets } from '@lastmeter/auth';
+import { APP_ENV_SPECS } from '@lastmeter/config';
+import { isPortFree, lastmeterHome, LocalInfra, waitUntil } from '@lastmeter/infra';
+import { color, info, UserFacingError } from '../output';
+import { Supervisor, type AppSpec } from '../supervisor';
+
+const DEFAULT_PORTS = {
+  gateway: APP_ENV_SPECS.gateway.GATEWAY_PORT.default as number,
+  command: APP_ENV_SPECS.command.COMMAND_PORT.default as number,
+  projector: APP_ENV_SPECS.projector.PROJECTOR_PORT.default as number,
+};
+
+function portOf(name: keyof typeof DEFAULT_PORTS): number {
+  const variable = `${name.toUpperCase()}_PORT`;
+  const value = process.env[variable];
+  if (value === undefined) return DEFAULT_PORTS[name];
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserFacingError(`${variable}="${value}" is not a port`);
+  return port;
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+  return response.ok;
+}
+
+export function startCommand(): Command {
+  return new Command('start')
+    .description('start Kafka, Redis and all apps; Ctrl-C stops what it started')
+    .action(async () => {
+      const home = lastmeterHome();
+      const ports = { gateway: portOf('gateway'), command: portOf('command'), projector: portOf('projector') };
+      for (const [name, port] of Object.entries(ports)) {
+        if (!(await isPortFree(port))) {
+          throw new UserFacingError(`port ${port} for ${name} is in use; stop what uses it or set ${name.toUpperCase()}_PORT`);
+        }
+      }
+
+      const infra = new LocalInfra({ home, redisAppendOnly: true, log: info });
+      let shuttingDown = false;
+      let supervisor: Supervisor | undefined;
+      const shutdown = async (code: number) => {
+        if (shuttingDown) return;
+        shuttingDown = true;
+        info('stopping…');
+        await supervisor?.stop();
+        await infra.stopStarted();
+        info(`stopped; data kept in ${home.root}`);
+        process.exit(code);
+      };
+      process.on('SIGINT', () => void shutdown(0));
+      process.on('SIGTERM', () => void shutdown(0));
+
+      let endpoints;
+      try {
+        endpoints = await infra.up();
+      } catch (error) {
+        await infra.stopStarted();
+        throw error;
+      }
+      const secrets = loadOrCreateDevSecrets(home.secrets);
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        KAFKA_BROKERS: endpoints.kafkaBrokers,
+        REDIS_URL: endpoints.redisUrl,
+        LASTMETER_JWT_SECRET: secrets.jwtSecret,
+        LASTMETER_ADMIN_USER: secrets.adminUser,
+        LASTMETER_ADMIN_PASSWORD: secrets.adminPassword,
+        GATEWAY_PORT: String(ports.gateway),
+        COMMAND_PORT: String(ports.command),
+        PROJECTOR_PORT: String(ports.projector),
+      };
+      const apps: AppSpec[] = (['command', 'projector', 'gateway'] as const).map((name) => ({ name, port: ports[name], env }));
+      supervisor = new Supervisor(apps, (name, reason) => {
+        process.stderr.write(`${color.red(`lastmeter: ${name} keeps failing at start-up:`)} ${reason}\n`);
+        void shutdown(1);
+      });
+      supervisor.start();
+
+      await waitUntil(
+        'apps',
+        async () => (await Promise.all(apps.map((app) => httpOk(`http://127.0.0.1:${app.port}/v1/health/ready`)))).every(Boolean),
+        { timeoutMs: 180_000, intervalMs: 500 },
+      ).catch((error: unknown) => {
+        process.stderr.write(`${color.red('lastmeter:')} ${(error as Error).message}\n`);
+        void shutdown(1);
+      });
+      if (shuttingDown) return;
+
+      const url = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
+      const lines = [
+        '',
+        color.bold(color.green('Last Meter is up')),
+        `  gateway (read API, UIs)  ${url(ports.gateway)}`,
+        `  command API              ${url(ports.command, '/v1')}`,
+        `  OpenAPI                  ${url(ports.command, '/docs')}   ${url(ports.gateway, '/docs')}`,
+        `  health                   ${url(ports.gateway, '/v1/health/ready')}`,
+        `  metrics                  ${url(ports.command, '/metrics')}   ${url(ports.projector, '/metrics')}   ${url(ports.gateway, '/metrics')}`,
+        `  Kafka                    ${endpoints.kafkaBrokers}`,
+        `  Redis                    ${endpoints.redisUrl}`,
+        `  admin login              ${secrets.adminUser} / ${secrets.adminPassword}`,
+        color.dim(`Ctrl-C stops everything started here; data stays in ${home.root}`),
+        '',
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}

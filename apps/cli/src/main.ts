@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { infraCommand } from './commands/infra.command';
+import { startCommand } from './commands/start.command';
+import { exitWithError } from './output';
+
+const program = new Command('lastmeter')
+  .description('Last Meter: local infrastructure, apps, replay and rebuild')
+  .showHelpAfterError()
+  .addCommand(startCommand())
+  .addCommand(infraCommand());
+
+program.parseAsync(process.argv).catch(exitWithError);

@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { prettyFactory } from 'pino-pretty';
+import { repoRoot, stopProcess } from '@lastmeter/infra';
+import { color } from './output';
+
+export interface AppSpec {
+  name: string;
+  port: number;
+  env: NodeJS.ProcessEnv;
+}
+
+const STARTUP_NOISE = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
+const PREFIX_COLORS = [color.cyan, color.magenta, color.blue, color.yellow];
+
+/**
+ * Runs the apps as child processes with prefixed, pretty-printed output (the apps
+ * themselves always log JSON), restarts one that crashes with a capped backoff, and
+ * stops them all on request. A process that dies at start-up three times in a row is
+ * given up on: it would only repeat its error.
+ */
+export class Supervisor {
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly pretty = prettyFactory({
+    colorize: Boolean(process.stdout.isTTY),
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,app,req,res,responseTime,context,requestId',
+    messageFormat: '{if context}[{context}] {end}{msg}',
+    singleLine: true,
+  });
+  private stopping = false;
+  private readonly verbose = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '');
+
+  constructor(
+    private readonly apps: AppSpec[],
+    private readonly onGiveUp: (name: string, reason: string) => void,
+  ) {}
+
+  start(): void {
+    this.apps.forEach((app, index) => this.launch(app, PREFIX_COLORS[index % PREFIX_COLORS.length], 0));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.children.values()].map((child) => stopProcess(child.pid, 15_000)));
+  }
+
+  private launch(app: AppSpec, paint: (s: string) => string, failures: number): void {
+    const entry = join(repoRoot(), 'dist', 'apps', app.name, 'src', 'main.js');
+    const startedAt = Date.now();
+    const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+      env: app.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.children.set(app.name, child);
+    const prefix = paint(`[${app.name}]`.padEnd(12));
+    const print = (line: string) => {
+      let text = line;
+      if (line.startsWith('{')) {
+        try {
+          const entry = JSON.parse(line) as { context?: string; level?: number };
+          // Nest's start-up inventory (modules, routes) is noise at a terminal; debug shows it.
+          if (!this.verbose && entry.level === 30 && STARTUP_NOISE.has(entry.context ?? '')) return;
+          text = this.pretty(entry).trimEnd();
+        } catch {
+          // not JSON after all
+        }
+      }
+      process.stdout.write(`${prefix} ${text}\n`);
+    };
+    let lastLine = '';
+    createInterface({ input: child.stdout! }).on('line', print);
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      lastLine = line;
+      print(line);
+    });
+    child.once('exit', (code, signal) => {
+      this.children.delete(app.name);
+      if (this.stopping) return;
+      const early = Date.now() - startedAt < 10_000;
+      const streak = early ? failures + 1 : 0;
+      if (streak >= 3) {
+        this.onGiveUp(app.name, lastLine || `exited with ${signal ?? code}`);
+        return;
+      }
+      const delay = Math.min(1_000 * 2 ** streak, 30_000);
+      process.stdout.write(`${prefix} ${color.red(`exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s`)}\n`);
+      setTimeout(() => !this.stopping && this.launch(app, paint, streak), delay);
+    });
+  }
+}

@@ -1,0 +1,10 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '@lastmeter/config';
+import { PlatformModule } from '@lastmeter/platform';
+
+@Module({})
+export class ProjectorModule {
+  static forRoot(config: AppConfig<'projector'>): DynamicModule {
+    return { module: ProjectorModule, imports: [PlatformModule.forRoot('projector', config)] };
+  }
+}

@@ -1,0 +1,4 @@
+export * from './env';
+export * from './load-config';
+export * from './config.module';
+export * from './validators';

@@ -1,0 +1,19 @@
+import { TOPICS, topicNames } from './topics';
+
+describe('topics', () => {
+  it('keeps the source of truth forever and commands for 7 days', () => {
+    expect(TOPICS.events.config['retention.ms']).toBe('-1');
+    expect(TOPICS.storeEvents.config['retention.ms']).toBe('-1');
+    expect(TOPICS.commands.config['retention.ms']).toBe(String(7 * 86_400_000));
+    expect(TOPICS.dlq.config['retention.ms']).toBe(String(30 * 86_400_000));
+  });
+
+  it('prefixes every name for isolated deployments', () => {
+    expect(topicNames('t1.')).toEqual({
+      commands: 't1.lastmeter.commands.v1',
+      events: 't1.lastmeter.events.v1',
+      storeEvents: 't1.lastmeter.store-events.v1',
+      dlq: 't1.lastmeter.dlq.v1',
+    });
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * The Kafka topics of DESIGN.md section 2. Names, keys and retention are part of the
+ * public contract; partitions and replication are deployment settings (config).
+ */
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface TopicDefinition {
+  /** Name without the deployment's prefix (tests prefix topics per suite). */
+  readonly name: string;
+  readonly key: string;
+  readonly purpose: string;
+  /** Broker-side topic configs, exactly as Kafka expects them (strings). */
+  readonly config: Readonly<Record<string, string>>;
+}
+
+export const TOPICS = {
+  commands: {
+    name: 'lastmeter.commands.v1',
+    key: 'aggregate id',
+    purpose: 'accepted commands awaiting decision',
+    config: { 'cleanup.policy': 'delete', 'retention.ms': String(7 * DAY_MS) },
+  },
+  events: {
+    name: 'lastmeter.events.v1',
+    key: 'aggregate id',
+    purpose: 'every domain event; the source of truth',
+    config: { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'retention.bytes': '-1' },
+  },
+  storeEvents: {
+    name: 'lastmeter.store-events.v1',
+    key: 'store id',
+    purpose: 'receipts, acks, task evidence, field reports, presence',
+    config: { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'retention.bytes': '-1' },
+  },
+  dlq: {
+    name: 'lastmeter.dlq.v1',
+    key: 'original key',
+    purpose: 'events a projector could not apply, with error',
+    config: { 'cleanup.policy': 'delete', 'retention.ms': String(30 * DAY_MS) },
+  },
+} as const satisfies Record<string, TopicDefinition>;
+
+export type TopicRole = keyof typeof TOPICS;
+
+export const TOPIC_ROLES = Object.keys(TOPICS) as TopicRole[];
+
+/** The concrete topic names of one deployment (or one test suite). */
+export type TopicNames = Record<TopicRole, string>;
+
+export function topicNames(prefix = ''): TopicNames {
+  const names = {} as TopicNames;
+  for (const role of TOPIC_ROLES) names[role] = `${prefix}${TOPICS[role].name}`;
+  return names;
+}

@@ -1,0 +1,143 @@
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { probeCluster } from '@lastmeter/kafka';
+import { infraAsset } from './paths';
+import { requireJava } from './prerequisites';
+import { spawnDaemon, stopProcess, waitUntil } from './processes';
+
+export interface BrokerLayout {
+  port: number;
+  controllerPort: number;
+  dataDir: string;
+}
+
+/** A KRaft combined broker + controller, one node, everything replicated once. */
+export function serverProperties({ port, controllerPort, dataDir }: BrokerLayout): string {
+  return [
+    '# Written by lastmeter (libs/infra/src/kafka-broker.ts) on every start.',
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `log.dirs=${join(dataDir, 'logs')}`,
+    'num.partitions=1',
+    'default.replication.factor=1',
+    'min.insync.replicas=1',
+    'offsets.topic.replication.factor=1',
+    // Fewer internal partitions than the defaults (50): a laptop broker starts faster.
+    'offsets.topic.num.partitions=12',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=12',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=false',
+    'num.network.threads=2',
+    'num.io.threads=4',
+    'log.retention.check.interval.ms=300000',
+    'log.cleaner.threads=1',
+    '',
+  ].join('\n');
+}
+
+/** Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding. */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+export interface LocalKafkaOptions extends BrokerLayout {
+  jarsDir: string;
+  logDir: string;
+  heapMb?: number;
+  env?: NodeJS.ProcessEnv;
+  /** Leave the broker running after this process exits (`lastmeter infra up`). */
+  keepAfterExit?: boolean;
+}
+
+/** One local Kafka broker: format once, start, wait until a client sees it, stop. */
+export class LocalKafka {
+  private child?: ChildProcess;
+  private exited?: string;
+
+  constructor(private readonly options: LocalKafkaOptions) {}
+
+  get brokers(): string {
+    return `127.0.0.1:${this.options.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get logFile(): string {
+    return join(this.options.logDir, 'server.log');
+  }
+
+  async start(timeoutMs = 90_000): Promise<void> {
+    const java = requireJava(this.options.env);
+    const { dataDir, logDir, jarsDir } = this.options;
+    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(logDir, { recursive: true });
+    const propertiesFile = join(dataDir, 'server.properties');
+    writeFileSync(propertiesFile, serverProperties(this.options));
+    const classpath = join(jarsDir, '*');
+    const jvm = [
+      '-Djava.awt.headless=true',
+      `-Dlog4j.configuration=file:${infraAsset('log4j.properties')}`,
+      `-Dkafka.logs.dir=${logDir}`,
+      '-cp',
+      classpath,
+    ];
+
+    if (!existsSync(join(dataDir, 'logs', 'meta.properties'))) {
+      const clusterIdFile = join(dataDir, 'cluster.id');
+      if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, newClusterId());
+      const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
+      const format = spawnSync(
+        java,
+        ['-Xmx256m', ...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'],
+        { encoding: 'utf8', env: this.options.env },
+      );
+      if (format.status !== 0) throw new Error(`Kafka storage format failed: ${(format.stderr || format.stdout).trim()}`);
+    }
+
+    const heap = this.options.heapMb ?? 512;
+    this.exited = undefined;
+    const child = spawnDaemon(
+      java,
+      [`-Xms${Math.min(heap, 256)}m`, `-Xmx${heap}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:+ExitOnOutOfMemoryError', ...jvm, 'kafka.Kafka', propertiesFile],
+      { logFile: join(logDir, 'kafka.out'), env: this.options.env, keepAfterExit: this.options.keepAfterExit },
+    );
+    this.child = child;
+    child.once('exit', (code, signal) => {
+      this.exited = `broker exited (${signal ?? `code ${code}`}); see ${this.logFile}`;
+    });
+    await waitUntil(
+      `Kafka on ${this.brokers}`,
+      async () => (await probeCluster([this.brokers], 2_000)).brokers > 0,
+      { timeoutMs, intervalMs: 500, failed: () => this.exited },
+    );
+  }
+
+  /** Controlled shutdown (SIGTERM), SIGKILL if it takes longer than 30 s. */
+  async stop(): Promise<void> {
+    await stopProcess(this.child?.pid, 30_000);
+    this.child = undefined;
+  }
+
+  /** For failure tests: kill without any shutdown. */
+  async kill(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid) process.kill(pid, 'SIGKILL');
+    await stopProcess(pid, 0);
+    this.child = undefined;
+  }
+}

@@ -1,0 +1,6 @@
+export * from './kafka-client';
+export * from './kafka.tokens';
+export * from './kafka.module';
+export * from './kafka.health';
+export * from './topic-admin';
+export * from './topics.bootstrap';

@@ -1,0 +1,67 @@
+import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import { TOPIC_ROLES, TOPICS, type TopicNames } from '@lastmeter/contracts';
+
+export interface TopicLayout {
+  partitions: number;
+  replicationFactor: number;
+}
+
+export interface TopicDescription {
+  name: string;
+  partitions: number;
+  config: Record<string, string>;
+}
+
+/**
+ * Creates the project's topics if they are missing and aligns the configs of those that
+ * exist (retention may change between releases). Safe to run from any number of
+ * processes at once: "already exists" is success. Partition counts are never changed on
+ * an existing topic: keyed data would move partitions.
+ */
+export async function ensureTopics(admin: Admin, names: TopicNames, layout: TopicLayout): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = TOPIC_ROLES.filter((role) => !existing.has(names[role]));
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((role) => ({
+          topic: names[role],
+          numPartitions: layout.partitions,
+          replicationFactor: layout.replicationFactor,
+          configEntries: Object.entries(TOPICS[role].config).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (error) {
+      // Another process created them between listTopics and createTopics.
+      if (!/already exists/i.test((error as Error).message)) throw error;
+    }
+  }
+  const present = TOPIC_ROLES.filter((role) => existing.has(names[role]));
+  if (present.length > 0) {
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: present.map((role) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name: names[role],
+        configEntries: Object.entries(TOPICS[role].config).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  }
+  return missing.map((role) => names[role]);
+}
+
+export async function describeTopics(admin: Admin, names: TopicNames): Promise<TopicDescription[]> {
+  const topics = TOPIC_ROLES.map((role) => names[role]);
+  const metadata = await admin.fetchTopicMetadata({ topics });
+  const configs = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+  });
+  return metadata.topics.map((topic) => {
+    const resource = configs.resources.find((r) => r.resourceName === topic.name);
+    const config: Record<string, string> = {};
+    for (const entry of resource?.configEntries ?? []) config[entry.configName] = entry.configValue;
+    return { name: topic.name, partitions: topic.partitions.length, config };
+  });
+}

@@ -1,0 +1,24 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, type SharedConfig } from '@lastmeter/config';
+import { KafkaModule } from '@lastmeter/kafka';
+import { RedisModule } from '@lastmeter/redis';
+import { HealthModule } from './health';
+import { loggingModule } from './logging';
+import { APP_NAME, MetricsModule } from './metrics';
+
+/**
+ * What every Last Meter app has: validated config, JSON logs with request ids, Kafka and
+ * Redis clients, /v1/health/{live,ready} and /metrics.
+ */
+@Module({})
+export class PlatformModule {
+  static forRoot(app: string, config: SharedConfig): DynamicModule {
+    return {
+      module: PlatformModule,
+      global: true,
+      imports: [ConfigModule.forRoot(config), loggingModule(app, config), KafkaModule, RedisModule, MetricsModule, HealthModule],
+      providers: [{ provide: APP_NAME, useValue: app }],
+      exports: [APP_NAME],
+    };
+  }
+}

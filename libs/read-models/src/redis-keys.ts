@@ -1,0 +1,25 @@
+/**
+ * Every Redis key the project writes is built here, under the deployment's prefix
+ * (REDIS_KEY_PREFIX) and a read-model generation, so a rebuild can project into a new
+ * generation while the old one serves, and tests can share one Redis.
+ */
+export class RedisKeys {
+  constructor(
+    readonly prefix: string,
+    readonly generation = 'g1',
+  ) {}
+
+  /** Keys that do not belong to a read-model generation (e.g. the live pointer). */
+  meta(name: string): string {
+    return `${this.prefix}meta:${name}`;
+  }
+
+  model(model: string, ...parts: string[]): string {
+    return [`${this.prefix}${this.generation}`, model, ...parts].join(':');
+  }
+
+  /** The glob matching every key of this deployment (for cleanup in tests). */
+  get pattern(): string {
+    return `${this.prefix}*`;
+  }
+}
