@@ -1,5 +1,5 @@
 // Two projects: unit tests beside the code, e2e suites against real Kafka and Redis.
-const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022', keepClassNames: true } }];
+const swc = ['@swc/jest', { swcrc: false, jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022', keepClassNames: true } }];
 const shared = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^@lastmeter/([^/]+)$': '<rootDir>/libs/$1/src' },
@@ -8,6 +8,8 @@ const shared = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  testTimeout: 120_000,
+  testEnvironmentOptions: { globalsCleanup: 'on' },
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,test,bench}/**/*.spec.ts'] },
     {
@@ -16,7 +18,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-      testTimeout: 120_000,
       slowTestThreshold: 30,
     },
   ],

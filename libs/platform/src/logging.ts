@@ -20,7 +20,8 @@ export function loggingModule(app: string, config: SharedConfig) {
       level: config.LOG_LEVEL,
       base: { app, pid: process.pid },
       genReqId: requestId,
-      customAttributeKeys: { reqId: 'requestId' },
+      // Top-level on every line logged while serving the request (nestjs-pino binds it).
+      customProps: (req) => ({ requestId: req.id }),
       redact: ['req.headers.authorization', 'req.headers.cookie'],
       autoLogging: { ignore: (req) => /^\/(v1\/health|metrics)/.test(req.url ?? '') },
       serializers: {

@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { freePort } from '@lastmeter/infra';
+import { eventually } from './eventually';
+
+export type AppName = 'command' | 'projector' | 'gateway';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** A real app process (built output in dist/), as production runs it. */
+export interface RunningApp {
+  name: AppName;
+  port: number;
+  url: string;
+  process: ChildProcess;
+  /** Every line the process wrote, stdout and stderr. */
+  output: string[];
+  /** Parsed JSON log lines. */
+  logs(): Array<Record<string, unknown>>;
+  stop(): Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export function spawnApp(name: AppName, env: NodeJS.ProcessEnv): Omit<RunningApp, 'port' | 'url'> & { port: number; url: string } {
+  const port = Number(env[`${name.toUpperCase()}_PORT`] ?? 0);
+  const child = spawn(process.execPath, ['--enable-source-maps', join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => output.push(line));
+  createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  return {
+    name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    process: child,
+    output,
+    logs: () =>
+      output.flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
+    stop: () => kill('SIGTERM'),
+    kill,
+    exited,
+  };
+}
+
+/** Starts an app on a free port and waits until it serves /v1/health/live. */
+export async function startApp(name: AppName, env: NodeJS.ProcessEnv): Promise<RunningApp> {
+  const port = await freePort();
+  const app = spawnApp(name, { ...env, [`${name.toUpperCase()}_PORT`]: String(port) });
+  let exitCode: number | null | undefined;
+  void app.exited.then((code) => (exitCode = code));
+  await eventually(
+    async () => {
+      if (exitCode !== undefined) throw new Error(`${name} exited with ${exitCode}:\n${app.output.slice(-20).join('\n')}`);
+      const response = await fetch(`${app.url}/v1/health/live`);
+      expect(response.status).toBe(200);
+    },
+    { timeoutMs: 30_000, what: `${name} to serve /v1/health/live` },
+  );
+  return app;
+}
+
+export async function startApps(env: NodeJS.ProcessEnv): Promise<Record<AppName, RunningApp>> {
+  const [command, projector, gateway] = await Promise.all(
+    (['command', 'projector', 'gateway'] as const).map((name) => startApp(name, env)),
+  );
+  return { command, projector, gateway };
+}
+
+export async function stopApps(apps: Partial<Record<AppName, RunningApp>> | undefined): Promise<void> {
+  if (!apps) return;
+  await Promise.all(Object.values(apps).map((app) => app?.stop()));
+}

@@ -1,0 +1,26 @@
+import { createKafkaClient } from '@lastmeter/kafka';
+import { createRedisClient } from '@lastmeter/redis';
+import type { TestNamespace } from './env';
+
+/** Deletes the suite's topics and keys, so a shared Kafka/Redis is left as found. */
+export async function cleanupNamespace(ns: TestNamespace): Promise<void> {
+  const admin = createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-cleanup' }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(ns.topicPrefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } finally {
+    await admin.disconnect();
+  }
+  const redis = createRedisClient(ns.env.REDIS_URL!, 'test-cleanup');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns.keyPrefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
