@@ -1,5 +1,16 @@
 // Two projects: unit tests beside the code, e2e suites against real Kafka and Redis.
-const swc = ['@swc/jest', { swcrc: false, jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022', keepClassNames: true } }];
+const swc = [
+  '@swc/jest',
+  {
+    swcrc: false,
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+      keepClassNames: true,
+    },
+  },
+];
 const shared = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^@lastmeter/([^/]+)$': '<rootDir>/libs/$1/src' },

@@ -37,7 +37,9 @@ describe.each(['command', 'projector', 'gateway'] as const)('the %s app', (name)
     expect(response.headers['content-type']).toMatch(/^text\/plain/);
     expect(response.text).toMatch(new RegExp(`process_cpu_seconds_total\\{app="${name}"\\}`));
     expect(response.text).toMatch(
-      new RegExp(`http_request_duration_seconds_count\\{app="${name}",method="GET",route="/v1/health/live",status_code="200"\\} [1-9]`),
+      new RegExp(
+        `http_request_duration_seconds_count\\{app="${name}",method="GET",route="/v1/health/live",status_code="200"\\} [1-9]`,
+      ),
     );
   });
 

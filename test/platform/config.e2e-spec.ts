@@ -5,11 +5,23 @@ import { testNamespace } from '../support/env';
 const ns = testNamespace('config');
 
 const cases: Array<[AppName, NodeJS.ProcessEnv, RegExp]> = [
-  ['command', { KAFKA_PARTITIONS: 'abc' }, /^lastmeter-command: invalid configuration: KAFKA_PARTITIONS: .*"abc" is not a positive integer$/],
-  ['projector', { REDIS_URL: 'http://nope' }, /^lastmeter-projector: invalid configuration: REDIS_URL: .*not a redis:\/\/ URL$/],
+  [
+    'command',
+    { KAFKA_PARTITIONS: 'abc' },
+    /^lastmeter-command: invalid configuration: KAFKA_PARTITIONS: .*"abc" is not a positive integer$/,
+  ],
+  [
+    'projector',
+    { REDIS_URL: 'http://nope' },
+    /^lastmeter-projector: invalid configuration: REDIS_URL: .*not a redis:\/\/ URL$/,
+  ],
   ['gateway', { GATEWAY_PORT: 'eighty' }, /^lastmeter-gateway: invalid configuration: GATEWAY_PORT: /],
   ['gateway', { KAFKA_BROKERS: undefined }, /^lastmeter-gateway: invalid configuration: KAFKA_BROKERS is required$/],
-  ['command', { LASTMETER_JWT_SECRET: 'short' }, /^lastmeter-command: invalid configuration: LASTMETER_JWT_SECRET: .*at least 32 characters$/],
+  [
+    'command',
+    { LASTMETER_JWT_SECRET: 'short' },
+    /^lastmeter-command: invalid configuration: LASTMETER_JWT_SECRET: .*at least 32 characters$/,
+  ],
 ];
 
 it.each(cases)('%s with %j exits 1 with one clear line', async (name, overrides, expected) => {

@@ -36,8 +36,18 @@ it('infra up starts Kafka and Redis in the background from the jar cache alone, 
 
   const status = JSON.parse((await runCli(['infra', 'status', '--json'], env())).stdout) as InfraStatus;
   expect(status.home).toBe(home);
-  expect(status.kafka).toMatchObject({ kind: 'local', address: brokers, reachable: true, dataDir: join(home, 'data', 'kafka') });
-  expect(status.redis).toMatchObject({ kind: 'local', address: redisUrl, reachable: true, dataDir: join(home, 'data', 'redis') });
+  expect(status.kafka).toMatchObject({
+    kind: 'local',
+    address: brokers,
+    reachable: true,
+    dataDir: join(home, 'data', 'kafka'),
+  });
+  expect(status.redis).toMatchObject({
+    kind: 'local',
+    address: redisUrl,
+    reachable: true,
+    dataDir: join(home, 'data', 'redis'),
+  });
 
   const text = await runCli(['infra', 'status'], env());
   expect(text.stdout).toMatch(new RegExp(`kafka\\s+running\\s+${brokers}\\s+pid \\d+\\s+ready`));
@@ -52,7 +62,10 @@ it('infra up starts Kafka and Redis in the background from the jar cache alone, 
 it('infra status reports external servers from KAFKA_BROKERS and REDIS_URL', async () => {
   const status = JSON.parse(
     (
-      await runCli(['infra', 'status', '--json'], env({ KAFKA_BROKERS: requireEnv('KAFKA_BROKERS'), REDIS_URL: 'redis://127.0.0.1:1' }))
+      await runCli(
+        ['infra', 'status', '--json'],
+        env({ KAFKA_BROKERS: requireEnv('KAFKA_BROKERS'), REDIS_URL: 'redis://127.0.0.1:1' }),
+      )
     ).stdout,
   ) as InfraStatus;
   expect(status.kafka).toEqual({ kind: 'external', address: requireEnv('KAFKA_BROKERS'), reachable: true });
@@ -88,11 +101,29 @@ describe('a missing prerequisite is one line naming what to install, exit code 1
   };
 
   it.each([
-    ['java', pathWith(['redis-server', 'mvn']), home, /java not found: .*install Java 17\+.*docker compose up.*KAFKA_BROKERS=/],
-    ['redis-server', pathWith(['java', 'mvn']), home, /redis-server not found: install it .*apt-get install redis-server.*REDIS_URL=/],
-    ['mvn (empty jar cache)', pathWith(['java', 'redis-server']), 'bare', /mvn not found: .*install Maven.*docker compose up.*KAFKA_BROKERS=/],
+    [
+      'java',
+      pathWith(['redis-server', 'mvn']),
+      home,
+      /java not found: .*install Java 17\+.*docker compose up.*KAFKA_BROKERS=/,
+    ],
+    [
+      'redis-server',
+      pathWith(['java', 'mvn']),
+      home,
+      /redis-server not found: install it .*apt-get install redis-server.*REDIS_URL=/,
+    ],
+    [
+      'mvn (empty jar cache)',
+      pathWith(['java', 'redis-server']),
+      'bare',
+      /mvn not found: .*install Maven.*docker compose up.*KAFKA_BROKERS=/,
+    ],
   ])('%s', async (_tool, path, homeDir, expected) => {
-    const result = await runCli(['infra', 'up'], env({ PATH: path, LASTMETER_HOME: homeDir === 'bare' ? bare() : homeDir }));
+    const result = await runCli(
+      ['infra', 'up'],
+      env({ PATH: path, LASTMETER_HOME: homeDir === 'bare' ? bare() : homeDir }),
+    );
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);

@@ -69,7 +69,9 @@ it('brings up infra and all apps, prints the URLs, and stops everything on Ctrl-
   // App output is prefixed and pretty-printed, not raw JSON.
   expect(output).toMatch(/^\[gateway\]\s+\[\d\d:\d\d:\d\d\] INFO: \[Bootstrap\] gateway listening/m);
 
-  const status = JSON.parse((await runCli(['infra', 'status', '--json'], { LASTMETER_HOME: home, PATH: '' })).stdout) as InfraStatus;
+  const status = JSON.parse(
+    (await runCli(['infra', 'status', '--json'], { LASTMETER_HOME: home, PATH: '' })).stdout,
+  ) as InfraStatus;
   expect(status.kafka).toMatchObject({ kind: 'local', reachable: true });
   expect(status.redis).toMatchObject({ kind: 'local', reachable: true });
   const kafkaPid = status.kafka.kind === 'local' ? status.kafka.pid : 0;
@@ -81,7 +83,9 @@ it('brings up infra and all apps, prints the URLs, and stops everything on Ctrl-
   for (const port of Object.values(ports)) {
     await expect(fetch(`http://127.0.0.1:${port}/v1/health/live`)).rejects.toThrow();
   }
-  const after = JSON.parse((await runCli(['infra', 'status', '--json'], { LASTMETER_HOME: home, PATH: '' })).stdout) as InfraStatus;
+  const after = JSON.parse(
+    (await runCli(['infra', 'status', '--json'], { LASTMETER_HOME: home, PATH: '' })).stdout,
+  ) as InfraStatus;
   expect(after.kafka.kind).toBe('stopped');
   expect(after.redis.kind).toBe('stopped');
 });

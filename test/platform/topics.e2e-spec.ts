@@ -30,15 +30,29 @@ it('an app creates the four topics of the contract with the configured partition
     return described;
   });
   const byName = Object.fromEntries(topics.map((topic) => [topic.name, topic]));
-  expect(byName[`${ns.topicPrefix}lastmeter.commands.v1`]).toMatchObject({ partitions: 5, config: { 'retention.ms': '604800000' } });
-  expect(byName[`${ns.topicPrefix}lastmeter.events.v1`]).toMatchObject({ partitions: 5, config: { 'retention.ms': '-1' } });
-  expect(byName[`${ns.topicPrefix}lastmeter.store-events.v1`]).toMatchObject({ partitions: 5, config: { 'retention.ms': '-1' } });
-  expect(byName[`${ns.topicPrefix}lastmeter.dlq.v1`]).toMatchObject({ partitions: 5, config: { 'retention.ms': '2592000000' } });
+  expect(byName[`${ns.topicPrefix}lastmeter.commands.v1`]).toMatchObject({
+    partitions: 5,
+    config: { 'retention.ms': '604800000' },
+  });
+  expect(byName[`${ns.topicPrefix}lastmeter.events.v1`]).toMatchObject({
+    partitions: 5,
+    config: { 'retention.ms': '-1' },
+  });
+  expect(byName[`${ns.topicPrefix}lastmeter.store-events.v1`]).toMatchObject({
+    partitions: 5,
+    config: { 'retention.ms': '-1' },
+  });
+  expect(byName[`${ns.topicPrefix}lastmeter.dlq.v1`]).toMatchObject({
+    partitions: 5,
+    config: { 'retention.ms': '2592000000' },
+  });
 });
 
 it('ensuring the topics again, from several processes at once, changes nothing and fails nothing', async () => {
   const before = await describeTopics(admin, names);
-  const results = await Promise.all([1, 2, 3].map(() => ensureTopics(admin, names, { partitions: 7, replicationFactor: 1 })));
+  const results = await Promise.all(
+    [1, 2, 3].map(() => ensureTopics(admin, names, { partitions: 7, replicationFactor: 1 })),
+  );
   expect(results).toEqual([[], [], []]);
   const after = await describeTopics(admin, names);
   expect(after.map((t) => t.partitions)).toEqual(before.map((t) => t.partitions));
@@ -49,7 +63,9 @@ it('restores a retention that drifted', async () => {
   const { ConfigResourceTypes } = await import('kafkajs');
   await admin.alterConfigs({
     validateOnly: false,
-    resources: [{ type: ConfigResourceTypes.TOPIC, name: names.dlq, configEntries: [{ name: 'retention.ms', value: '1000' }] }],
+    resources: [
+      { type: ConfigResourceTypes.TOPIC, name: names.dlq, configEntries: [{ name: 'retention.ms', value: '1000' }] },
+    ],
   });
   await ensureTopics(admin, names, { partitions: 5, replicationFactor: 1 });
   const dlq = (await describeTopics(admin, names)).find((t) => t.name === names.dlq);

@@ -23,7 +23,8 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
-  if (!existsSync(DIST_INFRA)) throw new Error('e2e tests run the built apps: run `npm run build` first (npm test does)');
+  if (!existsSync(DIST_INFRA))
+    throw new Error('e2e tests run the built apps: run `npm run build` first (npm test does)');
   // The built code, not the TS sources: apps under test run from dist/ too.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const infra = require(DIST_INFRA) as typeof Infra;

@@ -23,7 +23,10 @@ export interface RunningApp {
   exited: Promise<number | null>;
 }
 
-export function spawnApp(name: AppName, env: NodeJS.ProcessEnv): Omit<RunningApp, 'port' | 'url'> & { port: number; url: string } {
+export function spawnApp(
+  name: AppName,
+  env: NodeJS.ProcessEnv,
+): Omit<RunningApp, 'port' | 'url'> & { port: number; url: string } {
   const port = Number(env[`${name.toUpperCase()}_PORT`] ?? 0);
   const child = spawn(process.execPath, ['--enable-source-maps', join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
     env,
@@ -65,7 +68,8 @@ export async function startApp(name: AppName, env: NodeJS.ProcessEnv): Promise<R
   void app.exited.then((code) => (exitCode = code));
   await eventually(
     async () => {
-      if (exitCode !== undefined) throw new Error(`${name} exited with ${exitCode}:\n${app.output.slice(-20).join('\n')}`);
+      if (exitCode !== undefined)
+        throw new Error(`${name} exited with ${exitCode}:\n${app.output.slice(-20).join('\n')}`);
       const response = await fetch(`${app.url}/v1/health/live`);
       expect(response.status).toBe(200);
     },

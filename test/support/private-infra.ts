@@ -28,7 +28,12 @@ export class PrivateInfra {
       jarsDir: jars,
       heapMb: 384,
     });
-    const redis = new LocalRedis({ port: await freePort(), dataDir: join(root, 'redis'), logDir: join(root, 'logs'), appendOnly: false });
+    const redis = new LocalRedis({
+      port: await freePort(),
+      dataDir: join(root, 'redis'),
+      logDir: join(root, 'logs'),
+      appendOnly: false,
+    });
     await Promise.all([kafka.start(), redis.start()]);
     return new PrivateInfra(kafka, redis, root);
   }

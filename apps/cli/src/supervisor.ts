@@ -85,7 +85,9 @@ export class Supervisor {
         return;
       }
       const delay = Math.min(1_000 * 2 ** streak, 30_000);
-      process.stdout.write(`${prefix} ${color.red(`exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s`)}\n`);
+      process.stdout.write(
+        `${prefix} ${color.red(`exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000} s`)}\n`,
+      );
       setTimeout(() => !this.stopping && this.launch(app, paint, streak), delay);
     });
   }

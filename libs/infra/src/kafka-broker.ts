@@ -103,28 +103,48 @@ export class LocalKafka {
       const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
       const format = spawnSync(
         java,
-        ['-Xmx256m', ...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'],
+        [
+          '-Xmx256m',
+          ...jvm,
+          'kafka.tools.StorageTool',
+          'format',
+          '-t',
+          clusterId,
+          '-c',
+          propertiesFile,
+          '--ignore-formatted',
+        ],
         { encoding: 'utf8', env: this.options.env },
       );
-      if (format.status !== 0) throw new Error(`Kafka storage format failed: ${(format.stderr || format.stdout).trim()}`);
+      if (format.status !== 0)
+        throw new Error(`Kafka storage format failed: ${(format.stderr || format.stdout).trim()}`);
     }
 
     const heap = this.options.heapMb ?? 512;
     this.exited = undefined;
     const child = spawnDaemon(
       java,
-      [`-Xms${Math.min(heap, 256)}m`, `-Xmx${heap}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:+ExitOnOutOfMemoryError', ...jvm, 'kafka.Kafka', propertiesFile],
+      [
+        `-Xms${Math.min(heap, 256)}m`,
+        `-Xmx${heap}m`,
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        '-XX:+ExitOnOutOfMemoryError',
+        ...jvm,
+        'kafka.Kafka',
+        propertiesFile,
+      ],
       { logFile: join(logDir, 'kafka.out'), env: this.options.env, keepAfterExit: this.options.keepAfterExit },
     );
     this.child = child;
     child.once('exit', (code, signal) => {
       this.exited = `broker exited (${signal ?? `code ${code}`}); see ${this.logFile}`;
     });
-    await waitUntil(
-      `Kafka on ${this.brokers}`,
-      async () => (await probeCluster([this.brokers], 2_000)).brokers > 0,
-      { timeoutMs, intervalMs: 500, failed: () => this.exited },
-    );
+    await waitUntil(`Kafka on ${this.brokers}`, async () => (await probeCluster([this.brokers], 2_000)).brokers > 0, {
+      timeoutMs,
+      intervalMs: 500,
+      failed: () => this.exited,
+    });
   }
 
   /** Controlled shutdown (SIGTERM), SIGKILL if it takes longer than 30 s. */

@@ -59,7 +59,10 @@ export async function ensureKafkaJars(
     child.once('close', resolve);
   });
   if (code !== 0) {
-    const reason = tail.filter((l) => /ERROR|Could not|refused|resolve/i.test(l)).slice(0, 3).join(' | ');
+    const reason = tail
+      .filter((l) => /ERROR|Could not|refused|resolve/i.test(l))
+      .slice(0, 3)
+      .join(' | ');
     throw new Error(`mvn could not fetch the Kafka jars (exit ${code}): ${reason || tail.slice(-3).join(' | ')}`);
   }
 

@@ -93,7 +93,8 @@ export class LocalInfra {
 
     let redisUrl = this.env.REDIS_URL;
     if (!redisUrl) {
-      const running = state.redis?.pid && isAlive(state.redis.pid) && (await pingRedis(`redis://127.0.0.1:${state.redis.port}`));
+      const running =
+        state.redis?.pid && isAlive(state.redis.pid) && (await pingRedis(`redis://127.0.0.1:${state.redis.port}`));
       if (running) {
         redisUrl = `redis://127.0.0.1:${state.redis!.port}`;
         this.log(`Redis already running on ${redisUrl} (pid ${state.redis!.pid})`);
@@ -189,7 +190,11 @@ export class LocalInfra {
     const { home } = this.options;
     let kafka: ServiceStatus;
     if (this.env.KAFKA_BROKERS) {
-      kafka = { kind: 'external', address: this.env.KAFKA_BROKERS, reachable: await reachableKafka(this.env.KAFKA_BROKERS) };
+      kafka = {
+        kind: 'external',
+        address: this.env.KAFKA_BROKERS,
+        reachable: await reachableKafka(this.env.KAFKA_BROKERS),
+      };
     } else if (state.kafka?.pid && isAlive(state.kafka.pid)) {
       const address = `127.0.0.1:${state.kafka.port}`;
       kafka = {
@@ -237,4 +242,3 @@ async function reachableKafka(brokers: string): Promise<boolean> {
     return false;
   }
 }
-

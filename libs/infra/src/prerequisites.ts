@@ -33,12 +33,17 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
 export function requireJava(env: NodeJS.ProcessEnv = process.env): string {
   const java = env.JAVA_HOME ? join(env.JAVA_HOME, 'bin', 'java') : findExecutable('java', env);
   const install = 'install Java 17+ (Debian: apt-get install openjdk-17-jre-headless)';
-  if (!java) throw new PrerequisiteMissing(`java not found: the local Kafka broker needs Java 17+; ${install}, ${KAFKA_ALTERNATIVES}`);
+  if (!java)
+    throw new PrerequisiteMissing(
+      `java not found: the local Kafka broker needs Java 17+; ${install}, ${KAFKA_ALTERNATIVES}`,
+    );
   const probe = spawnSync(java, ['-version'], { encoding: 'utf8', env });
   const match = /version "(\d+)(?:\.(\d+))?/.exec(`${probe.stderr}${probe.stdout}`);
   const major = match ? (match[1] === '1' ? Number(match[2]) : Number(match[1])) : 0;
   if (probe.status !== 0 || major < 17) {
-    throw new PrerequisiteMissing(`${java} is not Java 17+ (found ${major || 'unknown'}); ${install}, ${KAFKA_ALTERNATIVES}`);
+    throw new PrerequisiteMissing(
+      `${java} is not Java 17+ (found ${major || 'unknown'}); ${install}, ${KAFKA_ALTERNATIVES}`,
+    );
   }
   return java;
 }

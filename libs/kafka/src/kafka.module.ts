@@ -28,7 +28,11 @@ const kafkaLog = new Logger('kafkajs');
           },
         }),
     },
-    { provide: TOPIC_NAMES, inject: [APP_CONFIG], useFactory: (config: SharedConfig) => topicNames(config.KAFKA_TOPIC_PREFIX) },
+    {
+      provide: TOPIC_NAMES,
+      inject: [APP_CONFIG],
+      useFactory: (config: SharedConfig) => topicNames(config.KAFKA_TOPIC_PREFIX),
+    },
     KafkaHealthIndicator,
     TopicsBootstrap,
   ],

@@ -16,7 +16,14 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       global: true,
-      imports: [ConfigModule.forRoot(config), loggingModule(app, config), KafkaModule, RedisModule, MetricsModule, HealthModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        loggingModule(app, config),
+        KafkaModule,
+        RedisModule,
+        MetricsModule,
+        HealthModule,
+      ],
       providers: [{ provide: APP_NAME, useValue: app }],
       exports: [APP_NAME],
     };

@@ -43,7 +43,9 @@ export function infraCommand(): Command {
         process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`home   ${status.home}\n${describe('kafka', status.kafka)}\n${describe('redis', status.redis)}\n`);
+      process.stdout.write(
+        `home   ${status.home}\n${describe('kafka', status.kafka)}\n${describe('redis', status.redis)}\n`,
+      );
     });
 
   infra
@@ -51,7 +53,10 @@ export function infraCommand(): Command {
     .description('stop Kafka and Redis and delete their data (the jar cache stays)')
     .option('-y, --yes', 'do not ask')
     .action(async (options: { yes?: boolean }) => {
-      if (!options.yes) throw new UserFacingError('reset deletes every event and read model under .lastmeter/data; run again with --yes');
+      if (!options.yes)
+        throw new UserFacingError(
+          'reset deletes every event and read model under .lastmeter/data; run again with --yes',
+        );
       await new LocalInfra({ home: lastmeterHome(), log: info }).reset();
       info('local data deleted');
     });

@@ -16,7 +16,8 @@ function portOf(name: keyof typeof DEFAULT_PORTS): number {
   const value = process.env[variable];
   if (value === undefined) return DEFAULT_PORTS[name];
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserFacingError(`${variable}="${value}" is not a port`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UserFacingError(`${variable}="${value}" is not a port`);
   return port;
 }
 
@@ -33,18 +34,20 @@ export function startCommand(): Command {
       const ports = { gateway: portOf('gateway'), command: portOf('command'), projector: portOf('projector') };
       for (const [name, port] of Object.entries(ports)) {
         if (!(await isPortFree(port))) {
-          throw new UserFacingError(`port ${port} for ${name} is in use; stop what uses it or set ${name.toUpperCase()}_PORT`);
+          throw new UserFacingError(
+            `port ${port} for ${name} is in use; stop what uses it or set ${name.toUpperCase()}_PORT`,
+          );
         }
       }
 
       const infra = new LocalInfra({ home, redisAppendOnly: true, log: info });
       let shuttingDown = false;
-      let supervisor: Supervisor | undefined;
+      const supervisor: { current?: Supervisor } = {};
       const shutdown = async (code: number) => {
         if (shuttingDown) return;
         shuttingDown = true;
         info('stopping…');
-        await supervisor?.stop();
+        await supervisor.current?.stop();
         await infra.stopStarted();
         info(`stopped; data kept in ${home.root}`);
         process.exit(code);
@@ -71,16 +74,21 @@ export function startCommand(): Command {
         COMMAND_PORT: String(ports.command),
         PROJECTOR_PORT: String(ports.projector),
       };
-      const apps: AppSpec[] = (['command', 'projector', 'gateway'] as const).map((name) => ({ name, port: ports[name], env }));
-      supervisor = new Supervisor(apps, (name, reason) => {
+      const apps: AppSpec[] = (['command', 'projector', 'gateway'] as const).map((name) => ({
+        name,
+        port: ports[name],
+        env,
+      }));
+      supervisor.current = new Supervisor(apps, (name, reason) => {
         process.stderr.write(`${color.red(`lastmeter: ${name} keeps failing at start-up:`)} ${reason}\n`);
         void shutdown(1);
       });
-      supervisor.start();
+      supervisor.current.start();
 
       await waitUntil(
         'apps',
-        async () => (await Promise.all(apps.map((app) => httpOk(`http://127.0.0.1:${app.port}/v1/health/ready`)))).every(Boolean),
+        async () =>
+          (await Promise.all(apps.map((app) => httpOk(`http://127.0.0.1:${app.port}/v1/health/ready`)))).every(Boolean),
         { timeoutMs: 180_000, intervalMs: 500 },
       ).catch((error: unknown) => {
         process.stderr.write(`${color.red('lastmeter:')} ${(error as Error).message}\n`);
