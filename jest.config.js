@@ -20,7 +20,6 @@ const shared = {
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 120_000,
-  testEnvironmentOptions: { globalsCleanup: 'on' },
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,test,bench}/**/*.spec.ts'] },
     {
