@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { lastmeterHome, type InfraStatus } from '@lastmeter/infra';
+import { ensureKafkaJars, lastmeterHome, type InfraStatus } from '@lastmeter/infra';
 import { probeCluster } from '@lastmeter/kafka';
 import { pathWith, runCli } from '../support/cli';
 import { requireEnv } from '../support/env';
@@ -10,7 +10,11 @@ import { requireEnv } from '../support/env';
  * Kafka jar cache is shared with the repository's, as a user's second start would.
  */
 const home = mkdtempSync(join(requireEnv('LASTMETER_TEST_ROOT'), 'home-'));
-symlinkSync(lastmeterHome().kafkaJars, join(home, 'kafka'));
+beforeAll(async () => {
+  // Shares the repository's jar cache (filled by global-setup unless KAFKA_BROKERS is external).
+  await ensureKafkaJars(lastmeterHome().kafkaJars);
+  symlinkSync(lastmeterHome().kafkaJars, join(home, 'kafka'));
+});
 const everything = pathWith(['java', 'redis-server']);
 const env = (overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   HOME: process.env.HOME,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { topicNames } from '@lastmeter/contracts';
 import { createKafkaClient } from '@lastmeter/kafka';
-import { freePort, lastmeterHome, type InfraStatus } from '@lastmeter/infra';
+import { ensureKafkaJars, freePort, lastmeterHome, type InfraStatus } from '@lastmeter/infra';
 import { CLI, pathWith, runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { requireEnv } from '../support/env';
@@ -13,7 +13,11 @@ import { requireEnv } from '../support/env';
  * everything it started and the data is there for the next start.
  */
 const home = mkdtempSync(join(requireEnv('LASTMETER_TEST_ROOT'), 'start-home-'));
-symlinkSync(lastmeterHome().kafkaJars, join(home, 'kafka'));
+beforeAll(async () => {
+  // Shares the repository's jar cache (filled by global-setup unless KAFKA_BROKERS is external).
+  await ensureKafkaJars(lastmeterHome().kafkaJars);
+  symlinkSync(lastmeterHome().kafkaJars, join(home, 'kafka'));
+});
 
 interface Started {
   child: ChildProcess;

@@ -1,3 +1,4 @@
+import { ConfigError } from '@lastmeter/config';
 import { PrerequisiteMissing } from '@lastmeter/infra';
 
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -22,7 +23,8 @@ export function info(line: string): void {
 export class UserFacingError extends Error {}
 
 export function exitWithError(error: unknown): never {
-  const expected = error instanceof PrerequisiteMissing || error instanceof UserFacingError;
+  const expected =
+    error instanceof PrerequisiteMissing || error instanceof UserFacingError || error instanceof ConfigError;
   const message = expected || !(error instanceof Error) ? String((error as Error).message ?? error) : error.message;
   process.stderr.write(`${color.red('lastmeter: error:')} ${message}\n`);
   if (!expected && process.env.LASTMETER_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);

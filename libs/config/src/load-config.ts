@@ -1,4 +1,4 @@
-import { cleanEnv, type CleanedEnv, type CleanedEnvAccessors, type ReporterOptions } from 'envalid';
+import { cleanEnv, type CleanedEnv, type CleanedEnvAccessors, type ReporterOptions, type ValidatorSpec } from 'envalid';
 import { APP_ENV_SPECS, type AppName, type sharedEnv } from './env';
 
 type Values<S> = Omit<CleanedEnv<S>, keyof CleanedEnvAccessors>;
@@ -25,11 +25,18 @@ function reporter({ errors }: ReporterOptions<unknown>): void {
 }
 
 export function loadConfig<N extends AppName>(app: N, env: NodeJS.ProcessEnv = process.env): AppConfig<N> {
-  const spec = APP_ENV_SPECS[app];
+  return loadSpec(APP_ENV_SPECS[app], env) as AppConfig<N>;
+}
+
+/** Validates any subset of the specs (the CLI reads only what it needs). */
+export function loadSpec<S extends Record<string, ValidatorSpec<unknown>>>(
+  spec: S,
+  env: NodeJS.ProcessEnv = process.env,
+): Values<S> {
   const cleaned = cleanEnv(env, spec, { reporter }) as Record<string, unknown>;
   // A plain frozen object: envalid's strict proxy throws on unknown property reads,
   // which Nest's lifecycle-hook discovery does on every provider value.
   const config: Record<string, unknown> = {};
   for (const name of Object.keys(spec)) config[name] = cleaned[name];
-  return Object.freeze(config) as AppConfig<N>;
+  return Object.freeze(config) as Values<S>;
 }

@@ -4,3 +4,4 @@ export * from './kafka.module';
 export * from './kafka.health';
 export * from './topic-admin';
 export * from './topics.bootstrap';
+export * from './producers';

@@ -1,5 +1,6 @@
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { TOPIC_ROLES, TOPICS, type TopicNames } from '@lastmeter/contracts';
+import { createKafkaClient } from './kafka-client';
 
 export interface TopicLayout {
   partitions: number;
@@ -19,23 +20,28 @@ export interface TopicDescription {
  * an existing topic: keyed data would move partitions.
  */
 export async function ensureTopics(admin: Admin, names: TopicNames, layout: TopicLayout): Promise<string[]> {
+  try {
+    return await ensureTopicsOnce(admin, names, layout);
+  } catch (error) {
+    // Several processes starting at once race between listTopics and createTopics; a
+    // second pass sees what the others created.
+    return ensureTopicsOnce(admin, names, layout).catch(() => Promise.reject(error));
+  }
+}
+
+async function ensureTopicsOnce(admin: Admin, names: TopicNames, layout: TopicLayout): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = TOPIC_ROLES.filter((role) => !existing.has(names[role]));
   if (missing.length > 0) {
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((role) => ({
-          topic: names[role],
-          numPartitions: layout.partitions,
-          replicationFactor: layout.replicationFactor,
-          configEntries: Object.entries(TOPICS[role].config).map(([name, value]) => ({ name, value })),
-        })),
-      });
-    } catch (error) {
-      // Another process created them between listTopics and createTopics.
-      if (!/already exists/i.test((error as Error).message)) throw error;
-    }
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((role) => ({
+        topic: names[role],
+        numPartitions: layout.partitions,
+        replicationFactor: layout.replicationFactor,
+        configEntries: Object.entries(TOPICS[role].config).map(([name, value]) => ({ name, value })),
+      })),
+    });
   }
   const present = TOPIC_ROLES.filter((role) => existing.has(names[role]));
   if (present.length > 0) {
@@ -64,4 +70,15 @@ export async function describeTopics(admin: Admin, names: TopicNames): Promise<T
     for (const entry of resource?.configEntries ?? []) config[entry.configName] = entry.configValue;
     return { name: topic.name, partitions: topic.partitions.length, config };
   });
+}
+
+/** Connects, ensures the topics, disconnects: for the CLI and tools outside Nest. */
+export async function ensureTopicsAt(brokers: string[], names: TopicNames, layout: TopicLayout): Promise<string[]> {
+  const admin = createKafkaClient({ brokers, clientId: 'lastmeter-cli' }).admin();
+  await admin.connect();
+  try {
+    return await ensureTopics(admin, names, layout);
+  } finally {
+    await admin.disconnect();
+  }
 }

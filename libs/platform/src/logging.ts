@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { SharedConfig } from '@lastmeter/config';
 
@@ -16,6 +17,8 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
 /** JSON logs (pino) with the app name on every line and the request id on request lines. */
 export function loggingModule(app: string, config: SharedConfig) {
   return LoggerModule.forRoot({
+    // Nest 11 route syntax; nestjs-pino's default ('*') triggers a legacy-route warning.
+    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
     pinoHttp: {
       level: config.LOG_LEVEL,
       base: { app, pid: process.pid },

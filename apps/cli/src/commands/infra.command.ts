@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { lastmeterHome, LocalInfra, type ServiceStatus } from '@lastmeter/infra';
 import { color, info, UserFacingError } from '../output';
+import { ensureTopicsFromEnv } from '../topics';
 
 function describe(name: string, status: ServiceStatus): string {
   switch (status.kind) {
@@ -22,6 +23,7 @@ export function infraCommand(): Command {
     .action(async () => {
       const local = new LocalInfra({ home: lastmeterHome(), keepAfterExit: true, redisAppendOnly: true, log: info });
       const { kafkaBrokers, redisUrl } = await local.up();
+      await ensureTopicsFromEnv(kafkaBrokers, info);
       process.stdout.write(`KAFKA_BROKERS=${kafkaBrokers}\nREDIS_URL=${redisUrl}\n`);
     });
 

@@ -4,6 +4,7 @@ import { APP_ENV_SPECS } from '@lastmeter/config';
 import { isPortFree, lastmeterHome, LocalInfra, waitUntil } from '@lastmeter/infra';
 import { color, info, UserFacingError } from '../output';
 import { Supervisor, type AppSpec } from '../supervisor';
+import { ensureTopicsFromEnv } from '../topics';
 
 const DEFAULT_PORTS = {
   gateway: APP_ENV_SPECS.gateway.GATEWAY_PORT.default as number,
@@ -58,6 +59,7 @@ export function startCommand(): Command {
       let endpoints;
       try {
         endpoints = await infra.up();
+        await ensureTopicsFromEnv(endpoints.kafkaBrokers, info);
       } catch (error) {
         await infra.stopStarted();
         throw error;
