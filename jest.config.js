@@ -15,6 +15,7 @@ const shared = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^@lastmeter/([^/]+)$': '<rootDir>/libs/$1/src' },
   testEnvironment: 'node',
+  setupFiles: ['reflect-metadata'],
 };
 
 /** @type {import('jest').Config} */
@@ -28,6 +29,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/setup/after-env.ts'],
       slowTestThreshold: 30,
     },
   ],

@@ -7,6 +7,22 @@ import { eventually } from './eventually';
 export type AppName = 'command' | 'projector' | 'gateway';
 
 const ROOT = join(__dirname, '..', '..');
+const running = new Set<ChildProcess>();
+
+/** Kills every app process this test file started (setup-after-env calls it in afterAll). */
+export async function killAllApps(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+  running.clear();
+}
 
 /** A real app process (built output in dist/), as production runs it. */
 export interface RunningApp {
@@ -32,6 +48,8 @@ export function spawnApp(
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const output: string[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => output.push(line));
   createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));

@@ -1,10 +1,41 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
 import type { AppConfig } from '@lastmeter/config';
+import { AuthModule } from '@lastmeter/auth';
 import { PlatformModule } from '@lastmeter/platform';
+import { AuthController } from './auth/auth.controller';
+import { CommunicationsController } from './communications/communications.controller';
+import { DirectoryController } from './directory/directory.controller';
+import { ReportsController } from './directory/reports.controller';
+import { AggregateStore } from './write/aggregate-store';
+import { CommandBus } from './write/command-bus';
+import { DeciderService } from './write/decider.service';
+import { DirectoryLookup } from './write/directory-lookup';
+import { EventTail } from './write/event-tail';
+import { ReplyChannel } from './write/reply-channel';
+import { Scheduler } from './write/scheduler';
+import { AGGREGATE_STORE } from './write/tokens';
 
 @Module({})
 export class CommandModule {
   static forRoot(config: AppConfig<'command'>): DynamicModule {
-    return { module: CommandModule, imports: [PlatformModule.forRoot('command', config)] };
+    return {
+      module: CommandModule,
+      imports: [
+        PlatformModule.forRoot('command', config),
+        AuthModule.forRoot(config.LASTMETER_JWT_SECRET),
+        ThrottlerModule.forRoot({ throttlers: [{ name: 'login', ttl: 60_000, limit: 10 }] }),
+      ],
+      controllers: [AuthController, DirectoryController, CommunicationsController, ReportsController],
+      providers: [
+        { provide: AGGREGATE_STORE, useValue: new AggregateStore() },
+        EventTail,
+        ReplyChannel,
+        CommandBus,
+        DeciderService,
+        Scheduler,
+        DirectoryLookup,
+      ],
+    };
   }
 }

@@ -1,1 +1,5 @@
 export * from './dev-secrets';
+export * from './tokens';
+export * from './roles.guard';
+export * from './auth.module';
+export * from './password';

@@ -5,3 +5,4 @@ export * from './kafka.health';
 export * from './topic-admin';
 export * from './topics.bootstrap';
 export * from './producers';
+export type { Admin, Consumer, Kafka, Producer } from 'kafkajs';

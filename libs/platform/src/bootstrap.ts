@@ -6,6 +6,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, type AppConfig, type AppName } from '@lastmeter/config';
+import { ErrorsFilter } from './errors.filter';
+import { validationPipe } from './validation';
 
 export const BODY_LIMIT = '256kb';
 
@@ -43,6 +45,8 @@ export async function runApp<N extends AppName>(definition: AppDefinition<N>): P
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.use(helmet({ contentSecurityPolicy: false }));
   app.setGlobalPrefix('v1', { exclude: ['metrics'] });
+  app.useGlobalFilters(new ErrorsFilter());
+  app.useGlobalPipes(validationPipe());
   app.enableShutdownHooks();
   await definition.configure?.(app, config);
 

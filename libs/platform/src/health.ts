@@ -1,10 +1,12 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { Public } from '@lastmeter/auth';
 import { KafkaHealthIndicator } from '@lastmeter/kafka';
 import { RedisHealthIndicator } from '@lastmeter/redis';
 
 @ApiTags('health')
+@Public()
 @Controller('health')
 class HealthController {
   constructor(

@@ -2,3 +2,5 @@ export * from './bootstrap';
 export * from './platform.module';
 export * from './metrics';
 export * from './logging';
+export * from './errors.filter';
+export * from './validation';

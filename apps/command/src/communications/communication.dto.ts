@@ -1,0 +1,117 @@
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Equals,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import {
+  COMMUNICATION_KINDS,
+  EVIDENCE,
+  PRIORITIES,
+  STORE_ROLES,
+  type CommunicationKind,
+  type Evidence,
+  type Priority,
+  type StoreRole,
+} from '@lastmeter/contracts';
+
+export class AudienceDto {
+  @ApiPropertyOptional({ description: 'every store' })
+  @IsOptional()
+  @IsBoolean()
+  @Equals(true, { message: 'all may only be true (omit it otherwise)' })
+  all?: true;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(500)
+  @IsUUID('all', { each: true })
+  regionIds?: string[];
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(5000)
+  @IsUUID('all', { each: true })
+  storeIds?: string[];
+
+  @ApiPropertyOptional({ enum: STORE_ROLES, isArray: true })
+  @IsOptional()
+  @IsArray()
+  @IsIn(STORE_ROLES, { each: true })
+  roles?: StoreRole[];
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MaxLength(50, { each: true })
+  tags?: string[];
+}
+
+export class QuestionDto {
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(500) prompt!: string;
+
+  @ApiProperty({ type: [String] })
+  @IsArray()
+  @ArrayMinSize(2)
+  @ArrayMaxSize(10)
+  @IsString({ each: true })
+  @MaxLength(200, { each: true })
+  options!: string[];
+
+  @ApiProperty({ description: 'index of the right option (kept server-side)' }) @IsInt() @Min(0) answer!: number;
+}
+
+export class DraftCommunicationDto {
+  @ApiProperty({ enum: COMMUNICATION_KINDS }) @IsIn(COMMUNICATION_KINDS) kind!: CommunicationKind;
+  @ApiProperty({ maxLength: 200 }) @IsString() @MinLength(1) @MaxLength(200) title!: string;
+  @ApiProperty({ maxLength: 20000 }) @IsString() @MinLength(1) @MaxLength(20_000) body!: string;
+  @ApiPropertyOptional({ enum: PRIORITIES }) @IsOptional() @IsIn(PRIORITIES) priority?: Priority;
+
+  @ApiProperty({ type: AudienceDto })
+  @ValidateNested()
+  @Type(() => AudienceDto)
+  audience!: AudienceDto;
+
+  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }) dueAt?: string;
+  @ApiPropertyOptional({ enum: EVIDENCE }) @IsOptional() @IsIn(EVIDENCE) evidence?: Evidence;
+
+  @ApiPropertyOptional({ type: [QuestionDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ValidateNested({ each: true })
+  @Type(() => QuestionDto)
+  questions?: QuestionDto[];
+}
+
+export class ReviseCommunicationDto extends PartialType(DraftCommunicationDto) {}
+
+export class PublishDto {
+  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }) publishAt?: string;
+  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }) expiresAt?: string;
+}
+
+export class RejectDto {
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(2000) reason!: string;
+}
+
+export class RetractDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2000) reason?: string;
+}

@@ -1,0 +1,131 @@
+import { Body, Controller, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import type { Actor } from '@lastmeter/contracts';
+import { CurrentActor, Roles } from '@lastmeter/auth';
+import type { CommunicationInput } from '@lastmeter/domain';
+import { EmptyDto } from '../http/empty.dto';
+import { IdempotencyKey, IfMatch } from '../http/headers';
+import { CommandBus } from '../write/command-bus';
+import { DraftCommunicationDto, PublishDto, RejectDto, RetractDto, ReviseCommunicationDto } from './communication.dto';
+
+const id = new ParseUUIDPipe({ version: undefined });
+
+/** Compose, review and publish. Rules live in libs/domain; this only translates HTTP. */
+@ApiTags('communications')
+@ApiBearerAuth()
+@ApiHeader({ name: 'Idempotency-Key', required: false })
+@Controller('communications')
+export class CommunicationsController {
+  constructor(private readonly bus: CommandBus) {}
+
+  @Post()
+  @Roles('agency', 'hq-editor', 'hq-admin')
+  async draft(
+    @Body() body: DraftCommunicationDto,
+    @CurrentActor() actor: Actor,
+    @IdempotencyKey() idempotencyKey?: string,
+  ) {
+    const { body: outcome } = await this.bus.dispatch({
+      command: { type: 'communication.draft', payload: body as CommunicationInput },
+      actor,
+      idempotencyKey,
+    });
+    return outcome;
+  }
+
+  @Patch(':id')
+  @HttpCode(200)
+  @Roles('agency', 'hq-editor', 'hq-admin')
+  @ApiHeader({ name: 'If-Match', required: false, description: 'version the change is based on' })
+  async revise(
+    @Param('id', id) aggregateId: string,
+    @Body() body: ReviseCommunicationDto,
+    @CurrentActor() actor: Actor,
+    @IfMatch() expectedVersion?: number,
+    @IdempotencyKey() idempotencyKey?: string,
+  ) {
+    return this.run(
+      aggregateId,
+      { type: 'communication.revise', payload: body },
+      actor,
+      expectedVersion,
+      idempotencyKey,
+    );
+  }
+
+  @Post(':id/submit')
+  @HttpCode(200)
+  @Roles('agency', 'hq-editor', 'hq-admin')
+  submit(
+    @Param('id', id) aggregateId: string,
+    @Body() _body: EmptyDto,
+    @CurrentActor() actor: Actor,
+    @IfMatch() v?: number,
+    @IdempotencyKey() key?: string,
+  ) {
+    return this.run(aggregateId, { type: 'communication.submit', payload: {} }, actor, v, key);
+  }
+
+  @Post(':id/approve')
+  @HttpCode(200)
+  @Roles('hq-editor', 'hq-admin')
+  approve(
+    @Param('id', id) aggregateId: string,
+    @Body() _body: EmptyDto,
+    @CurrentActor() actor: Actor,
+    @IfMatch() v?: number,
+    @IdempotencyKey() key?: string,
+  ) {
+    return this.run(aggregateId, { type: 'communication.approve', payload: {} }, actor, v, key);
+  }
+
+  @Post(':id/reject')
+  @HttpCode(200)
+  @Roles('hq-editor', 'hq-admin')
+  reject(
+    @Param('id', id) aggregateId: string,
+    @Body() body: RejectDto,
+    @CurrentActor() actor: Actor,
+    @IfMatch() v?: number,
+    @IdempotencyKey() key?: string,
+  ) {
+    return this.run(aggregateId, { type: 'communication.reject', payload: { reason: body.reason } }, actor, v, key);
+  }
+
+  @Post(':id/publish')
+  @HttpCode(200)
+  @Roles('hq-editor', 'hq-admin')
+  publish(
+    @Param('id', id) aggregateId: string,
+    @Body() body: PublishDto,
+    @CurrentActor() actor: Actor,
+    @IfMatch() v?: number,
+    @IdempotencyKey() key?: string,
+  ) {
+    return this.run(aggregateId, { type: 'communication.publish', payload: { ...body } }, actor, v, key);
+  }
+
+  @Post(':id/retract')
+  @HttpCode(200)
+  @Roles('hq-editor', 'hq-admin')
+  retract(
+    @Param('id', id) aggregateId: string,
+    @Body() body: RetractDto,
+    @CurrentActor() actor: Actor,
+    @IfMatch() v?: number,
+    @IdempotencyKey() key?: string,
+  ) {
+    return this.run(aggregateId, { type: 'communication.retract', payload: { ...body } }, actor, v, key);
+  }
+
+  private async run(
+    aggregateId: string,
+    command: Parameters<CommandBus['dispatch']>[0]['command'],
+    actor: Actor,
+    expectedVersion?: number,
+    idempotencyKey?: string,
+  ) {
+    const { body } = await this.bus.dispatch({ command, actor, aggregateId, expectedVersion, idempotencyKey });
+    return body;
+  }
+}

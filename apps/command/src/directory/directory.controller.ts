@@ -1,0 +1,113 @@
+import { Body, Controller, Delete, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { JwtService } from '@nestjs/jwt';
+import type { Actor } from '@lastmeter/contracts';
+import { CurrentActor, DEVICE_TOKEN_TTL, Public, Roles, type TokenClaims } from '@lastmeter/auth';
+import { RuleViolation } from '@lastmeter/domain';
+import { IdempotencyKey, IfMatch } from '../http/headers';
+import { CommandBus } from '../write/command-bus';
+import { DirectoryLookup } from '../write/directory-lookup';
+import {
+  DefineRegionDto,
+  EnrollTerminalDto,
+  RegisterStoreDto,
+  RegisterTerminalDto,
+  RevokeTerminalDto,
+  UpdateStoreDto,
+} from './directory.dto';
+import { ENROLLMENT_TTL_MS, hashEnrollmentCode, newEnrollmentCode } from './enrollment-code';
+
+const id = new ParseUUIDPipe();
+
+@ApiTags('directory')
+@ApiBearerAuth()
+@Controller()
+export class DirectoryController {
+  constructor(
+    private readonly bus: CommandBus,
+    private readonly lookup: DirectoryLookup,
+    private readonly jwt: JwtService,
+  ) {}
+
+  @Post('regions')
+  @Roles('hq-admin')
+  async defineRegion(@Body() body: DefineRegionDto, @CurrentActor() actor: Actor, @IdempotencyKey() key?: string) {
+    const command = { type: 'region.define' as const, payload: { code: body.code, name: body.name } };
+    return (await this.bus.dispatch({ command, actor, naturalKey: body.code.toLowerCase(), idempotencyKey: key })).body;
+  }
+
+  @Post('stores')
+  @Roles('hq-admin')
+  async registerStore(@Body() body: RegisterStoreDto, @CurrentActor() actor: Actor, @IdempotencyKey() key?: string) {
+    const command = { type: 'store.register' as const, payload: { ...body } };
+    return (await this.bus.dispatch({ command, actor, naturalKey: body.code.toLowerCase(), idempotencyKey: key })).body;
+  }
+
+  @Patch('stores/:id')
+  @HttpCode(200)
+  @Roles('hq-admin')
+  async updateStore(
+    @Param('id', id) storeId: string,
+    @Body() body: UpdateStoreDto,
+    @CurrentActor() actor: Actor,
+    @IfMatch() expectedVersion?: number,
+    @IdempotencyKey() key?: string,
+  ) {
+    const command = { type: 'store.update' as const, payload: { ...body } };
+    return (await this.bus.dispatch({ command, actor, aggregateId: storeId, expectedVersion, idempotencyKey: key }))
+      .body;
+  }
+
+  /** Issues a single-use enrollment code (valid 24 h) for a new terminal of a store. */
+  @Post('terminals')
+  @Roles('hq-admin')
+  async registerTerminal(@Body() body: RegisterTerminalDto, @CurrentActor() actor: Actor) {
+    const enrollmentCode = newEnrollmentCode();
+    const expiresAt = new Date(Date.now() + ENROLLMENT_TTL_MS).toISOString();
+    const command = {
+      type: 'terminal.register' as const,
+      payload: {
+        storeId: body.storeId,
+        ...(body.name ? { name: body.name } : {}),
+        roles: body.roles ?? [],
+        enrollmentCodeHash: hashEnrollmentCode(enrollmentCode),
+        enrollmentExpiresAt: expiresAt,
+      },
+    };
+    // No Idempotency-Key here: a replay could not show the code again (only its hash is kept).
+    const { body: outcome } = await this.bus.dispatch({ command, actor });
+    return { terminalId: outcome.id, enrollmentCode, expiresAt, version: outcome.version };
+  }
+
+  /** A store tablet redeems its code for a device token bound to its store. */
+  @Public()
+  @Post('terminals/enroll')
+  async enroll(@Body() body: EnrollTerminalDto) {
+    const codeHash = hashEnrollmentCode(body.code);
+    const terminalId = await this.lookup.terminalByCode(codeHash);
+    if (!terminalId) throw new RuleViolation('enrollment code is invalid, used or expired');
+    const actor: Actor = { id: terminalId, role: 'terminal' };
+    await this.bus.dispatch({
+      command: { type: 'terminal.enroll', payload: { enrollmentCodeHash: codeHash } },
+      actor,
+      aggregateId: terminalId,
+    });
+    const terminal = this.lookup.terminal(terminalId);
+    const claims: TokenClaims = { sub: terminalId, role: 'terminal', storeId: terminal.storeId, roles: terminal.roles };
+    const token = await this.jwt.signAsync(claims, { expiresIn: DEVICE_TOKEN_TTL });
+    return { token, terminalId, storeId: terminal.storeId };
+  }
+
+  @Delete('terminals/:id')
+  @HttpCode(200)
+  @Roles('hq-admin')
+  async revoke(
+    @Param('id', id) terminalId: string,
+    @Body() body: RevokeTerminalDto,
+    @CurrentActor() actor: Actor,
+    @IdempotencyKey() key?: string,
+  ) {
+    const command = { type: 'terminal.revoke' as const, payload: { ...body } };
+    return (await this.bus.dispatch({ command, actor, aggregateId: terminalId, idempotencyKey: key })).body;
+  }
+}

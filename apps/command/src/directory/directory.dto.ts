@@ -1,0 +1,96 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  MaxLength,
+  MinLength,
+  IsTimeZone,
+  IsLocale,
+} from 'class-validator';
+import { STORE_ROLES, USER_ROLES, type StoreRole, type UserRole } from '@lastmeter/contracts';
+
+const CODE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
+const CODE_MESSAGE = 'must be 1-40 letters, digits, _ or -, starting with a letter or digit';
+
+export class DefineRegionDto {
+  @ApiProperty({ example: 'north' }) @IsString() @Matches(CODE, { message: `code ${CODE_MESSAGE}` }) code!: string;
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(120) name!: string;
+}
+
+export class RegisterStoreDto {
+  @ApiProperty({ example: 'paris-01' }) @IsString() @Matches(CODE, { message: `code ${CODE_MESSAGE}` }) code!: string;
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(120) name!: string;
+  @ApiProperty() @IsUUID() regionId!: string;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MaxLength(50, { each: true })
+  tags?: string[];
+
+  @ApiPropertyOptional({ example: 'fr-FR' }) @IsOptional() @IsLocale() locale?: string;
+  @ApiPropertyOptional({ example: 'Europe/Paris' }) @IsOptional() @IsTimeZone() timezone?: string;
+}
+
+export class UpdateStoreDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(120) name?: string;
+  @ApiPropertyOptional() @IsOptional() @IsUUID() regionId?: string;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MaxLength(50, { each: true })
+  tags?: string[];
+
+  @ApiPropertyOptional() @IsOptional() @IsLocale() locale?: string;
+  @ApiPropertyOptional() @IsOptional() @IsTimeZone() timezone?: string;
+}
+
+export class RegisterTerminalDto {
+  @ApiProperty() @IsUUID() storeId!: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(120) name?: string;
+
+  @ApiPropertyOptional({ enum: STORE_ROLES, isArray: true, description: 'empty = shared store tablet' })
+  @IsOptional()
+  @IsArray()
+  @IsIn(STORE_ROLES, { each: true })
+  roles?: StoreRole[];
+}
+
+export class EnrollTerminalDto {
+  @ApiProperty({ example: 'K7QM-2XPD-9WRT' }) @IsString() @MinLength(4) @MaxLength(40) code!: string;
+}
+
+export class RevokeTerminalDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(500) reason?: string;
+}
+
+export class CreateUserDto {
+  @ApiProperty()
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9._-]{1,39}$/, { message: 'username must be 2-40 of a-z 0-9 . _ -' })
+  username!: string;
+
+  @ApiProperty() @IsString() @MinLength(8) @MaxLength(200) password!: string;
+  @ApiProperty({ enum: USER_ROLES }) @IsIn(USER_ROLES) role!: UserRole;
+  @ApiPropertyOptional() @IsOptional() @IsUUID() storeId?: string;
+}
+
+export class LoginDto {
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(100) username!: string;
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(200) password!: string;
+}
+
+export class FileReportDto {
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(200) title!: string;
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(20_000) body!: string;
+}

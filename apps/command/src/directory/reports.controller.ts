@@ -1,0 +1,84 @@
+import {
+  Body,
+  Controller,
+  ForbiddenException,
+  Inject,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { v5 as uuidv5 } from 'uuid';
+import { randomUUID } from 'node:crypto';
+import { CURRENT_SCHEMA_VERSIONS, type Actor, type DomainEvent, type TopicNames } from '@lastmeter/contracts';
+import { CurrentActor, Roles } from '@lastmeter/auth';
+import { ACKS_ALL, createProducer, KAFKA, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
+import { IdempotencyKey } from '../http/headers';
+import { DirectoryLookup } from '../write/directory-lookup';
+import { FileReportDto } from './directory.dto';
+
+const REPORT_IDS = '3f0c9a52-8f3e-4b8e-9a4d-0d6f7f1c2b11';
+
+/** Field reports from a store manager: a store fact on lastmeter.store-events.v1. */
+@ApiTags('reports')
+@ApiBearerAuth()
+@Controller('stores/:storeId/reports')
+export class ReportsController {
+  private readonly producer;
+  private connected?: Promise<void>;
+
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
+    private readonly lookup: DirectoryLookup,
+  ) {
+    this.producer = createProducer(kafka);
+  }
+
+  @Post()
+  @Roles('store-manager')
+  async file(
+    @Param('storeId', new ParseUUIDPipe()) storeId: string,
+    @Body() body: FileReportDto,
+    @CurrentActor() actor: Actor,
+    @IdempotencyKey() key?: string,
+  ) {
+    if (actor.storeId !== storeId)
+      throw new ForbiddenException('a store manager files reports for their own store only');
+    if (!(await this.lookup.storeExists(storeId))) throw new NotFoundException('no such store');
+    const commandId = key ? `${actor.id}:${key}` : randomUUID();
+    // The same Idempotency-Key gives the same report and event id: consumers keep one.
+    const reportId = key ? uuidv5(commandId, REPORT_IDS) : randomUUID();
+    const event: DomainEvent<'report.filed'> = {
+      id: uuidv5(`${reportId}:filed`, REPORT_IDS),
+      type: 'report.filed',
+      schemaVersion: CURRENT_SCHEMA_VERSIONS['report.filed'],
+      aggregateType: 'store-activity',
+      aggregateId: reportId,
+      aggregateVersion: 1,
+      occurredAt: new Date().toISOString(),
+      actor,
+      commandId,
+      correlationId: commandId,
+      causationId: commandId,
+      data: { storeId, reportId, title: body.title, body: body.body, authorId: actor.id },
+    };
+    try {
+      this.connected ??= this.producer.connect();
+      await this.connected;
+      await this.producer.send({
+        topic: this.topics.storeEvents,
+        acks: ACKS_ALL,
+        messages: [{ key: storeId, value: JSON.stringify(event), headers: { type: event.type } }],
+      });
+    } catch (error) {
+      this.connected = undefined;
+      throw new ServiceUnavailableException(
+        `the event log is unreachable, nothing was recorded (${(error as Error).message})`,
+      );
+    }
+    return { id: reportId, version: 1, eventIds: [event.id] };
+  }
+}

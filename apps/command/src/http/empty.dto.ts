@@ -1,0 +1,2 @@
+/** A body that must carry no fields (whitelist + forbidNonWhitelisted refuse any). */
+export class EmptyDto {}

@@ -1,0 +1,230 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import {
+  CURRENT_SCHEMA_VERSIONS,
+  upcast,
+  type CommandEnvelope,
+  type CommandOutcome,
+  type EventEnvelope,
+  type EventType,
+  type TopicNames,
+} from '@lastmeter/contracts';
+import { DECIDERS, DomainError, InvalidCommand, type AnyCommand } from '@lastmeter/domain';
+import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Consumer, type Kafka } from '@lastmeter/kafka';
+import type { AggregateStore } from './aggregate-store';
+import { EventTail } from './event-tail';
+import { PartitionWriter } from './partition-writer';
+import { ReplyChannel } from './reply-channel';
+import { AGGREGATE_STORE } from './tokens';
+
+export interface Decision {
+  outcome: CommandOutcome;
+  events: EventEnvelope[];
+}
+
+/**
+ * The single writer (DESIGN.md section 4): a consumer group over the commands topic.
+ * Each partition is decided sequentially by its owner, against aggregate state that is
+ * complete up to the last stable offset of the same events partition, and each decision
+ * is one Kafka transaction (events + command offset).
+ */
+@Injectable()
+export class DeciderService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(DeciderService.name);
+  readonly groupId: string;
+  private consumer?: Consumer;
+  private readonly writers = new Map<number, Promise<PartitionWriter>>();
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
+    @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
+    private readonly tail: EventTail,
+    private readonly replies: ReplyChannel,
+    private readonly topicsBootstrap: TopicsBootstrap,
+  ) {
+    this.groupId = `${topics.commands}.decider`;
+  }
+
+  onApplicationBootstrap(): void {
+    void this.start().catch((error: unknown) => this.logger.error(`decider stopped: ${(error as Error).message}`));
+  }
+
+  private async start(): Promise<void> {
+    await this.topicsBootstrap.ready();
+    await this.tail.start();
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      readUncommitted: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: 50,
+    });
+    this.consumer = consumer;
+    // After any rebalance the partitions may have had another writer: re-fence and catch
+    // up before deciding again.
+    consumer.on(consumer.events.GROUP_JOIN, () => void this.dropWriters());
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 12,
+      eachMessage: async ({ partition, message }) => {
+        const writer = await this.writerFor(partition);
+        const next = (BigInt(message.offset) + 1n).toString();
+        await writer.serialize(async () => {
+          const command = JSON.parse(message.value!.toString()) as CommandEnvelope;
+          const decision = await this.decideWithFreshDirectory(command, partition);
+          await writer.append(decision.events, next);
+          for (const event of decision.events) this.store.apply(upcast(event), partition);
+          await this.replies.send(command.replyTo, command.requestId, decision.outcome).catch((error: unknown) => {
+            this.logger.warn(`reply for ${command.commandId} lost: ${(error as Error).message}`);
+          });
+        });
+      },
+    });
+  }
+
+  /** The partition's writer, opened (fencing older owners) and caught up. */
+  writerFor(partition: number): Promise<PartitionWriter> {
+    let writer = this.writers.get(partition);
+    if (!writer) {
+      writer = (async () => {
+        const created = new PartitionWriter(this.kafka, this.topics, this.groupId, partition);
+        await created.open();
+        await this.tail.catchUp([partition]);
+        return created;
+      })();
+      writer.catch(() => this.writers.delete(partition));
+      this.writers.set(partition, writer);
+    }
+    return writer;
+  }
+
+  /** Partitions this instance currently writes (the scheduler works on those). */
+  ownedPartitions(): number[] {
+    return [...this.writers.keys()];
+  }
+
+  private async dropWriters(): Promise<void> {
+    const writers = [...this.writers.values()];
+    this.writers.clear();
+    await Promise.all(writers.map(async (writer) => (await writer.catch(() => undefined))?.close()));
+  }
+
+  /**
+   * Regions and stores live in other partitions, read by the tail. A refusal that looked
+   * one up in vain is decided again once the tail has caught up with every partition, so
+   * a store registered a moment ago is never reported unknown.
+   */
+  private async decideWithFreshDirectory(command: CommandEnvelope, partition: number): Promise<Decision> {
+    const misses: string[] = [];
+    const decision = this.decide(command, partition, misses);
+    if (decision.outcome.ok || misses.length === 0) return decision;
+    await this.tail.catchUp();
+    return this.decide(command, partition);
+  }
+
+  /**
+   * Pure apart from reading the store: the outcome of one command and the events to
+   * append. Replays of a finished command (same commandId) answer its first outcome.
+   */
+  decide(command: CommandEnvelope, partition: number, misses: string[] = []): Decision {
+    const entry = this.store.get(command.aggregateType, command.aggregateId, partition);
+    const previous = entry.commands.get(command.commandId);
+    if (previous) {
+      if (previous.commandHash !== undefined && previous.commandHash !== command.commandHash) {
+        return this.refusal(422, 'Unprocessable Entity', 'Idempotency-Key was already used with a different request');
+      }
+      return { outcome: previous.outcome, events: [] };
+    }
+    if (command.expectedVersion !== undefined && command.expectedVersion !== entry.version) {
+      return {
+        outcome: {
+          ok: false,
+          status: 409,
+          error: 'Conflict',
+          message: `version mismatch: expected ${command.expectedVersion}, current is ${entry.version}`,
+          currentVersion: entry.version,
+        },
+        events: [],
+      };
+    }
+    const decider = DECIDERS[command.aggregateType] as {
+      decide(command: AnyCommand, state: unknown, context: object): Array<{ type: EventType; data: unknown }>;
+    };
+    try {
+      const drafts = decider.decide({ type: command.type, payload: command.payload } as AnyCommand, entry.state, {
+        actor: command.actor,
+        now: new Date(),
+        directory: this.store.directory(misses),
+      });
+      const occurredAt = new Date().toISOString();
+      const events = drafts.map((draft, index): EventEnvelope => ({
+        id: randomUUID(),
+        type: draft.type,
+        schemaVersion: CURRENT_SCHEMA_VERSIONS[draft.type],
+        aggregateType: command.aggregateType,
+        aggregateId: command.aggregateId,
+        aggregateVersion: entry.version + index + 1,
+        occurredAt,
+        actor: command.actor,
+        commandId: command.commandId,
+        correlationId: command.correlationId,
+        causationId: command.commandId,
+        commandHash: command.commandHash,
+        data: draft.data,
+      }));
+      const last = events.at(-1);
+      return {
+        events,
+        outcome: {
+          ok: true,
+          status: entry.version === 0 ? 201 : 200,
+          body: {
+            id: command.aggregateId,
+            version: last?.aggregateVersion ?? entry.version,
+            eventIds: events.map((e) => e.id),
+          },
+        },
+      };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return {
+        events: [],
+        outcome: {
+          ok: false,
+          status: error.status,
+          error: error.error,
+          message: error.message,
+          ...(error instanceof InvalidCommand ? { fields: error.fields } : {}),
+          ...('currentVersion' in error && error.currentVersion !== undefined
+            ? { currentVersion: error.currentVersion as number }
+            : {}),
+        },
+      };
+    }
+  }
+
+  private refusal(status: 422, error: string, message: string): Decision {
+    return { outcome: { ok: false, status, error, message }, events: [] };
+  }
+
+  /** For the scheduler: decide a system command inside the partition's queue. */
+  async decideAsSystem(partition: number, command: CommandEnvelope): Promise<Decision> {
+    const writer = await this.writerFor(partition);
+    return writer.serialize(async () => {
+      const decision = await this.decideWithFreshDirectory(command, partition);
+      if (decision.events.length > 0) {
+        await writer.append(decision.events);
+        for (const event of decision.events) this.store.apply(upcast(event), partition);
+      }
+      return decision;
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.dropWriters();
+  }
+}

@@ -1,0 +1,101 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { parseEnvelope, upcast, type TopicNames } from '@lastmeter/contracts';
+import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
+import type { AggregateStore } from './aggregate-store';
+import { AGGREGATE_STORE } from './tokens';
+
+/**
+ * Reads the whole events topic (read_committed) into the AggregateStore and keeps
+ * following it. It tracks its position per partition including transaction markers, so
+ * "caught up to the last stable offset" is a precise, awaitable condition: the decider
+ * waits for it before deciding on a partition it has just been assigned.
+ */
+@Injectable()
+export class EventTail implements OnApplicationShutdown {
+  private readonly logger = new Logger(EventTail.name);
+  private readonly positions = new Map<number, number>();
+  private waiters: Array<() => void> = [];
+  private consumer?: Consumer;
+  private admin?: Admin;
+  private started?: Promise<void>;
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
+    @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
+    private readonly topicsBootstrap: TopicsBootstrap,
+  ) {}
+
+  start(): Promise<void> {
+    this.started ??= this.run();
+    return this.started;
+  }
+
+  private async run(): Promise<void> {
+    await this.topicsBootstrap.ready();
+    // A group of its own per instance: every instance needs every partition. kafkajs
+    // has no manual assignment; the group is never committed to and expires on its own.
+    const consumer = this.kafka.consumer({
+      groupId: `${this.topics.events}.command-view.${randomUUID()}`,
+      readUncommitted: false,
+      sessionTimeout: 30_000,
+      maxWaitTimeInMs: 100,
+    });
+    this.consumer = consumer;
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.topic !== this.topics.events) return;
+      this.positions.set(payload.partition, Number(payload.lastOffset) + 1);
+      this.notify();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topics.events, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 4,
+      eachMessage: async ({ partition, message }) => {
+        try {
+          this.store.apply(upcast(parseEnvelope(message.value)), partition);
+        } catch (error) {
+          // The decider only ever appends valid events; anything else is logged and skipped.
+          this.logger.error(`skipping events[${partition}]@${message.offset}: ${(error as Error).message}`);
+        }
+      },
+    });
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private async reached(targets: Map<number, number>): Promise<void> {
+    const done = () =>
+      [...targets].every(([partition, offset]) => offset === 0 || (this.positions.get(partition) ?? 0) >= offset);
+    while (!done()) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Resolves once the partitions (all when omitted) are read up to their last stable offset. */
+  async catchUp(partitions?: number[]): Promise<void> {
+    await this.start();
+    const admin = this.admin ?? this.kafka.admin();
+    if (!this.admin) await admin.connect();
+    this.admin = admin;
+    // With the default read_committed isolation this is the last stable offset.
+    const offsets = await admin.fetchTopicOffsets(this.topics.events);
+    const targets = new Map(
+      offsets
+        .filter(({ partition }) => !partitions || partitions.includes(partition))
+        .map(({ partition, offset }) => [partition, Number(offset)] as [number, number]),
+    );
+    await this.reached(targets);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,70 @@
+import type { EventEnvelope, TopicNames } from '@lastmeter/contracts';
+import { createProducer, type Kafka, type Producer } from '@lastmeter/kafka';
+
+/**
+ * The only writer of one commands partition's events. Its transactional id is derived
+ * from group + topic + partition (KIP-447 is not available in kafkajs): a new owner's
+ * initTransactions fences the previous one and aborts its open transaction, so a zombie
+ * can never append after a rebalance.
+ */
+export class PartitionWriter {
+  private readonly producer: Producer;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    kafka: Kafka,
+    private readonly topics: TopicNames,
+    private readonly groupId: string,
+    readonly partition: number,
+  ) {
+    this.producer = createProducer(kafka, { transactionalId: `${groupId}.${topics.commands}.${partition}` });
+  }
+
+  /** Connects and fences any previous owner (initProducerId runs on the first transaction). */
+  async open(): Promise<void> {
+    await this.producer.connect();
+    const txn = await this.producer.transaction();
+    await txn.abort();
+  }
+
+  /** Runs `work` after everything queued before it: one decision at a time per partition. */
+  serialize<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Appends the events and, when given, commits the command's offset, atomically. Either
+   * both are visible to read_committed consumers or neither is.
+   */
+  async append(events: EventEnvelope[], commandOffset?: string): Promise<void> {
+    const txn = await this.producer.transaction();
+    try {
+      if (events.length > 0) {
+        await txn.send({
+          topic: this.topics.events,
+          messages: events.map((event) => ({
+            key: event.aggregateId,
+            value: JSON.stringify(event),
+            headers: { type: event.type },
+          })),
+        });
+      }
+      if (commandOffset !== undefined) {
+        await txn.sendOffsets({
+          consumerGroupId: this.groupId,
+          topics: [{ topic: this.topics.commands, partitions: [{ partition: this.partition, offset: commandOffset }] }],
+        });
+      }
+      await txn.commit();
+    } catch (error) {
+      await txn.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect().catch(() => undefined);
+  }
+}

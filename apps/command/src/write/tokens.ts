@@ -1,0 +1,1 @@
+export const AGGREGATE_STORE = Symbol('AGGREGATE_STORE');

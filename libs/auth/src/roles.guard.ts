@@ -1,0 +1,67 @@
+import {
+  createParamDecorator,
+  type CanActivate,
+  type ExecutionContext,
+  ForbiddenException,
+  Injectable,
+  SetMetadata,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { JwtService } from '@nestjs/jwt';
+import type { Request } from 'express';
+import type { Actor, ActorRole } from '@lastmeter/contracts';
+import type { TokenClaims } from './tokens';
+
+const ROLES = 'lastmeter:roles';
+const PUBLIC = 'lastmeter:public';
+
+/** The roles allowed on a route (checked after a valid token). */
+export const Roles = (...roles: ActorRole[]) => SetMetadata(ROLES, roles);
+/** A route anyone may call (login, enroll, health). */
+export const Public = () => SetMetadata(PUBLIC, true);
+
+export interface AuthenticatedRequest extends Request {
+  claims?: TokenClaims;
+}
+
+/** The caller as the domain sees it. */
+export const CurrentActor = createParamDecorator((_data: unknown, context: ExecutionContext): Actor => {
+  const claims = context.switchToHttp().getRequest<AuthenticatedRequest>().claims;
+  if (!claims) throw new UnauthorizedException('missing bearer token');
+  return { id: claims.sub, role: claims.role, ...(claims.storeId ? { storeId: claims.storeId } : {}) };
+});
+
+/**
+ * Global guard: every route needs a valid bearer token unless marked @Public(), and the
+ * token's role must be one of the route's @Roles(). Missing/garbled/expired → 401,
+ * wrong role → 403.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = request.headers.authorization ?? '';
+    const [scheme, token] = header.split(' ');
+    if (scheme !== 'Bearer' || !token) throw new UnauthorizedException('missing bearer token');
+    try {
+      request.claims = await this.jwt.verifyAsync<TokenClaims>(token, { algorithms: ['HS256'] });
+    } catch (error) {
+      const expired = (error as Error).name === 'TokenExpiredError';
+      throw new UnauthorizedException(expired ? 'token expired' : 'invalid token');
+    }
+    const roles = this.reflector.getAllAndOverride<ActorRole[] | undefined>(ROLES, targets);
+    if (roles && !roles.includes(request.claims.role)) {
+      throw new ForbiddenException(`role ${request.claims.role} may not do this`);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,31 @@
+import type { Actor } from './roles';
+
+export const AGGREGATE_TYPES = ['communication', 'store', 'region', 'terminal', 'user'] as const;
+export type AggregateType = (typeof AGGREGATE_TYPES)[number];
+
+/**
+ * Every message on the event topics (DESIGN.md section 3). `aggregateVersion` starts at
+ * 1 and has no gaps per aggregate; `commandHash` (optional, ours) lets an idempotent
+ * replay tell "same key, same body" from "same key, different body".
+ */
+export interface EventEnvelope<Type extends string = string, Data = unknown> {
+  id: string;
+  type: Type;
+  schemaVersion: number;
+  aggregateType: AggregateType | 'store-activity';
+  aggregateId: string;
+  aggregateVersion: number;
+  occurredAt: string;
+  actor: Actor;
+  commandId: string;
+  correlationId: string;
+  causationId: string;
+  commandHash?: string;
+  data: Data;
+}
+
+/** What a decider returns: the event without its envelope. */
+export interface EventDraft<Type extends string = string, Data = unknown> {
+  type: Type;
+  data: Data;
+}

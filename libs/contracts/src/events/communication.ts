@@ -1,0 +1,80 @@
+import type { StoreRole } from '../roles';
+
+export const COMMUNICATION_KINDS = ['campaign', 'notice', 'training', 'task'] as const;
+export type CommunicationKind = (typeof COMMUNICATION_KINDS)[number];
+export const PRIORITIES = ['normal', 'urgent'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export const EVIDENCE = ['none', 'note', 'photo'] as const;
+export type Evidence = (typeof EVIDENCE)[number];
+
+/** Who should see it; the parts combine as a union (any match targets the store). */
+export interface Audience {
+  all?: boolean;
+  regionIds?: string[];
+  storeIds?: string[];
+  /** Restricts which terminals of a targeted store see the content. */
+  roles?: StoreRole[];
+  tags?: string[];
+}
+
+export interface QuizQuestion {
+  prompt: string;
+  options: string[];
+  /** Index into options; kept server-side, never sent to terminals. */
+  answer: number;
+}
+
+export interface CommunicationContent {
+  kind: CommunicationKind;
+  title: string;
+  body: string;
+  priority: Priority;
+  audience: Audience;
+  dueAt?: string;
+  evidence?: Evidence;
+  questions?: QuizQuestion[];
+}
+
+/** schemaVersion 2 (v1 had `text` and a single-kind audience; see upcasters). */
+export type CommunicationDrafted = CommunicationContent & { revision: 1 };
+
+export interface CommunicationRevised {
+  revision: number;
+  /** The fields that changed, with their new values. */
+  changes: Partial<CommunicationContent>;
+}
+
+export type CommunicationSubmitted = Record<string, never>;
+export interface CommunicationApproved {
+  selfApproved: boolean;
+}
+export interface CommunicationRejected {
+  reason: string;
+}
+export interface CommunicationScheduled {
+  revision: number;
+  publishAt: string;
+  expiresAt?: string;
+}
+export interface CommunicationPublished {
+  revision: number;
+  expiresAt?: string;
+}
+export interface CommunicationRetracted {
+  reason?: string;
+}
+export interface CommunicationExpired {
+  expiresAt: string;
+}
+
+export interface CommunicationEventData {
+  'communication.drafted': CommunicationDrafted;
+  'communication.revised': CommunicationRevised;
+  'communication.submitted': CommunicationSubmitted;
+  'communication.approved': CommunicationApproved;
+  'communication.rejected': CommunicationRejected;
+  'communication.scheduled': CommunicationScheduled;
+  'communication.published': CommunicationPublished;
+  'communication.retracted': CommunicationRetracted;
+  'communication.expired': CommunicationExpired;
+}

@@ -1,0 +1,19 @@
+/** Roles of people and devices (DESIGN.md section 8). */
+export const USER_ROLES = ['hq-admin', 'hq-editor', 'agency', 'store-manager', 'analyst'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export const ACTOR_ROLES = [...USER_ROLES, 'terminal', 'system'] as const;
+export type ActorRole = (typeof ACTOR_ROLES)[number];
+
+/** Roles of people in a store, used to target communications and to enroll terminals. */
+export const STORE_ROLES = ['cashier', 'sales', 'store-manager', 'stock', 'phone'] as const;
+export type StoreRole = (typeof STORE_ROLES)[number];
+
+export interface Actor {
+  id: string;
+  role: ActorRole;
+  /** Set for store-scoped actors (store-manager, terminal). */
+  storeId?: string;
+}
+
+export const SYSTEM_ACTOR: Actor = { id: 'lastmeter-scheduler', role: 'system' };

@@ -1,0 +1,60 @@
+import type {
+  Audience,
+  CommunicationKind,
+  Evidence,
+  Priority,
+  QuizQuestion,
+  StoreRole,
+  UserRole,
+} from '@lastmeter/contracts';
+import type { Command } from './decider';
+
+/** Communication content as a client sends it (defaults applied by decide). */
+export interface CommunicationInput {
+  kind: CommunicationKind;
+  title: string;
+  body: string;
+  priority?: Priority;
+  audience: Audience;
+  dueAt?: string;
+  evidence?: Evidence;
+  questions?: QuizQuestion[];
+}
+
+export type CommunicationCommand =
+  | Command<'communication.draft', CommunicationInput>
+  | Command<'communication.revise', Partial<CommunicationInput>>
+  | Command<'communication.submit', Record<string, never>>
+  | Command<'communication.approve', Record<string, never>>
+  | Command<'communication.reject', { reason: string }>
+  | Command<'communication.publish', { publishAt?: string; expiresAt?: string }>
+  | Command<'communication.retract', { reason?: string }>
+  /** System (scheduler): a scheduled communication whose publishAt has come. */
+  | Command<'communication.publish-due', Record<string, never>>
+  /** System (scheduler): a published communication whose expiresAt has come. */
+  | Command<'communication.expire', Record<string, never>>;
+
+export type RegionCommand = Command<'region.define', { code: string; name: string }>;
+
+export type StoreCommand =
+  | Command<
+      'store.register',
+      { code: string; name: string; regionId: string; tags?: string[]; locale?: string; timezone?: string }
+    >
+  | Command<'store.update', { name?: string; regionId?: string; tags?: string[]; locale?: string; timezone?: string }>;
+
+export type TerminalCommand =
+  | Command<
+      'terminal.register',
+      { storeId: string; name?: string; roles?: StoreRole[]; enrollmentCodeHash: string; enrollmentExpiresAt: string }
+    >
+  | Command<'terminal.enroll', { enrollmentCodeHash: string }>
+  | Command<'terminal.revoke', { reason?: string }>;
+
+export type UserCommand = Command<
+  'user.create',
+  { username: string; role: UserRole; storeId?: string; passwordHash: string }
+>;
+
+export type AnyCommand = CommunicationCommand | RegionCommand | StoreCommand | TerminalCommand | UserCommand;
+export type CommandType = AnyCommand['type'];

@@ -1,0 +1,174 @@
+import type { CommunicationInput } from '../commands';
+import { at, expectInvalid, NOW } from '../testing';
+import { contentChanges, normalizeContent } from './communication.content';
+import { decide, NEW, NOTICE, NOTICE_INPUT, stateAt, TASK, TRAINING } from './communication.testing';
+
+const draft = (payload: CommunicationInput) => decide({ type: 'communication.draft', payload }, NEW);
+const draftData = (payload: CommunicationInput) => draft(payload)[0].data;
+
+describe('communication content', () => {
+  describe('defaults and shape of the drafted event', () => {
+    it('defaults priority to normal and writes revision 1', () => {
+      expect(draftData(NOTICE_INPUT)).toEqual({ ...NOTICE_INPUT, priority: 'normal', revision: 1 });
+    });
+
+    it('defaults evidence to none on a task', () => {
+      const { evidence: _evidence, ...task } = TASK;
+      expect(draftData(task)).toMatchObject({ kind: 'task', evidence: 'none' });
+    });
+
+    it('leaves undefined optionals out of the event data', () => {
+      const data = draftData({
+        ...NOTICE_INPUT,
+        dueAt: undefined,
+        evidence: undefined,
+        questions: undefined,
+        audience: { regionIds: ['region-north'], tags: undefined },
+      });
+      expect(Object.keys(data as object).sort()).toEqual(['audience', 'body', 'kind', 'priority', 'revision', 'title']);
+      expect(Object.keys((data as { audience: object }).audience)).toEqual(['regionIds']);
+    });
+
+    it('reads evidence none on a non-task and empty questions as absent', () => {
+      const data = draftData({ ...NOTICE_INPUT, evidence: 'none', questions: [] });
+      expect(data).not.toHaveProperty('evidence');
+      expect(data).not.toHaveProperty('questions');
+    });
+  });
+
+  describe('audience', () => {
+    it.each([
+      ['all stores', { all: true }],
+      ['regions', { regionIds: ['region-south'] }],
+      ['stores', { storeIds: ['store-2'] }],
+      ['tags', { tags: ['flagship'] }],
+    ])('accepts an audience of %s', (_name, audience) => {
+      expect(draft({ ...NOTICE_INPUT, audience })).toHaveLength(1);
+    });
+
+    it.each([
+      ['nothing', {}],
+      ['roles alone', { roles: ['cashier' as const] }],
+      ['all: false', { all: false }],
+      ['empty lists', { regionIds: [], storeIds: [], tags: [] }],
+    ])('refuses an audience that targets %s', (_name, audience) => {
+      expectInvalid(() => draft({ ...NOTICE_INPUT, audience }), ['audience']);
+    });
+
+    it('names the unknown regions and stores, not the known ones', () => {
+      const error = expectInvalid(
+        () =>
+          draft({
+            ...NOTICE_INPUT,
+            audience: { regionIds: ['region-north', 'region-x'], storeIds: ['store-1', 'store-y', 'store-z'] },
+          }),
+        ['audience.regionIds', 'audience.storeIds'],
+      );
+      expect(error.fields['audience.regionIds'].join()).toContain('region-x');
+      expect(error.fields['audience.regionIds'].join()).not.toContain('region-north');
+      expect(error.fields['audience.storeIds'].join()).toMatch(/store-y.*store-z/);
+    });
+  });
+
+  describe('due date and evidence', () => {
+    it('requires a due date on a task', () => {
+      const { dueAt: _dueAt, ...task } = TASK;
+      expectInvalid(() => draft(task), ['dueAt']);
+    });
+
+    it.each([
+      ['in the past', at(-1)],
+      ['now', NOW.toISOString()],
+      ['not a date', 'next tuesday'],
+    ])('refuses a due date %s, on any kind', (_name, dueAt) => {
+      expectInvalid(() => draft({ ...TASK, dueAt }), ['dueAt']);
+      expectInvalid(() => draft({ ...NOTICE_INPUT, dueAt }), ['dueAt']);
+    });
+
+    it('accepts a future due date on a notice', () => {
+      expect(draftData({ ...NOTICE_INPUT, dueAt: at(30) })).toMatchObject({ dueAt: at(30) });
+    });
+
+    it.each(['note', 'photo'] as const)('allows evidence %s only on a task', (evidence) => {
+      expect(draftData({ ...TASK, evidence })).toMatchObject({ evidence });
+      expectInvalid(() => draft({ ...NOTICE_INPUT, evidence }), ['evidence']);
+    });
+  });
+
+  describe('quiz questions', () => {
+    const question = TRAINING.questions![0];
+
+    it('keeps the questions of a training', () => {
+      expect(draftData(TRAINING)).toMatchObject({ questions: TRAINING.questions });
+    });
+
+    it.each(['notice', 'task', 'campaign'] as const)('refuses questions on a %s', (kind) => {
+      const content = { ...TRAINING, kind, dueAt: at(60) };
+      expectInvalid(() => draft(content), ['questions']);
+    });
+
+    it('needs at least two options and an answer that indexes them, per question', () => {
+      const questions = [
+        { ...question, options: ['only one'], answer: 0 },
+        { ...question, answer: 2 },
+        { ...question, answer: 0.5 },
+        { ...question, answer: -1 },
+        { ...question, prompt: ' ' },
+        question,
+      ];
+      expectInvalid(
+        () => draft({ ...TRAINING, questions }),
+        ['questions.0.options', 'questions.1.answer', 'questions.2.answer', 'questions.3.answer', 'questions.4.prompt'],
+      );
+    });
+  });
+
+  it('names every broken field of one draft at once', () => {
+    expectInvalid(
+      () => draft({ kind: 'task', title: ' ', body: '', audience: { regionIds: ['region-x'] }, evidence: 'photo' }),
+      ['title', 'body', 'audience.regionIds', 'dueAt'],
+    );
+  });
+
+  describe('revisions', () => {
+    it('checks the merged content, not only the changed fields', () => {
+      const state = stateAt('drafted', undefined, TASK);
+      expectInvalid(
+        () => decide({ type: 'communication.revise', payload: { audience: { roles: ['cashier'] } } }, state),
+        ['audience'],
+      );
+      expectInvalid(() => decide({ type: 'communication.revise', payload: { kind: 'training' } }, state), ['evidence']);
+    });
+
+    it('holds a due date to "in the future" only when the revision sets it', () => {
+      const state = stateAt('drafted', undefined, TASK);
+      const later = { now: new Date(Date.parse(TASK.dueAt!) + 60_000) };
+      expect(decide({ type: 'communication.revise', payload: { title: 'Recount' } }, state, undefined, later)).toEqual([
+        { type: 'communication.revised', data: { revision: 2, changes: { title: 'Recount' } } },
+      ]);
+      expectInvalid(() => decide({ type: 'communication.revise', payload: { dueAt: at(-5) } }, state), ['dueAt']);
+    });
+
+    it('requires a due date when a revision turns the content into a task', () => {
+      expectInvalid(
+        () => decide({ type: 'communication.revise', payload: { kind: 'task' } }, stateAt('drafted')),
+        ['dueAt'],
+      );
+    });
+  });
+
+  describe('normalizeContent and contentChanges', () => {
+    it('is idempotent', () => {
+      for (const content of [NOTICE, TASK, TRAINING]) {
+        expect(normalizeContent(normalizeContent(content))).toEqual(normalizeContent(content));
+      }
+    });
+
+    it('writes a field that became absent with its absent value', () => {
+      const notice = normalizeContent({ ...TRAINING, kind: 'notice', questions: [] });
+      expect(contentChanges(TRAINING, notice)).toEqual({ kind: 'notice', questions: [] });
+      const fromTask = normalizeContent({ ...TASK, kind: 'notice', evidence: 'none' });
+      expect(contentChanges(TASK, fromTask)).toEqual({ kind: 'notice', evidence: 'none' });
+    });
+  });
+});

@@ -1,0 +1,125 @@
+import {
+  COMMUNICATION_KINDS,
+  EVIDENCE,
+  PRIORITIES,
+  type Audience,
+  type CommunicationContent,
+  type QuizQuestion,
+} from '@lastmeter/contracts';
+import type { CommunicationInput } from '../commands';
+import type { DirectoryView } from '../decider';
+import { FieldProblems, instant, sameValue, withoutUndefined } from '../values';
+
+export const CONTENT_FIELDS = [
+  'kind',
+  'title',
+  'body',
+  'priority',
+  'audience',
+  'dueAt',
+  'evidence',
+  'questions',
+] as const satisfies readonly (keyof CommunicationContent)[];
+
+/**
+ * Content in the one shape events and state keep: defaults applied, undefined keys gone.
+ * `evidence: 'none'` on a non-task and `questions: []` mean "absent": that is how a
+ * revision that changes the kind clears the old kind's fields (JSON cannot carry undefined).
+ * Idempotent, so evolve can apply it to `{ ...content, ...changes }` and get what decide saw.
+ */
+export function normalizeContent(input: CommunicationInput): CommunicationContent {
+  const isTask = input.kind === 'task';
+  const evidence = isTask ? (input.evidence ?? 'none') : input.evidence === 'none' ? undefined : input.evidence;
+  const questions = input.questions?.length ? input.questions : undefined;
+  return withoutUndefined({
+    kind: input.kind,
+    title: input.title,
+    body: input.body,
+    priority: input.priority ?? 'normal',
+    audience: withoutUndefined(input.audience ?? {}),
+    dueAt: input.dueAt,
+    evidence,
+    questions,
+  });
+}
+
+/**
+ * The fields of `next` that differ from `current`. A field that became absent is written
+ * with its "absent" value (see normalizeContent) so the change survives JSON.
+ */
+export function contentChanges(
+  current: CommunicationContent,
+  next: CommunicationContent,
+): Partial<CommunicationContent> {
+  const changes: Partial<CommunicationContent> = {};
+  for (const field of CONTENT_FIELDS) {
+    if (sameValue(current[field], next[field])) continue;
+    const value = next[field] ?? ABSENT[field];
+    Object.assign(changes, { [field]: value });
+  }
+  return changes;
+}
+
+const ABSENT: Partial<CommunicationContent> = { evidence: 'none', questions: [] };
+
+export interface ContentCheck {
+  now: Date;
+  directory: DirectoryView;
+  /** dueAt is only held to "in the future" when it is being set, not on every later revision. */
+  dueAtIsNew: boolean;
+}
+
+/** Throws InvalidCommand naming every field of `content` that breaks a content rule. */
+export function assertValidContent(content: CommunicationContent, check: ContentCheck): void {
+  const problems = new FieldProblems();
+  if (!COMMUNICATION_KINDS.includes(content.kind))
+    problems.add('kind', `must be one of ${COMMUNICATION_KINDS.join(', ')}`);
+  if (typeof content.title !== 'string' || content.title.trim() === '') problems.add('title', 'must not be empty');
+  if (typeof content.body !== 'string' || content.body.trim() === '') problems.add('body', 'must not be empty');
+  if (!PRIORITIES.includes(content.priority)) problems.add('priority', `must be one of ${PRIORITIES.join(', ')}`);
+  checkAudience(content.audience, check.directory, problems);
+  checkDueAt(content, check, problems);
+  if (content.evidence !== undefined) {
+    if (content.kind !== 'task') problems.add('evidence', 'is only allowed on a task');
+    else if (!EVIDENCE.includes(content.evidence)) problems.add('evidence', `must be one of ${EVIDENCE.join(', ')}`);
+  }
+  if (content.questions !== undefined) {
+    if (content.kind !== 'training') problems.add('questions', 'are only allowed on a training');
+    else checkQuestions(content.questions, problems);
+  }
+  problems.throwIfAny();
+}
+
+function checkAudience(audience: Audience, directory: DirectoryView, problems: FieldProblems): void {
+  // Roles only narrow which terminals of a targeted store see it; alone they target nothing.
+  const targets =
+    audience.all === true || !!audience.regionIds?.length || !!audience.storeIds?.length || !!audience.tags?.length;
+  if (!targets) problems.add('audience', 'must target all stores, or some regions, stores or tags');
+  const unknownRegions = (audience.regionIds ?? []).filter((id) => !directory.regionExists(id));
+  if (unknownRegions.length) problems.add('audience.regionIds', `unknown regions: ${unknownRegions.join(', ')}`);
+  const unknownStores = (audience.storeIds ?? []).filter((id) => !directory.storeExists(id));
+  if (unknownStores.length) problems.add('audience.storeIds', `unknown stores: ${unknownStores.join(', ')}`);
+}
+
+function checkDueAt(content: CommunicationContent, check: ContentCheck, problems: FieldProblems): void {
+  if (content.dueAt === undefined) {
+    if (content.kind === 'task') problems.add('dueAt', 'is required for a task');
+    return;
+  }
+  const due = instant(content.dueAt);
+  if (due === undefined) problems.add('dueAt', 'must be an ISO 8601 date-time');
+  else if (check.dueAtIsNew && due <= check.now.getTime()) problems.add('dueAt', 'must be in the future');
+}
+
+function checkQuestions(questions: QuizQuestion[], problems: FieldProblems): void {
+  questions.forEach((question, i) => {
+    if (typeof question.prompt !== 'string' || question.prompt.trim() === '') {
+      problems.add(`questions.${i}.prompt`, 'must not be empty');
+    }
+    const options = Array.isArray(question.options) ? question.options : [];
+    if (options.length < 2) problems.add(`questions.${i}.options`, 'needs at least 2 options');
+    if (!Number.isInteger(question.answer) || question.answer < 0 || question.answer >= options.length) {
+      problems.add(`questions.${i}.answer`, 'must be the index of one of the options');
+    }
+  });
+}

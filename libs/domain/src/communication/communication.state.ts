@@ -1,0 +1,33 @@
+import type { Actor, CommunicationContent } from '@lastmeter/contracts';
+
+export type CommunicationStatus =
+  'none' | 'drafted' | 'submitted' | 'approved' | 'rejected' | 'scheduled' | 'published' | 'retracted' | 'expired';
+
+export interface CommunicationState {
+  exists: boolean;
+  id: string;
+  status: CommunicationStatus;
+  /** 1 at draft, +1 per revision; published/scheduled events say which revision went out. */
+  revision: number;
+  content: CommunicationContent;
+  /** Who drafted it (null until drafted); an agency author limits what agency may do later. */
+  author: Actor | null;
+  publishAt?: string;
+  expiresAt?: string;
+  /** Approved by the act of publishing an editor's own draft, not by a separate review. */
+  selfApproved: boolean;
+  rejectionReason?: string;
+}
+
+/** Placeholder content of a communication that has not been drafted yet. */
+export const NO_CONTENT: CommunicationContent = {
+  kind: 'notice',
+  title: '',
+  body: '',
+  priority: 'normal',
+  audience: {},
+};
+
+export function initialCommunicationState(id: string): CommunicationState {
+  return { exists: false, id, status: 'none', revision: 0, content: NO_CONTENT, author: null, selfApproved: false };
+}

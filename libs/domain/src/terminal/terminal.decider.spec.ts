@@ -1,0 +1,126 @@
+import { ACTOR_ROLES, type TerminalRegistered } from '@lastmeter/contracts';
+import type { TerminalCommand } from '../commands';
+import { Conflict, Forbidden, NotFound, RuleViolation } from '../errors';
+import { ACTORS, actorOf, at, contextOf, envelope, expectInvalid, expectRefused, given, NOW } from '../testing';
+import { terminalDecider } from './terminal.decider';
+import type { TerminalState } from './terminal.state';
+
+const REGISTERED: TerminalRegistered = {
+  storeId: 'store-1',
+  name: 'Till 2',
+  roles: ['cashier'],
+  enrollmentCodeHash: 'hash-of-code',
+  enrollmentExpiresAt: at(60),
+};
+const NEW = terminalDecider.initialState('terminal-1');
+const state = (...more: Parameters<typeof envelope>[]) =>
+  given(
+    terminalDecider,
+    [envelope('terminal.registered', REGISTERED), ...more.map((args) => envelope(...args))],
+    'terminal-1',
+  );
+const REGISTERED_STATE = state();
+const ENROLLED_STATE = state(['terminal.enrolled', { storeId: 'store-1' }]);
+const REVOKED_STATE = state(['terminal.revoked', { storeId: 'store-1' }]);
+
+const decide = (command: TerminalCommand, current: TerminalState, actor = ACTORS.admin, now = NOW) =>
+  terminalDecider.decide(command, current, contextOf(actor, { now }));
+const enroll = (enrollmentCodeHash = 'hash-of-code'): TerminalCommand => ({
+  type: 'terminal.enroll',
+  payload: { enrollmentCodeHash },
+});
+const REVOKE: TerminalCommand = { type: 'terminal.revoke', payload: { reason: 'stolen' } };
+const BAD_CODE = 'enrollment code is invalid, used or expired';
+
+describe('terminalDecider', () => {
+  describe('register', () => {
+    const payload = { storeId: 'store-1', enrollmentCodeHash: 'h', enrollmentExpiresAt: at(60) };
+
+    it('registers a terminal with its defaults', () => {
+      expect(decide({ type: 'terminal.register', payload }, NEW)).toEqual([
+        { type: 'terminal.registered', data: { ...payload, name: 'Terminal', roles: [] } },
+      ]);
+    });
+
+    it('keeps the given name and roles', () => {
+      expect(decide({ type: 'terminal.register', payload: REGISTERED }, NEW)[0].data).toEqual(REGISTERED);
+    });
+
+    it('refuses a second registration', () => {
+      expectRefused(() => decide({ type: 'terminal.register', payload }, REGISTERED_STATE), Conflict);
+    });
+
+    it('refuses an unknown store', () => {
+      expectInvalid(
+        () => decide({ type: 'terminal.register', payload: { ...payload, storeId: 'nope' } }, NEW),
+        ['storeId'],
+      );
+    });
+
+    it.each(ACTOR_ROLES.filter((role) => role !== 'hq-admin'))('forbids %s to register', (role) => {
+      expectRefused(() => decide({ type: 'terminal.register', payload }, NEW, actorOf(role)), Forbidden);
+    });
+  });
+
+  describe('enroll', () => {
+    it('enrolls the device holding the code, up to its expiry', () => {
+      for (const now of [NOW, new Date(REGISTERED.enrollmentExpiresAt)]) {
+        expect(decide(enroll(), REGISTERED_STATE, ACTORS.terminal, now)).toEqual([
+          { type: 'terminal.enrolled', data: { storeId: 'store-1' } },
+        ]);
+      }
+    });
+
+    it.each([
+      ['a wrong code', REGISTERED_STATE, enroll('hash-of-another'), NOW],
+      ['a code prefix', REGISTERED_STATE, enroll('hash-of'), NOW],
+      ['an expired code', REGISTERED_STATE, enroll(), new Date(Date.parse(at(60)) + 1)],
+      ['a used code', ENROLLED_STATE, enroll(), NOW],
+      ['a revoked terminal', REVOKED_STATE, enroll(), NOW],
+    ])('refuses %s with one message', (_name, current, command, now) => {
+      const error = expectRefused(() => decide(command, current, ACTORS.terminal, now), RuleViolation);
+      expect(error.message).toBe(BAD_CODE);
+    });
+
+    it('refuses a terminal that does not exist', () => {
+      expectRefused(() => decide(enroll(), NEW, ACTORS.terminal), NotFound);
+    });
+  });
+
+  describe('revoke', () => {
+    it.each([
+      ['an enrolled', ENROLLED_STATE],
+      ['a not yet enrolled', REGISTERED_STATE],
+    ])('revokes %s terminal', (_name, current) => {
+      expect(decide(REVOKE, current)).toEqual([
+        { type: 'terminal.revoked', data: { storeId: 'store-1', reason: 'stolen' } },
+      ]);
+    });
+
+    it('leaves an absent reason out', () => {
+      expect(decide({ type: 'terminal.revoke', payload: {} }, ENROLLED_STATE)[0].data).toEqual({ storeId: 'store-1' });
+    });
+
+    it('refuses to revoke twice', () => {
+      expectRefused(() => decide(REVOKE, REVOKED_STATE), RuleViolation);
+    });
+
+    it('refuses a terminal that does not exist', () => {
+      expectRefused(() => decide(REVOKE, NEW), NotFound);
+    });
+
+    it.each(ACTOR_ROLES.filter((role) => role !== 'hq-admin'))('forbids %s to revoke', (role) => {
+      expectRefused(() => decide(REVOKE, ENROLLED_STATE, actorOf(role)), Forbidden);
+    });
+  });
+
+  it('evolves through registration, enrollment and revocation', () => {
+    expect(REGISTERED_STATE).toEqual({ exists: true, id: 'terminal-1', status: 'registered', ...REGISTERED });
+    expect(ENROLLED_STATE.status).toBe('enrolled');
+    expect(state(['terminal.enrolled', { storeId: 'store-1' }], ['terminal.revoked', { storeId: 'store-1' }])).toEqual({
+      ...REGISTERED_STATE,
+      status: 'revoked',
+    });
+    expect(NEW).toMatchObject({ exists: false, status: 'none' });
+  });
+});

@@ -1,0 +1,91 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+
+/** The one error body of every Last Meter API (DESIGN.md section 7). */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  fields?: Record<string, string[]>;
+  [extra: string]: unknown;
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Duck-typed domain errors (libs/domain) and body-parser errors carry their own status. */
+interface StatusError {
+  status?: number;
+  statusCode?: number;
+  error?: string;
+  fields?: Record<string, string[]>;
+  currentVersion?: number;
+  type?: string;
+  expose?: boolean;
+}
+
+/**
+ * Maps everything thrown while serving a request to `{ statusCode, error, message,
+ * fields? }`: Nest HttpExceptions, domain errors (status on the error), body-parser
+ * refusals (413 too large, 400 malformed JSON). Anything else is a logged 500 that
+ * reveals nothing.
+ */
+@Catch()
+export class ErrorsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const body = this.toBody(exception);
+    if (body.statusCode === 503) response.setHeader('Retry-After', '5');
+    response.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const raw = exception.getResponse();
+      const base: ErrorBody = { statusCode: status, error: REASONS[status] ?? 'Error', message: exception.message };
+      if (typeof raw === 'string') return { ...base, message: raw };
+      const fromObject = raw as Partial<ErrorBody> & { message?: string | string[] };
+      return {
+        ...base,
+        ...fromObject,
+        statusCode: status,
+        message: Array.isArray(fromObject.message)
+          ? fromObject.message.join('; ')
+          : (fromObject.message ?? base.message),
+      };
+    }
+    const error = exception as StatusError & Error;
+    const status = error?.status ?? error?.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const message =
+        error.type === 'entity.too.large'
+          ? 'request body exceeds the 256 KiB limit'
+          : error.type === 'entity.parse.failed'
+            ? 'request body is not valid JSON'
+            : error.message;
+      return {
+        statusCode: status,
+        error: error.error ?? REASONS[status] ?? 'Error',
+        message,
+        ...(error.fields ? { fields: error.fields } : {}),
+        ...(error.currentVersion !== undefined ? { currentVersion: error.currentVersion } : {}),
+      };
+    }
+    this.logger.error(error?.stack ?? String(exception));
+    return { statusCode: 500, error: REASONS[500], message: 'internal error' };
+  }
+}

@@ -1,0 +1,68 @@
+import { JwtService } from '@nestjs/jwt';
+import request from 'supertest';
+import type { ActorRole, StoreRole } from '@lastmeter/contracts';
+import type { TestNamespace } from './env';
+
+/** Tokens minted with the suite's secret (what POST /auth/login would return). */
+export function tokenFor(
+  ns: TestNamespace,
+  role: ActorRole,
+  extra: { sub?: string; storeId?: string; roles?: StoreRole[]; expiresIn?: string } = {},
+): string {
+  const jwt = new JwtService({ secret: ns.env.LASTMETER_JWT_SECRET });
+  const { sub, expiresIn, ...claims } = extra;
+  return jwt.sign(
+    { sub: sub ?? `${role}-user`, role, ...claims },
+    { expiresIn: (expiresIn ?? '1h') as never, issuer: 'lastmeter' },
+  );
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** Small helpers over the command API for arranging a scenario. */
+export class WriteApi {
+  constructor(
+    readonly url: string,
+    readonly ns: TestNamespace,
+  ) {}
+
+  token(role: ActorRole, extra?: Parameters<typeof tokenFor>[2]): string {
+    return tokenFor(this.ns, role, extra);
+  }
+
+  async region(code: string): Promise<string> {
+    const response = await request(this.url)
+      .post('/v1/regions')
+      .set(bearer(this.token('hq-admin')))
+      .send({ code, name: code });
+    if (response.status !== 201) throw new Error(`region ${code}: ${response.status} ${response.text}`);
+    return response.body.id as string;
+  }
+
+  async store(code: string, regionId: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const response = await request(this.url)
+      .post('/v1/stores')
+      .set(bearer(this.token('hq-admin')))
+      .send({ code, name: code, regionId, ...extra });
+    if (response.status !== 201) throw new Error(`store ${code}: ${response.status} ${response.text}`);
+    return response.body.id as string;
+  }
+
+  async draft(
+    body: Record<string, unknown> = {},
+    role: ActorRole = 'hq-editor',
+  ): Promise<{ id: string; version: number }> {
+    const response = await request(this.url)
+      .post('/v1/communications')
+      .set(bearer(this.token(role)))
+      .send({
+        kind: 'notice',
+        title: 'Fridge check',
+        body: 'Check the fridge temperature',
+        audience: { all: true },
+        ...body,
+      });
+    if (response.status !== 201) throw new Error(`draft: ${response.status} ${response.text}`);
+    return response.body as { id: string; version: number };
+  }
+}
