@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '@lastmeter/infra';
@@ -51,8 +52,15 @@ export function spawnApp(
   running.add(child);
   child.once('exit', () => running.delete(child));
   const output: string[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => output.push(line));
-  createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
+  // LASTMETER_TEST_APP_LOGS=<dir> keeps every app's output in <dir>/<app>-<pid>.log.
+  const logDir = process.env.LASTMETER_TEST_APP_LOGS;
+  const file = logDir ? createWriteStream(join(logDir, `${name}-${child.pid}.log`)) : undefined;
+  const record = (line: string) => {
+    output.push(line);
+    file?.write(`${line}\n`);
+  };
+  createInterface({ input: child.stdout! }).on('line', record);
+  createInterface({ input: child.stderr! }).on('line', record);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -34,6 +34,8 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
   readonly groupId: string;
   private consumer?: Consumer;
   private readonly writers = new Map<number, Promise<PartitionWriter>>();
+  /** Closing the previous generation's writers; new ones wait for it (one producer per id). */
+  private dropping: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -56,14 +58,24 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
       readUncommitted: false,
-      sessionTimeout: 10_000,
+      // The broker's minimum: a crashed owner's partitions move on after 6 s.
+      sessionTimeout: 6_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 50,
     });
     this.consumer = consumer;
     // After any rebalance the partitions may have had another writer: re-fence and catch
     // up before deciding again.
-    consumer.on(consumer.events.GROUP_JOIN, () => void this.dropWriters());
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.dropping = this.dropWriters();
+      // Open the assigned partitions' writers now, not at their next command: the
+      // scheduler needs them, and fencing + catch-up should not delay the first request.
+      for (const partition of payload.memberAssignment[this.topics.commands] ?? []) {
+        this.writerFor(partition).catch((error: unknown) =>
+          this.logger.warn(`partition ${partition} not ready: ${(error as Error).message}`),
+        );
+      }
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
     await consumer.run({
@@ -90,6 +102,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     let writer = this.writers.get(partition);
     if (!writer) {
       writer = (async () => {
+        await this.dropping;
         const created = new PartitionWriter(this.kafka, this.topics, this.groupId, partition);
         await created.open();
         await this.tail.catchUp([partition]);

@@ -39,6 +39,20 @@ export class PartitionWriter {
    * both are visible to read_committed consumers or neither is.
    */
   async append(events: EventEnvelope[], commandOffset?: string): Promise<void> {
+    // Right after a commit (or a fenced predecessor's abort) the coordinator may still be
+    // writing markers and answers CONCURRENT_TRANSACTIONS, a retriable error that kafkajs
+    // does not retry for AddOffsetsToTxn. Back off briefly and run the transaction again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.appendOnce(events, commandOffset);
+      } catch (error) {
+        if (!isConcurrentTransactions(error) || attempt >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(20 * attempt, 500)));
+      }
+    }
+  }
+
+  private async appendOnce(events: EventEnvelope[], commandOffset?: string): Promise<void> {
     const txn = await this.producer.transaction();
     try {
       if (events.length > 0) {
@@ -67,4 +81,17 @@ export class PartitionWriter {
   async close(): Promise<void> {
     await this.producer.disconnect().catch(() => undefined);
   }
+}
+
+function isConcurrentTransactions(error: unknown): boolean {
+  for (let current = error as { type?: string; cause?: unknown; message?: string } | undefined; current;) {
+    if (
+      current.type === 'CONCURRENT_TRANSACTIONS' ||
+      /concurrent operation on the same transaction/.test(current.message ?? '')
+    ) {
+      return true;
+    }
+    current = current.cause as typeof current;
+  }
+  return false;
 }
