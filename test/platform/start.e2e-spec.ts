@@ -67,6 +67,16 @@ it('brings up infra and all apps, prints the URLs, and stops everything on Ctrl-
   expect(output).toContain(`command API              http://127.0.0.1:${ports.command}/v1`);
   expect(output).toContain(`http://127.0.0.1:${ports.command}/docs`);
   expect(output).toMatch(/admin login\s+admin \/ \S+/);
+  // An empty log gets the demo: its people can log in, its terminal code is shown.
+  expect(output).toMatch(/demo logins\s+editor \/ editor-demo-pass/);
+  expect(output).toMatch(/terminal enrollment\s+[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4} \(paris-rivoli/);
+  const login = await fetch(`http://127.0.0.1:${ports.command}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'manager.paris', password: 'manager-demo-pass' }),
+  });
+  expect(login.status).toBe(200);
+  expect(await login.json()).toMatchObject({ role: 'store-manager', storeId: expect.any(String) });
   for (const port of Object.values(ports)) {
     expect((await fetch(`http://127.0.0.1:${port}/v1/health/ready`)).status).toBe(200);
   }
@@ -98,6 +108,7 @@ it('starts again on the same data: same Kafka cluster, topics still there', asyn
   const clusterId = readFileSync(join(home, 'data', 'kafka', 'cluster.id'), 'utf8');
   expect(existsSync(join(home, 'data', 'redis', 'appendonlydir'))).toBe(true);
   running = await start({ gateway: await freePort(), command: await freePort(), projector: await freePort() });
+  expect(running.output()).not.toMatch(/seeding the demo/);
   const brokers = /Kafka\s+(127\.0\.0\.1:\d+)/.exec(running.output())![1];
   const admin = createKafkaClient({ brokers: [brokers], clientId: 'start-test' }).admin();
   await admin.connect();

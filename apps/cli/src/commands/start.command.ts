@@ -5,6 +5,7 @@ import { isPortFree, lastmeterHome, LocalInfra, waitUntil } from '@lastmeter/inf
 import { color, info, UserFacingError } from '../output';
 import { Supervisor, type AppSpec } from '../supervisor';
 import { ensureTopicsFromEnv } from '../topics';
+import { logIsEmpty, seedDemo } from '../seed';
 
 const DEFAULT_PORTS = {
   gateway: APP_ENV_SPECS.gateway.GATEWAY_PORT.default as number,
@@ -46,6 +47,18 @@ export function startCommand(): Command {
       const supervisor: { current?: Supervisor } = {};
       const shutdown = async (code: number) => {
         if (shuttingDown) return;
+
+        let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined;
+        if (await logIsEmpty(endpoints.kafkaBrokers, process.env.KAFKA_TOPIC_PREFIX)) {
+          info('empty event log: seeding the demo (regions, stores, users, a terminal, communications)');
+          seeded = await seedDemo(`http://127.0.0.1:${ports.command}`, {
+            username: secrets.adminUser,
+            password: secrets.adminPassword,
+          }).catch((error: unknown) => {
+            process.stderr.write(`${color.yellow('lastmeter: demo seed failed:')} ${(error as Error).message}\n`);
+            return undefined;
+          });
+        }
         shuttingDown = true;
         info('stopping…');
         await supervisor.current?.stop();
@@ -56,7 +69,7 @@ export function startCommand(): Command {
       process.on('SIGINT', () => void shutdown(0));
       process.on('SIGTERM', () => void shutdown(0));
 
-      let endpoints;
+      let endpoints: Awaited<ReturnType<LocalInfra['up']>>;
       try {
         endpoints = await infra.up();
         await ensureTopicsFromEnv(endpoints.kafkaBrokers, info);
@@ -98,6 +111,18 @@ export function startCommand(): Command {
       });
       if (shuttingDown) return;
 
+      let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined;
+      if (await logIsEmpty(endpoints.kafkaBrokers, process.env.KAFKA_TOPIC_PREFIX)) {
+        info('empty event log: seeding the demo (regions, stores, users, a terminal, communications)');
+        seeded = await seedDemo(`http://127.0.0.1:${ports.command}`, {
+          username: secrets.adminUser,
+          password: secrets.adminPassword,
+        }).catch((error: unknown) => {
+          process.stderr.write(`${color.yellow('lastmeter: demo seed failed:')} ${(error as Error).message}\n`);
+          return undefined;
+        });
+      }
+
       const url = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
       const lines = [
         '',
@@ -110,6 +135,12 @@ export function startCommand(): Command {
         `  Kafka                    ${endpoints.kafkaBrokers}`,
         `  Redis                    ${endpoints.redisUrl}`,
         `  admin login              ${secrets.adminUser} / ${secrets.adminPassword}`,
+        ...(seeded
+          ? [
+              `  demo logins              ${seeded.users.map((u) => `${u.username} / ${u.password}`).join('   ')}`,
+              `  terminal enrollment      ${seeded.terminal.enrollmentCode} (${seeded.terminal.store}, valid 24 h)`,
+            ]
+          : []),
         color.dim(`Ctrl-C stops everything started here; data stays in ${home.root}`),
         '',
       ];

@@ -1,0 +1,166 @@
+import { topicNames } from '@lastmeter/contracts';
+import { createKafkaClient } from '@lastmeter/kafka';
+
+/** Demo people: username, password, role, store code. Printed at start. */
+export const DEMO_USERS = [
+  { username: 'editor', password: 'editor-demo-pass', role: 'hq-editor' },
+  { username: 'agency', password: 'agency-demo-pass', role: 'agency' },
+  { username: 'analyst', password: 'analyst-demo-pass', role: 'analyst' },
+  { username: 'manager.paris', password: 'manager-demo-pass', role: 'store-manager', store: 'paris-rivoli' },
+] as const;
+
+const REGIONS = [
+  { code: 'north', name: 'North' },
+  { code: 'south', name: 'South' },
+];
+
+const STORES = [
+  {
+    code: 'paris-rivoli',
+    name: 'Paris Rivoli',
+    region: 'north',
+    tags: ['flagship', 'city'],
+    locale: 'fr-FR',
+    timezone: 'Europe/Paris',
+  },
+  {
+    code: 'lille-centre',
+    name: 'Lille Centre',
+    region: 'north',
+    tags: ['city'],
+    locale: 'fr-FR',
+    timezone: 'Europe/Paris',
+  },
+  {
+    code: 'lyon-part-dieu',
+    name: 'Lyon Part-Dieu',
+    region: 'south',
+    tags: ['mall'],
+    locale: 'fr-FR',
+    timezone: 'Europe/Paris',
+  },
+  {
+    code: 'marseille-vieux-port',
+    name: 'Marseille Vieux-Port',
+    region: 'south',
+    tags: ['city'],
+    locale: 'fr-FR',
+    timezone: 'Europe/Paris',
+  },
+];
+
+export interface SeedResult {
+  users: typeof DEMO_USERS;
+  terminal: { store: string; enrollmentCode: string };
+}
+
+/** True when the events topic holds nothing yet: only then is the demo seeded. */
+export async function logIsEmpty(brokers: string, prefix = ''): Promise<boolean> {
+  const admin = createKafkaClient({ brokers: brokers.split(','), clientId: 'lastmeter-seed' }).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topicNames(prefix).events);
+    return offsets.every(({ high }) => high === '0');
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Seeds a demo through the public command API, as an operator would: regions, stores,
+ * users of every role, a cashier terminal, and communications in several states.
+ */
+export async function seedDemo(commandUrl: string, admin: { username: string; password: string }): Promise<SeedResult> {
+  const call = async (path: string, body: unknown, token?: string, key?: string) => {
+    const response = await fetch(`${commandUrl}/v1${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(key ? { 'idempotency-key': key } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    const json = (await response.json()) as Record<string, unknown>;
+    if (!response.ok) throw new Error(`seed: POST ${path} → ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const login = async (username: string, password: string) =>
+    (await call('/auth/login', { username, password })).token as string;
+
+  const adminToken = await login(admin.username, admin.password);
+  const regionIds: Record<string, string> = {};
+  for (const region of REGIONS) regionIds[region.code] = (await call('/regions', region, adminToken)).id as string;
+  const storeIds: Record<string, string> = {};
+  for (const { region, ...store } of STORES) {
+    storeIds[store.code] = (await call('/stores', { ...store, regionId: regionIds[region] }, adminToken)).id as string;
+  }
+  for (const user of DEMO_USERS) {
+    const { store, ...rest } = user as (typeof DEMO_USERS)[number] & { store?: string };
+    await call('/users', { ...rest, ...(store ? { storeId: storeIds[store] } : {}) }, adminToken);
+  }
+  const terminal = await call(
+    '/terminals',
+    { storeId: storeIds['paris-rivoli'], name: 'Till 1', roles: ['cashier'] },
+    adminToken,
+  );
+
+  const editor = await login('editor', 'editor-demo-pass');
+  const agency = await login('agency', 'agency-demo-pass');
+  const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+
+  const urgent = await call(
+    '/communications',
+    {
+      kind: 'notice',
+      priority: 'urgent',
+      title: 'Product recall: batch 4471',
+      body: 'Remove every jar of batch 4471 from the shelves now and keep them in the back office.',
+      audience: { all: true },
+    },
+    editor,
+  );
+  await call(`/communications/${urgent.id}/publish`, {}, editor);
+
+  const task = await call(
+    '/communications',
+    {
+      kind: 'task',
+      title: 'Set up the winter window display',
+      body: 'Follow the attached planogram and send a photo when done.',
+      audience: { regionIds: [regionIds.north] },
+      dueAt: inDays(5),
+      evidence: 'photo',
+    },
+    editor,
+  );
+  await call(`/communications/${task.id}/publish`, { expiresAt: inDays(14) }, editor);
+
+  const training = await call(
+    '/communications',
+    {
+      kind: 'training',
+      title: 'New loyalty card in 3 questions',
+      body: 'The new card replaces the old one from 1 December.',
+      audience: { all: true, roles: ['cashier', 'sales'] },
+      questions: [
+        { prompt: 'From when is the new card valid?', options: ['1 November', '1 December', '1 January'], answer: 1 },
+      ],
+    },
+    agency,
+  );
+  await call(`/communications/${training.id}/submit`, {}, agency);
+
+  await call(
+    '/communications',
+    {
+      kind: 'campaign',
+      title: 'Black Friday week',
+      body: 'Campaign material arrives on Monday.',
+      audience: { tags: ['flagship', 'mall'] },
+    },
+    agency,
+  );
+
+  return { users: DEMO_USERS, terminal: { store: 'paris-rivoli', enrollmentCode: terminal.enrollmentCode as string } };
+}
