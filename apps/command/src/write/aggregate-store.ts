@@ -41,43 +41,37 @@ export class AggregateStore {
   }
 
   get(type: AggregateType, id: string, partition = -1): AggregateEntry {
-    const existing = this.entries.get(this.key(type, id));
-    if (existing) return existing;
-    return { type, id, version: 0, state: DECIDERS[type].initialState(id), partition, commands: new Map() };
+    return this.entries.get(this.key(type, id)) ?? emptyEntry(type, id, partition);
   }
 
   /** Folds one event in; returns false when it was already applied. */
   apply(event: DomainEvent, partition: number): boolean {
     if (event.aggregateType === 'store-activity') return false;
-    const entry = this.get(event.aggregateType, event.aggregateId, partition);
-    if (event.aggregateVersion <= entry.version) return false;
-    if (event.aggregateVersion !== entry.version + 1) {
-      throw new Error(
-        `gap in ${event.aggregateType}/${event.aggregateId}: at version ${entry.version}, got ${event.aggregateVersion}`,
-      );
-    }
-    const decider = DECIDERS[event.aggregateType] as { evolve(state: unknown, event: DomainEvent): unknown };
-    entry.state = decider.evolve(entry.state, event);
-    entry.version = event.aggregateVersion;
-    entry.partition = partition;
-    const record = entry.commands.get(event.commandId);
-    if (record) {
-      record.outcome.body.version = event.aggregateVersion;
-      record.outcome.body.eventIds.push(event.id);
-    } else {
-      entry.commands.set(event.commandId, {
-        commandHash: event.commandHash,
-        outcome: {
-          ok: true,
-          // A command whose first event creates the aggregate answers 201, others 200.
-          status: event.aggregateVersion === 1 ? 201 : 200,
-          body: { id: event.aggregateId, version: event.aggregateVersion, eventIds: [event.id] },
-        },
-      });
-    }
-    this.entries.set(this.key(event.aggregateType, event.aggregateId), entry);
+    const next = fold(this.get(event.aggregateType, event.aggregateId, partition), event, partition);
+    if (!next) return false;
+    this.entries.set(this.key(event.aggregateType, event.aggregateId), next);
     this.index(event);
     return true;
+  }
+
+  /**
+   * A scratch view for deciding a batch of commands before its transaction commits:
+   * reads fall through to the store, writes stay in the view. The store itself only
+   * changes once the events are in Kafka (apply them then).
+   */
+  stage(): AggregateView {
+    const overlay = new Map<string, AggregateEntry>();
+    const get = (type: AggregateType, id: string, partition = -1) =>
+      overlay.get(this.key(type, id)) ?? this.get(type, id, partition);
+    return {
+      get,
+      apply: (event, partition) => {
+        if (event.aggregateType === 'store-activity') return;
+        const next = fold(get(event.aggregateType, event.aggregateId, partition), event, partition);
+        if (next) overlay.set(this.key(event.aggregateType, event.aggregateId), next);
+      },
+      directory: (misses = []) => directoryOf(get, misses),
+    };
   }
 
   private index(event: DomainEvent): void {
@@ -112,11 +106,63 @@ export class AggregateStore {
 
   /** The directory as deciders see it; `misses` records lookups that found nothing. */
   directory(misses: string[] = []): DirectoryView {
-    const exists = (type: AggregateType, id: string) => {
-      const found = (this.entries.get(this.key(type, id))?.state as { exists?: boolean } | undefined)?.exists === true;
-      if (!found) misses.push(`${type}/${id}`);
-      return found;
-    };
-    return { regionExists: (id) => exists('region', id), storeExists: (id) => exists('store', id) };
+    return directoryOf((type, id) => this.get(type, id), misses);
   }
+}
+
+/** What deciding needs to read and stage. */
+export interface AggregateView {
+  get(type: AggregateType, id: string, partition?: number): AggregateEntry;
+  apply(event: DomainEvent, partition: number): void;
+  directory(misses?: string[]): DirectoryView;
+}
+
+function emptyEntry(type: AggregateType, id: string, partition: number): AggregateEntry {
+  return { type, id, version: 0, state: DECIDERS[type].initialState(id), partition, commands: new Map() };
+}
+
+/** The entry after one more event, or undefined when the event was already applied. Pure. */
+function fold(entry: AggregateEntry, event: DomainEvent, partition: number): AggregateEntry | undefined {
+  if (event.aggregateType === 'store-activity') return undefined;
+  if (event.aggregateVersion <= entry.version) return undefined;
+  if (event.aggregateVersion !== entry.version + 1) {
+    throw new Error(`gap in ${entry.type}/${entry.id}: at version ${entry.version}, got ${event.aggregateVersion}`);
+  }
+  const decider = DECIDERS[event.aggregateType] as { evolve(state: unknown, event: DomainEvent): unknown };
+  const commands = new Map(entry.commands);
+  const record = commands.get(event.commandId);
+  commands.set(event.commandId, {
+    commandHash: event.commandHash,
+    outcome: record
+      ? {
+          ...record.outcome,
+          body: {
+            ...record.outcome.body,
+            version: event.aggregateVersion,
+            eventIds: [...record.outcome.body.eventIds, event.id],
+          },
+        }
+      : {
+          ok: true,
+          // A command whose first event creates the aggregate answers 201, others 200.
+          status: event.aggregateVersion === 1 ? 201 : 200,
+          body: { id: event.aggregateId, version: event.aggregateVersion, eventIds: [event.id] },
+        },
+  });
+  return {
+    ...entry,
+    state: decider.evolve(entry.state, event),
+    version: event.aggregateVersion,
+    partition,
+    commands,
+  };
+}
+
+function directoryOf(get: (type: AggregateType, id: string) => AggregateEntry, misses: string[]): DirectoryView {
+  const exists = (type: AggregateType, id: string) => {
+    const found = (get(type, id).state as { exists?: boolean }).exists === true;
+    if (!found) misses.push(`${type}/${id}`);
+    return found;
+  };
+  return { regionExists: (id) => exists('region', id), storeExists: (id) => exists('store', id) };
 }

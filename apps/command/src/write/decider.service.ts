@@ -10,12 +10,16 @@ import {
   type TopicNames,
 } from '@lastmeter/contracts';
 import { DECIDERS, DomainError, InvalidCommand, type AnyCommand } from '@lastmeter/domain';
-import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Consumer, type Kafka } from '@lastmeter/kafka';
-import type { AggregateStore } from './aggregate-store';
+import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
+import { createKafkaClient, KAFKA, TOPIC_NAMES, TopicsBootstrap, type Consumer, type Kafka } from '@lastmeter/kafka';
+import type { AggregateStore, AggregateView } from './aggregate-store';
 import { EventTail } from './event-tail';
 import { PartitionWriter } from './partition-writer';
 import { ReplyChannel } from './reply-channel';
 import { AGGREGATE_STORE } from './tokens';
+
+/** Bounds a transaction (and the work redone if it fails). */
+const MAX_COMMANDS_PER_TRANSACTION = 200;
 
 export interface Decision {
   outcome: CommandOutcome;
@@ -37,8 +41,16 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
   /** Closing the previous generation's writers; new ones wait for it (one producer per id). */
   private dropping: Promise<void> = Promise.resolve();
 
+  /**
+   * The writers' own client: a transaction that starts right after the previous commit
+   * often meets CONCURRENT_TRANSACTIONS for a few milliseconds; kafkajs's default 200 ms
+   * first retry would put that on every command's latency.
+   */
+  private readonly writerKafka: Kafka;
+
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(APP_CONFIG) config: SharedConfig,
     @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
     private readonly tail: EventTail,
@@ -46,6 +58,11 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     private readonly topicsBootstrap: TopicsBootstrap,
   ) {
     this.groupId = `${topics.commands}.decider`;
+    this.writerKafka = createKafkaClient({
+      brokers: config.KAFKA_BROKERS,
+      clientId: `${config.KAFKA_CLIENT_ID}-decider`,
+      retry: { initialRetryTime: 10, maxRetryTime: 1_000, retries: 15, factor: 0.5, multiplier: 1.5 },
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -80,21 +97,59 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     await consumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 12,
-      eachMessage: async ({ partition, message }) => {
-        const writer = await this.writerFor(partition);
-        const next = (BigInt(message.offset) + 1n).toString();
-        await writer.serialize(async () => {
-          const command = JSON.parse(message.value!.toString()) as CommandEnvelope;
-          const decision = await this.decideWithFreshDirectory(command, partition);
-          await writer.append(decision.events, next);
-          for (const event of decision.events) this.store.apply(upcast(event), partition);
-          await this.replies.send(command.replyTo, command.requestId, decision.outcome).catch((error: unknown) => {
-            this.logger.warn(`reply for ${command.commandId} lost: ${(error as Error).message}`);
-          });
-        });
+      eachBatch: async ({ batch, isRunning, isStale, resolveOffset, heartbeat }) => {
+        if (batch.isEmpty()) return;
+        const writer = await this.writerFor(batch.partition);
+        const last = await writer.serialize(() =>
+          this.decideBatch(writer, batch.partition, batch.messages, () => isRunning() && !isStale()),
+        );
+        // Only what was committed is resolved: kafkajs fetches the rest again.
+        if (last !== undefined) resolveOffset(last);
+        await heartbeat();
       },
     });
+  }
+
+  /**
+   * Decides a run of commands of one partition against a staged view (so each sees the
+   * ones before it) and appends all their events with the offset of the last one in one
+   * transaction. Nothing reaches the in-memory store or a client before Kafka has it.
+   */
+  private async decideBatch(
+    writer: PartitionWriter,
+    partition: number,
+    messages: Array<{ offset: string; value: Buffer | null }>,
+    stillOwned: () => boolean,
+  ): Promise<string | undefined> {
+    const view = this.store.stage();
+    const decided: Array<{ command: CommandEnvelope; decision: Decision }> = [];
+    let last: string | undefined;
+    for (const message of messages) {
+      if (!stillOwned() || decided.length >= MAX_COMMANDS_PER_TRANSACTION) break;
+      const command = JSON.parse(message.value!.toString()) as CommandEnvelope;
+      const decision = await this.decideWithFreshDirectory(view, command, partition);
+      for (const event of decision.events) view.apply(upcast(event), partition);
+      decided.push({ command, decision });
+      last = message.offset;
+    }
+    if (last === undefined) return undefined;
+    await writer.append(
+      decided.flatMap(({ decision }) => decision.events),
+      (BigInt(last) + 1n).toString(),
+    );
+    for (const { decision } of decided) for (const event of decision.events) this.store.apply(upcast(event), partition);
+    await Promise.all(
+      decided
+        .filter(({ command }) => command.replyTo)
+        .map(({ command, decision }) =>
+          this.replies.send(command.replyTo, command.requestId, decision.outcome).catch((error: unknown) => {
+            this.logger.warn(`reply for ${command.commandId} lost: ${(error as Error).message}`);
+          }),
+        ),
+    );
+    return last;
   }
 
   /** The partition's writer, opened (fencing older owners) and caught up. */
@@ -103,7 +158,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     if (!writer) {
       writer = (async () => {
         await this.dropping;
-        const created = new PartitionWriter(this.kafka, this.topics, this.groupId, partition);
+        const created = new PartitionWriter(this.writerKafka, this.topics, this.groupId, partition);
         await created.open();
         await this.tail.catchUp([partition]);
         return created;
@@ -130,20 +185,24 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
    * one up in vain is decided again once the tail has caught up with every partition, so
    * a store registered a moment ago is never reported unknown.
    */
-  private async decideWithFreshDirectory(command: CommandEnvelope, partition: number): Promise<Decision> {
+  private async decideWithFreshDirectory(
+    view: AggregateView,
+    command: CommandEnvelope,
+    partition: number,
+  ): Promise<Decision> {
     const misses: string[] = [];
-    const decision = this.decide(command, partition, misses);
+    const decision = this.decide(view, command, partition, misses);
     if (decision.outcome.ok || misses.length === 0) return decision;
     await this.tail.catchUp();
-    return this.decide(command, partition);
+    return this.decide(view, command, partition);
   }
 
   /**
    * Pure apart from reading the store: the outcome of one command and the events to
    * append. Replays of a finished command (same commandId) answer its first outcome.
    */
-  decide(command: CommandEnvelope, partition: number, misses: string[] = []): Decision {
-    const entry = this.store.get(command.aggregateType, command.aggregateId, partition);
+  decide(view: AggregateView, command: CommandEnvelope, partition: number, misses: string[] = []): Decision {
+    const entry = view.get(command.aggregateType, command.aggregateId, partition);
     const previous = entry.commands.get(command.commandId);
     if (previous) {
       if (previous.commandHash !== undefined && previous.commandHash !== command.commandHash) {
@@ -170,7 +229,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
       const drafts = decider.decide({ type: command.type, payload: command.payload } as AnyCommand, entry.state, {
         actor: command.actor,
         now: new Date(),
-        directory: this.store.directory(misses),
+        directory: view.directory(misses),
       });
       const occurredAt = new Date().toISOString();
       const events = drafts.map((draft, index): EventEnvelope => ({
@@ -227,7 +286,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
   async decideAsSystem(partition: number, command: CommandEnvelope): Promise<Decision> {
     const writer = await this.writerFor(partition);
     return writer.serialize(async () => {
-      const decision = await this.decideWithFreshDirectory(command, partition);
+      const decision = await this.decideWithFreshDirectory(this.store.stage(), command, partition);
       if (decision.events.length > 0) {
         await writer.append(decision.events);
         for (const event of decision.events) this.store.apply(upcast(event), partition);

@@ -1,0 +1,87 @@
+/**
+ * Accepted commands per second and latency through the whole write path (HTTP →
+ * commands topic → decider → transactional append → reply), against a bare kafkajs
+ * idempotent producer writing the same number of same-sized messages in the same run.
+ */
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { JwtService } from '@nestjs/jwt';
+import { topicNames } from '@lastmeter/contracts';
+import { ACKS_ALL, createKafkaClient, createProducer, ensureTopicsAt } from '@lastmeter/kafka';
+import { freePort } from '@lastmeter/infra';
+import { benchInfra, measure, startBuiltApp, writeResults } from './support';
+
+const TOTAL = Number(process.env.BENCH_COMMANDS ?? 2000);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
+
+async function main(): Promise<void> {
+  const infra = await benchInfra();
+  const prefix = `bench-${randomBytes(3).toString('hex')}.`;
+  const secret = randomBytes(32).toString('hex');
+  const env = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    KAFKA_BROKERS: infra.brokers,
+    REDIS_URL: infra.redisUrl,
+    KAFKA_TOPIC_PREFIX: prefix,
+    REDIS_KEY_PREFIX: prefix,
+    LASTMETER_JWT_SECRET: secret,
+    LASTMETER_ADMIN_PASSWORD: 'bench-admin',
+  };
+  const names = topicNames(prefix);
+  await ensureTopicsAt([infra.brokers], names, { partitions: 12, replicationFactor: 1 });
+  const port = await freePort();
+  const app = await startBuiltApp('command', env, port);
+  const token = new JwtService({ secret }).sign({ sub: 'bench-editor', role: 'hq-editor' }, { issuer: 'lastmeter' });
+  const body = (i: number) =>
+    JSON.stringify({
+      kind: 'notice',
+      title: `Bench notice ${i}`,
+      body: 'Check the fridge temperatures twice a day.',
+      audience: { all: true },
+    });
+
+  try {
+    const draft = async (i: number) => {
+      const response = await fetch(`http://127.0.0.1:${port}/v1/communications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: body(i),
+      });
+      if (response.status !== 201) throw new Error(`draft ${i}: ${response.status} ${await response.text()}`);
+      await response.arrayBuffer();
+    };
+    await measure('warm-up', 200, CLIENTS, draft);
+    const commands = await measure(`POST /v1/communications (${CLIENTS} clients)`, TOTAL, CLIENTS, draft);
+
+    // Baseline: what Kafka alone gives for the same messages with the same durability.
+    const producer = createProducer(createKafkaClient({ brokers: [infra.brokers], clientId: 'bench-baseline' }));
+    await producer.connect();
+    const send = async (i: number) => {
+      await producer.send({ topic: names.dlq, acks: ACKS_ALL, messages: [{ key: `k${i}`, value: body(i) }] });
+    };
+    await measure('baseline warm-up', 200, CLIENTS, send);
+    const baseline = await measure(`bare kafkajs producer send, acks=all (${CLIENTS} senders)`, TOTAL, CLIENTS, send);
+    await producer.disconnect();
+
+    writeResults(
+      'command-throughput',
+      {
+        machine: `${cpus().length} cores`,
+        kafka: infra.brokers,
+        commands: TOTAL,
+        clients: CLIENTS,
+        'write path / baseline throughput': Number((commands.perSecond / baseline.perSecond).toFixed(3)),
+      },
+      [commands, baseline],
+    );
+  } finally {
+    app.kill('SIGTERM');
+    await infra.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

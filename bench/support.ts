@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureKafkaJars, freePort, lastmeterHome, LocalKafka, LocalRedis, repoRoot } from '@lastmeter/infra';
+
+export interface BenchInfra {
+  brokers: string;
+  redisUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Real Kafka and Redis for a benchmark run (or KAFKA_BROKERS / REDIS_URL when set). */
+export async function benchInfra(): Promise<BenchInfra> {
+  const root = mkdtempSync(join(tmpdir(), 'lastmeter-bench-'));
+  let kafka: LocalKafka | undefined;
+  let redis: LocalRedis | undefined;
+  if (!process.env.KAFKA_BROKERS) {
+    const jars = await ensureKafkaJars(lastmeterHome().kafkaJars, { onProgress: (l) => console.error(l) });
+    const port = await freePort();
+    let controllerPort = await freePort();
+    while (controllerPort === port) controllerPort = await freePort();
+    kafka = new LocalKafka({
+      port,
+      controllerPort,
+      dataDir: join(root, 'kafka'),
+      logDir: join(root, 'logs'),
+      jarsDir: jars.libs,
+      heapMb: 1024,
+    });
+    await kafka.start();
+  }
+  if (!process.env.REDIS_URL) {
+    redis = new LocalRedis({
+      port: await freePort(),
+      dataDir: join(root, 'redis'),
+      logDir: join(root, 'logs'),
+      appendOnly: false,
+    });
+    await redis.start();
+  }
+  return {
+    brokers: process.env.KAFKA_BROKERS ?? kafka!.brokers,
+    redisUrl: process.env.REDIS_URL ?? redis!.url,
+    async stop() {
+      await kafka?.stop();
+      await redis?.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startBuiltApp(name: string, env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(repoRoot(), 'dist', 'apps', name, 'src', 'main.js')], {
+    env: { ...env, [`${name.toUpperCase()}_PORT`]: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/v1/health/ready`)).ok) return child;
+    } catch {
+      // not yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${name} did not become ready`);
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export interface Measurement {
+  name: string;
+  operations: number;
+  seconds: number;
+  perSecond: number;
+  p50ms: number;
+  p99ms: number;
+}
+
+/** Runs `operation` `total` times with `concurrency` workers; measures each call. */
+export async function measure(
+  name: string,
+  total: number,
+  concurrency: number,
+  operation: (i: number) => Promise<void>,
+): Promise<Measurement> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < total; i = next++) {
+        const t0 = process.hrtime.bigint();
+        await operation(i);
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  latencies.sort((a, b) => a - b);
+  return {
+    name,
+    operations: total,
+    seconds: Number(seconds.toFixed(3)),
+    perSecond: Math.round(total / seconds),
+    p50ms: Number(percentile(latencies, 50).toFixed(2)),
+    p99ms: Number(percentile(latencies, 99).toFixed(2)),
+  };
+}
+
+export function writeResults(bench: string, meta: Record<string, unknown>, rows: Measurement[]): void {
+  const dir = join(repoRoot(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, `${bench}.json`),
+    `${JSON.stringify({ bench, at: new Date().toISOString(), ...meta, results: rows }, null, 2)}\n`,
+  );
+  const table = [
+    `# ${bench}`,
+    '',
+    Object.entries(meta)
+      .map(([k, v]) => `- ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+      .join('\n'),
+    '',
+    '| what | operations | seconds | per second | p50 ms | p99 ms |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.name} | ${r.operations} | ${r.seconds} | ${r.perSecond} | ${r.p50ms} | ${r.p99ms} |`),
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, `${bench}.md`), table);
+  console.log(table);
+}
