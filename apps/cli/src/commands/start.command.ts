@@ -47,18 +47,6 @@ export function startCommand(): Command {
       const supervisor: { current?: Supervisor } = {};
       const shutdown = async (code: number) => {
         if (shuttingDown) return;
-
-        let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined;
-        if (await logIsEmpty(endpoints.kafkaBrokers, process.env.KAFKA_TOPIC_PREFIX)) {
-          info('empty event log: seeding the demo (regions, stores, users, a terminal, communications)');
-          seeded = await seedDemo(`http://127.0.0.1:${ports.command}`, {
-            username: secrets.adminUser,
-            password: secrets.adminPassword,
-          }).catch((error: unknown) => {
-            process.stderr.write(`${color.yellow('lastmeter: demo seed failed:')} ${(error as Error).message}\n`);
-            return undefined;
-          });
-        }
         shuttingDown = true;
         info('stopping…');
         await supervisor.current?.stop();
