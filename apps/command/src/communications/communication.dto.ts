@@ -17,6 +17,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
+import { OptionalTags } from '../http/tags.decorator';
 import {
   COMMUNICATION_KINDS,
   EVIDENCE,
@@ -55,12 +56,7 @@ export class AudienceDto {
   @IsIn(STORE_ROLES, { each: true })
   roles?: StoreRole[];
 
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @MaxLength(50, { each: true })
+  @OptionalTags()
   tags?: string[];
 }
 

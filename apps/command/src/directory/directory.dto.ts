@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
-  ArrayMaxSize,
   IsArray,
   IsIn,
   IsOptional,
@@ -12,6 +11,7 @@ import {
   IsTimeZone,
   IsLocale,
 } from 'class-validator';
+import { OptionalTags } from '../http/tags.decorator';
 import { STORE_ROLES, USER_ROLES, type StoreRole, type UserRole } from '@lastmeter/contracts';
 
 const CODE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
@@ -27,12 +27,7 @@ export class RegisterStoreDto {
   @ApiProperty() @IsString() @MinLength(1) @MaxLength(120) name!: string;
   @ApiProperty() @IsUUID() regionId!: string;
 
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @MaxLength(50, { each: true })
+  @OptionalTags()
   tags?: string[];
 
   @ApiPropertyOptional({ example: 'fr-FR' }) @IsOptional() @IsLocale() locale?: string;
@@ -43,12 +38,7 @@ export class UpdateStoreDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(120) name?: string;
   @ApiPropertyOptional() @IsOptional() @IsUUID() regionId?: string;
 
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @MaxLength(50, { each: true })
+  @OptionalTags()
   tags?: string[];
 
   @ApiPropertyOptional() @IsOptional() @IsLocale() locale?: string;
