@@ -1,11 +1,9 @@
-import { createKafkaClient, type KafkaLogSink } from '@lastmeter/kafka';
+import { createKafkaClient } from '@lastmeter/kafka';
 import type { EventEnvelope } from '@lastmeter/contracts';
-
-const quiet: KafkaLogSink | undefined = undefined;
 
 /** End offsets (read_committed LSO) of every partition of a topic, summed and by partition. */
 export async function endOffsets(brokers: string, topic: string): Promise<Record<number, string>> {
-  const admin = createKafkaClient({ brokers: brokers.split(','), clientId: 'test-offsets', log: quiet }).admin();
+  const admin = createKafkaClient({ brokers: brokers.split(','), clientId: 'test-offsets' }).admin();
   await admin.connect();
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
@@ -20,7 +18,7 @@ export async function readTopic<T = EventEnvelope>(
   brokers: string,
   topic: string,
 ): Promise<Array<{ partition: number; value: T }>> {
-  const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'test-reader', log: quiet });
+  const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'test-reader' });
   const ends = await endOffsets(brokers, topic);
   const pending = new Map(
     Object.entries(ends)

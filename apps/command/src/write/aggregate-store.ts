@@ -103,11 +103,6 @@ export class AggregateStore {
       if (entry.partition === partition && (!type || entry.type === type)) yield entry;
     }
   }
-
-  /** The directory as deciders see it; `misses` records lookups that found nothing. */
-  directory(misses: string[] = []): DirectoryView {
-    return directoryOf((type, id) => this.get(type, id), misses);
-  }
 }
 
 /** What deciding needs to read and stage. */

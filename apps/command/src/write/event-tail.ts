@@ -81,9 +81,8 @@ export class EventTail implements OnApplicationShutdown {
   /** Resolves once the partitions (all when omitted) are read up to their last stable offset. */
   async catchUp(partitions?: number[]): Promise<void> {
     await this.start();
-    const admin = this.admin ?? this.kafka.admin();
-    if (!this.admin) await admin.connect();
-    this.admin = admin;
+    // start() has connected the admin before it resolves.
+    const admin = this.admin!;
     // With the default read_committed isolation this is the last stable offset.
     const offsets = await admin.fetchTopicOffsets(this.topics.events);
     const targets = new Map(

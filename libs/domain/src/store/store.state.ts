@@ -1,12 +1,9 @@
-export interface StoreState {
+import type { StoreRegistered } from '@lastmeter/contracts';
+
+/** A store is what it was registered as, plus what updates changed. */
+export interface StoreState extends StoreRegistered {
   exists: boolean;
   id: string;
-  code: string;
-  name: string;
-  regionId: string;
-  tags: string[];
-  locale: string;
-  timezone: string;
 }
 
 export function initialStoreState(id: string): StoreState {
