@@ -66,3 +66,34 @@ export class WriteApi {
     return response.body as { id: string; version: number };
   }
 }
+
+/** Scenario helpers that go through the whole lifecycle (an editor's own draft self-approves on publish). */
+export class Publisher extends WriteApi {
+  async send(method: 'post' | 'patch', path: string, body: object = {}, role: ActorRole = 'hq-editor') {
+    const response = await request(this.url)
+      [method](path)
+      .set(bearer(this.token(role)))
+      .send(body);
+    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${response.text}`);
+    return response.body as { id: string; version: number };
+  }
+
+  /** Drafts and publishes; returns the communication id. */
+  async publish(body: Record<string, unknown> = {}, schedule: Record<string, unknown> = {}): Promise<string> {
+    const { id } = await this.draft(body);
+    await this.send('post', `/v1/communications/${id}/publish`, schedule);
+    return id;
+  }
+
+  revise(id: string, changes: Record<string, unknown>) {
+    return this.send('patch', `/v1/communications/${id}`, changes);
+  }
+
+  retract(id: string) {
+    return this.send('post', `/v1/communications/${id}/retract`, {});
+  }
+
+  updateStore(id: string, changes: Record<string, unknown>) {
+    return this.send('patch', `/v1/stores/${id}`, changes, 'hq-admin');
+  }
+}

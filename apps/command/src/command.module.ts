@@ -3,6 +3,8 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import type { AppConfig } from '@lastmeter/config';
 import { AuthModule } from '@lastmeter/auth';
 import { PlatformModule } from '@lastmeter/platform';
+import { FeedLedger } from './feed/feed-ledger';
+import { FeedSequencer } from './feed/feed-sequencer';
 import { AuthController } from './auth/auth.controller';
 import { CommunicationsController } from './communications/communications.controller';
 import { DirectoryController } from './directory/directory.controller';
@@ -11,6 +13,7 @@ import { AggregateStore } from './write/aggregate-store';
 import { CommandBus } from './write/command-bus';
 import { DeciderService } from './write/decider.service';
 import { DirectoryLookup } from './write/directory-lookup';
+import { PartitionWriters } from './write/partition-writers';
 import { EventTail } from './write/event-tail';
 import { ReplyChannel } from './write/reply-channel';
 import { Scheduler } from './write/scheduler';
@@ -32,6 +35,9 @@ export class CommandModule {
         EventTail,
         ReplyChannel,
         CommandBus,
+        FeedLedger,
+        PartitionWriters,
+        FeedSequencer,
         DeciderService,
         Scheduler,
         DirectoryLookup,

@@ -4,6 +4,18 @@ export const AGGREGATE_TYPES = ['communication', 'store', 'region', 'terminal', 
 export type AggregateType = (typeof AGGREGATE_TYPES)[number];
 
 /**
+ * Streams that are not decided aggregates: store activity (receipts, reports, presence;
+ * aggregateId is the fact's own id) and store feeds (aggregateId is the store id and
+ * aggregateVersion is the entry's feedSeq).
+ */
+export const STREAM_TYPES = ['store-activity', 'feed'] as const;
+export type StreamType = (typeof STREAM_TYPES)[number];
+
+export function isAggregateType(type: string): type is AggregateType {
+  return (AGGREGATE_TYPES as readonly string[]).includes(type);
+}
+
+/**
  * Every message on the event topics (DESIGN.md section 3). `aggregateVersion` starts at
  * 1 and has no gaps per aggregate; `commandHash` (optional, ours) lets an idempotent
  * replay tell "same key, same body" from "same key, different body".
@@ -12,7 +24,7 @@ export interface EventEnvelope<Type extends string = string, Data = unknown> {
   id: string;
   type: Type;
   schemaVersion: number;
-  aggregateType: AggregateType | 'store-activity';
+  aggregateType: AggregateType | StreamType;
   aggregateId: string;
   aggregateVersion: number;
   occurredAt: string;

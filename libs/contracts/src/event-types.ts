@@ -1,9 +1,10 @@
-import type { AggregateType, EventEnvelope } from './envelope';
+import type { AggregateType, EventEnvelope, StreamType } from './envelope';
 import type { CommunicationEventData } from './events/communication';
 import type { DirectoryEventData } from './events/directory';
+import type { FeedEventData } from './events/feed';
 import type { StoreActivityEventData } from './events/store-activity';
 
-export type EventDataByType = DirectoryEventData & CommunicationEventData & StoreActivityEventData;
+export type EventDataByType = DirectoryEventData & CommunicationEventData & StoreActivityEventData & FeedEventData;
 export type EventType = keyof EventDataByType;
 
 /** A typed event: `event.type` narrows `event.data`. */
@@ -37,6 +38,7 @@ export const CURRENT_SCHEMA_VERSIONS: Readonly<Record<EventType, number>> = {
   'report.filed': 1,
   'terminal.connected': 1,
   'terminal.disconnected': 1,
+  'feed.appended': 1,
 };
 
 export const EVENT_TYPES = Object.keys(CURRENT_SCHEMA_VERSIONS) as EventType[];
@@ -61,6 +63,7 @@ export function isStoreActivity(type: EventType): boolean {
   return STORE_ACTIVITY.has(type);
 }
 
-export function aggregateTypeOf(type: EventType): AggregateType | 'store-activity' {
+export function aggregateTypeOf(type: EventType): AggregateType | StreamType {
+  if (type === 'feed.appended') return 'feed';
   return isStoreActivity(type) ? 'store-activity' : (type.split('.')[0] as AggregateType);
 }

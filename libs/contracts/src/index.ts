@@ -5,6 +5,7 @@ export * from './event-types';
 export * from './events/communication';
 export * from './events/directory';
 export * from './events/store-activity';
+export * from './events/feed';
 export * from './upcasters';
 export * from './commands';
 export * from './parse-envelope';

@@ -15,7 +15,7 @@ import {
   type ValidationError,
 } from 'class-validator';
 import { ACTOR_ROLES } from './roles';
-import { AGGREGATE_TYPES, type EventEnvelope } from './envelope';
+import { AGGREGATE_TYPES, STREAM_TYPES, type EventEnvelope } from './envelope';
 import { EVENT_TYPES } from './event-types';
 
 class ActorShape {
@@ -28,7 +28,7 @@ class EnvelopeShape {
   @IsUUID() id!: string;
   @IsIn(EVENT_TYPES) type!: string;
   @IsInt() @Min(1) schemaVersion!: number;
-  @IsIn([...AGGREGATE_TYPES, 'store-activity']) aggregateType!: string;
+  @IsIn([...AGGREGATE_TYPES, ...STREAM_TYPES]) aggregateType!: string;
   @IsString() @MinLength(1) aggregateId!: string;
   @IsInt() @Min(1) aggregateVersion!: number;
   @IsISO8601({ strict: true }) occurredAt!: string;

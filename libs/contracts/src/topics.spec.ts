@@ -4,6 +4,7 @@ describe('topics', () => {
   it('keeps the source of truth forever and commands for 7 days', () => {
     expect(TOPICS.events.config['retention.ms']).toBe('-1');
     expect(TOPICS.storeEvents.config['retention.ms']).toBe('-1');
+    expect(TOPICS.feed.config['retention.ms']).toBe('-1');
     expect(TOPICS.commands.config['retention.ms']).toBe(String(7 * 86_400_000));
     expect(TOPICS.dlq.config['retention.ms']).toBe(String(30 * 86_400_000));
   });
@@ -13,6 +14,7 @@ describe('topics', () => {
       commands: 't1.lastmeter.commands.v1',
       events: 't1.lastmeter.events.v1',
       storeEvents: 't1.lastmeter.store-events.v1',
+      feed: 't1.lastmeter.feed.v1',
       dlq: 't1.lastmeter.dlq.v1',
     });
   });

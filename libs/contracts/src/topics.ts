@@ -32,6 +32,12 @@ export const TOPICS = {
     purpose: 'receipts, acks, task evidence, field reports, presence',
     config: { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'retention.bytes': '-1' },
   },
+  feed: {
+    name: 'lastmeter.feed.v1',
+    key: 'store id',
+    purpose: 'every store feed entry with its gap-free feedSeq, decided by the write side',
+    config: { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'retention.bytes': '-1' },
+  },
   dlq: {
     name: 'lastmeter.dlq.v1',
     key: 'original key',

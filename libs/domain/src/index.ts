@@ -21,6 +21,7 @@ export * from './terminal/terminal.state';
 export { terminalDecider } from './terminal/terminal.decider';
 export * from './user/user.state';
 export { userDecider } from './user/user.decider';
+export * from './feed/feed.planner';
 
 /** The decider of every aggregate type; the command runner picks one by the command's prefix. */
 export const DECIDERS = {

@@ -1,4 +1,10 @@
-import type { AggregateType, CommandOutcome, DomainEvent, UserRole } from '@lastmeter/contracts';
+import {
+  isAggregateType,
+  type AggregateType,
+  type CommandOutcome,
+  type DomainEvent,
+  type UserRole,
+} from '@lastmeter/contracts';
 import { DECIDERS, type DirectoryView } from '@lastmeter/domain';
 
 /** What a finished command produced, so a replay of its Idempotency-Key answers the same. */
@@ -35,6 +41,7 @@ export class AggregateStore {
   private readonly entries = new Map<string, AggregateEntry>();
   private readonly credentials = new Map<string, Credential>();
   private readonly enrollmentCodes = new Map<string, string>();
+  private readonly listeners: Array<(event: DomainEvent) => void> = [];
 
   private key(type: AggregateType, id: string): string {
     return `${type}/${id}`;
@@ -46,12 +53,18 @@ export class AggregateStore {
 
   /** Folds one event in; returns false when it was already applied. */
   apply(event: DomainEvent, partition: number): boolean {
-    if (event.aggregateType === 'store-activity') return false;
+    if (!isAggregateType(event.aggregateType)) return false;
     const next = fold(this.get(event.aggregateType, event.aggregateId, partition), event, partition);
     if (!next) return false;
     this.entries.set(this.key(event.aggregateType, event.aggregateId), next);
     this.index(event);
+    for (const listener of this.listeners) listener(event);
     return true;
+  }
+
+  /** Calls `listener` with every event once it is folded in (committed to Kafka). */
+  onApplied(listener: (event: DomainEvent) => void): void {
+    this.listeners.push(listener);
   }
 
   /**
@@ -66,7 +79,7 @@ export class AggregateStore {
     return {
       get,
       apply: (event, partition) => {
-        if (event.aggregateType === 'store-activity') return;
+        if (!isAggregateType(event.aggregateType)) return;
         const next = fold(get(event.aggregateType, event.aggregateId, partition), event, partition);
         if (next) overlay.set(this.key(event.aggregateType, event.aggregateId), next);
       },
@@ -103,6 +116,11 @@ export class AggregateStore {
       if (entry.partition === partition && (!type || entry.type === type)) yield entry;
     }
   }
+
+  /** The current state of every aggregate of one type. */
+  *statesOf<State>(type: AggregateType): Iterable<State> {
+    for (const entry of this.entries.values()) if (entry.type === type) yield entry.state as State;
+  }
 }
 
 /** What deciding needs to read and stage. */
@@ -118,7 +136,7 @@ function emptyEntry(type: AggregateType, id: string, partition: number): Aggrega
 
 /** The entry after one more event, or undefined when the event was already applied. Pure. */
 function fold(entry: AggregateEntry, event: DomainEvent, partition: number): AggregateEntry | undefined {
-  if (event.aggregateType === 'store-activity') return undefined;
+  if (!isAggregateType(event.aggregateType)) return undefined;
   if (event.aggregateVersion <= entry.version) return undefined;
   if (event.aggregateVersion !== entry.version + 1) {
     throw new Error(`gap in ${entry.type}/${entry.id}: at version ${entry.version}, got ${event.aggregateVersion}`);

@@ -10,11 +10,11 @@ import {
   type TopicNames,
 } from '@lastmeter/contracts';
 import { DECIDERS, DomainError, InvalidCommand, type AnyCommand } from '@lastmeter/domain';
-import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
-import { createKafkaClient, KAFKA, TOPIC_NAMES, TopicsBootstrap, type Consumer, type Kafka } from '@lastmeter/kafka';
+import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Consumer, type Kafka } from '@lastmeter/kafka';
 import type { AggregateStore, AggregateView } from './aggregate-store';
 import { EventTail } from './event-tail';
-import { PartitionWriter } from './partition-writer';
+import type { PartitionWriter } from './partition-writer';
+import { PartitionWriters } from './partition-writers';
 import { ReplyChannel } from './reply-channel';
 import { AGGREGATE_STORE } from './tokens';
 
@@ -37,32 +37,17 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger(DeciderService.name);
   readonly groupId: string;
   private consumer?: Consumer;
-  private readonly writers = new Map<number, Promise<PartitionWriter>>();
-  /** Closing the previous generation's writers; new ones wait for it (one producer per id). */
-  private dropping: Promise<void> = Promise.resolve();
-
-  /**
-   * The writers' own client: a transaction that starts right after the previous commit
-   * often meets CONCURRENT_TRANSACTIONS for a few milliseconds; kafkajs's default 200 ms
-   * first retry would put that on every command's latency.
-   */
-  private readonly writerKafka: Kafka;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
-    @Inject(APP_CONFIG) config: SharedConfig,
     @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
     private readonly tail: EventTail,
     private readonly replies: ReplyChannel,
     private readonly topicsBootstrap: TopicsBootstrap,
+    private readonly writers: PartitionWriters,
   ) {
-    this.groupId = `${topics.commands}.decider`;
-    this.writerKafka = createKafkaClient({
-      brokers: config.KAFKA_BROKERS,
-      clientId: `${config.KAFKA_CLIENT_ID}-decider`,
-      retry: { initialRetryTime: 10, maxRetryTime: 1_000, retries: 15, factor: 0.5, multiplier: 1.5 },
-    });
+    this.groupId = writers.groupId;
   }
 
   onApplicationBootstrap(): void {
@@ -83,16 +68,12 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     this.consumer = consumer;
     // After any rebalance the partitions may have had another writer: re-fence and catch
     // up before deciding again.
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.dropping = this.dropWriters();
-      // Open the assigned partitions' writers now, not at their next command: the
-      // scheduler needs them, and fencing + catch-up should not delay the first request.
-      for (const partition of payload.memberAssignment[this.topics.commands] ?? []) {
-        this.writerFor(partition).catch((error: unknown) =>
-          this.logger.warn(`partition ${partition} not ready: ${(error as Error).message}`),
-        );
-      }
-    });
+    // Open the assigned partitions' writers now, not at their next command: the
+    // scheduler and the feed sequencer need them, and fencing + catch-up should not
+    // delay the first request.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      this.writers.reassign(payload.memberAssignment[this.topics.commands] ?? []),
+    );
     await consumer.connect();
     await consumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
     await consumer.run({
@@ -101,7 +82,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
       partitionsConsumedConcurrently: 12,
       eachBatch: async ({ batch, isRunning, isStale, resolveOffset, heartbeat }) => {
         if (batch.isEmpty()) return;
-        const writer = await this.writerFor(batch.partition);
+        const writer = await this.writers.writerFor(batch.partition);
         const last = await writer.serialize(() =>
           this.decideBatch(writer, batch.partition, batch.messages, () => isRunning() && !isStale()),
         );
@@ -150,34 +131,6 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
         ),
     );
     return last;
-  }
-
-  /** The partition's writer, opened (fencing older owners) and caught up. */
-  writerFor(partition: number): Promise<PartitionWriter> {
-    let writer = this.writers.get(partition);
-    if (!writer) {
-      writer = (async () => {
-        await this.dropping;
-        const created = new PartitionWriter(this.writerKafka, this.topics, this.groupId, partition);
-        await created.open();
-        await this.tail.catchUp([partition]);
-        return created;
-      })();
-      writer.catch(() => this.writers.delete(partition));
-      this.writers.set(partition, writer);
-    }
-    return writer;
-  }
-
-  /** Partitions this instance currently writes (the scheduler works on those). */
-  ownedPartitions(): number[] {
-    return [...this.writers.keys()];
-  }
-
-  private async dropWriters(): Promise<void> {
-    const writers = [...this.writers.values()];
-    this.writers.clear();
-    await Promise.all(writers.map(async (writer) => (await writer.catch(() => undefined))?.close()));
   }
 
   /**
@@ -284,7 +237,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
 
   /** For the scheduler: decide a system command inside the partition's queue. */
   async decideAsSystem(partition: number, command: CommandEnvelope): Promise<Decision> {
-    const writer = await this.writerFor(partition);
+    const writer = await this.writers.writerFor(partition);
     return writer.serialize(async () => {
       const decision = await this.decideWithFreshDirectory(this.store.stage(), command, partition);
       if (decision.events.length > 0) {
@@ -297,6 +250,5 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
-    await this.dropWriters();
   }
 }

@@ -4,17 +4,20 @@ import { parseEnvelope, upcast, type TopicNames } from '@lastmeter/contracts';
 import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
 import type { AggregateStore } from './aggregate-store';
 import { AGGREGATE_STORE } from './tokens';
+import { FeedLedger } from '../feed/feed-ledger';
 
 /**
- * Reads the whole events topic (read_committed) into the AggregateStore and keeps
- * following it. It tracks its position per partition including transaction markers, so
- * "caught up to the last stable offset" is a precise, awaitable condition: the decider
- * waits for it before deciding on a partition it has just been assigned.
+ * Reads the whole events topic (read_committed) into the AggregateStore, and the feed
+ * topic into the FeedLedger, and keeps following both. It tracks its position per
+ * partition including transaction markers, so "caught up to the last stable offset" is a
+ * precise, awaitable condition: a new partition owner waits for it before deciding or
+ * sequencing anything.
  */
 @Injectable()
 export class EventTail implements OnApplicationShutdown {
   private readonly logger = new Logger(EventTail.name);
-  private readonly positions = new Map<number, number>();
+  /** Next offset to read, by `topic/partition`. */
+  private readonly positions = new Map<string, number>();
   private waiters: Array<() => void> = [];
   private consumer?: Consumer;
   private admin?: Admin;
@@ -24,6 +27,7 @@ export class EventTail implements OnApplicationShutdown {
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
+    private readonly ledger: FeedLedger,
     private readonly topicsBootstrap: TopicsBootstrap,
   ) {}
 
@@ -46,21 +50,22 @@ export class EventTail implements OnApplicationShutdown {
     this.admin = this.kafka.admin();
     await this.admin.connect();
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.topic !== this.topics.events) return;
-      this.positions.set(payload.partition, Number(payload.lastOffset) + 1);
+      this.positions.set(`${payload.topic}/${payload.partition}`, Number(payload.lastOffset) + 1);
       this.notify();
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: this.topics.events, fromBeginning: true });
+    await consumer.subscribe({ topics: [this.topics.events, this.topics.feed], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: 4,
-      eachMessage: async ({ partition, message }) => {
+      eachMessage: async ({ topic, partition, message }) => {
         try {
-          this.store.apply(upcast(parseEnvelope(message.value)), partition);
+          const event = upcast(parseEnvelope(message.value));
+          if (event.type === 'feed.appended') this.ledger.apply(event.data);
+          else this.store.apply(event, partition);
         } catch (error) {
           // The decider only ever appends valid events; anything else is logged and skipped.
-          this.logger.error(`skipping events[${partition}]@${message.offset}: ${(error as Error).message}`);
+          this.logger.error(`skipping ${topic}[${partition}]@${message.offset}: ${(error as Error).message}`);
         }
       },
     });
@@ -72,24 +77,27 @@ export class EventTail implements OnApplicationShutdown {
     for (const wake of waiters) wake();
   }
 
-  private async reached(targets: Map<number, number>): Promise<void> {
+  private async reached(targets: Map<string, number>): Promise<void> {
     const done = () =>
-      [...targets].every(([partition, offset]) => offset === 0 || (this.positions.get(partition) ?? 0) >= offset);
+      [...targets].every(([position, offset]) => offset === 0 || (this.positions.get(position) ?? 0) >= offset);
     while (!done()) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
-  /** Resolves once the partitions (all when omitted) are read up to their last stable offset. */
+  /**
+   * Resolves once the partitions (all when omitted) of the events and feed topics are
+   * read up to their last stable offset.
+   */
   async catchUp(partitions?: number[]): Promise<void> {
     await this.start();
     // start() has connected the admin before it resolves.
     const admin = this.admin!;
-    // With the default read_committed isolation this is the last stable offset.
-    const offsets = await admin.fetchTopicOffsets(this.topics.events);
-    const targets = new Map(
-      offsets
-        .filter(({ partition }) => !partitions || partitions.includes(partition))
-        .map(({ partition, offset }) => [partition, Number(offset)] as [number, number]),
-    );
+    const targets = new Map<string, number>();
+    for (const topic of [this.topics.events, this.topics.feed]) {
+      // With the default read_committed isolation this is the last stable offset.
+      for (const { partition, offset } of await admin.fetchTopicOffsets(topic)) {
+        if (!partitions || partitions.includes(partition)) targets.set(`${topic}/${partition}`, Number(offset));
+      }
+    }
     await this.reached(targets);
   }
 

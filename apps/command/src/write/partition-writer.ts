@@ -35,16 +35,16 @@ export class PartitionWriter {
   }
 
   /**
-   * Appends the events and, when given, commits the command's offset, atomically. Either
-   * both are visible to read_committed consumers or neither is.
+   * Appends the events (and feed entries) and, when given, commits the command's offset,
+   * atomically. Either all are visible to read_committed consumers or none is.
    */
-  async append(events: EventEnvelope[], commandOffset?: string): Promise<void> {
+  async append(events: EventEnvelope[], commandOffset?: string, feed: EventEnvelope[] = []): Promise<void> {
     // Right after a commit (or a fenced predecessor's abort) the coordinator may still be
     // writing markers and answers CONCURRENT_TRANSACTIONS, a retriable error that kafkajs
     // does not retry for AddOffsetsToTxn. Back off briefly and run the transaction again.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.appendOnce(events, commandOffset);
+        return await this.appendOnce(events, commandOffset, feed);
       } catch (error) {
         if (!isConcurrentTransactions(error) || attempt >= 50) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(20 * attempt, 500)));
@@ -52,19 +52,16 @@ export class PartitionWriter {
     }
   }
 
-  private async appendOnce(events: EventEnvelope[], commandOffset?: string): Promise<void> {
+  private async appendOnce(events: EventEnvelope[], commandOffset: string | undefined, feed: EventEnvelope[]) {
     const txn = await this.producer.transaction();
+    const messages = (list: EventEnvelope[]) =>
+      list.map((event) => ({ key: event.aggregateId, value: JSON.stringify(event), headers: { type: event.type } }));
     try {
-      if (events.length > 0) {
-        await txn.send({
-          topic: this.topics.events,
-          messages: events.map((event) => ({
-            key: event.aggregateId,
-            value: JSON.stringify(event),
-            headers: { type: event.type },
-          })),
-        });
-      }
+      const topicMessages = [
+        { topic: this.topics.events, messages: messages(events) },
+        { topic: this.topics.feed, messages: messages(feed) },
+      ].filter((batch) => batch.messages.length > 0);
+      if (topicMessages.length > 0) await txn.sendBatch({ topicMessages });
       if (commandOffset !== undefined) {
         await txn.sendOffsets({
           consumerGroupId: this.groupId,

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnApplicat
 import { SYSTEM_ACTOR, type CommandEnvelope } from '@lastmeter/contracts';
 import type { AggregateStore } from './aggregate-store';
 import { DeciderService } from './decider.service';
+import { PartitionWriters } from './partition-writers';
 import { AGGREGATE_STORE } from './tokens';
 
 const TICK_MS = 1_000;
@@ -29,6 +30,7 @@ export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown 
   constructor(
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
     private readonly decider: DeciderService,
+    private readonly writers: PartitionWriters,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -43,7 +45,7 @@ export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown 
     if (this.running) return;
     this.running = true;
     try {
-      for (const partition of this.decider.ownedPartitions()) {
+      for (const partition of this.writers.owned()) {
         for (const entry of [...this.store.inPartition(partition, 'communication')]) {
           const state = entry.state as Schedulable;
           const due =

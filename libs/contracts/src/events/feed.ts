@@ -1,0 +1,48 @@
+import type { StoreRole } from '../roles';
+import type { CommunicationKind, Evidence, Priority } from './communication';
+
+/** What a feed entry says happened to the communication, for this store. */
+export const FEED_CHANGES = ['published', 'revised', 'retracted', 'expired'] as const;
+export type FeedChange = (typeof FEED_CHANGES)[number];
+
+/**
+ * The communication as a store sees it at one revision: everything a tablet shows, and
+ * nothing it must not (quiz answers stay at head office).
+ */
+export interface FeedCommunication {
+  id: string;
+  revision: number;
+  kind: CommunicationKind;
+  title: string;
+  body: string;
+  priority: Priority;
+  /** Only terminals serving one of these roles see the content (none = every terminal). */
+  roles?: StoreRole[];
+  dueAt?: string;
+  evidence?: Evidence;
+  questions?: Array<{ prompt: string; options: string[] }>;
+  expiresAt?: string;
+}
+
+/**
+ * One entry of a store's feed, on lastmeter.feed.v1 keyed by store id. The write side
+ * decides it (targeting) and numbers it: `feedSeq` is also the envelope's
+ * aggregateVersion for aggregate `feed`/storeId, so it is gap-free per store and the
+ * same on every replay of the log.
+ */
+export interface FeedAppended {
+  storeId: string;
+  feedSeq: number;
+  change: FeedChange;
+  communication: FeedCommunication;
+  /**
+   * The communication's aggregateVersion this entry reflects. A sequencer whose view of
+   * the communication is older than what the feed already shows waits instead of
+   * planning from stale state.
+   */
+  sourceVersion: number;
+}
+
+export interface FeedEventData {
+  'feed.appended': FeedAppended;
+}

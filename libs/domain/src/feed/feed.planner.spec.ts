@@ -1,0 +1,174 @@
+import type { Audience, FeedAppended } from '@lastmeter/contracts';
+import type { CommunicationState, CommunicationStatus } from '../communication/communication.state';
+import { TRAINING } from '../communication/communication.testing';
+import type { StoreState } from '../store/store.state';
+import {
+  applyFeedEntry,
+  emptyStoreFeed,
+  feedSnapshot,
+  planStoreFeed,
+  targetsStore,
+  type StoreFeedState,
+  type VersionedCommunication,
+} from './feed.planner';
+
+const STORE: StoreState = {
+  exists: true,
+  id: 'store-1',
+  code: 'S001',
+  name: 'Lyon Centre',
+  regionId: 'region-north',
+  tags: ['flagship'],
+  locale: 'fr',
+  timezone: 'Europe/Paris',
+};
+
+const STATUS_VERSION: Record<CommunicationStatus, number> = {
+  none: 0,
+  drafted: 1,
+  submitted: 2,
+  approved: 3,
+  rejected: 3,
+  scheduled: 4,
+  published: 4,
+  retracted: 5,
+  expired: 5,
+};
+
+/** A communication in `status`, at a plausible aggregateVersion (each revision adds one). */
+function communication(
+  id: string,
+  status: CommunicationStatus,
+  audience: Audience = { regionIds: ['region-north'] },
+  revision = 1,
+): VersionedCommunication {
+  return { state: communicationState(id, status, audience, revision), version: STATUS_VERSION[status] + revision - 1 };
+}
+
+function communicationState(
+  id: string,
+  status: CommunicationStatus,
+  audience: Audience,
+  revision: number,
+): CommunicationState {
+  return {
+    exists: true,
+    id,
+    status,
+    revision,
+    content: { kind: 'notice', title: `Notice ${id}`, body: 'Body', priority: 'normal', audience },
+    author: { id: 'editor', role: 'hq-editor' },
+    selfApproved: true,
+  };
+}
+
+/** Plans, applies and returns the entries, so a second plan sees the result. */
+function plan(feed: StoreFeedState, communications: VersionedCommunication[], store = STORE): FeedAppended[] {
+  const entries = planStoreFeed(store, communications, feed);
+  for (const entry of entries) applyFeedEntry(feed, entry);
+  return entries;
+}
+
+const changes = (entries: FeedAppended[]) => entries.map((e) => [e.feedSeq, e.change, e.communication.id]);
+
+describe('targetsStore', () => {
+  it.each<[string, Audience, boolean]>([
+    ['all stores', { all: true }, true],
+    ['its region', { regionIds: ['region-south', 'region-north'] }, true],
+    ['another region', { regionIds: ['region-south'] }, false],
+    ['the store by id', { storeIds: ['store-1'] }, true],
+    ['another store', { storeIds: ['store-2'] }, false],
+    ['one of its tags', { tags: ['outlet', 'flagship'] }, true],
+    ['other tags', { tags: ['outlet'] }, false],
+    ['roles alone', { roles: ['cashier'] }, false],
+    ['a union of parts', { regionIds: ['region-south'], tags: ['flagship'] }, true],
+  ])('%s → %s', (_, audience, expected) => {
+    expect(targetsStore(audience, STORE)).toBe(expected);
+  });
+});
+
+describe('planStoreFeed', () => {
+  it('publishes a live communication that targets the store, once', () => {
+    const feed = emptyStoreFeed();
+    const notice = communication('c1', 'published');
+    expect(changes(plan(feed, [notice]))).toEqual([[1, 'published', 'c1']]);
+    expect(plan(feed, [notice])).toEqual([]);
+  });
+
+  it('numbers entries after the head without gaps', () => {
+    const feed = emptyStoreFeed();
+    plan(feed, [communication('c1', 'published')]);
+    expect(changes(plan(feed, [communication('c2', 'published'), communication('c3', 'published')]))).toEqual([
+      [2, 'published', 'c2'],
+      [3, 'published', 'c3'],
+    ]);
+  });
+
+  it('ignores communications that are not live or do not target the store', () => {
+    const feed = emptyStoreFeed();
+    const others = [
+      communication('draft', 'drafted'),
+      communication('scheduled', 'scheduled'),
+      communication('south', 'published', { regionIds: ['region-south'] }),
+    ];
+    expect(plan(feed, others)).toEqual([]);
+  });
+
+  it('follows revisions, retractions and expiries of what the store holds', () => {
+    const feed = emptyStoreFeed();
+    plan(feed, [communication('c1', 'published'), communication('c2', 'published')]);
+    expect(changes(plan(feed, [communication('c1', 'published', undefined, 2)]))).toEqual([[3, 'revised', 'c1']]);
+    expect(
+      changes(plan(feed, [communication('c1', 'retracted', undefined, 2), communication('c2', 'expired')])),
+    ).toEqual([
+      [4, 'retracted', 'c1'],
+      [5, 'expired', 'c2'],
+    ]);
+    expect(plan(feed, [communication('c1', 'retracted', undefined, 2), communication('c2', 'expired')])).toEqual([]);
+  });
+
+  it('gives a store that moved into the audience what is live, and retracts it when it moves out', () => {
+    const feed = emptyStoreFeed();
+    const north = communication('c1', 'published');
+    expect(plan(feed, [north], { ...STORE, regionId: 'region-south' })).toEqual([]);
+    expect(changes(plan(feed, [north]))).toEqual([[1, 'published', 'c1']]);
+    expect(changes(plan(feed, [north], { ...STORE, regionId: 'region-south' }))).toEqual([[2, 'retracted', 'c1']]);
+  });
+
+  it('waits when its view of a communication is older than what the feed shows', () => {
+    const feed = emptyStoreFeed();
+    plan(feed, [communication('c1', 'published', undefined, 2)]);
+    // The view still has revision 1, or has not read the communication at all.
+    expect(plan(feed, [communication('c1', 'published')])).toEqual([]);
+    expect(plan(feed, [{ state: communicationState('c1', 'none', {}, 0), version: 0 }])).toEqual([]);
+    expect(changes(plan(feed, [communication('c1', 'retracted', undefined, 2)]))).toEqual([[2, 'retracted', 'c1']]);
+  });
+
+  it('never gives a store what expired or was retracted before it arrived', () => {
+    const feed = emptyStoreFeed();
+    expect(plan(feed, [communication('c1', 'retracted'), communication('c2', 'expired')])).toEqual([]);
+  });
+});
+
+describe('feedSnapshot', () => {
+  it('keeps quiz answers and the audience at head office, but tells which roles may see it', () => {
+    const training: CommunicationState = {
+      ...communicationState('t1', 'published', {}, 1),
+      content: { ...TRAINING, audience: { all: true, roles: ['cashier'] } },
+    };
+    const snapshot = feedSnapshot(training);
+    expect(snapshot.questions).toEqual([{ prompt: 'Tap limit?', options: ['50', '100'] }]);
+    expect(snapshot.roles).toEqual(['cashier']);
+    expect(snapshot).not.toHaveProperty('audience');
+  });
+});
+
+describe('applyFeedEntry', () => {
+  it('is idempotent and refuses a gap', () => {
+    const feed = emptyStoreFeed();
+    const [entry] = planStoreFeed(STORE, [communication('c1', 'published')], feed);
+    expect(applyFeedEntry(feed, entry)).toBe(true);
+    expect(applyFeedEntry(feed, entry)).toBe(false);
+    expect(() => applyFeedEntry(feed, { ...entry, feedSeq: 5 })).toThrow(/gap/);
+  });
+});

@@ -1,0 +1,84 @@
+import { topicNames, type DomainEvent } from '@lastmeter/contracts';
+import { startApp, type RunningApp } from '../support/apps';
+import { cleanupNamespace } from '../support/cleanup';
+import { testNamespace } from '../support/env';
+import { eventually } from '../support/eventually';
+import { readTopic } from '../support/log-reader';
+import { Publisher } from '../support/write-api';
+
+/**
+ * Targeting and feed positions are decided on the write side and recorded in
+ * lastmeter.feed.v1: these tests read the topic itself.
+ */
+const ns = testNamespace('feed-seq');
+const topics = topicNames(ns.topicPrefix);
+let command: RunningApp;
+let api: Publisher;
+
+beforeAll(async () => {
+  command = await startApp('command', ns.env);
+  api = new Publisher(command.url, ns);
+});
+
+afterAll(async () => {
+  await command?.stop();
+  await cleanupNamespace(ns);
+});
+
+async function feeds(): Promise<Map<string, Array<[number, string, string]>>> {
+  const entries = await readTopic<DomainEvent<'feed.appended'>>(ns.env.KAFKA_BROKERS!, topics.feed);
+  const byStore = new Map<string, Array<[number, string, string]>>();
+  for (const { value } of entries) {
+    const { storeId, feedSeq, change, communication } = value.data;
+    expect(value.aggregateVersion).toBe(feedSeq);
+    byStore.set(storeId, [...(byStore.get(storeId) ?? []), [feedSeq, change, communication.id]]);
+  }
+  return byStore;
+}
+
+it('puts a regional notice in every store of the region, later arrivals included, and nowhere else', async () => {
+  const north = await api.region('north');
+  const south = await api.region('south');
+  const [n1, n2, s1] = [await api.store('N1', north), await api.store('N2', north), await api.store('S1', south)];
+
+  const notice = await api.publish({ title: 'North only', audience: { regionIds: [north] } });
+  await eventually(async () => {
+    const byStore = await feeds();
+    expect(byStore.get(n1)).toEqual([[1, 'published', notice]]);
+    expect(byStore.get(n2)).toEqual([[1, 'published', notice]]);
+    expect(byStore.has(s1)).toBe(false);
+  });
+
+  // A store opened in the region later, and one moved into it, get what is still live.
+  const n3 = await api.store('N3', north);
+  await api.updateStore(s1, { regionId: north });
+  await api.revise(notice, { body: 'Revised body' });
+  await eventually(async () => {
+    const byStore = await feeds();
+    expect(byStore.get(n3)).toEqual([
+      [1, 'published', notice],
+      [2, 'revised', notice],
+    ]);
+    expect(byStore.get(s1)?.[0]).toEqual([1, 'published', notice]);
+    expect(byStore.get(n1)).toEqual([
+      [1, 'published', notice],
+      [2, 'revised', notice],
+    ]);
+  });
+
+  await api.retract(notice);
+  await eventually(async () => {
+    const byStore = await feeds();
+    for (const store of [n1, n2, n3, s1]) expect(byStore.get(store)?.at(-1)?.slice(1)).toEqual(['retracted', notice]);
+  });
+  // After the retraction a new store of the region never sees it.
+  const n4 = await api.store('N4', north);
+  const marker = await api.publish({ title: 'Everyone', audience: { all: true } });
+  await eventually(async () => {
+    const byStore = await feeds();
+    expect(byStore.get(n4)).toEqual([[1, 'published', marker]]);
+    for (const [, entries] of byStore) {
+      expect(entries.map(([seq]) => seq)).toEqual(entries.map((_, i) => i + 1));
+    }
+  });
+});
