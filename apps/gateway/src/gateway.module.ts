@@ -1,10 +1,20 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@lastmeter/config';
+import { AuthModule } from '@lastmeter/auth';
 import { PlatformModule } from '@lastmeter/platform';
+import { BoardController } from './read/board.controller';
+import { CommunicationsController } from './read/communications.controller';
+import { ReadModels } from './read/read-models.service';
+import { StoresController } from './read/stores.controller';
 
 @Module({})
 export class GatewayModule {
   static forRoot(config: AppConfig<'gateway'>): DynamicModule {
-    return { module: GatewayModule, imports: [PlatformModule.forRoot('gateway', config)] };
+    return {
+      module: GatewayModule,
+      imports: [PlatformModule.forRoot('gateway', config), AuthModule.forRoot(config.LASTMETER_JWT_SECRET)],
+      controllers: [CommunicationsController, StoresController, BoardController],
+      providers: [ReadModels],
+    };
   }
 }

@@ -32,6 +32,13 @@ export const CurrentActor = createParamDecorator((_data: unknown, context: Execu
   return { id: claims.sub, role: claims.role, ...(claims.storeId ? { storeId: claims.storeId } : {}) };
 });
 
+/** The verified token's claims (store roles of a terminal, username, ...). */
+export const CurrentClaims = createParamDecorator((_data: unknown, context: ExecutionContext): TokenClaims => {
+  const claims = context.switchToHttp().getRequest<AuthenticatedRequest>().claims;
+  if (!claims) throw new UnauthorizedException('missing bearer token');
+  return claims;
+});
+
 /**
  * Global guard: every route needs a valid bearer token unless marked @Public(), and the
  * token's role must be one of the route's @Roles(). Missing/garbled/expired → 401,

@@ -18,6 +18,16 @@ export class RedisKeys {
     return [`${this.prefix}${this.generation}`, model, ...parts].join(':');
   }
 
+  /** The same deployment, another generation. */
+  withGeneration(generation: string): RedisKeys {
+    return new RedisKeys(this.prefix, generation);
+  }
+
+  /** The glob matching every key of this generation (to delete it after a switch). */
+  get generationPattern(): string {
+    return `${this.prefix}${this.generation}:*`;
+  }
+
   /** The glob matching every key of this deployment (for cleanup in tests). */
   get pattern(): string {
     return `${this.prefix}*`;

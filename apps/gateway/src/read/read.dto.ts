@@ -1,0 +1,68 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+
+export const COMMUNICATION_STATUSES = [
+  'drafted',
+  'submitted',
+  'approved',
+  'rejected',
+  'scheduled',
+  'published',
+  'retracted',
+  'expired',
+] as const;
+
+export class PageQuery {
+  @ApiPropertyOptional({ description: 'Opaque cursor from the previous page (`next`)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,200}$/, { message: 'cursor must be a cursor returned by a previous page' })
+  cursor?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+}
+
+export class ListCommunicationsQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: COMMUNICATION_STATUSES })
+  @IsOptional()
+  @IsIn(COMMUNICATION_STATUSES)
+  status?: (typeof COMMUNICATION_STATUSES)[number];
+}
+
+export class FeedQuery {
+  @ApiPropertyOptional({ description: 'Return items with feedSeq greater than this (the cursor)', default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  after?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+export class StoreFilterQuery {
+  @ApiPropertyOptional({ description: 'Only this store' })
+  @IsOptional()
+  @IsUUID()
+  storeId?: string;
+}
+
+export class ReportsQuery extends PageQuery {
+  @ApiPropertyOptional({ description: 'Only this store' })
+  @IsOptional()
+  @IsUUID()
+  storeId?: string;
+}

@@ -1,0 +1,47 @@
+import { ForbiddenException, UnauthorizedException } from '@nestjs/common';
+import type { TokenClaims } from '@lastmeter/auth';
+import type { StoreRole } from '@lastmeter/contracts';
+import { getTerminal, type FeedItem, type RedisKeys } from '@lastmeter/read-models';
+import type Redis from 'ioredis';
+
+/** Roles that read every store; store-manager and terminal tokens read their own store only. */
+export const HQ_READERS = ['hq-admin', 'hq-editor', 'analyst'] as const;
+export const STORE_READERS = ['store-manager', 'terminal'] as const;
+
+export function isStoreScoped(claims: TokenClaims): boolean {
+  return claims.role === 'store-manager' || claims.role === 'terminal';
+}
+
+/** 403 unless the token may read this store. */
+export function requireStore(claims: TokenClaims, storeId: string): void {
+  if (isStoreScoped(claims) && claims.storeId !== storeId) {
+    throw new ForbiddenException(`a ${claims.role} token reads its own store only`);
+  }
+}
+
+/** The stores a token may see (undefined = all), narrowed by an optional filter. */
+export function storesInScope(claims: TokenClaims, storeId?: string): string[] | undefined {
+  if (storeId) requireStore(claims, storeId);
+  if (isStoreScoped(claims)) return [claims.storeId!];
+  return storeId ? [storeId] : undefined;
+}
+
+/** A device token stops working the moment its terminal is revoked (the read model knows). */
+export async function requireActiveTerminal(redis: Redis, keys: RedisKeys, claims: TokenClaims): Promise<void> {
+  if (claims.role !== 'terminal') return;
+  const terminal = await getTerminal(redis, keys, claims.sub);
+  if (terminal?.status === 'revoked') throw new UnauthorizedException('terminal revoked');
+}
+
+/**
+ * DESIGN.md section 6: an item restricted to roles the reader does not serve keeps its
+ * feedSeq (cursors stay gap-free) but loses its content. HQ and analysts see everything;
+ * a store manager serves the store-manager role; a terminal the roles it was enrolled
+ * with (none = shared tablet: only unrestricted items).
+ */
+export function visibleTo(claims: TokenClaims, item: FeedItem): FeedItem | { feedSeq: number; hidden: true } {
+  const restricted = item.communication.roles;
+  if (!restricted?.length || !isStoreScoped(claims)) return item;
+  const serves: StoreRole[] = claims.role === 'store-manager' ? ['store-manager'] : (claims.roles ?? []);
+  return restricted.some((role) => serves.includes(role)) ? item : { feedSeq: item.feedSeq, hidden: true };
+}

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import type { TopicNames } from '@lastmeter/contracts';
+import { ACKS_ALL, type Kafka, type Producer } from '@lastmeter/kafka';
+import type { Failure } from './projection';
+
+/**
+ * A message the projector could not apply, on lastmeter.dlq.v1 keyed by its original
+ * key: where it came from, why it failed, and the original bytes (as UTF-8 text, or
+ * base64 when they are not valid UTF-8), so `lastmeter dlq retry` can apply it later.
+ */
+export interface DeadLetter {
+  kind: 'dead-letter';
+  id: string;
+  source: { topic: string; partition: number; offset: string };
+  error: string;
+  failedAt: string;
+  /** The consumer that failed (its group id). */
+  consumer: string;
+  payload: string | null;
+  payloadEncoding: 'utf8' | 'base64';
+}
+
+/** Written when a retry applied a dead letter: `dlq list` shows only unresolved ones. */
+export interface DeadLetterResolved {
+  kind: 'resolved';
+  resolves: string;
+  resolvedAt: string;
+}
+
+export type DlqRecord = DeadLetter | DeadLetterResolved;
+
+export function deadLetterOf(failure: Failure, topics: TopicNames, consumer: string): DeadLetter {
+  const { message } = failure;
+  const text = message.value?.toString('utf8');
+  const lossless = text !== undefined && Buffer.from(text, 'utf8').equals(message.value!);
+  return {
+    kind: 'dead-letter',
+    id: randomUUID(),
+    source: { topic: topics[message.topic], partition: message.partition, offset: message.offset },
+    error: failure.error,
+    failedAt: new Date().toISOString(),
+    consumer,
+    payload: message.value === null ? null : lossless ? text : message.value.toString('base64'),
+    payloadEncoding: lossless || message.value === null ? 'utf8' : 'base64',
+  };
+}
+
+export function payloadOf(letter: DeadLetter): Buffer | null {
+  if (letter.payload === null) return null;
+  return Buffer.from(letter.payload, letter.payloadEncoding);
+}
+
+/** Sends dead letters (acks=all) before the consumer moves past them. */
+export async function sendDeadLetters(
+  producer: Producer,
+  topics: TopicNames,
+  letters: Array<{ key: Buffer | null; record: DlqRecord }>,
+): Promise<void> {
+  if (letters.length === 0) return;
+  await producer.send({
+    topic: topics.dlq,
+    acks: ACKS_ALL,
+    messages: letters.map(({ key, record }) => ({
+      key,
+      value: JSON.stringify(record),
+      headers: { kind: record.kind, ...(record.kind === 'dead-letter' ? { error: record.error.slice(0, 500) } : {}) },
+    })),
+  });
+}
+
+/** Every record of the DLQ topic up to its current end, in offset order per partition. */
+export async function readDlq(
+  kafka: Kafka,
+  topics: TopicNames,
+): Promise<Array<{ key: Buffer | null; record: DlqRecord }>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map(
+    (await admin.fetchTopicOffsets(topics.dlq))
+      .filter(({ offset }) => offset !== '0')
+      .map(({ partition, offset }) => [partition, BigInt(offset)]),
+  );
+  await admin.disconnect();
+  const records: Array<{ partition: number; offset: bigint; key: Buffer | null; record: DlqRecord }> = [];
+  if (ends.size === 0) return [];
+  const consumer = kafka.consumer({ groupId: `${topics.dlq}.reader.${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: topics.dlq, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (BigInt(payload.lastOffset) + 1n >= (ends.get(payload.partition) ?? 0n)) ends.delete(payload.partition);
+      if (ends.size === 0) resolve();
+    });
+    consumer
+      .run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          if ((ends.get(partition) ?? 0n) <= BigInt(message.offset)) return;
+          records.push({
+            partition,
+            offset: BigInt(message.offset),
+            key: message.key,
+            record: JSON.parse(message.value!.toString()) as DlqRecord,
+          });
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+  return records.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
+}
+
+/** Dead letters that no retry has resolved yet, oldest first. */
+export function unresolved(records: Array<{ key: Buffer | null; record: DlqRecord }>) {
+  const resolved = new Set(records.flatMap(({ record }) => (record.kind === 'resolved' ? [record.resolves] : [])));
+  return records
+    .filter((r): r is { key: Buffer | null; record: DeadLetter } => r.record.kind === 'dead-letter')
+    .filter(({ record }) => !resolved.has(record.id))
+    .sort((a, b) => a.record.failedAt.localeCompare(b.record.failedAt));
+}

@@ -1,0 +1,46 @@
+import type { DomainEvent } from '@lastmeter/contracts';
+import type { RedisKeys } from './redis-keys';
+import type { ScriptName } from './scripts';
+
+/** A document folded by one aggregate's events, guarded by its aggregateVersion. */
+export interface VersionedDoc {
+  version: number;
+}
+
+/** What a read model gets to project one event with. Writes are queued, never awaited. */
+export interface ProjectionContext {
+  readonly keys: RedisKeys;
+  write(name: string, ...args: Array<string | number>): void;
+  script(name: ScriptName, ...args: Array<string | number>): void;
+  /** The document as this batch has folded it so far (preloaded from Redis). */
+  doc<T extends VersionedDoc>(key: string): T | undefined;
+  setDoc(key: string, doc: VersionedDoc): void;
+  /** A feed item was appended (if new, gateways are told once the batch is stored). */
+  feedAppended(storeId: string, feedSeq: number, key: string, head: string, item: string): void;
+}
+
+/** One read model: which documents an event folds (preloaded per batch) and how it projects. */
+export interface ReadModel {
+  name: string;
+  documents?(event: DomainEvent, keys: RedisKeys): string[];
+  project(event: DomainEvent, context: ProjectionContext): void;
+}
+
+/** Whether an aggregate's event is the next one for its document (false: already applied). */
+export function nextVersion(doc: VersionedDoc | undefined, event: DomainEvent): boolean {
+  const current = doc?.version ?? 0;
+  if (event.aggregateVersion <= current) return false;
+  if (event.aggregateVersion !== current + 1) {
+    throw new Error(
+      `version gap in ${event.aggregateType}/${event.aggregateId}: at ${current}, got ${event.aggregateVersion}`,
+    );
+  }
+  return true;
+}
+
+/** Throws (→ DLQ) unless every named field of `data` is a non-empty string. */
+export function requireStrings(data: unknown, ...fields: string[]): void {
+  const record = (data ?? {}) as Record<string, unknown>;
+  const missing = fields.filter((field) => typeof record[field] !== 'string' || record[field] === '');
+  if (missing.length > 0) throw new Error(`data.${missing.join(', data.')} must be non-empty strings`);
+}

@@ -1,0 +1,134 @@
+import type Redis from 'ioredis';
+import type { DomainEvent } from '@lastmeter/contracts';
+import { communicationDecider, type CommunicationState, type CommunicationStatus } from '@lastmeter/domain';
+import { decodeCursor, encodeCursor, idOfMember, newestFirst } from '../cursor';
+import { nextVersion, type ProjectionContext, type ReadModel, type VersionedDoc } from '../model';
+import type { RedisKeys } from '../redis-keys';
+
+/** A communication as head office lists it: its state plus when things happened. */
+export interface CatalogueDoc extends VersionedDoc {
+  state: CommunicationState;
+  createdAt: string;
+  updatedAt: string;
+  publishedAt?: string;
+  retractedAt?: string;
+  expiredAt?: string;
+}
+
+/** The communication catalogue: one document per communication, listed newest first, overall and by status. */
+export const catalogue: ReadModel = {
+  name: 'catalogue',
+  documents: (event, keys) => (event.aggregateType === 'communication' ? [keys.model('comm', event.aggregateId)] : []),
+  project(event: DomainEvent, context: ProjectionContext): void {
+    if (event.aggregateType !== 'communication') return;
+    const key = context.keys.model('comm', event.aggregateId);
+    const doc = context.doc<CatalogueDoc>(key);
+    if (!nextVersion(doc, event)) return;
+    const before = doc?.state ?? communicationDecider.initialState(event.aggregateId);
+    const state = communicationDecider.evolve(before, event);
+    const createdAt = doc?.createdAt ?? event.occurredAt;
+    const next: CatalogueDoc = {
+      version: event.aggregateVersion,
+      state,
+      createdAt,
+      updatedAt: event.occurredAt,
+      publishedAt: event.type === 'communication.published' ? event.occurredAt : doc?.publishedAt,
+      retractedAt: event.type === 'communication.retracted' ? event.occurredAt : doc?.retractedAt,
+      expiredAt: event.type === 'communication.expired' ? event.occurredAt : doc?.expiredAt,
+    };
+    const member = newestFirst(createdAt, event.aggregateId);
+    context.write('ZADD', context.keys.model('comms'), 0, member);
+    if (before.status !== state.status) {
+      if (before.status !== 'none') context.write('ZREM', context.keys.model('comms', before.status), member);
+      context.write('ZADD', context.keys.model('comms', state.status), 0, member);
+    }
+    context.setDoc(key, JSON.parse(JSON.stringify(next)) as CatalogueDoc);
+  },
+};
+
+/** What GET /communications returns per item. */
+export interface CatalogueEntry {
+  id: string;
+  version: number;
+  status: CommunicationStatus;
+  revision: number;
+  kind: string;
+  title: string;
+  body: string;
+  priority: string;
+  audience: CommunicationState['content']['audience'];
+  dueAt?: string;
+  evidence?: string;
+  questions?: CommunicationState['content']['questions'];
+  author: CommunicationState['author'];
+  createdAt: string;
+  updatedAt: string;
+  publishAt?: string;
+  expiresAt?: string;
+  publishedAt?: string;
+  retractedAt?: string;
+  expiredAt?: string;
+  rejectionReason?: string;
+}
+
+export function catalogueEntry(doc: CatalogueDoc): CatalogueEntry {
+  const { state } = doc;
+  return JSON.parse(
+    JSON.stringify({
+      id: state.id,
+      version: doc.version,
+      status: state.status,
+      revision: state.revision,
+      ...state.content,
+      author: state.author,
+      createdAt: doc.createdAt,
+      updatedAt: doc.updatedAt,
+      publishAt: state.publishAt,
+      expiresAt: state.expiresAt,
+      publishedAt: doc.publishedAt,
+      retractedAt: doc.retractedAt,
+      expiredAt: doc.expiredAt,
+      rejectionReason: state.rejectionReason,
+    }),
+  ) as CatalogueEntry;
+}
+
+export async function getCommunication(redis: Redis, keys: RedisKeys, id: string): Promise<CatalogueEntry | undefined> {
+  const value = await redis.get(keys.model('comm', id));
+  return value ? catalogueEntry(JSON.parse(value) as CatalogueDoc) : undefined;
+}
+
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+/** Pages through a newest-first index of ids; `undefined` when the cursor is not valid. */
+export async function pageIndex(
+  redis: Redis,
+  index: string,
+  cursor: string | undefined,
+  limit: number,
+): Promise<{ ids: string[]; next?: string } | undefined> {
+  const after = cursor === undefined ? '-' : decodeCursor(cursor);
+  if (after === undefined) return undefined;
+  const members = await redis.zrangebylex(index, after === '-' ? '-' : `(${after}`, '+', 'LIMIT', 0, limit + 1);
+  const page = members.slice(0, limit);
+  return {
+    ids: page.map(idOfMember),
+    next: members.length > limit ? encodeCursor(page.at(-1)!) : undefined,
+  };
+}
+
+export async function listCommunications(
+  redis: Redis,
+  keys: RedisKeys,
+  options: { status?: CommunicationStatus; cursor?: string; limit: number },
+): Promise<Page<CatalogueEntry> | undefined> {
+  const index = options.status ? keys.model('comms', options.status) : keys.model('comms');
+  const page = await pageIndex(redis, index, options.cursor, options.limit);
+  if (!page) return undefined;
+  const values = page.ids.length ? await redis.mget(page.ids.map((id) => keys.model('comm', id))) : [];
+  const items = values.filter((v): v is string => !!v).map((v) => catalogueEntry(JSON.parse(v) as CatalogueDoc));
+  return { items, ...(page.next ? { next: page.next } : {}) };
+}

@@ -1,0 +1,88 @@
+import type Redis from 'ioredis';
+import type { DomainEvent } from '@lastmeter/contracts';
+import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
+import type { RedisKeys } from '../redis-keys';
+
+interface OpenTask {
+  title: string;
+  dueAt?: string;
+}
+
+/**
+ * Tasks per store: what is live in each store's feed (from the feed) and which stores
+ * completed what (from task.completed). Kept apart and joined when read, so the two
+ * topics may be projected in any relative order.
+ */
+export const compliance: ReadModel = {
+  name: 'compliance',
+  project(event: DomainEvent, context: ProjectionContext): void {
+    const { keys } = context;
+    if (event.type === 'feed.appended') {
+      const { storeId, change, communication } = event.data;
+      if (communication.kind !== 'task') return;
+      if (change === 'published' || change === 'revised') {
+        const task: OpenTask = JSON.parse(JSON.stringify({ title: communication.title, dueAt: communication.dueAt }));
+        context.write('HSET', keys.model('tasks', 'open', storeId), communication.id, JSON.stringify(task));
+        context.write('SADD', keys.model('tasks', 'stores'), storeId);
+      } else {
+        context.write('HDEL', keys.model('tasks', 'open', storeId), communication.id);
+      }
+    } else if (event.type === 'task.completed') {
+      requireStrings(event.data, 'storeId', 'communicationId');
+      context.write('SADD', keys.model('tasks', 'done', event.data.communicationId), event.data.storeId);
+    }
+  },
+};
+
+export interface ComplianceTask {
+  communicationId: string;
+  title: string;
+  dueAt?: string;
+  completed: boolean;
+  overdue: boolean;
+}
+
+export interface StoreCompliance {
+  storeId: string;
+  open: number;
+  overdue: number;
+  completed: number;
+  tasks: ComplianceTask[];
+}
+
+/** The board: per store, its live tasks, which are done and which are overdue at `now`. */
+export async function readCompliance(
+  redis: Redis,
+  keys: RedisKeys,
+  now: Date,
+  storeIds?: string[],
+): Promise<StoreCompliance[]> {
+  const stores = storeIds ?? (await redis.smembers(keys.model('tasks', 'stores')));
+  const open = await Promise.all(stores.map((storeId) => redis.hgetall(keys.model('tasks', 'open', storeId))));
+  const board: StoreCompliance[] = [];
+  for (const [index, storeId] of stores.entries()) {
+    const entries = Object.entries(open[index]);
+    const done = await Promise.all(
+      entries.map(([communicationId]) => redis.sismember(keys.model('tasks', 'done', communicationId), storeId)),
+    );
+    const tasks = entries
+      .map(([communicationId, json], i): ComplianceTask => {
+        const task = JSON.parse(json) as OpenTask;
+        const completed = done[i] === 1;
+        const overdue = !completed && !!task.dueAt && Date.parse(task.dueAt) < now.getTime();
+        return { communicationId, ...task, completed, overdue };
+      })
+      .sort(
+        (a, b) => (a.dueAt ?? '~').localeCompare(b.dueAt ?? '~') || a.communicationId.localeCompare(b.communicationId),
+      );
+    if (tasks.length === 0 && !storeIds) continue;
+    board.push({
+      storeId,
+      open: tasks.filter((t) => !t.completed).length,
+      overdue: tasks.filter((t) => t.overdue).length,
+      completed: tasks.filter((t) => t.completed).length,
+      tasks,
+    });
+  }
+  return board.sort((a, b) => b.overdue - a.overdue || b.open - a.open || a.storeId.localeCompare(b.storeId));
+}

@@ -1,0 +1,117 @@
+import type Redis from 'ioredis';
+import type { DomainEvent } from '@lastmeter/contracts';
+import {
+  regionDecider,
+  storeDecider,
+  terminalDecider,
+  type RegionState,
+  type StoreState,
+  type TerminalState,
+} from '@lastmeter/domain';
+import { nextVersion, type ProjectionContext, type ReadModel, type VersionedDoc } from '../model';
+import type { RedisKeys } from '../redis-keys';
+
+type DirectoryType = 'store' | 'region' | 'terminal';
+const EVOLVE = {
+  store: storeDecider,
+  region: regionDecider,
+  terminal: terminalDecider,
+} as const;
+
+export interface DirectoryDoc<State> extends VersionedDoc {
+  state: State;
+  updatedAt: string;
+}
+
+function isDirectory(type: string): type is DirectoryType {
+  return type === 'store' || type === 'region' || type === 'terminal';
+}
+
+/**
+ * Stores, regions and terminals (users stay in the command service: they carry password
+ * hashes). Terminals are also indexed by store. Enrollment code hashes are not kept.
+ */
+export const directory: ReadModel = {
+  name: 'directory',
+  documents: (event, keys) =>
+    isDirectory(event.aggregateType) ? [keys.model(event.aggregateType, event.aggregateId)] : [],
+  project(event: DomainEvent, context: ProjectionContext): void {
+    const type = event.aggregateType;
+    if (!isDirectory(type)) return;
+    const key = context.keys.model(type, event.aggregateId);
+    const doc = context.doc<DirectoryDoc<unknown>>(key);
+    if (!nextVersion(doc, event)) return;
+    const decider = EVOLVE[type] as {
+      initialState(id: string): unknown;
+      evolve(state: unknown, e: DomainEvent): unknown;
+    };
+    let state = decider.evolve(doc?.state ?? decider.initialState(event.aggregateId), event);
+    if (type === 'terminal') {
+      const { enrollmentCodeHash: _hash, ...terminal } = state as TerminalState;
+      state = terminal;
+      context.write('SADD', context.keys.model('terminals', (state as TerminalState).storeId), event.aggregateId);
+    }
+    context.write('SADD', context.keys.model(`${type}s`), event.aggregateId);
+    context.setDoc(key, {
+      version: event.aggregateVersion,
+      state,
+      updatedAt: event.occurredAt,
+    } as DirectoryDoc<unknown>);
+  },
+};
+
+export type TerminalEntry = Omit<TerminalState, 'enrollmentCodeHash' | 'exists'>;
+
+async function docsOf<State>(redis: Redis, keys: string[]): Promise<State[]> {
+  if (keys.length === 0) return [];
+  const values = await redis.mget(keys);
+  return values.filter((v): v is string => !!v).map((v) => (JSON.parse(v) as DirectoryDoc<State>).state);
+}
+
+function withoutExists<T extends { exists: boolean }>(state: T): Omit<T, 'exists'> {
+  const { exists: _exists, ...rest } = state;
+  return rest;
+}
+
+export async function listStores(redis: Redis, keys: RedisKeys): Promise<Array<Omit<StoreState, 'exists'>>> {
+  const ids = await redis.smembers(keys.model('stores'));
+  const stores = await docsOf<StoreState>(
+    redis,
+    ids.map((id) => keys.model('store', id)),
+  );
+  return stores.map(withoutExists).sort((a, b) => a.code.localeCompare(b.code));
+}
+
+export async function getStore(
+  redis: Redis,
+  keys: RedisKeys,
+  id: string,
+): Promise<Omit<StoreState, 'exists'> | undefined> {
+  const [store] = await docsOf<StoreState>(redis, [keys.model('store', id)]);
+  return store ? withoutExists(store) : undefined;
+}
+
+export async function listRegions(redis: Redis, keys: RedisKeys): Promise<Array<Omit<RegionState, 'exists'>>> {
+  const ids = await redis.smembers(keys.model('regions'));
+  const regions = await docsOf<RegionState>(
+    redis,
+    ids.map((id) => keys.model('region', id)),
+  );
+  return regions.map(withoutExists).sort((a, b) => a.code.localeCompare(b.code));
+}
+
+export async function listTerminals(redis: Redis, keys: RedisKeys, storeId?: string): Promise<TerminalEntry[]> {
+  const ids = await redis.smembers(storeId ? keys.model('terminals', storeId) : keys.model('terminals'));
+  const terminals = await docsOf<TerminalState>(
+    redis,
+    ids.map((id) => keys.model('terminal', id)),
+  );
+  return terminals
+    .map((t) => withoutExists(t) as TerminalEntry)
+    .sort((a, b) => a.storeId.localeCompare(b.storeId) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+}
+
+export async function getTerminal(redis: Redis, keys: RedisKeys, id: string): Promise<TerminalEntry | undefined> {
+  const [terminal] = await docsOf<TerminalState>(redis, [keys.model('terminal', id)]);
+  return terminal ? (withoutExists(terminal) as TerminalEntry) : undefined;
+}

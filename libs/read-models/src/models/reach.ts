@@ -1,0 +1,118 @@
+import type Redis from 'ioredis';
+import type { DomainEvent } from '@lastmeter/contracts';
+import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
+import type { RedisKeys } from '../redis-keys';
+
+export const REACH_STEPS = ['delivered', 'read', 'acknowledged', 'completed'] as const;
+export type ReachStep = (typeof REACH_STEPS)[number];
+
+const STEP_OF: Partial<Record<DomainEvent['type'], ReachStep>> = {
+  'receipt.delivered': 'delivered',
+  'receipt.read': 'read',
+  'receipt.acknowledged': 'acknowledged',
+  'task.completed': 'completed',
+};
+
+/**
+ * Reach per communication: the stores it was targeted at (from the feed) and, per step,
+ * the set of `storeId/terminalId` that reported it, with the first time each did. Sets
+ * make every write idempotent and independent of the order in which the feed and the
+ * store-events topics are projected, so a rebuild reproduces the same model.
+ */
+export const reach: ReadModel = {
+  name: 'reach',
+  project(event: DomainEvent, context: ProjectionContext): void {
+    const { keys } = context;
+    if (event.type === 'feed.appended') {
+      if (event.data.change === 'published') {
+        context.write('SADD', keys.model('reach', event.data.communication.id, 'targeted'), event.data.storeId);
+      }
+      return;
+    }
+    const step = STEP_OF[event.type];
+    if (!step && event.type !== 'quiz.answered') return;
+    const data = event.data as { storeId: string; terminalId: string; communicationId: string; score?: number };
+    requireStrings(data, 'storeId', 'terminalId', 'communicationId');
+    const who = `${data.storeId}/${data.terminalId}`;
+    if (step) {
+      context.write('SADD', keys.model('reach', data.communicationId, step), who);
+      context.write('HSETNX', keys.model('reach', data.communicationId, 'first'), `${step}/${who}`, event.occurredAt);
+    } else {
+      if (typeof data.score !== 'number' || !Number.isFinite(data.score) || data.score < 0) {
+        throw new Error('data.score must be a number >= 0');
+      }
+      context.write('HSET', keys.model('reach', data.communicationId, 'quiz'), who, data.score);
+    }
+  },
+};
+
+export interface StepCounts {
+  /** Stores where at least one terminal reported the step. */
+  stores: number;
+  /** Terminals that reported it. */
+  terminals: number;
+}
+
+export interface StoreReach {
+  storeId: string;
+  targeted: boolean;
+  delivered: number;
+  read: number;
+  acknowledged: number;
+  completed: number;
+  quizAnswers: number;
+  quizScore?: number;
+}
+
+export interface RawReach {
+  targeted: string[];
+  steps: Record<ReachStep, string[]>;
+  quiz: Record<string, string>;
+  first: Record<string, string>;
+}
+
+export async function readReach(redis: Redis, keys: RedisKeys, communicationId: string): Promise<RawReach> {
+  const key = (...parts: string[]) => keys.model('reach', communicationId, ...parts);
+  const pipeline = redis.pipeline().smembers(key('targeted'));
+  for (const step of REACH_STEPS) pipeline.smembers(key(step));
+  pipeline.hgetall(key('quiz')).hgetall(key('first'));
+  const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+  return {
+    targeted: replies[0] as string[],
+    steps: Object.fromEntries(REACH_STEPS.map((step, i) => [step, replies[i + 1] as string[]])) as RawReach['steps'],
+    quiz: replies[REACH_STEPS.length + 1] as Record<string, string>,
+    first: replies[REACH_STEPS.length + 2] as Record<string, string>,
+  };
+}
+
+/** Per store: how many terminals reported each step, and the quiz average. */
+export function reachByStore(raw: RawReach): StoreReach[] {
+  const stores = new Map<string, StoreReach>();
+  const of = (storeId: string) => {
+    let store = stores.get(storeId);
+    if (!store) {
+      store = { storeId, targeted: false, delivered: 0, read: 0, acknowledged: 0, completed: 0, quizAnswers: 0 };
+      stores.set(storeId, store);
+    }
+    return store;
+  };
+  for (const storeId of raw.targeted) of(storeId).targeted = true;
+  for (const step of REACH_STEPS) for (const who of raw.steps[step]) of(who.split('/')[0])[step]++;
+  const scores = new Map<string, number[]>();
+  for (const [who, score] of Object.entries(raw.quiz)) {
+    const storeId = who.split('/')[0];
+    scores.set(storeId, [...(scores.get(storeId) ?? []), Number(score)]);
+  }
+  for (const [storeId, list] of scores) {
+    of(storeId).quizAnswers = list.length;
+    of(storeId).quizScore = list.reduce((a, b) => a + b, 0) / list.length;
+  }
+  return [...stores.values()].sort((a, b) => a.storeId.localeCompare(b.storeId));
+}
+
+export function stepCounts(raw: RawReach, step: ReachStep): StepCounts {
+  return { stores: new Set(raw.steps[step].map((who) => who.split('/')[0])).size, terminals: raw.steps[step].length };
+}

@@ -1,0 +1,143 @@
+import type Redis from 'ioredis';
+import { parseEnvelope, upcast, type DomainEvent, type TopicRole } from '@lastmeter/contracts';
+import { catalogue } from './models/catalogue';
+import { compliance } from './models/compliance';
+import { directory } from './models/directory';
+import { feed } from './models/feed';
+import { presence } from './models/presence';
+import { reach } from './models/reach';
+import { reports } from './models/reports';
+import type { RedisKeys } from './redis-keys';
+import { defineScripts, SCRIPTS, type ScriptName } from './scripts';
+import type { ProjectionContext, ReadModel, VersionedDoc } from './model';
+
+/** A Redis command queued by a model: a command name (or one of SCRIPTS) and its arguments. */
+type Write = [name: string, ...args: Array<string | number>];
+
+export const READ_MODELS: readonly ReadModel[] = [catalogue, directory, feed, reach, compliance, presence, reports];
+
+/** A message as a consumer read it. */
+export interface SourceMessage {
+  topic: TopicRole;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+export interface Failure {
+  message: SourceMessage;
+  error: string;
+}
+
+export interface BatchResult {
+  applied: number;
+  failed: Failure[];
+  /** Feed items that were new in Redis (not replays), for live notifications. */
+  appended: Array<{ storeId: string; feedSeq: number }>;
+  /** Feed items appended above a gap: always a bug upstream; counted and logged. */
+  gaps: Array<{ storeId: string; feedSeq: number }>;
+}
+
+/** Checks the event is one of ours and brings it to the current schema (DLQ otherwise). */
+export function decode(message: SourceMessage): DomainEvent {
+  return upcast(parseEnvelope(message.value));
+}
+
+/**
+ * Applies batches of events to the read models of one generation. Each batch is folded
+ * in memory (documents preloaded with one MGET) and written with one pipeline of
+ * idempotent commands, so a batch redelivered after a crash changes nothing. An event
+ * that cannot be decoded or projected is returned as a failure (for the DLQ) and the
+ * others are still applied; a Redis error rejects the whole batch (retry it).
+ */
+export class Projection {
+  constructor(
+    private readonly redis: Redis,
+    readonly keys: RedisKeys,
+  ) {
+    defineScripts(redis);
+  }
+
+  async apply(messages: SourceMessage[]): Promise<BatchResult> {
+    const result: BatchResult = { applied: 0, failed: [], appended: [], gaps: [] };
+    const decoded: Array<{ message: SourceMessage; event: DomainEvent }> = [];
+    for (const message of messages) {
+      try {
+        decoded.push({ message, event: decode(message) });
+      } catch (error) {
+        result.failed.push({ message, error: (error as Error).message });
+      }
+    }
+    const docs = await this.preload(decoded.map(({ event }) => event));
+    const dirty = new Set<string>();
+    const writes: Write[] = [];
+    const feedWrites: Array<{ index: number; storeId: string; feedSeq: number }> = [];
+    for (const { message, event } of decoded) {
+      // An event's writes are kept only if every model projected it.
+      const pending: Write[] = [];
+      const pendingDocs = new Map<string, VersionedDoc>();
+      const pendingFeed: Array<{ at: number; storeId: string; feedSeq: number }> = [];
+      const context: ProjectionContext = {
+        keys: this.keys,
+        write: (name, ...args) => pending.push([name, ...args]),
+        script: (name, ...args) => pending.push([name, ...args]),
+        doc: <T extends VersionedDoc>(key: string) => (pendingDocs.get(key) ?? docs.get(key)) as T | undefined,
+        setDoc: (key, doc) => pendingDocs.set(key, doc),
+        feedAppended: (storeId, feedSeq, key, head, item) => {
+          pendingFeed.push({ at: pending.length, storeId, feedSeq });
+          pending.push(['lmAppendFeed', key, head, feedSeq, item]);
+        },
+      };
+      try {
+        for (const model of READ_MODELS) model.project(event, context);
+      } catch (error) {
+        result.failed.push({ message, error: `${event.type}: ${(error as Error).message}` });
+        continue;
+      }
+      for (const { at, storeId, feedSeq } of pendingFeed) {
+        feedWrites.push({ index: writes.length + at, storeId, feedSeq });
+      }
+      writes.push(...pending);
+      for (const [key, doc] of pendingDocs) {
+        docs.set(key, doc);
+        dirty.add(key);
+      }
+      result.applied++;
+    }
+    for (const key of dirty) {
+      const doc = docs.get(key)!;
+      writes.push(['lmSetDoc', key, doc.version, JSON.stringify(doc)]);
+    }
+    if (writes.length === 0) return result;
+    const pipeline = this.redis.pipeline();
+    const scripts = pipeline as unknown as Record<ScriptName, (...args: unknown[]) => void>;
+    for (const [name, ...args] of writes) {
+      if (name in SCRIPTS) scripts[name as ScriptName](...args);
+      else void pipeline.call(name, ...args);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const failedWrite = replies.find(([error]) => error);
+    if (failedWrite) throw failedWrite[0]!;
+    for (const { index, storeId, feedSeq } of feedWrites) {
+      const reply = replies[index]?.[1];
+      if (reply === 1 || reply === 2) result.appended.push({ storeId, feedSeq });
+      if (reply === 2) result.gaps.push({ storeId, feedSeq });
+    }
+    return result;
+  }
+
+  private async preload(events: DomainEvent[]): Promise<Map<string, VersionedDoc>> {
+    const keys = [
+      ...new Set(events.flatMap((event) => READ_MODELS.flatMap((model) => model.documents?.(event, this.keys) ?? []))),
+    ];
+    const docs = new Map<string, VersionedDoc>();
+    if (keys.length === 0) return docs;
+    const values = await this.redis.mget(keys);
+    keys.forEach((key, index) => {
+      const value = values[index];
+      if (value) docs.set(key, JSON.parse(value) as VersionedDoc);
+    });
+    return docs;
+  }
+}
