@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { dlqCommand } from './commands/dlq.command';
 import { infraCommand } from './commands/infra.command';
+import { rebuildCommand } from './commands/rebuild.command';
 import { startCommand } from './commands/start.command';
 import { exitWithError } from './output';
 
@@ -8,6 +10,8 @@ const program = new Command('lastmeter')
   .description('Last Meter: local infrastructure, apps, replay and rebuild')
   .showHelpAfterError()
   .addCommand(startCommand())
-  .addCommand(infraCommand());
+  .addCommand(infraCommand())
+  .addCommand(rebuildCommand())
+  .addCommand(dlqCommand());
 
 program.parseAsync(process.argv).catch(exitWithError);

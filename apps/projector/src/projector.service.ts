@@ -10,7 +10,6 @@ import { currentGeneration, ProjectionRunner, RedisKeys, type BatchStats } from 
 import { REDIS } from '@lastmeter/redis';
 
 const GENERATION_POLL_MS = 1_000;
-const LAG_POLL_MS = 2_000;
 
 /**
  * The projector app: runs the projection of the serving generation, follows a switch to
@@ -42,11 +41,13 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     registry: MetricsRegistry,
   ) {
     const registers = [registry];
+    const updateLag = () => this.updateLag();
     this.lagGauge = new Gauge({
       name: 'lastmeter_projector_lag',
-      help: 'Messages not yet projected, per projected topic and partition',
+      help: 'Messages not yet projected, per projected topic and partition (measured at scrape)',
       labelNames: ['topic', 'partition'],
       registers,
+      collect: updateLag,
     });
     this.applied = new Counter({
       name: 'lastmeter_projector_events_applied_total',
@@ -81,10 +82,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   private async run(): Promise<void> {
     await this.topicsBootstrap.ready();
     await this.follow(await currentGeneration(this.redis, this.config.REDIS_KEY_PREFIX));
-    this.timers.push(
-      setInterval(() => void this.checkGeneration(), GENERATION_POLL_MS),
-      setInterval(() => void this.updateLag(), LAG_POLL_MS),
-    );
+    this.timers.push(setInterval(() => void this.checkGeneration(), GENERATION_POLL_MS));
   }
 
   /** (Re)starts projecting into `generation`, from its consumer group's committed offsets. */

@@ -1,0 +1,192 @@
+import request from 'supertest';
+import { topicNames, type DomainEvent } from '@lastmeter/contracts';
+import { createKafkaClient } from '@lastmeter/kafka';
+import { createRedisClient } from '@lastmeter/redis';
+import { projectorGroupId, type DeadLetter } from '@lastmeter/read-models';
+import { startApp, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { runCli } from '../support/cli';
+import { cleanupNamespace } from '../support/cleanup';
+import { testNamespace } from '../support/env';
+import { eventually } from '../support/eventually';
+import { readTopic } from '../support/log-reader';
+import { dumpGeneration, metric, projectorCaughtUp } from '../support/read-side';
+import { StoreEventWriter } from '../support/store-events';
+import { bearer, Publisher } from '../support/write-api';
+
+/** The projector survives redelivery, bad events and SIGKILL without changing or losing anything. */
+const ns = testNamespace('projector');
+const topics = topicNames(ns.topicPrefix);
+let apps: Record<AppName, RunningApp>;
+let api: Publisher;
+let activity: StoreEventWriter;
+let stores: string[];
+
+beforeAll(async () => {
+  apps = await startApps(ns.env);
+  api = new Publisher(apps.command.url, ns);
+  activity = new StoreEventWriter(ns);
+  const north = await api.region('north');
+  const south = await api.region('south');
+  stores = [await api.store('N1', north), await api.store('N2', north), await api.store('S1', south)];
+});
+
+afterAll(async () => {
+  await activity?.close();
+  await stopApps(apps);
+  await cleanupNamespace(ns);
+});
+
+/** Every store's feed as the gateway serves it, next to the feed topic's entries for it. */
+async function feedsMatchTheLog(): Promise<void> {
+  const log = await readTopic<DomainEvent<'feed.appended'>>(ns.env.KAFKA_BROKERS!, topics.feed);
+  for (const storeId of stores) {
+    const expected = log
+      .filter(({ value }) => value.data.storeId === storeId)
+      .map(({ value }) => [value.data.feedSeq, value.data.change, value.data.communication.id]);
+    const response = await request(apps.gateway.url)
+      .get(`/v1/stores/${storeId}/feed?limit=500`)
+      .set(bearer(api.token('analyst')));
+    const served = (
+      response.body.items as Array<{ feedSeq: number; change: string; communication: { id: string } }>
+    ).map((item) => [item.feedSeq, item.change, item.communication.id]);
+    expect(served).toEqual(expected);
+    expect(served.map(([seq]) => seq)).toEqual(served.map((_, i) => i + 1));
+  }
+}
+
+async function someHistory(label: string): Promise<string[]> {
+  const published: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const task = { kind: 'task', dueAt: new Date(Date.now() + 3_600_000).toISOString() };
+    published.push(await api.publish({ title: `${label} ${i}`, audience: { all: true }, ...(i % 2 ? task : {}) }));
+  }
+  await api.revise(published[0], { body: 'revised' });
+  await api.retract(published[1]);
+  const [storeId] = stores;
+  await activity.send(storeId, [
+    activity.event('receipt.delivered', { storeId, terminalId: 't1', communicationId: published[0], revision: 2 }),
+    activity.event('task.completed', { storeId, terminalId: 't1', communicationId: published[3], revision: 1 }),
+    activity.event('terminal.connected', { storeId, terminalId: 't1', gatewayId: 'g' }),
+    activity.event('report.filed', { storeId, reportId: `r-${label}`, title: label, body: 'b', authorId: 'm' }),
+  ]);
+  return published;
+}
+
+it('applies every event a second time without changing a single byte of any read model', async () => {
+  await someHistory('twice');
+  await projectorCaughtUp(apps.projector);
+  await feedsMatchTheLog();
+  const before = await dumpGeneration(ns, 'g1');
+  expect(Object.keys(before).length).toBeGreaterThan(20);
+
+  // Stop the projector, rewind its consumer group to offset 0, start it again.
+  await apps.projector.stop();
+  const admin = createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-rewind' }).admin();
+  await admin.connect();
+  for (const topic of [topics.events, topics.storeEvents, topics.feed]) {
+    await admin.resetOffsets({ groupId: projectorGroupId(topics, 'g1'), topic, earliest: true });
+  }
+  await admin.disconnect();
+  apps.projector = await startApp('projector', ns.env);
+  await projectorCaughtUp(apps.projector);
+  // It really did apply everything again...
+  expect(await metric(apps.projector, 'lastmeter_projector_events_applied_total')).toBeGreaterThan(30);
+  // ...and nothing changed.
+  expect(await dumpGeneration(ns, 'g1')).toEqual(before);
+});
+
+it('sends a malformed event to the DLQ, applies the ones after it, and lets an operator retry', async () => {
+  const [storeId] = stores;
+  const valid = activity.event('terminal.connected', { storeId, terminalId: 'after-bad', gatewayId: 'g' });
+  const unappliable = activity.event('report.filed', { storeId, reportId: '', title: 't', body: 'b', authorId: 'a' });
+  await activity.send(storeId, ['{ not json', { ...valid, id: 'not-a-uuid' }, unappliable, valid]);
+  await eventually(async () => {
+    const presence = await request(apps.gateway.url)
+      .get(`/v1/presence?storeId=${storeId}`)
+      .set(bearer(api.token('analyst')));
+    expect(presence.body.items[0].online.map((t: { terminalId: string }) => t.terminalId)).toContain('after-bad');
+  });
+  const letters = await eventually(async () => {
+    const records = (await readTopic<DeadLetter>(ns.env.KAFKA_BROKERS!, topics.dlq)).map((m) => m.value);
+    expect(records).toHaveLength(3);
+    return records;
+  });
+  expect(letters.map((l) => l.error)).toEqual([
+    expect.stringContaining('not JSON'),
+    expect.stringMatching(/id: id must be a UUID/),
+    expect.stringContaining('data.reportId must be'),
+  ]);
+  expect(letters[0]).toMatchObject({
+    kind: 'dead-letter',
+    payload: '{ not json',
+    source: { topic: topics.storeEvents },
+  });
+  expect(await metric(apps.projector, 'lastmeter_projector_dead_letters_total')).toBe(3);
+
+  const env = { ...ns.env, LASTMETER_HOME: undefined };
+  const listed = await runCli(['dlq', 'list', '--json'], env);
+  expect(listed.code).toBe(0);
+  expect(
+    listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).id),
+  ).toEqual(letters.map((l) => l.id));
+
+  // The malformed ones still fail on retry and stay listed.
+  const retried = await runCli(['dlq', 'retry', '--all'], env);
+  expect(retried.code).toBe(2);
+  expect(retried.stdout).toContain('still fails');
+  expect(retried.stderr).toContain('0 of 3 dead letter(s) applied');
+});
+
+it('resolves a dead letter whose event applies on retry', async () => {
+  const [storeId] = stores;
+  // A receipt that failed once (say, before a fix was deployed) sits in the DLQ.
+  const receipt = activity.event('receipt.read', {
+    storeId,
+    terminalId: 'retried',
+    communicationId: stores[2],
+    revision: 1,
+  });
+  const letter: DeadLetter = {
+    kind: 'dead-letter',
+    id: '0f4f5f43-5a9e-4c1e-9d62-8f0f0f0f0f01',
+    source: { topic: topics.storeEvents, partition: 0, offset: '0' },
+    error: 'simulated failure',
+    failedAt: new Date().toISOString(),
+    consumer: projectorGroupId(topics, 'g1'),
+    payload: JSON.stringify(receipt),
+    payloadEncoding: 'utf8',
+  };
+  await activity.send(storeId, [letter], topics.dlq);
+  const env = { ...ns.env, LASTMETER_HOME: undefined };
+  const retried = await runCli(['dlq', 'retry', letter.id], env);
+  expect(retried.stdout).toContain(`${letter.id}  applied`);
+  expect(retried.code).toBe(0);
+  const redis = createRedisClient(ns.env.REDIS_URL!, 'test');
+  expect(await redis.smembers(`${ns.keyPrefix}g1:reach:${stores[2]}:read`)).toEqual([`${storeId}/retried`]);
+  redis.disconnect();
+  const listed = await runCli(['dlq', 'list', '--json'], env);
+  expect(listed.stdout).not.toContain(letter.id);
+});
+
+it('loses nothing and duplicates nothing when the projector is SIGKILLed mid-stream', async () => {
+  let publishing = true;
+  let count = 0;
+  const publisher = (async () => {
+    while (publishing) {
+      await api.publish({ title: `stream ${count++}`, audience: { all: true } });
+    }
+  })();
+  await eventually(() => expect(count).toBeGreaterThan(5), { timeoutMs: 30_000 });
+  await apps.projector.kill('SIGKILL');
+  const killedAt = count;
+  await eventually(() => expect(count).toBeGreaterThan(killedAt + 5), { timeoutMs: 30_000 });
+  apps.projector = await startApp('projector', ns.env);
+  await eventually(() => expect(count).toBeGreaterThan(killedAt + 10), { timeoutMs: 30_000 });
+  publishing = false;
+  await publisher;
+  await projectorCaughtUp(apps.projector);
+  await feedsMatchTheLog();
+});

@@ -1,0 +1,72 @@
+import type Redis from 'ioredis';
+import { createRedisClient } from '@lastmeter/redis';
+import type { RunningApp } from './apps';
+import type { TestNamespace } from './env';
+import { eventually } from './eventually';
+
+/**
+ * Every key of one read-model generation with its full content, in a canonical form
+ * (sorted members, fields and zset order), keyed without the generation so two
+ * generations can be compared: equal dumps mean byte-identical read models.
+ */
+export async function dumpGeneration(ns: TestNamespace, generation: string): Promise<Record<string, unknown>> {
+  const redis = createRedisClient(ns.env.REDIS_URL!, 'test-dump');
+  try {
+    const prefix = `${ns.keyPrefix}${generation}:`;
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    const dump: Record<string, unknown> = {};
+    for (const key of keys.sort()) dump[key.slice(prefix.length)] = await valueOf(redis, key);
+    return dump;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function valueOf(redis: Redis, key: string): Promise<unknown> {
+  switch (await redis.type(key)) {
+    case 'string':
+      return redis.get(key);
+    case 'hash':
+      return Object.fromEntries(Object.entries(await redis.hgetall(key)).sort(([a], [b]) => a.localeCompare(b)));
+    case 'set':
+      return (await redis.smembers(key)).sort();
+    case 'zset':
+      return redis.zrange(key, 0, -1, 'WITHSCORES');
+    default:
+      return `<${await redis.type(key)}>`;
+  }
+}
+
+/** The projector's lag per partition, from its /metrics. */
+export async function projectorLag(projector: RunningApp): Promise<Map<string, number>> {
+  const text = await (await fetch(`${projector.url}/metrics`)).text();
+  const lags = new Map<string, number>();
+  for (const match of text.matchAll(/^lastmeter_projector_lag\{([^}]*)\} (\d+)/gm))
+    lags.set(match[1], Number(match[2]));
+  return lags;
+}
+
+/** Waits until the projector reports every projected partition (3 topics × partitions) at lag 0. */
+export async function projectorCaughtUp(projector: RunningApp, partitions = 3, timeoutMs = 60_000): Promise<void> {
+  await eventually(
+    async () => {
+      const lags = await projectorLag(projector);
+      expect(lags.size).toBe(3 * partitions);
+      expect([...lags].filter(([, lag]) => lag > 0)).toEqual([]);
+    },
+    { timeoutMs, what: 'the projector to catch up', intervalMs: 500 },
+  );
+}
+
+export async function metric(app: RunningApp, name: string): Promise<number> {
+  const text = await (await fetch(`${app.url}/metrics`)).text();
+  let sum = 0;
+  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)`, 'gm'))) sum += Number(match[1]);
+  return sum;
+}
