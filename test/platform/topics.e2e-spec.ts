@@ -22,11 +22,11 @@ afterAll(async () => {
   await cleanupNamespace(ns);
 });
 
-it('an app creates the four topics of the contract with the configured partitions and retention', async () => {
+it('an app creates the five topics of the contract with the configured partitions and retention', async () => {
   app = await startApp('command', ns.env);
   const topics = await eventually(async () => {
     const described = await describeTopics(admin, names);
-    expect(described).toHaveLength(4);
+    expect(described).toHaveLength(5);
     return described;
   });
   const byName = Object.fromEntries(topics.map((topic) => [topic.name, topic]));
@@ -39,6 +39,10 @@ it('an app creates the four topics of the contract with the configured partition
     config: { 'retention.ms': '-1' },
   });
   expect(byName[`${ns.topicPrefix}lastmeter.store-events.v1`]).toMatchObject({
+    partitions: 5,
+    config: { 'retention.ms': '-1' },
+  });
+  expect(byName[`${ns.topicPrefix}lastmeter.feed.v1`]).toMatchObject({
     partitions: 5,
     config: { 'retention.ms': '-1' },
   });
