@@ -9,7 +9,7 @@ import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
-import { dumpGeneration, metric, projectorCaughtUp } from '../support/read-side';
+import { dumpGeneration, metric, settled } from '../support/read-side';
 import { StoreEventWriter } from '../support/store-events';
 import { bearer, Publisher } from '../support/write-api';
 
@@ -74,7 +74,7 @@ async function someHistory(label: string): Promise<string[]> {
 
 it('applies every event a second time without changing a single byte of any read model', async () => {
   await someHistory('twice');
-  await projectorCaughtUp(apps.projector);
+  await settled(ns, apps.projector);
   await feedsMatchTheLog();
   const before = await dumpGeneration(ns, 'g1');
   expect(Object.keys(before).length).toBeGreaterThan(20);
@@ -88,7 +88,7 @@ it('applies every event a second time without changing a single byte of any read
   }
   await admin.disconnect();
   apps.projector = await startApp('projector', ns.env);
-  await projectorCaughtUp(apps.projector);
+  await settled(ns, apps.projector);
   // It really did apply everything again...
   expect(await metric(apps.projector, 'lastmeter_projector_events_applied_total')).toBeGreaterThan(30);
   // ...and nothing changed.
@@ -187,6 +187,6 @@ it('loses nothing and duplicates nothing when the projector is SIGKILLed mid-str
   await eventually(() => expect(count).toBeGreaterThan(killedAt + 10), { timeoutMs: 30_000 });
   publishing = false;
   await publisher;
-  await projectorCaughtUp(apps.projector);
+  await settled(ns, apps.projector);
   await feedsMatchTheLog();
 });

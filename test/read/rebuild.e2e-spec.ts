@@ -6,7 +6,7 @@ import { runCli } from '../support/cli';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
-import { dumpGeneration, projectorCaughtUp } from '../support/read-side';
+import { dumpGeneration, settled } from '../support/read-side';
 import { StoreEventWriter } from '../support/store-events';
 import { bearer, Publisher } from '../support/write-api';
 
@@ -50,10 +50,11 @@ it('rebuilds during continuous publishing without downtime; every feed item keep
       activity.event('receipt.delivered', { storeId: stores[0], terminalId: 't1', communicationId: id, revision: 1 }),
     ]);
   }
-  await projectorCaughtUp(apps.projector);
+  await settled(ns, apps.projector);
   const before = new Map<string, Item[]>();
   for (const store of stores) before.set(store, (await feed(store)).items);
-  expect(before.get(stores[0])!.length).toBeGreaterThanOrEqual(13);
+  // 10 published, up to 4 revised (a revision sequenced together with its publish is one entry).
+  expect(before.get(stores[0])!.length).toBeGreaterThanOrEqual(10);
 
   // Keep publishing and reading while the rebuild runs.
   let running = true;
@@ -80,7 +81,7 @@ it('rebuilds during continuous publishing without downtime; every feed item keep
   redis.disconnect();
 
   // Every item that existed before has the same feedSeq, change and revision.
-  await projectorCaughtUp(apps.projector);
+  await settled(ns, apps.projector);
   for (const store of stores) {
     const after = (await feed(store)).items;
     expect(after.slice(0, before.get(store)!.length)).toEqual(before.get(store));

@@ -1,8 +1,11 @@
 import type Redis from 'ioredis';
+import { topicNames } from '@lastmeter/contracts';
+import { PROJECTED } from '@lastmeter/read-models';
 import { createRedisClient } from '@lastmeter/redis';
 import type { RunningApp } from './apps';
 import type { TestNamespace } from './env';
 import { eventually } from './eventually';
+import { endOffsets } from './log-reader';
 
 /**
  * Every key of one read-model generation with its full content, in a canonical form
@@ -69,4 +72,24 @@ export async function metric(app: RunningApp, name: string): Promise<number> {
   let sum = 0;
   for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)`, 'gm'))) sum += Number(match[1]);
   return sum;
+}
+
+/**
+ * Waits until nothing more is being appended (the write side sequences feed entries a
+ * few ms after a command answers) and the projector has applied all of it.
+ */
+export async function settled(ns: TestNamespace, projector: RunningApp): Promise<void> {
+  const topics = topicNames(ns.topicPrefix);
+  const snapshot = async () =>
+    JSON.stringify(await Promise.all(PROJECTED.map((role) => endOffsets(ns.env.KAFKA_BROKERS!, topics[role]))));
+  for (let previous = await snapshot(); ;) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const current = await snapshot();
+    if (current !== previous) {
+      previous = current;
+      continue;
+    }
+    await projectorCaughtUp(projector);
+    if ((await snapshot()) === current) return;
+  }
 }
