@@ -165,7 +165,7 @@ it('resolves a dead letter whose event applies on retry', async () => {
   expect(retried.stdout).toContain(`${letter.id}  applied`);
   expect(retried.code).toBe(0);
   const redis = createRedisClient(ns.env.REDIS_URL!, 'test');
-  expect(await redis.smembers(`${ns.keyPrefix}g1:reach:${stores[2]}:read`)).toEqual([`${storeId}/retried`]);
+  expect(Object.keys(await redis.hgetall(`${ns.keyPrefix}g1:reach:${stores[2]}:read`))).toEqual([`${storeId}/retried`]);
   redis.disconnect();
   const listed = await runCli(['dlq', 'list', '--json'], env);
   expect(listed.stdout).not.toContain(letter.id);

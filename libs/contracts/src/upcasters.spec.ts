@@ -48,4 +48,26 @@ describe('parseEnvelope', () => {
     expect(() => parseEnvelope({ ...fixture, type: 'communication.exploded' })).toThrow(/type: /);
     expect(() => parseEnvelope('{not json')).toThrow(/not JSON/);
   });
+
+  it.each([
+    ['occurredAt', { occurredAt: 'yesterday' }],
+    ['occurredAt', { occurredAt: '2026-13-45T99:00:00Z' }],
+    ['data', { data: [] }],
+    ['actor', { actor: null }],
+    ['schemaVersion', { schemaVersion: 1.5 }],
+    ['aggregateType', { aggregateType: 'planet' }],
+    ['commandId', { commandId: '' }],
+  ])('refuses a bad %s', (field, change) => {
+    expect(() => parseEnvelope({ ...fixture, ...change })).toThrow(new RegExp(`${field}: `));
+  });
+
+  it('accepts every stream type and a store-scoped actor', () => {
+    const feed = {
+      ...fixture,
+      type: 'feed.appended',
+      aggregateType: 'feed',
+      actor: { id: 't', role: 'terminal', storeId: 's' },
+    };
+    expect(parseEnvelope(JSON.stringify(feed)).aggregateType).toBe('feed');
+  });
 });

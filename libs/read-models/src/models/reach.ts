@@ -15,9 +15,10 @@ const STEP_OF: Partial<Record<DomainEvent['type'], ReachStep>> = {
 
 /**
  * Reach per communication: the stores it was targeted at (from the feed) and, per step,
- * the set of `storeId/terminalId` that reported it, with the first time each did. Sets
- * make every write idempotent and independent of the order in which the feed and the
- * store-events topics are projected, so a rebuild reproduces the same model.
+ * a hash of `storeId/terminalId` → the first time it reported that step (HSETNX: one
+ * idempotent command per receipt). Set semantics make every write independent of the
+ * order in which the feed and store-events topics are projected, so a rebuild
+ * reproduces the same model.
  */
 export const reach: ReadModel = {
   name: 'reach',
@@ -35,8 +36,7 @@ export const reach: ReadModel = {
     requireStrings(data, 'storeId', 'terminalId', 'communicationId');
     const who = `${data.storeId}/${data.terminalId}`;
     if (step) {
-      context.write('SADD', keys.model('reach', data.communicationId, step), who);
-      context.write('HSETNX', keys.model('reach', data.communicationId, 'first'), `${step}/${who}`, event.occurredAt);
+      context.write('HSETNX', keys.model('reach', data.communicationId, step), who, event.occurredAt);
     } else {
       if (typeof data.score !== 'number' || !Number.isFinite(data.score) || data.score < 0) {
         throw new Error('data.score must be a number >= 0');
@@ -66,25 +66,29 @@ export interface StoreReach {
 
 export interface RawReach {
   targeted: string[];
+  /** Per step: `storeId/terminalId` → when it first reported the step. */
+  first: Record<ReachStep, Record<string, string>>;
   steps: Record<ReachStep, string[]>;
   quiz: Record<string, string>;
-  first: Record<string, string>;
 }
 
 export async function readReach(redis: Redis, keys: RedisKeys, communicationId: string): Promise<RawReach> {
   const key = (...parts: string[]) => keys.model('reach', communicationId, ...parts);
   const pipeline = redis.pipeline().smembers(key('targeted'));
-  for (const step of REACH_STEPS) pipeline.smembers(key(step));
-  pipeline.hgetall(key('quiz')).hgetall(key('first'));
+  for (const step of REACH_STEPS) pipeline.hgetall(key(step));
+  pipeline.hgetall(key('quiz'));
   const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
     if (error) throw error;
     return value;
   });
+  const first = Object.fromEntries(
+    REACH_STEPS.map((step, i) => [step, replies[i + 1] as Record<string, string>]),
+  ) as RawReach['first'];
   return {
     targeted: replies[0] as string[],
-    steps: Object.fromEntries(REACH_STEPS.map((step, i) => [step, replies[i + 1] as string[]])) as RawReach['steps'],
+    first,
+    steps: Object.fromEntries(REACH_STEPS.map((step) => [step, Object.keys(first[step]).sort()])) as RawReach['steps'],
     quiz: replies[REACH_STEPS.length + 1] as Record<string, string>,
-    first: replies[REACH_STEPS.length + 2] as Record<string, string>,
   };
 }
 
