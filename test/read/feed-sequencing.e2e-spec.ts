@@ -82,3 +82,68 @@ it('puts a regional notice in every store of the region, later arrivals included
     }
   });
 });
+
+it('never gives a store a notice that expired before the store arrived', async () => {
+  const east = await api.region('east');
+  const e1 = await api.store('E1', east);
+  const expiring = await api.publish(
+    { title: 'Short-lived', audience: { regionIds: [east] } },
+    { expiresAt: new Date(Date.now() + 2_000).toISOString() },
+  );
+  // (Earlier tests' notices to every store are in these feeds too.)
+  const about = (id: string, entries: Array<[number, string, string]> = []) =>
+    entries.filter(([, , communication]) => communication === id).map(([, change]) => change);
+  await eventually(async () => expect(about(expiring, (await feeds()).get(e1))).toEqual(['published', 'expired']));
+  const e2 = await api.store('E2', east);
+  const marker = await api.publish({ title: 'After expiry', audience: { storeIds: [e2] } });
+  await eventually(async () => expect(about(marker, (await feeds()).get(e2))).toEqual(['published']));
+  expect(about(expiring, (await feeds()).get(e2))).toEqual([]);
+});
+
+it('loses and duplicates nothing when the command service is SIGKILLed while publishing', async () => {
+  const west = await api.region('west');
+  const stores = [await api.store('W1', west), await api.store('W2', west), await api.store('W3', west)];
+  let running = true;
+  let attempts = 0;
+  const publisher = (async () => {
+    while (running) {
+      attempts++;
+      // Requests in flight at the kill fail; whatever reached the log must reach every feed.
+      await api.publish({ title: `west ${attempts}`, audience: { regionIds: [west] } }).catch(() => undefined);
+    }
+  })();
+  await eventually(() => expect(attempts).toBeGreaterThan(5), { timeoutMs: 30_000 });
+  await command.kill('SIGKILL');
+  command = await startApp('command', ns.env);
+  api = new Publisher(command.url, ns);
+  const restartedAt = attempts;
+  await eventually(() => expect(attempts).toBeGreaterThan(restartedAt + 5), { timeoutMs: 60_000 });
+  running = false;
+  await publisher;
+
+  // Re-read each time: a command answered 202 during the fail-over is decided later.
+  await eventually(
+    async () => {
+      const events = (await readTopic(ns.env.KAFKA_BROKERS!, topics.events)).map((m) => m.value);
+      const titles = new Map(
+        events
+          .filter((e) => e.type === 'communication.drafted')
+          .map((e) => [e.aggregateId, (e.data as { title: string }).title]),
+      );
+      const published = events
+        .filter((e) => e.type === 'communication.published' && titles.get(e.aggregateId)?.startsWith('west '))
+        .map((e) => e.aggregateId)
+        .sort();
+      expect(published.length).toBeGreaterThan(10);
+      const byStore = await feeds();
+      for (const store of stores) {
+        const entries = byStore.get(store) ?? [];
+        expect(entries.map(([seq]) => seq)).toEqual(entries.map((_, i) => i + 1));
+        // (Notices of earlier tests to every store are in these feeds too.)
+        const west = entries.filter(([, change, id]) => change === 'published' && titles.get(id)?.startsWith('west '));
+        expect(west.map(([, , id]) => id).sort()).toEqual(published);
+      }
+    },
+    { timeoutMs: 60_000 },
+  );
+});
