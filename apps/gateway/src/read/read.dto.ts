@@ -1,17 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { COMMUNICATION_STATUSES } from '@lastmeter/domain';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
-
-export const COMMUNICATION_STATUSES = [
-  'drafted',
-  'submitted',
-  'approved',
-  'rejected',
-  'scheduled',
-  'published',
-  'retracted',
-  'expired',
-] as const;
 
 export class PageQuery {
   @ApiPropertyOptional({ description: 'Opaque cursor from the previous page (`next`)' })

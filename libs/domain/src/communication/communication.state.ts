@@ -1,7 +1,18 @@
 import type { Actor, CommunicationContent } from '@lastmeter/contracts';
 
-export type CommunicationStatus =
-  'none' | 'drafted' | 'submitted' | 'approved' | 'rejected' | 'scheduled' | 'published' | 'retracted' | 'expired';
+/** Every status a drafted communication can be in, in lifecycle order. */
+export const COMMUNICATION_STATUSES = [
+  'drafted',
+  'submitted',
+  'approved',
+  'rejected',
+  'scheduled',
+  'published',
+  'retracted',
+  'expired',
+] as const;
+
+export type CommunicationStatus = 'none' | (typeof COMMUNICATION_STATUSES)[number];
 
 export interface CommunicationState {
   exists: boolean;

@@ -4,7 +4,7 @@ import type { CommunicationCommand, CommunicationInput } from '../commands';
 import { ACTORS, at, contextOf, envelope, given } from '../testing';
 import type { DecideContext } from '../decider';
 import { communicationDecider } from './communication.decider';
-import type { CommunicationState, CommunicationStatus } from './communication.state';
+import { COMMUNICATION_STATUSES, type CommunicationState, type CommunicationStatus } from './communication.state';
 
 export const NOTICE_INPUT: CommunicationInput = {
   kind: 'notice',
@@ -80,16 +80,7 @@ export function decide(
   return communicationDecider.decide(command, state, contextOf(actor, overrides));
 }
 
-export const ALL_STATUSES: LiveStatus[] = [
-  'drafted',
-  'submitted',
-  'approved',
-  'rejected',
-  'scheduled',
-  'published',
-  'retracted',
-  'expired',
-];
+export const ALL_STATUSES: LiveStatus[] = [...COMMUNICATION_STATUSES];
 
 export function statusesExcept(...allowed: LiveStatus[]): LiveStatus[] {
   return ALL_STATUSES.filter((status) => !allowed.includes(status));
