@@ -250,3 +250,18 @@ describe('head-office read models', () => {
     expect((await get(`/v1/reports?storeId=${n2}`, bearer(manager))).status).toBe(403);
   });
 });
+
+it('describes the read API in OpenAPI at /docs', async () => {
+  const response = await request(apps.gateway.url).get('/docs-json').expect(200);
+  expect(Object.keys(response.body.paths)).toEqual(
+    expect.arrayContaining([
+      '/v1/communications',
+      '/v1/communications/{id}',
+      '/v1/communications/{id}/reach',
+      '/v1/stores/{id}/feed',
+      '/v1/compliance',
+      '/v1/presence',
+      '/v1/reports',
+    ]),
+  );
+});
