@@ -9,7 +9,7 @@ import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
-import { dumpGeneration, metric, settled } from '../support/read-side';
+import { dumpGeneration, gatewayAlive, metric, settled } from '../support/read-side';
 import { StoreEventWriter } from '../support/store-events';
 import { bearer, Publisher } from '../support/write-api';
 
@@ -97,6 +97,7 @@ it('applies every event a second time without changing a single byte of any read
 
 it('sends a malformed event to the DLQ, applies the ones after it, and lets an operator retry', async () => {
   const [storeId] = stores;
+  await gatewayAlive(ns, 'g');
   const valid = activity.event('terminal.connected', { storeId, terminalId: 'after-bad', gatewayId: 'g' });
   const unappliable = activity.event('report.filed', { storeId, reportId: '', title: 't', body: 'b', authorId: 'a' });
   await activity.send(storeId, ['{ not json', { ...valid, id: 'not-a-uuid' }, unappliable, valid]);

@@ -3,6 +3,7 @@ import { startApps, stopApps, type AppName, type RunningApp } from '../support/a
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
+import { gatewayAlive } from '../support/read-side';
 import { StoreEventWriter } from '../support/store-events';
 import { bearer, Publisher } from '../support/write-api';
 
@@ -224,6 +225,7 @@ describe('head-office read models', () => {
   });
 
   it('shows presence and the field-reports inbox, scoped for a store manager', async () => {
+    await gatewayAlive(ns, 'g1');
     await activity.send(n1, [
       activity.event('terminal.connected', { storeId: n1, terminalId: 't1', gatewayId: 'g1' }),
       activity.event('terminal.connected', { storeId: n1, terminalId: 't2', gatewayId: 'g1' }),

@@ -93,3 +93,13 @@ export async function settled(ns: TestNamespace, projector: RunningApp): Promise
     if ((await snapshot()) === current) return;
   }
 }
+
+/**
+ * Records a heartbeat for a gateway id, as a running gateway does every 3 s, so that
+ * presence written directly to the log by a test counts as online.
+ */
+export async function gatewayAlive(ns: TestNamespace, gatewayId: string): Promise<void> {
+  const redis = createRedisClient(ns.env.REDIS_URL!, 'test-heartbeat');
+  await redis.hset(`${ns.keyPrefix}gateways`, gatewayId, String(Date.now()));
+  redis.disconnect();
+}

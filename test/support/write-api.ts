@@ -85,6 +85,23 @@ export class Publisher extends WriteApi {
     return id;
   }
 
+  /** Registers and enrolls a terminal the way a store tablet does; returns its device token. */
+  async terminal(storeId: string, roles: string[] = []): Promise<{ terminalId: string; token: string }> {
+    const registered = await this.send('post', '/v1/terminals', { storeId, roles }, 'hq-admin');
+    const code = (registered as unknown as { enrollmentCode: string }).enrollmentCode;
+    const response = await request(this.url).post('/v1/terminals/enroll').send({ code });
+    if (response.status !== 200 && response.status !== 201)
+      throw new Error(`enroll: ${response.status} ${response.text}`);
+    return response.body as { terminalId: string; token: string };
+  }
+
+  async revokeTerminal(terminalId: string): Promise<void> {
+    const response = await request(this.url)
+      .delete(`/v1/terminals/${terminalId}`)
+      .set(bearer(this.token('hq-admin')));
+    if (response.status >= 300) throw new Error(`revoke: ${response.status} ${response.text}`);
+  }
+
   revise(id: string, changes: Record<string, unknown>) {
     return this.send('patch', `/v1/communications/${id}`, changes);
   }

@@ -4,17 +4,20 @@ import { AuthModule } from '@lastmeter/auth';
 import { PlatformModule } from '@lastmeter/platform';
 import { BoardController } from './read/board.controller';
 import { CommunicationsController } from './read/communications.controller';
-import { ReadModels } from './read/read-models.service';
 import { StoresController } from './read/stores.controller';
+import { RealtimeModule } from './realtime/realtime.module';
 
 @Module({})
 export class GatewayModule {
   static forRoot(config: AppConfig<'gateway'>): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [PlatformModule.forRoot('gateway', config), AuthModule.forRoot(config.LASTMETER_JWT_SECRET)],
+      imports: [
+        PlatformModule.forRoot('gateway', config),
+        AuthModule.forRoot(config.LASTMETER_JWT_SECRET),
+        RealtimeModule,
+      ],
       controllers: [CommunicationsController, StoresController, BoardController],
-      providers: [ReadModels],
     };
   }
 }

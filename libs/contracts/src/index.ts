@@ -9,3 +9,4 @@ export * from './events/feed';
 export * from './upcasters';
 export * from './commands';
 export * from './parse-envelope';
+export * from './terminal-protocol';

@@ -15,9 +15,14 @@ export interface ProjectionContext {
   /** The document as this batch has folded it so far (preloaded from Redis). */
   doc<T extends VersionedDoc>(key: string): T | undefined;
   setDoc(key: string, doc: VersionedDoc): void;
+  /** Tells gateways something once the batch is stored (e.g. a terminal was revoked). */
+  announce(announcement: Announcement): void;
   /** A feed item was appended (if new, gateways are told once the batch is stored). */
   feedAppended(storeId: string, feedSeq: number, key: string, head: string, item: string): void;
 }
+
+/** A change gateways must act on at once. */
+export type Announcement = { kind: 'terminal-revoked'; terminalId: string; storeId: string };
 
 /** One read model: which documents an event folds (preloaded per batch) and how it projects. */
 export interface ReadModel {

@@ -9,7 +9,7 @@ import { reach } from './models/reach';
 import { reports } from './models/reports';
 import type { RedisKeys } from './redis-keys';
 import { defineScripts, SCRIPTS, type ScriptName } from './scripts';
-import type { ProjectionContext, ReadModel, VersionedDoc } from './model';
+import type { Announcement, ProjectionContext, ReadModel, VersionedDoc } from './model';
 
 /** A Redis command queued by a model: a command name (or one of SCRIPTS) and its arguments. */
 type Write = [name: string, ...args: Array<string | number>];
@@ -37,6 +37,7 @@ export interface BatchResult {
   appended: Array<{ storeId: string; feedSeq: number }>;
   /** Feed items appended above a gap: always a bug upstream; counted and logged. */
   gaps: Array<{ storeId: string; feedSeq: number }>;
+  announcements: Announcement[];
 }
 
 /** Checks the event is one of ours and brings it to the current schema (DLQ otherwise). */
@@ -60,7 +61,7 @@ export class Projection {
   }
 
   async apply(messages: SourceMessage[]): Promise<BatchResult> {
-    const result: BatchResult = { applied: 0, failed: [], appended: [], gaps: [] };
+    const result: BatchResult = { applied: 0, failed: [], appended: [], gaps: [], announcements: [] };
     const decoded: Array<{ message: SourceMessage; event: DomainEvent }> = [];
     for (const message of messages) {
       try {
@@ -78,12 +79,14 @@ export class Projection {
       const pending: Write[] = [];
       const pendingDocs = new Map<string, VersionedDoc>();
       const pendingFeed: Array<{ at: number; storeId: string; feedSeq: number }> = [];
+      const pendingAnnouncements: Announcement[] = [];
       const context: ProjectionContext = {
         keys: this.keys,
         write: (name, ...args) => pending.push([name, ...args]),
         script: (name, ...args) => pending.push([name, ...args]),
         doc: <T extends VersionedDoc>(key: string) => (pendingDocs.get(key) ?? docs.get(key)) as T | undefined,
         setDoc: (key, doc) => pendingDocs.set(key, doc),
+        announce: (announcement) => pendingAnnouncements.push(announcement),
         feedAppended: (storeId, feedSeq, key, head, item) => {
           pendingFeed.push({ at: pending.length, storeId, feedSeq });
           pending.push(['lmAppendFeed', key, head, feedSeq, item]);
@@ -99,6 +102,7 @@ export class Projection {
         feedWrites.push({ index: writes.length + at, storeId, feedSeq });
       }
       writes.push(...pending);
+      result.announcements.push(...pendingAnnouncements);
       for (const [key, doc] of pendingDocs) {
         docs.set(key, doc);
         dirty.add(key);

@@ -18,6 +18,11 @@ export function feedChannel(prefix: string): string {
   return `${prefix}feed`;
 }
 
+/** Redis channel of announcements (terminal revoked, ...): `Announcement` JSON. */
+export function announcementChannel(prefix: string): string {
+  return `${prefix}announcements`;
+}
+
 export interface BatchStats {
   topic: TopicRole;
   partition: number;
@@ -141,9 +146,12 @@ export class ProjectionRunner {
     for (const gap of result.gaps) {
       this.options.log?.error(`feed of store ${gap.storeId} skipped to ${gap.feedSeq}: a gap upstream`);
     }
-    if (result.appended.length > 0 && this.options.notify()) {
+    if ((result.appended.length > 0 || result.announcements.length > 0) && this.options.notify()) {
       const pipeline = redis.pipeline();
       for (const item of result.appended) pipeline.publish(feedChannel(keys.prefix), JSON.stringify(item));
+      for (const announcement of result.announcements) {
+        pipeline.publish(announcementChannel(keys.prefix), JSON.stringify(announcement));
+      }
       await pipeline.exec();
     }
     return result;

@@ -43,6 +43,20 @@ export interface FeedAppended {
   sourceVersion: number;
 }
 
+/** A feed entry as the read API and the terminal protocol show it (DESIGN.md sections 5, 6). */
+export interface FeedItem {
+  feedSeq: number;
+  communication: FeedCommunication;
+  change: FeedChange;
+  at: string;
+}
+
+/** An entry whose communication is restricted to roles the reader does not serve. */
+export interface HiddenFeedItem {
+  feedSeq: number;
+  hidden: true;
+}
+
 export interface FeedEventData {
   'feed.appended': FeedAppended;
 }

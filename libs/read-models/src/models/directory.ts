@@ -52,6 +52,9 @@ export const directory: ReadModel = {
       context.write('SADD', context.keys.model('terminals', (state as TerminalState).storeId), event.aggregateId);
     }
     context.write('SADD', context.keys.model(`${type}s`), event.aggregateId);
+    if (event.type === 'terminal.revoked') {
+      context.announce({ kind: 'terminal-revoked', terminalId: event.aggregateId, storeId: event.data.storeId });
+    }
     context.setDoc(key, {
       version: event.aggregateVersion,
       state,

@@ -1,15 +1,9 @@
 import type Redis from 'ioredis';
-import { FEED_CHANGES, type DomainEvent, type FeedChange, type FeedCommunication } from '@lastmeter/contracts';
+import { FEED_CHANGES, type DomainEvent, type FeedItem } from '@lastmeter/contracts';
+
+export type { FeedItem } from '@lastmeter/contracts';
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
-
-/** An entry of a store's feed as the read API and the terminal protocol show it. */
-export interface FeedItem {
-  feedSeq: number;
-  communication: FeedCommunication;
-  change: FeedChange;
-  at: string;
-}
 
 /**
  * The per-store feed (DESIGN.md section 5): a sorted set by feedSeq plus its head. The

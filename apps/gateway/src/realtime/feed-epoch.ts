@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { TopicNames } from '@lastmeter/contracts';
+import { KAFKA, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
+
+/**
+ * The feed epoch of DESIGN.md section 6. Feed positions come from the log
+ * (lastmeter.feed.v1), so they survive gateway restarts, Redis loss and rebuilds; they
+ * change only if the log itself is replaced. The epoch therefore names the log: a hash
+ * of the Kafka cluster id and the feed topic's name.
+ */
+@Injectable()
+export class FeedEpoch {
+  private epoch?: Promise<string>;
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
+  ) {}
+
+  get(): Promise<string> {
+    this.epoch ??= this.compute().catch((error: unknown) => {
+      this.epoch = undefined;
+      throw error;
+    });
+    return this.epoch;
+  }
+
+  private async compute(): Promise<string> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const { clusterId } = await admin.describeCluster();
+      return createHash('sha256').update(`${clusterId}/${this.topics.feed}`).digest('base64url').slice(0, 12);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}

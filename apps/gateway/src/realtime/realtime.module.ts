@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ReadModels } from '../read/read-models.service';
+import { FeedEpoch } from './feed-epoch';
+import { FeedRelay } from './feed-relay';
+import { GatewayIdentity } from './gateway-identity';
+import { NotificationHub } from './notification-hub';
+import { StoreActivityWriter } from './store-activity-writer';
+import { TerminalGateway } from './terminal.gateway';
+
+/** Socket.IO fan-out to store terminals and facts from them back into Kafka. */
+@Module({
+  providers: [ReadModels, NotificationHub, FeedEpoch, FeedRelay, GatewayIdentity, StoreActivityWriter, TerminalGateway],
+  exports: [ReadModels, GatewayIdentity, FeedRelay],
+})
+export class RealtimeModule {}

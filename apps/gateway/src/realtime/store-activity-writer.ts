@@ -1,0 +1,110 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { v5 as uuidv5 } from 'uuid';
+import {
+  CURRENT_SCHEMA_VERSIONS,
+  type Actor,
+  type DomainEvent,
+  type EventDataByType,
+  type TopicNames,
+} from '@lastmeter/contracts';
+import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
+import { ACKS_ALL, createProducer, KAFKA, TOPIC_NAMES, type Kafka, type Producer } from '@lastmeter/kafka';
+import { REDIS } from '@lastmeter/redis';
+
+/** Namespace of store-activity fact ids: the same fact always gets the same id. */
+const ACTIVITY_IDS = '3d0c8f1e-2b7a-4f5e-9c61-7a2d9e4b5f10';
+/** How long a claimed fact may stay "being written" before another attempt may take over. */
+const CLAIM_MS = 15_000;
+/** How long a written fact is remembered, so a late retry is still recognised. */
+const REMEMBER_S = 30 * 24 * 3600;
+
+type ActivityType =
+  'receipt.delivered' | 'receipt.read' | 'receipt.acknowledged' | 'task.completed' | 'quiz.answered' | 'report.filed';
+
+export class ActivityInFlight extends Error {
+  constructor() {
+    super('the same fact is being recorded by another request; retry shortly');
+  }
+}
+
+/**
+ * Writes store activity to lastmeter.store-events.v1 (keyed by store id, acks=all), once
+ * per fact. A fact's id is derived from what makes it the same fact (terminal, kind,
+ * communication, revision), and a Redis claim (`SET NX`) makes a retry, even on another
+ * gateway, answer "already recorded" instead of writing it again. The claim becomes
+ * permanent only after Kafka has the fact; if the write fails, it is released.
+ */
+@Injectable()
+export class StoreActivityWriter implements OnApplicationShutdown {
+  private readonly producer: Producer;
+  private connected?: Promise<void>;
+
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
+    @Inject(APP_CONFIG) private readonly config: SharedConfig,
+  ) {
+    this.producer = createProducer(kafka);
+  }
+
+  factId(...identity: string[]): string {
+    return uuidv5(identity.join('/'), ACTIVITY_IDS);
+  }
+
+  /** Records the fact once; `duplicate` when it was already recorded. */
+  async record<T extends ActivityType>(
+    type: T,
+    id: string,
+    actor: Actor,
+    data: EventDataByType[T] & { storeId: string },
+  ): Promise<{ duplicate: boolean }> {
+    const claim = `${this.config.REDIS_KEY_PREFIX}activity:${id}`;
+    const claimed = await this.redis.set(claim, 'pending', 'PX', CLAIM_MS, 'NX');
+    if (claimed !== 'OK') {
+      if ((await this.redis.get(claim)) === 'done') return { duplicate: true };
+      throw new ActivityInFlight();
+    }
+    const event = {
+      id,
+      type,
+      schemaVersion: CURRENT_SCHEMA_VERSIONS[type],
+      aggregateType: 'store-activity',
+      aggregateId: id,
+      aggregateVersion: 1,
+      occurredAt: new Date().toISOString(),
+      actor,
+      commandId: id,
+      correlationId: id,
+      causationId: id,
+      data,
+    } as DomainEvent;
+    try {
+      await this.send(data.storeId, event);
+    } catch (error) {
+      await this.redis.del(claim).catch(() => undefined);
+      throw error;
+    }
+    await this.redis.set(claim, 'done', 'EX', REMEMBER_S);
+    return { duplicate: false };
+  }
+
+  /** Facts that are not deduplicated (presence). */
+  async send(storeId: string, event: DomainEvent): Promise<void> {
+    this.connected ??= this.producer.connect().catch((error: unknown) => {
+      this.connected = undefined;
+      throw error;
+    });
+    await this.connected;
+    await this.producer.send({
+      topic: this.topics.storeEvents,
+      acks: ACKS_ALL,
+      messages: [{ key: storeId, value: JSON.stringify(event), headers: { type: event.type } }],
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.producer.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,325 @@
+import { Logger } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import { randomUUID } from 'node:crypto';
+import type { Namespace, Socket } from 'socket.io';
+import type { TokenClaims } from '@lastmeter/auth';
+import {
+  CURRENT_SCHEMA_VERSIONS,
+  TERMINAL_NAMESPACE,
+  type Ack,
+  type Actor,
+  type ConnectRefusal,
+  type DomainEvent,
+  type Hello,
+  type TerminalAuth,
+} from '@lastmeter/contracts';
+import { feedHead, getCommunication, getStore, getTerminal } from '@lastmeter/read-models';
+import { ReadModels } from '../read/read-models.service';
+import { FeedEpoch } from './feed-epoch';
+import { FeedRelay, type TerminalSession } from './feed-relay';
+import { GatewayIdentity } from './gateway-identity';
+import { NotificationHub } from './notification-hub';
+import { ActivityInFlight, StoreActivityWriter } from './store-activity-writer';
+import {
+  InvalidMessage,
+  parseMessage,
+  QuizAnswerDto,
+  ReceiptDto,
+  ReportFileDto,
+  TaskCompleteDto,
+} from './terminal.dto';
+
+/** Largest client → server message, as JSON. */
+export const MAX_MESSAGE_BYTES = 16 * 1024;
+
+class Refusal extends Error {
+  readonly data: { reason: ConnectRefusal };
+  constructor(reason: ConnectRefusal, message: string) {
+    super(message);
+    this.data = { reason };
+  }
+}
+
+class Rejected extends Error {}
+
+interface SocketData {
+  session: TerminalSession;
+  epoch: string;
+  requestedCursor: number;
+  requestedEpoch?: string;
+}
+
+/**
+ * `/terminal` (DESIGN.md section 6): device-token authentication before the connection
+ * is accepted, rooms chosen by the server only, the resume protocol (hello, then every
+ * item after the cursor, then live items; see FeedRelay), and store → head office facts
+ * (receipts, task evidence, quiz answers, field reports) written to Kafka once and acked
+ * only after Kafka has them.
+ */
+@WebSocketGateway({
+  namespace: TERMINAL_NAMESPACE,
+  maxHttpBufferSize: 256 * 1024,
+  pingInterval: 10_000,
+  pingTimeout: 5_000,
+})
+export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  private readonly logger = new Logger(TerminalGateway.name);
+  private namespace?: Namespace;
+
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly models: ReadModels,
+    private readonly epoch: FeedEpoch,
+    private readonly relay: FeedRelay,
+    private readonly writer: StoreActivityWriter,
+    private readonly identity: GatewayIdentity,
+    hub: NotificationHub,
+  ) {
+    hub.onAnnouncement((announcement) => {
+      if (announcement.kind !== 'terminal-revoked') return;
+      const room = this.namespace?.in(`terminal:${announcement.terminalId}`);
+      room?.emit('revoked', { terminalId: announcement.terminalId });
+      room?.disconnectSockets(true);
+    });
+  }
+
+  afterInit(namespace: Namespace): void {
+    this.namespace = namespace;
+    namespace.use((socket, next) => {
+      this.authenticate(socket).then(
+        () => next(),
+        (error: unknown) => next(error instanceof Refusal ? error : new Refusal('token-invalid', 'not accepted')),
+      );
+    });
+  }
+
+  /** Runs before the connection is accepted: a refusal reaches the client as `connect_error`. */
+  private async authenticate(socket: Socket): Promise<void> {
+    const auth = (socket.handshake.auth ?? {}) as Partial<TerminalAuth>;
+    if (typeof auth.token !== 'string' || auth.token === '') throw new Refusal('token-missing', 'missing device token');
+    let claims: TokenClaims;
+    try {
+      claims = await this.jwt.verifyAsync<TokenClaims>(auth.token, { algorithms: ['HS256'] });
+    } catch (error) {
+      throw (error as Error).name === 'TokenExpiredError'
+        ? new Refusal('token-expired', 'device token expired')
+        : new Refusal('token-invalid', 'invalid device token');
+    }
+    if (claims.role !== 'terminal' || !claims.storeId) {
+      throw new Refusal('not-a-terminal', 'only device tokens may connect to /terminal');
+    }
+    const cursor = auth.cursor ?? 0;
+    if (!Number.isSafeInteger(cursor) || cursor < 0) {
+      throw new Refusal('bad-cursor', 'cursor must be a non-negative integer (the last feedSeq held)');
+    }
+    if (auth.epoch !== undefined && typeof auth.epoch !== 'string') {
+      throw new Refusal('bad-cursor', 'epoch must be the string sent in hello');
+    }
+    const keys = await this.models.keys();
+    const terminal = await getTerminal(this.models.redis, keys, claims.sub);
+    if (terminal?.status === 'revoked') throw new Refusal('terminal-revoked', 'this terminal was revoked');
+    const data: SocketData = {
+      session: {
+        socket,
+        storeId: claims.storeId,
+        terminalId: claims.sub,
+        claims,
+        cursor,
+        reset: false,
+        closed: false,
+      },
+      epoch: await this.epoch.get(),
+      requestedCursor: cursor,
+      requestedEpoch: auth.epoch,
+    };
+    socket.data = data;
+  }
+
+  async handleConnection(socket: Socket): Promise<void> {
+    const data = socket.data as SocketData;
+    const { session } = data;
+    try {
+      const keys = await this.models.keys();
+      const [headSeq, store] = await Promise.all([
+        feedHead(this.models.redis, keys, session.storeId),
+        getStore(this.models.redis, keys, session.storeId),
+      ]);
+      // The rooms are the server's choice; a client has no way to join one.
+      await socket.join([
+        `store:${session.storeId}`,
+        `terminal:${session.terminalId}`,
+        ...(store ? [`region:${store.regionId}`] : []),
+        ...(session.claims.roles ?? []).map((role) => `role:${role}`),
+      ]);
+      // A cursor from another epoch (or beyond the head) cannot be trusted: send the
+      // whole feed again, marked, instead of leaving a silent gap. A cursor without an
+      // epoch is taken as one of ours.
+      const otherEpoch = data.requestedEpoch !== undefined && data.requestedEpoch !== data.epoch;
+      const foreign = data.requestedCursor > 0 && (otherEpoch || data.requestedCursor > headSeq);
+      if (foreign) {
+        session.cursor = 0;
+        session.reset = true;
+      }
+      const hello: Hello = { epoch: data.epoch, headSeq, storeId: session.storeId, terminalId: session.terminalId };
+      socket.emit('hello', hello);
+      this.relay.attach(session);
+      void this.presence(session, 'terminal.connected');
+    } catch (error) {
+      this.logger.warn(`terminal ${session.terminalId} not served: ${(error as Error).message}`);
+      socket.disconnect(true);
+    }
+  }
+
+  handleDisconnect(socket: Socket): void {
+    const data = socket.data as SocketData | undefined;
+    if (!data?.session) return;
+    this.relay.detach(data.session);
+    void this.presence(data.session, 'terminal.disconnected');
+  }
+
+  private async presence(session: TerminalSession, type: 'terminal.connected' | 'terminal.disconnected') {
+    const id = randomUUID();
+    const base = { storeId: session.storeId, terminalId: session.terminalId, gatewayId: this.identity.id };
+    const event = {
+      id,
+      type,
+      schemaVersion: CURRENT_SCHEMA_VERSIONS[type],
+      aggregateType: 'store-activity',
+      aggregateId: id,
+      aggregateVersion: 1,
+      occurredAt: new Date().toISOString(),
+      actor: this.actorOf(session),
+      commandId: id,
+      correlationId: id,
+      causationId: id,
+      data:
+        type === 'terminal.connected'
+          ? base
+          : { ...base, reason: session.socket.disconnected ? 'disconnected' : 'closed' },
+    } as DomainEvent;
+    await this.writer.send(session.storeId, event).catch((error: unknown) => {
+      this.logger.warn(`presence of ${session.terminalId} not recorded: ${(error as Error).message}`);
+    });
+  }
+
+  private actorOf(session: TerminalSession): Actor {
+    return { id: session.terminalId, role: 'terminal', storeId: session.storeId };
+  }
+
+  @SubscribeMessage('receipt')
+  receipt(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    return this.handle(socket, body, async (session) => {
+      const receipt = await parseMessage(ReceiptDto, body);
+      await this.requireInFeed(session, receipt.communicationId);
+      const { communicationId, kind, revision } = receipt;
+      const id = this.writer.factId(session.terminalId, kind, communicationId, String(revision));
+      return this.writer.record(`receipt.${kind}`, id, this.actorOf(session), {
+        storeId: session.storeId,
+        terminalId: session.terminalId,
+        communicationId,
+        revision,
+      });
+    });
+  }
+
+  @SubscribeMessage('task.complete')
+  completeTask(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    return this.handle(socket, body, async (session) => {
+      const task = await parseMessage(TaskCompleteDto, body);
+      await this.requireInFeed(session, task.communicationId);
+      const id = this.writer.factId(session.terminalId, 'completed', task.communicationId, String(task.revision));
+      return this.writer.record('task.completed', id, this.actorOf(session), {
+        storeId: session.storeId,
+        terminalId: session.terminalId,
+        communicationId: task.communicationId,
+        revision: task.revision,
+        ...(task.note !== undefined ? { note: task.note } : {}),
+        ...(task.photoUrl !== undefined ? { photoUrl: task.photoUrl } : {}),
+      });
+    });
+  }
+
+  @SubscribeMessage('quiz.answer')
+  answerQuiz(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    return this.handle(socket, body, async (session) => {
+      const quiz = await parseMessage(QuizAnswerDto, body);
+      await this.requireInFeed(session, quiz.communicationId);
+      const communication = await getCommunication(this.models.redis, await this.models.keys(), quiz.communicationId);
+      const questions = communication?.questions ?? [];
+      if (questions.length === 0) throw new Rejected(`communication ${quiz.communicationId} has no questions`);
+      if (quiz.answers.length !== questions.length) {
+        throw new InvalidMessage({ answers: [`must answer each of the ${questions.length} questions`] });
+      }
+      const correct = questions.filter((question, i) => question.answer === quiz.answers[i]).length;
+      const id = this.writer.factId(session.terminalId, 'quiz', quiz.communicationId, String(quiz.revision));
+      return this.writer.record('quiz.answered', id, this.actorOf(session), {
+        storeId: session.storeId,
+        terminalId: session.terminalId,
+        communicationId: quiz.communicationId,
+        revision: quiz.revision,
+        answers: quiz.answers,
+        // The share of correct answers, scored here: the answers never leave head office.
+        score: correct / questions.length,
+      });
+    });
+  }
+
+  @SubscribeMessage('report.file')
+  fileReport(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    return this.handle(socket, body, async (session) => {
+      const report = await parseMessage(ReportFileDto, body);
+      const reportId = report.reportId ?? randomUUID();
+      const id = this.writer.factId(session.terminalId, 'report', reportId);
+      return this.writer.record('report.filed', id, this.actorOf(session), {
+        storeId: session.storeId,
+        reportId,
+        title: report.title,
+        body: report.body,
+        authorId: session.terminalId,
+      });
+    });
+  }
+
+  /** Size check, validation and authorisation errors become `{ ok: false, error }`; nothing is written. */
+  private async handle(
+    socket: Socket,
+    body: unknown,
+    work: (session: TerminalSession) => Promise<{ duplicate: boolean }>,
+  ): Promise<Ack> {
+    const { session } = socket.data as SocketData;
+    try {
+      if (Buffer.byteLength(JSON.stringify(body ?? null)) > MAX_MESSAGE_BYTES) {
+        throw new Rejected(`message larger than ${MAX_MESSAGE_BYTES} bytes`);
+      }
+      const { duplicate } = await work(session);
+      return duplicate ? { ok: true, duplicate: true } : { ok: true };
+    } catch (error) {
+      if (error instanceof InvalidMessage)
+        return { ok: false, error: { message: error.message, fields: error.fields } };
+      if (error instanceof Rejected || error instanceof ActivityInFlight) {
+        return { ok: false, error: { message: error.message } };
+      }
+      this.logger.warn(`message from ${session.terminalId} not recorded: ${(error as Error).message}`);
+      return { ok: false, error: { message: 'not recorded, the event log is unreachable; retry' } };
+    }
+  }
+
+  /** A terminal reports only on what its own store's feed carried. */
+  private async requireInFeed(session: TerminalSession, communicationId: string): Promise<void> {
+    const keys = await this.models.keys();
+    const targeted = await this.models.redis.sismember(
+      keys.model('reach', communicationId, 'targeted'),
+      session.storeId,
+    );
+    if (targeted !== 1) throw new Rejected(`communication ${communicationId} is not in this store's feed`);
+  }
+}

@@ -1,0 +1,176 @@
+import { io, type Socket } from 'socket.io-client';
+import {
+  TERMINAL_NAMESPACE,
+  type Ack,
+  type ConnectRefusal,
+  type FeedMessage,
+  type Hello,
+  type TerminalAuth,
+  type TerminalClientEvents,
+} from '@lastmeter/contracts';
+
+/** Where a terminal keeps its place in the feed between runs (localStorage on a tablet). */
+export interface CursorStore {
+  load(): { cursor: number; epoch?: string } | undefined;
+  save(position: { cursor: number; epoch: string }): void;
+}
+
+export class MemoryCursorStore implements CursorStore {
+  private position?: { cursor: number; epoch?: string };
+  constructor(initial?: { cursor: number; epoch?: string }) {
+    this.position = initial;
+  }
+  load() {
+    return this.position;
+  }
+  save(position: { cursor: number; epoch: string }) {
+    this.position = position;
+  }
+}
+
+export interface TerminalClientOptions {
+  /** Gateway base URL, e.g. http://127.0.0.1:3000 (the client adds /terminal). */
+  url: string;
+  token: string;
+  cursors?: CursorStore;
+  /** How long to wait for an ack before sending again (same fact id: no duplicate). */
+  ackTimeoutMs?: number;
+  /** Give up on a message after this many attempts. */
+  attempts?: number;
+  /** Socket.IO reconnection (on by default). */
+  reconnection?: boolean;
+  transports?: Array<'websocket' | 'polling'>;
+}
+
+export class ConnectRefused extends Error {
+  constructor(
+    readonly reason: ConnectRefusal | 'unknown',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Listener<T> = (value: T) => void;
+
+/**
+ * A store terminal's connection: connects with its token and persisted cursor, resumes
+ * the feed where it left off (also after every reconnect), hands each item to `onItem`
+ * once and in order (dropping anything at or below the cursor, defensively), persists
+ * the cursor, and sends receipts and other facts with retry until acked.
+ */
+export class TerminalClient {
+  readonly socket: Socket;
+  private cursor: number;
+  private epoch?: string;
+  private readonly cursors: CursorStore;
+  private readonly items: Array<Listener<FeedMessage>> = [];
+  private readonly hellos: Array<Listener<Hello>> = [];
+  private readonly revocations: Array<Listener<void>> = [];
+
+  constructor(private readonly options: TerminalClientOptions) {
+    this.cursors = options.cursors ?? new MemoryCursorStore();
+    const saved = this.cursors.load();
+    this.cursor = saved?.cursor ?? 0;
+    this.epoch = saved?.epoch;
+    this.socket = io(`${options.url}${TERMINAL_NAMESPACE}`, {
+      autoConnect: false,
+      reconnection: options.reconnection ?? true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5_000,
+      transports: options.transports ?? ['websocket'],
+      // A function, so every reconnect resumes from the latest cursor.
+      auth: (callback) => callback(this.auth()),
+    });
+    this.socket.on('hello', (hello: Hello) => {
+      this.epoch = hello.epoch;
+      for (const listener of this.hellos) listener(hello);
+    });
+    this.socket.on('feed', (message: FeedMessage) => this.receive(message));
+    this.socket.on('revoked', () => {
+      for (const listener of this.revocations) listener();
+    });
+  }
+
+  private auth(): TerminalAuth {
+    return { token: this.options.token, cursor: this.cursor, ...(this.epoch ? { epoch: this.epoch } : {}) };
+  }
+
+  private receive(message: FeedMessage): void {
+    if (message.reset) this.cursor = 0;
+    if (message.feedSeq <= this.cursor) return;
+    this.cursor = message.feedSeq;
+    if (this.epoch) this.cursors.save({ cursor: this.cursor, epoch: this.epoch });
+    for (const listener of this.items) listener(message);
+  }
+
+  /** The last feedSeq received. */
+  get position(): number {
+    return this.cursor;
+  }
+
+  onItem(listener: Listener<FeedMessage>): this {
+    this.items.push(listener);
+    return this;
+  }
+
+  onHello(listener: Listener<Hello>): this {
+    this.hellos.push(listener);
+    return this;
+  }
+
+  onRevoked(listener: Listener<void>): this {
+    this.revocations.push(listener);
+    return this;
+  }
+
+  /** Connects; resolves with the first hello, rejects with ConnectRefused. */
+  connect(): Promise<Hello> {
+    return new Promise((resolve, reject) => {
+      const onHello = (hello: Hello) => {
+        this.socket.off('connect_error', onError);
+        resolve(hello);
+      };
+      const onError = (error: Error & { data?: { reason?: ConnectRefusal } }) => {
+        this.socket.off('hello', onHello);
+        if (error.data?.reason) this.socket.disconnect();
+        reject(new ConnectRefused(error.data?.reason ?? 'unknown', error.message));
+      };
+      this.socket.once('hello', onHello);
+      this.socket.once('connect_error', onError);
+      this.socket.connect();
+    });
+  }
+
+  /**
+   * Sends a fact and resolves with the server's ack. Retries on timeout (across
+   * reconnects: Socket.IO buffers while disconnected); the server recognises a resend
+   * as the same fact.
+   */
+  async send<E extends keyof TerminalClientEvents>(event: E, payload: TerminalClientEvents[E]): Promise<Ack> {
+    const attempts = this.options.attempts ?? 5;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const ack = (await this.socket.timeout(this.options.ackTimeoutMs ?? 5_000).emitWithAck(event, payload)) as Ack;
+        // "Being recorded by another request": the first attempt is still in flight.
+        if (!ack.ok && /being recorded/.test(ack.error?.message ?? '') && attempt < attempts) {
+          await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+          continue;
+        }
+        return ack;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw new Error(`${event} not acknowledged after ${attempts} attempts: ${(lastError as Error)?.message}`);
+  }
+
+  receipt(payload: TerminalClientEvents['receipt']): Promise<Ack> {
+    return this.send('receipt', payload);
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+}

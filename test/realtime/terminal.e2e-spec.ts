@@ -1,0 +1,220 @@
+import { topicNames, type DomainEvent, type FeedMessage } from '@lastmeter/contracts';
+import { ConnectRefused, MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
+import { startApp, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { cleanupNamespace } from '../support/cleanup';
+import { testNamespace } from '../support/env';
+import { eventually } from '../support/eventually';
+import { readTopic } from '../support/log-reader';
+import { Publisher, tokenFor } from '../support/write-api';
+
+/** Store terminals on /terminal: live feed, resume without gap or duplicate, facts back to Kafka. */
+const ns = testNamespace('terminal');
+const topics = topicNames(ns.topicPrefix);
+let apps: Record<AppName, RunningApp> & { gateway2?: RunningApp };
+let api: Publisher;
+let north: string, south: string, n1: string, n2: string, s1: string;
+const clients: TerminalClient[] = [];
+
+beforeAll(async () => {
+  apps = await startApps(ns.env);
+  api = new Publisher(apps.command.url, ns);
+  north = await api.region('north');
+  south = await api.region('south');
+  n1 = await api.store('N1', north);
+  n2 = await api.store('N2', north);
+  s1 = await api.store('S1', south);
+});
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await stopApps(apps);
+  await cleanupNamespace(ns);
+});
+
+/** A connected terminal client that records everything it receives. */
+async function terminal(storeId: string, options: { gateway?: RunningApp; token?: string; cursor?: number } = {}) {
+  const token = options.token ?? (await api.terminal(storeId)).token;
+  const received: FeedMessage[] = [];
+  const client = new TerminalClient({
+    url: (options.gateway ?? apps.gateway).url,
+    token,
+    cursors: new MemoryCursorStore(options.cursor !== undefined ? { cursor: options.cursor } : undefined),
+  });
+  clients.push(client);
+  client.onItem((item) => received.push(item));
+  const hello = await client.connect();
+  return { client, received, hello, token };
+}
+
+const idsOf = (received: FeedMessage[]) => received.map((m) => ('communication' in m ? m.communication.id : 'hidden'));
+
+function expectGapFree(received: FeedMessage[], from = 1): void {
+  expect(received.map((m) => m.feedSeq)).toEqual(received.map((_, i) => i + from));
+}
+
+it('pushes a regional notice live to every terminal of the region exactly once, and to no other', async () => {
+  const [a, b, c] = [await terminal(n1), await terminal(n2), await terminal(s1)];
+  const notice = await api.publish({ title: 'Live north', audience: { regionIds: [north] } });
+  await eventually(() => {
+    expect(idsOf(a.received).filter((id) => id === notice)).toHaveLength(1);
+    expect(idsOf(b.received).filter((id) => id === notice)).toHaveLength(1);
+  });
+  // The south terminal gets what is for it (after the north notice) and never the north notice.
+  const southern = await api.publish({ title: 'Live south', audience: { regionIds: [south] } });
+  await eventually(() => expect(idsOf(c.received)).toContain(southern));
+  expect(idsOf(c.received)).not.toContain(notice);
+  for (const t of [a, b, c]) expectGapFree(t.received);
+  expect(a.hello).toMatchObject({ storeId: n1, epoch: expect.any(String) });
+});
+
+it('resumes from the cursor: exactly the items published while away, in order', async () => {
+  const first = await terminal(n1);
+  const before = await api.publish({ title: 'before', audience: { storeIds: [n1] } });
+  await eventually(() => expect(idsOf(first.received)).toContain(before));
+  const held = first.client.position;
+  first.client.close();
+  const missed: string[] = [];
+  for (let i = 0; i < 5; i++) missed.push(await api.publish({ title: `missed ${i}`, audience: { storeIds: [n1] } }));
+  // Wait for the five to be in the feed, then come back with the cursor.
+  const back = await eventually(async () => {
+    const t = await terminal(n1, { token: first.token, cursor: held });
+    try {
+      await eventually(() => expect(t.received).toHaveLength(5), { timeoutMs: 2_000 });
+      return t;
+    } catch (error) {
+      t.client.close();
+      throw error;
+    }
+  });
+  expect(idsOf(back.received)).toEqual(missed);
+  expectGapFree(back.received, held + 1);
+});
+
+it('loses and repeats nothing at the seam when publishing continues during the reconnect', async () => {
+  const first = await terminal(n2);
+  let publishing = true;
+  const published: string[] = [];
+  const publisher = (async () => {
+    while (publishing)
+      published.push(await api.publish({ title: `seam ${published.length}`, audience: { storeIds: [n2] } }));
+  })();
+  await eventually(() => expect(published.length).toBeGreaterThan(3));
+  const held = first.client.position;
+  first.client.close();
+  await eventually(() => expect(published.length).toBeGreaterThan(8));
+  const back = await terminal(n2, { token: first.token, cursor: held });
+  await eventually(() => expect(published.length).toBeGreaterThan(14));
+  publishing = false;
+  await publisher;
+  const everything = [...first.received.filter((m) => m.feedSeq <= held), ...back.received];
+  await eventually(() => {
+    const all = [...first.received.filter((m) => m.feedSeq <= held), ...back.received];
+    expect(
+      idsOf(all)
+        .filter((id) => published.includes(id))
+        .sort(),
+    ).toEqual([...published].sort());
+  });
+  expectGapFree([...first.received.filter((m) => m.feedSeq <= held), ...back.received]);
+  expect(everything.length).toBeGreaterThan(0);
+});
+
+describe('refusals', () => {
+  async function refusal(auth: { token?: string; cursor?: unknown }): Promise<ConnectRefused> {
+    const client = new TerminalClient({ url: apps.gateway.url, token: auth.token ?? '', reconnection: false });
+    if (auth.cursor !== undefined) {
+      // A malformed cursor as a broken client would send it.
+      (client.socket.auth as unknown) = { token: auth.token, cursor: auth.cursor };
+    }
+    clients.push(client);
+    return client.connect().then(
+      () => {
+        throw new Error('connected');
+      },
+      (error: ConnectRefused) => error,
+    );
+  }
+
+  it('refuses missing, garbled, expired and non-device tokens and malformed cursors, with a reason', async () => {
+    const device = await api.terminal(n1);
+    expect((await refusal({})).reason).toBe('token-missing');
+    expect((await refusal({ token: 'garbage' })).reason).toBe('token-invalid');
+    const expired = tokenFor(ns, 'terminal', { storeId: n1, expiresIn: '-1s' });
+    expect((await refusal({ token: expired })).reason).toBe('token-expired');
+    expect((await refusal({ token: tokenFor(ns, 'hq-editor') })).reason).toBe('not-a-terminal');
+    expect((await refusal({ token: device.token, cursor: -3 })).reason).toBe('bad-cursor');
+    expect((await refusal({ token: device.token, cursor: 'abc' })).reason).toBe('bad-cursor');
+    await api.revokeTerminal(device.terminalId);
+    await eventually(async () => expect((await refusal({ token: device.token })).reason).toBe('terminal-revoked'));
+    expect((await fetch(`${apps.gateway.url}/v1/health/live`)).status).toBe(200);
+  });
+});
+
+describe('facts from the store', () => {
+  const receiptsOf = async (communicationId: string) =>
+    (await readTopic<DomainEvent>(ns.env.KAFKA_BROKERS!, topics.storeEvents))
+      .map((m) => m.value)
+      .filter(
+        (e) =>
+          e.type.startsWith('receipt.') && (e.data as { communicationId: string }).communicationId === communicationId,
+      );
+
+  it('records a receipt once, however often it is sent, and acks after Kafka has it', async () => {
+    const t = await terminal(s1);
+    const notice = await api.publish({ title: 'Receipts', audience: { storeIds: [s1] } });
+    await eventually(() => expect(idsOf(t.received)).toContain(notice));
+    const receipt = { communicationId: notice, kind: 'read' as const, revision: 1 };
+    expect(await t.client.receipt(receipt)).toEqual({ ok: true });
+    expect(await t.client.receipt(receipt)).toEqual({ ok: true, duplicate: true });
+    const recorded = await receiptsOf(notice);
+    expect(recorded.map((e) => [e.type, e.actor.id, (e.data as { storeId: string }).storeId])).toEqual([
+      ['receipt.read', t.hello.terminalId, s1],
+    ]);
+  });
+
+  it('refuses bad payloads, oversized ones and other stores’ communications, writing nothing', async () => {
+    const t = await terminal(s1);
+    const elsewhere = await api.publish({ title: 'North only', audience: { storeIds: [n1] } });
+    const bad = await t.client.send('receipt', {
+      communicationId: 'nope',
+      kind: 'seen',
+      revision: 0,
+      extra: 1,
+    } as never);
+    expect(bad.ok).toBe(false);
+    expect(Object.keys(bad.error!.fields!).sort()).toEqual(['communicationId', 'extra', 'kind', 'revision']);
+    const foreign = await t.client.receipt({ communicationId: elsewhere, kind: 'delivered', revision: 1 });
+    expect(foreign).toEqual({ ok: false, error: { message: expect.stringContaining("not in this store's feed") } });
+    const huge = await t.client.send('report.file', { title: 'big', body: 'x'.repeat(20_000) });
+    expect(huge).toEqual({ ok: false, error: { message: expect.stringContaining('larger than') } });
+    expect(await receiptsOf(elsewhere)).toEqual([]);
+    expect((await fetch(`${apps.gateway.url}/v1/health/live`)).status).toBe(200);
+  });
+});
+
+describe('two gateways', () => {
+  beforeAll(async () => {
+    apps.gateway2 = await startApp('gateway', ns.env);
+  });
+
+  it('serves terminals on both with every item, and disconnects a revoked terminal on both', async () => {
+    const device = await api.terminal(n1);
+    const one = await terminal(n1, { token: device.token });
+    const two = await terminal(n1, { token: device.token, gateway: apps.gateway2 });
+    const other = await terminal(n2, { gateway: apps.gateway2 });
+    const notice = await api.publish({ title: 'Both gateways', audience: { regionIds: [north] } });
+    await eventually(() => {
+      for (const t of [one, two, other]) expect(idsOf(t.received)).toContain(notice);
+    });
+    let revoked = 0;
+    one.client.onRevoked(() => revoked++);
+    two.client.onRevoked(() => revoked++);
+    await api.revokeTerminal(device.terminalId);
+    await eventually(() => {
+      expect(one.client.socket.connected).toBe(false);
+      expect(two.client.socket.connected).toBe(false);
+      expect(revoked).toBe(2);
+    });
+    expect(other.client.socket.connected).toBe(true);
+  });
+});
