@@ -115,3 +115,16 @@ export async function stopApps(apps: Partial<Record<AppName, RunningApp>> | unde
   if (!apps) return;
   await Promise.all(Object.values(apps).map((app) => app?.stop()));
 }
+
+/** Starts the same app again on the same port (terminals reconnect to the address they know). */
+export async function restartOnSamePort(app: RunningApp, env: NodeJS.ProcessEnv): Promise<RunningApp> {
+  const restarted = spawnApp(app.name, { ...env, [`${app.name.toUpperCase()}_PORT`]: String(app.port) });
+  await eventually(
+    async () => {
+      const response = await fetch(`${restarted.url}/v1/health/live`);
+      expect(response.status).toBe(200);
+    },
+    { timeoutMs: 30_000, what: `${app.name} to serve again on port ${app.port}` },
+  );
+  return restarted;
+}

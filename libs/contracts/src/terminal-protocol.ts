@@ -88,3 +88,8 @@ export interface TerminalClientEvents {
   'quiz.answer': QuizAnswerPayload;
   'report.file': ReportFilePayload;
 }
+
+/** `/console`: live boards for head office (hq-admin, hq-editor, analyst user tokens). */
+export const CONSOLE_NAMESPACE = '/console';
+/** At most this many reach updates per communication per second reach a console. */
+export const CONSOLE_REACH_UPDATES_PER_SECOND = 4;

@@ -22,7 +22,11 @@ export interface ProjectionContext {
 }
 
 /** A change gateways must act on at once. */
-export type Announcement = { kind: 'terminal-revoked'; terminalId: string; storeId: string };
+export type Announcement =
+  | { kind: 'terminal-revoked'; terminalId: string; storeId: string }
+  | { kind: 'reach-changed'; communicationId: string }
+  | { kind: 'presence-changed'; storeId: string }
+  | { kind: 'report-filed'; storeId: string; reportId: string };
 
 /** One read model: which documents an event folds (preloaded per batch) and how it projects. */
 export interface ReadModel {

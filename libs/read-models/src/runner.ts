@@ -149,8 +149,9 @@ export class ProjectionRunner {
     if ((result.appended.length > 0 || result.announcements.length > 0) && this.options.notify()) {
       const pipeline = redis.pipeline();
       for (const item of result.appended) pipeline.publish(feedChannel(keys.prefix), JSON.stringify(item));
-      for (const announcement of result.announcements) {
-        pipeline.publish(announcementChannel(keys.prefix), JSON.stringify(announcement));
+      // One per distinct announcement per batch: a thousand receipts are one "reach changed".
+      for (const announcement of new Set(result.announcements.map((a) => JSON.stringify(a)))) {
+        pipeline.publish(announcementChannel(keys.prefix), announcement);
       }
       await pipeline.exec();
     }

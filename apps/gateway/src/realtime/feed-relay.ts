@@ -85,32 +85,39 @@ class StorePump {
     private readonly logger: Logger,
   ) {}
 
+  /** Makes the pump read again; a wake while it runs makes it go round once more. */
   wake(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
+    this.again = true;
+    if (this.running) return;
     this.running = true;
-    void this.pump()
-      .catch((error: unknown) => {
-        this.logger.warn(`feed of store ${this.storeId} not relayed: ${(error as Error).message}; retrying`);
-        setTimeout(() => this.wake(), 500);
-      })
-      .finally(() => (this.running = false));
+    void this.run();
   }
 
-  private async pump(): Promise<void> {
-    do {
-      this.again = false;
-      for (;;) {
-        const open = [...this.sessions].filter((s) => !s.closed);
-        if (open.length === 0) return;
-        const from = Math.min(...open.map((s) => s.cursor));
-        const { items } = await readFeed(this.models.redis, await this.models.keys(), this.storeId, from, PAGE);
-        for (const session of open) this.deliver(session, items);
-        if (items.length < PAGE) break;
+  private async run(): Promise<void> {
+    try {
+      // No await between the last check of `again` and clearing `running`: a wake can
+      // never fall between the two and be lost.
+      while (this.again) {
+        this.again = false;
+        await this.pumpOnce();
       }
-    } while (this.again);
+    } catch (error) {
+      this.logger.warn(`feed of store ${this.storeId} not relayed: ${(error as Error).message}; retrying`);
+      setTimeout(() => this.wake(), 500);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async pumpOnce(): Promise<void> {
+    for (;;) {
+      const open = [...this.sessions].filter((s) => !s.closed);
+      if (open.length === 0) return;
+      const from = Math.min(...open.map((s) => s.cursor));
+      const { items } = await readFeed(this.models.redis, await this.models.keys(), this.storeId, from, PAGE);
+      for (const session of open) this.deliver(session, items);
+      if (items.length < PAGE) return;
+    }
   }
 
   private deliver(session: TerminalSession, items: FeedItem[]): void {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ReadModels } from '../read/read-models.service';
+import { ConsoleGateway } from './console.gateway';
 import { FeedEpoch } from './feed-epoch';
 import { FeedRelay } from './feed-relay';
 import { GatewayIdentity } from './gateway-identity';
@@ -9,7 +10,16 @@ import { TerminalGateway } from './terminal.gateway';
 
 /** Socket.IO fan-out to store terminals and facts from them back into Kafka. */
 @Module({
-  providers: [ReadModels, NotificationHub, FeedEpoch, FeedRelay, GatewayIdentity, StoreActivityWriter, TerminalGateway],
+  providers: [
+    ReadModels,
+    NotificationHub,
+    FeedEpoch,
+    FeedRelay,
+    GatewayIdentity,
+    StoreActivityWriter,
+    TerminalGateway,
+    ConsoleGateway,
+  ],
   exports: [ReadModels, GatewayIdentity, FeedRelay],
 })
 export class RealtimeModule {}

@@ -61,10 +61,13 @@ export class StoreActivityWriter implements OnApplicationShutdown {
     data: EventDataByType[T] & { storeId: string },
   ): Promise<{ duplicate: boolean }> {
     const claim = `${this.config.REDIS_KEY_PREFIX}activity:${id}`;
-    const claimed = await this.redis.set(claim, 'pending', 'PX', CLAIM_MS, 'NX');
-    if (claimed !== 'OK') {
+    // The same fact sent twice at once: the second waits for the first to finish (or to
+    // fail and release the claim, in which case it writes the fact itself).
+    for (const deadline = Date.now() + CLAIM_MS; ;) {
+      if ((await this.redis.set(claim, 'pending', 'PX', CLAIM_MS, 'NX')) === 'OK') break;
       if ((await this.redis.get(claim)) === 'done') return { duplicate: true };
-      throw new ActivityInFlight();
+      if (Date.now() > deadline) throw new ActivityInFlight();
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const event = {
       id,

@@ -28,9 +28,11 @@ export const presence: ReadModel = {
         JSON.stringify({ gatewayId, since: event.occurredAt }),
       );
       context.write('SADD', keys.model('presence', 'stores'), storeId);
+      context.announce({ kind: 'presence-changed', storeId });
     } else if (event.type === 'terminal.disconnected') {
       requireStrings(event.data, 'storeId', 'terminalId');
       context.write('HDEL', keys.model('presence', event.data.storeId), event.data.terminalId);
+      context.announce({ kind: 'presence-changed', storeId: event.data.storeId });
     }
   },
 };

@@ -2,6 +2,8 @@ import type Redis from 'ioredis';
 import type { DomainEvent } from '@lastmeter/contracts';
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
+import type { CatalogueEntry } from './catalogue';
+import { listStores } from './directory';
 
 export const REACH_STEPS = ['delivered', 'read', 'acknowledged', 'completed'] as const;
 export type ReachStep = (typeof REACH_STEPS)[number];
@@ -27,6 +29,7 @@ export const reach: ReadModel = {
     if (event.type === 'feed.appended') {
       if (event.data.change === 'published') {
         context.write('SADD', keys.model('reach', event.data.communication.id, 'targeted'), event.data.storeId);
+        context.announce({ kind: 'reach-changed', communicationId: event.data.communication.id });
       }
       return;
     }
@@ -35,6 +38,7 @@ export const reach: ReadModel = {
     const data = event.data as { storeId: string; terminalId: string; communicationId: string; score?: number };
     requireStrings(data, 'storeId', 'terminalId', 'communicationId');
     const who = `${data.storeId}/${data.terminalId}`;
+    context.announce({ kind: 'reach-changed', communicationId: data.communicationId });
     if (step) {
       context.write('HSETNX', keys.model('reach', data.communicationId, step), who, event.occurredAt);
     } else {
@@ -120,3 +124,35 @@ export function reachByStore(raw: RawReach): StoreReach[] {
 export function stepCounts(raw: RawReach, step: ReachStep): StepCounts {
   return { stores: new Set(raw.steps[step].map((who) => who.split('/')[0])).size, terminals: raw.steps[step].length };
 }
+
+/** GET /communications/:id/reach and the console's live board: overall, by region, by store. */
+export async function reachReport(redis: Redis, keys: RedisKeys, communication: CatalogueEntry) {
+  const [raw, stores] = await Promise.all([readReach(redis, keys, communication.id), listStores(redis, keys)]);
+  const regionOf = new Map(stores.map((s) => [s.id, s.regionId]));
+  const byStore = reachByStore(raw).map((s) => ({ ...s, regionId: regionOf.get(s.storeId) }));
+  const byRegion = new Map<string, Record<'targeted' | ReachStep, number>>();
+  for (const store of byStore) {
+    const region = store.regionId ?? 'unknown';
+    const counts = byRegion.get(region) ?? { targeted: 0, delivered: 0, read: 0, acknowledged: 0, completed: 0 };
+    if (store.targeted) counts.targeted++;
+    for (const step of REACH_STEPS) if (store[step] > 0) counts[step]++;
+    byRegion.set(region, counts);
+  }
+  const scores = byStore.filter((s) => s.quizScore !== undefined);
+  const answers = scores.reduce((n, s) => n + s.quizAnswers, 0);
+  return {
+    communicationId: communication.id,
+    revision: communication.revision,
+    status: communication.status,
+    targeted: raw.targeted.length,
+    ...(Object.fromEntries(REACH_STEPS.map((step) => [step, stepCounts(raw, step)])) as Record<ReachStep, StepCounts>),
+    quiz: {
+      answers,
+      averageScore: answers ? scores.reduce((sum, s) => sum + s.quizScore! * s.quizAnswers, 0) / answers : null,
+    },
+    byRegion: [...byRegion].map(([regionId, counts]) => ({ regionId, ...counts })),
+    byStore,
+  };
+}
+
+export type ReachReport = Awaited<ReturnType<typeof reachReport>>;

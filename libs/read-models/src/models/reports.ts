@@ -19,6 +19,7 @@ export const reports: ReadModel = {
     context.write('SET', keys.model('report', event.data.reportId), JSON.stringify(report));
     context.write('ZADD', keys.model('reports'), 0, member);
     context.write('ZADD', keys.model('reports', event.data.storeId), 0, member);
+    context.announce({ kind: 'report-filed', storeId: event.data.storeId, reportId: event.data.reportId });
   },
 };
 
@@ -35,4 +36,9 @@ export async function listReports(
     items: values.filter((v): v is string => !!v).map((v) => JSON.parse(v) as Report),
     ...(page.next ? { next: page.next } : {}),
   };
+}
+
+export async function getReport(redis: Redis, keys: RedisKeys, id: string): Promise<Report | undefined> {
+  const value = await redis.get(keys.model('report', id));
+  return value ? (JSON.parse(value) as Report) : undefined;
 }

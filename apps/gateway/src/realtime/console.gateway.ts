@@ -1,0 +1,158 @@
+import { Inject, Logger } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import type { TokenClaims } from '@lastmeter/auth';
+import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
+import { CONSOLE_NAMESPACE, CONSOLE_REACH_UPDATES_PER_SECOND } from '@lastmeter/contracts';
+import { getCommunication, getReport, reachReport, readPresence } from '@lastmeter/read-models';
+import { ReadModels } from '../read/read-models.service';
+import { HQ_READERS } from '../read/scope';
+import { liveGateways } from './gateway-identity';
+import { NotificationHub } from './notification-hub';
+
+class Refusal extends Error {
+  constructor(
+    readonly data: { reason: string },
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `/console` for head office: live reach per watched communication (coalesced to at
+ * most CONSOLE_REACH_UPDATES_PER_SECOND updates each), presence per store, and field
+ * reports as they are filed. Everything is read from the read models when the projector
+ * announces a change, so any gateway instance can serve any console.
+ */
+@WebSocketGateway({ namespace: CONSOLE_NAMESPACE })
+export class ConsoleGateway implements OnGatewayInit {
+  private readonly logger = new Logger(ConsoleGateway.name);
+  private namespace?: Namespace;
+  private readonly dirtyReach = new Set<string>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly models: ReadModels,
+    @Inject(APP_CONFIG) private readonly config: SharedConfig,
+    hub: NotificationHub,
+  ) {
+    hub.onAnnouncement((announcement) => {
+      switch (announcement.kind) {
+        case 'reach-changed':
+          this.dirtyReach.add(announcement.communicationId);
+          this.timer ??= setTimeout(() => void this.flushReach(), 1_000 / CONSOLE_REACH_UPDATES_PER_SECOND);
+          return;
+        case 'presence-changed':
+          void this.pushPresence(announcement.storeId);
+          return;
+        case 'report-filed':
+          void this.pushReport(announcement.reportId);
+          return;
+      }
+    });
+  }
+
+  afterInit(namespace: Namespace): void {
+    this.namespace = namespace;
+    namespace.use((socket, next) => {
+      this.authenticate(socket).then(
+        () => next(),
+        (error: unknown) =>
+          next(error instanceof Refusal ? error : new Refusal({ reason: 'token-invalid' }, 'not accepted')),
+      );
+    });
+  }
+
+  private async authenticate(socket: Socket): Promise<void> {
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    if (typeof token !== 'string' || token === '') throw new Refusal({ reason: 'token-missing' }, 'missing token');
+    let claims: TokenClaims;
+    try {
+      claims = await this.jwt.verifyAsync<TokenClaims>(token, { algorithms: ['HS256'] });
+    } catch (error) {
+      const expired = (error as Error).name === 'TokenExpiredError';
+      throw new Refusal(
+        { reason: expired ? 'token-expired' : 'token-invalid' },
+        expired ? 'token expired' : 'invalid token',
+      );
+    }
+    if (!(HQ_READERS as readonly string[]).includes(claims.role)) {
+      throw new Refusal({ reason: 'forbidden' }, `role ${claims.role} may not use the console`);
+    }
+    socket.data = { claims };
+  }
+
+  /** `watch { communicationId }` → ack with the current reach; then live `reach` updates. */
+  @SubscribeMessage('watch')
+  async watch(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+    const communicationId = (body as { communicationId?: unknown } | null)?.communicationId;
+    if (typeof communicationId !== 'string' || !UUID.test(communicationId)) {
+      return { ok: false, error: { message: 'invalid message', fields: { communicationId: ['must be a UUID'] } } };
+    }
+    const reach = await this.reach(communicationId);
+    if (!reach) return { ok: false, error: { message: 'no such communication' } };
+    await socket.join(`reach:${communicationId}`);
+    return { ok: true, reach };
+  }
+
+  @SubscribeMessage('unwatch')
+  async unwatch(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+    const communicationId = (body as { communicationId?: unknown } | null)?.communicationId;
+    if (typeof communicationId === 'string') await socket.leave(`reach:${communicationId}`);
+    return { ok: true };
+  }
+
+  private async reach(communicationId: string) {
+    const keys = await this.models.keys();
+    const communication = await getCommunication(this.models.redis, keys, communicationId);
+    return communication ? reachReport(this.models.redis, keys, communication) : undefined;
+  }
+
+  private async flushReach(): Promise<void> {
+    this.timer = undefined;
+    const ids = [...this.dirtyReach];
+    this.dirtyReach.clear();
+    for (const id of ids) {
+      const room = `reach:${id}`;
+      if (!this.namespace?.adapter.rooms.get(room)?.size) continue;
+      try {
+        const reach = await this.reach(id);
+        if (reach) this.namespace.to(room).emit('reach', reach);
+      } catch (error) {
+        this.logger.warn(`reach of ${id} not pushed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private async pushPresence(storeId: string): Promise<void> {
+    if (!this.namespace?.sockets.size) return;
+    try {
+      const [store] = await readPresence(this.models.redis, await this.models.keys(), [storeId]);
+      const live = await liveGateways(
+        this.models.redis,
+        this.config.REDIS_KEY_PREFIX,
+        store.online.map((t) => t.gatewayId),
+      );
+      this.namespace.emit('presence', { storeId, online: store.online.filter((t) => live.has(t.gatewayId)) });
+    } catch (error) {
+      this.logger.warn(`presence of ${storeId} not pushed: ${(error as Error).message}`);
+    }
+  }
+
+  private async pushReport(reportId: string): Promise<void> {
+    if (!this.namespace?.sockets.size) return;
+    const report = await getReport(this.models.redis, await this.models.keys(), reportId).catch(() => undefined);
+    if (report) this.namespace.emit('report', report);
+  }
+}
