@@ -38,6 +38,10 @@ export const projectorEnv = {
 export const gatewayEnv = {
   ...sharedEnv,
   GATEWAY_PORT: port({ default: 3000, desc: 'HTTP and Socket.IO port of apps/gateway' }),
+  GATEWAY_MAX_BUFFERED_PACKETS: positiveInt({
+    default: 1000,
+    desc: 'Packets a terminal socket may have waiting before it is disconnected as a slow consumer',
+  }),
   LASTMETER_JWT_SECRET: secret({ desc: 'HS256 secret for user and device tokens (>= 32 chars)' }),
 };
 

@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import type { Socket } from 'socket.io';
 import type { TokenClaims } from '@lastmeter/auth';
 import type { FeedMessage } from '@lastmeter/contracts';
@@ -9,8 +10,6 @@ import { NotificationHub } from './notification-hub';
 
 /** Items read from Redis per round trip. */
 const PAGE = 200;
-/** Packets a socket may have waiting in its write buffer before it counts as a slow consumer. */
-export const MAX_BUFFERED_PACKETS = 1_000;
 
 /** One connected terminal: where it is in its store's feed. */
 export interface TerminalSession {
@@ -23,7 +22,12 @@ export interface TerminalSession {
   /** The next item goes out with `reset: true` (the terminal's epoch was not ours). */
   reset: boolean;
   closed: boolean;
+  /** Since when its write buffer has been full (it gets nothing more until it drains). */
+  fullSince?: number;
 }
+
+/** A terminal whose buffer stays full this long has stopped reading: it is disconnected. */
+export const SLOW_CONSUMER_MS = 5_000;
 
 /**
  * Sends each connected terminal every item of its store's feed after its cursor, in
@@ -38,10 +42,14 @@ export class FeedRelay {
   private readonly logger = new Logger(FeedRelay.name);
   private readonly stores = new Map<string, StorePump>();
 
+  private readonly maxBuffered: number;
+
   constructor(
     private readonly models: ReadModels,
     hub: NotificationHub,
+    @Inject(APP_CONFIG) config: AppConfig<'gateway'>,
   ) {
+    this.maxBuffered = config.GATEWAY_MAX_BUFFERED_PACKETS;
     hub.onFeed((storeId) => this.stores.get(storeId)?.wake());
     hub.onResync(() => {
       for (const pump of this.stores.values()) pump.wake();
@@ -51,7 +59,7 @@ export class FeedRelay {
   attach(session: TerminalSession): void {
     let pump = this.stores.get(session.storeId);
     if (!pump) {
-      pump = new StorePump(session.storeId, this.models, this.logger);
+      pump = new StorePump(session.storeId, this.models, this.logger, this.maxBuffered);
       this.stores.set(session.storeId, pump);
     }
     pump.sessions.add(session);
@@ -83,6 +91,8 @@ class StorePump {
     private readonly storeId: string,
     private readonly models: ReadModels,
     private readonly logger: Logger,
+    /** Packets a socket may have waiting in its write buffer before it counts as a slow consumer. */
+    private readonly maxBuffered: number,
   ) {}
 
   /** Makes the pump read again; a wake while it runs makes it go round once more. */
@@ -111,7 +121,8 @@ class StorePump {
 
   private async pumpOnce(): Promise<void> {
     for (;;) {
-      const open = [...this.sessions].filter((s) => !s.closed);
+      // Terminals with a full buffer wait for their socket to drain (which wakes the pump).
+      const open = [...this.sessions].filter((s) => !s.closed && s.fullSince === undefined);
       if (open.length === 0) return;
       const from = Math.min(...open.map((s) => s.cursor));
       const { items } = await readFeed(this.models.redis, await this.models.keys(), this.storeId, from, PAGE);
@@ -127,13 +138,8 @@ class StorePump {
       if (item.feedSeq !== session.cursor + 1) {
         this.logger.error(`store ${this.storeId}: feed jumps from ${session.cursor} to ${item.feedSeq}`);
       }
-      if (buffered(session.socket) > MAX_BUFFERED_PACKETS) {
-        // It stopped reading: drop it rather than buffer without bound or slow the others.
-        // It resumes from its cursor when it reconnects.
-        this.logger.warn(`terminal ${session.terminalId} is not reading; disconnecting it (slow consumer)`);
-        session.socket.emit('slow-consumer', { cursor: session.cursor });
-        session.socket.disconnect(true);
-        session.closed = true;
+      if (buffered(session.socket) >= this.maxBuffered) {
+        this.full(session);
         return;
       }
       const message: FeedMessage = { ...visibleTo(session.claims, item), ...(session.reset ? { reset: true } : {}) };
@@ -141,6 +147,31 @@ class StorePump {
       session.socket.emit('feed', message);
       session.cursor = item.feedSeq;
     }
+  }
+
+  /**
+   * The socket's buffer is full: send it nothing more until it drains. If it does not
+   * drain within SLOW_CONSUMER_MS it has stopped reading: drop it rather than buffer
+   * without bound or hold the others back; it resumes from its cursor when it reconnects.
+   */
+  private full(session: TerminalSession): void {
+    if (session.fullSince !== undefined) return;
+    session.fullSince = Date.now();
+    const conn = session.socket.conn;
+    const drained = () => {
+      clearTimeout(timer);
+      session.fullSince = undefined;
+      this.wake();
+    };
+    const timer = setTimeout(() => {
+      conn.off('drain', drained);
+      if (session.closed) return;
+      this.logger.warn(`terminal ${session.terminalId} is not reading; disconnecting it (slow consumer)`);
+      session.socket.emit('slow-consumer', { cursor: session.cursor });
+      session.socket.disconnect(true);
+      session.closed = true;
+    }, SLOW_CONSUMER_MS);
+    conn.once('drain', drained);
   }
 }
 

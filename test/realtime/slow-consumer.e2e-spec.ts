@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { CURRENT_SCHEMA_VERSIONS, type FeedMessage } from '@lastmeter/contracts';
+import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
+import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { cleanupNamespace } from '../support/cleanup';
+import { testNamespace } from '../support/env';
+import { eventually } from '../support/eventually';
+import { StoreEventWriter } from '../support/store-events';
+import { Publisher } from '../support/write-api';
+
+/** A terminal that stops reading is cut off past a bounded buffer; the others do not wait for it. */
+const ns = testNamespace('slow', { GATEWAY_MAX_BUFFERED_PACKETS: '20' });
+let apps: Record<AppName, RunningApp>;
+let api: Publisher;
+let log: StoreEventWriter;
+const clients: TerminalClient[] = [];
+
+beforeAll(async () => {
+  apps = await startApps(ns.env);
+  api = new Publisher(apps.command.url, ns);
+  log = new StoreEventWriter(ns);
+});
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await log?.close();
+  await stopApps(apps);
+  await cleanupNamespace(ns);
+});
+
+async function terminal(storeId: string) {
+  const { token, terminalId } = await api.terminal(storeId);
+  const received: FeedMessage[] = [];
+  const client = new TerminalClient({ url: apps.gateway.url, token, cursors: new MemoryCursorStore() });
+  clients.push(client);
+  client.onItem((item) => received.push(item));
+  await client.connect();
+  return { client, received, terminalId };
+}
+
+/**
+ * Large feed entries written straight to lastmeter.feed.v1 (numbered as the write side
+ * would: this store has no other entries), to fill socket buffers quickly.
+ */
+async function bigEntries(storeId: string, from: number, count: number): Promise<void> {
+  const body = 'x'.repeat(100_000);
+  for (let start = from; start < from + count; start += 5) {
+    const entries = Array.from({ length: Math.min(5, from + count - start) }, (_, i) => {
+      const feedSeq = start + i;
+      return {
+        id: randomUUID(),
+        type: 'feed.appended',
+        schemaVersion: CURRENT_SCHEMA_VERSIONS['feed.appended'],
+        aggregateType: 'feed',
+        aggregateId: storeId,
+        aggregateVersion: feedSeq,
+        occurredAt: new Date().toISOString(),
+        actor: { id: 'lastmeter-feed', role: 'system' },
+        commandId: `feed:${storeId}:${feedSeq}`,
+        correlationId: `feed:${storeId}:${feedSeq}`,
+        causationId: `feed:${storeId}:${feedSeq}`,
+        data: {
+          storeId,
+          feedSeq,
+          change: 'published',
+          communication: {
+            id: randomUUID(),
+            revision: 1,
+            kind: 'notice',
+            title: `Big ${feedSeq}`,
+            body,
+            priority: 'normal',
+          },
+          sourceVersion: 1,
+        },
+      };
+    });
+    await log.send(storeId, entries, log.topics.feed);
+  }
+}
+
+it('disconnects a terminal that stopped reading, keeps serving the others, and resumes it from its cursor', async () => {
+  const region = await api.region('slow');
+  const store = await api.store('SL1', region);
+  const fast = await terminal(store);
+  const slow = await terminal(store);
+  // The slow tablet stops reading its socket (the kernel buffers fill, then the gateway's).
+  const tcp = (
+    slow.client.socket.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }
+  ).ws._socket;
+  tcp.pause();
+  const total = 300;
+  await bigEntries(store, 1, total);
+
+  await eventually(
+    () => expect(fast.received.map((m) => m.feedSeq)).toEqual(Array.from({ length: total }, (_, i) => i + 1)),
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  await eventually(() =>
+    expect(apps.gateway.output.some((line) => line.includes(`terminal ${slow.terminalId} is not reading`))).toBe(true),
+  );
+
+  // When it reads again it finds itself disconnected, reconnects, and gets the rest in order.
+  const disconnected = new Promise<string>((resolve) => slow.client.socket.once('disconnect', resolve));
+  tcp.resume();
+  expect(await disconnected).toBe('io server disconnect');
+  expect(slow.received.length).toBeLessThan(total);
+  await slow.client.connect();
+  await eventually(
+    () => expect(slow.received.map((m) => m.feedSeq)).toEqual(Array.from({ length: total }, (_, i) => i + 1)),
+    {
+      timeoutMs: 60_000,
+    },
+  );
+});
