@@ -119,6 +119,16 @@ it('loses and repeats nothing at the seam when publishing continues during the r
   expect(everything.length).toBeGreaterThan(0);
 });
 
+it("cannot join another store's room: rooms are the server's choice", async () => {
+  const t = await terminal(s1);
+  // There is no join message; a client that tries gets no answer and no other store's items.
+  await expect(t.client.socket.timeout(1_000).emitWithAck('join', { room: `store:${n1}` })).rejects.toThrow();
+  const northern = await api.publish({ title: 'Not for S1', audience: { storeIds: [n1] } });
+  const southern = await api.publish({ title: 'For S1', audience: { storeIds: [s1] } });
+  await eventually(() => expect(idsOf(t.received)).toContain(southern));
+  expect(idsOf(t.received)).not.toContain(northern);
+});
+
 describe('refusals', () => {
   async function refusal(auth: { token?: string; cursor?: unknown }): Promise<ConnectRefused> {
     const client = new TerminalClient({ url: apps.gateway.url, token: auth.token ?? '', reconnection: false });
@@ -216,5 +226,23 @@ describe('two gateways', () => {
       expect(revoked).toBe(2);
     });
     expect(other.client.socket.connected).toBe(true);
+  });
+
+  it('shows a crashed gateway’s terminals offline (its heartbeat stops)', async () => {
+    const device = await api.terminal(s1);
+    const client = new TerminalClient({ url: apps.gateway2!.url, token: device.token, reconnection: false });
+    clients.push(client);
+    await client.connect();
+    const online = async () => {
+      const response = await fetch(`${apps.gateway.url}/v1/presence?storeId=${s1}`, {
+        headers: { authorization: `Bearer ${tokenFor(ns, 'analyst')}` },
+      });
+      const body = (await response.json()) as { items: Array<{ online: Array<{ terminalId: string }> }> };
+      return body.items[0].online.map((t) => t.terminalId);
+    };
+    await eventually(async () => expect(await online()).toContain(device.terminalId));
+    await apps.gateway2!.kill('SIGKILL');
+    // No terminal.disconnected was ever written; the dead gateway's heartbeat expires.
+    await eventually(async () => expect(await online()).not.toContain(device.terminalId), { timeoutMs: 30_000 });
   });
 });
