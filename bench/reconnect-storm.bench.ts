@@ -1,0 +1,201 @@
+/**
+ * Reconnect storm: BENCH_TERMINALS (default 2,000) terminals of 20 stores reconnect at
+ * once with cursors 20 items behind; time until every one has caught up to its store's
+ * head, through the whole stack (gateway reading the feeds from Redis), against the same
+ * clients connecting to a bare Socket.IO server that sends the same items from memory
+ * (bench/bare-socketio-server.ts), same run. Servers and clients are separate processes.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { JwtService } from '@nestjs/jwt';
+import { io } from 'socket.io-client';
+import { topicNames, type FeedMessage } from '@lastmeter/contracts';
+import { ensureTopicsAt } from '@lastmeter/kafka';
+import { freePort } from '@lastmeter/infra';
+import { TerminalClient, MemoryCursorStore } from '@lastmeter/terminal-client';
+import { benchInfra, percentile, startBuiltApp, writeResults, type Measurement } from './support';
+
+const TERMINALS = Number(process.env.BENCH_TERMINALS ?? 2_000);
+const STORES = 20;
+const BEHIND = 20;
+
+interface Storm {
+  seconds: number;
+  latencies: number[];
+}
+
+/** Connects every client at once; resolves when each has received items up to `head`. */
+async function storm(
+  connect: (i: number, onItem: (item: { feedSeq: number }) => void) => { close(): void },
+  head: (i: number) => number,
+): Promise<Storm> {
+  const started = process.hrtime.bigint();
+  const latencies: number[] = [];
+  const closers: Array<{ close(): void }> = [];
+  await Promise.all(
+    Array.from(
+      { length: TERMINALS },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          closers.push(
+            connect(i, (item) => {
+              if (item.feedSeq === head(i)) {
+                latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+                resolve();
+              }
+            }),
+          );
+        }),
+    ),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  for (const closer of closers) closer.close();
+  return { seconds, latencies: latencies.sort((a, b) => a - b) };
+}
+
+function row(name: string, result: Storm): Measurement {
+  return {
+    name,
+    operations: TERMINALS,
+    seconds: Number(result.seconds.toFixed(3)),
+    perSecond: Math.round(TERMINALS / result.seconds),
+    p50ms: Number(percentile(result.latencies, 50).toFixed(1)),
+    p99ms: Number(percentile(result.latencies, 99).toFixed(1)),
+  };
+}
+
+async function main(): Promise<void> {
+  const infra = await benchInfra();
+  const prefix = `bench-${randomBytes(3).toString('hex')}.`;
+  const secret = randomBytes(32).toString('hex');
+  const env = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    KAFKA_BROKERS: infra.brokers,
+    REDIS_URL: infra.redisUrl,
+    KAFKA_TOPIC_PREFIX: prefix,
+    REDIS_KEY_PREFIX: prefix,
+    LASTMETER_JWT_SECRET: secret,
+    LASTMETER_ADMIN_PASSWORD: 'bench-admin',
+  };
+  await ensureTopicsAt([infra.brokers], topicNames(prefix), { partitions: 12, replicationFactor: 1 });
+  const ports = { command: await freePort(), projector: await freePort(), gateway: await freePort() };
+  const children = [
+    await startBuiltApp('command', env, ports.command),
+    await startBuiltApp('projector', env, ports.projector),
+    await startBuiltApp('gateway', env, ports.gateway),
+  ];
+  const jwt = new JwtService({ secret });
+  const admin = jwt.sign({ sub: 'bench-admin', role: 'hq-admin' }, { issuer: 'lastmeter' });
+  const call = async (path: string, body: object) => {
+    const response = await fetch(`http://127.0.0.1:${ports.command}/v1${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify(body),
+    });
+    if (response.status >= 300) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as { id: string };
+  };
+  const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
+  try {
+    const { id: regionId } = await call('/regions', { code: 'storm', name: 'Storm' });
+    const stores: string[] = [];
+    for (let s = 0; s < STORES; s++)
+      stores.push((await call('/stores', { code: `ST${s}`, name: `Store ${s}`, regionId })).id);
+    const publish = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const { id } = await call('/communications', {
+          kind: 'notice',
+          title: `Storm notice ${i}`,
+          body: 'Please check the shelf labels in aisle 3 and replace the old prices before opening. '.repeat(10),
+          audience: { all: true },
+        });
+        await call(`/communications/${id}/publish`, {});
+      }
+    };
+    await publish(5);
+    const feedOf = async (storeId: string) => {
+      const response = await fetch(`${gatewayUrl}/v1/stores/${storeId}/feed?limit=500`, {
+        headers: { authorization: `Bearer ${jwt.sign({ sub: 'bench', role: 'analyst' }, { issuer: 'lastmeter' })}` },
+      });
+      return (await response.json()) as { headSeq: number; items: FeedMessage[] };
+    };
+    const waitForHead = async (head: number) => {
+      for (;;) {
+        const heads = await Promise.all(stores.map(async (s) => (await feedOf(s)).headSeq));
+        if (heads.every((h) => h >= head)) return;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    await waitForHead(5);
+    await publish(BEHIND);
+    await waitForHead(5 + BEHIND);
+    const feeds = Object.fromEntries(await Promise.all(stores.map(async (s) => [s, (await feedOf(s)).items] as const)));
+    const head = (i: number) => feeds[stores[i % STORES]].length;
+    const cursor = (i: number) => head(i) - BEHIND;
+    const tokens = Array.from({ length: TERMINALS }, (_, i) =>
+      jwt.sign(
+        { sub: `storm-${i}`, role: 'terminal', storeId: stores[i % STORES] },
+        { issuer: 'lastmeter', expiresIn: '1h' },
+      ),
+    );
+
+    console.error(`reconnect storm: ${TERMINALS} terminals, ${BEHIND} items behind, against Last Meter…`);
+    const lastMeter = await storm((i, onItem) => {
+      const client = new TerminalClient({
+        url: gatewayUrl,
+        token: tokens[i],
+        cursors: new MemoryCursorStore({ cursor: cursor(i) }),
+        reconnection: true,
+      });
+      client.onItem(onItem);
+      void client.connect().catch((error: unknown) => console.error(`terminal ${i}: ${(error as Error).message}`));
+      return client;
+    }, head);
+
+    console.error('…and against a bare Socket.IO server sending the same items from memory');
+    const bare = spawn(process.execPath, [join(__dirname, 'bare-socketio-server.js')], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    bare.stdin.end(JSON.stringify(feeds));
+    const barePort = await new Promise<number>((resolve) =>
+      bare.stdout.once('data', (d: Buffer) => resolve(Number(d.toString()))),
+    );
+    const baseline = await storm((i, onItem) => {
+      const socket = io(`http://127.0.0.1:${barePort}/terminal`, {
+        transports: ['websocket'],
+        auth: { storeId: stores[i % STORES], cursor: cursor(i) },
+      });
+      socket.on('feed', onItem);
+      return { close: () => socket.disconnect() };
+    }, head);
+    bare.kill();
+
+    const ours = row(`Last Meter gateway: ${TERMINALS} terminals resume ${BEHIND} items behind`, lastMeter);
+    const theirs = row(`bare Socket.IO server, same clients and items from memory`, baseline);
+    writeResults(
+      'reconnect-storm',
+      {
+        machine: `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+        terminals: TERMINALS,
+        stores: STORES,
+        'items behind': BEHIND,
+        'time to all caught up, Last Meter / bare': Number((lastMeter.seconds / baseline.seconds).toFixed(2)),
+      },
+      [ours, theirs],
+    );
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await infra.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
