@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  CURRENT_SCHEMA_VERSIONS,
+  storeActivityEvent,
   topicNames,
   type DomainEvent,
   type EventDataByType,
@@ -24,20 +24,7 @@ export class StoreEventWriter {
   }
 
   event<T extends EventType>(type: T, data: EventDataByType[T], terminalId = 'terminal-1'): DomainEvent<T> {
-    return {
-      id: randomUUID(),
-      type,
-      schemaVersion: CURRENT_SCHEMA_VERSIONS[type],
-      aggregateType: 'store-activity',
-      aggregateId: randomUUID(),
-      aggregateVersion: 1,
-      occurredAt: new Date().toISOString(),
-      actor: { id: terminalId, role: 'terminal' },
-      commandId: randomUUID(),
-      correlationId: randomUUID(),
-      causationId: randomUUID(),
-      data,
-    } as DomainEvent<T>;
+    return storeActivityEvent(type, randomUUID(), { id: terminalId, role: 'terminal' }, data);
   }
 
   /** Sends raw values (events or anything else) keyed by store id. */

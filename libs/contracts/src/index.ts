@@ -10,3 +10,4 @@ export * from './upcasters';
 export * from './commands';
 export * from './parse-envelope';
 export * from './terminal-protocol';
+export * from './store-activity-event';

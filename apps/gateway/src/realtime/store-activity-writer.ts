@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { v5 as uuidv5 } from 'uuid';
 import {
-  CURRENT_SCHEMA_VERSIONS,
+  storeActivityEvent,
   type Actor,
   type DomainEvent,
   type EventDataByType,
@@ -69,20 +69,7 @@ export class StoreActivityWriter implements OnApplicationShutdown {
       if (Date.now() > deadline) throw new ActivityInFlight();
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const event = {
-      id,
-      type,
-      schemaVersion: CURRENT_SCHEMA_VERSIONS[type],
-      aggregateType: 'store-activity',
-      aggregateId: id,
-      aggregateVersion: 1,
-      occurredAt: new Date().toISOString(),
-      actor,
-      commandId: id,
-      correlationId: id,
-      causationId: id,
-      data,
-    } as DomainEvent;
+    const event = storeActivityEvent(type, id, actor, data) as DomainEvent;
     try {
       await this.send(data.storeId, event);
     } catch (error) {

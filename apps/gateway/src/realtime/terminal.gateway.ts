@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Namespace, Socket } from 'socket.io';
 import type { TokenClaims } from '@lastmeter/auth';
 import {
-  CURRENT_SCHEMA_VERSIONS,
+  storeActivityEvent,
   TERMINAL_NAMESPACE,
   type Ack,
   type Actor,
@@ -189,23 +189,11 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   private async presence(session: TerminalSession, type: 'terminal.connected' | 'terminal.disconnected') {
     const id = randomUUID();
     const base = { storeId: session.storeId, terminalId: session.terminalId, gatewayId: this.identity.id };
-    const event = {
-      id,
-      type,
-      schemaVersion: CURRENT_SCHEMA_VERSIONS[type],
-      aggregateType: 'store-activity',
-      aggregateId: id,
-      aggregateVersion: 1,
-      occurredAt: new Date().toISOString(),
-      actor: this.actorOf(session),
-      commandId: id,
-      correlationId: id,
-      causationId: id,
-      data:
-        type === 'terminal.connected'
-          ? base
-          : { ...base, reason: session.socket.disconnected ? 'disconnected' : 'closed' },
-    } as DomainEvent;
+    const data =
+      type === 'terminal.connected'
+        ? base
+        : { ...base, reason: session.socket.disconnected ? 'disconnected' : 'closed' };
+    const event = storeActivityEvent(type, id, this.actorOf(session), data) as DomainEvent;
     await this.writer.send(session.storeId, event).catch((error: unknown) => {
       this.logger.warn(`presence of ${session.terminalId} not recorded: ${(error as Error).message}`);
     });
