@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@lastmeter/config';
 import { AuthModule } from '@lastmeter/auth';
 import { PlatformModule } from '@lastmeter/platform';
+import { EventsController } from './history/events.controller';
 import { BoardController } from './read/board.controller';
 import { CommunicationsController } from './read/communications.controller';
 import { StoresController } from './read/stores.controller';
@@ -17,7 +18,7 @@ export class GatewayModule {
         AuthModule.forRoot(config.LASTMETER_JWT_SECRET),
         RealtimeModule,
       ],
-      controllers: [CommunicationsController, StoresController, BoardController],
+      controllers: [CommunicationsController, StoresController, BoardController, EventsController],
     };
   }
 }

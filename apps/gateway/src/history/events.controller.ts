@@ -1,0 +1,65 @@
+import { BadRequestException, Controller, Get, Inject, Logger, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { once } from 'node:events';
+import { Roles } from '@lastmeter/auth';
+import type { TopicNames } from '@lastmeter/contracts';
+import { LogReplay, type ReplayFilter } from '@lastmeter/history';
+import { KAFKA, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
+import { ReplayQuery } from './events.dto';
+
+export function replayFilterOf(query: ReplayQuery): ReplayFilter {
+  const filter: ReplayFilter = {
+    from: query.from ? new Date(query.from) : undefined,
+    to: query.to ? new Date(query.to) : undefined,
+    types: query.type,
+    aggregateId: query.aggregateId,
+    storeId: query.storeId,
+  };
+  if (filter.from && filter.to && filter.from > filter.to) {
+    throw new BadRequestException({ message: 'invalid request: to', fields: { to: ['must not be before from'] } });
+  }
+  return filter;
+}
+
+@ApiTags('history')
+@ApiBearerAuth()
+@Controller('events')
+export class EventsController {
+  private readonly logger = new Logger(EventsController.name);
+  private readonly replay: LogReplay;
+
+  constructor(@Inject(KAFKA) kafka: Kafka, @Inject(TOPIC_NAMES) topics: TopicNames) {
+    this.replay = new LogReplay(kafka, topics);
+  }
+
+  @Get()
+  @Roles('analyst', 'hq-admin')
+  @ApiProduces('application/x-ndjson')
+  @ApiOperation({
+    summary: 'Replay the log as NDJSON',
+    description:
+      'Every fact matching the filters, one JSON event per line, upcast to the current schema: in log order per ' +
+      'partition and, across partitions, by occurredAt (a k-way merge of the partitions). Streams with backpressure.',
+  })
+  async events(@Query() query: ReplayQuery, @Res() res: Response): Promise<void> {
+    const filter = replayFilterOf(query);
+    res.status(200).type('application/x-ndjson');
+    res.setHeader('cache-control', 'no-store');
+    const events = this.replay.events(filter);
+    let closed = false;
+    res.once('close', () => (closed = true));
+    try {
+      for await (const event of events) {
+        if (closed) break;
+        if (!res.write(`${JSON.stringify(event)}\n`)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      }
+    } catch (error) {
+      // Headers are gone: all a client can be told is that the stream ends early.
+      this.logger.warn(`replay stopped: ${(error as Error).message}`);
+    } finally {
+      await events.return(undefined);
+      res.end();
+    }
+  }
+}

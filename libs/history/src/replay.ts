@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import { parseEnvelope, upcast, type DomainEvent, type TopicNames, type TopicRole } from '@lastmeter/contracts';
+import type { Admin, Consumer, Kafka } from '@lastmeter/kafka';
+
+/** What an analyst asks for; every part is optional and they combine with AND. */
+export interface ReplayFilter {
+  /** occurredAt >= from */
+  from?: Date;
+  /** occurredAt <= to */
+  to?: Date;
+  types?: string[];
+  aggregateId?: string;
+  /** Facts about one store: its own events, its terminals', its feed and its activity. */
+  storeId?: string;
+}
+
+export interface ReplayProgress {
+  /** Messages read from Kafka so far. */
+  read: number;
+  /** Events that matched and were handed out. */
+  matched: number;
+  /** Share of the offset range read, 0..1. */
+  fraction: number;
+}
+
+/** The topics a replay reads: every fact of the log. */
+export const REPLAYED: readonly TopicRole[] = ['events', 'storeEvents', 'feed'];
+
+/**
+ * Kafka's record timestamps are set by the producer a moment after `occurredAt`; seeking
+ * by time starts this much earlier (and stops this much later) and filters on occurredAt.
+ */
+const CLOCK_SLACK_MS = 60_000;
+/** Matching events held in memory across all partitions before reading pauses. */
+const HIGH_WATER = 5_000;
+
+interface PartitionState {
+  role: TopicRole;
+  topic: string;
+  partition: number;
+  start: number;
+  end: number;
+  position: number;
+  buffer: DomainEvent[];
+}
+
+export function matches(event: DomainEvent, filter: ReplayFilter): boolean {
+  const at = Date.parse(event.occurredAt);
+  if (filter.from && at < filter.from.getTime()) return false;
+  if (filter.to && at > filter.to.getTime()) return false;
+  if (filter.types?.length && !filter.types.includes(event.type)) return false;
+  if (filter.aggregateId && event.aggregateId !== filter.aggregateId) return false;
+  if (filter.storeId && storeOf(event) !== filter.storeId) return false;
+  return true;
+}
+
+/** The store an event is about, if any. */
+export function storeOf(event: DomainEvent): string | undefined {
+  if (event.aggregateType === 'store') return event.aggregateId;
+  const data = event.data as { storeId?: unknown };
+  return typeof data.storeId === 'string' ? data.storeId : undefined;
+}
+
+/**
+ * Streams the events of the log that match a filter, in log order per partition and,
+ * across partitions, by occurredAt: a k-way merge that hands out the earliest head among
+ * the partitions, waiting for a partition that has no buffered event yet until it has
+ * one or has been read to its end. Reading starts at the offsets Kafka gives for
+ * `from` (offsets-for-times) and ends at the offsets for `to` (or the end of the log when
+ * the replay starts), so a narrow window reads little of a long log. Memory is bounded:
+ * reading pauses while HIGH_WATER matching events wait for the consumer of the stream.
+ * Old schema versions are upcast on the way out.
+ */
+export class LogReplay {
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topics: TopicNames,
+  ) {}
+
+  async *events(filter: ReplayFilter, onProgress?: (progress: ReplayProgress) => void): AsyncGenerator<DomainEvent> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let consumer: Consumer | undefined;
+    const signals = new Signals();
+    try {
+      const states = await this.plan(admin, filter);
+      const byKey = new Map(states.map((s) => [`${s.topic}/${s.partition}`, s]));
+      const totalRange = states.reduce((n, s) => n + (s.end - s.start), 0);
+      let buffered = 0;
+      let read = 0;
+      let matched = 0;
+      let failure: Error | undefined;
+      const progress = () =>
+        onProgress?.({
+          read,
+          matched,
+          fraction: totalRange === 0 ? 1 : states.reduce((n, s) => n + (s.position - s.start), 0) / totalRange,
+        });
+      const wake = (which: 'data' | 'space') => signals.wake(which);
+      const waitFor = (which: 'data' | 'space') => signals.wait(which);
+
+      if (states.some((s) => s.position < s.end)) {
+        consumer = this.kafka.consumer({
+          groupId: `${this.topics.events}.replay.${randomUUID()}`,
+          readUncommitted: false,
+          sessionTimeout: 60_000,
+          heartbeatInterval: 3_000,
+          maxWaitTimeInMs: 100,
+        });
+        const active = consumer;
+        // Batches of only transaction markers or aborted records never reach eachBatch.
+        active.on(active.events.END_BATCH_PROCESS, ({ payload }) => {
+          const state = byKey.get(`${payload.topic}/${payload.partition}`);
+          if (!state) return;
+          state.position = Math.max(state.position, Math.min(Number(payload.lastOffset) + 1, state.end));
+          wake('data');
+        });
+        await active.connect();
+        await active.subscribe({ topics: REPLAYED.map((role) => this.topics[role]), fromBeginning: true });
+        await active.run({
+          autoCommit: false,
+          partitionsConsumedConcurrently: 3,
+          eachBatch: async ({ batch, heartbeat, isRunning }) => {
+            const state = byKey.get(`${batch.topic}/${batch.partition}`);
+            if (!state || state.position >= state.end) return;
+            for (const message of batch.messages) {
+              const offset = Number(message.offset);
+              if (offset < state.position) continue;
+              if (offset >= state.end) break;
+              read++;
+              state.position = offset + 1;
+              let event: DomainEvent;
+              try {
+                event = upcast(parseEnvelope(message.value));
+              } catch {
+                continue; // The projector's DLQ is where malformed messages are reported.
+              }
+              if (!matches(event, filter)) continue;
+              state.buffer.push(event);
+              buffered++;
+              matched++;
+              wake('data');
+              // Backpressure: stop reading while the stream's reader is behind.
+              while (buffered >= HIGH_WATER && isRunning()) {
+                await waitFor('space');
+                await heartbeat();
+              }
+            }
+            state.position = Math.max(state.position, Math.min(Number(batch.lastOffset()) + 1, state.end));
+            progress();
+            wake('data');
+          },
+        });
+        for (const state of states) {
+          if (state.position < state.end)
+            active.seek({ topic: state.topic, partition: state.partition, offset: String(state.position) });
+        }
+        active.on(active.events.CRASH, ({ payload }) => {
+          failure = payload.error;
+          wake('data');
+        });
+      }
+
+      // The merge.
+      for (;;) {
+        if (failure) throw failure;
+        const open = states.filter((s) => s.buffer.length > 0 || s.position < s.end);
+        if (open.length === 0) break;
+        if (open.some((s) => s.buffer.length === 0)) {
+          await waitFor('data');
+          continue;
+        }
+        let next = open[0];
+        for (const state of open) {
+          if (state.buffer[0].occurredAt < next.buffer[0].occurredAt) next = state;
+        }
+        const event = next.buffer.shift()!;
+        buffered--;
+        if (buffered < HIGH_WATER / 2) wake('space');
+        yield event;
+      }
+      progress();
+    } finally {
+      // A reader that stops early (client gone) releases the paused partitions first.
+      signals.wake('space');
+      await consumer?.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Where each partition starts and ends for this filter. */
+  private async plan(admin: Admin, filter: ReplayFilter): Promise<PartitionState[]> {
+    const states: PartitionState[] = [];
+    for (const role of REPLAYED) {
+      const topic = this.topics[role];
+      const ends = await admin.fetchTopicOffsets(topic);
+      const starts = filter.from
+        ? await admin.fetchTopicOffsetsByTimestamp(topic, filter.from.getTime() - CLOCK_SLACK_MS)
+        : undefined;
+      const stops = filter.to
+        ? await admin.fetchTopicOffsetsByTimestamp(topic, filter.to.getTime() + CLOCK_SLACK_MS)
+        : undefined;
+      for (const { partition, offset, low } of ends) {
+        const last = Number(offset);
+        // offsets-for-times answers -1 (or the end) when nothing is that late.
+        const byTime = (entries: typeof starts, fallback: number) => {
+          const found = Number(entries?.find((e) => e.partition === partition)?.offset ?? fallback);
+          return found < 0 ? last : Math.min(found, last);
+        };
+        const start = Math.max(Number(low), starts ? byTime(starts, Number(low)) : Number(low));
+        const end = stops ? byTime(stops, last) : last;
+        states.push({ role, topic, partition, start, end: Math.max(start, end), position: start, buffer: [] });
+      }
+    }
+    return states;
+  }
+}
+
+/** Wake-ups between the Kafka side (data arrived) and the reader (space freed). */
+class Signals {
+  private readonly waiters = { data: [] as Array<() => void>, space: [] as Array<() => void> };
+
+  wake(which: 'data' | 'space'): void {
+    const waiting = this.waiters[which];
+    this.waiters[which] = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  /** Resolves on the next wake, or after a second (a missed wake only costs that). */
+  wait(which: 'data' | 'space'): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 1_000);
+      this.waiters[which].push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
