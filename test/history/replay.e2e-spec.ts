@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import request from 'supertest';
 import fixture from '../../libs/contracts/fixtures/communication.drafted.v1.json';
 import { storeActivityEvent, topicNames, upcast, type DomainEvent, type EventEnvelope } from '@lastmeter/contracts';
@@ -6,7 +9,8 @@ import { matches, type ReplayFilter } from '@lastmeter/history';
 import { ACKS_ALL, createKafkaClient, createProducer, ensureTopicsAt } from '@lastmeter/kafka';
 import { startApp, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
-import { testNamespace } from '../support/env';
+import { requireEnv, testNamespace } from '../support/env';
+import { runCli } from '../support/cli';
 import { bearer, tokenFor } from '../support/write-api';
 
 /** GET /v1/events against a brute-force filter of everything the test wrote to the log. */
@@ -214,4 +218,36 @@ it('is for analysts and hq-admin only, and refuses bad filters field by field', 
     .set(bearer(tokenFor(ns, 'analyst')));
   expect(backwards.status).toBe(400);
   expect(backwards.body.fields).toEqual({ to: ['must not be before from'] });
+});
+
+it('lastmeter replay writes the same events as NDJSON or CSV, with progress on stderr', async () => {
+  const filter: ReplayFilter = { types: ['receipt.read'], storeId: stores[1] };
+  const expected = written.filter((event) => matches(event, filter));
+  expect(expected.length).toBeGreaterThan(3);
+  const env = { ...ns.env, LASTMETER_HOME: undefined };
+  const ndjson = await runCli(['replay', '--type', 'receipt.read', '--store-id', stores[1]], env);
+  expect(ndjson.code).toBe(0);
+  expect(
+    ndjson.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).id)
+      .sort(),
+  ).toEqual(expected.map((e) => e.id).sort());
+  expect(ndjson.stderr).toMatch(/100\.0%\s+\d+ events/);
+
+  const file = join(requireEnv('LASTMETER_TEST_ROOT'), `replay-${randomUUID()}.csv`);
+  const csv = await runCli(
+    ['replay', '--type', 'receipt.read', '--store-id', stores[1], '--format', 'csv', '-o', file],
+    env,
+  );
+  expect(csv.code).toBe(0);
+  const rows = parse(readFileSync(file, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+  expect(rows.map((row) => row.id).sort()).toEqual(expected.map((e) => e.id).sort());
+  expect(rows[0]).toMatchObject({ type: 'receipt.read', storeId: stores[1], aggregateType: 'store-activity' });
+  expect(JSON.parse(rows[0].data)).toMatchObject({ storeId: stores[1] });
+
+  const bad = await runCli(['replay', '--from', 'yesterday'], env);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toContain('from: from must be a valid ISO 8601 date string');
 });

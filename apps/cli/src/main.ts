@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { dlqCommand } from './commands/dlq.command';
 import { infraCommand } from './commands/infra.command';
 import { rebuildCommand } from './commands/rebuild.command';
+import { replayCommand } from './commands/replay.command';
 import { startCommand } from './commands/start.command';
 import { exitWithError } from './output';
 
@@ -12,6 +13,7 @@ const program = new Command('lastmeter')
   .addCommand(startCommand())
   .addCommand(infraCommand())
   .addCommand(rebuildCommand())
-  .addCommand(dlqCommand());
+  .addCommand(dlqCommand())
+  .addCommand(replayCommand());
 
 program.parseAsync(process.argv).catch(exitWithError);

@@ -1,1 +1,3 @@
 export * from './replay';
+export * from './replay-query';
+export * from './csv';

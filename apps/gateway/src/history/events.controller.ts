@@ -4,23 +4,8 @@ import type { Response } from 'express';
 import { once } from 'node:events';
 import { Roles } from '@lastmeter/auth';
 import type { TopicNames } from '@lastmeter/contracts';
-import { LogReplay, type ReplayFilter } from '@lastmeter/history';
+import { InvalidReplayFilter, LogReplay, replayFilterOf, ReplayQuery, type ReplayFilter } from '@lastmeter/history';
 import { KAFKA, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
-import { ReplayQuery } from './events.dto';
-
-export function replayFilterOf(query: ReplayQuery): ReplayFilter {
-  const filter: ReplayFilter = {
-    from: query.from ? new Date(query.from) : undefined,
-    to: query.to ? new Date(query.to) : undefined,
-    types: query.type,
-    aggregateId: query.aggregateId,
-    storeId: query.storeId,
-  };
-  if (filter.from && filter.to && filter.from > filter.to) {
-    throw new BadRequestException({ message: 'invalid request: to', fields: { to: ['must not be before from'] } });
-  }
-  return filter;
-}
 
 @ApiTags('history')
 @ApiBearerAuth()
@@ -43,7 +28,13 @@ export class EventsController {
       'partition and, across partitions, by occurredAt (a k-way merge of the partitions). Streams with backpressure.',
   })
   async events(@Query() query: ReplayQuery, @Res() res: Response): Promise<void> {
-    const filter = replayFilterOf(query);
+    let filter: ReplayFilter;
+    try {
+      filter = replayFilterOf(query);
+    } catch (error) {
+      if (!(error instanceof InvalidReplayFilter)) throw error;
+      throw new BadRequestException({ message: 'invalid request: to', fields: error.fields });
+    }
     res.status(200).type('application/x-ndjson');
     res.setHeader('cache-control', 'no-store');
     const events = this.replay.events(filter);
