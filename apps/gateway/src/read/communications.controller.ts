@@ -1,8 +1,8 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '@lastmeter/auth';
-import { getCommunication, listCommunications, reachReport } from '@lastmeter/read-models';
-import { ListCommunicationsQuery } from './read.dto';
+import { communicationAsOf, getCommunication, listCommunications, reachReport } from '@lastmeter/read-models';
+import { AsOfQuery, ListCommunicationsQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS } from './scope';
 
@@ -29,9 +29,16 @@ export class CommunicationsController {
 
   @Get(':id')
   @Roles(...HQ_READERS, 'agency')
-  @ApiOperation({ summary: 'One communication: status, current revision, author, audience, schedule' })
-  async get(@Param('id', id) communicationId: string) {
-    const communication = await getCommunication(this.models.redis, await this.models.keys(), communicationId);
+  @ApiOperation({
+    summary: 'One communication: status, current revision, author, audience, schedule',
+    description:
+      'With `asOf`: as it stood at that instant (its history folded up to then); 404 if it did not exist yet.',
+  })
+  async get(@Param('id', id) communicationId: string, @Query() query: AsOfQuery) {
+    const keys = await this.models.keys();
+    const communication = query.asOf
+      ? await communicationAsOf(this.models.redis, keys, communicationId, new Date(query.asOf))
+      : await getCommunication(this.models.redis, keys, communicationId);
     if (!communication) throw new NotFoundException('no such communication');
     return communication;
   }

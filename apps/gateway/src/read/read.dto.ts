@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { COMMUNICATION_STATUSES } from '@lastmeter/domain';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
 
 export class PageQuery {
   @ApiPropertyOptional({ description: 'Opaque cursor from the previous page (`next`)' })
@@ -26,7 +26,14 @@ export class ListCommunicationsQuery extends PageQuery {
   status?: (typeof COMMUNICATION_STATUSES)[number];
 }
 
-export class FeedQuery {
+export class AsOfQuery {
+  @ApiPropertyOptional({ description: 'Time travel: the state at this instant (ISO 8601), computed from the log' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  asOf?: string;
+}
+
+export class FeedQuery extends AsOfQuery {
   @ApiPropertyOptional({ description: 'Return items with feedSeq greater than this (the cursor)', default: 0 })
   @IsOptional()
   @Type(() => Number)

@@ -1,7 +1,7 @@
-import { Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
+import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
-import { getStore, listRegions, listStores, listTerminals, readFeed } from '@lastmeter/read-models';
+import { feedAsOf, getStore, listRegions, listStores, listTerminals, readFeed } from '@lastmeter/read-models';
 import { FeedQuery, StoreFilterQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS, requireActiveTerminal, requireStore, storesInScope, STORE_READERS, visibleTo } from './scope';
@@ -17,15 +17,27 @@ export class StoresController {
   @Get('stores/:id/feed')
   @Roles(...HQ_READERS, ...STORE_READERS)
   @ApiOperation({
-    summary: "A store's feed after a cursor",
+    summary: "A store's feed after a cursor, or as it stood at an instant",
     description:
-      'Items with feedSeq > after, in order; `next` is the cursor for the following page. Items restricted to ' +
-      'roles the caller does not serve come as `{ feedSeq, hidden: true }`.',
+      'Items with feedSeq > after, in order; `next` is the cursor for the following page. With `asOf`: the ' +
+      'communications live for the store at that instant, each at its revision then, with the feedSeq of its ' +
+      'latest entry. Items restricted to roles the caller does not serve come as `{ feedSeq, hidden: true }`.',
   })
   async feed(@Param('id', id) storeId: string, @Query() query: FeedQuery, @CurrentClaims() claims: TokenClaims) {
     requireStore(claims, storeId);
     const keys = await this.models.keys();
     await requireActiveTerminal(this.models.redis, keys, claims);
+    if (query.asOf !== undefined) {
+      if (query.after !== undefined || query.limit !== undefined) {
+        throw new BadRequestException({
+          message: 'invalid request: asOf',
+          fields: { asOf: ['asOf returns the whole feed at that instant; it does not combine with after or limit'] },
+        });
+      }
+      if (!(await getStore(this.models.redis, keys, storeId))) throw new NotFoundException('no such store');
+      const items = await feedAsOf(this.models.redis, keys, storeId, new Date(query.asOf));
+      return { storeId, asOf: query.asOf, items: items.map((item) => visibleTo(claims, item)) };
+    }
     const limit = query.limit ?? 100;
     const { items, headSeq } = await readFeed(this.models.redis, keys, storeId, query.after ?? 0, limit);
     if (headSeq === 0 && !(await getStore(this.models.redis, keys, storeId))) {

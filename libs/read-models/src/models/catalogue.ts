@@ -25,26 +25,60 @@ export const catalogue: ReadModel = {
     const doc = context.doc<CatalogueDoc>(key);
     if (!nextVersion(doc, event)) return;
     const before = doc?.state ?? communicationDecider.initialState(event.aggregateId);
-    const state = communicationDecider.evolve(before, event);
-    const createdAt = doc?.createdAt ?? event.occurredAt;
-    const next: CatalogueDoc = {
-      version: event.aggregateVersion,
-      state,
-      createdAt,
-      updatedAt: event.occurredAt,
-      publishedAt: event.type === 'communication.published' ? event.occurredAt : doc?.publishedAt,
-      retractedAt: event.type === 'communication.retracted' ? event.occurredAt : doc?.retractedAt,
-      expiredAt: event.type === 'communication.expired' ? event.occurredAt : doc?.expiredAt,
-    };
+    const next = foldCatalogue(doc, event);
+    const { state, createdAt } = next;
+    // The communication's own history (score = aggregateVersion): time travel folds it.
+    context.write(
+      'ZADD',
+      context.keys.model('comm', event.aggregateId, 'history'),
+      event.aggregateVersion,
+      JSON.stringify(event),
+    );
     const member = newestFirst(createdAt, event.aggregateId);
     context.write('ZADD', context.keys.model('comms'), 0, member);
     if (before.status !== state.status) {
       if (before.status !== 'none') context.write('ZREM', context.keys.model('comms', before.status), member);
       context.write('ZADD', context.keys.model('comms', state.status), 0, member);
     }
-    context.setDoc(key, JSON.parse(JSON.stringify(next)) as CatalogueDoc);
+    context.setDoc(key, next);
   },
 };
+
+/** The catalogue document after one more of the communication's events. Pure. */
+export function foldCatalogue(doc: CatalogueDoc | undefined, event: DomainEvent): CatalogueDoc {
+  const before = doc?.state ?? communicationDecider.initialState(event.aggregateId);
+  const next: CatalogueDoc = {
+    version: event.aggregateVersion,
+    state: communicationDecider.evolve(before, event),
+    createdAt: doc?.createdAt ?? event.occurredAt,
+    updatedAt: event.occurredAt,
+    publishedAt: event.type === 'communication.published' ? event.occurredAt : doc?.publishedAt,
+    retractedAt: event.type === 'communication.retracted' ? event.occurredAt : doc?.retractedAt,
+    expiredAt: event.type === 'communication.expired' ? event.occurredAt : doc?.expiredAt,
+  };
+  return JSON.parse(JSON.stringify(next)) as CatalogueDoc;
+}
+
+/**
+ * The communication as it stood at `at`: its history folded up to that instant (each
+ * event as the log has it, upcast). Undefined when it did not exist yet.
+ */
+export async function communicationAsOf(
+  redis: Redis,
+  keys: RedisKeys,
+  id: string,
+  at: Date,
+): Promise<CatalogueEntry | undefined> {
+  const history = (await redis.zrange(keys.model('comm', id, 'history'), 0, -1)).map(
+    (json) => JSON.parse(json) as DomainEvent,
+  );
+  let doc: CatalogueDoc | undefined;
+  for (const event of history) {
+    if (Date.parse(event.occurredAt) > at.getTime()) break;
+    doc = foldCatalogue(doc, event);
+  }
+  return doc ? catalogueEntry(doc) : undefined;
+}
 
 /** What GET /communications returns per item. */
 export interface CatalogueEntry {

@@ -51,3 +51,24 @@ export async function readFeed(
     .exec()) as [[null, string[]], [null, string | null]];
   return { items: members.map((m) => JSON.parse(m) as FeedItem), headSeq: Number(head ?? 0) };
 }
+
+/**
+ * The store's feed as it stood at `at` (DESIGN.md section 5): the communications live for
+ * it then, each at its revision then, with the feedSeq of its latest entry up to then.
+ * Folded from the store's feed entries, which the read model keeps in full (it is an
+ * append-only copy of lastmeter.feed.v1 for the store, rebuilt identically from the log).
+ * An entry's communication counts as expired from its expiresAt on, even before the
+ * `expired` entry (appended by the scheduler a moment later) was written.
+ */
+export async function feedAsOf(redis: Redis, keys: RedisKeys, storeId: string, at: Date): Promise<FeedItem[]> {
+  const entries = (await redis.zrange(keys.model('feed', storeId), 0, -1)).map((json) => JSON.parse(json) as FeedItem);
+  const latest = new Map<string, FeedItem>();
+  for (const entry of entries) {
+    if (Date.parse(entry.at) > at.getTime()) continue;
+    latest.set(entry.communication.id, entry);
+  }
+  return [...latest.values()]
+    .filter((entry) => entry.change === 'published' || entry.change === 'revised')
+    .filter((entry) => !entry.communication.expiresAt || Date.parse(entry.communication.expiresAt) > at.getTime())
+    .sort((a, b) => a.feedSeq - b.feedSeq);
+}
