@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@lastmeter/config';
 import { AuthModule } from '@lastmeter/auth';
 import { PlatformModule } from '@lastmeter/platform';
+import { AuditController } from './history/audit.controller';
 import { EventsController } from './history/events.controller';
 import { BoardController } from './read/board.controller';
 import { CommunicationsController } from './read/communications.controller';
@@ -18,7 +19,7 @@ export class GatewayModule {
         AuthModule.forRoot(config.LASTMETER_JWT_SECRET),
         RealtimeModule,
       ],
-      controllers: [CommunicationsController, StoresController, BoardController, EventsController],
+      controllers: [CommunicationsController, StoresController, BoardController, EventsController, AuditController],
     };
   }
 }

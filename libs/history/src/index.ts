@@ -1,3 +1,4 @@
 export * from './replay';
 export * from './replay-query';
 export * from './csv';
+export * from './audit';

@@ -29,6 +29,14 @@ redis.call('SET', KEYS[2], seq)
 if seq == head + 1 then return 1 end
 return 2`,
   },
+  /** KEYS[1] hash; ARGV field, number. Keeps the largest number seen per field (order-independent). */
+  lmHashMax: {
+    numberOfKeys: 1,
+    lua: `
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
+if tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end
+return 0`,
+  },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -35,10 +35,19 @@ export const reach: ReadModel = {
     }
     const step = STEP_OF[event.type];
     if (!step && event.type !== 'quiz.answered') return;
-    const data = event.data as { storeId: string; terminalId: string; communicationId: string; score?: number };
+    const data = event.data as {
+      storeId: string;
+      terminalId: string;
+      communicationId: string;
+      revision?: number;
+      score?: number;
+    };
     requireStrings(data, 'storeId', 'terminalId', 'communicationId');
     const who = `${data.storeId}/${data.terminalId}`;
     context.announce({ kind: 'reach-changed', communicationId: data.communicationId });
+    if (typeof data.revision === 'number') {
+      context.script('lmHashMax', keys.model('reach', data.communicationId, 'revision'), who, data.revision);
+    }
     if (step) {
       context.write('HSETNX', keys.model('reach', data.communicationId, step), who, event.occurredAt);
     } else {
@@ -70,6 +79,8 @@ export interface StoreReach {
 
 export interface RawReach {
   targeted: string[];
+  /** `storeId/terminalId` → the highest revision it reported on. */
+  revision: Record<string, string>;
   /** Per step: `storeId/terminalId` → when it first reported the step. */
   first: Record<ReachStep, Record<string, string>>;
   steps: Record<ReachStep, string[]>;
@@ -80,7 +91,7 @@ export async function readReach(redis: Redis, keys: RedisKeys, communicationId: 
   const key = (...parts: string[]) => keys.model('reach', communicationId, ...parts);
   const pipeline = redis.pipeline().smembers(key('targeted'));
   for (const step of REACH_STEPS) pipeline.hgetall(key(step));
-  pipeline.hgetall(key('quiz'));
+  pipeline.hgetall(key('quiz')).hgetall(key('revision'));
   const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
     if (error) throw error;
     return value;
@@ -93,6 +104,7 @@ export async function readReach(redis: Redis, keys: RedisKeys, communicationId: 
     first,
     steps: Object.fromEntries(REACH_STEPS.map((step) => [step, Object.keys(first[step]).sort()])) as RawReach['steps'],
     quiz: replies[REACH_STEPS.length + 1] as Record<string, string>,
+    revision: replies[REACH_STEPS.length + 2] as Record<string, string>,
   };
 }
 
