@@ -31,10 +31,15 @@ export const REPLAYED: readonly TopicRole[] = ['events', 'storeEvents', 'feed'];
  * by time starts this much earlier (and stops this much later) and filters on occurredAt.
  */
 const CLOCK_SLACK_MS = 60_000;
-/** Matching events held in memory across all partitions before reading pauses. */
-const HIGH_WATER = 5_000;
+/**
+ * Matching events a partition may hold before reading it pauses. Only a partition with an
+ * empty buffer can hold the merge up, so pausing full ones never deadlocks, and memory
+ * stays below partitions × PARTITION_HIGH_WATER events whatever the reader's pace.
+ */
+const PARTITION_HIGH_WATER = 1_000;
 
 interface PartitionState {
+  paused: boolean;
   role: TopicRole;
   topic: string;
   partition: number;
@@ -68,7 +73,7 @@ export function storeOf(event: DomainEvent): string | undefined {
  * one or has been read to its end. Reading starts at the offsets Kafka gives for
  * `from` (offsets-for-times) and ends at the offsets for `to` (or the end of the log when
  * the replay starts), so a narrow window reads little of a long log. Memory is bounded:
- * reading pauses while HIGH_WATER matching events wait for the consumer of the stream.
+ * reading a partition pauses while PARTITION_HIGH_WATER of its events wait for the reader.
  * Old schema versions are upcast on the way out.
  */
 export class LogReplay {
@@ -86,7 +91,6 @@ export class LogReplay {
       const states = await this.plan(admin, filter);
       const byKey = new Map(states.map((s) => [`${s.topic}/${s.partition}`, s]));
       const totalRange = states.reduce((n, s) => n + (s.end - s.start), 0);
-      let buffered = 0;
       let read = 0;
       let matched = 0;
       let failure: Error | undefined;
@@ -96,8 +100,8 @@ export class LogReplay {
           matched,
           fraction: totalRange === 0 ? 1 : states.reduce((n, s) => n + (s.position - s.start), 0) / totalRange,
         });
-      const wake = (which: 'data' | 'space') => signals.wake(which);
-      const waitFor = (which: 'data' | 'space') => signals.wait(which);
+      const wake = (which: 'data') => signals.wake(which);
+      const waitFor = (which: 'data') => signals.wait(which);
 
       if (states.some((s) => s.position < s.end)) {
         consumer = this.kafka.consumer({
@@ -111,7 +115,7 @@ export class LogReplay {
         // Batches of only transaction markers or aborted records never reach eachBatch.
         active.on(active.events.END_BATCH_PROCESS, ({ payload }) => {
           const state = byKey.get(`${payload.topic}/${payload.partition}`);
-          if (!state) return;
+          if (!state || payload.batchSize > 0) return;
           state.position = Math.max(state.position, Math.min(Number(payload.lastOffset) + 1, state.end));
           wake('data');
         });
@@ -119,16 +123,22 @@ export class LogReplay {
         await active.subscribe({ topics: REPLAYED.map((role) => this.topics[role]), fromBeginning: true });
         await active.run({
           autoCommit: false,
+          eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: 3,
-          eachBatch: async ({ batch, heartbeat, isRunning }) => {
+          eachBatch: async ({ batch, resolveOffset }) => {
             const state = byKey.get(`${batch.topic}/${batch.partition}`);
-            if (!state || state.position >= state.end) return;
+            if (!state) return;
+            let complete = true;
             for (const message of batch.messages) {
               const offset = Number(message.offset);
-              if (offset < state.position) continue;
+              if (offset < state.position) {
+                resolveOffset(message.offset);
+                continue;
+              }
               if (offset >= state.end) break;
               read++;
               state.position = offset + 1;
+              resolveOffset(message.offset);
               let event: DomainEvent;
               try {
                 event = upcast(parseEnvelope(message.value));
@@ -137,16 +147,18 @@ export class LogReplay {
               }
               if (!matches(event, filter)) continue;
               state.buffer.push(event);
-              buffered++;
               matched++;
-              wake('data');
-              // Backpressure: stop reading while the stream's reader is behind.
-              while (buffered >= HIGH_WATER && isRunning()) {
-                await waitFor('space');
-                await heartbeat();
+              if (state.buffer.length >= PARTITION_HIGH_WATER) {
+                // Backpressure: the rest of the batch is fetched again after resume.
+                state.paused = true;
+                active.pause([{ topic: state.topic, partitions: [state.partition] }]);
+                complete = false;
+                break;
               }
             }
-            state.position = Math.max(state.position, Math.min(Number(batch.lastOffset()) + 1, state.end));
+            if (complete)
+              state.position = Math.max(state.position, Math.min(Number(batch.lastOffset()) + 1, state.end));
+            if (state.position >= state.end) active.pause([{ topic: state.topic, partitions: [state.partition] }]);
             progress();
             wake('data');
           },
@@ -175,14 +187,14 @@ export class LogReplay {
           if (state.buffer[0].occurredAt < next.buffer[0].occurredAt) next = state;
         }
         const event = next.buffer.shift()!;
-        buffered--;
-        if (buffered < HIGH_WATER / 2) wake('space');
+        if (next.paused && next.buffer.length < PARTITION_HIGH_WATER / 2) {
+          next.paused = false;
+          consumer?.resume([{ topic: next.topic, partitions: [next.partition] }]);
+        }
         yield event;
       }
       progress();
     } finally {
-      // A reader that stops early (client gone) releases the paused partitions first.
-      signals.wake('space');
       await consumer?.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
     }
@@ -209,7 +221,16 @@ export class LogReplay {
         };
         const start = Math.max(Number(low), starts ? byTime(starts, Number(low)) : Number(low));
         const end = stops ? byTime(stops, last) : last;
-        states.push({ role, topic, partition, start, end: Math.max(start, end), position: start, buffer: [] });
+        states.push({
+          role,
+          topic,
+          partition,
+          start,
+          end: Math.max(start, end),
+          position: start,
+          buffer: [],
+          paused: false,
+        });
       }
     }
     return states;
