@@ -5,19 +5,13 @@
  * Baseline, same run, same topics: a minimal kafkajs consumer loop that parses each
  * event and writes one SADD per event to Redis with the same pipeline depth (2,000).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
-import {
-  CURRENT_SCHEMA_VERSIONS,
-  topicNames,
-  type DomainEvent,
-  type EventEnvelope,
-  type TopicNames,
-  type TopicRole,
-} from '@lastmeter/contracts';
-import { createKafkaClient, createProducer, ensureTopicsAt, type Kafka } from '@lastmeter/kafka';
+import { topicNames, type EventEnvelope, type TopicNames } from '@lastmeter/contracts';
+import { createKafkaClient, ensureTopicsAt, type Kafka } from '@lastmeter/kafka';
 import { ProjectionRunner, RedisKeys, PROJECTED } from '@lastmeter/read-models';
 import { createRedisClient } from '@lastmeter/redis';
+import { seedEventMix } from './event-mix';
 import { benchInfra, writeResults, type Measurement } from './support';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -25,101 +19,6 @@ const STORES = 500;
 const COMMUNICATIONS = 200;
 const PIPELINE = 2_000;
 const GOAL = 50_000;
-
-function envelope(type: string, aggregateType: string, aggregateId: string, version: number, data: unknown) {
-  return {
-    id: randomUUID(),
-    type,
-    schemaVersion: CURRENT_SCHEMA_VERSIONS[type as keyof typeof CURRENT_SCHEMA_VERSIONS],
-    aggregateType,
-    aggregateId,
-    aggregateVersion: version,
-    occurredAt: new Date().toISOString(),
-    actor: { id: 'bench', role: 'hq-editor' },
-    commandId: randomUUID(),
-    correlationId: randomUUID(),
-    causationId: randomUUID(),
-    data,
-  } as EventEnvelope;
-}
-
-/** Writes the event mix; returns how many went to each topic. */
-async function seed(kafka: Kafka, topics: TopicNames): Promise<Record<string, number>> {
-  const producer = createProducer(kafka);
-  await producer.connect();
-  const stores = Array.from({ length: STORES }, () => randomUUID());
-  const communications = Array.from({ length: COMMUNICATIONS }, () => randomUUID());
-  const heads = new Map<string, number>();
-  const counts: Record<string, number> = { events: 0, feed: 0, storeEvents: 0 };
-  let pending: Array<{ topic: TopicRole; key: string; value: string }> = [];
-  const flush = async () => {
-    const byTopic = new Map<TopicRole, Array<{ key: string; value: string }>>();
-    for (const { topic, key, value } of pending) byTopic.set(topic, [...(byTopic.get(topic) ?? []), { key, value }]);
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic: topics[topic], messages })),
-    });
-    pending = [];
-  };
-  const push = async (topic: TopicRole, key: string, event: EventEnvelope) => {
-    pending.push({ topic, key, value: JSON.stringify(event) });
-    counts[topic]++;
-    if (pending.length >= 5_000) await flush();
-  };
-  // Communications: drafted + published.
-  for (const id of communications) {
-    const content = {
-      kind: 'notice',
-      title: `Notice ${id}`,
-      body: 'Shelf labels',
-      priority: 'normal',
-      audience: { all: true },
-    };
-    await push('events', id, envelope('communication.drafted', 'communication', id, 1, { ...content, revision: 1 }));
-    await push('events', id, envelope('communication.published', 'communication', id, 2, { revision: 1 }));
-  }
-  let written = COMMUNICATIONS * 2;
-  for (let i = 0; written < EVENTS; i++, written++) {
-    const storeId = stores[i % STORES];
-    const communicationId = communications[(i * 7) % COMMUNICATIONS];
-    if (i % 20 === 0) {
-      const feedSeq = (heads.get(storeId) ?? 0) + 1;
-      heads.set(storeId, feedSeq);
-      const communication = {
-        id: communicationId,
-        revision: 1,
-        kind: 'notice',
-        title: 'Notice',
-        body: 'Shelf labels',
-        priority: 'normal',
-      };
-      await push(
-        'feed',
-        storeId,
-        envelope('feed.appended', 'feed', storeId, feedSeq, {
-          storeId,
-          feedSeq,
-          change: 'published',
-          communication,
-          sourceVersion: 2,
-        }),
-      );
-    } else {
-      const kind = (['receipt.delivered', 'receipt.read', 'receipt.acknowledged'] as const)[i % 3];
-      const terminalId = `t${i % 4}`;
-      const receipt: DomainEvent = envelope(kind, 'store-activity', randomUUID(), 1, {
-        storeId,
-        terminalId,
-        communicationId,
-        revision: 1,
-      }) as DomainEvent;
-      await push('storeEvents', storeId, receipt);
-    }
-  }
-  await flush();
-  await producer.disconnect();
-  return counts;
-}
 
 async function untilDrained(lag: () => Promise<number>): Promise<void> {
   while ((await lag()) > 0) await new Promise((resolve) => setTimeout(resolve, 200));
@@ -184,7 +83,7 @@ async function main(): Promise<void> {
   try {
     await ensureTopicsAt([infra.brokers], topics, { partitions: 12, replicationFactor: 1 });
     console.error(`seeding ${EVENTS} events…`);
-    const counts = await seed(kafka, topics);
+    const { counts } = await seedEventMix(kafka, topics, EVENTS, { stores: STORES, communications: COMMUNICATIONS });
 
     const redis = createRedisClient(infra.redisUrl, 'bench-projection');
     let applied = 0;

@@ -109,7 +109,11 @@ export class LogReplay {
           readUncommitted: false,
           sessionTimeout: 60_000,
           heartbeatInterval: 3_000,
-          maxWaitTimeInMs: 100,
+          // History is all there: fetch a lot at once so no partition's buffer runs dry
+          // (the merge waits for every partition that could still have an earlier event).
+          maxWaitTimeInMs: 20,
+          maxBytes: 64 * 1024 * 1024,
+          maxBytesPerPartition: 2 * 1024 * 1024,
         });
         const active = consumer;
         // Batches of only transaction markers or aborted records never reach eachBatch.

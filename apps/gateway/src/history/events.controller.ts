@@ -40,15 +40,33 @@ export class EventsController {
     const events = this.replay.events(filter);
     let closed = false;
     res.once('close', () => (closed = true));
+    // Lines go out in chunks of about 64 KiB (one write per event costs more than the
+    // event), and at least every 100 ms when events trickle in.
+    let chunk = '';
+    const flush = async () => {
+      if (chunk === '' || closed) return;
+      const full = !res.write(chunk);
+      chunk = '';
+      if (full) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    };
+    const timer = setInterval(() => {
+      if (chunk !== '' && !closed && res.writableLength === 0) {
+        res.write(chunk);
+        chunk = '';
+      }
+    }, 100);
     try {
       for await (const event of events) {
         if (closed) break;
-        if (!res.write(`${JSON.stringify(event)}\n`)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        chunk += `${JSON.stringify(event)}\n`;
+        if (chunk.length >= 64 * 1024) await flush();
       }
+      await flush();
     } catch (error) {
       // Headers are gone: all a client can be told is that the stream ends early.
       this.logger.warn(`replay stopped: ${(error as Error).message}`);
     } finally {
+      clearInterval(timer);
       await events.return(undefined);
       res.end();
     }
