@@ -200,7 +200,7 @@ async function main(): Promise<void> {
         p99ms: p99,
       });
       const replay = row('GET /v1/events → NDJSON (merge, upcast, HTTP)', EVENTS, replaySeconds);
-      const library = row('LogReplay in-process + JSON.stringify (no HTTP)', inProcess, inProcessSeconds);
+      const library = row('LogReplay in-process (no HTTP)', inProcess, inProcessSeconds);
       const baseline = row('baseline: bare kafkajs consumer, same topics and range', bare.messages, bare.seconds);
       const asOfSeconds = latencies.reduce((a, b) => a + b, 0) / 1_000;
       const asOf = row(

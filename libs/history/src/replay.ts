@@ -38,6 +38,12 @@ const CLOCK_SLACK_MS = 60_000;
  */
 const PARTITION_HIGH_WATER = 1_000;
 
+/** An event and its NDJSON line (the bytes as logged when no upcast changed them). */
+export interface ReplayedEvent {
+  event: DomainEvent;
+  json: string;
+}
+
 interface PartitionState {
   paused: boolean;
   role: TopicRole;
@@ -46,7 +52,7 @@ interface PartitionState {
   start: number;
   end: number;
   position: number;
-  buffer: DomainEvent[];
+  buffer: ReplayedEvent[];
 }
 
 export function matches(event: DomainEvent, filter: ReplayFilter): boolean {
@@ -83,6 +89,15 @@ export class LogReplay {
   ) {}
 
   async *events(filter: ReplayFilter, onProgress?: (progress: ReplayProgress) => void): AsyncGenerator<DomainEvent> {
+    for await (const { event } of this.entries(filter, onProgress)) yield event;
+  }
+
+  /**
+   * The same stream with each event's JSON line: the logged bytes themselves when the
+   * event is already at the current schema (no parse-and-stringify round trip on the
+   * way out), otherwise the upcast event serialized.
+   */
+  async *entries(filter: ReplayFilter, onProgress?: (progress: ReplayProgress) => void): AsyncGenerator<ReplayedEvent> {
     const admin = this.kafka.admin();
     await admin.connect();
     let consumer: Consumer | undefined;
@@ -144,13 +159,18 @@ export class LogReplay {
               state.position = offset + 1;
               resolveOffset(message.offset);
               let event: DomainEvent;
+              let json: string;
               try {
-                event = upcast(parseEnvelope(message.value));
+                const text = message.value?.toString('utf8') ?? 'null';
+                const logged = parseEnvelope(text);
+                event = upcast(logged);
+                json =
+                  logged.schemaVersion === event.schemaVersion && !text.includes('\n') ? text : JSON.stringify(event);
               } catch {
                 continue; // The projector's DLQ is where malformed messages are reported.
               }
               if (!matches(event, filter)) continue;
-              state.buffer.push(event);
+              state.buffer.push({ event, json });
               matched++;
               if (state.buffer.length >= PARTITION_HIGH_WATER) {
                 // Backpressure: the rest of the batch is fetched again after resume.
@@ -188,14 +208,14 @@ export class LogReplay {
         }
         let next = open[0];
         for (const state of open) {
-          if (state.buffer[0].occurredAt < next.buffer[0].occurredAt) next = state;
+          if (state.buffer[0].event.occurredAt < next.buffer[0].event.occurredAt) next = state;
         }
-        const event = next.buffer.shift()!;
+        const entry = next.buffer.shift()!;
         if (next.paused && next.buffer.length < PARTITION_HIGH_WATER / 2) {
           next.paused = false;
           consumer?.resume([{ topic: next.topic, partitions: [next.partition] }]);
         }
-        yield event;
+        yield entry;
       }
       progress();
     } finally {

@@ -81,10 +81,10 @@ export function replayCommand(): Command {
       const ticker = setInterval(bar, process.stderr.isTTY ? 200 : 2_000);
       try {
         const replay = new LogReplay(deployment.kafka, deployment.topics);
-        for await (const event of replay.events(filter, (progress) => (last = progress))) {
+        for await (const { event, json } of replay.entries(filter, (progress) => (last = progress))) {
           if (csv) {
             if (!csv.write(eventCsvRow(event))) await once(csv, 'drain');
-          } else await write(out, `${JSON.stringify(event)}\n`);
+          } else await write(out, `${json}\n`);
         }
         if (csv) {
           csv.end();

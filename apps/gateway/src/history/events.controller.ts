@@ -37,7 +37,7 @@ export class EventsController {
     }
     res.status(200).type('application/x-ndjson');
     res.setHeader('cache-control', 'no-store');
-    const events = this.replay.events(filter);
+    const events = this.replay.entries(filter);
     let closed = false;
     res.once('close', () => (closed = true));
     // Lines go out in chunks of about 64 KiB (one write per event costs more than the
@@ -56,9 +56,9 @@ export class EventsController {
       }
     }, 100);
     try {
-      for await (const event of events) {
+      for await (const { json } of events) {
         if (closed) break;
-        chunk += `${JSON.stringify(event)}\n`;
+        chunk += `${json}\n`;
         if (chunk.length >= 64 * 1024) await flush();
       }
       await flush();
