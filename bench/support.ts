@@ -39,14 +39,21 @@ export async function benchInfra(): Promise<BenchInfra> {
     });
     await redis.start();
   }
+  const stop = async () => {
+    await Promise.allSettled([kafka?.stop(), redis?.stop()]);
+    rmSync(root, { recursive: true, force: true });
+  };
+  // Ctrl-C (or a kill) during a benchmark must not leave its broker and Redis behind.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: stopping the benchmark's Kafka and Redis\n`);
+      void stop().finally(() => process.exit(130));
+    });
+  }
   return {
     brokers: process.env.KAFKA_BROKERS ?? kafka!.brokers,
     redisUrl: process.env.REDIS_URL ?? redis!.url,
-    async stop() {
-      await kafka?.stop();
-      await redis?.stop();
-      rmSync(root, { recursive: true, force: true });
-    },
+    stop,
   };
 }
 
