@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { get } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { JwtService } from '@nestjs/jwt';
-import { CURRENT_SCHEMA_VERSIONS, topicNames, type TopicNames } from '@lastmeter/contracts';
+import { feedEvent, topicNames, type TopicNames } from '@lastmeter/contracts';
 import { createKafkaClient, ensureTopicsAt, type Kafka } from '@lastmeter/kafka';
 import { freePort } from '@lastmeter/infra';
 import { LogReplay } from '@lastmeter/history';
@@ -123,19 +123,8 @@ async function main(): Promise<void> {
       const t0 = Date.now() - FEED_ITEMS * 60_000;
       const entries = Array.from({ length: FEED_ITEMS }, (_, i) => {
         const feedSeq = i + 1;
-        const event = {
-          id: randomUUID(),
-          type: 'feed.appended',
-          schemaVersion: CURRENT_SCHEMA_VERSIONS['feed.appended'],
-          aggregateType: 'feed',
-          aggregateId: storeId,
-          aggregateVersion: feedSeq,
-          occurredAt: new Date(t0 + i * 60_000).toISOString(),
-          actor: { id: 'lastmeter-feed', role: 'system' },
-          commandId: `feed:${storeId}:${feedSeq}`,
-          correlationId: `feed:${storeId}:${feedSeq}`,
-          causationId: `feed:${storeId}:${feedSeq}`,
-          data: {
+        const event = feedEvent(
+          {
             storeId,
             feedSeq,
             change: i % 3 === 2 ? 'retracted' : 'published',
@@ -149,7 +138,9 @@ async function main(): Promise<void> {
             },
             sourceVersion: 1,
           },
-        };
+          randomUUID(),
+          new Date(t0 + i * 60_000).toISOString(),
+        );
         return {
           topic: 'feed' as const,
           partition: 0,

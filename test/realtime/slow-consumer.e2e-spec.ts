@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CURRENT_SCHEMA_VERSIONS, type FeedMessage } from '@lastmeter/contracts';
+import { feedEvent, type FeedMessage } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
@@ -47,19 +47,8 @@ async function bigEntries(storeId: string, from: number, count: number): Promise
   for (let start = from; start < from + count; start += 5) {
     const entries = Array.from({ length: Math.min(5, from + count - start) }, (_, i) => {
       const feedSeq = start + i;
-      return {
-        id: randomUUID(),
-        type: 'feed.appended',
-        schemaVersion: CURRENT_SCHEMA_VERSIONS['feed.appended'],
-        aggregateType: 'feed',
-        aggregateId: storeId,
-        aggregateVersion: feedSeq,
-        occurredAt: new Date().toISOString(),
-        actor: { id: 'lastmeter-feed', role: 'system' },
-        commandId: `feed:${storeId}:${feedSeq}`,
-        correlationId: `feed:${storeId}:${feedSeq}`,
-        causationId: `feed:${storeId}:${feedSeq}`,
-        data: {
+      return feedEvent(
+        {
           storeId,
           feedSeq,
           change: 'published',
@@ -73,7 +62,8 @@ async function bigEntries(storeId: string, from: number, count: number): Promise
           },
           sourceVersion: 1,
         },
-      };
+        randomUUID(),
+      );
     });
     await log.send(storeId, entries, log.topics.feed);
   }

@@ -11,3 +11,4 @@ export * from './commands';
 export * from './parse-envelope';
 export * from './terminal-protocol';
 export * from './store-activity-event';
+export * from './feed-event';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { v5 as uuidv5 } from 'uuid';
-import { CURRENT_SCHEMA_VERSIONS, type Actor, type DomainEvent, type FeedAppended } from '@lastmeter/contracts';
+import { feedEvent, type DomainEvent, type FeedAppended } from '@lastmeter/contracts';
 import {
   planStoreFeed,
   type CommunicationState,
@@ -15,7 +15,6 @@ import { FeedLedger } from './feed-ledger';
 
 /** Namespace of feed entry ids: the same store and feedSeq always get the same id. */
 const FEED_IDS = 'b5f2f7a4-6a53-4c55-9d43-2b6a3f0e8c11';
-const FEED_ACTOR: Actor = { id: 'lastmeter-feed', role: 'system' };
 /** Bounds one transaction; a publish to every store of a large chain spans several. */
 const MAX_ENTRIES_PER_TRANSACTION = 500;
 /** Changes arriving together are sequenced together. */
@@ -163,19 +162,5 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
 }
 
 function envelopeOf(entry: FeedAppended): DomainEvent<'feed.appended'> {
-  const commandId = `feed:${entry.storeId}:${entry.feedSeq}`;
-  return {
-    id: uuidv5(commandId, FEED_IDS),
-    type: 'feed.appended',
-    schemaVersion: CURRENT_SCHEMA_VERSIONS['feed.appended'],
-    aggregateType: 'feed',
-    aggregateId: entry.storeId,
-    aggregateVersion: entry.feedSeq,
-    occurredAt: new Date().toISOString(),
-    actor: FEED_ACTOR,
-    commandId,
-    correlationId: commandId,
-    causationId: commandId,
-    data: entry,
-  };
+  return feedEvent(entry, uuidv5(`feed:${entry.storeId}:${entry.feedSeq}`, FEED_IDS));
 }
