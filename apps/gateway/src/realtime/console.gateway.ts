@@ -1,4 +1,4 @@
-import { Inject, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import {
   ConnectedSocket,
@@ -9,12 +9,11 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import type { TokenClaims } from '@lastmeter/auth';
-import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
 import { CONSOLE_NAMESPACE, CONSOLE_REACH_UPDATES_PER_SECOND } from '@lastmeter/contracts';
-import { getCommunication, getReport, reachReport, readPresence } from '@lastmeter/read-models';
+import { getCommunication, getReport, reachReport } from '@lastmeter/read-models';
 import { ReadModels } from '../read/read-models.service';
 import { HQ_READERS } from '../read/scope';
-import { liveGateways } from './gateway-identity';
+import { readLivePresence } from './gateway-identity';
 import { NotificationHub } from './notification-hub';
 
 class Refusal extends Error {
@@ -44,7 +43,6 @@ export class ConsoleGateway implements OnGatewayInit {
   constructor(
     private readonly jwt: JwtService,
     private readonly models: ReadModels,
-    @Inject(APP_CONFIG) private readonly config: SharedConfig,
     hub: NotificationHub,
   ) {
     hub.onAnnouncement((announcement) => {
@@ -138,13 +136,8 @@ export class ConsoleGateway implements OnGatewayInit {
   private async pushPresence(storeId: string): Promise<void> {
     if (!this.namespace?.sockets.size) return;
     try {
-      const [store] = await readPresence(this.models.redis, await this.models.keys(), [storeId]);
-      const live = await liveGateways(
-        this.models.redis,
-        this.config.REDIS_KEY_PREFIX,
-        store.online.map((t) => t.gatewayId),
-      );
-      this.namespace.emit('presence', { storeId, online: store.online.filter((t) => live.has(t.gatewayId)) });
+      const [store] = await readLivePresence(this.models.redis, await this.models.keys(), [storeId]);
+      this.namespace.emit('presence', store);
     } catch (error) {
       this.logger.warn(`presence of ${storeId} not pushed: ${(error as Error).message}`);
     }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
+import { readPresence, type OnlineTerminal, type RedisKeys } from '@lastmeter/read-models';
 import { REDIS } from '@lastmeter/redis';
 
 const HEARTBEAT_MS = 3_000;
@@ -24,6 +25,24 @@ export async function liveGateways(
   if (unique.length === 0) return new Set();
   const beats = await redis.hmget(gatewaysKey(prefix), ...unique);
   return new Set(unique.filter((_, i) => beats[i] !== null && now - Number(beats[i]) < GATEWAY_TTL_MS));
+}
+
+/**
+ * Who is online per store: the presence read model, minus terminals whose gateway has
+ * stopped beating (a crashed gateway never wrote their terminal.disconnected).
+ */
+export async function readLivePresence(
+  redis: Redis,
+  keys: RedisKeys,
+  storeIds?: string[],
+): Promise<Array<{ storeId: string; online: OnlineTerminal[] }>> {
+  const stores = await readPresence(redis, keys, storeIds);
+  const live = await liveGateways(
+    redis,
+    keys.prefix,
+    stores.flatMap((s) => s.online.map((t) => t.gatewayId)),
+  );
+  return stores.map((s) => ({ ...s, online: s.online.filter((t) => live.has(t.gatewayId)) }));
 }
 
 /**

@@ -22,7 +22,7 @@ import {
   type Hello,
   type TerminalAuth,
 } from '@lastmeter/contracts';
-import { feedHead, getCommunication, getStore, getTerminal } from '@lastmeter/read-models';
+import { feedHead, getCommunication, getStore, getTerminal, wasTargeted } from '@lastmeter/read-models';
 import { ReadModels } from '../read/read-models.service';
 import { FeedEpoch } from './feed-epoch';
 import { FeedRelay, type TerminalSession } from './feed-relay';
@@ -303,11 +303,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
 
   /** A terminal reports only on what its own store's feed carried. */
   private async requireInFeed(session: TerminalSession, communicationId: string): Promise<void> {
-    const keys = await this.models.keys();
-    const targeted = await this.models.redis.sismember(
-      keys.model('reach', communicationId, 'targeted'),
-      session.storeId,
-    );
-    if (targeted !== 1) throw new Rejected(`communication ${communicationId} is not in this store's feed`);
+    const targeted = await wasTargeted(this.models.redis, await this.models.keys(), communicationId, session.storeId);
+    if (!targeted) throw new Rejected(`communication ${communicationId} is not in this store's feed`);
   }
 }

@@ -59,6 +59,11 @@ export const reach: ReadModel = {
   },
 };
 
+/** Whether the communication was ever in this store's feed (receipts are accepted only then). */
+export async function wasTargeted(redis: Redis, keys: RedisKeys, communicationId: string, storeId: string) {
+  return (await redis.sismember(keys.model('reach', communicationId, 'targeted'), storeId)) === 1;
+}
+
 export interface StepCounts {
   /** Stores where at least one terminal reported the step. */
   stores: number;
