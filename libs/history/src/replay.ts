@@ -115,8 +115,6 @@ export class LogReplay {
           matched,
           fraction: totalRange === 0 ? 1 : states.reduce((n, s) => n + (s.position - s.start), 0) / totalRange,
         });
-      const wake = (which: 'data') => signals.wake(which);
-      const waitFor = (which: 'data') => signals.wait(which);
 
       if (states.some((s) => s.position < s.end)) {
         consumer = this.kafka.consumer({
@@ -136,7 +134,7 @@ export class LogReplay {
           const state = byKey.get(`${payload.topic}/${payload.partition}`);
           if (!state || payload.batchSize > 0) return;
           state.position = Math.max(state.position, Math.min(Number(payload.lastOffset) + 1, state.end));
-          wake('data');
+          signals.wake();
         });
         await active.connect();
         await active.subscribe({ topics: REPLAYED.map((role) => this.topics[role]), fromBeginning: true });
@@ -184,7 +182,7 @@ export class LogReplay {
               state.position = Math.max(state.position, Math.min(Number(batch.lastOffset()) + 1, state.end));
             if (state.position >= state.end) active.pause([{ topic: state.topic, partitions: [state.partition] }]);
             progress();
-            wake('data');
+            signals.wake();
           },
         });
         for (const state of states) {
@@ -193,7 +191,7 @@ export class LogReplay {
         }
         active.on(active.events.CRASH, ({ payload }) => {
           failure = payload.error;
-          wake('data');
+          signals.wake();
         });
       }
 
@@ -203,7 +201,7 @@ export class LogReplay {
         const open = states.filter((s) => s.buffer.length > 0 || s.position < s.end);
         if (open.length === 0) break;
         if (open.some((s) => s.buffer.length === 0)) {
-          await waitFor('data');
+          await signals.wait();
           continue;
         }
         let next = open[0];
@@ -261,21 +259,21 @@ export class LogReplay {
   }
 }
 
-/** Wake-ups between the Kafka side (data arrived) and the reader (space freed). */
+/** Wake-ups from the Kafka side (data arrived, a partition ended) to the merge. */
 class Signals {
-  private readonly waiters = { data: [] as Array<() => void>, space: [] as Array<() => void> };
+  private waiters: Array<() => void> = [];
 
-  wake(which: 'data' | 'space'): void {
-    const waiting = this.waiters[which];
-    this.waiters[which] = [];
+  wake(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
     for (const resolve of waiting) resolve();
   }
 
   /** Resolves on the next wake, or after a second (a missed wake only costs that). */
-  wait(which: 'data' | 'space'): Promise<void> {
+  wait(): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, 1_000);
-      this.waiters[which].push(() => {
+      this.waiters.push(() => {
         clearTimeout(timer);
         resolve();
       });

@@ -73,13 +73,6 @@ export class FeedRelay {
     pump.sessions.delete(session);
     if (pump.sessions.size === 0 && !pump.running) this.stores.delete(session.storeId);
   }
-
-  /** Terminals connected to this gateway instance. */
-  get connected(): number {
-    let count = 0;
-    for (const pump of this.stores.values()) count += pump.sessions.size;
-    return count;
-  }
 }
 
 class StorePump {

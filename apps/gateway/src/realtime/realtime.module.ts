@@ -20,6 +20,6 @@ import { TerminalGateway } from './terminal.gateway';
     TerminalGateway,
     ConsoleGateway,
   ],
-  exports: [ReadModels, GatewayIdentity, FeedRelay],
+  exports: [ReadModels],
 })
 export class RealtimeModule {}

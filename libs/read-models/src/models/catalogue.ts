@@ -24,7 +24,7 @@ export const catalogue: ReadModel = {
     const key = context.keys.model('comm', event.aggregateId);
     const doc = context.doc<CatalogueDoc>(key);
     if (!nextVersion(doc, event)) return;
-    const before = doc?.state ?? communicationDecider.initialState(event.aggregateId);
+    const previousStatus = doc?.state.status ?? 'none';
     const next = foldCatalogue(doc, event);
     const { state, createdAt } = next;
     // The communication's own history (score = aggregateVersion): time travel folds it.
@@ -36,8 +36,8 @@ export const catalogue: ReadModel = {
     );
     const member = newestFirst(createdAt, event.aggregateId);
     context.write('ZADD', context.keys.model('comms'), 0, member);
-    if (before.status !== state.status) {
-      if (before.status !== 'none') context.write('ZREM', context.keys.model('comms', before.status), member);
+    if (previousStatus !== state.status) {
+      if (previousStatus !== 'none') context.write('ZREM', context.keys.model('comms', previousStatus), member);
       context.write('ZADD', context.keys.model('comms', state.status), 0, member);
     }
     context.setDoc(key, next);
