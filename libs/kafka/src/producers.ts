@@ -18,3 +18,36 @@ export function createProducer(kafka: Kafka, options: { transactionalId?: string
 
 /** acks=all for every send, spelled out where it is relied on. */
 export const ACKS_ALL = -1;
+
+/**
+ * A project producer for request handlers: connects on first use, forgets the
+ * connection after any failure (the next request connects again rather than waiting on
+ * a dead one), and sends one JSON message with acks=all, its `type` as a header.
+ */
+export class LazyProducer {
+  private readonly producer: Producer;
+  private connected?: Promise<void>;
+
+  constructor(kafka: Kafka) {
+    this.producer = createProducer(kafka);
+  }
+
+  async send(topic: string, key: string, value: { type: string }): Promise<void> {
+    try {
+      this.connected ??= this.producer.connect();
+      await this.connected;
+      await this.producer.send({
+        topic,
+        acks: ACKS_ALL,
+        messages: [{ key, value: JSON.stringify(value), headers: { type: value.type } }],
+      });
+    } catch (error) {
+      this.connected = undefined;
+      throw error;
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect().catch(() => undefined);
+  }
+}

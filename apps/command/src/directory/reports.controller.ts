@@ -14,7 +14,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { randomUUID } from 'node:crypto';
 import { CURRENT_SCHEMA_VERSIONS, type Actor, type DomainEvent, type TopicNames } from '@lastmeter/contracts';
 import { CurrentActor, Roles } from '@lastmeter/auth';
-import { ACKS_ALL, createProducer, KAFKA, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
+import { KAFKA, LazyProducer, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
 import { IdempotencyKey } from '../http/headers';
 import { DirectoryLookup } from '../write/directory-lookup';
 import { FileReportDto } from './directory.dto';
@@ -26,15 +26,14 @@ const REPORT_IDS = '3f0c9a52-8f3e-4b8e-9a4d-0d6f7f1c2b11';
 @ApiBearerAuth()
 @Controller('stores/:storeId/reports')
 export class ReportsController {
-  private readonly producer;
-  private connected?: Promise<void>;
+  private readonly producer: LazyProducer;
 
   constructor(
     @Inject(KAFKA) kafka: Kafka,
     @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
     private readonly lookup: DirectoryLookup,
   ) {
-    this.producer = createProducer(kafka);
+    this.producer = new LazyProducer(kafka);
   }
 
   @Post()
@@ -66,15 +65,8 @@ export class ReportsController {
       data: { storeId, reportId, title: body.title, body: body.body, authorId: actor.id },
     };
     try {
-      this.connected ??= this.producer.connect();
-      await this.connected;
-      await this.producer.send({
-        topic: this.topics.storeEvents,
-        acks: ACKS_ALL,
-        messages: [{ key: storeId, value: JSON.stringify(event), headers: { type: event.type } }],
-      });
+      await this.producer.send(this.topics.storeEvents, storeId, event);
     } catch (error) {
-      this.connected = undefined;
       throw new ServiceUnavailableException(
         `the event log is unreachable, nothing was recorded (${(error as Error).message})`,
       );

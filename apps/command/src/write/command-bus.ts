@@ -11,7 +11,7 @@ import { v5 as uuidv5 } from 'uuid';
 import type { Actor, CommandEnvelope, CommandOutcome, TopicNames } from '@lastmeter/contracts';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
 import { aggregateTypeOfCommand, type AnyCommand } from '@lastmeter/domain';
-import { ACKS_ALL, createKafkaClient, createProducer, TOPIC_NAMES, type Producer } from '@lastmeter/kafka';
+import { createKafkaClient, LazyProducer, TOPIC_NAMES } from '@lastmeter/kafka';
 import { ReplyChannel } from './reply-channel';
 
 /** Namespace for ids derived from an actor's Idempotency-Key (uuid v5). */
@@ -50,8 +50,7 @@ function canonical(value: unknown): string {
  */
 @Injectable()
 export class CommandBus implements OnApplicationShutdown {
-  private readonly producer: Producer;
-  private connected?: Promise<void>;
+  private readonly producer: LazyProducer;
 
   constructor(
     @Inject(APP_CONFIG) config: SharedConfig,
@@ -66,7 +65,7 @@ export class CommandBus implements OnApplicationShutdown {
       connectionTimeout: 2_000,
       requestTimeout: 5_000,
     });
-    this.producer = createProducer(kafka);
+    this.producer = new LazyProducer(kafka);
   }
 
   async dispatch(request: Dispatch): Promise<Extract<CommandOutcome, { ok: true }>> {
@@ -100,16 +99,9 @@ export class CommandBus implements OnApplicationShutdown {
 
     const reply = this.replies.expect(requestId, REPLY_TIMEOUT_MS);
     try {
-      this.connected ??= this.producer.connect();
-      await this.connected;
-      await this.producer.send({
-        topic: this.topics.commands,
-        acks: ACKS_ALL,
-        messages: [{ key: aggregateId, value: JSON.stringify(envelope), headers: { type: envelope.type } }],
-      });
+      await this.producer.send(this.topics.commands, aggregateId, envelope);
     } catch (error) {
       reply.cancel();
-      this.connected = undefined;
       throw new ServiceUnavailableException({
         statusCode: 503,
         error: 'Service Unavailable',
@@ -134,6 +126,6 @@ export class CommandBus implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.producer.disconnect().catch(() => undefined);
+    await this.producer.disconnect();
   }
 }

@@ -9,7 +9,7 @@ import {
   type TopicNames,
 } from '@lastmeter/contracts';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
-import { ACKS_ALL, createProducer, KAFKA, TOPIC_NAMES, type Kafka, type Producer } from '@lastmeter/kafka';
+import { KAFKA, LazyProducer, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
 import { REDIS } from '@lastmeter/redis';
 
 /** Namespace of store-activity fact ids: the same fact always gets the same id. */
@@ -37,8 +37,7 @@ export class ActivityInFlight extends Error {
  */
 @Injectable()
 export class StoreActivityWriter implements OnApplicationShutdown {
-  private readonly producer: Producer;
-  private connected?: Promise<void>;
+  private readonly producer: LazyProducer;
 
   constructor(
     @Inject(KAFKA) kafka: Kafka,
@@ -46,7 +45,7 @@ export class StoreActivityWriter implements OnApplicationShutdown {
     @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
     @Inject(APP_CONFIG) private readonly config: SharedConfig,
   ) {
-    this.producer = createProducer(kafka);
+    this.producer = new LazyProducer(kafka);
   }
 
   factId(...identity: string[]): string {
@@ -82,19 +81,10 @@ export class StoreActivityWriter implements OnApplicationShutdown {
 
   /** Facts that are not deduplicated (presence). */
   async send(storeId: string, event: DomainEvent): Promise<void> {
-    this.connected ??= this.producer.connect().catch((error: unknown) => {
-      this.connected = undefined;
-      throw error;
-    });
-    await this.connected;
-    await this.producer.send({
-      topic: this.topics.storeEvents,
-      acks: ACKS_ALL,
-      messages: [{ key: storeId, value: JSON.stringify(event), headers: { type: event.type } }],
-    });
+    await this.producer.send(this.topics.storeEvents, storeId, event);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.producer.disconnect().catch(() => undefined);
+    await this.producer.disconnect();
   }
 }
