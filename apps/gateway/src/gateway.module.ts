@@ -8,6 +8,7 @@ import { BoardController } from './read/board.controller';
 import { CommunicationsController } from './read/communications.controller';
 import { StoresController } from './read/stores.controller';
 import { RealtimeModule } from './realtime/realtime.module';
+import { UiConfigController } from './web/ui-config.controller';
 
 @Module({})
 export class GatewayModule {
@@ -19,7 +20,7 @@ export class GatewayModule {
         AuthModule.forRoot(config.LASTMETER_JWT_SECRET),
         RealtimeModule,
       ],
-      controllers: [CommunicationsController, StoresController, BoardController, EventsController, AuditController],
+      controllers: [CommunicationsController, StoresController, BoardController, EventsController, AuditController, UiConfigController],
     };
   }
 }

@@ -28,6 +28,10 @@ export const commandEnv = {
   LASTMETER_JWT_SECRET: secret({ desc: 'HS256 secret for user and device tokens (>= 32 chars)' }),
   LASTMETER_ADMIN_USER: str({ default: 'admin', desc: 'Username of the first hq-admin' }),
   LASTMETER_ADMIN_PASSWORD: str({ desc: 'Password of the first hq-admin' }),
+  CORS_ORIGINS: str({
+    default: '*',
+    desc: 'Browser origins allowed to call the write API (comma-separated; * = any). Bearer tokens, no cookies',
+  }),
 };
 
 export const projectorEnv = {
@@ -43,6 +47,10 @@ export const gatewayEnv = {
     desc: 'Packets a terminal socket may have waiting before it is disconnected as a slow consumer',
   }),
   LASTMETER_JWT_SECRET: secret({ desc: 'HS256 secret for user and device tokens (>= 32 chars)' }),
+  COMMAND_PUBLIC_URL: str({
+    default: '',
+    desc: 'Write API base URL as browsers reach it (the web UIs); empty = same host as the page, port 3001',
+  }),
 };
 
 export const APP_ENV_SPECS = {

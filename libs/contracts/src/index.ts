@@ -12,3 +12,4 @@ export * from './parse-envelope';
 export * from './terminal-protocol';
 export * from './store-activity-event';
 export * from './feed-event';
+export * from './read-api';

@@ -1,7 +1,13 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '@lastmeter/auth';
-import { communicationAsOf, getCommunication, listCommunications, reachReport } from '@lastmeter/read-models';
+import {
+  communicationAsOf,
+  getCommunication,
+  listCommunications,
+  reachReport,
+  reachTimeline,
+} from '@lastmeter/read-models';
 import { AsOfQuery, ListCommunicationsQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS } from './scope';
@@ -51,5 +57,15 @@ export class CommunicationsController {
     const communication = await getCommunication(this.models.redis, keys, communicationId);
     if (!communication) throw new NotFoundException('no such communication');
     return reachReport(this.models.redis, keys, communication);
+  }
+
+  @Get(':id/reach/timeline')
+  @Roles(...HQ_READERS)
+  @ApiOperation({ summary: 'Reach over time: cumulative terminals and stores per step at each first report' })
+  async timeline(@Param('id', id) communicationId: string) {
+    const keys = await this.models.keys();
+    const communication = await getCommunication(this.models.redis, keys, communicationId);
+    if (!communication) throw new NotFoundException('no such communication');
+    return reachTimeline(this.models.redis, keys, communication);
   }
 }

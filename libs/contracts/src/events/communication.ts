@@ -4,6 +4,19 @@ export const COMMUNICATION_KINDS = ['campaign', 'notice', 'training', 'task'] as
 export type CommunicationKind = (typeof COMMUNICATION_KINDS)[number];
 export const PRIORITIES = ['normal', 'urgent'] as const;
 export type Priority = (typeof PRIORITIES)[number];
+/** Every status a drafted communication can be in, in lifecycle order. */
+export const COMMUNICATION_STATUSES = [
+  'drafted',
+  'submitted',
+  'approved',
+  'rejected',
+  'scheduled',
+  'published',
+  'retracted',
+  'expired',
+] as const;
+export type CommunicationStatus = (typeof COMMUNICATION_STATUSES)[number];
+
 export const EVIDENCE = ['none', 'note', 'photo'] as const;
 export type Evidence = (typeof EVIDENCE)[number];
 

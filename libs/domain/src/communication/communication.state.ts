@@ -1,18 +1,13 @@
-import type { Actor, CommunicationContent } from '@lastmeter/contracts';
+import {
+  COMMUNICATION_STATUSES,
+  type Actor,
+  type CommunicationContent,
+  type CommunicationStatus as PublicCommunicationStatus,
+} from '@lastmeter/contracts';
 
-/** Every status a drafted communication can be in, in lifecycle order. */
-export const COMMUNICATION_STATUSES = [
-  'drafted',
-  'submitted',
-  'approved',
-  'rejected',
-  'scheduled',
-  'published',
-  'retracted',
-  'expired',
-] as const;
+export { COMMUNICATION_STATUSES };
 
-export type CommunicationStatus = 'none' | (typeof COMMUNICATION_STATUSES)[number];
+export type CommunicationStatus = 'none' | PublicCommunicationStatus;
 
 export interface CommunicationState {
   exists: boolean;

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { DomainEvent } from '@lastmeter/contracts';
+import type { CommunicationView, DomainEvent } from '@lastmeter/contracts';
 import { communicationDecider, type CommunicationState, type CommunicationStatus } from '@lastmeter/domain';
 import { decodeCursor, encodeCursor, idOfMember, newestFirst } from '../cursor';
 import { nextVersion, type ProjectionContext, type ReadModel, type VersionedDoc } from '../model';
@@ -81,29 +81,8 @@ export async function communicationAsOf(
 }
 
 /** What GET /communications returns per item. */
-export interface CatalogueEntry {
-  id: string;
-  version: number;
-  status: CommunicationStatus;
-  revision: number;
-  kind: string;
-  title: string;
-  body: string;
-  priority: string;
-  audience: CommunicationState['content']['audience'];
-  dueAt?: string;
-  evidence?: string;
-  questions?: CommunicationState['content']['questions'];
-  author: CommunicationState['author'];
-  createdAt: string;
-  updatedAt: string;
-  publishAt?: string;
-  expiresAt?: string;
-  publishedAt?: string;
-  retractedAt?: string;
-  expiredAt?: string;
-  rejectionReason?: string;
-}
+/** As the read API shows it (the contract's CommunicationView). */
+export type CatalogueEntry = CommunicationView;
 
 export function catalogueEntry(doc: CatalogueDoc): CatalogueEntry {
   const { state } = doc;

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { DomainEvent } from '@lastmeter/contracts';
+import type { ComplianceTask, DomainEvent, StoreCompliance } from '@lastmeter/contracts';
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
 
@@ -34,21 +34,7 @@ export const compliance: ReadModel = {
   },
 };
 
-export interface ComplianceTask {
-  communicationId: string;
-  title: string;
-  dueAt?: string;
-  completed: boolean;
-  overdue: boolean;
-}
-
-export interface StoreCompliance {
-  storeId: string;
-  open: number;
-  overdue: number;
-  completed: number;
-  tasks: ComplianceTask[];
-}
+export type { ComplianceTask, StoreCompliance };
 
 /** The board: per store, its live tasks, which are done and which are overdue at `now`. */
 export async function readCompliance(

@@ -1,13 +1,9 @@
 import type Redis from 'ioredis';
-import type { DomainEvent } from '@lastmeter/contracts';
+import type { DomainEvent, OnlineTerminal, StorePresence } from '@lastmeter/contracts';
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
 
-export interface OnlineTerminal {
-  terminalId: string;
-  gatewayId: string;
-  since: string;
-}
+export type { OnlineTerminal };
 
 /**
  * Who is online per store, from terminal.connected / terminal.disconnected (both keyed
@@ -41,7 +37,7 @@ export async function readPresence(
   redis: Redis,
   keys: RedisKeys,
   storeIds?: string[],
-): Promise<Array<{ storeId: string; online: OnlineTerminal[] }>> {
+): Promise<StorePresence[]> {
   const stores = storeIds ?? (await redis.smembers(keys.model('presence', 'stores')));
   const all = await Promise.all(stores.map((storeId) => redis.hgetall(keys.model('presence', storeId))));
   return stores

@@ -1,12 +1,19 @@
 import type Redis from 'ioredis';
-import type { DomainEvent } from '@lastmeter/contracts';
+import {
+  REACH_STEPS,
+  type DomainEvent,
+  type ReachReport,
+  type ReachStep,
+  type ReachTimeline,
+  type StepCounts,
+  type StoreReach,
+} from '@lastmeter/contracts';
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
 import type { CatalogueEntry } from './catalogue';
 import { listStores } from './directory';
 
-export const REACH_STEPS = ['delivered', 'read', 'acknowledged', 'completed'] as const;
-export type ReachStep = (typeof REACH_STEPS)[number];
+export { REACH_STEPS, type ReachStep, type StepCounts, type StoreReach, type ReachReport };
 
 const STEP_OF: Partial<Record<DomainEvent['type'], ReachStep>> = {
   'receipt.delivered': 'delivered',
@@ -62,24 +69,6 @@ export const reach: ReadModel = {
 /** Whether the communication was ever in this store's feed (receipts are accepted only then). */
 export async function wasTargeted(redis: Redis, keys: RedisKeys, communicationId: string, storeId: string) {
   return (await redis.sismember(keys.model('reach', communicationId, 'targeted'), storeId)) === 1;
-}
-
-export interface StepCounts {
-  /** Stores where at least one terminal reported the step. */
-  stores: number;
-  /** Terminals that reported it. */
-  terminals: number;
-}
-
-export interface StoreReach {
-  storeId: string;
-  targeted: boolean;
-  delivered: number;
-  read: number;
-  acknowledged: number;
-  completed: number;
-  quizAnswers: number;
-  quizScore?: number;
 }
 
 export interface RawReach {
@@ -143,7 +132,11 @@ export function stepCounts(raw: RawReach, step: ReachStep): StepCounts {
 }
 
 /** GET /communications/:id/reach and the console's live board: overall, by region, by store. */
-export async function reachReport(redis: Redis, keys: RedisKeys, communication: CatalogueEntry) {
+export async function reachReport(
+  redis: Redis,
+  keys: RedisKeys,
+  communication: CatalogueEntry,
+): Promise<ReachReport> {
   const [raw, stores] = await Promise.all([readReach(redis, keys, communication.id), listStores(redis, keys)]);
   const regionOf = new Map(stores.map((s) => [s.id, s.regionId]));
   const byStore = reachByStore(raw).map((s) => ({ ...s, regionId: regionOf.get(s.storeId) }));
@@ -172,4 +165,26 @@ export async function reachReport(redis: Redis, keys: RedisKeys, communication: 
   };
 }
 
-export type ReachReport = Awaited<ReturnType<typeof reachReport>>;
+/**
+ * Reach over time: for each step, the cumulative number of terminals (and stores) that
+ * had reported it at each first report, from the first-report times the model keeps.
+ */
+export async function reachTimeline(
+  redis: Redis,
+  keys: RedisKeys,
+  communication: CatalogueEntry,
+): Promise<ReachTimeline> {
+  const raw = await readReach(redis, keys, communication.id);
+  const steps = Object.fromEntries(
+    REACH_STEPS.map((step) => {
+      const firsts = Object.entries(raw.first[step]).sort(([, a], [, b]) => a.localeCompare(b));
+      const stores = new Set<string>();
+      const points = firsts.map(([who, at], i) => {
+        stores.add(who.split('/')[0]);
+        return { at, terminals: i + 1, stores: stores.size };
+      });
+      return [step, points];
+    }),
+  ) as ReachTimeline['steps'];
+  return { communicationId: communication.id, ...(communication.publishedAt ? { publishedAt: communication.publishedAt } : {}), steps };
+}

@@ -1,11 +1,11 @@
 import type Redis from 'ioredis';
-import type { DomainEvent, StoreActivityEventData } from '@lastmeter/contracts';
+import type { DomainEvent, ReportView } from '@lastmeter/contracts';
 import { newestFirst } from '../cursor';
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
 import { pageIndex, type Page } from './catalogue';
 
-export type Report = StoreActivityEventData['report.filed'] & { filedAt: string };
+export type Report = ReportView;
 
 /** The field-reports inbox: every report, newest first, overall and per store. */
 export const reports: ReadModel = {
