@@ -118,7 +118,12 @@ describe('scoping', () => {
     const terminal = bearer(api.token('terminal', { storeId: n1 }));
     expect((await get('/v1/communications', terminal)).status).toBe(403);
     expect((await get('/v1/compliance', terminal)).status).toBe(403);
-    expect((await get(`/v1/stores/${n1}/feed`, bearer(api.token('agency')))).status).toBe(403);
+    const agency = bearer(api.token('agency'));
+    expect((await get(`/v1/stores/${n1}/feed`, agency)).status).toBe(403);
+    expect((await get('/v1/compliance', agency)).status).toBe(403);
+    // The composer's audience picker: agency sees the directory, and nothing more.
+    expect((await get('/v1/stores', agency)).status).toBe(200);
+    expect((await get('/v1/terminals', agency)).status).toBe(200);
     const manager = bearer(api.token('store-manager', { storeId: n1 }));
     expect((await get(`/v1/presence?storeId=${n2}`, manager)).status).toBe(403);
   });

@@ -53,7 +53,8 @@ export class StoresController {
   }
 
   @Get('stores')
-  @Roles(...HQ_READERS, 'store-manager')
+  // Agency composes for stores, so it may see the directory (not feeds or boards).
+  @Roles(...HQ_READERS, 'store-manager', 'agency')
   @ApiOperation({ summary: 'Stores (a store manager sees their own)' })
   async stores(@CurrentClaims() claims: TokenClaims) {
     const stores = await listStores(this.models.redis, await this.models.keys());
@@ -77,7 +78,7 @@ export class StoresController {
   }
 
   @Get('terminals')
-  @Roles(...HQ_READERS, 'store-manager')
+  @Roles(...HQ_READERS, 'store-manager', 'agency')
   @ApiOperation({ summary: 'Terminals, optionally of one store (a store manager sees their own store)' })
   async terminals(@Query() query: StoreFilterQuery, @CurrentClaims() claims: TokenClaims) {
     const scope = storesInScope(claims, query.storeId);

@@ -1,0 +1,343 @@
+import { useState, type FormEvent } from 'react';
+import {
+  COMMUNICATION_KINDS,
+  type Audience,
+  type CommunicationView,
+  type FeedCommunication,
+  type QuizQuestion,
+} from '@lastmeter/contracts';
+import { FeedCard } from '../shared/FeedCard';
+import { fromLocalInput, KIND_LABEL, toLocalInput } from '../shared/format';
+import { ErrorNotice, Field, fieldErrors } from '../shared/ui';
+import { AudiencePicker } from './AudiencePicker';
+import { isEditor, useCommand, useSessionToken } from '../shared/data';
+
+export type ComposeTarget = { mode: 'new' } | { mode: 'revise'; communication: CommunicationView };
+
+interface Form {
+  kind: string;
+  title: string;
+  body: string;
+  urgent: boolean;
+  audience: Audience;
+  dueAt: string;
+  evidence: string;
+  questions: QuizQuestion[];
+  publishAt: string;
+  expiresAt: string;
+}
+
+function formOf(target: ComposeTarget): Form {
+  if (target.mode === 'new') {
+    return {
+      kind: 'notice',
+      title: '',
+      body: '',
+      urgent: false,
+      audience: {},
+      dueAt: '',
+      evidence: 'none',
+      questions: [],
+      publishAt: '',
+      expiresAt: '',
+    };
+  }
+  const c = target.communication;
+  return {
+    kind: c.kind,
+    title: c.title,
+    body: c.body,
+    urgent: c.priority === 'urgent',
+    audience: c.audience,
+    dueAt: toLocalInput(c.dueAt),
+    evidence: c.evidence ?? 'none',
+    questions: c.questions ?? [],
+    publishAt: '',
+    expiresAt: '',
+  };
+}
+
+/** The content fields of the write API, from the form (only what the kind uses). */
+function contentOf(form: Form) {
+  return {
+    kind: form.kind,
+    title: form.title,
+    body: form.body,
+    priority: form.urgent ? 'urgent' : 'normal',
+    audience: form.audience,
+    ...(form.kind === 'task'
+      ? { ...(form.dueAt ? { dueAt: fromLocalInput(form.dueAt) ?? form.dueAt } : {}), evidence: form.evidence }
+      : {}),
+    ...(form.kind === 'training' && form.questions.length ? { questions: form.questions } : {}),
+  };
+}
+
+/** Only the fields that differ from the communication as it is (a revision that changes nothing is refused). */
+function changesOf(form: Form, original: CommunicationView): Record<string, unknown> {
+  const next = contentOf(form) as Record<string, unknown>;
+  const before: Record<string, unknown> = {
+    kind: original.kind,
+    title: original.title,
+    body: original.body,
+    priority: original.priority,
+    audience: original.audience,
+    dueAt: original.dueAt,
+    evidence: original.evidence,
+    questions: original.questions,
+  };
+  return Object.fromEntries(
+    Object.entries(next).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(before[key])),
+  );
+}
+
+function previewOf(form: Form): FeedCommunication {
+  const content = contentOf(form);
+  return {
+    id: 'preview',
+    revision: 1,
+    kind: form.kind as FeedCommunication['kind'],
+    title: form.title,
+    body: form.body,
+    priority: content.priority as FeedCommunication['priority'],
+    ...(form.audience.roles?.length ? { roles: form.audience.roles } : {}),
+    ...('dueAt' in content ? { dueAt: content.dueAt } : {}),
+    ...('evidence' in content ? { evidence: content.evidence as FeedCommunication['evidence'] } : {}),
+    ...(form.kind === 'training' ? { questions: form.questions.map(({ prompt, options }) => ({ prompt, options })) } : {}),
+    ...(form.expiresAt ? { expiresAt: fromLocalInput(form.expiresAt) } : {}),
+  };
+}
+
+export function Compose(props: { target: ComposeTarget; onDone: (id: string) => void; onCancel: () => void }) {
+  const session = useSessionToken();
+  const command = useCommand();
+  const editor = isEditor(session);
+  const [form, setForm] = useState<Form>(() => formOf(props.target));
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState<string>();
+  const set = (patch: Partial<Form>) => setForm((current) => ({ ...current, ...patch }));
+  const revising = props.target.mode === 'revise' ? props.target.communication : undefined;
+
+  const schedule = () => ({
+    ...(form.publishAt ? { publishAt: fromLocalInput(form.publishAt) } : {}),
+    ...(form.expiresAt ? { expiresAt: fromLocalInput(form.expiresAt) } : {}),
+  });
+
+  const act = async (what: 'draft' | 'submit' | 'publish') => {
+    setBusy(what);
+    setError(undefined);
+    try {
+      let id: string;
+      if (revising) {
+        const changes = changesOf(form, revising);
+        id = revising.id;
+        if (Object.keys(changes).length > 0 || what === 'draft') {
+          await command('PATCH', `/v1/communications/${id}`, { body: changes, ifMatch: revising.version }, id);
+        }
+      } else {
+        id = (await command('POST', '/v1/communications', { body: contentOf(form) })).id;
+      }
+      if (what === 'submit') await command('POST', `/v1/communications/${id}/submit`, { body: {} }, id);
+      if (what === 'publish') await command('POST', `/v1/communications/${id}/publish`, { body: schedule() }, id);
+      props.onDone(id);
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    void act('draft');
+  };
+  const shown = ['kind', 'title', 'body', 'priority', 'audience', 'dueAt', 'evidence', 'questions', 'publishAt', 'expiresAt'];
+  const audienceErrors = fieldErrors(error, 'audience', 'audience.all', 'audience.regionIds', 'audience.storeIds', 'audience.roles', 'audience.tags');
+
+  return (
+    <div className="split">
+      <form className="card" onSubmit={onSubmit} aria-labelledby="compose-title" noValidate>
+        <div className="section-head">
+          <h1 id="compose-title">{revising ? `Revise “${revising.title}”` : 'New communication'}</h1>
+          {revising && (
+            <button type="button" className="link" onClick={props.onCancel}>
+              Start a new one instead
+            </button>
+          )}
+        </div>
+        <div className="row">
+          <Field label="Kind" errors={fieldErrors(error, 'kind')}>
+            {(id) => (
+              <select id={id} value={form.kind} onChange={(e) => set({ kind: e.target.value })}>
+                {COMMUNICATION_KINDS.map((kind) => (
+                  <option key={kind} value={kind}>
+                    {KIND_LABEL[kind]}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <div className="field">
+            <span className="field-label-spacer" aria-hidden>
+              &nbsp;
+            </span>
+            <label className="check urgent-check">
+              <input type="checkbox" checked={form.urgent} onChange={(e) => set({ urgent: e.target.checked })} />
+              Urgent (banner and sound on tablets)
+            </label>
+          </div>
+        </div>
+        <Field label="Title" errors={fieldErrors(error, 'title')}>
+          {(id, describedBy) => (
+            <input id={id} aria-describedby={describedBy} value={form.title} maxLength={200} onChange={(e) => set({ title: e.target.value })} />
+          )}
+        </Field>
+        <Field label="Message" errors={fieldErrors(error, 'body')} hint="Blank lines start a new paragraph.">
+          {(id, describedBy) => (
+            <textarea id={id} aria-describedby={describedBy} value={form.body} onChange={(e) => set({ body: e.target.value })} />
+          )}
+        </Field>
+
+        {form.kind === 'task' && (
+          <div className="row">
+            <Field label="Due" errors={fieldErrors(error, 'dueAt')}>
+              {(id) => <input id={id} type="datetime-local" value={form.dueAt} onChange={(e) => set({ dueAt: e.target.value })} />}
+            </Field>
+            <Field label="Evidence" errors={fieldErrors(error, 'evidence')}>
+              {(id) => (
+                <select id={id} value={form.evidence} onChange={(e) => set({ evidence: e.target.value })}>
+                  <option value="none">None: done is done</option>
+                  <option value="note">A note</option>
+                  <option value="photo">A photo link</option>
+                </select>
+              )}
+            </Field>
+          </div>
+        )}
+
+        {form.kind === 'training' && (
+          <QuestionsEditor
+            questions={form.questions}
+            onChange={(questions) => set({ questions })}
+            errors={Object.entries((error as { body?: { fields?: Record<string, string[]> } })?.body?.fields ?? {})
+              .filter(([field]) => field.startsWith('questions'))
+              .flatMap(([field, messages]) => messages.map((m) => `${field}: ${m}`))}
+          />
+        )}
+
+        <AudiencePicker value={form.audience} onChange={(audience) => set({ audience })} errors={audienceErrors} />
+
+        {editor && (
+          <fieldset>
+            <legend>Schedule (on publish)</legend>
+            <div className="row">
+              <Field label="Publish at" hint="Empty: now" errors={fieldErrors(error, 'publishAt')}>
+                {(id) => <input id={id} type="datetime-local" value={form.publishAt} onChange={(e) => set({ publishAt: e.target.value })} />}
+              </Field>
+              <Field label="Expires at" hint="Empty: stays until retracted" errors={fieldErrors(error, 'expiresAt')}>
+                {(id) => <input id={id} type="datetime-local" value={form.expiresAt} onChange={(e) => set({ expiresAt: e.target.value })} />}
+              </Field>
+            </div>
+          </fieldset>
+        )}
+
+        <ErrorNotice error={error} shownFields={shown.concat(Object.keys((error as { body?: { fields?: object } })?.body?.fields ?? {}).filter((f) => f.startsWith('audience') || f.startsWith('questions')))} />
+        <div className="actions">
+          <button type="submit" disabled={!!busy}>
+            {busy === 'draft' ? 'Saving…' : revising ? 'Save revision' : 'Save draft'}
+          </button>
+          {!editor && (
+            <button type="button" className="primary" disabled={!!busy} onClick={() => void act('submit')}>
+              {busy === 'submit' ? 'Submitting…' : revising ? 'Save and resubmit' : 'Submit for approval'}
+            </button>
+          )}
+          {editor && (!revising || ['drafted', 'submitted', 'approved'].includes(revising.status)) && (
+            <button type="button" className="primary" disabled={!!busy} onClick={() => void act('publish')}>
+              {busy === 'publish' ? 'Publishing…' : form.publishAt ? 'Schedule' : 'Publish now'}
+            </button>
+          )}
+        </div>
+      </form>
+
+      <aside aria-label="Preview" className="stack preview">
+        <h2>As a store tablet shows it</h2>
+        <div className="tablet-frame">
+          <div className="tablet-screen">
+            {form.urgent && (
+              <div className="urgent-banner preview-banner">
+                <strong>Urgent</strong> {form.title || 'Untitled'}
+              </div>
+            )}
+            <FeedCard communication={previewOf(form)} open />
+          </div>
+        </div>
+      </aside>
+    </div>
+  );
+}
+
+function QuestionsEditor(props: { questions: QuizQuestion[]; onChange: (q: QuizQuestion[]) => void; errors: string[] }) {
+  const { questions, onChange } = props;
+  const update = (i: number, patch: Partial<QuizQuestion>) =>
+    onChange(questions.map((q, j) => (j === i ? { ...q, ...patch } : q)));
+  return (
+    <fieldset>
+      <legend>Comprehension questions</legend>
+      {questions.length === 0 && <p className="muted">No questions yet.</p>}
+      {questions.map((question, i) => (
+        <div key={i} className="question card">
+          <Field label={`Question ${i + 1}`}>
+            {(id) => <input id={id} value={question.prompt} onChange={(e) => update(i, { prompt: e.target.value })} />}
+          </Field>
+          {question.options.map((option, o) => (
+            <div key={o} className="option-row">
+              <input
+                type="radio"
+                name={`answer-${i}`}
+                aria-label={`Option ${o + 1} is the right answer`}
+                checked={question.answer === o}
+                onChange={() => update(i, { answer: o })}
+              />
+              <input
+                aria-label={`Question ${i + 1}, option ${o + 1}`}
+                value={option}
+                onChange={(e) => update(i, { options: question.options.map((v, k) => (k === o ? e.target.value : v)) })}
+              />
+              <button
+                type="button"
+                className="link"
+                aria-label={`Remove option ${o + 1}`}
+                disabled={question.options.length <= 2}
+                onClick={() =>
+                  update(i, {
+                    options: question.options.filter((_, k) => k !== o),
+                    answer: question.answer >= o && question.answer > 0 ? question.answer - 1 : question.answer,
+                  })
+                }
+              >
+                Remove
+              </button>
+            </div>
+          ))}
+          <div className="actions">
+            <button type="button" onClick={() => update(i, { options: [...question.options, ''] })}>
+              Add option
+            </button>
+            <button type="button" className="link" onClick={() => onChange(questions.filter((_, j) => j !== i))}>
+              Remove question
+            </button>
+          </div>
+        </div>
+      ))}
+      <button type="button" onClick={() => onChange([...questions, { prompt: '', options: ['', ''], answer: 0 }])}>
+        Add a question
+      </button>
+      {props.errors.length > 0 && (
+        <ul className="field-errors" role="alert">
+          {props.errors.map((message) => (
+            <li key={message}>{message}</li>
+          ))}
+        </ul>
+      )}
+    </fieldset>
+  );
+}

@@ -1,0 +1,297 @@
+import { useState, type FormEvent } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { STORE_ROLES, type TerminalRegistration } from '@lastmeter/contracts';
+import { write } from '../shared/api';
+import { when } from '../shared/format';
+import { Badge, ErrorNotice, Field, fieldErrors } from '../shared/ui';
+import { useRegions, useSessionToken, useStores, useTerminals } from '../shared/data';
+
+/** Regions, stores and terminals; head-office admins create them and hand out enrollment codes. */
+export function Directory() {
+  const session = useSessionToken();
+  const admin = session.role === 'hq-admin';
+  return (
+    <div className="stack">
+      <h1>Directory</h1>
+      {!admin && <p className="muted">Only an hq-admin changes the directory.</p>}
+      <div className="split">
+        <Regions admin={admin} />
+        <Stores admin={admin} />
+      </div>
+      <Terminals admin={admin} />
+    </div>
+  );
+}
+
+/** Submits to the write API and refreshes the directory once the read side has it. */
+function useDirectoryWrite(keys: string[]) {
+  const session = useSessionToken();
+  const client = useQueryClient();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const submit = async <T,>(method: 'POST' | 'DELETE' | 'PATCH', path: string, body?: unknown): Promise<T | undefined> => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const result = await write<T>(method, path, { token: session.token, body });
+      // The projector follows within moments; refresh a few times so the new row shows up.
+      for (const delay of [150, 600, 1500]) {
+        setTimeout(() => keys.forEach((key) => void client.invalidateQueries({ queryKey: [key] })), delay);
+      }
+      return result;
+    } catch (caught) {
+      setError(caught);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { submit, error, busy };
+}
+
+function Regions({ admin }: { admin: boolean }) {
+  const regions = useRegions().data?.items ?? [];
+  const { submit, error, busy } = useDirectoryWrite(['regions']);
+  const [code, setCode] = useState('');
+  const [name, setName] = useState('');
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
+    if (await submit('POST', '/v1/regions', { code, name })) {
+      setCode('');
+      setName('');
+    }
+  };
+  return (
+    <section className="card stack" aria-label="Regions">
+      <h2>Regions</h2>
+      <table>
+        <tbody>
+          {regions.map((region) => (
+            <tr key={region.id}>
+              <td>{region.name}</td>
+              <td className="muted">{region.code}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {admin && (
+        <form onSubmit={create} aria-label="New region">
+          <div className="row">
+            <Field label="Code" errors={fieldErrors(error, 'code')}>
+              {(id) => <input id={id} value={code} onChange={(e) => setCode(e.target.value)} />}
+            </Field>
+            <Field label="Name" errors={fieldErrors(error, 'name')}>
+              {(id) => <input id={id} value={name} onChange={(e) => setName(e.target.value)} />}
+            </Field>
+          </div>
+          <ErrorNotice error={error} shownFields={['code', 'name']} />
+          <button type="submit" disabled={busy}>
+            Add region
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function Stores({ admin }: { admin: boolean }) {
+  const stores = useStores().data?.items ?? [];
+  const regions = useRegions().data?.items ?? [];
+  const { submit, error, busy } = useDirectoryWrite(['stores']);
+  const [form, setForm] = useState({ code: '', name: '', regionId: '', tags: '', timezone: '' });
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
+    const tags = form.tags
+      .split(',')
+      .map((tag) => tag.trim())
+      .filter(Boolean);
+    const body = {
+      code: form.code,
+      name: form.name,
+      regionId: form.regionId,
+      ...(tags.length ? { tags } : {}),
+      ...(form.timezone ? { timezone: form.timezone } : {}),
+    };
+    if (await submit('POST', '/v1/stores', body)) setForm({ code: '', name: '', regionId: '', tags: '', timezone: '' });
+  };
+  const regionName = (id: string) => regions.find((r) => r.id === id)?.name ?? '—';
+  return (
+    <section className="card stack" aria-label="Stores">
+      <h2>Stores</h2>
+      <table>
+        <thead>
+          <tr>
+            <th>Store</th>
+            <th>Region</th>
+            <th>Tags</th>
+          </tr>
+        </thead>
+        <tbody>
+          {stores.map((store) => (
+            <tr key={store.id}>
+              <td>
+                {store.name} <span className="muted">{store.code}</span>
+              </td>
+              <td>{regionName(store.regionId)}</td>
+              <td>{store.tags.join(', ')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {admin && (
+        <form onSubmit={create} aria-label="New store">
+          <div className="row">
+            <Field label="Code" errors={fieldErrors(error, 'code')}>
+              {(id) => <input id={id} value={form.code} onChange={(e) => setForm({ ...form, code: e.target.value })} />}
+            </Field>
+            <Field label="Name" errors={fieldErrors(error, 'name')}>
+              {(id) => <input id={id} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}
+            </Field>
+          </div>
+          <div className="row">
+            <Field label="Region" errors={fieldErrors(error, 'regionId')}>
+              {(id) => (
+                <select id={id} value={form.regionId} onChange={(e) => setForm({ ...form, regionId: e.target.value })}>
+                  <option value="">Choose…</option>
+                  {regions.map((region) => (
+                    <option key={region.id} value={region.id}>
+                      {region.name}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Field label="Tags" hint="comma-separated" errors={fieldErrors(error, 'tags')}>
+              {(id) => <input id={id} value={form.tags} onChange={(e) => setForm({ ...form, tags: e.target.value })} />}
+            </Field>
+            <Field label="Time zone" hint="e.g. Europe/Paris" errors={fieldErrors(error, 'timezone')}>
+              {(id) => <input id={id} value={form.timezone} onChange={(e) => setForm({ ...form, timezone: e.target.value })} />}
+            </Field>
+          </div>
+          <ErrorNotice error={error} shownFields={['code', 'name', 'regionId', 'tags', 'timezone']} />
+          <button type="submit" disabled={busy}>
+            Add store
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function Terminals({ admin }: { admin: boolean }) {
+  const terminals = useTerminals().data?.items ?? [];
+  const stores = useStores().data?.items ?? [];
+  const { submit, error, busy } = useDirectoryWrite(['terminals']);
+  const [form, setForm] = useState({ storeId: '', name: '', roles: [] as string[] });
+  const [issued, setIssued] = useState<TerminalRegistration & { storeName: string }>();
+  const register = async (event: FormEvent) => {
+    event.preventDefault();
+    const result = await submit<TerminalRegistration>('POST', '/v1/terminals', {
+      storeId: form.storeId,
+      ...(form.name ? { name: form.name } : {}),
+      ...(form.roles.length ? { roles: form.roles } : {}),
+    });
+    if (result) {
+      setIssued({ ...result, storeName: stores.find((s) => s.id === form.storeId)?.name ?? '' });
+      setForm({ storeId: form.storeId, name: '', roles: [] });
+    }
+  };
+  const storeName = (id: string) => stores.find((s) => s.id === id)?.name ?? id.slice(0, 8);
+  return (
+    <section className="card stack" aria-label="Terminals">
+      <h2>Terminals</h2>
+      {issued && (
+        <div className="notice notice--ok" role="status">
+          Enrollment code for a new terminal in {issued.storeName}:{' '}
+          <span className="big-code" data-testid="enrollment-code">
+            {issued.enrollmentCode}
+          </span>
+          <div>
+            Type it on the tablet at <code>{location.origin}/store/</code>. It works once, until {when(issued.expiresAt)}.
+          </div>
+        </div>
+      )}
+      <table>
+        <thead>
+          <tr>
+            <th>Terminal</th>
+            <th>Store</th>
+            <th>Roles</th>
+            <th>Status</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {terminals.map((terminal) => (
+            <tr key={terminal.id}>
+              <td>{terminal.name || terminal.id.slice(0, 8)}</td>
+              <td>{storeName(terminal.storeId)}</td>
+              <td>{terminal.roles.join(', ') || <span className="muted">shared</span>}</td>
+              <td>
+                <Badge tone={terminal.status === 'enrolled' ? 'ok' : terminal.status === 'revoked' ? 'muted' : 'wait'}>
+                  {terminal.status}
+                </Badge>
+              </td>
+              <td>
+                {admin && terminal.status !== 'revoked' && (
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() =>
+                      confirm(`Revoke ${terminal.name || 'this terminal'}? It is disconnected at once.`) &&
+                      void submit('DELETE', `/v1/terminals/${terminal.id}`)
+                    }
+                  >
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {admin && (
+        <form onSubmit={register} aria-label="New terminal">
+          <div className="row">
+            <Field label="Store" errors={fieldErrors(error, 'storeId')}>
+              {(id) => (
+                <select id={id} value={form.storeId} onChange={(e) => setForm({ ...form, storeId: e.target.value })}>
+                  <option value="">Choose…</option>
+                  {stores.map((store) => (
+                    <option key={store.id} value={store.id}>
+                      {store.name}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Field label="Name" errors={fieldErrors(error, 'name')}>
+              {(id) => <input id={id} value={form.name} placeholder="Till 2" onChange={(e) => setForm({ ...form, name: e.target.value })} />}
+            </Field>
+          </div>
+          <div role="group" aria-label="Roles" className="field">
+            <strong>Roles</strong> <span className="muted">(none = shared store tablet)</span>
+            <div>
+              {STORE_ROLES.map((role) => (
+                <label key={role} className="check">
+                  <input
+                    type="checkbox"
+                    checked={form.roles.includes(role)}
+                    onChange={(e) =>
+                      setForm({ ...form, roles: e.target.checked ? [...form.roles, role] : form.roles.filter((r) => r !== role) })
+                    }
+                  />
+                  {role}
+                </label>
+              ))}
+            </div>
+          </div>
+          <ErrorNotice error={error} shownFields={['storeId', 'name', 'roles']} />
+          <button type="submit" disabled={busy}>
+            Register terminal and get a code
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,97 @@
+import { createContext, useContext } from 'react';
+import { useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import type {
+  CommandResult,
+  CommunicationView,
+  Page,
+  RegionView,
+  StoreCompliance,
+  StorePresence,
+  StoreView,
+  TerminalView,
+  ReportView,
+} from '@lastmeter/contracts';
+import { query, read, write, type RequestOptions } from './api';
+import type { Session } from './session';
+
+export const SessionContext = createContext<Session | undefined>(undefined);
+
+export function useSessionToken(): Session {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error('no session');
+  return session;
+}
+
+export const EDITORS = ['hq-admin', 'hq-editor'];
+export const isEditor = (session: Session) => EDITORS.includes(session.role);
+
+/** Read-API queries of the console, keyed so that socket pushes and commands can update them. */
+export function useRead<T>(key: unknown[], path: string | undefined, options: { refetchInterval?: number } = {}) {
+  const session = useSessionToken();
+  return useQuery({
+    queryKey: key,
+    queryFn: ({ signal }) => read<T>(path!, session.token, signal),
+    enabled: !!path,
+    refetchInterval: options.refetchInterval,
+  });
+}
+
+export const useCommunications = (status?: string) =>
+  useRead<Page<CommunicationView>>(['communications', status ?? 'all'], `/v1/communications${query({ status, limit: 200 })}`);
+export const useCommunication = (id: string | undefined) =>
+  useRead<CommunicationView>(['communication', id], id ? `/v1/communications/${id}` : undefined);
+export const useRegions = () => useRead<Page<RegionView>>(['regions'], '/v1/regions');
+export const useStores = () => useRead<Page<StoreView>>(['stores'], '/v1/stores');
+export const useTerminals = () => useRead<Page<TerminalView>>(['terminals'], '/v1/terminals');
+export const useCompliance = () =>
+  useRead<{ items: StoreCompliance[] }>(['compliance'], '/v1/compliance', { refetchInterval: 15_000 });
+export const usePresence = () => useRead<{ items: StorePresence[] }>(['presence'], '/v1/presence');
+export const useReports = () => useRead<Page<ReportView>>(['reports'], '/v1/reports?limit=100');
+
+/** Names for ids, for every table that shows a store or a region. */
+export function useNames() {
+  const stores = useStores().data?.items ?? [];
+  const regions = useRegions().data?.items ?? [];
+  const store = new Map(stores.map((s) => [s.id, s]));
+  const region = new Map(regions.map((r) => [r.id, r]));
+  return {
+    store: (id: string) => store.get(id)?.name ?? id.slice(0, 8),
+    region: (id: string) => region.get(id)?.name ?? id.slice(0, 8),
+  };
+}
+
+/**
+ * Runs a command, then waits until the read side shows the communication at (at least)
+ * the version the command produced, so the screen never shows the state from before.
+ */
+export async function runCommand(
+  client: QueryClient,
+  session: Session,
+  method: 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  options: RequestOptions = {},
+  communicationId?: string,
+): Promise<CommandResult> {
+  const result = await write<CommandResult>(method, path, { ...options, token: session.token });
+  const id = communicationId ?? result.id;
+  if (id && path.startsWith('/v1/communications') && typeof result.version === 'number') {
+    const deadline = Date.now() + 8_000;
+    while (Date.now() < deadline) {
+      const current = await read<CommunicationView>(`/v1/communications/${id}`, session.token).catch(() => undefined);
+      if (current && current.version >= result.version) {
+        client.setQueryData(['communication', id], current);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    await client.invalidateQueries({ queryKey: ['communications'] });
+  }
+  return result;
+}
+
+export function useCommand() {
+  const client = useQueryClient();
+  const session = useSessionToken();
+  return (method: 'POST' | 'PATCH' | 'DELETE', path: string, options?: RequestOptions, communicationId?: string) =>
+    runCommand(client, session, method, path, options, communicationId);
+}

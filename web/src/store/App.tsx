@@ -1,0 +1,242 @@
+import { useEffect, useMemo, useState, useSyncExternalStore, type FormEvent } from 'react';
+import type { EnrollResult, FeedItem, StoreView } from '@lastmeter/contracts';
+import { read, write } from '../shared/api';
+import { FeedCard } from '../shared/FeedCard';
+import { AppHeader, ErrorNotice, Field, fieldErrors } from '../shared/ui';
+import { forgetDevice, loadDevice, rememberDevice, Tablet, type Device, type Progress, type TabletSnapshot } from './tablet';
+import { beep } from './sound';
+import { ReportForm } from './ReportForm';
+import { ItemActions } from './ItemActions';
+
+export function App() {
+  const [device, setDevice] = useState<Device | undefined>(() => loadDevice());
+  if (!device) return <Enroll onEnrolled={setDevice} />;
+  return (
+    <TabletScreen
+      device={device}
+      onForget={() => {
+        forgetDevice();
+        setDevice(undefined);
+      }}
+    />
+  );
+}
+
+/** First start: the store types the one-time code head office gave it. */
+function Enroll({ onEnrolled }: { onEnrolled: (device: Device) => void }) {
+  const [code, setCode] = useState('');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const result = await write<EnrollResult>('POST', '/v1/terminals/enroll', { body: { code: code.trim() } });
+      const device = { token: result.token, terminalId: result.terminalId, storeId: result.storeId };
+      rememberDevice(device);
+      onEnrolled(device);
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main className="login tablet">
+      <form className="card login-card" onSubmit={submit} aria-labelledby="enroll-title">
+        <h1 id="enroll-title">Set up this tablet</h1>
+        <p className="muted">Enter the enrollment code head office gave your store. It works once.</p>
+        <Field label="Enrollment code" errors={fieldErrors(error, 'code')}>
+          {(id, describedBy) => (
+            <input
+              id={id}
+              aria-describedby={describedBy}
+              className="code-input"
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+              autoComplete="one-time-code"
+              autoCapitalize="characters"
+              spellCheck={false}
+              required
+              autoFocus
+            />
+          )}
+        </Field>
+        <ErrorNotice error={error} shownFields={['code']} />
+        <button className="primary" type="submit" disabled={busy}>
+          {busy ? 'Enrolling…' : 'Enroll tablet'}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+function useTablet(device: Device): [Tablet, TabletSnapshot] {
+  const tablet = useMemo(() => new Tablet(device), [device]);
+  useEffect(() => {
+    tablet.start();
+    return () => tablet.stop();
+  }, [tablet]);
+  const snapshot = useSyncExternalStore(tablet.subscribe, tablet.getSnapshot);
+  return [tablet, snapshot];
+}
+
+function TabletScreen({ device, onForget }: { device: Device; onForget: () => void }) {
+  const [tablet, state] = useTablet(device);
+  const [openId, setOpenId] = useState<string>();
+  const [reporting, setReporting] = useState(false);
+  const [store, setStore] = useState<StoreView>();
+
+  useEffect(() => {
+    read<StoreView>(`/v1/stores/${device.storeId}`, device.token).then(setStore, () => undefined);
+  }, [device]);
+  useEffect(() => {
+    tablet.onUrgent = () => {
+      if (tablet.getSnapshot().sound) beep();
+    };
+  }, [tablet]);
+
+  const urgent = state.items.filter(
+    (item) => item.communication.priority === 'urgent' && !isAcknowledged(item, state.progress),
+  );
+  const openItem = (id: string) => {
+    setOpenId(id);
+    tablet.open(id);
+  };
+  const opened = state.items.find((item) => item.communication.id === openId);
+
+  return (
+    <div className="tablet">
+      <AppHeader product={store ? `${store.name}` : 'Store'}>
+        <ConnectionPill state={state} />
+        <label className="check">
+          <input type="checkbox" checked={state.sound} onChange={(e) => tablet.setSound(e.target.checked)} />
+          Sound
+        </label>
+        <button type="button" onClick={() => setReporting(true)}>
+          File a report
+        </button>
+      </AppHeader>
+
+      {urgent.length > 0 && (
+        <div className="urgent-banner" role="alert" aria-live="assertive">
+          <strong>Urgent</strong>
+          {urgent.map((item) => (
+            <button
+              key={item.communication.id}
+              type="button"
+              className="urgent-banner-item"
+              onClick={() => openItem(item.communication.id)}
+            >
+              {item.communication.title}
+            </button>
+          ))}
+        </div>
+      )}
+
+      <main className="page tablet-page">
+        {state.connection === 'revoked' || state.connection === 'refused' ? (
+          <div className="notice notice--error" role="alert">
+            {state.connection === 'revoked'
+              ? 'This tablet was revoked by head office.'
+              : `The server refused this tablet (${state.refusal}).`}{' '}
+            <button type="button" onClick={onForget}>
+              Enroll again
+            </button>
+          </div>
+        ) : null}
+        {state.problem && (
+          <div className="notice notice--error" role="alert">
+            {state.problem}
+          </div>
+        )}
+        {reporting && <ReportForm onCancel={() => setReporting(false)} onFile={(title, body) => {
+          tablet.fileReport(title, body);
+          setReporting(false);
+        }} />}
+
+        {opened ? (
+          <section aria-label="Opened communication" className="stack">
+            <button type="button" className="link" onClick={() => setOpenId(undefined)}>
+              ← Back to the feed
+            </button>
+            <FeedCard communication={opened.communication} open status={<ProgressBadge item={opened} progress={state.progress} />}>
+              <ItemActions item={opened} progress={state.progress[opened.communication.id]} tablet={tablet} />
+            </FeedCard>
+          </section>
+        ) : (
+          <section aria-label="Feed">
+            <h1 className="visually-hidden">Feed</h1>
+            {state.items.length === 0 ? (
+              <p className="empty">Nothing for your store right now.</p>
+            ) : (
+              <ol className="feed" data-testid="feed">
+                {state.items.map((item) => (
+                  <li
+                    key={item.communication.id}
+                    data-feed-seq={item.feedSeq}
+                    data-communication-id={item.communication.id}
+                    onClick={() => openItem(item.communication.id)}
+                  >
+                    <FeedCard
+                      communication={item.communication}
+                      status={<ProgressBadge item={item} progress={state.progress} />}
+                    >
+                      <div className="actions">
+                        <button
+                          type="button"
+                          className="primary"
+                          aria-label={`Open ${item.communication.title}`}
+                          onClick={(event) => {
+                            event.stopPropagation();
+                            openItem(item.communication.id);
+                          }}
+                        >
+                          Open
+                        </button>
+                      </div>
+                    </FeedCard>
+                  </li>
+                ))}
+              </ol>
+            )}
+          </section>
+        )}
+        <footer className="tablet-footer muted">
+          Terminal {device.terminalId.slice(0, 8)} · feed position {state.cursor}
+          {' · '}
+          <button type="button" className="link" onClick={() => confirm('Forget this tablet? It will need a new enrollment code.') && onForget()}>
+            Forget this tablet
+          </button>
+        </footer>
+      </main>
+    </div>
+  );
+}
+
+function isAcknowledged(item: FeedItem, progress: Record<string, Progress>): boolean {
+  return (progress[item.communication.id]?.acknowledged ?? 0) >= item.communication.revision;
+}
+
+function ProgressBadge({ item, progress }: { item: FeedItem; progress: Record<string, Progress> }) {
+  const mine = progress[item.communication.id] ?? {};
+  const revision = item.communication.revision;
+  if ((mine.completed ?? 0) >= revision) return <span className="badge badge--ok">Done</span>;
+  if ((mine.acknowledged ?? 0) >= revision) return <span className="badge badge--ok">Acknowledged</span>;
+  if (item.change === 'revised' && (mine.read ?? 0) > 0 && (mine.read ?? 0) < revision)
+    return <span className="badge badge--wait">Updated</span>;
+  if ((mine.read ?? 0) >= revision) return <span className="badge">Read</span>;
+  return <span className="badge badge--info">New</span>;
+}
+
+function ConnectionPill({ state }: { state: TabletSnapshot }) {
+  const online = state.connection === 'online';
+  return (
+    <span className="connection" role="status" data-connection={state.connection}>
+      <span className={`live-dot${online ? '' : ' live-dot--off'}`} aria-hidden />
+      {online ? 'Online' : state.connection === 'connecting' ? 'Connecting…' : 'Offline'}
+      {state.pending > 0 && <span className="badge badge--wait">{state.pending} waiting to send</span>}
+    </span>
+  );
+}

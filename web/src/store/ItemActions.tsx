@@ -1,0 +1,100 @@
+import { useState, type FormEvent } from 'react';
+import type { FeedItem } from '@lastmeter/contracts';
+import { Field } from '../shared/ui';
+import type { Progress, Tablet } from './tablet';
+
+/** What a store does with an opened communication: acknowledge, complete a task, answer a quiz. */
+export function ItemActions({ item, progress = {}, tablet }: { item: FeedItem; progress?: Progress; tablet: Tablet }) {
+  const c = item.communication;
+  const acknowledged = (progress.acknowledged ?? 0) >= c.revision;
+  return (
+    <div className="stack item-actions">
+      {c.kind === 'task' && <TaskForm item={item} done={(progress.completed ?? 0) >= c.revision} tablet={tablet} />}
+      {c.questions?.length ? (
+        <QuizForm item={item} done={(progress.answered ?? 0) >= c.revision} tablet={tablet} />
+      ) : null}
+      <div className="actions">
+        {acknowledged ? (
+          <span className="badge badge--ok">Acknowledged</span>
+        ) : (
+          <button type="button" className="primary big" onClick={() => tablet.acknowledge(c.id)}>
+            Acknowledge
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function TaskForm({ item, done, tablet }: { item: FeedItem; done: boolean; tablet: Tablet }) {
+  const c = item.communication;
+  const [note, setNote] = useState('');
+  const [photoUrl, setPhotoUrl] = useState('');
+  const [error, setError] = useState<string>();
+  if (done) return <p className="notice notice--ok">Task completed.</p>;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (c.evidence === 'note' && !note.trim()) return setError('This task needs a note.');
+    if (c.evidence === 'photo' && !/^https?:\/\/\S+$/.test(photoUrl.trim()))
+      return setError('This task needs a photo link (http:// or https://).');
+    setError(undefined);
+    tablet.complete(c.id, {
+      ...(note.trim() ? { note: note.trim() } : {}),
+      ...(photoUrl.trim() ? { photoUrl: photoUrl.trim() } : {}),
+    });
+  };
+  return (
+    <form className="card" onSubmit={submit} aria-label="Complete the task">
+      <h3>Complete the task</h3>
+      <Field label={c.evidence === 'note' ? 'Note (required)' : 'Note'} errors={error && c.evidence !== 'photo' ? [error] : []}>
+        {(id) => <textarea id={id} value={note} maxLength={2000} onChange={(e) => setNote(e.target.value)} />}
+      </Field>
+      {c.evidence === 'photo' && (
+        <Field label="Photo link (required)" errors={error ? [error] : []} hint="Paste the link of the photo you took.">
+          {(id) => <input id={id} type="url" value={photoUrl} onChange={(e) => setPhotoUrl(e.target.value)} />}
+        </Field>
+      )}
+      <button type="submit" className="ok">
+        Mark as done
+      </button>
+    </form>
+  );
+}
+
+function QuizForm({ item, done, tablet }: { item: FeedItem; done: boolean; tablet: Tablet }) {
+  const questions = item.communication.questions ?? [];
+  const [answers, setAnswers] = useState<Array<number | undefined>>(() => questions.map(() => undefined));
+  if (done) return <p className="notice notice--ok">Answers sent. Thank you.</p>;
+  const complete = answers.every((answer) => answer !== undefined);
+  return (
+    <form
+      className="card"
+      aria-label="Questions"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (complete) tablet.answer(item.communication.id, answers as number[]);
+      }}
+    >
+      <h3>Check your understanding</h3>
+      {questions.map((question, q) => (
+        <fieldset key={q}>
+          <legend>{question.prompt}</legend>
+          {question.options.map((option, o) => (
+            <label key={o} className="check quiz-option">
+              <input
+                type="radio"
+                name={`q${q}`}
+                checked={answers[q] === o}
+                onChange={() => setAnswers((current) => current.map((a, i) => (i === q ? o : a)))}
+              />
+              {option}
+            </label>
+          ))}
+        </fieldset>
+      ))}
+      <button type="submit" className="primary" disabled={!complete}>
+        Send answers
+      </button>
+    </form>
+  );
+}
