@@ -176,6 +176,19 @@ describe('head-office read models', () => {
     expect((await get(`/v1/communications/${draft.id.replace(/.$/, '0')}`)).status).toBe(404);
   });
 
+  it('reads its own write: minVersion answers once the read side has the version a command returned', async () => {
+    const draft = await api.draft({ title: 'Read your write' });
+    const revised = await api.revise(draft.id, { body: 'Second revision' });
+    // No polling: the gateway waits for the projector.
+    const response = await get(`/v1/communications/${draft.id}?minVersion=${revised.version}`);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ id: draft.id, version: revised.version, body: 'Second revision' });
+    const both = await get(`/v1/communications/${draft.id}?minVersion=1&asOf=${new Date().toISOString()}`);
+    expect(both.status).toBe(400);
+    expect(Object.keys(both.body.fields)).toEqual(['minVersion']);
+    expect((await get(`/v1/communications/${draft.id}?minVersion=0`)).status).toBe(400);
+  });
+
   it('counts reach by step, store and region from receipts, once per terminal', async () => {
     const task = await api.publish({
       kind: 'task',

@@ -20,7 +20,14 @@ export class GatewayModule {
         AuthModule.forRoot(config.LASTMETER_JWT_SECRET),
         RealtimeModule,
       ],
-      controllers: [CommunicationsController, StoresController, BoardController, EventsController, AuditController, UiConfigController],
+      controllers: [
+        CommunicationsController,
+        StoresController,
+        BoardController,
+        EventsController,
+        AuditController,
+        UiConfigController,
+      ],
     };
   }
 }

@@ -32,7 +32,10 @@ export function Audit() {
       <ErrorNotice error={error} />
       <section className="card stack" aria-label="Communication audit">
         <h2>A communication</h2>
-        <p className="muted">One row per targeted store and terminal: revision seen, first delivered, read, acknowledged, completed, quiz score, reports.</p>
+        <p className="muted">
+          One row per targeted store and terminal: revision seen, first delivered, read, acknowledged, completed, quiz
+          score, reports.
+        </p>
         <Field label="Communication">
           {(id) => (
             <select id={id} value={communicationId} onChange={(e) => setCommunicationId(e.target.value)}>
@@ -69,8 +72,12 @@ export function Audit() {
               </select>
             )}
           </Field>
-          <Field label="From">{(id) => <input id={id} type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} />}</Field>
-          <Field label="To">{(id) => <input id={id} type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} />}</Field>
+          <Field label="From">
+            {(id) => <input id={id} type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} />}
+          </Field>
+          <Field label="To">
+            {(id) => <input id={id} type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} />}
+          </Field>
         </div>
         <button
           type="button"

@@ -8,9 +8,9 @@ const COLOURS = { delivered: '#1f5f8b', read: '#0e7090', acknowledged: '#1e7a46'
 
 /** One row per instant at which any step changed, with every step's cumulative terminal count then. */
 export function chartRows(timeline: ReachTimeline) {
-  const times = [...new Set(REACH_STEPS.flatMap((step) => timeline.steps[step].map((p) => new Date(p.at).getTime())))].sort(
-    (a, b) => a - b,
-  );
+  const times = [
+    ...new Set(REACH_STEPS.flatMap((step) => timeline.steps[step].map((p) => new Date(p.at).getTime()))),
+  ].sort((a, b) => a - b);
   const start = timeline.publishedAt ? new Date(timeline.publishedAt).getTime() : times[0];
   const rows = [{ t: start, delivered: 0, read: 0, acknowledged: 0, completed: 0 }];
   for (const t of times) {
@@ -27,9 +27,13 @@ export function chartRows(timeline: ReachTimeline) {
 export function ReachChart() {
   const published = (useCommunications().data?.items ?? []).filter((c) => c.publishedAt);
   const [id, setId] = useState<string>();
-  const timeline = useRead<ReachTimeline>(['reach-timeline', id], id ? `/v1/communications/${id}/reach/timeline` : undefined, {
-    refetchInterval: 10_000,
-  });
+  const timeline = useRead<ReachTimeline>(
+    ['reach-timeline', id],
+    id ? `/v1/communications/${id}/reach/timeline` : undefined,
+    {
+      refetchInterval: 10_000,
+    },
+  );
   const rows = timeline.data ? chartRows(timeline.data) : [];
   return (
     <div className="stack">
@@ -63,11 +67,21 @@ export function ReachChart() {
               <Tooltip labelFormatter={(t) => new Date(Number(t)).toLocaleString()} />
               <Legend />
               {REACH_STEPS.map((step) => (
-                <Line key={step} type="stepAfter" dataKey={step} stroke={COLOURS[step]} strokeWidth={2} dot={false} isAnimationActive={false} />
+                <Line
+                  key={step}
+                  type="stepAfter"
+                  dataKey={step}
+                  stroke={COLOURS[step]}
+                  strokeWidth={2}
+                  dot={false}
+                  isAnimationActive={false}
+                />
               ))}
             </LineChart>
           </ResponsiveContainer>
-          <figcaption className="muted">Terminals that had reported each step, cumulative, since it was published.</figcaption>
+          <figcaption className="muted">
+            Terminals that had reported each step, cumulative, since it was published.
+          </figcaption>
         </figure>
       )}
     </div>

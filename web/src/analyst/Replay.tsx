@@ -83,7 +83,8 @@ export function Replay() {
       }
       setRun({ ...state, latest: [...state.latest], progress: 1, done: true });
     } catch (caught) {
-      if ((caught as Error).name === 'AbortError') setRun({ ...state, latest: [...state.latest], done: true, aborted: true });
+      if ((caught as Error).name === 'AbortError')
+        setRun({ ...state, latest: [...state.latest], done: true, aborted: true });
       else {
         setError(caught);
         setRun(undefined);
@@ -105,16 +106,42 @@ export function Replay() {
       <form className="card" onSubmit={start} aria-label="Replay filters">
         <div className="row">
           <Field label="From" errors={fieldErrors(error, 'from')}>
-            {(id) => <input id={id} type="datetime-local" value={filters.from} onChange={(e) => setFilters({ ...filters, from: e.target.value })} />}
+            {(id) => (
+              <input
+                id={id}
+                type="datetime-local"
+                value={filters.from}
+                onChange={(e) => setFilters({ ...filters, from: e.target.value })}
+              />
+            )}
           </Field>
           <Field label="To" hint="Empty: now" errors={fieldErrors(error, 'to')}>
-            {(id) => <input id={id} type="datetime-local" value={filters.to} onChange={(e) => setFilters({ ...filters, to: e.target.value })} />}
+            {(id) => (
+              <input
+                id={id}
+                type="datetime-local"
+                value={filters.to}
+                onChange={(e) => setFilters({ ...filters, to: e.target.value })}
+              />
+            )}
           </Field>
           <Field label="Aggregate id" errors={fieldErrors(error, 'aggregateId')}>
-            {(id) => <input id={id} value={filters.aggregateId} onChange={(e) => setFilters({ ...filters, aggregateId: e.target.value })} />}
+            {(id) => (
+              <input
+                id={id}
+                value={filters.aggregateId}
+                onChange={(e) => setFilters({ ...filters, aggregateId: e.target.value })}
+              />
+            )}
           </Field>
           <Field label="Store id" errors={fieldErrors(error, 'storeId')}>
-            {(id) => <input id={id} value={filters.storeId} onChange={(e) => setFilters({ ...filters, storeId: e.target.value })} />}
+            {(id) => (
+              <input
+                id={id}
+                value={filters.storeId}
+                onChange={(e) => setFilters({ ...filters, storeId: e.target.value })}
+              />
+            )}
           </Field>
         </div>
         <Field label="Event types" hint="Hold Ctrl/Cmd to pick several; none = all" errors={fieldErrors(error, 'type')}>
@@ -180,7 +207,10 @@ export function Replay() {
                     <code>{envelope.type}</code>
                   </td>
                   <td>
-                    {envelope.aggregateType} <span className="muted">{envelope.aggregateId.slice(0, 8)} v{envelope.aggregateVersion}</span>
+                    {envelope.aggregateType}{' '}
+                    <span className="muted">
+                      {envelope.aggregateId.slice(0, 8)} v{envelope.aggregateVersion}
+                    </span>
                   </td>
                   <td>{envelope.actor.role}</td>
                 </tr>

@@ -103,10 +103,18 @@ export function TimeTravel() {
               </datalist>
             </label>
             <div className="actions">
-              <button type="button" disabled={previous === undefined} onClick={() => previous !== undefined && setInstant(previous)}>
+              <button
+                type="button"
+                disabled={previous === undefined}
+                onClick={() => previous !== undefined && setInstant(previous)}
+              >
                 ◀ Previous change
               </button>
-              <button type="button" disabled={next === undefined} onClick={() => next !== undefined && setInstant(next)}>
+              <button
+                type="button"
+                disabled={next === undefined}
+                onClick={() => next !== undefined && setInstant(next)}
+              >
                 Next change ▶
               </button>
               <button type="button" onClick={() => setInstant(max)}>
@@ -119,13 +127,21 @@ export function TimeTravel() {
       </div>
       <ErrorNotice error={snapshot.error} />
       {storeId && (
-        <section aria-label="Feed at that instant" className="stack" data-testid="as-of-feed" data-as-of={snapshot.data?.asOf}>
+        <section
+          aria-label="Feed at that instant"
+          className="stack"
+          data-testid="as-of-feed"
+          data-as-of={snapshot.data?.asOf}
+        >
           {live.length === 0 ? (
             <Empty>Nothing was live in this store then.</Empty>
           ) : (
             live.map((item) => (
               <div key={item.communication.id} data-communication-id={item.communication.id}>
-                <FeedCard communication={item.communication} status={<span className="badge">rev. {item.communication.revision}</span>} />
+                <FeedCard
+                  communication={item.communication}
+                  status={<span className="badge">rev. {item.communication.revision}</span>}
+                />
               </div>
             ))
           )}

@@ -66,43 +66,43 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
   };
   return (
     <LiveContext.Provider value={live}>
-        <AppHeader product="Head office" session={session} onLogout={onLogout}>
-          {session.role !== 'agency' && (
-            <span className="connection" role="status" data-live={live.connected}>
-              <span className={`live-dot${live.connected ? '' : ' live-dot--off'}`} aria-hidden />
-              {live.connected ? 'Live' : 'Reconnecting…'}
-            </span>
-          )}
-        </AppHeader>
-        <Tabs label="Sections" tabs={tabs} current={tab} onChange={setTab} />
-        <main className="page" role="tabpanel" aria-labelledby={`tab-${tab}`}>
-          {tab === 'communications' && (
-            <Communications
-              selected={selected}
-              onSelect={setSelected}
-              onRevise={(communication) => {
-                setComposing({ mode: 'revise', communication });
-                setTab('compose');
-              }}
-            />
-          )}
-          {tab === 'compose' && (
-            <Compose
-              key={composing.mode === 'revise' ? composing.communication.id : 'new'}
-              target={composing}
-              onDone={(id) => {
-                setComposing({ mode: 'new' });
-                open(id);
-              }}
-              onCancel={() => setComposing({ mode: 'new' })}
-            />
-          )}
-          {tab === 'approvals' && <Approvals onOpen={open} editor={editor} />}
-          {tab === 'compliance' && <Compliance />}
-          {tab === 'reports' && <Reports />}
-          {tab === 'presence' && <Presence />}
-          {tab === 'directory' && <Directory />}
-        </main>
+      <AppHeader product="Head office" session={session} onLogout={onLogout}>
+        {session.role !== 'agency' && (
+          <span className="connection" role="status" data-live={live.connected}>
+            <span className={`live-dot${live.connected ? '' : ' live-dot--off'}`} aria-hidden />
+            {live.connected ? 'Live' : 'Reconnecting…'}
+          </span>
+        )}
+      </AppHeader>
+      <Tabs label="Sections" tabs={tabs} current={tab} onChange={setTab} />
+      <main className="page" role="tabpanel" aria-labelledby={`tab-${tab}`}>
+        {tab === 'communications' && (
+          <Communications
+            selected={selected}
+            onSelect={setSelected}
+            onRevise={(communication) => {
+              setComposing({ mode: 'revise', communication });
+              setTab('compose');
+            }}
+          />
+        )}
+        {tab === 'compose' && (
+          <Compose
+            key={composing.mode === 'revise' ? composing.communication.id : 'new'}
+            target={composing}
+            onDone={(id) => {
+              setComposing({ mode: 'new' });
+              open(id);
+            }}
+            onCancel={() => setComposing({ mode: 'new' })}
+          />
+        )}
+        {tab === 'approvals' && <Approvals onOpen={open} editor={editor} />}
+        {tab === 'compliance' && <Compliance />}
+        {tab === 'reports' && <Reports />}
+        {tab === 'presence' && <Presence />}
+        {tab === 'directory' && <Directory />}
+      </main>
     </LiveContext.Provider>
   );
 }
@@ -132,7 +132,6 @@ function Approvals({ onOpen, editor }: { onOpen: (id: string) => void; editor: b
                 <tr>
                   <th>Title</th>
                   <th>Kind</th>
-                  <th>By</th>
                   <th>{editor ? 'Submitted' : 'Updated'}</th>
                   <th />
                 </tr>
@@ -145,7 +144,6 @@ function Approvals({ onOpen, editor }: { onOpen: (id: string) => void; editor: b
                       {c.rejectionReason && <div className="muted">Rejected: {c.rejectionReason}</div>}
                     </td>
                     <td>{c.kind}</td>
-                    <td>{c.author?.id}</td>
                     <td>{new Date(c.updatedAt).toLocaleString()}</td>
                     <td>
                       <button type="button" onClick={() => onOpen(c.id)}>

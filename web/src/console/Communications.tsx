@@ -118,9 +118,7 @@ function Detail({ id, onRevise }: { id: string; onRevise: (c: CommunicationView)
             {c.revision} <span className="muted">(version {c.version})</span>
           </dd>
           <dt>By</dt>
-          <dd>
-            {c.author?.id} <span className="muted">{c.author?.role}</span>
-          </dd>
+          <dd>{c.author?.role ?? '—'}</dd>
           <dt>Audience</dt>
           <dd>
             {audience.all
@@ -160,7 +158,13 @@ function Detail({ id, onRevise }: { id: string; onRevise: (c: CommunicationView)
 }
 
 /** What the signed-in role may do in this status (the server decides; this only offers). */
-function Actions({ communication: c, onRevise }: { communication: CommunicationView; onRevise: (c: CommunicationView) => void }) {
+function Actions({
+  communication: c,
+  onRevise,
+}: {
+  communication: CommunicationView;
+  onRevise: (c: CommunicationView) => void;
+}) {
   const session = useSessionToken();
   const command = useCommand();
   const editor = isEditor(session);
@@ -187,7 +191,8 @@ function Actions({ communication: c, onRevise }: { communication: CommunicationV
       setBusy(undefined);
     }
   };
-  const editorsOwn = editor && ['drafted', 'submitted'].includes(c.status) && ['hq-editor', 'hq-admin'].includes(c.author?.role ?? '');
+  const editorsOwn =
+    editor && ['drafted', 'submitted'].includes(c.status) && ['hq-editor', 'hq-admin'].includes(c.author?.role ?? '');
   const canPublish = editor && (c.status === 'approved' || editorsOwn);
 
   return (
@@ -266,10 +271,14 @@ function Actions({ communication: c, onRevise }: { communication: CommunicationV
         >
           <div className="row">
             <Field label="Publish at" hint="Empty: now" errors={fieldErrors(error, 'publishAt')}>
-              {(id) => <input id={id} type="datetime-local" value={publishAt} onChange={(e) => setPublishAt(e.target.value)} />}
+              {(id) => (
+                <input id={id} type="datetime-local" value={publishAt} onChange={(e) => setPublishAt(e.target.value)} />
+              )}
             </Field>
             <Field label="Expires at" hint="Empty: until retracted" errors={fieldErrors(error, 'expiresAt')}>
-              {(id) => <input id={id} type="datetime-local" value={expiresAt} onChange={(e) => setExpiresAt(e.target.value)} />}
+              {(id) => (
+                <input id={id} type="datetime-local" value={expiresAt} onChange={(e) => setExpiresAt(e.target.value)} />
+              )}
             </Field>
           </div>
           <div className="actions">

@@ -102,7 +102,9 @@ function previewOf(form: Form): FeedCommunication {
     ...(form.audience.roles?.length ? { roles: form.audience.roles } : {}),
     ...('dueAt' in content ? { dueAt: content.dueAt } : {}),
     ...('evidence' in content ? { evidence: content.evidence as FeedCommunication['evidence'] } : {}),
-    ...(form.kind === 'training' ? { questions: form.questions.map(({ prompt, options }) => ({ prompt, options })) } : {}),
+    ...(form.kind === 'training'
+      ? { questions: form.questions.map(({ prompt, options }) => ({ prompt, options })) }
+      : {}),
     ...(form.expiresAt ? { expiresAt: fromLocalInput(form.expiresAt) } : {}),
   };
 }
@@ -150,8 +152,27 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
     event.preventDefault();
     void act('draft');
   };
-  const shown = ['kind', 'title', 'body', 'priority', 'audience', 'dueAt', 'evidence', 'questions', 'publishAt', 'expiresAt'];
-  const audienceErrors = fieldErrors(error, 'audience', 'audience.all', 'audience.regionIds', 'audience.storeIds', 'audience.roles', 'audience.tags');
+  const shown = [
+    'kind',
+    'title',
+    'body',
+    'priority',
+    'audience',
+    'dueAt',
+    'evidence',
+    'questions',
+    'publishAt',
+    'expiresAt',
+  ];
+  const audienceErrors = fieldErrors(
+    error,
+    'audience',
+    'audience.all',
+    'audience.regionIds',
+    'audience.storeIds',
+    'audience.roles',
+    'audience.tags',
+  );
 
   return (
     <div className="split">
@@ -188,19 +209,37 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
         </div>
         <Field label="Title" errors={fieldErrors(error, 'title')}>
           {(id, describedBy) => (
-            <input id={id} aria-describedby={describedBy} value={form.title} maxLength={200} onChange={(e) => set({ title: e.target.value })} />
+            <input
+              id={id}
+              aria-describedby={describedBy}
+              value={form.title}
+              maxLength={200}
+              onChange={(e) => set({ title: e.target.value })}
+            />
           )}
         </Field>
         <Field label="Message" errors={fieldErrors(error, 'body')} hint="Blank lines start a new paragraph.">
           {(id, describedBy) => (
-            <textarea id={id} aria-describedby={describedBy} value={form.body} onChange={(e) => set({ body: e.target.value })} />
+            <textarea
+              id={id}
+              aria-describedby={describedBy}
+              value={form.body}
+              onChange={(e) => set({ body: e.target.value })}
+            />
           )}
         </Field>
 
         {form.kind === 'task' && (
           <div className="row">
             <Field label="Due" errors={fieldErrors(error, 'dueAt')}>
-              {(id) => <input id={id} type="datetime-local" value={form.dueAt} onChange={(e) => set({ dueAt: e.target.value })} />}
+              {(id) => (
+                <input
+                  id={id}
+                  type="datetime-local"
+                  value={form.dueAt}
+                  onChange={(e) => set({ dueAt: e.target.value })}
+                />
+              )}
             </Field>
             <Field label="Evidence" errors={fieldErrors(error, 'evidence')}>
               {(id) => (
@@ -231,16 +270,37 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
             <legend>Schedule (on publish)</legend>
             <div className="row">
               <Field label="Publish at" hint="Empty: now" errors={fieldErrors(error, 'publishAt')}>
-                {(id) => <input id={id} type="datetime-local" value={form.publishAt} onChange={(e) => set({ publishAt: e.target.value })} />}
+                {(id) => (
+                  <input
+                    id={id}
+                    type="datetime-local"
+                    value={form.publishAt}
+                    onChange={(e) => set({ publishAt: e.target.value })}
+                  />
+                )}
               </Field>
               <Field label="Expires at" hint="Empty: stays until retracted" errors={fieldErrors(error, 'expiresAt')}>
-                {(id) => <input id={id} type="datetime-local" value={form.expiresAt} onChange={(e) => set({ expiresAt: e.target.value })} />}
+                {(id) => (
+                  <input
+                    id={id}
+                    type="datetime-local"
+                    value={form.expiresAt}
+                    onChange={(e) => set({ expiresAt: e.target.value })}
+                  />
+                )}
               </Field>
             </div>
           </fieldset>
         )}
 
-        <ErrorNotice error={error} shownFields={shown.concat(Object.keys((error as { body?: { fields?: object } })?.body?.fields ?? {}).filter((f) => f.startsWith('audience') || f.startsWith('questions')))} />
+        <ErrorNotice
+          error={error}
+          shownFields={shown.concat(
+            Object.keys((error as { body?: { fields?: object } })?.body?.fields ?? {}).filter(
+              (f) => f.startsWith('audience') || f.startsWith('questions'),
+            ),
+          )}
+        />
         <div className="actions">
           <button type="submit" disabled={!!busy}>
             {busy === 'draft' ? 'Saving…' : revising ? 'Save revision' : 'Save draft'}
@@ -275,7 +335,11 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
   );
 }
 
-function QuestionsEditor(props: { questions: QuizQuestion[]; onChange: (q: QuizQuestion[]) => void; errors: string[] }) {
+function QuestionsEditor(props: {
+  questions: QuizQuestion[];
+  onChange: (q: QuizQuestion[]) => void;
+  errors: string[];
+}) {
   const { questions, onChange } = props;
   const update = (i: number, patch: Partial<QuizQuestion>) =>
     onChange(questions.map((q, j) => (j === i ? { ...q, ...patch } : q)));

@@ -29,7 +29,11 @@ function useDirectoryWrite(keys: string[]) {
   const client = useQueryClient();
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
-  const submit = async <T,>(method: 'POST' | 'DELETE' | 'PATCH', path: string, body?: unknown): Promise<T | undefined> => {
+  const submit = async <T,>(
+    method: 'POST' | 'DELETE' | 'PATCH',
+    path: string,
+    body?: unknown,
+  ): Promise<T | undefined> => {
     setBusy(true);
     setError(undefined);
     try {
@@ -165,7 +169,9 @@ function Stores({ admin }: { admin: boolean }) {
               {(id) => <input id={id} value={form.tags} onChange={(e) => setForm({ ...form, tags: e.target.value })} />}
             </Field>
             <Field label="Time zone" hint="e.g. Europe/Paris" errors={fieldErrors(error, 'timezone')}>
-              {(id) => <input id={id} value={form.timezone} onChange={(e) => setForm({ ...form, timezone: e.target.value })} />}
+              {(id) => (
+                <input id={id} value={form.timezone} onChange={(e) => setForm({ ...form, timezone: e.target.value })} />
+              )}
             </Field>
           </div>
           <ErrorNotice error={error} shownFields={['code', 'name', 'regionId', 'tags', 'timezone']} />
@@ -207,7 +213,8 @@ function Terminals({ admin }: { admin: boolean }) {
             {issued.enrollmentCode}
           </span>
           <div>
-            Type it on the tablet at <code>{location.origin}/store/</code>. It works once, until {when(issued.expiresAt)}.
+            Type it on the tablet at <code>{location.origin}/store/</code>. It works once, until{' '}
+            {when(issued.expiresAt)}.
           </div>
         </div>
       )}
@@ -266,7 +273,14 @@ function Terminals({ admin }: { admin: boolean }) {
               )}
             </Field>
             <Field label="Name" errors={fieldErrors(error, 'name')}>
-              {(id) => <input id={id} value={form.name} placeholder="Till 2" onChange={(e) => setForm({ ...form, name: e.target.value })} />}
+              {(id) => (
+                <input
+                  id={id}
+                  value={form.name}
+                  placeholder="Till 2"
+                  onChange={(e) => setForm({ ...form, name: e.target.value })}
+                />
+              )}
             </Field>
           </div>
           <div role="group" aria-label="Roles" className="field">
@@ -278,7 +292,10 @@ function Terminals({ admin }: { admin: boolean }) {
                     type="checkbox"
                     checked={form.roles.includes(role)}
                     onChange={(e) =>
-                      setForm({ ...form, roles: e.target.checked ? [...form.roles, role] : form.roles.filter((r) => r !== role) })
+                      setForm({
+                        ...form,
+                        roles: e.target.checked ? [...form.roles, role] : form.roles.filter((r) => r !== role),
+                      })
                     }
                   />
                   {role}

@@ -26,63 +26,67 @@ export function ReachBoard({ communication }: { communication: CommunicationView
       </div>
       <Funnel reach={reach} />
       <h3>By region</h3>
-      <table>
-        <thead>
-          <tr>
-            <th>Region</th>
-            <th className="num">Targeted</th>
-            {REACH_STEPS.map((step) => (
-              <th key={step} className="num">
-                {LABEL[step]}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {reach.byRegion.map((region) => (
-            <tr key={region.regionId}>
-              <td>{names.region(region.regionId)}</td>
-              <td className="num">{region.targeted}</td>
+      <div className="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              <th>Region</th>
+              <th className="num">Targeted</th>
               {REACH_STEPS.map((step) => (
-                <td key={step} className="num">
-                  {region[step]}
-                </td>
+                <th key={step} className="num">
+                  {LABEL[step]}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
-      <h3>By store</h3>
-      <table>
-        <thead>
-          <tr>
-            <th>Store</th>
-            {REACH_STEPS.map((step) => (
-              <th key={step} className="num">
-                {LABEL[step]}
-              </th>
-            ))}
-            {reach.quiz.answers > 0 && <th className="num">Quiz</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {reach.byStore
-            .filter((store) => store.targeted)
-            .map((store) => (
-              <tr key={store.storeId} data-store-id={store.storeId}>
-                <td>{names.store(store.storeId)}</td>
+          </thead>
+          <tbody>
+            {reach.byRegion.map((region) => (
+              <tr key={region.regionId}>
+                <td>{names.region(region.regionId)}</td>
+                <td className="num">{region.targeted}</td>
                 {REACH_STEPS.map((step) => (
                   <td key={step} className="num">
-                    {store[step]}
+                    {region[step]}
                   </td>
                 ))}
-                {reach.quiz.answers > 0 && (
-                  <td className="num">{store.quizScore === undefined ? '—' : percent(store.quizScore, 1)}</td>
-                )}
               </tr>
             ))}
-        </tbody>
-      </table>
+          </tbody>
+        </table>
+      </div>
+      <h3>By store</h3>
+      <div className="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              <th>Store</th>
+              {REACH_STEPS.map((step) => (
+                <th key={step} className="num">
+                  {LABEL[step]}
+                </th>
+              ))}
+              {reach.quiz.answers > 0 && <th className="num">Quiz</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {reach.byStore
+              .filter((store) => store.targeted)
+              .map((store) => (
+                <tr key={store.storeId} data-store-id={store.storeId}>
+                  <td>{names.store(store.storeId)}</td>
+                  {REACH_STEPS.map((step) => (
+                    <td key={step} className="num">
+                      {store[step]}
+                    </td>
+                  ))}
+                  {reach.quiz.answers > 0 && (
+                    <td className="num">{store.quizScore === undefined ? '—' : percent(store.quizScore, 1)}</td>
+                  )}
+                </tr>
+              ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
@@ -101,11 +105,13 @@ function Funnel({ reach }: { reach: ReachReport }) {
             <span style={{ width: reach.targeted ? `${(100 * row.stores) / reach.targeted}%` : 0 }} />
           </span>
           <span className="funnel-count" role="cell">
-            <span data-testid={`reach-${row.key}-stores`}>{row.stores}</span> st.
+            <span data-testid={`reach-${row.key}-stores`}>{row.stores}</span>
+            <span className="muted"> stores</span>
             {row.terminals !== undefined && (
               <>
                 {' · '}
-                <span data-testid={`reach-${row.key}-terminals`}>{row.terminals}</span> term.
+                <span data-testid={`reach-${row.key}-terminals`}>{row.terminals}</span>
+                <span className="muted"> terminals</span>
               </>
             )}
           </span>

@@ -60,9 +60,7 @@ export function FeedCard(props: {
           )}
         </dl>
       )}
-      {props.open && c.questions?.length ? (
-        <p className="muted">{c.questions.length} question(s) to answer</p>
-      ) : null}
+      {props.open && c.questions?.length ? <p className="muted">{c.questions.length} question(s) to answer</p> : null}
       {props.children}
     </article>
   );

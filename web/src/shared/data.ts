@@ -26,20 +26,33 @@ export const EDITORS = ['hq-admin', 'hq-editor'];
 export const isEditor = (session: Session) => EDITORS.includes(session.role);
 
 /** Read-API queries of the console, keyed so that socket pushes and commands can update them. */
-export function useRead<T>(key: unknown[], path: string | undefined, options: { refetchInterval?: number } = {}) {
+export function useRead<T>(
+  key: unknown[],
+  path: string | undefined,
+  options: { refetchInterval?: number; staleTime?: number } = {},
+) {
   const session = useSessionToken();
   return useQuery({
     queryKey: key,
     queryFn: ({ signal }) => read<T>(path!, session.token, signal),
     enabled: !!path,
-    refetchInterval: options.refetchInterval,
+    ...options,
   });
 }
 
+// Others change communications too (agency, other editors): lists refresh on their own,
+// and a communication is read afresh whenever it is opened.
 export const useCommunications = (status?: string) =>
-  useRead<Page<CommunicationView>>(['communications', status ?? 'all'], `/v1/communications${query({ status, limit: 200 })}`);
+  useRead<Page<CommunicationView>>(
+    ['communications', status ?? 'all'],
+    `/v1/communications${query({ status, limit: 200 })}`,
+    {
+      refetchInterval: 10_000,
+      staleTime: 0,
+    },
+  );
 export const useCommunication = (id: string | undefined) =>
-  useRead<CommunicationView>(['communication', id], id ? `/v1/communications/${id}` : undefined);
+  useRead<CommunicationView>(['communication', id], id ? `/v1/communications/${id}` : undefined, { staleTime: 0 });
 export const useRegions = () => useRead<Page<RegionView>>(['regions'], '/v1/regions');
 export const useStores = () => useRead<Page<StoreView>>(['stores'], '/v1/stores');
 export const useTerminals = () => useRead<Page<TerminalView>>(['terminals'], '/v1/terminals');
@@ -75,15 +88,11 @@ export async function runCommand(
   const result = await write<CommandResult>(method, path, { ...options, token: session.token });
   const id = communicationId ?? result.id;
   if (id && path.startsWith('/v1/communications') && typeof result.version === 'number') {
-    const deadline = Date.now() + 8_000;
-    while (Date.now() < deadline) {
-      const current = await read<CommunicationView>(`/v1/communications/${id}`, session.token).catch(() => undefined);
-      if (current && current.version >= result.version) {
-        client.setQueryData(['communication', id], current);
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 150));
-    }
+    const current = await read<CommunicationView>(
+      `/v1/communications/${id}?minVersion=${result.version}`,
+      session.token,
+    ).catch(() => undefined);
+    if (current) client.setQueryData(['communication', id], current);
     await client.invalidateQueries({ queryKey: ['communications'] });
   }
   return result;

@@ -96,7 +96,12 @@ export function Tabs<T extends string>(props: {
           tabIndex={tab.id === props.current ? 0 : -1}
           onClick={() => props.onChange(tab.id)}
           onKeyDown={(event) => {
-            const step = event.key === 'ArrowRight' || event.key === 'ArrowDown' ? 1 : event.key === 'ArrowLeft' || event.key === 'ArrowUp' ? -1 : 0;
+            const step =
+              event.key === 'ArrowRight' || event.key === 'ArrowDown'
+                ? 1
+                : event.key === 'ArrowLeft' || event.key === 'ArrowUp'
+                  ? -1
+                  : 0;
             if (!step) return;
             event.preventDefault();
             const next = props.tabs[(i + step + props.tabs.length) % props.tabs.length];
@@ -112,7 +117,12 @@ export function Tabs<T extends string>(props: {
   );
 }
 
-export function LoginForm(props: { title: string; subtitle: string; onLogin: (session: Session) => void; allowed?: string[] }) {
+export function LoginForm(props: {
+  title: string;
+  subtitle: string;
+  onLogin: (session: Session) => void;
+  allowed?: string[];
+}) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>();
@@ -140,12 +150,26 @@ export function LoginForm(props: { title: string; subtitle: string; onLogin: (se
         <p className="muted">{props.subtitle}</p>
         <Field label="Username" errors={fieldErrors(error, 'username')}>
           {(id) => (
-            <input id={id} autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required autoFocus />
+            <input
+              id={id}
+              autoComplete="username"
+              value={username}
+              onChange={(e) => setUsername(e.target.value)}
+              required
+              autoFocus
+            />
           )}
         </Field>
         <Field label="Password" errors={fieldErrors(error, 'password')}>
           {(id) => (
-            <input id={id} type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+            <input
+              id={id}
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              required
+            />
           )}
         </Field>
         <ErrorNotice error={error} shownFields={['username', 'password']} />

@@ -3,7 +3,15 @@ import type { EnrollResult, FeedItem, StoreView } from '@lastmeter/contracts';
 import { read, write } from '../shared/api';
 import { FeedCard } from '../shared/FeedCard';
 import { AppHeader, ErrorNotice, Field, fieldErrors } from '../shared/ui';
-import { forgetDevice, loadDevice, rememberDevice, Tablet, type Device, type Progress, type TabletSnapshot } from './tablet';
+import {
+  forgetDevice,
+  loadDevice,
+  rememberDevice,
+  Tablet,
+  type Device,
+  type Progress,
+  type TabletSnapshot,
+} from './tablet';
 import { beep } from './sound';
 import { ReportForm } from './ReportForm';
 import { ItemActions } from './ItemActions';
@@ -151,17 +159,26 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
             {state.problem}
           </div>
         )}
-        {reporting && <ReportForm onCancel={() => setReporting(false)} onFile={(title, body) => {
-          tablet.fileReport(title, body);
-          setReporting(false);
-        }} />}
+        {reporting && (
+          <ReportForm
+            onCancel={() => setReporting(false)}
+            onFile={(title, body) => {
+              tablet.fileReport(title, body);
+              setReporting(false);
+            }}
+          />
+        )}
 
         {opened ? (
           <section aria-label="Opened communication" className="stack">
             <button type="button" className="link" onClick={() => setOpenId(undefined)}>
               ← Back to the feed
             </button>
-            <FeedCard communication={opened.communication} open status={<ProgressBadge item={opened} progress={state.progress} />}>
+            <FeedCard
+              communication={opened.communication}
+              open
+              status={<ProgressBadge item={opened} progress={state.progress} />}
+            >
               <ItemActions item={opened} progress={state.progress[opened.communication.id]} tablet={tablet} />
             </FeedCard>
           </section>
@@ -206,7 +223,11 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
         <footer className="tablet-footer muted">
           Terminal {device.terminalId.slice(0, 8)} · feed position {state.cursor}
           {' · '}
-          <button type="button" className="link" onClick={() => confirm('Forget this tablet? It will need a new enrollment code.') && onForget()}>
+          <button
+            type="button"
+            className="link"
+            onClick={() => confirm('Forget this tablet? It will need a new enrollment code.') && onForget()}
+          >
             Forget this tablet
           </button>
         </footer>

@@ -46,7 +46,10 @@ function TaskForm({ item, done, tablet }: { item: FeedItem; done: boolean; table
   return (
     <form className="card" onSubmit={submit} aria-label="Complete the task">
       <h3>Complete the task</h3>
-      <Field label={c.evidence === 'note' ? 'Note (required)' : 'Note'} errors={error && c.evidence !== 'photo' ? [error] : []}>
+      <Field
+        label={c.evidence === 'note' ? 'Note (required)' : 'Note'}
+        errors={error && c.evidence !== 'photo' ? [error] : []}
+      >
         {(id) => <textarea id={id} value={note} maxLength={2000} onChange={(e) => setNote(e.target.value)} />}
       </Field>
       {c.evidence === 'photo' && (

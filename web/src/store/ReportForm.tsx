@@ -13,10 +13,14 @@ export function ReportForm(props: { onFile: (title: string, body: string) => voi
     <form className="card stack" onSubmit={submit} aria-labelledby="report-title">
       <h2 id="report-title">File a field report</h2>
       <Field label="Title">
-        {(id) => <input id={id} value={title} maxLength={200} onChange={(e) => setTitle(e.target.value)} required autoFocus />}
+        {(id) => (
+          <input id={id} value={title} maxLength={200} onChange={(e) => setTitle(e.target.value)} required autoFocus />
+        )}
       </Field>
       <Field label="What happened" hint="Head office sees it live in the reports inbox.">
-        {(id) => <textarea id={id} value={body} maxLength={10_000} onChange={(e) => setBody(e.target.value)} required />}
+        {(id) => (
+          <textarea id={id} value={body} maxLength={10_000} onChange={(e) => setBody(e.target.value)} required />
+        )}
       </Field>
       <div className="actions">
         <button type="submit" className="primary">

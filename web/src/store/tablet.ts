@@ -1,11 +1,5 @@
 import { v4 as uuid } from 'uuid';
-import type {
-  Ack,
-  FeedItem,
-  FeedMessage,
-  ReceiptKind,
-  TerminalClientEvents,
-} from '@lastmeter/contracts';
+import type { Ack, FeedItem, FeedMessage, ReceiptKind, TerminalClientEvents } from '@lastmeter/contracts';
 import { ConnectRefused, TerminalClient, type CursorStore } from '@lastmeter/terminal-client';
 
 /** What enrollment gave this device. */

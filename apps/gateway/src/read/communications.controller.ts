@@ -8,11 +8,12 @@ import {
   reachReport,
   reachTimeline,
 } from '@lastmeter/read-models';
-import { AsOfQuery, ListCommunicationsQuery } from './read.dto';
+import { CommunicationQuery, ListCommunicationsQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS } from './scope';
 
 const id = new ParseUUIDPipe();
+const READ_YOUR_WRITE_WAIT_MS = 5_000;
 
 @ApiTags('communications')
 @ApiBearerAuth()
@@ -38,13 +39,29 @@ export class CommunicationsController {
   @ApiOperation({
     summary: 'One communication: status, current revision, author, audience, schedule',
     description:
-      'With `asOf`: as it stood at that instant (its history folded up to then); 404 if it did not exist yet.',
+      'With `asOf`: as it stood at that instant (its history folded up to then); 404 if it did not exist yet. ' +
+      'With `minVersion`: answers once the read side has caught up with that version (or after 5 s with what it has).',
   })
-  async get(@Param('id', id) communicationId: string, @Query() query: AsOfQuery) {
+  async get(@Param('id', id) communicationId: string, @Query() query: CommunicationQuery) {
+    if (query.asOf && query.minVersion) {
+      throw new BadRequestException({
+        message: 'asOf and minVersion do not combine',
+        fields: { minVersion: ['minVersion waits for the present; it does not combine with asOf'] },
+      });
+    }
     const keys = await this.models.keys();
-    const communication = query.asOf
-      ? await communicationAsOf(this.models.redis, keys, communicationId, new Date(query.asOf))
-      : await getCommunication(this.models.redis, keys, communicationId);
+    const read = () =>
+      query.asOf
+        ? communicationAsOf(this.models.redis, keys, communicationId, new Date(query.asOf))
+        : getCommunication(this.models.redis, keys, communicationId);
+    let communication = await read();
+    // The projector usually follows a command within milliseconds; a UI that just wrote
+    // asks for its version here instead of polling (and logging 404s) until it shows.
+    const deadline = Date.now() + READ_YOUR_WRITE_WAIT_MS;
+    while (query.minVersion && (communication?.version ?? 0) < query.minVersion && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      communication = await read();
+    }
     if (!communication) throw new NotFoundException('no such communication');
     return communication;
   }

@@ -33,6 +33,19 @@ export class AsOfQuery {
   asOf?: string;
 }
 
+export class CommunicationQuery extends AsOfQuery {
+  @ApiPropertyOptional({
+    description:
+      'Read your own write: wait (up to 5 s) until the read side holds at least this version, e.g. the `version` a command just answered',
+    minimum: 1,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  minVersion?: number;
+}
+
 export class FeedQuery extends AsOfQuery {
   @ApiPropertyOptional({ description: 'Return items with feedSeq greater than this (the cursor)', default: 0 })
   @IsOptional()

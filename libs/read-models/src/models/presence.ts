@@ -33,11 +33,7 @@ export const presence: ReadModel = {
   },
 };
 
-export async function readPresence(
-  redis: Redis,
-  keys: RedisKeys,
-  storeIds?: string[],
-): Promise<StorePresence[]> {
+export async function readPresence(redis: Redis, keys: RedisKeys, storeIds?: string[]): Promise<StorePresence[]> {
   const stores = storeIds ?? (await redis.smembers(keys.model('presence', 'stores')));
   const all = await Promise.all(stores.map((storeId) => redis.hgetall(keys.model('presence', storeId))));
   return stores

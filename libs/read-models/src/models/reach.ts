@@ -132,11 +132,7 @@ export function stepCounts(raw: RawReach, step: ReachStep): StepCounts {
 }
 
 /** GET /communications/:id/reach and the console's live board: overall, by region, by store. */
-export async function reachReport(
-  redis: Redis,
-  keys: RedisKeys,
-  communication: CatalogueEntry,
-): Promise<ReachReport> {
+export async function reachReport(redis: Redis, keys: RedisKeys, communication: CatalogueEntry): Promise<ReachReport> {
   const [raw, stores] = await Promise.all([readReach(redis, keys, communication.id), listStores(redis, keys)]);
   const regionOf = new Map(stores.map((s) => [s.id, s.regionId]));
   const byStore = reachByStore(raw).map((s) => ({ ...s, regionId: regionOf.get(s.storeId) }));
@@ -186,5 +182,9 @@ export async function reachTimeline(
       return [step, points];
     }),
   ) as ReachTimeline['steps'];
-  return { communicationId: communication.id, ...(communication.publishedAt ? { publishedAt: communication.publishedAt } : {}), steps };
+  return {
+    communicationId: communication.id,
+    ...(communication.publishedAt ? { publishedAt: communication.publishedAt } : {}),
+    steps,
+  };
 }

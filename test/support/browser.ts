@@ -1,0 +1,78 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.LASTMETER_CHROMIUM ?? '/usr/bin/chromium';
+/** Screenshots of the browser tests (not committed). */
+export const SCREENSHOTS = join(__dirname, '..', '..', 'test-results', 'web');
+
+/**
+ * Debian's Chromium, headless, driven by playwright-core. A missing browser fails the
+ * suite with one line saying what to install: browser tests never pass by not running.
+ */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install it with \`apt-get install chromium\` (or set LASTMETER_CHROMIUM)`,
+    );
+  }
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** Network noise a page logs while a test has cut its connection on purpose. */
+const EXPECTED_WHILE_OFFLINE =
+  /WebSocket connection to .* failed|ERR_CONNECTION_(REFUSED|RESET|CLOSED)|Failed to load resource/;
+
+/**
+ * Every console error and uncaught exception of a page, so a test can assert there were
+ * none (apart from the connection failures it caused itself).
+ */
+export function watchConsole(
+  page: Page,
+  name: string,
+): { errors: () => string[]; allowNetworkErrors: (on: boolean) => void } {
+  const errors: string[] = [];
+  let networkErrorsExpected = false;
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    if (networkErrorsExpected && EXPECTED_WHILE_OFFLINE.test(message.text())) return;
+    errors.push(`${name}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => errors.push(`${name}: uncaught ${error.message}`));
+  return { errors: () => errors, allowNetworkErrors: (on) => (networkErrorsExpected = on) };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * The `feed` messages the server sent a tablet page, read off the WebSocket frames
+ * (Socket.IO packets `42/terminal,["feed",{...}]`): what was on the wire, whatever the
+ * page did with it.
+ */
+export function recordFeedFrames(page: Page): number[] {
+  const feedSeqs: number[] = [];
+  page.on('websocket', (socket) => {
+    socket.on('framereceived', ({ payload }) => {
+      const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+      const match = /^42\/terminal,(.*)$/s.exec(text);
+      if (!match) return;
+      const [event, body] = JSON.parse(match[1]) as [string, { feedSeq: number }];
+      if (event === 'feed') feedSeqs.push(body.feedSeq);
+    });
+  });
+  return feedSeqs;
+}

@@ -1,0 +1,349 @@
+import request from 'supertest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { FeedPage } from '@lastmeter/contracts';
+import { startApp, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { launchChromium, recordFeedFrames, screenshot, watchConsole } from '../support/browser';
+import { cleanupNamespace } from '../support/cleanup';
+import { testNamespace } from '../support/env';
+import { eventually } from '../support/eventually';
+import { TcpProxy } from '../support/tcp-proxy';
+import { bearer, Publisher } from '../support/write-api';
+
+/**
+ * The three web UIs in a real Chromium against the real stack (Kafka, Redis, the three
+ * apps): head office composes and watches reach, tablets receive live and work offline,
+ * agency and head office review, the analyst travels in time.
+ */
+const ns = testNamespace('web-ui');
+const PASSWORD = 'a-long-demo-password';
+let apps: Partial<Record<AppName, RunningApp>> = {};
+let api: Publisher;
+let browser: Browser;
+let proxy: TcpProxy;
+let regionA: string;
+let regionB: string;
+let storeA: string;
+let storeB: string;
+const consoles: Array<ReturnType<typeof watchConsole>> = [];
+const pages = new Map<string, Page>();
+
+beforeAll(async () => {
+  apps.command = await startApp('command', ns.env);
+  const [projector, gateway] = await Promise.all([
+    startApp('projector', ns.env),
+    startApp('gateway', { ...ns.env, COMMAND_PUBLIC_URL: apps.command.url }),
+  ]);
+  apps = { ...apps, projector, gateway };
+  api = new Publisher(apps.command.url, ns);
+  browser = await launchChromium();
+  // Tablet A reaches the gateway through a proxy the test can cut.
+  proxy = await TcpProxy.start(gateway.port);
+  [regionA, regionB] = await Promise.all([api.region('north'), api.region('south')]);
+  [storeA, storeB] = await Promise.all([api.store('lille', regionA), api.store('nice', regionB)]);
+  for (const [username, role] of [
+    ['editor', 'hq-editor'],
+    ['agency', 'agency'],
+    ['analyst', 'analyst'],
+  ]) {
+    const response = await request(apps.command.url)
+      .post('/v1/users')
+      .set(bearer(api.token('hq-admin')))
+      .send({ username, password: PASSWORD, role });
+    expect(response.status).toBe(201);
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await proxy?.close();
+  await stopApps(apps);
+  await cleanupNamespace(ns);
+});
+
+afterEach(async () => {
+  // Every open page as the test left it (passed or failed), for a person to look at.
+  const test = (expect.getState().currentTestName ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+  for (const [name, page] of pages) await screenshot(page, `${test}--${name}`).catch(() => undefined);
+  // No page logged an error or threw, whatever the test did.
+  expect(consoles.flatMap((c) => c.errors())).toEqual([]);
+});
+
+async function openPage(context: BrowserContext, url: string, name: string) {
+  const page = await context.newPage();
+  const console = watchConsole(page, name);
+  consoles.push(console);
+  pages.set(name, page);
+  await page.goto(url);
+  return { page, console };
+}
+
+async function signIn(page: Page, username: string) {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** A tablet page enrolled the way a store does it: head office's code typed into /store. */
+async function enrolledTablet(storeId: string, name: string, baseUrl: string) {
+  const registered = await api.send('post', '/v1/terminals', { storeId, name }, 'hq-admin');
+  const code = (registered as unknown as { enrollmentCode: string }).enrollmentCode;
+  const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  const { page, console } = await openPage(context, `${baseUrl}/store/`, name);
+  const frames = recordFeedFrames(page);
+  await page.getByLabel('Enrollment code').fill(code);
+  await page.getByRole('button', { name: 'Enroll tablet' }).click();
+  await page.locator('[data-connection="online"]').waitFor();
+  // Set once: still there at the end means the page never reloaded.
+  await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
+  return { page, console, frames };
+}
+
+const stillSamePage = (page: Page) => page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce);
+
+/** The status badge of the communication open in the console. */
+function statusOf(page: Page, status: string) {
+  return page.getByRole('region', { name: 'Communication' }).getByText(status, { exact: true }).first();
+}
+
+function feedItem(page: Page, title: string) {
+  return page.getByTestId('feed').locator('li').filter({ hasText: title });
+}
+
+/** Titles in the tablet's feed, oldest entry first. */
+async function feedTitles(page: Page): Promise<string[]> {
+  const items = await page
+    .getByTestId('feed')
+    .locator('li')
+    .evaluateAll((lis) =>
+      lis.map((li) => ({
+        seq: Number(li.getAttribute('data-feed-seq')),
+        title: li.querySelector('h3')?.textContent ?? '',
+      })),
+    );
+  return items.sort((a, b) => a.seq - b.seq).map((item) => item.title);
+}
+
+async function compose(
+  page: Page,
+  fields: { title: string; body: string; urgent?: boolean; regions?: string[]; all?: boolean },
+) {
+  await page.getByRole('tab', { name: /Compose|Revise/ }).click();
+  await page.getByLabel('Title').fill(fields.title);
+  await page.getByLabel('Message').fill(fields.body);
+  if (fields.urgent) await page.getByLabel(/Urgent/).check();
+  if (fields.all) await page.getByLabel('Every store').check();
+  for (const region of fields.regions ?? []) {
+    await page.getByRole('group', { name: 'Regions' }).getByLabel(region).check();
+  }
+}
+
+/** A gap-free, duplicate-free run of feed positions, as the protocol promises. */
+function expectGapFree(feedSeqs: number[]) {
+  expect(feedSeqs.length).toBeGreaterThan(0);
+  expect(feedSeqs).toEqual(feedSeqs.map((_, i) => feedSeqs[0] + i));
+}
+
+describe('head office → store tablets', () => {
+  let hq: Page;
+  let tabletA: Awaited<ReturnType<typeof enrolledTablet>>;
+  let tabletB: Awaited<ReturnType<typeof enrolledTablet>>;
+
+  beforeAll(async () => {
+    tabletA = await enrolledTablet(storeA, 'tablet-a', proxy.url);
+    tabletB = await enrolledTablet(storeB, 'tablet-b', apps.gateway!.url);
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    ({ page: hq } = await openPage(context, `${apps.gateway!.url}/`, 'hq'));
+    await signIn(hq, 'editor');
+  });
+
+  it('an urgent notice for region A shows live on an A tablet, never on a B tablet', async () => {
+    await compose(hq, {
+      title: 'Freezer alarm drill',
+      body: 'Run the drill at 10:00.',
+      urgent: true,
+      regions: ['north'],
+    });
+    // The picker says whom it reaches before anything is sent.
+    await eventually(async () =>
+      expect(await hq.getByTestId('audience-reach').textContent()).toMatch(/Reaches 1 store · 1 terminal/),
+    );
+    await screenshot(hq, 'hq-compose-urgent');
+    await hq.getByRole('button', { name: 'Publish now' }).click();
+    await hq.getByRole('heading', { level: 2, name: 'Freezer alarm drill' }).waitFor();
+
+    await feedItem(tabletA.page, 'Freezer alarm drill').waitFor();
+    await tabletA.page.getByRole('alert').filter({ hasText: 'Freezer alarm drill' }).waitFor();
+    expect(await stillSamePage(tabletA.page)).toBe(true);
+    await screenshot(tabletA.page, 'tablet-a-urgent');
+
+    // Feeds are ordered: once B shows a later notice meant for everyone, it would already
+    // have shown the region-A notice if it had been sent to it.
+    await compose(hq, { title: 'Opening hours for the holidays', body: 'Open until 20:00.', all: true });
+    await hq.getByRole('button', { name: 'Publish now' }).click();
+    await feedItem(tabletB.page, 'Opening hours for the holidays').waitFor();
+    expect(await feedTitles(tabletB.page)).toEqual(['Opening hours for the holidays']);
+    expect(await tabletB.page.getByText('Freezer alarm drill').count()).toBe(0);
+    await screenshot(tabletB.page, 'tablet-b-no-region-a');
+  });
+
+  it('an acknowledgement on the A tablet moves the reach board live', async () => {
+    await hq.getByRole('tab', { name: 'Communications' }).click();
+    await hq.getByRole('button', { name: 'Freezer alarm drill' }).click();
+    const acknowledged = hq.getByTestId('reach-acknowledged-terminals');
+    await eventually(async () => expect(await acknowledged.textContent()).toBe('0'));
+    await hq.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
+
+    await tabletA.page.getByRole('button', { name: 'Open Freezer alarm drill' }).click();
+    await tabletA.page.getByRole('button', { name: 'Acknowledge' }).click();
+    await tabletA.page.getByText('Acknowledged', { exact: true }).first().waitFor();
+
+    await eventually(async () => expect(await acknowledged.textContent()).toBe('1'), {
+      what: 'live acknowledged count',
+    });
+    expect(await hq.getByTestId('reach-read-terminals').textContent()).toBe('1');
+    expect(await stillSamePage(hq)).toBe(true);
+    await screenshot(hq, 'hq-reach-board-live');
+    await tabletA.page.getByRole('button', { name: /Back to the feed/ }).click();
+  });
+
+  it('a tablet cut off while head office publishes twice shows both, in order, once, and sends what it queued', async () => {
+    tabletA.console.allowNetworkErrors(true);
+    proxy.cut();
+    await tabletA.page.locator('[data-connection="offline"]').waitFor();
+    // Read while offline: the receipt waits on the device.
+    await tabletA.page.getByRole('button', { name: 'Open Opening hours for the holidays' }).click();
+    await tabletA.page.getByRole('button', { name: 'Acknowledge' }).click();
+    await tabletA.page.getByText(/waiting to send/).waitFor();
+    await tabletA.page.getByRole('button', { name: /Back to the feed/ }).click();
+    await screenshot(tabletA.page, 'tablet-a-offline');
+
+    for (const title of ['Price change: coffee', 'Price change: tea']) {
+      await compose(hq, { title, body: 'New shelf labels are in the back office.', regions: ['north'] });
+      await hq.getByRole('button', { name: 'Publish now' }).click();
+      await hq.getByRole('heading', { level: 2, name: title }).waitFor();
+    }
+
+    proxy.restore();
+    await tabletA.page.locator('[data-connection="online"]').waitFor({ timeout: 30_000 });
+    await feedItem(tabletA.page, 'Price change: tea').waitFor();
+    tabletA.console.allowNetworkErrors(false);
+    expect(await feedTitles(tabletA.page)).toEqual([
+      'Freezer alarm drill',
+      'Opening hours for the holidays',
+      'Price change: coffee',
+      'Price change: tea',
+    ]);
+    expect(await stillSamePage(tabletA.page)).toBe(true);
+    // On the wire: every feed position exactly once, across the cut.
+    expectGapFree(tabletA.frames);
+    expectGapFree(tabletB.frames);
+
+    // The acknowledgement queued offline arrives once the tablet is back.
+    await tabletA.page.getByText(/waiting to send/).waitFor({ state: 'detached' });
+    await hq.getByRole('tab', { name: 'Communications' }).click();
+    await hq.getByRole('button', { name: 'Opening hours for the holidays' }).click();
+    await eventually(async () => expect(await hq.getByTestId('reach-acknowledged-terminals').textContent()).toBe('1'));
+    await screenshot(tabletA.page, 'tablet-a-back-online');
+  });
+});
+
+it('agency drafts, head office rejects with a reason, agency revises and resubmits, head office approves and publishes', async () => {
+  const agencyContext = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const { page: agency } = await openPage(agencyContext, `${apps.gateway!.url}/`, 'agency');
+  await signIn(agency, 'agency');
+  await compose(agency, { title: 'Spring campaign', body: 'Posters go up on Monday.', all: true });
+  await agency.getByRole('button', { name: 'Submit for approval' }).click();
+  await agency.getByRole('heading', { level: 2, name: 'Spring campaign' }).waitFor();
+  await statusOf(agency, 'submitted').waitFor();
+
+  const hqContext = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const { page: hq } = await openPage(hqContext, `${apps.gateway!.url}/`, 'hq-review');
+  await signIn(hq, 'editor');
+  await hq.getByRole('tab', { name: /Approvals/ }).click();
+  await hq
+    .getByRole('row', { name: /Spring campaign/ })
+    .getByRole('button', { name: 'Review' })
+    .click();
+  await hq.getByRole('button', { name: 'Reject…' }).click();
+  await hq.getByLabel(/Why/).fill('Say which posters, and where they go.');
+  await hq.getByRole('button', { name: 'Reject', exact: true }).click();
+  await hq.getByText('Rejected: Say which posters, and where they go.').waitFor();
+
+  await agency.getByRole('tab', { name: 'My drafts' }).click();
+  const rejected = agency.getByRole('region', { name: 'Rejected: revise and resubmit' });
+  await rejected.getByText('Rejected: Say which posters, and where they go.').waitFor({ timeout: 15_000 });
+  await screenshot(agency, 'agency-rejected');
+  await rejected.getByRole('button', { name: 'Open' }).click();
+  await agency.getByRole('button', { name: 'Revise' }).click();
+  await agency.getByLabel('Message').fill('The A2 spring posters go up on Monday, by the entrance.');
+  await agency.getByRole('button', { name: 'Save and resubmit' }).click();
+  await agency.getByRole('heading', { level: 2, name: 'Spring campaign' }).waitFor();
+  await statusOf(agency, 'submitted').waitFor();
+
+  await hq.getByRole('tab', { name: /Approvals/ }).click();
+  await hq
+    .getByRole('row', { name: /Spring campaign/ })
+    .getByRole('button', { name: 'Review' })
+    .click();
+  await hq.getByText('The A2 spring posters go up on Monday, by the entrance.').first().waitFor();
+  await hq.getByRole('button', { name: 'Approve' }).click();
+  await hq.getByRole('button', { name: 'Publish…' }).click();
+  await hq.getByRole('button', { name: 'Publish now' }).click();
+  await hq.getByTestId('reach-board').waitFor();
+  await screenshot(hq, 'hq-published-after-review');
+
+  const { body } = await request(apps.gateway!.url)
+    .get('/v1/communications?status=published')
+    .set(bearer(api.token('hq-editor')));
+  const published = (
+    body as { items: Array<{ title: string; revision: number; author: { role: string } }> }
+  ).items.find((c) => c.title === 'Spring campaign');
+  expect(published).toMatchObject({ revision: 2, author: { role: 'agency' } });
+});
+
+it('the analyst moves the time-travel slider across a retraction and sees the item appear and disappear', async () => {
+  const id = await api.publish({
+    title: 'Recall: batch 17',
+    body: 'Take batch 17 off the shelves.',
+    audience: { storeIds: [storeA] },
+  });
+  await api.retract(id);
+  const entries = await eventually(async () => {
+    const { body } = await request(apps.gateway!.url)
+      .get(`/v1/stores/${storeA}/feed`)
+      .set(bearer(api.token('analyst')));
+    const mine = (body as FeedPage).items.filter((item) => 'communication' in item && item.communication.id === id);
+    expect(mine.map((item) => ('change' in item ? item.change : ''))).toEqual(['published', 'retracted']);
+    return mine as Array<{ at: string }>;
+  });
+  const published = new Date(entries[0].at).getTime();
+  const retracted = new Date(entries[1].at).getTime();
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const { page } = await openPage(context, `${apps.gateway!.url}/analyst/`, 'analyst');
+  await signIn(page, 'analyst');
+  await page.getByRole('tab', { name: 'Time travel' }).click();
+  await page.getByLabel('Store').selectOption({ label: 'lille (lille)' });
+  const slider = page.getByRole('slider', { name: 'Instant' });
+  await slider.waitFor();
+  const feed = page.getByTestId('as-of-feed');
+  const showsAt = async (instant: number, shown: boolean) => {
+    // What dragging does: the native value setter (React tracks assignments to .value) and an input event.
+    await slider.evaluate((input, value) => {
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, value);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    }, String(instant));
+    await eventually(async () => {
+      expect(await feed.getAttribute('data-as-of')).toBe(new Date(instant).toISOString());
+      expect(await feed.locator(`[data-communication-id="${id}"]`).count()).toBe(shown ? 1 : 0);
+    });
+  };
+  await showsAt(published - 1, false);
+  await showsAt(Math.floor((published + retracted) / 2), true);
+  await screenshot(page, 'analyst-before-retraction');
+  await showsAt(retracted, false);
+  await showsAt(retracted + 1, false);
+  await showsAt(published, true);
+  await screenshot(page, 'analyst-time-travel');
+});
