@@ -1,10 +1,12 @@
 // @ts-check
 import eslint from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import reactHooks from 'eslint-plugin-react-hooks';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.lastmeter/', 'coverage/', 'bench/results/'] },
+  { ignores: ['dist/', 'node_modules/', '.lastmeter/', 'coverage/', 'bench/results/', 'test-results/'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -34,6 +36,13 @@ export default tseslint.config(
         { paths: [{ name: 'kafkajs', message: 'Use @lastmeter/kafka instead of kafkajs directly.' }] },
       ],
     },
+  },
+  {
+    // The web UIs run in browsers, with React's rules of hooks.
+    files: ['web/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    languageOptions: { globals: globals.browser },
+    rules: reactHooks.configs.recommended.rules,
   },
   {
     files: ['**/*.js', '**/*.cjs'],

@@ -28,13 +28,14 @@ const consoles: Array<ReturnType<typeof watchConsole>> = [];
 const pages = new Map<string, Page>();
 
 beforeAll(async () => {
-  apps.command = await startApp('command', ns.env);
+  const command = await startApp('command', ns.env);
+  apps.command = command;
   const [projector, gateway] = await Promise.all([
     startApp('projector', ns.env),
-    startApp('gateway', { ...ns.env, COMMAND_PUBLIC_URL: apps.command.url }),
+    startApp('gateway', { ...ns.env, COMMAND_PUBLIC_URL: command.url }),
   ]);
   apps = { ...apps, projector, gateway };
-  api = new Publisher(apps.command.url, ns);
+  api = new Publisher(command.url, ns);
   browser = await launchChromium();
   // Tablet A reaches the gateway through a proxy the test can cut.
   proxy = await TcpProxy.start(gateway.port);
@@ -45,7 +46,7 @@ beforeAll(async () => {
     ['agency', 'agency'],
     ['analyst', 'analyst'],
   ]) {
-    const response = await request(apps.command.url)
+    const response = await request(command.url)
       .post('/v1/users')
       .set(bearer(api.token('hq-admin')))
       .send({ username, password: PASSWORD, role });
@@ -95,11 +96,12 @@ async function enrolledTablet(storeId: string, name: string, baseUrl: string) {
   await page.getByRole('button', { name: 'Enroll tablet' }).click();
   await page.locator('[data-connection="online"]').waitFor();
   // Set once: still there at the end means the page never reloaded.
-  await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
+  await page.evaluate(() => ((globalThis as unknown as { loadedOnce: boolean }).loadedOnce = true));
   return { page, console, frames };
 }
 
-const stillSamePage = (page: Page) => page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce);
+const stillSamePage = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as { loadedOnce?: boolean }).loadedOnce);
 
 /** The status badge of the communication open in the console. */
 function statusOf(page: Page, status: string) {
@@ -192,7 +194,7 @@ describe('head office → store tablets', () => {
     await hq.getByRole('button', { name: 'Freezer alarm drill' }).click();
     const acknowledged = hq.getByTestId('reach-acknowledged-terminals');
     await eventually(async () => expect(await acknowledged.textContent()).toBe('0'));
-    await hq.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
+    await hq.evaluate(() => ((globalThis as unknown as { loadedOnce: boolean }).loadedOnce = true));
 
     await tabletA.page.getByRole('button', { name: 'Open Freezer alarm drill' }).click();
     await tabletA.page.getByRole('button', { name: 'Acknowledge' }).click();
@@ -331,7 +333,7 @@ it('the analyst moves the time-travel slider across a retraction and sees the it
   const showsAt = async (instant: number, shown: boolean) => {
     // What dragging does: the native value setter (React tracks assignments to .value) and an input event.
     await slider.evaluate((input, value) => {
-      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, value);
+      Object.getOwnPropertyDescriptor(Object.getPrototypeOf(input), 'value')!.set!.call(input, value);
       input.dispatchEvent(new Event('input', { bubbles: true }));
     }, String(instant));
     await eventually(async () => {

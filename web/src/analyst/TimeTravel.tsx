@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import type { FeedAsOf, FeedItem, FeedPage } from '@lastmeter/contracts';
 import { query, read } from '../shared/api';
@@ -47,11 +47,11 @@ export function TimeTravel() {
   const [now] = useState(() => Date.now());
   const min = entries.length ? new Date(entries[0].at).getTime() - 60_000 : now - 3_600_000;
   const max = Math.max(now, ...entries.map((entry) => new Date(entry.at).getTime() + 1_000));
-  const [instant, setInstant] = useState<number>(max);
-  const changes = useMemo(() => entries.map((entry) => new Date(entry.at).getTime()), [entries]);
+  // Unset: "now" (the slider's right end), also while a newly chosen store loads.
+  const [chosen, setInstant] = useState<number>();
+  const instant = chosen ?? max;
+  const changes = entries.map((entry) => new Date(entry.at).getTime());
   const asOf = useDebounced(instant, 150);
-
-  useEffect(() => setInstant(max), [storeId, max]);
 
   const snapshot = useQuery<FeedAsOf>({
     queryKey: ['as-of', storeId, asOf],
@@ -70,7 +70,13 @@ export function TimeTravel() {
       <div className="card stack">
         <label className="field">
           <span>Store</span>
-          <select value={storeId ?? ''} onChange={(e) => setStoreId(e.target.value || undefined)}>
+          <select
+            value={storeId ?? ''}
+            onChange={(e) => {
+              setStoreId(e.target.value || undefined);
+              setInstant(undefined);
+            }}
+          >
             <option value="">Choose a store…</option>
             {stores.map((store) => (
               <option key={store.id} value={store.id}>
@@ -117,7 +123,7 @@ export function TimeTravel() {
               >
                 Next change ▶
               </button>
-              <button type="button" onClick={() => setInstant(max)}>
+              <button type="button" onClick={() => setInstant(undefined)}>
                 Now
               </button>
               <span className="muted">{entries.length} changes in this store&apos;s feed</span>

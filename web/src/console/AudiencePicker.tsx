@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useState } from 'react';
 import { STORE_ROLES, type Audience, type StoreView, type TerminalView } from '@lastmeter/contracts';
 import { targetsStore } from '@lastmeter/domain';
 import { useRegions, useStores, useTerminals } from '../shared/data';
@@ -34,7 +34,7 @@ export function AudiencePicker(props: { value: Audience; onChange: (audience: Au
   const [search, setSearch] = useState('');
   const audience = props.value;
   const set = (patch: Partial<Audience>) => props.onChange(clean({ ...audience, ...patch }));
-  const tags = useMemo(() => [...new Set(stores.flatMap((store) => store.tags))].sort(), [stores]);
+  const tags = [...new Set(stores.flatMap((store) => store.tags))].sort();
   const reach = reachOf(audience, stores, terminals);
   const matching = stores.filter((store) =>
     `${store.code} ${store.name}`.toLowerCase().includes(search.trim().toLowerCase()),

@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useState } from 'react';
+import { createContext, useContext, useEffect, useMemo, useState } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import { useQueryClient } from '@tanstack/react-query';
 import {
@@ -19,18 +19,23 @@ export const LiveContext = createContext<{ socket?: Socket; connected: boolean }
  */
 export function useConsoleSocket(session: Session | undefined) {
   const client = useQueryClient();
-  const [state, setState] = useState<{ socket?: Socket; connected: boolean }>({ connected: false });
+  const socket = useMemo(
+    () =>
+      session && session.role !== 'agency'
+        ? io(CONSOLE_NAMESPACE, { auth: { token: session.token }, transports: ['websocket'], autoConnect: false })
+        : undefined,
+    [session],
+  );
+  const [connected, setConnected] = useState(false);
   useEffect(() => {
-    if (!session || session.role === 'agency') return;
-    const socket = io(CONSOLE_NAMESPACE, { auth: { token: session.token }, transports: ['websocket'] });
-    setState({ socket, connected: false });
+    if (!socket) return;
     socket.on('connect', () => {
-      setState({ socket, connected: true });
+      setConnected(true);
       // Anything missed while disconnected is read again.
       void client.invalidateQueries({ queryKey: ['presence'] });
       void client.invalidateQueries({ queryKey: ['reports'] });
     });
-    socket.on('disconnect', () => setState({ socket, connected: false }));
+    socket.on('disconnect', () => setConnected(false));
     socket.on('presence', (store: StorePresence) => {
       client.setQueryData<{ items: StorePresence[] }>(['presence'], (current) => {
         const items = (current?.items ?? []).filter((s) => s.storeId !== store.storeId);
@@ -43,37 +48,39 @@ export function useConsoleSocket(session: Session | undefined) {
         items: [report, ...(current?.items ?? []).filter((r) => r.reportId !== report.reportId)],
       }));
     });
+    socket.connect();
     return () => {
+      socket.removeAllListeners();
       socket.close();
     };
-  }, [session, client]);
-  return state;
+  }, [socket, client]);
+  return { socket, connected: connected && !!socket?.connected };
 }
 
 /** Reach of one communication: the current report on `watch`, then every live update. */
 export function useLiveReach(communicationId: string | undefined) {
   const { socket, connected } = useContext(LiveContext);
-  const [reach, setReach] = useState<ReachReport>();
-  const [error, setError] = useState<string>();
+  // Kept with the id it belongs to, so switching communications never shows the previous one's reach.
+  const [state, setState] = useState<{ id: string; reach?: ReachReport; error?: string }>();
   useEffect(() => {
-    setReach(undefined);
     if (!socket || !connected || !communicationId) return;
     const onReach = (report: ReachReport) => {
-      if (report.communicationId === communicationId) setReach(report);
+      if (report.communicationId === communicationId) setState({ id: communicationId, reach: report });
     };
     socket.on('reach', onReach);
     socket.emit(
       'watch',
       { communicationId },
-      (ack: { ok: boolean; reach?: ReachReport; error?: { message: string } }) => {
-        if (ack.ok) setReach(ack.reach);
-        else setError(ack.error?.message);
-      },
+      (ack: { ok: boolean; reach?: ReachReport; error?: { message: string } }) =>
+        setState(
+          ack.ok ? { id: communicationId, reach: ack.reach } : { id: communicationId, error: ack.error?.message },
+        ),
     );
     return () => {
       socket.off('reach', onReach);
       socket.emit('unwatch', { communicationId });
     };
   }, [socket, connected, communicationId]);
-  return { reach, error, live: connected };
+  const current = state?.id === communicationId ? state : undefined;
+  return { reach: current?.reach, error: current?.error, live: connected };
 }

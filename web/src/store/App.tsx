@@ -81,7 +81,7 @@ function Enroll({ onEnrolled }: { onEnrolled: (device: Device) => void }) {
 }
 
 function useTablet(device: Device): [Tablet, TabletSnapshot] {
-  const tablet = useMemo(() => new Tablet(device), [device]);
+  const tablet = useMemo(() => new Tablet(device, { onUrgentSound: beep }), [device]);
   useEffect(() => {
     tablet.start();
     return () => tablet.stop();
@@ -99,11 +99,6 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
   useEffect(() => {
     read<StoreView>(`/v1/stores/${device.storeId}`, device.token).then(setStore, () => undefined);
   }, [device]);
-  useEffect(() => {
-    tablet.onUrgent = () => {
-      if (tablet.getSnapshot().sound) beep();
-    };
-  }, [tablet]);
 
   const urgent = state.items.filter(
     (item) => item.communication.priority === 'urgent' && !isAcknowledged(item, state.progress),

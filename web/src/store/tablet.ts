@@ -78,6 +78,7 @@ export function forgetDevice(storage: Storage = localStorage): void {
  */
 export class Tablet {
   private stored: Stored;
+  private readonly storage: Storage;
   private connection: Connection = 'connecting';
   private refusal?: string;
   private problem?: string;
@@ -86,14 +87,16 @@ export class Tablet {
   private snapshot!: TabletSnapshot;
   private flushing = false;
   private retryTimer?: ReturnType<typeof setTimeout>;
-  /** Called for each urgent item that arrives while the tablet is running. */
-  onUrgent?: (item: FeedItem) => void;
-
   constructor(
     device: Device,
-    private readonly storage: Storage = localStorage,
-    url = location.origin,
+    private readonly options: {
+      storage?: Storage;
+      url?: string;
+      /** Called for each new urgent item while sound is on (the banner shows regardless). */
+      onUrgentSound?: (item: FeedItem) => void;
+    } = {},
   ) {
+    this.storage = options.storage ?? localStorage;
     const saved = this.read();
     this.stored =
       saved && saved.device.terminalId === device.terminalId
@@ -104,7 +107,13 @@ export class Tablet {
       // Persisted together with the items in receive(), not here.
       save: () => undefined,
     };
-    this.client = new TerminalClient({ url, token: device.token, cursors, ackTimeoutMs: 4_000, attempts: 3 });
+    this.client = new TerminalClient({
+      url: options.url ?? location.origin,
+      token: device.token,
+      cursors,
+      ackTimeoutMs: 4_000,
+      attempts: 3,
+    });
     this.client.onHello((hello) => {
       this.stored.epoch = hello.epoch;
       this.setConnection('online');
@@ -205,7 +214,7 @@ export class Tablet {
         const fresh = !this.stored.items[communication.id];
         this.stored.items[communication.id] = message;
         this.receipt(message, 'delivered');
-        if (fresh && communication.priority === 'urgent') this.onUrgent?.(message);
+        if (fresh && communication.priority === 'urgent' && this.stored.sound) this.options.onUrgentSound?.(message);
       } else {
         delete this.stored.items[communication.id];
       }
