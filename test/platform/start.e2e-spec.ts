@@ -64,6 +64,19 @@ it('brings up infra and all apps, prints the URLs, and stops everything on Ctrl-
   running = await start(ports);
   const output = running.output();
   expect(output).toContain(`gateway (read API, UIs)  http://127.0.0.1:${ports.gateway}`);
+  // The three web UIs are served, and told where the write API is.
+  for (const [path, title] of [
+    ['/', 'Head office'],
+    ['/store/', 'Store'],
+    ['/analyst/', 'Analyst'],
+  ]) {
+    expect(output).toContain(`http://127.0.0.1:${ports.gateway}${path}`);
+    const page = await fetch(`http://127.0.0.1:${ports.gateway}${path}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(`<title>Last Meter — ${title}</title>`);
+  }
+  const uiConfig = await (await fetch(`http://127.0.0.1:${ports.gateway}/v1/ui/config`)).json();
+  expect(uiConfig).toEqual({ commandUrl: `http://127.0.0.1:${ports.command}` });
   expect(output).toContain(`command API              http://127.0.0.1:${ports.command}/v1`);
   expect(output).toContain(`http://127.0.0.1:${ports.command}/docs`);
   expect(output).toMatch(/admin login\s+admin \/ \S+/);

@@ -10,15 +10,15 @@ export const SCREENSHOTS = join(__dirname, '..', '..', 'test-results', 'web');
  * Debian's Chromium, headless, driven by playwright-core. A missing browser fails the
  * suite with one line saying what to install: browser tests never pass by not running.
  */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
+export async function launchChromium(executablePath = CHROMIUM): Promise<Browser> {
+  if (!existsSync(executablePath)) {
     throw new Error(
-      `Chromium not found at ${CHROMIUM}: install it with \`apt-get install chromium\` (or set LASTMETER_CHROMIUM)`,
+      `Chromium not found at ${executablePath}: install it with \`apt-get install chromium\` (or set LASTMETER_CHROMIUM)`,
     );
   }
   mkdirSync(SCREENSHOTS, { recursive: true });
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     args: [
       '--headless',
       '--no-sandbox',

@@ -248,6 +248,54 @@ describe('head office → store tablets', () => {
     await eventually(async () => expect(await hq.getByTestId('reach-acknowledged-terminals').textContent()).toBe('1'));
     await screenshot(tabletA.page, 'tablet-a-back-online');
   });
+
+  it('the tablet files a report, completes a task with a note and answers a quiz; head office sees each live', async () => {
+    await hq.getByRole('tab', { name: 'Field reports' }).click();
+    await tabletA.page.getByRole('button', { name: 'File a report' }).click();
+    await tabletA.page.getByLabel('Title').fill('Broken freezer door');
+    await tabletA.page.getByLabel('What happened').fill('The seal of freezer 3 is torn.');
+    await tabletA.page.getByRole('button', { name: 'Send report' }).click();
+    await hq.getByRole('region', { name: 'Field reports' }).getByText('Broken freezer door').waitFor();
+    await hq.getByText('The seal of freezer 3 is torn.').waitFor();
+
+    const dueAt = new Date(Date.now() + 86_400_000).toISOString();
+    await api.publish({
+      kind: 'task',
+      title: 'Count the returns',
+      body: 'Count and note them.',
+      audience: { storeIds: [storeA] },
+      dueAt,
+      evidence: 'note',
+    });
+    await api.publish({
+      kind: 'training',
+      title: 'Allergens 101',
+      body: 'Read the allergen chart.',
+      audience: { storeIds: [storeA] },
+      questions: [
+        { prompt: 'Where is the allergen chart?', options: ['By the till', 'In the back office'], answer: 1 },
+      ],
+    });
+    await tabletA.page.getByRole('button', { name: 'Open Count the returns' }).click();
+    // The task asks for a note: the tablet says so instead of sending an empty one.
+    await tabletA.page.getByRole('button', { name: 'Mark as done' }).click();
+    await tabletA.page.getByText('This task needs a note.').waitFor();
+    await tabletA.page.getByLabel('Note (required)').fill('12 returns, all in the cage.');
+    await tabletA.page.getByRole('button', { name: 'Mark as done' }).click();
+    await tabletA.page.getByText('Task completed.').waitFor();
+    await tabletA.page.getByRole('button', { name: /Back to the feed/ }).click();
+    await tabletA.page.getByRole('button', { name: 'Open Allergens 101' }).click();
+    await tabletA.page.getByLabel('In the back office').check();
+    await tabletA.page.getByRole('button', { name: 'Send answers' }).click();
+    await tabletA.page.getByText('Answers sent. Thank you.').waitFor();
+    await tabletA.page.getByRole('button', { name: /Back to the feed/ }).click();
+
+    await hq.getByRole('tab', { name: 'Communications' }).click();
+    await hq.getByRole('button', { name: 'Count the returns' }).click();
+    await eventually(async () => expect(await hq.getByTestId('reach-completed-terminals').textContent()).toBe('1'));
+    await hq.getByRole('button', { name: 'Allergens 101' }).click();
+    await hq.getByText('Quiz: 1 answers, average 100%').waitFor();
+  });
 });
 
 it('agency drafts, head office rejects with a reason, agency revises and resubmits, head office approves and publishes', async () => {

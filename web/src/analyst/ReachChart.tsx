@@ -2,12 +2,12 @@ import { useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { REACH_STEPS, type ReachTimeline } from '@lastmeter/contracts';
 import { useCommunications, useRead } from '../shared/data';
-import { ErrorNotice, Empty } from '../shared/ui';
+import { ErrorNotice, Empty, Field } from '../shared/ui';
 
 const COLOURS = { delivered: '#1f5f8b', read: '#0e7090', acknowledged: '#1e7a46', completed: '#6941c6' };
 
 /** One row per instant at which any step changed, with every step's cumulative terminal count then. */
-export function chartRows(timeline: ReachTimeline) {
+export function chartRows(timeline: ReachTimeline, now = Date.now()) {
   const times = [
     ...new Set(REACH_STEPS.flatMap((step) => timeline.steps[step].map((p) => new Date(p.at).getTime()))),
   ].sort((a, b) => a - b);
@@ -21,6 +21,8 @@ export function chartRows(timeline: ReachTimeline) {
     }
     rows.push(row);
   }
+  // Flat to now: nothing more has been reported since the last point.
+  if (times.length) rows.push({ ...rows[rows.length - 1], t: Math.max(now, rows[rows.length - 1].t) });
   return rows;
 }
 
@@ -38,21 +40,24 @@ export function ReachChart() {
   return (
     <div className="stack">
       <h1>Reach over time</h1>
-      <label className="field card">
-        <span>Communication</span>
-        <select value={id ?? ''} onChange={(e) => setId(e.target.value || undefined)}>
-          <option value="">Choose a published communication…</option>
-          {published.map((c) => (
-            <option key={c.id} value={c.id}>
-              {c.title} ({c.status})
-            </option>
-          ))}
-        </select>
-      </label>
+      <div className="card">
+        <Field label="Communication">
+          {(fieldId) => (
+            <select id={fieldId} value={id ?? ''} onChange={(e) => setId(e.target.value || undefined)}>
+              <option value="">Choose a published communication…</option>
+              {published.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.title} ({c.status})
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      </div>
       <ErrorNotice error={timeline.error} />
       {id && rows.length <= 1 && <Empty>No terminal has reported on it yet.</Empty>}
       {rows.length > 1 && (
-        <figure className="card" aria-label="Terminals that reached each step, over time">
+        <figure className="card chart" aria-label="Terminals that reached each step, over time">
           <ResponsiveContainer width="100%" height={360}>
             <LineChart data={rows} margin={{ top: 10, right: 30, bottom: 10, left: 0 }}>
               <CartesianGrid stroke="#e4e8ee" />

@@ -76,6 +76,8 @@ export function startCommand(): Command {
         GATEWAY_PORT: String(ports.gateway),
         COMMAND_PORT: String(ports.command),
         PROJECTOR_PORT: String(ports.projector),
+        // Where browsers of the web UIs send commands (set it yourself to reach a LAN address).
+        COMMAND_PUBLIC_URL: process.env.COMMAND_PUBLIC_URL || `http://127.0.0.1:${ports.command}`,
       };
       const apps: AppSpec[] = (['command', 'projector', 'gateway'] as const).map((name) => ({
         name,
@@ -115,6 +117,9 @@ export function startCommand(): Command {
       const lines = [
         '',
         color.bold(color.green('Last Meter is up')),
+        `  head office console      ${url(ports.gateway, '/')}`,
+        `  store tablet             ${url(ports.gateway, '/store/')}`,
+        `  analyst                  ${url(ports.gateway, '/analyst/')}`,
         `  gateway (read API, UIs)  ${url(ports.gateway)}`,
         `  command API              ${url(ports.command, '/v1')}`,
         `  OpenAPI                  ${url(ports.command, '/docs')}   ${url(ports.gateway, '/docs')}`,
