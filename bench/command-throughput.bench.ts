@@ -9,9 +9,10 @@ import { JwtService } from '@nestjs/jwt';
 import { topicNames } from '@lastmeter/contracts';
 import { ACKS_ALL, createKafkaClient, createProducer, ensureTopicsAt } from '@lastmeter/kafka';
 import { freePort } from '@lastmeter/infra';
+import { sized } from './lib/results';
 import { benchInfra, measure, startBuiltApp, writeResults } from './support';
 
-const TOTAL = Number(process.env.BENCH_COMMANDS ?? 2000);
+const TOTAL = Number(process.env.BENCH_COMMANDS ?? sized({ full: 2_000, quick: 500, tiny: 50 }));
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 
 async function main(): Promise<void> {
@@ -74,6 +75,21 @@ async function main(): Promise<void> {
         'write path / baseline throughput': Number((commands.perSecond / baseline.perSecond).toFixed(3)),
       },
       [commands, baseline],
+      {
+        title: 'Command throughput: accepted commands per second through the write path',
+        metrics: [
+          {
+            name: `accepted commands (${CLIENTS} clients)`,
+            unit: '/s',
+            value: commands.perSecond,
+            baseline: baseline.perSecond,
+            baselineName: 'bare kafkajs acks=all producer',
+            lowerIsBetter: false,
+          },
+          { name: 'command latency p50', unit: 'ms', value: commands.p50ms, lowerIsBetter: true },
+          { name: 'command latency p99', unit: 'ms', value: commands.p99ms, lowerIsBetter: true },
+        ],
+      },
     );
   } finally {
     app.kill('SIGTERM');

@@ -15,9 +15,10 @@ import { topicNames, type FeedMessage } from '@lastmeter/contracts';
 import { ensureTopicsAt } from '@lastmeter/kafka';
 import { freePort } from '@lastmeter/infra';
 import { TerminalClient, MemoryCursorStore } from '@lastmeter/terminal-client';
+import { sized } from './lib/results';
 import { benchInfra, percentile, startBuiltApp, writeResults, type Measurement } from './support';
 
-const TERMINALS = Number(process.env.BENCH_TERMINALS ?? 2_000);
+const TERMINALS = Number(process.env.BENCH_TERMINALS ?? sized({ full: 2_000, quick: 500, tiny: 20 }));
 const STORES = 20;
 const BEHIND = 20;
 
@@ -185,6 +186,19 @@ async function main(): Promise<void> {
         'time to all caught up, Last Meter / bare': Number((lastMeter.seconds / baseline.seconds).toFixed(2)),
       },
       [ours, theirs],
+      {
+        title: `Reconnect storm: ${TERMINALS} terminals ${BEHIND} items behind reconnect at once`,
+        metrics: [
+          {
+            name: 'time until every terminal caught up',
+            unit: 's',
+            value: lastMeter.seconds,
+            baseline: baseline.seconds,
+            baselineName: 'bare Socket.IO, same items from memory',
+            lowerIsBetter: true,
+          },
+        ],
+      },
     );
   } finally {
     for (const child of children) child.kill('SIGTERM');

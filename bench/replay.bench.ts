@@ -15,9 +15,10 @@ import { LogReplay } from '@lastmeter/history';
 import { Projection, RedisKeys, PROJECTED } from '@lastmeter/read-models';
 import { createRedisClient } from '@lastmeter/redis';
 import { seedEventMix } from './event-mix';
+import { sized } from './lib/results';
 import { benchInfra, percentile, startBuiltApp, writeResults, type Measurement } from './support';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? sized({ full: 1_000_000, quick: 100_000, tiny: 2_000 }));
 const FEED_ITEMS = 1_000;
 const GOAL = 100_000;
 
@@ -211,6 +212,22 @@ async function main(): Promise<void> {
           'meets goal': replay.perSecond >= GOAL,
         },
         [replay, library, baseline, asOf],
+        {
+          title: `Replay through GET /v1/events over ${EVENTS.toLocaleString('en')} events`,
+          metrics: [
+            {
+              name: 'events replayed over HTTP',
+              unit: '/s',
+              value: replay.perSecond,
+              baseline: baseline.perSecond,
+              baselineName: 'bare kafkajs consumer',
+              lowerIsBetter: false,
+              goal: GOAL,
+              goalIsAbsolute: true,
+            },
+            { name: 'asOf of a store with 1,000 entries, p50', unit: 'ms', value: asOf.p50ms, lowerIsBetter: true },
+          ],
+        },
       );
     } finally {
       gateway.kill('SIGTERM');

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureKafkaJars, freePort, lastmeterHome, LocalKafka, LocalRedis, repoRoot } from '@lastmeter/infra';
+import { resultsDir, writeScenario, type Metric } from './lib/results';
 
 export interface BenchInfra {
   brokers: string;
@@ -119,13 +120,17 @@ export async function measure(
   };
 }
 
-export function writeResults(bench: string, meta: Record<string, unknown>, rows: Measurement[]): void {
-  const dir = join(repoRoot(), 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, `${bench}.json`),
-    `${JSON.stringify({ bench, at: new Date().toISOString(), ...meta, results: rows }, null, 2)}\n`,
-  );
+/**
+ * Writes a benchmark's result file (`<results>/<bench>.json`, the format the report reads:
+ * headline metrics with their same-run baselines) and a markdown table of every row.
+ */
+export function writeResults(
+  bench: string,
+  meta: Record<string, unknown>,
+  rows: Measurement[],
+  headline: { title: string; metrics: Metric[] },
+): void {
+  writeScenario({ scenario: bench, title: headline.title, parameters: { ...meta, rows }, metrics: headline.metrics });
   const table = [
     `# ${bench}`,
     '',
@@ -138,6 +143,6 @@ export function writeResults(bench: string, meta: Record<string, unknown>, rows:
     ...rows.map((r) => `| ${r.name} | ${r.operations} | ${r.seconds} | ${r.perSecond} | ${r.p50ms} | ${r.p99ms} |`),
     '',
   ].join('\n');
-  writeFileSync(join(dir, `${bench}.md`), table);
+  writeFileSync(join(resultsDir(), `${bench}.md`), table);
   console.log(table);
 }

@@ -1,0 +1,107 @@
+/**
+ * Last Meter end to end: HTTP publish → the last of N terminals has the item, through
+ * the whole stack (command API, decider, Kafka, feed sequencing, projector, Redis,
+ * gateway, Socket.IO), against the floors measured earlier in the same run: Kafka's own
+ * produce → consume (kafka-floor) plus a bare Socket.IO broadcast to the same N
+ * (fanout-floor). Goal: p50 ≤ 1.5 × (floor sum) at the largest N.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FANOUT_SIZES } from './fanout-floor.bench';
+import { awaitDelivery, Fleet, msSince } from './lib/fleet';
+import { resultsDir, sized, summary, thin, writeScenario, type Metric, type ScenarioResult } from './lib/results';
+import { draftNotices, publish, setUpStores, startStack, terminalsOf } from './lib/stack';
+import { benchInfra } from './support';
+
+const ROUNDS = sized({ full: 30, quick: 15, tiny: 4 });
+const STORES = sized({ full: 10, quick: 5, tiny: 2 });
+
+/** A floor from this run's result files (undefined if they are from another run). */
+function floor(scenario: string, metric: string): number | undefined {
+  const file = join(resultsDir(), `${scenario}.json`);
+  if (!existsSync(file)) return undefined;
+  const result = JSON.parse(readFileSync(file, 'utf8')) as ScenarioResult & { runId?: string };
+  if (process.env.BENCH_RUN_ID && result.parameters.runId !== process.env.BENCH_RUN_ID) return undefined;
+  return result.metrics.find((m) => m.name === metric)?.value;
+}
+
+async function main(): Promise<void> {
+  const infra = await benchInfra();
+  const stack = await startStack(infra);
+  const metrics: Metric[] = [];
+  const samples: Record<string, number[]> = {};
+  const notes: string[] = [];
+  try {
+    const stores = await setUpStores(stack, STORES);
+    const drafts = await draftNotices(stack, (ROUNDS + 3) * FANOUT_SIZES.length);
+    let used = 0;
+    for (const n of FANOUT_SIZES) {
+      console.error(`end to end: ${n} terminals in ${STORES} stores`);
+      const fleet = new Fleet(n >= 5_000 ? 2 : 1);
+      try {
+        await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, n));
+        const latencies: number[] = [];
+        const accepted: number[] = [];
+        for (let round = -3; round < ROUNDS; round++) {
+          const id = drafts[used++];
+          const t0 = process.hrtime.bigint();
+          const status = await publish(stack, id);
+          const t1 = process.hrtime.bigint();
+          if (status !== 200 && status !== 202) throw new Error(`publish answered ${status}`);
+          const delivered = await awaitDelivery(fleet, [id], n);
+          if (round >= 0) {
+            latencies.push(msSince(t0, delivered.get(id)!.last));
+            accepted.push(msSince(t0, t1));
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const e2e = summary(latencies);
+        samples[`Last Meter, N=${n}`] = thin(latencies);
+        const kafka = floor('kafka-floor', 'produce → consume p50');
+        const fanout = floor('fanout-floor', `Socket.IO broadcast to ${n}, p50`);
+        const base = kafka !== undefined && fanout !== undefined ? kafka + fanout : undefined;
+        if (base === undefined) notes.push(`N=${n}: no floors from this run (run the whole suite for the ratio)`);
+        const goal = n === FANOUT_SIZES[FANOUT_SIZES.length - 1] ? 1.5 : undefined;
+        metrics.push(
+          {
+            name: `publish → last of ${n} terminals, p50`,
+            unit: 'ms',
+            value: e2e.p50,
+            ...(base !== undefined ? { baseline: base, baselineName: 'Kafka floor p50 + Socket.IO floor p50' } : {}),
+            lowerIsBetter: true,
+            ...(goal ? { goal } : {}),
+          },
+          { name: `publish → last of ${n} terminals, p99`, unit: 'ms', value: e2e.p99, lowerIsBetter: true },
+          { name: `publish → last of ${n} terminals, max`, unit: 'ms', value: e2e.max, lowerIsBetter: true },
+          {
+            name: `publish accepted (HTTP 200), N=${n}, p50`,
+            unit: 'ms',
+            value: summary(accepted).p50,
+            lowerIsBetter: true,
+          },
+        );
+      } finally {
+        await fleet.close();
+      }
+    }
+    writeScenario({
+      scenario: 'end-to-end',
+      title: 'Last Meter end to end: HTTP publish → last terminal',
+      parameters: { terminals: FANOUT_SIZES, stores: STORES, rounds: ROUNDS },
+      metrics,
+      samples,
+      notes,
+    });
+  } finally {
+    await stack.stop();
+    await infra.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,81 @@
+/**
+ * Fan-out floor: a minimal Socket.IO server (and, for reference, a raw `ws` server)
+ * pushing one message from memory to N connected clients; publish → last client
+ * received. Servers and clients are separate processes (bench/lib).
+ */
+import { awaitDelivery, BareServer, Fleet, msSince } from './lib/fleet';
+import { sized, summary, thin, writeScenario, type Metric } from './lib/results';
+
+export const FANOUT_SIZES = sized({ full: [1_000, 10_000], quick: [200, 1_000], tiny: [20] });
+const ROUNDS = sized({ full: 50, quick: 20, tiny: 5 });
+
+/** p50/p99 ms of `rounds` broadcasts to `n` clients of a bare server of `kind`. */
+export async function bareFanout(kind: 'socketio' | 'ws', n: number, rounds = ROUNDS): Promise<number[]> {
+  const server = await BareServer.start(kind);
+  const fleet = new Fleet(n >= 5_000 ? 2 : 1);
+  try {
+    await fleet.connect(
+      kind,
+      kind === 'ws' ? `ws://127.0.0.1:${server.port}` : server.url,
+      Array.from({ length: n }, () => ({})),
+    );
+    const latencies: number[] = [];
+    for (let round = -3; round < rounds; round++) {
+      const t0 = process.hrtime.bigint();
+      server.broadcast(round);
+      const delivered = await awaitDelivery(fleet, [String(round)], n);
+      if (round >= 0) latencies.push(msSince(t0, delivered.get(String(round))!.last));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return latencies;
+  } finally {
+    await fleet.close();
+    server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const metrics: Metric[] = [];
+  const samples: Record<string, number[]> = {};
+  for (const n of FANOUT_SIZES) {
+    console.error(`fan-out floor: N = ${n}`);
+    const io = summary((samples[`bare Socket.IO, N=${n}`] = await bareFanout('socketio', n)));
+    const ws = summary((samples[`raw ws, N=${n}`] = await bareFanout('ws', n)));
+    metrics.push(
+      {
+        name: `Socket.IO broadcast to ${n}, p50`,
+        unit: 'ms',
+        value: io.p50,
+        baseline: ws.p50,
+        baselineName: 'raw ws',
+        lowerIsBetter: true,
+      },
+      {
+        name: `Socket.IO broadcast to ${n}, p99`,
+        unit: 'ms',
+        value: io.p99,
+        baseline: ws.p99,
+        baselineName: 'raw ws',
+        lowerIsBetter: true,
+      },
+    );
+    for (const name of Object.keys(samples)) samples[name] = thin(samples[name]);
+  }
+  writeScenario({
+    scenario: 'fanout-floor',
+    title: 'Fan-out floor: bare Socket.IO (and raw ws) broadcast from memory',
+    parameters: { clients: FANOUT_SIZES, rounds: ROUNDS },
+    metrics,
+    samples,
+  });
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,39 @@
+/**
+ * The fan-out floor: the least a server can do to push one message to N connected
+ * clients, from memory, in its own process like the gateway. `socketio`: a Socket.IO
+ * server emitting `feed` to every socket of `/terminal` (one encode, N writes); `ws`: a
+ * raw WebSocket server sending one pre-serialised string to every client.
+ * IPC: `{ type: 'broadcast', seq }` → sends; `{ type: 'memory' }` → process.memoryUsage().
+ * Prints nothing; replies `{ type: 'ready', port }`.
+ */
+import { createServer } from 'node:http';
+import { Server } from 'socket.io';
+import { WebSocketServer } from 'ws';
+import { samplePayload } from './payload';
+
+const kind = process.argv[2] as 'socketio' | 'ws';
+const http = createServer();
+let broadcast: (seq: number) => void;
+
+if (kind === 'ws') {
+  const wss = new WebSocketServer({ server: http });
+  broadcast = (seq) => {
+    const text = JSON.stringify({ seq, ...samplePayload() });
+    for (const client of wss.clients) client.send(text);
+  };
+} else {
+  const io = new Server(http, { transports: ['websocket'] });
+  const terminals = io.of('/terminal');
+  terminals.on('connection', (socket) => socket.emit('hello', { epoch: 'bare', headSeq: 0 }));
+  broadcast = (seq) => terminals.emit('feed', { seq, ...samplePayload() });
+}
+
+process.on('message', (message: { type: 'broadcast'; seq: number } | { type: 'memory' }) => {
+  if (message.type === 'broadcast') broadcast(message.seq);
+  else process.send!({ type: 'memory', ...process.memoryUsage() });
+});
+
+http.listen(0, '127.0.0.1', () => {
+  const address = http.address();
+  process.send!({ type: 'ready', port: typeof address === 'object' && address ? address.port : 0 });
+});

@@ -1,0 +1,152 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { ClientKind, LoadCommand, LoadReply } from './load-clients';
+
+function ask<R extends { type: string }>(child: ChildProcess, message: object, expect: R['type']): Promise<R> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (reply: R) => {
+      if (reply.type !== expect) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(reply);
+    };
+    const onExit = (code: number | null) => reject(new Error(`load process exited (${code}) before ${expect}`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.send(message);
+  });
+}
+
+/**
+ * Client connections spread over `processes` load-generator processes (never the
+ * process of the server under test).
+ */
+export class Fleet {
+  private readonly children: ChildProcess[];
+  size = 0;
+
+  constructor(processes = 1) {
+    this.children = Array.from({ length: processes }, () =>
+      fork(join(__dirname, 'load-clients.js'), [], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        execArgv: ['--max-old-space-size=4096'],
+      }),
+    );
+  }
+
+  async connect(kind: ClientKind, url: string, clients: Array<{ token?: string; cursor?: number }>): Promise<void> {
+    const share = Math.ceil(clients.length / this.children.length);
+    const replies = await Promise.all(
+      this.children.map((child, i) =>
+        ask<Extract<LoadReply, { type: 'connected' }>>(
+          child,
+          { type: 'connect', kind, url, clients: clients.slice(i * share, (i + 1) * share) } satisfies LoadCommand,
+          'connected',
+        ),
+      ),
+    );
+    const failed = replies.reduce((n, r) => n + r.failed, 0);
+    this.size += replies.reduce((n, r) => n + r.connected, 0);
+    if (failed)
+      throw new Error(
+        `${failed} of ${clients.length} ${kind} clients failed to connect: ${replies.flatMap((r) => r.errors).join('; ')}`,
+      );
+  }
+
+  /** Per key: how many clients received it, and when the last one did (hrtime ns). */
+  async collect(): Promise<Map<string, { count: number; last: bigint; first: bigint }>> {
+    const replies = await Promise.all(
+      this.children.map((child) =>
+        ask<Extract<LoadReply, { type: 'collected' }>>(child, { type: 'collect' }, 'collected'),
+      ),
+    );
+    const merged = new Map<string, { count: number; last: bigint; first: bigint }>();
+    for (const reply of replies) {
+      for (const [key, entry] of Object.entries(reply.received)) {
+        const last = BigInt(entry.last);
+        const first = BigInt(entry.first);
+        const seen = merged.get(key);
+        if (!seen) merged.set(key, { count: entry.count, last, first });
+        else {
+          seen.count += entry.count;
+          if (last > seen.last) seen.last = last;
+          if (first < seen.first) seen.first = first;
+        }
+      }
+    }
+    return merged;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.children.map((child) => ask(child, { type: 'close' }, 'closed').catch(() => undefined)));
+    for (const child of this.children) child.kill();
+  }
+}
+
+/** A bare fan-out server (bench/lib/bare-fanout-server.ts) in its own process. */
+export class BareServer {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+  ) {}
+
+  static async start(kind: 'socketio' | 'ws'): Promise<BareServer> {
+    const child = fork(join(__dirname, 'bare-fanout-server.js'), [kind], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const ready = await new Promise<{ port: number }>((resolve) =>
+      child.on('message', (m: { type: string; port: number }) => m.type === 'ready' && resolve(m)),
+    );
+    return new BareServer(child, ready.port);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  broadcast(seq: number): void {
+    this.child.send({ type: 'broadcast', seq });
+  }
+
+  memory(): Promise<NodeJS.MemoryUsage> {
+    return ask<{ type: 'memory' } & NodeJS.MemoryUsage>(this.child, { type: 'memory' }, 'memory');
+  }
+
+  stop(): void {
+    this.child.kill();
+  }
+}
+
+/** Waits until every one of `expected` clients has `keys`, then returns each key's last receive (hrtime ns). */
+export async function awaitDelivery(
+  fleet: Fleet,
+  keys: string[],
+  expected: number,
+  timeoutMs = 60_000,
+): Promise<Map<string, { count: number; last: bigint; first: bigint }>> {
+  const totals = new Map<string, { count: number; last: bigint; first: bigint }>();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const [key, entry] of await fleet.collect()) {
+      const seen = totals.get(key);
+      if (!seen) totals.set(key, { ...entry });
+      else {
+        seen.count += entry.count;
+        if (entry.last > seen.last) seen.last = entry.last;
+        if (entry.first < seen.first) seen.first = entry.first;
+      }
+    }
+    if (keys.every((key) => (totals.get(key)?.count ?? 0) >= expected)) return totals;
+    if (Date.now() > deadline) {
+      const missing = keys.filter((key) => (totals.get(key)?.count ?? 0) < expected);
+      throw new Error(`${missing.length} of ${keys.length} messages did not reach all ${expected} clients in time`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export const msSince = (start: bigint, end: bigint) => Number(end - start) / 1e6;

@@ -1,0 +1,115 @@
+/**
+ * A load generator process (forked with IPC): opens many client connections to a server
+ * under test and records, per message key, how many clients received it and when the
+ * last and first did (process.hrtime: CLOCK_MONOTONIC, the same clock in every process
+ * of the machine, so the coordinator can compare it with its own send time).
+ *
+ * kinds: `socketio` (bare Socket.IO `/terminal`, event `feed` with `seq`), `ws` (raw
+ * WebSocket, JSON with `seq`), `terminal` (Last Meter's typed terminal client; the key is
+ * the communication id).
+ */
+import WebSocket from 'ws';
+import { io, type Socket } from 'socket.io-client';
+import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
+
+export type ClientKind = 'socketio' | 'ws' | 'terminal';
+
+export type LoadCommand =
+  | {
+      type: 'connect';
+      kind: ClientKind;
+      url: string;
+      /** One entry per client: its token and cursor (terminal) or nothing. */
+      clients: Array<{ token?: string; cursor?: number }>;
+      batch?: number;
+    }
+  | { type: 'collect' }
+  | { type: 'close' };
+
+export type LoadReply =
+  | { type: 'connected'; connected: number; failed: number; errors: string[] }
+  | { type: 'collected'; received: Record<string, { count: number; first: string; last: string }> }
+  | { type: 'closed' };
+
+interface Closable {
+  close(): void;
+}
+
+const received = new Map<string, { count: number; first: bigint; last: bigint }>();
+const open: Closable[] = [];
+
+function record(key: string): void {
+  const now = process.hrtime.bigint();
+  const entry = received.get(key);
+  if (entry) {
+    entry.count++;
+    entry.last = now;
+  } else {
+    received.set(key, { count: 1, first: now, last: now });
+  }
+}
+
+function connectOne(kind: ClientKind, url: string, client: { token?: string; cursor?: number }): Promise<Closable> {
+  return new Promise((resolve, reject) => {
+    if (kind === 'ws') {
+      const socket = new WebSocket(url);
+      socket.on('message', (data) => record(String((JSON.parse(data.toString()) as { seq: number }).seq)));
+      socket.once('open', () => resolve({ close: () => socket.terminate() }));
+      socket.once('error', reject);
+    } else if (kind === 'socketio') {
+      const socket: Socket = io(`${url}/terminal`, { transports: ['websocket'], reconnection: false });
+      socket.on('feed', (item: { seq: number }) => record(String(item.seq)));
+      socket.once('hello', () => resolve({ close: () => socket.disconnect() }));
+      socket.once('connect_error', reject);
+    } else {
+      const terminal = new TerminalClient({
+        url,
+        token: client.token!,
+        cursors: new MemoryCursorStore({ cursor: client.cursor ?? 0 }),
+      });
+      terminal.onItem((item) => {
+        if ('communication' in item) record(item.communication.id);
+      });
+      terminal.connect().then(() => resolve(terminal), reject);
+    }
+  });
+}
+
+process.on('message', (command: LoadCommand) => {
+  void (async () => {
+    const reply = (message: LoadReply) => process.send!(message);
+    switch (command.type) {
+      case 'connect': {
+        // In batches: a real fleet does not connect in the same millisecond either, and
+        // one batch at a time keeps handshakes from timing out on a 2-core machine.
+        const batch = command.batch ?? 250;
+        let failed = 0;
+        const errors: string[] = [];
+        for (let i = 0; i < command.clients.length; i += batch) {
+          const results = await Promise.allSettled(
+            command.clients.slice(i, i + batch).map((client) => connectOne(command.kind, command.url, client)),
+          );
+          for (const result of results) {
+            if (result.status === 'fulfilled') open.push(result.value);
+            else if (errors.push(String((result.reason as Error)?.message ?? result.reason)) && ++failed) continue;
+          }
+        }
+        reply({ type: 'connected', connected: command.clients.length - failed, failed, errors: errors.slice(0, 5) });
+        return;
+      }
+      case 'collect': {
+        const out: Record<string, { count: number; first: string; last: string }> = {};
+        for (const [key, entry] of received)
+          out[key] = { count: entry.count, first: String(entry.first), last: String(entry.last) };
+        received.clear();
+        reply({ type: 'collected', received: out });
+        return;
+      }
+      case 'close':
+        for (const client of open.splice(0)) client.close();
+        reply({ type: 'closed' });
+        setTimeout(() => process.exit(0), 100);
+        return;
+    }
+  })();
+});

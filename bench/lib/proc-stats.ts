@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) and RSS of a process, from /proc (Linux). */
+export function procStats(pid: number): { cpuSeconds: number; rssBytes: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { cpuSeconds, rssBytes: rssKb * 1024 };
+}
+
+/** Samples a process every second; `stop()` returns mean and peak CPU (%) and peak RSS. */
+export function sampleProcess(pid: number) {
+  const samples: Array<{ at: number; cpuSeconds: number; rssBytes: number }> = [];
+  const take = () => {
+    try {
+      samples.push({ at: Date.now(), ...procStats(pid) });
+    } catch {
+      // the process is gone
+    }
+  };
+  take();
+  const timer = setInterval(take, 1_000);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      const cpu = samples
+        .slice(1)
+        .map((s, i) => (100 * (s.cpuSeconds - samples[i].cpuSeconds)) / ((s.at - samples[i].at) / 1000));
+      const first = samples[0];
+      const last = samples[samples.length - 1];
+      return {
+        cpuMeanPercent:
+          last && first && last.at > first.at
+            ? (100 * (last.cpuSeconds - first.cpuSeconds)) / ((last.at - first.at) / 1000)
+            : 0,
+        cpuPeakPercent: Math.max(0, ...cpu),
+        rssPeakMiB: Math.max(0, ...samples.map((s) => s.rssBytes)) / 2 ** 20,
+      };
+    },
+  };
+}

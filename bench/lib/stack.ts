@@ -1,0 +1,164 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { JwtService } from '@nestjs/jwt';
+import { topicNames, type ActorRole } from '@lastmeter/contracts';
+import { freePort } from '@lastmeter/infra';
+import { ensureTopicsAt } from '@lastmeter/kafka';
+import { startBuiltApp, type BenchInfra } from '../support';
+
+export type AppName = 'command' | 'projector' | 'gateway';
+
+/**
+ * The three apps as production runs them (built output, own processes), on the bench's
+ * Kafka and Redis under a fresh topic and key prefix, with helpers to call them.
+ */
+export interface Stack {
+  prefix: string;
+  env: NodeJS.ProcessEnv;
+  urls: Record<AppName, string>;
+  processes: Partial<Record<AppName, ChildProcess>>;
+  token(role: ActorRole, claims?: Record<string, unknown>): string;
+  /** POST/PATCH to the command API as an hq-admin/editor; throws on non-2xx. */
+  command<T = { id: string; version: number }>(path: string, body: object, role?: ActorRole): Promise<T>;
+  /** GET from the gateway as an analyst. */
+  read<T>(path: string): Promise<T>;
+  /** One Prometheus gauge or counter of an app (summed over its label sets). */
+  metric(app: AppName, name: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(
+  infra: BenchInfra,
+  apps: AppName[] = ['command', 'projector', 'gateway'],
+): Promise<Stack> {
+  const prefix = `bench-${randomBytes(3).toString('hex')}.`;
+  const secret = randomBytes(32).toString('hex');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    KAFKA_BROKERS: infra.brokers,
+    REDIS_URL: infra.redisUrl,
+    KAFKA_TOPIC_PREFIX: prefix,
+    REDIS_KEY_PREFIX: prefix,
+    LASTMETER_JWT_SECRET: secret,
+    LASTMETER_ADMIN_PASSWORD: 'bench-admin',
+  };
+  await ensureTopicsAt([infra.brokers], topicNames(prefix), { partitions: 12, replicationFactor: 1 });
+  const ports = { command: await freePort(), projector: await freePort(), gateway: await freePort() };
+  const urls = Object.fromEntries(
+    Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
+  ) as Record<AppName, string>;
+  const processes: Partial<Record<AppName, ChildProcess>> = {};
+  for (const app of apps) processes[app] = await startBuiltApp(app, env, ports[app]);
+
+  const jwt = new JwtService({ secret });
+  const token = (role: ActorRole, claims: Record<string, unknown> = {}) =>
+    jwt.sign({ sub: `bench-${role}`, role, ...claims }, { issuer: 'lastmeter', expiresIn: '2h' });
+  const tokens = new Map<string, string>();
+  const cached = (role: ActorRole) => tokens.get(role) ?? (tokens.set(role, token(role)), tokens.get(role)!);
+
+  return {
+    prefix,
+    env,
+    urls,
+    processes,
+    token,
+    async command<T>(path: string, body: object, role: ActorRole = 'hq-admin'): Promise<T> {
+      const response = await fetch(`${urls.command}/v1${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${cached(role)}` },
+        body: JSON.stringify(body),
+      });
+      if (response.status >= 300) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as T;
+    },
+    async read<T>(path: string): Promise<T> {
+      const response = await fetch(`${urls.gateway}/v1${path}`, {
+        headers: { authorization: `Bearer ${cached('analyst')}` },
+      });
+      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as T;
+    },
+    async metric(app: AppName, name: string): Promise<number> {
+      const text = await (await fetch(`${urls[app]}/metrics`)).text();
+      return text
+        .split('\n')
+        .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+        .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    },
+    async stop() {
+      await Promise.all(
+        Object.values(processes).map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (!child || child.exitCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+              setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+            }),
+        ),
+      );
+    },
+  };
+}
+
+/** A region with `count` stores; returns their ids. */
+export async function setUpStores(stack: Stack, count: number): Promise<string[]> {
+  const { id: regionId } = await stack.command('/regions', { code: 'bench-region', name: 'Bench' });
+  const stores: string[] = [];
+  for (let s = 0; s < count; s++) {
+    stores.push((await stack.command('/stores', { code: `bench-${s}`, name: `Bench store ${s}`, regionId })).id);
+  }
+  return stores;
+}
+
+/** Tokens and current cursors for `n` terminals spread over the stores (they want only new items). */
+export async function terminalsOf(stack: Stack, stores: string[], n: number, offset = 0) {
+  const heads = new Map<string, number>();
+  for (const storeId of stores) {
+    heads.set(storeId, (await stack.read<{ headSeq: number }>(`/stores/${storeId}/feed?limit=1`)).headSeq);
+  }
+  return Array.from({ length: n }, (_, i) => {
+    const storeId = stores[(offset + i) % stores.length];
+    return {
+      token: stack.token('terminal', { sub: `bench-terminal-${offset + i}`, storeId }),
+      cursor: heads.get(storeId) ?? 0,
+    };
+  });
+}
+
+/** Drafts `count` notices for every store (concurrently), returning their ids in order. */
+export async function draftNotices(stack: Stack, count: number, concurrency = 50): Promise<string[]> {
+  const ids: string[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        ids[i] = (
+          await stack.command(
+            '/communications',
+            {
+              kind: 'notice',
+              title: `Bench notice ${i}`,
+              body: 'New shelf labels are in the back office. Replace the old ones before opening. ',
+              audience: { all: true },
+            },
+            'hq-editor',
+          )
+        ).id;
+      }
+    }),
+  );
+  return ids;
+}
+
+/** Publishes one drafted communication; resolves with the HTTP status. */
+export async function publish(stack: Stack, id: string): Promise<number> {
+  const response = await fetch(`${stack.urls.command}/v1/communications/${id}/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token('hq-editor')}` },
+    body: '{}',
+  });
+  await response.arrayBuffer();
+  return response.status;
+}

@@ -1,0 +1,163 @@
+/**
+ * Sustained load: RATE publishes per second to TERMINALS terminals for SECONDS, open
+ * loop (each publish leaves on schedule, whatever the previous one is doing): delivery
+ * latency (publish → last terminal), errors, projector lag, gateway CPU and memory;
+ * against a bare Socket.IO server broadcasting at the same rate to the same number of
+ * clients, same run.
+ */
+import { awaitDelivery, BareServer, Fleet, msSince } from './lib/fleet';
+import { sampleProcess } from './lib/proc-stats';
+import { round, sized, summary, thin, writeScenario } from './lib/results';
+import { draftNotices, publish, setUpStores, startStack, terminalsOf } from './lib/stack';
+import { benchInfra } from './support';
+
+const RATE = sized({ full: 200, quick: 50, tiny: 10 });
+const SECONDS = sized({ full: 60, quick: 15, tiny: 3 });
+const TERMINALS = sized({ full: 1_000, quick: 200, tiny: 10 });
+const STORES = sized({ full: 10, quick: 5, tiny: 2 });
+const TOTAL = RATE * SECONDS;
+
+/** Calls `send(i)` at RATE per second on a fixed schedule; resolves when all have settled. */
+async function openLoop(send: (i: number) => Promise<void>): Promise<{ behindMs: number }> {
+  const start = Date.now();
+  const pending: Array<Promise<void>> = [];
+  let behindMs = 0;
+  for (let i = 0; i < TOTAL; i++) {
+    const due = start + (i * 1000) / RATE;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    else behindMs = Math.max(behindMs, -wait);
+    pending.push(send(i));
+  }
+  await Promise.all(pending);
+  return { behindMs };
+}
+
+async function main(): Promise<void> {
+  const infra = await benchInfra();
+  const stack = await startStack(infra);
+  try {
+    const stores = await setUpStores(stack, STORES);
+    console.error(`sustained: drafting ${TOTAL} notices first (not measured)…`);
+    const drafts = await draftNotices(stack, TOTAL);
+    const fleet = new Fleet(TERMINALS >= 1_000 ? 2 : 1);
+    await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, TERMINALS));
+
+    console.error(`sustained: ${RATE} publishes/s to ${TERMINALS} terminals for ${SECONDS} s`);
+    const sent = new Map<string, bigint>();
+    let errors = 0;
+    const gateway = sampleProcess(stack.processes.gateway!.pid!);
+    const { behindMs } = await openLoop(async (i) => {
+      const id = drafts[i];
+      sent.set(id, process.hrtime.bigint());
+      const status = await publish(stack, id).catch(() => 0);
+      if (status !== 200 && status !== 202) {
+        errors++;
+        sent.delete(id);
+      }
+    });
+    const delivered = await awaitDelivery(fleet, [...sent.keys()], TERMINALS, 300_000).catch((error: Error) => {
+      console.error(error.message);
+      return undefined;
+    });
+    const usage = gateway.stop();
+    const lag = await stack.metric('projector', 'lastmeter_projector_lag');
+    await fleet.close();
+    const latencies = delivered ? [...sent].map(([id, t0]) => msSince(t0, delivered.get(id)!.last)) : [];
+    const ours = summary(latencies);
+
+    console.error('sustained: the same rate from a bare Socket.IO server');
+    const bare = await BareServer.start('socketio');
+    const bareFleet = new Fleet(TERMINALS >= 1_000 ? 2 : 1);
+    await bareFleet.connect(
+      'socketio',
+      bare.url,
+      Array.from({ length: TERMINALS }, () => ({})),
+    );
+    const bareSent = new Map<string, bigint>();
+    const bareUsage = sampleProcess(bare.pid);
+    await openLoop(async (i) => {
+      bareSent.set(String(i), process.hrtime.bigint());
+      bare.broadcast(i);
+    });
+    const bareDelivered = await awaitDelivery(bareFleet, [...bareSent.keys()], TERMINALS, 300_000);
+    const bareStats = bareUsage.stop();
+    await bareFleet.close();
+    bare.stop();
+    const bareLatencies = [...bareSent].map(([key, t0]) => msSince(t0, bareDelivered.get(key)!.last));
+    const theirs = summary(bareLatencies);
+
+    writeScenario({
+      scenario: 'sustained',
+      title: `Sustained load: ${RATE} publishes/s to ${TERMINALS} terminals for ${SECONDS} s`,
+      parameters: { rate: RATE, seconds: SECONDS, terminals: TERMINALS, stores: STORES, publishes: TOTAL },
+      metrics: [
+        {
+          name: 'delivery p50',
+          unit: 'ms',
+          value: ours.p50,
+          baseline: theirs.p50,
+          baselineName: 'bare Socket.IO',
+          lowerIsBetter: true,
+        },
+        {
+          name: 'delivery p99',
+          unit: 'ms',
+          value: ours.p99,
+          baseline: theirs.p99,
+          baselineName: 'bare Socket.IO',
+          lowerIsBetter: true,
+        },
+        {
+          name: 'delivery max',
+          unit: 'ms',
+          value: ours.max,
+          baseline: theirs.max,
+          baselineName: 'bare Socket.IO',
+          lowerIsBetter: true,
+        },
+        {
+          name: 'errors (non-2xx or undelivered)',
+          unit: 'publishes',
+          value: errors + (delivered ? 0 : sent.size),
+          lowerIsBetter: true,
+          goal: 0,
+          goalIsAbsolute: true,
+        },
+        { name: 'projector lag at the end', unit: 'events', value: lag, lowerIsBetter: true },
+        { name: 'load generator behind schedule (max)', unit: 'ms', value: round(behindMs), lowerIsBetter: true },
+        {
+          name: 'gateway CPU (mean)',
+          unit: '%',
+          value: round(usage.cpuMeanPercent),
+          baseline: round(bareStats.cpuMeanPercent),
+          baselineName: 'bare Socket.IO',
+          lowerIsBetter: true,
+        },
+        {
+          name: 'gateway RSS (peak)',
+          unit: 'MiB',
+          value: round(usage.rssPeakMiB),
+          baseline: round(bareStats.rssPeakMiB),
+          baselineName: 'bare Socket.IO',
+          lowerIsBetter: true,
+        },
+      ],
+      samples: {
+        [`Last Meter sustained ${RATE}/s`]: thin(latencies),
+        [`bare Socket.IO sustained ${RATE}/s`]: thin(bareLatencies),
+      },
+    });
+  } finally {
+    await stack.stop();
+    await infra.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
