@@ -59,7 +59,9 @@ export async function benchInfra(): Promise<BenchInfra> {
 }
 
 export async function startBuiltApp(name: string, env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(repoRoot(), 'dist', 'apps', name, 'src', 'main.js')], {
+  // BENCH_APP_NODE_ARGS profiles the apps under a benchmark, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot(), 'dist', 'apps', name, 'src', 'main.js')], {
     env: { ...env, [`${name.toUpperCase()}_PORT`]: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

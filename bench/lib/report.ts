@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '@lastmeter/infra';
 import { resultsDir, type ScenarioResult } from './results';
@@ -145,6 +145,7 @@ export function writeReport(): void {
   const results = readResults();
   const notesFile = join(repoRoot(), 'bench', 'PROFILE.md');
   const extra = !process.env.BENCH_REPORT && existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : '';
+  mkdirSync(resultsDir(), { recursive: true });
   writeFileSync(reportPath(), resultsMarkdown(results, extra));
   writeFileSync(join(resultsDir(), 'latency-cdf.svg'), latencyCdfSvg(results));
   console.error(`wrote ${reportPath()} and ${join(resultsDir(), 'latency-cdf.svg')}`);

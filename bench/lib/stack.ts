@@ -42,8 +42,6 @@ export async function startStack(
     REDIS_KEY_PREFIX: prefix,
     LASTMETER_JWT_SECRET: secret,
     LASTMETER_ADMIN_PASSWORD: 'bench-admin',
-    // For profiling the apps under a benchmark, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-    ...(process.env.BENCH_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS } : {}),
   };
   await ensureTopicsAt([infra.brokers], topicNames(prefix), { partitions: 12, replicationFactor: 1 });
   const ports = { command: await freePort(), projector: await freePort(), gateway: await freePort() };
