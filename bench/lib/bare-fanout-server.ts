@@ -28,6 +28,10 @@ if (kind === 'ws') {
   broadcast = (seq) => terminals.emit('feed', { seq, ...samplePayload() });
 }
 
+// A load process never outlives its coordinator (a crashed benchmark must not leave
+// clients reconnecting in the background and skewing the next run).
+process.on('disconnect', () => process.exit(0));
+
 process.on('message', (message: { type: 'broadcast'; seq: number } | { type: 'memory' }) => {
   if (message.type === 'broadcast') broadcast(message.seq);
   else process.send!({ type: 'memory', ...process.memoryUsage() });

@@ -75,6 +75,10 @@ function connectOne(kind: ClientKind, url: string, client: { token?: string; cur
   });
 }
 
+// A load process never outlives its coordinator (a crashed benchmark must not leave
+// clients reconnecting in the background and skewing the next run).
+process.on('disconnect', () => process.exit(0));
+
 process.on('message', (command: LoadCommand) => {
   void (async () => {
     const reply = (message: LoadReply) => process.send!(message);

@@ -119,26 +119,43 @@ class StorePump {
       if (open.length === 0) return;
       const from = Math.min(...open.map((s) => s.cursor));
       const { items } = await readFeed(this.models.redis, await this.models.keys(), this.storeId, from, PAGE);
-      for (const session of open) this.deliver(session, items);
+      for (const item of items) this.deliver(open, item);
       if (items.length < PAGE) return;
     }
   }
 
-  private deliver(session: TerminalSession, items: FeedItem[]): void {
-    for (const item of items) {
-      if (session.closed) return;
-      if (item.feedSeq <= session.cursor) continue;
+  /**
+   * Sends one item to every terminal that is due for it. Terminals that get the same
+   * message (the content, or `hidden` for a role they do not serve) get it as one
+   * Socket.IO broadcast to their socket ids: encoded once, written to each socket, in
+   * the same order as one emit per socket would.
+   */
+  private deliver(sessions: TerminalSession[], item: FeedItem): void {
+    const groups = new Map<boolean, { message: FeedMessage; sessions: TerminalSession[] }>();
+    for (const session of sessions) {
+      if (session.closed || session.fullSince !== undefined || item.feedSeq <= session.cursor) continue;
       if (item.feedSeq !== session.cursor + 1) {
         this.logger.error(`store ${this.storeId}: feed jumps from ${session.cursor} to ${item.feedSeq}`);
       }
       if (buffered(session.socket) >= this.maxBuffered) {
         this.full(session);
-        return;
+        continue;
       }
-      const message: FeedMessage = { ...visibleTo(session.claims, item), ...(session.reset ? { reset: true } : {}) };
-      session.reset = false;
-      session.socket.emit('feed', message);
+      const message = visibleTo(session.claims, item);
       session.cursor = item.feedSeq;
+      if (session.reset) {
+        session.reset = false;
+        session.socket.emit('feed', { ...message, reset: true } satisfies FeedMessage);
+        continue;
+      }
+      const hidden = 'hidden' in message;
+      const group = groups.get(hidden) ?? { message, sessions: [] };
+      group.sessions.push(session);
+      groups.set(hidden, group);
+    }
+    for (const { message, sessions: due } of groups.values()) {
+      if (due.length === 1) due[0].socket.emit('feed', message);
+      else due[0].socket.nsp.to(due.map((s) => s.socket.id)).emit('feed', message);
     }
   }
 
