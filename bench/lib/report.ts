@@ -117,10 +117,15 @@ export function latencyCdfSvg(results: ScenarioResult[]): string {
       `<text x="${x(ms)}" y="${y(0) + 18}" text-anchor="middle">${ms >= 1 ? ms : ms.toFixed(1)}</text>`,
     );
   }
-  for (const p of [0, 0.5, 0.99, 1]) {
+  for (const [p, label] of [
+    [0, '0'],
+    [0.5, 'p50'],
+    [0.9, 'p90'],
+    [0.99, 'p99'],
+  ] as const) {
     parts.push(
       `<line x1="${pad.left}" x2="${width - pad.right}" y1="${y(p)}" y2="${y(p)}" stroke="#e4e8ee"/>`,
-      `<text x="${pad.left - 8}" y="${y(p) + 4}" text-anchor="end">${p === 0.99 ? 'p99' : p === 0.5 ? 'p50' : p}</text>`,
+      `<text x="${pad.left - 8}" y="${y(p) + 4}" text-anchor="end">${label}</text>`,
     );
   }
   series.forEach(([name, values], i) => {
