@@ -149,7 +149,7 @@ class StorePump {
         continue;
       }
       const hidden = 'hidden' in message;
-      const group = groups.get(hidden) ?? { message, sessions: [] };
+      const group = groups.get(hidden) ?? { message, sessions: [] as TerminalSession[] };
       group.sessions.push(session);
       groups.set(hidden, group);
     }
