@@ -1,9 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import {
-  ConnectedSocket,
-  MessageBody,
-  SubscribeMessage,
   WebSocketGateway,
   type OnGatewayConnection,
   type OnGatewayDisconnect,
@@ -16,6 +13,7 @@ import {
   storeActivityEvent,
   TERMINAL_NAMESPACE,
   type Ack,
+  type TerminalClientEvents,
   type Actor,
   type ConnectRefusal,
   type DomainEvent,
@@ -145,6 +143,8 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   }
 
   async handleConnection(socket: Socket): Promise<void> {
+    // Before any await: a terminal may send as soon as it is connected.
+    this.listen(socket);
     const data = socket.data as SocketData;
     const { session } = data;
     try {
@@ -199,12 +199,39 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     });
   }
 
+  /**
+   * Client → server messages, each answered through its ack callback. Plain listeners
+   * rather than @SubscribeMessage: Nest binds every decorated handler to every socket
+   * through an RxJS pipeline (about 16 subscribers and 60 closures per terminal for
+   * these four), which was the largest part of the gateway's memory per connection.
+   */
+  private listen(socket: Socket): void {
+    const handlers: Record<keyof TerminalClientEvents, (socket: Socket, body: unknown) => Promise<Ack>> = {
+      receipt: this.receipt,
+      'task.complete': this.completeTask,
+      'quiz.answer': this.answerQuiz,
+      'report.file': this.fileReport,
+    };
+    for (const [event, handler] of Object.entries(handlers)) {
+      socket.on(event, (body: unknown, ack?: unknown) => {
+        void handler
+          .call(this, socket, body)
+          .catch((error: unknown): Ack => {
+            this.logger.warn(`${event} not handled: ${(error as Error).message}`);
+            return { ok: false, error: { message: 'not recorded; retry' } };
+          })
+          .then((answer) => {
+            if (typeof ack === 'function') ack(answer);
+          });
+      });
+    }
+  }
+
   private actorOf(session: TerminalSession): Actor {
     return { id: session.terminalId, role: 'terminal', storeId: session.storeId };
   }
 
-  @SubscribeMessage('receipt')
-  receipt(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+  receipt(socket: Socket, body: unknown): Promise<Ack> {
     return this.handle(socket, body, async (session) => {
       const receipt = await parseMessage(ReceiptDto, body);
       await this.requireInFeed(session, receipt.communicationId);
@@ -219,8 +246,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     });
   }
 
-  @SubscribeMessage('task.complete')
-  completeTask(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+  completeTask(socket: Socket, body: unknown): Promise<Ack> {
     return this.handle(socket, body, async (session) => {
       const task = await parseMessage(TaskCompleteDto, body);
       await this.requireInFeed(session, task.communicationId);
@@ -236,8 +262,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     });
   }
 
-  @SubscribeMessage('quiz.answer')
-  answerQuiz(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+  answerQuiz(socket: Socket, body: unknown): Promise<Ack> {
     return this.handle(socket, body, async (session) => {
       const quiz = await parseMessage(QuizAnswerDto, body);
       await this.requireInFeed(session, quiz.communicationId);
@@ -261,8 +286,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     });
   }
 
-  @SubscribeMessage('report.file')
-  fileReport(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+  fileReport(socket: Socket, body: unknown): Promise<Ack> {
     return this.handle(socket, body, async (session) => {
       const report = await parseMessage(ReportFileDto, body);
       const reportId = report.reportId ?? randomUUID();
