@@ -10,7 +10,7 @@ import { topicNames } from '@lastmeter/contracts';
 import { ACKS_ALL, createKafkaClient, createProducer, ensureTopicsAt } from '@lastmeter/kafka';
 import { freePort } from '@lastmeter/infra';
 import { sized } from './lib/results';
-import { benchInfra, measure, startBuiltApp, writeResults } from './support';
+import { benchInfra, runMain, measure, startBuiltApp, writeResults } from './support';
 
 const TOTAL = Number(process.env.BENCH_COMMANDS ?? sized({ full: 2_000, quick: 500, tiny: 50 }));
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
@@ -97,7 +97,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);

@@ -11,7 +11,7 @@ import { FANOUT_SIZES } from './fanout-floor.bench';
 import { awaitDelivery, Fleet, msSince } from './lib/fleet';
 import { resultsDir, sized, summary, thin, writeScenario, type Metric, type ScenarioResult } from './lib/results';
 import { draftNotices, publish, setUpStores, startStack, terminalsOf } from './lib/stack';
-import { benchInfra } from './support';
+import { benchInfra, runMain } from './support';
 
 const ROUNDS = sized({ full: 30, quick: 15, tiny: 4 });
 const STORES = sized({ full: 10, quick: 5, tiny: 2 });
@@ -98,10 +98,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

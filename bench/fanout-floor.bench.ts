@@ -5,6 +5,7 @@
  */
 import { awaitDelivery, BareServer, Fleet, msSince } from './lib/fleet';
 import { sized, summary, thin, writeScenario, type Metric } from './lib/results';
+import { runMain } from './support';
 
 export const FANOUT_SIZES = sized({ full: [1_000, 10_000], quick: [200, 1_000], tiny: [20] });
 const ROUNDS = sized({ full: 50, quick: 20, tiny: 5 });
@@ -71,11 +72,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+  runMain(main);
 }

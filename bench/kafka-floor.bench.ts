@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { ACKS_ALL, createKafkaClient, createProducer } from '@lastmeter/kafka';
 import { samplePayload } from './lib/payload';
 import { sized, summary, thin, writeScenario } from './lib/results';
-import { benchInfra } from './support';
+import { benchInfra, runMain } from './support';
 
 const MESSAGES = sized({ full: 500, quick: 200, tiny: 20 });
 
@@ -72,10 +72,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

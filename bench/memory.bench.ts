@@ -7,7 +7,7 @@ import { BareServer, Fleet } from './lib/fleet';
 import { procStats } from './lib/proc-stats';
 import { sized, writeScenario } from './lib/results';
 import { setUpStores, startStack, terminalsOf } from './lib/stack';
-import { benchInfra } from './support';
+import { benchInfra, runMain } from './support';
 
 const N = sized({ full: 10_000, quick: 1_000, tiny: 20 });
 const STORES = sized({ full: 10, quick: 5, tiny: 2 });
@@ -98,10 +98,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

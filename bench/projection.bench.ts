@@ -13,7 +13,7 @@ import { ProjectionRunner, RedisKeys, PROJECTED } from '@lastmeter/read-models';
 import { createRedisClient } from '@lastmeter/redis';
 import { seedEventMix } from './event-mix';
 import { sized } from './lib/results';
-import { benchInfra, writeResults, type Measurement } from './support';
+import { benchInfra, runMain, writeResults, type Measurement } from './support';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? sized({ full: 1_000_000, quick: 100_000, tiny: 2_000 }));
 const STORES = 500;
@@ -155,7 +155,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);

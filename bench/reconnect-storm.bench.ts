@@ -16,7 +16,7 @@ import { ensureTopicsAt } from '@lastmeter/kafka';
 import { freePort } from '@lastmeter/infra';
 import { TerminalClient, MemoryCursorStore } from '@lastmeter/terminal-client';
 import { sized } from './lib/results';
-import { benchInfra, percentile, startBuiltApp, writeResults, type Measurement } from './support';
+import { benchInfra, runMain, percentile, startBuiltApp, writeResults, type Measurement } from './support';
 
 const TERMINALS = Number(process.env.BENCH_TERMINALS ?? sized({ full: 2_000, quick: 500, tiny: 20 }));
 const STORES = 20;
@@ -206,10 +206,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -16,7 +16,7 @@ import { Projection, RedisKeys, PROJECTED } from '@lastmeter/read-models';
 import { createRedisClient } from '@lastmeter/redis';
 import { seedEventMix } from './event-mix';
 import { sized } from './lib/results';
-import { benchInfra, percentile, startBuiltApp, writeResults, type Measurement } from './support';
+import { benchInfra, runMain, percentile, startBuiltApp, writeResults, type Measurement } from './support';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? sized({ full: 1_000_000, quick: 100_000, tiny: 2_000 }));
 const FEED_ITEMS = 1_000;
@@ -237,10 +237,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -58,6 +58,17 @@ export async function benchInfra(): Promise<BenchInfra> {
   };
 }
 
+/** A benchmark process's entry point: exit 0 when done, print the error and exit 1 otherwise. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
+
 export async function startBuiltApp(name: string, env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
   // BENCH_APP_NODE_ARGS profiles the apps under a benchmark, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);

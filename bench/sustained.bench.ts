@@ -9,7 +9,7 @@ import { awaitDelivery, BareServer, Fleet, msSince } from './lib/fleet';
 import { sampleProcess } from './lib/proc-stats';
 import { round, sized, summary, thin, writeScenario } from './lib/results';
 import { draftNotices, publish, setUpStores, startStack, terminalsOf } from './lib/stack';
-import { benchInfra } from './support';
+import { benchInfra, runMain } from './support';
 
 const RATE = sized({ full: 200, quick: 50, tiny: 10 });
 const SECONDS = sized({ full: 60, quick: 15, tiny: 3 });
@@ -154,10 +154,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);
