@@ -3,37 +3,21 @@
  * commands topic → decider → transactional append → reply), against a bare kafkajs
  * idempotent producer writing the same number of same-sized messages in the same run.
  */
-import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
-import { JwtService } from '@nestjs/jwt';
 import { topicNames } from '@lastmeter/contracts';
-import { ACKS_ALL, createKafkaClient, createProducer, ensureTopicsAt } from '@lastmeter/kafka';
-import { freePort } from '@lastmeter/infra';
+import { ACKS_ALL, createKafkaClient, createProducer } from '@lastmeter/kafka';
 import { sized } from './lib/results';
-import { benchInfra, runMain, measure, startBuiltApp, writeResults } from './support';
+import { startStack } from './lib/stack';
+import { benchInfra, measure, runMain, writeResults } from './support';
 
 const TOTAL = Number(process.env.BENCH_COMMANDS ?? sized({ full: 2_000, quick: 500, tiny: 50 }));
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 
 async function main(): Promise<void> {
   const infra = await benchInfra();
-  const prefix = `bench-${randomBytes(3).toString('hex')}.`;
-  const secret = randomBytes(32).toString('hex');
-  const env = {
-    PATH: process.env.PATH,
-    NODE_ENV: 'production',
-    KAFKA_BROKERS: infra.brokers,
-    REDIS_URL: infra.redisUrl,
-    KAFKA_TOPIC_PREFIX: prefix,
-    REDIS_KEY_PREFIX: prefix,
-    LASTMETER_JWT_SECRET: secret,
-    LASTMETER_ADMIN_PASSWORD: 'bench-admin',
-  };
-  const names = topicNames(prefix);
-  await ensureTopicsAt([infra.brokers], names, { partitions: 12, replicationFactor: 1 });
-  const port = await freePort();
-  const app = await startBuiltApp('command', env, port);
-  const token = new JwtService({ secret }).sign({ sub: 'bench-editor', role: 'hq-editor' }, { issuer: 'lastmeter' });
+  const stack = await startStack(infra, ['command']);
+  const names = topicNames(stack.prefix);
+  const token = stack.token('hq-editor');
   const body = (i: number) =>
     JSON.stringify({
       kind: 'notice',
@@ -44,7 +28,7 @@ async function main(): Promise<void> {
 
   try {
     const draft = async (i: number) => {
-      const response = await fetch(`http://127.0.0.1:${port}/v1/communications`, {
+      const response = await fetch(`${stack.urls.command}/v1/communications`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: body(i),
@@ -92,7 +76,7 @@ async function main(): Promise<void> {
       },
     );
   } finally {
-    app.kill('SIGTERM');
+    await stack.stop();
     await infra.stop();
   }
 }

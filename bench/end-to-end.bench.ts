@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     let used = 0;
     for (const n of FANOUT_SIZES) {
       console.error(`end to end: ${n} terminals in ${STORES} stores`);
-      const fleet = new Fleet(n >= 5_000 ? 2 : 1);
+      const fleet = Fleet.for(n);
       try {
         await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, n));
         const latencies: number[] = [];

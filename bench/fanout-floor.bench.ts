@@ -13,7 +13,7 @@ const ROUNDS = sized({ full: 50, quick: 20, tiny: 5 });
 /** p50/p99 ms of `rounds` broadcasts to `n` clients of a bare server of `kind`. */
 export async function bareFanout(kind: 'socketio' | 'ws', n: number, rounds = ROUNDS): Promise<number[]> {
   const server = await BareServer.start(kind);
-  const fleet = new Fleet(n >= 5_000 ? 2 : 1);
+  const fleet = Fleet.for(n);
   try {
     await fleet.connect(
       kind,

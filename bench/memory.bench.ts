@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       rss: procStats(gatewayPid).rssBytes,
     });
     const ourBefore = await settled(gatewayMemory);
-    const fleet = new Fleet(N >= 5_000 ? 2 : 1);
+    const fleet = Fleet.for(N);
     await fleet.connect('terminal', stack.urls.gateway, clients);
     const ourAfter = await settled(gatewayMemory);
     await fleet.close();
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       return { heap: usage.heapUsed, rss: usage.rss };
     };
     const bareBefore = await settled(bareMemory);
-    const bareFleet = new Fleet(N >= 5_000 ? 2 : 1);
+    const bareFleet = Fleet.for(N);
     await bareFleet.connect(
       'socketio',
       bare.url,

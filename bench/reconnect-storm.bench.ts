@@ -6,17 +6,14 @@
  * (bench/bare-socketio-server.ts), same run. Servers and clients are separate processes.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { JwtService } from '@nestjs/jwt';
 import { io } from 'socket.io-client';
-import { topicNames, type FeedMessage } from '@lastmeter/contracts';
-import { ensureTopicsAt } from '@lastmeter/kafka';
-import { freePort } from '@lastmeter/infra';
+import type { FeedMessage } from '@lastmeter/contracts';
 import { TerminalClient, MemoryCursorStore } from '@lastmeter/terminal-client';
 import { sized } from './lib/results';
-import { benchInfra, runMain, percentile, startBuiltApp, writeResults, type Measurement } from './support';
+import { setUpStores, startStack } from './lib/stack';
+import { benchInfra, percentile, runMain, writeResults, type Measurement } from './support';
 
 const TERMINALS = Number(process.env.BENCH_TERMINALS ?? sized({ full: 2_000, quick: 500, tiny: 20 }));
 const STORES = 20;
@@ -69,60 +66,24 @@ function row(name: string, result: Storm): Measurement {
 
 async function main(): Promise<void> {
   const infra = await benchInfra();
-  const prefix = `bench-${randomBytes(3).toString('hex')}.`;
-  const secret = randomBytes(32).toString('hex');
-  const env = {
-    PATH: process.env.PATH,
-    NODE_ENV: 'production',
-    KAFKA_BROKERS: infra.brokers,
-    REDIS_URL: infra.redisUrl,
-    KAFKA_TOPIC_PREFIX: prefix,
-    REDIS_KEY_PREFIX: prefix,
-    LASTMETER_JWT_SECRET: secret,
-    LASTMETER_ADMIN_PASSWORD: 'bench-admin',
-  };
-  await ensureTopicsAt([infra.brokers], topicNames(prefix), { partitions: 12, replicationFactor: 1 });
-  const ports = { command: await freePort(), projector: await freePort(), gateway: await freePort() };
-  const children = [
-    await startBuiltApp('command', env, ports.command),
-    await startBuiltApp('projector', env, ports.projector),
-    await startBuiltApp('gateway', env, ports.gateway),
-  ];
-  const jwt = new JwtService({ secret });
-  const admin = jwt.sign({ sub: 'bench-admin', role: 'hq-admin' }, { issuer: 'lastmeter' });
-  const call = async (path: string, body: object) => {
-    const response = await fetch(`http://127.0.0.1:${ports.command}/v1${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
-      body: JSON.stringify(body),
-    });
-    if (response.status >= 300) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as { id: string };
-  };
-  const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
+  const stack = await startStack(infra);
+  const gatewayUrl = stack.urls.gateway;
   try {
-    const { id: regionId } = await call('/regions', { code: 'storm', name: 'Storm' });
-    const stores: string[] = [];
-    for (let s = 0; s < STORES; s++)
-      stores.push((await call('/stores', { code: `ST${s}`, name: `Store ${s}`, regionId })).id);
+    const stores = await setUpStores(stack, STORES);
     const publish = async (n: number) => {
       for (let i = 0; i < n; i++) {
-        const { id } = await call('/communications', {
+        const { id } = await stack.command('/communications', {
           kind: 'notice',
           title: `Storm notice ${i}`,
           body: 'Please check the shelf labels in aisle 3 and replace the old prices before opening. '.repeat(10),
           audience: { all: true },
         });
-        await call(`/communications/${id}/publish`, {});
+        await stack.command(`/communications/${id}/publish`, {});
       }
     };
     await publish(5);
-    const feedOf = async (storeId: string) => {
-      const response = await fetch(`${gatewayUrl}/v1/stores/${storeId}/feed?limit=500`, {
-        headers: { authorization: `Bearer ${jwt.sign({ sub: 'bench', role: 'analyst' }, { issuer: 'lastmeter' })}` },
-      });
-      return (await response.json()) as { headSeq: number; items: FeedMessage[] };
-    };
+    const feedOf = (storeId: string) =>
+      stack.read<{ headSeq: number; items: FeedMessage[] }>(`/stores/${storeId}/feed?limit=500`);
     const waitForHead = async (head: number) => {
       for (;;) {
         const heads = await Promise.all(stores.map(async (s) => (await feedOf(s)).headSeq));
@@ -137,10 +98,7 @@ async function main(): Promise<void> {
     const head = (i: number) => feeds[stores[i % STORES]].length;
     const cursor = (i: number) => head(i) - BEHIND;
     const tokens = Array.from({ length: TERMINALS }, (_, i) =>
-      jwt.sign(
-        { sub: `storm-${i}`, role: 'terminal', storeId: stores[i % STORES] },
-        { issuer: 'lastmeter', expiresIn: '1h' },
-      ),
+      stack.token('terminal', { sub: `storm-${i}`, storeId: stores[i % STORES] }),
     );
 
     console.error(`reconnect storm: ${TERMINALS} terminals, ${BEHIND} items behind, against Last Meter…`);
@@ -201,7 +159,7 @@ async function main(): Promise<void> {
       },
     );
   } finally {
-    for (const child of children) child.kill('SIGTERM');
+    await stack.stop();
     await infra.stop();
   }
 }

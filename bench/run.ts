@@ -8,19 +8,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { writeReport } from './lib/report';
+import { SCENARIOS } from './lib/scenarios';
 import { benchInfra } from './support';
-
-export const SCENARIOS = [
-  'kafka-floor',
-  'fanout-floor',
-  'end-to-end',
-  'memory',
-  'sustained',
-  'command-throughput',
-  'projection',
-  'replay',
-  'reconnect-storm',
-];
 
 function runScenario(name: string, env: NodeJS.ProcessEnv): Promise<number | null> {
   return new Promise((resolve) => {

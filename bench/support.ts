@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureKafkaJars, freePort, lastmeterHome, LocalKafka, LocalRedis, repoRoot } from '@lastmeter/infra';
-import { resultsDir, writeScenario, type Metric } from './lib/results';
+import { percentile, resultsDir, writeScenario, type Metric } from './lib/results';
+
+export { percentile };
 
 export interface BenchInfra {
   brokers: string;
@@ -86,11 +88,6 @@ export async function startBuiltApp(name: string, env: NodeJS.ProcessEnv, port: 
   }
   child.kill('SIGKILL');
   throw new Error(`${name} did not become ready`);
-}
-
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 export interface Measurement {

@@ -16,6 +16,8 @@ const SECONDS = sized({ full: 60, quick: 15, tiny: 3 });
 const TERMINALS = sized({ full: 1_000, quick: 200, tiny: 10 });
 const STORES = sized({ full: 10, quick: 5, tiny: 2 });
 const TOTAL = RATE * SECONDS;
+// At this rate even 1,000 sockets' traffic is more than one load process parses in time.
+const LOAD_PROCESSES = TERMINALS >= 1_000 ? 2 : 1;
 
 /** Calls `send(i)` at RATE per second on a fixed schedule; resolves when all have settled. */
 async function openLoop(send: (i: number) => Promise<void>): Promise<{ behindMs: number }> {
@@ -40,7 +42,7 @@ async function main(): Promise<void> {
     const stores = await setUpStores(stack, STORES);
     console.error(`sustained: drafting ${TOTAL} notices first (not measured)…`);
     const drafts = await draftNotices(stack, TOTAL);
-    const fleet = new Fleet(TERMINALS >= 1_000 ? 2 : 1);
+    const fleet = new Fleet(LOAD_PROCESSES);
     await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, TERMINALS));
 
     console.error(`sustained: ${RATE} publishes/s to ${TERMINALS} terminals for ${SECONDS} s`);
@@ -68,7 +70,7 @@ async function main(): Promise<void> {
 
     console.error('sustained: the same rate from a bare Socket.IO server');
     const bare = await BareServer.start('socketio');
-    const bareFleet = new Fleet(TERMINALS >= 1_000 ? 2 : 1);
+    const bareFleet = new Fleet(LOAD_PROCESSES);
     await bareFleet.connect(
       'socketio',
       bare.url,

@@ -34,6 +34,11 @@ export class Fleet {
     );
   }
 
+  /** One load process, two from 5,000 clients on (one process cannot parse that many sockets' traffic in time). */
+  static for(clients: number): Fleet {
+    return new Fleet(clients >= 5_000 ? 2 : 1);
+  }
+
   async connect(kind: ClientKind, url: string, clients: Array<{ token?: string; cursor?: number }>): Promise<void> {
     const share = Math.ceil(clients.length / this.children.length);
     const replies = await Promise.all(

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { repoRoot } from '@lastmeter/infra';
 import { resultsDir, type ScenarioResult } from './results';
+import { SCENARIOS } from './scenarios';
 
 /** Where RESULTS.md goes (next to results/ unless the harness test redirects it). */
 export function reportPath(): string {
@@ -16,18 +17,6 @@ export function readResults(dir = resultsDir()): ScenarioResult[] {
     .filter((result) => Array.isArray(result.metrics));
 }
 
-const ORDER = [
-  'kafka-floor',
-  'fanout-floor',
-  'end-to-end',
-  'sustained',
-  'memory',
-  'command-throughput',
-  'projection',
-  'replay',
-  'reconnect-storm',
-];
-
 function fmt(value: number | undefined): string {
   if (value === undefined) return '';
   return Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en') : String(Number(value.toFixed(2)));
@@ -35,7 +24,7 @@ function fmt(value: number | undefined): string {
 
 /** The results table: value, baseline, ratio, goal, pass/short, per headline metric. */
 export function resultsMarkdown(results: ScenarioResult[], extra = ''): string {
-  const sorted = [...results].sort((a, b) => ORDER.indexOf(a.scenario) - ORDER.indexOf(b.scenario));
+  const sorted = [...results].sort((a, b) => SCENARIOS.indexOf(a.scenario) - SCENARIOS.indexOf(b.scenario));
   const machine = sorted[0]?.machine;
   const lines = [
     '# Benchmark results',

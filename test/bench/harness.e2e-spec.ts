@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ScenarioResult } from '../../bench/lib/results';
-import { SCENARIOS } from '../../bench/run';
+import { SCENARIOS } from '../../bench/lib/scenarios';
 
 /**
  * The benchmark harness end to end at tiny N against the run's Kafka and Redis: every

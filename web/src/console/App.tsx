@@ -1,3 +1,4 @@
+import { isEditor } from '@lastmeter/domain';
 import { useEffect, useState } from 'react';
 import { useSession, type Session } from '../shared/session';
 import { AppHeader, LoginForm, Tabs } from '../shared/ui';
@@ -6,7 +7,7 @@ import { Compose, type ComposeTarget } from './Compose';
 import { Compliance, Presence, Reports } from './Boards';
 import { Directory } from './Directory';
 import { LiveContext, useConsoleSocket } from './live';
-import { isEditor, SessionContext, useCommunications } from '../shared/data';
+import { SessionContext, useCommunications } from '../shared/data';
 
 type TabId = 'communications' | 'compose' | 'approvals' | 'compliance' | 'reports' | 'presence' | 'directory';
 
@@ -46,7 +47,7 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
   const [selected, setSelected] = useState<string>();
   const [composing, setComposing] = useState<ComposeTarget>({ mode: 'new' });
   const waiting = useCommunications('submitted').data?.items.length ?? 0;
-  const editor = isEditor(session);
+  const editor = isEditor(session.role);
   const tabs: Array<{ id: TabId; label: string; badge?: number }> = [
     { id: 'communications', label: 'Communications' },
     { id: 'compose', label: composing.mode === 'revise' ? 'Revise' : 'Compose' },

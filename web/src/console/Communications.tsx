@@ -1,9 +1,10 @@
+import { isEditor } from '@lastmeter/domain';
 import { useState } from 'react';
 import { COMMUNICATION_STATUSES, type CommunicationView, type FeedCommunication } from '@lastmeter/contracts';
 import { FeedCard } from '../shared/FeedCard';
 import { fromLocalInput, when } from '../shared/format';
 import { Badge, Empty, ErrorNotice, Field, fieldErrors, STATUS_TONE } from '../shared/ui';
-import { isEditor, useCommand, useCommunication, useCommunications, useNames, useSessionToken } from '../shared/data';
+import { useCommand, useCommunication, useCommunications, useNames, useSessionToken } from '../shared/data';
 import { ReachBoard } from './ReachBoard';
 
 export function Communications(props: {
@@ -167,7 +168,7 @@ function Actions({
 }) {
   const session = useSessionToken();
   const command = useCommand();
-  const editor = isEditor(session);
+  const editor = isEditor(session.role);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState<string>();
   const [rejecting, setRejecting] = useState(false);
@@ -191,8 +192,7 @@ function Actions({
       setBusy(undefined);
     }
   };
-  const editorsOwn =
-    editor && ['drafted', 'submitted'].includes(c.status) && ['hq-editor', 'hq-admin'].includes(c.author?.role ?? '');
+  const editorsOwn = editor && ['drafted', 'submitted'].includes(c.status) && !!c.author && isEditor(c.author.role);
   const canPublish = editor && (c.status === 'approved' || editorsOwn);
 
   return (

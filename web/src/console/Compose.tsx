@@ -1,3 +1,4 @@
+import { isEditor } from '@lastmeter/domain';
 import { useState, type FormEvent } from 'react';
 import {
   COMMUNICATION_KINDS,
@@ -8,9 +9,9 @@ import {
 } from '@lastmeter/contracts';
 import { FeedCard } from '../shared/FeedCard';
 import { fromLocalInput, KIND_LABEL, toLocalInput } from '../shared/format';
-import { ErrorNotice, Field, fieldErrors } from '../shared/ui';
+import { ErrorNotice, Field, fieldErrors, fieldsOf } from '../shared/ui';
 import { AudiencePicker } from './AudiencePicker';
-import { isEditor, useCommand, useSessionToken } from '../shared/data';
+import { useCommand, useSessionToken } from '../shared/data';
 
 export type ComposeTarget = { mode: 'new' } | { mode: 'revise'; communication: CommunicationView };
 
@@ -112,7 +113,7 @@ function previewOf(form: Form): FeedCommunication {
 export function Compose(props: { target: ComposeTarget; onDone: (id: string) => void; onCancel: () => void }) {
   const session = useSessionToken();
   const command = useCommand();
-  const editor = isEditor(session);
+  const editor = isEditor(session.role);
   const [form, setForm] = useState<Form>(() => formOf(props.target));
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState<string>();
@@ -152,27 +153,23 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
     event.preventDefault();
     void act('draft');
   };
+  // `audience.regionIds`, `questions.0.options`, …: shown by the audience picker and the questions editor.
+  const fields = fieldsOf(error);
+  const nested = (prefix: string) => Object.keys(fields).filter((f) => f === prefix || f.startsWith(`${prefix}.`));
+  const audienceErrors = fieldErrors(error, ...nested('audience'));
+  const questionErrors = nested('questions').flatMap((f) => fields[f].map((message) => `${f}: ${message}`));
   const shown = [
     'kind',
     'title',
     'body',
     'priority',
-    'audience',
     'dueAt',
     'evidence',
-    'questions',
     'publishAt',
     'expiresAt',
+    ...nested('audience'),
+    ...nested('questions'),
   ];
-  const audienceErrors = fieldErrors(
-    error,
-    'audience',
-    'audience.all',
-    'audience.regionIds',
-    'audience.storeIds',
-    'audience.roles',
-    'audience.tags',
-  );
 
   return (
     <div className="split">
@@ -257,9 +254,7 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
           <QuestionsEditor
             questions={form.questions}
             onChange={(questions) => set({ questions })}
-            errors={Object.entries((error as { body?: { fields?: Record<string, string[]> } })?.body?.fields ?? {})
-              .filter(([field]) => field.startsWith('questions'))
-              .flatMap(([field, messages]) => messages.map((m) => `${field}: ${m}`))}
+            errors={questionErrors}
           />
         )}
 
@@ -293,14 +288,7 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
           </fieldset>
         )}
 
-        <ErrorNotice
-          error={error}
-          shownFields={shown.concat(
-            Object.keys((error as { body?: { fields?: object } })?.body?.fields ?? {}).filter(
-              (f) => f.startsWith('audience') || f.startsWith('questions'),
-            ),
-          )}
-        />
+        <ErrorNotice error={error} shownFields={shown} />
         <div className="actions">
           <button type="submit" disabled={!!busy}>
             {busy === 'draft' ? 'Saving…' : revising ? 'Save revision' : 'Save draft'}

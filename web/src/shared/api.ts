@@ -12,11 +12,6 @@ export class ApiError extends Error {
   ) {
     super(body.message || `request failed (${status})`);
   }
-
-  /** The messages for one field, e.g. `title` or `audience.regionIds`. */
-  field(name: string): string[] {
-    return this.body.fields?.[name] ?? [];
-  }
 }
 
 let commandUrl: Promise<string> | undefined;

@@ -22,9 +22,6 @@ export function useSessionToken(): Session {
   return session;
 }
 
-export const EDITORS = ['hq-admin', 'hq-editor'];
-export const isEditor = (session: Session) => EDITORS.includes(session.role);
-
 /** Read-API queries of the console, keyed so that socket pushes and commands can update them. */
 export function useRead<T>(
   key: unknown[],

@@ -2,10 +2,15 @@ import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from './api';
 import { login, type Session } from './session';
 
+/** Every field-level message of a failed request, by field (`title`, `audience.regionIds`, …). */
+export function fieldsOf(error: unknown): Record<string, string[]> {
+  return error instanceof ApiError ? (error.body.fields ?? {}) : {};
+}
+
 /** Field-level messages of a failed request, for one form field. */
 export function fieldErrors(error: unknown, ...names: string[]): string[] {
-  if (!(error instanceof ApiError)) return [];
-  return names.flatMap((name) => error.field(name));
+  const fields = fieldsOf(error);
+  return names.flatMap((name) => fields[name] ?? []);
 }
 
 export function Field(props: {

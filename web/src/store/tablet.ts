@@ -51,12 +51,16 @@ export interface TabletSnapshot {
 
 export const STORAGE_KEY = 'lastmeter.tablet.v1';
 
-export function loadDevice(storage: Storage = localStorage): Device | undefined {
+function readStored(storage: Storage): Stored | undefined {
   try {
-    return (JSON.parse(storage.getItem(STORAGE_KEY) ?? 'null') as Stored | null)?.device;
+    return (JSON.parse(storage.getItem(STORAGE_KEY) ?? 'null') as Stored | null) ?? undefined;
   } catch {
     return undefined;
   }
+}
+
+export function loadDevice(storage: Storage = localStorage): Device | undefined {
+  return readStored(storage)?.device;
 }
 
 /** A freshly enrolled device starts with an empty feed at cursor 0. */
@@ -97,7 +101,7 @@ export class Tablet {
     } = {},
   ) {
     this.storage = options.storage ?? localStorage;
-    const saved = this.read();
+    const saved = readStored(this.storage);
     this.stored =
       saved && saved.device.terminalId === device.terminalId
         ? saved
@@ -269,14 +273,6 @@ export class Tablet {
   private setConnection(connection: Connection): void {
     this.connection = connection;
     this.publish();
-  }
-
-  private read(): Stored | undefined {
-    try {
-      return JSON.parse(this.storage.getItem(STORAGE_KEY) ?? 'null') as Stored | undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   private save(): void {

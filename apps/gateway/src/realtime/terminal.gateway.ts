@@ -205,17 +205,17 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
    * through an RxJS pipeline (about 16 subscribers and 60 closures per terminal for
    * these four), which was the largest part of the gateway's memory per connection.
    */
+  private readonly handlers: Record<keyof TerminalClientEvents, (socket: Socket, body: unknown) => Promise<Ack>> = {
+    receipt: (socket, body) => this.receipt(socket, body),
+    'task.complete': (socket, body) => this.completeTask(socket, body),
+    'quiz.answer': (socket, body) => this.answerQuiz(socket, body),
+    'report.file': (socket, body) => this.fileReport(socket, body),
+  };
+
   private listen(socket: Socket): void {
-    const handlers: Record<keyof TerminalClientEvents, (socket: Socket, body: unknown) => Promise<Ack>> = {
-      receipt: this.receipt,
-      'task.complete': this.completeTask,
-      'quiz.answer': this.answerQuiz,
-      'report.file': this.fileReport,
-    };
-    for (const [event, handler] of Object.entries(handlers)) {
+    for (const [event, handler] of Object.entries(this.handlers)) {
       socket.on(event, (body: unknown, ack?: unknown) => {
-        void handler
-          .call(this, socket, body)
+        void handler(socket, body)
           .catch((error: unknown): Ack => {
             this.logger.warn(`${event} not handled: ${(error as Error).message}`);
             return { ok: false, error: { message: 'not recorded; retry' } };
