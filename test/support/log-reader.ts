@@ -46,7 +46,8 @@ export async function readTopic<T = EventEnvelope>(
           messages.push({
             partition,
             offset: BigInt(message.offset),
-            value: JSON.parse(message.value!.toString()) as T,
+            // A tombstone (compacted topics) has no value.
+            value: (message.value ? JSON.parse(message.value.toString()) : null) as T,
           });
         },
       })

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { JwtService } from '@nestjs/jwt';
-import { topicNames, type EventEnvelope } from '@lastmeter/contracts';
+import { topicNames, type CredentialRecord, type EventEnvelope } from '@lastmeter/contracts';
 import { startApp, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
@@ -39,7 +39,7 @@ it('the configured admin logs in and gets an hq-admin token', async () => {
   expect(claims).toMatchObject({ role: 'hq-admin', iss: 'lastmeter' });
 });
 
-it('an admin creates a store manager, who logs in scoped to their store; the hash is a real KDF', async () => {
+it('an admin creates a store manager, who logs in scoped to their store; the hash is a real KDF, kept out of the log', async () => {
   const admin = (await login('admin', ns.env.LASTMETER_ADMIN_PASSWORD!)).body.token as string;
   await request(app.url)
     .post('/v1/users')
@@ -58,9 +58,14 @@ it('an admin creates a store manager, who logs in scoped to their store; the has
 
   const created = (await readTopic(ns.env.KAFKA_BROKERS!, topics.events))
     .map((m) => m.value)
-    .find((e) => e.type === 'user.created') as EventEnvelope<string, { passwordHash: string }>;
-  expect(created.data.passwordHash).toMatch(/^scrypt\$/);
-  expect(JSON.stringify(created)).not.toContain('marie-secret-1');
+    .find((e) => e.type === 'user.created') as EventEnvelope<string, Record<string, unknown>>;
+  expect(created.data).toEqual({ username: 'marie', role: 'store-manager', storeId });
+  expect(JSON.stringify(created)).not.toMatch(/scrypt|marie-secret-1/);
+  // The hash is in the compacted credentials topic, keyed by the user, in the same partition.
+  const credentials = await readTopic<CredentialRecord>(ns.env.KAFKA_BROKERS!, topics.credentials);
+  const record = credentials.find((m) => m.value?.kind === 'password' && m.value.userId === created.aggregateId);
+  expect(record?.value).toMatchObject({ kind: 'password', passwordHash: expect.stringMatching(/^scrypt\$32768\$/) });
+  expect(JSON.stringify(record)).not.toContain('marie-secret-1');
 });
 
 it('throttles repeated logins for one user (429) while others still log in', async () => {

@@ -1,16 +1,19 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { ThrottlerModule } from '@nestjs/throttler';
 import type { AppConfig } from '@lastmeter/config';
-import { AuthModule } from '@lastmeter/auth';
+import { AuthModule, SESSION_CHECK } from '@lastmeter/auth';
 import { PlatformModule } from '@lastmeter/platform';
 import { FeedLedger } from './feed/feed-ledger';
 import { FeedSequencer } from './feed/feed-sequencer';
 import { AuthController } from './auth/auth.controller';
+import { CommandSessionCheck } from './auth/session-check';
+import { ThrottlingModule } from './auth/throttling.module';
+import { UsersController } from './auth/users.controller';
 import { CommunicationsController } from './communications/communications.controller';
 import { DirectoryController } from './directory/directory.controller';
 import { ReportsController } from './directory/reports.controller';
 import { AggregateStore } from './write/aggregate-store';
 import { CommandBus } from './write/command-bus';
+import { CredentialStore } from './write/credential-store';
 import { DeciderService } from './write/decider.service';
 import { DirectoryLookup } from './write/directory-lookup';
 import { PartitionWriters } from './write/partition-writers';
@@ -27,11 +30,12 @@ export class CommandModule {
       imports: [
         PlatformModule.forRoot('command', config),
         AuthModule.forRoot(config.LASTMETER_JWT_SECRET),
-        ThrottlerModule.forRoot({ throttlers: [{ name: 'login', ttl: 60_000, limit: 10 }] }),
+        ThrottlingModule,
       ],
-      controllers: [AuthController, DirectoryController, CommunicationsController, ReportsController],
+      controllers: [AuthController, UsersController, DirectoryController, CommunicationsController, ReportsController],
       providers: [
         { provide: AGGREGATE_STORE, useValue: new AggregateStore() },
+        { provide: CredentialStore, useValue: new CredentialStore() },
         EventTail,
         ReplyChannel,
         CommandBus,
@@ -41,6 +45,7 @@ export class CommandModule {
         DeciderService,
         Scheduler,
         DirectoryLookup,
+        { provide: SESSION_CHECK, useClass: CommandSessionCheck },
       ],
     };
   }

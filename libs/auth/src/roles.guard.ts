@@ -4,14 +4,15 @@ import {
   type ExecutionContext,
   ForbiddenException,
   Injectable,
+  type OnModuleInit,
   SetMetadata,
   UnauthorizedException,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { ModuleRef, Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import type { Request } from 'express';
 import type { Actor, ActorRole } from '@lastmeter/contracts';
-import type { TokenClaims } from './tokens';
+import { SESSION_CHECK, TokenRefused, verifyToken, type SessionCheck, type TokenClaims } from './tokens';
 
 const ROLES = 'lastmeter:roles';
 const PUBLIC = 'lastmeter:public';
@@ -41,15 +42,24 @@ export const CurrentClaims = createParamDecorator((_data: unknown, context: Exec
 
 /**
  * Global guard: every route needs a valid bearer token unless marked @Public(), and the
- * token's role must be one of the route's @Roles(). Missing/garbled/expired → 401,
+ * token's role must be one of the route's @Roles(). Missing/garbled/expired, or a token
+ * whose user was disabled, whose session ended or whose terminal was revoked → 401;
  * wrong role → 403.
  */
 @Injectable()
-export class AuthGuard implements CanActivate {
+export class AuthGuard implements CanActivate, OnModuleInit {
+  private sessions?: SessionCheck;
+
   constructor(
     private readonly jwt: JwtService,
     private readonly reflector: Reflector,
+    private readonly modules: ModuleRef,
   ) {}
+
+  /** The app's SessionCheck, provided under SESSION_CHECK in the app's own module. */
+  onModuleInit(): void {
+    this.sessions = this.modules.get<SessionCheck>(SESSION_CHECK, { strict: false });
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
@@ -60,11 +70,12 @@ export class AuthGuard implements CanActivate {
     const [scheme, token] = header.split(' ');
     if (scheme !== 'Bearer' || !token) throw new UnauthorizedException('missing bearer token');
     try {
-      request.claims = await this.jwt.verifyAsync<TokenClaims>(token, { algorithms: ['HS256'] });
+      request.claims = await verifyToken(this.jwt, token);
     } catch (error) {
-      const expired = (error as Error).name === 'TokenExpiredError';
-      throw new UnauthorizedException(expired ? 'token expired' : 'invalid token');
+      throw new UnauthorizedException(error instanceof TokenRefused ? error.message : 'invalid token');
     }
+    const refusal = await this.sessions?.refusal(request.claims);
+    if (refusal) throw new UnauthorizedException(refusal);
     const roles = this.reflector.getAllAndOverride<ActorRole[] | undefined>(ROLES, targets);
     if (roles && !roles.includes(request.claims.role)) {
       throw new ForbiddenException(`role ${request.claims.role} may not do this`);

@@ -8,6 +8,7 @@ export * from './events/store-activity';
 export * from './events/feed';
 export * from './upcasters';
 export * from './commands';
+export * from './credentials';
 export * from './parse-envelope';
 export * from './terminal-protocol';
 export * from './store-activity-event';

@@ -33,7 +33,23 @@ export interface Hello {
   headSeq: number;
   storeId: string;
   terminalId: string;
+  /**
+   * A renewed device token, when the one the terminal connected with was past half of its
+   * maximum age (DEVICE_TOKEN_MAX_AGE_DAYS). Keep it in place of the old one.
+   */
+  token?: string;
 }
+
+/**
+ * Server → client `token-expired`, just before the server disconnects a socket whose
+ * token expired (terminals: enroll again; consoles: log in again).
+ */
+export interface TokenExpired {
+  reason: 'token-expired';
+}
+
+/** The ack error of a message refused by the per-terminal rate limit: wait, then resend. */
+export const RATE_LIMITED = 'rate-limited';
 
 /** Server → client `feed`: the next item; `reset` on the first item after an epoch change. */
 export type FeedMessage = (FeedItem | HiddenFeedItem) & { reset?: true };

@@ -9,12 +9,17 @@ describe('topics', () => {
     expect(TOPICS.dlq.config['retention.ms']).toBe(String(30 * 86_400_000));
   });
 
+  it('keeps credentials compacted: overwritten on change, deleted by tombstones', () => {
+    expect(TOPICS.credentials.config['cleanup.policy']).toBe('compact');
+  });
+
   it('prefixes every name for isolated deployments', () => {
     expect(topicNames('t1.')).toEqual({
       commands: 't1.lastmeter.commands.v1',
       events: 't1.lastmeter.events.v1',
       storeEvents: 't1.lastmeter.store-events.v1',
       feed: 't1.lastmeter.feed.v1',
+      credentials: 't1.lastmeter.credentials.v1',
       dlq: 't1.lastmeter.dlq.v1',
     });
   });

@@ -38,6 +38,14 @@ export const TOPICS = {
     purpose: 'every store feed entry with its gap-free feedSeq, decided by the write side',
     config: { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'retention.bytes': '-1' },
   },
+  credentials: {
+    name: 'lastmeter.credentials.v1',
+    key: 'user or terminal id',
+    purpose: 'password and enrollment-code hashes, overwritten on change and deleted by tombstones; never replayed',
+    // Compacted: only the latest record per key is kept, and a tombstone (null value)
+    // removes the key after delete.retention.ms. Nothing here is history.
+    config: { 'cleanup.policy': 'compact', 'delete.retention.ms': String(DAY_MS), 'min.compaction.lag.ms': '0' },
+  },
   dlq: {
     name: 'lastmeter.dlq.v1',
     key: 'original key',

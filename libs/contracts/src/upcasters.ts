@@ -38,9 +38,24 @@ function communicationDraftedV1toV2(data: Record<string, unknown>): Record<strin
   return v2 as unknown as Record<string, unknown>;
 }
 
+/**
+ * Credential material never leaves through a read path: v1 `user.created` carried the
+ * password hash and v1 `terminal.registered` the enrollment code's hash. v2 moved them to
+ * lastmeter.credentials.v1; reading a v1 event drops the field (`lastmeter credentials
+ * migrate` copies old hashes to the new topic first). See docs/security.md.
+ */
+function without(field: string): Upcaster {
+  return (data) => {
+    const { [field]: _secret, ...rest } = data;
+    return rest;
+  };
+}
+
 /** Per event type, per old schemaVersion: the step to the next version. */
 export const UPCASTERS: Partial<Record<EventType, Record<number, Upcaster>>> = {
   'communication.drafted': { 1: communicationDraftedV1toV2 },
+  'user.created': { 1: without('passwordHash') },
+  'terminal.registered': { 1: without('enrollmentCodeHash') },
 };
 
 export class UpcastError extends Error {

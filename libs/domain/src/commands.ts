@@ -51,10 +51,17 @@ export type TerminalCommand =
   | Command<'terminal.enroll', { enrollmentCodeHash: string }>
   | Command<'terminal.revoke', { reason?: string }>;
 
-export type UserCommand = Command<
-  'user.create',
-  { username: string; role: UserRole; storeId?: string; passwordHash: string }
->;
+/**
+ * `passwordHash` (create, set-password) and `enrollmentCodeHash` (register, enroll) ride
+ * on the command only: the decider never puts them in an event; the runner writes them to
+ * lastmeter.credentials.v1 in the same transaction (see credentialChanges).
+ */
+export type UserCommand =
+  | Command<'user.create', { username: string; role: UserRole; storeId?: string; passwordHash: string }>
+  | Command<'user.set-password', { passwordHash: string; by: 'admin' | 'self' }>
+  | Command<'user.disable', { reason?: string }>
+  | Command<'user.enable', Record<string, never>>
+  | Command<'user.change-role', { role: UserRole; storeId?: string }>;
 
 export type AnyCommand = CommunicationCommand | RegionCommand | StoreCommand | TerminalCommand | UserCommand;
 export type CommandType = AnyCommand['type'];

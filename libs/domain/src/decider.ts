@@ -6,10 +6,20 @@ export interface DirectoryView {
   storeExists(storeId: string): boolean;
 }
 
+/**
+ * The secrets a decision may compare against (lastmeter.credentials.v1, never the event
+ * log). Read-only, no I/O.
+ */
+export interface CredentialView {
+  /** The hash of a terminal's unredeemed enrollment code, if one is outstanding. */
+  enrollmentCodeHash(terminalId: string): string | undefined;
+}
+
 export interface DecideContext {
   actor: Actor;
   now: Date;
   directory: DirectoryView;
+  credentials?: CredentialView;
 }
 
 export interface Command<Type extends string = string, Payload = unknown> {

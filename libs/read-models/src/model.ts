@@ -24,6 +24,10 @@ export interface ProjectionContext {
 /** A change gateways must act on at once. */
 export type Announcement =
   | { kind: 'terminal-revoked'; terminalId: string; storeId: string }
+  /** A user was disabled, or their password or role changed: close their sockets. */
+  | { kind: 'user-sessions-ended'; userId: string }
+  /** A gateway asks the gateway holding `ref` (`<gateway id>/<socket id>`) to drop it: over TERMINAL_MAX_SOCKETS. */
+  | { kind: 'terminal-socket-dropped'; terminalId: string; ref: string }
   | { kind: 'reach-changed'; communicationId: string }
   | { kind: 'presence-changed'; storeId: string }
   | { kind: 'report-filed'; storeId: string; reportId: string };

@@ -1,85 +1,125 @@
-import { Body, Controller, HttpCode, Inject, Post, UnauthorizedException, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  ForbiddenException,
+  HttpCode,
+  Inject,
+  Post,
+  UnauthorizedException,
+  UseGuards,
+} from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { Throttle } from '@nestjs/throttler';
-import { LoginThrottlerGuard } from './login-throttler.guard';
+import { ApiBearerAuth, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { Actor } from '@lastmeter/contracts';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
-import {
-  CurrentActor,
-  hashPassword,
-  Public,
-  Roles,
-  USER_TOKEN_TTL,
-  verifyPassword,
-  type TokenClaims,
-} from '@lastmeter/auth';
-import { CreateUserDto, LoginDto } from '../directory/directory.dto';
+import { CurrentActor, hashPassword, Public, USER_TOKEN_TTL, verifyPassword, type TokenClaims } from '@lastmeter/auth';
+import { ChangeOwnPasswordDto, LoginDto } from '../directory/directory.dto';
 import { CommandBus } from '../write/command-bus';
-import { DirectoryLookup } from '../write/directory-lookup';
+import { DirectoryLookup, type Account } from '../write/directory-lookup';
+import { LoginThrottlerGuard } from './login-throttler.guard';
 
-/** Used to spend the same time on unknown users as on wrong passwords. */
-const DECOY_HASH = hashPassword('decoy-password-for-unknown-users');
+/** Sub of the configured admin (not in the log, so it has no lifecycle of its own). */
+export const CONFIGURED_ADMIN = 'admin:';
 
+/**
+ * Login and self-service password change. Every path through login costs one scrypt
+ * verification (unknown user, configured admin, wrong or right password alike), so the
+ * response time does not tell which usernames exist.
+ */
 @ApiTags('auth')
-@Controller()
+@Controller('auth')
 export class AuthController {
+  /** Used to spend the same time on unknown users as on wrong passwords. */
+  private readonly decoyHash = hashPassword('decoy-password-for-unknown-users');
+  /** The configured admin's password, hashed once at start, verified like anyone's. */
+  private readonly adminHash: Promise<string>;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig<'command'>,
     private readonly lookup: DirectoryLookup,
     private readonly jwt: JwtService,
     private readonly bus: CommandBus,
-  ) {}
+  ) {
+    this.adminHash = hashPassword(config.LASTMETER_ADMIN_PASSWORD);
+  }
 
-  /** Throttled per client address and username (brute force), 10 attempts a minute. */
+  /** Throttled per client address and per username (LOGIN_LIMIT_PER_IP, LOGIN_LIMIT_PER_USERNAME). */
   @Public()
-  @Post('auth/login')
+  @Post('login')
   @HttpCode(200)
   @UseGuards(LoginThrottlerGuard)
-  @Throttle({ login: { limit: 10, ttl: 60_000 } })
+  @ApiTooManyRequestsResponse({ description: 'Too many attempts for this address or username; see Retry-After' })
   async login(@Body() body: LoginDto) {
     const claims = await this.authenticate(body.username, body.password);
-    if (!claims) throw new UnauthorizedException('wrong username or password');
     const token = await this.jwt.signAsync(claims, { expiresIn: USER_TOKEN_TTL });
     return { token, role: claims.role, ...(claims.storeId ? { storeId: claims.storeId } : {}) };
   }
 
-  private async authenticate(username: string, password: string): Promise<TokenClaims | undefined> {
+  private async authenticate(username: string, password: string): Promise<TokenClaims> {
     // The first hq-admin comes from configuration, not from the log.
     if (username === this.config.LASTMETER_ADMIN_USER) {
-      await DECOY_HASH;
-      return password === this.config.LASTMETER_ADMIN_PASSWORD
-        ? { sub: `admin:${username}`, role: 'hq-admin', username }
-        : undefined;
+      if (!(await verifyPassword(password, await this.adminHash))) throw wrongCredentials();
+      return { sub: `${CONFIGURED_ADMIN}${username}`, role: 'hq-admin', username };
     }
-    const credential = await this.lookup.credential(username);
-    const ok = await verifyPassword(password, credential?.passwordHash ?? (await DECOY_HASH));
-    if (!credential || !ok) return undefined;
-    return {
-      sub: credential.userId,
-      role: credential.role,
-      username: credential.username,
-      ...(credential.storeId ? { storeId: credential.storeId } : {}),
-    };
+    const account = await this.lookup.account(username);
+    const ok = await verifyPassword(password, account?.passwordHash ?? (await this.decoyHash));
+    if (!account || !ok) throw wrongCredentials();
+    // Only someone who knows the password learns that the account is disabled.
+    if (account.disabled) throw new ForbiddenException('this account is disabled; ask an hq-admin');
+    return claimsOf(account);
   }
 
-  @Post('users')
+  /** `{ currentPassword, newPassword }`: a new password for the caller; the answer carries a fresh token. */
+  @Post('password')
+  @HttpCode(200)
   @ApiBearerAuth()
-  @Roles('hq-admin')
-  async createUser(@Body() body: CreateUserDto, @CurrentActor() actor: Actor) {
-    if (body.username === this.config.LASTMETER_ADMIN_USER) {
-      throw new UnauthorizedException('that username is reserved for the configured admin');
+  async changeOwnPassword(@Body() body: ChangeOwnPasswordDto, @CurrentActor() actor: Actor) {
+    if (actor.id.startsWith(CONFIGURED_ADMIN) || actor.role === 'terminal' || actor.role === 'system') {
+      throw new ForbiddenException(
+        'this account has no password to change here (the configured admin uses LASTMETER_ADMIN_PASSWORD)',
+      );
     }
-    const passwordHash = await hashPassword(body.password);
-    const command = {
-      type: 'user.create' as const,
-      payload: {
-        username: body.username,
-        role: body.role,
-        ...(body.storeId ? { storeId: body.storeId } : {}),
-        passwordHash,
-      },
-    };
-    return (await this.bus.dispatch({ command, actor, naturalKey: body.username })).body;
+    const stored = this.lookup.passwordHashOf(actor.id);
+    if (!stored || !(await verifyPassword(body.currentPassword, stored))) {
+      throw new UnauthorizedException({
+        message: 'invalid request: currentPassword',
+        fields: { currentPassword: ['is not the current password'] },
+      });
+    }
+    const passwordHash = await hashPassword(body.newPassword);
+    const outcome = await this.bus.dispatch({
+      command: { type: 'user.set-password', payload: { passwordHash, by: 'self' } },
+      actor,
+      aggregateId: actor.id,
+    });
+    const user = this.lookup.user(actor.id);
+    const account: Account | undefined = user?.role
+      ? {
+          userId: actor.id,
+          username: user.username,
+          role: user.role,
+          ...(user.storeId ? { storeId: user.storeId } : {}),
+          disabled: user.disabled,
+          sessionVersion: user.sessionVersion,
+          passwordHash: '',
+        }
+      : undefined;
+    if (!account) throw new UnauthorizedException('user not found');
+    const token = await this.jwt.signAsync(claimsOf(account), { expiresIn: USER_TOKEN_TTL });
+    return { ...outcome.body, token };
   }
+}
+
+function claimsOf(account: Account): TokenClaims {
+  return {
+    sub: account.userId,
+    role: account.role,
+    username: account.username,
+    sv: account.sessionVersion,
+    ...(account.storeId ? { storeId: account.storeId } : {}),
+  };
+}
+
+function wrongCredentials(): UnauthorizedException {
+  return new UnauthorizedException('wrong username or password');
 }

@@ -1,13 +1,43 @@
-import { Injectable } from '@nestjs/common';
-import { ThrottlerGuard } from '@nestjs/throttler';
-import type { Request } from 'express';
+import { createHash } from 'node:crypto';
+import { HttpException, HttpStatus, Injectable, type ExecutionContext } from '@nestjs/common';
+import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
 
-/** Counts login attempts per client address and username, not per address alone. */
+/** Named throttlers of POST /v1/auth/login (limits from config, counters in Redis). */
+export const LOGIN_THROTTLERS = { perIp: 'login-ip', perUsername: 'login-user' } as const;
+
+/** The username a login attempt is for, normalised as login compares it. */
+export function loginUsername(request: Request): string {
+  const body = request.body as { username?: unknown } | undefined;
+  return typeof body?.username === 'string' ? body.username.trim().toLowerCase() : '';
+}
+
+/**
+ * Login attempts are counted twice, in Redis so that every command instance shares the
+ * counts: per client address (one address guessing many usernames) and per username (many
+ * addresses guessing one password). The client address is Express's `req.ip`, which
+ * honours TRUST_PROXY. Over either limit: 429 with Retry-After, before any password work.
+ */
 @Injectable()
 export class LoginThrottlerGuard extends ThrottlerGuard {
-  protected override async getTracker(req: Record<string, unknown>): Promise<string> {
-    const request = req as unknown as Request;
-    const username = typeof request.body?.username === 'string' ? request.body.username.toLowerCase() : '';
-    return `${request.ip}:${username}`;
+  protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {
+    // Hashed: the key names neither the address nor the username.
+    return `throttle:${name}:${createHash('sha256').update(tracker).digest('base64url')}`;
+  }
+
+  protected override async throwThrottlingException(
+    context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
+    const response = context.switchToHttp().getResponse<Response>();
+    response.setHeader('Retry-After', String(Math.max(1, detail.timeToBlockExpire)));
+    throw new HttpException(
+      {
+        statusCode: HttpStatus.TOO_MANY_REQUESTS,
+        error: 'Too Many Requests',
+        message: 'too many login attempts; wait and try again',
+      },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
   }
 }

@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Inject, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { JwtService } from '@nestjs/jwt';
 import type { Actor } from '@lastmeter/contracts';
-import { CurrentActor, DEVICE_TOKEN_TTL, Public, Roles, type TokenClaims } from '@lastmeter/auth';
+import { CurrentActor, Public, Roles, type TokenClaims } from '@lastmeter/auth';
+import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { RuleViolation } from '@lastmeter/domain';
 import { IdempotencyKey, IfMatch } from '../http/headers';
 import { CommandBus } from '../write/command-bus';
@@ -24,6 +25,7 @@ const id = new ParseUUIDPipe();
 @Controller()
 export class DirectoryController {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig<'command'>,
     private readonly bus: CommandBus,
     private readonly lookup: DirectoryLookup,
     private readonly jwt: JwtService,
@@ -74,7 +76,8 @@ export class DirectoryController {
         enrollmentExpiresAt: expiresAt,
       },
     };
-    // No Idempotency-Key here: a replay could not show the code again (only its hash is kept).
+    // No Idempotency-Key here: a replay could not show the code again (only its hash is
+    // kept, in lastmeter.credentials.v1, never in the event log).
     const { body: outcome } = await this.bus.dispatch({ command, actor });
     return { terminalId: outcome.id, enrollmentCode, expiresAt, version: outcome.version };
   }
@@ -94,7 +97,8 @@ export class DirectoryController {
     });
     const terminal = this.lookup.terminal(terminalId);
     const claims: TokenClaims = { sub: terminalId, role: 'terminal', storeId: terminal.storeId, roles: terminal.roles };
-    const token = await this.jwt.signAsync(claims, { expiresIn: DEVICE_TOKEN_TTL });
+    // DEVICE_TOKEN_MAX_AGE_DAYS; the gateway renews it on connect past half its age.
+    const token = await this.jwt.signAsync(claims, { expiresIn: `${this.config.DEVICE_TOKEN_MAX_AGE_DAYS}d` });
     return { token, terminalId, storeId: terminal.storeId };
   }
 

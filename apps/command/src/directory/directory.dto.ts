@@ -75,6 +75,24 @@ export class CreateUserDto {
   @ApiPropertyOptional() @IsOptional() @IsUUID() storeId?: string;
 }
 
+export class DisableUserDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(500) reason?: string;
+}
+
+export class ResetPasswordDto {
+  @ApiProperty() @IsString() @MinLength(8) @MaxLength(200) password!: string;
+}
+
+export class ChangeOwnPasswordDto {
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(200) currentPassword!: string;
+  @ApiProperty() @IsString() @MinLength(8) @MaxLength(200) newPassword!: string;
+}
+
+export class ChangeRoleDto {
+  @ApiProperty({ enum: USER_ROLES }) @IsIn(USER_ROLES) role!: UserRole;
+  @ApiPropertyOptional() @IsOptional() @IsUUID() storeId?: string;
+}
+
 export class LoginDto {
   @ApiProperty() @IsString() @MinLength(1) @MaxLength(100) username!: string;
   @ApiProperty() @IsString() @MinLength(1) @MaxLength(200) password!: string;

@@ -139,7 +139,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       let entries: FeedAppended[] = [];
       const flush = async () => {
         if (entries.length === 0) return;
-        await writer.append([], undefined, entries.map(envelopeOf));
+        await writer.append({ feed: entries.map(envelopeOf) });
         for (const entry of entries) this.ledger.apply(entry);
         entries = [];
       };

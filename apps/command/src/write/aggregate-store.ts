@@ -1,25 +1,10 @@
-import {
-  isAggregateType,
-  type AggregateType,
-  type CommandOutcome,
-  type DomainEvent,
-  type UserRole,
-} from '@lastmeter/contracts';
+import { isAggregateType, type AggregateType, type CommandOutcome, type DomainEvent } from '@lastmeter/contracts';
 import { DECIDERS, type DirectoryView } from '@lastmeter/domain';
 
 /** What a finished command produced, so a replay of its Idempotency-Key answers the same. */
 export interface CommandRecord {
   commandHash?: string;
   outcome: Extract<CommandOutcome, { ok: true }>;
-}
-
-/** What login needs of a user (the password hash never leaves the command service). */
-export interface Credential {
-  userId: string;
-  username: string;
-  role: UserRole;
-  storeId?: string;
-  passwordHash: string;
 }
 
 export interface AggregateEntry {
@@ -39,8 +24,8 @@ export interface AggregateEntry {
  */
 export class AggregateStore {
   private readonly entries = new Map<string, AggregateEntry>();
-  private readonly credentials = new Map<string, Credential>();
-  private readonly enrollmentCodes = new Map<string, string>();
+  /** Lower-cased username → user id (usernames are public; secrets are in CredentialStore). */
+  private readonly usersByName = new Map<string, string>();
   private readonly listeners: Array<(event: DomainEvent) => void> = [];
 
   private key(type: AggregateType, id: string): string {
@@ -88,26 +73,11 @@ export class AggregateStore {
   }
 
   private index(event: DomainEvent): void {
-    if (event.type === 'user.created') {
-      const { username, role, storeId, passwordHash } = event.data;
-      this.credentials.set(username.toLowerCase(), {
-        userId: event.aggregateId,
-        username,
-        role,
-        storeId,
-        passwordHash,
-      });
-    }
-    if (event.type === 'terminal.registered')
-      this.enrollmentCodes.set(event.data.enrollmentCodeHash, event.aggregateId);
+    if (event.type === 'user.created') this.usersByName.set(event.data.username.toLowerCase(), event.aggregateId);
   }
 
-  credentialOf(username: string): Credential | undefined {
-    return this.credentials.get(username.toLowerCase());
-  }
-
-  terminalIdByCode(codeHash: string): string | undefined {
-    return this.enrollmentCodes.get(codeHash);
+  userIdByName(username: string): string | undefined {
+    return this.usersByName.get(username.toLowerCase());
   }
 
   /** Aggregates of one events partition (the scheduler walks those it owns). */

@@ -5,13 +5,15 @@ import {
   upcast,
   type CommandEnvelope,
   type CommandOutcome,
+  type CredentialChange,
   type EventEnvelope,
   type EventType,
   type TopicNames,
 } from '@lastmeter/contracts';
-import { DECIDERS, DomainError, InvalidCommand, type AnyCommand } from '@lastmeter/domain';
+import { credentialChanges, DECIDERS, DomainError, InvalidCommand, type AnyCommand } from '@lastmeter/domain';
 import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Consumer, type Kafka } from '@lastmeter/kafka';
 import type { AggregateStore, AggregateView } from './aggregate-store';
+import { CredentialStore } from './credential-store';
 import { EventTail } from './event-tail';
 import type { PartitionWriter } from './partition-writer';
 import { PartitionWriters } from './partition-writers';
@@ -24,6 +26,8 @@ const MAX_COMMANDS_PER_TRANSACTION = 200;
 export interface Decision {
   outcome: CommandOutcome;
   events: EventEnvelope[];
+  /** Secrets to write to lastmeter.credentials.v1 with the events (docs/security.md). */
+  credentials: CredentialChange[];
 }
 
 /**
@@ -42,6 +46,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
+    private readonly credentials: CredentialStore,
     private readonly tail: EventTail,
     private readonly replies: ReplyChannel,
     private readonly topicsBootstrap: TopicsBootstrap,
@@ -116,10 +121,13 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
       last = message.offset;
     }
     if (last === undefined) return undefined;
-    await writer.append(
-      decided.flatMap(({ decision }) => decision.events),
-      (BigInt(last) + 1n).toString(),
-    );
+    const credentials = decided.flatMap(({ decision }) => decision.credentials);
+    await writer.append({
+      events: decided.flatMap(({ decision }) => decision.events),
+      commandOffset: (BigInt(last) + 1n).toString(),
+      credentials,
+    });
+    for (const change of credentials) this.credentials.apply(change);
     for (const { decision } of decided) for (const event of decision.events) this.store.apply(upcast(event), partition);
     await Promise.all(
       decided
@@ -161,7 +169,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
       if (previous.commandHash !== undefined && previous.commandHash !== command.commandHash) {
         return this.refusal(422, 'Unprocessable Entity', 'Idempotency-Key was already used with a different request');
       }
-      return { outcome: previous.outcome, events: [] };
+      return { outcome: previous.outcome, events: [], credentials: [] };
     }
     if (command.expectedVersion !== undefined && command.expectedVersion !== entry.version) {
       return {
@@ -173,16 +181,19 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
           currentVersion: entry.version,
         },
         events: [],
+        credentials: [],
       };
     }
     const decider = DECIDERS[command.aggregateType] as {
       decide(command: AnyCommand, state: unknown, context: object): Array<{ type: EventType; data: unknown }>;
     };
     try {
-      const drafts = decider.decide({ type: command.type, payload: command.payload } as AnyCommand, entry.state, {
+      const domainCommand = { type: command.type, payload: command.payload } as AnyCommand;
+      const drafts = decider.decide(domainCommand, entry.state, {
         actor: command.actor,
         now: new Date(),
         directory: view.directory(misses),
+        credentials: this.credentials,
       });
       const occurredAt = new Date().toISOString();
       const events = drafts.map((draft, index): EventEnvelope => ({
@@ -203,6 +214,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
       const last = events.at(-1);
       return {
         events,
+        credentials: credentialChanges(domainCommand, command.aggregateId, drafts, occurredAt),
         outcome: {
           ok: true,
           status: entry.version === 0 ? 201 : 200,
@@ -217,6 +229,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
       if (!(error instanceof DomainError)) throw error;
       return {
         events: [],
+        credentials: [],
         outcome: {
           ok: false,
           status: error.status,
@@ -232,7 +245,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private refusal(status: 422, error: string, message: string): Decision {
-    return { outcome: { ok: false, status, error, message }, events: [] };
+    return { outcome: { ok: false, status, error, message }, events: [], credentials: [] };
   }
 
   /** For the scheduler: decide a system command inside the partition's queue. */
@@ -241,7 +254,8 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     return writer.serialize(async () => {
       const decision = await this.decideWithFreshDirectory(this.store.stage(), command, partition);
       if (decision.events.length > 0) {
-        await writer.append(decision.events);
+        await writer.append({ events: decision.events, credentials: decision.credentials });
+        for (const change of decision.credentials) this.credentials.apply(change);
         for (const event of decision.events) this.store.apply(upcast(event), partition);
       }
       return decision;

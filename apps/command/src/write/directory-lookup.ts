@@ -1,18 +1,32 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { TerminalState } from '@lastmeter/domain';
-import type { AggregateStore, Credential } from './aggregate-store';
+import type { UserRole } from '@lastmeter/contracts';
+import type { TerminalState, UserState } from '@lastmeter/domain';
+import type { AggregateStore } from './aggregate-store';
+import { CredentialStore } from './credential-store';
 import { EventTail } from './event-tail';
 import { AGGREGATE_STORE } from './tokens';
 
+/** What login needs of a user: who they are (from the log) and their password hash (credentials topic). */
+export interface Account {
+  userId: string;
+  username: string;
+  role: UserRole;
+  storeId?: string;
+  disabled: boolean;
+  sessionVersion: number;
+  passwordHash: string;
+}
+
 /**
  * Reads of the command service's own view for the HTTP layer (login, enrollment,
- * report scoping). A miss waits once for the tail to catch up with the log, so what was
- * just written is always found.
+ * report scoping, session checks). A miss waits once for the tail to catch up with the
+ * log, so what was just written is always found.
  */
 @Injectable()
 export class DirectoryLookup {
   constructor(
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
+    private readonly credentials: CredentialStore,
     private readonly tail: EventTail,
   ) {}
 
@@ -23,12 +37,38 @@ export class DirectoryLookup {
     return read();
   }
 
-  credential(username: string): Promise<Credential | undefined> {
-    return this.fresh(() => this.store.credentialOf(username));
+  account(username: string): Promise<Account | undefined> {
+    return this.fresh(() => {
+      const userId = this.store.userIdByName(username);
+      if (!userId) return undefined;
+      const user = this.user(userId);
+      const passwordHash = this.credentials.passwordHashOf(userId);
+      if (!user?.role || !passwordHash) return undefined;
+      return {
+        userId,
+        username: user.username,
+        role: user.role,
+        ...(user.storeId ? { storeId: user.storeId } : {}),
+        disabled: user.disabled,
+        sessionVersion: user.sessionVersion,
+        passwordHash,
+      };
+    });
+  }
+
+  /** The user as the log says now (no secret), or undefined when there is none. */
+  user(userId: string): UserState | undefined {
+    const state = this.store.get('user', userId).state as UserState;
+    return state.exists ? state : undefined;
+  }
+
+  /** The password hash of a user, for checking a current password. */
+  passwordHashOf(userId: string): string | undefined {
+    return this.credentials.passwordHashOf(userId);
   }
 
   terminalByCode(codeHash: string): Promise<string | undefined> {
-    return this.fresh(() => this.store.terminalIdByCode(codeHash));
+    return this.fresh(() => this.credentials.terminalIdByCode(codeHash));
   }
 
   terminal(terminalId: string): TerminalState {

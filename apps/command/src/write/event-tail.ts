@@ -1,14 +1,16 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { parseEnvelope, upcast, type TopicNames } from '@lastmeter/contracts';
+import { parseEnvelope, upcast, type CredentialRecord, type TopicNames } from '@lastmeter/contracts';
 import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
 import type { AggregateStore } from './aggregate-store';
 import { AGGREGATE_STORE } from './tokens';
 import { FeedLedger } from '../feed/feed-ledger';
+import { CredentialStore } from './credential-store';
 
 /**
- * Reads the whole events topic (read_committed) into the AggregateStore, and the feed
- * topic into the FeedLedger, and keeps following both. It tracks its position per
+ * Reads the whole events topic (read_committed) into the AggregateStore, the feed
+ * topic into the FeedLedger and the credentials topic into the CredentialStore, and keeps
+ * following them. It tracks its position per
  * partition including transaction markers, so "caught up to the last stable offset" is a
  * precise, awaitable condition: a new partition owner waits for it before deciding or
  * sequencing anything.
@@ -28,6 +30,7 @@ export class EventTail implements OnApplicationShutdown {
     @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
     private readonly ledger: FeedLedger,
+    private readonly credentials: CredentialStore,
     private readonly topicsBootstrap: TopicsBootstrap,
   ) {}
 
@@ -54,12 +57,18 @@ export class EventTail implements OnApplicationShutdown {
       this.notify();
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [this.topics.events, this.topics.feed], fromBeginning: true });
+    await consumer.subscribe({ topics: this.followed(), fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: 4,
       eachMessage: async ({ topic, partition, message }) => {
         try {
+          if (topic === this.topics.credentials) {
+            const id = message.key?.toString() ?? '';
+            const record = message.value ? (JSON.parse(message.value.toString()) as CredentialRecord) : null;
+            this.credentials.apply({ id, record });
+            return;
+          }
           const event = upcast(parseEnvelope(message.value));
           if (event.type === 'feed.appended') this.ledger.apply(event.data);
           else this.store.apply(event, partition);
@@ -84,7 +93,7 @@ export class EventTail implements OnApplicationShutdown {
   }
 
   /**
-   * Resolves once the partitions (all when omitted) of the events and feed topics are
+   * Resolves once the partitions (all when omitted) of the events, feed and credentials topics are
    * read up to their last stable offset.
    */
   async catchUp(partitions?: number[]): Promise<void> {
@@ -92,13 +101,17 @@ export class EventTail implements OnApplicationShutdown {
     // start() has connected the admin before it resolves.
     const admin = this.admin!;
     const targets = new Map<string, number>();
-    for (const topic of [this.topics.events, this.topics.feed]) {
+    for (const topic of this.followed()) {
       // With the default read_committed isolation this is the last stable offset.
       for (const { partition, offset } of await admin.fetchTopicOffsets(topic)) {
         if (!partitions || partitions.includes(partition)) targets.set(`${topic}/${partition}`, Number(offset));
       }
     }
     await this.reached(targets);
+  }
+
+  private followed(): string[] {
+    return [this.topics.events, this.topics.feed, this.topics.credentials];
   }
 
   async onApplicationShutdown(): Promise<void> {

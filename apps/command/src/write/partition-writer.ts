@@ -1,4 +1,4 @@
-import type { EventEnvelope, TopicNames } from '@lastmeter/contracts';
+import type { CredentialChange, EventEnvelope, TopicNames } from '@lastmeter/contracts';
 import { createProducer, type Kafka, type Producer } from '@lastmeter/kafka';
 
 /**
@@ -35,16 +35,17 @@ export class PartitionWriter {
   }
 
   /**
-   * Appends the events (and feed entries) and, when given, commits the command's offset,
-   * atomically. Either all are visible to read_committed consumers or none is.
+   * Appends the events, feed entries and credential changes and, when given, commits the
+   * command's offset, atomically. Either all are visible to read_committed consumers or
+   * none is.
    */
-  async append(events: EventEnvelope[], commandOffset?: string, feed: EventEnvelope[] = []): Promise<void> {
+  async append(batch: AppendBatch): Promise<void> {
     // Right after a commit (or a fenced predecessor's abort) the coordinator may still be
     // writing markers and answers CONCURRENT_TRANSACTIONS, a retriable error that kafkajs
     // does not retry for AddOffsetsToTxn. Back off briefly and run the transaction again.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.appendOnce(events, commandOffset, feed);
+        return await this.appendOnce(batch);
       } catch (error) {
         if (!isConcurrentTransactions(error) || attempt >= 50) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(20 * attempt, 500)));
@@ -52,7 +53,7 @@ export class PartitionWriter {
     }
   }
 
-  private async appendOnce(events: EventEnvelope[], commandOffset: string | undefined, feed: EventEnvelope[]) {
+  private async appendOnce({ events = [], commandOffset, feed = [], credentials = [] }: AppendBatch) {
     const txn = await this.producer.transaction();
     const messages = (list: EventEnvelope[]) =>
       list.map((event) => ({ key: event.aggregateId, value: JSON.stringify(event), headers: { type: event.type } }));
@@ -60,6 +61,16 @@ export class PartitionWriter {
       const topicMessages = [
         { topic: this.topics.events, messages: messages(events) },
         { topic: this.topics.feed, messages: messages(feed) },
+        {
+          // Same partition as the aggregate's events, so a new owner's catch-up of
+          // partition p covers its credentials too. A null value is a tombstone.
+          topic: this.topics.credentials,
+          messages: credentials.map(({ id, record }) => ({
+            key: id,
+            partition: this.partition,
+            value: record ? JSON.stringify(record) : null,
+          })),
+        },
       ].filter((batch) => batch.messages.length > 0);
       if (topicMessages.length > 0) await txn.sendBatch({ topicMessages });
       if (commandOffset !== undefined) {
@@ -78,6 +89,16 @@ export class PartitionWriter {
   async close(): Promise<void> {
     await this.producer.disconnect().catch(() => undefined);
   }
+}
+
+/** What one transaction of a partition writer appends. */
+export interface AppendBatch {
+  events?: EventEnvelope[];
+  /** Next offset of the commands partition to commit with the events (consumed commands). */
+  commandOffset?: string;
+  feed?: EventEnvelope[];
+  /** Secrets for lastmeter.credentials.v1 (never the event log). */
+  credentials?: CredentialChange[];
 }
 
 function isConcurrentTransactions(error: unknown): boolean {

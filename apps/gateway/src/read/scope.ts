@@ -1,8 +1,7 @@
-import { ForbiddenException, UnauthorizedException } from '@nestjs/common';
+import { ForbiddenException } from '@nestjs/common';
 import type { TokenClaims } from '@lastmeter/auth';
 import type { StoreRole } from '@lastmeter/contracts';
-import { getTerminal, type FeedItem, type RedisKeys } from '@lastmeter/read-models';
-import type Redis from 'ioredis';
+import type { FeedItem } from '@lastmeter/read-models';
 
 /** Roles that read every store; store-manager and terminal tokens read their own store only. */
 export const HQ_READERS = ['hq-admin', 'hq-editor', 'analyst'] as const;
@@ -24,13 +23,6 @@ export function storesInScope(claims: TokenClaims, storeId?: string): string[] |
   if (storeId) requireStore(claims, storeId);
   if (isStoreScoped(claims)) return [claims.storeId!];
   return storeId ? [storeId] : undefined;
-}
-
-/** A device token stops working the moment its terminal is revoked (the read model knows). */
-export async function requireActiveTerminal(redis: Redis, keys: RedisKeys, claims: TokenClaims): Promise<void> {
-  if (claims.role !== 'terminal') return;
-  const terminal = await getTerminal(redis, keys, claims.sub);
-  if (terminal?.status === 'revoked') throw new UnauthorizedException('terminal revoked');
 }
 
 /**

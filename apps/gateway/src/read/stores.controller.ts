@@ -1,10 +1,18 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
-import { feedAsOf, getStore, listRegions, listStores, listTerminals, readFeed } from '@lastmeter/read-models';
+import {
+  feedAsOf,
+  getStore,
+  listRegions,
+  listStores,
+  listTerminals,
+  listUsers,
+  readFeed,
+} from '@lastmeter/read-models';
 import { FeedQuery, StoreFilterQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
-import { HQ_READERS, requireActiveTerminal, requireStore, storesInScope, STORE_READERS, visibleTo } from './scope';
+import { HQ_READERS, requireStore, storesInScope, STORE_READERS, visibleTo } from './scope';
 
 const id = new ParseUUIDPipe();
 
@@ -25,8 +33,8 @@ export class StoresController {
   })
   async feed(@Param('id', id) storeId: string, @Query() query: FeedQuery, @CurrentClaims() claims: TokenClaims) {
     requireStore(claims, storeId);
+    // A revoked terminal's token was already refused by the guard (GatewaySessionCheck).
     const keys = await this.models.keys();
-    await requireActiveTerminal(this.models.redis, keys, claims);
     if (query.asOf !== undefined) {
       if (query.after !== undefined || query.limit !== undefined) {
         throw new BadRequestException({
@@ -83,5 +91,13 @@ export class StoresController {
   async terminals(@Query() query: StoreFilterQuery, @CurrentClaims() claims: TokenClaims) {
     const scope = storesInScope(claims, query.storeId);
     return { items: await listTerminals(this.models.redis, await this.models.keys(), scope?.[0]) };
+  }
+
+  @Get('users')
+  @Roles('hq-admin')
+  @ApiOperation({ summary: 'Users: username, role, store, disabled (never a credential)' })
+  async users() {
+    const users = await listUsers(this.models.redis, await this.models.keys());
+    return { items: users.map(({ sessionVersion: _version, ...user }) => user) };
   }
 }

@@ -1,20 +1,22 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import {
   ConnectedSocket,
   MessageBody,
   SubscribeMessage,
   WebSocketGateway,
+  type OnGatewayConnection,
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
-import type { TokenClaims } from '@lastmeter/auth';
+import { SESSION_CHECK, TokenRefused, verifyToken, type SessionCheck, type TokenClaims } from '@lastmeter/auth';
 import { CONSOLE_NAMESPACE, CONSOLE_REACH_UPDATES_PER_SECOND } from '@lastmeter/contracts';
 import { getCommunication, getReport, reachReport } from '@lastmeter/read-models';
 import { ReadModels } from '../read/read-models.service';
 import { HQ_READERS } from '../read/scope';
 import { readLivePresence } from './gateway-identity';
 import { NotificationHub } from './notification-hub';
+import { atInstant } from './limits/token-lifetime';
 
 class Refusal extends Error {
   constructor(
@@ -34,7 +36,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * announces a change, so any gateway instance can serve any console.
  */
 @WebSocketGateway({ namespace: CONSOLE_NAMESPACE })
-export class ConsoleGateway implements OnGatewayInit {
+export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
   private readonly logger = new Logger(ConsoleGateway.name);
   private namespace?: Namespace;
   private readonly dirtyReach = new Set<string>();
@@ -43,10 +45,15 @@ export class ConsoleGateway implements OnGatewayInit {
   constructor(
     private readonly jwt: JwtService,
     private readonly models: ReadModels,
+    @Inject(SESSION_CHECK) private readonly sessions: SessionCheck,
     hub: NotificationHub,
   ) {
     hub.onAnnouncement((announcement) => {
       switch (announcement.kind) {
+        case 'user-sessions-ended':
+          // Disabled, or password or role changed: this user's consoles close now.
+          this.namespace?.in(`user:${announcement.userId}`).disconnectSockets(true);
+          return;
         case 'reach-changed':
           this.dirtyReach.add(announcement.communicationId);
           this.timer ??= setTimeout(() => void this.flushReach(), 1_000 / CONSOLE_REACH_UPDATES_PER_SECOND);
@@ -77,18 +84,28 @@ export class ConsoleGateway implements OnGatewayInit {
     if (typeof token !== 'string' || token === '') throw new Refusal({ reason: 'token-missing' }, 'missing token');
     let claims: TokenClaims;
     try {
-      claims = await this.jwt.verifyAsync<TokenClaims>(token, { algorithms: ['HS256'] });
+      claims = await verifyToken(this.jwt, token);
     } catch (error) {
-      const expired = (error as Error).name === 'TokenExpiredError';
-      throw new Refusal(
-        { reason: expired ? 'token-expired' : 'token-invalid' },
-        expired ? 'token expired' : 'invalid token',
-      );
+      const reason = error instanceof TokenRefused ? error.reason : 'token-invalid';
+      throw new Refusal({ reason }, reason === 'token-expired' ? 'token expired' : 'invalid token');
     }
     if (!(HQ_READERS as readonly string[]).includes(claims.role)) {
       throw new Refusal({ reason: 'forbidden' }, `role ${claims.role} may not use the console`);
     }
+    const refusal = await this.sessions.refusal(claims);
+    if (refusal) throw new Refusal({ reason: 'session-ended' }, refusal);
     socket.data = { claims };
+  }
+
+  /** Every console joins its user's room (closed when the user's sessions end) and closes when its token expires. */
+  async handleConnection(socket: Socket): Promise<void> {
+    const { claims } = socket.data as { claims: TokenClaims };
+    const cancel = atInstant((claims.exp ?? 0) * 1_000, () => {
+      socket.emit('token-expired', { reason: 'token-expired' });
+      socket.disconnect(true);
+    });
+    socket.once('disconnect', cancel);
+    await socket.join(`user:${claims.sub}`);
   }
 
   /** `watch { communicationId }` → ack with the current reach; then live `reach` updates. */

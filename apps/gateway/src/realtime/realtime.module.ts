@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { SESSION_CHECK } from '@lastmeter/auth';
 import { ReadModels } from '../read/read-models.service';
+import { GatewaySessionCheck } from '../read/session-check';
 import { ConsoleGateway } from './console.gateway';
 import { FeedEpoch } from './feed-epoch';
 import { FeedRelay } from './feed-relay';
@@ -19,7 +21,8 @@ import { TerminalGateway } from './terminal.gateway';
     StoreActivityWriter,
     TerminalGateway,
     ConsoleGateway,
+    { provide: SESSION_CHECK, useClass: GatewaySessionCheck },
   ],
-  exports: [ReadModels],
+  exports: [ReadModels, SESSION_CHECK],
 })
 export class RealtimeModule {}

@@ -1,5 +1,6 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import type Redis from 'ioredis';
 import {
   WebSocketGateway,
   type OnGatewayConnection,
@@ -8,8 +9,10 @@ import {
 } from '@nestjs/websockets';
 import { randomUUID } from 'node:crypto';
 import type { Namespace, Socket } from 'socket.io';
-import type { TokenClaims } from '@lastmeter/auth';
+import { TokenRefused, verifyToken, type TokenClaims } from '@lastmeter/auth';
+import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import {
+  RATE_LIMITED,
   storeActivityEvent,
   TERMINAL_NAMESPACE,
   type Ack,
@@ -19,13 +22,26 @@ import {
   type DomainEvent,
   type Hello,
   type TerminalAuth,
+  type TokenExpired,
 } from '@lastmeter/contracts';
-import { feedHead, getCommunication, getStore, getTerminal, wasTargeted } from '@lastmeter/read-models';
+import {
+  announcementChannel,
+  factContext,
+  feedHead,
+  getCommunication,
+  getStore,
+  getTerminal,
+} from '@lastmeter/read-models';
+import { REDIS } from '@lastmeter/redis';
 import { ReadModels } from '../read/read-models.service';
 import { FeedEpoch } from './feed-epoch';
 import { FeedRelay, type TerminalSession } from './feed-relay';
 import { GatewayIdentity } from './gateway-identity';
 import { NotificationHub } from './notification-hub';
+import { ConnectionRegistry } from './limits/connection-registry';
+import { MessageBudget } from './limits/message-budget';
+import { atInstant, deviceTokenVerdict } from './limits/token-lifetime';
+import { ReportQuota } from './limits/report-quota';
 import { ActivityInFlight, StoreActivityWriter } from './store-activity-writer';
 import {
   InvalidMessage,
@@ -54,7 +70,18 @@ interface SocketData {
   epoch: string;
   requestedCursor: number;
   requestedEpoch?: string;
+  /** A renewed device token to hand over with hello. */
+  renewedToken?: string;
+  /** When the socket's token (or its renewal) expires, epoch ms. */
+  expiresAt: number;
+  /** `<gateway id>/<socket id>`, in the terminal's connection set. */
+  ref: string;
+  cancelExpiry?: () => void;
 }
+
+/** Refused-fact retries while the projector catches up with a just-revised communication. */
+const REVISION_WAITS_MS = [100, 250, 500];
+const DAY_MS = 86_400_000;
 
 /**
  * `/terminal` (DESIGN.md section 6): device-token authentication before the connection
@@ -69,9 +96,13 @@ interface SocketData {
   pingInterval: 10_000,
   pingTimeout: 5_000,
 })
-export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
   private readonly logger = new Logger(TerminalGateway.name);
   private namespace?: Namespace;
+  private readonly budget: MessageBudget;
+  private readonly connections: ConnectionRegistry;
+  private readonly reports: ReportQuota;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly jwt: JwtService,
@@ -80,14 +111,33 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     private readonly relay: FeedRelay,
     private readonly writer: StoreActivityWriter,
     private readonly identity: GatewayIdentity,
+    @Inject(APP_CONFIG) private readonly config: AppConfig<'gateway'>,
+    @Inject(REDIS) private readonly redis: Redis,
     hub: NotificationHub,
   ) {
+    this.budget = new MessageBudget({
+      rate: config.TERMINAL_MESSAGE_RATE,
+      burst: config.TERMINAL_MESSAGE_BURST,
+      strikes: config.TERMINAL_FLOOD_STRIKES,
+    });
+    this.sweeper = setInterval(() => this.budget.sweep(), 10_000).unref();
+    this.connections = new ConnectionRegistry(redis, config.REDIS_KEY_PREFIX);
+    this.reports = new ReportQuota(redis, config.REDIS_KEY_PREFIX, config.TERMINAL_REPORTS_PER_HOUR);
     hub.onAnnouncement((announcement) => {
+      if (announcement.kind === 'terminal-socket-dropped') {
+        const [gatewayId, socketId] = announcement.ref.split('/');
+        if (gatewayId === this.identity.id) this.namespace?.sockets.get(socketId)?.disconnect(true);
+        return;
+      }
       if (announcement.kind !== 'terminal-revoked') return;
       const room = this.namespace?.in(`terminal:${announcement.terminalId}`);
       room?.emit('revoked', { terminalId: announcement.terminalId });
       room?.disconnectSockets(true);
     });
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
   }
 
   afterInit(namespace: Namespace): void {
@@ -106,14 +156,29 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     if (typeof auth.token !== 'string' || auth.token === '') throw new Refusal('token-missing', 'missing device token');
     let claims: TokenClaims;
     try {
-      claims = await this.jwt.verifyAsync<TokenClaims>(auth.token, { algorithms: ['HS256'] });
+      claims = await verifyToken(this.jwt, auth.token);
     } catch (error) {
-      throw (error as Error).name === 'TokenExpiredError'
-        ? new Refusal('token-expired', 'device token expired')
+      throw error instanceof TokenRefused && error.reason === 'token-expired'
+        ? new Refusal('token-expired', 'device token expired; enroll this terminal again')
         : new Refusal('token-invalid', 'invalid device token');
     }
     if (claims.role !== 'terminal' || !claims.storeId) {
       throw new Refusal('not-a-terminal', 'only device tokens may connect to /terminal');
+    }
+    // DEVICE_TOKEN_MAX_AGE_DAYS: expired past it, renewed (with hello) past half of it.
+    const maxAgeMs = this.config.DEVICE_TOKEN_MAX_AGE_DAYS * DAY_MS;
+    const verdict = deviceTokenVerdict(claims, maxAgeMs, Date.now());
+    if (verdict.kind === 'expired')
+      throw new Refusal('token-expired', 'device token expired; enroll this terminal again');
+    let renewedToken: string | undefined;
+    let expiresAt: number;
+    if (verdict.kind === 'renew') {
+      renewedToken = await this.jwt.signAsync(verdict.claims, {
+        expiresIn: `${this.config.DEVICE_TOKEN_MAX_AGE_DAYS}d`,
+      });
+      expiresAt = Date.now() + maxAgeMs;
+    } else {
+      expiresAt = verdict.expiresAt;
     }
     const cursor = auth.cursor ?? 0;
     if (!Number.isSafeInteger(cursor) || cursor < 0) {
@@ -138,6 +203,9 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       epoch: await this.epoch.get(),
       requestedCursor: cursor,
       requestedEpoch: auth.epoch,
+      renewedToken,
+      expiresAt,
+      ref: `${this.identity.id}/${socket.id}`,
     };
     socket.data = data;
   }
@@ -169,10 +237,22 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
         session.cursor = 0;
         session.reset = true;
       }
-      const hello: Hello = { epoch: data.epoch, headSeq, storeId: session.storeId, terminalId: session.terminalId };
+      const hello: Hello = {
+        epoch: data.epoch,
+        headSeq,
+        storeId: session.storeId,
+        terminalId: session.terminalId,
+        ...(data.renewedToken ? { token: data.renewedToken } : {}),
+      };
       socket.emit('hello', hello);
       this.relay.attach(session);
       void this.presence(session, 'terminal.connected');
+      data.cancelExpiry = atInstant(data.expiresAt, () => {
+        const expired: TokenExpired = { reason: 'token-expired' };
+        socket.emit('token-expired', expired);
+        socket.disconnect(true);
+      });
+      await this.capConnections(data);
     } catch (error) {
       this.logger.warn(`terminal ${session.terminalId} not served: ${(error as Error).message}`);
       socket.disconnect(true);
@@ -182,8 +262,25 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   handleDisconnect(socket: Socket): void {
     const data = socket.data as SocketData | undefined;
     if (!data?.session) return;
+    data.cancelExpiry?.();
     this.relay.detach(data.session);
     void this.presence(data.session, 'terminal.disconnected');
+    void this.connections.unregister(data.session.terminalId, data.ref).catch(() => undefined);
+  }
+
+  /** TERMINAL_MAX_SOCKETS per terminal id across gateways: the oldest beyond it are dropped. */
+  private async capConnections(data: SocketData): Promise<void> {
+    const { terminalId } = data.session;
+    const dropped = await this.connections.register(terminalId, data.ref, this.config.TERMINAL_MAX_SOCKETS);
+    for (const ref of dropped) {
+      const [gatewayId, socketId] = ref.split('/');
+      if (gatewayId === this.identity.id) {
+        this.namespace?.sockets.get(socketId)?.disconnect(true);
+      } else {
+        const channel = announcementChannel(this.config.REDIS_KEY_PREFIX);
+        await this.redis.publish(channel, JSON.stringify({ kind: 'terminal-socket-dropped', terminalId, ref }));
+      }
+    }
   }
 
   private async presence(session: TerminalSession, type: 'terminal.connected' | 'terminal.disconnected') {
@@ -215,6 +312,16 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   private listen(socket: Socket): void {
     for (const [event, handler] of Object.entries(this.handlers)) {
       socket.on(event, (body: unknown, ack?: unknown) => {
+        // The per-terminal token bucket comes first: a refused message costs no I/O.
+        const verdict = this.budget.take((socket.data as SocketData).session.terminalId);
+        if (verdict !== 'ok') {
+          if (typeof ack === 'function') ack({ ok: false, error: { message: RATE_LIMITED } } satisfies Ack);
+          if (verdict === 'flooding') {
+            this.logger.warn(`terminal ${(socket.data as SocketData).session.terminalId} disconnected: flooding`);
+            socket.disconnect(true);
+          }
+          return;
+        }
         void handler(socket, body)
           .catch((error: unknown): Ack => {
             this.logger.warn(`${event} not handled: ${(error as Error).message}`);
@@ -234,7 +341,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   receipt(socket: Socket, body: unknown): Promise<Ack> {
     return this.handle(socket, body, async (session) => {
       const receipt = await parseMessage(ReceiptDto, body);
-      await this.requireInFeed(session, receipt.communicationId);
+      await this.requireInFeed(session, receipt.communicationId, receipt.revision);
       const { communicationId, kind, revision } = receipt;
       const id = this.writer.factId(session.terminalId, kind, communicationId, String(revision));
       return this.writer.record(`receipt.${kind}`, id, this.actorOf(session), {
@@ -249,7 +356,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   completeTask(socket: Socket, body: unknown): Promise<Ack> {
     return this.handle(socket, body, async (session) => {
       const task = await parseMessage(TaskCompleteDto, body);
-      await this.requireInFeed(session, task.communicationId);
+      await this.requireInFeed(session, task.communicationId, task.revision);
       const id = this.writer.factId(session.terminalId, 'completed', task.communicationId, String(task.revision));
       return this.writer.record('task.completed', id, this.actorOf(session), {
         storeId: session.storeId,
@@ -265,7 +372,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   answerQuiz(socket: Socket, body: unknown): Promise<Ack> {
     return this.handle(socket, body, async (session) => {
       const quiz = await parseMessage(QuizAnswerDto, body);
-      await this.requireInFeed(session, quiz.communicationId);
+      await this.requireInFeed(session, quiz.communicationId, quiz.revision);
       const communication = await getCommunication(this.models.redis, await this.models.keys(), quiz.communicationId);
       const questions = communication?.questions ?? [];
       if (questions.length === 0) throw new Rejected(`communication ${quiz.communicationId} has no questions`);
@@ -291,13 +398,24 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       const report = await parseMessage(ReportFileDto, body);
       const reportId = report.reportId ?? randomUUID();
       const id = this.writer.factId(session.terminalId, 'report', reportId);
-      return this.writer.record('report.filed', id, this.actorOf(session), {
-        storeId: session.storeId,
-        reportId,
-        title: report.title,
-        body: report.body,
-        authorId: session.terminalId,
-      });
+      // TERMINAL_REPORTS_PER_HOUR: a slot is reserved first and given back unless a new report was written.
+      const slot = await this.reports.reserve(session.terminalId);
+      if (!slot)
+        throw new Rejected(`report limit reached: at most ${this.reports.perHour} reports an hour per terminal`);
+      let written = false;
+      try {
+        const outcome = await this.writer.record('report.filed', id, this.actorOf(session), {
+          storeId: session.storeId,
+          reportId,
+          title: report.title,
+          body: report.body,
+          authorId: session.terminalId,
+        });
+        written = !outcome.duplicate;
+        return outcome;
+      } finally {
+        if (!written) await slot.release().catch(() => undefined);
+      }
     });
   }
 
@@ -325,9 +443,27 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     }
   }
 
-  /** A terminal reports only on what its own store's feed carried. */
-  private async requireInFeed(session: TerminalSession, communicationId: string): Promise<void> {
-    const targeted = await wasTargeted(this.models.redis, await this.models.keys(), communicationId, session.storeId);
-    if (!targeted) throw new Rejected(`communication ${communicationId} is not in this store's feed`);
+  /**
+   * A terminal reports only on what its own store's feed carried, and on no revision
+   * newer than the communication's. The projector writes the revision a moment after the
+   * feed item may have reached the terminal, so a newer one is re-checked briefly first.
+   */
+  private async requireInFeed(session: TerminalSession, communicationId: string, revision: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const { targeted, revision: current } = await factContext(
+        this.models.redis,
+        await this.models.keys(),
+        communicationId,
+        session.storeId,
+      );
+      if (!targeted) throw new Rejected(`communication ${communicationId} is not in this store's feed`);
+      if (current !== undefined && revision <= current) return;
+      if (attempt >= REVISION_WAITS_MS.length) {
+        throw new InvalidMessage({
+          revision: [`must not exceed the communication's current revision (${current ?? 'unknown'})`],
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, REVISION_WAITS_MS[attempt]));
+    }
   }
 }

@@ -23,12 +23,15 @@ export interface StoreUpdated {
   timezone?: string;
 }
 
-/** An enrollment code was issued for a new terminal; only its hash is kept. */
+/**
+ * An enrollment code was issued for a new terminal (v2). The code's hash is not in the
+ * event: it lives in lastmeter.credentials.v1 until the code is redeemed or the terminal
+ * revoked (docs/security.md). v1 events carried `enrollmentCodeHash`; the upcaster drops it.
+ */
 export interface TerminalRegistered {
   storeId: string;
   name: string;
   roles: StoreRole[];
-  enrollmentCodeHash: string;
   enrollmentExpiresAt: string;
 }
 
@@ -41,12 +44,34 @@ export interface TerminalRevoked {
   reason?: string;
 }
 
+/**
+ * A user account (v2). The password hash is not in the event: it lives in
+ * lastmeter.credentials.v1 (docs/security.md). v1 events carried `passwordHash`; the
+ * upcaster drops it, so no read path ever hands it out.
+ */
 export interface UserCreated {
   username: string;
   role: UserRole;
   storeId?: string;
-  /** scrypt, `scrypt$N$r$p$salt$hash` (base64url). */
-  passwordHash: string;
+}
+
+/** A new password was set (the hash went to lastmeter.credentials.v1); older tokens stop working. */
+export interface UserPasswordSet {
+  /** `admin`: reset by an hq-admin; `self`: changed by the user with their current password. */
+  by: 'admin' | 'self';
+}
+
+/** The account can no longer log in, and its tokens and sockets stop working. */
+export interface UserDisabled {
+  reason?: string;
+}
+
+export type UserEnabled = Record<string, never>;
+
+/** A new role (and store, for a store-manager); tokens with the old role stop working. */
+export interface UserRoleChanged {
+  role: UserRole;
+  storeId?: string;
 }
 
 export interface DirectoryEventData {
@@ -57,4 +82,8 @@ export interface DirectoryEventData {
   'terminal.enrolled': TerminalEnrolled;
   'terminal.revoked': TerminalRevoked;
   'user.created': UserCreated;
+  'user.password-set': UserPasswordSet;
+  'user.disabled': UserDisabled;
+  'user.enabled': UserEnabled;
+  'user.role-changed': UserRoleChanged;
 }

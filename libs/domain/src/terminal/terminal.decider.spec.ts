@@ -9,9 +9,11 @@ const REGISTERED: TerminalRegistered = {
   storeId: 'store-1',
   name: 'Till 2',
   roles: ['cashier'],
-  enrollmentCodeHash: 'hash-of-code',
   enrollmentExpiresAt: at(60),
 };
+/** The outstanding code of terminal-1, as lastmeter.credentials.v1 holds it. */
+const CREDENTIALS = { enrollmentCodeHash: (id: string) => (id === 'terminal-1' ? 'hash-of-code' : undefined) };
+const NO_CREDENTIALS = { enrollmentCodeHash: () => undefined };
 const NEW = terminalDecider.initialState('terminal-1');
 const state = (...more: Parameters<typeof envelope>[]) =>
   given(
@@ -23,8 +25,13 @@ const REGISTERED_STATE = state();
 const ENROLLED_STATE = state(['terminal.enrolled', { storeId: 'store-1' }]);
 const REVOKED_STATE = state(['terminal.revoked', { storeId: 'store-1' }]);
 
-const decide = (command: TerminalCommand, current: TerminalState, actor = ACTORS.admin, now = NOW) =>
-  terminalDecider.decide(command, current, contextOf(actor, { now }));
+const decide = (
+  command: TerminalCommand,
+  current: TerminalState,
+  actor = ACTORS.admin,
+  now = NOW,
+  credentials = CREDENTIALS,
+) => terminalDecider.decide(command, current, contextOf(actor, { now, credentials }));
 const enroll = (enrollmentCodeHash = 'hash-of-code'): TerminalCommand => ({
   type: 'terminal.enroll',
   payload: { enrollmentCodeHash },
@@ -38,12 +45,23 @@ describe('terminalDecider', () => {
 
     it('registers a terminal with its defaults', () => {
       expect(decide({ type: 'terminal.register', payload }, NEW)).toEqual([
-        { type: 'terminal.registered', data: { ...payload, name: 'Terminal', roles: [] } },
+        {
+          type: 'terminal.registered',
+          data: { storeId: 'store-1', enrollmentExpiresAt: at(60), name: 'Terminal', roles: [] },
+        },
       ]);
     });
 
     it('keeps the given name and roles', () => {
-      expect(decide({ type: 'terminal.register', payload: REGISTERED }, NEW)[0].data).toEqual(REGISTERED);
+      const command: TerminalCommand = {
+        type: 'terminal.register',
+        payload: { ...REGISTERED, enrollmentCodeHash: 'hash-of-code' },
+      };
+      expect(decide(command, NEW)[0].data).toEqual(REGISTERED);
+    });
+
+    it('keeps the code hash out of the event', () => {
+      expect(decide({ type: 'terminal.register', payload }, NEW)[0].data).not.toHaveProperty('enrollmentCodeHash');
     });
 
     it('refuses a second registration', () => {
@@ -84,6 +102,14 @@ describe('terminalDecider', () => {
 
     it('refuses a terminal that does not exist', () => {
       expectRefused(() => decide(enroll(), NEW, ACTORS.terminal), NotFound);
+    });
+
+    it('refuses when the credentials store has no code for the terminal (deleted or never migrated)', () => {
+      const error = expectRefused(
+        () => decide(enroll(), REGISTERED_STATE, ACTORS.terminal, NOW, NO_CREDENTIALS),
+        RuleViolation,
+      );
+      expect(error.message).toBe(BAD_CODE);
     });
   });
 

@@ -30,7 +30,6 @@ function register(
     storeId: payload.storeId,
     name: payload.name ?? 'Terminal',
     roles: payload.roles ?? [],
-    enrollmentCodeHash: payload.enrollmentCodeHash,
     enrollmentExpiresAt: payload.enrollmentExpiresAt,
   };
   return [{ type: 'terminal.registered', data }];
@@ -40,9 +39,12 @@ function register(
 function enroll(enrollmentCodeHash: string, state: TerminalState, context: DecideContext): EventDraft[] {
   if (!state.exists) throw new NotFound(`terminal ${state.id} not found`);
   const expiresAt = instant(state.enrollmentExpiresAt);
+  // The hash is in lastmeter.credentials.v1, not in the terminal's events.
+  const stored = context.credentials?.enrollmentCodeHash(state.id);
   const redeemable =
     state.status === 'registered' &&
-    sameSecret(enrollmentCodeHash, state.enrollmentCodeHash) &&
+    stored !== undefined &&
+    sameSecret(enrollmentCodeHash, stored) &&
     expiresAt !== undefined &&
     context.now.getTime() <= expiresAt;
   if (!redeemable) throw new RuleViolation(BAD_CODE);

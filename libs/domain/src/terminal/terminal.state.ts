@@ -9,8 +9,6 @@ export interface TerminalState {
   storeId: string;
   name: string;
   roles: StoreRole[];
-  /** Only the hash of the one-time enrollment code is ever kept. */
-  enrollmentCodeHash: string;
   enrollmentExpiresAt: string;
 }
 
@@ -22,7 +20,6 @@ export function initialTerminalState(id: string): TerminalState {
     storeId: '',
     name: '',
     roles: [],
-    enrollmentCodeHash: '',
     enrollmentExpiresAt: '',
   };
 }

@@ -40,9 +40,32 @@ export const catalogue: ReadModel = {
       if (previousStatus !== 'none') context.write('ZREM', context.keys.model('comms', previousStatus), member);
       context.write('ZADD', context.keys.model('comms', state.status), 0, member);
     }
+    // The current revision alone, so a terminal's receipt is checked without reading the doc.
+    context.write('SET', context.keys.model('comm', event.aggregateId, 'revision'), String(state.revision));
     context.setDoc(key, next);
   },
 };
+
+/**
+ * What a terminal's fact about a communication is checked against, in one round trip:
+ * whether the store was targeted (its feed carried it) and the communication's current
+ * revision (a receipt may not claim a newer one).
+ */
+export async function factContext(
+  redis: Redis,
+  keys: RedisKeys,
+  communicationId: string,
+  storeId: string,
+): Promise<{ targeted: boolean; revision: number | undefined }> {
+  const results = await redis
+    .pipeline()
+    .sismember(keys.model('reach', communicationId, 'targeted'), storeId)
+    .get(keys.model('comm', communicationId, 'revision'))
+    .exec();
+  const [[targetedError, targeted], [revisionError, revision]] = results ?? [];
+  if (targetedError ?? revisionError) throw targetedError ?? revisionError;
+  return { targeted: targeted === 1, revision: typeof revision === 'string' ? Number(revision) : undefined };
+}
 
 /** The catalogue document after one more of the communication's events. Pure. */
 export function foldCatalogue(doc: CatalogueDoc | undefined, event: DomainEvent): CatalogueDoc {

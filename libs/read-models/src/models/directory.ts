@@ -4,19 +4,25 @@ import {
   regionDecider,
   storeDecider,
   terminalDecider,
+  userDecider,
   type RegionState,
   type StoreState,
   type TerminalState,
+  type UserState,
 } from '@lastmeter/domain';
 import { nextVersion, type ProjectionContext, type ReadModel, type VersionedDoc } from '../model';
 import type { RedisKeys } from '../redis-keys';
 
-type DirectoryType = 'store' | 'region' | 'terminal';
+type DirectoryType = 'store' | 'region' | 'terminal' | 'user';
 const EVOLVE = {
   store: storeDecider,
   region: regionDecider,
   terminal: terminalDecider,
+  user: userDecider,
 } as const;
+
+/** Events after which a user's tokens and sockets must stop working at once. */
+const ENDS_SESSIONS: ReadonlySet<string> = new Set(['user.disabled', 'user.password-set', 'user.role-changed']);
 
 export interface DirectoryDoc<State> extends VersionedDoc {
   state: State;
@@ -24,12 +30,14 @@ export interface DirectoryDoc<State> extends VersionedDoc {
 }
 
 function isDirectory(type: string): type is DirectoryType {
-  return type === 'store' || type === 'region' || type === 'terminal';
+  return type === 'store' || type === 'region' || type === 'terminal' || type === 'user';
 }
 
 /**
- * Stores, regions and terminals (users stay in the command service: they carry password
- * hashes). Terminals are also indexed by store. Enrollment code hashes are not kept.
+ * Stores, regions, terminals and users. Terminals are also indexed by store. No secret
+ * is ever here: events carry none (credentials live in lastmeter.credentials.v1, which no
+ * projector reads), and v1 events are upcast without them. A user's doc holds
+ * `disabled` and `sessionVersion`, which every gateway checks on each request.
  */
 export const directory: ReadModel = {
   name: 'directory',
@@ -45,12 +53,11 @@ export const directory: ReadModel = {
       initialState(id: string): unknown;
       evolve(state: unknown, e: DomainEvent): unknown;
     };
-    let state = decider.evolve(doc?.state ?? decider.initialState(event.aggregateId), event);
+    const state = decider.evolve(doc?.state ?? decider.initialState(event.aggregateId), event);
     if (type === 'terminal') {
-      const { enrollmentCodeHash: _hash, ...terminal } = state as TerminalState;
-      state = terminal;
       context.write('SADD', context.keys.model('terminals', (state as TerminalState).storeId), event.aggregateId);
     }
+    if (ENDS_SESSIONS.has(event.type)) context.announce({ kind: 'user-sessions-ended', userId: event.aggregateId });
     context.write('SADD', context.keys.model(`${type}s`), event.aggregateId);
     if (event.type === 'terminal.revoked') {
       context.announce({ kind: 'terminal-revoked', terminalId: event.aggregateId, storeId: event.data.storeId });
@@ -63,7 +70,8 @@ export const directory: ReadModel = {
   },
 };
 
-export type TerminalEntry = Omit<TerminalState, 'enrollmentCodeHash' | 'exists'>;
+export type TerminalEntry = Omit<TerminalState, 'exists'>;
+export type UserEntry = Omit<UserState, 'exists'>;
 
 async function docsOf<State>(redis: Redis, keys: string[]): Promise<State[]> {
   if (keys.length === 0) return [];
@@ -117,4 +125,18 @@ export async function listTerminals(redis: Redis, keys: RedisKeys, storeId?: str
 export async function getTerminal(redis: Redis, keys: RedisKeys, id: string): Promise<TerminalEntry | undefined> {
   const [terminal] = await docsOf<TerminalState>(redis, [keys.model('terminal', id)]);
   return terminal ? (withoutExists(terminal) as TerminalEntry) : undefined;
+}
+
+export async function getUser(redis: Redis, keys: RedisKeys, id: string): Promise<UserEntry | undefined> {
+  const [user] = await docsOf<UserState>(redis, [keys.model('user', id)]);
+  return user ? withoutExists(user) : undefined;
+}
+
+export async function listUsers(redis: Redis, keys: RedisKeys): Promise<UserEntry[]> {
+  const ids = await redis.smembers(keys.model('users'));
+  const users = await docsOf<UserState>(
+    redis,
+    ids.map((id) => keys.model('user', id)),
+  );
+  return users.map(withoutExists).sort((a, b) => a.username.localeCompare(b.username));
 }

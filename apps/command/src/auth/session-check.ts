@@ -1,0 +1,24 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { sessionRefusal, type SessionCheck, type TokenClaims } from '@lastmeter/auth';
+import type { TerminalState, UserState } from '@lastmeter/domain';
+import type { AggregateStore } from '../write/aggregate-store';
+import { AGGREGATE_STORE } from '../write/tokens';
+
+/**
+ * Whether a token still stands, from the command service's own view of the log (which
+ * follows the events topic within ~100 ms): a disabled user, a token issued before the
+ * user's last password or role change, or a revoked terminal are refused.
+ */
+@Injectable()
+export class CommandSessionCheck implements SessionCheck {
+  constructor(@Inject(AGGREGATE_STORE) private readonly store: AggregateStore) {}
+
+  async refusal(claims: TokenClaims): Promise<string | undefined> {
+    if (claims.role === 'terminal') {
+      const terminal = this.store.get('terminal', claims.sub).state as TerminalState;
+      return terminal.status === 'revoked' ? 'terminal revoked' : undefined;
+    }
+    const user = this.store.get('user', claims.sub).state as UserState;
+    return sessionRefusal(claims, user.exists ? user : undefined);
+  }
+}

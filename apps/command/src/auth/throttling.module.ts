@@ -1,0 +1,52 @@
+import { Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import type Redis from 'ioredis';
+import type { Request } from 'express';
+import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
+import { REDIS } from '@lastmeter/redis';
+import { LOGIN_THROTTLERS, loginUsername } from './login-throttler.guard';
+
+const MINUTE_MS = 60_000;
+
+/** Storage that puts the deployment's key prefix in front of every throttle key. */
+class PrefixedRedisStorage extends ThrottlerStorageRedisService {
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+  ) {
+    super(redis);
+  }
+
+  override increment(key: string, ttl: number, limit: number, blockDuration: number, name: string) {
+    return super.increment(`${this.prefix}${key}`, ttl, limit, blockDuration, name);
+  }
+}
+
+/** Login rate limits shared by all command instances (Redis); see LoginThrottlerGuard. */
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [REDIS, APP_CONFIG],
+      useFactory: (redis: Redis, config: AppConfig<'command'>) => ({
+        throttlers: [
+          {
+            name: LOGIN_THROTTLERS.perIp,
+            ttl: MINUTE_MS,
+            limit: config.LOGIN_LIMIT_PER_IP,
+            getTracker: (req: Record<string, unknown>) => (req as unknown as Request).ip ?? 'unknown',
+          },
+          {
+            name: LOGIN_THROTTLERS.perUsername,
+            ttl: MINUTE_MS,
+            limit: config.LOGIN_LIMIT_PER_USERNAME,
+            getTracker: (req: Record<string, unknown>) => loginUsername(req as unknown as Request),
+          },
+        ],
+        storage: new PrefixedRedisStorage(redis, config.REDIS_KEY_PREFIX),
+      }),
+    }),
+  ],
+  exports: [ThrottlerModule],
+})
+export class ThrottlingModule {}

@@ -1,0 +1,37 @@
+import type { TokenClaims } from '@lastmeter/auth';
+
+/** setTimeout's largest delay (about 24.8 days); longer waits are re-armed. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** Runs `fire` at `at` (epoch ms), however far away; returns a cancel function. */
+export function atInstant(at: number, fire: () => void, now = Date.now): () => void {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const wait = at - now();
+    if (wait <= 0) return fire();
+    timer = setTimeout(arm, Math.min(wait, MAX_TIMEOUT_MS));
+    timer.unref();
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
+export type DeviceTokenVerdict =
+  { kind: 'expired' } | { kind: 'valid'; expiresAt: number } | { kind: 'renew'; claims: TokenClaims };
+
+/**
+ * What to do with a verified device token on connect (docs/security.md): past its maximum
+ * age (DEVICE_TOKEN_MAX_AGE_DAYS, counted from `iat`, whatever `exp` says — older tokens
+ * were issued for 365 days) it is refused as expired; past half of it, a new one is
+ * issued and sent with `hello`; otherwise the socket lives until the token expires. Pure.
+ */
+export function deviceTokenVerdict(claims: TokenClaims, maxAgeMs: number, now: number): DeviceTokenVerdict {
+  const issuedAt = (claims.iat ?? 0) * 1_000;
+  const expiresAt = Math.min(claims.exp !== undefined ? claims.exp * 1_000 : Infinity, issuedAt + maxAgeMs);
+  if (now >= expiresAt) return { kind: 'expired' };
+  if (now - issuedAt >= maxAgeMs / 2) {
+    const { iat: _iat, exp: _exp, iss: _iss, ...rest } = claims as TokenClaims & { iss?: string };
+    return { kind: 'renew', claims: rest };
+  }
+  return { kind: 'valid', expiresAt };
+}

@@ -1,0 +1,40 @@
+/**
+ * Records of lastmeter.credentials.v1 (compacted, keyed by user or terminal id): the
+ * secrets that must never be in the permanent log. The write side appends them in the
+ * same transaction as the event that says what happened (`user.created`,
+ * `user.password-set`, `terminal.registered`) and a tombstone (null value) when the secret
+ * stops being valid (`terminal.enrolled`, `terminal.revoked`). Only the command service
+ * reads this topic; no read path, replay or export touches it. See docs/security.md.
+ */
+export type CredentialRecord =
+  | {
+      kind: 'password';
+      userId: string;
+      /** scrypt, `scrypt$N$r$p$salt$hash` (base64url). */
+      passwordHash: string;
+      setAt: string;
+    }
+  | {
+      kind: 'enrollment-code';
+      terminalId: string;
+      /** SHA-256 of the normalised one-time code (60 bits, single use, 24 h). */
+      codeHash: string;
+      expiresAt: string;
+    };
+
+/** One write to the credentials topic: a record, or a tombstone (`record: null`). */
+export interface CredentialChange {
+  /** User or terminal id (the message key). */
+  id: string;
+  record: CredentialRecord | null;
+}
+
+/** Field names that carry credential material; no output may contain them. */
+export const CREDENTIAL_FIELDS = [
+  'passwordHash',
+  'enrollmentCodeHash',
+  'codeHash',
+  'pinHash',
+  'salt',
+  'secret',
+] as const;

@@ -1,0 +1,45 @@
+import type { CredentialChange, EventDraft } from '@lastmeter/contracts';
+import type { AnyCommand } from './commands';
+
+/**
+ * What a decided command changes in lastmeter.credentials.v1 (docs/security.md): the
+ * secret a command carried goes to the compacted topic, keyed by the aggregate, in the
+ * same transaction as the events that say what happened; a secret that stops being valid
+ * gets a tombstone. A refused command (no events) changes nothing. Pure.
+ */
+export function credentialChanges(
+  command: AnyCommand,
+  aggregateId: string,
+  events: readonly EventDraft[],
+  now: string,
+): CredentialChange[] {
+  if (events.length === 0) return [];
+  switch (command.type) {
+    case 'user.create':
+    case 'user.set-password':
+      return [
+        {
+          id: aggregateId,
+          record: { kind: 'password', userId: aggregateId, passwordHash: command.payload.passwordHash, setAt: now },
+        },
+      ];
+    case 'terminal.register':
+      return [
+        {
+          id: aggregateId,
+          record: {
+            kind: 'enrollment-code',
+            terminalId: aggregateId,
+            codeHash: command.payload.enrollmentCodeHash,
+            expiresAt: command.payload.enrollmentExpiresAt,
+          },
+        },
+      ];
+    case 'terminal.enroll':
+    case 'terminal.revoke':
+      // Single use: a redeemed (or revoked) terminal's code is deleted.
+      return [{ id: aggregateId, record: null }];
+    default:
+      return [];
+  }
+}
