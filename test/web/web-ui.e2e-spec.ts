@@ -28,7 +28,10 @@ const consoles: Array<ReturnType<typeof watchConsole>> = [];
 const pages = new Map<string, Page>();
 
 beforeAll(async () => {
-  const command = await startApp('command', ns.env);
+  // The pages come from a gateway (and a proxy) on ports picked below, so the write API
+  // accepts any origin here; the default (the gateway's own origin) is tested in
+  // test/security/output-and-defaults.e2e-spec.ts.
+  const command = await startApp('command', { ...ns.env, CORS_ORIGINS: '*' });
   apps.command = command;
   const [projector, gateway] = await Promise.all([
     startApp('projector', ns.env),

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { credentialsCommand } from './commands/credentials.command';
 import { dlqCommand } from './commands/dlq.command';
 import { infraCommand } from './commands/infra.command';
 import { rebuildCommand } from './commands/rebuild.command';
@@ -14,6 +15,7 @@ const program = new Command('lastmeter')
   .addCommand(infraCommand())
   .addCommand(rebuildCommand())
   .addCommand(dlqCommand())
+  .addCommand(credentialsCommand())
   .addCommand(replayCommand());
 
 program.parseAsync(process.argv).catch(exitWithError);

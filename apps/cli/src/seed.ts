@@ -54,6 +54,57 @@ export interface SeedResult {
   terminal: { store: string; enrollmentCode: string };
 }
 
+/** What decides whether `lastmeter start` may seed the demo (besides an empty log). */
+export interface SeedContext {
+  /** NODE_ENV as `lastmeter start` was given it. */
+  nodeEnv?: string;
+  /** KAFKA_BROKERS / REDIS_URL as `lastmeter start` was given them (unset: it provides them). */
+  kafkaBrokers?: string;
+  redisUrl?: string;
+  /** Addresses of the Kafka and Redis this project runs (`infra up` / `start`, live pids only). */
+  local: { kafkaBrokers?: string; redisUrl?: string };
+}
+
+const brokerSet = (brokers: string) =>
+  brokers
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean)
+    .sort()
+    .join(',');
+
+function redisAddress(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Why the demo must not be seeded, or undefined when it may be. The demo creates users
+ * with passwords fixed in this file, so it never runs in production, nor against a
+ * Kafka or Redis this project did not start (a shared or real cluster): there an empty
+ * log is somebody's new deployment, not a developer's first `npm start`.
+ */
+export function seedRefusal(context: SeedContext): string | undefined {
+  if (context.nodeEnv === 'production') {
+    return 'NODE_ENV=production (the demo creates users with published passwords)';
+  }
+  const { local } = context;
+  if (
+    context.kafkaBrokers &&
+    (!local.kafkaBrokers || brokerSet(context.kafkaBrokers) !== brokerSet(local.kafkaBrokers))
+  ) {
+    return `KAFKA_BROKERS=${context.kafkaBrokers} is a broker this project did not start`;
+  }
+  if (context.redisUrl && (!local.redisUrl || redisAddress(context.redisUrl) !== redisAddress(local.redisUrl))) {
+    // The host only: a URL may carry a password.
+    return `REDIS_URL (${redisAddress(context.redisUrl)}) is a Redis this project did not start`;
+  }
+  return undefined;
+}
+
 /** True when the events topic holds nothing yet: only then is the demo seeded. */
 export async function logIsEmpty(brokers: string, prefix = ''): Promise<boolean> {
   const admin = createKafkaClient({ brokers: brokers.split(','), clientId: 'lastmeter-seed' }).admin();

@@ -1,5 +1,19 @@
-import { host, port, str } from 'envalid';
+import { EnvError, host, makeValidator, port, str } from 'envalid';
 import { brokerList, namePrefix, positiveInt, redisUrl, secret } from './validators';
+
+/** A port, or 0 for "off" (the internal listener of /metrics and /docs). */
+const portOrOff = makeValidator<number>((input) => {
+  const value = Number(input);
+  if (!/^\d{1,5}$/.test(input.trim()) || value > 65535) throw new EnvError(`"${input}" is not a port (0 = off)`);
+  return value;
+});
+
+/** The internal listener of one app: /metrics, /docs and /docs-json move there when it is on. */
+const internalPort = (app: string, example: number) =>
+  portOrOff({
+    default: 0,
+    desc: `Port of the internal listener of apps/${app} on INTERNAL_HOST (e.g. ${example}); /metrics, /docs and /docs-json are then served only there (404 on the public port). 0 = off, they stay on the public port`,
+  });
 
 /**
  * Every environment variable the apps read, in one place. The specs are plain data so
@@ -13,6 +27,10 @@ export const sharedEnv = {
     desc: 'pino log level',
   }),
   HOST: host({ default: '127.0.0.1', desc: 'Interface the HTTP server binds to (0.0.0.0 in containers)' }),
+  INTERNAL_HOST: host({
+    default: '127.0.0.1',
+    desc: 'Interface of the internal listener (<APP>_INTERNAL_PORT): /metrics and /docs for operators, not the public',
+  }),
   KAFKA_BROKERS: brokerList({ desc: 'Kafka bootstrap servers, host:port[,host:port]' }),
   KAFKA_CLIENT_ID: str({ default: 'lastmeter', desc: 'kafkajs client id prefix' }),
   KAFKA_TOPIC_PREFIX: namePrefix({ default: '', desc: 'Prefix for every topic name (tests isolate suites with it)' }),
@@ -20,31 +38,84 @@ export const sharedEnv = {
   KAFKA_REPLICATION_FACTOR: positiveInt({ default: 1, desc: 'Replication factor of each topic it creates' }),
   REDIS_URL: redisUrl({ desc: 'Redis connection URL, redis://host:port[/db]' }),
   REDIS_KEY_PREFIX: namePrefix({ default: 'lm:', desc: 'Prefix for every Redis key' }),
+  TRUST_PROXY: str({
+    default: 'false',
+    desc: "Express 'trust proxy': false, true, a hop count or addresses/subnets of the proxies in front (client IP for rate limits)",
+  }),
 };
+
+/** Device tokens of both apps: issued by the command service, renewed by the gateway. */
+const DEVICE_TOKEN_MAX_AGE_DAYS = positiveInt({
+  default: 30,
+  desc: 'Lifetime of a terminal device token; past half of it the gateway renews it on connect, past all of it the tablet enrolls again',
+});
 
 export const commandEnv = {
   ...sharedEnv,
   COMMAND_PORT: port({ default: 3001, desc: 'HTTP port of apps/command' }),
+  COMMAND_INTERNAL_PORT: internalPort('command', 9101),
   LASTMETER_JWT_SECRET: secret({ desc: 'HS256 secret for user and device tokens (>= 32 chars)' }),
   LASTMETER_ADMIN_USER: str({ default: 'admin', desc: 'Username of the first hq-admin' }),
   LASTMETER_ADMIN_PASSWORD: str({ desc: 'Password of the first hq-admin' }),
+  DEVICE_TOKEN_MAX_AGE_DAYS,
+  LOGIN_LIMIT_PER_USERNAME: positiveInt({
+    default: 10,
+    desc: 'Login attempts per username per minute, all addresses and instances together (Redis); then 429',
+  }),
+  LOGIN_LIMIT_PER_IP: positiveInt({
+    default: 30,
+    desc: 'Login attempts per client address per minute, all usernames and instances together (Redis); then 429',
+  }),
   CORS_ORIGINS: str({
-    default: '*',
-    desc: 'Browser origins allowed to call the write API (comma-separated; * = any). Bearer tokens, no cookies',
+    // The web UIs are served by the gateway (port 3000 by default); `npm start` derives
+    // this from its own GATEWAY_PORT. `*` = any origin, only when set explicitly.
+    default: 'http://localhost:3000,http://127.0.0.1:3000',
+    desc: "Browser origins allowed to call the write API (comma-separated; * = any); default the gateway's own origin. Bearer tokens, no cookies",
   }),
 };
 
 export const projectorEnv = {
   ...sharedEnv,
   PROJECTOR_PORT: port({ default: 3002, desc: 'HTTP port of apps/projector (health, metrics)' }),
+  PROJECTOR_INTERNAL_PORT: internalPort('projector', 9102),
 };
 
 export const gatewayEnv = {
   ...sharedEnv,
   GATEWAY_PORT: port({ default: 3000, desc: 'HTTP and Socket.IO port of apps/gateway' }),
+  GATEWAY_INTERNAL_PORT: internalPort('gateway', 9100),
   GATEWAY_MAX_BUFFERED_PACKETS: positiveInt({
     default: 1000,
     desc: 'Packets a terminal socket may have waiting before it is disconnected as a slow consumer',
+  }),
+  DEVICE_TOKEN_MAX_AGE_DAYS,
+  TERMINAL_MESSAGE_RATE: positiveInt({
+    default: 20,
+    desc: 'Client → server messages per second a terminal may send on average (token bucket refill, all its sockets together)',
+  }),
+  TERMINAL_MESSAGE_BURST: positiveInt({
+    default: 100,
+    desc: 'Token bucket size: messages a terminal may send at once (an outbox flushed after being offline)',
+  }),
+  TERMINAL_FLOOD_STRIKES: positiveInt({
+    default: 50,
+    desc: 'Rate-limited messages in a row after which a flooding terminal socket is disconnected',
+  }),
+  TERMINAL_REPORTS_PER_HOUR: positiveInt({
+    default: 60,
+    desc: 'Field reports one terminal may file per clock hour',
+  }),
+  TERMINAL_MAX_SOCKETS: positiveInt({
+    default: 3,
+    desc: 'Live sockets per terminal id across all gateways; a newer connection drops the oldest',
+  }),
+  REPLAY_MAX_PER_USER: positiveInt({
+    default: 2,
+    desc: 'Replays (GET /v1/events) one user may run at once on a gateway; more are refused with 429',
+  }),
+  REPLAY_MAX_PER_GATEWAY: positiveInt({
+    default: 8,
+    desc: 'Replays (GET /v1/events) one gateway process runs at once, all users together; more are refused with 429',
   }),
   LASTMETER_JWT_SECRET: secret({ desc: 'HS256 secret for user and device tokens (>= 32 chars)' }),
   COMMAND_PUBLIC_URL: str({

@@ -1,4 +1,4 @@
-import { stringify, type Stringifier } from 'csv-stringify';
+import { stringify, type Options, type Stringifier } from 'csv-stringify';
 import type { DomainEvent } from '@lastmeter/contracts';
 import { storeOf } from './replay';
 
@@ -35,7 +35,20 @@ export function eventCsvRow(event: DomainEvent): string[] {
   ];
 }
 
-/** An RFC 4180 CSV stream (csv-stringify) with a header row. */
+/**
+ * Every CSV the product emits goes through here: csv-stringify (RFC 4180) with formula
+ * neutralisation on. A cell starting with `=`, `+`, `-`, `@`, tab or carriage return (and
+ * their full-width forms `＝＋－＠`, which some spreadsheets normalise) gets a leading `'`,
+ * so a spreadsheet shows it as text instead of evaluating it (OWASP "CSV injection").
+ * csv-stringify's own `escape_formulas` does exactly that; it spares `-` only in JS
+ * numbers, and our rows are all strings, so `-5` becomes `'-5` (acceptable per OWASP).
+ * Quoting, escaping and line endings are otherwise csv-stringify's defaults.
+ */
+export function safeCsv(options: Omit<Options, 'escape_formulas'> = {}): Stringifier {
+  return stringify({ ...options, escape_formulas: true });
+}
+
+/** An RFC 4180 CSV stream (csv-stringify) with a header row, formulas neutralised. */
 export function eventCsv(): Stringifier {
-  return stringify({ header: true, columns: [...EVENT_CSV_COLUMNS], quoted_match: /[",\r\n]/ });
+  return safeCsv({ header: true, columns: [...EVENT_CSV_COLUMNS], quoted_match: /[",\r\n]/ });
 }

@@ -37,6 +37,34 @@ const CLOCK_SLACK_MS = 60_000;
  * stays below partitions × PARTITION_HIGH_WATER events whatever the reader's pace.
  */
 const PARTITION_HIGH_WATER = 1_000;
+/**
+ * Fetch sizes. A fetch response is held whole in memory, so `FETCH_MAX_BYTES` is what one
+ * replay may have in flight, and a gateway runs several replays (REPLAY_MAX_PER_GATEWAY,
+ * 8 by default: 64 MiB at most, where 64 MiB per replay allowed 512 MiB). Per partition,
+ * 1 MiB is about PARTITION_HIGH_WATER events of the log (~1 KB each): more would be
+ * dropped at the high-water mark and fetched again after resume, so 2 MiB mostly fetched
+ * bytes twice. 8 MiB covers 8 partitions per round trip; the others come in the next
+ * fetches (paused partitions are not fetched), which on a local broker take milliseconds,
+ * while parsing 8 MiB of events takes about 100 ms: the fetch size is not what limits
+ * throughput (bench/replay.bench.ts; docs/history.md).
+ */
+const FETCH_MAX_BYTES = 8 * 1024 * 1024;
+const FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
+/** A replay's consumer group is named `<events topic>.replay.<uuid>`. */
+const GROUP_INFIX = '.replay.';
+/**
+ * A group whose member did not leave (its consumer failed to disconnect) is removed by the
+ * broker only after the session timeout; deleting it is retried until then.
+ */
+const SESSION_TIMEOUT_MS = 60_000;
+
+export interface ReplayOptions {
+  /**
+   * Aborting stops the replay within moments: the generator returns (a pending `next()`
+   * resolves done), its consumer disconnects and its consumer group is deleted.
+   */
+  signal?: AbortSignal;
+}
 
 /** An event and its NDJSON line (the bytes as logged when no upcast changed them). */
 export interface ReplayedEvent {
@@ -88,22 +116,39 @@ export class LogReplay {
     private readonly topics: TopicNames,
   ) {}
 
-  async *events(filter: ReplayFilter, onProgress?: (progress: ReplayProgress) => void): AsyncGenerator<DomainEvent> {
-    for await (const { event } of this.entries(filter, onProgress)) yield event;
+  async *events(
+    filter: ReplayFilter,
+    onProgress?: (progress: ReplayProgress) => void,
+    options: ReplayOptions = {},
+  ): AsyncGenerator<DomainEvent> {
+    for await (const { event } of this.entries(filter, onProgress, options)) yield event;
   }
 
   /**
    * The same stream with each event's JSON line: the logged bytes themselves when the
    * event is already at the current schema (no parse-and-stringify round trip on the
    * way out), otherwise the upcast event serialized.
+   *
+   * Every replay reads through a consumer group of its own (kafkajs has no manual
+   * assignment); it commits no offsets and is deleted when the replay ends, however it
+   * ends.
    */
-  async *entries(filter: ReplayFilter, onProgress?: (progress: ReplayProgress) => void): AsyncGenerator<ReplayedEvent> {
+  async *entries(
+    filter: ReplayFilter,
+    onProgress?: (progress: ReplayProgress) => void,
+    { signal }: ReplayOptions = {},
+  ): AsyncGenerator<ReplayedEvent> {
+    if (signal?.aborted) return;
     const admin = this.kafka.admin();
     await admin.connect();
     let consumer: Consumer | undefined;
+    const groupId = `${this.topics.events}${GROUP_INFIX}${randomUUID()}`;
     const signals = new Signals();
+    const wake = () => signals.wake();
+    signal?.addEventListener('abort', wake);
     try {
       const states = await this.plan(admin, filter);
+      if (signal?.aborted) return;
       const byKey = new Map(states.map((s) => [`${s.topic}/${s.partition}`, s]));
       const totalRange = states.reduce((n, s) => n + (s.end - s.start), 0);
       let read = 0;
@@ -118,15 +163,15 @@ export class LogReplay {
 
       if (states.some((s) => s.position < s.end)) {
         consumer = this.kafka.consumer({
-          groupId: `${this.topics.events}.replay.${randomUUID()}`,
+          groupId,
           readUncommitted: false,
-          sessionTimeout: 60_000,
+          sessionTimeout: SESSION_TIMEOUT_MS,
           heartbeatInterval: 3_000,
           // History is all there: fetch a lot at once so no partition's buffer runs dry
           // (the merge waits for every partition that could still have an earlier event).
           maxWaitTimeInMs: 20,
-          maxBytes: 64 * 1024 * 1024,
-          maxBytesPerPartition: 2 * 1024 * 1024,
+          maxBytes: FETCH_MAX_BYTES,
+          maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
         });
         const active = consumer;
         // Batches of only transaction markers or aborted records never reach eachBatch.
@@ -136,7 +181,13 @@ export class LogReplay {
           state.position = Math.max(state.position, Math.min(Number(payload.lastOffset) + 1, state.end));
           signals.wake();
         });
+        // Before run(): a consumer that crashes while joining its group fails the replay.
+        active.on(active.events.CRASH, ({ payload }) => {
+          failure = payload.error;
+          signals.wake();
+        });
         await active.connect();
+        if (signal?.aborted) return;
         await active.subscribe({ topics: REPLAYED.map((role) => this.topics[role]), fromBeginning: true });
         await active.run({
           autoCommit: false,
@@ -185,18 +236,16 @@ export class LogReplay {
             signals.wake();
           },
         });
+        if (failure) throw failure;
         for (const state of states) {
           if (state.position < state.end)
             active.seek({ topic: state.topic, partition: state.partition, offset: String(state.position) });
         }
-        active.on(active.events.CRASH, ({ payload }) => {
-          failure = payload.error;
-          signals.wake();
-        });
       }
 
       // The merge.
       for (;;) {
+        if (signal?.aborted) return;
         if (failure) throw failure;
         const open = states.filter((s) => s.buffer.length > 0 || s.position < s.end);
         if (open.length === 0) break;
@@ -217,9 +266,52 @@ export class LogReplay {
       }
       progress();
     } finally {
-      await consumer?.disconnect().catch(() => undefined);
+      signal?.removeEventListener('abort', wake);
+      if (consumer) {
+        await consumer.disconnect().catch(() => undefined);
+        // The group is empty now that its only member left; left alone it would stay listed
+        // on the broker (kafka-consumer-groups --list, every admin's listGroups) until the
+        // coordinator's periodic expiry removes it.
+        if ((await deleteGroups(admin, [groupId]).catch(() => [groupId])).length > 0) this.deleteLater(groupId);
+      }
       await admin.disconnect().catch(() => undefined);
     }
+  }
+
+  /**
+   * Deletes the consumer groups of replays that are over but left their group behind (a
+   * process that died mid-replay). Groups with members, live replays, are left alone.
+   * Returns the groups deleted.
+   */
+  async deleteLeftoverGroups(): Promise<string[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const prefix = `${this.topics.events}${GROUP_INFIX}`;
+      const { groups } = await admin.listGroups();
+      const leftovers = groups.map((g) => g.groupId).filter((id) => id.startsWith(prefix));
+      if (leftovers.length === 0) return [];
+      const kept = await deleteGroups(admin, leftovers);
+      return leftovers.filter((id) => !kept.includes(id));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** A group whose member is still registered: retried until the session timeout removed it. */
+  private deleteLater(groupId: string, startedAt = Date.now()): void {
+    setTimeout(() => {
+      const admin = this.kafka.admin();
+      void admin
+        .connect()
+        .then(() => deleteGroups(admin, [groupId]))
+        .catch(() => [groupId])
+        .then((kept) => {
+          if (kept.length > 0 && Date.now() - startedAt < SESSION_TIMEOUT_MS + 10_000)
+            this.deleteLater(groupId, startedAt);
+        })
+        .finally(() => admin.disconnect().catch(() => undefined));
+    }, 5_000).unref();
   }
 
   /** Where each partition starts and ends for this filter. */
@@ -256,6 +348,21 @@ export class LogReplay {
       }
     }
     return states;
+  }
+}
+
+/**
+ * Deletes consumer groups; returns those still there because they have members (or
+ * whose deletion failed for another reason). A group already gone counts as deleted.
+ */
+async function deleteGroups(admin: Admin, groupIds: string[]): Promise<string[]> {
+  try {
+    await admin.deleteGroups(groupIds);
+    return [];
+  } catch (error) {
+    const failed = (error as { groups?: Array<{ groupId: string; error?: { type?: string } }> }).groups;
+    if (!failed) throw error;
+    return failed.filter((g) => g.error?.type !== 'GROUP_ID_NOT_FOUND').map((g) => g.groupId);
   }
 }
 

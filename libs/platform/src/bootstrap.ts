@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createServer, type Server } from 'node:http';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -7,6 +8,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, type AppConfig, type AppName } from '@lastmeter/config';
 import { ErrorsFilter } from './errors.filter';
+import { contentSecurityPolicy, internalRoutes } from './security-headers';
 import { validationPipe } from './validation';
 
 export const BODY_LIMIT = '256kb';
@@ -20,10 +22,17 @@ export interface AppDefinition<N extends AppName> {
   configure?: (app: NestExpressApplication, config: AppConfig<N>) => void | Promise<void>;
 }
 
+/** `<APP>_INTERNAL_PORT` of an app's config: 0 = no internal listener. */
+function internalPortOf(name: AppName, config: object): number {
+  return Number((config as Record<string, unknown>)[`${name.toUpperCase()}_INTERNAL_PORT`] ?? 0);
+}
+
 /**
  * Starts one app: config first (a bad value is one line on stderr and exit code 1), then
- * Nest with pino logs, helmet, a 256 KiB body limit, `/v1` prefix, OpenAPI at /docs and
- * graceful shutdown on SIGTERM/SIGINT.
+ * Nest with pino logs, helmet, a Content-Security-Policy per route (security-headers.ts),
+ * a 256 KiB body limit, `/v1` prefix, OpenAPI at /docs and graceful shutdown on
+ * SIGTERM/SIGINT. With `<APP>_INTERNAL_PORT` set, a second listener on INTERNAL_HOST serves
+ * /metrics and /docs, which the public port then answers with 404.
  */
 export async function runApp<N extends AppName>(definition: AppDefinition<N>): Promise<INestApplication> {
   let config: AppConfig<N>;
@@ -37,13 +46,29 @@ export async function runApp<N extends AppName>(definition: AppDefinition<N>): P
     throw error;
   }
 
+  const port = definition.port(config);
+  const internalPort = internalPortOf(definition.name, config);
+  if (internalPort === port) {
+    const variable = `${definition.name.toUpperCase()}_INTERNAL_PORT`;
+    process.stderr.write(
+      `lastmeter-${definition.name}: invalid configuration: ${variable}: ${port} is also the public port\n`,
+    );
+    process.exit(1);
+  }
+
   const app = await NestFactory.create<NestExpressApplication>(definition.module(config), {
     bufferLogs: true,
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: BODY_LIMIT });
+  // Which hop's address is the client's (login rate limits key on it): TRUST_PROXY.
+  app.set('trust proxy', trustProxy(config.TRUST_PROXY));
+  // helmet for the other headers; the CSP is ours: strict for the API, Swagger UI's needs
+  // under /docs, and the gateway replaces it on the web UI pages (apps/gateway web-ui.ts).
   app.use(helmet({ contentSecurityPolicy: false }));
+  app.use(contentSecurityPolicy());
+  if (internalPort > 0) app.use(internalRoutes(internalPort));
   app.setGlobalPrefix('v1', { exclude: ['metrics'] });
   app.useGlobalFilters(new ErrorsFilter());
   app.useGlobalPipes(validationPipe());
@@ -55,11 +80,28 @@ export async function runApp<N extends AppName>(definition: AppDefinition<N>): P
     .setVersion('1')
     .addBearerAuth()
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi));
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi), {
+    // No badge image from validator.swagger.io: the page loads nothing from elsewhere.
+    swaggerOptions: { validatorUrl: null },
+  });
 
-  const port = definition.port(config);
   await app.listen(port, config.HOST);
   app.get(Logger).log(`${definition.name} listening on http://${config.HOST}:${port}`, 'Bootstrap');
+  if (internalPort > 0) {
+    // The same express app on a second socket; Socket.IO stays on the public server only.
+    const internal: Server = createServer(app.getHttpAdapter().getInstance());
+    await new Promise<void>((resolve, reject) => {
+      internal.once('error', reject);
+      internal.listen(internalPort, config.INTERNAL_HOST, () => resolve());
+    });
+    app.getHttpServer().once('close', () => internal.close());
+    app
+      .get(Logger)
+      .log(
+        `${definition.name} internal listener (metrics, docs) on http://${config.INTERNAL_HOST}:${internalPort}`,
+        'Bootstrap',
+      );
+  }
   return app;
 }
 
@@ -69,4 +111,12 @@ export function main<N extends AppName>(definition: AppDefinition<N>): void {
     process.stderr.write(`lastmeter-${definition.name}: failed to start: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
   });
+}
+
+/** Express's 'trust proxy' from TRUST_PROXY: false | true | a hop count | addresses/subnets. */
+export function trustProxy(value: string): boolean | number | string {
+  if (value === 'false' || value === '') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
 }

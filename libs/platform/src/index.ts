@@ -4,3 +4,4 @@ export * from './metrics';
 export * from './logging';
 export * from './errors.filter';
 export * from './validation';
+export * from './security-headers';

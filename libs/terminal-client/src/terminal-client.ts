@@ -7,6 +7,7 @@ import {
   type Hello,
   type TerminalAuth,
   type TerminalClientEvents,
+  RATE_LIMITED,
 } from '@lastmeter/contracts';
 
 /** Where a terminal keeps its place in the feed between runs (localStorage on a tablet). */
@@ -67,8 +68,12 @@ export class TerminalClient {
   private readonly items: Array<Listener<FeedMessage>> = [];
   private readonly hellos: Array<Listener<Hello>> = [];
   private readonly revocations: Array<Listener<void>> = [];
+  private readonly tokens: Array<Listener<string>> = [];
+  private readonly expirations: Array<Listener<void>> = [];
+  private token: string;
 
   constructor(private readonly options: TerminalClientOptions) {
+    this.token = options.token;
     this.cursors = options.cursors ?? new MemoryCursorStore();
     const saved = this.cursors.load();
     this.cursor = saved?.cursor ?? 0;
@@ -84,7 +89,17 @@ export class TerminalClient {
     });
     this.socket.on('hello', (hello: Hello) => {
       this.epoch = hello.epoch;
+      // A renewed device token: use it from now on (and let the app store it).
+      if (hello.token) {
+        this.token = hello.token;
+        for (const listener of this.tokens) listener(hello.token);
+      }
       for (const listener of this.hellos) listener(hello);
+    });
+    // The token expired (server side), or a reconnect was refused for it: enroll again.
+    this.socket.on('token-expired', () => this.expired());
+    this.socket.on('connect_error', (error: Error & { data?: { reason?: ConnectRefusal } }) => {
+      if (error.data?.reason === 'token-expired') this.expired();
     });
     this.socket.on('feed', (message: FeedMessage) => this.receive(message));
     this.socket.on('revoked', () => {
@@ -92,8 +107,13 @@ export class TerminalClient {
     });
   }
 
+  private expired(): void {
+    this.socket.disconnect();
+    for (const listener of this.expirations) listener();
+  }
+
   private auth(): TerminalAuth {
-    return { token: this.options.token, cursor: this.cursor, ...(this.epoch ? { epoch: this.epoch } : {}) };
+    return { token: this.token, cursor: this.cursor, ...(this.epoch ? { epoch: this.epoch } : {}) };
   }
 
   private receive(message: FeedMessage): void {
@@ -122,6 +142,23 @@ export class TerminalClient {
   onRevoked(listener: Listener<void>): this {
     this.revocations.push(listener);
     return this;
+  }
+
+  /** The gateway renewed the device token (with hello): persist it in place of the old one. */
+  onToken(listener: Listener<string>): this {
+    this.tokens.push(listener);
+    return this;
+  }
+
+  /** The device token expired (DEVICE_TOKEN_MAX_AGE_DAYS): the terminal must be enrolled again. */
+  onTokenExpired(listener: Listener<void>): this {
+    this.expirations.push(listener);
+    return this;
+  }
+
+  /** The device token in use (the enrolled one, or its latest renewal). */
+  get currentToken(): string {
+    return this.token;
   }
 
   /** Connects; resolves with the first hello, rejects with ConnectRefused. */
@@ -154,8 +191,10 @@ export class TerminalClient {
       try {
         const ack = (await this.socket.timeout(this.options.ackTimeoutMs ?? 5_000).emitWithAck(event, payload)) as Ack;
         // "Being recorded by another request": the first attempt is still in flight.
-        if (!ack.ok && /being recorded/.test(ack.error?.message ?? '') && attempt < attempts) {
-          await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        // "rate-limited": the terminal sent more than its budget; wait for tokens to refill.
+        const message = ack.error?.message ?? '';
+        if (!ack.ok && (/being recorded/.test(message) || message === RATE_LIMITED) && attempt < attempts) {
+          await new Promise((resolve) => setTimeout(resolve, (message === RATE_LIMITED ? 1_000 : 200) * attempt));
           continue;
         }
         return ack;

@@ -143,7 +143,9 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
           <div className="notice notice--error" role="alert">
             {state.connection === 'revoked'
               ? 'This tablet was revoked by head office.'
-              : `The server refused this tablet (${state.refusal}).`}{' '}
+              : state.refusal === 'token-expired'
+                ? "This tablet's sign-in has expired: enroll it again with a new code from head office."
+                : `The server refused this tablet (${state.refusal}).`}{' '}
             <button type="button" onClick={onForget}>
               Enroll again
             </button>

@@ -123,6 +123,16 @@ export class Tablet {
       this.setConnection('online');
       void this.flush();
     });
+    // A renewed device token comes with hello past half of its age: keep it on the device.
+    this.client.onToken((token) => {
+      this.stored.device = { ...this.stored.device, token };
+      this.save();
+    });
+    this.client.onTokenExpired(() => {
+      this.refusal = 'token-expired';
+      this.setConnection('refused');
+      this.client.close();
+    });
     this.client.onItem((message) => this.receive(message));
     this.client.onRevoked(() => {
       this.setConnection('revoked');

@@ -1,11 +1,11 @@
 import { Command } from 'commander';
 import { loadOrCreateDevSecrets } from '@lastmeter/auth';
 import { APP_ENV_SPECS } from '@lastmeter/config';
-import { isPortFree, lastmeterHome, LocalInfra, waitUntil } from '@lastmeter/infra';
+import { isAlive, isPortFree, lastmeterHome, LocalInfra, waitUntil } from '@lastmeter/infra';
 import { color, info, UserFacingError } from '../output';
 import { Supervisor, type AppSpec } from '../supervisor';
 import { ensureTopicsFromEnv } from '../topics';
-import { logIsEmpty, seedDemo } from '../seed';
+import { logIsEmpty, seedDemo, seedRefusal } from '../seed';
 
 const DEFAULT_PORTS = {
   gateway: APP_ENV_SPECS.gateway.GATEWAY_PORT.default as number,
@@ -23,6 +23,34 @@ function portOf(name: keyof typeof DEFAULT_PORTS): number {
   return port;
 }
 
+/** `<APP>_INTERNAL_PORT` when set and not 0: where /metrics and /docs are served then. */
+function internalPortOf(name: keyof typeof DEFAULT_PORTS): number | undefined {
+  const variable = `${name.toUpperCase()}_INTERNAL_PORT`;
+  const value = process.env[variable];
+  if (value === undefined || value === '' || value === '0') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UserFacingError(`${variable}="${value}" is not a port`);
+  return port;
+}
+
+/**
+ * The origins the command service lets call it (CORS_ORIGINS, unless set): the pages of
+ * this gateway as a browser on this machine reaches them, and at the host of
+ * COMMAND_PUBLIC_URL (tablets on the store network: `HOST=0.0.0.0 COMMAND_PUBLIC_URL=…`).
+ */
+function gatewayOrigins(gatewayPort: number, commandPublicUrl: string | undefined): string {
+  const hosts = new Set(['localhost', '127.0.0.1']);
+  if (commandPublicUrl) {
+    try {
+      hosts.add(new URL(commandPublicUrl).hostname);
+    } catch {
+      // Not a URL: the apps' own validation reports it.
+    }
+  }
+  return [...hosts].map((host) => `http://${host}:${gatewayPort}`).join(',');
+}
+
 async function httpOk(url: string): Promise<boolean> {
   const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
   return response.ok;
@@ -34,10 +62,22 @@ export function startCommand(): Command {
     .action(async () => {
       const home = lastmeterHome();
       const ports = { gateway: portOf('gateway'), command: portOf('command'), projector: portOf('projector') };
+      const internalPorts = {
+        gateway: internalPortOf('gateway'),
+        command: internalPortOf('command'),
+        projector: internalPortOf('projector'),
+      };
       for (const [name, port] of Object.entries(ports)) {
         if (!(await isPortFree(port))) {
           throw new UserFacingError(
             `port ${port} for ${name} is in use; stop what uses it or set ${name.toUpperCase()}_PORT`,
+          );
+        }
+      }
+      for (const [name, port] of Object.entries(internalPorts)) {
+        if (port !== undefined && !(await isPortFree(port))) {
+          throw new UserFacingError(
+            `internal port ${port} for ${name} is in use; stop what uses it or set ${name.toUpperCase()}_INTERNAL_PORT`,
           );
         }
       }
@@ -78,6 +118,8 @@ export function startCommand(): Command {
         PROJECTOR_PORT: String(ports.projector),
         // Where browsers of the web UIs send commands (set it yourself to reach a LAN address).
         COMMAND_PUBLIC_URL: process.env.COMMAND_PUBLIC_URL || `http://127.0.0.1:${ports.command}`,
+        // ...and the command service accepts them from this gateway's pages only.
+        CORS_ORIGINS: process.env.CORS_ORIGINS || gatewayOrigins(ports.gateway, process.env.COMMAND_PUBLIC_URL),
       };
       const apps: AppSpec[] = (['command', 'projector', 'gateway'] as const).map((name) => ({
         name,
@@ -102,7 +144,19 @@ export function startCommand(): Command {
       if (shuttingDown) return;
 
       let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined;
-      if (await logIsEmpty(endpoints.kafkaBrokers, process.env.KAFKA_TOPIC_PREFIX)) {
+      const state = infra.readState();
+      const refusal = seedRefusal({
+        nodeEnv: process.env.NODE_ENV,
+        kafkaBrokers: process.env.KAFKA_BROKERS,
+        redisUrl: process.env.REDIS_URL,
+        local: {
+          kafkaBrokers: state.kafka && isAlive(state.kafka.pid) ? `127.0.0.1:${state.kafka.port}` : undefined,
+          redisUrl: state.redis && isAlive(state.redis.pid) ? `redis://127.0.0.1:${state.redis.port}` : undefined,
+        },
+      });
+      if (refusal) {
+        info(`demo seed skipped: ${refusal}`);
+      } else if (await logIsEmpty(endpoints.kafkaBrokers, process.env.KAFKA_TOPIC_PREFIX)) {
         info('empty event log: seeding the demo (regions, stores, users, a terminal, communications)');
         seeded = await seedDemo(`http://127.0.0.1:${ports.command}`, {
           username: secrets.adminUser,
@@ -114,6 +168,12 @@ export function startCommand(): Command {
       }
 
       const url = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
+      // /metrics and /docs move to the internal listener when one is set.
+      const internalHost = process.env.INTERNAL_HOST || '127.0.0.1';
+      const ops = (name: keyof typeof ports, path: string) => {
+        const internal = internalPorts[name];
+        return internal ? `http://${internalHost}:${internal}${path}` : url(ports[name], path);
+      };
       const lines = [
         '',
         color.bold(color.green('Last Meter is up')),
@@ -122,9 +182,9 @@ export function startCommand(): Command {
         `  analyst                  ${url(ports.gateway, '/analyst/')}`,
         `  gateway (read API, UIs)  ${url(ports.gateway)}`,
         `  command API              ${url(ports.command, '/v1')}`,
-        `  OpenAPI                  ${url(ports.command, '/docs')}   ${url(ports.gateway, '/docs')}`,
+        `  OpenAPI                  ${ops('command', '/docs')}   ${ops('gateway', '/docs')}`,
         `  health                   ${url(ports.gateway, '/v1/health/ready')}`,
-        `  metrics                  ${url(ports.command, '/metrics')}   ${url(ports.projector, '/metrics')}   ${url(ports.gateway, '/metrics')}`,
+        `  metrics                  ${ops('command', '/metrics')}   ${ops('projector', '/metrics')}   ${ops('gateway', '/metrics')}`,
         `  Kafka                    ${endpoints.kafkaBrokers}`,
         `  Redis                    ${endpoints.redisUrl}`,
         `  admin login              ${secrets.adminUser} / ${secrets.adminPassword}`,

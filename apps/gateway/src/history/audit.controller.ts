@@ -1,10 +1,9 @@
 import { BadRequestException, Controller, Get, Header, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { stringify } from 'csv-stringify';
 import type { Response } from 'express';
 import { IsISO8601, IsOptional } from 'class-validator';
 import { Roles } from '@lastmeter/auth';
-import { AUDIT_COLUMNS, auditRows, communicationsInFeed, type AuditRow } from '@lastmeter/history';
+import { AUDIT_COLUMNS, auditRows, communicationsInFeed, safeCsv, type AuditRow } from '@lastmeter/history';
 import { getCommunication, getStore, readFeed } from '@lastmeter/read-models';
 import { ReadModels } from '../read/read-models.service';
 import { HQ_READERS } from '../read/scope';
@@ -29,11 +28,14 @@ function idOf(file: string): string {
   return match[1].toLowerCase();
 }
 
-/** Streams rows as RFC 4180 CSV (UTF-8 with BOM, so spreadsheets read accents right). */
+/**
+ * Streams rows as RFC 4180 CSV (UTF-8 with BOM, so spreadsheets read accents right), with
+ * cells that a spreadsheet would run as a formula neutralised (`safeCsv`).
+ */
 async function sendCsv(res: Response, filename: string, rows: AsyncIterable<AuditRow> | AuditRow[]): Promise<void> {
   res.setHeader('content-type', 'text/csv; charset=utf-8');
   res.setHeader('content-disposition', `attachment; filename="${filename}"`);
-  const csv = stringify({ header: true, columns: [...AUDIT_COLUMNS], bom: true });
+  const csv = safeCsv({ header: true, columns: [...AUDIT_COLUMNS], bom: true });
   csv.pipe(res);
   for await (const row of rows) {
     if (!csv.write(row)) await new Promise((resolve) => csv.once('drain', resolve));

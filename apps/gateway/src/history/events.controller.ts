@@ -1,21 +1,81 @@
-import { BadRequestException, Controller, Get, Inject, Logger, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Logger,
+  type OnModuleInit,
+  Query,
+  Res,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOperation,
+  ApiProduces,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { once } from 'node:events';
-import { Roles } from '@lastmeter/auth';
+import { Counter, Gauge } from 'prom-client';
+import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
+import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import type { TopicNames } from '@lastmeter/contracts';
 import { InvalidReplayFilter, LogReplay, replayFilterOf, ReplayQuery, type ReplayFilter } from '@lastmeter/history';
 import { KAFKA, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
+import { MetricsRegistry } from '@lastmeter/platform';
+import { ReplayLimiter } from './replay-limiter';
+
+/**
+ * Seconds a refused client is told to wait. A slot frees when some replay ends, which the
+ * gateway cannot predict; a few seconds keeps retries from hammering it.
+ */
+const RETRY_AFTER_S = 5;
 
 @ApiTags('history')
 @ApiBearerAuth()
 @Controller('events')
-export class EventsController {
+export class EventsController implements OnModuleInit {
   private readonly logger = new Logger(EventsController.name);
   private readonly replay: LogReplay;
+  private readonly limiter: ReplayLimiter;
+  private readonly refused: Counter<'scope'>;
 
-  constructor(@Inject(KAFKA) kafka: Kafka, @Inject(TOPIC_NAMES) topics: TopicNames) {
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    @Inject(TOPIC_NAMES) topics: TopicNames,
+    @Inject(APP_CONFIG) config: AppConfig<'gateway'>,
+    registry: MetricsRegistry,
+  ) {
     this.replay = new LogReplay(kafka, topics);
+    const limiter = new ReplayLimiter(config.REPLAY_MAX_PER_USER, config.REPLAY_MAX_PER_GATEWAY);
+    this.limiter = limiter;
+    new Gauge({
+      name: 'lastmeter_replays_active',
+      help: 'Replays (GET /v1/events) this gateway is running',
+      registers: [registry],
+      collect() {
+        this.set(limiter.active);
+      },
+    });
+    this.refused = new Counter({
+      name: 'lastmeter_replays_refused_total',
+      help: 'Replays refused with 429, by the limit reached (user or gateway)',
+      labelNames: ['scope'],
+      registers: [registry],
+    });
+  }
+
+  /** Groups of replays a previous process did not get to delete (it died mid-replay). */
+  onModuleInit(): void {
+    void this.replay.deleteLeftoverGroups().then(
+      (deleted) => deleted.length > 0 && this.logger.log(`deleted ${deleted.length} leftover replay groups`),
+      (error: Error) => this.logger.warn(`leftover replay groups not deleted: ${error.message}`),
+    );
   }
 
   @Get()
@@ -25,9 +85,12 @@ export class EventsController {
     summary: 'Replay the log as NDJSON',
     description:
       'Every fact matching the filters, one JSON event per line, upcast to the current schema: in log order per ' +
-      'partition and, across partitions, by occurredAt (a k-way merge of the partitions). Streams with backpressure.',
+      'partition and, across partitions, by occurredAt (a k-way merge of the partitions). Streams with backpressure. ' +
+      'Concurrent replays are limited per user (REPLAY_MAX_PER_USER) and per gateway (REPLAY_MAX_PER_GATEWAY).',
   })
-  async events(@Query() query: ReplayQuery, @Res() res: Response): Promise<void> {
+  @ApiTooManyRequestsResponse({ description: 'Too many concurrent replays (of this user or on this gateway)' })
+  @ApiServiceUnavailableResponse({ description: 'Kafka could not be read before the first event (Retry-After)' })
+  async events(@Query() query: ReplayQuery, @CurrentClaims() claims: TokenClaims, @Res() res: Response): Promise<void> {
     let filter: ReplayFilter;
     try {
       filter = replayFilterOf(query);
@@ -35,40 +98,69 @@ export class EventsController {
       if (!(error instanceof InvalidReplayFilter)) throw error;
       throw new BadRequestException({ message: 'invalid request: to', fields: error.fields });
     }
-    res.status(200).type('application/x-ndjson');
-    res.setHeader('cache-control', 'no-store');
-    const events = this.replay.entries(filter);
-    let closed = false;
-    res.once('close', () => (closed = true));
-    // Lines go out in chunks of about 64 KiB (one write per event costs more than the
-    // event), and at least every 100 ms when events trickle in.
-    let chunk = '';
-    const flush = async () => {
-      if (chunk === '' || closed) return;
-      const full = !res.write(chunk);
-      chunk = '';
-      if (full) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-    };
-    const timer = setInterval(() => {
-      if (chunk !== '' && !closed && res.writableLength === 0) {
-        res.write(chunk);
-        chunk = '';
-      }
-    }, 100);
+    // Before any Kafka work: a refused replay costs the gateway nothing.
+    const slot = this.limiter.acquire(claims.sub);
+    if (!('release' in slot)) {
+      this.refused.inc({ scope: slot.scope });
+      res.setHeader('Retry-After', String(RETRY_AFTER_S));
+      throw new HttpException(
+        {
+          message:
+            slot.scope === 'user'
+              ? `too many concurrent replays: at most ${slot.limit} per user; retry when one of yours has ended`
+              : `too many concurrent replays on this gateway (at most ${slot.limit}); retry later`,
+        },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
+    // The client going away aborts the replay wherever it is: waiting for Kafka, for the
+    // merge or for 'drain'. Its consumer disconnects and its group is deleted.
+    const abort = new AbortController();
+    const { signal } = abort;
+    res.once('close', () => abort.abort());
+    if (res.destroyed) abort.abort(); // gone before the handler ran
+    const events = this.replay.entries(filter, undefined, { signal });
+    let timer: NodeJS.Timeout | undefined;
+    let failure: Error | undefined;
     try {
+      res.status(200).type('application/x-ndjson');
+      res.setHeader('cache-control', 'no-store');
+      // Lines go out in chunks of about 64 KiB (one write per event costs more than the
+      // event), and at least every 100 ms when events trickle in.
+      let chunk = '';
+      const flush = async () => {
+        if (chunk === '' || signal.aborted) return;
+        const full = !res.write(chunk);
+        chunk = '';
+        if (full) await once(res, 'drain', { signal }).catch(() => undefined);
+      };
+      timer = setInterval(() => {
+        if (chunk !== '' && !signal.aborted && res.writableLength === 0) {
+          res.write(chunk);
+          chunk = '';
+        }
+      }, 100);
       for await (const { json } of events) {
-        if (closed) break;
+        if (signal.aborted) break;
         chunk += `${json}\n`;
         if (chunk.length >= 64 * 1024) await flush();
       }
       await flush();
     } catch (error) {
-      // Headers are gone: all a client can be told is that the stream ends early.
-      this.logger.warn(`replay stopped: ${(error as Error).message}`);
+      failure = error as Error;
+      this.logger.warn(`replay stopped: ${failure.message}`);
     } finally {
       clearInterval(timer);
-      await events.return(undefined);
-      res.end();
+      await events.return(undefined).catch(() => undefined);
+      // Released before the response ends, so that a client may start its next replay as
+      // soon as it has read this one to the end.
+      slot.release();
     }
+    // Failed before its first line: a proper error. Later, the headers are gone and all a
+    // client can be told is that the stream ends early.
+    if (failure && !res.headersSent && !signal.aborted) {
+      throw new ServiceUnavailableException('the event log cannot be read right now');
+    }
+    res.end();
   }
 }

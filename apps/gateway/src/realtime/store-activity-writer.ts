@@ -52,6 +52,11 @@ export class StoreActivityWriter implements OnApplicationShutdown {
     return uuidv5(identity.join('/'), ACTIVITY_IDS);
   }
 
+  /** Whether the fact with this id was already recorded (a resend). */
+  async recorded(id: string): Promise<boolean> {
+    return (await this.redis.get(`${this.config.REDIS_KEY_PREFIX}activity:${id}`)) === 'done';
+  }
+
   /** Records the fact once; `duplicate` when it was already recorded. */
   async record<T extends ActivityType>(
     type: T,

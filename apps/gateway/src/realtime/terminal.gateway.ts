@@ -398,6 +398,8 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       const report = await parseMessage(ReportFileDto, body);
       const reportId = report.reportId ?? randomUUID();
       const id = this.writer.factId(session.terminalId, 'report', reportId);
+      // A resend of a filed report is answered as such, even with the hour's quota spent.
+      if (await this.writer.recorded(id)) return { duplicate: true };
       // TERMINAL_REPORTS_PER_HOUR: a slot is reserved first and given back unless a new report was written.
       const slot = await this.reports.reserve(session.terminalId);
       if (!slot)

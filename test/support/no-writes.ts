@@ -1,0 +1,58 @@
+import { topicNames } from '@lastmeter/contracts';
+import { createRedisClient } from '@lastmeter/redis';
+import type { TestNamespace } from './env';
+import { endOffsets } from './log-reader';
+
+/** What a suite has written so far: every topic's end offsets and every Redis key it owns. */
+export interface WriteSnapshot {
+  offsets: Record<string, Record<number, string>>;
+  keys: Set<string>;
+}
+
+async function keysOf(ns: TestNamespace): Promise<Set<string>> {
+  const redis = createRedisClient(ns.env.REDIS_URL!, 'test-no-writes');
+  const keys = new Set<string>();
+  try {
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${ns.keyPrefix}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of batch) keys.add(key);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return keys;
+}
+
+/**
+ * Every topic but the commands topic: a command that the decider refuses on a domain rule
+ * (404, 409, 422) was accepted onto that intake queue (7-day retention) and decided there;
+ * it is never a fact. Facts are events, store activity, feed entries and credentials.
+ */
+export async function writeSnapshot(ns: TestNamespace): Promise<WriteSnapshot> {
+  const topics = topicNames(ns.topicPrefix);
+  const offsets: WriteSnapshot['offsets'] = {};
+  for (const [role, topic] of Object.entries(topics)) {
+    if (role === 'commands') continue;
+    offsets[role] = await endOffsets(ns.env.KAFKA_BROKERS!, topic).catch(() => ({}));
+  }
+  return { offsets, keys: await keysOf(ns) };
+}
+
+/**
+ * Asserts that nothing was written since `before`: no topic's end offset moved and no
+ * new Redis key appeared (keys matching `ignore`, e.g. login throttle counters, excepted).
+ * Waits a moment first, so a write that a refusal failed to prevent has time to land.
+ */
+export async function expectNothingWritten(
+  ns: TestNamespace,
+  before: WriteSnapshot,
+  options: { ignore?: RegExp; settleMs?: number } = {},
+): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, options.settleMs ?? 300));
+  const after = await writeSnapshot(ns);
+  expect(after.offsets).toEqual(before.offsets);
+  const added = [...after.keys].filter((key) => !before.keys.has(key) && !options.ignore?.test(key));
+  expect(added).toEqual([]);
+}
