@@ -22,11 +22,11 @@ afterAll(async () => {
   await cleanupNamespace(ns);
 });
 
-it('an app creates the five topics of the contract with the configured partitions and retention', async () => {
+it('an app creates the six topics of the contract with the configured partitions, retention and compaction', async () => {
   app = await startApp('command', ns.env);
   const topics = await eventually(async () => {
     const described = await describeTopics(admin, names);
-    expect(described).toHaveLength(5);
+    expect(described).toHaveLength(6);
     return described;
   });
   const byName = Object.fromEntries(topics.map((topic) => [topic.name, topic]));
@@ -49,6 +49,11 @@ it('an app creates the five topics of the contract with the configured partition
   expect(byName[`${ns.topicPrefix}lastmeter.dlq.v1`]).toMatchObject({
     partitions: 5,
     config: { 'retention.ms': '2592000000' },
+  });
+  // Secrets: overwritten on change, deleted by tombstones, never kept as history.
+  expect(byName[`${ns.topicPrefix}lastmeter.credentials.v1`]).toMatchObject({
+    partitions: 5,
+    config: { 'cleanup.policy': 'compact' },
   });
 });
 

@@ -213,7 +213,7 @@ describe('user lifecycle', () => {
       .post('/v1/auth/password')
       .set(bearer(user.token))
       .send({ currentPassword: 'not-it', newPassword: 'careful-password-2' })
-      .expect(401);
+      .expect(400);
     expect(wrong.body.fields).toEqual({ currentPassword: ['is not the current password'] });
     await expectNothingWritten(ns, before);
 

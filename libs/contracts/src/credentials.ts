@@ -38,3 +38,14 @@ export const CREDENTIAL_FIELDS = [
   'salt',
   'secret',
 ] as const;
+
+/** `"field": "value"`, also as escaped JSON inside a string (`\\"field\\": \\"value\\"`). Hash values hold no quotes. */
+const CREDENTIAL_VALUE = new RegExp(`(\\\\?)"(${CREDENTIAL_FIELDS.join('|')})\\1"\\s*:\\s*\\1"[^"\\\\]*\\1"`, 'g');
+
+/**
+ * Text with the value of every credential field replaced, for outputs that must show
+ * stored bytes as they are (dead letters of a v1 event written before credentials v2).
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(CREDENTIAL_VALUE, '$1"$2$1":$1"[redacted]$1"');
+}

@@ -41,6 +41,14 @@ export interface Hello {
 }
 
 /**
+ * Server → client `token`: a renewed device token for a terminal that stayed connected
+ * past half of its token's age. Keep it in place of the old one.
+ */
+export interface TokenRenewed {
+  token: string;
+}
+
+/**
  * Server → client `token-expired`, just before the server disconnects a socket whose
  * token expired (terminals: enroll again; consoles: log in again).
  */

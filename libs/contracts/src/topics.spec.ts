@@ -24,3 +24,20 @@ describe('topics', () => {
     });
   });
 });
+
+describe('redactCredentials', () => {
+  it('replaces credential values, also inside escaped JSON, and leaves the rest', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { redactCredentials } = require('./credentials') as typeof import('./credentials');
+    const inner = JSON.stringify({ data: { username: 'a', passwordHash: 'scrypt$1$x' } });
+    expect(redactCredentials(inner)).toBe('{"data":{"username":"a","passwordHash":"[redacted]"}}');
+    const outer = JSON.stringify({ payload: inner });
+    expect(redactCredentials(outer)).not.toContain('scrypt');
+    expect(JSON.parse(JSON.parse(redactCredentials(outer)).payload)).toEqual({
+      data: { username: 'a', passwordHash: '[redacted]' },
+    });
+    expect(redactCredentials('{"enrollmentCodeHash": "abc", "name": "n"}')).toBe(
+      '{"enrollmentCodeHash":"[redacted]", "name": "n"}',
+    );
+  });
+});

@@ -96,6 +96,11 @@ export class TerminalClient {
       }
       for (const listener of this.hellos) listener(hello);
     });
+    // Renewed on a long-lived connection, past half of the token's age.
+    this.socket.on('token', ({ token }: { token: string }) => {
+      this.token = token;
+      for (const listener of this.tokens) listener(token);
+    });
     // The token expired (server side), or a reconnect was refused for it: enroll again.
     this.socket.on('token-expired', () => this.expired());
     this.socket.on('connect_error', (error: Error & { data?: { reason?: ConnectRefusal } }) => {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { TOPIC_ROLES } from '@lastmeter/contracts';
+import { redactCredentials, TOPIC_ROLES } from '@lastmeter/contracts';
 import { createProducer } from '@lastmeter/kafka';
 import {
   currentGeneration,
@@ -27,7 +27,8 @@ export function dlqCommand(): Command {
         const letters = unresolved(await readDlq(deployment.kafka, deployment.topics));
         for (const { record } of letters) {
           if (options.json) {
-            process.stdout.write(`${JSON.stringify(record)}\n`);
+            // Dead letters keep the original bytes; a v1 event's hash is not shown.
+            process.stdout.write(`${redactCredentials(JSON.stringify(record))}\n`);
           } else {
             const { source } = record;
             process.stdout.write(

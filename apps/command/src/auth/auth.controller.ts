@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Body,
   Controller,
   ForbiddenException,
@@ -56,6 +57,9 @@ export class AuthController {
   }
 
   private async authenticate(username: string, password: string): Promise<TokenClaims> {
+    // Every path waits for the log and verifies one scrypt hash, so that neither the
+    // configured admin nor an unknown username answers faster than a real account.
+    await this.lookup.settled();
     // The first hq-admin comes from configuration, not from the log.
     if (username === this.config.LASTMETER_ADMIN_USER) {
       if (!(await verifyPassword(password, await this.adminHash))) throw wrongCredentials();
@@ -73,6 +77,7 @@ export class AuthController {
   @Post('password')
   @HttpCode(200)
   @ApiBearerAuth()
+  @UseGuards(LoginThrottlerGuard)
   async changeOwnPassword(@Body() body: ChangeOwnPasswordDto, @CurrentActor() actor: Actor) {
     if (actor.id.startsWith(CONFIGURED_ADMIN) || actor.role === 'terminal' || actor.role === 'system') {
       throw new ForbiddenException(
@@ -81,7 +86,8 @@ export class AuthController {
     }
     const stored = this.lookup.passwordHashOf(actor.id);
     if (!stored || !(await verifyPassword(body.currentPassword, stored))) {
-      throw new UnauthorizedException({
+      // 400, not 401: the caller's token is fine (a client would log out on 401).
+      throw new BadRequestException({
         message: 'invalid request: currentPassword',
         fields: { currentPassword: ['is not the current password'] },
       });
@@ -92,7 +98,8 @@ export class AuthController {
       actor,
       aggregateId: actor.id,
     });
-    const user = this.lookup.user(actor.id);
+    // The new session version, even if another instance decided (and this one's view lags).
+    const user = await this.lookup.userAt(actor.id, outcome.body.version);
     const account: Account | undefined = user?.role
       ? {
           userId: actor.id,

@@ -6,10 +6,15 @@ import type { Request, Response } from 'express';
 /** Named throttlers of POST /v1/auth/login (limits from config, counters in Redis). */
 export const LOGIN_THROTTLERS = { perIp: 'login-ip', perUsername: 'login-user' } as const;
 
-/** The username a login attempt is for, normalised as login compares it. */
+/**
+ * Whose password is being tried: the username of a login (normalised as login compares
+ * it), or the caller of a password change (a stolen token may not guess without limit).
+ */
 export function loginUsername(request: Request): string {
   const body = request.body as { username?: unknown } | undefined;
-  return typeof body?.username === 'string' ? body.username.trim().toLowerCase() : '';
+  if (typeof body?.username === 'string') return body.username.trim().toLowerCase();
+  const claims = (request as Request & { claims?: { sub?: string } }).claims;
+  return claims?.sub ? `sub:${claims.sub}` : '';
 }
 
 /**

@@ -14,6 +14,8 @@ export class CommandSessionCheck implements SessionCheck {
   constructor(@Inject(AGGREGATE_STORE) private readonly store: AggregateStore) {}
 
   async refusal(claims: TokenClaims): Promise<string | undefined> {
+    // The scheduler decides in-process; no token may speak for the system.
+    if (claims.role === 'system') return 'system tokens are not accepted here';
     if (claims.role === 'terminal') {
       const terminal = this.store.get('terminal', claims.sub).state as TerminalState;
       return terminal.status === 'revoked' ? 'terminal revoked' : undefined;

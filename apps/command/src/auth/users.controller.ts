@@ -1,5 +1,6 @@
 import {
   Body,
+  ConflictException,
   Controller,
   HttpCode,
   Inject,
@@ -7,7 +8,6 @@ import {
   ParseUUIDPipe,
   Patch,
   Post,
-  UnauthorizedException,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '@lastmeter/contracts';
@@ -39,7 +39,7 @@ export class UsersController {
   @Post()
   async create(@Body() body: CreateUserDto, @CurrentActor() actor: Actor) {
     if (body.username === this.config.LASTMETER_ADMIN_USER) {
-      throw new UnauthorizedException('that username is reserved for the configured admin');
+      throw new ConflictException('username already taken (by the configured admin)');
     }
     const passwordHash = await hashPassword(body.password);
     const command = {

@@ -1,4 +1,17 @@
-import { Body, Controller, Delete, HttpCode, Inject, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  HttpCode,
+  Inject,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  UseGuards,
+} from '@nestjs/common';
+import { SkipThrottle } from '@nestjs/throttler';
+import { LOGIN_THROTTLERS, LoginThrottlerGuard } from '../auth/login-throttler.guard';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { JwtService } from '@nestjs/jwt';
 import type { Actor } from '@lastmeter/contracts';
@@ -82,9 +95,14 @@ export class DirectoryController {
     return { terminalId: outcome.id, enrollmentCode, expiresAt, version: outcome.version };
   }
 
-  /** A store tablet redeems its code for a device token bound to its store. */
+  /**
+   * A store tablet redeems its code for a device token bound to its store. Public, so
+   * throttled per client address like login (LOGIN_LIMIT_PER_IP); there is no username.
+   */
   @Public()
   @Post('terminals/enroll')
+  @UseGuards(LoginThrottlerGuard)
+  @SkipThrottle({ [LOGIN_THROTTLERS.perUsername]: true })
   async enroll(@Body() body: EnrollTerminalDto) {
     const codeHash = hashEnrollmentCode(body.code);
     const terminalId = await this.lookup.terminalByCode(codeHash);

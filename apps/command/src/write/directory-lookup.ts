@@ -62,6 +62,17 @@ export class DirectoryLookup {
     return state.exists ? state : undefined;
   }
 
+  /** The user at `version` or later (waits for the tail when this instance has not seen it yet). */
+  async userAt(userId: string, version: number): Promise<UserState | undefined> {
+    if (this.store.get('user', userId).version < version) await this.tail.catchUp();
+    return this.user(userId);
+  }
+
+  /** Resolves once this instance has read the log up to its current end. */
+  settled(): Promise<void> {
+    return this.tail.catchUp();
+  }
+
   /** The password hash of a user, for checking a current password. */
   passwordHashOf(userId: string): string | undefined {
     return this.credentials.passwordHashOf(userId);

@@ -23,6 +23,7 @@ import {
   type Hello,
   type TerminalAuth,
   type TokenExpired,
+  type TokenRenewed,
 } from '@lastmeter/contracts';
 import {
   announcementChannel,
@@ -40,7 +41,7 @@ import { GatewayIdentity } from './gateway-identity';
 import { NotificationHub } from './notification-hub';
 import { ConnectionRegistry } from './limits/connection-registry';
 import { MessageBudget } from './limits/message-budget';
-import { atInstant, deviceTokenVerdict } from './limits/token-lifetime';
+import { deviceTokenVerdict, socketLifetime } from './limits/token-lifetime';
 import { ReportQuota } from './limits/report-quota';
 import { ActivityInFlight, StoreActivityWriter } from './store-activity-writer';
 import {
@@ -72,7 +73,8 @@ interface SocketData {
   requestedEpoch?: string;
   /** A renewed device token to hand over with hello. */
   renewedToken?: string;
-  /** When the socket's token (or its renewal) expires, epoch ms. */
+  /** When the socket's token (or its renewal) was issued and expires, epoch ms. */
+  issuedAt: number;
   expiresAt: number;
   /** `<gateway id>/<socket id>`, in the terminal's connection set. */
   ref: string;
@@ -204,6 +206,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       requestedCursor: cursor,
       requestedEpoch: auth.epoch,
       renewedToken,
+      issuedAt: renewedToken ? Date.now() : (claims.iat ?? 0) * 1_000,
       expiresAt,
       ref: `${this.identity.id}/${socket.id}`,
     };
@@ -247,11 +250,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       socket.emit('hello', hello);
       this.relay.attach(session);
       void this.presence(session, 'terminal.connected');
-      data.cancelExpiry = atInstant(data.expiresAt, () => {
-        const expired: TokenExpired = { reason: 'token-expired' };
-        socket.emit('token-expired', expired);
-        socket.disconnect(true);
-      });
+      this.armLifetime(socket, data);
       await this.capConnections(data);
     } catch (error) {
       this.logger.warn(`terminal ${session.terminalId} not served: ${(error as Error).message}`);
@@ -266,6 +265,33 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     this.relay.detach(data.session);
     void this.presence(data.session, 'terminal.disconnected');
     void this.connections.unregister(data.session.terminalId, data.ref).catch(() => undefined);
+  }
+
+  /**
+   * The socket ends when its token does; a tablet that stays connected past half of the
+   * token's age gets a renewed one as `token` (so it never has to re-enroll while online).
+   * The expiry then follows the renewed token.
+   */
+  private armLifetime(socket: Socket, data: SocketData): void {
+    const days = this.config.DEVICE_TOKEN_MAX_AGE_DAYS;
+    data.cancelExpiry = socketLifetime({
+      issuedAt: data.issuedAt,
+      expiresAt: data.expiresAt,
+      maxAgeMs: days * DAY_MS,
+      expire: () => {
+        const expired: TokenExpired = { reason: 'token-expired' };
+        socket.emit('token-expired', expired);
+        socket.disconnect(true);
+      },
+      renew: async () => {
+        if (socket.disconnected) return undefined;
+        const { iat: _iat, exp: _exp, iss: _iss, ...claims } = data.session.claims as TokenClaims & { iss?: string };
+        const token = await this.jwt.signAsync(claims, { expiresIn: `${days}d` });
+        const renewed: TokenRenewed = { token };
+        socket.emit('token', renewed);
+        return Date.now();
+      },
+    });
   }
 
   /** TERMINAL_MAX_SOCKETS per terminal id across gateways: the oldest beyond it are dropped. */

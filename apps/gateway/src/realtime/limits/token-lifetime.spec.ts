@@ -1,4 +1,4 @@
-import { atInstant, deviceTokenVerdict } from './token-lifetime';
+import { atInstant, deviceTokenVerdict, socketLifetime } from './token-lifetime';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-30T09:00:00Z');
@@ -46,5 +46,55 @@ describe('atInstant', () => {
     expect(fired).toEqual([]);
     jest.advanceTimersByTime(10 * DAY);
     expect(fired).toEqual(['far']);
+  });
+});
+
+describe('socketLifetime', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+  const flush = async () => {
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  };
+
+  it('renews at half of the age and then expires with the renewed token, not the first one', async () => {
+    const start = Date.now();
+    const events: string[] = [];
+    socketLifetime({
+      issuedAt: start,
+      expiresAt: start + 30 * DAY,
+      maxAgeMs: 30 * DAY,
+      renew: async () => {
+        events.push(`renew@${Math.round((Date.now() - start) / DAY)}`);
+        return Date.now();
+      },
+      expire: () => events.push(`expire@${Math.round((Date.now() - start) / DAY)}`),
+    });
+    jest.advanceTimersByTime(15 * DAY);
+    await flush();
+    jest.advanceTimersByTime(20 * DAY); // past the first token's expiry: still alive
+    await flush();
+    expect(events).toEqual(['renew@15', 'renew@30']);
+  });
+
+  it('expires a short-lived token without renewing it, and nothing fires once cancelled', () => {
+    const start = Date.now();
+    const events: string[] = [];
+    socketLifetime({
+      issuedAt: start,
+      expiresAt: start + 3_000,
+      maxAgeMs: 30 * DAY,
+      renew: async () => (events.push('renew'), Date.now()),
+      expire: () => events.push('expire'),
+    });
+    const cancel = socketLifetime({
+      issuedAt: start,
+      expiresAt: start + 3_000,
+      maxAgeMs: 30 * DAY,
+      renew: async () => (events.push('renew'), Date.now()),
+      expire: () => events.push('cancelled'),
+    });
+    cancel();
+    jest.advanceTimersByTime(4_000);
+    expect(events).toEqual(['expire']);
   });
 });

@@ -35,3 +35,43 @@ export function deviceTokenVerdict(claims: TokenClaims, maxAgeMs: number, now: n
   }
   return { kind: 'valid', expiresAt };
 }
+
+/**
+ * The life of one socket's token: `expire` at `expiresAt`, and — unless the token ends
+ * before half of the maximum age (a short-lived one) — `renew` at half of its age, which
+ * issues a new token and answers its issue time; the cycle then starts over from it.
+ * Returns the function that cancels whatever is pending.
+ */
+export function socketLifetime(options: {
+  issuedAt: number;
+  expiresAt: number;
+  maxAgeMs: number;
+  renew: () => Promise<number | undefined>;
+  expire: () => void;
+}): () => void {
+  let cancelled = false;
+  let cancelCurrent = () => undefined as void;
+  const arm = (issuedAt: number, expiresAt: number) => {
+    const cancelExpiry = atInstant(expiresAt, options.expire);
+    const renewAt = issuedAt + options.maxAgeMs / 2;
+    const cancelRenewal =
+      renewAt >= expiresAt
+        ? () => undefined
+        : atInstant(renewAt, () => {
+            void options.renew().then((renewedAt) => {
+              if (cancelled || renewedAt === undefined) return;
+              cancelExpiry();
+              arm(renewedAt, renewedAt + options.maxAgeMs);
+            });
+          });
+    cancelCurrent = () => {
+      cancelExpiry();
+      cancelRenewal();
+    };
+  };
+  arm(options.issuedAt, options.expiresAt);
+  return () => {
+    cancelled = true;
+    cancelCurrent();
+  };
+}
