@@ -31,9 +31,9 @@ afterAll(async () => {
   await cleanupNamespace(ns);
 });
 
-async function connectTerminal(token: string) {
+async function connectTerminal(token: string, ackTimeoutMs?: number) {
   const received: FeedMessage[] = [];
-  const client = new TerminalClient({ url: apps.gateway.url, token, cursors: new MemoryCursorStore() });
+  const client = new TerminalClient({ url: apps.gateway.url, token, cursors: new MemoryCursorStore(), ackTimeoutMs });
   sockets.push(client);
   client.onItem((item) => received.push(item));
   await client.connect();
@@ -111,7 +111,9 @@ it('counts 1,000 receipts with 10% sent twice exactly, each once in Kafka', asyn
   for (let revision = 2; revision <= 30; revision++)
     await api.revise(notice, { body: `Counted, revision ${revision}` });
   const terminals = await Promise.all(
-    Array.from({ length: 10 }, async (_, i) => connectTerminal((await api.terminal(stores[i % 2])).token)),
+    // A resend after an ack timeout would rightly be answered "duplicate"; on a loaded
+    // machine 1,000 receipts at once can take longer than the default 5 s, so wait longer.
+    Array.from({ length: 10 }, async (_, i) => connectTerminal((await api.terminal(stores[i % 2])).token, 60_000)),
   );
   await eventually(() => {
     for (const t of terminals)

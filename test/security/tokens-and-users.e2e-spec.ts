@@ -20,6 +20,7 @@ import { bearer, Publisher, tokenFor } from '../support/write-api';
 const ns = testNamespace('sec-users', {
   LOGIN_LIMIT_PER_USERNAME: '5',
   LOGIN_LIMIT_PER_IP: '8',
+  ENROLL_LIMIT_PER_IP: '6',
   TRUST_PROXY: 'loopback',
 });
 const topics = topicNames(ns.topicPrefix);
@@ -424,6 +425,21 @@ describe('login limits', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 9; i++) statuses.push((await login(`spoof-${i}`, 'x', `10.4.0.${i}`, second)).status);
     expect(statuses.at(-1)).toBe(429);
+  });
+
+  it('limits enrollment attempts per address (wrong codes), writing nothing', async () => {
+    const enroll = (code: string, ip: string) =>
+      request(apps.command.url).post('/v1/terminals/enroll').set('x-forwarded-for', ip).send({ code });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await enroll(`WRNG-CODE-000${i}`, '10.5.0.1')).status);
+    expect(statuses).toEqual([422, 422, 422, 422, 422, 422]);
+    const before = await writeSnapshot(ns);
+    const refused = await enroll('WRNG-CODE-0009', '10.5.0.1').expect(429);
+    expect(refused.body.message).toMatch(/too many enrollment attempts/);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    await expectNothingWritten(ns, before, { ignore: THROTTLE_KEYS });
+    // Another address still enrolls.
+    await enroll('WRNG-CODE-0010', '10.5.0.2').expect(422);
   });
 
   it('a throttled login writes nothing but its counters', async () => {

@@ -62,6 +62,10 @@ export const commandEnv = {
     default: 10,
     desc: 'Login attempts per username per minute, all addresses and instances together (Redis); then 429',
   }),
+  ENROLL_LIMIT_PER_IP: positiveInt({
+    default: 60,
+    desc: 'Terminal enrollment attempts (POST /v1/terminals/enroll) per client address per minute, shared by all instances; then 429',
+  }),
   LOGIN_LIMIT_PER_IP: positiveInt({
     default: 30,
     desc: 'Login attempts per client address per minute, all usernames and instances together (Redis); then 429',

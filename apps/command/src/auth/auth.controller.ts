@@ -17,7 +17,8 @@ import { CurrentActor, hashPassword, Public, USER_TOKEN_TTL, verifyPassword, typ
 import { ChangeOwnPasswordDto, LoginDto } from '../directory/directory.dto';
 import { CommandBus } from '../write/command-bus';
 import { DirectoryLookup, type Account } from '../write/directory-lookup';
-import { LoginThrottlerGuard } from './login-throttler.guard';
+import { SkipThrottle } from '@nestjs/throttler';
+import { LOGIN_THROTTLERS, LoginThrottlerGuard } from './login-throttler.guard';
 
 /** Sub of the configured admin (not in the log, so it has no lifecycle of its own). */
 export const CONFIGURED_ADMIN = 'admin:';
@@ -49,6 +50,7 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @UseGuards(LoginThrottlerGuard)
+  @SkipThrottle({ [LOGIN_THROTTLERS.enrollPerIp]: true })
   @ApiTooManyRequestsResponse({ description: 'Too many attempts for this address or username; see Retry-After' })
   async login(@Body() body: LoginDto) {
     const claims = await this.authenticate(body.username, body.password);
@@ -78,6 +80,7 @@ export class AuthController {
   @HttpCode(200)
   @ApiBearerAuth()
   @UseGuards(LoginThrottlerGuard)
+  @SkipThrottle({ [LOGIN_THROTTLERS.enrollPerIp]: true })
   async changeOwnPassword(@Body() body: ChangeOwnPasswordDto, @CurrentActor() actor: Actor) {
     if (actor.id.startsWith(CONFIGURED_ADMIN) || actor.role === 'terminal' || actor.role === 'system') {
       throw new ForbiddenException(

@@ -4,7 +4,7 @@ import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 
 /** Named throttlers of POST /v1/auth/login (limits from config, counters in Redis). */
-export const LOGIN_THROTTLERS = { perIp: 'login-ip', perUsername: 'login-user' } as const;
+export const LOGIN_THROTTLERS = { perIp: 'login-ip', perUsername: 'login-user', enrollPerIp: 'enroll-ip' } as const;
 
 /**
  * Whose password is being tried: the username of a login (normalised as login compares
@@ -40,7 +40,10 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
       {
         statusCode: HttpStatus.TOO_MANY_REQUESTS,
         error: 'Too Many Requests',
-        message: 'too many login attempts; wait and try again',
+        message:
+          detail.key.includes(`:${LOGIN_THROTTLERS.enrollPerIp}:`)
+            ? 'too many enrollment attempts from this address; wait and try again'
+            : 'too many login attempts; wait and try again',
       },
       HttpStatus.TOO_MANY_REQUESTS,
     );

@@ -42,6 +42,14 @@ class PrefixedRedisStorage extends ThrottlerStorageRedisService {
             limit: config.LOGIN_LIMIT_PER_USERNAME,
             getTracker: (req: Record<string, unknown>) => loginUsername(req as unknown as Request),
           },
+          {
+            // Enrollment codes are guessed per address; a provisioning script enrolling a
+            // store's tablets in a row needs more room than a person logging in.
+            name: LOGIN_THROTTLERS.enrollPerIp,
+            ttl: MINUTE_MS,
+            limit: config.ENROLL_LIMIT_PER_IP,
+            getTracker: (req: Record<string, unknown>) => (req as unknown as Request).ip ?? 'unknown',
+          },
         ],
         storage: new PrefixedRedisStorage(redis, config.REDIS_KEY_PREFIX),
       }),

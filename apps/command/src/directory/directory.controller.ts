@@ -97,12 +97,12 @@ export class DirectoryController {
 
   /**
    * A store tablet redeems its code for a device token bound to its store. Public, so
-   * throttled per client address like login (LOGIN_LIMIT_PER_IP); there is no username.
+   * throttled per client address (ENROLL_LIMIT_PER_IP); there is no username.
    */
   @Public()
   @Post('terminals/enroll')
   @UseGuards(LoginThrottlerGuard)
-  @SkipThrottle({ [LOGIN_THROTTLERS.perUsername]: true })
+  @SkipThrottle({ [LOGIN_THROTTLERS.perUsername]: true, [LOGIN_THROTTLERS.perIp]: true })
   async enroll(@Body() body: EnrollTerminalDto) {
     const codeHash = hashEnrollmentCode(body.code);
     const terminalId = await this.lookup.terminalByCode(codeHash);
