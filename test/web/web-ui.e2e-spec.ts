@@ -400,3 +400,38 @@ it('the analyst moves the time-travel slider across a retraction and sees the it
   await showsAt(published, true);
   await screenshot(page, 'analyst-time-travel');
 });
+
+it('an hq-admin creates a store manager in the console, then disables them when they leave: their token stops working', async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const { page } = await openPage(context, `${apps.gateway!.url}/#directory`, 'admin-people');
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(ns.env.LASTMETER_ADMIN_PASSWORD!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  await page.getByRole('tab', { name: 'Directory' }).click();
+
+  const people = page.getByRole('region', { name: 'People' });
+  await people.getByLabel('New username').fill('departing');
+  await people.getByLabel('Initial password').fill(PASSWORD);
+  await people.getByLabel('Role').selectOption('store-manager');
+  await people.getByLabel('Their store').selectOption({ label: 'lille' });
+  await people.getByRole('button', { name: 'Create user' }).click();
+  const row = people.locator('tr[data-username="departing"]');
+  await row.getByText('active').waitFor();
+
+  const login = await request(apps.command!.url)
+    .post('/v1/auth/login')
+    .send({ username: 'departing', password: PASSWORD })
+    .expect(200);
+  const token = login.body.token as string;
+  await eventually(() => request(apps.gateway!.url).get(`/v1/stores/${storeA}`).set(bearer(token)).expect(200));
+
+  page.once('dialog', (dialog) => void dialog.accept());
+  await row.getByRole('button', { name: 'Disable' }).click();
+  await row.getByText('disabled').waitFor();
+  await eventually(() => request(apps.gateway!.url).get(`/v1/stores/${storeA}`).set(bearer(token)).expect(401));
+  await request(apps.command!.url)
+    .post('/v1/auth/login')
+    .send({ username: 'departing', password: PASSWORD })
+    .expect(403);
+});

@@ -99,6 +99,15 @@ export interface TerminalView {
   enrollmentExpiresAt: string;
 }
 
+/** `GET /v1/users` (hq-admin): people, never their credentials. */
+export interface UserView {
+  id: string;
+  username: string;
+  role: UserRole;
+  storeId?: string;
+  disabled: boolean;
+}
+
 /** `GET /v1/stores/:id/feed?after=&limit=` */
 export interface FeedPage {
   storeId: string;

@@ -1,10 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { STORE_ROLES, type TerminalRegistration } from '@lastmeter/contracts';
+import { STORE_ROLES, USER_ROLES, type TerminalRegistration, type UserRole } from '@lastmeter/contracts';
 import { write } from '../shared/api';
 import { when } from '../shared/format';
 import { Badge, ErrorNotice, Field, fieldErrors } from '../shared/ui';
-import { useRegions, useSessionToken, useStores, useTerminals } from '../shared/data';
+import { useRegions, useSessionToken, useStores, useTerminals, useUsers } from '../shared/data';
 
 /** Regions, stores and terminals; head-office admins create them and hand out enrollment codes. */
 export function Directory() {
@@ -19,6 +19,7 @@ export function Directory() {
         <Stores admin={admin} />
       </div>
       <Terminals admin={admin} />
+      {admin && <People />}
     </div>
   );
 }
@@ -309,6 +310,149 @@ function Terminals({ admin }: { admin: boolean }) {
           </button>
         </form>
       )}
+    </section>
+  );
+}
+
+/**
+ * People (hq-admin): create accounts, disable a manager who left (their tokens and open
+ * consoles stop at once), enable again, reset a password, change a role.
+ */
+function People() {
+  const users = useUsers().data?.items ?? [];
+  const stores = useStores().data?.items ?? [];
+  const { submit, error, busy } = useDirectoryWrite(['users']);
+  const [form, setForm] = useState({ username: '', password: '', role: 'hq-editor' as UserRole, storeId: '' });
+  const [notice, setNotice] = useState<string>();
+  const storeName = (id?: string) => (id ? (stores.find((s) => s.id === id)?.name ?? id.slice(0, 8)) : '');
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
+    const created = await submit('POST', '/v1/users', {
+      username: form.username,
+      password: form.password,
+      role: form.role,
+      ...(form.role === 'store-manager' ? { storeId: form.storeId } : {}),
+    });
+    if (created) {
+      setNotice(`${form.username} can now sign in.`);
+      setForm({ ...form, username: '', password: '' });
+    }
+  };
+  const reset = async (id: string, username: string) => {
+    const password = prompt(`New password for ${username} (at least 8 characters). Their sessions end at once.`);
+    if (password && (await submit('POST', `/v1/users/${id}/password`, { password }))) {
+      setNotice(`${username}'s password was reset; tell them the new one in person.`);
+    }
+  };
+  return (
+    <section className="card stack" aria-label="People">
+      <h2>People</h2>
+      {notice && (
+        <div className="notice notice--ok" role="status">
+          {notice}
+        </div>
+      )}
+      <table>
+        <thead>
+          <tr>
+            <th>User</th>
+            <th>Role</th>
+            <th>Store</th>
+            <th>Status</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {users.map((user) => (
+            <tr key={user.id} data-username={user.username}>
+              <td>{user.username}</td>
+              <td>{user.role}</td>
+              <td>{storeName(user.storeId)}</td>
+              <td>
+                <Badge tone={user.disabled ? 'muted' : 'ok'}>{user.disabled ? 'disabled' : 'active'}</Badge>
+              </td>
+              <td>
+                {user.disabled ? (
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() => void submit('POST', `/v1/users/${user.id}/enable`, {})}
+                  >
+                    Enable
+                  </button>
+                ) : (
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() =>
+                      confirm(`Disable ${user.username}? They are signed out everywhere at once.`) &&
+                      void submit('POST', `/v1/users/${user.id}/disable`, {})
+                    }
+                  >
+                    Disable
+                  </button>
+                )}{' '}
+                <button type="button" className="link" onClick={() => void reset(user.id, user.username)}>
+                  Reset password
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form onSubmit={create} aria-label="New user">
+        <div className="row">
+          <Field label="New username" errors={fieldErrors(error, 'username')}>
+            {(id) => (
+              <input id={id} value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} />
+            )}
+          </Field>
+          <Field label="Initial password" errors={fieldErrors(error, 'password')}>
+            {(id) => (
+              <input
+                id={id}
+                type="password"
+                autoComplete="new-password"
+                value={form.password}
+                onChange={(e) => setForm({ ...form, password: e.target.value })}
+              />
+            )}
+          </Field>
+          <Field label="Role" errors={fieldErrors(error, 'role')}>
+            {(id) => (
+              <select
+                id={id}
+                value={form.role}
+                onChange={(e) => setForm({ ...form, role: e.target.value as UserRole })}
+              >
+                {USER_ROLES.map((role) => (
+                  <option key={role} value={role}>
+                    {role}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          {form.role === 'store-manager' && (
+            <Field label="Their store" errors={fieldErrors(error, 'storeId')}>
+              {(id) => (
+                <select id={id} value={form.storeId} onChange={(e) => setForm({ ...form, storeId: e.target.value })}>
+                  <option value="">Choose…</option>
+                  {stores.map((store) => (
+                    <option key={store.id} value={store.id}>
+                      {store.name}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          )}
+        </div>
+        <ErrorNotice error={error} shownFields={['username', 'password', 'role', 'storeId']} />
+        <button type="submit" disabled={busy}>
+          Create user
+        </button>
+      </form>
     </section>
   );
 }

@@ -9,6 +9,7 @@ import type {
   StorePresence,
   StoreView,
   TerminalView,
+  UserView,
   ReportView,
 } from '@lastmeter/contracts';
 import { query, read, write, type RequestOptions } from './api';
@@ -53,6 +54,7 @@ export const useCommunication = (id: string | undefined) =>
 export const useRegions = () => useRead<Page<RegionView>>(['regions'], '/v1/regions');
 export const useStores = () => useRead<Page<StoreView>>(['stores'], '/v1/stores');
 export const useTerminals = () => useRead<Page<TerminalView>>(['terminals'], '/v1/terminals');
+export const useUsers = () => useRead<Page<UserView>>(['users'], '/v1/users');
 export const useCompliance = () =>
   useRead<{ items: StoreCompliance[] }>(['compliance'], '/v1/compliance', { refetchInterval: 15_000 });
 export const usePresence = () => useRead<{ items: StorePresence[] }>(['presence'], '/v1/presence');
