@@ -6,3 +6,4 @@ export * from './topic-admin';
 export * from './topics.bootstrap';
 export * from './producers';
 export type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+export * from './topic-reader';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TopicNames } from '@lastmeter/contracts';
-import { ACKS_ALL, type Kafka, type Producer } from '@lastmeter/kafka';
+import { ACKS_ALL, readWholeTopic, type Kafka, type Producer } from '@lastmeter/kafka';
 import type { Failure } from './projection';
 
 /**
@@ -73,41 +73,10 @@ export async function readDlq(
   kafka: Kafka,
   topics: TopicNames,
 ): Promise<Array<{ key: Buffer | null; record: DlqRecord }>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map(
-    (await admin.fetchTopicOffsets(topics.dlq))
-      .filter(({ offset }) => offset !== '0')
-      .map(({ partition, offset }) => [partition, BigInt(offset)]),
-  );
-  await admin.disconnect();
-  const records: Array<{ partition: number; offset: bigint; key: Buffer | null; record: DlqRecord }> = [];
-  if (ends.size === 0) return [];
-  const consumer = kafka.consumer({ groupId: `${topics.dlq}.reader.${randomUUID()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: topics.dlq, fromBeginning: true });
-  await new Promise<void>((resolve, reject) => {
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (BigInt(payload.lastOffset) + 1n >= (ends.get(payload.partition) ?? 0n)) ends.delete(payload.partition);
-      if (ends.size === 0) resolve();
-    });
-    consumer
-      .run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          if ((ends.get(partition) ?? 0n) <= BigInt(message.offset)) return;
-          records.push({
-            partition,
-            offset: BigInt(message.offset),
-            key: message.key,
-            record: JSON.parse(message.value!.toString()) as DlqRecord,
-          });
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
-  return records.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
+  return (await readWholeTopic(kafka, topics.dlq)).map(({ key, value }) => ({
+    key,
+    record: JSON.parse(value!.toString()) as DlqRecord,
+  }));
 }
 
 /** Dead letters that no retry has resolved yet, oldest first. */

@@ -1,53 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { parseEnvelope, TOPICS } from '@lastmeter/contracts';
-import { ACKS_ALL, createProducer, ensureTopics, type Kafka } from '@lastmeter/kafka';
+import { ACKS_ALL, createProducer, ensureTopics, readWholeTopic } from '@lastmeter/kafka';
 import { loadSpec, sharedEnv } from '@lastmeter/config';
 import { planCredentialMigration, type LoggedEvent } from '../credentials-migration';
 import { connectDeployment } from '../endpoints';
 import { info } from '../output';
-
-/** Every committed message of a topic up to its current end, then the reader's group is deleted. */
-async function readWhole(
-  kafka: Kafka,
-  topic: string,
-  onMessage: (partition: number, key: string, value: Buffer | null) => void,
-): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const groupId = `${topic}.migrate.${randomUUID()}`;
-  try {
-    const ends = new Map(
-      (await admin.fetchTopicOffsets(topic))
-        .filter(({ offset, low }) => offset !== low)
-        .map(({ partition, offset }) => [partition, BigInt(offset)]),
-    );
-    if (ends.size === 0) return;
-    const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-          if (BigInt(payload.lastOffset) + 1n >= (ends.get(payload.partition) ?? 0n)) ends.delete(payload.partition);
-          if (ends.size === 0) resolve();
-        });
-        consumer
-          .run({
-            autoCommit: false,
-            eachMessage: async ({ partition, message }) =>
-              onMessage(partition, message.key?.toString() ?? '', message.value),
-          })
-          .catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /**
  * `lastmeter credentials migrate`: copies the password and enrollment-code hashes that
@@ -77,21 +34,19 @@ export function credentialsCommand(): Command {
         await admin.disconnect();
 
         const log: LoggedEvent[] = [];
-        await readWhole(kafka, topics.events, (partition, _key, value) => {
+        for (const { partition, value } of await readWholeTopic(kafka, topics.events)) {
           try {
             const event = parseEnvelope(value?.toString('utf8') ?? 'null');
-            if (event.schemaVersion === 1 || event.type.startsWith('terminal.') || event.type.startsWith('user.')) {
-              log.push({ partition, event });
-            }
+            if (event.type.startsWith('terminal.') || event.type.startsWith('user.')) log.push({ partition, event });
           } catch {
             // Not an event this tool is about; the projector's DLQ reports malformed ones.
           }
-        });
+        }
         const existing = new Set<string>();
-        await readWhole(kafka, topics.credentials, (_partition, key, value) => {
-          if (value) existing.add(key);
-          else existing.delete(key);
-        });
+        for (const { key, value } of await readWholeTopic(kafka, topics.credentials)) {
+          if (value) existing.add(key?.toString() ?? '');
+          else existing.delete(key?.toString() ?? '');
+        }
 
         const plan = planCredentialMigration(log, existing);
         if (plan.writes.length > 0) {
