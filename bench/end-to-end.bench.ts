@@ -8,9 +8,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FANOUT_SIZES } from './fanout-floor.bench';
-import { awaitDelivery, Fleet, msSince } from './lib/fleet';
+import { Fleet } from './lib/fleet';
 import { resultsDir, sized, summary, thin, writeScenario, type Metric, type ScenarioResult } from './lib/results';
-import { draftNotices, publish, setUpStores, startStack, terminalsOf } from './lib/stack';
+import { draftNotices, publishRounds, setUpStores, startStack, terminalsOf } from './lib/stack';
 import { benchInfra, runMain } from './support';
 
 const ROUNDS = sized({ full: 30, quick: 15, tiny: 4 });
@@ -40,21 +40,8 @@ async function main(): Promise<void> {
       const fleet = Fleet.for(n);
       try {
         await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, n));
-        const latencies: number[] = [];
-        const accepted: number[] = [];
-        for (let round = -3; round < ROUNDS; round++) {
-          const id = drafts[used++];
-          const t0 = process.hrtime.bigint();
-          const status = await publish(stack, id);
-          const t1 = process.hrtime.bigint();
-          if (status !== 200 && status !== 202) throw new Error(`publish answered ${status}`);
-          const delivered = await awaitDelivery(fleet, [id], n);
-          if (round >= 0) {
-            latencies.push(msSince(t0, delivered.get(id)!.last));
-            accepted.push(msSince(t0, t1));
-          }
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
+        const ids = drafts.slice(used, (used += ROUNDS + 3));
+        const { latencies, accepted } = await publishRounds(stack, fleet, ids, n, 3);
         const e2e = summary(latencies);
         samples[`Last Meter, N=${n}`] = thin(latencies);
         const kafka = floor('kafka-floor', 'produce → consume p50');

@@ -1,8 +1,9 @@
 /**
- * `npm run bench` (full, up to ~20 min), `npm run bench:quick` (< 3 min): every scenario
- * in order, each in its own process (they would compete for the same cores), against one
- * Kafka and Redis started here (or KAFKA_BROKERS / REDIS_URL); then RESULTS.md and the
- * latency CDF. `-- <name…>` runs some scenarios only (the report still covers all files).
+ * `npm run bench` (full, up to ~20 min), `npm run bench:quick` (< 3 min, limits-cost
+ * adds 2–3): every scenario in order, each in its own process (they would compete for
+ * the same cores), against one Kafka and Redis started here (or KAFKA_BROKERS /
+ * REDIS_URL); then RESULTS.md and the latency CDF. `-- <name…>` runs some scenarios
+ * only (the report still covers all files).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

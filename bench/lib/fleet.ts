@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import type { ReceiptKind } from '@lastmeter/contracts';
 import type { ClientKind, LoadCommand, LoadReply } from './load-clients';
 
 function ask<R extends { type: string }>(child: ChildProcess, message: object, expect: R['type']): Promise<R> {
@@ -80,6 +81,35 @@ export class Fleet {
       }
     }
     return merged;
+  }
+
+  /**
+   * Every connected terminal (kind `terminal`) sends the receipts `kinds` for one
+   * communication, in turn, each once the previous one was acked, all terminals at once.
+   * Totals over the load processes; `seconds` runs from the first send to the last ack.
+   */
+  async receipts(communicationId: string, revision: number, kinds: ReceiptKind[], timeoutMs?: number) {
+    const replies = await Promise.all(
+      this.children.map((child) =>
+        ask<Extract<LoadReply, { type: 'receipted' }>>(
+          child,
+          { type: 'receipts', communicationId, revision, kinds, timeoutMs } satisfies LoadCommand,
+          'receipted',
+        ),
+      ),
+    );
+    const started = replies.map((r) => BigInt(r.started)).reduce((a, b) => (b < a ? b : a));
+    const finished = replies.map((r) => BigInt(r.finished)).reduce((a, b) => (b > a ? b : a));
+    const sum = (key: 'acked' | 'refused' | 'rateLimited' | 'failed') => replies.reduce((n, r) => n + r[key], 0);
+    return {
+      acked: sum('acked'),
+      refused: sum('refused'),
+      rateLimited: sum('rateLimited'),
+      failed: sum('failed'),
+      errors: [...new Set(replies.flatMap((r) => r.errors))].slice(0, 5),
+      latencies: replies.flatMap((r) => r.latencies),
+      seconds: msSince(started, finished) / 1_000,
+    };
   }
 
   async close(): Promise<void> {

@@ -7,9 +7,14 @@
  * kinds: `socketio` (bare Socket.IO `/terminal`, event `feed` with `seq`), `ws` (raw
  * WebSocket, JSON with `seq`), `terminal` (Last Meter's typed terminal client; the key is
  * the communication id).
+ *
+ * `receipts` has every connected terminal send receipts for one communication, each
+ * kind once its previous one was acked, all terminals at once, and answers with each
+ * ack's latency and the first send and last ack (hrtime ns).
  */
 import WebSocket from 'ws';
 import { io, type Socket } from 'socket.io-client';
+import { RATE_LIMITED, type Ack, type ReceiptKind } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 
 export type ClientKind = 'socketio' | 'ws' | 'terminal';
@@ -24,11 +29,28 @@ export type LoadCommand =
       batch?: number;
     }
   | { type: 'collect' }
+  | { type: 'receipts'; communicationId: string; revision: number; kinds: ReceiptKind[]; timeoutMs?: number }
   | { type: 'close' };
 
 export type LoadReply =
   | { type: 'connected'; connected: number; failed: number; errors: string[] }
   | { type: 'collected'; received: Record<string, { count: number; first: string; last: string }> }
+  | {
+      type: 'receipted';
+      /** Acks with ok: true. */
+      acked: number;
+      /** Acks with ok: false, of which `rateLimited` said rate-limited. */
+      refused: number;
+      rateLimited: number;
+      /** No ack within the timeout, or the socket was gone. */
+      failed: number;
+      errors: string[];
+      /** Latency of each ok ack, ms. */
+      latencies: number[];
+      /** hrtime ns of the first send and of the last ack. */
+      started: string;
+      finished: string;
+    }
   | { type: 'closed' };
 
 interface Closable {
@@ -37,6 +59,7 @@ interface Closable {
 
 const received = new Map<string, { count: number; first: bigint; last: bigint }>();
 const open: Closable[] = [];
+const terminals: TerminalClient[] = [];
 
 function record(key: string): void {
   const now = process.hrtime.bigint();
@@ -70,7 +93,10 @@ function connectOne(kind: ClientKind, url: string, client: { token?: string; cur
       terminal.onItem((item) => {
         if ('communication' in item) record(item.communication.id);
       });
-      terminal.connect().then(() => resolve(terminal), reject);
+      terminal.connect().then(() => {
+        terminals.push(terminal);
+        resolve(terminal);
+      }, reject);
     }
   });
 }
@@ -109,7 +135,57 @@ process.on('message', (command: LoadCommand) => {
         reply({ type: 'collected', received: out });
         return;
       }
+      case 'receipts': {
+        // The raw emit (not TerminalClient.receipt, which waits and resends when rate
+        // limited), so that every refusal is counted instead of hidden in a retry.
+        const latencies: number[] = [];
+        const errors = new Set<string>();
+        let acked = 0;
+        let refused = 0;
+        let rateLimited = 0;
+        let failed = 0;
+        const started = process.hrtime.bigint();
+        await Promise.all(
+          terminals.map(async (terminal) => {
+            for (const kind of command.kinds) {
+              const t0 = process.hrtime.bigint();
+              try {
+                const ack = (await terminal.socket.timeout(command.timeoutMs ?? 60_000).emitWithAck('receipt', {
+                  communicationId: command.communicationId,
+                  kind,
+                  revision: command.revision,
+                })) as Ack;
+                if (ack.ok) {
+                  acked++;
+                  latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+                } else {
+                  refused++;
+                  if (ack.error?.message === RATE_LIMITED) rateLimited++;
+                  errors.add(ack.error?.message ?? 'refused');
+                }
+              } catch (error) {
+                failed++;
+                errors.add((error as Error).message);
+              }
+            }
+          }),
+        );
+        const finished = process.hrtime.bigint();
+        reply({
+          type: 'receipted',
+          acked,
+          refused,
+          rateLimited,
+          failed,
+          errors: [...errors].slice(0, 5),
+          latencies,
+          started: String(started),
+          finished: String(finished),
+        });
+        return;
+      }
       case 'close':
+        terminals.splice(0);
         for (const client of open.splice(0)) client.close();
         reply({ type: 'closed' });
         setTimeout(() => process.exit(0), 100);

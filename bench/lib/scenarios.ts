@@ -9,4 +9,5 @@ export const SCENARIOS = [
   'projection',
   'replay',
   'reconnect-storm',
+  'limits-cost',
 ];

@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
-import { topicNames, type ActorRole } from '@lastmeter/contracts';
+import { topicNames, type ActorRole, type Audience } from '@lastmeter/contracts';
 import { freePort } from '@lastmeter/infra';
 import { ensureTopicsAt } from '@lastmeter/kafka';
 import { startBuiltApp, type BenchInfra } from '../support';
+import { awaitDelivery, msSince, type Fleet } from './fleet';
 
 export type AppName = 'command' | 'projector' | 'gateway';
 
@@ -24,12 +25,25 @@ export interface Stack {
   read<T>(path: string): Promise<T>;
   /** One Prometheus gauge or counter of an app (summed over its label sets). */
   metric(app: AppName, name: string): Promise<number>;
+  /** One more instance of an app on the same namespace and a port of its own, `env` on top of the stack's. */
+  another(app: AppName, env?: NodeJS.ProcessEnv): Promise<{ url: string; process: ChildProcess }>;
   stop(): Promise<void>;
+}
+
+function stopChild(child: ChildProcess | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+  });
 }
 
 export async function startStack(
   infra: BenchInfra,
   apps: AppName[] = ['command', 'projector', 'gateway'],
+  /** Settings of one app only, on top of the stack's. */
+  overrides: Partial<Record<AppName, NodeJS.ProcessEnv>> = {},
 ): Promise<Stack> {
   const prefix = `bench-${randomBytes(3).toString('hex')}.`;
   const secret = randomBytes(32).toString('hex');
@@ -49,7 +63,8 @@ export async function startStack(
     Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
   ) as Record<AppName, string>;
   const processes: Partial<Record<AppName, ChildProcess>> = {};
-  for (const app of apps) processes[app] = await startBuiltApp(app, env, ports[app]);
+  for (const app of apps) processes[app] = await startBuiltApp(app, { ...env, ...overrides[app] }, ports[app]);
+  const extras: ChildProcess[] = [];
 
   const jwt = new JwtService({ secret });
   const token = (role: ActorRole, claims: Record<string, unknown> = {}) =>
@@ -86,18 +101,14 @@ export async function startStack(
         .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
         .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
     },
+    async another(app: AppName, extra: NodeJS.ProcessEnv = {}) {
+      const port = await freePort();
+      const child = await startBuiltApp(app, { ...env, ...extra }, port);
+      extras.push(child);
+      return { url: `http://127.0.0.1:${port}`, process: child };
+    },
     async stop() {
-      await Promise.all(
-        Object.values(processes).map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (!child || child.exitCode !== null) return resolve();
-              child.once('exit', () => resolve());
-              child.kill('SIGTERM');
-              setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-            }),
-        ),
-      );
+      await Promise.all([...Object.values(processes), ...extras].map(stopChild));
     },
   };
 }
@@ -127,8 +138,13 @@ export async function terminalsOf(stack: Stack, stores: string[], n: number, off
   });
 }
 
-/** Drafts `count` notices for every store (concurrently), returning their ids in order. */
-export async function draftNotices(stack: Stack, count: number, concurrency = 50): Promise<string[]> {
+/** Drafts `count` notices for every store (or `audience`), concurrently, returning their ids in order. */
+export async function draftNotices(
+  stack: Stack,
+  count: number,
+  concurrency = 50,
+  audience: Audience = { all: true },
+): Promise<string[]> {
   const ids: string[] = new Array(count);
   let next = 0;
   await Promise.all(
@@ -141,7 +157,7 @@ export async function draftNotices(stack: Stack, count: number, concurrency = 50
               kind: 'notice',
               title: `Bench notice ${i}`,
               body: 'New shelf labels are in the back office. Replace the old ones before opening. ',
-              audience: { all: true },
+              audience,
             },
             'hq-editor',
           )
@@ -161,4 +177,58 @@ export async function publish(stack: Stack, id: string): Promise<number> {
   });
   await response.arrayBuffer();
   return response.status;
+}
+
+/**
+ * Publishes `ids` one at a time, each once the previous one reached all `n` terminals of
+ * `fleet` (plus a 100 ms pause): publish → last terminal and publish → HTTP answer, in
+ * ms, without the first `warmUp` publishes.
+ */
+export async function publishRounds(
+  stack: Stack,
+  fleet: Fleet,
+  ids: string[],
+  n: number,
+  warmUp = 3,
+): Promise<{ latencies: number[]; accepted: number[] }> {
+  const latencies: number[] = [];
+  const accepted: number[] = [];
+  for (const [round, id] of ids.entries()) {
+    const t0 = process.hrtime.bigint();
+    const status = await publish(stack, id);
+    const t1 = process.hrtime.bigint();
+    if (status !== 200 && status !== 202) throw new Error(`publish answered ${status}`);
+    const delivered = await awaitDelivery(fleet, [id], n);
+    if (round >= warmUp) {
+      latencies.push(msSince(t0, delivered.get(id)!.last));
+      accepted.push(msSince(t0, t1));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { latencies, accepted };
+}
+
+/**
+ * Waits until the pipeline is idle: the projector has nothing left to project and has
+ * applied nothing new for `quietMs` (so a phase does not compete with the tail of the
+ * previous one, e.g. receipts or presence events still being written and projected).
+ */
+export async function untilQuiet(stack: Stack, quietMs = 1_000, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let applied = -1;
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    const [lag, now] = await Promise.all([
+      stack.metric('projector', 'lastmeter_projector_lag'),
+      stack.metric('projector', 'lastmeter_projector_events_applied_total'),
+    ]);
+    if (lag > 0 || now !== applied) {
+      applied = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  console.error(`the projector did not go quiet within ${timeoutMs / 1_000} s; measuring anyway`);
 }

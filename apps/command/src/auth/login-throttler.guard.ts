@@ -40,10 +40,9 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
       {
         statusCode: HttpStatus.TOO_MANY_REQUESTS,
         error: 'Too Many Requests',
-        message:
-          detail.key.includes(`:${LOGIN_THROTTLERS.enrollPerIp}:`)
-            ? 'too many enrollment attempts from this address; wait and try again'
-            : 'too many login attempts; wait and try again',
+        message: detail.key.includes(`:${LOGIN_THROTTLERS.enrollPerIp}:`)
+          ? 'too many enrollment attempts from this address; wait and try again'
+          : 'too many login attempts; wait and try again',
       },
       HttpStatus.TOO_MANY_REQUESTS,
     );
