@@ -26,7 +26,10 @@ export interface Stack {
   /** One Prometheus gauge or counter of an app (summed over its label sets). */
   metric(app: AppName, name: string): Promise<number>;
   /** One more instance of an app on the same namespace and a port of its own, `env` on top of the stack's. */
-  another(app: AppName, env?: NodeJS.ProcessEnv): Promise<{ url: string; process: ChildProcess }>;
+  another(
+    app: AppName,
+    env?: NodeJS.ProcessEnv,
+  ): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -42,8 +45,6 @@ function stopChild(child: ChildProcess | undefined): Promise<void> {
 export async function startStack(
   infra: BenchInfra,
   apps: AppName[] = ['command', 'projector', 'gateway'],
-  /** Settings of one app only, on top of the stack's. */
-  overrides: Partial<Record<AppName, NodeJS.ProcessEnv>> = {},
 ): Promise<Stack> {
   const prefix = `bench-${randomBytes(3).toString('hex')}.`;
   const secret = randomBytes(32).toString('hex');
@@ -63,7 +64,7 @@ export async function startStack(
     Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
   ) as Record<AppName, string>;
   const processes: Partial<Record<AppName, ChildProcess>> = {};
-  for (const app of apps) processes[app] = await startBuiltApp(app, { ...env, ...overrides[app] }, ports[app]);
+  for (const app of apps) processes[app] = await startBuiltApp(app, env, ports[app]);
   const extras: ChildProcess[] = [];
 
   const jwt = new JwtService({ secret });
@@ -105,7 +106,7 @@ export async function startStack(
       const port = await freePort();
       const child = await startBuiltApp(app, { ...env, ...extra }, port);
       extras.push(child);
-      return { url: `http://127.0.0.1:${port}`, process: child };
+      return { url: `http://127.0.0.1:${port}`, process: child, stop: () => stopChild(child) };
     },
     async stop() {
       await Promise.all([...Object.values(processes), ...extras].map(stopChild));
