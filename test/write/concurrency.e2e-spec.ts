@@ -4,6 +4,7 @@ import { startApp, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { readTopic } from '../support/log-reader';
+import { expectNothingWritten, writeSnapshot } from '../support/no-writes';
 import { bearer, WriteApi } from '../support/write-api';
 
 /**
@@ -116,11 +117,14 @@ it('the same Idempotency-Key with a different body is refused with 422 and appen
     .set({ ...bearer(editor), 'Idempotency-Key': 'reused-key' })
     .send({ kind: 'notice', title: 'First', body: 'b', audience: { all: true } });
   expect(first.status).toBe(201);
+  // Every fact topic, not only this aggregate: nothing anywhere may be appended.
+  const before = await writeSnapshot(ns);
   const second = await request(b.url)
     .post('/v1/communications')
     .set({ ...bearer(editor), 'Idempotency-Key': 'reused-key' })
     .send({ kind: 'notice', title: 'Second', body: 'b', audience: { all: true } });
   expect(second.status).toBe(422);
   expect(second.body.message).toMatch(/Idempotency-Key/);
+  await expectNothingWritten(ns, before);
   expect((await eventsOf(first.body.id)).map((e) => e.aggregateVersion)).toEqual([1]);
 });

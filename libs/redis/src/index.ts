@@ -2,3 +2,4 @@ export * from './redis-client';
 export * from './redis.tokens';
 export * from './redis.module';
 export * from './redis.health';
+export * from './fact-claims';

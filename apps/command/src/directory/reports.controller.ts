@@ -1,5 +1,6 @@
 import {
   Body,
+  ConflictException,
   Controller,
   ForbiddenException,
   Inject,
@@ -15,6 +16,9 @@ import { randomUUID } from 'node:crypto';
 import { CURRENT_SCHEMA_VERSIONS, type Actor, type DomainEvent, type TopicNames } from '@lastmeter/contracts';
 import { CurrentActor, Roles } from '@lastmeter/auth';
 import { KAFKA, LazyProducer, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
+import type Redis from 'ioredis';
+import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
+import { FactClaims, FactInFlight, REDIS } from '@lastmeter/redis';
 import { IdempotencyKey } from '../http/headers';
 import { DirectoryLookup } from '../write/directory-lookup';
 import { FileReportDto } from './directory.dto';
@@ -27,13 +31,17 @@ const REPORT_IDS = '3f0c9a52-8f3e-4b8e-9a4d-0d6f7f1c2b11';
 @Controller('stores/:storeId/reports')
 export class ReportsController {
   private readonly producer: LazyProducer;
+  private readonly claims: FactClaims;
 
   constructor(
     @Inject(KAFKA) kafka: Kafka,
     @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
     private readonly lookup: DirectoryLookup,
+    @Inject(REDIS) redis: Redis,
+    @Inject(APP_CONFIG) config: SharedConfig,
   ) {
     this.producer = new LazyProducer(kafka);
+    this.claims = new FactClaims(redis, config.REDIS_KEY_PREFIX);
   }
 
   @Post()
@@ -65,8 +73,11 @@ export class ReportsController {
       data: { storeId, reportId, title: body.title, body: body.body, authorId: actor.id },
     };
     try {
-      await this.producer.send(this.topics.storeEvents, storeId, event);
+      // Once per fact even when the same Idempotency-Key is sent twice at once or to
+      // another instance (the same Redis claim as the gateway's facts).
+      await this.claims.once(event.id, () => this.producer.send(this.topics.storeEvents, storeId, event));
     } catch (error) {
+      if (error instanceof FactInFlight) throw new ConflictException(error.message);
       throw new ServiceUnavailableException(
         `the event log is unreachable, nothing was recorded (${(error as Error).message})`,
       );
