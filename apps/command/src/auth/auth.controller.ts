@@ -11,12 +11,13 @@ import {
 } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { ApiBearerAuth, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import type { Actor } from '@lastmeter/contracts';
+import type { Actor, UserRole } from '@lastmeter/contracts';
+import type { UserState } from '@lastmeter/domain';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { CurrentActor, hashPassword, Public, USER_TOKEN_TTL, verifyPassword, type TokenClaims } from '@lastmeter/auth';
 import { ChangeOwnPasswordDto, LoginDto } from '../directory/directory.dto';
 import { CommandBus } from '../write/command-bus';
-import { DirectoryLookup, type Account } from '../write/directory-lookup';
+import { DirectoryLookup } from '../write/directory-lookup';
 import { SkipThrottle } from '@nestjs/throttler';
 import { LOGIN_THROTTLERS, LoginThrottlerGuard } from './login-throttler.guard';
 
@@ -72,7 +73,7 @@ export class AuthController {
     if (!account || !ok) throw wrongCredentials();
     // Only someone who knows the password learns that the account is disabled.
     if (account.disabled) throw new ForbiddenException('this account is disabled; ask an hq-admin');
-    return claimsOf(account);
+    return claimsOf({ ...account, id: account.userId });
   }
 
   /** `{ currentPassword, newPassword }`: a new password for the caller; the answer carries a fresh token. */
@@ -103,30 +104,22 @@ export class AuthController {
     });
     // The new session version, even if another instance decided (and this one's view lags).
     const user = await this.lookup.userAt(actor.id, outcome.body.version);
-    const account: Account | undefined = user?.role
-      ? {
-          userId: actor.id,
-          username: user.username,
-          role: user.role,
-          ...(user.storeId ? { storeId: user.storeId } : {}),
-          disabled: user.disabled,
-          sessionVersion: user.sessionVersion,
-          passwordHash: '',
-        }
-      : undefined;
-    if (!account) throw new UnauthorizedException('user not found');
-    const token = await this.jwt.signAsync(claimsOf(account), { expiresIn: USER_TOKEN_TTL });
+    if (!user?.role) throw new UnauthorizedException('user not found');
+    const token = await this.jwt.signAsync(claimsOf({ ...user, role: user.role }), { expiresIn: USER_TOKEN_TTL });
     return { ...outcome.body, token };
   }
 }
 
-function claimsOf(account: Account): TokenClaims {
+/** A user token's claims, at the user's current session version. */
+function claimsOf(
+  user: Pick<UserState, 'id' | 'username' | 'storeId' | 'sessionVersion'> & { role: UserRole },
+): TokenClaims {
   return {
-    sub: account.userId,
-    role: account.role,
-    username: account.username,
-    sv: account.sessionVersion,
-    ...(account.storeId ? { storeId: account.storeId } : {}),
+    sub: user.id,
+    role: user.role,
+    username: user.username,
+    sv: user.sessionVersion,
+    ...(user.storeId ? { storeId: user.storeId } : {}),
   };
 }
 

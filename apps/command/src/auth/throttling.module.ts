@@ -23,6 +23,9 @@ class PrefixedRedisStorage extends ThrottlerStorageRedisService {
   }
 }
 
+/** The client address (Express's `req.ip`, which honours TRUST_PROXY). */
+const clientAddress = (req: Record<string, unknown>) => (req as unknown as Request).ip ?? 'unknown';
+
 /** Login rate limits shared by all command instances (Redis); see LoginThrottlerGuard. */
 @Module({
   imports: [
@@ -34,7 +37,7 @@ class PrefixedRedisStorage extends ThrottlerStorageRedisService {
             name: LOGIN_THROTTLERS.perIp,
             ttl: MINUTE_MS,
             limit: config.LOGIN_LIMIT_PER_IP,
-            getTracker: (req: Record<string, unknown>) => (req as unknown as Request).ip ?? 'unknown',
+            getTracker: clientAddress,
           },
           {
             name: LOGIN_THROTTLERS.perUsername,
@@ -48,7 +51,7 @@ class PrefixedRedisStorage extends ThrottlerStorageRedisService {
             name: LOGIN_THROTTLERS.enrollPerIp,
             ttl: MINUTE_MS,
             limit: config.ENROLL_LIMIT_PER_IP,
-            getTracker: (req: Record<string, unknown>) => (req as unknown as Request).ip ?? 'unknown',
+            getTracker: clientAddress,
           },
         ],
         storage: new PrefixedRedisStorage(redis, config.REDIS_KEY_PREFIX),

@@ -41,7 +41,7 @@ import { GatewayIdentity } from './gateway-identity';
 import { NotificationHub } from './notification-hub';
 import { ConnectionRegistry } from './limits/connection-registry';
 import { MessageBudget } from './limits/message-budget';
-import { deviceTokenVerdict, socketLifetime } from './limits/token-lifetime';
+import { deviceTokenVerdict, identityOf, socketLifetime } from './limits/token-lifetime';
 import { ReportQuota } from './limits/report-quota';
 import { ActivityInFlight, StoreActivityWriter } from './store-activity-writer';
 import {
@@ -127,8 +127,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     this.reports = new ReportQuota(redis, config.REDIS_KEY_PREFIX, config.TERMINAL_REPORTS_PER_HOUR);
     hub.onAnnouncement((announcement) => {
       if (announcement.kind === 'terminal-socket-dropped') {
-        const [gatewayId, socketId] = announcement.ref.split('/');
-        if (gatewayId === this.identity.id) this.namespace?.sockets.get(socketId)?.disconnect(true);
+        this.dropLocal(announcement.ref);
         return;
       }
       if (announcement.kind !== 'terminal-revoked') return;
@@ -175,9 +174,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     let renewedToken: string | undefined;
     let expiresAt: number;
     if (verdict.kind === 'renew') {
-      renewedToken = await this.jwt.signAsync(verdict.claims, {
-        expiresIn: `${this.config.DEVICE_TOKEN_MAX_AGE_DAYS}d`,
-      });
+      renewedToken = await this.deviceToken(verdict.claims);
       expiresAt = Date.now() + maxAgeMs;
     } else {
       expiresAt = verdict.expiresAt;
@@ -273,11 +270,10 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
    * The expiry then follows the renewed token.
    */
   private armLifetime(socket: Socket, data: SocketData): void {
-    const days = this.config.DEVICE_TOKEN_MAX_AGE_DAYS;
     data.cancelExpiry = socketLifetime({
       issuedAt: data.issuedAt,
       expiresAt: data.expiresAt,
-      maxAgeMs: days * DAY_MS,
+      maxAgeMs: this.config.DEVICE_TOKEN_MAX_AGE_DAYS * DAY_MS,
       expire: () => {
         const expired: TokenExpired = { reason: 'token-expired' };
         socket.emit('token-expired', expired);
@@ -285,13 +281,16 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       },
       renew: async () => {
         if (socket.disconnected) return undefined;
-        const { iat: _iat, exp: _exp, iss: _iss, ...claims } = data.session.claims as TokenClaims & { iss?: string };
-        const token = await this.jwt.signAsync(claims, { expiresIn: `${days}d` });
-        const renewed: TokenRenewed = { token };
+        const renewed: TokenRenewed = { token: await this.deviceToken(identityOf(data.session.claims)) };
         socket.emit('token', renewed);
         return Date.now();
       },
     });
+  }
+
+  /** A device token (DEVICE_TOKEN_MAX_AGE_DAYS) for these claims. */
+  private deviceToken(claims: TokenClaims): Promise<string> {
+    return this.jwt.signAsync(claims, { expiresIn: `${this.config.DEVICE_TOKEN_MAX_AGE_DAYS}d` });
   }
 
   /** TERMINAL_MAX_SOCKETS per terminal id across gateways: the oldest beyond it are dropped. */
@@ -299,14 +298,18 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     const { terminalId } = data.session;
     const dropped = await this.connections.register(terminalId, data.ref, this.config.TERMINAL_MAX_SOCKETS);
     for (const ref of dropped) {
-      const [gatewayId, socketId] = ref.split('/');
-      if (gatewayId === this.identity.id) {
-        this.namespace?.sockets.get(socketId)?.disconnect(true);
-      } else {
-        const channel = announcementChannel(this.config.REDIS_KEY_PREFIX);
-        await this.redis.publish(channel, JSON.stringify({ kind: 'terminal-socket-dropped', terminalId, ref }));
-      }
+      if (this.dropLocal(ref)) continue;
+      const channel = announcementChannel(this.config.REDIS_KEY_PREFIX);
+      await this.redis.publish(channel, JSON.stringify({ kind: 'terminal-socket-dropped', terminalId, ref }));
     }
+  }
+
+  /** Disconnects the socket `<gateway id>/<socket id>` if this gateway holds it; false when another gateway does. */
+  private dropLocal(ref: string): boolean {
+    const [gatewayId, socketId] = ref.split('/');
+    if (gatewayId !== this.identity.id) return false;
+    this.namespace?.sockets.get(socketId)?.disconnect(true);
+    return true;
   }
 
   private async presence(session: TerminalSession, type: 'terminal.connected' | 'terminal.disconnected') {

@@ -16,6 +16,12 @@ export function atInstant(at: number, fire: () => void, now = Date.now): () => v
   return () => clearTimeout(timer);
 }
 
+/** The claims a renewed token keeps: who the device is, without the old token's times and issuer. */
+export function identityOf(claims: TokenClaims): TokenClaims {
+  const { iat: _iat, exp: _exp, iss: _iss, ...identity } = claims as TokenClaims & { iss?: string };
+  return identity;
+}
+
 export type DeviceTokenVerdict =
   { kind: 'expired' } | { kind: 'valid'; expiresAt: number } | { kind: 'renew'; claims: TokenClaims };
 
@@ -29,10 +35,7 @@ export function deviceTokenVerdict(claims: TokenClaims, maxAgeMs: number, now: n
   const issuedAt = (claims.iat ?? 0) * 1_000;
   const expiresAt = Math.min(claims.exp !== undefined ? claims.exp * 1_000 : Infinity, issuedAt + maxAgeMs);
   if (now >= expiresAt) return { kind: 'expired' };
-  if (now - issuedAt >= maxAgeMs / 2) {
-    const { iat: _iat, exp: _exp, iss: _iss, ...rest } = claims as TokenClaims & { iss?: string };
-    return { kind: 'renew', claims: rest };
-  }
+  if (now - issuedAt >= maxAgeMs / 2) return { kind: 'renew', claims: identityOf(claims) };
   return { kind: 'valid', expiresAt };
 }
 
