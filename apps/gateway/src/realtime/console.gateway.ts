@@ -10,7 +10,7 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { SESSION_CHECK, TokenRefused, verifyToken, type SessionCheck, type TokenClaims } from '@lastmeter/auth';
-import { CONSOLE_NAMESPACE, CONSOLE_REACH_UPDATES_PER_SECOND } from '@lastmeter/contracts';
+import { CONSOLE_NAMESPACE, CONSOLE_REACH_UPDATES_PER_SECOND, type TokenExpired } from '@lastmeter/contracts';
 import { getCommunication, getReport, reachReport } from '@lastmeter/read-models';
 import { ReadModels } from '../read/read-models.service';
 import { HQ_READERS } from '../read/scope';
@@ -101,7 +101,8 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
   async handleConnection(socket: Socket): Promise<void> {
     const { claims } = socket.data as { claims: TokenClaims };
     const cancel = atInstant((claims.exp ?? 0) * 1_000, () => {
-      socket.emit('token-expired', { reason: 'token-expired' });
+      const expired: TokenExpired = { reason: 'token-expired' };
+      socket.emit('token-expired', expired);
       socket.disconnect(true);
     });
     socket.once('disconnect', cancel);

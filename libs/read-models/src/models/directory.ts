@@ -21,9 +21,6 @@ const EVOLVE = {
   user: userDecider,
 } as const;
 
-/** Events after which a user's tokens and sockets must stop working at once. */
-const ENDS_SESSIONS: ReadonlySet<string> = new Set(['user.disabled', 'user.password-set', 'user.role-changed']);
-
 export interface DirectoryDoc<State> extends VersionedDoc {
   state: State;
   updatedAt: string;
@@ -53,11 +50,15 @@ export const directory: ReadModel = {
       initialState(id: string): unknown;
       evolve(state: unknown, e: DomainEvent): unknown;
     };
-    const state = decider.evolve(doc?.state ?? decider.initialState(event.aggregateId), event);
+    const before = doc?.state ?? decider.initialState(event.aggregateId);
+    const state = decider.evolve(before, event);
     if (type === 'terminal') {
       context.write('SADD', context.keys.model('terminals', (state as TerminalState).storeId), event.aggregateId);
     }
-    if (ENDS_SESSIONS.has(event.type)) context.announce({ kind: 'user-sessions-ended', userId: event.aggregateId });
+    // The user decider bumps the session version whenever old tokens must stop working.
+    if (type === 'user' && (state as UserState).sessionVersion !== (before as UserState).sessionVersion) {
+      context.announce({ kind: 'user-sessions-ended', userId: event.aggregateId });
+    }
     context.write('SADD', context.keys.model(`${type}s`), event.aggregateId);
     if (event.type === 'terminal.revoked') {
       context.announce({ kind: 'terminal-revoked', terminalId: event.aggregateId, storeId: event.data.storeId });
