@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { createRedisClient } from '@lastmeter/redis';
-import { feedChannel } from '@lastmeter/read-models';
+import { feedChannel } from '@lastmeter/redis';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { runCli } from '../support/cli';
 import { cleanupNamespace } from '../support/cleanup';

@@ -1,4 +1,4 @@
-import type { AggregateType, EventEnvelope, StreamType } from './envelope';
+import type { AggregateType, EventEnvelope, StreamType } from './event-envelope';
 import type { CommunicationEventData } from './events/communication';
 import type { DirectoryEventData } from './events/directory';
 import type { FeedEventData } from './events/feed';

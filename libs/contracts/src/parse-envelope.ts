@@ -1,6 +1,6 @@
 import type { ValidationError } from 'class-validator';
 import { ACTOR_ROLES } from './roles';
-import { AGGREGATE_TYPES, STREAM_TYPES, type EventEnvelope } from './envelope';
+import { AGGREGATE_TYPES, STREAM_TYPES, type EventEnvelope } from './event-envelope';
 import { EVENT_TYPES } from './event-types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;

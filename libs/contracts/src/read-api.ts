@@ -5,7 +5,7 @@ import type { StoreActivityEventData } from './events/store-activity';
 import type { Actor, StoreRole, UserRole } from './roles';
 
 /**
- * The JSON bodies of the HTTP API (DESIGN.md section 7) as clients see them. The gateway's
+ * The JSON bodies of the HTTP API (docs/design.md section 7) as clients see them. The gateway's
  * read models are typed against these, and so are the web UIs.
  */
 

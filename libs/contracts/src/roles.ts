@@ -1,4 +1,4 @@
-/** Roles of people and devices (DESIGN.md section 8). */
+/** Roles of people and devices (docs/design.md section 8). */
 export const USER_ROLES = ['hq-admin', 'hq-editor', 'agency', 'store-manager', 'analyst'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 

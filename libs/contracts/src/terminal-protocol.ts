@@ -1,7 +1,7 @@
 import type { FeedItem, HiddenFeedItem } from './events/feed';
 
 /**
- * The Socket.IO protocol between store terminals and gateways (DESIGN.md section 6).
+ * The Socket.IO protocol between store terminals and gateways (docs/design.md section 6).
  * Server and client (libs/terminal-client) are both typed against this file.
  */
 export const TERMINAL_NAMESPACE = '/terminal';

@@ -28,7 +28,7 @@ describe('topics', () => {
 describe('redactCredentials', () => {
   it('replaces credential values, also inside escaped JSON, and leaves the rest', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { redactCredentials } = require('./credentials') as typeof import('./credentials');
+    const { redactCredentials } = require('./credential-record') as typeof import('./credential-record');
     const inner = JSON.stringify({ data: { username: 'a', passwordHash: 'scrypt$1$x' } });
     expect(redactCredentials(inner)).toBe('{"data":{"username":"a","passwordHash":"[redacted]"}}');
     const outer = JSON.stringify({ payload: inner });

@@ -1,5 +1,5 @@
 /**
- * The Kafka topics of DESIGN.md section 2. Names, keys and retention are part of the
+ * The Kafka topics of docs/design.md section 2. Names, keys and retention are part of the
  * public contract; partitions and replication are deployment settings (config).
  */
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -1,4 +1,4 @@
-import type { EventEnvelope } from './envelope';
+import type { EventEnvelope } from './event-envelope';
 import { CURRENT_SCHEMA_VERSIONS, isEventType, type DomainEvent, type EventType } from './event-types';
 import type { Audience, CommunicationDrafted } from './events/communication';
 

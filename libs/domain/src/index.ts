@@ -22,6 +22,7 @@ export { terminalDecider } from './terminal/terminal.decider';
 export * from './user/user.state';
 export { userDecider } from './user/user.decider';
 export * from './feed/feed.planner';
+export * from './quiz/quiz';
 export { credentialChanges } from './credentials';
 
 /** The decider of every aggregate type; the command runner picks one by the command's prefix. */

@@ -4,7 +4,7 @@ import { Partitioners, type Kafka, type Producer } from 'kafkajs';
  * The project's producers: idempotent (which implies acks=all in kafkajs), no topic
  * auto-creation, and the Java-compatible murmur2 partitioner named explicitly, so the
  * commands and events topics (same partition count) place an aggregate id on the same
- * partition number — the single-writer decider relies on it (DESIGN.md section 4).
+ * partition number — the single-writer decider relies on it (docs/design.md section 4).
  */
 export function createProducer(kafka: Kafka, options: { transactionalId?: string } = {}): Producer {
   return kafka.producer({
@@ -20,16 +20,36 @@ export function createProducer(kafka: Kafka, options: { transactionalId?: string
 export const ACKS_ALL = -1;
 
 /**
- * A project producer for request handlers: connects on first use, forgets the
- * connection after any failure (the next request connects again rather than waiting on
- * a dead one), and sends one JSON message with acks=all, its `type` as a header.
+ * A producer for request handlers (the command bus, the report route, the gateway's
+ * store activity): connects on first use, forgets the connection after any failure (the
+ * next request connects again rather than waiting on a dead one), and sends one JSON
+ * message with acks=all, its `type` as a header.
+ *
+ * Unlike createProducer's, it is NOT idempotent, on purpose. A request must fail fast
+ * (503 + Retry-After when Kafka is unreachable), so its sends get the client's bounded
+ * retry budget, and kafkajs cannot cancel a send: the bound cannot be a deadline around
+ * an unbounded send, which would go on retrying after the 503 and append the message
+ * once Kafka is back although the client was told nothing was recorded. An idempotent
+ * producer with bounded retries is what kafkajs warns about ("Limiting retries for the
+ * idempotent producer may invalidate EoS guarantees"), rightly: after a send gives up,
+ * kafkajs rolls its sequence number back, and if the broker had in fact written that
+ * message, the next, different message reuses the sequence and the broker drops it as
+ * a duplicate while reporting success. Without idempotence the worst a retry can do is
+ * write the same message twice, and every message sent here carries an id its readers
+ * deduplicate by (a command's commandId and requestId in the decider, a fact's event id
+ * in the projections). acks=all and one request in flight (ordering) are kept.
  */
 export class LazyProducer {
   private readonly producer: Producer;
   private connected?: Promise<void>;
 
   constructor(kafka: Kafka) {
-    this.producer = createProducer(kafka);
+    this.producer = kafka.producer({
+      idempotent: false,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   }
 
   async send(topic: string, key: string, value: { type: string }): Promise<void> {

@@ -1,5 +1,6 @@
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
-import { TOPIC_ROLES, TOPICS, type TopicNames } from '@lastmeter/contracts';
+import { TOPIC_ROLES, TOPICS, topicNames, type TopicNames } from '@lastmeter/contracts';
+import { loadSpec, sharedEnv } from '@lastmeter/config';
 import { createKafkaClient } from './kafka-client';
 
 export interface TopicLayout {
@@ -81,4 +82,21 @@ export async function ensureTopicsAt(brokers: string[], names: TopicNames, layou
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The CLI's step before any app starts (apps would race to create them): the topics of
+ * the deployment described by the environment (prefix, partitions, replication).
+ */
+export async function ensureTopicsFromEnv(brokers: string, log: (line: string) => void): Promise<void> {
+  const { KAFKA_TOPIC_PREFIX, KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR } = loadSpec({
+    KAFKA_TOPIC_PREFIX: sharedEnv.KAFKA_TOPIC_PREFIX,
+    KAFKA_PARTITIONS: sharedEnv.KAFKA_PARTITIONS,
+    KAFKA_REPLICATION_FACTOR: sharedEnv.KAFKA_REPLICATION_FACTOR,
+  });
+  const created = await ensureTopicsAt(brokers.split(','), topicNames(KAFKA_TOPIC_PREFIX), {
+    partitions: KAFKA_PARTITIONS,
+    replicationFactor: KAFKA_REPLICATION_FACTOR,
+  });
+  if (created.length > 0) log(`created topics ${created.join(', ')} (${KAFKA_PARTITIONS} partitions each)`);
 }

@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 
-/** The one error body of every Last Meter API (DESIGN.md section 7). */
+/** The one error body of every Last Meter API (docs/design.md section 7). */
 export interface ErrorBody {
   statusCode: number;
   error: string;

@@ -24,7 +24,6 @@ export async function switchGeneration(redis: Redis, prefix: string, from: strin
     `local current = redis.call('GET', KEYS[1]) or ARGV[3]
      if current ~= ARGV[1] then return 0 end
      redis.call('SET', KEYS[1], ARGV[2])
-     redis.call('PUBLISH', KEYS[1], ARGV[2])
      return 1`,
     1,
     key,

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { TOPIC_ROLES, type TopicNames, type TopicRole } from '@lastmeter/contracts';
 import { createProducer, type Admin, type Consumer, type Kafka, type Producer } from '@lastmeter/kafka';
+import { announcementChannel, feedChannel } from '@lastmeter/redis';
 import { deadLetterOf, sendDeadLetters } from './dlq';
 import { Projection, type BatchResult, type SourceMessage } from './projection';
 import type { RedisKeys } from './redis-keys';
@@ -11,16 +12,6 @@ export const PROJECTED: readonly TopicRole[] = ['events', 'storeEvents', 'feed']
 /** The consumer group that builds one generation (a rebuild gets a fresh one). */
 export function projectorGroupId(topics: TopicNames, generation: string): string {
   return `${topics.events}.projector.${generation}`;
-}
-
-/** Redis channel on which projectors announce new feed items: `{ storeId, feedSeq }`. */
-export function feedChannel(prefix: string): string {
-  return `${prefix}feed`;
-}
-
-/** Redis channel of announcements (terminal revoked, ...): `Announcement` JSON. */
-export function announcementChannel(prefix: string): string {
-  return `${prefix}announcements`;
 }
 
 export interface BatchStats {

@@ -3,3 +3,4 @@ export * from './redis.tokens';
 export * from './redis.module';
 export * from './redis.health';
 export * from './fact-claims';
+export * from './channels';

@@ -16,8 +16,8 @@ import type { UserState } from '@lastmeter/domain';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { CurrentActor, hashPassword, Public, USER_TOKEN_TTL, verifyPassword, type TokenClaims } from '@lastmeter/auth';
 import { ChangeOwnPasswordDto, LoginDto } from '../directory/directory.dto';
-import { CommandBus } from '../write/command-bus';
-import { DirectoryLookup } from '../write/directory-lookup';
+import { CommandBus } from '@lastmeter/write-engine';
+import { DirectoryLookup } from '../directory/directory-lookup';
 import { SkipThrottle } from '@nestjs/throttler';
 import { LOGIN_THROTTLERS, LoginThrottlerGuard } from './login-throttler.guard';
 

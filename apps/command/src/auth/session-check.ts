@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sessionRefusal, type SessionCheck, type TokenClaims } from '@lastmeter/auth';
 import type { TerminalState, UserState } from '@lastmeter/domain';
-import type { AggregateStore } from '../write/aggregate-store';
-import { AGGREGATE_STORE } from '../write/tokens';
+import { AGGREGATE_STORE, type AggregateStore } from '@lastmeter/write-engine';
 
 /**
  * Whether a token still stands, from the command service's own view of the log (which

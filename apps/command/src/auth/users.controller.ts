@@ -16,7 +16,7 @@ import { CurrentActor, hashPassword, Roles } from '@lastmeter/auth';
 import { ChangeRoleDto, CreateUserDto, DisableUserDto, ResetPasswordDto } from '../directory/directory.dto';
 import { EmptyDto } from '../http/empty.dto';
 import { IdempotencyKey, IfMatch } from '../http/headers';
-import { CommandBus } from '../write/command-bus';
+import { CommandBus } from '@lastmeter/write-engine';
 
 const id = new ParseUUIDPipe();
 

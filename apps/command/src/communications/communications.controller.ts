@@ -5,7 +5,7 @@ import { CurrentActor, Roles } from '@lastmeter/auth';
 import type { CommunicationInput } from '@lastmeter/domain';
 import { EmptyDto } from '../http/empty.dto';
 import { IdempotencyKey, IfMatch } from '../http/headers';
-import { CommandBus } from '../write/command-bus';
+import { CommandBus } from '@lastmeter/write-engine';
 import { DraftCommunicationDto, PublishDto, RejectDto, RetractDto, ReviseCommunicationDto } from './communication.dto';
 
 const id = new ParseUUIDPipe({ version: undefined });

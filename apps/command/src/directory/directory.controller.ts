@@ -19,8 +19,8 @@ import { CurrentActor, Public, Roles, type TokenClaims } from '@lastmeter/auth';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { RuleViolation } from '@lastmeter/domain';
 import { IdempotencyKey, IfMatch } from '../http/headers';
-import { CommandBus } from '../write/command-bus';
-import { DirectoryLookup } from '../write/directory-lookup';
+import { CommandBus } from '@lastmeter/write-engine';
+import { DirectoryLookup } from './directory-lookup';
 import {
   DefineRegionDto,
   EnrollTerminalDto,

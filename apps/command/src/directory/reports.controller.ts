@@ -20,7 +20,7 @@ import type Redis from 'ioredis';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
 import { FactClaims, FactInFlight, REDIS } from '@lastmeter/redis';
 import { IdempotencyKey } from '../http/headers';
-import { DirectoryLookup } from '../write/directory-lookup';
+import { DirectoryLookup } from './directory-lookup';
 import { FileReportDto } from './directory.dto';
 
 const REPORT_IDS = '3f0c9a52-8f3e-4b8e-9a4d-0d6f7f1c2b11';

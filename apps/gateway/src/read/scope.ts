@@ -26,7 +26,7 @@ export function storesInScope(claims: TokenClaims, storeId?: string): string[] |
 }
 
 /**
- * DESIGN.md section 6: an item restricted to roles the reader does not serve keeps its
+ * docs/design.md section 6: an item restricted to roles the reader does not serve keeps its
  * feedSeq (cursors stay gap-free) but loses its content. HQ and analysts see everything;
  * a store manager serves the store-manager role; a terminal the roles it was enrolled
  * with (none = shared tablet: only unrestricted items).

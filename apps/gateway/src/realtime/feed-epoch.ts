@@ -4,7 +4,7 @@ import type { TopicNames } from '@lastmeter/contracts';
 import { KAFKA, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
 
 /**
- * The feed epoch of DESIGN.md section 6. Feed positions come from the log
+ * The feed epoch of docs/design.md section 5. Feed positions come from the log
  * (lastmeter.feed.v1), so they survive gateway restarts, Redis loss and rebuilds; they
  * change only if the log itself is replaced. The epoch therefore names the log: a hash
  * of the Kafka cluster id and the feed topic's name.

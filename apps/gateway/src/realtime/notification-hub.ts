@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
-import { announcementChannel, feedChannel, type Announcement } from '@lastmeter/read-models';
-import { REDIS } from '@lastmeter/redis';
+import type { Announcement } from '@lastmeter/read-models';
+import { REDIS, announcementChannel, feedChannel } from '@lastmeter/redis';
 
 type FeedListener = (storeId: string, feedSeq: number) => void;
 type AnnouncementListener = (announcement: Announcement) => void;

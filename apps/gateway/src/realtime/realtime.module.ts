@@ -8,6 +8,14 @@ import { FeedRelay } from './feed-relay';
 import { GatewayIdentity } from './gateway-identity';
 import { NotificationHub } from './notification-hub';
 import { StoreActivityWriter } from './store-activity-writer';
+import { TerminalAuthentication } from './terminal/authentication';
+import { FeedCheck } from './terminal/feed-check';
+import { TerminalPresence } from './terminal/presence';
+import { QuizAnswerHandler } from './terminal/quiz-answer.handler';
+import { ReceiptHandler } from './terminal/receipt.handler';
+import { ReportFileHandler } from './terminal/report-file.handler';
+import { TerminalResume } from './terminal/resume';
+import { TaskCompleteHandler } from './terminal/task-complete.handler';
 import { TerminalGateway } from './terminal.gateway';
 
 /** Socket.IO fan-out to store terminals and facts from them back into Kafka. */
@@ -19,6 +27,15 @@ import { TerminalGateway } from './terminal.gateway';
     FeedRelay,
     GatewayIdentity,
     StoreActivityWriter,
+    // /terminal: the gateway routes to authentication, resume, presence and one handler per client event.
+    TerminalAuthentication,
+    TerminalResume,
+    TerminalPresence,
+    FeedCheck,
+    ReceiptHandler,
+    TaskCompleteHandler,
+    QuizAnswerHandler,
+    ReportFileHandler,
     TerminalGateway,
     ConsoleGateway,
     { provide: SESSION_CHECK, useClass: GatewaySessionCheck },

@@ -1,4 +1,6 @@
-import type { StoreRole } from '../roles';
+import type { DomainEvent } from '../event-types';
+import { CURRENT_SCHEMA_VERSIONS } from '../event-types';
+import type { Actor, StoreRole } from '../roles';
 import type { CommunicationKind, Evidence, Priority } from './communication';
 
 /** What a feed entry says happened to the communication, for this store. */
@@ -43,7 +45,7 @@ export interface FeedAppended {
   sourceVersion: number;
 }
 
-/** A feed entry as the read API and the terminal protocol show it (DESIGN.md sections 5, 6). */
+/** A feed entry as the read API and the terminal protocol show it (docs/design.md sections 5, 6). */
 export interface FeedItem {
   feedSeq: number;
   communication: FeedCommunication;
@@ -59,4 +61,30 @@ export interface HiddenFeedItem {
 
 export interface FeedEventData {
   'feed.appended': FeedAppended;
+}
+
+/** Who appends feed entries: the write side's feed sequencer. */
+export const FEED_ACTOR: Actor = { id: 'lastmeter-feed', role: 'system' };
+
+/**
+ * The envelope of a feed entry on lastmeter.feed.v1: aggregate `feed`/storeId, with
+ * aggregateVersion = feedSeq, and `feed:<store>:<feedSeq>` as command, correlation and
+ * causation id.
+ */
+export function feedEvent(entry: FeedAppended, id: string, occurredAt = new Date().toISOString()) {
+  const commandId = `feed:${entry.storeId}:${entry.feedSeq}`;
+  return {
+    id,
+    type: 'feed.appended',
+    schemaVersion: CURRENT_SCHEMA_VERSIONS['feed.appended'],
+    aggregateType: 'feed',
+    aggregateId: entry.storeId,
+    aggregateVersion: entry.feedSeq,
+    occurredAt,
+    actor: FEED_ACTOR,
+    commandId,
+    correlationId: commandId,
+    causationId: commandId,
+    data: entry,
+  } satisfies DomainEvent<'feed.appended'>;
 }

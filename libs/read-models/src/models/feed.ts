@@ -6,7 +6,7 @@ import { requireStrings, type ProjectionContext, type ReadModel } from '../model
 import type { RedisKeys } from '../redis-keys';
 
 /**
- * The per-store feed (DESIGN.md section 5): a sorted set by feedSeq plus its head. The
+ * The per-store feed (docs/design.md section 5): a sorted set by feedSeq plus its head. The
  * numbers come from lastmeter.feed.v1 (decided on the write side), so a rebuild from
  * offset 0 reproduces every item with the same feedSeq.
  */
@@ -53,7 +53,7 @@ export async function readFeed(
 }
 
 /**
- * The store's feed as it stood at `at` (DESIGN.md section 5): the communications live for
+ * The store's feed as it stood at `at` (docs/design.md section 5): the communications live for
  * it then, each at its revision then, with the feedSeq of its latest entry up to then.
  * Folded from the store's feed entries, which the read model keeps in full (it is an
  * append-only copy of lastmeter.feed.v1 for the store, rebuilt identically from the log).

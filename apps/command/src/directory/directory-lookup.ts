@@ -1,0 +1,91 @@
+/** Directory lookup: the controllers' reads of the write engine's in-memory view. */
+import { Inject, Injectable } from '@nestjs/common';
+import type { UserRole } from '@lastmeter/contracts';
+import type { TerminalState, UserState } from '@lastmeter/domain';
+import { AGGREGATE_STORE, CredentialStore, EventTail, type AggregateStore } from '@lastmeter/write-engine';
+
+/** What login needs of a user: who they are (from the log) and their password hash (credentials topic). */
+export interface Account {
+  userId: string;
+  username: string;
+  role: UserRole;
+  storeId?: string;
+  disabled: boolean;
+  sessionVersion: number;
+  passwordHash: string;
+}
+
+/**
+ * Reads of the command service's own view for the HTTP layer (login, enrollment,
+ * report scoping, session checks). A miss waits once for the tail to catch up with the
+ * log, so what was just written is always found.
+ */
+@Injectable()
+export class DirectoryLookup {
+  constructor(
+    @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
+    private readonly credentials: CredentialStore,
+    private readonly tail: EventTail,
+  ) {}
+
+  private async fresh<T>(read: () => T | undefined): Promise<T | undefined> {
+    const found = read();
+    if (found !== undefined) return found;
+    await this.tail.catchUp();
+    return read();
+  }
+
+  account(username: string): Promise<Account | undefined> {
+    return this.fresh(() => {
+      const userId = this.store.userIdByName(username);
+      if (!userId) return undefined;
+      const user = this.user(userId);
+      const passwordHash = this.credentials.passwordHashOf(userId);
+      if (!user?.role || !passwordHash) return undefined;
+      return {
+        userId,
+        username: user.username,
+        role: user.role,
+        ...(user.storeId ? { storeId: user.storeId } : {}),
+        disabled: user.disabled,
+        sessionVersion: user.sessionVersion,
+        passwordHash,
+      };
+    });
+  }
+
+  /** The user as the log says now (no secret), or undefined when there is none. */
+  user(userId: string): UserState | undefined {
+    const state = this.store.get('user', userId).state as UserState;
+    return state.exists ? state : undefined;
+  }
+
+  /** The user at `version` or later (waits for the tail when this instance has not seen it yet). */
+  async userAt(userId: string, version: number): Promise<UserState | undefined> {
+    if (this.store.get('user', userId).version < version) await this.tail.catchUp();
+    return this.user(userId);
+  }
+
+  /** Resolves once this instance has read the log up to its current end. */
+  settled(): Promise<void> {
+    return this.tail.catchUp();
+  }
+
+  /** The password hash of a user, for checking a current password. */
+  passwordHashOf(userId: string): string | undefined {
+    return this.credentials.passwordHashOf(userId);
+  }
+
+  terminalByCode(codeHash: string): Promise<string | undefined> {
+    return this.fresh(() => this.credentials.terminalIdByCode(codeHash));
+  }
+
+  terminal(terminalId: string): TerminalState {
+    return this.store.get('terminal', terminalId).state as TerminalState;
+  }
+
+  async storeExists(storeId: string): Promise<boolean> {
+    const exists = () => ((this.store.get('store', storeId).state as { exists: boolean }).exists ? true : undefined);
+    return (await this.fresh(exists)) === true;
+  }
+}

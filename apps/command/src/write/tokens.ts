@@ -1,1 +1,0 @@
-export const AGGREGATE_STORE = Symbol('AGGREGATE_STORE');

@@ -1,0 +1,156 @@
+/**
+ * Authentication of `/terminal` (docs/design.md section 6): the device-token checks of
+ * the handshake, before the connection is accepted (a refusal reaches the client as
+ * `connect_error` with `data.reason`); renewal of a token past half its age (with hello,
+ * and on a live socket); the socket's end when its token expires; and the disconnection
+ * of a terminal revoked meanwhile.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import type { Namespace, Socket } from 'socket.io';
+import { TokenRefused, verifyToken, type TokenClaims } from '@lastmeter/auth';
+import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
+import type { ConnectRefusal, TerminalAuth, TokenExpired, TokenRenewed } from '@lastmeter/contracts';
+import { getTerminal } from '@lastmeter/read-models';
+import { ReadModels } from '../../read/read-models.service';
+import { FeedEpoch } from '../feed-epoch';
+import { GatewayIdentity } from '../gateway-identity';
+import { NotificationHub } from '../notification-hub';
+import { deviceTokenVerdict, identityOf, socketLifetime } from '../limits/token-lifetime';
+import type { TerminalSocketData } from './terminal-socket';
+
+const DAY_MS = 86_400_000;
+
+/** A connection refused at the handshake: Socket.IO sends `data` to the client. */
+class Refusal extends Error {
+  readonly data: { reason: ConnectRefusal };
+  constructor(reason: ConnectRefusal, message: string) {
+    super(message);
+    this.data = { reason };
+  }
+}
+
+@Injectable()
+export class TerminalAuthentication {
+  private namespace?: Namespace;
+
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly models: ReadModels,
+    private readonly epoch: FeedEpoch,
+    private readonly identity: GatewayIdentity,
+    @Inject(APP_CONFIG) private readonly config: AppConfig<'gateway'>,
+    hub: NotificationHub,
+  ) {
+    hub.onAnnouncement((announcement) => {
+      if (announcement.kind !== 'terminal-revoked') return;
+      const room = this.namespace?.in(`terminal:${announcement.terminalId}`);
+      room?.emit('revoked', { terminalId: announcement.terminalId });
+      room?.disconnectSockets(true);
+    });
+  }
+
+  /** Checks every connection to `namespace` before it is accepted. */
+  guard(namespace: Namespace): void {
+    this.namespace = namespace;
+    namespace.use((socket, next) => {
+      this.authenticate(socket).then(
+        () => next(),
+        (error: unknown) => next(error instanceof Refusal ? error : new Refusal('token-invalid', 'not accepted')),
+      );
+    });
+  }
+
+  /** Runs before the connection is accepted: a refusal reaches the client as `connect_error`. */
+  private async authenticate(socket: Socket): Promise<void> {
+    const auth = (socket.handshake.auth ?? {}) as Partial<TerminalAuth>;
+    if (typeof auth.token !== 'string' || auth.token === '') throw new Refusal('token-missing', 'missing device token');
+    let claims: TokenClaims;
+    try {
+      claims = await verifyToken(this.jwt, auth.token);
+    } catch (error) {
+      throw error instanceof TokenRefused && error.reason === 'token-expired'
+        ? new Refusal('token-expired', 'device token expired; enroll this terminal again')
+        : new Refusal('token-invalid', 'invalid device token');
+    }
+    if (claims.role !== 'terminal' || !claims.storeId) {
+      throw new Refusal('not-a-terminal', 'only device tokens may connect to /terminal');
+    }
+    // DEVICE_TOKEN_MAX_AGE_DAYS: expired past it, renewed (with hello) past half of it.
+    const maxAgeMs = this.config.DEVICE_TOKEN_MAX_AGE_DAYS * DAY_MS;
+    const verdict = deviceTokenVerdict(claims, maxAgeMs, Date.now());
+    if (verdict.kind === 'expired')
+      throw new Refusal('token-expired', 'device token expired; enroll this terminal again');
+    let renewedToken: string | undefined;
+    let expiresAt: number;
+    if (verdict.kind === 'renew') {
+      renewedToken = await this.deviceToken(verdict.claims);
+      expiresAt = Date.now() + maxAgeMs;
+    } else {
+      expiresAt = verdict.expiresAt;
+    }
+    const cursor = auth.cursor ?? 0;
+    if (!Number.isSafeInteger(cursor) || cursor < 0) {
+      throw new Refusal('bad-cursor', 'cursor must be a non-negative integer (the last feedSeq held)');
+    }
+    if (auth.epoch !== undefined && typeof auth.epoch !== 'string') {
+      throw new Refusal('bad-cursor', 'epoch must be the string sent in hello');
+    }
+    const keys = await this.models.keys();
+    const terminal = await getTerminal(this.models.redis, keys, claims.sub);
+    if (terminal?.status === 'revoked') throw new Refusal('terminal-revoked', 'this terminal was revoked');
+    const data: TerminalSocketData = {
+      session: {
+        socket,
+        storeId: claims.storeId,
+        terminalId: claims.sub,
+        claims,
+        cursor,
+        reset: false,
+        closed: false,
+      },
+      epoch: await this.epoch.get(),
+      requestedCursor: cursor,
+      requestedEpoch: auth.epoch,
+      renewedToken,
+      issuedAt: renewedToken ? Date.now() : (claims.iat ?? 0) * 1_000,
+      expiresAt,
+      ref: `${this.identity.id}/${socket.id}`,
+    };
+    socket.data = data;
+  }
+
+  /**
+   * The socket ends when its token does; a tablet that stays connected past half of the
+   * token's age gets a renewed one as `token` (so it never has to re-enroll while online).
+   * The expiry then follows the renewed token.
+   */
+  armLifetime(socket: Socket, data: TerminalSocketData): void {
+    data.cancelExpiry = socketLifetime({
+      issuedAt: data.issuedAt,
+      expiresAt: data.expiresAt,
+      maxAgeMs: this.config.DEVICE_TOKEN_MAX_AGE_DAYS * DAY_MS,
+      expire: () => {
+        const expired: TokenExpired = { reason: 'token-expired' };
+        socket.emit('token-expired', expired);
+        socket.disconnect(true);
+      },
+      renew: async () => {
+        if (socket.disconnected) return undefined;
+        const renewed: TokenRenewed = { token: await this.deviceToken(identityOf(data.session.claims)) };
+        socket.emit('token', renewed);
+        return Date.now();
+      },
+    });
+  }
+
+  /** The socket is gone: nothing more to expire or renew. */
+  disarmLifetime(data: TerminalSocketData): void {
+    data.cancelExpiry?.();
+  }
+
+  /** A device token (DEVICE_TOKEN_MAX_AGE_DAYS) for these claims. */
+  private deviceToken(claims: TokenClaims): Promise<string> {
+    return this.jwt.signAsync(claims, { expiresIn: `${this.config.DEVICE_TOKEN_MAX_AGE_DAYS}d` });
+  }
+}

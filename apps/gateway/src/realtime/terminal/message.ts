@@ -1,0 +1,65 @@
+/**
+ * What every client → server message of `/terminal` goes through: the size limit,
+ * validation like HTTP bodies, and the mapping of the outcome to its ack
+ * (`{ ok, duplicate?, error?: { message, fields? } }`). The use cases themselves are
+ * the TerminalMessageHandlers beside this file, one per event.
+ */
+import type { Logger } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { flattenValidationErrors, type Ack } from '@lastmeter/contracts';
+import type { TerminalSession } from '../feed-relay';
+import { ActivityInFlight } from '../store-activity-writer';
+
+/** Largest client → server message, as JSON. */
+export const MAX_MESSAGE_BYTES = 16 * 1024;
+
+/** One client → server event: validates, authorises and records the message. */
+export interface TerminalMessageHandler {
+  /** `duplicate` when the same fact was already recorded (a resend): nothing new was written. */
+  handle(session: TerminalSession, body: unknown): Promise<{ duplicate: boolean }>;
+}
+
+/** Refused with a message only (no field errors); nothing is written. */
+export class Rejected extends Error {}
+
+/** Refused with per-field errors; nothing is written. */
+export class InvalidMessage extends Error {
+  constructor(readonly fields: Record<string, string[]>) {
+    super(`invalid message: ${Object.keys(fields).join(', ')}`);
+  }
+}
+
+/** Validates a socket message like the HTTP pipe does: whitelist, no unknown fields, per-field errors. */
+export async function parseMessage<T extends object>(type: new () => T, body: unknown): Promise<T> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new InvalidMessage({ $: ['must be a JSON object'] });
+  }
+  const instance = plainToInstance(type, body);
+  const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0) throw new InvalidMessage(flattenValidationErrors(errors));
+  return instance;
+}
+
+/** Size check, validation and authorisation errors become `{ ok: false, error }`; nothing is written. */
+export async function answerMessage(
+  handler: TerminalMessageHandler,
+  session: TerminalSession,
+  body: unknown,
+  logger: Logger,
+): Promise<Ack> {
+  try {
+    if (Buffer.byteLength(JSON.stringify(body ?? null)) > MAX_MESSAGE_BYTES) {
+      throw new Rejected(`message larger than ${MAX_MESSAGE_BYTES} bytes`);
+    }
+    const { duplicate } = await handler.handle(session, body);
+    return duplicate ? { ok: true, duplicate: true } : { ok: true };
+  } catch (error) {
+    if (error instanceof InvalidMessage) return { ok: false, error: { message: error.message, fields: error.fields } };
+    if (error instanceof Rejected || error instanceof ActivityInFlight) {
+      return { ok: false, error: { message: error.message } };
+    }
+    logger.warn(`message from ${session.terminalId} not recorded: ${(error as Error).message}`);
+    return { ok: false, error: { message: 'not recorded, the event log is unreachable; retry' } };
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * `task.complete { communicationId, revision, note?, photoUrl? }`: a store terminal
+ * completed a task, with its evidence; recorded once per terminal and revision as
+ * `task.completed`.
+ */
+import { Injectable } from '@nestjs/common';
+import { IsInt, IsOptional, IsString, IsUrl, IsUUID, MaxLength, Min, MinLength } from 'class-validator';
+import type { TerminalSession } from '../feed-relay';
+import { StoreActivityWriter } from '../store-activity-writer';
+import { FeedCheck } from './feed-check';
+import { parseMessage, type TerminalMessageHandler } from './message';
+import { actorOf } from './terminal-socket';
+
+export class TaskCompleteDto {
+  @IsUUID() communicationId!: string;
+  @IsInt() @Min(1) revision!: number;
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(2_000) note?: string;
+  @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_protocol: true }) @MaxLength(2_000) photoUrl?: string;
+}
+
+@Injectable()
+export class TaskCompleteHandler implements TerminalMessageHandler {
+  constructor(
+    private readonly writer: StoreActivityWriter,
+    private readonly feed: FeedCheck,
+  ) {}
+
+  async handle(session: TerminalSession, body: unknown): Promise<{ duplicate: boolean }> {
+    const task = await parseMessage(TaskCompleteDto, body);
+    await this.feed.requireInFeed(session, task.communicationId, task.revision);
+    const id = this.writer.factId(session.terminalId, 'completed', task.communicationId, String(task.revision));
+    return this.writer.record('task.completed', id, actorOf(session), {
+      storeId: session.storeId,
+      terminalId: session.terminalId,
+      communicationId: task.communicationId,
+      revision: task.revision,
+      ...(task.note !== undefined ? { note: task.note } : {}),
+      ...(task.photoUrl !== undefined ? { photoUrl: task.photoUrl } : {}),
+    });
+  }
+}

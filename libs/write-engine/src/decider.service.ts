@@ -1,0 +1,72 @@
+/** Decider service: the consumer group over the commands topic that feeds the PartitionDecider. */
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { TopicNames } from '@lastmeter/contracts';
+import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Consumer, type Kafka } from '@lastmeter/kafka';
+import { EventTail } from './event-tail';
+import { PartitionDecider } from './partition-decider';
+import { PartitionWriters } from './partition-writers';
+
+/**
+ * The single writer (docs/design.md section 4): a consumer group over the commands
+ * topic. Kafka assigns each partition to one instance; this service opens the writers of
+ * its partitions on every assignment and hands each fetched batch to the
+ * PartitionDecider, then resolves only the offsets that were committed.
+ */
+@Injectable()
+export class DeciderService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(DeciderService.name);
+  private consumer?: Consumer;
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
+    private readonly topicsBootstrap: TopicsBootstrap,
+    private readonly tail: EventTail,
+    private readonly writers: PartitionWriters,
+    private readonly decider: PartitionDecider,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.start().catch((error: unknown) => this.logger.error(`decider stopped: ${(error as Error).message}`));
+  }
+
+  private async start(): Promise<void> {
+    await this.topicsBootstrap.ready();
+    await this.tail.start();
+    const consumer = this.kafka.consumer({
+      groupId: this.writers.groupId,
+      readUncommitted: false,
+      // The broker's minimum: a crashed owner's partitions move on after 6 s.
+      sessionTimeout: 6_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: 50,
+    });
+    this.consumer = consumer;
+    // After any rebalance the partitions may have had another writer: re-fence and catch
+    // up before deciding again.
+    // Open the assigned partitions' writers now, not at their next command: the
+    // scheduler and the feed sequencer need them, and fencing + catch-up should not
+    // delay the first request.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      this.writers.reassign(payload.memberAssignment[this.topics.commands] ?? []),
+    );
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 12,
+      eachBatch: async ({ batch, isRunning, isStale, resolveOffset, heartbeat }) => {
+        if (batch.isEmpty()) return;
+        const last = await this.decider.decideBatch(batch.partition, batch.messages, () => isRunning() && !isStale());
+        // Only what was committed is resolved: kafkajs fetches the rest again.
+        if (last !== undefined) resolveOffset(last);
+        await heartbeat();
+      },
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+}

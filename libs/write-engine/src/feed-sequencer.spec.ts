@@ -1,0 +1,193 @@
+import { Logger } from '@nestjs/common';
+import type { Audience, DomainEvent, EventEnvelope, FeedAppended } from '@lastmeter/contracts';
+import { AggregateStore } from './aggregate-store';
+import { FeedLedger } from './feed-ledger';
+import { FeedSequencer } from './feed-sequencer';
+import { EDITOR, FakeHistory, FakeWriterPool, eventOf, type FakeWriter } from './testing';
+
+const OWNED = 0;
+const OTHER = 1;
+
+/** One command instance's feed side: its view, ledger, writers and sequencer. */
+class Instance {
+  readonly store = new AggregateStore();
+  readonly ledger = new FeedLedger();
+  readonly writers = new FakeWriterPool();
+  readonly history = new FakeHistory();
+  readonly sequencer = new FeedSequencer(this.store, this.ledger, this.writers, this.history);
+  /** Every event the log holds, to replay into a restarted instance. */
+  readonly log: Array<{ event: DomainEvent; partition: number }> = [];
+  private readonly versions = new Map<string, number>();
+
+  constructor() {
+    this.sequencer.onApplicationBootstrap();
+  }
+
+  /** Appends an event as the decider would (and the tail then reads it). */
+  append<T extends Parameters<typeof eventOf>[0]>(
+    type: T,
+    id: string,
+    data: Parameters<typeof eventOf<T>>[1],
+    partition: number,
+  ) {
+    const version = (this.versions.get(id) ?? 0) + 1;
+    this.versions.set(id, version);
+    const event = eventOf(type, data, { aggregateId: id, version, actor: EDITOR }) as DomainEvent;
+    this.log.push({ event, partition });
+    this.store.apply(event, partition);
+  }
+
+  registerStore(id: string, partition: number, tags: string[] = []) {
+    this.append(
+      'store.registered',
+      id,
+      { code: id, name: id, regionId: 'north', tags, locale: 'en', timezone: 'UTC' },
+      partition,
+    );
+  }
+
+  publish(id: string, audience: Audience, partition = 2) {
+    const content = { kind: 'notice', title: id, body: 'b', priority: 'normal', audience } as const;
+    this.append('communication.drafted', id, { ...content, revision: 1 }, partition);
+    this.append('communication.approved', id, { selfApproved: true }, partition);
+    this.append('communication.published', id, { revision: 1 }, partition);
+  }
+
+  /** Reads what another instance appended, as this instance's tail would: events into the store, the feed into the ledger. */
+  readLogOf(other: Instance, feed: EventEnvelope[]) {
+    for (const { event, partition } of other.log) {
+      this.store.apply(event, partition);
+      this.log.push({ event, partition });
+      this.versions.set(event.aggregateId, event.aggregateVersion);
+    }
+    for (const envelope of feed) this.ledger.apply(envelope.data as FeedAppended);
+  }
+
+  /** Runs the sequencer until nothing is left to do. */
+  async settle() {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await this.sequencer.pass();
+  }
+}
+
+/** The feed entries appended through `writer`, as `storeId → [feedSeq, change, communication id]`. */
+function feedsOf(writer: FakeWriter) {
+  const feeds: Record<string, Array<[number, string, string]>> = {};
+  for (const envelope of writer.feed()) {
+    const entry = envelope.data as FeedAppended;
+    expect(envelope).toMatchObject({
+      type: 'feed.appended',
+      aggregateId: entry.storeId,
+      aggregateVersion: entry.feedSeq,
+    });
+    (feeds[entry.storeId] ??= []).push([entry.feedSeq, entry.change, entry.communication.id]);
+  }
+  return feeds;
+}
+
+describe('FeedSequencer', () => {
+  const instances: Instance[] = [];
+  const start = () => {
+    const instance = new Instance();
+    instances.push(instance);
+    return instance;
+  };
+
+  afterEach(async () => {
+    for (const instance of instances.splice(0)) await instance.sequencer.onApplicationShutdown();
+  });
+
+  it('numbers each store feed gap-free, for the stores of the partitions it owns', async () => {
+    const a = start();
+    const writer = a.writers.own(OWNED);
+    a.registerStore('s1', OWNED, ['city']);
+    a.registerStore('s2', OWNED);
+    a.registerStore('s3', OTHER);
+    a.publish('c1', { all: true });
+    await a.settle();
+    a.publish('c2', { tags: ['city'] }, 3);
+    await a.settle();
+    a.append('communication.revised', 'c1', { revision: 2, changes: { title: 'c1, revised' } }, 2);
+    a.append('communication.retracted', 'c2', { reason: 'wrong' }, 3);
+    await a.settle();
+
+    expect(feedsOf(writer)).toEqual({
+      s1: [
+        [1, 'published', 'c1'],
+        [2, 'published', 'c2'],
+        [3, 'revised', 'c1'],
+        [4, 'retracted', 'c2'],
+      ],
+      s2: [
+        [1, 'published', 'c1'],
+        [2, 'revised', 'c1'],
+      ],
+    });
+    expect(a.ledger.of('s1').head).toBe(4);
+    expect(a.ledger.of('s3').head).toBe(0);
+  });
+
+  it('gives a store registered after a publish the communications live for it', async () => {
+    const a = start();
+    const writer = a.writers.own(OWNED);
+    a.publish('c1', { all: true });
+    await a.settle();
+    a.registerStore('late', OWNED);
+    await a.settle();
+    expect(feedsOf(writer)).toEqual({ late: [[1, 'published', 'c1']] });
+  });
+
+  it('continues each store feed after a restart from the ledger, without appending anything twice', async () => {
+    const before = start();
+    const firstWriter = before.writers.own(OWNED);
+    before.registerStore('s1', OWNED);
+    before.publish('c1', { all: true });
+    before.publish('c2', { all: true });
+    await before.settle();
+    expect(feedsOf(firstWriter).s1!.map(([feedSeq]) => feedSeq)).toEqual([1, 2]);
+
+    // A new instance reads the log...
+    const after = start();
+    after.readLogOf(before, firstWriter.feed());
+    // ...and, owning the partition, catches it up and replans all its stores: nothing is missing.
+    const writer = after.writers.own(OWNED);
+    await after.settle();
+    expect(after.history.catchUps).toEqual([[OWNED]]);
+    expect(writer.appended).toEqual([]);
+
+    after.publish('c3', { all: true });
+    await after.settle();
+    expect(feedsOf(writer)).toEqual({ s1: [[3, 'published', 'c3']] });
+  });
+
+  it('replans a partition whose append failed, from the ledger, so no feedSeq is lost or reused', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const a = start();
+    const writer = a.writers.own(OWNED);
+    a.registerStore('s1', OWNED);
+    await a.settle();
+    expect(a.history.catchUps).toEqual([[OWNED]]);
+
+    writer.failure = new Error('transaction timed out');
+    a.publish('c1', { all: true });
+    await a.settle();
+    expect(warn).toHaveBeenCalledWith(`feed of partition ${OWNED} not sequenced yet: transaction timed out`);
+    // The retry read the partition to its end first, then planned from the ledger again.
+    expect(a.history.catchUps).toEqual([[OWNED], [OWNED]]);
+    expect(feedsOf(writer)).toEqual({ s1: [[1, 'published', 'c1']] });
+    warn.mockRestore();
+  });
+
+  it('gives the same entry the same id, whoever appends it', async () => {
+    const a = start();
+    const b = start();
+    for (const instance of [a, b]) {
+      instance.writers.own(OWNED);
+      instance.registerStore('s1', OWNED);
+      instance.publish('c1', { all: true });
+      await instance.settle();
+    }
+    const idOf = (instance: Instance) => instance.writers.writers.get(OWNED)!.feed()[0]!.id;
+    expect(idOf(a)).toBe(idOf(b));
+  });
+});

@@ -1,0 +1,173 @@
+/** Feed sequencer: numbers every store's feed entries (feedSeq) on the write side. */
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { v5 as uuidv5 } from 'uuid';
+import { feedEvent, type DomainEvent, type FeedAppended } from '@lastmeter/contracts';
+import {
+  planStoreFeed,
+  type CommunicationState,
+  type StoreState,
+  type VersionedCommunication,
+} from '@lastmeter/domain';
+import type { AggregateStore } from './aggregate-store';
+import { EventTail } from './event-tail';
+import { FeedLedger } from './feed-ledger';
+import { PartitionWriters } from './partition-writers';
+import type { EventHistory, PartitionWriterPool } from './ports';
+import { AGGREGATE_STORE } from './write-engine.tokens';
+
+/** Namespace of feed entry ids: the same store and feedSeq always get the same id. */
+const FEED_IDS = 'b5f2f7a4-6a53-4c55-9d43-2b6a3f0e8c11';
+/** Bounds one transaction; a publish to every store of a large chain spans several. */
+const MAX_ENTRIES_PER_TRANSACTION = 500;
+/** Changes arriving together are sequenced together. */
+const DEBOUNCE_MS = 5;
+const RETRY_MS = 500;
+
+const FEED_CHANGING = new Set([
+  'communication.published',
+  'communication.revised',
+  'communication.retracted',
+  'communication.expired',
+  'store.registered',
+  'store.updated',
+]);
+
+/**
+ * Decides every store's feed (docs/design.md section 5), on the write side, so that feed
+ * positions are facts in the log rather than an accident of projection order.
+ *
+ * Whoever owns partition p in the decider group is the only writer of feed partition p,
+ * which holds the feeds of the stores whose aggregates live in events partition p. When
+ * a communication or a store changes (in any partition, as the tail sees it), the owner
+ * plans the entries that bring its stores' feeds in line with the communications as
+ * they are now (`planStoreFeed`: level-triggered, so a store registered a moment after a
+ * publish, in another partition, still gets it from whichever of the two changes is
+ * sequenced second) and appends them, numbered from the ledger, in one transaction.
+ * A new owner fences the old one, reads the feed partition to its end, and replans all
+ * of its stores: nothing is lost in a crash and nothing is appended twice.
+ */
+@Injectable()
+export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(FeedSequencer.name);
+  private readonly dirtyCommunications = new Set<string>();
+  private readonly dirtyStores = new Set<string>();
+  /** Partitions whose every store must be replanned (just opened, or a pass failed). */
+  private readonly dirtyPartitions = new Set<number>();
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
+    @Inject(FeedLedger) private readonly ledger: FeedLedger,
+    @Inject(PartitionWriters) private readonly writers: PartitionWriterPool,
+    @Inject(EventTail) private readonly history: EventHistory,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.store.onApplied((event) => this.changed(event));
+    this.writers.onOpened((partition) => {
+      this.dirtyPartitions.add(partition);
+      this.schedule(0);
+    });
+  }
+
+  private changed(event: DomainEvent): void {
+    if (!FEED_CHANGING.has(event.type)) return;
+    if (event.aggregateType === 'store') this.dirtyStores.add(event.aggregateId);
+    else this.dirtyCommunications.add(event.aggregateId);
+    this.schedule(DEBOUNCE_MS);
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.pass();
+    }, delay);
+  }
+
+  /** One sequencing pass over every owned partition (exposed for tests and shutdown). */
+  async pass(): Promise<void> {
+    if (this.running) {
+      // Changes that arrive during a pass get a pass of their own afterwards.
+      await this.running;
+      return this.pass();
+    }
+    this.running = this.passOnce().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async passOnce(): Promise<void> {
+    const communications = [...this.dirtyCommunications];
+    const stores = new Set(this.dirtyStores);
+    const partitions = new Set(this.dirtyPartitions);
+    this.dirtyCommunications.clear();
+    this.dirtyStores.clear();
+    this.dirtyPartitions.clear();
+    // Partitions are independent (each has its own stores, ledger and transactional
+    // writer), so their transactions run side by side: a publish to stores in every
+    // partition costs one transaction's latency, not one per partition in turn.
+    await Promise.all(
+      this.writers.owned().map(async (partition) => {
+        const everything = partitions.has(partition);
+        if (!everything && communications.length === 0 && stores.size === 0) return;
+        try {
+          await this.sequence(partition, everything, communications, stores);
+        } catch (error) {
+          this.logger.warn(`feed of partition ${partition} not sequenced yet: ${(error as Error).message}`);
+          this.dirtyPartitions.add(partition);
+          this.schedule(RETRY_MS);
+        }
+      }),
+    );
+  }
+
+  private async sequence(partition: number, everything: boolean, changed: string[], stores: Set<string>) {
+    const writer = await this.writers.writerFor(partition);
+    // After a failed append the outcome may be unknown (a lost commit response): read the
+    // partition to its last stable offset first, so committed entries are never numbered again.
+    if (everything) await this.history.catchUp([partition]);
+    await writer.serialize(async () => {
+      const communication = (id: string): VersionedCommunication => {
+        const entry = this.store.get('communication', id);
+        return { state: entry.state as CommunicationState, version: entry.version };
+      };
+      let live: string[] | undefined;
+      const liveCommunications = () =>
+        (live ??= [...this.store.statesOf<CommunicationState>('communication')]
+          .filter((c) => c.status === 'published')
+          .map((c) => c.id));
+      let entries: FeedAppended[] = [];
+      const flush = async () => {
+        if (entries.length === 0) return;
+        await writer.append({ feed: entries.map(envelopeOf) });
+        for (const entry of entries) this.ledger.apply(entry);
+        entries = [];
+      };
+      for (const { state } of [...this.store.inPartition(partition, 'store')]) {
+        const store = state as StoreState;
+        const feed = this.ledger.of(store.id);
+        const candidates =
+          everything || stores.has(store.id)
+            ? [...new Set([...feed.items.keys(), ...liveCommunications()])].map(communication)
+            : changed.map(communication);
+        entries.push(...planStoreFeed(store, candidates, feed));
+        // A store's entries are numbered from its ledger head, so each store's plan is
+        // committed before the ledger is read for the next chunk.
+        if (entries.length >= MAX_ENTRIES_PER_TRANSACTION) await flush();
+      }
+      await flush();
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}
+
+function envelopeOf(entry: FeedAppended): DomainEvent<'feed.appended'> {
+  return feedEvent(entry, uuidv5(`feed:${entry.storeId}:${entry.feedSeq}`, FEED_IDS));
+}

@@ -1,0 +1,218 @@
+import type { CommandEnvelope, CommandOutcome } from '@lastmeter/contracts';
+import type { CommunicationState, StoreState } from '@lastmeter/domain';
+import { AggregateStore } from './aggregate-store';
+import { CredentialStore } from './credential-store';
+import { PartitionDecider } from './partition-decider';
+import type { ReplySender } from './ports';
+import {
+  ADMIN,
+  EDITOR,
+  FakeClock,
+  FakeHistory,
+  FakeWriterPool,
+  NOW,
+  commandOf,
+  eventOf,
+  messageOf,
+  type FakeWriter,
+} from './testing';
+
+const P = 1;
+const CONTENT = { kind: 'notice', title: 'Hello', body: 'b', priority: 'normal', audience: { all: true } } as const;
+
+const draft = (id: string, options: Partial<CommandEnvelope> = {}) =>
+  commandOf('communication.draft', id, CONTENT, { actor: EDITOR, ...options });
+const publish = (id: string, options: Partial<CommandEnvelope> = {}) =>
+  commandOf('communication.publish', id, {}, { actor: EDITOR, ...options });
+const registerStore = (id: string, regionId: string) =>
+  commandOf('store.register', id, { code: id, name: id, regionId }, { actor: ADMIN });
+
+describe('PartitionDecider', () => {
+  let store: AggregateStore;
+  let credentials: CredentialStore;
+  let history: FakeHistory;
+  let writers: FakeWriterPool;
+  let writer: FakeWriter;
+  let replies: Array<{ channel: string; requestId: string; outcome: CommandOutcome }>;
+  let decider: PartitionDecider;
+
+  beforeEach(() => {
+    store = new AggregateStore();
+    credentials = new CredentialStore();
+    history = new FakeHistory();
+    writers = new FakeWriterPool();
+    writer = writers.own(P);
+    replies = [];
+    const sender: ReplySender = {
+      send: async (channel, requestId, outcome) => void replies.push({ channel, requestId, outcome }),
+    };
+    decider = new PartitionDecider(store, credentials, history, sender, writers, new FakeClock());
+  });
+
+  /** Decides the commands as one fetched batch starting at `offset`; returns the committed offset. */
+  const decide = (commands: CommandEnvelope[], offset = 0) =>
+    decider.decideBatch(
+      P,
+      commands.map((command, i) => messageOf(offset + i, command)),
+    );
+  const outcomeOf = (command: CommandEnvelope) =>
+    replies.filter((r) => r.requestId === command.requestId).at(-1)?.outcome;
+
+  it('gives the events of a batch gap-free aggregateVersions and appends them with the offset in one transaction', async () => {
+    const drafted = draft('c1');
+    const published = publish('c1');
+    await expect(decide([drafted, published], 10)).resolves.toBe('11');
+
+    expect(writer.appended).toHaveLength(1);
+    expect(writer.appended[0]!.commandOffset).toBe('12');
+    const events = writer.events();
+    expect(events.map((e) => [e.type, e.aggregateVersion])).toEqual([
+      ['communication.drafted', 1],
+      ['communication.approved', 2],
+      ['communication.published', 3],
+    ]);
+    expect(events[0]).toMatchObject({
+      aggregateType: 'communication',
+      aggregateId: 'c1',
+      actor: EDITOR,
+      commandId: drafted.commandId,
+      causationId: drafted.commandId,
+      correlationId: drafted.correlationId,
+      commandHash: drafted.commandHash,
+      occurredAt: NOW.toISOString(),
+    });
+    // Applied to the store, then replied, only after the commit.
+    expect(store.get('communication', 'c1')).toMatchObject({ version: 3, partition: P });
+    expect(outcomeOf(drafted)).toEqual({
+      ok: true,
+      status: 201,
+      body: { id: 'c1', version: 1, eventIds: [events[0]!.id] },
+    });
+    expect(outcomeOf(published)).toMatchObject({ ok: true, status: 200, body: { version: 3 } });
+    expect(replies[0]!.channel).toBe('replies:test');
+  });
+
+  it('continues versions from the aggregate as the log has it', async () => {
+    const drafted = { ...CONTENT, revision: 1 as const };
+    store.apply(eventOf('communication.drafted', drafted, { aggregateId: 'c1', version: 1, actor: EDITOR }), P);
+    await decide([publish('c1')]);
+    expect(writer.events().map((e) => e.aggregateVersion)).toEqual([2, 3]);
+  });
+
+  it('answers a re-sent command (same Idempotency-Key and body) with its first outcome and appends nothing', async () => {
+    const first = draft('c1', { commandId: 'editor-1:key-1', commandHash: 'h1' });
+    await decide([first]);
+    const resent = draft('c1', { commandId: 'editor-1:key-1', commandHash: 'h1', requestId: 'retry' });
+    await decide([resent], 1);
+    expect(outcomeOf(resent)).toEqual(outcomeOf(first));
+    expect(writer.appended[1]).toMatchObject({ events: [], commandOffset: '2' });
+    expect(store.get('communication', 'c1').version).toBe(1);
+  });
+
+  it('recognises a re-sent command within the same batch', async () => {
+    const first = draft('c1', { commandId: 'k', commandHash: 'h' });
+    const again = draft('c1', { commandId: 'k', commandHash: 'h', requestId: 'again' });
+    await decide([first, again]);
+    expect(writer.events()).toHaveLength(1);
+    expect(outcomeOf(again)).toEqual(outcomeOf(first));
+  });
+
+  it('refuses the same Idempotency-Key with a different request: 422', async () => {
+    await decide([draft('c1', { commandId: 'editor-1:key-1', commandHash: 'h1' })]);
+    const other = draft('c1', { commandId: 'editor-1:key-1', commandHash: 'h2', requestId: 'other' });
+    await decide([other], 1);
+    expect(outcomeOf(other)).toEqual({
+      ok: false,
+      status: 422,
+      error: 'Unprocessable Entity',
+      message: 'Idempotency-Key was already used with a different request',
+    });
+  });
+
+  it('refuses an If-Match that is not the current version: 409 with currentVersion', async () => {
+    await decide([draft('c1')]);
+    const stale = publish('c1', { expectedVersion: 0 });
+    await decide([stale], 1);
+    expect(outcomeOf(stale)).toEqual({
+      ok: false,
+      status: 409,
+      error: 'Conflict',
+      message: 'version mismatch: expected 0, current is 1',
+      currentVersion: 1,
+    });
+    expect(writer.events()).toHaveLength(1);
+  });
+
+  it('turns a domain refusal into its outcome', async () => {
+    const byAgency = publish('c1', { actor: { id: 'agency-1', role: 'agency' } });
+    await decide([draft('c1'), byAgency]);
+    expect(outcomeOf(byAgency)).toMatchObject({ ok: false, status: 403, error: 'Forbidden' });
+  });
+
+  it('answers a second copy of a refused request (a producer retry) with the first refusal', async () => {
+    const early = registerStore('s1', 'north');
+    await decide([early]);
+    expect(outcomeOf(early)).toMatchObject({ ok: false, status: 400 });
+    store.apply(eventOf('region.defined', { code: 'N', name: 'North' }, { aggregateId: 'north', version: 1 }), 0);
+
+    // The same request again (same requestId) is not decided again, although it would pass now...
+    await decide([early], 1);
+    expect(replies.map((r) => r.outcome.ok)).toEqual([false, false]);
+    expect(store.get('store', 's1').version).toBe(0);
+    // ...but a client's retry is a new request, decided against the current state.
+    const retry = registerStore('s1', 'north');
+    await decide([{ ...retry, commandId: early.commandId }], 2);
+    expect(outcomeOf(retry)).toMatchObject({ ok: true, status: 201 });
+  });
+
+  it('decides a directory miss again once the tail has caught up with every partition', async () => {
+    history.onCatchUp = () =>
+      store.apply(eventOf('region.defined', { code: 'N', name: 'North' }, { aggregateId: 'north', version: 1 }), 0);
+    const register = registerStore('s1', 'north');
+    await decide([register]);
+    expect(history.catchUps).toEqual([undefined]);
+    expect(outcomeOf(register)).toMatchObject({ ok: true, status: 201 });
+    expect((store.get('store', 's1').state as StoreState).regionId).toBe('north');
+  });
+
+  it('changes nothing and replies nothing when the transaction fails', async () => {
+    writer.failure = new Error('fenced');
+    await expect(decide([draft('c1')])).rejects.toThrow('fenced');
+    expect(store.get('communication', 'c1').version).toBe(0);
+    expect(replies).toEqual([]);
+  });
+
+  it('stops when the partition is no longer owned and commits only what it decided', async () => {
+    let owned = 1;
+    const last = await decider.decideBatch(
+      P,
+      [draft('c1'), draft('c2')].map((command, i) => messageOf(i, command)),
+      () => owned-- > 0,
+    );
+    expect(last).toBe('0');
+    expect(writer.appended).toEqual([expect.objectContaining({ commandOffset: '1' })]);
+    await expect(decider.decideBatch(P, [messageOf(5, draft('c3'))], () => false)).resolves.toBeUndefined();
+    expect(writer.appended).toHaveLength(1);
+  });
+
+  it('decides a system command in the partition queue without committing a command offset', async () => {
+    await decide([draft('c1'), publish('c1', { payload: { expiresAt: '2026-11-23T10:00:00.000Z' } })]);
+    const expire = commandOf(
+      'communication.expire',
+      'c1',
+      {},
+      { actor: { id: 'lastmeter-scheduler', role: 'system' } },
+    );
+    const decision = await new PartitionDecider(
+      store,
+      credentials,
+      history,
+      { send: async () => undefined },
+      writers,
+      new FakeClock(new Date('2026-11-23T10:00:01.000Z')),
+    ).decideAsSystem(P, expire);
+    expect(decision.outcome).toMatchObject({ ok: true, status: 200, body: { version: 4 } });
+    expect(writer.appended.at(-1)).toEqual({ events: decision.events, credentials: [] });
+    expect((store.get('communication', 'c1').state as CommunicationState).status).toBe('expired');
+  });
+});

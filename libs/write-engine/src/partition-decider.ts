@@ -1,0 +1,262 @@
+/** Per-partition decider: decides one partition's commands and appends their events in one transaction. */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import {
+  CURRENT_SCHEMA_VERSIONS,
+  upcast,
+  type CommandEnvelope,
+  type CommandOutcome,
+  type CredentialChange,
+  type EventEnvelope,
+  type EventType,
+} from '@lastmeter/contracts';
+import { credentialChanges, DECIDERS, DomainError, InvalidCommand, type AnyCommand } from '@lastmeter/domain';
+import type { AggregateStore, AggregateView } from './aggregate-store';
+import { CredentialStore } from './credential-store';
+import { EventTail } from './event-tail';
+import { PartitionWriters } from './partition-writers';
+import type {
+  Clock,
+  EventHistory,
+  PartitionWriterPool,
+  ReplySender,
+  SystemDecider,
+  TransactionalWriter,
+} from './ports';
+import { ReplyChannel } from './reply-channel';
+import { AGGREGATE_STORE, CLOCK } from './write-engine.tokens';
+
+/** Bounds a transaction (and the work redone if it fails). */
+const MAX_COMMANDS_PER_TRANSACTION = 200;
+/** How many refused requests are remembered by requestId (see decideInTransaction). */
+const REMEMBERED_REFUSALS = 10_000;
+
+export interface Decision {
+  outcome: CommandOutcome;
+  events: EventEnvelope[];
+  /** Secrets to write to lastmeter.credentials.v1 with the events (docs/security.md). */
+  credentials: CredentialChange[];
+}
+
+/** A consumed message of the commands topic (kafkajs's KafkaMessage has both). */
+export interface CommandMessage {
+  offset: string;
+  value: Buffer | null;
+}
+
+/**
+ * The single writer's decisions (docs/design.md section 4). Each partition is decided
+ * sequentially by its owner, against aggregate state that is complete up to the last
+ * stable offset of the same events partition, and each run of decisions is one Kafka
+ * transaction (events + command offset). DeciderService feeds it the commands its
+ * consumer group assigns; the scheduler submits system commands (decideAsSystem).
+ */
+@Injectable()
+export class PartitionDecider implements SystemDecider {
+  private readonly logger = new Logger(PartitionDecider.name);
+  /** Refusals by requestId, oldest first, at most REMEMBERED_REFUSALS. */
+  private readonly refusals = new Map<string, CommandOutcome>();
+
+  constructor(
+    @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
+    @Inject(CredentialStore) private readonly credentials: CredentialStore,
+    @Inject(EventTail) private readonly history: EventHistory,
+    @Inject(ReplyChannel) private readonly replies: ReplySender,
+    @Inject(PartitionWriters) private readonly writers: PartitionWriterPool,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Decides consumed commands of one partition in its writer's queue. Resolves with the
+   * offset of the last command committed, or undefined when none was (ownership lost).
+   */
+  async decideBatch(
+    partition: number,
+    messages: CommandMessage[],
+    stillOwned: () => boolean = () => true,
+  ): Promise<string | undefined> {
+    const writer = await this.writers.writerFor(partition);
+    return writer.serialize(() => this.decideInTransaction(writer, partition, messages, stillOwned));
+  }
+
+  /**
+   * Decides a run of commands of one partition against a staged view (so each sees the
+   * ones before it) and appends all their events with the offset of the last one in one
+   * transaction. Nothing reaches the in-memory store or a client before Kafka has it.
+   *
+   * A command the log holds twice (the command bus's producer is not idempotent, see
+   * KafkaCommandLog) is decided once: an accepted one is known by its commandId (its
+   * events carry it), a refused one by its requestId, which only the copies of one HTTP
+   * request share (a client's retry is a new request and is decided again).
+   */
+  private async decideInTransaction(
+    writer: TransactionalWriter,
+    partition: number,
+    messages: CommandMessage[],
+    stillOwned: () => boolean,
+  ): Promise<string | undefined> {
+    const view = this.store.stage();
+    const decided: Array<{ command: CommandEnvelope; decision: Decision }> = [];
+    const refused = new Map<string, CommandOutcome>();
+    let last: string | undefined;
+    for (const message of messages) {
+      if (!stillOwned() || decided.length >= MAX_COMMANDS_PER_TRANSACTION) break;
+      const command = JSON.parse(message.value!.toString()) as CommandEnvelope;
+      const refusedBefore = refused.get(command.requestId) ?? this.refusals.get(command.requestId);
+      const decision = refusedBefore
+        ? { outcome: refusedBefore, events: [], credentials: [] }
+        : await this.decideWithFreshDirectory(view, command, partition);
+      if (!decision.outcome.ok) refused.set(command.requestId, decision.outcome);
+      for (const event of decision.events) view.apply(upcast(event), partition);
+      decided.push({ command, decision });
+      last = message.offset;
+    }
+    if (last === undefined) return undefined;
+    const credentials = decided.flatMap(({ decision }) => decision.credentials);
+    await writer.append({
+      events: decided.flatMap(({ decision }) => decision.events),
+      commandOffset: (BigInt(last) + 1n).toString(),
+      credentials,
+    });
+    for (const change of credentials) this.credentials.apply(change);
+    for (const { decision } of decided) for (const event of decision.events) this.store.apply(upcast(event), partition);
+    for (const [requestId, outcome] of refused) this.rememberRefusal(requestId, outcome);
+    await Promise.all(
+      decided
+        .filter(({ command }) => command.replyTo)
+        .map(({ command, decision }) =>
+          this.replies.send(command.replyTo, command.requestId, decision.outcome).catch((error: unknown) => {
+            this.logger.warn(`reply for ${command.commandId} lost: ${(error as Error).message}`);
+          }),
+        ),
+    );
+    return last;
+  }
+
+  private rememberRefusal(requestId: string, outcome: CommandOutcome): void {
+    this.refusals.set(requestId, outcome);
+    if (this.refusals.size > REMEMBERED_REFUSALS) this.refusals.delete(this.refusals.keys().next().value!);
+  }
+
+  /**
+   * Regions and stores live in other partitions, read by the tail. A refusal that looked
+   * one up in vain is decided again once the tail has caught up with every partition, so
+   * a store registered a moment ago is never reported unknown.
+   */
+  private async decideWithFreshDirectory(
+    view: AggregateView,
+    command: CommandEnvelope,
+    partition: number,
+  ): Promise<Decision> {
+    const misses: string[] = [];
+    const decision = this.decide(view, command, partition, misses);
+    if (decision.outcome.ok || misses.length === 0) return decision;
+    await this.history.catchUp();
+    return this.decide(view, command, partition);
+  }
+
+  /**
+   * Pure apart from reading the store: the outcome of one command and the events to
+   * append. Replays of a finished command (same commandId) answer its first outcome.
+   */
+  decide(view: AggregateView, command: CommandEnvelope, partition: number, misses: string[] = []): Decision {
+    const entry = view.get(command.aggregateType, command.aggregateId, partition);
+    const previous = entry.commands.get(command.commandId);
+    if (previous) {
+      if (previous.commandHash !== undefined && previous.commandHash !== command.commandHash) {
+        return this.refusal(422, 'Unprocessable Entity', 'Idempotency-Key was already used with a different request');
+      }
+      return { outcome: previous.outcome, events: [], credentials: [] };
+    }
+    if (command.expectedVersion !== undefined && command.expectedVersion !== entry.version) {
+      return {
+        outcome: {
+          ok: false,
+          status: 409,
+          error: 'Conflict',
+          message: `version mismatch: expected ${command.expectedVersion}, current is ${entry.version}`,
+          currentVersion: entry.version,
+        },
+        events: [],
+        credentials: [],
+      };
+    }
+    const decider = DECIDERS[command.aggregateType] as {
+      decide(command: AnyCommand, state: unknown, context: object): Array<{ type: EventType; data: unknown }>;
+    };
+    try {
+      const domainCommand = { type: command.type, payload: command.payload } as AnyCommand;
+      const now = this.clock.now();
+      const drafts = decider.decide(domainCommand, entry.state, {
+        actor: command.actor,
+        now,
+        directory: view.directory(misses),
+        credentials: this.credentials,
+      });
+      const occurredAt = now.toISOString();
+      const events = drafts.map((draft, index): EventEnvelope => ({
+        id: randomUUID(),
+        type: draft.type,
+        schemaVersion: CURRENT_SCHEMA_VERSIONS[draft.type],
+        aggregateType: command.aggregateType,
+        aggregateId: command.aggregateId,
+        aggregateVersion: entry.version + index + 1,
+        occurredAt,
+        actor: command.actor,
+        commandId: command.commandId,
+        correlationId: command.correlationId,
+        causationId: command.commandId,
+        commandHash: command.commandHash,
+        data: draft.data,
+      }));
+      const last = events.at(-1);
+      return {
+        events,
+        credentials: credentialChanges(domainCommand, command.aggregateId, drafts, occurredAt),
+        outcome: {
+          ok: true,
+          status: entry.version === 0 ? 201 : 200,
+          body: {
+            id: command.aggregateId,
+            version: last?.aggregateVersion ?? entry.version,
+            eventIds: events.map((e) => e.id),
+          },
+        },
+      };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return {
+        events: [],
+        credentials: [],
+        outcome: {
+          ok: false,
+          status: error.status,
+          error: error.error,
+          message: error.message,
+          ...(error instanceof InvalidCommand ? { fields: error.fields } : {}),
+          ...('currentVersion' in error && error.currentVersion !== undefined
+            ? { currentVersion: error.currentVersion as number }
+            : {}),
+        },
+      };
+    }
+  }
+
+  private refusal(status: 422, error: string, message: string): Decision {
+    return { outcome: { ok: false, status, error, message }, events: [], credentials: [] };
+  }
+
+  /** For the scheduler: decide a system command inside the partition's queue. */
+  async decideAsSystem(partition: number, command: CommandEnvelope): Promise<Decision> {
+    const writer = await this.writers.writerFor(partition);
+    return writer.serialize(async () => {
+      const decision = await this.decideWithFreshDirectory(this.store.stage(), command, partition);
+      if (decision.events.length > 0) {
+        await writer.append({ events: decision.events, credentials: decision.credentials });
+        for (const change of decision.credentials) this.credentials.apply(change);
+        for (const event of decision.events) this.store.apply(upcast(event), partition);
+      }
+      return decision;
+    });
+  }
+}

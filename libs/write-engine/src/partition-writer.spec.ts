@@ -1,0 +1,104 @@
+import { PartitionWriter, transactionalIdOf } from './partition-writer';
+import { FakeProducer, TOPICS, eventOf } from './testing';
+
+const GROUP = `${TOPICS.commands}.decider`;
+
+function writerOn(partition = 3) {
+  const producer = new FakeProducer(transactionalIdOf(GROUP, TOPICS, partition));
+  return { producer, writer: new PartitionWriter(producer, TOPICS, GROUP, partition) };
+}
+
+const drafted = eventOf('region.defined', { code: 'N', name: 'North' }, { aggregateId: 'north', version: 1 });
+const password = { kind: 'password' as const, userId: 'u1', passwordHash: 'scrypt$x', setAt: '2026-01-01T00:00:00Z' };
+
+describe('PartitionWriter', () => {
+  it('has a transactional id made of group, commands topic and partition (the same for every owner)', () => {
+    expect(transactionalIdOf(GROUP, TOPICS, 3)).toBe(`${TOPICS.commands}.decider.${TOPICS.commands}.3`);
+  });
+
+  it('fences the previous owner on open: connects and ends an empty transaction', async () => {
+    const { producer, writer } = writerOn();
+    await writer.open();
+    expect(producer.connected).toBe(true);
+    expect(producer.transactions).toEqual([{ batches: [], offsets: [], state: 'aborted' }]);
+  });
+
+  it('appends events, secrets and the command offset in one committed transaction', async () => {
+    const { producer, writer } = writerOn(3);
+    await writer.append({
+      events: [drafted],
+      commandOffset: '42',
+      credentials: [
+        { id: 'u1', record: password },
+        { id: 't1', record: null },
+      ],
+    });
+    expect(producer.transactions).toHaveLength(1);
+    const [txn] = producer.transactions;
+    expect(txn!.state).toBe('committed');
+    expect(txn!.batches).toEqual([
+      [
+        {
+          topic: TOPICS.events,
+          messages: [{ key: 'north', value: JSON.stringify(drafted), headers: { type: 'region.defined' } }],
+        },
+        {
+          // Pinned to the writer's partition; a tombstone is a null value.
+          topic: TOPICS.credentials,
+          messages: [
+            { key: 'u1', partition: 3, value: JSON.stringify(password) },
+            { key: 't1', partition: 3, value: null },
+          ],
+        },
+      ],
+    ]);
+    expect(txn!.offsets).toEqual([
+      { consumerGroupId: GROUP, topics: [{ topic: TOPICS.commands, partitions: [{ partition: 3, offset: '42' }] }] },
+    ]);
+  });
+
+  it('commits no command offset when given none (a system decision, feed entries)', async () => {
+    const { producer, writer } = writerOn();
+    await writer.append({ feed: [drafted] });
+    expect(producer.transactions[0]).toMatchObject({ offsets: [], state: 'committed' });
+    expect(producer.transactions[0]!.batches[0]!.map((batch) => batch.topic)).toEqual([TOPICS.feed]);
+  });
+
+  it('aborts and rethrows when the transaction fails', async () => {
+    const { producer, writer } = writerOn();
+    producer.failures.push(new Error('fenced: PRODUCER_FENCED'));
+    await expect(writer.append({ events: [drafted], commandOffset: '1' })).rejects.toThrow('PRODUCER_FENCED');
+    expect(producer.transactions.map((txn) => txn.state)).toEqual(['aborted']);
+  });
+
+  it('runs the transaction again after CONCURRENT_TRANSACTIONS, found anywhere in the cause chain', async () => {
+    const { producer, writer } = writerOn();
+    producer.failures.push(new Error('wrapped', { cause: { type: 'CONCURRENT_TRANSACTIONS' } }));
+    producer.failures.push({ message: 'There is already a concurrent operation on the same transaction' });
+    await writer.append({ events: [drafted], commandOffset: '7' });
+    expect(producer.transactions.map((txn) => txn.state)).toEqual(['aborted', 'aborted', 'committed']);
+  });
+
+  it('runs queued work one at a time, in order, also after a failure', async () => {
+    const { writer } = writerOn();
+    const order: string[] = [];
+    const slow = writer.serialize(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      order.push('first');
+      throw new Error('first failed');
+    });
+    const fast = writer.serialize(async () => {
+      order.push('second');
+      return 2;
+    });
+    await expect(slow).rejects.toThrow('first failed');
+    await expect(fast).resolves.toBe(2);
+    expect(order).toEqual(['first', 'second']);
+  });
+
+  it('disconnects its producer on close', async () => {
+    const { producer, writer } = writerOn();
+    await writer.close();
+    expect(producer.disconnected).toBe(true);
+  });
+});

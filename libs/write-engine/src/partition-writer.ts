@@ -1,0 +1,109 @@
+/** Partition writer: the fenced, transactional single writer of one partition's events, feed and credentials. */
+import type { EventEnvelope, TopicNames } from '@lastmeter/contracts';
+import type { AppendBatch, TransactionalProducer, TransactionalWriter } from './ports';
+
+/** The transactional id of a partition's writer: the same for every owner of that partition. */
+export function transactionalIdOf(groupId: string, topics: TopicNames, partition: number): string {
+  return `${groupId}.${topics.commands}.${partition}`;
+}
+
+/**
+ * The only writer of one commands partition's events. Its transactional id is derived
+ * from group + topic + partition (KIP-447 is not available in kafkajs): a new owner's
+ * initTransactions fences the previous one and aborts its open transaction, so a zombie
+ * can never append after a rebalance.
+ */
+export class PartitionWriter implements TransactionalWriter {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** `producer` is the transactional producer of transactionalIdOf(groupId, topics, partition). */
+  constructor(
+    private readonly producer: TransactionalProducer,
+    private readonly topics: TopicNames,
+    private readonly groupId: string,
+    readonly partition: number,
+  ) {}
+
+  /** Connects and fences any previous owner (initProducerId runs on the first transaction). */
+  async open(): Promise<void> {
+    await this.producer.connect();
+    const txn = await this.producer.transaction();
+    await txn.abort();
+  }
+
+  /** Runs `work` after everything queued before it: one decision at a time per partition. */
+  serialize<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Appends the events, feed entries and credential changes and, when given, commits the
+   * command's offset, atomically. Either all are visible to read_committed consumers or
+   * none is.
+   */
+  async append(batch: AppendBatch): Promise<void> {
+    // Right after a commit (or a fenced predecessor's abort) the coordinator may still be
+    // writing markers and answers CONCURRENT_TRANSACTIONS, a retriable error that kafkajs
+    // does not retry for AddOffsetsToTxn. Back off briefly and run the transaction again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.appendOnce(batch);
+      } catch (error) {
+        if (!isConcurrentTransactions(error) || attempt >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(20 * attempt, 500)));
+      }
+    }
+  }
+
+  private async appendOnce({ events = [], commandOffset, feed = [], credentials = [] }: AppendBatch) {
+    const txn = await this.producer.transaction();
+    const messages = (list: EventEnvelope[]) =>
+      list.map((event) => ({ key: event.aggregateId, value: JSON.stringify(event), headers: { type: event.type } }));
+    try {
+      const topicMessages = [
+        { topic: this.topics.events, messages: messages(events) },
+        { topic: this.topics.feed, messages: messages(feed) },
+        {
+          // Same partition as the aggregate's events, so a new owner's catch-up of
+          // partition p covers its credentials too. A null value is a tombstone.
+          topic: this.topics.credentials,
+          messages: credentials.map(({ id, record }) => ({
+            key: id,
+            partition: this.partition,
+            value: record ? JSON.stringify(record) : null,
+          })),
+        },
+      ].filter((batch) => batch.messages.length > 0);
+      if (topicMessages.length > 0) await txn.sendBatch({ topicMessages });
+      if (commandOffset !== undefined) {
+        await txn.sendOffsets({
+          consumerGroupId: this.groupId,
+          topics: [{ topic: this.topics.commands, partitions: [{ partition: this.partition, offset: commandOffset }] }],
+        });
+      }
+      await txn.commit();
+    } catch (error) {
+      await txn.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect().catch(() => undefined);
+  }
+}
+
+function isConcurrentTransactions(error: unknown): boolean {
+  for (let current = error as { type?: string; cause?: unknown; message?: string } | undefined; current;) {
+    if (
+      current.type === 'CONCURRENT_TRANSACTIONS' ||
+      /concurrent operation on the same transaction/.test(current.message ?? '')
+    ) {
+      return true;
+    }
+    current = current.cause as typeof current;
+  }
+  return false;
+}

@@ -1,0 +1,117 @@
+/**
+ * The write engine's ports: what its units need from Kafka, Redis and the clock, as
+ * small interfaces. The production adapters are EventTail, PartitionWriter(s),
+ * ReplyChannel with RedisReplyTransport, KafkaCommandLog and kafkaTransactionalProducers,
+ * wired in write-engine.module.ts; unit specs pass the in-memory fakes of testing.ts.
+ */
+import type { CommandEnvelope, CommandOutcome, CredentialChange, EventEnvelope } from '@lastmeter/contracts';
+import type { Decision } from './partition-decider';
+
+/** lastmeter.commands.v1 as the command bus sees it. */
+export interface CommandLog {
+  /** Appends one command keyed by its aggregate id; rejects when the log is unreachable. */
+  append(key: string, command: CommandEnvelope): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Publish/subscribe that replies travel on (Redis pub/sub in production). */
+export interface ReplyTransport {
+  /** Calls `onMessage` with every message published to `channel` once this resolves. */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
+  publish(channel: string, message: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A reply the command bus waits for. */
+export interface PendingReply {
+  /** The outcome, or undefined when none came in time. */
+  outcome: Promise<CommandOutcome | undefined>;
+  /** Stops waiting (the command was never appended). */
+  cancel(): void;
+}
+
+/** The command bus's side of the reply channel. */
+export interface ReplyWaiter {
+  /** Where replies for this instance go (the envelope's replyTo). */
+  readonly channel: string;
+  /** Registers interest before the command is produced, so no reply can be missed. */
+  expect(requestId: string, timeoutMs: number): PendingReply;
+}
+
+/** The decider's side of the reply channel. */
+export interface ReplySender {
+  send(channel: string, requestId: string, outcome: CommandOutcome): Promise<void>;
+}
+
+/** The log as this instance has read it into memory (EventTail). */
+export interface EventHistory {
+  /** Starts reading (once); resolves when the reader runs. */
+  start(): Promise<void>;
+  /** Resolves once the partitions (all when omitted) are read up to their last stable offset. */
+  catchUp(partitions?: number[]): Promise<void>;
+}
+
+/** What one transaction of a partition writer appends. */
+export interface AppendBatch {
+  events?: EventEnvelope[];
+  /** Next offset of the commands partition to commit with the events (consumed commands). */
+  commandOffset?: string;
+  feed?: EventEnvelope[];
+  /** Secrets for lastmeter.credentials.v1 (never the event log). */
+  credentials?: CredentialChange[];
+}
+
+/** The single, fenced writer of one partition (PartitionWriter). */
+export interface TransactionalWriter {
+  readonly partition: number;
+  /** Runs `work` after everything queued before it: one decision at a time per partition. */
+  serialize<T>(work: () => Promise<T>): Promise<T>;
+  /** Appends the batch atomically (one Kafka transaction). */
+  append(batch: AppendBatch): Promise<void>;
+}
+
+/** The writers of the partitions this instance owns (PartitionWriters). */
+export interface PartitionWriterPool {
+  /** The partition's writer, opened (fencing older owners) and caught up. */
+  writerFor(partition: number): Promise<TransactionalWriter>;
+  /** Partitions this instance currently writes. */
+  owned(): number[];
+  /** Calls `listener` each time a partition's writer is open and its history read. */
+  onOpened(listener: (partition: number) => void): void;
+}
+
+/** The part of a kafkajs transactional producer a partition writer uses. */
+export interface TransactionalProducer {
+  connect(): Promise<void>;
+  transaction(): Promise<ProducerTransaction>;
+  disconnect(): Promise<void>;
+}
+
+export interface ProducerTransaction {
+  sendBatch(batch: { topicMessages: TopicMessages[] }): Promise<unknown>;
+  sendOffsets(offsets: {
+    consumerGroupId: string;
+    topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>;
+  }): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface TopicMessages {
+  topic: string;
+  messages: Array<{ key: string; value: string | null; partition?: number; headers?: Record<string, string> }>;
+}
+
+/** Makes the producer of one transactional id (group + topic + partition). */
+export type TransactionalProducerFactory = (transactionalId: string) => TransactionalProducer;
+
+/** For the scheduler: decides a system command inside its partition's queue (PartitionDecider). */
+export interface SystemDecider {
+  decideAsSystem(partition: number, command: CommandEnvelope): Promise<Decision>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

@@ -1,0 +1,262 @@
+/**
+ * In-memory fakes of the write engine's ports and small builders, for its unit specs
+ * only (not exported from the library): a command log, a reply transport, the event
+ * history, transactional writers and producers, a clock.
+ */
+import {
+  CURRENT_SCHEMA_VERSIONS,
+  topicNames,
+  type Actor,
+  type AggregateType,
+  type CommandEnvelope,
+  type DomainEvent,
+  type EventDataByType,
+  type EventType,
+} from '@lastmeter/contracts';
+import type {
+  AppendBatch,
+  Clock,
+  CommandLog,
+  EventHistory,
+  PartitionWriterPool,
+  ProducerTransaction,
+  ReplyTransport,
+  TopicMessages,
+  TransactionalProducer,
+  TransactionalWriter,
+} from './ports';
+
+export const TOPICS = topicNames('test.');
+export const NOW = new Date('2026-11-23T09:00:00.000Z');
+export const ADMIN: Actor = { id: 'admin-1', role: 'hq-admin' };
+export const EDITOR: Actor = { id: 'editor-1', role: 'hq-editor' };
+
+/** A clock that says what it is told. */
+export class FakeClock implements Clock {
+  constructor(public current: Date = NOW) {}
+  now(): Date {
+    return this.current;
+  }
+  /** Moves the clock by `ms` milliseconds. */
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+/**
+ * Records appended commands; `failure` makes appends reject (Kafka down), `onAppend`
+ * plays the decider (e.g. sends the reply).
+ */
+export class FakeCommandLog implements CommandLog {
+  readonly appended: Array<{ key: string; command: CommandEnvelope }> = [];
+  failure?: Error;
+  onAppend?: (command: CommandEnvelope) => void;
+  closed = false;
+
+  async append(key: string, command: CommandEnvelope): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.appended.push({ key, command });
+    this.onAppend?.(command);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/** Pub/sub in one process: a publish reaches the channel's subscribers synchronously. */
+export class FakeReplyTransport implements ReplyTransport {
+  readonly published: Array<{ channel: string; message: string }> = [];
+  private readonly subscribers = new Map<string, Array<(message: string) => void>>();
+  closed = false;
+
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    this.subscribers.set(channel, [...(this.subscribers.get(channel) ?? []), onMessage]);
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    this.published.push({ channel, message });
+    for (const deliver of this.subscribers.get(channel) ?? []) deliver(message);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/** The event history: records catch-ups; `onCatchUp` plays what the tail would read meanwhile. */
+export class FakeHistory implements EventHistory {
+  readonly catchUps: Array<number[] | undefined> = [];
+  started = 0;
+  onCatchUp?: (partitions?: number[]) => void;
+
+  async start(): Promise<void> {
+    this.started++;
+  }
+
+  async catchUp(partitions?: number[]): Promise<void> {
+    this.catchUps.push(partitions);
+    this.onCatchUp?.(partitions);
+  }
+}
+
+/** A partition writer that keeps its transactions in memory; `failure` fails the next append. */
+export class FakeWriter implements TransactionalWriter {
+  readonly appended: AppendBatch[] = [];
+  failure?: Error;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly partition: number) {}
+
+  serialize<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async append(batch: AppendBatch): Promise<void> {
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) throw failure;
+    this.appended.push(batch);
+  }
+
+  /** Every event appended so far, in order. */
+  events() {
+    return this.appended.flatMap((batch) => batch.events ?? []);
+  }
+
+  /** Every feed entry appended so far, in order. */
+  feed() {
+    return this.appended.flatMap((batch) => batch.feed ?? []);
+  }
+}
+
+/** The writers of the partitions given to `own`. */
+export class FakeWriterPool implements PartitionWriterPool {
+  readonly writers = new Map<number, FakeWriter>();
+  private readonly listeners: Array<(partition: number) => void> = [];
+
+  /** Makes this instance the owner of `partition` and announces it, as an opened writer would. */
+  own(partition: number): FakeWriter {
+    const writer = new FakeWriter(partition);
+    this.writers.set(partition, writer);
+    for (const listener of this.listeners) listener(partition);
+    return writer;
+  }
+
+  async writerFor(partition: number): Promise<FakeWriter> {
+    const writer = this.writers.get(partition);
+    if (!writer) throw new Error(`partition ${partition} is not owned`);
+    return writer;
+  }
+
+  owned(): number[] {
+    return [...this.writers.keys()];
+  }
+
+  onOpened(listener: (partition: number) => void): void {
+    this.listeners.push(listener);
+  }
+}
+
+/** One transaction as a FakeProducer saw it. */
+export interface RecordedTransaction {
+  batches: TopicMessages[][];
+  offsets: Array<Parameters<ProducerTransaction['sendOffsets']>[0]>;
+  state: 'open' | 'committed' | 'aborted';
+}
+
+/** A transactional producer that records its transactions; `failures` are thrown by the next commits. */
+export class FakeProducer implements TransactionalProducer {
+  readonly transactions: RecordedTransaction[] = [];
+  readonly failures: unknown[] = [];
+  connected = false;
+  disconnected = false;
+
+  constructor(readonly transactionalId: string) {}
+
+  async connect(): Promise<void> {
+    this.connected = true;
+  }
+
+  async transaction(): Promise<ProducerTransaction> {
+    const recorded: RecordedTransaction = { batches: [], offsets: [], state: 'open' };
+    this.transactions.push(recorded);
+    return {
+      sendBatch: async ({ topicMessages }) => {
+        recorded.batches.push(topicMessages);
+      },
+      sendOffsets: async (offsets) => {
+        recorded.offsets.push(offsets);
+      },
+      commit: async () => {
+        const failure = this.failures.shift();
+        if (failure) throw failure;
+        recorded.state = 'committed';
+      },
+      abort: async () => {
+        recorded.state = 'aborted';
+      },
+    };
+  }
+
+  async disconnect(): Promise<void> {
+    this.disconnected = true;
+  }
+}
+
+let eventIds = 0;
+
+/** A complete event envelope for an aggregate at `version`. */
+export function eventOf<T extends EventType>(
+  type: T,
+  data: EventDataByType[T],
+  options: { aggregateId: string; version: number; commandId?: string; commandHash?: string; actor?: Actor },
+): DomainEvent<T> {
+  const commandId = options.commandId ?? `command-${type}-${options.aggregateId}-${options.version}`;
+  return {
+    id: `event-${++eventIds}`,
+    type,
+    schemaVersion: CURRENT_SCHEMA_VERSIONS[type],
+    aggregateType: type.slice(0, type.indexOf('.')) as AggregateType,
+    aggregateId: options.aggregateId,
+    aggregateVersion: options.version,
+    occurredAt: NOW.toISOString(),
+    actor: options.actor ?? ADMIN,
+    commandId,
+    correlationId: commandId,
+    causationId: commandId,
+    ...(options.commandHash ? { commandHash: options.commandHash } : {}),
+    data,
+  } as DomainEvent<T>;
+}
+
+/** A command envelope as the command bus would produce it. */
+export function commandOf(
+  type: string,
+  aggregateId: string,
+  payload: unknown,
+  options: Partial<Omit<CommandEnvelope, 'type' | 'aggregateId' | 'payload'>> = {},
+): CommandEnvelope {
+  const commandId = options.commandId ?? `command-${++eventIds}`;
+  return {
+    commandId,
+    requestId: `request-${commandId}`,
+    replyTo: 'replies:test',
+    type,
+    aggregateType: type.slice(0, type.indexOf('.')) as AggregateType,
+    aggregateId,
+    actor: ADMIN,
+    payload,
+    commandHash: `hash-${commandId}`,
+    issuedAt: NOW.toISOString(),
+    correlationId: commandId,
+    ...options,
+  };
+}
+
+/** A consumed message of the commands topic holding `command`. */
+export function messageOf(offset: number, command: CommandEnvelope): { offset: string; value: Buffer } {
+  return { offset: String(offset), value: Buffer.from(JSON.stringify(command)) };
+}

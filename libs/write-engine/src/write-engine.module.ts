@@ -1,0 +1,53 @@
+/** The write engine as a Nest module: its units, and the Kafka and Redis adapters of their ports. */
+import { Module } from '@nestjs/common';
+import type Redis from 'ioredis';
+import type { TopicNames } from '@lastmeter/contracts';
+import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
+import { TOPIC_NAMES } from '@lastmeter/kafka';
+import { REDIS } from '@lastmeter/redis';
+import { AggregateStore } from './aggregate-store';
+import { CommandBus } from './command-bus';
+import { KafkaCommandLog } from './command-log';
+import { CredentialStore } from './credential-store';
+import { DeciderService } from './decider.service';
+import { EventTail } from './event-tail';
+import { FeedLedger } from './feed-ledger';
+import { FeedSequencer } from './feed-sequencer';
+import { PartitionDecider } from './partition-decider';
+import { kafkaTransactionalProducers, PartitionWriters } from './partition-writers';
+import { systemClock } from './ports';
+import { RedisReplyTransport, ReplyChannel } from './reply-channel';
+import { Scheduler } from './scheduler';
+import { AGGREGATE_STORE, CLOCK, COMMAND_LOG, REPLY_TRANSPORT, TRANSACTIONAL_PRODUCERS } from './write-engine.tokens';
+
+/**
+ * Everything the command service needs to accept, decide and append commands. Needs the
+ * global APP_CONFIG, KAFKA, TOPIC_NAMES, TopicsBootstrap and REDIS (PlatformModule).
+ * Exports the CommandBus for controllers, and the in-memory view (aggregate store,
+ * credentials, the tail to wait for) for the app's own reads.
+ */
+@Module({
+  providers: [
+    { provide: AGGREGATE_STORE, useFactory: () => new AggregateStore() },
+    { provide: CredentialStore, useFactory: () => new CredentialStore() },
+    { provide: CLOCK, useValue: systemClock },
+    {
+      provide: COMMAND_LOG,
+      inject: [APP_CONFIG, TOPIC_NAMES],
+      useFactory: (config: SharedConfig, topics: TopicNames) => new KafkaCommandLog(config, topics),
+    },
+    { provide: REPLY_TRANSPORT, inject: [REDIS], useFactory: (redis: Redis) => new RedisReplyTransport(redis) },
+    { provide: TRANSACTIONAL_PRODUCERS, inject: [APP_CONFIG], useFactory: kafkaTransactionalProducers },
+    EventTail,
+    ReplyChannel,
+    CommandBus,
+    FeedLedger,
+    PartitionWriters,
+    FeedSequencer,
+    PartitionDecider,
+    DeciderService,
+    Scheduler,
+  ],
+  exports: [AGGREGATE_STORE, CredentialStore, EventTail, CommandBus],
+})
+export class WriteEngineModule {}

@@ -1,0 +1,13 @@
+/**
+ * Nest injection tokens of the write engine: the shared in-memory aggregate store and the
+ * ports (see ports.ts) whose production adapters write-engine.module.ts provides.
+ */
+export const AGGREGATE_STORE = Symbol('AGGREGATE_STORE');
+/** CommandLog: where the command bus appends commands. */
+export const COMMAND_LOG = Symbol('COMMAND_LOG');
+/** ReplyTransport: the pub/sub replies travel on. */
+export const REPLY_TRANSPORT = Symbol('REPLY_TRANSPORT');
+/** TransactionalProducerFactory: one fenced producer per transactional id. */
+export const TRANSACTIONAL_PRODUCERS = Symbol('TRANSACTIONAL_PRODUCERS');
+/** Clock: what "now" is for the scheduler and the decider. */
+export const CLOCK = Symbol('CLOCK');
