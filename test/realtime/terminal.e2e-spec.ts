@@ -121,12 +121,52 @@ it('loses and repeats nothing at the seam when publishing continues during the r
 
 it("cannot join another store's room: rooms are the server's choice", async () => {
   const t = await terminal(s1);
-  // There is no join message; a client that tries gets no answer and no other store's items.
-  await expect(t.client.socket.timeout(1_000).emitWithAck('join', { room: `store:${n1}` })).rejects.toThrow();
+  // A client's only say is its connection. S1's device token with its storeId claim changed
+  // to N1 is refused explicitly: connect_error carrying { reason } (a ConnectRefusal). A
+  // connect timeout would reject with reason 'unknown' and fail this.
+  const [header, payload, signature] = t.token.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { storeId: string };
+  expect(claims.storeId).toBe(s1);
+  const tampered = Buffer.from(JSON.stringify({ ...claims, storeId: n1 })).toString('base64url');
+  const forged = new TerminalClient({
+    url: apps.gateway.url,
+    token: `${header}.${tampered}.${signature}`,
+    reconnection: false,
+  });
+  clients.push(forged);
+  // A server that just never answers would leave connect() pending: bound it so that shows
+  // as its own failure rather than as the test's timeout.
+  const silence = new Promise<Error>((resolve) =>
+    setTimeout(() => resolve(new Error('no refusal: the connection hung')), 20_000).unref(),
+  );
+  const refusal = await Promise.race([
+    forged.connect().then(
+      (hello) => hello,
+      (error: unknown) => error,
+    ),
+    silence,
+  ]);
+  expect(refusal).toBeInstanceOf(ConnectRefused);
+  expect((refusal as ConnectRefused).reason).toBe('token-invalid');
+  // Naming another store in the handshake is ignored: the server seats the socket by its token.
+  const asking = new TerminalClient({ url: apps.gateway.url, token: t.token, reconnection: false });
+  (asking.socket.auth as unknown) = { token: t.token, storeId: n1, room: `store:${n1}` };
+  clients.push(asking);
+  const askingReceived: FeedMessage[] = [];
+  asking.onItem((item) => askingReceived.push(item));
+  expect(await asking.connect()).toMatchObject({ storeId: s1 });
+  // There is no join message (the server neither acks nor acts on one); what proves it had
+  // no effect is below: no northern item reaches either socket, the southern one does.
+  t.client.socket.emit('join', { room: `store:${n1}` });
+  asking.socket.emit('join', { room: `store:${n1}` });
   const northern = await api.publish({ title: 'Not for S1', audience: { storeIds: [n1] } });
   const southern = await api.publish({ title: 'For S1', audience: { storeIds: [s1] } });
-  await eventually(() => expect(idsOf(t.received)).toContain(southern));
+  await eventually(() => {
+    expect(idsOf(t.received)).toContain(southern);
+    expect(idsOf(askingReceived)).toContain(southern);
+  });
   expect(idsOf(t.received)).not.toContain(northern);
+  expect(idsOf(askingReceived)).not.toContain(northern);
 });
 
 describe('refusals', () => {

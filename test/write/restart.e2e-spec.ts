@@ -21,68 +21,153 @@ async function events(): Promise<EventEnvelope[]> {
   return (await readTopic(ns.env.KAFKA_BROKERS!, topics.events)).map((m) => m.value);
 }
 
-it('SIGKILL with 200 commands in flight: every 2xx is appended once, every error not at all, retries complete the rest', async () => {
+/**
+ * What became of one request before the kill, from the client's side:
+ * - `created`: 2xx, decided and appended;
+ * - `pending`: 202, in the commands log, decided later;
+ * - `refused`: an HTTP error answer (a 409 for a stale If-Match, a 503 "nothing was recorded");
+ * - `not-delivered`: ECONNREFUSED, no process ever read the request;
+ * - `unanswered`: the connection died with the request in flight (outcome unknown).
+ */
+type Outcome = 'created' | 'pending' | 'refused' | 'not-delivered' | 'unanswered';
+
+interface Attempt {
+  i: number;
+  status: number;
+  code?: string;
+  id?: string;
+}
+
+function outcomeOf({ status, code }: Attempt): Outcome {
+  if (status === 202) return 'pending';
+  if (status >= 200 && status < 300) return 'created';
+  if (status >= 400) return 'refused';
+  return code === 'ECONNREFUSED' ? 'not-delivered' : 'unanswered';
+}
+
+it('SIGKILL with 200 commands in flight: every 2xx is appended once, every refused command not at all, retries complete the rest', async () => {
   app = await startApp('command', ns.env);
   const editor = tokenFor(ns, 'hq-editor');
-  const url = app.url;
+  // Every 10th request revises this communication with a stale If-Match: the decider
+  // refuses it (409) whenever it decides it, before or after the restart.
+  const target = await eventually(
+    async () => {
+      const response = await request(app!.url)
+        .post('/v1/communications')
+        .set({ ...bearer(editor), 'Idempotency-Key': 'stale-target' })
+        .send({ kind: 'notice', title: 'Target', body: 'Body', audience: { all: true } });
+      expect(response.status).toBe(201);
+      return response.body.id as string;
+    },
+    { timeoutMs: 60_000, what: 'the target draft' },
+  );
+  const isRevision = (i: number) => i % 10 === 9;
+  const attempt = (url: string, i: number): Promise<Attempt> => {
+    const headers = { ...bearer(editor), 'Idempotency-Key': `inflight-${i}` };
+    const sent = isRevision(i)
+      ? request(url)
+          .patch(`/v1/communications/${target}`)
+          .set({ ...headers, 'If-Match': '99' })
+          .send({ title: `Stale ${i}` })
+      : request(url)
+          .post('/v1/communications')
+          .set(headers)
+          .send({ kind: 'notice', title: `Notice ${i}`, body: 'Body', audience: { all: true } });
+    return sent.then(
+      (response) => ({ i, status: response.status, id: response.body?.id as string | undefined }),
+      // No answer. supertest reports a failed connect as "ECONNREFUSED: ..." without a code.
+      (error: Error & { code?: string }) => ({
+        i,
+        status: 0,
+        code: error.code ?? /^(E[A-Z]+):/.exec(error.message)?.[1],
+      }),
+    );
+  };
   let answeredSoFar = 0;
-  const send = (i: number) =>
-    request(url)
-      .post('/v1/communications')
-      .set({ ...bearer(editor), 'Idempotency-Key': `inflight-${i}` })
-      .send({ kind: 'notice', title: `Notice ${i}`, body: 'Body', audience: { all: true } })
-      .then(
-        (response) => {
-          answeredSoFar++;
-          return { i, status: response.status, id: response.body?.id as string | undefined };
-        },
-        () => ({ i, status: 0, id: undefined }), // connection dropped: no answer
-      );
 
   // 200 commands through 20 concurrent clients: when the process dies, 20 are in flight
   // and the rest never get an answer (connection refused), as in a real crash.
-  const results: Array<{ i: number; status: number; id: string | undefined }> = [];
+  const first: Attempt[] = [];
   let next = 0;
   const clients = Array.from({ length: 20 }, async () => {
-    for (let i = next++; i < 200; i = next++) results[i] = await send(i);
+    for (let i = next++; i < 200; i = next++) {
+      first[i] = await attempt(app!.url, i);
+      if (first[i].status !== 0) answeredSoFar++;
+    }
   });
   await eventually(() => expect(answeredSoFar).toBeGreaterThanOrEqual(40), { timeoutMs: 30_000, intervalMs: 5 });
   await app.kill('SIGKILL');
   await Promise.all(clients);
-  const answered = results.filter((r) => r.status >= 200 && r.status < 300);
-  const refused = results.filter((r) => r.status >= 400);
+  const outcomes = first.map(outcomeOf);
+  const answered = first.filter((r) => r.status !== 0);
   expect(answered.length).toBeGreaterThanOrEqual(40);
   expect(answered.length).toBeLessThan(200);
+  // A stale revision is never accepted, only refused or left pending.
+  for (const r of answered.filter(({ i }) => isRevision(i)))
+    expect([r.i, r.status]).toEqual([r.i, r.status === 202 ? 202 : 409]);
+
+  // Which requests are sent again after the restart. Refused ones never are (a refusal is
+  // final); of the ones that never reached the process, only the even ones are: the odd
+  // ones are commands whose only attempt was refused at the door.
+  const retry = (i: number) =>
+    outcomes[i] === 'created' ||
+    outcomes[i] === 'pending' ||
+    outcomes[i] === 'unanswered' ||
+    (outcomes[i] === 'not-delivered' && i % 2 === 0);
+  const onlyRefused = first.filter(({ i }) => !retry(i)).map(({ i }) => i);
+  expect(onlyRefused.filter((i) => outcomes[i] === 'not-delivered').length).toBeGreaterThan(0);
 
   app = await startApp('command', ns.env);
   // Commands accepted into the log before the kill are decided after the restart; retrying
-  // every request with its key returns the one outcome, appending nothing new for done ones.
+  // with the same key returns the one outcome, appending nothing new for done ones.
   // Until the restarted decider owns the partitions (the dead member's session must
   // expire first) the answer is 202 "pending"; clients retry with the same key.
-  const retried = await Promise.all(
-    results.map(({ i }) =>
-      eventually(
-        async () => {
-          const response = await request(app!.url)
-            .post('/v1/communications')
-            .set({ ...bearer(editor), 'Idempotency-Key': `inflight-${i}` })
-            .send({ kind: 'notice', title: `Notice ${i}`, body: 'Body', audience: { all: true } });
-          expect(response.status).toBe(201);
-          return { i, status: response.status, id: response.body.id as string };
-        },
-        { timeoutMs: 60_000, what: `command ${i}` },
-      ),
+  const retried = new Map<number, Attempt>(
+    await Promise.all(
+      first
+        .filter(({ i }) => retry(i))
+        .map(({ i }) =>
+          eventually(
+            async () => {
+              const response = await attempt(app!.url, i);
+              expect(response.status).toBe(isRevision(i) ? 409 : 201);
+              return [i, response] as const;
+            },
+            { timeoutMs: 60_000, what: `command ${i}` },
+          ),
+        ),
     ),
   );
-  expect(retried.every((r) => r.status === 201)).toBe(true);
-  for (const first of answered) expect(retried[first.i].id).toBe(first.id);
+  // A 2xx before the kill is the same outcome after it: same aggregate.
+  for (const r of first.filter(({ i }) => outcomes[i] === 'created')) expect(retried.get(r.i)?.id).toBe(r.id);
+  // Every answer a stale revision ever got, before or after the kill, is a refusal.
+  const revisionAnswers = [...first, ...retried.values()].filter((r) => isRevision(r.i) && r.status !== 0);
+  expect(revisionAnswers.length).toBeGreaterThan(0);
+  expect(revisionAnswers.map((r) => [r.i, r.status])).toEqual(revisionAnswers.map((r) => [r.i, 409]));
+  // The drafts that end created: all that were retried (each ended in a 201).
+  const created = first
+    .filter(({ i }) => !isRevision(i) && retry(i))
+    .map(({ i }) => ({ i, id: (retried.get(i) ?? first[i]).id }));
 
-  const drafted = (await events()).filter((e) => e.type === 'communication.drafted');
-  const perAggregate = new Map<string, number>();
-  for (const event of drafted) perAggregate.set(event.aggregateId, (perAggregate.get(event.aggregateId) ?? 0) + 1);
-  expect(drafted).toHaveLength(200);
-  expect([...perAggregate.values()].every((count) => count === 1)).toBe(true);
-  for (const r of refused) expect(perAggregate.has(retried[r.i].id)).toBe(false);
+  // The log: for the keys of this test, one event per created draft, on the aggregate the
+  // client was given, and nothing for any other key (stale revisions, refused requests).
+  const log = await events();
+  const keyOf = (event: EventEnvelope) => /:inflight-(\d+)$/.exec(event.commandId)?.[1];
+  const logged = log
+    .filter((event) => keyOf(event) !== undefined)
+    .map((event) => ({ i: Number(keyOf(event)), type: event.type, id: event.aggregateId }))
+    .sort((a, b) => a.i - b.i);
+  expect(logged).toEqual(created.map(({ i, id }) => ({ i, type: 'communication.drafted', id })));
+  // The same by content: each created draft's title once, no refused command's title at all.
+  const titles = log.flatMap((event) =>
+    event.type === 'communication.drafted' ? [(event.data as { title: string }).title] : [],
+  );
+  for (const { i } of created) expect(titles.filter((title) => title === `Notice ${i}`)).toHaveLength(1);
+  for (const i of onlyRefused) expect(titles).not.toContain(`Notice ${i}`);
+  // The 20 stale revisions appended nothing: the target is still only drafted.
+  expect(log.filter((event) => event.aggregateId === target).map((event) => event.type)).toEqual([
+    'communication.drafted',
+  ]);
 });
 
 it('a scheduled publish happens once even when the command service is down at publish time', async () => {
