@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { topicNames } from '@lastmeter/contracts';
 import { createKafkaClient } from '@lastmeter/kafka';
@@ -10,7 +10,8 @@ import { requireEnv } from '../support/env';
 
 /**
  * `npm start` is `lastmeter start`: infra, three apps, readiness, URLs; Ctrl-C stops
- * everything it started and the data is there for the next start.
+ * everything it started and the data is there for the next start. It runs in a process
+ * group of its own, and Ctrl-C is sent to that group, as a terminal does.
  */
 const home = mkdtempSync(join(requireEnv('LASTMETER_TEST_ROOT'), 'start-home-'));
 beforeAll(async () => {
@@ -25,7 +26,26 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-async function start(ports: Record<string, number>): Promise<Started> {
+/** A line an app logged at WARN or above (pretty-printed by the supervisor), or a CLI warning/error. */
+const WARNING_OR_WORSE = /^\[\w+\]\s+\[[\d:]+\] (WARN|ERROR|FATAL):.*$|^lastmeter:.*$/m;
+const ERROR_OR_WORSE = /^\[\w+\]\s+\[[\d:]+\] (ERROR|FATAL):.*$|^lastmeter:.*$/m;
+/** A stack frame, printed or inside a JSON log line. */
+const STACK_FRAME = /(^|\\n)\s+at \S.*:\d+:\d+\)?/m;
+
+/** Every line of `text` that matches `pattern` (a failure shows them). */
+function linesMatching(text: string, pattern: RegExp): string[] {
+  return text.match(new RegExp(pattern.source, 'gm')) ?? [];
+}
+
+/** Ctrl-C in the terminal: SIGINT to the whole foreground process group. */
+function interrupt(child: ChildProcess): void {
+  process.kill(-child.pid!, 'SIGINT');
+}
+
+/** Every `start` of this file: a failed test must not leave one running for the next. */
+const launched: Started[] = [];
+
+function launch(ports: Record<string, number>): Started {
   const child = spawn(process.execPath, [CLI, 'start'], {
     env: {
       HOME: process.env.HOME,
@@ -37,32 +57,106 @@ async function start(ports: Record<string, number>): Promise<Started> {
       PROJECTOR_PORT: String(ports.projector),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const started = { child, output: () => output, exited };
+  launched.push(started);
+  return started;
+}
+
+async function start(ports: Record<string, number>): Promise<Started> {
+  const started = launch(ports);
+  const { child, output: text } = started;
   await eventually(
     () => {
-      if (child.exitCode !== null) throw new Error(`start exited early:\n${output}`);
-      expect(output).toContain('Last Meter is up');
+      if (child.exitCode !== null) throw new Error(`start exited early:\n${text()}`);
+      expect(text()).toContain('Last Meter is up');
     },
     { timeoutMs: 120_000, intervalMs: 500, what: 'Last Meter is up' },
   );
-  return { child, output: () => output, exited };
+  return started;
+}
+
+/** The processes below `root` now: pid → command line (from /proc). */
+function descendants(root: number): Map<number, string> {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found = new Map<number, string>();
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const pid of children.get(queue.shift()!) ?? []) {
+      try {
+        found.set(pid, readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
+      } catch {
+        found.set(pid, '?');
+      }
+      queue.push(pid);
+    }
+  }
+  return found;
+}
+
+/** Still running as the same program (a pid may have been reused since; a zombie has no command line). */
+function stillRunning(pid: number, cmdline: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') === cmdline && cmdline !== '';
+  } catch {
+    return false;
+  }
 }
 
 let running: Started | undefined;
+async function stopAll(): Promise<void> {
+  for (const started of launched.splice(0)) {
+    if (started.child.exitCode === null && started.child.signalCode === null) interrupt(started.child);
+    await started.exited;
+  }
+  running = undefined;
+}
 afterAll(async () => {
-  running?.child.kill('SIGINT');
-  await running?.exited;
+  await stopAll();
   await runCli(['infra', 'down'], { LASTMETER_HOME: home, PATH: process.env.PATH });
 });
 
 it('brings up infra and all apps, prints the URLs, and stops everything on Ctrl-C', async () => {
   const ports = { gateway: await freePort(), command: await freePort(), projector: await freePort() };
   running = await start(ports);
+  // What is on the screen a moment after the URLs, before this test makes any request.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
   const output = running.output();
+  // A healthy start is quiet: no WARN or ERROR from the apps or kafkajs (whose retries
+  // while the fresh broker settles are debug), no warning of the CLI, no stack trace.
+  expect(linesMatching(output, WARNING_OR_WORSE)).toEqual([]);
+  expect(output).not.toMatch(STACK_FRAME);
+  // The URLs come once the demo is seeded and visible: after the seed's requests, last.
+  const banner = output.indexOf('Last Meter is up');
+  expect(output).toMatch(/demo seeded in [\d.]+ s/);
+  expect(output.indexOf('demo seeded in')).toBeLessThan(banner);
+  expect(output.slice(banner)).not.toMatch(/^\[(command|projector|gateway)\]/m);
+  // ...and the console shows it from the first page load.
+  const editor = await fetch(`http://127.0.0.1:${ports.command}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'editor', password: 'editor-demo-pass' }),
+  });
+  const { token } = (await editor.json()) as { token: string };
+  const catalogue = await fetch(`http://127.0.0.1:${ports.gateway}/v1/communications`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(((await catalogue.json()) as { items: unknown[] }).items).toHaveLength(4);
   expect(output).toContain(`gateway (read API, UIs)  http://127.0.0.1:${ports.gateway}`);
   // The three web UIs are served, and told where the write API is.
   for (const [path, title] of [
@@ -103,8 +197,9 @@ it('brings up infra and all apps, prints the URLs, and stops everything on Ctrl-
   expect(status.redis).toMatchObject({ kind: 'local', reachable: true });
   const kafkaPid = status.kafka.kind === 'local' ? status.kafka.pid : 0;
 
-  running.child.kill('SIGINT');
+  interrupt(running.child);
   expect(await running.exited).toBe(0);
+  expect(running.output()).not.toMatch(STACK_FRAME);
   running = undefined;
   expect(() => process.kill(kafkaPid, 0)).toThrow();
   for (const port of Object.values(ports)) {
@@ -122,6 +217,8 @@ it('starts again on the same data: same Kafka cluster, topics still there', asyn
   expect(existsSync(join(home, 'data', 'redis', 'appendonlydir'))).toBe(true);
   running = await start({ gateway: await freePort(), command: await freePort(), projector: await freePort() });
   expect(running.output()).not.toMatch(/seeding the demo/);
+  // Rejoining the groups of the previous run is no reason for a warning either.
+  expect(linesMatching(running.output(), WARNING_OR_WORSE)).toEqual([]);
   const brokers = /Kafka\s+(127\.0\.0\.1:\d+)/.exec(running.output())![1];
   const admin = createKafkaClient({ brokers: [brokers], clientId: 'start-test' }).admin();
   await admin.connect();
@@ -131,4 +228,50 @@ it('starts again on the same data: same Kafka cluster, topics still there', asyn
   } finally {
     await admin.disconnect();
   }
+});
+
+describe('Ctrl-C during start-up stops everything it started, in one clean exit', () => {
+  beforeAll(stopAll);
+
+  it.each([
+    // The broker's JVM is running but not ready yet (no topics created).
+    [
+      'while Kafka boots',
+      (text: string, processes: string[]) =>
+        processes.some((cmd) => cmd.includes('kafka.Kafka')) && !text.includes('created topics'),
+    ],
+    // The first app has logged; the others are still starting, nothing is seeded.
+    ['while the apps start', (text: string) => /^\[(command|projector|gateway)\]/m.test(text)],
+  ])(
+    '%s',
+    async (_when, moment) => {
+      const started = launch({ gateway: await freePort(), command: await freePort(), projector: await freePort() });
+      const pid = started.child.pid!;
+      // Every process the CLI ever ran (apps, broker, redis-server, storage format…).
+      const seen = new Map<number, string>();
+      const watch = setInterval(() => descendants(pid).forEach((cmd, child) => seen.set(child, cmd)), 50);
+      try {
+        await eventually(
+          () => {
+            if (started.child.exitCode !== null) throw new Error(`start exited early:\n${started.output()}`);
+            expect(moment(started.output(), [...descendants(pid).values()])).toBe(true);
+          },
+          { timeoutMs: 90_000, intervalMs: 50, what: 'the moment to interrupt' },
+        );
+        interrupt(started.child);
+        expect(await started.exited).toBe(0);
+      } finally {
+        clearInterval(watch);
+      }
+      const output = started.output();
+      expect(output).toMatch(/stopping…[\s\S]*stopped; data kept in/);
+      expect(output).not.toMatch(/Last Meter is up/);
+      expect(linesMatching(output, ERROR_OR_WORSE)).toEqual([]);
+      expect(output).not.toMatch(STACK_FRAME);
+      expect(seen.size).toBeGreaterThan(0);
+      const left = [...seen].filter(([child, cmdline]) => stillRunning(child, cmdline));
+      expect(left).toEqual([]);
+    },
+    150_000,
+  );
 });

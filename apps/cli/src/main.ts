@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { credentialsCommand } from './commands/credentials.command';
 import { dlqCommand } from './commands/dlq.command';
+import { doctorCommand } from './commands/doctor.command';
 import { infraCommand } from './commands/infra.command';
 import { rebuildCommand } from './commands/rebuild.command';
 import { replayCommand } from './commands/replay.command';
@@ -12,6 +13,7 @@ const program = new Command('lastmeter')
   .description('Last Meter: local infrastructure, apps, replay and rebuild')
   .showHelpAfterError()
   .addCommand(startCommand())
+  .addCommand(doctorCommand())
   .addCommand(infraCommand())
   .addCommand(rebuildCommand())
   .addCommand(dlqCommand())

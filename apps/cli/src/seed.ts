@@ -52,6 +52,8 @@ const STORES = [
 export interface SeedResult {
   users: typeof DEMO_USERS;
   terminal: { store: string; enrollmentCode: string };
+  /** The communications it wrote: what the read side shows once it has caught up. */
+  communicationIds: string[];
 }
 
 /** What decides whether `lastmeter start` may seed the demo (besides an empty log). */
@@ -202,7 +204,7 @@ export async function seedDemo(commandUrl: string, admin: { username: string; pa
   );
   await call(`/communications/${training.id}/submit`, {}, agency);
 
-  await call(
+  const campaign = await call(
     '/communications',
     {
       kind: 'campaign',
@@ -213,5 +215,44 @@ export async function seedDemo(commandUrl: string, admin: { username: string; pa
     agency,
   );
 
-  return { users: DEMO_USERS, terminal: { store: 'paris-rivoli', enrollmentCode: terminal.enrollmentCode as string } };
+  return {
+    users: DEMO_USERS,
+    terminal: { store: 'paris-rivoli', enrollmentCode: terminal.enrollmentCode as string },
+    communicationIds: [urgent, task, training, campaign].map((c) => c.id as string),
+  };
+}
+
+/**
+ * Resolves once the gateway's read side lists every communication of the seed (the
+ * projector has caught up with it): only then is the demo there for whoever opens the
+ * console. Rejects after `timeoutMs`.
+ */
+export async function waitUntilSeedVisible(
+  urls: { commandUrl: string; gatewayUrl: string },
+  admin: { username: string; password: string },
+  seed: SeedResult,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const login = await fetch(`${urls.commandUrl}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(admin),
+  });
+  if (!login.ok) throw new Error(`seed check: login → ${login.status}`);
+  const { token } = (await login.json()) as { token: string };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(`${urls.gatewayUrl}/v1/communications?limit=50`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (response.ok) {
+      const { items } = (await response.json()) as { items: { id: string }[] };
+      const listed = new Set(items.map((item) => item.id));
+      if (seed.communicationIds.every((id) => listed.has(id))) return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`the read side does not show the seed after ${Math.round(timeoutMs / 1000)} s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }

@@ -11,7 +11,34 @@ export interface AppSpec {
   env: NodeJS.ProcessEnv;
 }
 
-const STARTUP_NOISE = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
+/** pino-http's request lines as `GET /v1/stores 200 4ms`; others as `[context] message`. */
+export function formatMessage(log: Record<string, unknown>, messageKey: string): string {
+  const context = typeof log.context === 'string' ? `[${log.context}] ` : '';
+  const req = log.req as { method?: string; url?: string } | undefined;
+  const res = log.res as { statusCode?: number } | undefined;
+  if (req?.method && res?.statusCode !== undefined) {
+    const time = typeof log.responseTime === 'number' ? ` ${log.responseTime}ms` : '';
+    return `${context}${req.method} ${req.url} ${res.statusCode}${time}`;
+  }
+  return `${context}${String(log[messageKey] ?? '')}`;
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // gone already
+  }
+}
+
+const STARTUP_NOISE = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+  'WebSocketsController',
+]);
 const PREFIX_COLORS = [color.cyan, color.magenta, color.blue, color.yellow];
 
 /**
@@ -26,11 +53,15 @@ export class Supervisor {
     colorize: Boolean(process.stdout.isTTY),
     translateTime: 'SYS:HH:MM:ss',
     ignore: 'pid,hostname,app,req,res,responseTime,context,requestId',
-    messageFormat: '{if context}[{context}] {end}{msg}',
+    messageFormat: formatMessage,
     singleLine: true,
   });
   private stopping = false;
+  private lastOutputAt = Date.now();
   private readonly verbose = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '');
+  private readonly killOnExit = () => {
+    for (const child of this.children.values()) if (child.pid) killGroup(child.pid, 'SIGTERM');
+  };
 
   constructor(
     private readonly apps: AppSpec[],
@@ -38,12 +69,24 @@ export class Supervisor {
   ) {}
 
   start(): void {
+    // The apps run in process groups of their own (a terminal's Ctrl-C reaches only us, and
+    // we stop them once, in order); should this process end without stop(), they go too.
+    process.once('exit', this.killOnExit);
     this.apps.forEach((app, index) => this.launch(app, PREFIX_COLORS[index % PREFIX_COLORS.length], 0));
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.children.values()].map((child) => stopProcess(child.pid, 15_000)));
+    process.removeListener('exit', this.killOnExit);
+  }
+
+  /** Resolves once the apps have printed nothing for `silentMs` (at most after `maxMs`). */
+  async quiet(silentMs: number, maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    while (Date.now() < deadline && Date.now() - this.lastOutputAt < silentMs) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   private launch(app: AppSpec, paint: (s: string) => string, failures: number): void {
@@ -52,10 +95,12 @@ export class Supervisor {
     const child = spawn(process.execPath, ['--enable-source-maps', entry], {
       env: app.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     this.children.set(app.name, child);
     const prefix = paint(`[${app.name}]`.padEnd(12));
     const print = (line: string) => {
+      this.lastOutputAt = Date.now();
       let text = line;
       if (line.startsWith('{')) {
         try {

@@ -81,7 +81,8 @@ export class LocalKafka {
     return join(this.options.logDir, 'server.log');
   }
 
-  async start(timeoutMs = 90_000): Promise<void> {
+  /** `signal`: aborting it stops waiting (and starts nothing if not started yet). */
+  async start(timeoutMs = 90_000, signal?: AbortSignal): Promise<void> {
     const java = requireJava(this.options.env);
     const { dataDir, logDir, jarsDir } = this.options;
     mkdirSync(dataDir, { recursive: true });
@@ -121,6 +122,7 @@ export class LocalKafka {
     }
 
     const heap = this.options.heapMb ?? 512;
+    signal?.throwIfAborted();
     this.exited = undefined;
     const child = spawnDaemon(
       java,
@@ -143,7 +145,7 @@ export class LocalKafka {
     await waitUntil(`Kafka on ${this.brokers}`, async () => (await probeCluster([this.brokers], 2_000)).brokers > 0, {
       timeoutMs,
       intervalMs: 500,
-      failed: () => this.exited,
+      failed: () => (signal?.aborted ? 'start-up cancelled' : this.exited),
     });
   }
 

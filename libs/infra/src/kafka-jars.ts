@@ -14,23 +14,34 @@ export interface KafkaJars {
   fetched: boolean;
 }
 
+function pomDigest(): { version: string; digest: string } {
+  const pom = readFileSync(infraAsset('pom.xml'), 'utf8');
+  return {
+    version: /<kafka\.version>([^<]+)</.exec(pom)?.[1] ?? 'unknown',
+    digest: createHash('sha256').update(pom).digest('hex'),
+  };
+}
+
+/** True when `dir` holds the jars of the current pom: no mvn, no network needed. */
+export function kafkaJarsCached(dir: string): boolean {
+  const marker = join(dir, 'complete.sha256');
+  return existsSync(marker) && readFileSync(marker, 'utf8').trim() === pomDigest().digest;
+}
+
 /**
  * Makes sure the Kafka broker jars are cached under `dir`. The cache is keyed by a digest
  * of the pom: when it matches, nothing runs and the network is never touched.
  */
 export async function ensureKafkaJars(
   dir: string,
-  options: { env?: NodeJS.ProcessEnv; onProgress?: (line: string) => void } = {},
+  options: { env?: NodeJS.ProcessEnv; onProgress?: (line: string) => void; signal?: AbortSignal } = {},
 ): Promise<KafkaJars> {
   const pomPath = infraAsset('pom.xml');
-  const pom = readFileSync(pomPath, 'utf8');
-  const version = /<kafka\.version>([^<]+)</.exec(pom)?.[1] ?? 'unknown';
-  const digest = createHash('sha256').update(pom).digest('hex');
+  const { version, digest } = pomDigest();
   const libs = join(dir, 'libs');
   const marker = join(dir, 'complete.sha256');
-  if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === digest) {
-    return { libs, version, fetched: false };
-  }
+  if (kafkaJarsCached(dir)) return { libs, version, fetched: false };
+  options.signal?.throwIfAborted();
 
   const mvn = requireMaven(options.env);
   rmSync(libs, { recursive: true, force: true });
@@ -40,7 +51,8 @@ export async function ensureKafkaJars(
   const child = spawn(
     mvn,
     ['-B', '-f', pomPath, 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'],
-    { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Aborting (Ctrl-C while it runs) ends mvn; the caller is stopping anyway.
+    { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal },
   );
   const tail: string[] = [];
   let downloaded = 0;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { probeCluster } from '@lastmeter/kafka';
-import { ensureKafkaJars } from './kafka-jars';
+import { ensureKafkaJars, kafkaJarsCached } from './kafka-jars';
 import { LocalKafka } from './kafka-broker';
 import type { LastmeterHome } from './paths';
 import { preferredOrFreePort } from './ports';
@@ -57,6 +57,9 @@ export class LocalInfra {
   private readonly log: (line: string) => void;
   private kafka?: LocalKafka;
   private redis?: LocalRedis;
+  /** Aborted by stopStarted(): an up() still under way starts nothing more. */
+  private readonly stopping = new AbortController();
+  private starting?: Promise<unknown>;
 
   constructor(private readonly options: LocalInfraOptions) {
     this.env = options.env ?? process.env;
@@ -80,13 +83,19 @@ export class LocalInfra {
   checkPrerequisites(): void {
     if (!this.env.KAFKA_BROKERS) {
       requireJava(this.env);
-      if (!existsSync(join(this.options.home.kafkaJars, 'complete.sha256'))) requireMaven(this.env);
+      if (!kafkaJarsCached(this.options.home.kafkaJars)) requireMaven(this.env);
     }
     if (!this.env.REDIS_URL) requireRedisServer(this.env);
   }
 
   /** Starts what is not running yet; returns the endpoints and what this call started. */
-  async up(): Promise<InfraEndpoints & { started: { kafka: boolean; redis: boolean } }> {
+  up(): Promise<InfraEndpoints & { started: { kafka: boolean; redis: boolean } }> {
+    const starting = this.bringUp();
+    this.starting = starting.catch(() => undefined);
+    return starting;
+  }
+
+  private async bringUp(): Promise<InfraEndpoints & { started: { kafka: boolean; redis: boolean } }> {
     this.checkPrerequisites();
     const state = this.readState();
     const started = { kafka: false, redis: false };
@@ -100,6 +109,7 @@ export class LocalInfra {
         this.log(`Redis already running on ${redisUrl} (pid ${state.redis!.pid})`);
       } else {
         const port = await preferredOrFreePort(state.redis?.port);
+        this.stopping.signal.throwIfAborted();
         this.redis = new LocalRedis({
           port,
           dataDir: this.options.home.redisData,
@@ -109,7 +119,7 @@ export class LocalInfra {
           keepAfterExit: this.options.keepAfterExit,
         });
         this.log(`starting Redis on 127.0.0.1:${port}`);
-        await this.redis.start();
+        await this.redis.start(undefined, this.stopping.signal);
         state.redis = { pid: this.redis.pid, port, startedAt: new Date().toISOString() };
         this.writeState(state);
         redisUrl = this.redis.url;
@@ -125,9 +135,14 @@ export class LocalInfra {
         kafkaBrokers = address;
         this.log(`Kafka already running on ${address} (pid ${state.kafka!.pid})`);
       } else {
-        const jars = await ensureKafkaJars(this.options.home.kafkaJars, { env: this.env, onProgress: this.log });
+        const jars = await ensureKafkaJars(this.options.home.kafkaJars, {
+          env: this.env,
+          onProgress: this.log,
+          signal: this.stopping.signal,
+        });
         const port = await preferredOrFreePort(state.kafka?.port);
         const controllerPort = await preferredOrFreePort(state.kafka?.controllerPort, [port]);
+        this.stopping.signal.throwIfAborted();
         this.kafka = new LocalKafka({
           port,
           controllerPort,
@@ -138,7 +153,7 @@ export class LocalInfra {
           keepAfterExit: this.options.keepAfterExit,
         });
         this.log(`starting Kafka ${jars.version} on 127.0.0.1:${port} (logs: ${this.kafka.logFile})`);
-        await this.kafka.start();
+        await this.kafka.start(undefined, this.stopping.signal);
         state.kafka = { pid: this.kafka.pid, port, controllerPort, startedAt: new Date().toISOString() };
         this.writeState(state);
         kafkaBrokers = this.kafka.brokers;
@@ -169,8 +184,15 @@ export class LocalInfra {
     return stopped;
   }
 
-  /** Stops only what this instance started (the `npm start` supervisor's exit path). */
+  /**
+   * Stops only what this instance started (the `npm start` supervisor's exit path), also
+   * while up() is still under way (Ctrl-C during start-up): a jar download is cancelled,
+   * a broker or Redis still booting is stopped, and nothing is started after this call.
+   */
   async stopStarted(): Promise<void> {
+    this.stopping.abort(new Error('stopping'));
+    // Let an up() under way notice: it stops waiting for a booting server and starts no other.
+    await this.starting;
     const state = this.readState();
     if (this.kafka) {
       this.log('stopping Kafka');

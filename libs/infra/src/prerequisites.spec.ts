@@ -1,7 +1,14 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findExecutable, PrerequisiteMissing, requireJava, requireRedisServer } from './prerequisites';
+import {
+  findExecutable,
+  parseJavaMajor,
+  PrerequisiteMissing,
+  requireJava,
+  requireRedisServer,
+  systemProbes,
+} from './prerequisites';
 
 describe('prerequisites', () => {
   const dirWith = (name: string, script: string) => {
@@ -27,5 +34,14 @@ describe('prerequisites', () => {
   it('accepts Java 17 and later', () => {
     const dir = dirWith('java', 'echo \'openjdk version "21.0.1" 2023-10-17\' >&2');
     expect(requireJava({ PATH: dir })).toBe(join(dir, 'java'));
+  });
+
+  it('reads the major version of old and new java -version formats', () => {
+    expect(parseJavaMajor('openjdk version "17.0.15" 2025-04-15')).toBe(17);
+    expect(parseJavaMajor('java version "1.8.0_392"')).toBe(8);
+    expect(parseJavaMajor('openjdk version "21" 2023-09-19')).toBe(21);
+    expect(parseJavaMajor('no java here')).toBeUndefined();
+    const dir = dirWith('java', 'exit 3');
+    expect(systemProbes({ PATH: dir }).javaMajor(join(dir, 'java'))).toBeUndefined();
   });
 });

@@ -30,9 +30,11 @@ export class LocalRedis {
     return this.child?.pid;
   }
 
-  async start(timeoutMs = 15_000): Promise<void> {
+  /** `signal`: aborting it stops waiting (and starts nothing if not started yet). */
+  async start(timeoutMs = 15_000, signal?: AbortSignal): Promise<void> {
     const redisServer = requireRedisServer(this.options.env);
     const { dataDir, logDir, port, appendOnly } = this.options;
+    signal?.throwIfAborted();
     mkdirSync(dataDir, { recursive: true });
     mkdirSync(logDir, { recursive: true });
     this.exited = undefined;
@@ -67,7 +69,7 @@ export class LocalRedis {
     await waitUntil(`Redis on ${this.url}`, () => pingRedis(this.url), {
       timeoutMs,
       intervalMs: 100,
-      failed: () => this.exited,
+      failed: () => (signal?.aborted ? 'start-up cancelled' : this.exited),
     });
   }
 

@@ -5,6 +5,8 @@ export interface KafkaLogSink {
   error(message: string, context: Record<string, unknown>): void;
   warn(message: string, context: Record<string, unknown>): void;
   info(message: string, context: Record<string, unknown>): void;
+  /** Retriable errors kafkajs recovers from by itself (see kafkaLogLevel); dropped when absent. */
+  debug?(message: string, context: Record<string, unknown>): void;
 }
 
 export interface KafkaClientOptions {
@@ -15,6 +17,98 @@ export interface KafkaClientOptions {
   retry?: RetryOptions;
   connectionTimeout?: number;
   requestTimeout?: number;
+}
+
+interface ProtocolError {
+  type: string;
+  retriable: boolean;
+  message: string;
+}
+
+/** kafkajs' own table of Kafka protocol errors (not part of its typed API; read defensively). */
+function protocolErrors(): ProtocolError[] {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('kafkajs/src/protocol/error') as { errorCodes: ProtocolError[] }).errorCodes;
+  } catch {
+    return [];
+  }
+}
+
+/** Group membership answers the consumer handles by re-joining: part of every rebalance. */
+const REJOIN_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'MEMBER_ID_REQUIRED',
+]);
+
+/** Error messages kafkajs retries (or answers by re-joining) on its own. */
+const RECOVERED_ERRORS = new Set(
+  protocolErrors()
+    .filter((e) => e.retriable || REJOIN_ERRORS.has(e.type))
+    .map((e) => e.message),
+);
+
+/**
+ * kafkajs lines about a step it is about to retry or recover from: a broker still booting
+ * (connection refused, coordinator loading, leader not yet elected), a group rebalancing.
+ * kafkajs logs several of them at ERROR although nothing failed yet; if the retries run out,
+ * the caller gets the error and reports it.
+ */
+const RECOVERY_NOTICES = [
+  /^Connection error: /, // connect ECONNREFUSED, ECONNRESET… (KafkaJSConnectionError, retried)
+  /^Connection timeout$/,
+  /^Failed to connect to seed broker, trying another broker/,
+  /^Failed to send messages: /, // logged only for errors the producer retries
+  /^The group is rebalancing, re-joining$/,
+  /^The coordinator is not aware of this member, re-joining the group$/,
+  /^Consumer is not aware of all assigned partitions, refreshing metadata$/,
+  /, resync group$/,
+];
+
+/** kafkajs errors (not protocol errors) after which it restarts a crashed consumer. */
+const RETRIABLE_CLIENT_ERRORS = new Set([
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSBrokerNotFound',
+]);
+
+export type KafkaLogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/**
+ * The level a kafkajs log line is written at. Retriable errors and recoveries go to debug
+ * (start-up with a fresh broker is full of them); a consumer restart after exhausted
+ * retries is a warning; everything else keeps kafkajs' level, so a genuinely fatal error
+ * (authentication, an unknown topic the client may not create, a crash on a non-retriable
+ * error) stays an error.
+ */
+export function kafkaLogLevel(level: logLevel, message: string, context: Record<string, unknown>): KafkaLogLevel {
+  if (level === logLevel.ERROR || level === logLevel.WARN) {
+    const error = typeof context.error === 'string' ? context.error : undefined;
+    if (RECOVERY_NOTICES.some((notice) => notice.test(message))) return 'debug';
+    // `Response Produce(…)` with error: "<protocol message>", or the bare message with retryCount.
+    if (RECOVERED_ERRORS.has(error ?? message)) return 'debug';
+    // A consumer that ran out of retries on a retriable error: kafkajs restarts it.
+    const crash = /^Crash: (\w+): (.*)$/s.exec(message);
+    if (crash && (RETRIABLE_CLIENT_ERRORS.has(crash[1]) || RECOVERED_ERRORS.has(crash[2]))) return 'warn';
+    if (/^Restarting the consumer in \d+ms$/.test(message)) return 'warn';
+  }
+  switch (level) {
+    case logLevel.ERROR:
+      return 'error';
+    case logLevel.WARN:
+      return 'warn';
+    case logLevel.INFO:
+      return 'info';
+    default:
+      return 'debug';
+  }
 }
 
 /**
@@ -35,9 +129,11 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
       if (!sink) return;
       const { message, ...context } = entry.log;
       const line = `${entry.namespace}: ${message}`;
-      if (entry.level === logLevel.ERROR) sink.error(line, context);
-      else if (entry.level === logLevel.WARN) sink.warn(line, context);
-      else sink.info(line, context);
+      const level = kafkaLogLevel(entry.level, message, context);
+      // A stack trace belongs to an error; below that it is noise (the message says it all).
+      if (level !== 'error') delete context.stack;
+      if (level === 'debug') sink.debug?.(line, context);
+      else sink[level](line, context);
     },
   });
 }

@@ -25,6 +25,7 @@ const kafkaLog = new Logger('kafkajs');
             error: (message, context) => kafkaLog.error({ ...context, msg: message }),
             warn: (message, context) => kafkaLog.warn({ ...context, msg: message }),
             info: (message, context) => kafkaLog.log({ ...context, msg: message }),
+            debug: (message, context) => kafkaLog.debug({ ...context, msg: message }),
           },
         }),
     },

@@ -12,7 +12,13 @@ export function createProducer(kafka: Kafka, options: { transactionalId?: string
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
-    ...(options.transactionalId ? { transactionalId: options.transactionalId, transactionTimeout: 30_000 } : {}),
+    ...(options.transactionalId
+      ? { transactionalId: options.transactionalId, transactionTimeout: 30_000 }
+      : // An idempotent producer must not give up on a send it may have written: kafkajs
+        // rolls its sequence back, and the next message could be taken for a duplicate and
+        // dropped (its warning "Limiting retries for the idempotent producer…"). The
+        // client's bounded budget (kafka-client.ts) is for probes and requests, not here.
+        { retry: { retries: Number.MAX_SAFE_INTEGER } }),
   });
 }
 

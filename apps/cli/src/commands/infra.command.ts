@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { lastmeterHome, LocalInfra, type ServiceStatus } from '@lastmeter/infra';
+import { ensureTopicsFromEnv } from '@lastmeter/kafka';
 import { color, info, UserFacingError } from '../output';
-import { ensureTopicsFromEnv } from '../topics';
 
 function describe(name: string, status: ServiceStatus): string {
   switch (status.kind) {

@@ -2,10 +2,10 @@ import { Command } from 'commander';
 import { loadOrCreateDevSecrets } from '@lastmeter/auth';
 import { APP_ENV_SPECS } from '@lastmeter/config';
 import { isAlive, isPortFree, lastmeterHome, LocalInfra, waitUntil } from '@lastmeter/infra';
+import { ensureTopicsFromEnv } from '@lastmeter/kafka';
 import { color, info, UserFacingError } from '../output';
 import { Supervisor, type AppSpec } from '../supervisor';
-import { ensureTopicsFromEnv } from '../topics';
-import { logIsEmpty, seedDemo, seedRefusal } from '../seed';
+import { logIsEmpty, seedDemo, seedRefusal, waitUntilSeedVisible } from '../seed';
 
 const DEFAULT_PORTS = {
   gateway: APP_ENV_SPECS.gateway.GATEWAY_PORT.default as number,
@@ -85,23 +85,50 @@ export function startCommand(): Command {
       const infra = new LocalInfra({ home, redisAppendOnly: true, log: info });
       let shuttingDown = false;
       const supervisor: { current?: Supervisor } = {};
+      /**
+       * The one exit path once anything may have been started: the apps, then Kafka, then
+       * Redis. Ctrl-C may come at any step of the start-up (a jar download, a broker still
+       * booting, apps starting, the seed): LocalInfra then cancels what it is doing and
+       * the interrupted step's failure is not reported (see `step`).
+       */
       const shutdown = async (code: number) => {
         if (shuttingDown) return;
         shuttingDown = true;
         info('stopping…');
-        await supervisor.current?.stop();
-        await infra.stopStarted();
-        info(`stopped; data kept in ${home.root}`);
+        try {
+          await supervisor.current?.stop();
+          await infra.stopStarted();
+          info(`stopped; data kept in ${home.root}`);
+        } catch (error) {
+          process.stderr.write(`${color.red('lastmeter: while stopping:')} ${(error as Error).message}\n`);
+          code = 1;
+        }
         process.exit(code);
       };
       process.on('SIGINT', () => void shutdown(0));
       process.on('SIGTERM', () => void shutdown(0));
+      /** A start-up step; if it fails because we are stopping, shutdown() has the last word. */
+      const step = async <T>(work: Promise<T>): Promise<T> => {
+        try {
+          const result = await work;
+          if (shuttingDown) return await new Promise<never>(() => undefined);
+          return result;
+        } catch (error) {
+          // A terminal's Ctrl-C also reaches the tools we run in the foreground (mvn, the
+          // broker's storage format) and their failure may surface before our own SIGINT
+          // handler has run: give it that moment before reporting the failure.
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          if (shuttingDown) return await new Promise<never>(() => undefined);
+          throw error;
+        }
+      };
 
       let endpoints: Awaited<ReturnType<LocalInfra['up']>>;
       try {
-        endpoints = await infra.up();
-        await ensureTopicsFromEnv(endpoints.kafkaBrokers, info);
+        endpoints = await step(infra.up());
+        await step(ensureTopicsFromEnv(endpoints.kafkaBrokers, info));
       } catch (error) {
+        shuttingDown = true; // no Ctrl-C may start a second stop while this one runs
         await infra.stopStarted();
         throw error;
       }
@@ -132,39 +159,55 @@ export function startCommand(): Command {
       });
       supervisor.current.start();
 
-      await waitUntil(
-        'apps',
-        async () =>
-          (await Promise.all(apps.map((app) => httpOk(`http://127.0.0.1:${app.port}/v1/health/ready`)))).every(Boolean),
-        { timeoutMs: 180_000, intervalMs: 500 },
-      ).catch((error: unknown) => {
-        process.stderr.write(`${color.red('lastmeter:')} ${(error as Error).message}\n`);
-        void shutdown(1);
-      });
-      if (shuttingDown) return;
-
       let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined;
-      const state = infra.readState();
-      const refusal = seedRefusal({
-        nodeEnv: process.env.NODE_ENV,
-        kafkaBrokers: process.env.KAFKA_BROKERS,
-        redisUrl: process.env.REDIS_URL,
-        local: {
-          kafkaBrokers: state.kafka && isAlive(state.kafka.pid) ? `127.0.0.1:${state.kafka.port}` : undefined,
-          redisUrl: state.redis && isAlive(state.redis.pid) ? `redis://127.0.0.1:${state.redis.port}` : undefined,
-        },
-      });
-      if (refusal) {
-        info(`demo seed skipped: ${refusal}`);
-      } else if (await logIsEmpty(endpoints.kafkaBrokers, process.env.KAFKA_TOPIC_PREFIX)) {
-        info('empty event log: seeding the demo (regions, stores, users, a terminal, communications)');
-        seeded = await seedDemo(`http://127.0.0.1:${ports.command}`, {
-          username: secrets.adminUser,
-          password: secrets.adminPassword,
-        }).catch((error: unknown) => {
-          process.stderr.write(`${color.yellow('lastmeter: demo seed failed:')} ${(error as Error).message}\n`);
-          return undefined;
+      try {
+        await step(
+          waitUntil(
+            'apps',
+            async () =>
+              (await Promise.all(apps.map((app) => httpOk(`http://127.0.0.1:${app.port}/v1/health/ready`)))).every(
+                Boolean,
+              ),
+            { timeoutMs: 180_000, intervalMs: 500 },
+          ),
+        );
+
+        const state = infra.readState();
+        const refusal = seedRefusal({
+          nodeEnv: process.env.NODE_ENV,
+          kafkaBrokers: process.env.KAFKA_BROKERS,
+          redisUrl: process.env.REDIS_URL,
+          local: {
+            kafkaBrokers: state.kafka && isAlive(state.kafka.pid) ? `127.0.0.1:${state.kafka.port}` : undefined,
+            redisUrl: state.redis && isAlive(state.redis.pid) ? `redis://127.0.0.1:${state.redis.port}` : undefined,
+          },
         });
+        if (refusal) {
+          info(`demo seed skipped: ${refusal}`);
+        } else if (await step(logIsEmpty(endpoints.kafkaBrokers, process.env.KAFKA_TOPIC_PREFIX))) {
+          info('empty event log: seeding the demo (regions, stores, users, a terminal, communications)');
+          const started = Date.now();
+          const urls = {
+            commandUrl: `http://127.0.0.1:${ports.command}`,
+            gatewayUrl: `http://127.0.0.1:${ports.gateway}`,
+          };
+          const admin = { username: secrets.adminUser, password: secrets.adminPassword };
+          const warn = (what: string) => (error: unknown) => {
+            if (!shuttingDown)
+              process.stderr.write(`${color.yellow(`lastmeter: ${what}:`)} ${(error as Error).message}\n`);
+            return undefined;
+          };
+          seeded = await step(seedDemo(urls.commandUrl, admin).catch(warn('demo seed failed')));
+          // Finished means visible: the console shows the demo from the first page load.
+          if (seeded) await step(waitUntilSeedVisible(urls, admin, seeded).catch(warn('demo seed not visible yet')));
+          if (seeded) info(`demo seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        }
+        // The seed's last request lines are still on their way from the apps: let them
+        // arrive, so the URLs are the last thing on the screen.
+        await step(supervisor.current.quiet(300, 3_000));
+      } catch (error) {
+        process.stderr.write(`${color.red('lastmeter:')} ${(error as Error).message}\n`);
+        return void shutdown(1);
       }
 
       const url = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
