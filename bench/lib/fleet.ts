@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { ReceiptKind } from '@lastmeter/contracts';
+import type { ReceiptKind, ReceiptPayload } from '@lastmeter/contracts';
 import type { ClientKind, LoadCommand, LoadReply } from './load-clients';
 
 function ask<R extends { type: string }>(child: ChildProcess, message: object, expect: R['type']): Promise<R> {
@@ -89,14 +89,24 @@ export class Fleet {
    * Totals over the load processes; `seconds` runs from the first send to the last ack.
    */
   async receipts(communicationId: string, revision: number, kinds: ReceiptKind[], timeoutMs?: number) {
+    return this.receipted({ type: 'receipts', communicationId, revision, kinds, timeoutMs });
+  }
+
+  /**
+   * Every connected terminal sends `items`, `batch` per message (`receipts { items }`, or
+   * `receipt` one at a time), each message once the previous one was acked, all terminals
+   * at once. Counts are per item; `latencies` per message.
+   */
+  async sendReceipts(
+    items: ReceiptPayload[],
+    options: { event: 'receipt' | 'receipts'; batch: number; timeoutMs?: number },
+  ) {
+    return this.receipted({ type: 'send-receipts', items, ...options });
+  }
+
+  private async receipted(command: Extract<LoadCommand, { type: 'receipts' | 'send-receipts' }>) {
     const replies = await Promise.all(
-      this.children.map((child) =>
-        ask<Extract<LoadReply, { type: 'receipted' }>>(
-          child,
-          { type: 'receipts', communicationId, revision, kinds, timeoutMs } satisfies LoadCommand,
-          'receipted',
-        ),
-      ),
+      this.children.map((child) => ask<Extract<LoadReply, { type: 'receipted' }>>(child, command, 'receipted')),
     );
     const started = replies.map((r) => BigInt(r.started)).reduce((a, b) => (b < a ? b : a));
     const finished = replies.map((r) => BigInt(r.finished)).reduce((a, b) => (b > a ? b : a));
@@ -106,9 +116,16 @@ export class Fleet {
       refused: sum('refused'),
       rateLimited: sum('rateLimited'),
       failed: sum('failed'),
+      resent: replies.reduce((n, r) => n + (r.resent ?? 0), 0),
+      retryReasons: replies.reduce<Record<string, number>>((all, r) => {
+        for (const [reason, n] of Object.entries(r.retryReasons ?? {})) all[reason] = (all[reason] ?? 0) + n;
+        return all;
+      }, {}),
       errors: [...new Set(replies.flatMap((r) => r.errors))].slice(0, 5),
       latencies: replies.flatMap((r) => r.latencies),
       seconds: msSince(started, finished) / 1_000,
+      /** hrtime ns of the last ack (the same clock in every process of the machine). */
+      lastAck: finished,
     };
   }
 

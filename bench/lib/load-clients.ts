@@ -10,11 +10,22 @@
  *
  * `receipts` has every connected terminal send receipts for one communication, each
  * kind once its previous one was acked, all terminals at once, and answers with each
- * ack's latency and the first send and last ack (hrtime ns).
+ * ack's latency and the first send and last ack (hrtime ns). `send-receipts` has every
+ * terminal send the same list of receipts, `batch` items per message (`receipt` one at a
+ * time, or `receipts { items }`), each message once the previous one was acked, and
+ * counts the items. Like a real client it resends, after a pause, the items answered
+ * with a retryable error (busy, rate-limited, not confirmed), and counts those resends.
  */
 import WebSocket from 'ws';
 import { io, type Socket } from 'socket.io-client';
-import { RATE_LIMITED, type Ack, type ReceiptKind } from '@lastmeter/contracts';
+import {
+  isRetryable,
+  RATE_LIMITED,
+  type Ack,
+  type ReceiptKind,
+  type ReceiptPayload,
+  type ReceiptsAck,
+} from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 
 export type ClientKind = 'socketio' | 'ws' | 'terminal';
@@ -30,6 +41,14 @@ export type LoadCommand =
     }
   | { type: 'collect' }
   | { type: 'receipts'; communicationId: string; revision: number; kinds: ReceiptKind[]; timeoutMs?: number }
+  | {
+      type: 'send-receipts';
+      items: ReceiptPayload[];
+      /** `receipt`: one item per message; `receipts`: `batch` items per message. */
+      event: 'receipt' | 'receipts';
+      batch: number;
+      timeoutMs?: number;
+    }
   | { type: 'close' };
 
 export type LoadReply =
@@ -45,7 +64,10 @@ export type LoadReply =
       /** No ack within the timeout, or the socket was gone. */
       failed: number;
       errors: string[];
-      /** Latency of each ok ack, ms. */
+      /** send-receipts: items sent again after a retryable answer, and the answers that caused it. */
+      resent?: number;
+      retryReasons?: Record<string, number>;
+      /** Latency of each ok ack (of each message, for send-receipts), ms. */
       latencies: number[];
       /** hrtime ns of the first send and of the last ack. */
       started: string;
@@ -177,6 +199,79 @@ process.on('message', (command: LoadCommand) => {
           refused,
           rateLimited,
           failed,
+          errors: [...errors].slice(0, 5),
+          latencies,
+          started: String(started),
+          finished: String(finished),
+        });
+        return;
+      }
+      case 'send-receipts': {
+        // Raw emits, every answer counted; retryable item answers are resent after a
+        // pause (1 s when rate-limited, busy or not confirmed, 200 ms otherwise, more each
+        // time, give or take half) as TerminalClient does.
+        const latencies: number[] = [];
+        const errors = new Set<string>();
+        const retryReasons: Record<string, number> = {};
+        let acked = 0;
+        let refused = 0;
+        let rateLimited = 0;
+        let failed = 0;
+        let resent = 0;
+        const deadline = Date.now() + (command.timeoutMs ?? 60_000);
+        const batch = command.event === 'receipt' ? 1 : command.batch;
+        const started = process.hrtime.bigint();
+        const sendOnce = async (terminal: TerminalClient, items: ReceiptPayload[]): Promise<Ack[]> => {
+          const timed = terminal.socket.timeout(Math.max(1, deadline - Date.now()));
+          if (command.event === 'receipt') return [(await timed.emitWithAck('receipt', items[0])) as Ack];
+          const ack = (await timed.emitWithAck('receipts', { items })) as ReceiptsAck;
+          return ack.ok ? ack.results : items.map(() => ({ ok: false, error: ack.error }));
+        };
+        await Promise.all(
+          terminals.map(async (terminal) => {
+            for (let i = 0; i < command.items.length; i += batch) {
+              let items = command.items.slice(i, i + batch);
+              const t0 = process.hrtime.bigint();
+              try {
+                for (let attempt = 1; items.length > 0; attempt++) {
+                  const acks = await sendOnce(terminal, items);
+                  const again: ReceiptPayload[] = [];
+                  let pause = 0;
+                  acks.forEach((ack, j) => {
+                    if (ack.ok) acked++;
+                    else if (isRetryable(ack.error) && Date.now() < deadline) {
+                      again.push(items[j]);
+                      const reason = ack.error!.message.slice(0, 30);
+                      retryReasons[reason] = (retryReasons[reason] ?? 0) + 1;
+                      const saturated = /^(rate-limited|busy|not confirmed)/.test(ack.error!.message);
+                      pause = Math.max(pause, (saturated ? 1_000 : 200) * attempt * (0.5 + Math.random()));
+                    } else {
+                      refused++;
+                      if (ack.error?.message === RATE_LIMITED) rateLimited++;
+                      errors.add(ack.error?.message ?? 'refused');
+                    }
+                  });
+                  resent += again.length;
+                  items = again;
+                  if (items.length > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+                }
+                latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+              } catch (error) {
+                failed += items.length;
+                errors.add((error as Error).message);
+              }
+            }
+          }),
+        );
+        const finished = process.hrtime.bigint();
+        reply({
+          type: 'receipted',
+          acked,
+          refused,
+          rateLimited,
+          failed,
+          resent,
+          retryReasons,
           errors: [...errors].slice(0, 5),
           latencies,
           started: String(started),

@@ -10,4 +10,6 @@ export const SCENARIOS = [
   'replay',
   'reconnect-storm',
   'limits-cost',
+  'import',
+  'receipt-ingest',
 ];

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { credentialsCommand } from './commands/credentials.command';
 import { dlqCommand } from './commands/dlq.command';
 import { doctorCommand } from './commands/doctor.command';
+import { importCommand } from './commands/import.command';
 import { infraCommand } from './commands/infra.command';
 import { rebuildCommand } from './commands/rebuild.command';
 import { replayCommand } from './commands/replay.command';
@@ -18,6 +19,7 @@ const program = new Command('lastmeter')
   .addCommand(rebuildCommand())
   .addCommand(dlqCommand())
   .addCommand(credentialsCommand())
-  .addCommand(replayCommand());
+  .addCommand(replayCommand())
+  .addCommand(importCommand());
 
 program.parseAsync(process.argv).catch(exitWithError);

@@ -11,6 +11,8 @@ import { CommunicationsController } from './communications/communications.contro
 import { DirectoryController } from './directory/directory.controller';
 import { DirectoryLookup } from './directory/directory-lookup';
 import { ReportsController } from './directory/reports.controller';
+import { DirectoryImport } from './imports/directory-import.service';
+import { ImportsController } from './imports/imports.controller';
 
 @Module({})
 export class CommandModule {
@@ -23,8 +25,15 @@ export class CommandModule {
         ThrottlingModule,
         WriteEngineModule,
       ],
-      controllers: [AuthController, UsersController, DirectoryController, CommunicationsController, ReportsController],
-      providers: [DirectoryLookup, { provide: SESSION_CHECK, useClass: CommandSessionCheck }],
+      controllers: [
+        AuthController,
+        UsersController,
+        DirectoryController,
+        ImportsController,
+        CommunicationsController,
+        ReportsController,
+      ],
+      providers: [DirectoryLookup, DirectoryImport, { provide: SESSION_CHECK, useClass: CommandSessionCheck }],
     };
   }
 }

@@ -128,6 +128,14 @@ export const gatewayEnv = {
   }),
 };
 
+/** What the `lastmeter` CLI reads besides the apps' variables (not an app's configuration). */
+export const cliEnv = {
+  LASTMETER_TOKEN: str({
+    default: '',
+    desc: 'Bearer token of an hq-admin for `lastmeter import` (from POST /v1/auth/login); empty = log in as LASTMETER_ADMIN_USER with LASTMETER_ADMIN_PASSWORD, or as the dev admin of `npm start`',
+  }),
+};
+
 export const APP_ENV_SPECS = {
   command: commandEnv,
   projector: projectorEnv,

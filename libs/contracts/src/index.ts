@@ -12,3 +12,4 @@ export * from './credential-record';
 export * from './parse-envelope';
 export * from './terminal-protocol';
 export * from './read-api';
+export * from './directory-import';

@@ -59,6 +59,33 @@ export interface TokenExpired {
 /** The ack error of a message refused by the per-terminal rate limit: wait, then resend. */
 export const RATE_LIMITED = 'rate-limited';
 
+/**
+ * The ack error of a fact the gateway could not take: it holds as many facts waiting for
+ * Kafka as it buffers (backpressure). Nothing was recorded; resend shortly.
+ */
+export const WRITER_BUSY = 'busy: too many facts waiting for the event log; nothing was recorded, resend shortly';
+
+/**
+ * The ack error of a fact Kafka did not confirm within the gateway's deadline (10 s). It
+ * may still be recorded: resend it; the resend answers `duplicate` once it is.
+ */
+export const NOT_CONFIRMED = 'not confirmed by the event log in time; resend (a fact is recorded once)';
+
+/**
+ * Whether an ack error says "send the same fact again later" (nothing is wrong with the
+ * fact itself): rate-limited, busy, not confirmed, or the same fact being recorded by
+ * another request at that moment.
+ */
+export function isRetryable(error: { message: string } | undefined): boolean {
+  const message = error?.message ?? '';
+  return (
+    message === RATE_LIMITED ||
+    message === WRITER_BUSY ||
+    message === NOT_CONFIRMED ||
+    message.includes('is being recorded by another request')
+  );
+}
+
 /** Server → client `feed`: the next item; `reset` on the first item after an epoch change. */
 export type FeedMessage = (FeedItem | HiddenFeedItem) & { reset?: true };
 
@@ -97,6 +124,39 @@ export interface ReportFilePayload {
   body: string;
 }
 
+/** Most receipts in one `receipts` message. */
+export const MAX_RECEIPTS_PER_MESSAGE = 500;
+
+/** Largest `receipts` message, as JSON (500 receipts take under 50 KiB). */
+export const MAX_RECEIPTS_BYTES = 64 * 1024;
+
+/**
+ * Client → server `receipts`: many receipts in one message (a tablet's backlog). Each item
+ * is one fact, validated, authorised, rate-limited and recorded on its own, exactly as a
+ * `receipt` message with that payload would be.
+ */
+export interface ReceiptsPayload {
+  /** 1 to MAX_RECEIPTS_PER_MESSAGE receipts. */
+  items: ReceiptPayload[];
+}
+
+/**
+ * The ack of `receipts`, sent once every item has its answer (the recorded ones are in
+ * Kafka):
+ *
+ * - `{ ok: true, results }`: the message was taken; `results[i]` is the Ack of `items[i]`,
+ *   exactly what `receipt` would have answered for it (`{ ok: true }`, `{ ok: true,
+ *   duplicate: true }` or `{ ok: false, error }`). `ok: true` does not mean that every item
+ *   was recorded: read each result. Items beyond the terminal's remaining message budget
+ *   are answered `rate-limited` (the first ones in order get the tokens); resend those.
+ * - `{ ok: false, error }`: refused as a whole, nothing written: not a JSON object,
+ *   unknown fields, `items` not an array of 1 to MAX_RECEIPTS_PER_MESSAGE, over
+ *   MAX_RECEIPTS_BYTES, or `rate-limited` when not a single token was left.
+ */
+export type ReceiptsAck =
+  | { ok: true; results: Ack[]; error?: undefined }
+  | { ok: false; results?: undefined; error: NonNullable<Ack['error']> };
+
 /** The ack of every client → server message; sent only once Kafka has the fact. */
 export interface Ack {
   ok: boolean;
@@ -105,12 +165,17 @@ export interface Ack {
   error?: { message: string; fields?: Record<string, string[]> };
 }
 
-/** Client → server events and their payloads. */
+/** Client → server events of one fact each, and their payloads (each acked with an Ack). */
 export interface TerminalClientEvents {
   receipt: ReceiptPayload;
   'task.complete': TaskCompletePayload;
   'quiz.answer': QuizAnswerPayload;
   'report.file': ReportFilePayload;
+}
+
+/** Client → server events of many facts, their payloads and acks. */
+export interface TerminalBatchEvents {
+  receipts: { payload: ReceiptsPayload; ack: ReceiptsAck };
 }
 
 /** `/console`: live boards for head office (hq-admin, hq-editor, analyst user tokens). */

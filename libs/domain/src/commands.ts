@@ -34,19 +34,34 @@ export type CommunicationCommand =
   /** System (scheduler): a published communication whose expiresAt has come. */
   | Command<'communication.expire', Record<string, never>>;
 
-export type RegionCommand = Command<'region.define', { code: string; name: string }>;
+/**
+ * `*.import` (bulk directory import, apps/command imports/): create-or-converge by natural
+ * key. The aggregate id is derived from the natural key, so a second import of the same
+ * row lands on the same aggregate and the decider, the single writer, says whether it is
+ * new (the creation event), changed (an update event) or the same (no event).
+ */
+export type RegionCommand =
+  Command<'region.define', { code: string; name: string }> | Command<'region.import', { code: string; name: string }>;
 
 export type StoreCommand =
   | Command<
       'store.register',
       { code: string; name: string; regionId: string; tags?: string[]; locale?: string; timezone?: string }
     >
-  | Command<'store.update', { name?: string; regionId?: string; tags?: string[]; locale?: string; timezone?: string }>;
+  | Command<'store.update', { name?: string; regionId?: string; tags?: string[]; locale?: string; timezone?: string }>
+  | Command<
+      'store.import',
+      { code: string; name: string; regionId: string; tags?: string[]; locale?: string; timezone?: string }
+    >;
 
 export type TerminalCommand =
   | Command<
       'terminal.register',
       { storeId: string; name?: string; roles?: StoreRole[]; enrollmentCodeHash: string; enrollmentExpiresAt: string }
+    >
+  | Command<
+      'terminal.import',
+      { storeId: string; name: string; roles: StoreRole[]; enrollmentCodeHash: string; enrollmentExpiresAt: string }
     >
   | Command<'terminal.enroll', { enrollmentCodeHash: string }>
   | Command<'terminal.revoke', { reason?: string }>;

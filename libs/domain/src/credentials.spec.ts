@@ -32,6 +32,17 @@ describe('credentialChanges', () => {
     }
   });
 
+  it('keeps the code of an imported terminal, and nothing when the import found it already there', () => {
+    const imported: AnyCommand = {
+      type: 'terminal.import',
+      payload: { storeId: 's', name: 'Till 1', roles: [], enrollmentCodeHash: 'c', enrollmentExpiresAt: NOW },
+    };
+    expect(credentialChanges(imported, 't-1', [{ type: 'terminal.registered', data: {} }], NOW)).toEqual([
+      { id: 't-1', record: { kind: 'enrollment-code', terminalId: 't-1', codeHash: 'c', expiresAt: NOW } },
+    ]);
+    expect(credentialChanges(imported, 't-1', [], NOW)).toEqual([]);
+  });
+
   it('changes nothing for a refused command or one without secrets', () => {
     const command: AnyCommand = { type: 'user.set-password', payload: { passwordHash: 'x', by: 'admin' } };
     expect(credentialChanges(command, 'user-1', [], NOW)).toEqual([]);

@@ -5,7 +5,8 @@ import type { AnyCommand } from './commands';
  * What a decided command changes in lastmeter.credentials.v1 (docs/security.md): the
  * secret a command carried goes to the compacted topic, keyed by the aggregate, in the
  * same transaction as the events that say what happened; a secret that stops being valid
- * gets a tombstone. A refused command (no events) changes nothing. Pure.
+ * gets a tombstone. A refused command (no events) changes nothing, and neither does an
+ * import that found the terminal already there (it keeps its first code). Pure.
  */
 export function credentialChanges(
   command: AnyCommand,
@@ -24,6 +25,7 @@ export function credentialChanges(
         },
       ];
     case 'terminal.register':
+    case 'terminal.import':
       return [
         {
           id: aggregateId,

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import type { DomainEvent } from '@lastmeter/contracts';
-import { EVENT_CSV_COLUMNS, eventCsv, eventCsvRow, safeCsv } from './csv';
+import { EVENT_CSV_COLUMNS, eventCsv, eventCsvRow, safeCsv, safeCsvText } from './csv';
 
 /** Everything a stringifier writes for the given rows, as one string. */
 async function render(csv: ReturnType<typeof safeCsv>, rows: unknown[]): Promise<string> {
@@ -55,6 +55,23 @@ describe('safeCsv', () => {
     const text = await render(safeCsv(), [['=A1,B1', '@"x"', '\rcmd']]);
     expect(text).toBe('"\'=A1,B1","\'@""x""","\'\rcmd"\n');
     expect(parse(text)).toEqual([["'=A1,B1", '\'@"x"', "'\rcmd"]]);
+  });
+});
+
+describe('safeCsvText (the enrollment codes of an import)', () => {
+  it('writes the header and the rows in one string, formulas neutralised, quoting as RFC 4180', () => {
+    const text = safeCsvText(
+      ['store_code', 'terminal_name'],
+      [
+        ['paris-01', '=HYPERLINK("x")'],
+        ['lyon-01', 'Till, 2'],
+      ],
+    );
+    expect(text).toBe('store_code,terminal_name\nparis-01,"\'=HYPERLINK(""x"")"\nlyon-01,"Till, 2"\n');
+    expect(parse(text, { columns: true })).toEqual([
+      { store_code: 'paris-01', terminal_name: '\'=HYPERLINK("x")' },
+      { store_code: 'lyon-01', terminal_name: 'Till, 2' },
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { stringify, type Options, type Stringifier } from 'csv-stringify';
+import { stringify as stringifySync } from 'csv-stringify/sync';
 import type { DomainEvent } from '@lastmeter/contracts';
 import { storeOf } from './replay';
 
@@ -51,4 +52,9 @@ export function safeCsv(options: Omit<Options, 'escape_formulas'> = {}): Stringi
 /** An RFC 4180 CSV stream (csv-stringify) with a header row, formulas neutralised. */
 export function eventCsv(): Stringifier {
   return safeCsv({ header: true, columns: [...EVENT_CSV_COLUMNS], quoted_match: /[",\r\n]/ });
+}
+
+/** A whole small CSV as text (header row + rows), with the same formula neutralisation as `safeCsv`. */
+export function safeCsvText(columns: readonly string[], rows: readonly string[][]): string {
+  return stringifySync([[...columns], ...rows], { escape_formulas: true, quoted_match: /[",\r\n]/ });
 }

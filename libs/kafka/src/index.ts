@@ -5,5 +5,6 @@ export * from './kafka.health';
 export * from './topic-admin';
 export * from './topics.bootstrap';
 export * from './producers';
+export * from './batch-producer';
 export type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 export * from './topic-reader';

@@ -58,14 +58,29 @@ export class LazyProducer {
     });
   }
 
-  async send(topic: string, key: string, value: { type: string }): Promise<void> {
+  send(topic: string, key: string, value: { type: string }): Promise<void> {
+    return this.sendMany(topic, [{ key, value }]);
+  }
+
+  /**
+   * Several messages in one `producer.send` (one produce request per broker, a record
+   * batch per partition), same guarantees as `send`: acks=all, ordered per partition. A
+   * failure may have written some of them (the partitions of another broker, or before a
+   * lost response); every message carries an id its readers deduplicate by.
+   */
+  async sendMany(topic: string, messages: Array<{ key: string; value: { type: string } }>): Promise<void> {
+    if (messages.length === 0) return;
     try {
       this.connected ??= this.producer.connect();
       await this.connected;
       await this.producer.send({
         topic,
         acks: ACKS_ALL,
-        messages: [{ key, value: JSON.stringify(value), headers: { type: value.type } }],
+        messages: messages.map(({ key, value }) => ({
+          key,
+          value: JSON.stringify(value),
+          headers: { type: value.type },
+        })),
       });
     } catch (error) {
       this.connected = undefined;

@@ -33,6 +33,15 @@ interface StatusError {
   currentVersion?: number;
   type?: string;
   expose?: boolean;
+  /** Bytes a body may have (body-parser's `entity.too.large`, and the import route's). */
+  limit?: number;
+}
+
+/** 262144 → "256 KiB", 16777216 → "16 MiB". */
+export function sizeOf(bytes: number): string {
+  return bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0
+    ? `${bytes / (1024 * 1024)} MiB`
+    : `${Math.round(bytes / 1024)} KiB`;
 }
 
 /**
@@ -73,7 +82,7 @@ export class ErrorsFilter implements ExceptionFilter {
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const message =
         error.type === 'entity.too.large'
-          ? 'request body exceeds the 256 KiB limit'
+          ? `request body exceeds the ${sizeOf(error.limit ?? 256 * 1024)} limit`
           : error.type === 'entity.parse.failed'
             ? 'request body is not valid JSON'
             : error.message;

@@ -1,10 +1,16 @@
 import { io, type Socket } from 'socket.io-client';
 import {
   TERMINAL_NAMESPACE,
+  isRetryable,
+  MAX_RECEIPTS_PER_MESSAGE,
+  NOT_CONFIRMED,
+  WRITER_BUSY,
   type Ack,
   type ConnectRefusal,
   type FeedMessage,
   type Hello,
+  type ReceiptPayload,
+  type ReceiptsAck,
   type TerminalAuth,
   type TerminalClientEvents,
   RATE_LIMITED,
@@ -187,7 +193,8 @@ export class TerminalClient {
   /**
    * Sends a fact and resolves with the server's ack. Retries on timeout (across
    * reconnects: Socket.IO buffers while disconnected); the server recognises a resend
-   * as the same fact.
+   * as the same fact. Also resends, after a pause, while the ack says to try again
+   * later (rate-limited, busy, not confirmed, being recorded by another request).
    */
   async send<E extends keyof TerminalClientEvents>(event: E, payload: TerminalClientEvents[E]): Promise<Ack> {
     const attempts = this.options.attempts ?? 5;
@@ -195,11 +202,8 @@ export class TerminalClient {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
         const ack = (await this.socket.timeout(this.options.ackTimeoutMs ?? 5_000).emitWithAck(event, payload)) as Ack;
-        // "Being recorded by another request": the first attempt is still in flight.
-        // "rate-limited": the terminal sent more than its budget; wait for tokens to refill.
-        const message = ack.error?.message ?? '';
-        if (!ack.ok && (/being recorded/.test(message) || message === RATE_LIMITED) && attempt < attempts) {
-          await new Promise((resolve) => setTimeout(resolve, (message === RATE_LIMITED ? 1_000 : 200) * attempt));
+        if (!ack.ok && isRetryable(ack.error) && attempt < attempts) {
+          await pause(ack.error, attempt);
           continue;
         }
         return ack;
@@ -214,7 +218,66 @@ export class TerminalClient {
     return this.send('receipt', payload);
   }
 
+  /**
+   * Sends many receipts as `receipts` messages of up to MAX_RECEIPTS_PER_MESSAGE, and
+   * resolves with one Ack per receipt, in order. Like `send`, it resends what timed out
+   * and, after a pause, the receipts whose ack said to try again later (rate-limited
+   * items beyond the terminal's budget, busy, not confirmed…), up to `attempts` times; a
+   * receipt still unanswered then rejects the whole call, one answered with a retryable
+   * error on the last attempt keeps that ack.
+   */
+  async receipts(items: ReceiptPayload[]): Promise<Ack[]> {
+    const attempts = this.options.attempts ?? 5;
+    const results: Array<Ack | undefined> = new Array(items.length).fill(undefined);
+    let open = items.map((_, i) => i);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts && open.length > 0; attempt++) {
+      const again: number[] = [];
+      let wait: Ack['error'];
+      for (let from = 0; from < open.length; from += MAX_RECEIPTS_PER_MESSAGE) {
+        const chunk = open.slice(from, from + MAX_RECEIPTS_PER_MESSAGE);
+        let ack: ReceiptsAck;
+        try {
+          ack = (await this.socket
+            .timeout(this.options.ackTimeoutMs ?? 5_000)
+            .emitWithAck('receipts', { items: chunk.map((i) => items[i]) })) as ReceiptsAck;
+        } catch (error) {
+          lastError = error;
+          again.push(...chunk);
+          continue;
+        }
+        const answers: Ack[] = ack.ok ? ack.results : chunk.map(() => ({ ok: false, error: ack.error }));
+        chunk.forEach((i, j) => {
+          results[i] = answers[j];
+          if (!answers[j].ok && isRetryable(answers[j].error) && attempt < attempts) {
+            again.push(i);
+            wait ??= answers[j].error;
+          }
+        });
+      }
+      open = again;
+      if (open.length > 0 && wait && attempt < attempts) await pause(wait, attempt);
+    }
+    if (results.some((ack) => ack === undefined)) {
+      throw new Error(`receipts not acknowledged after ${attempts} attempts: ${(lastError as Error)?.message}`);
+    }
+    return results as Ack[];
+  }
+
   close(): void {
     this.socket.disconnect();
   }
+}
+
+/**
+ * Before resending: 1 s more each attempt when the gateway is saturated (rate-limited:
+ * waiting for tokens; busy or not confirmed: waiting for Kafka), 200 ms more each attempt
+ * for a fact another request is recording; give or take half, so that a fleet refused at
+ * the same moment does not come back at the same moment.
+ */
+function pause(error: Ack['error'], attempt: number): Promise<void> {
+  const message = error?.message;
+  const saturated = message === RATE_LIMITED || message === WRITER_BUSY || message === NOT_CONFIRMED;
+  const ms = (saturated ? 1_000 : 200) * attempt * (0.5 + Math.random());
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

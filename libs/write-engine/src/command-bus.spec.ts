@@ -1,7 +1,7 @@
 import { HttpException, ServiceUnavailableException } from '@nestjs/common';
 import type { CommandOutcome } from '@lastmeter/contracts';
 import type { AnyCommand } from '@lastmeter/domain';
-import { CommandBus, REPLY_TIMEOUT_MS, type Dispatch } from './command-bus';
+import { CommandBus, naturalAggregateId, REPLY_TIMEOUT_MS, type Dispatch } from './command-bus';
 import { ReplyChannel } from './reply-channel';
 import { ADMIN, EDITOR, FakeClock, FakeCommandLog, FakeReplyTransport, NOW } from './testing';
 
@@ -141,6 +141,115 @@ describe('CommandBus', () => {
       commandId: 'editor-1:slow',
       status: 'pending',
       message: 'accepted, decision pending',
+    });
+  });
+
+  describe('dispatchMany', () => {
+    const registerStore = (code: string): Dispatch => ({
+      command: { type: 'store.import', payload: { code, name: code, regionId: 'r' } },
+      actor: ADMIN,
+      naturalKey: code,
+    });
+    const stores = (n: number) => Array.from({ length: n }, (_, i) => registerStore(`s-${i}`));
+
+    it('sends chunkSize commands per produce, keyed by aggregate id, and answers each outcome in request order', async () => {
+      answer = (requestId) => ({ ok: true, status: 201, body: { id: requestId, version: 1, eventIds: ['e'] } });
+      const results = await bus.dispatchMany(stores(7), { chunkSize: 3 });
+      expect(log.sends).toEqual([3, 3, 1]);
+      expect(results.map((r) => r.status)).toEqual(Array(7).fill('decided'));
+      results.forEach((result, i) => {
+        const { key, command } = log.appended.find(({ command }) => command.commandId === result.commandId)!;
+        expect(key).toBe(command.aggregateId);
+        // The same id a single dispatch (POST /stores) derives from the natural key.
+        expect(result.aggregateId).toBe(naturalAggregateId('store.register', `s-${i}`));
+        expect(command).toMatchObject({ type: 'store.import', replyTo: replies.channel, payload: { code: `s-${i}` } });
+        expect(result).toMatchObject({ outcome: { ok: true, body: { id: command.requestId } } });
+      });
+    });
+
+    it('returns refusals as results instead of throwing', async () => {
+      answer = () => ({
+        ok: false,
+        status: 400,
+        error: 'Bad Request',
+        message: 'm',
+        fields: { regionId: ['unknown'] },
+      });
+      const [result] = await bus.dispatchMany(stores(1));
+      expect(result).toMatchObject({ status: 'decided', outcome: { ok: false, fields: { regionId: ['unknown'] } } });
+    });
+
+    it('keeps at most inFlight produces waiting for their outcomes', async () => {
+      const held: Array<() => void> = [];
+      log.onAppend = (command) =>
+        held.push(() => void replies.send(command.replyTo, command.requestId, answer(command.requestId)!));
+      const done = bus.dispatchMany(stores(10), { chunkSize: 2, inFlight: 2 });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(log.sends).toEqual([2, 2]);
+      // Answering the first chunk lets one more produce go.
+      held.splice(0, 2).forEach((release) => release());
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(log.sends).toEqual([2, 2, 2]);
+      for (;;) {
+        held.splice(0).forEach((release) => release());
+        if (log.appended.length === 10 && held.length === 0) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect((await done).every((r) => r.status === 'decided')).toBe(true);
+    });
+
+    it('reports progress after each chunk', async () => {
+      const progress: number[] = [];
+      await bus.dispatchMany(stores(5), { chunkSize: 2, inFlight: 1, onProgress: (n) => progress.push(n) });
+      expect(progress).toEqual([2, 4, 5]);
+    });
+
+    it('answers pending for a command appended but not decided in time', async () => {
+      jest.useFakeTimers();
+      answer = (requestId) =>
+        requestId === log.appended[0]?.command.requestId
+          ? undefined
+          : { ok: true, status: 201, body: { id: 'x', version: 1, eventIds: [] } };
+      const done = bus.dispatchMany(stores(2), { timeoutMs: 1_000 });
+      await jest.advanceTimersByTimeAsync(1_000);
+      expect((await done).map((r) => r.status)).toEqual(['pending', 'decided']);
+    });
+
+    it('stops at a failed produce: its commands are unconfirmed, later ones unsent, earlier ones decided', async () => {
+      log.failFrom = { call: 2, error: new Error('Connection error: connect ECONNREFUSED') };
+      const expecting = jest.spyOn(replies, 'expect');
+      const results = await bus.dispatchMany(stores(7), { chunkSize: 2, inFlight: 1 });
+      expect(results.map((r) => r.status)).toEqual([
+        'decided',
+        'decided',
+        'unconfirmed',
+        'unconfirmed',
+        'unsent',
+        'unsent',
+        'unsent',
+      ]);
+      expect(results[2]).toMatchObject({ reason: expect.stringContaining('ECONNREFUSED') });
+      expect(results[6]).toMatchObject({ aggregateId: naturalAggregateId('store.import', 's-6'), commandId: '' });
+      expect(log.sends).toEqual([2]);
+      // Nothing waits for the failed chunk's replies, and nothing was registered for the unsent ones.
+      expect(expecting).toHaveBeenCalledTimes(4);
+    });
+
+    it('sends nothing more once the signal is aborted', async () => {
+      const abort = new AbortController();
+      const results = await bus.dispatchMany(stores(6), {
+        chunkSize: 2,
+        inFlight: 1,
+        signal: abort.signal,
+        onProgress: () => abort.abort(),
+      });
+      expect(log.sends).toEqual([2]);
+      expect(results.map((r) => r.status)).toEqual(['decided', 'decided', 'unsent', 'unsent', 'unsent', 'unsent']);
+    });
+
+    it('answers an empty batch without producing', async () => {
+      await expect(bus.dispatchMany([])).resolves.toEqual([]);
+      expect(log.sends).toEqual([]);
     });
   });
 

@@ -10,7 +10,7 @@ import {
 import { createHash, randomUUID } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import type { Actor, CommandEnvelope, CommandOutcome } from '@lastmeter/contracts';
-import { aggregateTypeOfCommand, type AnyCommand } from '@lastmeter/domain';
+import { aggregateTypeOfCommand, type AnyCommand, type CommandType } from '@lastmeter/domain';
 import type { Clock, CommandLog, ReplyWaiter } from './ports';
 import { ReplyChannel } from './reply-channel';
 import { CLOCK, COMMAND_LOG } from './write-engine.tokens';
@@ -19,6 +19,17 @@ import { CLOCK, COMMAND_LOG } from './write-engine.tokens';
 const IDEMPOTENT_IDS = 'a8d2f1e4-3c5b-4e7a-9f10-6b2c8d4e5f70';
 /** How long a request waits for the decider before answering 202 pending. */
 export const REPLY_TIMEOUT_MS = 10_000;
+/** dispatchMany: commands per produce, and produces awaiting their outcomes at once. */
+export const BATCH_CHUNK = 500;
+export const BATCH_IN_FLIGHT = 4;
+
+/**
+ * The id of the aggregate a natural key names (a region or store code, a username):
+ * the same key always gives the same id, whoever creates it and through which route.
+ */
+export function naturalAggregateId(type: CommandType, naturalKey: string): string {
+  return uuidv5(`${aggregateTypeOfCommand(type)}:${naturalKey}`, IDEMPOTENT_IDS);
+}
 
 export interface Dispatch {
   command: AnyCommand;
@@ -30,6 +41,33 @@ export interface Dispatch {
   expectedVersion?: number;
   idempotencyKey?: string;
   correlationId?: string;
+}
+
+/** What became of one command of a batch (dispatchMany). */
+export type BatchResult = { commandId: string; aggregateId: string } & (
+  | { status: 'decided'; outcome: CommandOutcome }
+  /** Appended, but no outcome within the timeout: the decision still happens. */
+  | { status: 'pending' }
+  /** Its produce failed: it may or may not be in the log (if it is, it is decided once). */
+  | { status: 'unconfirmed'; reason: string }
+  /** Never sent (the log failed on an earlier produce, or the caller stopped): nothing recorded. */
+  | { status: 'unsent'; reason: string }
+);
+
+export interface BatchOptions {
+  /** Commands per produce (one producer.send); default BATCH_CHUNK. */
+  chunkSize?: number;
+  /**
+   * Produces awaiting their outcomes at once (default BATCH_IN_FLIGHT): bounds how many
+   * commands of one batch queue ahead of other requests' on the commands partitions.
+   */
+  inFlight?: number;
+  /** How long a chunk waits for its outcomes after its produce; default REPLY_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Called after each chunk settles, with the number of commands settled so far and the chunk's results. */
+  onProgress?: (settled: number, chunk: readonly BatchResult[]) => void;
+  /** Once aborted, no further chunk is sent (those sent are still awaited). */
+  signal?: AbortSignal;
 }
 
 /** Deterministic JSON (sorted keys) so equal bodies hash equally. */
@@ -60,34 +98,8 @@ export class CommandBus implements OnApplicationShutdown {
   ) {}
 
   async dispatch(request: Dispatch): Promise<Extract<CommandOutcome, { ok: true }>> {
-    const commandId = request.idempotencyKey ? `${request.actor.id}:${request.idempotencyKey}` : randomUUID();
-    const aggregateId =
-      request.aggregateId ??
-      (request.naturalKey
-        ? uuidv5(`${aggregateTypeOfCommand(request.command.type)}:${request.naturalKey}`, IDEMPOTENT_IDS)
-        : request.idempotencyKey
-          ? uuidv5(commandId, IDEMPOTENT_IDS)
-          : randomUUID());
-    const requestId = randomUUID();
-    const envelope: CommandEnvelope = {
-      commandId,
-      requestId,
-      replyTo: this.replies.channel,
-      type: request.command.type,
-      aggregateType: aggregateTypeOfCommand(request.command.type),
-      aggregateId,
-      ...(request.expectedVersion !== undefined ? { expectedVersion: request.expectedVersion } : {}),
-      actor: request.actor,
-      payload: request.command.payload,
-      commandHash: createHash('sha256')
-        .update(
-          canonical({ type: request.command.type, aggregateId: request.aggregateId, payload: request.command.payload }),
-        )
-        .digest('base64url'),
-      issuedAt: this.clock.now().toISOString(),
-      correlationId: request.correlationId ?? requestId,
-    };
-
+    const envelope = this.envelopeOf(request);
+    const { aggregateId, commandId, requestId } = envelope;
     const reply = this.replies.expect(requestId, REPLY_TIMEOUT_MS);
     try {
       await this.log.append(aggregateId, envelope);
@@ -114,6 +126,113 @@ export class CommandBus implements OnApplicationShutdown {
       throw new HttpException({ statusCode: status, ...body }, status);
     }
     return outcome;
+  }
+
+  /**
+   * Many commands at once (a bulk import): each becomes the same envelope `dispatch`
+   * would make, but they go out `chunkSize` per produce, up to `inFlight` produces
+   * awaiting their outcomes at once, instead of one produce and one wait per command.
+   * Everything else is the single path's: each reply is registered before its produce,
+   * each command is keyed by its aggregate id (so the partition's single writer decides
+   * it, in order with the others of its partition, in its batched transaction), and a
+   * copy written twice by a retried produce is decided once (commandId / requestId).
+   *
+   * Never throws for a command: the result of each, in request order, says what became
+   * of it. A failed produce stops the batch: its commands are `unconfirmed`, those not
+   * sent yet `unsent` (nothing recorded); the chunks already sent are still awaited.
+   */
+  async dispatchMany(requests: readonly Dispatch[], options: BatchOptions = {}): Promise<BatchResult[]> {
+    const chunkSize = Math.max(1, options.chunkSize ?? BATCH_CHUNK);
+    const inFlight = Math.max(1, options.inFlight ?? BATCH_IN_FLIGHT);
+    const timeoutMs = options.timeoutMs ?? REPLY_TIMEOUT_MS;
+    const results: BatchResult[] = new Array(requests.length);
+    let next = 0;
+    let settled = 0;
+    let failure: string | undefined;
+
+    const sendChunk = async (start: number, end: number): Promise<void> => {
+      // Envelopes are made chunk by chunk: a large batch is never in memory twice.
+      const envelopes = requests.slice(start, end).map((request) => this.envelopeOf(request));
+      const replies = envelopes.map((envelope) => this.replies.expect(envelope.requestId, timeoutMs));
+      try {
+        await this.log.appendMany(envelopes.map((command) => ({ key: command.aggregateId, command })));
+      } catch (error) {
+        for (const reply of replies) reply.cancel();
+        const reason = `the event log is unreachable (${(error as Error).message})`;
+        failure ??= reason;
+        envelopes.forEach(({ commandId, aggregateId }, i) => {
+          results[start + i] = { status: 'unconfirmed', commandId, aggregateId, reason };
+        });
+        return;
+      }
+      await Promise.all(
+        replies.map(async (reply, i) => {
+          const { commandId, aggregateId } = envelopes[i]!;
+          const outcome = await reply.outcome;
+          results[start + i] = outcome
+            ? { status: 'decided', commandId, aggregateId, outcome }
+            : { status: 'pending', commandId, aggregateId };
+        }),
+      );
+    };
+
+    const worker = async (): Promise<void> => {
+      while (next < requests.length && failure === undefined && !options.signal?.aborted) {
+        const start = next;
+        next = Math.min(start + chunkSize, requests.length);
+        const end = next;
+        await sendChunk(start, end);
+        settled += end - start;
+        options.onProgress?.(settled, results.slice(start, end));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inFlight, Math.ceil(requests.length / chunkSize)) }, worker));
+
+    const reason = failure ?? 'not sent: the batch was stopped';
+    for (let i = 0; i < requests.length; i++) {
+      if (results[i]) continue;
+      const request = requests[i]!;
+      const commandId = request.idempotencyKey ? `${request.actor.id}:${request.idempotencyKey}` : '';
+      results[i] = { status: 'unsent', commandId, aggregateId: this.aggregateIdOf(request, commandId, ''), reason };
+    }
+    return results;
+  }
+
+  /** The CommandEnvelope of a request, with this instance's reply channel. */
+  private envelopeOf(request: Dispatch): CommandEnvelope {
+    const commandId = request.idempotencyKey ? `${request.actor.id}:${request.idempotencyKey}` : randomUUID();
+    const aggregateId = this.aggregateIdOf(request, commandId);
+    const requestId = randomUUID();
+    return {
+      commandId,
+      requestId,
+      replyTo: this.replies.channel,
+      type: request.command.type,
+      aggregateType: aggregateTypeOfCommand(request.command.type),
+      aggregateId,
+      ...(request.expectedVersion !== undefined ? { expectedVersion: request.expectedVersion } : {}),
+      actor: request.actor,
+      payload: request.command.payload,
+      commandHash: createHash('sha256')
+        .update(
+          canonical({ type: request.command.type, aggregateId: request.aggregateId, payload: request.command.payload }),
+        )
+        .digest('base64url'),
+      issuedAt: this.clock.now().toISOString(),
+      correlationId: request.correlationId ?? requestId,
+    };
+  }
+
+  /** Given, derived from a natural key, derived from the Idempotency-Key, or new. */
+  private aggregateIdOf(request: Dispatch, commandId: string, fresh: string = randomUUID()): string {
+    return (
+      request.aggregateId ??
+      (request.naturalKey
+        ? naturalAggregateId(request.command.type, request.naturalKey)
+        : request.idempotencyKey
+          ? uuidv5(commandId, IDEMPOTENT_IDS)
+          : fresh)
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

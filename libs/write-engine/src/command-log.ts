@@ -33,6 +33,13 @@ export class KafkaCommandLog implements CommandLog {
     return this.producer.send(this.topics.commands, key, command);
   }
 
+  appendMany(commands: Array<{ key: string; command: CommandEnvelope }>): Promise<void> {
+    return this.producer.sendMany(
+      this.topics.commands,
+      commands.map(({ key, command }) => ({ key, value: command })),
+    );
+  }
+
   close(): Promise<void> {
     return this.producer.disconnect();
   }

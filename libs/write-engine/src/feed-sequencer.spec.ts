@@ -137,6 +137,23 @@ describe('FeedSequencer', () => {
     expect(feedsOf(writer)).toEqual({ late: [[1, 'published', 'c1']] });
   });
 
+  it('plans only the changed stores when no communication changed (a bulk import does not walk every store)', async () => {
+    const a = start();
+    const writer = a.writers.own(OWNED);
+    for (let i = 0; i < 50; i++) a.registerStore(`old-${i}`, OWNED);
+    a.publish('c1', { all: true });
+    await a.settle();
+    const planned = jest.spyOn(a.ledger, 'of');
+    a.registerStore('new-1', OWNED);
+    a.registerStore('new-2', OTHER);
+    a.append('store.updated', 'old-3', { tags: ['moved'] }, OWNED);
+    await a.settle();
+    expect(new Set(planned.mock.calls.map(([storeId]) => storeId))).toEqual(new Set(['new-1', 'old-3']));
+    expect(feedsOf(writer)['new-1']).toEqual([[1, 'published', 'c1']]);
+    expect(feedsOf(writer)['old-3']).toEqual([[1, 'published', 'c1']]);
+    planned.mockRestore();
+  });
+
   it('continues each store feed after a restart from the ledger, without appending anything twice', async () => {
     const before = start();
     const firstWriter = before.writers.own(OWNED);

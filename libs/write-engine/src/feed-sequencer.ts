@@ -145,7 +145,14 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         for (const entry of entries) this.ledger.apply(entry);
         entries = [];
       };
-      for (const { state } of [...this.store.inPartition(partition, 'store')]) {
+      // Without a changed communication, only the changed stores can have anything to
+      // plan (planStoreFeed of no candidates is nothing): a bulk import of stores does not
+      // walk every aggregate of the partition at each pass.
+      const inScope =
+        everything || changed.length > 0
+          ? [...this.store.inPartition(partition, 'store')]
+          : [...stores].map((id) => this.store.get('store', id)).filter((entry) => entry.partition === partition);
+      for (const { state } of inScope) {
         const store = state as StoreState;
         const feed = this.ledger.of(store.id);
         const candidates =

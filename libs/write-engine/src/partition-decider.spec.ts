@@ -175,6 +175,28 @@ describe('PartitionDecider', () => {
     expect((store.get('store', 's1').state as StoreState).regionId).toBe('north');
   });
 
+  it('decides a run of imports in one transaction: created, updated and unchanged rows each answered, only changes appended', async () => {
+    store.apply(eventOf('region.defined', { code: 'N', name: 'North' }, { aggregateId: 'north', version: 1 }), 0);
+    const importStore = (id: string, name: string) =>
+      commandOf('store.import', id, { code: id, name, regionId: 'north' }, { actor: ADMIN });
+    await decide([importStore('s1', 'One'), importStore('s2', 'Two')]);
+    replies = [];
+    const again = importStore('s1', 'One');
+    const renamed = importStore('s2', 'Deux');
+    const created = importStore('s3', 'Three');
+    await decide([again, renamed, created], 2);
+
+    expect(writer.appended).toHaveLength(2);
+    expect(writer.appended[1]!.events!.map((e) => [e.aggregateId, e.type, e.data])).toEqual([
+      ['s2', 'store.updated', { name: 'Deux' }],
+      ['s3', 'store.registered', expect.objectContaining({ name: 'Three' })],
+    ]);
+    expect(writer.appended[1]!.commandOffset).toBe('5');
+    expect(outcomeOf(again)).toEqual({ ok: true, status: 200, body: { id: 's1', version: 1, eventIds: [] } });
+    expect(outcomeOf(renamed)).toMatchObject({ ok: true, status: 200, body: { version: 2 } });
+    expect(outcomeOf(created)).toMatchObject({ ok: true, status: 201, body: { version: 1 } });
+  });
+
   it('changes nothing and replies nothing when the transaction fails', async () => {
     writer.failure = new Error('fenced');
     await expect(decide([draft('c1')])).rejects.toThrow('fenced');

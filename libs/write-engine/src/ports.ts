@@ -11,6 +11,11 @@ import type { Decision } from './partition-decider';
 export interface CommandLog {
   /** Appends one command keyed by its aggregate id; rejects when the log is unreachable. */
   append(key: string, command: CommandEnvelope): Promise<void>;
+  /**
+   * Appends several commands in one produce (each keyed by its aggregate id). Rejects when
+   * the log is unreachable; then some of them may have been written (decided once each).
+   */
+  appendMany(commands: Array<{ key: string; command: CommandEnvelope }>): Promise<void>;
   close(): Promise<void>;
 }
 

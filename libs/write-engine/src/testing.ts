@@ -44,19 +44,31 @@ export class FakeClock implements Clock {
 }
 
 /**
- * Records appended commands; `failure` makes appends reject (Kafka down), `onAppend`
- * plays the decider (e.g. sends the reply).
+ * Records appended commands; `failure` makes appends reject (Kafka down), `failFrom`
+ * makes the appends from that call on reject (Kafka lost in the middle of a batch),
+ * `onAppend` plays the decider (e.g. sends the reply).
  */
 export class FakeCommandLog implements CommandLog {
   readonly appended: Array<{ key: string; command: CommandEnvelope }> = [];
+  /** Sizes of the appends, one entry per produce (append = 1). */
+  readonly sends: number[] = [];
   failure?: Error;
+  failFrom?: { call: number; error: Error };
   onAppend?: (command: CommandEnvelope) => void;
   closed = false;
 
   async append(key: string, command: CommandEnvelope): Promise<void> {
+    await this.appendMany([{ key, command }]);
+  }
+
+  async appendMany(commands: Array<{ key: string; command: CommandEnvelope }>): Promise<void> {
     if (this.failure) throw this.failure;
-    this.appended.push({ key, command });
-    this.onAppend?.(command);
+    if (this.failFrom && this.sends.length + 1 >= this.failFrom.call) throw this.failFrom.error;
+    this.sends.push(commands.length);
+    for (const entry of commands) {
+      this.appended.push(entry);
+      this.onAppend?.(entry.command);
+    }
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,13 @@
 import { v4 as uuid } from 'uuid';
-import type { Ack, FeedItem, FeedMessage, ReceiptKind, TerminalClientEvents } from '@lastmeter/contracts';
+import {
+  isRetryable,
+  MAX_RECEIPTS_PER_MESSAGE,
+  type Ack,
+  type FeedItem,
+  type FeedMessage,
+  type ReceiptKind,
+  type TerminalClientEvents,
+} from '@lastmeter/contracts';
 import { ConnectRefused, TerminalClient, type CursorStore } from '@lastmeter/terminal-client';
 
 /** What enrollment gave this device. */
@@ -20,6 +28,7 @@ export interface Progress {
 type OutboxEntry = {
   [E in keyof TerminalClientEvents]: { key: string; event: E; payload: TerminalClientEvents[E] };
 }[keyof TerminalClientEvents];
+type ReceiptEntry = Extract<OutboxEntry, { event: 'receipt' }>;
 
 /** Everything the tablet keeps on the device, written in one piece so cursor and items never disagree. */
 interface Stored {
@@ -256,28 +265,55 @@ export class Tablet {
     void this.flush();
   }
 
-  /** Sends queued facts one by one while connected; what fails stays queued for the next connection. */
+  /**
+   * Sends queued facts while connected: receipts together as `receipts` messages (a
+   * backlog after being offline goes in a few messages, not one per receipt), the other
+   * facts one by one. What fails, or is answered "try again later", stays queued for a
+   * retry or the next connection.
+   */
   private async flush(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
     try {
       while (this.connection === 'online' && this.stored.outbox.length > 0) {
         const entry = this.stored.outbox[0];
-        let ack: Ack;
+        const batch: OutboxEntry[] =
+          entry.event === 'receipt'
+            ? this.stored.outbox
+                .filter((queued): queued is ReceiptEntry => queued.event === 'receipt')
+                .slice(0, MAX_RECEIPTS_PER_MESSAGE)
+            : [entry];
+        let acks: Ack[];
         try {
-          ack = await this.client.send(entry.event, entry.payload);
+          acks =
+            entry.event === 'receipt'
+              ? await this.client.receipts((batch as ReceiptEntry[]).map((queued) => queued.payload))
+              : [await this.client.send(entry.event, entry.payload)];
         } catch {
-          clearTimeout(this.retryTimer);
-          this.retryTimer = setTimeout(() => void this.flush(), 5_000);
+          this.retryLater();
           return;
         }
-        if (!ack.ok) this.problem = describe(entry, ack);
-        this.stored.outbox = this.stored.outbox.filter((queued) => queued.key !== entry.key);
+        const done = new Set<string>();
+        batch.forEach((queued, i) => {
+          if (!acks[i].ok && isRetryable(acks[i].error)) return;
+          if (!acks[i].ok) this.problem = describe(queued, acks[i]);
+          done.add(queued.key);
+        });
+        this.stored.outbox = this.stored.outbox.filter((queued) => !done.has(queued.key));
         this.save();
+        if (done.size < batch.length) {
+          this.retryLater();
+          return;
+        }
       }
     } finally {
       this.flushing = false;
     }
+  }
+
+  private retryLater(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.flush(), 5_000);
   }
 
   private setConnection(connection: Connection): void {

@@ -14,8 +14,9 @@ import {
 import { OptionalTags } from '../http/tags.decorator';
 import { STORE_ROLES, USER_ROLES, type StoreRole, type UserRole } from '@lastmeter/contracts';
 
-const CODE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
-const CODE_MESSAGE = 'must be 1-40 letters, digits, _ or -, starting with a letter or digit';
+/** Region and store codes (natural keys). */
+export const CODE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
+export const CODE_MESSAGE = 'must be 1-40 letters, digits, _ or -, starting with a letter or digit';
 
 export class DefineRegionDto {
   @ApiProperty({ example: 'north' }) @IsString() @Matches(CODE, { message: `code ${CODE_MESSAGE}` }) code!: string;

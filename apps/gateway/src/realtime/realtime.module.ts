@@ -13,6 +13,7 @@ import { FeedCheck } from './terminal/feed-check';
 import { TerminalPresence } from './terminal/presence';
 import { QuizAnswerHandler } from './terminal/quiz-answer.handler';
 import { ReceiptHandler } from './terminal/receipt.handler';
+import { ReceiptsHandler } from './terminal/receipts.handler';
 import { ReportFileHandler } from './terminal/report-file.handler';
 import { TerminalResume } from './terminal/resume';
 import { TaskCompleteHandler } from './terminal/task-complete.handler';
@@ -33,6 +34,7 @@ import { TerminalGateway } from './terminal.gateway';
     TerminalPresence,
     FeedCheck,
     ReceiptHandler,
+    ReceiptsHandler,
     TaskCompleteHandler,
     QuizAnswerHandler,
     ReportFileHandler,

@@ -7,13 +7,20 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
-import { RATE_LIMITED, TERMINAL_NAMESPACE, type Ack, type TerminalClientEvents } from '@lastmeter/contracts';
-import { MessageBudget } from './limits/message-budget';
+import {
+  RATE_LIMITED,
+  TERMINAL_NAMESPACE,
+  type Ack,
+  type ReceiptsAck,
+  type TerminalClientEvents,
+} from '@lastmeter/contracts';
+import { MessageBudget, type BudgetVerdict } from './limits/message-budget';
 import { TerminalAuthentication } from './terminal/authentication';
 import { answerMessage, type TerminalMessageHandler } from './terminal/message';
 import { TerminalPresence } from './terminal/presence';
 import { QuizAnswerHandler } from './terminal/quiz-answer.handler';
 import { ReceiptHandler } from './terminal/receipt.handler';
+import { ReceiptsHandler } from './terminal/receipts.handler';
 import { ReportFileHandler } from './terminal/report-file.handler';
 import { TerminalResume } from './terminal/resume';
 import { TaskCompleteHandler } from './terminal/task-complete.handler';
@@ -47,6 +54,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     tasks: TaskCompleteHandler,
     quizzes: QuizAnswerHandler,
     reports: ReportFileHandler,
+    private readonly batches: ReceiptsHandler,
     @Inject(APP_CONFIG) config: AppConfig<'gateway'>,
   ) {
     this.handlers = {
@@ -106,15 +114,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       socket.on(event, (body: unknown, ack?: unknown) => {
         const { session } = terminalData(socket);
         // The per-terminal token bucket comes first: a refused message costs no I/O.
-        const verdict = this.budget.take(session.terminalId);
-        if (verdict !== 'ok') {
-          if (typeof ack === 'function') ack({ ok: false, error: { message: RATE_LIMITED } } satisfies Ack);
-          if (verdict === 'flooding') {
-            this.logger.warn(`terminal ${session.terminalId} disconnected: flooding`);
-            socket.disconnect(true);
-          }
-          return;
-        }
+        if (!this.admit(socket, this.budget.take(session.terminalId), ack)) return;
         void answerMessage(handler, session, body, this.logger)
           .catch((error: unknown): Ack => {
             this.logger.warn(`${event} not handled: ${(error as Error).message}`);
@@ -125,5 +125,31 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
           });
       });
     }
+    // Many receipts in one message: a token per item, as many items as there are tokens.
+    socket.on('receipts', (body: unknown, ack?: unknown) => {
+      const { session } = terminalData(socket);
+      const { granted, verdict } = this.budget.takeUpTo(session.terminalId, ReceiptsHandler.cost(body));
+      if (!this.admit(socket, verdict, ack)) return;
+      void this.batches
+        .handle(session, body, granted, this.logger)
+        .catch((error: unknown): ReceiptsAck => {
+          this.logger.warn(`receipts not handled: ${(error as Error).message}`);
+          return { ok: false, error: { message: 'not recorded; retry' } };
+        })
+        .then((answer) => {
+          if (typeof ack === 'function') ack(answer);
+        });
+    });
+  }
+
+  /** Whether the message may go ahead; otherwise it is answered rate-limited, and a flooder is cut off. */
+  private admit(socket: Socket, verdict: BudgetVerdict, ack: unknown): boolean {
+    if (verdict === 'ok') return true;
+    if (typeof ack === 'function') ack({ ok: false, error: { message: RATE_LIMITED } } satisfies Ack);
+    if (verdict === 'flooding') {
+      this.logger.warn(`terminal ${terminalData(socket).session.terminalId} disconnected: flooding`);
+      socket.disconnect(true);
+    }
+    return false;
   }
 }

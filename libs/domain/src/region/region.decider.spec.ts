@@ -23,6 +23,31 @@ describe('regionDecider', () => {
     expect(error.message).toBe('region already exists');
   });
 
+  describe('import', () => {
+    const IMPORT = { type: 'region.import' as const, payload: { code: 'N', name: 'North' } };
+    const DEFINED = given(regionDecider, [envelope('region.defined', DEFINE.payload)], 'region-north');
+
+    it('defines a new region', () => {
+      expect(regionDecider.decide(IMPORT, NEW, contextOf(ACTORS.admin))).toEqual([
+        { type: 'region.defined', data: { code: 'N', name: 'North' } },
+      ]);
+    });
+
+    it('is nothing to do for the same region again', () => {
+      expect(regionDecider.decide(IMPORT, DEFINED, contextOf(ACTORS.admin))).toEqual([]);
+    });
+
+    it('refuses another name for an existing region (regions are not renamed)', () => {
+      const renamed = { ...IMPORT, payload: { code: 'N', name: 'Nord' } };
+      const error = expectRefused(() => regionDecider.decide(renamed, DEFINED, contextOf(ACTORS.admin)), Conflict);
+      expect(error.message).toBe('region N exists as "North"; a region cannot be renamed');
+    });
+
+    it('forbids anyone but hq-admin', () => {
+      expectRefused(() => regionDecider.decide(IMPORT, DEFINED, contextOf(ACTORS.editor)), Forbidden);
+    });
+  });
+
   it('evolves from defined, ignoring other events', () => {
     const state = given(
       regionDecider,

@@ -10,8 +10,13 @@ export const regionDecider: Decider<RegionState, RegionCommand> = {
   initialState: initialRegionState,
   decide(command, state, { actor }) {
     requireRole(actor, ['hq-admin'], 'define a region');
-    if (state.exists) throw new Conflict('region already exists');
     const { code, name } = command.payload;
+    if (command.type === 'region.import' && state.exists) {
+      // Regions have no rename event: the same name is nothing to do, another is refused.
+      if (state.name === name) return [];
+      throw new Conflict(`region ${state.code} exists as "${state.name}"; a region cannot be renamed`);
+    }
+    if (state.exists) throw new Conflict('region already exists');
     return [{ type: 'region.defined', data: { code, name } }];
   },
   evolve(state: RegionState, event: DomainEvent): RegionState {

@@ -48,6 +48,47 @@ describe('storeDecider', () => {
     });
   });
 
+  describe('import', () => {
+    const importing = (payload: Partial<StoreRegistered>): StoreCommand => ({
+      type: 'store.import',
+      payload: { code: 'S001', name: REGISTERED.name, regionId: REGISTERED.regionId, ...payload },
+    });
+
+    it('registers a new store with its defaults', () => {
+      expect(decide(importing({ code: 'S002', name: 'Gare' }), NEW)).toEqual([
+        {
+          type: 'store.registered',
+          data: { code: 'S002', name: 'Gare', regionId: 'region-north', tags: [], locale: 'en', timezone: 'UTC' },
+        },
+      ]);
+    });
+
+    it('is nothing to do when the row says what the store is', () => {
+      expect(decide(importing(REGISTERED), EXISTING)).toEqual([]);
+      // Fields the row leaves out keep their values.
+      expect(decide(importing({}), EXISTING)).toEqual([]);
+    });
+
+    it('updates the fields that changed, and only those', () => {
+      expect(decide(importing({ ...REGISTERED, name: 'Lyon Centre', tags: ['mall'] }), EXISTING)).toEqual([
+        { type: 'store.updated', data: { name: 'Lyon Centre', tags: ['mall'] } },
+      ]);
+    });
+
+    it('never changes the code (the natural key)', () => {
+      expect(decide(importing({ code: 's001' }), EXISTING)).toEqual([]);
+    });
+
+    it('refuses an unknown region for a new store and for a move', () => {
+      expectInvalid(() => decide(importing({ regionId: 'nowhere' }), NEW), ['regionId']);
+      expectInvalid(() => decide(importing({ regionId: 'nowhere' }), EXISTING), ['regionId']);
+    });
+
+    it('forbids anyone but hq-admin', () => {
+      expectRefused(() => decide(importing({}), EXISTING, ACTORS.editor), Forbidden);
+    });
+  });
+
   describe('update', () => {
     it('records only the fields that changed', () => {
       const payload = { name: 'Lyon Centre', tags: ['flagship'], locale: 'fr', timezone: 'Europe/Lyon' };

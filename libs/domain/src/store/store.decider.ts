@@ -12,11 +12,9 @@ function requireKnownRegion(regionId: string, context: DecideContext): void {
   if (!context.directory.regionExists(regionId)) throw new InvalidCommand({ regionId: [`unknown region ${regionId}`] });
 }
 
-function register(
-  payload: Extract<StoreCommand, { type: 'store.register' }>['payload'],
-  state: StoreState,
-  context: DecideContext,
-): EventDraft[] {
+type StorePayload = Extract<StoreCommand, { type: 'store.register' }>['payload'];
+
+function register(payload: StorePayload, state: StoreState, context: DecideContext): EventDraft[] {
   if (state.exists) throw new Conflict(`store ${state.id} already exists`);
   requireKnownRegion(payload.regionId, context);
   const data: StoreRegistered = {
@@ -38,6 +36,21 @@ function update(payload: StoreUpdated, state: StoreState, context: DecideContext
   return [{ type: 'store.updated', data: changes }];
 }
 
+/**
+ * Import: a new store is registered; an existing one takes the fields the row gives (the
+ * file is the source of truth for what it names; a field left out keeps its value), as
+ * one `store.updated` with what changed, or nothing when nothing did. The code is the
+ * natural key and never changes.
+ */
+function importStore(payload: StorePayload, state: StoreState, context: DecideContext): EventDraft[] {
+  if (!state.exists) return register(payload, state, context);
+  const { code: _code, ...fields } = payload;
+  const changes: StoreUpdated = changedFields(state, withoutUndefined(fields), UPDATABLE);
+  if (Object.keys(changes).length === 0) return [];
+  if (changes.regionId !== undefined) requireKnownRegion(changes.regionId, context);
+  return [{ type: 'store.updated', data: changes }];
+}
+
 export const storeDecider: Decider<StoreState, StoreCommand> = {
   aggregateType: 'store',
   initialState: initialStoreState,
@@ -49,6 +62,9 @@ export const storeDecider: Decider<StoreState, StoreCommand> = {
       case 'store.update':
         requireRole(context.actor, ['hq-admin'], 'update a store');
         return update(command.payload, state, context);
+      case 'store.import':
+        requireRole(context.actor, ['hq-admin'], 'import a store');
+        return importStore(command.payload, state, context);
     }
   },
   evolve(state: StoreState, event: DomainEvent): StoreState {

@@ -40,6 +40,39 @@ const REVOKE: TerminalCommand = { type: 'terminal.revoke', payload: { reason: 's
 const BAD_CODE = 'enrollment code is invalid, used or expired';
 
 describe('terminalDecider', () => {
+  describe('import', () => {
+    const importing = (roles: TerminalRegistered['roles'] = ['cashier']): TerminalCommand => ({
+      type: 'terminal.import',
+      payload: { storeId: 'store-1', name: 'Till 2', roles, enrollmentCodeHash: 'h', enrollmentExpiresAt: at(60) },
+    });
+
+    it('registers a new terminal', () => {
+      expect(decide(importing(), NEW)).toEqual([{ type: 'terminal.registered', data: REGISTERED }]);
+    });
+
+    it('is nothing to do for an existing terminal with the same roles, whatever its status', () => {
+      for (const current of [REGISTERED_STATE, ENROLLED_STATE, REVOKED_STATE]) {
+        expect(decide(importing(['cashier']), current)).toEqual([]);
+      }
+    });
+
+    it('refuses other roles for an existing terminal', () => {
+      const error = expectRefused(() => decide(importing(['sales']), REGISTERED_STATE), Conflict);
+      expect(error.message).toMatch(/exists with roles \[cashier\]/);
+    });
+
+    it('refuses an unknown store', () => {
+      const command = importing();
+      if (command.type === 'terminal.import') command.payload.storeId = 'nowhere';
+      expectInvalid(() => decide(command, NEW), ['storeId']);
+    });
+
+    it('forbids anyone but hq-admin', () => {
+      expectRefused(() => decide(importing(), NEW, ACTORS.editor), Forbidden);
+      expectRefused(() => decide(importing(), REGISTERED_STATE, ACTORS.editor), Forbidden);
+    });
+  });
+
   describe('register', () => {
     const payload = { storeId: 'store-1', enrollmentCodeHash: 'h', enrollmentExpiresAt: at(60) };
 

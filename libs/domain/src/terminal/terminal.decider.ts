@@ -3,7 +3,7 @@ import { requireRole } from '../access';
 import type { TerminalCommand } from '../commands';
 import type { DecideContext, Decider } from '../decider';
 import { Conflict, InvalidCommand, NotFound, RuleViolation } from '../errors';
-import { instant, withoutUndefined } from '../values';
+import { instant, sameValue, withoutUndefined } from '../values';
 import { initialTerminalState, type TerminalState } from './terminal.state';
 
 /** One message for every failed redemption, so a guesser cannot tell used from wrong from late. */
@@ -17,7 +17,10 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 function register(
-  payload: Extract<TerminalCommand, { type: 'terminal.register' }>['payload'],
+  payload: Pick<
+    Extract<TerminalCommand, { type: 'terminal.register' }>['payload'],
+    'storeId' | 'name' | 'roles' | 'enrollmentExpiresAt'
+  >,
   state: TerminalState,
   context: DecideContext,
 ): EventDraft[] {
@@ -33,6 +36,29 @@ function register(
     enrollmentExpiresAt: payload.enrollmentExpiresAt,
   };
   return [{ type: 'terminal.registered', data }];
+}
+
+/**
+ * Import: a new terminal is registered (its enrollment code's hash goes to the credentials
+ * topic, see credentialChanges); an existing one with the same roles is nothing to do and
+ * keeps its code. Roles have no change event, so other roles are refused.
+ */
+function importTerminal(
+  payload: Extract<TerminalCommand, { type: 'terminal.import' }>['payload'],
+  state: TerminalState,
+  context: DecideContext,
+): EventDraft[] {
+  if (!state.exists) return register(payload, state, context);
+  requireRole(context.actor, ['hq-admin'], 'import a terminal');
+  if (state.storeId !== payload.storeId) throw new Conflict(`terminal ${state.id} belongs to another store`);
+  const sorted = (roles: readonly string[]) => [...new Set(roles)].sort();
+  if (!sameValue(sorted(state.roles), sorted(payload.roles))) {
+    throw new Conflict(
+      `terminal "${state.name}" exists with roles [${state.roles.join(', ')}]; a terminal's roles cannot be changed ` +
+        '(revoke it and import it under another name)',
+    );
+  }
+  return [];
 }
 
 /** Any actor may try: holding the code is what proves the device belongs to the store. */
@@ -65,6 +91,8 @@ export const terminalDecider: Decider<TerminalState, TerminalCommand> = {
     switch (command.type) {
       case 'terminal.register':
         return register(command.payload, state, context);
+      case 'terminal.import':
+        return importTerminal(command.payload, state, context);
       case 'terminal.enroll':
         return enroll(command.payload.enrollmentCodeHash, state, context);
       case 'terminal.revoke':

@@ -57,14 +57,30 @@ export async function factContext(
   communicationId: string,
   storeId: string,
 ): Promise<{ targeted: boolean; revision: number | undefined }> {
-  const results = await redis
-    .pipeline()
-    .sismember(keys.model('reach', communicationId, 'targeted'), storeId)
-    .get(keys.model('comm', communicationId, 'revision'))
-    .exec();
-  const [[targetedError, targeted], [revisionError, revision]] = results ?? [];
-  if (targetedError ?? revisionError) throw targetedError ?? revisionError;
-  return { targeted: targeted === 1, revision: typeof revision === 'string' ? Number(revision) : undefined };
+  return (await factContexts(redis, keys, [communicationId], storeId))[0];
+}
+
+/**
+ * factContext for several communications in one round trip (a batch of receipts): one
+ * pipeline of single-key commands (SISMEMBER and GET per communication), in order.
+ */
+export async function factContexts(
+  redis: Redis,
+  keys: RedisKeys,
+  communicationIds: string[],
+  storeId: string,
+): Promise<Array<{ targeted: boolean; revision: number | undefined }>> {
+  if (communicationIds.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const id of communicationIds) {
+    pipeline.sismember(keys.model('reach', id, 'targeted'), storeId).get(keys.model('comm', id, 'revision'));
+  }
+  const results = (await pipeline.exec()) ?? [];
+  return communicationIds.map((_, i) => {
+    const [[targetedError, targeted], [revisionError, revision]] = [results[2 * i], results[2 * i + 1]];
+    if (targetedError ?? revisionError) throw targetedError ?? revisionError;
+    return { targeted: targeted === 1, revision: typeof revision === 'string' ? Number(revision) : undefined };
+  });
 }
 
 /** The catalogue document after one more of the communication's events. Pure. */

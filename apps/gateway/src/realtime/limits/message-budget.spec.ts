@@ -27,6 +27,22 @@ describe('MessageBudget', () => {
     expect(limits.take('t1', 1)).toBe('ok');
   });
 
+  it('grants a message of many items as many tokens as there are, in order; none left is a strike', () => {
+    const limits = budget();
+    expect(limits.takeUpTo('t1', 3)).toEqual({ granted: 3, verdict: 'ok' });
+    expect(limits.takeUpTo('t1', 4)).toEqual({ granted: 2, verdict: 'ok' });
+    expect([1, 2, 3].map(() => limits.takeUpTo('t1', 4))).toEqual([
+      { granted: 0, verdict: 'rate-limited' },
+      { granted: 0, verdict: 'rate-limited' },
+      { granted: 0, verdict: 'rate-limited' },
+    ]);
+    expect(limits.takeUpTo('t1', 4)).toEqual({ granted: 0, verdict: 'flooding' });
+    clock += 250; // two and a half tokens: two whole ones
+    expect(limits.takeUpTo('t1', 4)).toEqual({ granted: 2, verdict: 'ok' });
+    // A partly granted message resets the strikes like any accepted one.
+    expect(limits.takeUpTo('t1', 1)).toEqual({ granted: 0, verdict: 'rate-limited' });
+  });
+
   it('calls a sender that keeps going after the strikes flooding, and forgives after an accepted message', () => {
     const limits = budget();
     for (let i = 0; i < 5; i++) limits.take('t1');

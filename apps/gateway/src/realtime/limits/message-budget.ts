@@ -34,6 +34,34 @@ export class MessageBudget {
   ) {}
 
   take(terminalId: string, cost = 1): BudgetVerdict {
+    const bucket = this.bucket(terminalId);
+    if (bucket.tokens >= cost) {
+      bucket.tokens -= cost;
+      bucket.strikes = 0;
+      return 'ok';
+    }
+    return this.strike(bucket);
+  }
+
+  /**
+   * A message of `wanted` items (`receipts`): takes a token for each of as many of them as
+   * there are whole tokens, in order. `granted` items may go ahead and the others are
+   * refused as rate-limited; the message counts as accepted when at least one item got a
+   * token, and as refused (a strike) when none did.
+   */
+  takeUpTo(terminalId: string, wanted: number): { granted: number; verdict: BudgetVerdict } {
+    const bucket = this.bucket(terminalId);
+    const granted = Math.max(0, Math.min(wanted, Math.floor(bucket.tokens)));
+    if (granted >= 1) {
+      bucket.tokens -= granted;
+      bucket.strikes = 0;
+      return { granted, verdict: 'ok' };
+    }
+    return { granted: 0, verdict: this.strike(bucket) };
+  }
+
+  /** The terminal's bucket, refilled up to now. */
+  private bucket(terminalId: string): Bucket {
     const now = this.now();
     let bucket = this.buckets.get(terminalId);
     if (!bucket) {
@@ -43,11 +71,10 @@ export class MessageBudget {
       bucket.tokens = Math.min(this.limits.burst, bucket.tokens + ((now - bucket.at) / 1_000) * this.limits.rate);
       bucket.at = now;
     }
-    if (bucket.tokens >= cost) {
-      bucket.tokens -= cost;
-      bucket.strikes = 0;
-      return 'ok';
-    }
+    return bucket;
+  }
+
+  private strike(bucket: Bucket): BudgetVerdict {
     bucket.strikes += 1;
     return bucket.strikes > this.limits.strikes ? 'flooding' : 'rate-limited';
   }

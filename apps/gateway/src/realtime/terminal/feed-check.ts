@@ -4,16 +4,33 @@
  * revision newer than the communication's.
  */
 import { Injectable } from '@nestjs/common';
-import { factContext } from '@lastmeter/read-models';
+import { factContexts } from '@lastmeter/read-models';
 import { ReadModels } from '../../read/read-models.service';
 import type { TerminalSession } from '../feed-relay';
 import { InvalidMessage, Rejected } from './message';
 
 /** Refused-fact retries while the projector catches up with a just-revised communication. */
 const REVISION_WAITS_MS = [100, 250, 500];
+/** How long a passed check is remembered, and for how many store/communication pairs at most. */
+const REMEMBER_MS = 5_000;
+const REMEMBER_MAX = 50_000;
+
+export interface FactSubject {
+  communicationId: string;
+  revision: number;
+}
 
 @Injectable()
 export class FeedCheck {
+  /**
+   * `<storeId>/<communicationId>` → the communication's revision when a fact on it was
+   * last allowed. Both facts checked are monotonic in the read model (a store once
+   * targeted stays targeted; a revision only grows), so a pass stays a pass: a fact on
+   * a revision up to the remembered one is allowed without asking Redis again. Refusals
+   * are never remembered.
+   */
+  private readonly passed = new Map<string, { revision: number; until: number }>();
+
   constructor(private readonly models: ReadModels) {}
 
   /**
@@ -23,21 +40,48 @@ export class FeedCheck {
    * re-checked briefly first.
    */
   async requireInFeed(session: TerminalSession, communicationId: string, revision: number): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const { targeted, revision: current } = await factContext(
-        this.models.redis,
-        await this.models.keys(),
-        communicationId,
-        session.storeId,
-      );
-      if (!targeted) throw new Rejected(`communication ${communicationId} is not in this store's feed`);
-      if (current !== undefined && revision <= current) return;
-      if (attempt >= REVISION_WAITS_MS.length) {
-        throw new InvalidMessage({
-          revision: [`must not exceed the communication's current revision (${current ?? 'unknown'})`],
-        });
+    const [problem] = await this.check(session, [{ communicationId, revision }]);
+    if (problem) throw problem;
+  }
+
+  /**
+   * requireInFeed for many facts at once (a batch of receipts): one Redis round trip for
+   * all their communications, and the re-checks only for those still too new. One entry
+   * per fact, in order: undefined when allowed, the refusal otherwise.
+   */
+  async check(session: TerminalSession, facts: FactSubject[]): Promise<Array<Error | undefined>> {
+    const problems: Array<Error | undefined> = new Array(facts.length).fill(undefined);
+    const now = Date.now();
+    let open = facts.flatMap((fact, i) => (this.remembered(session.storeId, fact, now) ? [] : [i]));
+    for (let attempt = 0; open.length > 0; attempt++) {
+      const ids = [...new Set(open.map((i) => facts[i].communicationId))];
+      const contexts = await factContexts(this.models.redis, await this.models.keys(), ids, session.storeId);
+      const byId = new Map(ids.map((id, j) => [id, contexts[j]]));
+      const again: number[] = [];
+      for (const i of open) {
+        const { communicationId, revision } = facts[i];
+        const { targeted, revision: current } = byId.get(communicationId)!;
+        if (!targeted) problems[i] = new Rejected(`communication ${communicationId} is not in this store's feed`);
+        else if (current !== undefined && revision <= current) this.remember(session.storeId, communicationId, current);
+        else if (attempt >= REVISION_WAITS_MS.length) {
+          problems[i] = new InvalidMessage({
+            revision: [`must not exceed the communication's current revision (${current ?? 'unknown'})`],
+          });
+        } else again.push(i);
       }
-      await new Promise((resolve) => setTimeout(resolve, REVISION_WAITS_MS[attempt]));
+      if (again.length > 0) await new Promise((resolve) => setTimeout(resolve, REVISION_WAITS_MS[attempt]));
+      open = again;
     }
+    return problems;
+  }
+
+  private remembered(storeId: string, fact: FactSubject, now: number): boolean {
+    const pass = this.passed.get(`${storeId}/${fact.communicationId}`);
+    return pass !== undefined && pass.until > now && fact.revision <= pass.revision;
+  }
+
+  private remember(storeId: string, communicationId: string, revision: number): void {
+    if (this.passed.size >= REMEMBER_MAX) this.passed.clear();
+    this.passed.set(`${storeId}/${communicationId}`, { revision, until: Date.now() + REMEMBER_MS });
   }
 }

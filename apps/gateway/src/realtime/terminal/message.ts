@@ -9,7 +9,10 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { flattenValidationErrors, type Ack } from '@lastmeter/contracts';
 import type { TerminalSession } from '../feed-relay';
-import { ActivityInFlight } from '../store-activity-writer';
+import { ActivityInFlight, NotConfirmed, WriterBusy } from '../store-activity-writer';
+
+/** The ack error of a fact that could not be written (Kafka or Redis failed): nothing was recorded. */
+export const NOT_RECORDED = 'not recorded, the event log is unreachable; retry';
 
 /** Largest client → server message, as JSON. */
 export const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -52,14 +55,35 @@ export async function answerMessage(
     if (Buffer.byteLength(JSON.stringify(body ?? null)) > MAX_MESSAGE_BYTES) {
       throw new Rejected(`message larger than ${MAX_MESSAGE_BYTES} bytes`);
     }
-    const { duplicate } = await handler.handle(session, body);
-    return duplicate ? { ok: true, duplicate: true } : { ok: true };
+    return ackOf(await handler.handle(session, body), session, logger);
   } catch (error) {
-    if (error instanceof InvalidMessage) return { ok: false, error: { message: error.message, fields: error.fields } };
-    if (error instanceof Rejected || error instanceof ActivityInFlight) {
-      return { ok: false, error: { message: error.message } };
-    }
-    logger.warn(`message from ${session.terminalId} not recorded: ${(error as Error).message}`);
-    return { ok: false, error: { message: 'not recorded, the event log is unreachable; retry' } };
+    return ackOf(asError(error), session, logger);
   }
+}
+
+/** Whatever was thrown, as an Error (so that it can never pass for an outcome). */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * The ack of one fact's outcome. Refusals say why (with per-field errors when invalid);
+ * retryable states (in flight elsewhere, busy, not confirmed) say so; anything else is a
+ * failure to reach the log, logged and answered with a retry message.
+ */
+export function ackOf(outcome: { duplicate: boolean } | Error, session: TerminalSession, logger?: Logger): Ack {
+  if (!(outcome instanceof Error)) return outcome.duplicate ? { ok: true, duplicate: true } : { ok: true };
+  if (outcome instanceof InvalidMessage) {
+    return { ok: false, error: { message: outcome.message, fields: outcome.fields } };
+  }
+  if (
+    outcome instanceof Rejected ||
+    outcome instanceof ActivityInFlight ||
+    outcome instanceof WriterBusy ||
+    outcome instanceof NotConfirmed
+  ) {
+    return { ok: false, error: { message: outcome.message } };
+  }
+  logger?.warn(`message from ${session.terminalId} not recorded: ${outcome.message}`);
+  return { ok: false, error: { message: NOT_RECORDED } };
 }

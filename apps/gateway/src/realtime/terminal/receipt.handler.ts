@@ -1,21 +1,61 @@
 /**
  * `receipt { communicationId, kind: delivered|read|acknowledged, revision }`: a store
  * terminal received, read or acknowledged a communication; recorded once per terminal,
- * kind and revision as `receipt.<kind>`.
+ * kind and revision as `receipt.<kind>`. `handleMany` is the same for each item of a
+ * `receipts` message, with one feed check for all of them.
  */
 import { Injectable } from '@nestjs/common';
 import { IsIn, IsInt, IsUUID, Min } from 'class-validator';
-import { RECEIPT_KINDS, type ReceiptKind } from '@lastmeter/contracts';
+import { RECEIPT_KINDS, type ReceiptKind, type ReceiptPayload } from '@lastmeter/contracts';
 import type { TerminalSession } from '../feed-relay';
-import { StoreActivityWriter } from '../store-activity-writer';
+import { StoreActivityWriter, WriterBusy } from '../store-activity-writer';
 import { FeedCheck } from './feed-check';
-import { parseMessage, type TerminalMessageHandler } from './message';
+import { asError, parseMessage, type TerminalMessageHandler } from './message';
 import { actorOf } from './terminal-socket';
 
 export class ReceiptDto {
   @IsUUID() communicationId!: string;
   @IsIn(RECEIPT_KINDS) kind!: ReceiptKind;
   @IsInt() @Min(1) revision!: number;
+}
+
+/** validator's isUUID('all') (what @IsUUID() checks), which a well-formed receipt matches. */
+const UUID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})$/i;
+const FIELDS = ['communicationId', 'kind', 'revision'];
+
+/**
+ * A well-formed receipt (the rule, thousands a second), recognised by a few direct checks
+ * that accept nothing ReceiptDto would refuse; undefined for anything else.
+ */
+export function wellFormedReceipt(body: unknown): ReceiptPayload | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const { communicationId, kind, revision } = body as Record<string, unknown>;
+  if (
+    Object.keys(body).length === FIELDS.length &&
+    FIELDS.every((field) => Object.prototype.hasOwnProperty.call(body, field)) &&
+    typeof communicationId === 'string' &&
+    UUID.test(communicationId) &&
+    typeof kind === 'string' &&
+    (RECEIPT_KINDS as readonly string[]).includes(kind) &&
+    typeof revision === 'number' &&
+    Number.isInteger(revision) &&
+    revision >= 1
+  ) {
+    return { communicationId, kind: kind as ReceiptKind, revision };
+  }
+  return undefined;
+}
+
+/**
+ * A receipt, validated like ReceiptDto: a well-formed one directly, any other body
+ * through class-validator, which refuses it with its per-field errors (or accepts it
+ * after all).
+ */
+export async function parseReceipt(body: unknown): Promise<ReceiptPayload> {
+  const receipt = wellFormedReceipt(body);
+  if (receipt) return receipt;
+  const { communicationId, kind, revision } = await parseMessage(ReceiptDto, body);
+  return { communicationId, kind, revision };
 }
 
 @Injectable()
@@ -26,9 +66,38 @@ export class ReceiptHandler implements TerminalMessageHandler {
   ) {}
 
   async handle(session: TerminalSession, body: unknown): Promise<{ duplicate: boolean }> {
-    const receipt = await parseMessage(ReceiptDto, body);
+    // No room in the writer: refused before any work (the client resends shortly).
+    if (this.writer.room === 0) throw new WriterBusy();
+    const receipt = await parseReceipt(body);
     await this.feed.requireInFeed(session, receipt.communicationId, receipt.revision);
-    const { communicationId, kind, revision } = receipt;
+    return this.record(session, receipt);
+  }
+
+  /**
+   * Each item as `handle` would treat it, all at once: validated one by one, authorised
+   * with one feed check for all valid items, and recorded through the fact writer (which
+   * batches them). One outcome per item, in order: recorded (duplicate or not) or the
+   * reason it was not. An invalid or refused item is not written.
+   */
+  async handleMany(session: TerminalSession, items: unknown[]): Promise<Array<{ duplicate: boolean } | Error>> {
+    const outcomes: Array<Promise<{ duplicate: boolean } | Error> | Error> = new Array(items.length);
+    const valid: Array<{ receipt: ReceiptPayload; i: number }> = [];
+    for (const [i, item] of items.entries()) {
+      const receipt = wellFormedReceipt(item) ?? (await parseReceipt(item).catch(asError));
+      if (receipt instanceof Error) outcomes[i] = receipt;
+      else valid.push({ receipt, i });
+    }
+    const problems = await this.feed.check(
+      session,
+      valid.map(({ receipt }) => receipt),
+    );
+    valid.forEach(({ receipt, i }, j) => {
+      outcomes[i] = problems[j] ?? this.record(session, receipt).catch(asError);
+    });
+    return Promise.all(outcomes);
+  }
+
+  private record(session: TerminalSession, { communicationId, kind, revision }: ReceiptPayload) {
     const id = this.writer.factId(session.terminalId, kind, communicationId, String(revision));
     return this.writer.record(`receipt.${kind}`, id, actorOf(session), {
       storeId: session.storeId,

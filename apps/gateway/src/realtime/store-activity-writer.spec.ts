@@ -1,0 +1,12 @@
+import { v5 as uuidv5 } from 'uuid';
+import { activityFactId } from './store-activity-writer';
+
+describe('activityFactId', () => {
+  it.each([
+    [['terminal-1', 'read', '0b9e8a52-4f6c-4c1e-9d3a-2f1b7c6d5e4a', '1']],
+    [['terminal-2', 'report', 'b1c2d3e4-0000-4000-8000-000000000001']],
+    [['tërminal-ü', 'completed', 'x', '12']],
+  ])('is the UUID v5 of the parts joined by / (%j), as ids were before', (parts) => {
+    expect(activityFactId(...parts)).toBe(uuidv5(parts.join('/'), '3d0c8f1e-2b7a-4f5e-9c61-7a2d9e4b5f10'));
+  });
+});
