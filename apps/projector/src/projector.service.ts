@@ -76,7 +76,12 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   onApplicationBootstrap(): void {
-    void this.run().catch((error: unknown) => this.logger.error(`projector stopped: ${(error as Error).message}`));
+    void this.run().catch((error: unknown) => {
+      // Shut down while still starting (Ctrl-C during start-up): the closed connection is
+      // the shutdown itself, not a failure.
+      if (this.stopped) this.logger.debug(`start-up interrupted by shutdown: ${(error as Error).message}`);
+      else this.logger.error(`projector stopped: ${(error as Error).message}`);
+    });
   }
 
   private async run(): Promise<void> {

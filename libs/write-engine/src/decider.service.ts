@@ -16,6 +16,7 @@ import { PartitionWriters } from './partition-writers';
 export class DeciderService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DeciderService.name);
   private consumer?: Consumer;
+  private stopping = false;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -27,7 +28,11 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.start().catch((error: unknown) => this.logger.error(`decider stopped: ${(error as Error).message}`));
+    void this.start().catch((error: unknown) => {
+      // Shut down while still starting (Ctrl-C during start-up): not a failure.
+      if (this.stopping) this.logger.debug(`start-up interrupted by shutdown: ${(error as Error).message}`);
+      else this.logger.error(`decider stopped: ${(error as Error).message}`);
+    });
   }
 
   private async start(): Promise<void> {
@@ -67,6 +72,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     await this.consumer?.disconnect().catch(() => undefined);
   }
 }
