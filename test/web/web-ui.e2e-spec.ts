@@ -209,6 +209,12 @@ describe('head office → store tablets', () => {
     expect(await hq.getByTestId('reach-read-terminals').textContent()).toBe('1');
     expect(await stillSamePage(hq)).toBe(true);
     await screenshot(hq, 'hq-reach-board-live');
+    // A region opens on its stores (a page from GET /v1/communications/:id/reach?regionId=).
+    const board = hq.getByTestId('reach-board');
+    await board.getByRole('button', { name: 'north' }).click();
+    const row = board.getByTestId('reach-region-stores').locator(`tr[data-store-id="${storeA}"]`);
+    await eventually(async () => expect(await row.textContent()).toMatch(/^lille lille1110$/));
+    await screenshot(hq, 'hq-reach-region-drill-down');
     await tabletA.page.getByRole('button', { name: /Back to the feed/ }).click();
   });
 
@@ -434,4 +440,92 @@ it('an hq-admin creates a store manager in the console, then disables them when 
     .post('/v1/auth/login')
     .send({ username: 'departing', password: PASSWORD })
     .expect(403);
+});
+
+it('the console pages and searches a large directory on the server, and the audience picker counts on the server', async () => {
+  const csv = [
+    'kind,code,name,region,tags,locale,timezone,store,roles',
+    'region,west,West,,,,,,',
+    ...Array.from(
+      { length: 120 },
+      (_, i) => `store,web-${String(i).padStart(3, '0')},Westfield ${i},west,${i % 2 === 0 ? 'outlet' : ''},,,,`,
+    ),
+  ].join('\n');
+  const imported = await request(apps.command!.url)
+    .post('/v1/imports')
+    .set(bearer(api.token('hq-admin')))
+    .set('content-type', 'text/csv')
+    .send(csv);
+  expect(imported.body.refused).toEqual([]);
+  await eventually(async () => {
+    const { body } = await request(apps.gateway!.url)
+      .get('/v1/stores?q=web-&limit=500')
+      .set(bearer(api.token('hq-editor')));
+    expect(body.items).toHaveLength(120);
+  });
+
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const { page } = await openPage(context, `${apps.gateway!.url}/#directory`, 'admin-directory');
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(ns.env.LASTMETER_ADMIN_PASSWORD!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  await page.getByRole('tab', { name: 'Directory' }).click();
+
+  const stores = page.getByRole('region', { name: 'Stores' });
+  const rows = stores.getByTestId('store-table').locator('tbody tr');
+  const status = stores.getByTestId('store-page');
+  await eventually(async () => expect(await status.textContent()).toBe('Page 1 · 50 stores · more after'));
+  expect(await rows.count()).toBe(50);
+  await stores.getByRole('button', { name: 'Next page' }).click();
+  await eventually(async () => expect(await status.textContent()).toBe('Page 2 · 50 stores · more after'));
+  await stores.getByRole('button', { name: 'Next page' }).click();
+  // 122 stores in all: lille, nice and the 120 imported.
+  await eventually(async () => expect(await status.textContent()).toBe('Page 3 · 22 stores'));
+  await stores.getByLabel('Search stores').fill('WEB-11');
+  await eventually(async () => expect(await status.textContent()).toBe('Page 1 · 10 stores'));
+  expect(await rows.allTextContents()).toEqual(
+    Array.from({ length: 10 }, (_, i) => expect.stringContaining(`web-11${i}`)),
+  );
+  await stores.getByLabel('Search stores').fill('westfield 7');
+  await eventually(async () => expect(await status.textContent()).toBe('Page 1 · 11 stores'));
+  await screenshot(page, 'admin-directory-search');
+
+  // Presence pages the same directory: one store found by search, its row from the board.
+  await page.getByRole('tab', { name: 'Presence' }).click();
+  const presence = page.getByRole('region', { name: 'Presence' });
+  await presence.getByText('Page 1 · 50 stores').waitFor();
+  await presence.getByLabel('Search stores').fill('lille');
+  await presence.getByText('Page 1 · 1 stores').waitFor();
+  await presence.locator(`tr[data-store-id="${storeA}"]`).waitFor();
+  await screenshot(page, 'admin-presence-search');
+
+  await page.getByRole('tab', { name: /Compose/ }).click();
+  const reach = page.getByTestId('audience-reach');
+  await eventually(async () => expect(await reach.textContent()).toMatch(/Reaches 0 stores · 0 terminals/));
+  await page.getByRole('group', { name: 'Tags' }).getByLabel('outlet').check();
+  await eventually(async () => expect(await reach.textContent()).toMatch(/Reaches 60 stores · 0 terminals/));
+  // The terminals are the enrolled ones the earlier tests left (the API is the reference here).
+  const counted = async (query: string) => {
+    const { body } = await request(apps.gateway!.url)
+      .get(`/v1/audience/count?${query}`)
+      .set(bearer(api.token('hq-editor')));
+    return body as { stores: number; terminals: number };
+  };
+  const terminals = (n: number) => `${n} ${n === 1 ? 'terminal' : 'terminals'}`;
+  await page.getByLabel('Find a store').fill('lil');
+  await page.getByRole('group', { name: 'Stores' }).getByLabel('lille').check();
+  const picked = await counted(`tags=outlet&storeIds=${storeA}`);
+  expect(picked.stores).toBe(61);
+  await eventually(async () =>
+    expect(await reach.textContent()).toBe(`Reaches 61 stores · ${terminals(picked.terminals)}`),
+  );
+  await screenshot(page, 'admin-audience-picker');
+  await page.getByLabel('Every store').check();
+  const everyone = await counted('all=true');
+  expect(everyone.stores).toBe(122);
+  await eventually(async () =>
+    expect(await reach.textContent()).toBe(`Reaches 122 stores · ${terminals(everyone.terminals)}`),
+  );
+  await screenshot(page, 'admin-audience-count');
 });

@@ -34,6 +34,16 @@ export interface Hello {
   storeId: string;
   terminalId: string;
   /**
+   * Present when the terminal connected without a cursor (0 or absent), or with one that
+   * cannot be trusted (another epoch, beyond the head): the store's live set follows
+   * instead of its whole history. `snapshot` is how many `feed` messages with
+   * `snapshot: true` come next (0 or more): the communications live in the store now
+   * (not retracted, not expired), each as its latest entry, in feedSeq order. Replace
+   * what the terminal shows with them. The terminal's cursor is `headSeq` from now on;
+   * live items (feedSeq > headSeq) follow. Absent: `feed` resumes after the cursor.
+   */
+  snapshot?: number;
+  /**
    * A renewed device token, when the one the terminal connected with was past half of its
    * maximum age (DEVICE_TOKEN_MAX_AGE_DAYS). Keep it in place of the old one.
    */
@@ -86,8 +96,39 @@ export function isRetryable(error: { message: string } | undefined): boolean {
   );
 }
 
-/** Server → client `feed`: the next item; `reset` on the first item after an epoch change. */
-export type FeedMessage = (FeedItem | HiddenFeedItem) & { reset?: true };
+/**
+ * Server → client `feed`: the next item; `reset` on the first item after an epoch change.
+ * `snapshot: true` marks an item of the live set announced by `hello.snapshot`: its
+ * feedSeq is at most `hello.headSeq`, and it does not move the cursor (which is already
+ * `hello.headSeq`). A client that ignores the flag still shows the live set.
+ */
+export type FeedMessage = (FeedItem | HiddenFeedItem) & { reset?: true; snapshot?: true };
+
+/** Default and largest page of `feed.earlier`. */
+export const EARLIER_DEFAULT_LIMIT = 50;
+export const EARLIER_MAX_LIMIT = 200;
+
+/**
+ * Client → server `feed.earlier { before, limit? }`: older entries of the store's feed,
+ * for "earlier items" (a terminal that started from the live set never received them).
+ * `before` is a feedSeq (the smallest the terminal knows, or `hello.headSeq + 1`).
+ */
+export interface EarlierPayload {
+  /** Entries with feedSeq < before; a positive integer. */
+  before: number;
+  /** 1 to EARLIER_MAX_LIMIT (default EARLIER_DEFAULT_LIMIT). */
+  limit?: number;
+}
+
+/**
+ * The ack of `feed.earlier`: up to `limit` entries with feedSeq < before, newest first
+ * (role-restricted ones as `{ feedSeq, hidden: true }`, as in `feed`). `next` is the
+ * `before` of the following page, absent when there is none. These are history: they
+ * never move the cursor, and receipts for them are not expected.
+ */
+export type EarlierAck =
+  | { ok: true; items: Array<FeedItem | HiddenFeedItem>; next?: number; error?: undefined }
+  | { ok: false; items?: undefined; error: NonNullable<Ack['error']> };
 
 /** Server → client `revoked`, just before the server disconnects a revoked terminal. */
 export interface Revoked {
@@ -176,6 +217,11 @@ export interface TerminalClientEvents {
 /** Client → server events of many facts, their payloads and acks. */
 export interface TerminalBatchEvents {
   receipts: { payload: ReceiptsPayload; ack: ReceiptsAck };
+}
+
+/** Client → server requests that read (nothing is written), their payloads and acks. */
+export interface TerminalReadEvents {
+  'feed.earlier': { payload: EarlierPayload; ack: EarlierAck };
 }
 
 /** `/console`: live boards for head office (hq-admin, hq-editor, analyst user tokens). */

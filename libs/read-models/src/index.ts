@@ -8,6 +8,7 @@ export * from './dlq';
 export * from './runner';
 export * from './models/catalogue';
 export * from './models/directory';
+export * from './models/directory-index';
 export * from './models/feed';
 export * from './models/reach';
 export * from './models/compliance';

@@ -18,6 +18,15 @@ export class RedisKeys {
     return [`${this.prefix}${this.generation}`, model, ...parts].join(':');
   }
 
+  /**
+   * A key of the directory index (`directory-index.ts`). All of them carry one hash tag
+   * per deployment (`{<prefix>dir}`, the same in every generation), so they live on one
+   * Redis Cluster slot and the index may be read with multi-key commands and scripts.
+   */
+  index(...parts: string[]): string {
+    return [`${this.prefix}${this.generation}`, `{${this.prefix}dir}`, ...parts].join(':');
+  }
+
   /** The same deployment, another generation. */
   withGeneration(generation: string): RedisKeys {
     return new RedisKeys(this.prefix, generation);

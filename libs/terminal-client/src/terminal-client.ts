@@ -7,6 +7,8 @@ import {
   WRITER_BUSY,
   type Ack,
   type ConnectRefusal,
+  type EarlierAck,
+  type EarlierPayload,
   type FeedMessage,
   type Hello,
   type ReceiptPayload,
@@ -64,7 +66,9 @@ type Listener<T> = (value: T) => void;
  * A store terminal's connection: connects with its token and persisted cursor, resumes
  * the feed where it left off (also after every reconnect), hands each item to `onItem`
  * once and in order (dropping anything at or below the cursor, defensively), persists
- * the cursor, and sends receipts and other facts with retry until acked.
+ * the cursor, and sends receipts and other facts with retry until acked. Without a
+ * cursor it starts from the store's live set: `hello.snapshot` items (flagged
+ * `snapshot`, handed to `onItem` as they come), with `hello.headSeq` as the cursor.
  */
 export class TerminalClient {
   readonly socket: Socket;
@@ -95,6 +99,12 @@ export class TerminalClient {
     });
     this.socket.on('hello', (hello: Hello) => {
       this.epoch = hello.epoch;
+      // The live set follows (hello.snapshot items), taken at headSeq: that is the
+      // cursor from now on, and live items come after it.
+      if (hello.snapshot !== undefined) {
+        this.cursor = hello.headSeq;
+        this.cursors.save({ cursor: this.cursor, epoch: hello.epoch });
+      }
       // A renewed device token: use it from now on (and let the app store it).
       if (hello.token) {
         this.token = hello.token;
@@ -128,6 +138,11 @@ export class TerminalClient {
   }
 
   private receive(message: FeedMessage): void {
+    // An item of the live set announced by hello: at or below the cursor by design.
+    if (message.snapshot) {
+      for (const listener of this.items) listener(message);
+      return;
+    }
     if (message.reset) this.cursor = 0;
     if (message.feedSeq <= this.cursor) return;
     this.cursor = message.feedSeq;
@@ -262,6 +277,33 @@ export class TerminalClient {
       throw new Error(`receipts not acknowledged after ${attempts} attempts: ${(lastError as Error)?.message}`);
     }
     return results as Ack[];
+  }
+
+  /**
+   * Older entries of the store's feed ("earlier items"), newest first: up to `limit`
+   * with feedSeq < `before`; `next` is the `before` of the following page (absent at the
+   * start of the feed). History only: the cursor does not move, and nothing is received
+   * through `onItem`.
+   */
+  async earlier(before: number, limit?: number): Promise<Extract<EarlierAck, { ok: true }>> {
+    const payload: EarlierPayload = { before, ...(limit !== undefined ? { limit } : {}) };
+    const attempts = this.options.attempts ?? 5;
+    let last: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const ack = (await this.socket
+          .timeout(this.options.ackTimeoutMs ?? 5_000)
+          .emitWithAck('feed.earlier', payload)) as EarlierAck;
+        if (ack.ok) return ack;
+        last = new Error(ack.error.message);
+        if (!isRetryable(ack.error) || attempt === attempts) throw last;
+        await pause(ack.error, attempt);
+      } catch (error) {
+        if (error === last) throw error;
+        last = error;
+      }
+    }
+    throw new Error(`feed.earlier not answered after ${attempts} attempts: ${(last as Error)?.message}`);
   }
 
   close(): void {

@@ -1,21 +1,6 @@
 import { useState } from 'react';
-import { STORE_ROLES, type Audience, type StoreView, type TerminalView } from '@lastmeter/contracts';
-import { targetsStore } from '@lastmeter/domain';
-import { useRegions, useStores, useTerminals } from '../shared/data';
-
-/** How many stores an audience reaches, and how many terminals will show the content. */
-export function reachOf(audience: Audience, stores: StoreView[], terminals: TerminalView[]) {
-  const targeted = stores.filter((store) => targetsStore(audience, store));
-  const ids = new Set(targeted.map((store) => store.id));
-  const roles = audience.roles ?? [];
-  const showing = terminals.filter(
-    (t) =>
-      t.status === 'enrolled' &&
-      ids.has(t.storeId) &&
-      (roles.length === 0 || t.roles.some((role) => roles.includes(role))),
-  );
-  return { stores: targeted.length, terminals: showing.length };
-}
+import { STORE_ROLES, type Audience, type StoreView } from '@lastmeter/contracts';
+import { useAudienceCount, useRegions, useStorePage, useStores } from '../shared/data';
 
 function toggle<T>(list: T[] | undefined, value: T, on: boolean): T[] | undefined {
   const next = (list ?? []).filter((v) => v !== value);
@@ -25,27 +10,49 @@ function toggle<T>(list: T[] | undefined, value: T, on: boolean): T[] | undefine
 
 /**
  * All / regions / stores / tags combine as a union; roles narrow which terminals of the
- * targeted stores show the content (the same rule the write side uses: libs/domain).
+ * targeted stores show the content. The count comes from the server
+ * (`GET /v1/audience/count`, the planner's rule in libs/domain), and stores are found by
+ * a server-side search, so the picker stays small at 50,000 stores.
  */
 export function AudiencePicker(props: { value: Audience; onChange: (audience: Audience) => void; errors: string[] }) {
   const regions = useRegions().data?.items ?? [];
-  const stores = useStores().data?.items ?? [];
-  const terminals = useTerminals().data?.items ?? [];
+  const known = useStores().data?.items ?? [];
   const [search, setSearch] = useState('');
+  const [tagInput, setTagInput] = useState('');
+  // Names of the stores picked in this session (the first page of the directory names the rest).
+  const [picked, setPicked] = useState<Map<string, StoreView>>(new Map());
   const audience = props.value;
   const set = (patch: Partial<Audience>) => props.onChange(clean({ ...audience, ...patch }));
-  const tags = [...new Set(stores.flatMap((store) => store.tags))].sort();
-  const reach = reachOf(audience, stores, terminals);
-  const matching = stores.filter((store) =>
-    `${store.code} ${store.name}`.toLowerCase().includes(search.trim().toLowerCase()),
-  );
+  const tags = [...new Set([...known.flatMap((store) => store.tags), ...(audience.tags ?? [])])].sort();
+  const count = useAudienceCount(audience);
+  const reach = count.data;
+  const matching = useStorePage({ q: search.trim() || undefined }, undefined, 20);
+  const storeName = (id: string) => {
+    const store = picked.get(id) ?? known.find((s) => s.id === id);
+    return store ? `${store.name} (${store.code})` : id.slice(0, 8);
+  };
+  const pick = (store: StoreView, on: boolean) => {
+    if (on) setPicked(new Map(picked).set(store.id, store));
+    set({ storeIds: toggle(audience.storeIds, store.id, on) });
+  };
+  const addTag = () => {
+    const tag = tagInput.trim();
+    if (tag) set({ tags: toggle(audience.tags, tag, true) });
+    setTagInput('');
+  };
 
   return (
     <fieldset className={`audience${props.errors.length ? ' field--invalid' : ''}`}>
       <legend>Audience</legend>
       <p className="reach-preview" role="status" aria-live="polite" data-testid="audience-reach">
-        Reaches <strong>{reach.stores}</strong> {reach.stores === 1 ? 'store' : 'stores'} ·{' '}
-        <strong>{reach.terminals}</strong> {reach.terminals === 1 ? 'terminal' : 'terminals'}
+        {reach ? (
+          <>
+            Reaches <strong>{reach.stores}</strong> {reach.stores === 1 ? 'store' : 'stores'} ·{' '}
+            <strong>{reach.terminals}</strong> {reach.terminals === 1 ? 'terminal' : 'terminals'}
+          </>
+        ) : (
+          <span className="muted">Counting…</span>
+        )}
       </p>
       <label className="check">
         <input type="checkbox" checked={!!audience.all} onChange={(e) => set({ all: e.target.checked || undefined })} />
@@ -69,23 +76,33 @@ export function AudiencePicker(props: { value: Audience; onChange: (audience: Au
               ))}
             </div>
           </div>
-          {tags.length > 0 && (
-            <div className="audience-group" role="group" aria-label="Tags">
-              <strong>Tags</strong>
-              <div>
-                {tags.map((tag) => (
-                  <label key={tag} className="check">
-                    <input
-                      type="checkbox"
-                      checked={!!audience.tags?.includes(tag)}
-                      onChange={(e) => set({ tags: toggle(audience.tags, tag, e.target.checked) })}
-                    />
-                    {tag}
-                  </label>
-                ))}
-              </div>
+          <div className="audience-group" role="group" aria-label="Tags">
+            <strong>Tags</strong>
+            <div>
+              {tags.map((tag) => (
+                <label key={tag} className="check">
+                  <input
+                    type="checkbox"
+                    checked={!!audience.tags?.includes(tag)}
+                    onChange={(e) => set({ tags: toggle(audience.tags, tag, e.target.checked) })}
+                  />
+                  {tag}
+                </label>
+              ))}
+              <input
+                aria-label="Add a tag"
+                placeholder="another tag"
+                value={tagInput}
+                onChange={(e) => setTagInput(e.target.value)}
+                onKeyDown={(e) => {
+                  if (e.key === 'Enter') {
+                    e.preventDefault();
+                    addTag();
+                  }
+                }}
+              />
             </div>
-          )}
+          </div>
           <div className="audience-group" role="group" aria-label="Stores">
             <strong>Stores</strong>
             <input
@@ -95,19 +112,34 @@ export function AudiencePicker(props: { value: Audience; onChange: (audience: Au
               value={search}
               onChange={(e) => setSearch(e.target.value)}
             />
-            <div className="store-picks">
-              {matching.slice(0, 50).map((store) => (
-                <label key={store.id} className="check">
-                  <input
-                    type="checkbox"
-                    checked={!!audience.storeIds?.includes(store.id)}
-                    onChange={(e) => set({ storeIds: toggle(audience.storeIds, store.id, e.target.checked) })}
-                  />
-                  {store.name} <span className="muted">{store.code}</span>
-                </label>
-              ))}
-              {matching.length > 50 && <span className="muted">…{matching.length - 50} more; narrow the search</span>}
-            </div>
+            {(audience.storeIds?.length ?? 0) > 0 && (
+              <div className="store-picks" aria-label="Picked stores">
+                {audience.storeIds!.map((id) => (
+                  <label key={id} className="check">
+                    <input
+                      type="checkbox"
+                      checked
+                      onChange={() => set({ storeIds: toggle(audience.storeIds, id, false) })}
+                    />
+                    {storeName(id)}
+                  </label>
+                ))}
+              </div>
+            )}
+            {search.trim() && (
+              <div className="store-picks" aria-label="Matching stores">
+                {(matching.data?.items ?? [])
+                  .filter((store) => !audience.storeIds?.includes(store.id))
+                  .map((store) => (
+                    <label key={store.id} className="check">
+                      <input type="checkbox" checked={false} onChange={(e) => pick(store, e.target.checked)} />
+                      {store.name} <span className="muted">{store.code}</span>
+                    </label>
+                  ))}
+                {matching.data?.next && <span className="muted">…more; narrow the search</span>}
+                {matching.data?.items.length === 0 && <span className="muted">No store matches.</span>}
+              </div>
+            )}
           </div>
         </>
       )}

@@ -1,6 +1,16 @@
+import { useState } from 'react';
 import { relative, when } from '../shared/format';
-import { Badge, Empty, ErrorNotice } from '../shared/ui';
-import { useCompliance, useNames, usePresence, useReports, useStores, useTerminals } from '../shared/data';
+import { Badge, Empty, ErrorNotice, Field } from '../shared/ui';
+import {
+  useCompliance,
+  useNames,
+  usePresencePage,
+  useRegions,
+  useReports,
+  useStorePage,
+  useTerminals,
+  type StoreFilter,
+} from '../shared/data';
 
 /** Overdue tasks by store, worst first (refreshed every 15 s: overdue is a matter of the clock). */
 export function Compliance() {
@@ -79,16 +89,51 @@ export function Reports() {
   );
 }
 
-/** Online terminals per store (pushed live by /console). */
+/**
+ * Online terminals per store (pushed live by /console), a page of the directory at a
+ * time: search by code or name, or narrow to a region.
+ */
 export function Presence() {
-  const { data, error } = usePresence();
-  const stores = useStores().data?.items ?? [];
+  const regions = useRegions().data?.items ?? [];
+  const [filter, setFilter] = useState<StoreFilter>({});
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const stores = useStorePage(filter, cursors.at(-1));
+  const presence = usePresencePage(filter, cursors.at(-1));
   const terminals = useTerminals().data?.items ?? [];
-  const online = new Map((data?.items ?? []).map((store) => [store.storeId, store.online]));
+  const online = new Map((presence.data?.items ?? []).map((store) => [store.storeId, store.online]));
+  const filterBy = (patch: StoreFilter) => {
+    setFilter({ ...filter, ...patch });
+    setCursors([undefined]);
+  };
+  const page = stores.data?.items ?? [];
+  const loading = stores.isPlaceholderData || presence.isPlaceholderData || !stores.data;
   return (
     <section aria-label="Presence" className="stack">
       <h1>Presence</h1>
-      <ErrorNotice error={error} />
+      <ErrorNotice error={stores.error ?? presence.error} />
+      <div className="row" role="search" aria-label="Find stores">
+        <Field label="Search stores" hint="code or name">
+          {(id) => (
+            <input id={id} type="search" value={filter.q ?? ''} onChange={(e) => filterBy({ q: e.target.value })} />
+          )}
+        </Field>
+        <Field label="In region">
+          {(id) => (
+            <select
+              id={id}
+              value={filter.regionId ?? ''}
+              onChange={(e) => filterBy({ regionId: e.target.value || undefined })}
+            >
+              <option value="">All regions</option>
+              {regions.map((region) => (
+                <option key={region.id} value={region.id}>
+                  {region.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      </div>
       <table>
         <thead>
           <tr>
@@ -99,7 +144,7 @@ export function Presence() {
           </tr>
         </thead>
         <tbody>
-          {stores.map((store) => {
+          {page.map((store) => {
             const list = online.get(store.id) ?? [];
             const enrolled = terminals.filter((t) => t.storeId === store.id && t.status === 'enrolled');
             return (
@@ -124,6 +169,19 @@ export function Presence() {
           })}
         </tbody>
       </table>
+      <div className="pager">
+        <span className="muted">{loading ? 'Loading…' : `Page ${cursors.length} · ${page.length} stores`}</span>
+        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous page
+        </button>
+        <button
+          type="button"
+          disabled={!stores.data?.next || loading}
+          onClick={() => stores.data?.next && !loading && setCursors([...cursors, stores.data.next])}
+        >
+          Next page
+        </button>
+      </div>
     </section>
   );
 }

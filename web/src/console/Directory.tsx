@@ -4,7 +4,15 @@ import { STORE_ROLES, USER_ROLES, type TerminalRegistration, type UserRole } fro
 import { write } from '../shared/api';
 import { when } from '../shared/format';
 import { Badge, ErrorNotice, Field, fieldErrors } from '../shared/ui';
-import { useRegions, useSessionToken, useStores, useTerminals, useUsers } from '../shared/data';
+import {
+  useRegions,
+  useSessionToken,
+  useStorePage,
+  useStores,
+  useTerminals,
+  useUsers,
+  type StoreFilter,
+} from '../shared/data';
 
 /** Regions, stores and terminals; head-office admins create them and hand out enrollment codes. */
 export function Directory() {
@@ -99,9 +107,18 @@ function Regions({ admin }: { admin: boolean }) {
   );
 }
 
+/** Stores a page at a time, searched and filtered on the server: a directory of 50,000 stays quick. */
 function Stores({ admin }: { admin: boolean }) {
-  const stores = useStores().data?.items ?? [];
   const regions = useRegions().data?.items ?? [];
+  const [filter, setFilter] = useState<StoreFilter>({});
+  // The cursors of the pages before this one (the first page has none).
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const page = useStorePage(filter, cursors.at(-1));
+  const stores = page.data?.items ?? [];
+  const filterBy = (patch: StoreFilter) => {
+    setFilter({ ...filter, ...patch });
+    setCursors([undefined]);
+  };
   const { submit, error, busy } = useDirectoryWrite(['stores']);
   const [form, setForm] = useState({ code: '', name: '', regionId: '', tags: '', timezone: '' });
   const create = async (event: FormEvent) => {
@@ -123,7 +140,34 @@ function Stores({ admin }: { admin: boolean }) {
   return (
     <section className="card stack" aria-label="Stores">
       <h2>Stores</h2>
-      <table>
+      <div className="row" role="search" aria-label="Find stores">
+        <Field label="Search stores" hint="code or name">
+          {(id) => (
+            <input id={id} type="search" value={filter.q ?? ''} onChange={(e) => filterBy({ q: e.target.value })} />
+          )}
+        </Field>
+        <Field label="In region">
+          {(id) => (
+            <select
+              id={id}
+              value={filter.regionId ?? ''}
+              onChange={(e) => filterBy({ regionId: e.target.value || undefined })}
+            >
+              <option value="">All regions</option>
+              {regions.map((region) => (
+                <option key={region.id} value={region.id}>
+                  {region.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="With tag">
+          {(id) => <input id={id} value={filter.tag ?? ''} onChange={(e) => filterBy({ tag: e.target.value })} />}
+        </Field>
+      </div>
+      <ErrorNotice error={page.error} />
+      <table data-testid="store-table">
         <thead>
           <tr>
             <th>Store</th>
@@ -143,6 +187,25 @@ function Stores({ admin }: { admin: boolean }) {
           ))}
         </tbody>
       </table>
+      <div className="pager" aria-label="Store pages">
+        <span className="muted" data-testid="store-page">
+          {page.isPlaceholderData || !page.data
+            ? 'Loading…'
+            : stores.length === 0
+              ? 'No store matches.'
+              : `Page ${cursors.length} · ${stores.length} stores${page.data?.next ? ' · more after' : ''}`}
+        </span>
+        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous page
+        </button>
+        <button
+          type="button"
+          disabled={!page.data?.next || page.isPlaceholderData}
+          onClick={() => page.data?.next && !page.isPlaceholderData && setCursors([...cursors, page.data.next])}
+        >
+          Next page
+        </button>
+      </div>
       {admin && (
         <form onSubmit={create} aria-label="New store">
           <div className="row">
@@ -186,7 +249,9 @@ function Stores({ admin }: { admin: boolean }) {
 }
 
 function Terminals({ admin }: { admin: boolean }) {
-  const terminals = useTerminals().data?.items ?? [];
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const page = useTerminals(cursors.at(-1), 50);
+  const terminals = page.data?.items ?? [];
   const stores = useStores().data?.items ?? [];
   const { submit, error, busy } = useDirectoryWrite(['terminals']);
   const [form, setForm] = useState({ storeId: '', name: '', roles: [] as string[] });
@@ -258,6 +323,19 @@ function Terminals({ admin }: { admin: boolean }) {
           ))}
         </tbody>
       </table>
+      <div className="pager" aria-label="Terminal pages">
+        <span className="muted">Page {cursors.length}</span>
+        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous terminals
+        </button>
+        <button
+          type="button"
+          disabled={!page.data?.next || page.isPlaceholderData}
+          onClick={() => page.data?.next && !page.isPlaceholderData && setCursors([...cursors, page.data.next])}
+        >
+          Next terminals
+        </button>
+      </div>
       {admin && (
         <form onSubmit={register} aria-label="New terminal">
           <div className="row">

@@ -1,18 +1,25 @@
-import { REACH_STEPS, type CommunicationView, type ReachReport } from '@lastmeter/contracts';
+import { useState } from 'react';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { REACH_STEPS, type CommunicationView, type ReachReport, type StoreReach } from '@lastmeter/contracts';
+import { query, read } from '../shared/api';
 import { percent } from '../shared/format';
 import { ErrorNotice } from '../shared/ui';
-import { useNames } from '../shared/data';
+import { useNames, useSessionToken } from '../shared/data';
 import { useLiveReach } from './live';
 
 const LABEL = { delivered: 'Delivered', read: 'Read', acknowledged: 'Acknowledged', completed: 'Completed' };
 
+type StoreReachRow = StoreReach & { code?: string; name?: string };
+
 /**
- * Targeted → delivered → read → acknowledged → completed, overall, by region and by
- * store, pushed by `/console` as receipts arrive (no reload, no polling).
+ * Targeted → delivered → read → acknowledged → completed, overall and by region, pushed
+ * by `/console` as receipts arrive (no reload, no polling); a region opens on its
+ * stores, a page at a time (`GET /v1/communications/:id/reach?regionId=`).
  */
 export function ReachBoard({ communication }: { communication: CommunicationView }) {
   const { reach, error, live } = useLiveReach(communication.id);
   const names = useNames();
+  const [regionId, setRegionId] = useState<string>();
   if (error) return <ErrorNotice error={new Error(error)} />;
   if (!reach) return <p className="muted">{live ? 'Loading reach…' : 'Waiting for the live connection…'}</p>;
   return (
@@ -40,53 +47,45 @@ export function ReachBoard({ communication }: { communication: CommunicationView
             </tr>
           </thead>
           <tbody>
-            {reach.byRegion.map((region) => (
-              <tr key={region.regionId}>
-                <td>{names.region(region.regionId)}</td>
-                <td className="num">{region.targeted}</td>
-                {REACH_STEPS.map((step) => (
-                  <td key={step} className="num">
-                    {region[step]}
+            {[...reach.byRegion]
+              .sort((a, b) =>
+                names.region(a.regionId).localeCompare(names.region(b.regionId), undefined, { numeric: true }),
+              )
+              .map((region) => (
+                <tr key={region.regionId} aria-selected={region.regionId === regionId}>
+                  <td>
+                    <button
+                      type="button"
+                      className="link"
+                      aria-expanded={region.regionId === regionId}
+                      onClick={() => setRegionId(region.regionId === regionId ? undefined : region.regionId)}
+                    >
+                      {region.regionId === 'unknown' ? 'Unknown region' : names.region(region.regionId)}
+                    </button>
                   </td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <h3>By store</h3>
-      <div className="table-scroll">
-        <table>
-          <thead>
-            <tr>
-              <th>Store</th>
-              {REACH_STEPS.map((step) => (
-                <th key={step} className="num">
-                  {LABEL[step]}
-                </th>
-              ))}
-              {reach.quiz.answers > 0 && <th className="num">Quiz</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {reach.byStore
-              .filter((store) => store.targeted)
-              .map((store) => (
-                <tr key={store.storeId} data-store-id={store.storeId}>
-                  <td>{names.store(store.storeId)}</td>
+                  <td className="num">{region.targeted}</td>
                   {REACH_STEPS.map((step) => (
                     <td key={step} className="num">
-                      {store[step]}
+                      {region[step]}
                     </td>
                   ))}
-                  {reach.quiz.answers > 0 && (
-                    <td className="num">{store.quizScore === undefined ? '—' : percent(store.quizScore, 1)}</td>
-                  )}
                 </tr>
               ))}
           </tbody>
         </table>
       </div>
+      {regionId ? (
+        <RegionStores
+          communicationId={communication.id}
+          regionId={regionId}
+          regionName={regionId === 'unknown' ? 'Unknown region' : names.region(regionId)}
+          quiz={reach.quiz.answers > 0}
+          // Refetched whenever the live counts move.
+          version={REACH_STEPS.map((step) => reach[step].terminals).join('-')}
+        />
+      ) : (
+        <p className="muted">Choose a region to see its stores.</p>
+      )}
     </section>
   );
 }
@@ -123,5 +122,84 @@ function Funnel({ reach }: { reach: ReachReport }) {
         </p>
       )}
     </div>
+  );
+}
+
+/** The stores of one region for a communication, by code, 50 at a time. */
+function RegionStores(props: {
+  communicationId: string;
+  regionId: string;
+  regionName: string;
+  quiz: boolean;
+  version: string;
+}) {
+  const session = useSessionToken();
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const [shownRegion, setShownRegion] = useState(props.regionId);
+  if (shownRegion !== props.regionId) {
+    setShownRegion(props.regionId);
+    setCursors([undefined]);
+  }
+  const path = `/v1/communications/${props.communicationId}/reach${query({
+    regionId: props.regionId,
+    limit: 50,
+    cursor: cursors.at(-1),
+  })}`;
+  const page = useQuery({
+    queryKey: ['reach-region', path, props.version],
+    queryFn: ({ signal }) => read<{ items: StoreReachRow[]; next?: string }>(path, session.token, signal),
+    placeholderData: keepPreviousData,
+  });
+  const stores = page.data?.items ?? [];
+  return (
+    <>
+      <h3>Stores in {props.regionName}</h3>
+      <ErrorNotice error={page.error} />
+      <div className="table-scroll">
+        <table data-testid="reach-region-stores">
+          <thead>
+            <tr>
+              <th>Store</th>
+              {REACH_STEPS.map((step) => (
+                <th key={step} className="num">
+                  {LABEL[step]}
+                </th>
+              ))}
+              {props.quiz && <th className="num">Quiz</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {stores.map((store) => (
+              <tr key={store.storeId} data-store-id={store.storeId}>
+                <td>
+                  {store.name ?? store.storeId.slice(0, 8)} <span className="muted">{store.code}</span>
+                </td>
+                {REACH_STEPS.map((step) => (
+                  <td key={step} className="num">
+                    {store[step]}
+                  </td>
+                ))}
+                {props.quiz && (
+                  <td className="num">{store.quizScore === undefined ? '—' : percent(store.quizScore, 1)}</td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div className="pager">
+        <span className="muted">Page {cursors.length}</span>
+        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous stores
+        </button>
+        <button
+          type="button"
+          disabled={!page.data?.next || page.isPlaceholderData}
+          onClick={() => page.data?.next && !page.isPlaceholderData && setCursors([...cursors, page.data.next])}
+        >
+          Next stores
+        </button>
+      </div>
+    </>
   );
 }

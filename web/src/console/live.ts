@@ -37,10 +37,10 @@ export function useConsoleSocket(session: Session | undefined) {
     });
     socket.on('disconnect', () => setConnected(false));
     socket.on('presence', (store: StorePresence) => {
-      client.setQueryData<{ items: StorePresence[] }>(['presence'], (current) => {
-        const items = (current?.items ?? []).filter((s) => s.storeId !== store.storeId);
-        return { items: [...items, store].sort((a, b) => a.storeId.localeCompare(b.storeId)) };
-      });
+      // Each page of the board lists every store of its page: a store on it is replaced in place.
+      client.setQueriesData<{ items: StorePresence[]; next?: string }>({ queryKey: ['presence'] }, (current) =>
+        current ? { ...current, items: current.items.map((s) => (s.storeId === store.storeId ? store : s)) } : current,
+      );
     });
     socket.on('report', (report: ReportView) => {
       client.setQueryData<Page<ReportView>>(['reports'], (current) => ({

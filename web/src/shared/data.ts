@@ -1,5 +1,5 @@
 import { createContext, useContext } from 'react';
-import { useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type {
   CommandResult,
   CommunicationView,
@@ -52,12 +52,65 @@ export const useCommunications = (status?: string) =>
 export const useCommunication = (id: string | undefined) =>
   useRead<CommunicationView>(['communication', id], id ? `/v1/communications/${id}` : undefined, { staleTime: 0 });
 export const useRegions = () => useRead<Page<RegionView>>(['regions'], '/v1/regions');
-export const useStores = () => useRead<Page<StoreView>>(['stores'], '/v1/stores');
-export const useTerminals = () => useRead<Page<TerminalView>>(['terminals'], '/v1/terminals');
+/** The first 500 stores by code: names for tables and pickers (larger directories: useStorePage). */
+export const useStores = () => useRead<Page<StoreView>>(['stores'], '/v1/stores?limit=500');
+
+export interface StoreFilter {
+  q?: string;
+  regionId?: string;
+  tag?: string;
+}
+
+/** One page of the directory, searched on the server (`q`: code or name-word prefix). */
+export function useStorePage(filter: StoreFilter, cursor: string | undefined, limit = 50) {
+  const session = useSessionToken();
+  const path = `/v1/stores${query({ q: filter.q?.trim(), regionId: filter.regionId, tag: filter.tag?.trim(), limit, cursor })}`;
+  return useQuery({
+    queryKey: ['stores', 'page', path],
+    queryFn: ({ signal }) => read<Page<StoreView>>(path, session.token, signal),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** How many stores and terminals an audience reaches, counted by the server with the planner's rule. */
+export function useAudienceCount(audience: {
+  all?: boolean;
+  regionIds?: string[];
+  storeIds?: string[];
+  tags?: string[];
+  roles?: string[];
+}) {
+  const session = useSessionToken();
+  const path = `/v1/audience/count${query({
+    all: audience.all ? 'true' : undefined,
+    regionIds: audience.regionIds?.join(','),
+    storeIds: audience.storeIds?.join(','),
+    tags: audience.tags?.join(','),
+    roles: audience.roles?.join(','),
+  })}`;
+  return useQuery({
+    queryKey: ['stores', 'audience-count', path],
+    queryFn: ({ signal }) => read<{ stores: number; terminals: number }>(path, session.token, signal),
+    placeholderData: keepPreviousData,
+    staleTime: 5_000,
+  });
+}
+/** Terminals by store, a page at a time (`GET /v1/terminals` pages them; up to 500 per page). */
+export const useTerminals = (cursor?: string, limit = 500) =>
+  useRead<Page<TerminalView>>(['terminals', cursor ?? ''], `/v1/terminals${query({ limit, cursor })}`);
 export const useUsers = () => useRead<Page<UserView>>(['users'], '/v1/users');
 export const useCompliance = () =>
   useRead<{ items: StoreCompliance[] }>(['compliance'], '/v1/compliance', { refetchInterval: 15_000 });
-export const usePresence = () => useRead<{ items: StorePresence[] }>(['presence'], '/v1/presence');
+/** One page of the presence board: the stores of one directory page (same filter and cursor), zeros included. */
+export function usePresencePage(filter: StoreFilter, cursor: string | undefined, limit = 50) {
+  const session = useSessionToken();
+  const path = `/v1/presence${query({ q: filter.q?.trim(), regionId: filter.regionId, tag: filter.tag?.trim(), limit, cursor })}`;
+  return useQuery({
+    queryKey: ['presence', path],
+    queryFn: ({ signal }) => read<{ items: StorePresence[]; next?: string }>(path, session.token, signal),
+    placeholderData: keepPreviousData,
+  });
+}
 export const useReports = () => useRead<Page<ReportView>>(['reports'], '/v1/reports?limit=100');
 
 /** Names for ids, for every table that shows a store or a region. */

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState, useSyncExternalStore, type FormEvent } from 'react';
-import type { EnrollResult, FeedItem, StoreView } from '@lastmeter/contracts';
+import type { EnrollResult, FeedItem, FeedMessage, StoreView } from '@lastmeter/contracts';
 import { read, write } from '../shared/api';
 import { FeedCard } from '../shared/FeedCard';
 import { AppHeader, ErrorNotice, Field, fieldErrors } from '../shared/ui';
@@ -217,6 +217,7 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
             )}
           </section>
         )}
+        {!opened && <EarlierItems tablet={tablet} />}
         <footer className="tablet-footer muted">
           Terminal {device.terminalId.slice(0, 8)} · feed position {state.cursor}
           {' · '}
@@ -230,6 +231,52 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
         </footer>
       </main>
     </div>
+  );
+}
+
+/**
+ * "Earlier items": the store's older feed entries on demand, a page at a time, newest
+ * first. A tablet starts from what is live now; the history is there when asked for.
+ */
+function EarlierItems({ tablet }: { tablet: Tablet }) {
+  const [entries, setEntries] = useState<FeedItem[]>([]);
+  const [next, setNext] = useState<number | undefined>();
+  const [done, setDone] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const more = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const page = await tablet.earlier(next, 50);
+      const shown = page.items.filter((item: FeedMessage): item is FeedItem => 'communication' in item);
+      setEntries((previous) => [...previous, ...shown]);
+      setNext(page.next);
+      setDone(page.next === undefined);
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-label="Earlier items" className="stack">
+      {entries.length > 0 && (
+        <ol className="earlier" data-testid="earlier">
+          {entries.map((entry) => (
+            <li key={entry.feedSeq} data-feed-seq={entry.feedSeq} className="muted">
+              {entry.communication.title} · {entry.change} · {new Date(entry.at).toLocaleDateString()}
+            </li>
+          ))}
+        </ol>
+      )}
+      <ErrorNotice error={error} />
+      {!done && (
+        <button type="button" className="link" onClick={() => void more()} disabled={busy}>
+          {busy ? 'Loading…' : 'Earlier items'}
+        </button>
+      )}
+    </section>
   );
 }
 

@@ -129,6 +129,13 @@ export class Tablet {
     });
     this.client.onHello((hello) => {
       this.stored.epoch = hello.epoch;
+      // No cursor (a new tablet) or an untrusted one: the store's live set follows,
+      // taken at headSeq. It replaces what the tablet shows, instead of the whole history.
+      if (hello.snapshot !== undefined) {
+        this.stored.items = {};
+        this.stored.cursor = hello.headSeq;
+        this.save();
+      }
       this.setConnection('online');
       void this.flush();
     });
@@ -230,12 +237,23 @@ export class Tablet {
   }
 
   private receive(message: FeedMessage): void {
+    // An item of the live set (after hello.snapshot): live now, delivered to this tablet
+    // now, but not news (no sound), and the cursor is already the snapshot's head.
+    if (message.snapshot) {
+      if (!('hidden' in message)) {
+        const item = withoutFlags(message);
+        this.stored.items[item.communication.id] = item;
+        this.receipt(item, 'delivered');
+      }
+      this.save();
+      return;
+    }
     if (message.reset) this.stored.items = {};
     if (!('hidden' in message)) {
       const { communication, change } = message;
       if (change === 'published' || change === 'revised') {
         const fresh = !this.stored.items[communication.id];
-        this.stored.items[communication.id] = message;
+        this.stored.items[communication.id] = withoutFlags(message);
         this.receipt(message, 'delivered');
         if (fresh && communication.priority === 'urgent' && this.stored.sound) this.options.onUrgentSound?.(message);
       } else {
@@ -244,6 +262,15 @@ export class Tablet {
     }
     this.stored.cursor = message.feedSeq;
     this.save();
+  }
+
+  /**
+   * Earlier entries of the store's feed, newest first (history the tablet never received
+   * when it started from the live set): up to `limit` before `before` (default: before
+   * everything it holds); `next` pages on. Nothing is queued for them.
+   */
+  earlier(before = this.stored.cursor + 1, limit?: number): Promise<{ items: FeedMessage[]; next?: number }> {
+    return this.client.earlier(before, limit);
   }
 
   private receipt(item: FeedItem, kind: ReceiptKind): void {
@@ -340,6 +367,12 @@ export class Tablet {
     };
     for (const listener of this.listeners) listener();
   }
+}
+
+/** The item as stored: without the delivery flags of its message. */
+function withoutFlags(message: FeedItem & { reset?: true; snapshot?: true }): FeedItem {
+  const { reset: _reset, snapshot: _snapshot, ...item } = message;
+  return item;
 }
 
 function describe(entry: OutboxEntry, ack: Ack): string {

@@ -1,11 +1,16 @@
 import { BadRequestException, Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
-import { listReports, readCompliance } from '@lastmeter/read-models';
-import { ReportsQuery, StoreFilterQuery } from './read.dto';
+import { BadCursor, listReports, queryStores, readCompliance, type RedisKeys } from '@lastmeter/read-models';
+import { ReportsQuery, StoreDirectoryQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS, storesInScope } from './scope';
 import { readLivePresence } from '../realtime/gateway-identity';
+
+const PAGED_BOARD =
+  'Without parameters: every store the board knows of. With `q` (code or name-word prefix), `regionId`, `tag`, ' +
+  '`limit` (default 100, at most 500) or `cursor`: one page of the directory by code, every store of the page ' +
+  'listed (zeros included), and `next` for the following page.';
 
 @ApiTags('boards')
 @ApiBearerAuth()
@@ -15,22 +20,56 @@ export class BoardController {
 
   @Get('compliance')
   @Roles(...HQ_READERS, 'store-manager')
-  @ApiOperation({ summary: 'Open and overdue tasks per store, most overdue first' })
-  async compliance(@Query() query: StoreFilterQuery, @CurrentClaims() claims: TokenClaims) {
-    const scope = storesInScope(claims, query.storeId);
+  @ApiOperation({
+    summary: 'Open and overdue tasks per store, most overdue first',
+    description: PAGED_BOARD,
+  })
+  async compliance(@Query() query: StoreDirectoryQuery, @CurrentClaims() claims: TokenClaims) {
+    const keys = await this.models.keys();
     const now = new Date();
+    const page = await this.page(keys, query, claims);
     return {
       at: now.toISOString(),
-      items: await readCompliance(this.models.redis, await this.models.keys(), now, scope),
+      items: await readCompliance(this.models.redis, keys, now, page.storeIds),
+      ...(page.next ? { next: page.next } : {}),
     };
   }
 
   @Get('presence')
   @Roles(...HQ_READERS, 'store-manager')
-  @ApiOperation({ summary: 'Online terminals per store' })
-  async presence(@Query() query: StoreFilterQuery, @CurrentClaims() claims: TokenClaims) {
-    const scope = storesInScope(claims, query.storeId);
-    return { items: await readLivePresence(this.models.redis, await this.models.keys(), scope) };
+  @ApiOperation({ summary: 'Online terminals per store', description: PAGED_BOARD })
+  async presence(@Query() query: StoreDirectoryQuery, @CurrentClaims() claims: TokenClaims) {
+    const keys = await this.models.keys();
+    const page = await this.page(keys, query, claims);
+    return {
+      items: await readLivePresence(this.models.redis, keys, page.storeIds),
+      ...(page.next ? { next: page.next } : {}),
+    };
+  }
+
+  /**
+   * The stores a board shows: the token's scope, or with any of q, regionId, tag, limit or
+   * cursor one page of the directory index (by code); otherwise undefined (every store
+   * the board knows of).
+   */
+  private async page(
+    keys: RedisKeys,
+    query: StoreDirectoryQuery,
+    claims: TokenClaims,
+  ): Promise<{ storeIds?: string[]; next?: string }> {
+    const { storeId, ...directory } = query;
+    const scope = storesInScope(claims, storeId);
+    if (scope) return { storeIds: scope };
+    if (Object.values(directory).every((value) => value === undefined)) return {};
+    try {
+      const page = await queryStores(this.models.redis, keys, { ...directory, limit: directory.limit ?? 100 });
+      return { storeIds: page.items.map((s) => s.id), next: page.next };
+    } catch (error) {
+      if (error instanceof BadCursor) {
+        throw new BadRequestException({ message: 'invalid cursor', fields: { cursor: ['unknown cursor'] } });
+      }
+      throw error;
+    }
   }
 
   @Get('reports')

@@ -2,13 +2,15 @@ import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUU
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '@lastmeter/auth';
 import {
+  BadCursor,
   communicationAsOf,
   getCommunication,
   listCommunications,
+  reachOfRegion,
   reachReport,
   reachTimeline,
 } from '@lastmeter/read-models';
-import { CommunicationQuery, ListCommunicationsQuery } from './read.dto';
+import { CommunicationQuery, ListCommunicationsQuery, ReachQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS } from './scope';
 
@@ -68,12 +70,43 @@ export class CommunicationsController {
 
   @Get(':id/reach')
   @Roles(...HQ_READERS)
-  @ApiOperation({ summary: 'Targeted → delivered → read → acknowledged → completed, overall, by region and by store' })
-  async reach(@Param('id', id) communicationId: string) {
+  @ApiOperation({
+    summary: 'Targeted → delivered → read → acknowledged → completed, overall, by region and by store',
+    description:
+      '`by=region`: overall and by region, without the per-store rows. `regionId`: the stores of one region ' +
+      '(`unknown` for stores not in the directory) by code, `limit` (default 100, at most 500) at a time with `next`.',
+  })
+  async reach(@Param('id', id) communicationId: string, @Query() query: ReachQuery) {
+    if (query.by && query.regionId) {
+      throw new BadRequestException({
+        message: 'invalid request: by',
+        fields: { by: ['by=region lists regions; regionId lists the stores of one region: pick one'] },
+      });
+    }
+    if (query.regionId === undefined && (query.limit !== undefined || query.cursor !== undefined)) {
+      throw new BadRequestException({
+        message: 'invalid request: regionId',
+        fields: { regionId: ['limit and cursor page the stores of one region: give regionId'] },
+      });
+    }
     const keys = await this.models.keys();
     const communication = await getCommunication(this.models.redis, keys, communicationId);
     if (!communication) throw new NotFoundException('no such communication');
-    return reachReport(this.models.redis, keys, communication);
+    if (query.regionId === undefined) {
+      return reachReport(this.models.redis, keys, communication, { byStore: query.by !== 'region' });
+    }
+    try {
+      return await reachOfRegion(this.models.redis, keys, communicationId, {
+        regionId: query.regionId,
+        limit: query.limit ?? 100,
+        cursor: query.cursor,
+      });
+    } catch (error) {
+      if (error instanceof BadCursor) {
+        throw new BadRequestException({ message: 'invalid cursor', fields: { cursor: ['unknown cursor'] } });
+      }
+      throw error;
+    }
   }
 
   @Get(':id/reach/timeline')

@@ -1,7 +1,22 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { COMMUNICATION_STATUSES } from '@lastmeter/domain';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { STORE_ROLES, type StoreRole } from '@lastmeter/contracts';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 
 export class PageQuery {
   @ApiPropertyOptional({ description: 'Opaque cursor from the previous page (`next`)' })
@@ -75,4 +90,143 @@ export class ReportsQuery extends PageQuery {
   @IsOptional()
   @IsUUID()
   storeId?: string;
+}
+
+/** A list query parameter as comma-separated values (`?regionIds=a,b`) or repeated (`?regionIds=a&regionIds=b`). */
+const commaList = ({ value }: { value: unknown }) =>
+  (Array.isArray(value) ? value : [value])
+    .flatMap((v) => String(v).split(','))
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
+
+/** Paging and search over the directory index (stores, and the boards joined to it). */
+export class DirectoryQuery {
+  @ApiPropertyOptional({ description: 'Prefix of the store code or of a word of its name, case-insensitive' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  q?: string;
+
+  @ApiPropertyOptional({ description: 'Only stores of this region' })
+  @IsOptional()
+  @IsUUID()
+  regionId?: string;
+
+  @ApiPropertyOptional({ description: 'Only stores with this tag' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 50)
+  tag?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Opaque cursor from the previous page (`next`)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor must be a cursor returned by a previous page' })
+  cursor?: string;
+}
+
+export class StoreDirectoryQuery extends DirectoryQuery {
+  @ApiPropertyOptional({ description: 'Only this store' })
+  @IsOptional()
+  @IsUUID()
+  storeId?: string;
+}
+
+export class TerminalsQuery {
+  @ApiPropertyOptional({ description: 'Only this store' })
+  @IsOptional()
+  @IsUUID()
+  storeId?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Opaque cursor from the previous page (`next`)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor must be a cursor returned by a previous page' })
+  cursor?: string;
+}
+
+export class AudienceCountQuery {
+  @ApiPropertyOptional({ description: 'Every store' })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  all?: 'true' | 'false';
+
+  @ApiPropertyOptional({ type: [String], description: 'Region ids, comma-separated' })
+  @IsOptional()
+  @Transform(commaList)
+  @IsArray()
+  @ArrayMaxSize(500)
+  @IsUUID('all', { each: true })
+  regionIds?: string[];
+
+  @ApiPropertyOptional({ type: [String], description: 'Store ids, comma-separated' })
+  @IsOptional()
+  @Transform(commaList)
+  @IsArray()
+  @ArrayMaxSize(200)
+  @IsUUID('all', { each: true })
+  storeIds?: string[];
+
+  @ApiPropertyOptional({ type: [String], description: 'Store tags, comma-separated' })
+  @IsOptional()
+  @Transform(commaList)
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MaxLength(50, { each: true })
+  tags?: string[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Store roles, comma-separated: count only terminals serving one',
+  })
+  @IsOptional()
+  @Transform(commaList)
+  @IsArray()
+  @IsIn(STORE_ROLES, { each: true })
+  roles?: StoreRole[];
+}
+
+export class ReachQuery {
+  @ApiPropertyOptional({ enum: ['region'], description: 'Counts by region only (no per-store rows)' })
+  @IsOptional()
+  @IsIn(['region'])
+  by?: 'region';
+
+  @ApiPropertyOptional({
+    description: 'The stores of this region, a page at a time (`unknown`: stores not in the directory)',
+  })
+  @IsOptional()
+  @Matches(/^([0-9a-fA-F-]{36}|unknown)$/, { message: 'regionId must be a UUID or "unknown"' })
+  regionId?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Opaque cursor from the previous page (`next`)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor must be a cursor returned by a previous page' })
+  cursor?: string;
 }

@@ -2,15 +2,19 @@ import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUU
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
 import {
+  BadCursor,
+  countAudience,
   feedAsOf,
   getStore,
   listRegions,
-  listStores,
-  listTerminals,
+  queryTerminals,
+  queryStores,
+  matchesSearch,
+  storeRows,
   listUsers,
   readFeed,
 } from '@lastmeter/read-models';
-import { FeedQuery, StoreFilterQuery } from './read.dto';
+import { AudienceCountQuery, DirectoryQuery, FeedQuery, TerminalsQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS, requireStore, storesInScope, STORE_READERS, visibleTo } from './scope';
 
@@ -63,11 +67,50 @@ export class StoresController {
   @Get('stores')
   // Agency composes for stores, so it may see the directory (not feeds or boards).
   @Roles(...HQ_READERS, 'store-manager', 'agency')
-  @ApiOperation({ summary: 'Stores (a store manager sees their own)' })
-  async stores(@CurrentClaims() claims: TokenClaims) {
-    const stores = await listStores(this.models.redis, await this.models.keys());
+  @ApiOperation({
+    summary: 'Stores by code, a page at a time (a store manager sees their own)',
+    description:
+      'Each word of `q` matches a prefix of the code or of a word of the name (case-insensitive); `regionId` and `tag` narrow ' +
+      'it. Pages of `limit` (default 100, at most 500); `next` is the cursor for the following page.',
+  })
+  async stores(@Query() query: DirectoryQuery, @CurrentClaims() claims: TokenClaims) {
+    const keys = await this.models.keys();
     const scope = storesInScope(claims);
-    return { items: scope ? stores.filter((s) => scope.includes(s.id)) : stores };
+    if (scope) {
+      const rows = [...(await storeRows(this.models.redis, keys, scope)).values()].filter(
+        (s) =>
+          (!query.regionId || s.regionId === query.regionId) &&
+          (!query.tag || s.tags.includes(query.tag)) &&
+          (!query.q || matchesSearch(s, query.q)),
+      );
+      return { items: query.cursor ? [] : rows };
+    }
+    try {
+      return await queryStores(this.models.redis, keys, { ...query, limit: query.limit ?? 100 });
+    } catch (error) {
+      if (error instanceof BadCursor) {
+        throw new BadRequestException({ message: 'invalid cursor', fields: { cursor: ['unknown cursor'] } });
+      }
+      throw error;
+    }
+  }
+
+  @Get('audience/count')
+  @Roles(...HQ_READERS, 'agency')
+  @ApiOperation({
+    summary: 'How many stores and terminals an audience reaches',
+    description:
+      'The union of `all`, `regionIds`, `storeIds` and `tags` (comma-separated), as the feed planner targets ' +
+      'stores; terminals are the enrolled terminals of these stores that show it (with `roles`, those serving one).',
+  })
+  async audienceCount(@Query() query: AudienceCountQuery) {
+    return countAudience(this.models.redis, await this.models.keys(), {
+      all: query.all === 'true',
+      regionIds: query.regionIds,
+      storeIds: query.storeIds,
+      tags: query.tags,
+      roles: query.roles,
+    });
   }
 
   @Get('stores/:id')
@@ -87,10 +130,24 @@ export class StoresController {
 
   @Get('terminals')
   @Roles(...HQ_READERS, 'store-manager', 'agency')
-  @ApiOperation({ summary: 'Terminals, optionally of one store (a store manager sees their own store)' })
-  async terminals(@Query() query: StoreFilterQuery, @CurrentClaims() claims: TokenClaims) {
+  @ApiOperation({
+    summary: 'Terminals by store, a page at a time, optionally of one store (a store manager sees their own store)',
+    description: 'Pages of `limit` (default 100, at most 500); `next` is the cursor for the following page.',
+  })
+  async terminals(@Query() query: TerminalsQuery, @CurrentClaims() claims: TokenClaims) {
     const scope = storesInScope(claims, query.storeId);
-    return { items: await listTerminals(this.models.redis, await this.models.keys(), scope?.[0]) };
+    try {
+      return await queryTerminals(this.models.redis, await this.models.keys(), {
+        storeId: scope?.[0],
+        limit: query.limit ?? 100,
+        cursor: query.cursor,
+      });
+    } catch (error) {
+      if (error instanceof BadCursor) {
+        throw new BadRequestException({ message: 'invalid cursor', fields: { cursor: ['unknown cursor'] } });
+      }
+      throw error;
+    }
   }
 
   @Get('users')

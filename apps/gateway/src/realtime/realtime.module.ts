@@ -13,6 +13,7 @@ import { FeedCheck } from './terminal/feed-check';
 import { TerminalPresence } from './terminal/presence';
 import { QuizAnswerHandler } from './terminal/quiz-answer.handler';
 import { ReceiptHandler } from './terminal/receipt.handler';
+import { EarlierHandler } from './terminal/earlier.handler';
 import { ReceiptsHandler } from './terminal/receipts.handler';
 import { ReportFileHandler } from './terminal/report-file.handler';
 import { TerminalResume } from './terminal/resume';
@@ -35,6 +36,7 @@ import { TerminalGateway } from './terminal.gateway';
     FeedCheck,
     ReceiptHandler,
     ReceiptsHandler,
+    EarlierHandler,
     TaskCompleteHandler,
     QuizAnswerHandler,
     ReportFileHandler,

@@ -11,11 +11,13 @@ import {
   RATE_LIMITED,
   TERMINAL_NAMESPACE,
   type Ack,
+  type EarlierAck,
   type ReceiptsAck,
   type TerminalClientEvents,
 } from '@lastmeter/contracts';
 import { MessageBudget, type BudgetVerdict } from './limits/message-budget';
 import { TerminalAuthentication } from './terminal/authentication';
+import { EarlierHandler } from './terminal/earlier.handler';
 import { answerMessage, type TerminalMessageHandler } from './terminal/message';
 import { TerminalPresence } from './terminal/presence';
 import { QuizAnswerHandler } from './terminal/quiz-answer.handler';
@@ -55,6 +57,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     quizzes: QuizAnswerHandler,
     reports: ReportFileHandler,
     private readonly batches: ReceiptsHandler,
+    private readonly earlier: EarlierHandler,
     @Inject(APP_CONFIG) config: AppConfig<'gateway'>,
   ) {
     this.handlers = {
@@ -135,6 +138,20 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
         .catch((error: unknown): ReceiptsAck => {
           this.logger.warn(`receipts not handled: ${(error as Error).message}`);
           return { ok: false, error: { message: 'not recorded; retry' } };
+        })
+        .then((answer) => {
+          if (typeof ack === 'function') ack(answer);
+        });
+    });
+    // Older entries of the store's feed ("earlier items"): a read, one token.
+    socket.on('feed.earlier', (body: unknown, ack?: unknown) => {
+      const { session } = terminalData(socket);
+      if (!this.admit(socket, this.budget.take(session.terminalId), ack)) return;
+      void this.earlier
+        .handle(session, body)
+        .catch((error: unknown): EarlierAck => {
+          this.logger.warn(`feed.earlier not answered: ${(error as Error).message}`);
+          return { ok: false, error: { message: 'not answered; retry' } };
         })
         .then((answer) => {
           if (typeof ack === 'function') ack(answer);

@@ -12,6 +12,7 @@ import {
 } from '@lastmeter/domain';
 import { nextVersion, type ProjectionContext, type ReadModel, type VersionedDoc } from '../model';
 import type { RedisKeys } from '../redis-keys';
+import { indexStore, indexTerminal } from './directory-index';
 
 type DirectoryType = 'store' | 'region' | 'terminal' | 'user';
 const EVOLVE = {
@@ -52,7 +53,9 @@ export const directory: ReadModel = {
     };
     const before = doc?.state ?? decider.initialState(event.aggregateId);
     const state = decider.evolve(before, event);
+    if (type === 'store') indexStore(context, before as StoreState, state as StoreState);
     if (type === 'terminal') {
+      indexTerminal(context, state as TerminalState);
       context.write('SADD', context.keys.model('terminals', (state as TerminalState).storeId), event.aggregateId);
     }
     // The user decider bumps the session version whenever old tokens must stop working.

@@ -53,6 +53,21 @@ export async function readFeed(
 }
 
 /**
+ * The live set of a store's feed entries (docs/design.md section 6, "snapshot"): the
+ * communications whose latest entry is `published` or `revised` and that have not expired
+ * by `now`, each as its latest entry, in feedSeq order. Pure: `entries` are the store's
+ * entries in feedSeq order.
+ */
+export function liveSet(entries: readonly FeedItem[], now: Date): FeedItem[] {
+  const latest = new Map<string, FeedItem>();
+  for (const entry of entries) latest.set(entry.communication.id, entry);
+  return [...latest.values()]
+    .filter((entry) => entry.change === 'published' || entry.change === 'revised')
+    .filter((entry) => !entry.communication.expiresAt || Date.parse(entry.communication.expiresAt) > now.getTime())
+    .sort((a, b) => a.feedSeq - b.feedSeq);
+}
+
+/**
  * The store's feed as it stood at `at` (docs/design.md section 5): the communications live for
  * it then, each at its revision then, with the feedSeq of its latest entry up to then.
  * Folded from the store's feed entries, which the read model keeps in full (it is an
@@ -62,13 +77,41 @@ export async function readFeed(
  */
 export async function feedAsOf(redis: Redis, keys: RedisKeys, storeId: string, at: Date): Promise<FeedItem[]> {
   const entries = (await redis.zrange(keys.model('feed', storeId), 0, -1)).map((json) => JSON.parse(json) as FeedItem);
-  const latest = new Map<string, FeedItem>();
-  for (const entry of entries) {
-    if (Date.parse(entry.at) > at.getTime()) continue;
-    latest.set(entry.communication.id, entry);
-  }
-  return [...latest.values()]
-    .filter((entry) => entry.change === 'published' || entry.change === 'revised')
-    .filter((entry) => !entry.communication.expiresAt || Date.parse(entry.communication.expiresAt) > at.getTime())
-    .sort((a, b) => a.feedSeq - b.feedSeq);
+  return liveSet(
+    entries.filter((entry) => Date.parse(entry.at) <= at.getTime()),
+    at,
+  );
+}
+
+/**
+ * What a terminal without a cursor starts from: the store's live set now and the head it
+ * was taken at, read together (one MULTI), so that every entry up to `headSeq` is folded
+ * in and every later one is not. Resuming from `headSeq` then loses and repeats nothing.
+ */
+export async function readLiveSet(
+  redis: Redis,
+  keys: RedisKeys,
+  storeId: string,
+  now: Date,
+): Promise<{ headSeq: number; items: FeedItem[] }> {
+  const [[, members], [, head]] = (await redis
+    .multi()
+    .zrange(keys.model('feed', storeId), 0, -1)
+    .get(keys.model('feed', storeId, 'head'))
+    .exec()) as [[null, string[]], [null, string | null]];
+  const headSeq = Number(head ?? 0);
+  const entries = members.map((m) => JSON.parse(m) as FeedItem).filter((entry) => entry.feedSeq <= headSeq);
+  return { headSeq, items: liveSet(entries, now) };
+}
+
+/** Up to `limit` entries with feedSeq < before, newest first ("earlier items"). */
+export async function readFeedBefore(
+  redis: Redis,
+  keys: RedisKeys,
+  storeId: string,
+  before: number,
+  limit: number,
+): Promise<FeedItem[]> {
+  const members = await redis.zrevrangebyscore(keys.model('feed', storeId), `(${before}`, '-inf', 'LIMIT', 0, limit);
+  return members.map((m) => JSON.parse(m) as FeedItem);
 }

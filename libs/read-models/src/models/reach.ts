@@ -11,7 +11,7 @@ import {
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
 import type { CatalogueEntry } from './catalogue';
-import { listStores } from './directory';
+import { BadCursor, storeRows, type StoreRow } from './directory-index';
 
 export { REACH_STEPS, type ReachStep, type StepCounts, type StoreReach, type ReachReport };
 
@@ -131,11 +131,39 @@ export function stepCounts(raw: RawReach, step: ReachStep): StepCounts {
   return { stores: new Set(raw.steps[step].map((who) => who.split('/')[0])).size, terminals: raw.steps[step].length };
 }
 
-/** GET /communications/:id/reach and the console's live board: overall, by region, by store. */
-export async function reachReport(redis: Redis, keys: RedisKeys, communication: CatalogueEntry): Promise<ReachReport> {
-  const [raw, stores] = await Promise.all([readReach(redis, keys, communication.id), listStores(redis, keys)]);
-  const regionOf = new Map(stores.map((s) => [s.id, s.regionId]));
-  const byStore = reachByStore(raw).map((s) => ({ ...s, regionId: regionOf.get(s.storeId) }));
+/** The stores any step of the reach mentions. */
+function storesOf(raw: RawReach): string[] {
+  const ids = new Set(raw.targeted);
+  for (const step of REACH_STEPS) for (const who of raw.steps[step]) ids.add(who.split('/')[0]);
+  for (const who of Object.keys(raw.quiz)) ids.add(who.split('/')[0]);
+  return [...ids];
+}
+
+/**
+ * GET /communications/:id/reach and the console's live board: overall, by region and
+ * (unless `byStore: false`) by store. Regions come from the directory index's one hash.
+ */
+export async function reachReport(
+  redis: Redis,
+  keys: RedisKeys,
+  communication: CatalogueEntry,
+  options?: { byStore?: true },
+): Promise<ReachReport>;
+export async function reachReport(
+  redis: Redis,
+  keys: RedisKeys,
+  communication: CatalogueEntry,
+  options: { byStore: boolean },
+): Promise<ReachReport | Omit<ReachReport, 'byStore'>>;
+export async function reachReport(
+  redis: Redis,
+  keys: RedisKeys,
+  communication: CatalogueEntry,
+  options: { byStore?: boolean } = {},
+): Promise<ReachReport | Omit<ReachReport, 'byStore'>> {
+  const raw = await readReach(redis, keys, communication.id);
+  const rows = await storeRows(redis, keys, storesOf(raw));
+  const byStore = reachByStore(raw).map((s) => ({ ...s, regionId: rows.get(s.storeId)?.regionId }));
   const byRegion = new Map<string, Record<'targeted' | ReachStep, number>>();
   for (const store of byStore) {
     const region = store.regionId ?? 'unknown';
@@ -156,8 +184,51 @@ export async function reachReport(redis: Redis, keys: RedisKeys, communication: 
       answers,
       averageScore: answers ? scores.reduce((sum, s) => sum + s.quizScore! * s.quizAnswers, 0) / answers : null,
     },
-    byRegion: [...byRegion].map(([regionId, counts]) => ({ regionId, ...counts })),
-    byStore,
+    byRegion: [...byRegion]
+      .map(([regionId, counts]) => ({ regionId, ...counts }))
+      .sort((a, b) => a.regionId.localeCompare(b.regionId)),
+    ...(options.byStore === false ? {} : { byStore }),
+  };
+}
+
+export type StoreReachRow = StoreReach & { regionId?: string; code?: string; name?: string };
+
+/**
+ * GET /communications/:id/reach?regionId=: the stores of one region (`unknown`: not in
+ * the directory) that the reach mentions, by code, a page at a time.
+ */
+export async function reachOfRegion(
+  redis: Redis,
+  keys: RedisKeys,
+  communicationId: string,
+  query: { regionId: string; limit: number; cursor?: string },
+): Promise<{ communicationId: string; regionId: string; items: StoreReachRow[]; next?: string }> {
+  const raw = await readReach(redis, keys, communicationId);
+  const rows = await storeRows(redis, keys, storesOf(raw));
+  const sortKey = (s: { storeId: string }, row?: StoreRow) => `${row?.code ?? ''}\u0000${s.storeId}`;
+  let after: string | undefined;
+  if (query.cursor !== undefined) {
+    after = Buffer.from(query.cursor, 'base64url').toString('utf8');
+    if (!after.includes('\u0000') || Buffer.from(after, 'utf8').toString('base64url') !== query.cursor) {
+      throw new BadCursor();
+    }
+  }
+  const all = reachByStore(raw)
+    .map((s) => ({ store: s, row: rows.get(s.storeId) }))
+    .filter(({ row }) => (row?.regionId ?? 'unknown') === query.regionId)
+    .map(({ store, row }) => ({ key: sortKey(store, row), store, row }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .filter(({ key }) => after === undefined || key > after);
+  const page = all.slice(0, query.limit);
+  const items = page.map(({ store, row }) => ({
+    ...store,
+    ...(row ? { regionId: row.regionId, code: row.code, name: row.name } : {}),
+  }));
+  return {
+    communicationId,
+    regionId: query.regionId,
+    items,
+    ...(all.length > page.length ? { next: Buffer.from(page.at(-1)!.key, 'utf8').toString('base64url') } : {}),
   };
 }
 

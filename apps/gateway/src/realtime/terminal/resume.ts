@@ -1,12 +1,15 @@
 /**
  * The resume protocol of `/terminal` once a terminal is accepted (docs/design.md
  * section 6): rooms chosen by the server only, `hello`, then every feed item after the
- * terminal's cursor and live items (FeedRelay).
+ * terminal's cursor and live items (FeedRelay). A terminal without a cursor (or with one
+ * that cannot be trusted) gets the store's live set instead of its whole history: the
+ * snapshot, taken at a head it then resumes from.
  */
 import { Injectable } from '@nestjs/common';
-import type { Hello } from '@lastmeter/contracts';
-import { feedHead, getStore } from '@lastmeter/read-models';
+import type { FeedItem, FeedMessage, Hello } from '@lastmeter/contracts';
+import { feedHead, getStore, readLiveSet } from '@lastmeter/read-models';
 import { ReadModels } from '../../read/read-models.service';
+import { visibleTo } from '../../read/scope';
 import { FeedRelay } from '../feed-relay';
 import type { TerminalSocketData } from './terminal-socket';
 
@@ -22,10 +25,16 @@ export class TerminalResume {
     const { session } = data;
     const { socket } = session;
     const keys = await this.models.keys();
-    const [headSeq, store] = await Promise.all([
+    // A cursor from another epoch (or beyond the head) cannot be trusted: start again
+    // from the live set, marked, instead of leaving a silent gap. A cursor without an
+    // epoch is taken as one of ours. The head is read before the store's rooms are
+    // joined only to judge the cursor; the snapshot reads its own head.
+    const otherEpoch = data.requestedEpoch !== undefined && data.requestedEpoch !== data.epoch;
+    const [head, store] = await Promise.all([
       feedHead(this.models.redis, keys, session.storeId),
       getStore(this.models.redis, keys, session.storeId),
     ]);
+    const foreign = data.requestedCursor > 0 && (otherEpoch || data.requestedCursor > head);
     // The rooms are the server's choice; a client has no way to join one.
     await socket.join([
       `store:${session.storeId}`,
@@ -33,23 +42,31 @@ export class TerminalResume {
       ...(store ? [`region:${store.regionId}`] : []),
       ...(session.claims.roles ?? []).map((role) => `role:${role}`),
     ]);
-    // A cursor from another epoch (or beyond the head) cannot be trusted: send the
-    // whole feed again, marked, instead of leaving a silent gap. A cursor without an
-    // epoch is taken as one of ours.
-    const otherEpoch = data.requestedEpoch !== undefined && data.requestedEpoch !== data.epoch;
-    const foreign = data.requestedCursor > 0 && (otherEpoch || data.requestedCursor > headSeq);
-    if (foreign) {
-      session.cursor = 0;
-      session.reset = true;
+    let headSeq = head;
+    let snapshot: FeedItem[] | undefined;
+    if (data.requestedCursor === 0 || foreign) {
+      // The live set and the head it was folded at, read together: the relay then sends
+      // every entry after that head, so the seam loses and repeats nothing.
+      ({ headSeq, items: snapshot } = await readLiveSet(this.models.redis, keys, session.storeId, new Date()));
+      session.cursor = headSeq;
+      // A client from before snapshots clears its cursor on `reset`: on the first
+      // snapshot item, or on the first live item when the live set is empty.
+      session.reset = foreign && snapshot.length === 0;
     }
     const hello: Hello = {
       epoch: data.epoch,
       headSeq,
       storeId: session.storeId,
       terminalId: session.terminalId,
+      ...(snapshot ? { snapshot: snapshot.length } : {}),
       ...(data.renewedToken ? { token: data.renewedToken } : {}),
     };
     socket.emit('hello', hello);
+    snapshot?.forEach((item, i) => {
+      const message: FeedMessage = { ...visibleTo(session.claims, item), snapshot: true };
+      if (foreign && i === 0) message.reset = true;
+      socket.emit('feed', message);
+    });
     this.relay.attach(session);
   }
 
