@@ -1,16 +1,16 @@
 import { useState } from 'react';
 import { relative, when } from '../shared/format';
-import { Badge, Empty, ErrorNotice, Field } from '../shared/ui';
+import { Badge, Empty, ErrorNotice } from '../shared/ui';
 import {
   useCompliance,
   useNames,
   usePresencePage,
-  useRegions,
   useReports,
   useStorePage,
   useTerminals,
   type StoreFilter,
 } from '../shared/data';
+import { StoreSearch } from './StoreSearch';
 
 /** Overdue tasks by store, worst first (refreshed every 15 s: overdue is a matter of the clock). */
 export function Compliance() {
@@ -94,7 +94,6 @@ export function Reports() {
  * time: search by code or name, or narrow to a region.
  */
 export function Presence() {
-  const regions = useRegions().data?.items ?? [];
   const [filter, setFilter] = useState<StoreFilter>({});
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const stores = useStorePage(filter, cursors.at(-1));
@@ -111,29 +110,7 @@ export function Presence() {
     <section aria-label="Presence" className="stack">
       <h1>Presence</h1>
       <ErrorNotice error={stores.error ?? presence.error} />
-      <div className="row" role="search" aria-label="Find stores">
-        <Field label="Search stores" hint="code or name">
-          {(id) => (
-            <input id={id} type="search" value={filter.q ?? ''} onChange={(e) => filterBy({ q: e.target.value })} />
-          )}
-        </Field>
-        <Field label="In region">
-          {(id) => (
-            <select
-              id={id}
-              value={filter.regionId ?? ''}
-              onChange={(e) => filterBy({ regionId: e.target.value || undefined })}
-            >
-              <option value="">All regions</option>
-              {regions.map((region) => (
-                <option key={region.id} value={region.id}>
-                  {region.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-      </div>
+      <StoreSearch filter={filter} onChange={filterBy} />
       <table>
         <thead>
           <tr>

@@ -13,6 +13,7 @@ import {
   useUsers,
   type StoreFilter,
 } from '../shared/data';
+import { StoreSearch } from './StoreSearch';
 
 /** Regions, stores and terminals; head-office admins create them and hand out enrollment codes. */
 export function Directory() {
@@ -140,32 +141,7 @@ function Stores({ admin }: { admin: boolean }) {
   return (
     <section className="card stack" aria-label="Stores">
       <h2>Stores</h2>
-      <div className="row" role="search" aria-label="Find stores">
-        <Field label="Search stores" hint="code or name">
-          {(id) => (
-            <input id={id} type="search" value={filter.q ?? ''} onChange={(e) => filterBy({ q: e.target.value })} />
-          )}
-        </Field>
-        <Field label="In region">
-          {(id) => (
-            <select
-              id={id}
-              value={filter.regionId ?? ''}
-              onChange={(e) => filterBy({ regionId: e.target.value || undefined })}
-            >
-              <option value="">All regions</option>
-              {regions.map((region) => (
-                <option key={region.id} value={region.id}>
-                  {region.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="With tag">
-          {(id) => <input id={id} value={filter.tag ?? ''} onChange={(e) => filterBy({ tag: e.target.value })} />}
-        </Field>
-      </div>
+      <StoreSearch filter={filter} onChange={filterBy} withTag />
       <ErrorNotice error={page.error} />
       <table data-testid="store-table">
         <thead>

@@ -1,7 +1,7 @@
 import { BadRequestException, Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
-import { BadCursor, listReports, queryStores, readCompliance, type RedisKeys } from '@lastmeter/read-models';
+import { listReports, queryStores, readCompliance, type RedisKeys } from '@lastmeter/read-models';
 import { ReportsQuery, StoreDirectoryQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS, storesInScope } from './scope';
@@ -61,15 +61,8 @@ export class BoardController {
     const scope = storesInScope(claims, storeId);
     if (scope) return { storeIds: scope };
     if (Object.values(directory).every((value) => value === undefined)) return {};
-    try {
-      const page = await queryStores(this.models.redis, keys, { ...directory, limit: directory.limit ?? 100 });
-      return { storeIds: page.items.map((s) => s.id), next: page.next };
-    } catch (error) {
-      if (error instanceof BadCursor) {
-        throw new BadRequestException({ message: 'invalid cursor', fields: { cursor: ['unknown cursor'] } });
-      }
-      throw error;
-    }
+    const page = await queryStores(this.models.redis, keys, { ...directory, limit: directory.limit ?? 100 });
+    return { storeIds: page.items.map((s) => s.id), next: page.next };
   }
 
   @Get('reports')

@@ -2,7 +2,6 @@ import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUU
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '@lastmeter/auth';
 import {
-  BadCursor,
   communicationAsOf,
   getCommunication,
   listCommunications,
@@ -95,18 +94,11 @@ export class CommunicationsController {
     if (query.regionId === undefined) {
       return reachReport(this.models.redis, keys, communication, { byStore: query.by !== 'region' });
     }
-    try {
-      return await reachOfRegion(this.models.redis, keys, communicationId, {
-        regionId: query.regionId,
-        limit: query.limit ?? 100,
-        cursor: query.cursor,
-      });
-    } catch (error) {
-      if (error instanceof BadCursor) {
-        throw new BadRequestException({ message: 'invalid cursor', fields: { cursor: ['unknown cursor'] } });
-      }
-      throw error;
-    }
+    return await reachOfRegion(this.models.redis, keys, communicationId, {
+      regionId: query.regionId,
+      limit: query.limit ?? 100,
+      cursor: query.cursor,
+    });
   }
 
   @Get(':id/reach/timeline')

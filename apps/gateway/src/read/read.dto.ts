@@ -99,8 +99,25 @@ const commaList = ({ value }: { value: unknown }) =>
     .map((v) => v.trim())
     .filter((v) => v.length > 0);
 
+/** A page of a directory-index walk (stores, terminals, a region's reach): `limit` and `next`'s cursor. */
+export class DirectoryPageQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Opaque cursor from the previous page (`next`)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor must be a cursor returned by a previous page' })
+  cursor?: string;
+}
+
 /** Paging and search over the directory index (stores, and the boards joined to it). */
-export class DirectoryQuery {
+export class DirectoryQuery extends DirectoryPageQuery {
   @ApiPropertyOptional({ description: 'Prefix of the store code or of a word of its name, case-insensitive' })
   @IsOptional()
   @IsString()
@@ -117,20 +134,6 @@ export class DirectoryQuery {
   @IsString()
   @Length(1, 50)
   tag?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'Opaque cursor from the previous page (`next`)' })
-  @IsOptional()
-  @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor must be a cursor returned by a previous page' })
-  cursor?: string;
 }
 
 export class StoreDirectoryQuery extends DirectoryQuery {
@@ -140,25 +143,11 @@ export class StoreDirectoryQuery extends DirectoryQuery {
   storeId?: string;
 }
 
-export class TerminalsQuery {
+export class TerminalsQuery extends DirectoryPageQuery {
   @ApiPropertyOptional({ description: 'Only this store' })
   @IsOptional()
   @IsUUID()
   storeId?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'Opaque cursor from the previous page (`next`)' })
-  @IsOptional()
-  @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor must be a cursor returned by a previous page' })
-  cursor?: string;
 }
 
 export class AudienceCountQuery {
@@ -203,7 +192,7 @@ export class AudienceCountQuery {
   roles?: StoreRole[];
 }
 
-export class ReachQuery {
+export class ReachQuery extends DirectoryPageQuery {
   @ApiPropertyOptional({ enum: ['region'], description: 'Counts by region only (no per-store rows)' })
   @IsOptional()
   @IsIn(['region'])
@@ -215,18 +204,4 @@ export class ReachQuery {
   @IsOptional()
   @Matches(/^([0-9a-fA-F-]{36}|unknown)$/, { message: 'regionId must be a UUID or "unknown"' })
   regionId?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'Opaque cursor from the previous page (`next`)' })
-  @IsOptional()
-  @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,400}$/, { message: 'cursor must be a cursor returned by a previous page' })
-  cursor?: string;
 }

@@ -2,7 +2,6 @@ import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUU
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
 import {
-  BadCursor,
   countAudience,
   feedAsOf,
   getStore,
@@ -85,14 +84,7 @@ export class StoresController {
       );
       return { items: query.cursor ? [] : rows };
     }
-    try {
-      return await queryStores(this.models.redis, keys, { ...query, limit: query.limit ?? 100 });
-    } catch (error) {
-      if (error instanceof BadCursor) {
-        throw new BadRequestException({ message: 'invalid cursor', fields: { cursor: ['unknown cursor'] } });
-      }
-      throw error;
-    }
+    return await queryStores(this.models.redis, keys, { ...query, limit: query.limit ?? 100 });
   }
 
   @Get('audience/count')
@@ -136,18 +128,11 @@ export class StoresController {
   })
   async terminals(@Query() query: TerminalsQuery, @CurrentClaims() claims: TokenClaims) {
     const scope = storesInScope(claims, query.storeId);
-    try {
-      return await queryTerminals(this.models.redis, await this.models.keys(), {
-        storeId: scope?.[0],
-        limit: query.limit ?? 100,
-        cursor: query.cursor,
-      });
-    } catch (error) {
-      if (error instanceof BadCursor) {
-        throw new BadRequestException({ message: 'invalid cursor', fields: { cursor: ['unknown cursor'] } });
-      }
-      throw error;
-    }
+    return await queryTerminals(this.models.redis, await this.models.keys(), {
+      storeId: scope?.[0],
+      limit: query.limit ?? 100,
+      cursor: query.cursor,
+    });
   }
 
   @Get('users')

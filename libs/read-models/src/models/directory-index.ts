@@ -108,7 +108,18 @@ function decodeCursor(cursor: string): string | undefined {
   return value.includes(SEP) && encodeCursor(value) === cursor ? value : undefined;
 }
 
-export class BadCursor extends Error {}
+/**
+ * A cursor this index did not write. It carries its HTTP answer (400 on `cursor`), which
+ * the apps' one error filter (libs/platform) renders like any other 4xx.
+ */
+export class BadCursor extends Error {
+  readonly status = 400;
+  readonly error = 'Bad Request';
+  readonly fields = { cursor: ['unknown cursor'] };
+  constructor() {
+    super('invalid cursor');
+  }
+}
 
 /**
  * One page of stores, by code (or, with `q`, by matching term then code). Walks one lex
