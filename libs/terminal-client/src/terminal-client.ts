@@ -187,20 +187,44 @@ export class TerminalClient {
     return this.token;
   }
 
-  /** Connects; resolves with the first hello, rejects with ConnectRefused. */
+  /**
+   * Connects; resolves with the first hello, rejects with ConnectRefused: refused at
+   * the handshake (connect_error with a reason), or closed by the server before its
+   * hello (revoked or not served in between; otherwise this would wait forever).
+   */
   connect(): Promise<Hello> {
     return new Promise((resolve, reject) => {
-      const onHello = (hello: Hello) => {
+      let revoked = false;
+      const done = () => {
+        this.socket.off('hello', onHello);
         this.socket.off('connect_error', onError);
+        this.socket.off('revoked', onRevoked);
+        this.socket.off('disconnect', onDisconnect);
+      };
+      const onHello = (hello: Hello) => {
+        done();
         resolve(hello);
       };
       const onError = (error: Error & { data?: { reason?: ConnectRefusal } }) => {
-        this.socket.off('hello', onHello);
+        done();
         if (error.data?.reason) this.socket.disconnect();
         reject(new ConnectRefused(error.data?.reason ?? 'unknown', error.message));
       };
+      const onRevoked = () => {
+        revoked = true;
+      };
+      const onDisconnect = (reason: string) => {
+        // A transport drop reconnects by itself; only the server's own close is final.
+        if (reason !== 'io server disconnect') return;
+        done();
+        reject(
+          new ConnectRefused(revoked ? 'terminal-revoked' : 'unknown', 'the gateway closed the connection before hello'),
+        );
+      };
       this.socket.once('hello', onHello);
       this.socket.once('connect_error', onError);
+      this.socket.on('revoked', onRevoked);
+      this.socket.on('disconnect', onDisconnect);
       this.socket.connect();
     });
   }
