@@ -218,7 +218,10 @@ export class TerminalClient {
         if (reason !== 'io server disconnect') return;
         done();
         reject(
-          new ConnectRefused(revoked ? 'terminal-revoked' : 'unknown', 'the gateway closed the connection before hello'),
+          new ConnectRefused(
+            revoked ? 'terminal-revoked' : 'unknown',
+            'the gateway closed the connection before hello',
+          ),
         );
       };
       this.socket.once('hello', onHello);
