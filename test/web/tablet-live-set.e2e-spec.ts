@@ -12,7 +12,9 @@ import { bearer, Publisher } from '../support/write-api';
 /**
  * Issue 16, item 8, on the tablet (web/src/store): a tablet enrolled in a store with a
  * history shows what is live, sends "delivered" for that only, follows live items, and
- * shows the history under "Earlier items" on demand.
+ * shows the history under "Earlier items" on demand. It keeps its feed in IndexedDB
+ * within 1 MB (not in localStorage, where a tablet from before kept it: moved once),
+ * leaves old notices without expiry out of its active list, and wraps long words.
  */
 const ns = testNamespace('tablet-live');
 const topics = topicNames(ns.topicPrefix);
@@ -65,9 +67,41 @@ async function feedPage(): Promise<FeedPage> {
   return response.body as FeedPage;
 }
 
-async function feedTitles(): Promise<string[]> {
-  const titles = await page.getByTestId('feed').locator('li h3').allTextContents();
+async function feedTitles(on: Page = page): Promise<string[]> {
+  const titles = await on.getByTestId('feed').locator('li h3').allTextContents();
   return titles.sort();
+}
+
+/** The budget of the tablet's feed and its state on the device (web/src/store/feed-budget.ts). */
+const BUDGET = 1024 * 1024;
+
+interface OnDevice {
+  /** The `state` record of the tablet's IndexedDB (cursor, epoch, progress, outbox…). */
+  state: { terminalId: string; cursor: number; outbox: unknown[] };
+  items: Array<{ feedSeq: number; communication: { id: string; title: string } }>;
+  /** UTF-8 bytes of the JSON of everything in the tablet's IndexedDB. */
+  bytes: number;
+  /** Every localStorage entry of the page. */
+  local: Record<string, string>;
+}
+
+/**
+ * What the tablet keeps on the device, read in the page: its IndexedDB database
+ * (`lastmeter-tablet`, opened only once the tablet created it) and localStorage. Run
+ * as a string: the browser's types are not in the tests' compilation.
+ */
+function onDevice(on: Page): Promise<OnDevice> {
+  return on.evaluate(`(async () => {
+    const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+    const db = await request(indexedDB.open('lastmeter-tablet'));
+    const tx = db.transaction(['state', 'items']);
+    const [states, items] = await Promise.all([request(tx.objectStore('state').getAll()), request(tx.objectStore('items').getAll())]);
+    db.close();
+    const bytes = new TextEncoder().encode(JSON.stringify(states) + JSON.stringify(items)).byteLength;
+    const local = {};
+    for (let i = 0; i < localStorage.length; i++) local[localStorage.key(i)] = localStorage.getItem(localStorage.key(i));
+    return { state: states[0], items, bytes, local };
+  })()`);
 }
 
 it('a tablet enrolled in a store with history shows the live set and sends "delivered" for it only', async () => {
@@ -138,3 +172,155 @@ it('shows the history under "Earlier items", a page at a time', async () => {
   expect(await feedTitles()).toEqual([...live, 'Fresh notice'].sort());
   await page.getByText(`feed position ${entries}`).waitFor();
 });
+
+it('keeps its feed in IndexedDB, not in localStorage, which holds only the device', async () => {
+  // This tablet was set up with its feed in localStorage, as before issue 16: moved once.
+  await eventually(async () => {
+    const kept = await onDevice(page);
+    expect(Object.keys(kept.local)).toEqual(['lastmeter.tablet.v1']);
+    expect(Object.keys(JSON.parse(kept.local['lastmeter.tablet.v1']) as object)).toEqual(['device']);
+    expect(kept.state).toMatchObject({ terminalId, cursor: entries, outbox: [] });
+    expect(kept.items.map((item) => item.communication.title).sort()).toEqual([...live, 'Fresh notice'].sort());
+  });
+});
+
+it('wraps a 300-character word and a long URL inside the card', async () => {
+  const word = 'Unbroken'.repeat(38).slice(0, 300);
+  const url = `https://example.com/${'path/'.repeat(40)}end`;
+  await api.publish({
+    title: `Long ${word.slice(0, 150)}`,
+    body: `Read ${word} then ${url}`,
+    audience: { storeIds: [store] },
+  });
+  entries++;
+  const card = page.locator(`[data-feed-seq="${entries}"] article.feed-card`);
+  await card.waitFor();
+  const fits = (locator: typeof card) =>
+    locator.evaluate((element) => {
+      const box = element as unknown as { scrollWidth: number; clientWidth: number };
+      return box.scrollWidth <= box.clientWidth;
+    });
+  const pageFits = () =>
+    page.evaluate(() => {
+      const root = (
+        globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }
+      ).document.documentElement;
+      return root.scrollWidth <= root.clientWidth;
+    });
+  expect(await fits(card)).toBe(true);
+  expect(await pageFits()).toBe(true);
+  // Opened, the whole body shows: the 300 characters in one piece, wrapped.
+  await page.getByRole('button', { name: `Open Long ${word.slice(0, 150)}` }).click();
+  const opened = page.getByRole('region', { name: 'Opened communication' }).locator('article.feed-card');
+  await expect(opened.locator('.feed-card-body').textContent()).resolves.toContain(word);
+  expect(await fits(opened)).toBe(true);
+  expect(await pageFits()).toBe(true);
+  await screenshot(page, 'tablet-long-word');
+  await page.getByRole('button', { name: '← Back to the feed' }).click();
+  await page.getByTestId('feed').waitFor();
+});
+
+it('moves a feed kept in localStorage to IndexedDB once, and leaves old notices without expiry out of the active list', async () => {
+  const device = await api.terminal(store);
+  const head = (await feedPage()).headSeq;
+  const DAY = 24 * 60 * 60 * 1000;
+  const long = new Date(Date.now() - 45 * DAY).toISOString();
+  const notice = (id: string, feedSeq: number, title: string, expiresAt?: string) => ({
+    feedSeq,
+    change: 'published',
+    at: long,
+    communication: {
+      id,
+      revision: 1,
+      kind: 'notice',
+      title,
+      body: title,
+      priority: 'normal',
+      ...(expiresAt ? { expiresAt } : {}),
+    },
+  });
+  const aged = notice('00000000-0000-4000-8000-00000000a9ed', head - 1, 'Old notice without expiry');
+  const expiring = notice(
+    '00000000-0000-4000-8000-0000000e4915',
+    head,
+    'Old notice with an expiry',
+    new Date(Date.now() + 10 * DAY).toISOString(),
+  );
+  const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  // A tablet from before: device and feed together in localStorage, at the store's head.
+  // Seeded on the first load only (the flag lives as long as the tab).
+  await context.addInitScript(
+    (stored) => {
+      const { localStorage, sessionStorage } = globalThis as unknown as Record<
+        'localStorage' | 'sessionStorage',
+        { getItem(key: string): string | null; setItem(key: string, value: string): void }
+      >;
+      if (sessionStorage.getItem('seeded')) return;
+      sessionStorage.setItem('seeded', '1');
+      localStorage.setItem('lastmeter.tablet.v1', JSON.stringify(stored));
+    },
+    {
+      device: { ...device, storeId: store },
+      cursor: head,
+      items: { [aged.communication.id]: aged, [expiring.communication.id]: expiring },
+      progress: {},
+      outbox: [],
+      sound: false,
+    },
+  );
+  const upgraded = await context.newPage();
+  const watch = watchConsole(upgraded, 'upgraded tablet');
+  try {
+    await upgraded.goto(`${apps.gateway.url}/store/`);
+    await upgraded.locator('[data-connection="online"]').waitFor();
+    await upgraded.getByText(`feed position ${head}`).waitFor();
+    // 45 days old: the notice without expiry is not in the active list (NOTICE_MAX_AGE_DAYS,
+    // 30 by default); the one with an expiry still ahead is.
+    expect(await feedTitles(upgraded)).toEqual(['Old notice with an expiry']);
+    const kept = await onDevice(upgraded);
+    expect(Object.keys(kept.local)).toEqual(['lastmeter.tablet.v1']);
+    expect(Object.keys(JSON.parse(kept.local['lastmeter.tablet.v1']) as object)).toEqual(['device']);
+    expect(kept.state).toMatchObject({ terminalId: device.terminalId, cursor: head });
+    // Kept on the device (out of the active list, not out of the budget yet).
+    expect(kept.items.map((item) => item.communication.title).sort()).toEqual([
+      'Old notice with an expiry',
+      'Old notice without expiry',
+    ]);
+    // After a reload it starts from IndexedDB alone, where it was.
+    await upgraded.reload();
+    await upgraded.locator('[data-connection="online"]').waitFor();
+    await upgraded.getByText(`feed position ${head}`).waitFor();
+    expect(await feedTitles(upgraded)).toEqual(['Old notice with an expiry']);
+    expect(watch.errors()).toEqual([]);
+  } finally {
+    await context.close();
+  }
+});
+
+it('stays within 1 MB on the device after hundreds of big notices, keeping the newest', async () => {
+  const count = 200;
+  const body = (i: number) => `Notice ${i}: ${'lorem ipsum dolor sit amet '.repeat(230)}`;
+  const titles = Array.from({ length: count }, (_, i) => `Big ${String(i).padStart(3, '0')}`);
+  // 200 bodies of about 6 KB: 1.2 MB of live notices on top of what the store has.
+  for (let i = 0; i < count; i += 10) {
+    await Promise.all(
+      titles
+        .slice(i, i + 10)
+        .map((title, j) => api.publish({ title, body: body(i + j), audience: { storeIds: [store] } })),
+    );
+  }
+  entries += count;
+  await page.getByText(`feed position ${entries}`).waitFor({ timeout: 60_000 });
+  await page.getByText(/waiting to send/).waitFor({ state: 'detached', timeout: 60_000 });
+  await eventually(async () => {
+    const kept = await onDevice(page);
+    expect(kept.state.cursor).toBe(entries);
+    expect(kept.bytes).toBeLessThanOrEqual(BUDGET);
+    // Over the budget, the oldest items went (all live here): the newest are kept and shown.
+    const keptTitles = kept.items.map((item) => item.communication.title);
+    expect(keptTitles.length).toBeLessThan(live.length + 2 + count);
+    expect(keptTitles).toContain(titles[count - 1]);
+    expect((await feedTitles()).sort()).toEqual([...keptTitles].sort());
+    expect(Object.values(kept.local).join('')).not.toContain('Big ');
+  });
+}, 240_000);

@@ -113,6 +113,10 @@ export const gatewayEnv = {
     default: 3,
     desc: 'Live sockets per terminal id across all gateways; a newer connection drops the oldest',
   }),
+  NOTICE_MAX_AGE_DAYS: positiveInt({
+    default: 30,
+    desc: 'Days after which a notice without an expiry leaves the store tablets\' active list (the live set a new tablet gets, and hello.noticeMaxAgeDays); it stays under "Earlier items"',
+  }),
   REPLAY_MAX_PER_USER: positiveInt({
     default: 2,
     desc: 'Replays (GET /v1/events) one user may run at once on a gateway; more are refused with 429',

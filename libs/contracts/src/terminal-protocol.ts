@@ -44,10 +44,38 @@ export interface Hello {
    */
   snapshot?: number;
   /**
+   * Days after which a notice without `expiresAt` leaves the terminal's active list
+   * (NOTICE_MAX_AGE_DAYS, counted from its entry's `at`; see `isLive`). The live set
+   * already leaves such notices out; a terminal that keeps items applies the same rule
+   * as time passes. Absent (an older gateway): DEFAULT_NOTICE_MAX_AGE_DAYS.
+   */
+  noticeMaxAgeDays?: number;
+  /**
    * A renewed device token, when the one the terminal connected with was past half of its
    * maximum age (DEVICE_TOKEN_MAX_AGE_DAYS). Keep it in place of the old one.
    */
   token?: string;
+}
+
+/** Default of NOTICE_MAX_AGE_DAYS and of a `hello` without `noticeMaxAgeDays`. */
+export const DEFAULT_NOTICE_MAX_AGE_DAYS = 30;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Whether a communication, as its latest feed entry, is in a store's active list at
+ * `now` (docs/design.md section 6): its entry is `published` or `revised`, it has not
+ * expired, and, when it is a notice without `expiresAt`, its entry is less than
+ * `noticeMaxAgeDays` old (counted from the entry's `at`: its publication, or its latest
+ * revision, which sends it to the stores again). Without `noticeMaxAgeDays`, notices do
+ * not age. Other kinds (tasks, training, campaigns) never age out.
+ */
+export function isLive(item: FeedItem, now: Date, noticeMaxAgeDays?: number): boolean {
+  if (item.change !== 'published' && item.change !== 'revised') return false;
+  const { expiresAt, kind } = item.communication;
+  if (expiresAt) return Date.parse(expiresAt) > now.getTime();
+  if (kind !== 'notice' || noticeMaxAgeDays === undefined) return true;
+  return now.getTime() - Date.parse(item.at) < noticeMaxAgeDays * DAY_MS;
 }
 
 /**

@@ -182,7 +182,9 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
         ) : (
           <section aria-label="Feed">
             <h1 className="visually-hidden">Feed</h1>
-            {state.items.length === 0 ? (
+            {!state.loaded ? (
+              <p className="empty">Loading…</p>
+            ) : state.items.length === 0 ? (
               <p className="empty">Nothing for your store right now.</p>
             ) : (
               <ol className="feed" data-testid="feed">

@@ -1,14 +1,19 @@
 import { v4 as uuid } from 'uuid';
 import {
+  DEFAULT_NOTICE_MAX_AGE_DAYS,
+  isLive,
   isRetryable,
   MAX_RECEIPTS_PER_MESSAGE,
   type Ack,
   type FeedItem,
   type FeedMessage,
   type ReceiptKind,
-  type TerminalClientEvents,
 } from '@lastmeter/contracts';
 import { ConnectRefused, TerminalClient, type CursorStore } from '@lastmeter/terminal-client';
+import { byteLength, FEED_BUDGET_BYTES, itemsToDrop } from './feed-budget';
+import { deleteFeedDb, FeedDb, type FeedState, type OutboxEntry, type Progress } from './feed-db';
+
+export type { Progress } from './feed-db';
 
 /** What enrollment gave this device. */
 export interface Device {
@@ -17,28 +22,24 @@ export interface Device {
   storeId: string;
 }
 
-/** What this tablet has done with a communication, by the revision it did it on. */
-export interface Progress {
-  read?: number;
-  acknowledged?: number;
-  completed?: number;
-  answered?: number;
-}
-
-type OutboxEntry = {
-  [E in keyof TerminalClientEvents]: { key: string; event: E; payload: TerminalClientEvents[E] };
-}[keyof TerminalClientEvents];
 type ReceiptEntry = Extract<OutboxEntry, { event: 'receipt' }>;
 
-/** Everything the tablet keeps on the device, written in one piece so cursor and items never disagree. */
+/** What the tablet holds in memory; the device's copy is in IndexedDB (feed-db.ts). */
 interface Stored {
   device: Device;
   cursor: number;
   epoch?: string;
+  /** Live communications, and those that left the active list by age (until the budget needs their room). */
   items: Record<string, FeedItem>;
   progress: Record<string, Progress>;
   outbox: OutboxEntry[];
   sound: boolean;
+  noticeMaxAgeDays?: number;
+}
+
+/** Before issue 16 the whole feed was in localStorage, next to the device. */
+interface LegacyStored extends Omit<Stored, 'noticeMaxAgeDays'> {
+  device: Device;
 }
 
 export type Connection = 'connecting' | 'online' | 'offline' | 'revoked' | 'refused';
@@ -47,7 +48,12 @@ export interface TabletSnapshot {
   device: Device;
   connection: Connection;
   refusal?: string;
-  /** Live communications, newest entry first. */
+  /** The feed kept on the device was read (IndexedDB answers asynchronously). */
+  loaded: boolean;
+  /**
+   * The active list, newest entry first: live communications, without the notices with
+   * no expiry older than `noticeMaxAgeDays` (they are under "Earlier items").
+   */
   items: FeedItem[];
   progress: Record<string, Progress>;
   /** Facts waiting to be sent (queued while offline, or not yet acknowledged). */
@@ -58,11 +64,12 @@ export interface TabletSnapshot {
   problem?: string;
 }
 
+/** The device (enrollment) in localStorage; the feed is in IndexedDB (FEED_DB). */
 export const STORAGE_KEY = 'lastmeter.tablet.v1';
 
-function readStored(storage: Storage): Stored | undefined {
+function readStored(storage: Storage): Partial<LegacyStored> | undefined {
   try {
-    return (JSON.parse(storage.getItem(STORAGE_KEY) ?? 'null') as Stored | null) ?? undefined;
+    return (JSON.parse(storage.getItem(STORAGE_KEY) ?? 'null') as Partial<LegacyStored> | null) ?? undefined;
   } catch {
     return undefined;
   }
@@ -72,15 +79,50 @@ export function loadDevice(storage: Storage = localStorage): Device | undefined 
   return readStored(storage)?.device;
 }
 
-/** A freshly enrolled device starts with an empty feed at cursor 0. */
-export function rememberDevice(device: Device, storage: Storage = localStorage): void {
-  const fresh: Stored = { device, cursor: 0, items: {}, progress: {}, outbox: [], sound: false };
-  storage.setItem(STORAGE_KEY, JSON.stringify(fresh));
+function storeDevice(device: Device, storage: Storage): void {
+  storage.setItem(STORAGE_KEY, JSON.stringify({ device }));
 }
 
-export function forgetDevice(storage: Storage = localStorage): void {
-  storage.removeItem(STORAGE_KEY);
+/** A freshly enrolled device starts with an empty feed at cursor 0. */
+export function rememberDevice(device: Device, storage: Storage = localStorage, database?: string): void {
+  storeDevice(device, storage);
+  void deleteFeedDb(database).catch(() => undefined);
 }
+
+export function forgetDevice(storage: Storage = localStorage, database?: string): void {
+  storage.removeItem(STORAGE_KEY);
+  void deleteFeedDb(database).catch(() => undefined);
+}
+
+/**
+ * A tablet upgraded in place had its feed in localStorage: moved to IndexedDB once (the
+ * localStorage copy is removed only once IndexedDB has it), so it keeps its place.
+ */
+async function migrateLegacy(storage: Storage, db: FeedDb, terminalId: string): Promise<void> {
+  const legacy = readStored(storage);
+  if (!legacy?.device || typeof legacy.cursor !== 'number') return;
+  if (legacy.device.terminalId === terminalId) {
+    await db.write({
+      state: {
+        terminalId,
+        cursor: legacy.cursor,
+        ...(legacy.epoch ? { epoch: legacy.epoch } : {}),
+        progress: legacy.progress ?? {},
+        outbox: legacy.outbox ?? [],
+        sound: legacy.sound ?? false,
+      },
+      put: Object.values(legacy.items ?? {}),
+      remove: [],
+      clear: true,
+    });
+  }
+  storeDevice(legacy.device, storage);
+}
+
+/** How soon a change is written to the device: changes in a burst (a snapshot) share one transaction. */
+const WRITE_DELAY_MS = 50;
+/** The active list is recomputed this often, so notices age out of it while the tablet runs. */
+const AGE_CHECK_MS = 60_000;
 
 /**
  * A store tablet: the feed (resumed from the stored cursor on every connect, without gap
@@ -92,10 +134,24 @@ export function forgetDevice(storage: Storage = localStorage): void {
 export class Tablet {
   private stored: Stored;
   private readonly storage: Storage;
+  private db?: FeedDb;
+  /** The device's copy was read (or found missing): from then on memory is the truth. */
+  private loaded = false;
+  private loading?: Promise<void>;
+  /** Each start() counts; a load finishing after stop() (or a later start) connects nothing. */
+  private run = 0;
+  /** Items changed since the last write (put if present, removed if not). */
+  private readonly dirty = new Set<string>();
+  /** All items were replaced (a snapshot, a reset, another terminal's feed): clear before writing. */
+  private clearItems = false;
+  private readonly itemBytes = new Map<string, number>();
+  private writeTimer?: ReturnType<typeof setTimeout>;
+  private ageTimer?: ReturnType<typeof setInterval>;
   private connection: Connection = 'connecting';
   private refusal?: string;
   private problem?: string;
-  private readonly client: TerminalClient;
+  /** Made once the device's copy is read: the client takes its cursor when it is made. */
+  private client?: TerminalClient;
   private readonly listeners = new Set<() => void>();
   private snapshot!: TabletSnapshot;
   private flushing = false;
@@ -103,67 +159,124 @@ export class Tablet {
   constructor(
     device: Device,
     private readonly options: {
+      /** Where the device (enrollment) is kept; default localStorage. */
       storage?: Storage;
+      /** The IndexedDB database of the feed; default FEED_DB. */
+      database?: string;
+      /** Bytes the feed and its state may take on the device; default 1 MB. */
+      budgetBytes?: number;
       url?: string;
       /** Called for each new urgent item while sound is on (the banner shows regardless). */
       onUrgentSound?: (item: FeedItem) => void;
     } = {},
   ) {
     this.storage = options.storage ?? localStorage;
-    const saved = readStored(this.storage);
-    this.stored =
-      saved && saved.device.terminalId === device.terminalId
-        ? saved
-        : { device, cursor: 0, items: {}, progress: {}, outbox: [], sound: false };
+    // Filled from IndexedDB by start() before the tablet connects.
+    this.stored = { device, cursor: 0, items: {}, progress: {}, outbox: [], sound: false };
+    this.publish();
+  }
+
+  /** Reads the feed from the device (once), then connects. */
+  start(): void {
+    const run = ++this.run;
+    this.ageTimer = setInterval(() => this.publish(), AGE_CHECK_MS);
+    addEventListener('pagehide', this.writeNow);
+    this.loading ??= this.load();
+    void this.loading.then(() => {
+      if (run !== this.run) return;
+      this.writeNow();
+      this.connect();
+    });
+  }
+
+  private async load(): Promise<void> {
+    const { terminalId } = this.stored.device;
+    try {
+      const db = await FeedDb.open(this.options.database);
+      await migrateLegacy(this.storage, db, terminalId);
+      const saved = await db.load();
+      if (saved && saved.state.terminalId === terminalId) {
+        const { state, items } = saved;
+        this.stored = {
+          ...this.stored,
+          cursor: state.cursor,
+          epoch: state.epoch,
+          progress: state.progress,
+          outbox: state.outbox,
+          sound: state.sound,
+          noticeMaxAgeDays: state.noticeMaxAgeDays,
+          items: Object.fromEntries(items.map((item) => [item.communication.id, item])),
+        };
+        for (const item of items) this.itemBytes.set(item.communication.id, itemBytes(item));
+      } else {
+        // Nothing yet, or another terminal's feed: this one starts empty.
+        this.clearItems = true;
+      }
+      this.db = db;
+    } catch (error) {
+      // No IndexedDB (a private window, storage refused): the tablet works from memory,
+      // and never writes over a feed it could not read.
+      console.warn('tablet: the feed cannot be kept on this device', error);
+    } finally {
+      this.loaded = true;
+      this.publish();
+    }
+  }
+
+  /** The Socket.IO client, from the cursor and epoch read from the device. */
+  private createClient(): TerminalClient {
     const cursors: CursorStore = {
       load: () => ({ cursor: this.stored.cursor, epoch: this.stored.epoch }),
       // Persisted together with the items in receive(), not here.
       save: () => undefined,
     };
-    this.client = new TerminalClient({
-      url: options.url ?? location.origin,
-      token: device.token,
+    const client = new TerminalClient({
+      url: this.options.url ?? location.origin,
+      token: this.stored.device.token,
       cursors,
       ackTimeoutMs: 4_000,
       attempts: 3,
     });
-    this.client.onHello((hello) => {
+    client.onHello((hello) => {
       this.stored.epoch = hello.epoch;
+      this.stored.noticeMaxAgeDays = hello.noticeMaxAgeDays;
       // No cursor (a new tablet) or an untrusted one: the store's live set follows,
       // taken at headSeq. It replaces what the tablet shows, instead of the whole history.
       if (hello.snapshot !== undefined) {
-        this.stored.items = {};
+        this.clearAllItems();
         this.stored.cursor = hello.headSeq;
-        this.save();
       }
+      this.save();
       this.setConnection('online');
       void this.flush();
     });
     // A renewed device token comes with hello past half of its age: keep it on the device.
-    this.client.onToken((token) => {
+    client.onToken((token) => {
       this.stored.device = { ...this.stored.device, token };
-      this.save();
+      storeDevice(this.stored.device, this.storage);
+      this.publish();
     });
-    this.client.onTokenExpired(() => {
+    client.onTokenExpired(() => {
       this.refusal = 'token-expired';
       this.setConnection('refused');
-      this.client.close();
+      client.close();
     });
-    this.client.onItem((message) => this.receive(message));
-    this.client.onRevoked(() => {
+    client.onItem((message) => this.receive(message));
+    client.onRevoked(() => {
       this.setConnection('revoked');
-      this.client.close();
+      client.close();
     });
-    this.client.socket.on('disconnect', () => {
+    client.socket.on('disconnect', () => {
       if (this.connection === 'online') this.setConnection('offline');
     });
-    this.client.socket.io.on('reconnect_attempt', () => {
+    client.socket.io.on('reconnect_attempt', () => {
       if (this.connection === 'online') this.setConnection('offline');
     });
-    this.publish();
+    return client;
   }
 
-  start(): void {
+  private connect(): void {
+    this.client ??= this.createClient();
     this.client.connect().catch((error: unknown) => {
       if (error instanceof ConnectRefused && error.reason !== 'unknown') {
         this.refusal = error.reason;
@@ -176,8 +289,12 @@ export class Tablet {
   }
 
   stop(): void {
+    this.run++;
     clearTimeout(this.retryTimer);
-    this.client.close();
+    clearInterval(this.ageTimer);
+    removeEventListener('pagehide', this.writeNow);
+    this.client?.close();
+    this.writeNow();
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -242,22 +359,28 @@ export class Tablet {
     if (message.snapshot) {
       if (!('hidden' in message)) {
         const item = withoutFlags(message);
-        this.stored.items[item.communication.id] = item;
-        this.receipt(item, 'delivered');
+        this.setItem(item);
+        if (this.isActive(item)) this.receipt(item, 'delivered');
       }
       this.save();
       return;
     }
-    if (message.reset) this.stored.items = {};
+    if (message.reset) this.clearAllItems();
     if (!('hidden' in message)) {
       const { communication, change } = message;
       if (change === 'published' || change === 'revised') {
         const fresh = !this.stored.items[communication.id];
-        this.stored.items[communication.id] = withoutFlags(message);
-        this.receipt(message, 'delivered');
-        if (fresh && communication.priority === 'urgent' && this.stored.sound) this.options.onUrgentSound?.(message);
+        const item = withoutFlags(message);
+        this.setItem(item);
+        // An entry already past the notice age (a tablet back after weeks offline) is
+        // kept, but not shown: it was not delivered to anyone's eyes.
+        if (this.isActive(item)) {
+          this.receipt(item, 'delivered');
+          if (fresh && communication.priority === 'urgent' && this.stored.sound) this.options.onUrgentSound?.(item);
+        }
       } else {
-        delete this.stored.items[communication.id];
+        this.removeItem(communication.id);
+        delete this.stored.progress[communication.id];
       }
     }
     this.stored.cursor = message.feedSeq;
@@ -270,6 +393,7 @@ export class Tablet {
    * everything it holds); `next` pages on. Nothing is queued for them.
    */
   earlier(before = this.stored.cursor + 1, limit?: number): Promise<{ items: FeedMessage[]; next?: number }> {
+    if (!this.client) return Promise.reject(new Error('not connected yet'));
     return this.client.earlier(before, limit);
   }
 
@@ -299,7 +423,8 @@ export class Tablet {
    * retry or the next connection.
    */
   private async flush(): Promise<void> {
-    if (this.flushing) return;
+    const { client } = this;
+    if (this.flushing || !client) return;
     this.flushing = true;
     try {
       while (this.connection === 'online' && this.stored.outbox.length > 0) {
@@ -314,8 +439,8 @@ export class Tablet {
         try {
           acks =
             entry.event === 'receipt'
-              ? await this.client.receipts((batch as ReceiptEntry[]).map((queued) => queued.payload))
-              : [await this.client.send(entry.event, entry.payload)];
+              ? await client.receipts((batch as ReceiptEntry[]).map((queued) => queued.payload))
+              : [await client.send(entry.event, entry.payload)];
         } catch {
           this.retryLater();
           return;
@@ -348,17 +473,104 @@ export class Tablet {
     this.publish();
   }
 
+  private setItem(item: FeedItem): void {
+    this.stored.items[item.communication.id] = item;
+    this.dirty.add(item.communication.id);
+  }
+
+  private removeItem(id: string): void {
+    delete this.stored.items[id];
+    this.dirty.add(id);
+  }
+
+  private clearAllItems(): void {
+    this.stored.items = {};
+    this.dirty.clear();
+    this.itemBytes.clear();
+    this.clearItems = true;
+  }
+
+  private isActive(item: FeedItem, now = new Date()): boolean {
+    return isLive(item, now, this.stored.noticeMaxAgeDays ?? DEFAULT_NOTICE_MAX_AGE_DAYS);
+  }
+
+  /** Shows the change now and writes it to the device shortly (with whatever follows it). */
   private save(): void {
-    this.storage.setItem(STORAGE_KEY, JSON.stringify(this.stored));
     this.publish();
+    if (this.writeTimer === undefined) this.writeTimer = setTimeout(this.writeNow, WRITE_DELAY_MS);
+  }
+
+  /**
+   * Writes what changed to IndexedDB in one transaction, after keeping the whole within
+   * the budget: the oldest items not in the active list go first, then (only if that is
+   * not enough) the oldest active ones; "Earlier items" fetches them again. The outbox is
+   * never dropped: it holds facts the store produced.
+   */
+  private readonly writeNow = (): void => {
+    clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
+    if (!this.loaded || !this.db) return;
+    const { device, items, ...rest } = this.stored;
+    const present = [...this.dirty].filter((id) => items[id]);
+    for (const id of this.dirty) if (!items[id]) this.itemBytes.delete(id);
+    for (const id of present) this.itemBytes.set(id, itemBytes(items[id]));
+    const remove = [...this.dirty].filter((id) => !items[id]);
+    const put = new Set(present);
+    const dropped = this.fitBudget();
+    for (const id of dropped) {
+      put.delete(id);
+      remove.push(id);
+    }
+    const state: FeedState = { terminalId: device.terminalId, ...rest };
+    const change = { state, put: [...put].map((id) => items[id]), remove, clear: this.clearItems };
+    this.dirty.clear();
+    this.clearItems = false;
+    if (dropped.length > 0) this.publish();
+    this.db.write(change).catch((error: unknown) => {
+      // The database was deleted under it (forgotten, enrolled anew) or the device refused.
+      console.warn('tablet: the feed could not be written to this device', error);
+    });
+  };
+
+  /** Drops what does not fit in the budget (items, and the progress of gone items); returns the dropped ids. */
+  private fitBudget(): string[] {
+    const budget = this.options.budgetBytes ?? FEED_BUDGET_BYTES;
+    const { items, progress } = this.stored;
+    const fixed = () => byteLength({ ...this.stored, items: undefined, device: undefined }) + 64;
+    let itemsTotal = 0;
+    for (const bytes of this.itemBytes.values()) itemsTotal += bytes;
+    if (fixed() + itemsTotal <= budget) return [];
+    // First what nothing shows: the progress of communications the tablet no longer holds.
+    for (const id of Object.keys(progress)) if (!items[id]) delete progress[id];
+    const now = new Date();
+    const dropped = itemsToDrop(
+      Object.values(items).map((item) => ({
+        id: item.communication.id,
+        feedSeq: item.feedSeq,
+        bytes: this.itemBytes.get(item.communication.id) ?? itemBytes(item),
+        active: this.isActive(item, now),
+      })),
+      fixed(),
+      budget,
+    );
+    for (const id of dropped) {
+      delete items[id];
+      delete progress[id];
+      this.itemBytes.delete(id);
+    }
+    return dropped;
   }
 
   private publish(): void {
+    const now = new Date();
     this.snapshot = {
       device: this.stored.device,
       connection: this.connection,
       refusal: this.refusal,
-      items: Object.values(this.stored.items).sort((a, b) => b.feedSeq - a.feedSeq),
+      loaded: this.loaded,
+      items: Object.values(this.stored.items)
+        .filter((item) => this.isActive(item, now))
+        .sort((a, b) => b.feedSeq - a.feedSeq),
       progress: { ...this.stored.progress },
       pending: this.stored.outbox.length,
       cursor: this.stored.cursor,
@@ -367,6 +579,11 @@ export class Tablet {
     };
     for (const listener of this.listeners) listener();
   }
+}
+
+/** What an item takes in the budget: its JSON, and a separator. */
+function itemBytes(item: FeedItem): number {
+  return byteLength(item) + 1;
 }
 
 /** The item as stored: without the delivery flags of its message. */

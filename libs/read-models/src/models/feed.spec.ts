@@ -63,3 +63,35 @@ describe('liveSet', () => {
     expect(liveSet(entries, NOW).map((e) => e.feedSeq)).toEqual([3, 4]);
   });
 });
+
+describe('liveSet with a notice age (NOTICE_MAX_AGE_DAYS)', () => {
+  const DAY = 24 * 60 * 60 * 1000;
+  const aged = (item: FeedItem, days: number, kind: FeedItem['communication']['kind'] = 'notice'): FeedItem => ({
+    ...item,
+    at: new Date(NOW.getTime() - days * DAY).toISOString(),
+    communication: { ...item.communication, kind },
+  });
+
+  it('leaves out notices without expiry older than the age, and keeps younger ones', () => {
+    const entries = [aged(entry(1, 'old', 'published'), 31), aged(entry(2, 'young', 'published'), 29)];
+    expect(liveSet(entries, NOW, 30).map((e) => e.communication.id)).toEqual(['young']);
+    // Time travel and other callers without an age: notices do not age.
+    expect(liveSet(entries, NOW).map((e) => e.communication.id)).toEqual(['old', 'young']);
+  });
+
+  it('counts from the latest entry: a revision sends the notice again', () => {
+    const entries = [aged(entry(1, 'a', 'published'), 60), aged(entry(2, 'a', 'revised', { revision: 2 }), 1)];
+    expect(liveSet(entries, NOW, 30).map((e) => e.feedSeq)).toEqual([2]);
+  });
+
+  it('keeps old notices with a later expiry, and other kinds whatever their age', () => {
+    const later = '2026-12-30T10:00:00.000Z';
+    const entries = [
+      aged(entry(1, 'expiring', 'published', { expiresAt: later }), 90),
+      aged(entry(2, 'task', 'published'), 90, 'task'),
+      aged(entry(3, 'training', 'published'), 90, 'training'),
+      aged(entry(4, 'campaign', 'published'), 90, 'campaign'),
+    ];
+    expect(liveSet(entries, NOW, 30).map((e) => e.feedSeq)).toEqual([1, 2, 3, 4]);
+  });
+});

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { FEED_CHANGES, type DomainEvent, type FeedItem } from '@lastmeter/contracts';
+import { FEED_CHANGES, isLive, type DomainEvent, type FeedItem } from '@lastmeter/contracts';
 
 export type { FeedItem } from '@lastmeter/contracts';
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
@@ -55,15 +55,15 @@ export async function readFeed(
 /**
  * The live set of a store's feed entries (docs/design.md section 6, "snapshot"): the
  * communications whose latest entry is `published` or `revised` and that have not expired
- * by `now`, each as its latest entry, in feedSeq order. Pure: `entries` are the store's
- * entries in feedSeq order.
+ * by `now`, each as its latest entry, in feedSeq order. With `noticeMaxAgeDays`, notices
+ * without `expiresAt` whose entry is that old are left out too (`isLive`). Pure:
+ * `entries` are the store's entries in feedSeq order.
  */
-export function liveSet(entries: readonly FeedItem[], now: Date): FeedItem[] {
+export function liveSet(entries: readonly FeedItem[], now: Date, noticeMaxAgeDays?: number): FeedItem[] {
   const latest = new Map<string, FeedItem>();
   for (const entry of entries) latest.set(entry.communication.id, entry);
   return [...latest.values()]
-    .filter((entry) => entry.change === 'published' || entry.change === 'revised')
-    .filter((entry) => !entry.communication.expiresAt || Date.parse(entry.communication.expiresAt) > now.getTime())
+    .filter((entry) => isLive(entry, now, noticeMaxAgeDays))
     .sort((a, b) => a.feedSeq - b.feedSeq);
 }
 
@@ -87,12 +87,15 @@ export async function feedAsOf(redis: Redis, keys: RedisKeys, storeId: string, a
  * What a terminal without a cursor starts from: the store's live set now and the head it
  * was taken at, read together (one MULTI), so that every entry up to `headSeq` is folded
  * in and every later one is not. Resuming from `headSeq` then loses and repeats nothing.
+ * Notices without expiry older than `noticeMaxAgeDays` (NOTICE_MAX_AGE_DAYS) are not
+ * live; they stay in the history ("earlier items").
  */
 export async function readLiveSet(
   redis: Redis,
   keys: RedisKeys,
   storeId: string,
   now: Date,
+  noticeMaxAgeDays?: number,
 ): Promise<{ headSeq: number; items: FeedItem[] }> {
   const [[, members], [, head]] = (await redis
     .multi()
@@ -101,7 +104,7 @@ export async function readLiveSet(
     .exec()) as [[null, string[]], [null, string | null]];
   const headSeq = Number(head ?? 0);
   const entries = members.map((m) => JSON.parse(m) as FeedItem).filter((entry) => entry.feedSeq <= headSeq);
-  return { headSeq, items: liveSet(entries, now) };
+  return { headSeq, items: liveSet(entries, now, noticeMaxAgeDays) };
 }
 
 /** Up to `limit` entries with feedSeq < before, newest first ("earlier items"). */

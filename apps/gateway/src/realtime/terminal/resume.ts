@@ -5,7 +5,8 @@
  * that cannot be trusted) gets the store's live set instead of its whole history: the
  * snapshot, taken at a head it then resumes from.
  */
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import type { FeedItem, FeedMessage, Hello } from '@lastmeter/contracts';
 import { feedHead, getStore, readLiveSet } from '@lastmeter/read-models';
 import { ReadModels } from '../../read/read-models.service';
@@ -18,6 +19,7 @@ export class TerminalResume {
   constructor(
     private readonly models: ReadModels,
     private readonly relay: FeedRelay,
+    @Inject(APP_CONFIG) private readonly config: AppConfig<'gateway'>,
   ) {}
 
   /** Joins the terminal's rooms, says hello and starts relaying its store's feed. */
@@ -47,7 +49,14 @@ export class TerminalResume {
     if (data.requestedCursor === 0 || foreign) {
       // The live set and the head it was folded at, read together: the relay then sends
       // every entry after that head, so the seam loses and repeats nothing.
-      ({ headSeq, items: snapshot } = await readLiveSet(this.models.redis, keys, session.storeId, new Date()));
+      // Notices without expiry older than NOTICE_MAX_AGE_DAYS are not live any more.
+      ({ headSeq, items: snapshot } = await readLiveSet(
+        this.models.redis,
+        keys,
+        session.storeId,
+        new Date(),
+        this.config.NOTICE_MAX_AGE_DAYS,
+      ));
       session.cursor = headSeq;
       // A client from before snapshots clears its cursor on `reset`: on the first
       // snapshot item, or on the first live item when the live set is empty.
@@ -58,6 +67,7 @@ export class TerminalResume {
       headSeq,
       storeId: session.storeId,
       terminalId: session.terminalId,
+      noticeMaxAgeDays: this.config.NOTICE_MAX_AGE_DAYS,
       ...(snapshot ? { snapshot: snapshot.length } : {}),
       ...(data.renewedToken ? { token: data.renewedToken } : {}),
     };
