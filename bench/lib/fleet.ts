@@ -129,7 +129,12 @@ export class Fleet {
     };
   }
 
+  private closed = false;
+
+  /** Closes every client and ends the load processes (once; a second call does nothing). */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await Promise.all(this.children.map((child) => ask(child, { type: 'close' }, 'closed').catch(() => undefined)));
     for (const child of this.children) child.kill();
   }

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { createRedisClient } from '@lastmeter/redis';
-import { feedChannel } from '@lastmeter/redis';
+import { decodeFeedNotice, feedChannel } from '@lastmeter/redis';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { runCli } from '../support/cli';
 import { cleanupNamespace } from '../support/cleanup';
@@ -98,7 +98,7 @@ it('rebuilds during continuous publishing without downtime; every feed item keep
 it('announces new feed items to gateways with the store id and feedSeq only', async () => {
   const subscriber = createRedisClient(ns.env.REDIS_URL!, 'test-sub');
   const heard: Array<{ storeId: string; feedSeq: number }> = [];
-  subscriber.on('message', (_channel: string, message: string) => heard.push(JSON.parse(message)));
+  subscriber.on('message', (_channel: string, message: string) => heard.push(...decodeFeedNotice(message)));
   await subscriber.subscribe(feedChannel(ns.keyPrefix));
   const id = await api.publish({ title: 'announced', audience: { storeIds: [stores[1]] } });
   const item = await eventually(async () => {

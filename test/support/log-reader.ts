@@ -1,5 +1,5 @@
 import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
-import type { EventEnvelope } from '@lastmeter/contracts';
+import { expandFeedBatch, FEED_BATCH, type EventEnvelope, type FeedBatchRecord } from '@lastmeter/contracts';
 
 /** End offsets (read_committed LSO) of every partition of a topic, summed and by partition. */
 export async function endOffsets(brokers: string, topic: string): Promise<Record<number, string>> {
@@ -13,14 +13,21 @@ export async function endOffsets(brokers: string, topic: string): Promise<Record
   }
 }
 
-/** Every committed message of a topic, from the beginning to the current end (parsed JSON; a tombstone is null). */
+/**
+ * Every committed message of a topic, from the beginning to the current end (parsed JSON;
+ * a tombstone is null). A feed batch record counts as the `feed.appended` events it holds
+ * (`expandFeedBatch`), one per entry, as every consumer of the feed topic reads it.
+ */
 export async function readTopic<T = EventEnvelope>(
   brokers: string,
   topic: string,
 ): Promise<Array<{ partition: number; value: T }>> {
   const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'test-reader' });
-  return (await readWholeTopic(kafka, topic)).map(({ partition, value }) => ({
-    partition,
-    value: (value ? JSON.parse(value.toString()) : null) as T,
-  }));
+  return (await readWholeTopic(kafka, topic)).flatMap(({ partition, value }) => {
+    const parsed = (value ? JSON.parse(value.toString()) : null) as T | FeedBatchRecord;
+    if ((parsed as FeedBatchRecord | null)?.type === FEED_BATCH) {
+      return expandFeedBatch(parsed as FeedBatchRecord).map((event) => ({ partition, value: event as T }));
+    }
+    return [{ partition, value: parsed as T }];
+  });
 }

@@ -2,6 +2,7 @@ import type { ValidationError } from 'class-validator';
 import { ACTOR_ROLES } from './roles';
 import { AGGREGATE_TYPES, STREAM_TYPES, type EventEnvelope } from './event-envelope';
 import { EVENT_TYPES } from './event-types';
+import { expandFeedBatch, FEED_BATCH, type FeedBatchRecord } from './events/feed';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 /** RFC 3339 / ISO 8601 date-time as producers write it (`toISOString()` and offsets). */
@@ -123,4 +124,32 @@ export function parseEnvelope(raw: Buffer | string | unknown): EventEnvelope {
   const problems = envelopeProblems(value as Record<string, unknown>);
   if (Object.keys(problems).length > 0) throw new InvalidEnvelope(problems);
   return value as EventEnvelope;
+}
+
+/**
+ * The events one record of an event topic holds: one envelope, or, on lastmeter.feed.v1,
+ * a feed batch record (`feedBatchRecord`) expanded into its `feed.appended` events. Each
+ * is checked like `parseEnvelope`; a malformed record throws InvalidEnvelope as a whole.
+ */
+export function parseRecord(raw: Buffer | string | unknown): EventEnvelope[] {
+  let value: unknown = raw;
+  if (Buffer.isBuffer(raw) || typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw.toString());
+    } catch (error) {
+      throw new InvalidEnvelope({ $: [`not JSON: ${(error as Error).message}`] });
+    }
+  }
+  const batch = value as Partial<FeedBatchRecord> | null;
+  if (batch?.type !== FEED_BATCH) return [parseEnvelope(value)];
+  if (!Array.isArray(batch.entries) || !Array.isArray(batch.communications) || typeof batch.occurredAt !== 'string') {
+    throw new InvalidEnvelope({ $: ['a feed batch needs occurredAt, communications and entries'] });
+  }
+  let events: unknown[];
+  try {
+    events = expandFeedBatch(batch as FeedBatchRecord);
+  } catch (error) {
+    throw new InvalidEnvelope({ entries: [(error as Error).message] });
+  }
+  return events.map((event) => parseEnvelope(event));
 }

@@ -34,7 +34,7 @@ export const TOPICS = {
   },
   feed: {
     name: 'lastmeter.feed.v1',
-    key: 'store id',
+    key: '`feed.batch`: one feed batch record per writer transaction, in the partition of its stores (before issue 16: one entry per record, keyed by store id)',
     purpose: 'every store feed entry with its gap-free feedSeq, decided by the write side',
     config: { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'retention.bytes': '-1' },
   },

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { parseEnvelope, upcast, type DomainEvent, type TopicNames, type TopicRole } from '@lastmeter/contracts';
+import {
+  FEED_BATCH,
+  parseRecord,
+  upcast,
+  type DomainEvent,
+  type TopicNames,
+  type TopicRole,
+} from '@lastmeter/contracts';
 import type { Admin, Consumer, Kafka } from '@lastmeter/kafka';
 
 /** What an analyst asks for; every part is optional and they combine with AND. */
@@ -207,20 +214,25 @@ export class LogReplay {
               read++;
               state.position = offset + 1;
               resolveOffset(message.offset);
-              let event: DomainEvent;
-              let json: string;
+              let events: Array<{ event: DomainEvent; json: string }>;
               try {
                 const text = message.value?.toString('utf8') ?? 'null';
-                const logged = parseEnvelope(text);
-                event = upcast(logged);
-                json =
-                  logged.schemaVersion === event.schemaVersion && !text.includes('\n') ? text : JSON.stringify(event);
+                // One envelope is served as logged (its own bytes) unless upcast; a feed
+                // batch's entries are serialized one by one.
+                const batch = message.headers?.type?.toString() === FEED_BATCH;
+                events = parseRecord(text).map((logged) => {
+                  const event = upcast(logged);
+                  const asLogged = !batch && logged.schemaVersion === event.schemaVersion && !text.includes('\n');
+                  return { event, json: asLogged ? text : JSON.stringify(event) };
+                });
               } catch {
                 continue; // The projector's DLQ is where malformed messages are reported.
               }
-              if (!matches(event, filter)) continue;
-              state.buffer.push({ event, json });
-              matched++;
+              for (const entry of events) {
+                if (!matches(entry.event, filter)) continue;
+                state.buffer.push(entry);
+                matched++;
+              }
               if (state.buffer.length >= PARTITION_HIGH_WATER) {
                 // Backpressure: the rest of the batch is fetched again after resume.
                 state.paused = true;

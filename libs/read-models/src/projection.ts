@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { parseEnvelope, upcast, type DomainEvent, type TopicRole } from '@lastmeter/contracts';
+import { parseRecord, upcast, type DomainEvent, type TopicRole } from '@lastmeter/contracts';
 import { catalogue } from './models/catalogue';
 import { compliance } from './models/compliance';
 import { directory } from './models/directory';
@@ -40,9 +40,12 @@ export interface BatchResult {
   announcements: Announcement[];
 }
 
-/** Checks the event is one of ours and brings it to the current schema (DLQ otherwise). */
-export function decode(message: SourceMessage): DomainEvent {
-  return upcast(parseEnvelope(message.value));
+/**
+ * Checks the record holds events of ours and brings them to the current schema (DLQ
+ * otherwise): one event, or a feed batch's entries (`parseRecord`).
+ */
+export function decode(message: SourceMessage): DomainEvent[] {
+  return parseRecord(message.value).map(upcast);
 }
 
 /**
@@ -65,7 +68,7 @@ export class Projection {
     const decoded: Array<{ message: SourceMessage; event: DomainEvent }> = [];
     for (const message of messages) {
       try {
-        decoded.push({ message, event: decode(message) });
+        for (const event of decode(message)) decoded.push({ message, event });
       } catch (error) {
         result.failed.push({ message, error: (error as Error).message });
       }
@@ -116,15 +119,17 @@ export class Projection {
     if (writes.length === 0) return result;
     const pipeline = this.redis.pipeline();
     const scripts = pipeline as unknown as Record<ScriptName, (...args: unknown[]) => void>;
-    for (const [name, ...args] of writes) {
+    const sent = mergeSetAdds(writes);
+    for (const [name, ...args] of sent) {
       if (name in SCRIPTS) scripts[name as ScriptName](...args);
       else void pipeline.call(name, ...args);
     }
     const replies = (await pipeline.exec()) ?? [];
     const failedWrite = replies.find(([error]) => error);
     if (failedWrite) throw failedWrite[0]!;
+    const position = new Map(sent.map((write, i) => [write, i]));
     for (const { index, storeId, feedSeq } of feedWrites) {
-      const reply = replies[index]?.[1];
+      const reply = replies[position.get(writes[index]!)!]?.[1];
       if (reply === 1 || reply === 2) result.appended.push({ storeId, feedSeq });
       if (reply === 2) result.gaps.push({ storeId, feedSeq });
     }
@@ -144,4 +149,36 @@ export class Projection {
     });
     return docs;
   }
+}
+
+/**
+ * The writes with every SADD to a key that nothing else in the batch touches folded into
+ * the first of them (a national publish adds 20,000 stores to one communication's
+ * `targeted` set: one command, not 20,000). Set additions commute, so the result is the
+ * same; every other write is kept as the same array object, in order (feed replies are
+ * found by it).
+ */
+export function mergeSetAdds(writes: Write[]): Write[] {
+  const adds = new Map<string, Write>();
+  const touched = new Set<string>();
+  for (const [name, key] of writes) {
+    if (name !== 'SADD') touched.add(String(key));
+  }
+  const merged: Write[] = [];
+  for (const write of writes) {
+    const [name, key, ...members] = write;
+    if (name !== 'SADD' || touched.has(String(key))) {
+      merged.push(write);
+      continue;
+    }
+    const first = adds.get(String(key));
+    if (first) {
+      first.push(...members);
+    } else {
+      const copy: Write = [name, key!, ...members];
+      adds.set(String(key), copy);
+      merged.push(copy);
+    }
+  }
+  return merged;
 }

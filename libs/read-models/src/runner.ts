@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { TOPIC_ROLES, type TopicNames, type TopicRole } from '@lastmeter/contracts';
 import { createProducer, type Admin, type Consumer, type Kafka, type Producer } from '@lastmeter/kafka';
-import { announcementChannel, feedChannel } from '@lastmeter/redis';
+import { announcementChannel, encodeFeedNotice, feedChannel } from '@lastmeter/redis';
 import { deadLetterOf, sendDeadLetters } from './dlq';
 import { Projection, type BatchResult, type SourceMessage } from './projection';
 import type { RedisKeys } from './redis-keys';
@@ -139,7 +139,8 @@ export class ProjectionRunner {
     }
     if ((result.appended.length > 0 || result.announcements.length > 0) && this.options.notify()) {
       const pipeline = redis.pipeline();
-      for (const item of result.appended) pipeline.publish(feedChannel(keys.prefix), JSON.stringify(item));
+      // One notice for the whole chunk: a national publish wakes gateways a few times, not once per store.
+      if (result.appended.length > 0) pipeline.publish(feedChannel(keys.prefix), encodeFeedNotice(result.appended));
       // One per distinct announcement per batch: a thousand receipts are one "reach changed".
       for (const announcement of new Set(result.announcements.map((a) => JSON.stringify(a)))) {
         pipeline.publish(announcementChannel(keys.prefix), announcement);

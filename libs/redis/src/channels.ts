@@ -4,9 +4,37 @@
  * deployments sharing a Redis never hear each other.
  */
 
-/** Projectors announce new feed items to gateways: `{ storeId, feedSeq, ... }` JSON. */
+/**
+ * Projectors announce new feed items to gateways: one message per projected batch,
+ * `{ heads: { [storeId]: feedSeq } }` JSON (the highest new feedSeq of each store in the
+ * batch; a national publish is a few messages, not one per store). See FeedNotice.
+ */
 export function feedChannel(prefix: string): string {
   return `${prefix}feed`;
+}
+
+/** What one message on the feed channel says: these stores have items up to these feedSeqs. */
+export type FeedNotice = Array<{ storeId: string; feedSeq: number }>;
+
+export function encodeFeedNotice(items: FeedNotice): string {
+  const heads: Record<string, number> = {};
+  for (const { storeId, feedSeq } of items) heads[storeId] = Math.max(heads[storeId] ?? 0, feedSeq);
+  return JSON.stringify({ heads });
+}
+
+/**
+ * Reads a feed-channel message: the batch form, or `{ storeId, feedSeq }` as projectors
+ * before issue 16 sent it (a rolling upgrade runs both). Throws on anything else.
+ */
+export function decodeFeedNotice(message: string): FeedNotice {
+  const parsed = JSON.parse(message) as { heads?: Record<string, unknown>; storeId?: unknown; feedSeq?: unknown };
+  if (parsed.heads && typeof parsed.heads === 'object') {
+    return Object.entries(parsed.heads).map(([storeId, feedSeq]) => ({ storeId, feedSeq: Number(feedSeq) }));
+  }
+  if (typeof parsed.storeId === 'string' && typeof parsed.feedSeq === 'number') {
+    return [{ storeId: parsed.storeId, feedSeq: parsed.feedSeq }];
+  }
+  throw new Error('not a feed notice');
 }
 
 /** Announcements to gateways (terminal revoked, user sessions ended, socket dropped, ...). */

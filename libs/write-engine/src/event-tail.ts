@@ -1,7 +1,7 @@
 /** Event tail: the Kafka reader that keeps the engine's in-memory view in line with the log. */
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { parseEnvelope, upcast, type CredentialRecord, type TopicNames } from '@lastmeter/contracts';
+import { parseRecord, upcast, type CredentialRecord, type TopicNames } from '@lastmeter/contracts';
 import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
 import type { AggregateStore } from './aggregate-store';
 import { CredentialStore } from './credential-store';
@@ -70,9 +70,11 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
             this.credentials.apply({ id, record });
             return;
           }
-          const event = upcast(parseEnvelope(message.value));
-          if (event.type === 'feed.appended') this.ledger.apply(event.data);
-          else this.store.apply(event, partition);
+          for (const envelope of parseRecord(message.value)) {
+            const event = upcast(envelope);
+            if (event.type === 'feed.appended') this.ledger.apply(event.data);
+            else this.store.apply(event, partition);
+          }
         } catch (error) {
           // The decider only ever appends valid events; anything else is logged and skipped.
           this.logger.error(`skipping ${topic}[${partition}]@${message.offset}: ${(error as Error).message}`);

@@ -129,9 +129,16 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     // partition to its last stable offset first, so committed entries are never numbered again.
     if (everything) await this.history.catchUp([partition]);
     await writer.serialize(async () => {
+      // One view of each communication per pass, shared by every store's plan.
+      const views = new Map<string, VersionedCommunication>();
       const communication = (id: string): VersionedCommunication => {
-        const entry = this.store.get('communication', id);
-        return { state: entry.state as CommunicationState, version: entry.version };
+        let view = views.get(id);
+        if (!view) {
+          const entry = this.store.get('communication', id);
+          view = { state: entry.state as CommunicationState, version: entry.version };
+          views.set(id, view);
+        }
+        return view;
       };
       let live: string[] | undefined;
       const liveCommunications = () =>
@@ -152,13 +159,14 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         everything || changed.length > 0
           ? [...this.store.inPartition(partition, 'store')]
           : [...stores].map((id) => this.store.get('store', id)).filter((entry) => entry.partition === partition);
+      const changedViews = changed.map(communication);
       for (const { state } of inScope) {
         const store = state as StoreState;
         const feed = this.ledger.of(store.id);
         const candidates =
           everything || stores.has(store.id)
             ? [...new Set([...feed.items.keys(), ...liveCommunications()])].map(communication)
-            : changed.map(communication);
+            : changedViews;
         entries.push(...planStoreFeed(store, candidates, feed));
         // A store's entries are numbered from its ledger head, so each store's plan is
         // committed before the ledger is read for the next chunk.

@@ -1,3 +1,12 @@
+import { v5 as uuidv5 } from 'uuid';
+import {
+  expandFeedBatch,
+  FEED_BATCH,
+  feedEvent,
+  parseRecord,
+  type FeedBatchRecord,
+  type FeedCommunication,
+} from '@lastmeter/contracts';
 import { PartitionWriter, transactionalIdOf } from './partition-writer';
 import { FakeProducer, TOPICS, eventOf } from './testing';
 
@@ -9,6 +18,14 @@ function writerOn(partition = 3) {
 }
 
 const drafted = eventOf('region.defined', { code: 'N', name: 'North' }, { aggregateId: 'north', version: 1 });
+const notice: FeedCommunication = { id: 'c1', revision: 1, kind: 'notice', title: 'T', body: 'B', priority: 'normal' };
+const at = '2026-11-30T12:00:00.000Z';
+const entry = (storeId: string, feedSeq: number) =>
+  feedEvent(
+    { storeId, feedSeq, change: 'published', communication: notice, sourceVersion: 3 },
+    uuidv5(`${storeId}:${feedSeq}`, uuidv5.URL),
+    at,
+  );
 const password = { kind: 'password' as const, userId: 'u1', passwordHash: 'scrypt$x', setAt: '2026-01-01T00:00:00Z' };
 
 describe('PartitionWriter', () => {
@@ -59,9 +76,23 @@ describe('PartitionWriter', () => {
 
   it('commits no command offset when given none (a system decision, feed entries)', async () => {
     const { producer, writer } = writerOn();
-    await writer.append({ feed: [drafted] });
+    await writer.append({ feed: [entry('s1', 1)] });
     expect(producer.transactions[0]).toMatchObject({ offsets: [], state: 'committed' });
     expect(producer.transactions[0]!.batches[0]!.map((batch) => batch.topic)).toEqual([TOPICS.feed]);
+  });
+
+  it('appends feed entries as one batch record in its own partition, each content once, expanding to the same events', async () => {
+    const { producer, writer } = writerOn(3);
+    const entries = [entry('s1', 1), entry('s2', 7), entry('s3', 2)];
+    await writer.append({ feed: entries });
+    const [feedBatch] = producer.transactions[0]!.batches[0]!;
+    expect(feedBatch!.messages).toHaveLength(1);
+    const [record] = feedBatch!.messages;
+    expect(record).toMatchObject({ key: FEED_BATCH, partition: 3, headers: { type: FEED_BATCH } });
+    const parsed = JSON.parse(record!.value!) as FeedBatchRecord;
+    expect(parsed.communications).toEqual([notice]);
+    expect(expandFeedBatch(parsed)).toEqual(entries);
+    expect(parseRecord(record!.value!)).toEqual(entries);
   });
 
   it('aborts and rethrows when the transaction fails', async () => {

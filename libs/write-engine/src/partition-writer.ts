@@ -1,5 +1,11 @@
 /** Partition writer: the fenced, transactional single writer of one partition's events, feed and credentials. */
-import type { EventEnvelope, TopicNames } from '@lastmeter/contracts';
+import {
+  FEED_BATCH,
+  feedBatchRecord,
+  type DomainEvent,
+  type EventEnvelope,
+  type TopicNames,
+} from '@lastmeter/contracts';
 import type { AppendBatch, TransactionalProducer, TransactionalWriter } from './ports';
 
 /** The transactional id of a partition's writer: the same for every owner of that partition. */
@@ -64,7 +70,21 @@ export class PartitionWriter implements TransactionalWriter {
     try {
       const topicMessages = [
         { topic: this.topics.events, messages: messages(events) },
-        { topic: this.topics.feed, messages: messages(feed) },
+        // The feed entries as one record (each communication's content once), in this
+        // partition: the stores whose feeds they extend live here.
+        {
+          topic: this.topics.feed,
+          messages: feed.length
+            ? [
+                {
+                  key: FEED_BATCH,
+                  partition: this.partition,
+                  value: JSON.stringify(feedBatchRecord(feed as Array<DomainEvent<'feed.appended'>>)),
+                  headers: { type: FEED_BATCH },
+                },
+              ]
+            : [],
+        },
         {
           // Same partition as the aggregate's events, so a new owner's catch-up of
           // partition p covers its credentials too. A null value is a tombstone.

@@ -2,14 +2,14 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type Redis from 'ioredis';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
 import type { Announcement } from '@lastmeter/read-models';
-import { REDIS, announcementChannel, feedChannel } from '@lastmeter/redis';
+import { REDIS, announcementChannel, decodeFeedNotice, feedChannel } from '@lastmeter/redis';
 
 type FeedListener = (storeId: string, feedSeq: number) => void;
 type AnnouncementListener = (announcement: Announcement) => void;
 
 /**
  * What projectors announce through Redis pub/sub, for every gateway instance: new feed
- * items (`{ storeId, feedSeq }`) and changes to act on (a terminal revoked). A dedicated
+ * items (`decodeFeedNotice`: stores and their new heads, one message per projected batch) and changes to act on (a terminal revoked). A dedicated
  * subscriber connection; after a reconnect, listeners are told to re-check everything
  * (`onResync`), since messages published meanwhile are gone.
  */
@@ -55,8 +55,9 @@ export class NotificationHub implements OnApplicationBootstrap, OnApplicationShu
     subscriber.on('message', (channel: string, message: string) => {
       try {
         if (channel === feed) {
-          const { storeId, feedSeq } = JSON.parse(message) as { storeId: string; feedSeq: number };
-          for (const listener of this.feedListeners) listener(storeId, feedSeq);
+          for (const { storeId, feedSeq } of decodeFeedNotice(message)) {
+            for (const listener of this.feedListeners) listener(storeId, feedSeq);
+          }
         } else if (channel === announcements) {
           const announcement = JSON.parse(message) as Announcement;
           for (const listener of this.announcementListeners) listener(announcement);

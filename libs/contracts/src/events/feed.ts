@@ -88,3 +88,71 @@ export function feedEvent(entry: FeedAppended, id: string, occurredAt = new Date
     data: entry,
   } satisfies DomainEvent<'feed.appended'>;
 }
+
+/**
+ * Several feed entries in one record of lastmeter.feed.v1 (issue 16): what a partition's
+ * writer appends in one transaction, with each communication's content once instead of
+ * once per store. A national publish is a few dozen records, not one per store.
+ * `parseRecord` expands it into the same `feed.appended` events, one per entry, that a
+ * record per entry would have held (same ids, feedSeqs and content), so every consumer
+ * and every rebuild sees exactly the same facts. Records of one entry each (before issue
+ * 16) stay valid.
+ */
+export interface FeedBatchRecord {
+  type: typeof FEED_BATCH;
+  /** When the writer appended it: every entry's occurredAt. */
+  occurredAt: string;
+  /** The content of each entry's communication, referred to by index. */
+  communications: FeedCommunication[];
+  entries: Array<{
+    id: string;
+    storeId: string;
+    feedSeq: number;
+    change: FeedChange;
+    sourceVersion: number;
+    /** Index into `communications`. */
+    communication: number;
+  }>;
+}
+
+export const FEED_BATCH = 'feed.batch';
+
+/** Packs feed entry events (as `feedEvent` builds them) into one record, each content once. */
+export function feedBatchRecord(events: Array<DomainEvent<'feed.appended'>>): FeedBatchRecord {
+  const indexes = new Map<FeedCommunication | string, number>();
+  const communications: FeedCommunication[] = [];
+  const indexOf = (communication: FeedCommunication) => {
+    // The sequencer shares one snapshot per communication (by identity); equal content from
+    // elsewhere is matched by id and revision.
+    let index = indexes.get(communication) ?? indexes.get(`${communication.id}@${communication.revision}`);
+    if (index === undefined) {
+      index = communications.push(communication) - 1;
+      indexes.set(communication, index);
+      indexes.set(`${communication.id}@${communication.revision}`, index);
+    }
+    return index;
+  };
+  return {
+    type: FEED_BATCH,
+    occurredAt: events[0]?.occurredAt ?? new Date().toISOString(),
+    communications,
+    entries: events.map(({ id, data }) => ({
+      id,
+      storeId: data.storeId,
+      feedSeq: data.feedSeq,
+      change: data.change,
+      sourceVersion: data.sourceVersion,
+      communication: indexOf(data.communication),
+    })),
+  };
+}
+
+/** The `feed.appended` events a feed batch record holds, in order. */
+export function expandFeedBatch(record: FeedBatchRecord): Array<DomainEvent<'feed.appended'>> {
+  return record.entries.map(({ id, communication, ...entry }) => {
+    const content = record.communications[communication];
+    if (!content)
+      throw new Error(`feed batch entry ${id} refers to communication #${communication}, not in the record`);
+    return feedEvent({ ...entry, communication: content }, id, record.occurredAt);
+  });
+}

@@ -35,8 +35,23 @@ export function targetsStore(audience: Audience, store: Pick<StoreState, 'id' | 
   return !!audience.tags?.some((tag) => store.tags.includes(tag));
 }
 
-/** The communication as a tablet may see it (no quiz answers, no audience beyond roles). */
+/** Snapshots already taken, per state object (states are immutable: a change is a new object). */
+const snapshots = new WeakMap<CommunicationState, FeedCommunication>();
+
+/**
+ * The communication as a tablet may see it (no quiz answers, no audience beyond roles).
+ * Taken once per state: a publish to 20,000 stores shares one snapshot (treat it as read-only).
+ */
 export function feedSnapshot(state: CommunicationState): FeedCommunication {
+  let snapshot = snapshots.get(state);
+  if (!snapshot) {
+    snapshot = takeSnapshot(state);
+    snapshots.set(state, snapshot);
+  }
+  return snapshot;
+}
+
+function takeSnapshot(state: CommunicationState): FeedCommunication {
   const { content } = state;
   return withoutUndefined({
     id: state.id,
