@@ -420,7 +420,9 @@ it('an hq-admin creates a store manager in the console, then disables them when 
   await people.getByLabel('New username').fill('departing');
   await people.getByLabel('Initial password').fill(PASSWORD);
   await people.getByLabel('Role').selectOption('store-manager');
-  await people.getByLabel('Their store').selectOption({ label: 'lille' });
+  // The store is found on the server (code or name), then chosen.
+  await people.getByLabel('Find their store').fill('lil');
+  await people.getByLabel('Their store', { exact: true }).selectOption({ label: 'lille (lille)' });
   await people.getByRole('button', { name: 'Create user' }).click();
   const row = people.locator('tr[data-username="departing"]');
   await row.getByText('active').waitFor();

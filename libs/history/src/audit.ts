@@ -1,8 +1,8 @@
 import type Redis from 'ioredis';
 import {
-  listStores,
   listTerminals,
   readReach,
+  storeRows,
   type CatalogueEntry,
   type FeedItem,
   type RedisKeys,
@@ -49,63 +49,92 @@ async function reportsSince(
   return counts;
 }
 
+/** Stores read per round of the audit (directory rows, then terminals and reports). */
+const AUDIT_CHUNK = 100;
+
 /**
  * One row per store the communication targeted (or that reported on it) and terminal of
  * that store: the revision it last reported on, when it first reported each step, its
  * quiz score, and how many field reports it filed since the communication was published.
- * A store without terminals gets one row with an empty terminal.
+ * A store without terminals gets one row with an empty terminal. Rows come by store code,
+ * a chunk of stores at a time: the directory is never read whole (only the codes of the
+ * stores involved, from the directory index), so a CSV of 50,000 stores streams.
  */
+export async function* auditRowStream(
+  redis: Redis,
+  keys: RedisKeys,
+  communication: CatalogueEntry,
+  onlyStore?: string,
+): AsyncGenerator<AuditRow> {
+  const raw = await readReach(redis, keys, communication.id);
+  const reported = new Set<string>();
+  for (const step of Object.values(raw.first)) for (const who of Object.keys(step)) reported.add(who);
+  for (const who of Object.keys(raw.quiz)) reported.add(who);
+  const targeted = new Set(raw.targeted);
+  const reporters = new Map<string, string[]>();
+  for (const who of reported) {
+    const [storeId, terminalId] = who.split('/');
+    reporters.set(storeId, [...(reporters.get(storeId) ?? []), terminalId]);
+  }
+  const ids = [...new Set([...raw.targeted, ...reporters.keys()])].filter((id) => !onlyStore || id === onlyStore);
+  const placeOf = new Map<string, { code: string; regionId: string }>();
+  for (let i = 0; i < ids.length; i += 1_000) {
+    for (const [id, row] of await storeRows(redis, keys, ids.slice(i, i + 1_000))) {
+      placeOf.set(id, { code: row.code, regionId: row.regionId });
+    }
+  }
+  ids.sort((a, b) => (placeOf.get(a)?.code ?? a).localeCompare(placeOf.get(b)?.code ?? b));
+  const since = communication.publishedAt ?? communication.createdAt;
+  for (let i = 0; i < ids.length; i += AUDIT_CHUNK) {
+    const chunk = ids.slice(i, i + AUDIT_CHUNK);
+    // One round of reads for the chunk (ioredis pipelines the concurrent commands).
+    const read = await Promise.all(
+      chunk.map(async (storeId) => ({
+        storeId,
+        terminals: await listTerminals(redis, keys, storeId),
+        reports: await reportsSince(redis, keys, storeId, since),
+      })),
+    );
+    for (const { storeId, terminals, reports } of read) {
+      const store = placeOf.get(storeId);
+      const names = new Map(terminals.map((t) => [t.id, t.name]));
+      const terminalIds = [...new Set([...terminals.map((t) => t.id), ...(reporters.get(storeId) ?? [])])];
+      const row = (terminalId: string): AuditRow => {
+        const who = `${storeId}/${terminalId}`;
+        return {
+          communicationId: communication.id,
+          title: communication.title,
+          currentRevision: String(communication.revision),
+          storeId,
+          storeCode: store?.code ?? '',
+          regionId: store?.regionId ?? '',
+          targeted: targeted.has(storeId) ? 'yes' : 'no',
+          terminalId,
+          terminalName: names.get(terminalId) ?? '',
+          revisionSeen: terminalId ? (raw.revision[who] ?? '') : '',
+          deliveredAt: terminalId ? (raw.first.delivered[who] ?? '') : '',
+          readAt: terminalId ? (raw.first.read[who] ?? '') : '',
+          acknowledgedAt: terminalId ? (raw.first.acknowledged[who] ?? '') : '',
+          completedAt: terminalId ? (raw.first.completed[who] ?? '') : '',
+          quizScore: terminalId ? (raw.quiz[who] ?? '') : '',
+          reportCount: String(terminalId ? (reports.get(terminalId) ?? 0) : (reports.get('*') ?? 0)),
+        };
+      };
+      if (terminalIds.length === 0) yield row('');
+      for (const terminalId of terminalIds.sort()) yield row(terminalId);
+    }
+  }
+}
+
+/** The same rows as auditRowStream, all at once (small audits and tests). */
 export async function auditRows(
   redis: Redis,
   keys: RedisKeys,
   communication: CatalogueEntry,
   onlyStore?: string,
 ): Promise<AuditRow[]> {
-  const [raw, stores] = await Promise.all([readReach(redis, keys, communication.id), listStores(redis, keys)]);
-  const storeById = new Map(stores.map((s) => [s.id, s]));
-  const reported = new Set<string>();
-  for (const step of Object.values(raw.first)) for (const who of Object.keys(step)) reported.add(who);
-  for (const who of Object.keys(raw.quiz)) reported.add(who);
-  const storeIds = [...new Set([...raw.targeted, ...[...reported].map((who) => who.split('/')[0])])]
-    .filter((id) => !onlyStore || id === onlyStore)
-    .sort((a, b) => (storeById.get(a)?.code ?? a).localeCompare(storeById.get(b)?.code ?? b));
-  const since = communication.publishedAt ?? communication.createdAt;
   const rows: AuditRow[] = [];
-  for (const storeId of storeIds) {
-    const store = storeById.get(storeId);
-    const terminals = await listTerminals(redis, keys, storeId);
-    const names = new Map(terminals.map((t) => [t.id, t.name]));
-    const terminalIds = [
-      ...new Set([
-        ...terminals.map((t) => t.id),
-        ...[...reported].filter((who) => who.startsWith(`${storeId}/`)).map((who) => who.split('/')[1]),
-      ]),
-    ];
-    const reports = await reportsSince(redis, keys, storeId, since);
-    const row = (terminalId: string): AuditRow => {
-      const who = `${storeId}/${terminalId}`;
-      return {
-        communicationId: communication.id,
-        title: communication.title,
-        currentRevision: String(communication.revision),
-        storeId,
-        storeCode: store?.code ?? '',
-        regionId: store?.regionId ?? '',
-        targeted: raw.targeted.includes(storeId) ? 'yes' : 'no',
-        terminalId,
-        terminalName: names.get(terminalId) ?? '',
-        revisionSeen: terminalId ? (raw.revision[who] ?? '') : '',
-        deliveredAt: terminalId ? (raw.first.delivered[who] ?? '') : '',
-        readAt: terminalId ? (raw.first.read[who] ?? '') : '',
-        acknowledgedAt: terminalId ? (raw.first.acknowledged[who] ?? '') : '',
-        completedAt: terminalId ? (raw.first.completed[who] ?? '') : '',
-        quizScore: terminalId ? (raw.quiz[who] ?? '') : '',
-        reportCount: String(terminalId ? (reports.get(terminalId) ?? 0) : (reports.get('*') ?? 0)),
-      };
-    };
-    if (terminalIds.length === 0) rows.push(row(''));
-    for (const terminalId of terminalIds.sort()) rows.push(row(terminalId));
-  }
+  for await (const row of auditRowStream(redis, keys, communication, onlyStore)) rows.push(row);
   return rows;
 }
 

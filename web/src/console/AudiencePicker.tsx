@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { STORE_ROLES, type Audience, type StoreView } from '@lastmeter/contracts';
-import { useAudienceCount, useRegions, useStorePage, useStores } from '../shared/data';
+import { useAudienceCount, useRegions, useStorePage, useStoresById } from '../shared/data';
 
 function toggle<T>(list: T[] | undefined, value: T, on: boolean): T[] | undefined {
   const next = (list ?? []).filter((v) => v !== value);
@@ -16,19 +16,28 @@ function toggle<T>(list: T[] | undefined, value: T, on: boolean): T[] | undefine
  */
 export function AudiencePicker(props: { value: Audience; onChange: (audience: Audience) => void; errors: string[] }) {
   const regions = useRegions().data?.items ?? [];
-  const known = useStores().data?.items ?? [];
   const [search, setSearch] = useState('');
   const [tagInput, setTagInput] = useState('');
-  // Names of the stores picked in this session (the first page of the directory names the rest).
+  // Names of the stores picked in this session; the others (a draft's) are looked up by id.
   const [picked, setPicked] = useState<Map<string, StoreView>>(new Map());
   const audience = props.value;
+  const known = useStoresById((audience.storeIds ?? []).filter((id) => !picked.has(id)));
   const set = (patch: Partial<Audience>) => props.onChange(clean({ ...audience, ...patch }));
-  const tags = [...new Set([...known.flatMap((store) => store.tags), ...(audience.tags ?? [])])].sort();
   const count = useAudienceCount(audience);
   const reach = count.data;
   const matching = useStorePage({ q: search.trim() || undefined }, undefined, 20);
+  // Tags offered: those of the first page of the directory (the Directory tab's, cached) and of the
+  // stores found by the search, plus any typed in; never the whole directory's.
+  const firstPage = useStorePage({}, undefined);
+  const tags = [
+    ...new Set([
+      ...(firstPage.data?.items ?? []).flatMap((store) => store.tags),
+      ...(search.trim() ? (matching.data?.items ?? []) : []).flatMap((store) => store.tags),
+      ...(audience.tags ?? []),
+    ]),
+  ].sort();
   const storeName = (id: string) => {
-    const store = picked.get(id) ?? known.find((s) => s.id === id);
+    const store = picked.get(id) ?? known.get(id);
     return store ? `${store.name} (${store.code})` : id.slice(0, 8);
   };
   const pick = (store: StoreView, on: boolean) => {

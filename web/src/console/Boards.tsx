@@ -1,60 +1,130 @@
 import { useState } from 'react';
+import type { StoreCompliance } from '@lastmeter/contracts';
 import { relative, when } from '../shared/format';
 import { Badge, Empty, ErrorNotice } from '../shared/ui';
 import {
-  useCompliance,
-  useNames,
+  useCompliancePage,
+  useNamesFor,
   usePresencePage,
   useReports,
   useStorePage,
-  useTerminals,
+  useTerminalsOfStores,
   type StoreFilter,
 } from '../shared/data';
 import { StoreSearch } from './StoreSearch';
 
-/** Overdue tasks by store, worst first (refreshed every 15 s: overdue is a matter of the clock). */
+/** A search over the directory and the cursors of the pages before the one shown (the first has none). */
+function useDirectoryPaging() {
+  const [filter, setFilter] = useState<StoreFilter>({});
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  return {
+    filter,
+    cursors,
+    cursor: cursors.at(-1),
+    filterBy: (patch: StoreFilter) => {
+      setFilter({ ...filter, ...patch });
+      setCursors([undefined]);
+    },
+    previous: () => setCursors(cursors.slice(0, -1)),
+    next: (cursor: string) => setCursors([...cursors, cursor]),
+  };
+}
+
+function Pager(props: {
+  label: string;
+  testId: string;
+  page: number;
+  shown: number;
+  loading: boolean;
+  next?: string;
+  onPrevious: () => void;
+  onNext: (cursor: string) => void;
+}) {
+  return (
+    <div className="pager" aria-label={props.label}>
+      <span className="muted" data-testid={props.testId}>
+        {props.loading
+          ? 'Loading…'
+          : props.shown === 0
+            ? 'No store matches.'
+            : `Page ${props.page} · ${props.shown} stores${props.next ? ' · more after' : ''}`}
+      </span>
+      <button type="button" disabled={props.page === 1} onClick={props.onPrevious}>
+        Previous page
+      </button>
+      <button
+        type="button"
+        disabled={!props.next || props.loading}
+        onClick={() => props.next && !props.loading && props.onNext(props.next)}
+      >
+        Next page
+      </button>
+    </div>
+  );
+}
+
+/**
+ * Open and overdue tasks, a page of the directory at a time (searched and paged on the
+ * server like the Directory; refreshed every 15 s: overdue is a matter of the clock).
+ * Within a page, the worst stores come first.
+ */
 export function Compliance() {
-  const { data, error } = useCompliance();
-  const names = useNames();
-  const stores = [...(data?.items ?? [])].sort((a, b) => b.overdue - a.overdue || b.open - a.open);
+  const paging = useDirectoryPaging();
+  const stores = useStorePage(paging.filter, paging.cursor);
+  const board = useCompliancePage(paging.filter, paging.cursor);
+  const byStore = new Map((board.data?.items ?? []).map((row) => [row.storeId, row]));
+  const empty = (storeId: string): StoreCompliance => ({ storeId, open: 0, overdue: 0, completed: 0, tasks: [] });
+  const rows = (stores.data?.items ?? [])
+    .map((store) => ({ store, compliance: byStore.get(store.id) ?? empty(store.id) }))
+    .sort((a, b) => b.compliance.overdue - a.compliance.overdue || b.compliance.open - a.compliance.open);
+  const loading = stores.isPlaceholderData || board.isPlaceholderData || !stores.data || !board.data;
   return (
     <section aria-label="Compliance" className="stack">
       <h1>Compliance</h1>
-      <ErrorNotice error={error} />
-      {stores.length === 0 ? (
-        <Empty>No tasks are live in any store.</Empty>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>Store</th>
-              <th className="num">Overdue</th>
-              <th className="num">Open</th>
-              <th className="num">Done</th>
-              <th>Overdue tasks</th>
+      <ErrorNotice error={stores.error ?? board.error} />
+      <StoreSearch filter={paging.filter} onChange={paging.filterBy} withTag />
+      <table data-testid="compliance-table">
+        <thead>
+          <tr>
+            <th>Store</th>
+            <th className="num">Overdue</th>
+            <th className="num">Open</th>
+            <th className="num">Done</th>
+            <th>Overdue tasks</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(({ store, compliance }) => (
+            <tr key={store.id} data-store-id={store.id} className={compliance.overdue ? 'overdue' : ''}>
+              <td>
+                {store.name} <span className="muted">{store.code}</span>
+              </td>
+              <td className="num">{compliance.overdue}</td>
+              <td className="num">{compliance.open}</td>
+              <td className="num">{compliance.completed}</td>
+              <td>
+                {compliance.tasks
+                  .filter((task) => task.overdue)
+                  .map((task) => (
+                    <div key={task.communicationId}>
+                      {task.title} <span className="muted">due {relative(task.dueAt)}</span>
+                    </div>
+                  ))}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {stores.map((store) => (
-              <tr key={store.storeId} className={store.overdue ? 'overdue' : ''}>
-                <td>{names.store(store.storeId)}</td>
-                <td className="num">{store.overdue}</td>
-                <td className="num">{store.open}</td>
-                <td className="num">{store.completed}</td>
-                <td>
-                  {store.tasks
-                    .filter((task) => task.overdue)
-                    .map((task) => (
-                      <div key={task.communicationId}>
-                        {task.title} <span className="muted">due {relative(task.dueAt)}</span>
-                      </div>
-                    ))}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+          ))}
+        </tbody>
+      </table>
+      <Pager
+        label="Compliance pages"
+        testId="compliance-page"
+        page={paging.cursors.length}
+        shown={rows.length}
+        loading={loading}
+        next={stores.data?.next}
+        onPrevious={paging.previous}
+        onNext={paging.next}
+      />
     </section>
   );
 }
@@ -62,8 +132,9 @@ export function Compliance() {
 /** Field reports as stores file them (pushed live by /console). */
 export function Reports() {
   const { data, error } = useReports();
-  const names = useNames();
   const reports = data?.items ?? [];
+  // Names of the stores on screen only.
+  const names = useNamesFor(reports.map((report) => report.storeId));
   return (
     <section aria-label="Field reports" className="stack">
       <h1>Field reports</h1>
@@ -94,24 +165,20 @@ export function Reports() {
  * time: search by code or name, or narrow to a region.
  */
 export function Presence() {
-  const [filter, setFilter] = useState<StoreFilter>({});
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
-  const stores = useStorePage(filter, cursors.at(-1));
-  const presence = usePresencePage(filter, cursors.at(-1));
-  const terminals = useTerminals().data?.items ?? [];
-  const online = new Map((presence.data?.items ?? []).map((store) => [store.storeId, store.online]));
-  const filterBy = (patch: StoreFilter) => {
-    setFilter({ ...filter, ...patch });
-    setCursors([undefined]);
-  };
+  const paging = useDirectoryPaging();
+  const stores = useStorePage(paging.filter, paging.cursor);
+  const presence = usePresencePage(paging.filter, paging.cursor);
   const page = stores.data?.items ?? [];
-  const loading = stores.isPlaceholderData || presence.isPlaceholderData || !stores.data;
+  // The terminals of this page's stores only (enrolled counts and names).
+  const terminals = useTerminalsOfStores(page.map((store) => store.id)).data?.items ?? [];
+  const online = new Map((presence.data?.items ?? []).map((store) => [store.storeId, store.online]));
+  const loading = stores.isPlaceholderData || presence.isPlaceholderData || !stores.data || !presence.data;
   return (
     <section aria-label="Presence" className="stack">
       <h1>Presence</h1>
       <ErrorNotice error={stores.error ?? presence.error} />
-      <StoreSearch filter={filter} onChange={filterBy} />
-      <table>
+      <StoreSearch filter={paging.filter} onChange={paging.filterBy} withTag />
+      <table data-testid="presence-table">
         <thead>
           <tr>
             <th>Store</th>
@@ -146,19 +213,16 @@ export function Presence() {
           })}
         </tbody>
       </table>
-      <div className="pager">
-        <span className="muted">{loading ? 'Loading…' : `Page ${cursors.length} · ${page.length} stores`}</span>
-        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous page
-        </button>
-        <button
-          type="button"
-          disabled={!stores.data?.next || loading}
-          onClick={() => stores.data?.next && !loading && setCursors([...cursors, stores.data.next])}
-        >
-          Next page
-        </button>
-      </div>
+      <Pager
+        label="Presence pages"
+        testId="presence-page"
+        page={paging.cursors.length}
+        shown={page.length}
+        loading={loading}
+        next={stores.data?.next}
+        onPrevious={paging.previous}
+        onNext={paging.next}
+      />
     </section>
   );
 }

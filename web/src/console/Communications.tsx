@@ -4,7 +4,7 @@ import { COMMUNICATION_STATUSES, type CommunicationView, type FeedCommunication 
 import { FeedCard } from '../shared/FeedCard';
 import { fromLocalInput, when } from '../shared/format';
 import { Badge, Empty, ErrorNotice, Field, fieldErrors, STATUS_TONE } from '../shared/ui';
-import { useCommand, useCommunication, useCommunications, useNames, useSessionToken } from '../shared/data';
+import { useCommand, useCommunication, useCommunications, useNamesFor, useSessionToken } from '../shared/data';
 import { ReachBoard } from './ReachBoard';
 
 export function Communications(props: {
@@ -97,7 +97,8 @@ function asFeed(c: CommunicationView): FeedCommunication {
 
 function Detail({ id, onRevise }: { id: string; onRevise: (c: CommunicationView) => void }) {
   const { data: c, error } = useCommunication(id);
-  const names = useNames();
+  // Names of the audience's stores only (at most 200), looked up by id.
+  const names = useNamesFor(c?.audience.storeIds ?? []);
   if (error) return <ErrorNotice error={error} />;
   if (!c) return <p className="muted">Loading…</p>;
   const audience = c.audience;

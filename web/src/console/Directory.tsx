@@ -8,12 +8,12 @@ import {
   useRegions,
   useSessionToken,
   useStorePage,
-  useStores,
+  useStoresById,
   useTerminals,
   useUsers,
   type StoreFilter,
 } from '../shared/data';
-import { StoreSearch } from './StoreSearch';
+import { StorePicker, StoreSearch } from './StoreSearch';
 
 /** Regions, stores and terminals; head-office admins create them and hand out enrollment codes. */
 export function Directory() {
@@ -228,9 +228,10 @@ function Terminals({ admin }: { admin: boolean }) {
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const page = useTerminals(cursors.at(-1), 50);
   const terminals = page.data?.items ?? [];
-  const stores = useStores().data?.items ?? [];
+  // Names of the stores of the terminals on this page only.
+  const stores = useStoresById(terminals.map((terminal) => terminal.storeId));
   const { submit, error, busy } = useDirectoryWrite(['terminals']);
-  const [form, setForm] = useState({ storeId: '', name: '', roles: [] as string[] });
+  const [form, setForm] = useState({ storeId: '', storeName: '', name: '', roles: [] as string[] });
   const [issued, setIssued] = useState<TerminalRegistration & { storeName: string }>();
   const register = async (event: FormEvent) => {
     event.preventDefault();
@@ -240,11 +241,11 @@ function Terminals({ admin }: { admin: boolean }) {
       ...(form.roles.length ? { roles: form.roles } : {}),
     });
     if (result) {
-      setIssued({ ...result, storeName: stores.find((s) => s.id === form.storeId)?.name ?? '' });
-      setForm({ storeId: form.storeId, name: '', roles: [] });
+      setIssued({ ...result, storeName: form.storeName });
+      setForm({ ...form, name: '', roles: [] });
     }
   };
-  const storeName = (id: string) => stores.find((s) => s.id === id)?.name ?? id.slice(0, 8);
+  const storeName = (id: string) => stores.get(id)?.name ?? id.slice(0, 8);
   return (
     <section className="card stack" aria-label="Terminals">
       <h2>Terminals</h2>
@@ -317,14 +318,12 @@ function Terminals({ admin }: { admin: boolean }) {
           <div className="row">
             <Field label="Store" errors={fieldErrors(error, 'storeId')}>
               {(id) => (
-                <select id={id} value={form.storeId} onChange={(e) => setForm({ ...form, storeId: e.target.value })}>
-                  <option value="">Choose…</option>
-                  {stores.map((store) => (
-                    <option key={store.id} value={store.id}>
-                      {store.name}
-                    </option>
-                  ))}
-                </select>
+                <StorePicker
+                  id={id}
+                  label="Store"
+                  value={form.storeId}
+                  onChange={(storeId, store) => setForm({ ...form, storeId, storeName: store?.name ?? '' })}
+                />
               )}
             </Field>
             <Field label="Name" errors={fieldErrors(error, 'name')}>
@@ -374,11 +373,12 @@ function Terminals({ admin }: { admin: boolean }) {
  */
 function People() {
   const users = useUsers().data?.items ?? [];
-  const stores = useStores().data?.items ?? [];
+  // Names of the stores the listed users work in, looked up by id.
+  const stores = useStoresById(users.map((user) => user.storeId));
   const { submit, error, busy } = useDirectoryWrite(['users']);
   const [form, setForm] = useState({ username: '', password: '', role: 'hq-editor' as UserRole, storeId: '' });
   const [notice, setNotice] = useState<string>();
-  const storeName = (id?: string) => (id ? (stores.find((s) => s.id === id)?.name ?? id.slice(0, 8)) : '');
+  const storeName = (id?: string) => (id ? (stores.get(id)?.name ?? id.slice(0, 8)) : '');
   const create = async (event: FormEvent) => {
     event.preventDefault();
     const created = await submit('POST', '/v1/users', {
@@ -490,14 +490,12 @@ function People() {
           {form.role === 'store-manager' && (
             <Field label="Their store" errors={fieldErrors(error, 'storeId')}>
               {(id) => (
-                <select id={id} value={form.storeId} onChange={(e) => setForm({ ...form, storeId: e.target.value })}>
-                  <option value="">Choose…</option>
-                  {stores.map((store) => (
-                    <option key={store.id} value={store.id}>
-                      {store.name}
-                    </option>
-                  ))}
-                </select>
+                <StorePicker
+                  id={id}
+                  label="Their store"
+                  value={form.storeId}
+                  onChange={(storeId) => setForm({ ...form, storeId })}
+                />
               )}
             </Field>
           )}

@@ -1,11 +1,11 @@
 import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { REACH_STEPS, type CommunicationView, type ReachReport, type StoreReach } from '@lastmeter/contracts';
+import { REACH_STEPS, type CommunicationView, type StoreReach } from '@lastmeter/contracts';
 import { query, read } from '../shared/api';
 import { percent } from '../shared/format';
 import { ErrorNotice } from '../shared/ui';
-import { useNames, useSessionToken } from '../shared/data';
-import { useLiveReach } from './live';
+import { useNamesFor, useSessionToken } from '../shared/data';
+import { useLiveReach, type RegionReach } from './live';
 
 const LABEL = { delivered: 'Delivered', read: 'Read', acknowledged: 'Acknowledged', completed: 'Completed' };
 
@@ -18,7 +18,8 @@ type StoreReachRow = StoreReach & { code?: string; name?: string };
  */
 export function ReachBoard({ communication }: { communication: CommunicationView }) {
   const { reach, error, live } = useLiveReach(communication.id);
-  const names = useNames();
+  // Region names only: the board never lists every store.
+  const names = useNamesFor([]);
   const [regionId, setRegionId] = useState<string>();
   if (error) return <ErrorNotice error={new Error(error)} />;
   if (!reach) return <p className="muted">{live ? 'Loading reach…' : 'Waiting for the live connection…'}</p>;
@@ -80,8 +81,8 @@ export function ReachBoard({ communication }: { communication: CommunicationView
           regionId={regionId}
           regionName={regionId === 'unknown' ? 'Unknown region' : names.region(regionId)}
           quiz={reach.quiz.answers > 0}
-          // Refetched whenever the live counts move.
-          version={REACH_STEPS.map((step) => reach[step].terminals).join('-')}
+          // The push carries regions only: the page of stores is read again whenever the live counts move.
+          version={[reach.targeted, ...REACH_STEPS.map((step) => reach[step].terminals)].join('-')}
         />
       ) : (
         <p className="muted">Choose a region to see its stores.</p>
@@ -90,7 +91,7 @@ export function ReachBoard({ communication }: { communication: CommunicationView
   );
 }
 
-function Funnel({ reach }: { reach: ReachReport }) {
+function Funnel({ reach }: { reach: RegionReach }) {
   const rows = [
     { key: 'targeted', label: 'Targeted', stores: reach.targeted, terminals: undefined as number | undefined },
     ...REACH_STEPS.map((step) => ({ key: step, label: LABEL[step], ...reach[step] })),

@@ -10,6 +10,9 @@ import {
 } from '@lastmeter/contracts';
 import type { Session } from '../shared/session';
 
+/** What `/console` pushes for a watched communication: overall and by region, no per-store rows. */
+export type RegionReach = Omit<ReachReport, 'byStore'>;
+
 export const LiveContext = createContext<{ socket?: Socket; connected: boolean }>({ connected: false });
 
 /**
@@ -57,21 +60,24 @@ export function useConsoleSocket(session: Session | undefined) {
   return { socket, connected: connected && !!socket?.connected };
 }
 
-/** Reach of one communication: the current report on `watch`, then every live update. */
+/**
+ * Reach of one communication: the current report on `watch`, then every live update, overall and
+ * by region (a push is the same size at 50,000 stores; a region's stores are read over HTTP).
+ */
 export function useLiveReach(communicationId: string | undefined) {
   const { socket, connected } = useContext(LiveContext);
   // Kept with the id it belongs to, so switching communications never shows the previous one's reach.
-  const [state, setState] = useState<{ id: string; reach?: ReachReport; error?: string }>();
+  const [state, setState] = useState<{ id: string; reach?: RegionReach; error?: string }>();
   useEffect(() => {
     if (!socket || !connected || !communicationId) return;
-    const onReach = (report: ReachReport) => {
+    const onReach = (report: RegionReach) => {
       if (report.communicationId === communicationId) setState({ id: communicationId, reach: report });
     };
     socket.on('reach', onReach);
     socket.emit(
       'watch',
       { communicationId },
-      (ack: { ok: boolean; reach?: ReachReport; error?: { message: string } }) =>
+      (ack: { ok: boolean; reach?: RegionReach; error?: { message: string } }) =>
         setState(
           ack.ok ? { id: communicationId, reach: ack.reach } : { id: communicationId, error: ack.error?.message },
         ),

@@ -113,6 +113,70 @@ export function usePresencePage(filter: StoreFilter, cursor: string | undefined,
 }
 export const useReports = () => useRead<Page<ReportView>>(['reports'], '/v1/reports?limit=100');
 
+/** One page of the compliance board: the stores of one directory page (same filter and cursor), zeros included. */
+export function useCompliancePage(filter: StoreFilter, cursor: string | undefined, limit = 50) {
+  const session = useSessionToken();
+  const path = `/v1/compliance${query({ q: filter.q?.trim(), regionId: filter.regionId, tag: filter.tag?.trim(), limit, cursor })}`;
+  return useQuery({
+    queryKey: ['compliance', path],
+    queryFn: ({ signal }) => read<{ at: string; items: StoreCompliance[]; next?: string }>(path, session.token, signal),
+    placeholderData: keepPreviousData,
+    // Overdue is a matter of the clock.
+    refetchInterval: 15_000,
+  });
+}
+
+/** Ids in a stable order without repeats, so the same rows on screen make the same query. */
+function idSet(ids: Array<string | undefined>): string[] {
+  return [...new Set(ids.filter((id): id is string => !!id))].sort();
+}
+
+/**
+ * The stores with these ids (`GET /v1/stores?ids=`, at most 500): names for the rows a
+ * screen shows, never the whole directory. Unknown ids are left out of the map.
+ */
+export function useStoresById(ids: Array<string | undefined>) {
+  const session = useSessionToken();
+  const wanted = idSet(ids).slice(0, 500);
+  const path = wanted.length ? `/v1/stores${query({ ids: wanted.join(',') })}` : undefined;
+  const result = useQuery({
+    queryKey: ['stores', 'by-id', path],
+    queryFn: ({ signal }) => read<Page<StoreView>>(path!, session.token, signal),
+    enabled: !!path,
+    placeholderData: keepPreviousData,
+    staleTime: 60_000,
+  });
+  return new Map((result.data?.items ?? []).map((store) => [store.id, store]));
+}
+
+/** Every terminal of these stores (`GET /v1/terminals?storeIds=`, at most 100 stores): a board page's terminals. */
+export function useTerminalsOfStores(storeIds: Array<string | undefined>) {
+  const session = useSessionToken();
+  const wanted = idSet(storeIds).slice(0, 100);
+  const path = wanted.length ? `/v1/terminals${query({ storeIds: wanted.join(',') })}` : undefined;
+  return useQuery({
+    queryKey: ['terminals', 'of-stores', path],
+    queryFn: ({ signal }) => read<{ items: TerminalView[] }>(path!, session.token, signal),
+    enabled: !!path,
+    placeholderData: keepPreviousData,
+  });
+}
+
+/**
+ * Names for ids, looking up only the given stores (the rows on screen) and the regions.
+ * The console uses this one; useNames reads the first 500 stores of the directory.
+ */
+export function useNamesFor(storeIds: Array<string | undefined>) {
+  const stores = useStoresById(storeIds);
+  const regions = useRegions().data?.items ?? [];
+  const region = new Map(regions.map((r) => [r.id, r]));
+  return {
+    store: (id: string) => stores.get(id)?.name ?? id.slice(0, 8),
+    storeView: (id: string) => stores.get(id),
+    region: (id: string) => region.get(id)?.name ?? id.slice(0, 8),
+  };
+}
+
 /** Names for ids, for every table that shows a store or a region. */
 export function useNames() {
   const stores = useStores().data?.items ?? [];

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags 
 import type { Response } from 'express';
 import { IsISO8601, IsOptional } from 'class-validator';
 import { Roles } from '@lastmeter/auth';
-import { AUDIT_COLUMNS, auditRows, communicationsInFeed, safeCsv, type AuditRow } from '@lastmeter/history';
+import { AUDIT_COLUMNS, auditRowStream, communicationsInFeed, safeCsv, type AuditRow } from '@lastmeter/history';
 import { getCommunication, getStore, readFeed } from '@lastmeter/read-models';
 import { ReadModels } from '../read/read-models.service';
 import { HQ_READERS } from '../read/scope';
@@ -64,7 +64,8 @@ export class AuditController {
     const keys = await this.models.keys();
     const communication = await getCommunication(this.models.redis, keys, id);
     if (!communication) throw new NotFoundException('no such communication');
-    await sendCsv(res, `communication-${id}.csv`, await auditRows(this.models.redis, keys, communication));
+    // Streamed a chunk of stores at a time: a communication to 50,000 stores is never held whole.
+    await sendCsv(res, `communication-${id}.csv`, auditRowStream(this.models.redis, keys, communication));
   }
 
   @Get('stores/:file')
@@ -89,7 +90,7 @@ export class AuditController {
     async function* rows(): AsyncIterable<AuditRow> {
       for (const id of communicationsInFeed(items, from, to)) {
         const communication = await getCommunication(models.redis, keys, id);
-        if (communication) yield* await auditRows(models.redis, keys, communication, storeId);
+        if (communication) yield* auditRowStream(models.redis, keys, communication, storeId);
       }
     }
     await sendCsv(res, `store-${storeId}.csv`, rows());

@@ -136,6 +136,20 @@ export class DirectoryQuery extends DirectoryPageQuery {
   tag?: string;
 }
 
+/** `GET /stores`: a directory page, or with `ids` those stores by id (names for the rows on a screen). */
+export class StoresQuery extends DirectoryQuery {
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Store ids, comma-separated (at most 500): those stores, by code; combines with nothing else',
+  })
+  @IsOptional()
+  @Transform(commaList)
+  @IsArray()
+  @ArrayMaxSize(500)
+  @IsUUID('all', { each: true })
+  ids?: string[];
+}
+
 export class StoreDirectoryQuery extends DirectoryQuery {
   @ApiPropertyOptional({ description: 'Only this store' })
   @IsOptional()
@@ -148,6 +162,17 @@ export class TerminalsQuery extends DirectoryPageQuery {
   @IsOptional()
   @IsUUID()
   storeId?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Store ids, comma-separated (at most 100): every terminal of those stores, unpaged',
+  })
+  @IsOptional()
+  @Transform(commaList)
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsUUID('all', { each: true })
+  storeIds?: string[];
 }
 
 export class AudienceCountQuery {

@@ -13,7 +13,7 @@ import {
   listUsers,
   readFeed,
 } from '@lastmeter/read-models';
-import { AudienceCountQuery, DirectoryQuery, FeedQuery, TerminalsQuery } from './read.dto';
+import { AudienceCountQuery, FeedQuery, StoresQuery, TerminalsQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS, requireStore, storesInScope, STORE_READERS, visibleTo } from './scope';
 
@@ -70,11 +70,25 @@ export class StoresController {
     summary: 'Stores by code, a page at a time (a store manager sees their own)',
     description:
       'Each word of `q` matches a prefix of the code or of a word of the name (case-insensitive); `regionId` and `tag` narrow ' +
-      'it. Pages of `limit` (default 100, at most 500); `next` is the cursor for the following page.',
+      'it. Pages of `limit` (default 100, at most 500); `next` is the cursor for the following page. With `ids` ' +
+      '(at most 500, alone): those stores by code, unknown ids left out (names for the rows a screen shows).',
   })
-  async stores(@Query() query: DirectoryQuery, @CurrentClaims() claims: TokenClaims) {
+  async stores(@Query() query: StoresQuery, @CurrentClaims() claims: TokenClaims) {
     const keys = await this.models.keys();
     const scope = storesInScope(claims);
+    if (query.ids !== undefined) {
+      const { ids, ...rest } = query;
+      const others = Object.entries(rest).filter(([, value]) => value !== undefined);
+      if (others.length > 0) {
+        throw new BadRequestException({
+          message: 'invalid request: ids',
+          fields: { ids: [`ids lists stores by id; it does not combine with ${others.map(([k]) => k).join(', ')}`] },
+        });
+      }
+      const wanted = scope ? ids.filter((storeId) => scope.includes(storeId)) : ids;
+      const rows = [...(await storeRows(this.models.redis, keys, [...new Set(wanted)])).values()];
+      return { items: rows.sort((a, b) => a.code.localeCompare(b.code) || a.id.localeCompare(b.id)) };
+    }
     if (scope) {
       const rows = [...(await storeRows(this.models.redis, keys, scope)).values()].filter(
         (s) =>
@@ -124,9 +138,30 @@ export class StoresController {
   @Roles(...HQ_READERS, 'store-manager', 'agency')
   @ApiOperation({
     summary: 'Terminals by store, a page at a time, optionally of one store (a store manager sees their own store)',
-    description: 'Pages of `limit` (default 100, at most 500); `next` is the cursor for the following page.',
+    description:
+      'Pages of `limit` (default 100, at most 500); `next` is the cursor for the following page. With `storeIds` ' +
+      '(at most 100, alone): every terminal of those stores, unpaged.',
   })
   async terminals(@Query() query: TerminalsQuery, @CurrentClaims() claims: TokenClaims) {
+    if (query.storeIds !== undefined) {
+      if (query.storeId !== undefined || query.limit !== undefined || query.cursor !== undefined) {
+        throw new BadRequestException({
+          message: 'invalid request: storeIds',
+          fields: {
+            storeIds: [
+              'storeIds lists every terminal of those stores; it does not combine with storeId, limit or cursor',
+            ],
+          },
+        });
+      }
+      const keys = await this.models.keys();
+      const scope = storesInScope(claims);
+      const stores = [...new Set(scope ? query.storeIds.filter((s) => scope.includes(s)) : query.storeIds)];
+      const pages = await Promise.all(
+        stores.map((storeId) => queryTerminals(this.models.redis, keys, { storeId, limit: 500 })),
+      );
+      return { items: pages.flatMap((page) => page.items) };
+    }
     const scope = storesInScope(claims, query.storeId);
     return await queryTerminals(this.models.redis, await this.models.keys(), {
       storeId: scope?.[0],

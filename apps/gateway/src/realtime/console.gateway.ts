@@ -27,11 +27,12 @@ class Refusal extends Error {
   }
 }
 
+const REACH_INTERVAL_MS = 1_000 / CONSOLE_REACH_UPDATES_PER_SECOND;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * `/console` for head office: live reach per watched communication (coalesced to at
- * most CONSOLE_REACH_UPDATES_PER_SECOND updates each), presence per store, and field
+ * `/console` for head office: live reach per watched communication, overall and by region
+ * (coalesced to at most CONSOLE_REACH_UPDATES_PER_SECOND updates each), presence per store, and field
  * reports as they are filed. Everything is read from the read models when the projector
  * announces a change, so any gateway instance can serve any console.
  */
@@ -41,6 +42,7 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
   private namespace?: Namespace;
   private readonly dirtyReach = new Set<string>();
   private timer?: NodeJS.Timeout;
+  private flushing = false;
 
   constructor(
     private readonly jwt: JwtService,
@@ -56,7 +58,7 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
           return;
         case 'reach-changed':
           this.dirtyReach.add(announcement.communicationId);
-          this.timer ??= setTimeout(() => void this.flushReach(), 1_000 / CONSOLE_REACH_UPDATES_PER_SECOND);
+          this.scheduleReach(REACH_INTERVAL_MS);
           return;
         case 'presence-changed':
           void this.pushPresence(announcement.storeId);
@@ -129,14 +131,40 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
     return { ok: true };
   }
 
+  /**
+   * Overall and by region, never per store: a push stays the same size at 50,000 stores.
+   * A console that shows a region's stores reads that page over HTTP
+   * (`GET /v1/communications/:id/reach?regionId=`) when a push moves the counts.
+   */
   private async reach(communicationId: string) {
     const keys = await this.models.keys();
     const communication = await getCommunication(this.models.redis, keys, communicationId);
-    return communication ? reachReport(this.models.redis, keys, communication) : undefined;
+    return communication ? reachReport(this.models.redis, keys, communication, { byStore: false }) : undefined;
   }
 
+  private scheduleReach(delayMs: number): void {
+    if (this.flushing) return; // the running flush schedules the next one
+    this.timer ??= setTimeout(() => void this.flushReach(), delayMs);
+  }
+
+  /**
+   * One flush at a time. A report of a communication to 50,000 stores takes a few hundred
+   * ms to compute, so the next flush waits at least as long as this one took: reach pushes
+   * use at most about half of the gateway's time, however large the audience.
+   */
   private async flushReach(): Promise<void> {
     this.timer = undefined;
+    this.flushing = true;
+    const started = Date.now();
+    try {
+      await this.pushReach();
+    } finally {
+      this.flushing = false;
+      if (this.dirtyReach.size) this.scheduleReach(Math.max(REACH_INTERVAL_MS, Date.now() - started));
+    }
+  }
+
+  private async pushReach(): Promise<void> {
     const ids = [...this.dirtyReach];
     this.dirtyReach.clear();
     for (const id of ids) {
