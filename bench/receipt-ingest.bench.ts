@@ -22,14 +22,10 @@
  *
  * BENCH_RECEIPT_PHASES=single runs the first phase only (a gateway without `receipts`).
  */
-import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { RECEIPT_KINDS, type CommunicationView, type ReachReport, type ReceiptPayload } from '@lastmeter/contracts';
-import { createKafkaClient } from '@lastmeter/kafka';
-import type { ProduceCommand, ProduceReply } from './lib/bare-fact-producer';
+import { RECEIPT_KINDS, type CommunicationView, type ReceiptPayload } from '@lastmeter/contracts';
 import { Fleet, msSince } from './lib/fleet';
 import { procStats, sampleProcess } from './lib/proc-stats';
+import { bareFactBaseline, reachExactAfter } from './lib/receipts';
 import { round, sized, summary, thin, writeScenario, type Metric } from './lib/results';
 import { draftNotices, publishRounds, setUpStores, startStack, terminalsOf, untilQuiet } from './lib/stack';
 import { benchInfra, runMain } from './support';
@@ -41,8 +37,6 @@ const K = sized({ full: 16, quick: 16, tiny: 2 });
 /** Items per `receipts` message. */
 const BATCH = Number(process.env.BENCH_INGEST_BATCH ?? sized({ full: 16, quick: 16, tiny: 3 }));
 const PHASES = (process.env.BENCH_RECEIPT_PHASES ?? 'single,batched').split(',');
-/** Sends the gateway's fact writer has in flight: one at a time (BatchProducer). */
-const WRITER_IN_FLIGHT = 1;
 /** Its largest send (FactBatcher's maxSend), the baseline's batch when the gateway reports none. */
 const WRITER_MAX_SEND = 2_000;
 const ACK_TIMEOUT_MS = 300_000;
@@ -51,6 +45,8 @@ const BASELINE_MIN = sized({ full: 100_000, quick: 50_000, tiny: 100 });
 /** Goals of issue 16. */
 const GOAL_PER_SECOND = 20_000;
 const GOAL_REACH_MS = 2_000;
+/** Sends the gateway's fact writer has in flight: one at a time (BatchProducer). */
+const WRITER_IN_FLIGHT = 1;
 
 interface Phase {
   receipts: number;
@@ -128,59 +124,6 @@ async function runPhase(
   };
 }
 
-/**
- * Polls the reach board until every terminal is counted at every step of `ids`: ms after
- * `lastAck`, or undefined (with what is missing) when it is not exact within 60 s.
- */
-async function reachExactAfter(
-  stack: Awaited<ReturnType<typeof startStack>>,
-  ids: string[],
-  lastAck: bigint,
-): Promise<{ ms?: number; missing: string[] }> {
-  const pending = new Map(ids.map((id) => [id, '']));
-  const deadline = Date.now() + 60_000;
-  while (pending.size > 0 && Date.now() < deadline) {
-    for (const id of [...pending.keys()]) {
-      const reach = await stack.read<ReachReport>(`/communications/${id}/reach`);
-      if (RECEIPT_KINDS.every((step) => reach[step].terminals === TERMINALS)) pending.delete(id);
-      else pending.set(id, RECEIPT_KINDS.map((step) => `${step} ${reach[step].terminals}`).join(', '));
-    }
-    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const missing = [...pending].map(([id, counts]) => `${id}: ${counts}`);
-  return pending.size === 0 ? { ms: msSince(lastAck, process.hrtime.bigint()), missing } : { missing };
-}
-
-async function bareBaseline(brokers: string, storeIds: string[], total: number, batch: number): Promise<ProduceReply> {
-  const kafka = createKafkaClient({ brokers: [brokers], clientId: 'bench-ingest-admin' });
-  const admin = kafka.admin();
-  await admin.connect();
-  const topic = `bench-ingest-${randomBytes(3).toString('hex')}`;
-  await admin.createTopics({ topics: [{ topic, numPartitions: 12, replicationFactor: 1 }], waitForLeaders: true });
-  const child = fork(join(__dirname, 'lib', 'bare-fact-producer.js'), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  try {
-    return await new Promise<ProduceReply>((resolve, reject) => {
-      child.once('message', (reply: ProduceReply) => resolve(reply));
-      child.once('exit', (code) => reject(new Error(`bare producer exited (${code})`)));
-      child.send({
-        type: 'produce',
-        brokers,
-        topic,
-        total,
-        batch,
-        inFlight: WRITER_IN_FLIGHT,
-        storeIds,
-      } satisfies ProduceCommand);
-    });
-  } finally {
-    child.kill();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
-  }
-}
-
 const receiptsOf = (communications: Array<{ id: string; revision: number }>): ReceiptPayload[] =>
   communications.flatMap(({ id, revision }) => RECEIPT_KINDS.map((kind) => ({ communicationId: id, kind, revision })));
 
@@ -216,7 +159,7 @@ async function main(): Promise<void> {
         `  batched: ${phases.batched.acked} receipts in ${phases.batched.seconds.toFixed(1)} s ` +
           `(${phases.batched.resent} resent: ${JSON.stringify(phases.batched.retryReasons)})`,
       );
-      const reach = await reachExactAfter(stack, ids.slice(1), phases.batched.lastAck);
+      const reach = await reachExactAfter(stack, ids.slice(1), TERMINALS, phases.batched.lastAck);
       reachMs = reach.ms;
       reachMissing = reach.missing;
       console.error(
@@ -228,7 +171,12 @@ async function main(): Promise<void> {
     await untilQuiet(stack);
     const measured = phases.batched ?? phases.single!;
     const baselineBatch = Math.max(1, Math.round(measured.meanBatch ?? WRITER_MAX_SEND));
-    const bare = await bareBaseline(infra.brokers, stores, Math.max(BASELINE_MIN, measured.receipts), baselineBatch);
+    const bare = await bareFactBaseline(
+      infra.brokers,
+      stores,
+      Math.max(BASELINE_MIN, measured.receipts),
+      baselineBatch,
+    );
     const barePerSecond = bare.sent / bare.seconds;
     console.error(
       `  bare kafkajs: ${bare.sent} messages in ${bare.seconds.toFixed(2)} s (batches of ${baselineBatch})`,

@@ -7,15 +7,20 @@
  *   memory to as many clients (the fan-out floor);
  * - the per-store cost: the slope of that latency between sizes with the same
  *   terminals (the goal: 0.1 ms per store or less);
- * - the import rate of each step (POST /v1/imports); baseline: the first step's;
- * - RSS of each app, per store.
+ * - receipts: every connected terminal sends delivered, read and acknowledged for the
+ *   last publish (receipts/s, first send → last ack), then the time until the reach
+ *   board counts every terminal at every step; baseline: a bare kafkajs producer writing
+ *   as many messages in sends of the gateway's mean batch (bench/lib/receipts.ts);
+ * - the import rate of each step (POST /v1/imports);
+ * - RSS of each app per store (per terminal: the `memory` scenario).
  * Writes bench/results/scale.json (`parameters.stores`: the sizes run) and the SVG of
  * cost against N in bench/results/scale.svg (bench/RESULTS.md shows it).
  */
-import type { ImportSummary } from '@lastmeter/contracts';
+import { RECEIPT_KINDS, type ImportSummary } from '@lastmeter/contracts';
 import { bareFanout } from './fanout-floor.bench';
 import { awaitDelivery, Fleet, msSince } from './lib/fleet';
 import { procStats } from './lib/proc-stats';
+import { bareFactBaseline, reachExactAfter } from './lib/receipts';
 import { round, sized, summary, writeScenario, type Metric } from './lib/results';
 import { draftNotices, publish, startStack, untilQuiet, type AppName, type Stack } from './lib/stack';
 import { benchInfra, runMain } from './support';
@@ -77,6 +82,8 @@ async function main(): Promise<void> {
   const curves: Record<string, Record<number, number>> = {
     'publish → last terminal p50 (ms)': {},
     'bare Socket.IO broadcast p50 (ms)': {},
+    'receipts/s': {},
+    'reach board exact after last ack (ms)': {},
     'import (stores/s)': {},
   };
   for (const app of APPS) curves[`${app} RSS (MiB)`] = {};
@@ -118,6 +125,32 @@ async function main(): Promise<void> {
           }
           await untilQuiet(stack, 500);
         }
+        // The return trip: three receipts from every terminal for the last publish.
+        const last = drafts[used - 1]!;
+        const sent = await fleet.receipts(last, 1, [...RECEIPT_KINDS], 300_000);
+        if (sent.acked !== terminals * RECEIPT_KINDS.length) {
+          throw new Error(
+            `receipts: ${sent.acked} acked of ${terminals * RECEIPT_KINDS.length}: ${sent.errors.join('; ')}`,
+          );
+        }
+        const reach = await reachExactAfter(stack, [last], terminals, sent.lastAck);
+        if (reach.ms === undefined) throw new Error(`reach board not exact: ${reach.missing.join('; ')}`);
+        const receiptsPerSecond = Math.round(sent.acked / sent.seconds);
+        curves['receipts/s'][n] = receiptsPerSecond;
+        curves['reach board exact after last ack (ms)'][n] = round(reach.ms, 0);
+        // The gateway's mean send so far: the baseline writes in sends of that size.
+        const meanBatch = Math.max(
+          1,
+          Math.round(
+            (await stack.metric('gateway', 'lastmeter_gateway_facts_written_total')) /
+              Math.max(1, await stack.metric('gateway', 'lastmeter_gateway_fact_sends_total')),
+          ),
+        );
+        const bareFacts = await bareFactBaseline(infra.brokers, stores, sent.acked, meanBatch);
+        const bareRate = Math.round(bareFacts.sent / bareFacts.seconds);
+        console.error(
+          `  ${sent.acked} receipts in ${sent.seconds.toFixed(2)} s = ${receiptsPerSecond}/s (bare kafkajs ${bareRate}/s), reach board exact ${reach.ms.toFixed(0)} ms after the last ack`,
+        );
         const e2e = summary(latencies);
         samples[`national publish, ${n} stores`] = latencies;
         rss[n] = rssMiB(stack);
@@ -140,13 +173,29 @@ async function main(): Promise<void> {
             ...(n >= 20_000 ? { goal: 2_000, goalIsAbsolute: true } : {}),
           },
           {
+            name: `receipts from ${terminals} terminals at ${n} stores`,
+            unit: 'receipts/s',
+            value: receiptsPerSecond,
+            baseline: bareRate,
+            baselineName: `bare kafkajs producer, same count, sends of ${meanBatch}`,
+            lowerIsBetter: false,
+          },
+          {
+            name: `reach board exact after the last receipt, ${n} stores`,
+            unit: 'ms',
+            value: round(reach.ms, 0),
+            lowerIsBetter: true,
+            goal: 2_000,
+            goalIsAbsolute: true,
+          },
+          {
             name: `national publish, ${n} stores: HTTP answer, p50`,
             unit: 'ms',
             value: summary(accepted).p50,
             lowerIsBetter: true,
           },
           {
-            name: `import rate, stores ${n - (SCALE_SIZES[SCALE_SIZES.indexOf(n) - 1] ?? 0)} → ${n}`,
+            name: `import rate, stores ${SCALE_SIZES[SCALE_SIZES.indexOf(n) - 1] ?? 0} → ${n}`,
             unit: 'stores/s',
             value: perSecond,
             lowerIsBetter: false,
@@ -161,7 +210,6 @@ async function main(): Promise<void> {
     if (sameTerminals.length >= 2) {
       const [a, b] = [sameTerminals.at(-2)!, sameTerminals.at(-1)!];
       const curve = curves['publish → last terminal p50 (ms)'];
-      const bareCurve = curves['bare Socket.IO broadcast p50 (ms)'];
       metrics.push({
         name: `per-store cost of a national publish (${a} → ${b} stores, ${TERMINALS} terminals)`,
         unit: 'ms/store',
@@ -170,17 +218,20 @@ async function main(): Promise<void> {
         goal: 0.1,
         goalIsAbsolute: true,
       });
-      void bareCurve;
     }
     const largest = SCALE_SIZES.at(-1)!;
+    // Per store: the RSS growth from the smallest to the largest directory (per terminal:
+    // the memory scenario, which holds the store count still).
+    const smallest = SCALE_SIZES[0]!;
     for (const app of APPS) {
       metrics.push({
-        name: `${app} RSS per store at ${largest} stores`,
+        name: `${app} RSS growth per store, ${smallest} → ${largest} stores`,
         unit: 'KiB/store',
-        value: round((rss[largest]![app] * 1024) / largest, 2),
+        value: round(((rss[largest]![app] - rss[smallest]![app]) * 1024) / (largest - smallest), 2),
         lowerIsBetter: true,
       });
     }
+
     writeScenario({
       scenario: 'scale',
       title: 'Scale curves: national publish, import and memory against the number of stores',

@@ -6,8 +6,8 @@
  * notification came, and when the first and last terminal had it, all from the HTTP answer.
  */
 import Redis from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
 import { topicNames } from '@lastmeter/contracts';
+import { createKafkaClient } from '@lastmeter/kafka';
 import { feedChannel } from '@lastmeter/redis';
 import { awaitDelivery, Fleet, msSince } from './lib/fleet';
 import { draftNotices, publish, startStack, untilQuiet } from './lib/stack';
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const stack = await startStack(infra);
   const fleet = Fleet.for(terminals!);
   const seen = { feed: [] as bigint[], notified: [] as bigint[] };
-  const consumer = new Kafka({ brokers: [infra.brokers], logLevel: logLevel.NOTHING }).consumer({
+  const consumer = createKafkaClient({ brokers: [infra.brokers], clientId: 'bench-trace' }).consumer({
     groupId: `trace-${Date.now()}`,
   });
   const sub = new Redis(infra.redisUrl);

@@ -63,6 +63,9 @@ export function resultsMarkdown(results: ScenarioResult[], extra = ''): string {
   const notes = sorted.flatMap((r) => (r.notes ?? []).map((note) => `- ${r.scenario}: ${note}`));
   if (notes.length) lines.push('', '## Notes', '', ...notes);
   lines.push('', '## Latency distribution', '', '![latency CDF](results/latency-cdf.svg)', '');
+  if (sorted.some((r) => r.scenario === 'scale')) {
+    lines.push('## Cost against the number of stores', '', '![scale curves](results/scale.svg)', '');
+  }
   return `${lines.join('\n')}\n${extra}`;
 }
 
@@ -134,7 +137,59 @@ export function latencyCdfSvg(results: ScenarioResult[]): string {
   return `${parts.join('\n')}\n`;
 }
 
-/** RESULTS.md and results/latency-cdf.svg from every result file. */
+/** `parameters.curves` of the scale result: per curve, value by number of stores. */
+type Curves = Record<string, Record<string, number>>;
+
+/**
+ * The scale scenario's curves (bench/scale.bench.ts) as small multiples, one panel per
+ * curve: the number of stores across, the cost up, both linear from 0, each point labelled.
+ */
+export function scaleSvg(result: ScenarioResult): string {
+  const curves = Object.entries((result.parameters as { curves?: Curves }).curves ?? {});
+  const columns = 3;
+  const panel = { width: 300, height: 200 };
+  const pad = { left: 56, right: 34, top: 28, bottom: 36 };
+  const width = columns * panel.width;
+  const height = 30 + Math.ceil(curves.length / columns) * panel.height;
+  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="8" y="18" font-size="14" font-weight="bold">Cost against the number of stores (${escape(result.scale)} scale, ${escape(result.at.slice(0, 10))})</text>`,
+  ];
+  curves.forEach(([name, byStores], i) => {
+    const points = Object.entries(byStores)
+      .map(([n, value]) => [Number(n), value] as const)
+      .sort((a, b) => a[0] - b[0]);
+    const ox = (i % columns) * panel.width;
+    const oy = 30 + Math.floor(i / columns) * panel.height;
+    const maxX = Math.max(...points.map(([n]) => n), 1);
+    const maxY = Math.max(...points.map(([, v]) => v), 1e-9) * 1.15;
+    const x = (n: number) => ox + pad.left + (n / maxX) * (panel.width - pad.left - pad.right);
+    const y = (v: number) => oy + panel.height - pad.bottom - (v / maxY) * (panel.height - pad.top - pad.bottom);
+    const colour = COLOURS[i % COLOURS.length];
+    parts.push(
+      `<text x="${ox + pad.left}" y="${oy + 16}" font-weight="bold">${escape(name)}</text>`,
+      `<line x1="${x(0)}" x2="${x(maxX)}" y1="${y(0)}" y2="${y(0)}" stroke="#98a2b3"/>`,
+      `<line x1="${x(0)}" x2="${x(0)}" y1="${y(0)}" y2="${y(maxY)}" stroke="#98a2b3"/>`,
+      `<text x="${x(0) - 6}" y="${y(0) + 4}" text-anchor="end">0</text>`,
+      `<text x="${x(0) - 6}" y="${y(maxY / 1.15) + 4}" text-anchor="end">${fmt(maxY / 1.15)}</text>`,
+      `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${points.map(([n, v]) => `${x(n).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`,
+    );
+    for (const [n, v] of points) {
+      parts.push(
+        `<circle cx="${x(n).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${colour}"/>`,
+        `<text x="${x(n).toFixed(1)}" y="${(y(v) - 7).toFixed(1)}" text-anchor="middle">${fmt(v)}</text>`,
+        `<text x="${x(n).toFixed(1)}" y="${y(0) + 14}" text-anchor="middle">${n.toLocaleString('en')}</text>`,
+      );
+    }
+    parts.push(`<text x="${x(maxX / 2)}" y="${y(0) + 28}" text-anchor="middle" fill="#475467">stores</text>`);
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+/** RESULTS.md and results/latency-cdf.svg (and scale.svg) from every result file. */
 export function writeReport(): void {
   const results = readResults();
   const notesFile = join(repoRoot(), 'bench', 'PROFILE.md');
@@ -142,5 +197,7 @@ export function writeReport(): void {
   mkdirSync(resultsDir(), { recursive: true });
   writeFileSync(reportPath(), resultsMarkdown(results, extra));
   writeFileSync(join(resultsDir(), 'latency-cdf.svg'), latencyCdfSvg(results));
+  const scale = results.find((r) => r.scenario === 'scale');
+  if (scale) writeFileSync(join(resultsDir(), 'scale.svg'), scaleSvg(scale));
   console.error(`wrote ${reportPath()} and ${join(resultsDir(), 'latency-cdf.svg')}`);
 }

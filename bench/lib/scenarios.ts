@@ -12,4 +12,6 @@ export const SCENARIOS = [
   'limits-cost',
   'import',
   'receipt-ingest',
+  'scale',
+  'console',
 ];

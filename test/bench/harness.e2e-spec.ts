@@ -63,6 +63,14 @@ it('runs every scenario at tiny N and writes well-formed results, RESULTS.md and
   const endToEnd = JSON.parse(readFileSync(join(out, 'end-to-end.json'), 'utf8')) as ScenarioResult;
   expect(endToEnd.metrics[0]).toMatchObject({ baseline: expect.any(Number), goal: 1.5, pass: expect.any(Boolean) });
 
+  // The scale curves: the sizes run, and one panel per curve in scale.svg (linked from RESULTS.md).
+  const scale = JSON.parse(readFileSync(join(out, 'scale.json'), 'utf8')) as ScenarioResult;
+  expect(scale.parameters.stores).toEqual([100, 300]);
+  const curves = Object.keys(scale.parameters.curves as object);
+  const scaleSvg = readFileSync(join(out, 'scale.svg'), 'utf8');
+  expect((scaleSvg.match(/<polyline /g) ?? []).length).toBe(curves.length);
+  expect(report).toContain('![scale curves](results/scale.svg)');
+
   const svg = readFileSync(join(out, 'latency-cdf.svg'), 'utf8');
   expect(svg.startsWith('<svg')).toBe(true);
   expect(svg.trim().endsWith('</svg>')).toBe(true);
