@@ -18,7 +18,7 @@ export interface ProjectionContext {
   /** Tells gateways something once the batch is stored (e.g. a terminal was revoked). */
   announce(announcement: Announcement): void;
   /** A feed item was appended (if new, gateways are told once the batch is stored). */
-  feedAppended(storeId: string, feedSeq: number, key: string, head: string, item: string): void;
+  feedAppended(storeId: string, feedSeq: number, key: string, item: string): void;
 }
 
 /** A change gateways must act on at once. */

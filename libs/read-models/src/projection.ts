@@ -90,9 +90,9 @@ export class Projection {
         doc: <T extends VersionedDoc>(key: string) => (pendingDocs.get(key) ?? docs.get(key)) as T | undefined,
         setDoc: (key, doc) => pendingDocs.set(key, doc),
         announce: (announcement) => pendingAnnouncements.push(announcement),
-        feedAppended: (storeId, feedSeq, key, head, item) => {
+        feedAppended: (storeId, feedSeq, key, item) => {
           pendingFeed.push({ at: pending.length, storeId, feedSeq });
-          pending.push(['lmAppendFeed', key, head, feedSeq, item]);
+          pending.push(['lmAppendFeed', key, feedSeq, item]);
         },
       };
       try {

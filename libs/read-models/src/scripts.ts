@@ -15,17 +15,18 @@ redis.call('SET', KEYS[1], ARGV[2])
 return 1`,
   },
   /**
-   * KEYS[1] feed zset, KEYS[2] head; ARGV feedSeq, item json. Appends a feed item above
-   * the head: 1 appended, 0 already there, 2 appended after a gap (a bug upstream).
+   * KEYS[1] feed zset; ARGV feedSeq, item json. Appends a feed item above the head (the
+   * highest score; one key, so one Redis Cluster slot): 1 appended, 0 already there, 2
+   * appended after a gap (a bug upstream).
    */
   lmAppendFeed: {
-    numberOfKeys: 2,
+    numberOfKeys: 1,
     lua: `
-local head = tonumber(redis.call('GET', KEYS[2]) or '0')
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local head = tonumber(last[2] or '0')
 local seq = tonumber(ARGV[1])
 if seq <= head then return 0 end
 redis.call('ZADD', KEYS[1], seq, ARGV[2])
-redis.call('SET', KEYS[2], seq)
 if seq == head + 1 then return 1 end
 return 2`,
   },

@@ -26,14 +26,22 @@ export const feed: ReadModel = {
       storeId,
       feedSeq,
       context.keys.model('feed', storeId),
-      context.keys.model('feed', storeId, 'head'),
       JSON.stringify(item),
     );
   },
 };
 
+/**
+ * A store's head is its feed's highest feedSeq (the zset's top score): one key, so every
+ * read and the append script stay on one Redis Cluster slot. (Before issue 16 it was
+ * also kept in `feed:<store>:head`, which nothing reads any more.)
+ */
+function headOf(top: string[]): number {
+  return Number(top[1] ?? 0);
+}
+
 export async function feedHead(redis: Redis, keys: RedisKeys, storeId: string): Promise<number> {
-  return Number((await redis.get(keys.model('feed', storeId, 'head'))) ?? 0);
+  return headOf(await redis.zrange(keys.model('feed', storeId), -1, -1, 'WITHSCORES'));
 }
 
 /** Up to `limit` items with feedSeq > after, in order, and the store's head. */
@@ -47,9 +55,9 @@ export async function readFeed(
   const [[, members], [, head]] = (await redis
     .multi()
     .zrangebyscore(keys.model('feed', storeId), `(${after}`, '+inf', 'LIMIT', 0, limit)
-    .get(keys.model('feed', storeId, 'head'))
-    .exec()) as [[null, string[]], [null, string | null]];
-  return { items: members.map((m) => JSON.parse(m) as FeedItem), headSeq: Number(head ?? 0) };
+    .zrange(keys.model('feed', storeId), -1, -1, 'WITHSCORES')
+    .exec()) as [[null, string[]], [null, string[]]];
+  return { items: members.map((m) => JSON.parse(m) as FeedItem), headSeq: headOf(head) };
 }
 
 /**
@@ -100,9 +108,9 @@ export async function readLiveSet(
   const [[, members], [, head]] = (await redis
     .multi()
     .zrange(keys.model('feed', storeId), 0, -1)
-    .get(keys.model('feed', storeId, 'head'))
-    .exec()) as [[null, string[]], [null, string | null]];
-  const headSeq = Number(head ?? 0);
+    .zrange(keys.model('feed', storeId), -1, -1, 'WITHSCORES')
+    .exec()) as [[null, string[]], [null, string[]]];
+  const headSeq = headOf(head);
   const entries = members.map((m) => JSON.parse(m) as FeedItem).filter((entry) => entry.feedSeq <= headSeq);
   return { headSeq, items: liveSet(entries, now, noticeMaxAgeDays) };
 }
