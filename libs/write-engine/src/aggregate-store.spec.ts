@@ -104,4 +104,40 @@ describe('AggregateStore', () => {
     expect([...store.inPartition(1, 'store')].map((entry) => entry.id)).toEqual(['s1']);
     expect([...store.statesOf<StoreState>('store')].map((state) => state.code)).toEqual(['S1', 'S2']);
   });
+
+  it('resolves an audience to the stores of one partition from its indexes, following moves and tag changes', () => {
+    const store = new AggregateStore();
+    const register = (id: string, regionId: string, tags: string[], partition: number) =>
+      store.apply(
+        eventOf(
+          'store.registered',
+          { code: id, name: id, regionId, tags, locale: 'en', timezone: 'UTC' },
+          { aggregateId: id, version: 1 },
+        ),
+        partition,
+      );
+    register('s1', 'north', ['mall'], 1);
+    register('s2', 'south', ['city'], 1);
+    register('s3', 'north', ['city'], 2);
+    const ids = (audience: Parameters<AggregateStore['storesTargetedBy']>[0], partition = 1) =>
+      [...store.storesTargetedBy(audience, partition)].map((entry) => entry.id).sort();
+
+    expect(ids({ all: true })).toEqual(['s1', 's2']);
+    expect(ids({ regionIds: ['north'] })).toEqual(['s1']);
+    expect(ids({ regionIds: ['north'] }, 2)).toEqual(['s3']);
+    expect(ids({ tags: ['city'] })).toEqual(['s2']);
+    expect(ids({ storeIds: ['s3', 's2', 'ghost'] })).toEqual(['s2']);
+    expect(ids({ regionIds: ['north'], tags: ['city'], storeIds: ['s1'] })).toEqual(['s1', 's2']);
+
+    // s1 moves south and trades its tag: the indexes follow.
+    store.apply(
+      eventOf('store.updated', { regionId: 'south', tags: ['outlet'] }, { aggregateId: 's1', version: 2 }),
+      1,
+    );
+    expect((store.get('store', 's1').state as StoreState).regionId).toBe('south');
+    expect(ids({ regionIds: ['north'] })).toEqual([]);
+    expect(ids({ regionIds: ['south'] })).toEqual(['s1', 's2']);
+    expect(ids({ tags: ['mall'] })).toEqual([]);
+    expect(ids({ tags: ['outlet'] })).toEqual(['s1']);
+  });
 });

@@ -1,6 +1,12 @@
 /** The decider's in-memory state: every aggregate folded from the log (pure, no I/O). */
-import { isAggregateType, type AggregateType, type CommandOutcome, type DomainEvent } from '@lastmeter/contracts';
-import { DECIDERS, type DirectoryView } from '@lastmeter/domain';
+import {
+  isAggregateType,
+  type AggregateType,
+  type Audience,
+  type CommandOutcome,
+  type DomainEvent,
+} from '@lastmeter/contracts';
+import { DECIDERS, type DirectoryView, type StoreState } from '@lastmeter/domain';
 
 /** What a finished command produced, so a replay of its Idempotency-Key answers the same. */
 export interface CommandRecord {
@@ -25,6 +31,15 @@ export interface AggregateEntry {
  */
 export class AggregateStore {
   private readonly entries = new Map<string, AggregateEntry>();
+  /**
+   * Indexes, so that nothing walks every aggregate: ids by type and partition (the
+   * scheduler and the sequencer walk one partition's communications or stores), ids by
+   * type, and stores by region and by tag (audience resolution, `storesTargetedBy`).
+   */
+  private readonly byPartition = new Map<string, Set<string>>();
+  private readonly byType = new Map<AggregateType, Set<string>>();
+  private readonly storesByRegion = new Map<string, Set<string>>();
+  private readonly storesByTag = new Map<string, Set<string>>();
   /** Lower-cased username → user id (usernames are public; secrets are in CredentialStore). */
   private readonly usersByName = new Map<string, string>();
   private readonly listeners: Array<(event: DomainEvent) => void> = [];
@@ -40,10 +55,12 @@ export class AggregateStore {
   /** Folds one event in; returns false when it was already applied. */
   apply(event: DomainEvent, partition: number): boolean {
     if (!isAggregateType(event.aggregateType)) return false;
-    const next = fold(this.get(event.aggregateType, event.aggregateId, partition), event, partition);
+    const key = this.key(event.aggregateType, event.aggregateId);
+    const previous = this.entries.get(key);
+    const next = fold(previous ?? emptyEntry(event.aggregateType, event.aggregateId, partition), event, partition);
     if (!next) return false;
-    this.entries.set(this.key(event.aggregateType, event.aggregateId), next);
-    this.index(event);
+    this.entries.set(key, next);
+    this.index(event, previous, next);
     for (const listener of this.listeners) listener(event);
     return true;
   }
@@ -73,8 +90,44 @@ export class AggregateStore {
     };
   }
 
-  private index(event: DomainEvent): void {
+  private index(event: DomainEvent, previous: AggregateEntry | undefined, next: AggregateEntry): void {
     if (event.type === 'user.created') this.usersByName.set(event.data.username.toLowerCase(), event.aggregateId);
+    if (!previous) {
+      add(this.byPartition, `${next.type}/${next.partition}`, next.id);
+      add(this.byType, next.type, next.id);
+    }
+    if (next.type === 'store') {
+      const before = previous?.state as StoreState | undefined;
+      const after = next.state as StoreState;
+      if (before?.regionId !== after.regionId) {
+        if (before) remove(this.storesByRegion, before.regionId, next.id);
+        add(this.storesByRegion, after.regionId, next.id);
+      }
+      for (const tag of before?.tags ?? []) if (!after.tags.includes(tag)) remove(this.storesByTag, tag, next.id);
+      for (const tag of after.tags) add(this.storesByTag, tag, next.id);
+    }
+  }
+
+  private *entriesOf(type: AggregateType, ids: Iterable<string> | undefined): Iterable<AggregateEntry> {
+    for (const id of ids ?? []) {
+      const entry = this.entries.get(this.key(type, id));
+      if (entry) yield entry;
+    }
+  }
+
+  /**
+   * The stores of one partition that `audience` may reach, from the indexes (a superset of
+   * what `targetsStore` selects when the audience changed since; the planner decides).
+   */
+  *storesTargetedBy(audience: Audience, partition: number): Iterable<AggregateEntry> {
+    if (audience.all === true) {
+      yield* this.inPartition(partition, 'store');
+      return;
+    }
+    const ids = new Set<string>(audience.storeIds ?? []);
+    for (const region of audience.regionIds ?? []) for (const id of this.storesByRegion.get(region) ?? []) ids.add(id);
+    for (const tag of audience.tags ?? []) for (const id of this.storesByTag.get(tag) ?? []) ids.add(id);
+    for (const entry of this.entriesOf('store', ids)) if (entry.partition === partition) yield entry;
   }
 
   userIdByName(username: string): string | undefined {
@@ -83,14 +136,16 @@ export class AggregateStore {
 
   /** Aggregates of one events partition (the scheduler walks those it owns). */
   *inPartition(partition: number, type?: AggregateType): Iterable<AggregateEntry> {
-    for (const entry of this.entries.values()) {
-      if (entry.partition === partition && (!type || entry.type === type)) yield entry;
+    if (type) {
+      yield* this.entriesOf(type, this.byPartition.get(`${type}/${partition}`));
+      return;
     }
+    for (const entry of this.entries.values()) if (entry.partition === partition) yield entry;
   }
 
   /** The current state of every aggregate of one type. */
   *statesOf<State>(type: AggregateType): Iterable<State> {
-    for (const entry of this.entries.values()) if (entry.type === type) yield entry.state as State;
+    for (const entry of this.entriesOf(type, this.byType.get(type))) yield entry.state as State;
   }
 }
 
@@ -99,6 +154,18 @@ export interface AggregateView {
   get(type: AggregateType, id: string, partition?: number): AggregateEntry;
   apply(event: DomainEvent, partition: number): void;
   directory(misses?: string[]): DirectoryView;
+}
+
+function add<K>(index: Map<K, Set<string>>, key: K, id: string): void {
+  let ids = index.get(key);
+  if (!ids) index.set(key, (ids = new Set()));
+  ids.add(id);
+}
+
+function remove<K>(index: Map<K, Set<string>>, key: K, id: string): void {
+  const ids = index.get(key);
+  ids?.delete(id);
+  if (ids?.size === 0) index.delete(key);
 }
 
 function emptyEntry(type: AggregateType, id: string, partition: number): AggregateEntry {

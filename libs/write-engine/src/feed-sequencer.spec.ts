@@ -154,6 +154,36 @@ describe('FeedSequencer', () => {
     planned.mockRestore();
   });
 
+  it('plans a publish for the stores its audience reaches and those showing it, from the indexes, not every store', async () => {
+    const a = start();
+    const writer = a.writers.own(OWNED);
+    for (let i = 0; i < 50; i++) a.registerStore(`other-${i}`, OWNED);
+    a.registerStore('tagged', OWNED, ['city']);
+    a.registerStore('named', OWNED);
+    await a.settle();
+    const planned = jest.spyOn(a.ledger, 'of');
+    a.publish('c1', { tags: ['city'], storeIds: ['named'] });
+    await a.settle();
+    expect(new Set(planned.mock.calls.map(([storeId]) => storeId))).toEqual(new Set(['tagged', 'named']));
+    planned.mockClear();
+    // Narrowed on revision: the store it no longer reaches is visited (it shows it) and retracted.
+    a.append('communication.revised', 'c1', { revision: 2, changes: { audience: { storeIds: ['named'] } } }, 2);
+    await a.settle();
+    expect(new Set(planned.mock.calls.map(([storeId]) => storeId))).toEqual(new Set(['tagged', 'named']));
+    expect(feedsOf(writer)).toEqual({
+      tagged: [
+        [1, 'published', 'c1'],
+        [2, 'retracted', 'c1'],
+      ],
+      named: [
+        [1, 'published', 'c1'],
+        [2, 'revised', 'c1'],
+      ],
+    });
+    expect([...a.ledger.holders('c1')]).toEqual(['named']);
+    planned.mockRestore();
+  });
+
   it('continues each store feed after a restart from the ledger, without appending anything twice', async () => {
     const before = start();
     const firstWriter = before.writers.own(OWNED);

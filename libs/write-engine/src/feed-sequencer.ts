@@ -8,7 +8,7 @@ import {
   type StoreState,
   type VersionedCommunication,
 } from '@lastmeter/domain';
-import type { AggregateStore } from './aggregate-store';
+import type { AggregateEntry, AggregateStore } from './aggregate-store';
 import { EventTail } from './event-tail';
 import { FeedLedger } from './feed-ledger';
 import { PartitionWriters } from './partition-writers';
@@ -140,11 +140,18 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         }
         return view;
       };
-      let live: string[] | undefined;
-      const liveCommunications = () =>
-        (live ??= [...this.store.statesOf<CommunicationState>('communication')]
-          .filter((c) => c.status === 'published')
-          .map((c) => c.id));
+      // The live communications by what their audience names, built once per pass when a
+      // store must be planned against all of them: each store then meets only those that
+      // may reach it (and those its feed holds), not every live communication.
+      let live: LiveAudiences | undefined;
+      const mayReach = (store: StoreState): Iterable<string> => {
+        live ??= liveAudiences(this.store.statesOf<CommunicationState>('communication'));
+        const ids = new Set(live.all);
+        for (const id of live.byStore.get(store.id) ?? []) ids.add(id);
+        for (const id of live.byRegion.get(store.regionId) ?? []) ids.add(id);
+        for (const tag of store.tags) for (const id of live.byTag.get(tag) ?? []) ids.add(id);
+        return ids;
+      };
       let entries: FeedAppended[] = [];
       const flush = async () => {
         if (entries.length === 0) return;
@@ -152,20 +159,21 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         for (const entry of entries) this.ledger.apply(entry);
         entries = [];
       };
-      // Without a changed communication, only the changed stores can have anything to
-      // plan (planStoreFeed of no candidates is nothing): a bulk import of stores does not
-      // walk every aggregate of the partition at each pass.
-      const inScope =
-        everything || changed.length > 0
-          ? [...this.store.inPartition(partition, 'store')]
-          : [...stores].map((id) => this.store.get('store', id)).filter((entry) => entry.partition === partition);
       const changedViews = changed.map(communication);
+      // Only stores that can have anything to plan: every store after a replan of the
+      // partition; otherwise the changed stores, and for each changed communication the
+      // stores its audience reaches (the store indexes, not a scan) and those whose feed
+      // shows it live (the ledger's index). A bulk import of stores or a publish to five
+      // stores does not walk the partition's 50,000 stores.
+      const inScope = everything
+        ? [...this.store.inPartition(partition, 'store')]
+        : [...this.concerned(partition, changedViews, stores)];
       for (const { state } of inScope) {
         const store = state as StoreState;
         const feed = this.ledger.of(store.id);
         const candidates =
           everything || stores.has(store.id)
-            ? [...new Set([...feed.items.keys(), ...liveCommunications()])].map(communication)
+            ? [...new Set([...feed.items.keys(), ...mayReach(store)])].map(communication)
             : changedViews;
         entries.push(...planStoreFeed(store, candidates, feed));
         // A store's entries are numbered from its ledger head, so each store's plan is
@@ -176,11 +184,54 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     });
   }
 
+  private concerned(
+    partition: number,
+    changed: VersionedCommunication[],
+    stores: Set<string>,
+  ): Iterable<AggregateEntry> {
+    const scope = new Map<string, AggregateEntry>();
+    const take = (entry: AggregateEntry) => {
+      if (entry.partition === partition && entry.version > 0) scope.set(entry.id, entry);
+    };
+    for (const id of stores) take(this.store.get('store', id));
+    for (const { state } of changed) {
+      for (const entry of this.store.storesTargetedBy(state.content.audience, partition)) take(entry);
+      for (const id of this.ledger.holders(state.id)) take(this.store.get('store', id));
+    }
+    return scope.values();
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
   }
+}
+
+/** Live (published) communications indexed by the parts of their audience. */
+interface LiveAudiences {
+  all: string[];
+  byStore: Map<string, string[]>;
+  byRegion: Map<string, string[]>;
+  byTag: Map<string, string[]>;
+}
+
+function liveAudiences(communications: Iterable<CommunicationState>): LiveAudiences {
+  const index: LiveAudiences = { all: [], byStore: new Map(), byRegion: new Map(), byTag: new Map() };
+  const push = (map: Map<string, string[]>, key: string, id: string) => {
+    const ids = map.get(key);
+    if (ids) ids.push(id);
+    else map.set(key, [id]);
+  };
+  for (const communication of communications) {
+    if (communication.status !== 'published') continue;
+    const { audience } = communication.content;
+    if (audience.all === true) index.all.push(communication.id);
+    for (const id of audience.storeIds ?? []) push(index.byStore, id, communication.id);
+    for (const id of audience.regionIds ?? []) push(index.byRegion, id, communication.id);
+    for (const tag of audience.tags ?? []) push(index.byTag, tag, communication.id);
+  }
+  return index;
 }
 
 function envelopeOf(entry: FeedAppended): DomainEvent<'feed.appended'> {
