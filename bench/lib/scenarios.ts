@@ -13,5 +13,6 @@ export const SCENARIOS = [
   'import',
   'receipt-ingest',
   'scale',
+  'command-startup',
   'console',
 ];
