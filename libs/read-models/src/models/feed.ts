@@ -22,12 +22,7 @@ export const feed: ReadModel = {
     }
     if (!FEED_CHANGES.includes(change)) throw new Error(`unknown feed change ${String(change)}`);
     const item: FeedItem = { feedSeq, communication, change, at: event.occurredAt };
-    context.feedAppended(
-      storeId,
-      feedSeq,
-      context.keys.model('feed', storeId),
-      JSON.stringify(item),
-    );
+    context.feedAppended(storeId, feedSeq, context.keys.model('feed', storeId), JSON.stringify(item));
   },
 };
 
