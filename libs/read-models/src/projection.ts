@@ -40,6 +40,11 @@ export interface BatchResult {
   announcements: Announcement[];
 }
 
+export interface ApplyHooks {
+  /** The feed items that were new in Redis, as soon as they are (before the batch's other writes). */
+  onFeed?(appended: BatchResult['appended']): Promise<void>;
+}
+
 /**
  * Checks the record holds events of ours and brings them to the current schema (DLQ
  * otherwise): one event, or a feed batch's entries (`parseRecord`).
@@ -50,8 +55,8 @@ export function decode(message: SourceMessage): DomainEvent[] {
 
 /**
  * Applies batches of events to the read models of one generation. Each batch is folded
- * in memory (documents preloaded with one MGET) and written with one pipeline of
- * idempotent commands, so a batch redelivered after a crash changes nothing. An event
+ * in memory (documents preloaded with one MGET) and written with two pipelines of
+ * idempotent commands (the feed appends, then the rest), so a batch redelivered after a crash changes nothing. An event
  * that cannot be decoded or projected is returned as a failure (for the DLQ) and the
  * others are still applied; a Redis error rejects the whole batch (retry it).
  */
@@ -63,7 +68,12 @@ export class Projection {
     defineScripts(redis);
   }
 
-  async apply(messages: SourceMessage[]): Promise<BatchResult> {
+  /**
+   * `hooks.onFeed` runs once the batch's feed appends are in Redis, before its other
+   * writes (the runner sends the feed notice there); a failure after it retries the whole
+   * batch, and the appends, idempotent, then report nothing new.
+   */
+  async apply(messages: SourceMessage[], hooks: ApplyHooks = {}): Promise<BatchResult> {
     const result: BatchResult = { applied: 0, failed: [], appended: [], gaps: [], announcements: [] };
     const decoded: Array<{ message: SourceMessage; event: DomainEvent }> = [];
     for (const message of messages) {
@@ -117,23 +127,34 @@ export class Projection {
       writes.push(['lmSetDoc', key, doc.version, JSON.stringify(doc)]);
     }
     if (writes.length === 0) return result;
+    // The feed first, on its own: a national publish's terminals wait for these appends
+    // (and the notice `onFeed` sends), not for the reach and other writes of the batch.
+    const feed = new Set(feedWrites.map(({ index }) => writes[index]!));
+    const feedReplies = await this.exec([...feed]);
+    const position = new Map([...feed].map((write, i) => [write, i]));
+    for (const { index, storeId, feedSeq } of feedWrites) {
+      const reply = feedReplies[position.get(writes[index]!)!];
+      if (reply === 1 || reply === 2) result.appended.push({ storeId, feedSeq });
+      if (reply === 2) result.gaps.push({ storeId, feedSeq });
+    }
+    if (result.appended.length > 0) await hooks.onFeed?.(result.appended);
+    await this.exec(mergeSetAdds(writes.filter((write) => !feed.has(write))));
+    return result;
+  }
+
+  /** One pipeline of writes (commands or SCRIPTS); their replies, or the first error thrown. */
+  private async exec(writes: Write[]): Promise<unknown[]> {
+    if (writes.length === 0) return [];
     const pipeline = this.redis.pipeline();
     const scripts = pipeline as unknown as Record<ScriptName, (...args: unknown[]) => void>;
-    const sent = mergeSetAdds(writes);
-    for (const [name, ...args] of sent) {
+    for (const [name, ...args] of writes) {
       if (name in SCRIPTS) scripts[name as ScriptName](...args);
       else void pipeline.call(name, ...args);
     }
     const replies = (await pipeline.exec()) ?? [];
     const failedWrite = replies.find(([error]) => error);
     if (failedWrite) throw failedWrite[0]!;
-    const position = new Map(sent.map((write, i) => [write, i]));
-    for (const { index, storeId, feedSeq } of feedWrites) {
-      const reply = replies[position.get(writes[index]!)!]?.[1];
-      if (reply === 1 || reply === 2) result.appended.push({ storeId, feedSeq });
-      if (reply === 2) result.gaps.push({ storeId, feedSeq });
-    }
-    return result;
+    return replies.map(([, reply]) => reply);
   }
 
   private async preload(events: DomainEvent[]): Promise<Map<string, VersionedDoc>> {

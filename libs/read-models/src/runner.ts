@@ -118,7 +118,13 @@ export class ProjectionRunner {
 
   private async applyChunk(chunk: SourceMessage[]): Promise<BatchResult> {
     const { redis, topics, keys } = this.options;
-    const result = await this.projection.apply(chunk);
+    const result = await this.projection.apply(chunk, {
+      // One notice for the whole chunk, as soon as its feed is in Redis: a national
+      // publish wakes gateways a few times, not once per store, and not after the reach.
+      onFeed: async (appended) => {
+        if (this.options.notify()) await redis.publish(feedChannel(keys.prefix), encodeFeedNotice(appended));
+      },
+    });
     if (result.failed.length > 0) {
       for (const failure of result.failed) {
         this.options.log?.warn(
@@ -137,10 +143,8 @@ export class ProjectionRunner {
     for (const gap of result.gaps) {
       this.options.log?.error(`feed of store ${gap.storeId} skipped to ${gap.feedSeq}: a gap upstream`);
     }
-    if ((result.appended.length > 0 || result.announcements.length > 0) && this.options.notify()) {
+    if (result.announcements.length > 0 && this.options.notify()) {
       const pipeline = redis.pipeline();
-      // One notice for the whole chunk: a national publish wakes gateways a few times, not once per store.
-      if (result.appended.length > 0) pipeline.publish(feedChannel(keys.prefix), encodeFeedNotice(result.appended));
       // One per distinct announcement per batch: a thousand receipts are one "reach changed".
       for (const announcement of new Set(result.announcements.map((a) => JSON.stringify(a)))) {
         pipeline.publish(announcementChannel(keys.prefix), announcement);

@@ -38,6 +38,63 @@ local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
 if tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end
 return 0`,
   },
+  /**
+   * KEYS[1] `{dir}:reach:<comm>` (hash store → bits of the counted steps), KEYS[2]
+   * `{dir}:reach:<comm>:by-region` (hash `<step>:<region>` → stores), KEYS[3] `{dir}:region-of`,
+   * KEYS[4] `{dir}:reach-comms`, KEYS[5] `{dir}:reach-stores`; ARGV store id, step bit,
+   * step name, communication id. Counts a store once per step, in its current region
+   * (`unknown` until the directory knows it): 1 counted, 0 already counted (a redelivery).
+   * Every key is on the directory index's slot, so the region read and the count are atomic
+   * with `lmStoreRegion` moving the store.
+   */
+  lmReachStore: {
+    numberOfKeys: 5,
+    lua: `
+local mask = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local bit = tonumber(ARGV[2])
+if math.floor(mask / bit) % 2 == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], mask + bit)
+local region = redis.call('HGET', KEYS[3], ARGV[1]) or 'unknown'
+redis.call('HINCRBY', KEYS[2], ARGV[3] .. ':' .. region, 1)
+if mask == 0 then
+  redis.call('SADD', KEYS[4], ARGV[4])
+  redis.call('SADD', KEYS[5], ARGV[1])
+end
+return 1`,
+  },
+  /**
+   * KEYS[1] `{dir}:region-of`, KEYS[2] `{dir}:reach-stores`, KEYS[3] `{dir}:reach-comms`;
+   * ARGV store id, region id, the key prefix of the per-communication reach hashes (same
+   * slot), then the counted step names in bit order. Records the store's region and, if
+   * it changed and the store has reach, moves its counts in every communication from the
+   * old region (`unknown` if none) to the new one; a count that falls to 0 is deleted, so
+   * the counters are the same whatever order stores and receipts were projected in.
+   */
+  lmStoreRegion: {
+    numberOfKeys: 3,
+    lua: `
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old == ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return 1 end
+local from = old or 'unknown'
+for _, comm in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local mask = tonumber(redis.call('HGET', ARGV[3] .. comm, ARGV[1]) or '0')
+  if mask > 0 then
+    local counts = ARGV[3] .. comm .. ':by-region'
+    for i = 4, #ARGV do
+      local bit = 2 ^ (i - 4)
+      if math.floor(mask / bit) % 2 == 1 then
+        if redis.call('HINCRBY', counts, ARGV[i] .. ':' .. from, -1) <= 0 then
+          redis.call('HDEL', counts, ARGV[i] .. ':' .. from)
+        end
+        redis.call('HINCRBY', counts, ARGV[i] .. ':' .. ARGV[2], 1)
+      end
+    end
+  end
+end
+return 2`,
+  },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -148,9 +148,10 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
   }
 
   /**
-   * One flush at a time. A report of a communication to 50,000 stores takes a few hundred
-   * ms to compute, so the next flush waits at least as long as this one took: reach pushes
-   * use at most about half of the gateway's time, however large the audience.
+   * One flush at a time, and the next waits at least as long as this one took: reach
+   * pushes use at most about half of the gateway's time, however many communications are
+   * watched. (A by-region report reads per-region counters, under a millisecond at
+   * 50,000 stores; see docs/read-side.md.)
    */
   private async flushReach(): Promise<void> {
     this.timer = undefined;

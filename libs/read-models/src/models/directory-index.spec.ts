@@ -21,6 +21,7 @@ function writesOf(before: StoreState, after: StoreState): Array<Array<string | n
   const context = {
     keys,
     write: (...args: Array<string | number>) => writes.push(args),
+    script: (...args: Array<string | number>) => writes.push(args),
   } as unknown as ProjectionContext;
   indexStore(context, before, after);
   return writes;
@@ -56,5 +57,27 @@ describe('directory index', () => {
     expect(moved).toContainEqual(['ZADD', 'lm:g1:{lm:dir}:by-region:r2', 0, 'LY-01\u0000s1']);
     // Applying the same change again writes the same (idempotent) commands.
     expect(writesOf(store(), store({ regionId: 'r2', name: 'Lyon Bellecour', tags: [] }))).toEqual(moved);
+  });
+
+  it('records the region of a store (moving its reach counts) when it is registered or moves, only then', () => {
+    const regionOf = (region: string) => [
+      'lmStoreRegion',
+      'lm:g1:{lm:dir}:region-of',
+      'lm:g1:{lm:dir}:reach-stores',
+      'lm:g1:{lm:dir}:reach-comms',
+      's1',
+      region,
+      'lm:g1:{lm:dir}:reach:',
+      'targeted',
+      'delivered',
+      'read',
+      'acknowledged',
+      'completed',
+    ];
+    expect(writesOf({ ...store(), exists: false }, store())).toContainEqual(regionOf('r1'));
+    expect(writesOf(store(), store({ regionId: 'r2' }))).toContainEqual(regionOf('r2'));
+    expect(writesOf(store(), store({ name: 'Lyon Bellecour' })).filter(([name]) => name === 'lmStoreRegion')).toEqual(
+      [],
+    );
   });
 });

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { Audience } from '@lastmeter/contracts';
+import { REACH_STEPS, type Audience } from '@lastmeter/contracts';
 import type { StoreState, TerminalState } from '@lastmeter/domain';
 import type { ProjectionContext } from '../model';
 import type { RedisKeys } from '../redis-keys';
@@ -19,7 +19,12 @@ import type { RedisKeys } from '../redis-keys';
  * - `terminals:<storeId>` (set): its enrolled terminals (revoked ones leave it);
  * - `terminal-roles` (hash): terminal id → its store roles, comma-separated;
  * - `terminals` (lex zset): `<storeId>\0<terminalId>` for every terminal, and
- *   `terminal-rows` (hash): terminal id → the terminal as JSON.
+ *   `terminal-rows` (hash): terminal id → the terminal as JSON;
+ * - reach by region (written with the reach model, see `REACH_COUNTED`): `region-of`
+ *   (hash): store id → its region; `reach:<communicationId>` (hash): store id → the bits
+ *   of the counted steps it reached; `reach:<communicationId>:by-region` (hash):
+ *   `<step>:<regionId>` → how many stores of the region reached the step (no 0s);
+ *   `reach-comms` and `reach-stores` (sets): the communications and stores with any.
  */
 export type StoreRow = Omit<StoreState, 'exists'>;
 
@@ -60,7 +65,76 @@ export function indexStore(context: ProjectionContext, before: StoreState, after
   if (after.exists) {
     const { exists: _exists, ...row } = after;
     context.write('HSET', keys.index('rows'), after.id, JSON.stringify(row));
+    if (!before.exists || before.regionId !== after.regionId) {
+      context.script(
+        'lmStoreRegion',
+        keys.index('region-of'),
+        keys.index('reach-stores'),
+        keys.index('reach-comms'),
+        after.id,
+        after.regionId,
+        keys.index('reach', ''),
+        ...REACH_COUNTED,
+      );
+    }
   }
+}
+
+/**
+ * The reach steps counted per region, in bit order (targeted 1, delivered 2, read 4,
+ * acknowledged 8, completed 16). Counts live on the index's slot, next to the store →
+ * region hash, so that counting a store (`countReach`, from the reach model) and moving a
+ * store to another region (`indexStore`, from the directory model) are each one atomic
+ * script on one Redis Cluster slot, in whichever order the topics are projected.
+ */
+export const REACH_COUNTED = ['targeted', ...REACH_STEPS] as const;
+export type ReachCounted = (typeof REACH_COUNTED)[number];
+
+/** Queues the count of one store for one step of a communication, once (a redelivery counts nothing). */
+export function countReach(
+  context: ProjectionContext,
+  communicationId: string,
+  storeId: string,
+  step: ReachCounted,
+): void {
+  const { keys } = context;
+  context.script(
+    'lmReachStore',
+    keys.index('reach', communicationId),
+    keys.index('reach', communicationId, 'by-region'),
+    keys.index('region-of'),
+    keys.index('reach-comms'),
+    keys.index('reach-stores'),
+    storeId,
+    2 ** REACH_COUNTED.indexOf(step),
+    step,
+    communicationId,
+  );
+}
+
+export type RegionReachCounts = Map<string, Record<ReachCounted, number>>;
+
+/** Per region (`unknown`: not in the directory), how many stores reached each step: one HGETALL. */
+export async function reachCountsByRegion(
+  redis: Redis,
+  keys: RedisKeys,
+  communicationId: string,
+): Promise<RegionReachCounts> {
+  const fields = await redis.hgetall(keys.index('reach', communicationId, 'by-region'));
+  const counts: RegionReachCounts = new Map();
+  for (const [field, value] of Object.entries(fields)) {
+    const at = field.indexOf(':');
+    const step = field.slice(0, at) as ReachCounted;
+    const regionId = field.slice(at + 1);
+    if (!REACH_COUNTED.includes(step)) continue;
+    let region = counts.get(regionId);
+    if (!region) {
+      region = { targeted: 0, delivered: 0, read: 0, acknowledged: 0, completed: 0 };
+      counts.set(regionId, region);
+    }
+    region[step] = Number(value);
+  }
+  return counts;
 }
 
 /** Queues the index writes for a terminal: listed by store, counted in its store while enrolled. */

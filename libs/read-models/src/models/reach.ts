@@ -11,7 +11,7 @@ import {
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
 import type { CatalogueEntry } from './catalogue';
-import { BadCursor, storeRows, type StoreRow } from './directory-index';
+import { BadCursor, countReach, reachCountsByRegion, storeRows, type StoreRow } from './directory-index';
 
 export { REACH_STEPS, type ReachStep, type StepCounts, type StoreReach, type ReachReport };
 
@@ -27,7 +27,9 @@ const STEP_OF: Partial<Record<DomainEvent['type'], ReachStep>> = {
  * a hash of `storeId/terminalId` → the first time it reported that step (HSETNX: one
  * idempotent command per receipt). Set semantics make every write independent of the
  * order in which the feed and store-events topics are projected, so a rebuild
- * reproduces the same model.
+ * reproduces the same model. Each store is also counted once per step in its region on
+ * the directory index's slot (`countReach`), so the by-region report reads counters
+ * instead of every store.
  */
 export const reach: ReadModel = {
   name: 'reach',
@@ -36,6 +38,7 @@ export const reach: ReadModel = {
     if (event.type === 'feed.appended') {
       if (event.data.change === 'published') {
         context.write('SADD', keys.model('reach', event.data.communication.id, 'targeted'), event.data.storeId);
+        countReach(context, event.data.communication.id, event.data.storeId, 'targeted');
         context.announce({ kind: 'reach-changed', communicationId: event.data.communication.id });
       }
       return;
@@ -57,6 +60,7 @@ export const reach: ReadModel = {
     }
     if (step) {
       context.write('HSETNX', keys.model('reach', data.communicationId, step), who, event.occurredAt);
+      countReach(context, data.communicationId, data.storeId, step);
     } else {
       if (typeof data.score !== 'number' || !Number.isFinite(data.score) || data.score < 0) {
         throw new Error('data.score must be a number >= 0');
@@ -141,7 +145,10 @@ function storesOf(raw: RawReach): string[] {
 
 /**
  * GET /communications/:id/reach and the console's live board: overall, by region and
- * (unless `byStore: false`) by store. Regions come from the directory index's one hash.
+ * (unless `byStore: false`) by store. Without the stores it reads counters only: the size
+ * of each step's set or hash, the per-region counts (`reachCountsByRegion`) and the quiz
+ * scores, never a store row, so its cost does not grow with the number of stores. The
+ * per-store rows join the directory index's `rows` for each store's region.
  */
 export async function reachReport(
   redis: Redis,
@@ -161,33 +168,54 @@ export async function reachReport(
   communication: CatalogueEntry,
   options: { byStore?: boolean } = {},
 ): Promise<ReachReport | Omit<ReachReport, 'byStore'>> {
-  const raw = await readReach(redis, keys, communication.id);
-  const rows = await storeRows(redis, keys, storesOf(raw));
-  const byStore = reachByStore(raw).map((s) => ({ ...s, regionId: rows.get(s.storeId)?.regionId }));
-  const byRegion = new Map<string, Record<'targeted' | ReachStep, number>>();
-  for (const store of byStore) {
-    const region = store.regionId ?? 'unknown';
-    const counts = byRegion.get(region) ?? { targeted: 0, delivered: 0, read: 0, acknowledged: 0, completed: 0 };
-    if (store.targeted) counts.targeted++;
-    for (const step of REACH_STEPS) if (store[step] > 0) counts[step]++;
-    byRegion.set(region, counts);
-  }
-  const scores = byStore.filter((s) => s.quizScore !== undefined);
-  const answers = scores.reduce((n, s) => n + s.quizAnswers, 0);
-  return {
+  const regions = await reachCountsByRegion(redis, keys, communication.id);
+  const byRegion = [...regions]
+    .map(([regionId, counts]) => ({ regionId, ...counts }))
+    .sort((a, b) => a.regionId.localeCompare(b.regionId));
+  const storesAt = (step: ReachStep) => byRegion.reduce((n, region) => n + region[step], 0);
+  const head = {
     communicationId: communication.id,
     revision: communication.revision,
     status: communication.status,
+  };
+  if (options.byStore === false) {
+    const key = (...parts: string[]) => keys.model('reach', communication.id, ...parts);
+    const pipeline = redis.pipeline().scard(key('targeted'));
+    for (const step of REACH_STEPS) pipeline.hlen(key(step));
+    pipeline.hvals(key('quiz'));
+    const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+    const scores = (replies[REACH_STEPS.length + 1] as string[]).map(Number);
+    return {
+      ...head,
+      targeted: replies[0] as number,
+      ...(Object.fromEntries(
+        REACH_STEPS.map((step, i) => [step, { stores: storesAt(step), terminals: replies[i + 1] as number }]),
+      ) as Record<ReachStep, StepCounts>),
+      quiz: {
+        answers: scores.length,
+        averageScore: scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null,
+      },
+      byRegion,
+    };
+  }
+  const raw = await readReach(redis, keys, communication.id);
+  const rows = await storeRows(redis, keys, storesOf(raw));
+  const byStore = reachByStore(raw).map((s) => ({ ...s, regionId: rows.get(s.storeId)?.regionId }));
+  const scores = byStore.filter((s) => s.quizScore !== undefined);
+  const answers = scores.reduce((n, s) => n + s.quizAnswers, 0);
+  return {
+    ...head,
     targeted: raw.targeted.length,
     ...(Object.fromEntries(REACH_STEPS.map((step) => [step, stepCounts(raw, step)])) as Record<ReachStep, StepCounts>),
     quiz: {
       answers,
       averageScore: answers ? scores.reduce((sum, s) => sum + s.quizScore! * s.quizAnswers, 0) / answers : null,
     },
-    byRegion: [...byRegion]
-      .map(([regionId, counts]) => ({ regionId, ...counts }))
-      .sort((a, b) => a.regionId.localeCompare(b.regionId)),
-    ...(options.byStore === false ? {} : { byStore }),
+    byRegion,
+    byStore,
   };
 }
 
