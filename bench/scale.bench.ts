@@ -19,6 +19,7 @@
 import { RECEIPT_KINDS, type ImportSummary } from '@lastmeter/contracts';
 import { bareFanout } from './fanout-floor.bench';
 import { awaitDelivery, Fleet, msSince } from './lib/fleet';
+import { longHistory } from './lib/long-history';
 import { procStats } from './lib/proc-stats';
 import { bareFactBaseline, reachExactAfter } from './lib/receipts';
 import { round, sized, summary, writeScenario, type Metric } from './lib/results';
@@ -232,10 +233,23 @@ async function main(): Promise<void> {
       });
     }
 
+    // A new tablet in a store with a long history (issue 16, item 8).
+    const history = await longHistory(stack, infra);
+    metrics.push(...history.metrics);
+    Object.assign(samples, history.samples);
+
     writeScenario({
       scenario: 'scale',
       title: 'Scale curves: national publish, import and memory against the number of stores',
-      parameters: { stores: SCALE_SIZES, terminals: TERMINALS, rounds: ROUNDS, warmUp: WARM_UP, rss, curves },
+      parameters: {
+        stores: SCALE_SIZES,
+        terminals: TERMINALS,
+        rounds: ROUNDS,
+        warmUp: WARM_UP,
+        rss,
+        curves,
+        history: history.parameters,
+      },
       metrics,
       samples,
     });

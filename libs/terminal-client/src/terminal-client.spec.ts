@@ -56,4 +56,50 @@ describe('TerminalClient.connect', () => {
     onConnection = (socket) => socket.emit('hello', hello);
     expect(await connectOutcome()).toEqual(hello);
   });
+
+  describe('the live set', () => {
+    const hello = { storeId: 's', terminalId: 't', epoch: 'e', headSeq: 10, snapshot: 2 };
+    const item = (feedSeq: number, extra: object = {}) => ({
+      feedSeq,
+      change: 'published',
+      at: '2026-11-30T00:00:00.000Z',
+      communication: { id: `c${feedSeq}`, revision: 1, kind: 'notice', title: 'T', body: 'B', priority: 'normal' },
+      ...extra,
+    });
+
+    async function received(send: (socket: import('socket.io').Socket) => void) {
+      const client = new TerminalClient({ url, token: 't', reconnection: false });
+      const items: number[] = [];
+      client.onItem((message) => items.push(message.feedSeq));
+      const closed = new Promise<void>((resolve) => client.socket.on('disconnect', () => resolve()));
+      onConnection = (socket) => {
+        send(socket);
+        setTimeout(() => socket.disconnect(true), 50);
+      };
+      await client.connect();
+      await closed;
+      client.close();
+      return { items, position: client.position };
+    }
+
+    it('takes its head as the cursor once every item of it has arrived, then live items follow', async () => {
+      const { items, position } = await received((socket) => {
+        socket.emit('hello', hello);
+        socket.emit('feed', item(3, { snapshot: true }));
+        socket.emit('feed', item(7, { snapshot: true }));
+        socket.emit('feed', item(11));
+      });
+      expect(items).toEqual([3, 7, 11]);
+      expect(position).toBe(11);
+    });
+
+    it('keeps the cursor it had when the socket is lost half-way, so the next connect gets the live set again', async () => {
+      const { items, position } = await received((socket) => {
+        socket.emit('hello', hello);
+        socket.emit('feed', item(3, { snapshot: true }));
+      });
+      expect(items).toEqual([3]);
+      expect(position).toBe(0);
+    });
+  });
 });

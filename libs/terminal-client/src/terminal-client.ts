@@ -68,7 +68,8 @@ type Listener<T> = (value: T) => void;
  * once and in order (dropping anything at or below the cursor, defensively), persists
  * the cursor, and sends receipts and other facts with retry until acked. Without a
  * cursor it starts from the store's live set: `hello.snapshot` items (flagged
- * `snapshot`, handed to `onItem` as they come), with `hello.headSeq` as the cursor.
+ * `snapshot`, handed to `onItem` as they come), with `hello.headSeq` as the cursor once
+ * they have all arrived (a connection lost half-way gets the live set again).
  */
 export class TerminalClient {
   readonly socket: Socket;
@@ -81,6 +82,8 @@ export class TerminalClient {
   private readonly tokens: Array<Listener<string>> = [];
   private readonly expirations: Array<Listener<void>> = [];
   private token: string;
+  /** A live set being received: how many items are still to come, and the head it was taken at. */
+  private snapshot?: { pending: number; headSeq: number };
 
   constructor(private readonly options: TerminalClientOptions) {
     this.token = options.token;
@@ -99,11 +102,13 @@ export class TerminalClient {
     });
     this.socket.on('hello', (hello: Hello) => {
       this.epoch = hello.epoch;
-      // The live set follows (hello.snapshot items), taken at headSeq: that is the
-      // cursor from now on, and live items come after it.
+      // The live set follows (hello.snapshot items), taken at headSeq: that is the cursor
+      // once all of it has arrived, and live items come after it. Not before: a socket
+      // lost half-way through would come back at headSeq and never get the rest.
+      this.snapshot = undefined;
       if (hello.snapshot !== undefined) {
-        this.cursor = hello.headSeq;
-        this.cursors.save({ cursor: this.cursor, epoch: hello.epoch });
+        this.snapshot = { pending: hello.snapshot, headSeq: hello.headSeq };
+        if (hello.snapshot === 0) this.snapshotReceived();
       }
       // A renewed device token: use it from now on (and let the app store it).
       if (hello.token) {
@@ -123,6 +128,9 @@ export class TerminalClient {
       if (error.data?.reason === 'token-expired') this.expired();
     });
     this.socket.on('feed', (message: FeedMessage) => this.receive(message));
+    // Lost during a live set: the cursor is still the one before it, so the next connect
+    // gets the live set again.
+    this.socket.on('disconnect', () => (this.snapshot = undefined));
     this.socket.on('revoked', () => {
       for (const listener of this.revocations) listener();
     });
@@ -137,12 +145,23 @@ export class TerminalClient {
     return { token: this.token, cursor: this.cursor, ...(this.epoch ? { epoch: this.epoch } : {}) };
   }
 
+  /** The whole live set is in: its head is the cursor from now on. */
+  private snapshotReceived(): void {
+    if (!this.snapshot) return;
+    this.cursor = this.snapshot.headSeq;
+    this.snapshot = undefined;
+    if (this.epoch) this.cursors.save({ cursor: this.cursor, epoch: this.epoch });
+  }
+
   private receive(message: FeedMessage): void {
-    // An item of the live set announced by hello: at or below the cursor by design.
+    // An item of the live set announced by hello: at or below its head by design.
     if (message.snapshot) {
       for (const listener of this.items) listener(message);
+      if (this.snapshot && --this.snapshot.pending <= 0) this.snapshotReceived();
       return;
     }
+    // A live item: the gateway has sent the whole live set before it.
+    this.snapshotReceived();
     if (message.reset) this.cursor = 0;
     if (message.feedSeq <= this.cursor) return;
     this.cursor = message.feedSeq;

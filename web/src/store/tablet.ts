@@ -119,6 +119,8 @@ async function migrateLegacy(storage: Storage, db: FeedDb, terminalId: string): 
   storeDevice(legacy.device, storage);
 }
 
+/** How soon a change is shown: changes within one frame share one render. */
+const PUBLISH_DELAY_MS = 16;
 /** How soon a change is written to the device: changes in a burst (a snapshot) share one transaction. */
 const WRITE_DELAY_MS = 50;
 /** The active list is recomputed this often, so notices age out of it while the tablet runs. */
@@ -146,6 +148,9 @@ export class Tablet {
   private clearItems = false;
   private readonly itemBytes = new Map<string, number>();
   private writeTimer?: ReturnType<typeof setTimeout>;
+  private publishTimer?: ReturnType<typeof setTimeout>;
+  /** A live set being received: items still to come, and the head it was taken at. */
+  private liveSet?: { pending: number; headSeq: number };
   private ageTimer?: ReturnType<typeof setInterval>;
   private connection: Connection = 'connecting';
   private refusal?: string;
@@ -242,9 +247,13 @@ export class Tablet {
       this.stored.noticeMaxAgeDays = hello.noticeMaxAgeDays;
       // No cursor (a new tablet) or an untrusted one: the store's live set follows,
       // taken at headSeq. It replaces what the tablet shows, instead of the whole history.
+      // Its head becomes the cursor once all of it has arrived (receive()): a socket lost
+      // half-way comes back with the old cursor and gets the whole live set again.
+      this.liveSet = undefined;
       if (hello.snapshot !== undefined) {
         this.clearAllItems();
-        this.stored.cursor = hello.headSeq;
+        this.liveSet = { pending: hello.snapshot, headSeq: hello.headSeq };
+        if (hello.snapshot === 0) this.liveSetReceived();
       }
       this.save();
       this.setConnection('online');
@@ -267,6 +276,7 @@ export class Tablet {
       client.close();
     });
     client.socket.on('disconnect', () => {
+      this.liveSet = undefined;
       if (this.connection === 'online') this.setConnection('offline');
     });
     client.socket.io.on('reconnect_attempt', () => {
@@ -362,9 +372,12 @@ export class Tablet {
         this.setItem(item);
         if (this.isActive(item)) this.receipt(item, 'delivered');
       }
+      if (this.liveSet && --this.liveSet.pending <= 0) this.liveSetReceived();
       this.save();
       return;
     }
+    // A live item: the gateway has sent the whole live set before it.
+    this.liveSetReceived();
     if (message.reset) this.clearAllItems();
     if (!('hidden' in message)) {
       const { communication, change } = message;
@@ -494,9 +507,24 @@ export class Tablet {
     return isLive(item, now, this.stored.noticeMaxAgeDays ?? DEFAULT_NOTICE_MAX_AGE_DAYS);
   }
 
-  /** Shows the change now and writes it to the device shortly (with whatever follows it). */
+  private liveSetReceived(): void {
+    if (!this.liveSet) return;
+    this.stored.cursor = this.liveSet.headSeq;
+    this.liveSet = undefined;
+  }
+
+  /**
+   * Shows the change on the next frame and writes it to the device shortly, each with
+   * whatever follows it: a live set of thousands of items is one render and one write,
+   * not one per item.
+   */
   private save(): void {
-    this.publish();
+    if (this.publishTimer === undefined) {
+      this.publishTimer = setTimeout(() => {
+        this.publishTimer = undefined;
+        this.publish();
+      }, PUBLISH_DELAY_MS);
+    }
     if (this.writeTimer === undefined) this.writeTimer = setTimeout(this.writeNow, WRITE_DELAY_MS);
   }
 
