@@ -270,19 +270,20 @@ describe('GET /audience/count', () => {
 describe('GET /communications/:id/reach by region', () => {
   it('gives regions without store rows, then the stores of one region a page at a time', async () => {
     const id = await api.publish({ title: 'Everyone', audience: { all: true } });
+    const perRegion = (code: string) => STORES.filter((s) => s.region === code).length;
+    // The per-region counters follow the targeted set in the same pipeline: await both.
     const byRegion = await eventually(async () => {
       const response = await get(`/v1/communications/${id}/reach?by=region`);
       expect(response.status).toBe(200);
       expect(response.body.targeted).toBe(STORES.length);
+      expect(response.body.byRegion).toEqual(
+        expect.arrayContaining(
+          REGIONS.map((r) => expect.objectContaining({ regionId: regionId[r], targeted: perRegion(r) })),
+        ),
+      );
       return response.body as { byStore?: unknown; byRegion: Array<{ regionId: string; targeted: number }> };
     });
     expect(byRegion.byStore).toBeUndefined();
-    const perRegion = (code: string) => STORES.filter((s) => s.region === code).length;
-    expect(byRegion.byRegion).toEqual(
-      expect.arrayContaining(
-        REGIONS.map((r) => expect.objectContaining({ regionId: regionId[r], targeted: perRegion(r) })),
-      ),
-    );
     const north = await stitch<{ storeId: string; code: string; targeted: boolean }>(
       `/v1/communications/${id}/reach?regionId=${regionId.north}&limit=7`,
       (s) => s.storeId,

@@ -213,20 +213,22 @@ describe('head-office read models', () => {
       receipt('task.completed', n1, 't1'),
     ]);
     await activity.send(n2, [receipt('receipt.delivered', n2, 't3')]);
+    // The per-region counters are written in the same pipeline as the per-terminal
+    // hashes, just after them: a read may fall in between, so both are awaited.
     const reach = await eventually(async () => {
       const response = await get(`/v1/communications/${task}/reach`);
       expect(response.body.delivered).toEqual({ stores: 2, terminals: 3 });
       expect(response.body.completed).toEqual({ stores: 1, terminals: 1 });
+      expect(response.body.byRegion.find((r: { regionId: string }) => r.regionId === north)).toMatchObject({
+        delivered: 2,
+        read: 1,
+        completed: 1,
+      });
       return response.body;
     });
     expect(reach.read).toEqual({ stores: 1, terminals: 1 });
     expect(reach.acknowledged).toEqual({ stores: 0, terminals: 0 });
     expect(reach.targeted).toBeGreaterThanOrEqual(2);
-    expect(reach.byRegion.find((r: { regionId: string }) => r.regionId === north)).toMatchObject({
-      delivered: 2,
-      read: 1,
-      completed: 1,
-    });
     expect(reach.byStore.find((s: { storeId: string }) => s.storeId === n1)).toMatchObject({
       delivered: 2,
       read: 1,
