@@ -25,7 +25,14 @@ it('runs every scenario at tiny N and writes well-formed results, RESULTS.md and
     child.stderr.on('data', (d: Buffer) => log.push(d.toString()));
     child.once('exit', resolve);
   });
-  if (code !== 0) throw new Error(`bench harness exited ${code}:\n${log.join('').slice(-4000)}`);
+  if (code !== 0) {
+    // The output of each failed scenario (from its "=== [i/n] name" line to its "=== name: FAILED"), then the end.
+    const text = log.join('');
+    const failed = [...text.matchAll(/=== \[\d+\/\d+\] ([\w-]+)[\s\S]*?=== \1: FAILED[^\n]*/g)].map((m) =>
+      m[0].slice(-6000),
+    );
+    throw new Error(`bench harness exited ${code}:\n${failed.join('\n')}\n…\n${text.slice(-2000)}`);
+  }
 
   const report = readFileSync(join(out, 'RESULTS.md'), 'utf8');
   for (const scenario of SCENARIOS) {
