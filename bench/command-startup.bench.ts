@@ -8,13 +8,12 @@
  * of any start-up that reads the log. Goals: ≤ 30 s and ≤ 300 MiB RSS at 50,000 stores,
  * 150,000 terminals and 10,000 communications.
  */
-import type { ChildProcess } from 'node:child_process';
 import { topicNames, type ImportSummary } from '@lastmeter/contracts';
 import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
 import { msSince } from './lib/fleet';
 import { procStats } from './lib/proc-stats';
 import { round, sized, writeScenario, type Metric } from './lib/results';
-import { draftNotices, publish, startStack, untilQuiet, type Stack } from './lib/stack';
+import { draftNotices, publish, startStack, stopChild, storeIds, untilQuiet, type Stack } from './lib/stack';
 import { benchInfra, runMain } from './support';
 
 const STORES = sized({ full: 50_000, quick: 10_000, tiny: 200 });
@@ -52,19 +51,6 @@ async function importDirectory(stack: Stack): Promise<{ seconds: number }> {
   return { seconds: msSince(started, process.hrtime.bigint()) / 1_000 };
 }
 
-/** Store ids through the paged directory. */
-async function storeIds(stack: Stack): Promise<string[]> {
-  const ids: string[] = [];
-  for (let cursor: string | undefined, first = true; first || cursor; first = false) {
-    const page = await stack.read<{ items: Array<{ id: string }>; next?: string }>(
-      `/stores?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    ids.push(...page.items.map((s) => s.id));
-    cursor = page.next;
-  }
-  return ids;
-}
-
 /** COMMUNICATIONS notices, each drafted for and published to a few stores, 50 at a time. */
 async function seedCommunications(stack: Stack, stores: string[]): Promise<number> {
   const started = process.hrtime.bigint();
@@ -89,14 +75,6 @@ async function seedCommunications(stack: Stack, stores: string[]): Promise<numbe
     );
   }
   return msSince(started, process.hrtime.bigint()) / 1_000;
-}
-
-function stopped(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }
 
 /** Polls `url` with a command until it is decided (201): the service has caught up and owns its partitions. */
@@ -146,7 +124,7 @@ async function main(): Promise<void> {
     await untilQuiet(stack, 1_000, 600_000);
     const before = procStats(stack.processes.command!.pid!);
 
-    await stopped(stack.processes.command!);
+    await stopChild(stack.processes.command!);
     const started = process.hrtime.bigint();
     const restarted = await stack.another('command');
     const ready = msSince(started, process.hrtime.bigint()) / 1_000;

@@ -7,7 +7,8 @@
  * Node (what the browser cannot beat). Goal: every tab interactive within 1 s.
  */
 import { cpus } from 'node:os';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchHeadless } from './lib/browser';
 import type { ImportSummary } from '@lastmeter/contracts';
 import { sized, summary, thin, writeScenario, type Metric } from './lib/results';
 import { startStack, type Stack } from './lib/stack';
@@ -18,7 +19,6 @@ const REGIONS = sized({ full: 20, quick: 10, tiny: 3 });
 const RUNS = sized({ full: 5, quick: 3, tiny: 1 });
 const PAGE = 50;
 const GOAL_MS = 1_000;
-const CHROMIUM = process.env.LASTMETER_CHROMIUM ?? '/usr/bin/chromium';
 
 const code = (i: number) => `st-${String(i).padStart(5, '0')}`;
 
@@ -249,18 +249,7 @@ async function apiFloor(stack: Stack, paths: string[]): Promise<number> {
 async function main(): Promise<void> {
   const infra = await benchInfra();
   const stack = await startStack(infra);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchHeadless();
   try {
     console.error(`  seeding ${STORES} stores in ${REGIONS} regions and a task to every store…`);
     const seeded = await seed(stack);

@@ -23,7 +23,7 @@ import { longHistory } from './lib/long-history';
 import { procStats } from './lib/proc-stats';
 import { bareFactBaseline, reachExactAfter } from './lib/receipts';
 import { round, sized, summary, writeScenario, type Metric } from './lib/results';
-import { draftNotices, publish, startStack, untilQuiet, type AppName, type Stack } from './lib/stack';
+import { draftNotices, publish, startStack, storeIds, untilQuiet, type AppName, type Stack } from './lib/stack';
 import { benchInfra, runMain } from './support';
 
 export const SCALE_SIZES = sized({ full: [1_000, 5_000, 20_000], quick: [1_000, 5_000], tiny: [100, 300] });
@@ -53,20 +53,6 @@ async function importStores(stack: Stack, from: number, to: number): Promise<{ i
     throw new Error(`import ${from}…${to}: ${response.status} ${JSON.stringify(summary).slice(0, 500)}`);
   }
   return { ids: [], perSecond: Math.round((to - from) / seconds) };
-}
-
-/** Store ids by code, through the paged directory (the read side has them once projected). */
-async function storeIds(stack: Stack, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await stack.read<{ items: Array<{ id: string }>; next?: string }>(
-      `/stores?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    ids.push(...page.items.map((s) => s.id));
-    cursor = page.next;
-  } while (cursor && ids.length < count);
-  return ids.slice(0, count);
 }
 
 function rssMiB(stack: Stack): Record<AppName, number> {

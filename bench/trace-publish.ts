@@ -10,7 +10,7 @@ import { topicNames } from '@lastmeter/contracts';
 import { createKafkaClient } from '@lastmeter/kafka';
 import { feedChannel } from '@lastmeter/redis';
 import { awaitDelivery, Fleet, msSince } from './lib/fleet';
-import { draftNotices, publish, startStack, untilQuiet } from './lib/stack';
+import { draftNotices, publish, startStack, storeIds, untilQuiet } from './lib/stack';
 import { benchInfra, runMain } from './support';
 
 async function main(): Promise<void> {
@@ -33,18 +33,11 @@ async function main(): Promise<void> {
     });
     if (!response.ok) throw new Error(`import: ${response.status}`);
     await untilQuiet(stack);
-    const ids: string[] = [];
-    for (let cursor: string | undefined, first = true; first || cursor; first = false) {
-      const page = await stack.read<{ items: Array<{ id: string }>; next?: string }>(
-        `/stores?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      );
-      ids.push(...page.items.map((s) => s.id));
-      cursor = ids.length < terminals! ? page.next : undefined;
-    }
+    const ids = await storeIds(stack, terminals!);
     await fleet.connect(
       'terminal',
       stack.urls.gateway,
-      ids.slice(0, terminals).map((storeId, i) => ({ token: stack.token('terminal', { sub: `t-${i}`, storeId }) })),
+      ids.map((storeId, i) => ({ token: stack.token('terminal', { sub: `t-${i}`, storeId }) })),
     );
     await consumer.connect();
     await consumer.subscribe({ topic: topicNames(stack.prefix).feed, fromBeginning: false });

@@ -13,7 +13,8 @@
  *   keeps on the device: the UTF-8 bytes of the JSON of its IndexedDB (what the tablet's
  *   own budget counts, web/src/store/feed-budget.ts) and `navigator.storage.estimate()`.
  */
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchHeadless } from './browser';
 import type { FeedMessage, FeedPage, Hello } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import type { BenchInfra } from '../support';
@@ -30,7 +31,6 @@ const GOAL_MS = 2_000;
 const BUDGET_KIB = 1_024;
 /** Expiring notices expire this long after their publish, so they are gone before the measurement. */
 const EXPIRE_AFTER_MS = 15_000;
-const CHROMIUM = process.env.LASTMETER_CHROMIUM ?? '/usr/bin/chromium';
 
 /**
  * What happens to the i-th notice: of every 4, one is retracted (two entries), one expires
@@ -339,18 +339,7 @@ export async function longHistory(stack: Stack, _infra?: BenchInfra): Promise<Lo
     console.error(`  long history: the store's feed has ${headSeq} entries, not ${entries}; measuring that`);
   }
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchHeadless();
   const shown: number[] = [];
   const node: number[] = [];
   const http: number[] = [];

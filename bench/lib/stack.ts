@@ -33,7 +33,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-function stopChild(child: ChildProcess | undefined): Promise<void> {
+/** Stops an app process (SIGTERM, SIGKILL after 10 s); resolves once it exited. */
+export function stopChild(child: ChildProcess | undefined): Promise<void> {
   return new Promise<void>((resolve) => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
@@ -122,6 +123,20 @@ export async function setUpStores(stack: Stack, count: number): Promise<string[]
     stores.push((await stack.command('/stores', { code: `bench-${s}`, name: `Bench store ${s}`, regionId })).id);
   }
   return stores;
+}
+
+/** The ids of the first `max` stores of the directory (all by default), by code, through the paged read API. */
+export async function storeIds(stack: Stack, max = Infinity): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await stack.read<{ items: Array<{ id: string }>; next?: string }>(
+      `/stores?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    ids.push(...page.items.map((s) => s.id));
+    cursor = page.next;
+  } while (cursor && ids.length < max);
+  return ids.slice(0, max);
 }
 
 /** Tokens and current cursors for `n` terminals spread over the stores (they want only new items). */

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchHeadless } from '../../bench/lib/browser';
 
-export const CHROMIUM = process.env.LASTMETER_CHROMIUM ?? '/usr/bin/chromium';
+export { CHROMIUM };
 /** Screenshots of the browser tests (not committed). */
 export const SCREENSHOTS = join(__dirname, '..', '..', 'test-results', 'web');
 
@@ -17,18 +18,7 @@ export async function launchChromium(executablePath = CHROMIUM): Promise<Browser
     );
   }
   mkdirSync(SCREENSHOTS, { recursive: true });
-  return chromium.launch({
-    executablePath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  return launchHeadless(executablePath);
 }
 
 /** Network noise a page logs while a test has cut its connection on purpose. */
