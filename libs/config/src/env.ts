@@ -70,6 +70,14 @@ export const commandEnv = {
     default: 30,
     desc: 'Login attempts per client address per minute, all usernames and instances together (Redis); then 429',
   }),
+  COMMAND_CACHE_AGGREGATES: positiveInt({
+    default: 20_000,
+    desc: 'Terminals and users the command service keeps in memory (least recently used; the rest are snapshots in Redis). Regions, stores and communications are always in memory',
+  }),
+  IDEMPOTENCY_WINDOW_HOURS: positiveInt({
+    default: 24,
+    desc: 'How long a finished command answers a replay of its Idempotency-Key with its first outcome; later the key is a new request',
+  }),
   CORS_ORIGINS: str({
     // The web UIs are served by the gateway (port 3000 by default); `npm start` derives
     // this from its own GATEWAY_PORT. `*` = any origin, only when set explicitly.

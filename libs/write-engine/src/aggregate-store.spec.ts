@@ -1,6 +1,8 @@
 import type { CommunicationState, RegionState, StoreState } from '@lastmeter/domain';
 import { AggregateStore } from './aggregate-store';
-import { EDITOR, eventOf } from './testing';
+import type { TerminalState, UserState } from '@lastmeter/domain';
+import { MemorySnapshotStore } from './snapshot-store';
+import { EDITOR, eventOf, NOW } from './testing';
 
 const CONTENT = {
   kind: 'notice',
@@ -38,14 +40,13 @@ describe('AggregateStore', () => {
   it('remembers each finished command with the outcome a replay answers (201 for a creation, 200 after)', () => {
     const store = new AggregateStore();
     const [drafted, approved, publishedEvent] = published(store);
-    const { commands } = store.get('communication', 'comm-1');
-    expect(commands.get(drafted!.commandId)?.outcome).toEqual({
+    expect(store.record(drafted!.commandId)?.outcome).toEqual({
       ok: true,
       status: 201,
       body: { id: 'comm-1', version: 1, eventIds: [drafted!.id] },
     });
     // Two events of one command make one outcome, at the version of the last.
-    expect(commands.get('publish')?.outcome).toEqual({
+    expect(store.record('publish')?.outcome).toEqual({
       ok: true,
       status: 200,
       body: { id: 'comm-1', version: 3, eventIds: [approved!.id, publishedEvent!.id] },
@@ -100,7 +101,6 @@ describe('AggregateStore', () => {
 
     expect(store.userIdByName('maria')).toBe('u1');
     expect(store.userIdByName('nobody')).toBeUndefined();
-    expect([...store.inPartition(1)].map((entry) => entry.id)).toEqual(['u1', 's1']);
     expect([...store.inPartition(1, 'store')].map((entry) => entry.id)).toEqual(['s1']);
     expect([...store.statesOf<StoreState>('store')].map((state) => state.code)).toEqual(['S1', 'S2']);
   });
@@ -139,5 +139,118 @@ describe('AggregateStore', () => {
     expect(ids({ regionIds: ['south'] })).toEqual(['s1', 's2']);
     expect(ids({ tags: ['mall'] })).toEqual([]);
     expect(ids({ tags: ['outlet'] })).toEqual(['s1']);
+  });
+
+  describe('bounded (snapshots on)', () => {
+    const HOUR = 3_600_000;
+    const terminal = (id: string, version = 1) =>
+      eventOf(
+        'terminal.registered',
+        { storeId: 's1', name: `Till ${id}`, roles: ['cashier'], enrollmentExpiresAt: NOW.toISOString() },
+        { aggregateId: id, version },
+      );
+    const setUp = (options: { cacheSize?: number; now?: number } = {}) => {
+      const snapshots = new MemorySnapshotStore();
+      let now = options.now ?? NOW.getTime();
+      const store = new AggregateStore({
+        snapshots,
+        cacheSize: options.cacheSize ?? 2,
+        recordCacheSize: 2,
+        idempotencyWindowMs: 24 * HOUR,
+        now: () => now,
+      });
+      return { snapshots, store, later: (ms: number) => (now += ms) };
+    };
+
+    it('keeps at most cacheSize terminals in memory after a flush; the others come back from snapshots', async () => {
+      const { snapshots, store } = setUp({ cacheSize: 2 });
+      const ids = ['t1', 't2', 't3', 't4'];
+      await store.load(ids.map((id) => ['terminal', id] as const));
+      for (const id of ids) store.apply(terminal(id), 4);
+      await store.flush(new Map([[4, 17]]));
+
+      expect(store.sizes()).toMatchObject({ cached: 2, dirty: 0 });
+      expect(snapshots.offsets.get(4)).toBe(17);
+      expect([...snapshots.aggregates.keys()].sort()).toEqual(ids.map((id) => `terminal/${id}`));
+      // The least recently used are gone from memory: reading one needs a load.
+      expect(() => store.get('terminal', 't1')).toThrow('terminal/t1 is not in memory: load it first');
+      await store.load([['terminal', 't1']]);
+      expect(store.get('terminal', 't1')).toMatchObject({ version: 1, partition: 4 });
+      expect((store.get('terminal', 't1').state as TerminalState).name).toBe('Till t1');
+      // Regions, stores and communications stay resident.
+      published(store);
+      await store.flush(new Map());
+      expect(store.get('communication', 'comm-1').version).toBe(3);
+    });
+
+    it('never evicts what a decision in flight holds, nor what changed since the last flush', async () => {
+      const { store } = setUp({ cacheSize: 1 });
+      await store.load([
+        ['terminal', 't1'],
+        ['terminal', 't2'],
+        ['terminal', 't3'],
+      ]);
+      const release = store.pin([['terminal', 't1']]);
+      store.apply(terminal('t2'), 0);
+      await store.flush(new Map());
+      // t3 (clean, unpinned) is evicted first; t1 is pinned; t2 was flushed and is the most recent.
+      expect(() => store.get('terminal', 't3')).toThrow('not in memory');
+      expect(store.get('terminal', 't1').version).toBe(0);
+      release();
+      await store.flush(new Map());
+      expect(store.sizes().cached).toBe(1);
+    });
+
+    it('restores resident aggregates and the indexes from the snapshots, and answers the checkpoints', async () => {
+      const { snapshots, store } = setUp();
+      published(store);
+      await store.load([['user', 'u1']]);
+      store.apply(
+        eventOf('user.created', { username: 'Maria', role: 'hq-editor' }, { aggregateId: 'u1', version: 1 }),
+        1,
+      );
+      await store.load([['terminal', 't1']]);
+      store.apply(terminal('t1'), 0);
+      await store.flush(new Map([[2, 3]]));
+
+      const restarted = new AggregateStore({ snapshots, cacheSize: 2 });
+      expect(await restarted.restore()).toEqual(new Map([[2, 3]]));
+      expect(restarted.get('communication', 'comm-1').version).toBe(3);
+      expect(restarted.userIdByName('maria')).toBe('u1');
+      expect(restarted.terminalIdsOf('s1')).toEqual(['t1']);
+      // Users and terminals are indexed, not held: they are loaded when needed.
+      expect(restarted.sizes().cached).toBe(0);
+      await restarted.load([['user', 'u1']]);
+      expect((restarted.get('user', 'u1').state as UserState).username).toBe('Maria');
+      // Folding an event the snapshot already holds is a no-op (the tail re-reads past the checkpoint).
+      await restarted.load([['terminal', 't1']]);
+      expect(restarted.apply(terminal('t1'), 0)).toBe(false);
+    });
+
+    it('answers a replay of a finished command within the idempotency window, from memory or the snapshots', async () => {
+      const { snapshots, store, later } = setUp();
+      const [drafted] = published(store);
+      await store.flush(new Map());
+      // Two more commands push the first out of the in-memory records (recordCacheSize 2).
+      store.apply(eventOf('communication.retracted', { reason: 'x' }, { aggregateId: 'comm-1', version: 4 }), 2);
+      store.apply(
+        eventOf('communication.expired', { expiresAt: NOW.toISOString() }, { aggregateId: 'comm-1', version: 5 }),
+        2,
+      );
+      await store.flush(new Map());
+      expect(store.record(drafted!.commandId)).toBeUndefined();
+      await store.loadRecords([drafted!.commandId]);
+      expect(store.record(drafted!.commandId)?.outcome).toMatchObject({ status: 201, body: { version: 1 } });
+      expect(snapshots.records.get(drafted!.commandId)?.expiresAt).toBe(NOW.getTime() + 24 * HOUR);
+
+      // Past the window the key is a new request.
+      later(24 * HOUR);
+      expect(store.record(drafted!.commandId)).toBeUndefined();
+    });
+
+    it('refuses to fold an event of a terminal that was not loaded (it would lose its history)', () => {
+      const { store } = setUp();
+      expect(() => store.apply(terminal('t9'), 0)).toThrow('terminal/t9 is not in memory: load it before applying');
+    });
   });
 });

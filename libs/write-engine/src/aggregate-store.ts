@@ -1,12 +1,19 @@
-/** The decider's in-memory state: every aggregate folded from the log (pure, no I/O). */
+/** The decider's state: aggregates folded from the log, bounded in memory (snapshots beyond). */
 import {
+  AGGREGATE_TYPES,
   isAggregateType,
   type AggregateType,
   type Audience,
   type CommandOutcome,
   type DomainEvent,
 } from '@lastmeter/contracts';
-import { DECIDERS, type DirectoryView, type StoreState } from '@lastmeter/domain';
+import { DECIDERS, type DirectoryView, type StoreState, type TerminalState, type UserState } from '@lastmeter/domain';
+import {
+  SnapshotsLost,
+  type AggregateSnapshot,
+  type CommandRecordSnapshot,
+  type SnapshotStore,
+} from './snapshot-store';
 
 /** What a finished command produced, so a replay of its Idempotency-Key answers the same. */
 export interface CommandRecord {
@@ -21,20 +28,57 @@ export interface AggregateEntry {
   state: unknown;
   /** Partition of the events topic that holds this aggregate's history. */
   partition: number;
-  commands: Map<string, CommandRecord>;
 }
 
 /**
- * Every aggregate's current state in this command instance's memory, folded from the
- * events topic (EventTail) and from the decider's own appends. Applying is idempotent by
- * aggregateVersion, so the tail re-reading what the decider already applied is a no-op.
+ * Held in memory for good: the sequencer plans every publish against the stores and the
+ * live communications, and the deciders check regions and stores. Terminals and users (the
+ * bulk of a large directory, rarely touched) are cached and loaded from snapshots.
+ */
+export type ResidentType = 'region' | 'store' | 'communication';
+const RESIDENT: ReadonlySet<AggregateType> = new Set<AggregateType>(['region', 'store', 'communication']);
+
+export interface AggregateStoreOptions {
+  /** Where evicted aggregates and command records live; without it nothing is ever evicted. */
+  snapshots?: SnapshotStore;
+  /** Terminals and users kept in memory at most (between flushes, plus those in use). */
+  cacheSize?: number;
+  /** Command records kept in memory at most (the rest are in the snapshot store). */
+  recordCacheSize?: number;
+  /** How long a finished command answers a replay of its Idempotency-Key (ms). */
+  idempotencyWindowMs?: number;
+  now?: () => number;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The aggregates' current state, folded from the events topic (EventTail) and from the
+ * decider's own appends. Applying is idempotent by aggregateVersion, so the tail re-reading
+ * what the decider already applied is a no-op.
+ *
+ * Memory is bounded (docs/write-side.md, "Bounded memory"): regions, stores and
+ * communications are resident; terminals and users are a cache of at most `cacheSize`,
+ * loaded from the snapshot store on demand (`load`, before any `get`); finished commands
+ * are remembered for the idempotency window, the recent ones in memory. `flush` writes
+ * what changed to the snapshot store with the tail's checkpoints, then evicts.
  */
 export class AggregateStore {
+  /** Resident aggregates, and cached terminals and users in least-recently-used order. */
   private readonly entries = new Map<string, AggregateEntry>();
+  private cached = 0;
+  /** Keys changed since the last flush (never evicted before it), with the version changed to. */
+  private readonly dirty = new Map<string, number>();
+  /** Keys a decision in flight holds (never evicted). */
+  private readonly pins = new Map<string, number>();
+  /** Command records by commandId, least recently used first; and those not flushed yet. */
+  private readonly records = new Map<string, { record: CommandRecord; expiresAt: number }>();
+  private readonly dirtyRecords = new Set<string>();
   /**
-   * Indexes, so that nothing walks every aggregate: ids by type and partition (the
-   * scheduler and the sequencer walk one partition's communications or stores), ids by
-   * type, and stores by region and by tag (audience resolution, `storesTargetedBy`).
+   * Indexes, so that nothing walks every aggregate: resident ids by type and partition
+   * (the scheduler and the sequencer walk one partition's communications or stores), by
+   * type, and stores by region and by tag (audience resolution, `storesTargetedBy`); for
+   * the cached types, users by name and terminals by store.
    */
   private readonly byPartition = new Map<string, Set<string>>();
   private readonly byType = new Map<AggregateType, Set<string>>();
@@ -42,14 +86,111 @@ export class AggregateStore {
   private readonly storesByTag = new Map<string, Set<string>>();
   /** Lower-cased username → user id (usernames are public; secrets are in CredentialStore). */
   private readonly usersByName = new Map<string, string>();
+  private readonly terminalsByStore = new Map<string, Set<string>>();
   private readonly listeners: Array<(event: DomainEvent) => void> = [];
+  private lostListener?: (error: SnapshotsLost) => void;
+  private readonly snapshots?: SnapshotStore;
+  private readonly cacheSize: number;
+  private readonly recordCacheSize: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+
+  constructor(options: AggregateStoreOptions = {}) {
+    this.snapshots = options.snapshots;
+    this.cacheSize = options.cacheSize ?? 20_000;
+    this.recordCacheSize = options.recordCacheSize ?? 10_000;
+    this.windowMs = options.idempotencyWindowMs ?? DAY_MS;
+    this.now = options.now ?? Date.now;
+  }
 
   private key(type: AggregateType, id: string): string {
     return `${type}/${id}`;
   }
 
+  /** Whether aggregates of `type` may be out of memory (then `load` them before `get`). */
+  private evictable(type: AggregateType): boolean {
+    return this.snapshots !== undefined && !RESIDENT.has(type);
+  }
+
+  /**
+   * The aggregate as folded so far (version 0 and the initial state when there is none).
+   * A terminal or user must have been loaded (`load`) first when snapshots are on.
+   */
   get(type: AggregateType, id: string, partition = -1): AggregateEntry {
-    return this.entries.get(this.key(type, id)) ?? emptyEntry(type, id, partition);
+    const key = this.key(type, id);
+    const entry = this.entries.get(key);
+    if (entry) {
+      if (this.evictable(type)) this.touch(key, entry);
+      return entry;
+    }
+    if (this.evictable(type)) throw new Error(`${key} is not in memory: load it first`);
+    return emptyEntry(type, id, partition);
+  }
+
+  private touch(key: string, entry: AggregateEntry): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+  }
+
+  /**
+   * Brings terminals and users into memory from the snapshot store (the others always
+   * are); an aggregate that has none is cached as empty. Resolves once all of them are.
+   */
+  async load(keys: Iterable<readonly [AggregateType, string]>): Promise<void> {
+    const missing = new Map<AggregateType, Set<string>>();
+    for (const [type, id] of keys) {
+      if (!this.evictable(type) || this.entries.has(this.key(type, id))) continue;
+      const ids = missing.get(type) ?? new Set<string>();
+      ids.add(id);
+      missing.set(type, ids);
+    }
+    await Promise.all(
+      [...missing].map(async ([type, idSet]) => {
+        const ids = [...idSet];
+        const found = await this.fromSnapshots((snapshots) => snapshots.load(type, ids));
+        ids.forEach((id, i) => {
+          const key = this.key(type, id);
+          // Applied or loaded meanwhile: what is in memory is at least as new.
+          if (this.entries.has(key)) return;
+          const snapshot = found[i];
+          this.entries.set(key, snapshot ? { ...snapshot } : emptyEntry(type, id, -1));
+          this.cached++;
+        });
+      }),
+    );
+  }
+
+  /** Brings the records of `commandIds` into memory (those still in the idempotency window). */
+  async loadRecords(commandIds: Iterable<string>): Promise<void> {
+    if (!this.snapshots) return;
+    const ids = [...new Set(commandIds)].filter((id) => !this.records.has(id));
+    if (ids.length === 0) return;
+    const found = await this.fromSnapshots((snapshots) => snapshots.loadRecords(ids));
+    ids.forEach((id, i) => {
+      const snapshot = found[i];
+      if (snapshot && !this.records.has(id))
+        this.records.set(id, { record: snapshot.record, expiresAt: snapshot.expiresAt });
+    });
+  }
+
+  /** Keeps `keys` in memory until the returned function is called (a decision in flight). */
+  pin(keys: Iterable<readonly [AggregateType, string]>): () => void {
+    const held = [...keys].map(([type, id]) => this.key(type, id));
+    for (const key of held) this.pins.set(key, (this.pins.get(key) ?? 0) + 1);
+    return () => {
+      for (const key of held) {
+        const count = (this.pins.get(key) ?? 1) - 1;
+        if (count > 0) this.pins.set(key, count);
+        else this.pins.delete(key);
+      }
+    };
+  }
+
+  /** The outcome of a finished command within the window (its records must be loaded). */
+  record(commandId: string): CommandRecord | undefined {
+    const found = this.records.get(commandId);
+    if (!found || (this.snapshots && found.expiresAt <= this.now())) return undefined;
+    return found.record;
   }
 
   /** Folds one event in; returns false when it was already applied. */
@@ -57,12 +198,45 @@ export class AggregateStore {
     if (!isAggregateType(event.aggregateType)) return false;
     const key = this.key(event.aggregateType, event.aggregateId);
     const previous = this.entries.get(key);
+    if (!previous && this.evictable(event.aggregateType)) {
+      throw new Error(`${key} is not in memory: load it before applying ${event.type}`);
+    }
     const next = fold(previous ?? emptyEntry(event.aggregateType, event.aggregateId, partition), event, partition);
     if (!next) return false;
+    if (previous && this.evictable(event.aggregateType)) this.entries.delete(key);
     this.entries.set(key, next);
+    if (this.snapshots) this.dirty.set(key, next.version);
+    this.remember(event);
     this.index(event, previous, next);
     for (const listener of this.listeners) listener(event);
     return true;
+  }
+
+  /** Records the command of an event (within the window), so that a replay answers the same. */
+  private remember(event: DomainEvent): void {
+    const expiresAt = Date.parse(event.occurredAt) + this.windowMs;
+    if (this.snapshots && expiresAt <= this.now()) return;
+    const record = recordAfter(this.records.get(event.commandId)?.record, event);
+    this.records.delete(event.commandId);
+    this.records.set(event.commandId, { expiresAt, record });
+    if (this.snapshots) this.dirtyRecords.add(event.commandId);
+  }
+
+  /**
+   * Calls `listener` when the snapshot store turns out to have lost what it held: memory
+   * can no longer be completed from it, and the log must be read again from the start.
+   */
+  onSnapshotsLost(listener: (error: SnapshotsLost) => void): void {
+    this.lostListener = listener;
+  }
+
+  private async fromSnapshots<T>(call: (snapshots: SnapshotStore) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.snapshots!);
+    } catch (error) {
+      if (error instanceof SnapshotsLost) this.lostListener?.(error);
+      throw error;
+    }
   }
 
   /** Calls `listener` with every event once it is folded in (committed to Kafka). */
@@ -77,21 +251,135 @@ export class AggregateStore {
    */
   stage(): AggregateView {
     const overlay = new Map<string, AggregateEntry>();
+    const records = new Map<string, CommandRecord>();
     const get = (type: AggregateType, id: string, partition = -1) =>
       overlay.get(this.key(type, id)) ?? this.get(type, id, partition);
     return {
       get,
+      record: (commandId) => records.get(commandId) ?? this.record(commandId),
       apply: (event, partition) => {
         if (!isAggregateType(event.aggregateType)) return;
         const next = fold(get(event.aggregateType, event.aggregateId, partition), event, partition);
-        if (next) overlay.set(this.key(event.aggregateType, event.aggregateId), next);
+        if (!next) return;
+        overlay.set(this.key(event.aggregateType, event.aggregateId), next);
+        // A second copy of the command in the same batch answers the same.
+        records.set(event.commandId, recordAfter(records.get(event.commandId) ?? this.record(event.commandId), event));
       },
       directory: (misses = []) => directoryOf(get, misses),
     };
   }
 
-  private index(event: DomainEvent, previous: AggregateEntry | undefined, next: AggregateEntry): void {
-    if (event.type === 'user.created') this.usersByName.set(event.data.username.toLowerCase(), event.aggregateId);
+  /**
+   * Restores what the snapshot store holds (start-up): resident aggregates into memory,
+   * the others into the indexes only. Resolves with the checkpoints to read the log from.
+   */
+  async restore(): Promise<Map<number, number>> {
+    if (!this.snapshots) return new Map();
+    await this.snapshots.open();
+    const checkpoints = await this.snapshots.checkpoints();
+    for (const type of AGGREGATE_TYPES) {
+      await this.snapshots.scan(type, (snapshot) => {
+        const entry: AggregateEntry = { ...snapshot };
+        if (RESIDENT.has(type)) this.entries.set(this.key(type, snapshot.id), entry);
+        this.index(undefined, undefined, entry);
+      });
+    }
+    return checkpoints;
+  }
+
+  /** Forgets the snapshots (they belong to another log). */
+  async discardSnapshots(): Promise<void> {
+    await this.snapshots?.clear();
+  }
+
+  /** Forgets everything in memory (before reading the log from the start). */
+  reset(): void {
+    for (const map of [this.entries, this.dirty, this.records, this.byPartition, this.byType]) map.clear();
+    for (const map of [this.storesByRegion, this.storesByTag, this.usersByName, this.terminalsByStore]) map.clear();
+    this.dirtyRecords.clear();
+    this.cached = 0;
+  }
+
+  /**
+   * Writes what changed since the last flush to the snapshot store, with `checkpoints`
+   * (per events partition, an offset below which every event has been applied here), then
+   * evicts least recently used terminals, users and records beyond the cache sizes.
+   */
+  async flush(checkpoints: Map<number, number>): Promise<void> {
+    if (!this.snapshots) return;
+    const aggregates: AggregateSnapshot[] = [];
+    const flushed = new Map(this.dirty);
+    for (const key of flushed.keys()) {
+      const entry = this.entries.get(key);
+      if (entry)
+        aggregates.push({
+          type: entry.type,
+          id: entry.id,
+          version: entry.version,
+          partition: entry.partition,
+          state: entry.state,
+        });
+    }
+    const records: CommandRecordSnapshot[] = [];
+    const flushedRecords = [...this.dirtyRecords];
+    this.dirtyRecords.clear();
+    for (const commandId of flushedRecords) {
+      const found = this.records.get(commandId);
+      if (found) records.push({ commandId, record: found.record, expiresAt: found.expiresAt });
+    }
+    try {
+      await this.fromSnapshots((snapshots) => snapshots.save({ aggregates, records }, checkpoints));
+    } catch (error) {
+      for (const commandId of flushedRecords) this.dirtyRecords.add(commandId);
+      throw error;
+    }
+    // Changed again while saving: still dirty.
+    for (const [key, version] of flushed) if (this.dirty.get(key) === version) this.dirty.delete(key);
+    this.evict();
+  }
+
+  /** Sizes, for the metrics and the start-up log. */
+  sizes(): { resident: number; cached: number; records: number; dirty: number } {
+    return {
+      resident: this.entries.size - this.cached,
+      cached: this.cached,
+      records: this.records.size,
+      dirty: this.dirty.size,
+    };
+  }
+
+  private evict(): void {
+    if (this.cached > this.cacheSize) {
+      for (const [key, entry] of this.entries) {
+        if (this.cached <= this.cacheSize) break;
+        if (RESIDENT.has(entry.type) || this.dirty.has(key) || this.pins.has(key)) continue;
+        this.entries.delete(key);
+        this.cached--;
+      }
+    }
+    const now = this.now();
+    for (const [commandId, { expiresAt }] of this.records) {
+      if (this.records.size <= this.recordCacheSize && expiresAt > now) break;
+      if (this.dirtyRecords.has(commandId)) continue;
+      this.records.delete(commandId);
+    }
+  }
+
+  private index(event: DomainEvent | undefined, previous: AggregateEntry | undefined, next: AggregateEntry): void {
+    if (next.type === 'user') {
+      const username = event?.type === 'user.created' ? event.data.username : (next.state as UserState).username;
+      if (username && (event === undefined || event.type === 'user.created')) {
+        this.usersByName.set(username.toLowerCase(), next.id);
+      }
+      return;
+    }
+    if (next.type === 'terminal') {
+      const storeId = (next.state as TerminalState).storeId;
+      if (storeId && (previous?.state as TerminalState | undefined)?.storeId !== storeId) {
+        add(this.terminalsByStore, storeId, next.id);
+      }
+      return;
+    }
     if (!previous) {
       add(this.byPartition, `${next.type}/${next.partition}`, next.id);
       add(this.byType, next.type, next.id);
@@ -134,17 +422,18 @@ export class AggregateStore {
     return this.usersByName.get(username.toLowerCase());
   }
 
-  /** Aggregates of one events partition (the scheduler walks those it owns). */
-  *inPartition(partition: number, type?: AggregateType): Iterable<AggregateEntry> {
-    if (type) {
-      yield* this.entriesOf(type, this.byPartition.get(`${type}/${partition}`));
-      return;
-    }
-    for (const entry of this.entries.values()) if (entry.partition === partition) yield entry;
+  /** Ids of the terminals registered in a store (load them before reading them). */
+  terminalIdsOf(storeId: string): string[] {
+    return [...(this.terminalsByStore.get(storeId) ?? [])];
   }
 
-  /** The current state of every aggregate of one type. */
-  *statesOf<State>(type: AggregateType): Iterable<State> {
+  /** Resident aggregates of one events partition (the scheduler walks those it owns). */
+  *inPartition(partition: number, type: ResidentType): Iterable<AggregateEntry> {
+    yield* this.entriesOf(type, this.byPartition.get(`${type}/${partition}`));
+  }
+
+  /** The current state of every resident aggregate of one type. */
+  *statesOf<State>(type: ResidentType): Iterable<State> {
     for (const entry of this.entriesOf(type, this.byType.get(type))) yield entry.state as State;
   }
 }
@@ -152,6 +441,8 @@ export class AggregateStore {
 /** What deciding needs to read and stage. */
 export interface AggregateView {
   get(type: AggregateType, id: string, partition?: number): AggregateEntry;
+  /** The outcome of a finished command (staged in this view, or in the store's window). */
+  record(commandId: string): CommandRecord | undefined;
   apply(event: DomainEvent, partition: number): void;
   directory(misses?: string[]): DirectoryView;
 }
@@ -169,7 +460,7 @@ function remove<K>(index: Map<K, Set<string>>, key: K, id: string): void {
 }
 
 function emptyEntry(type: AggregateType, id: string, partition: number): AggregateEntry {
-  return { type, id, version: 0, state: DECIDERS[type].initialState(id), partition, commands: new Map() };
+  return { type, id, version: 0, state: DECIDERS[type].initialState(id), partition };
 }
 
 /** The entry after one more event, or undefined when the event was already applied. Pure. */
@@ -180,9 +471,12 @@ function fold(entry: AggregateEntry, event: DomainEvent, partition: number): Agg
     throw new Error(`gap in ${entry.type}/${entry.id}: at version ${entry.version}, got ${event.aggregateVersion}`);
   }
   const decider = DECIDERS[event.aggregateType] as { evolve(state: unknown, event: DomainEvent): unknown };
-  const commands = new Map(entry.commands);
-  const record = commands.get(event.commandId);
-  commands.set(event.commandId, {
+  return { ...entry, state: decider.evolve(entry.state, event), version: event.aggregateVersion, partition };
+}
+
+/** A command's record once `event` (one of its events) is applied. Pure. */
+function recordAfter(record: CommandRecord | undefined, event: DomainEvent): CommandRecord {
+  return {
     commandHash: event.commandHash,
     outcome: record
       ? {
@@ -199,13 +493,6 @@ function fold(entry: AggregateEntry, event: DomainEvent, partition: number): Agg
           status: event.aggregateVersion === 1 ? 201 : 200,
           body: { id: event.aggregateId, version: event.aggregateVersion, eventIds: [event.id] },
         },
-  });
-  return {
-    ...entry,
-    state: decider.evolve(entry.state, event),
-    version: event.aggregateVersion,
-    partition,
-    commands,
   };
 }
 

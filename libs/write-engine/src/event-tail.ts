@@ -1,7 +1,15 @@
 /** Event tail: the Kafka reader that keeps the engine's in-memory view in line with the log. */
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { parseRecord, upcast, type CredentialRecord, type TopicNames } from '@lastmeter/contracts';
+import {
+  isAggregateType,
+  parseRecord,
+  upcast,
+  type AggregateType,
+  type CredentialRecord,
+  type DomainEvent,
+  type TopicNames,
+} from '@lastmeter/contracts';
 import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
 import type { AggregateStore } from './aggregate-store';
 import { CredentialStore } from './credential-store';
@@ -9,12 +17,20 @@ import { FeedLedger } from './feed-ledger';
 import type { EventHistory } from './ports';
 import { AGGREGATE_STORE } from './write-engine.tokens';
 
+/** How often what the tail folded is written to the snapshot store (with its checkpoints). */
+const SNAPSHOT_INTERVAL_MS = 1_000;
+
 /**
- * Reads the whole events topic (read_committed) into the AggregateStore, the feed
- * topic into the FeedLedger and the credentials topic into the CredentialStore, and keeps
- * following them. It tracks its position per partition including transaction markers,
- * so "caught up to the last stable offset" is a precise, awaitable condition: a new
- * partition owner waits for it before deciding or sequencing anything.
+ * Reads the events topic (read_committed) into the AggregateStore, the feed topic into
+ * the FeedLedger and the credentials topic into the CredentialStore, and keeps following
+ * them. It tracks its position per partition including transaction markers, so "caught
+ * up to the last stable offset" is a precise, awaitable condition: a new partition owner
+ * waits for it before deciding or sequencing anything.
+ *
+ * With snapshots on (docs/write-side.md, "Bounded memory"), it starts from them: the
+ * store restores what they hold and each events partition is read from its checkpoint,
+ * not from offset 0; every second it writes what changed back, with its positions as
+ * the new checkpoints.
  */
 @Injectable()
 export class EventTail implements EventHistory, OnApplicationShutdown {
@@ -22,6 +38,8 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
   /** Next offset to read, by `topic/partition`. */
   private readonly positions = new Map<string, number>();
   private waiters: Array<() => void> = [];
+  private snapshotTimer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
   private consumer?: Consumer;
   private admin?: Admin;
   private started?: Promise<void>;
@@ -42,6 +60,17 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
 
   private async run(): Promise<void> {
     await this.topicsBootstrap.ready();
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    this.store.onSnapshotsLost(() => {
+      // Crash-only: memory cannot be completed from the snapshots any more, and a restart
+      // reads the log from the start (no checkpoints) and writes them again.
+      this.logger.fatal(
+        "Redis lost the write side's snapshots (restarted empty, or flushed): exiting to rebuild them from the log",
+      );
+      process.exit(70);
+    });
+    const checkpoints = await this.restore(this.admin);
     // A group of its own per instance: every instance needs every partition. kafkajs
     // has no manual assignment; the group is never committed to and expires on its own.
     const consumer = this.kafka.consumer({
@@ -51,8 +80,6 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
       maxWaitTimeInMs: 100,
     });
     this.consumer = consumer;
-    this.admin = this.kafka.admin();
-    await this.admin.connect();
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       this.positions.set(`${payload.topic}/${payload.partition}`, Number(payload.lastOffset) + 1);
       this.notify();
@@ -62,25 +89,115 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: 4,
-      eachMessage: async ({ topic, partition, message }) => {
-        try {
-          if (topic === this.topics.credentials) {
+      eachBatch: async ({ batch }) => {
+        const { topic, partition } = batch;
+        if (topic === this.topics.credentials) {
+          for (const message of batch.messages) {
             const id = message.key?.toString() ?? '';
-            const record = message.value ? (JSON.parse(message.value.toString()) as CredentialRecord) : null;
-            this.credentials.apply({ id, record });
-            return;
+            try {
+              const record = message.value ? (JSON.parse(message.value.toString()) as CredentialRecord) : null;
+              this.credentials.apply({ id, record });
+            } catch (error) {
+              this.logger.error(`skipping ${topic}[${partition}]@${message.offset}: ${(error as Error).message}`);
+            }
           }
-          for (const envelope of parseRecord(message.value)) {
-            const event = upcast(envelope);
-            if (event.type === 'feed.appended') this.ledger.apply(event.data);
-            else this.store.apply(event, partition);
-          }
-        } catch (error) {
-          // The decider only ever appends valid events; anything else is logged and skipped.
-          this.logger.error(`skipping ${topic}[${partition}]@${message.offset}: ${(error as Error).message}`);
+          return;
         }
+        const events: DomainEvent[] = [];
+        for (const message of batch.messages) {
+          try {
+            for (const envelope of parseRecord(message.value)) events.push(upcast(envelope));
+          } catch (error) {
+            // The decider only ever appends valid events; anything else is logged and skipped.
+            this.logger.error(`skipping ${topic}[${partition}]@${message.offset}: ${(error as Error).message}`);
+          }
+        }
+        await this.applyAll(events, partition);
       },
     });
+    for (const [partition, offset] of checkpoints) {
+      consumer.seek({ topic: this.topics.events, partition, offset: String(offset) });
+    }
+    this.snapshotTimer = setInterval(() => void this.snapshot(), SNAPSHOT_INTERVAL_MS);
+  }
+
+  /** Folds a batch's events in, with the terminals, users and command records they need loaded first. */
+  private async applyAll(events: DomainEvent[], partition: number): Promise<void> {
+    const keys: Array<readonly [AggregateType, string]> = [];
+    for (const event of events) {
+      if (event.type !== 'feed.appended' && isAggregateType(event.aggregateType)) {
+        keys.push([event.aggregateType, event.aggregateId]);
+      }
+    }
+    const release = this.store.pin(keys);
+    try {
+      if (keys.length > 0) {
+        await Promise.all([this.store.load(keys), this.store.loadRecords(events.map((event) => event.commandId))]);
+      }
+      for (const event of events) {
+        try {
+          if (event.type === 'feed.appended') this.ledger.apply(event.data);
+          else this.store.apply(event, partition);
+        } catch (error) {
+          this.logger.error(`skipping ${event.type} ${event.id}: ${(error as Error).message}`);
+        }
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Restores the store from its snapshots; resolves with the offset to read each events
+   * partition from. Checkpoints past the end of the log belong to a log that is gone
+   * (the topic was recreated): they are discarded and the log is read from the start.
+   */
+  private async restore(admin: Admin): Promise<Map<number, number>> {
+    const started = Date.now();
+    let checkpoints = await this.store.restore();
+    // Read after the checkpoints: another instance may move them forward meanwhile, never past the log's end.
+    const ends = new Map((await this.endsOf(admin)).map(({ partition, high }) => [partition, Number(high)]));
+    if ([...checkpoints].some(([partition, offset]) => offset > (ends.get(partition) ?? 0))) {
+      this.logger.warn('snapshots are ahead of the events topic (a recreated log?): discarding them, reading from 0');
+      await this.store.discardSnapshots();
+      this.store.reset();
+      checkpoints = new Map();
+    }
+    for (const [partition, offset] of checkpoints) this.positions.set(`${this.topics.events}/${partition}`, offset);
+    if (checkpoints.size > 0) {
+      const sizes = this.store.sizes();
+      this.logger.log(
+        `restored ${sizes.resident} aggregates from snapshots in ${Date.now() - started} ms; reading the events topic from their checkpoints`,
+      );
+    }
+    return checkpoints;
+  }
+
+  /** The events topic's offsets, once its partitions have leaders (it may have just been created). */
+  private async endsOf(admin: Admin): Promise<Array<{ partition: number; high: string }>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await admin.fetchTopicOffsets(this.topics.events);
+      } catch (error) {
+        if (!(error as { retriable?: boolean }).retriable || attempt >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  /** Writes what changed to the snapshot store, with the events partitions' positions as checkpoints. */
+  private snapshot(): Promise<void> {
+    this.flushing ??= (async () => {
+      const prefix = `${this.topics.events}/`;
+      const checkpoints = new Map<number, number>();
+      for (const [position, offset] of this.positions) {
+        if (position.startsWith(prefix)) checkpoints.set(Number(position.slice(prefix.length)), offset);
+      }
+      await this.store.flush(checkpoints);
+    })()
+      .catch((error: unknown) => this.logger.warn(`snapshots not written yet: ${(error as Error).message}`))
+      .finally(() => (this.flushing = undefined));
+    return this.flushing;
   }
 
   private notify(): void {
@@ -118,7 +235,9 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.snapshotTimer);
     await this.consumer?.disconnect().catch(() => undefined);
+    if (this.started) await this.snapshot();
     await this.admin?.disconnect().catch(() => undefined);
   }
 }

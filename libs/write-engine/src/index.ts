@@ -2,6 +2,7 @@
 export * from './write-engine.tokens';
 export * from './ports';
 export * from './aggregate-store';
+export * from './snapshot-store';
 export * from './credential-store';
 export * from './feed-ledger';
 export * from './event-tail';

@@ -95,13 +95,37 @@ export class PartitionDecider implements SystemDecider {
     messages: CommandMessage[],
     stillOwned: () => boolean,
   ): Promise<string | undefined> {
+    const commands: Array<{ command: CommandEnvelope; offset: string }> = [];
+    for (const message of messages.slice(0, MAX_COMMANDS_PER_TRANSACTION)) {
+      commands.push({ command: JSON.parse(message.value!.toString()) as CommandEnvelope, offset: message.offset });
+    }
+    // Terminals and users may be out of memory: bring this run's aggregates and command
+    // records in first, and keep them there until the events are applied.
+    const keys = commands.map(({ command }) => [command.aggregateType, command.aggregateId] as const);
+    const release = this.store.pin(keys);
+    try {
+      await Promise.all([
+        this.store.load(keys),
+        this.store.loadRecords(commands.map(({ command }) => command.commandId)),
+      ]);
+      return await this.decideLoaded(writer, partition, commands, stillOwned);
+    } finally {
+      release();
+    }
+  }
+
+  private async decideLoaded(
+    writer: TransactionalWriter,
+    partition: number,
+    commands: Array<{ command: CommandEnvelope; offset: string }>,
+    stillOwned: () => boolean,
+  ): Promise<string | undefined> {
     const view = this.store.stage();
     const decided: Array<{ command: CommandEnvelope; decision: Decision }> = [];
     const refused = new Map<string, CommandOutcome>();
     let last: string | undefined;
-    for (const message of messages) {
-      if (!stillOwned() || decided.length >= MAX_COMMANDS_PER_TRANSACTION) break;
-      const command = JSON.parse(message.value!.toString()) as CommandEnvelope;
+    for (const { command, offset } of commands) {
+      if (!stillOwned()) break;
       const refusedBefore = refused.get(command.requestId) ?? this.refusals.get(command.requestId);
       const decision = refusedBefore
         ? { outcome: refusedBefore, events: [], credentials: [] }
@@ -109,7 +133,7 @@ export class PartitionDecider implements SystemDecider {
       if (!decision.outcome.ok) refused.set(command.requestId, decision.outcome);
       for (const event of decision.events) view.apply(upcast(event), partition);
       decided.push({ command, decision });
-      last = message.offset;
+      last = offset;
     }
     if (last === undefined) return undefined;
     const credentials = decided.flatMap(({ decision }) => decision.credentials);
@@ -161,7 +185,7 @@ export class PartitionDecider implements SystemDecider {
    */
   decide(view: AggregateView, command: CommandEnvelope, partition: number, misses: string[] = []): Decision {
     const entry = view.get(command.aggregateType, command.aggregateId, partition);
-    const previous = entry.commands.get(command.commandId);
+    const previous = view.record(command.commandId);
     if (previous) {
       if (previous.commandHash !== undefined && previous.commandHash !== command.commandHash) {
         return this.refusal(422, 'Unprocessable Entity', 'Idempotency-Key was already used with a different request');
@@ -250,13 +274,20 @@ export class PartitionDecider implements SystemDecider {
   async decideAsSystem(partition: number, command: CommandEnvelope): Promise<Decision> {
     const writer = await this.writers.writerFor(partition);
     return writer.serialize(async () => {
-      const decision = await this.decideWithFreshDirectory(this.store.stage(), command, partition);
-      if (decision.events.length > 0) {
-        await writer.append({ events: decision.events, credentials: decision.credentials });
-        for (const change of decision.credentials) this.credentials.apply(change);
-        for (const event of decision.events) this.store.apply(upcast(event), partition);
+      const key = [command.aggregateType, command.aggregateId] as const;
+      const release = this.store.pin([key]);
+      try {
+        await Promise.all([this.store.load([key]), this.store.loadRecords([command.commandId])]);
+        const decision = await this.decideWithFreshDirectory(this.store.stage(), command, partition);
+        if (decision.events.length > 0) {
+          await writer.append({ events: decision.events, credentials: decision.credentials });
+          for (const change of decision.credentials) this.credentials.apply(change);
+          for (const event of decision.events) this.store.apply(upcast(event), partition);
+        }
+        return decision;
+      } finally {
+        release();
       }
-      return decision;
     });
   }
 }

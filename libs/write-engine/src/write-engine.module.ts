@@ -2,7 +2,7 @@
 import { Module } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { TopicNames } from '@lastmeter/contracts';
-import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
+import { APP_CONFIG, type AppConfig, type SharedConfig } from '@lastmeter/config';
 import { TOPIC_NAMES } from '@lastmeter/kafka';
 import { REDIS } from '@lastmeter/redis';
 import { AggregateStore } from './aggregate-store';
@@ -18,6 +18,7 @@ import { kafkaTransactionalProducers, PartitionWriters } from './partition-write
 import { systemClock } from './ports';
 import { RedisReplyTransport, ReplyChannel } from './reply-channel';
 import { Scheduler } from './scheduler';
+import { RedisSnapshotStore } from './snapshot-store';
 import { AGGREGATE_STORE, CLOCK, COMMAND_LOG, REPLY_TRANSPORT, TRANSACTIONAL_PRODUCERS } from './write-engine.tokens';
 
 /**
@@ -28,7 +29,16 @@ import { AGGREGATE_STORE, CLOCK, COMMAND_LOG, REPLY_TRANSPORT, TRANSACTIONAL_PRO
  */
 @Module({
   providers: [
-    { provide: AGGREGATE_STORE, useFactory: () => new AggregateStore() },
+    {
+      provide: AGGREGATE_STORE,
+      inject: [APP_CONFIG, TOPIC_NAMES, REDIS],
+      useFactory: (config: SharedConfig & Partial<AppConfig<'command'>>, topics: TopicNames, redis: Redis) =>
+        new AggregateStore({
+          snapshots: new RedisSnapshotStore(redis, config.REDIS_KEY_PREFIX, topics.events),
+          cacheSize: config.COMMAND_CACHE_AGGREGATES,
+          idempotencyWindowMs: (config.IDEMPOTENCY_WINDOW_HOURS ?? 24) * 3_600_000,
+        }),
+    },
     { provide: CredentialStore, useFactory: () => new CredentialStore() },
     { provide: CLOCK, useValue: systemClock },
     {

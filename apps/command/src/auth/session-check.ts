@@ -15,7 +15,10 @@ export class CommandSessionCheck implements SessionCheck {
   async refusal(claims: TokenClaims): Promise<string | undefined> {
     // The scheduler decides in-process; no token may speak for the system.
     if (claims.role === 'system') return 'system tokens are not accepted here';
-    if (claims.role === 'terminal') {
+    const type = claims.role === 'terminal' ? 'terminal' : 'user';
+    // Terminals and users may be out of the command service's memory (snapshots).
+    await this.store.load([[type, claims.sub]]);
+    if (type === 'terminal') {
       const terminal = this.store.get('terminal', claims.sub).state as TerminalState;
       return terminal.status === 'revoked' ? 'terminal revoked' : undefined;
     }

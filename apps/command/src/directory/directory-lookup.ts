@@ -28,18 +28,18 @@ export class DirectoryLookup {
     private readonly tail: EventTail,
   ) {}
 
-  private async fresh<T>(read: () => T | undefined): Promise<T | undefined> {
-    const found = read();
+  private async fresh<T>(read: () => Promise<T | undefined> | T | undefined): Promise<T | undefined> {
+    const found = await read();
     if (found !== undefined) return found;
     await this.tail.catchUp();
     return read();
   }
 
   account(username: string): Promise<Account | undefined> {
-    return this.fresh(() => {
+    return this.fresh(async () => {
       const userId = this.store.userIdByName(username);
       if (!userId) return undefined;
-      const user = this.user(userId);
+      const user = await this.user(userId);
       const passwordHash = this.credentials.passwordHashOf(userId);
       if (!user?.role || !passwordHash) return undefined;
       return {
@@ -55,13 +55,15 @@ export class DirectoryLookup {
   }
 
   /** The user as the log says now (no secret), or undefined when there is none. */
-  user(userId: string): UserState | undefined {
+  async user(userId: string): Promise<UserState | undefined> {
+    await this.store.load([['user', userId]]);
     const state = this.store.get('user', userId).state as UserState;
     return state.exists ? state : undefined;
   }
 
   /** The user at `version` or later (waits for the tail when this instance has not seen it yet). */
   async userAt(userId: string, version: number): Promise<UserState | undefined> {
+    await this.store.load([['user', userId]]);
     if (this.store.get('user', userId).version < version) await this.tail.catchUp();
     return this.user(userId);
   }
@@ -80,7 +82,8 @@ export class DirectoryLookup {
     return this.fresh(() => this.credentials.terminalIdByCode(codeHash));
   }
 
-  terminal(terminalId: string): TerminalState {
+  async terminal(terminalId: string): Promise<TerminalState> {
+    await this.store.load([['terminal', terminalId]]);
     return this.store.get('terminal', terminalId).state as TerminalState;
   }
 

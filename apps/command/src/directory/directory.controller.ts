@@ -113,7 +113,7 @@ export class DirectoryController {
       actor,
       aggregateId: terminalId,
     });
-    const terminal = this.lookup.terminal(terminalId);
+    const terminal = await this.lookup.terminal(terminalId);
     const claims: TokenClaims = { sub: terminalId, role: 'terminal', storeId: terminal.storeId, roles: terminal.roles };
     // DEVICE_TOKEN_MAX_AGE_DAYS; the gateway renews it on connect past half its age.
     const token = await this.jwt.signAsync(claims, { expiresIn: `${this.config.DEVICE_TOKEN_MAX_AGE_DAYS}d` });

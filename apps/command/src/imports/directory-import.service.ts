@@ -148,6 +148,7 @@ export class DirectoryImport {
       naturalKey: row.key,
     }));
 
+    await this.loadTerminalsOf(run, valid.terminal);
     const terminals = valid.terminal.filter(
       (row) =>
         run.resolves(row, 'store', row.row.store, firstLine.store, existedBefore.store) &&
@@ -204,19 +205,31 @@ export class DirectoryImport {
   }
 
   /**
+   * The terminals already registered in the stores that the file's terminal rows name, by
+   * store and lower-cased name (terminals are not all in memory: loaded from snapshots).
+   */
+  private async loadTerminalsOf(run: ImportRun, rows: ReadonlyArray<Row<'terminal'>>): Promise<void> {
+    const storeIds = new Set(rows.map((row) => naturalAggregateId('store.import', row.row.store.toLowerCase())));
+    const ids = [...storeIds].flatMap((storeId) => this.store.terminalIdsOf(storeId));
+    run.terminalsByName = new Map();
+    for (let i = 0; i < ids.length; i += 1_000) {
+      const chunk = ids.slice(i, i + 1_000);
+      await this.store.load(chunk.map((id) => ['terminal', id] as const));
+      for (const id of chunk) {
+        const state = this.store.get('terminal', id).state as TerminalState;
+        if (state.exists) run.terminalsByName.set(`${state.storeId}/${state.name.toLowerCase()}`, state);
+      }
+    }
+  }
+
+  /**
    * A terminal registered one by one (POST /v1/terminals, a random id) with the row's store
    * and name: the row is settled here, like the decider would (same roles: unchanged,
    * others: refused), so an import never makes a second terminal of that name.
    */
   private knownTerminal(run: ImportRun, row: Row<'terminal'>): boolean {
     const storeId = naturalAggregateId('store.import', row.row.store.toLowerCase());
-    if (run.terminalsByName === undefined) {
-      run.terminalsByName = new Map();
-      for (const state of this.store.statesOf<TerminalState>('terminal')) {
-        if (state.exists) run.terminalsByName.set(`${state.storeId}/${state.name.toLowerCase()}`, state);
-      }
-    }
-    const found = run.terminalsByName.get(`${storeId}/${row.row.name.toLowerCase()}`);
+    const found = run.terminalsByName?.get(`${storeId}/${row.row.name.toLowerCase()}`);
     if (!found || found.id === naturalAggregateId('terminal.import', row.key)) return false;
     const sorted = (roles: readonly string[]) => [...new Set(roles)].sort().join(',');
     if (sorted(found.roles) === sorted(row.row.roles ?? [])) {
