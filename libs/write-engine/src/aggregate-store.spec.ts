@@ -89,7 +89,7 @@ describe('AggregateStore', () => {
     expect(misses).toEqual(['store/store-9']);
   });
 
-  it('indexes users by lower-cased username and lists aggregates by partition and type', () => {
+  it('indexes users by lower-cased username and lists aggregates by partition and type', async () => {
     const store = new AggregateStore();
     store.apply(
       eventOf('user.created', { username: 'Maria', role: 'hq-editor' }, { aggregateId: 'u1', version: 1 }),
@@ -99,8 +99,8 @@ describe('AggregateStore', () => {
     store.apply(eventOf('store.registered', registered, { aggregateId: 's1', version: 1 }), 1);
     store.apply(eventOf('store.registered', { ...registered, code: 'S2' }, { aggregateId: 's2', version: 1 }), 3);
 
-    expect(store.userIdByName('maria')).toBe('u1');
-    expect(store.userIdByName('nobody')).toBeUndefined();
+    expect(await store.userIdByName('maria')).toBe('u1');
+    expect(await store.userIdByName('nobody')).toBeUndefined();
     expect([...store.inPartition(1, 'store')].map((entry) => entry.id)).toEqual(['s1']);
     expect([...store.statesOf<StoreState>('store')].map((state) => state.code)).toEqual(['S1', 'S2']);
   });
@@ -216,8 +216,8 @@ describe('AggregateStore', () => {
       const restarted = new AggregateStore({ snapshots, cacheSize: 2 });
       expect(await restarted.restore()).toEqual(new Map([[2, 3]]));
       expect(restarted.get('communication', 'comm-1').version).toBe(3);
-      expect(restarted.userIdByName('maria')).toBe('u1');
-      expect(restarted.terminalIdsOf('s1')).toEqual(['t1']);
+      expect(await restarted.userIdByName('maria')).toBe('u1');
+      expect(await restarted.terminalIdsOf('s1')).toEqual(['t1']);
       // Users and terminals are indexed, not held: they are loaded when needed.
       expect(restarted.sizes().cached).toBe(0);
       await restarted.load([['user', 'u1']]);

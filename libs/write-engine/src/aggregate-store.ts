@@ -84,7 +84,11 @@ export class AggregateStore {
   private readonly byType = new Map<AggregateType, Set<string>>();
   private readonly storesByRegion = new Map<string, Set<string>>();
   private readonly storesByTag = new Map<string, Set<string>>();
-  /** Lower-cased username → user id (usernames are public; secrets are in CredentialStore). */
+  /**
+   * Lower-cased username → user id (usernames are public; secrets are in CredentialStore),
+   * and terminals by store. With snapshots on, only what changed since the last flush:
+   * the rest of these two indexes is in the snapshot store.
+   */
   private readonly usersByName = new Map<string, string>();
   private readonly terminalsByStore = new Map<string, Set<string>>();
   private readonly listeners: Array<(event: DomainEvent) => void> = [];
@@ -270,17 +274,18 @@ export class AggregateStore {
   }
 
   /**
-   * Restores what the snapshot store holds (start-up): resident aggregates into memory,
-   * the others into the indexes only. Resolves with the checkpoints to read the log from.
+   * Restores what the snapshot store holds (start-up): the resident aggregates (terminals
+   * and users are loaded when needed). Resolves with the checkpoints to read the log from.
    */
   async restore(): Promise<Map<number, number>> {
     if (!this.snapshots) return new Map();
     await this.snapshots.open();
     const checkpoints = await this.snapshots.checkpoints();
     for (const type of AGGREGATE_TYPES) {
+      if (!RESIDENT.has(type)) continue;
       await this.snapshots.scan(type, (snapshot) => {
         const entry: AggregateEntry = { ...snapshot };
-        if (RESIDENT.has(type)) this.entries.set(this.key(type, snapshot.id), entry);
+        this.entries.set(this.key(type, snapshot.id), entry);
         this.index(undefined, undefined, entry);
       });
     }
@@ -327,12 +332,20 @@ export class AggregateStore {
       const found = this.records.get(commandId);
       if (found) records.push({ commandId, record: found.record, expiresAt: found.expiresAt });
     }
+    const users = [...this.usersByName];
+    const terminals = [...this.terminalsByStore].flatMap(([storeId, ids]) =>
+      [...ids].map((id) => [storeId, id] as [string, string]),
+    );
     try {
-      await this.fromSnapshots((snapshots) => snapshots.save({ aggregates, records }, checkpoints));
+      await this.fromSnapshots((snapshots) => snapshots.save({ aggregates, records, users, terminals }, checkpoints));
     } catch (error) {
       for (const commandId of flushedRecords) this.dirtyRecords.add(commandId);
       throw error;
     }
+    // The index entries are in the snapshot store now (those added meanwhile stay).
+    for (const [username, userId] of users)
+      if (this.usersByName.get(username) === userId) this.usersByName.delete(username);
+    for (const [storeId, terminalId] of terminals) remove(this.terminalsByStore, storeId, terminalId);
     // Changed again while saving: still dirty.
     for (const [key, version] of flushed) if (this.dirty.get(key) === version) this.dirty.delete(key);
     this.evict();
@@ -418,13 +431,18 @@ export class AggregateStore {
     for (const entry of this.entriesOf('store', ids)) if (entry.partition === partition) yield entry;
   }
 
-  userIdByName(username: string): string | undefined {
-    return this.usersByName.get(username.toLowerCase());
+  async userIdByName(username: string): Promise<string | undefined> {
+    const name = username.toLowerCase();
+    const recent = this.usersByName.get(name);
+    if (recent || !this.snapshots) return recent;
+    return this.fromSnapshots((snapshots) => snapshots.userIdByName(name));
   }
 
   /** Ids of the terminals registered in a store (load them before reading them). */
-  terminalIdsOf(storeId: string): string[] {
-    return [...(this.terminalsByStore.get(storeId) ?? [])];
+  async terminalIdsOf(storeId: string): Promise<string[]> {
+    const ids = new Set(this.terminalsByStore.get(storeId) ?? []);
+    if (this.snapshots) for (const id of await this.fromSnapshots((s) => s.terminalIdsOf(storeId))) ids.add(id);
+    return [...ids];
   }
 
   /** Resident aggregates of one events partition (the scheduler walks those it owns). */

@@ -10,12 +10,13 @@ import type { CredentialView } from '@lastmeter/domain';
  */
 export class CredentialStore implements CredentialView {
   private readonly passwords = new Map<string, string>();
-  private readonly codes = new Map<string, { codeHash: string; expiresAt: string }>();
+  /** Terminal id → code hash (the same string object as the key of terminalsByCode). */
+  private readonly codes = new Map<string, string>();
   private readonly terminalsByCode = new Map<string, string>();
 
   apply({ id, record }: CredentialChange): void {
     const code = this.codes.get(id);
-    if (code) this.terminalsByCode.delete(code.codeHash);
+    if (code) this.terminalsByCode.delete(code);
     this.codes.delete(id);
     this.passwords.delete(id);
     if (!record) return;
@@ -26,7 +27,7 @@ export class CredentialStore implements CredentialView {
     if (record.kind === 'password') {
       this.passwords.set(record.userId, record.passwordHash);
     } else {
-      this.codes.set(record.terminalId, { codeHash: record.codeHash, expiresAt: record.expiresAt });
+      this.codes.set(record.terminalId, record.codeHash);
       this.terminalsByCode.set(record.codeHash, record.terminalId);
     }
   }
@@ -36,7 +37,7 @@ export class CredentialStore implements CredentialView {
   }
 
   enrollmentCodeHash(terminalId: string): string | undefined {
-    return this.codes.get(terminalId)?.codeHash;
+    return this.codes.get(terminalId);
   }
 
   terminalIdByCode(codeHash: string): string | undefined {

@@ -78,6 +78,10 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
       readUncommitted: false,
       sessionTimeout: 30_000,
       maxWaitTimeInMs: 100,
+      // Smaller fetches than kafkajs's 10 MiB: a start-up reading hundreds of thousands of
+      // records keeps less of them decoded at once (the process's peak memory).
+      maxBytes: 2 * 1024 * 1024,
+      maxBytesPerPartition: 512 * 1024,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {

@@ -17,7 +17,12 @@ export class FeedLedger {
   /** Communication id → the stores whose feed shows it live (to revise, retract or expire it there). */
   private readonly live = new Map<string, Set<string>>();
 
+  /** The store's feed (an empty one, not kept, for a store that has none yet: planning only reads it). */
   of(storeId: string): StoreFeedState {
+    return this.feeds.get(storeId) ?? emptyStoreFeed();
+  }
+
+  private feedOf(storeId: string): StoreFeedState {
     let feed = this.feeds.get(storeId);
     if (!feed) {
       feed = emptyStoreFeed();
@@ -33,7 +38,7 @@ export class FeedLedger {
 
   apply(entry: FeedAppended): boolean {
     try {
-      if (!applyFeedEntry(this.of(entry.storeId), entry)) return false;
+      if (!applyFeedEntry(this.feedOf(entry.storeId), entry)) return false;
       const id = entry.communication.id;
       if (entry.change === 'published' || entry.change === 'revised') {
         let stores = this.live.get(id);

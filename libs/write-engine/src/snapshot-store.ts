@@ -26,6 +26,9 @@ export interface CommandRecordSnapshot {
 export interface SnapshotBatch {
   aggregates: AggregateSnapshot[];
   records: CommandRecordSnapshot[];
+  /** Index entries of the cached types: lower-cased username → user id, terminal id → store id. */
+  users?: Array<[username: string, userId: string]>;
+  terminals?: Array<[storeId: string, terminalId: string]>;
 }
 
 /**
@@ -55,6 +58,10 @@ export interface SnapshotStore {
   load(type: AggregateType, ids: string[]): Promise<Array<AggregateSnapshot | undefined>>;
   /** The unexpired command records of `commandIds` (undefined where there is none), in order. */
   loadRecords(commandIds: string[]): Promise<Array<CommandRecordSnapshot | undefined>>;
+  /** The user id of a lower-cased username, from the index written with the snapshots. */
+  userIdByName(username: string): Promise<string | undefined>;
+  /** The ids of the terminals of a store, from the index written with the snapshots. */
+  terminalIdsOf(storeId: string): Promise<string[]>;
   /**
    * Writes snapshots (a snapshot never replaces a newer one: two instances may write the
    * same aggregate) and records; then, once they are stored, moves the checkpoints forward.
@@ -122,6 +129,24 @@ export class RedisSnapshotStore implements SnapshotStore {
 
   private get checkpointKey(): string {
     return `${this.tag}:checkpoints`;
+  }
+
+  private get usersKey(): string {
+    return `${this.tag}:idx:users`;
+  }
+
+  private terminalsKey(storeId: string): string {
+    return `${this.tag}:idx:terminals:${storeId}`;
+  }
+
+  async userIdByName(username: string): Promise<string | undefined> {
+    const [id] = (await this.guarded((multi) => multi.hget(this.usersKey, username))) as [string | null];
+    return id ?? undefined;
+  }
+
+  async terminalIdsOf(storeId: string): Promise<string[]> {
+    const [ids] = (await this.guarded((multi) => multi.smembers(this.terminalsKey(storeId)))) as [string[]];
+    return ids;
   }
 
   private get generationKey(): string {
@@ -192,6 +217,8 @@ export class RedisSnapshotStore implements SnapshotStore {
         pipeline.eval(SAVE_IF_NEWER, 1, this.typeKey(type), ...args);
       }
     }
+    if (batch.users?.length) pipeline.hset(this.usersKey, Object.fromEntries(batch.users));
+    for (const [storeId, terminalId] of batch.terminals ?? []) pipeline.sadd(this.terminalsKey(storeId), terminalId);
     const now = Date.now();
     for (const { commandId, record, expiresAt } of batch.records) {
       if (expiresAt > now) {
@@ -240,6 +267,8 @@ export class MemorySnapshotStore implements SnapshotStore {
   readonly aggregates = new Map<string, AggregateSnapshot>();
   readonly records = new Map<string, CommandRecordSnapshot>();
   readonly offsets = new Map<number, number>();
+  readonly users = new Map<string, string>();
+  readonly terminals = new Map<string, Set<string>>();
   saves = 0;
   /** Set to make every later call fail as if Redis had lost everything. */
   lost = false;
@@ -281,12 +310,28 @@ export class MemorySnapshotStore implements SnapshotStore {
         this.aggregates.set(key, structuredClone(snapshot));
     }
     for (const record of batch.records) this.records.set(record.commandId, structuredClone(record));
+    for (const [username, userId] of batch.users ?? []) this.users.set(username, userId);
+    for (const [storeId, terminalId] of batch.terminals ?? []) {
+      this.terminals.set(storeId, (this.terminals.get(storeId) ?? new Set()).add(terminalId));
+    }
     for (const [partition, offset] of checkpoints) {
       if ((this.offsets.get(partition) ?? -1) < offset) this.offsets.set(partition, offset);
     }
   }
 
+  async userIdByName(username: string): Promise<string | undefined> {
+    if (this.lost) throw new SnapshotsLost();
+    return this.users.get(username);
+  }
+
+  async terminalIdsOf(storeId: string): Promise<string[]> {
+    if (this.lost) throw new SnapshotsLost();
+    return [...(this.terminals.get(storeId) ?? [])];
+  }
+
   async clear(): Promise<void> {
+    this.users.clear();
+    this.terminals.clear();
     this.aggregates.clear();
     this.records.clear();
     this.offsets.clear();

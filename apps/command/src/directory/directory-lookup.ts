@@ -37,7 +37,7 @@ export class DirectoryLookup {
 
   account(username: string): Promise<Account | undefined> {
     return this.fresh(async () => {
-      const userId = this.store.userIdByName(username);
+      const userId = await this.store.userIdByName(username);
       if (!userId) return undefined;
       const user = await this.user(userId);
       const passwordHash = this.credentials.passwordHashOf(userId);

@@ -210,7 +210,7 @@ export class DirectoryImport {
    */
   private async loadTerminalsOf(run: ImportRun, rows: ReadonlyArray<Row<'terminal'>>): Promise<void> {
     const storeIds = new Set(rows.map((row) => naturalAggregateId('store.import', row.row.store.toLowerCase())));
-    const ids = [...storeIds].flatMap((storeId) => this.store.terminalIdsOf(storeId));
+    const ids = (await Promise.all([...storeIds].map((storeId) => this.store.terminalIdsOf(storeId)))).flat();
     run.terminalsByName = new Map();
     for (let i = 0; i < ids.length; i += 1_000) {
       const chunk = ids.slice(i, i + 1_000);
