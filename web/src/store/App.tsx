@@ -228,6 +228,7 @@ function FeedList({
   const [shown, setShown] = useState(FEED_PAGE);
   const more = useRef<HTMLButtonElement>(null);
   const rest = items.length - shown;
+  const hasMore = rest > 0;
   useEffect(() => {
     const button = more.current;
     if (!button || typeof IntersectionObserver === 'undefined') return;
@@ -237,7 +238,7 @@ function FeedList({
     });
     observer.observe(button);
     return () => observer.disconnect();
-  }, [shown, rest > 0]);
+  }, [shown, hasMore]);
   return (
     <>
       <ol className="feed" data-testid="feed">
@@ -266,7 +267,7 @@ function FeedList({
           </li>
         ))}
       </ol>
-      {rest > 0 && (
+      {hasMore && (
         <button ref={more} type="button" className="link feed-more" onClick={() => setShown(shown + FEED_PAGE)}>
           Show more ({rest} not shown)
         </button>
