@@ -26,7 +26,15 @@ import { round, sized, summary, writeScenario, type Metric } from './lib/results
 import { draftNotices, publish, startStack, storeIds, untilQuiet, type AppName, type Stack } from './lib/stack';
 import { benchInfra, runMain } from './support';
 
-export const SCALE_SIZES = sized({ full: [1_000, 5_000, 20_000], quick: [1_000, 5_000], tiny: [100, 300] });
+/**
+ * `BENCH_SCALE_ONLY=long-history` runs only the long-history row (on a fresh stack, no
+ * directory sizes) and writes it as its own scenario, `scale-long-history`, so that
+ * scale.json is left alone.
+ */
+const ONLY_LONG_HISTORY = process.env.BENCH_SCALE_ONLY === 'long-history';
+export const SCALE_SIZES = ONLY_LONG_HISTORY
+  ? []
+  : sized({ full: [1_000, 5_000, 20_000], quick: [1_000, 5_000], tiny: [100, 300] });
 const TERMINALS = sized({ full: 5_000, quick: 2_000, tiny: 100 });
 const ROUNDS = sized({ full: 8, quick: 5, tiny: 3 });
 const WARM_UP = 2;
@@ -76,7 +84,7 @@ async function main(): Promise<void> {
   for (const app of APPS) curves[`${app} RSS (MiB)`] = {};
   const rss: Record<number, Record<AppName, number>> = {};
   try {
-    const drafts = await draftNotices(stack, SCALE_SIZES.length * ROUNDS, 10);
+    const drafts = SCALE_SIZES.length ? await draftNotices(stack, SCALE_SIZES.length * ROUNDS, 10) : [];
     let imported = 0;
     let used = 0;
     for (const n of SCALE_SIZES) {
@@ -210,7 +218,7 @@ async function main(): Promise<void> {
     // Per store: the RSS growth from the smallest to the largest directory (per terminal:
     // the memory scenario, which holds the store count still).
     const smallest = SCALE_SIZES[0]!;
-    for (const app of APPS) {
+    for (const app of SCALE_SIZES.length ? APPS : []) {
       metrics.push({
         name: `${app} RSS growth per store, ${smallest} → ${largest} stores`,
         unit: 'KiB/store',
@@ -225,8 +233,10 @@ async function main(): Promise<void> {
     Object.assign(samples, history.samples);
 
     writeScenario({
-      scenario: 'scale',
-      title: 'Scale curves: national publish, import and memory against the number of stores',
+      scenario: ONLY_LONG_HISTORY ? 'scale-long-history' : 'scale',
+      title: ONLY_LONG_HISTORY
+        ? 'Scale: a new tablet in a store with a long history (the long-history row alone)'
+        : 'Scale curves: national publish, import and memory against the number of stores',
       parameters: {
         stores: SCALE_SIZES,
         terminals: TERMINALS,

@@ -13,6 +13,8 @@
  *   keeps on the device: the UTF-8 bytes of the JSON of its IndexedDB (what the tablet's
  *   own budget counts, web/src/store/feed-budget.ts) and `navigator.storage.estimate()`.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchHeadless } from './browser';
 import type { FeedMessage, FeedPage, Hello } from '@lastmeter/contracts';
@@ -31,6 +33,12 @@ const GOAL_MS = 2_000;
 const BUDGET_KIB = 1_024;
 /** Expiring notices expire this long after their publish, so they are gone before the measurement. */
 const EXPIRE_AFTER_MS = 15_000;
+/**
+ * A folder: after the timed runs, one more run (not counted: the profiler slows the page)
+ * is profiled with the CDP `Profiler`, navigation → the newest notice on screen, into
+ * `tablet.cpuprofile` there (Chrome DevTools opens it).
+ */
+const PROFILE_DIR = process.env.BENCH_HISTORY_PROFILE;
 
 /**
  * What happens to the i-th notice: of every 4, one is retracted (two entries), one expires
@@ -347,14 +355,15 @@ export async function longHistory(stack: Stack, _infra?: BenchInfra): Promise<Lo
   const breakdown: PageTimings[] = [];
   let liveItems = 0;
   try {
-    for (let run = 0; run < RUNS; run++) {
+    for (let run = 0; run < RUNS + (PROFILE_DIR ? 1 : 0); run++) {
+      const profiled = run === RUNS;
       // Baselines: the live set in Node, over the socket and over HTTP.
       const baselineDevice = await enroll(stack, storeId);
       const socket = await nodeLiveSet(stack, baselineDevice.token);
       liveItems = socket.items;
-      node.push(socket.ms);
+      if (!profiled) node.push(socket.ms);
       const read = await httpLiveSet(stack, storeId);
-      http.push(read.ms);
+      if (!profiled) http.push(read.ms);
       if (socket.items !== read.items) {
         throw new Error(`live set: ${socket.items} items over the socket, ${read.items} over HTTP`);
       }
@@ -374,16 +383,29 @@ export async function longHistory(stack: Stack, _infra?: BenchInfra): Promise<Lo
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
       page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+      const cdp = profiled ? await context.newCDPSession(page) : undefined;
+      if (cdp) {
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+        await cdp.send('Profiler.start');
+      }
       try {
         await page.goto(`${stack.urls.gateway}/store/`);
         const timings = await pageTimings(page);
+        if (cdp) {
+          const { profile } = await cdp.send('Profiler.stop');
+          mkdirSync(PROFILE_DIR!, { recursive: true });
+          writeFileSync(join(PROFILE_DIR!, 'tablet.cpuprofile'), JSON.stringify(profile));
+        }
         const device = await settled(page, headSeq);
         if (errors.length) throw new Error(`the tablet logged errors: ${errors.join('; ')}`);
-        shown.push(timings.newest);
-        breakdown.push(timings);
-        stored.push(device);
+        if (!profiled) {
+          shown.push(timings.newest);
+          breakdown.push(timings);
+          stored.push(device);
+        }
         console.error(
-          `  run ${run + 1}: newest notice on screen ${timings.newest.toFixed(0)} ms after navigation (scripts ${timings.scripts?.toFixed(0)}, online ${timings.online?.toFixed(0)}, first card ${timings.firstCard?.toFixed(0)} ms; ${timings.cards} cards); Node live set ${socket.ms.toFixed(0)} ms (${socket.items} items), HTTP ${read.ms.toFixed(0)} ms; on the device ${(device.bytes / 1024).toFixed(0)} KiB of JSON in ${device.items} items, estimate ${(device.usage / 1024).toFixed(0)} KiB`,
+          `  ${profiled ? 'profiled run (not counted)' : `run ${run + 1}`}: newest notice on screen ${timings.newest.toFixed(0)} ms after navigation (scripts ${timings.scripts?.toFixed(0)}, online ${timings.online?.toFixed(0)}, first card ${timings.firstCard?.toFixed(0)} ms; ${timings.cards} cards); Node live set ${socket.ms.toFixed(0)} ms (${socket.items} items), HTTP ${read.ms.toFixed(0)} ms; on the device ${(device.bytes / 1024).toFixed(0)} KiB of JSON in ${device.items} items, estimate ${(device.usage / 1024).toFixed(0)} KiB`,
         );
       } catch (error) {
         const text = (

@@ -1,6 +1,14 @@
 import request from 'supertest';
 import { io, type Socket } from 'socket.io-client';
-import { TERMINAL_NAMESPACE, type FeedItem, type FeedMessage, type FeedPage, type Hello } from '@lastmeter/contracts';
+import {
+  SNAPSHOT_CHUNK_ITEMS,
+  TERMINAL_NAMESPACE,
+  type FeedItem,
+  type FeedMessage,
+  type FeedPage,
+  type Hello,
+  type LiveSetChunk,
+} from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
@@ -225,6 +233,48 @@ it('serves a client that does not know snapshots the live set as plain feed item
       .map((m) => m.communication.id)
       .sort(),
   ).toEqual([...live].sort());
+});
+
+it('sends a terminal that asks for chunks its live set in feed.snapshot messages, then live items as feed', async () => {
+  const { token } = await api.terminal(store);
+  const chunks: LiveSetChunk[] = [];
+  const feed: FeedMessage[] = [];
+  const socket: Socket = io(`${apps.gateway.url}${TERMINAL_NAMESPACE}`, {
+    auth: { token, cursor: 0, snapshotChunks: true },
+    transports: ['websocket'],
+    reconnection: false,
+  });
+  clients.push({ close: () => socket.disconnect() });
+  socket.on('feed.snapshot', (chunk: LiveSetChunk) => chunks.push(chunk));
+  socket.on('feed', (message: FeedMessage) => feed.push(message));
+  const hello = await new Promise<Hello>((resolve) => socket.once('hello', resolve));
+  const live = expectedLive();
+  expect(hello).toMatchObject({ headSeq: history.entries, snapshot: live.length });
+  await eventually(() => expect(chunks.flatMap((chunk) => chunk.items)).toHaveLength(live.length));
+  expect(chunks).toHaveLength(Math.ceil(live.length / SNAPSHOT_CHUNK_ITEMS));
+  expect(chunks.every((chunk) => chunk.items.length > 0 && chunk.items.length <= SNAPSHOT_CHUNK_ITEMS)).toBe(true);
+  const items = chunks.flatMap((chunk) => chunk.items);
+  expect(items.every((m) => m.snapshot === true && m.feedSeq <= hello.headSeq && !m.reset)).toBe(true);
+  const seqs = items.map((m) => m.feedSeq);
+  expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  expect(new Set(seqs).size).toBe(seqs.length);
+  expect(
+    visible(items)
+      .map((m) => m.communication.id)
+      .sort(),
+  ).toEqual(live.filter((id) => !history.restricted.has(id)).sort());
+  expect(items.filter((m) => 'hidden' in m)).toHaveLength(live.filter((id) => history.restricted.has(id)).length);
+  // None of it as `feed`; a live item comes as `feed`, right after the head.
+  expect(feed).toEqual([]);
+  const fresh = await api.publish({ title: 'After the chunks', audience: { storeIds: [store] } });
+  history.published.push(fresh);
+  history.entries += 1;
+  await eventually(() =>
+    expect(feed.map((m) => [m.feedSeq, m.snapshot, 'communication' in m && m.communication.id])).toEqual([
+      [hello.headSeq + 1, undefined, fresh],
+    ]),
+  );
+  expect(chunks.flatMap((chunk) => chunk.items)).toHaveLength(live.length);
 });
 
 it('pages backwards through the whole history on demand, role-restricted entries hidden', async () => {

@@ -72,6 +72,23 @@ async function feedTitles(on: Page = page): Promise<string[]> {
   return titles.sort();
 }
 
+/** The cards of the active list, newest first, as rendered (a page of them at first). */
+async function shownSeqs(on: Page = page): Promise<number[]> {
+  return (
+    await on
+      .getByTestId('feed')
+      .locator('li')
+      .evaluateAll((lis) => lis.map((li) => li.getAttribute('data-feed-seq')))
+  ).map(Number);
+}
+
+/** Every title of the active list: "Show more" until the whole list is rendered. */
+async function allFeedTitles(on: Page = page): Promise<string[]> {
+  const more = on.getByRole('button', { name: /^Show more/ });
+  while ((await more.count()) > 0) await more.click();
+  return feedTitles(on);
+}
+
 /** The budget of the tablet's feed and its state on the device (web/src/store/feed-budget.ts). */
 const BUDGET = 1024 * 1024;
 
@@ -312,15 +329,23 @@ it('stays within 1 MB on the device after hundreds of big notices, keeping the n
   entries += count;
   await page.getByText(`feed position ${entries}`).waitFor({ timeout: 60_000 });
   await page.getByText(/waiting to send/).waitFor({ state: 'detached', timeout: 60_000 });
+  let kept: OnDevice | undefined;
   await eventually(async () => {
-    const kept = await onDevice(page);
+    kept = await onDevice(page);
     expect(kept.state.cursor).toBe(entries);
     expect(kept.bytes).toBeLessThanOrEqual(BUDGET);
     // Over the budget, the oldest items went (all live here): the newest are kept and shown.
     const keptTitles = kept.items.map((item) => item.communication.title);
     expect(keptTitles.length).toBeLessThan(live.length + 2 + count);
     expect(keptTitles).toContain(titles[count - 1]);
-    expect((await feedTitles()).sort()).toEqual([...keptTitles].sort());
     expect(Object.values(kept.local).join('')).not.toContain('Big ');
+    // The first page of cards is the newest kept items; "Show more" tells how many more.
+    const newest = [...kept.items].sort((a, b) => b.feedSeq - a.feedSeq).map((item) => item.feedSeq);
+    expect(await shownSeqs()).toEqual(newest.slice(0, 30));
+    await expect(page.getByRole('button', { name: /^Show more/ }).textContent()).resolves.toBe(
+      `Show more (${newest.length - 30} not shown)`,
+    );
   });
+  // "Show more" renders the rest: every kept item is in the active list.
+  expect(await allFeedTitles()).toEqual(kept!.items.map((item) => item.communication.title).sort());
 }, 240_000);

@@ -13,6 +13,12 @@ export interface TerminalAuth {
   cursor?: number;
   /** Feed epoch the terminal last saw in `hello`. */
   epoch?: string;
+  /**
+   * The terminal takes the live set (`hello.snapshot`) as `feed.snapshot` messages of
+   * many items each (LiveSetChunk) instead of one `feed` message per item. Absent (a
+   * client from before): one `feed` message per item.
+   */
+  snapshotChunks?: boolean;
 }
 
 /** Why a connection was refused: `connect_error` carries `{ message, data: { reason } }`. */
@@ -36,10 +42,12 @@ export interface Hello {
   /**
    * Present when the terminal connected without a cursor (0 or absent), or with one that
    * cannot be trusted (another epoch, beyond the head): the store's live set follows
-   * instead of its whole history. `snapshot` is how many `feed` messages with
-   * `snapshot: true` come next (0 or more): the communications live in the store now
-   * (not retracted, not expired), each as its latest entry, in feedSeq order. Replace
-   * what the terminal shows with them. The terminal's cursor is `headSeq` from now on;
+   * instead of its whole history. `snapshot` is how many items with `snapshot: true`
+   * come next (0 or more): the communications live in the store now (not retracted, not
+   * expired), each as its latest entry, in feedSeq order. They come as `feed` messages,
+   * one item each, or, for a terminal that connected with `snapshotChunks: true`, as
+   * `feed.snapshot` messages (LiveSetChunk) of up to SNAPSHOT_CHUNK_ITEMS items each,
+   * before any live `feed` message. Replace what the terminal shows with them. The terminal's cursor is `headSeq` from now on;
    * live items (feedSeq > headSeq) follow. Absent: `feed` resumes after the cursor.
    */
   snapshot?: number;
@@ -131,6 +139,20 @@ export function isRetryable(error: { message: string } | undefined): boolean {
  * `hello.headSeq`). A client that ignores the flag still shows the live set.
  */
 export type FeedMessage = (FeedItem | HiddenFeedItem) & { reset?: true; snapshot?: true };
+
+/** Most items in one `feed.snapshot` message. */
+export const SNAPSHOT_CHUNK_ITEMS = 500;
+
+/**
+ * Server → client `feed.snapshot`, to a terminal that connected with `snapshotChunks:
+ * true`: the next items of the live set announced by `hello.snapshot`, in feedSeq order,
+ * each exactly what its `feed` message would have been (flagged `snapshot`, the first one
+ * `reset` after an epoch change). The chunks of one live set together hold
+ * `hello.snapshot` items; an empty live set sends none.
+ */
+export interface LiveSetChunk {
+  items: FeedMessage[];
+}
 
 /** Default and largest page of `feed.earlier`. */
 export const EARLIER_DEFAULT_LIMIT = 50;

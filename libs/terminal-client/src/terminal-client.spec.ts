@@ -93,6 +93,29 @@ describe('TerminalClient.connect', () => {
       expect(position).toBe(11);
     });
 
+    it('asks for the live set in chunks and takes it so, each item handed over on its own, in order', async () => {
+      let asked: unknown;
+      const { items, position } = await received((socket) => {
+        asked = socket.handshake.auth;
+        socket.emit('hello', { ...hello, snapshot: 3 });
+        socket.emit('feed.snapshot', { items: [item(2, { snapshot: true }), item(3, { snapshot: true })] });
+        socket.emit('feed.snapshot', { items: [item(7, { snapshot: true })] });
+        socket.emit('feed', item(11));
+      });
+      expect(asked).toMatchObject({ cursor: 0, snapshotChunks: true });
+      expect(items).toEqual([2, 3, 7, 11]);
+      expect(position).toBe(11);
+    });
+
+    it('keeps the cursor of before when a chunked live set is cut short', async () => {
+      const { items, position } = await received((socket) => {
+        socket.emit('hello', { ...hello, snapshot: 3 });
+        socket.emit('feed.snapshot', { items: [item(2, { snapshot: true }), item(3, { snapshot: true })] });
+      });
+      expect(items).toEqual([2, 3]);
+      expect(position).toBe(0);
+    });
+
     it('keeps the cursor it had when the socket is lost half-way, so the next connect gets the live set again', async () => {
       const { items, position } = await received((socket) => {
         socket.emit('hello', hello);

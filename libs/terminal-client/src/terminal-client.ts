@@ -11,6 +11,7 @@ import {
   type EarlierPayload,
   type FeedMessage,
   type Hello,
+  type LiveSetChunk,
   type ReceiptPayload,
   type ReceiptsAck,
   type TerminalAuth,
@@ -68,8 +69,10 @@ type Listener<T> = (value: T) => void;
  * once and in order (dropping anything at or below the cursor, defensively), persists
  * the cursor, and sends receipts and other facts with retry until acked. Without a
  * cursor it starts from the store's live set: `hello.snapshot` items (flagged
- * `snapshot`, handed to `onItem` as they come), with `hello.headSeq` as the cursor once
- * they have all arrived (a connection lost half-way gets the live set again).
+ * `snapshot`, handed to `onItem` one by one as they come), with `hello.headSeq` as the
+ * cursor once they have all arrived (a connection lost half-way gets the live set
+ * again). It asks for the live set in `feed.snapshot` chunks (`auth.snapshotChunks`),
+ * and also takes it as one `feed` message per item (a gateway from before).
  */
 export class TerminalClient {
   readonly socket: Socket;
@@ -128,6 +131,10 @@ export class TerminalClient {
       if (error.data?.reason === 'token-expired') this.expired();
     });
     this.socket.on('feed', (message: FeedMessage) => this.receive(message));
+    // Many items of the live set in one message: each handed over as its own `feed` would be.
+    this.socket.on('feed.snapshot', (chunk: LiveSetChunk) => {
+      for (const message of chunk.items) this.receive(message);
+    });
     // Lost during a live set: the cursor is still the one before it, so the next connect
     // gets the live set again.
     this.socket.on('disconnect', () => (this.snapshot = undefined));
@@ -142,7 +149,12 @@ export class TerminalClient {
   }
 
   private auth(): TerminalAuth {
-    return { token: this.token, cursor: this.cursor, ...(this.epoch ? { epoch: this.epoch } : {}) };
+    return {
+      token: this.token,
+      cursor: this.cursor,
+      ...(this.epoch ? { epoch: this.epoch } : {}),
+      snapshotChunks: true,
+    };
   }
 
   /** The whole live set is in: its head is the cursor from now on. */

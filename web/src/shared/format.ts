@@ -1,15 +1,22 @@
+/**
+ * The format of `when`, made once: `toLocaleString` with options builds a formatter on
+ * every call, which showed in the tablet's profile with a card per live item.
+ */
+let whenFormat: Intl.DateTimeFormat | undefined;
+
 /** Dates as people in a store read them: "Tue 24 Nov, 09:30". */
 export function when(iso: string | undefined): string {
   if (!iso) return '—';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return date.toLocaleString(undefined, {
+  whenFormat ??= new Intl.DateTimeFormat(undefined, {
     weekday: 'short',
     day: 'numeric',
     month: 'short',
     hour: '2-digit',
     minute: '2-digit',
   });
+  return whenFormat.format(date);
 }
 
 /** "in 3 h", "2 d ago". */

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, useSyncExternalStore, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
 import type { EnrollResult, FeedItem, FeedMessage, StoreView } from '@lastmeter/contracts';
 import { read, write } from '../shared/api';
 import { FeedCard } from '../shared/FeedCard';
@@ -182,40 +182,12 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
         ) : (
           <section aria-label="Feed">
             <h1 className="visually-hidden">Feed</h1>
-            {!state.loaded ? (
+            {!state.loaded || (state.receiving && state.items.length === 0) ? (
               <p className="empty">Loading…</p>
             ) : state.items.length === 0 ? (
               <p className="empty">Nothing for your store right now.</p>
             ) : (
-              <ol className="feed" data-testid="feed">
-                {state.items.map((item) => (
-                  <li
-                    key={item.communication.id}
-                    data-feed-seq={item.feedSeq}
-                    data-communication-id={item.communication.id}
-                    onClick={() => openItem(item.communication.id)}
-                  >
-                    <FeedCard
-                      communication={item.communication}
-                      status={<ProgressBadge item={item} progress={state.progress} />}
-                    >
-                      <div className="actions">
-                        <button
-                          type="button"
-                          className="primary"
-                          aria-label={`Open ${item.communication.title}`}
-                          onClick={(event) => {
-                            event.stopPropagation();
-                            openItem(item.communication.id);
-                          }}
-                        >
-                          Open
-                        </button>
-                      </div>
-                    </FeedCard>
-                  </li>
-                ))}
-              </ol>
+              <FeedList items={state.items} progress={state.progress} onOpen={openItem} />
             )}
           </section>
         )}
@@ -233,6 +205,74 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
         </footer>
       </main>
     </div>
+  );
+}
+
+/** Cards rendered at first, and added by each "Show more". */
+export const FEED_PAGE = 30;
+
+/**
+ * The active list, newest first, a page of cards at a time: a store with thousands of
+ * live items renders what fits on a few screens, not thousands of cards. The next page
+ * comes with "Show more", or by itself when the end of the list scrolls into view.
+ */
+function FeedList({
+  items,
+  progress,
+  onOpen,
+}: {
+  items: FeedItem[];
+  progress: Record<string, Progress>;
+  onOpen: (id: string) => void;
+}) {
+  const [shown, setShown] = useState(FEED_PAGE);
+  const more = useRef<HTMLButtonElement>(null);
+  const rest = items.length - shown;
+  const hasMore = rest > 0;
+  useEffect(() => {
+    const button = more.current;
+    if (!button || typeof IntersectionObserver === 'undefined') return;
+    // Observed again after each page: a button still in view brings the next one too.
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) setShown((count) => count + FEED_PAGE);
+    });
+    observer.observe(button);
+    return () => observer.disconnect();
+  }, [shown, hasMore]);
+  return (
+    <>
+      <ol className="feed" data-testid="feed">
+        {items.slice(0, shown).map((item) => (
+          <li
+            key={item.communication.id}
+            data-feed-seq={item.feedSeq}
+            data-communication-id={item.communication.id}
+            onClick={() => onOpen(item.communication.id)}
+          >
+            <FeedCard communication={item.communication} status={<ProgressBadge item={item} progress={progress} />}>
+              <div className="actions">
+                <button
+                  type="button"
+                  className="primary"
+                  aria-label={`Open ${item.communication.title}`}
+                  onClick={(event) => {
+                    event.stopPropagation();
+                    onOpen(item.communication.id);
+                  }}
+                >
+                  Open
+                </button>
+              </div>
+            </FeedCard>
+          </li>
+        ))}
+      </ol>
+      {hasMore && (
+        <button ref={more} type="button" className="link feed-more" onClick={() => setShown(shown + FEED_PAGE)}>
+          Show more ({rest} not shown)
+        </button>
+      )}
+    </>
   );
 }
 

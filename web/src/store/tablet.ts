@@ -58,6 +58,8 @@ export interface TabletSnapshot {
   progress: Record<string, Progress>;
   /** Facts waiting to be sent (queued while offline, or not yet acknowledged). */
   pending: number;
+  /** A live set is on its way: `items` is shown once all of it has arrived. */
+  receiving: boolean;
   cursor: number;
   sound: boolean;
   /** Last fact the server refused, with its reason. */
@@ -149,8 +151,14 @@ export class Tablet {
   private readonly itemBytes = new Map<string, number>();
   private writeTimer?: ReturnType<typeof setTimeout>;
   private publishTimer?: ReturnType<typeof setTimeout>;
-  /** A live set being received: items still to come, and the head it was taken at. */
+  /**
+   * A live set being received: items still to come, and the head it was taken at. Until
+   * it is all in, nothing is rendered or written: it is shown in one go, written in one
+   * transaction.
+   */
   private liveSet?: { pending: number; headSeq: number };
+  /** The keys of the outbox, so that queuing thousands of receipts is not quadratic. */
+  private outboxKeys = new Set<string>();
   private ageTimer?: ReturnType<typeof setInterval>;
   private connection: Connection = 'connecting';
   private refusal?: string;
@@ -212,6 +220,7 @@ export class Tablet {
           noticeMaxAgeDays: state.noticeMaxAgeDays,
           items: Object.fromEntries(items.map((item) => [item.communication.id, item])),
         };
+        this.outboxKeys = new Set(state.outbox.map((entry) => entry.key));
         for (const item of items) this.itemBytes.set(item.communication.id, itemBytes(item));
       } else {
         // Nothing yet, or another terminal's feed: this one starts empty.
@@ -276,7 +285,11 @@ export class Tablet {
       client.close();
     });
     client.socket.on('disconnect', () => {
-      this.liveSet = undefined;
+      // Cut short: what arrived of the live set is shown, the cursor stays where it was.
+      if (this.liveSet) {
+        this.liveSet = undefined;
+        this.save();
+      }
       if (this.connection === 'online') this.setConnection('offline');
     });
     client.socket.io.on('reconnect_attempt', () => {
@@ -424,7 +437,10 @@ export class Tablet {
   }
 
   private enqueue(entry: OutboxEntry): void {
-    if (!this.stored.outbox.some((queued) => queued.key === entry.key)) this.stored.outbox.push(entry);
+    if (!this.outboxKeys.has(entry.key)) {
+      this.outboxKeys.add(entry.key);
+      this.stored.outbox.push(entry);
+    }
     this.save();
     void this.flush();
   }
@@ -465,6 +481,7 @@ export class Tablet {
           done.add(queued.key);
         });
         this.stored.outbox = this.stored.outbox.filter((queued) => !done.has(queued.key));
+        for (const key of done) this.outboxKeys.delete(key);
         this.save();
         if (done.size < batch.length) {
           this.retryLater();
@@ -511,14 +528,16 @@ export class Tablet {
     if (!this.liveSet) return;
     this.stored.cursor = this.liveSet.headSeq;
     this.liveSet = undefined;
+    this.save();
   }
 
   /**
    * Shows the change on the next frame and writes it to the device shortly, each with
-   * whatever follows it: a live set of thousands of items is one render and one write,
-   * not one per item.
+   * whatever follows it; a live set once it is all in: a live set of thousands of items
+   * is one render and one write, not one per item or per message.
    */
   private save(): void {
+    if (this.liveSet) return;
     if (this.publishTimer === undefined) {
       this.publishTimer = setTimeout(() => {
         this.publishTimer = undefined;
@@ -601,6 +620,7 @@ export class Tablet {
         .sort((a, b) => b.feedSeq - a.feedSeq),
       progress: { ...this.stored.progress },
       pending: this.stored.outbox.length,
+      receiving: this.liveSet !== undefined,
       cursor: this.stored.cursor,
       sound: this.stored.sound,
       problem: this.problem,

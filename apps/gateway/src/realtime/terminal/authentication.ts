@@ -112,6 +112,7 @@ export class TerminalAuthentication {
       epoch: await this.epoch.get(),
       requestedCursor: cursor,
       requestedEpoch: auth.epoch,
+      snapshotChunks: auth.snapshotChunks === true,
       renewedToken,
       issuedAt: renewedToken ? Date.now() : (claims.iat ?? 0) * 1_000,
       expiresAt,

@@ -7,7 +7,13 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
-import type { FeedItem, FeedMessage, Hello } from '@lastmeter/contracts';
+import {
+  SNAPSHOT_CHUNK_ITEMS,
+  type FeedItem,
+  type FeedMessage,
+  type Hello,
+  type LiveSetChunk,
+} from '@lastmeter/contracts';
 import { feedHead, getStore, readLiveSet } from '@lastmeter/read-models';
 import { ReadModels } from '../../read/read-models.service';
 import { visibleTo } from '../../read/scope';
@@ -72,11 +78,20 @@ export class TerminalResume {
       ...(data.renewedToken ? { token: data.renewedToken } : {}),
     };
     socket.emit('hello', hello);
-    snapshot?.forEach((item, i) => {
+    const messages = snapshot?.map((item, i) => {
       const message: FeedMessage = { ...visibleTo(session.claims, item), snapshot: true };
       if (foreign && i === 0) message.reset = true;
-      socket.emit('feed', message);
+      return message;
     });
+    if (messages && data.snapshotChunks) {
+      // A few messages for thousands of items: one encoding and one event each.
+      for (let from = 0; from < messages.length; from += SNAPSHOT_CHUNK_ITEMS) {
+        const chunk: LiveSetChunk = { items: messages.slice(from, from + SNAPSHOT_CHUNK_ITEMS) };
+        socket.emit('feed.snapshot', chunk);
+      }
+    } else {
+      for (const message of messages ?? []) socket.emit('feed', message);
+    }
     this.relay.attach(session);
   }
 

@@ -12,6 +12,8 @@ export interface TerminalSocketData {
   epoch: string;
   requestedCursor: number;
   requestedEpoch?: string;
+  /** The terminal takes the live set as `feed.snapshot` chunks (`auth.snapshotChunks`). */
+  snapshotChunks: boolean;
   /** A renewed device token to hand over with hello. */
   renewedToken?: string;
   /** When the socket's token (or its renewal) was issued and expires, epoch ms. */
