@@ -138,7 +138,7 @@ export class Projection {
       if (reply === 2) result.gaps.push({ storeId, feedSeq });
     }
     if (result.appended.length > 0) await hooks.onFeed?.(result.appended);
-    await this.exec(mergeSetAdds(writes.filter((write) => !feed.has(write))));
+    await this.exec(dropRepeatedWrites(mergeSetAdds(writes.filter((write) => !feed.has(write)))));
     return result;
   }
 
@@ -202,4 +202,29 @@ export function mergeSetAdds(writes: Write[]): Write[] {
     }
   }
   return merged;
+}
+
+/**
+ * Writes that change nothing when repeated with the same arguments, whatever else the
+ * batch writes: `HSETNX` (the reach step hashes are never trimmed), `lmHashMax` (only
+ * raises) and `lmReachStore` (a store's step bit is never cleared).
+ */
+const IDEMPOTENT = new Set(['HSETNX', 'lmHashMax', 'lmReachStore']);
+
+/**
+ * The writes without the repeats of an idempotent write already in the batch (same name
+ * and arguments), first occurrences kept in order. A batch of receipts repeats them a
+ * lot: a terminal's delivered, read and acknowledged of one communication raise its
+ * revision three times with the same number, and the terminals of one store count that
+ * store for a step once per receipt; each was a Redis command (two of them Lua scripts).
+ */
+export function dropRepeatedWrites(writes: Write[]): Write[] {
+  const seen = new Set<string>();
+  return writes.filter((write) => {
+    if (!IDEMPOTENT.has(write[0])) return true;
+    const identity = write.join('\0');
+    if (seen.has(identity)) return false;
+    seen.add(identity);
+    return true;
+  });
 }
