@@ -1,4 +1,4 @@
-import { dropRepeatedWrites, mergeSetAdds } from './projection';
+import { dropRepeatedWrites, mergeHashSetNx, mergeSetAdds } from './projection';
 
 describe('mergeSetAdds', () => {
   it('folds SADDs to one key into the first, keeping every other write and its order', () => {
@@ -44,5 +44,33 @@ describe('dropRepeatedWrites', () => {
       writes[8],
       writes[9],
     ]);
+  });
+});
+
+describe('mergeHashSetNx', () => {
+  it('folds the HSETNXs to one key into one lmHashSetNx where the first was, pairs in order', () => {
+    const other = ['lmHashMax', 'revision:c1', 's1/t1', 2] as [string, ...Array<string | number>];
+    const merged = mergeHashSetNx([
+      ['HSETNX', 'read:c1', 's1/t1', 'at1'],
+      other,
+      ['HSETNX', 'delivered:c1', 's1/t1', 'at1'],
+      ['HSETNX', 'read:c1', 's1/t2', 'at2'],
+      ['HSETNX', 'read:c1', 's1/t1', 'at3'],
+    ]);
+    expect(merged).toEqual([
+      ['lmHashSetNx', 'read:c1', 's1/t1', 'at1', 's1/t2', 'at2', 's1/t1', 'at3'],
+      other,
+      ['lmHashSetNx', 'delivered:c1', 's1/t1', 'at1'],
+    ]);
+    expect(merged[1]).toBe(other);
+  });
+
+  it('leaves HSETNXs alone on a key another write of the batch touches', () => {
+    const writes: Array<[string, ...Array<string | number>]> = [
+      ['HSETNX', 'k', 'f', 'a'],
+      ['HDEL', 'k', 'f'],
+      ['HSETNX', 'k', 'f', 'b'],
+    ];
+    expect(mergeHashSetNx(writes)).toEqual(writes);
   });
 });

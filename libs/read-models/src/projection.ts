@@ -138,7 +138,7 @@ export class Projection {
       if (reply === 2) result.gaps.push({ storeId, feedSeq });
     }
     if (result.appended.length > 0) await hooks.onFeed?.(result.appended);
-    await this.exec(dropRepeatedWrites(mergeSetAdds(writes.filter((write) => !feed.has(write)))));
+    await this.exec(mergeHashSetNx(dropRepeatedWrites(mergeSetAdds(writes.filter((write) => !feed.has(write))))));
     return result;
   }
 
@@ -227,4 +227,36 @@ export function dropRepeatedWrites(writes: Write[]): Write[] {
     seen.add(identity);
     return true;
   });
+}
+
+/**
+ * The writes with every `HSETNX` to a key that nothing else in the batch touches folded,
+ * in order, into one `lmHashSetNx` of all their field/value pairs, where the first of
+ * them was: the same hash afterwards (the first value of each field wins either way),
+ * one command per communication and step instead of one per receipt. Every other write is
+ * kept as the same array object, in order.
+ */
+export function mergeHashSetNx(writes: Write[]): Write[] {
+  const touched = new Set<string>();
+  for (const [name, key] of writes) {
+    if (name !== 'HSETNX') touched.add(String(key));
+  }
+  const folded = new Map<string, Write>();
+  const merged: Write[] = [];
+  for (const write of writes) {
+    const [name, key, field, value] = write;
+    if (name !== 'HSETNX' || touched.has(String(key)) || write.length !== 4) {
+      merged.push(write);
+      continue;
+    }
+    const first = folded.get(String(key));
+    if (first) {
+      first.push(field!, value!);
+    } else {
+      const script: Write = ['lmHashSetNx', key!, field!, value!];
+      folded.set(String(key), script);
+      merged.push(script);
+    }
+  }
+  return merged;
 }
