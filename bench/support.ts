@@ -2,7 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureKafkaJars, freePort, lastmeterHome, LocalKafka, LocalRedis, repoRoot } from '@lastmeter/infra';
+import {
+  appNodeArgs,
+  ensureKafkaJars,
+  freePort,
+  lastmeterHome,
+  LocalKafka,
+  LocalRedis,
+  repoRoot,
+} from '@lastmeter/infra';
 import { percentile, resultsDir, writeScenario, type Metric } from './lib/results';
 
 export { percentile };
@@ -72,8 +80,9 @@ export function runMain(main: () => Promise<void>): void {
 }
 
 export async function startBuiltApp(name: string, env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
-  // BENCH_APP_NODE_ARGS profiles the apps under a benchmark, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The apps' own flags (as `lastmeter start` and the image run them); BENCH_APP_NODE_ARGS
+  // adds more, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the apps under a benchmark.
+  const nodeArgs = appNodeArgs((process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const child = spawn(process.execPath, [...nodeArgs, join(repoRoot(), 'dist', 'apps', name, 'src', 'main.js')], {
     env: { ...env, [`${name.toUpperCase()}_PORT`]: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],

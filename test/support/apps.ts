@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort } from '@lastmeter/infra';
+import { appNodeArgs, freePort } from '@lastmeter/infra';
 import { eventually } from './eventually';
 
 export type AppName = 'command' | 'projector' | 'gateway';
@@ -45,7 +45,7 @@ export function spawnApp(
   env: NodeJS.ProcessEnv,
 ): Omit<RunningApp, 'port' | 'url'> & { port: number; url: string } {
   const port = Number(env[`${name.toUpperCase()}_PORT`] ?? 0);
-  const child = spawn(process.execPath, ['--enable-source-maps', join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
+  const child = spawn(process.execPath, [...appNodeArgs(), join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

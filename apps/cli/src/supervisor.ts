@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { prettyFactory } from 'pino-pretty';
-import { repoRoot, stopProcess } from '@lastmeter/infra';
+import { appNodeArgs, repoRoot, stopProcess } from '@lastmeter/infra';
 import { color } from './output';
 
 export interface AppSpec {
@@ -92,7 +92,7 @@ export class Supervisor {
   private launch(app: AppSpec, paint: (s: string) => string, failures: number): void {
     const entry = join(repoRoot(), 'dist', 'apps', app.name, 'src', 'main.js');
     const startedAt = Date.now();
-    const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+    const child = spawn(process.execPath, [...appNodeArgs(), entry], {
       env: app.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

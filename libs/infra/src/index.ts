@@ -1,3 +1,4 @@
+export * from './app-node';
 export * from './paths';
 export * from './prerequisites';
 export * from './ports';

@@ -1,4 +1,4 @@
-import { mergeSetAdds } from './projection';
+import { dropRepeatedWrites, mergeHashSetNx, mergeSetAdds } from './projection';
 
 describe('mergeSetAdds', () => {
   it('folds SADDs to one key into the first, keeping every other write and its order', () => {
@@ -17,5 +17,60 @@ describe('mergeSetAdds', () => {
       ['SADD', 'k', 'b'],
     ];
     expect(mergeSetAdds(writes)).toEqual(writes);
+  });
+});
+
+describe('dropRepeatedWrites', () => {
+  it('keeps the first of each repeated idempotent write, and every other write, in order', () => {
+    const writes: Array<[string, ...Array<string | number>]> = [
+      ['lmHashMax', 'revision:c1', 's1/t1', 2],
+      ['HSETNX', 'delivered:c1', 's1/t1', 'at1'],
+      ['lmReachStore', 'reach:c1', 'by-region', 'region-of', 'comms', 'stores', 's1', 2, 'delivered', 'c1'],
+      ['lmHashMax', 'revision:c1', 's1/t1', 2],
+      ['HSETNX', 'read:c1', 's1/t1', 'at2'],
+      ['lmReachStore', 'reach:c1', 'by-region', 'region-of', 'comms', 'stores', 's1', 2, 'delivered', 'c1'],
+      ['lmReachStore', 'reach:c1', 'by-region', 'region-of', 'comms', 'stores', 's1', 4, 'read', 'c1'],
+      ['lmHashMax', 'revision:c1', 's1/t1', 3],
+      ['HSET', 'quiz:c1', 's1/t1', 1],
+      ['HSET', 'quiz:c1', 's1/t1', 1],
+    ];
+    expect(dropRepeatedWrites(writes)).toEqual([
+      writes[0],
+      writes[1],
+      writes[2],
+      writes[4],
+      writes[6],
+      writes[7],
+      writes[8],
+      writes[9],
+    ]);
+  });
+});
+
+describe('mergeHashSetNx', () => {
+  it('folds the HSETNXs to one key into one lmHashSetNx where the first was, pairs in order', () => {
+    const other = ['lmHashMax', 'revision:c1', 's1/t1', 2] as [string, ...Array<string | number>];
+    const merged = mergeHashSetNx([
+      ['HSETNX', 'read:c1', 's1/t1', 'at1'],
+      other,
+      ['HSETNX', 'delivered:c1', 's1/t1', 'at1'],
+      ['HSETNX', 'read:c1', 's1/t2', 'at2'],
+      ['HSETNX', 'read:c1', 's1/t1', 'at3'],
+    ]);
+    expect(merged).toEqual([
+      ['lmHashSetNx', 'read:c1', 's1/t1', 'at1', 's1/t2', 'at2', 's1/t1', 'at3'],
+      other,
+      ['lmHashSetNx', 'delivered:c1', 's1/t1', 'at1'],
+    ]);
+    expect(merged[1]).toBe(other);
+  });
+
+  it('leaves HSETNXs alone on a key another write of the batch touches', () => {
+    const writes: Array<[string, ...Array<string | number>]> = [
+      ['HSETNX', 'k', 'f', 'a'],
+      ['HDEL', 'k', 'f'],
+      ['HSETNX', 'k', 'f', 'b'],
+    ];
+    expect(mergeHashSetNx(writes)).toEqual(writes);
   });
 });

@@ -138,7 +138,7 @@ export class Projection {
       if (reply === 2) result.gaps.push({ storeId, feedSeq });
     }
     if (result.appended.length > 0) await hooks.onFeed?.(result.appended);
-    await this.exec(mergeSetAdds(writes.filter((write) => !feed.has(write))));
+    await this.exec(mergeHashSetNx(dropRepeatedWrites(mergeSetAdds(writes.filter((write) => !feed.has(write))))));
     return result;
   }
 
@@ -199,6 +199,63 @@ export function mergeSetAdds(writes: Write[]): Write[] {
       const copy: Write = [name, key!, ...members];
       adds.set(String(key), copy);
       merged.push(copy);
+    }
+  }
+  return merged;
+}
+
+/**
+ * Writes that change nothing when repeated with the same arguments, whatever else the
+ * batch writes: `HSETNX` (the reach step hashes are never trimmed), `lmHashMax` (only
+ * raises) and `lmReachStore` (a store's step bit is never cleared).
+ */
+const IDEMPOTENT = new Set(['HSETNX', 'lmHashMax', 'lmReachStore']);
+
+/**
+ * The writes without the repeats of an idempotent write already in the batch (same name
+ * and arguments), first occurrences kept in order. A batch of receipts repeats them a
+ * lot: a terminal's delivered, read and acknowledged of one communication raise its
+ * revision three times with the same number, and the terminals of one store count that
+ * store for a step once per receipt; each was a Redis command (two of them Lua scripts).
+ */
+export function dropRepeatedWrites(writes: Write[]): Write[] {
+  const seen = new Set<string>();
+  return writes.filter((write) => {
+    if (!IDEMPOTENT.has(write[0])) return true;
+    const identity = write.join('\0');
+    if (seen.has(identity)) return false;
+    seen.add(identity);
+    return true;
+  });
+}
+
+/**
+ * The writes with every `HSETNX` to a key that nothing else in the batch touches folded,
+ * in order, into one `lmHashSetNx` of all their field/value pairs, where the first of
+ * them was: the same hash afterwards (the first value of each field wins either way),
+ * one command per communication and step instead of one per receipt. Every other write is
+ * kept as the same array object, in order.
+ */
+export function mergeHashSetNx(writes: Write[]): Write[] {
+  const touched = new Set<string>();
+  for (const [name, key] of writes) {
+    if (name !== 'HSETNX') touched.add(String(key));
+  }
+  const folded = new Map<string, Write>();
+  const merged: Write[] = [];
+  for (const write of writes) {
+    const [name, key, field, value] = write;
+    if (name !== 'HSETNX' || touched.has(String(key)) || write.length !== 4) {
+      merged.push(write);
+      continue;
+    }
+    const first = folded.get(String(key));
+    if (first) {
+      first.push(field!, value!);
+    } else {
+      const script: Write = ['lmHashSetNx', key!, field!, value!];
+      folded.set(String(key), script);
+      merged.push(script);
     }
   }
   return merged;

@@ -95,6 +95,18 @@ for _, comm in ipairs(redis.call('SMEMBERS', KEYS[3])) do
 end
 return 2`,
   },
+  /**
+   * KEYS[1] hash; ARGV field, value, field, value… `HSETNX` of each pair in order (the
+   * first value of a field wins, as separate HSETNXs would): a batch's receipts of one
+   * communication and step in one command (`mergeHashSetNx` in projection.ts).
+   */
+  lmHashSetNx: {
+    numberOfKeys: 1,
+    lua: `
+local added = 0
+for i = 1, #ARGV, 2 do added = added + redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return added`,
+  },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

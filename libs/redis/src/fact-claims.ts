@@ -5,8 +5,39 @@ export const CLAIM_MS = 15_000;
 /** How long a written fact is remembered, so a late retry is still recognised. */
 const REMEMBER_S = 30 * 24 * 3600;
 
-/** Prolongs a claim only while it is still "being written" (never shortens a written fact's memory). */
-const EXTEND_PENDING = `if redis.call('GET', KEYS[1]) == 'pending' then return redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return 0`;
+/** Most facts per script call (a call runs alone in Redis: 1,000 `SET`s take about a millisecond). */
+const KEYS_PER_CALL = 1_000;
+
+/**
+ * The batch scripts, each over all its facts' keys (KEYS; every key declared, no other
+ * touched): one command for a batch instead of one per fact, which cost the gateway an
+ * ioredis command object, a promise and its own RESP encoding per fact and per stage.
+ */
+const SCRIPTS = {
+  /** ARGV claim ms. Per key: 0 claimed now (`SET NX PX`), 1 held by another request, 2 recorded (`done`). */
+  lmClaimFacts: `
+local states = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, 'pending', 'PX', ARGV[1], 'NX') then states[i] = 0
+  elseif redis.call('GET', key) == 'done' then states[i] = 2
+  else states[i] = 1 end
+end
+return states`,
+  /** ARGV seconds. Every key becomes `done` for that long. */
+  lmConfirmFacts: `
+for _, key in ipairs(KEYS) do redis.call('SET', key, 'done', 'EX', ARGV[1]) end
+return #KEYS`,
+  /** ARGV claim ms. Prolongs each claim only while it is still "being written" (never shortens a written fact's memory). */
+  lmExtendFacts: `
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == 'pending' then redis.call('PEXPIRE', key, ARGV[1]) end
+end
+return #KEYS`,
+};
+type ScriptName = keyof typeof SCRIPTS;
+type BatchScript = (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<unknown>;
+
+const STATES: ClaimState[] = ['claimed', 'pending', 'done'];
 
 export class FactInFlight extends Error {
   constructor() {
@@ -28,15 +59,32 @@ export type ClaimState = 'claimed' | 'done' | 'pending';
  * the write fails, it is released. Keys: `<prefix>activity:<fact id>`.
  *
  * `once` claims one fact around one write (the report route). The `…Many` methods are
- * the same steps for a batch of facts (the gateway's FactBatcher), each one pipeline of
- * single-key commands: no command or script touches two keys, so under Redis Cluster a
- * pipeline only has to be split by node, never a command by slot.
+ * the same steps for a batch of facts (the gateway's FactBatcher): one Lua script call
+ * per 1,000 facts (SCRIPTS), all in one round trip. The scripts declare every key they
+ * touch; the keys carry no hash tag (they are the keys `once` and earlier versions
+ * wrote, so a resend of an older fact is still recognised), so under Redis Cluster a
+ * call would have to be split by slot, or the keys given one tag per deployment.
  */
 export class FactClaims {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      if (!(name in redis)) redis.defineCommand(name, { lua });
+    }
+  }
+
+  /** Runs a batch script over the facts' keys, KEYS_PER_CALL at a time in one pipeline; the replies in order. */
+  private async batch(script: ScriptName, ids: string[], arg: number): Promise<unknown[]> {
+    const pipeline = this.redis.pipeline();
+    const call = (pipeline as unknown as Record<ScriptName, BatchScript>)[script].bind(pipeline);
+    for (let from = 0; from < ids.length; from += KEYS_PER_CALL) {
+      const keys = ids.slice(from, from + KEYS_PER_CALL).map((id) => this.key(id));
+      void call(keys.length, ...keys, arg);
+    }
+    return replies(await pipeline.exec());
+  }
 
   private key(id: string): string {
     return `${this.prefix}activity:${id}`;
@@ -69,53 +117,41 @@ export class FactClaims {
   }
 
   /**
-   * Claims each fact for writing (`SET NX` with a CLAIM_MS expiry, one pipeline), then
-   * reads the facts that were already claimed (`GET`, one pipeline) to tell a recorded
-   * fact from one still being written. One state per id, in order.
+   * Claims each fact for writing (`SET NX` with a CLAIM_MS expiry) and, for a fact
+   * already claimed, tells a recorded one from one still being written: one state per
+   * id, in order, from one round trip.
    */
   async claimMany(ids: string[]): Promise<ClaimState[]> {
     if (ids.length === 0) return [];
-    const set = this.redis.pipeline();
-    for (const id of ids) set.set(this.key(id), 'pending', 'PX', CLAIM_MS, 'NX');
-    const taken = replies(await set.exec());
-    const states: ClaimState[] = taken.map((reply) => (reply === 'OK' ? 'claimed' : 'pending'));
-    const others = ids.flatMap((id, i) => (states[i] === 'pending' ? [i] : []));
-    if (others.length > 0) {
-      const get = this.redis.pipeline();
-      for (const i of others) get.get(this.key(ids[i]));
-      replies(await get.exec()).forEach((value, j) => {
-        if (value === 'done') states[others[j]] = 'done';
-      });
-    }
-    return states;
+    return (await this.batch('lmClaimFacts', ids, CLAIM_MS)).flatMap((states) =>
+      (states as number[]).map((state) => STATES[state]),
+    );
   }
 
-  /** The facts are in Kafka: their claims become "recorded" for REMEMBER_S (one pipeline of `SET EX`). */
+  /** The facts are in Kafka: their claims become "recorded" for REMEMBER_S (`SET EX`). */
   async confirmMany(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.set(this.key(id), 'done', 'EX', REMEMBER_S);
-    replies(await pipeline.exec());
+    await this.batch('lmConfirmFacts', ids, REMEMBER_S);
   }
 
-  /** The facts were not written: a retry may claim them at once (one pipeline of `DEL`). */
+  /** The facts were not written: a retry may claim them at once (one `DEL` per KEYS_PER_CALL facts). */
   async releaseMany(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.del(this.key(id));
+    for (let from = 0; from < ids.length; from += KEYS_PER_CALL) {
+      pipeline.del(...ids.slice(from, from + KEYS_PER_CALL).map((id) => this.key(id)));
+    }
     replies(await pipeline.exec());
   }
 
   /**
    * The facts are still being written (a send past its deadline that Kafka may yet
    * accept): their claims stay "being written" for another CLAIM_MS, so that no retry
-   * writes them a second time meanwhile. A single-key script per fact.
+   * writes them a second time meanwhile.
    */
   async extendMany(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.eval(EXTEND_PENDING, 1, this.key(id), CLAIM_MS);
-    replies(await pipeline.exec());
+    await this.batch('lmExtendFacts', ids, CLAIM_MS);
   }
 }
 

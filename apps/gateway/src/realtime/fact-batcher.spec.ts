@@ -249,8 +249,8 @@ describe('FactBatcher', () => {
     expect(batcher.size).toBe(0);
   });
 
-  it('refuses with WriterBusy beyond maxBuffered, without claiming, and takes facts again once there is room', async () => {
-    const { log, claims, batcher } = setUp({ maxBuffered: 3 });
+  it('refuses with WriterBusy beyond maxBuffered and maxHeld, without claiming, and takes facts again once there is room', async () => {
+    const { log, claims, batcher } = setUp({ maxBuffered: 3, maxHeld: 0 });
     log.auto = false;
     const writes = ['a', 'b', 'c'].map((id) => batcher.write(fact(id)));
     const refused = batcher.write(fact('d'));
@@ -262,6 +262,39 @@ describe('FactBatcher', () => {
     await Promise.all(writes);
     log.auto = true;
     expect(await batcher.write(fact('d'))).toEqual({ duplicate: false });
+  });
+
+  it('holds facts beyond maxBuffered, unclaimed, and writes them in arrival order as room is given back', async () => {
+    const { log, claims, batcher } = setUp({ maxBuffered: 2, maxHeld: 4 });
+    log.auto = false;
+    const writes = ['a', 'b', 'c', 'd', 'e'].map((id) => batcher.write(fact(id)));
+    await until(() => log.sends.length === 1);
+    // Only the buffered two are claimed; the others wait, counted in size, leaving room for one more.
+    expect(claims.calls.flatMap(([, ids]) => ids)).toEqual(['a', 'b']);
+    expect(batcher.size).toBe(5);
+    expect(batcher.room).toBe(1);
+    for (let resolved = 0; resolved < 3; resolved++) {
+      await until(() => log.sends.length > resolved);
+      log.sends[resolved].resolve();
+    }
+    expect(await Promise.all(writes)).toEqual(Array(5).fill({ duplicate: false }));
+    expect(log.written).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(batcher.size).toBe(0);
+  });
+
+  it('answers WriterBusy to a fact held past maxHoldMs, and at once beyond maxHeld; neither is claimed or written', async () => {
+    const { log, claims, batcher } = setUp({ maxBuffered: 1, maxHeld: 1, maxHoldMs: 30 });
+    log.auto = false;
+    const first = batcher.write(fact('a'));
+    const held = batcher.write(fact('b'));
+    await expect(batcher.write(fact('c'))).rejects.toBeInstanceOf(WriterBusy);
+    await expect(held).rejects.toBeInstanceOf(WriterBusy);
+    await until(() => log.sends.length === 1);
+    log.sends[0].resolve();
+    await first;
+    expect(claims.calls.flatMap(([, ids]) => ids)).toEqual(['a', 'a']);
+    expect(log.written).toEqual(['a']);
+    expect(batcher.size).toBe(0);
   });
 
   it('answers NotConfirmed at the deadline, keeps the claims while the send goes on, and confirms them when Kafka acks', async () => {
@@ -314,6 +347,28 @@ describe('FactBatcher', () => {
     expect(drained).toBe(false);
     log.sends[0].resolve();
     await Promise.all([write, drain]);
+    expect(batcher.size).toBe(0);
+  });
+
+  it('submit: calls back once per fact (recorded, duplicate, busy) and never within the call', async () => {
+    const { log, batcher } = setUp({ maxBuffered: 2, maxHeld: 0 });
+    const outcomes: Array<[string, unknown]> = [];
+    const submit = (id: string) =>
+      batcher.submit(fact(id), (outcome) =>
+        outcomes.push([id, outcome instanceof Error ? outcome.constructor.name : outcome]),
+      );
+    submit('a');
+    submit('a');
+    // Full: the third is refused at once, with nothing claimed or written.
+    submit('b');
+    expect(outcomes).toEqual([['b', 'WriterBusy']]);
+    await until(() => outcomes.length === 3);
+    expect(outcomes).toEqual([
+      ['b', 'WriterBusy'],
+      ['a', { duplicate: false }],
+      ['a', { duplicate: true }],
+    ]);
+    expect(log.written).toEqual(['a']);
     expect(batcher.size).toBe(0);
   });
 

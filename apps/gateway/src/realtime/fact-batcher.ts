@@ -32,8 +32,15 @@ export interface FactBatcherOptions {
   maxSend: number;
   /** How long the first fact of a batch waits for others before the batch goes. */
   lingerMs: number;
-  /** Facts accepted and not yet settled (queued, claimed, in Kafka); beyond it `write` refuses with WriterBusy. */
+  /** Facts accepted and not yet settled (queued, claimed, in Kafka); beyond it a fact is held. */
   maxBuffered: number;
+  /**
+   * Facts held, beyond maxBuffered, until there is room (first come, first served); beyond
+   * it `write` refuses at once with WriterBusy.
+   */
+  maxHeld: number;
+  /** How long a fact may be held waiting for room; then it is answered WriterBusy (nothing was done). */
+  maxHoldMs: number;
   /** A fact not acked by Kafka this long after `write` is answered NotConfirmed (its send may still succeed). */
   deadlineMs: number;
   /** How often a fact claimed by another request is tried again. */
@@ -43,10 +50,12 @@ export interface FactBatcherOptions {
 }
 
 export const FACT_BATCHER_DEFAULTS: FactBatcherOptions = {
-  maxBatch: 500,
+  maxBatch: 2_000,
   maxSend: 2_000,
   lingerMs: 2,
   maxBuffered: 60_000,
+  maxHeld: 60_000,
+  maxHoldMs: 3_000,
   deadlineMs: 10_000,
   claimRetryMs: 50,
   keepAliveMs: 5_000,
@@ -78,19 +87,26 @@ export interface FactBatcherHooks {
 
 type Outcome = { duplicate: boolean };
 
-interface Waiter {
-  resolve(outcome: Outcome): void;
-  reject(error: Error): void;
+/** A fact waiting for room in the buffer (not claimed, nothing done yet). */
+interface Held {
+  fact: Fact;
+  done: FactCallback;
+  /** Answered WriterBusy from this time on (ms, Date.now()). */
+  until: number;
 }
 
-interface Entry extends Waiter {
+/** Called once with a fact's outcome: recorded (`duplicate` or not), or why not. */
+export type FactCallback = (outcome: Outcome | Error) => void;
+
+interface Entry {
   fact: Fact;
+  done: FactCallback;
   /** Answer NotConfirmed (or FactInFlight) from this time on (ms, Date.now()). */
   deadline: number;
   /** Its claim was found held by another request at least once. */
   contended: boolean;
-  /** The same fact written again on this gateway meanwhile: answered with it, as a duplicate. */
-  followers: Waiter[];
+  /** The same fact written again on this gateway meanwhile: answered with it, as a duplicate (made on the first). */
+  followers?: FactCallback[];
   answered: boolean;
 }
 
@@ -111,8 +127,12 @@ interface Entry extends Waiter {
  *   (`done`: duplicate; held by another: tried again every `claimRetryMs` until the
  *   deadline, then FactInFlight).
  * - Backpressure: at most `maxBuffered` facts between `write` and their settlement
- *   (facts of a send past its deadline count until the send settles); beyond it `write`
- *   refuses at once with WriterBusy, so memory stays bounded when Kafka is slow or gone.
+ *   (facts of a send past its deadline count until the send settles). Beyond it a fact
+ *   is held (nothing claimed) until earlier ones settle, first come, first served: at
+ *   most `maxHeld` facts, each for at most `maxHoldMs`, then WriterBusy; beyond
+ *   `maxHeld`, `write` refuses at once with WriterBusy. A burst is written as soon as
+ *   there is room instead of being resent after a client's pause (the writer idle
+ *   meanwhile), and memory stays bounded when Kafka is slow or gone.
  * - Deadline: a fact not acked within `deadlineMs` is answered NotConfirmed. Not yet sent:
  *   its claim is released. Being sent: its claim is kept (and prolonged) until Kafka
  *   answers, then confirmed or released, so that no resend writes it twice.
@@ -120,6 +140,8 @@ interface Entry extends Waiter {
 export class FactBatcher {
   private readonly options: FactBatcherOptions;
   private readonly queue = new Fifo<Entry>();
+  /** Beyond maxBuffered: facts waiting for room, in arrival order. */
+  private readonly held = new Fifo<Held>();
   /** Claimed (or unclaimed: presence) and waiting for the next send. */
   private readonly ready = new Fifo<Entry>();
   /** Entries on this gateway by fact id, from `write` until answered. */
@@ -139,55 +161,65 @@ export class FactBatcher {
     this.options = { ...FACT_BATCHER_DEFAULTS, ...options };
     // Facts still queued or waiting for a send past their deadline (Kafka stalled) are
     // answered without waiting any longer.
-    this.sweeper = setInterval(() => this.sweep(), Math.max(10, this.options.deadlineMs / 10)).unref();
+    const every = Math.min(this.options.deadlineMs, this.options.maxHoldMs) / 10;
+    this.sweeper = setInterval(() => this.sweep(), Math.max(10, every)).unref();
   }
 
-  /** Facts accepted and not yet settled. */
+  /** Facts accepted and not yet settled (held ones included). */
   get size(): number {
-    return this.buffered;
+    return this.buffered + this.held.length;
   }
 
-  /** How many more facts `write` would take right now (0: it refuses with WriterBusy). */
+  /** How many more facts `write` would take right now, to buffer or to hold (0: it refuses with WriterBusy). */
   get room(): number {
-    return Math.max(0, this.options.maxBuffered - this.buffered);
+    return Math.max(0, this.options.maxBuffered - this.buffered) + Math.max(0, this.options.maxHeld - this.held.length);
   }
 
   /** Writes the fact once; `duplicate` when it was already recorded. */
   write(fact: Fact): Promise<Outcome> {
-    if (this.buffered >= this.options.maxBuffered) return Promise.reject(new WriterBusy());
+    return new Promise<Outcome>((resolve, reject) =>
+      this.submit(fact, (outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome))),
+    );
+  }
+
+  /**
+   * `write` for callers of many facts at once (a `receipts` message): `done` is called
+   * once with the outcome (WriterBusy at once when even the hold is full), without a
+   * promise per fact.
+   */
+  submit(fact: Fact, done: FactCallback): void {
+    if (this.buffered < this.options.maxBuffered && this.held.length === 0) {
+      this.accept(fact, done);
+    } else if (this.held.length < this.options.maxHeld) {
+      // Full: held until earlier facts settle, rather than refused and resent after a pause.
+      this.held.push({ fact, done, until: Date.now() + this.options.maxHoldMs });
+    } else {
+      done(new WriterBusy());
+    }
+  }
+
+  /** Into the buffer: the fact's deadline starts now. */
+  private accept(fact: Fact, done: FactCallback): void {
     this.buffered++;
-    return new Promise<Outcome>((resolve, reject) => {
-      const same = fact.id === undefined ? undefined : this.byId.get(fact.id);
-      if (same) {
-        same.followers.push({
-          resolve: (outcome) => {
-            this.buffered--;
-            resolve(outcome);
-          },
-          reject: (error) => {
-            this.buffered--;
-            reject(error);
-          },
-        });
-        return;
-      }
-      const entry: Entry = {
-        fact,
-        deadline: Date.now() + this.options.deadlineMs,
-        contended: false,
-        followers: [],
-        answered: false,
-        resolve,
-        reject,
-      };
-      if (fact.id !== undefined) this.byId.set(fact.id, entry);
-      this.enqueue(entry);
-    });
+    const same = fact.id === undefined ? undefined : this.byId.get(fact.id);
+    if (same) {
+      (same.followers ??= []).push(done);
+      return;
+    }
+    const entry: Entry = {
+      fact,
+      done,
+      deadline: Date.now() + this.options.deadlineMs,
+      contended: false,
+      answered: false,
+    };
+    if (fact.id !== undefined) this.byId.set(fact.id, entry);
+    this.enqueue(entry);
   }
 
   /** Resolves once every accepted fact has settled, or after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<void> {
-    for (const deadline = Date.now() + timeoutMs; this.buffered > 0 && Date.now() < deadline;) {
+    for (const deadline = Date.now() + timeoutMs; this.size > 0 && Date.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -209,19 +241,28 @@ export class FactBatcher {
     if (entry.answered) return;
     entry.answered = true;
     if (entry.fact.id !== undefined && this.byId.get(entry.fact.id) === entry) this.byId.delete(entry.fact.id);
-    if (outcome instanceof Error) {
-      entry.reject(outcome);
-      for (const follower of entry.followers) follower.reject(outcome);
-    } else {
-      entry.resolve(outcome);
-      for (const follower of entry.followers) follower.resolve({ duplicate: true });
-    }
+    entry.done(outcome);
+    if (entry.followers === undefined) return;
+    // A follower's place in the buffer is given back as it is answered.
+    this.buffered -= entry.followers.length;
+    const theirs = outcome instanceof Error ? outcome : { duplicate: true };
+    for (const follower of entry.followers) follower(theirs);
+    this.admitHeld();
   }
 
   /** Answers and frees the entries' places in the buffer. */
   private settle(entries: Entry[], outcome: Outcome | Error): void {
     for (const entry of entries) this.answer(entry, outcome);
     this.buffered -= entries.length;
+    this.admitHeld();
+  }
+
+  /** Held facts take the room given back, first come, first served. */
+  private admitHeld(): void {
+    while (this.held.length > 0 && this.buffered < this.options.maxBuffered) {
+      const [{ fact, done }] = this.held.take(1);
+      this.accept(fact, done);
+    }
   }
 
   /** Stage 1: claims the next batch (one pipeline) and hands what may be written to the sender. */
@@ -286,7 +327,7 @@ export class FactBatcher {
     const batch = expired.length > 0 ? claimed.filter((entry) => entry.deadline > now) : claimed;
     if (batch.length === 0) return;
     const ids = batch.flatMap((entry) => (entry.fact.id === undefined ? [] : [entry.fact.id]));
-    const sent = this.log.send(batch.map(({ fact: { key, value, type } }) => ({ key, value, type })));
+    const sent = this.log.send(batch.map((entry) => entry.fact));
     // The answer's deadline is the earliest of the batch's; the send itself goes on.
     const deadline = Math.min(...batch.map((entry) => entry.deadline));
     let timer: NodeJS.Timeout | undefined;
@@ -352,6 +393,7 @@ export class FactBatcher {
   /** Answers queued and claimed-but-unsent facts past their deadline (Kafka stalled behind them). */
   private sweep(): void {
     const now = Date.now();
+    for (const held of this.held.removeWhere((h) => h.until <= now)) held.done(new WriterBusy());
     const expired = (entry: Entry) => entry.deadline <= now;
     for (const entry of this.queue.removeWhere(expired)) {
       this.settle([entry], entry.contended ? new FactInFlight() : new NotConfirmed());

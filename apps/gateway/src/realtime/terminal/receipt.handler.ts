@@ -80,7 +80,7 @@ export class ReceiptHandler implements TerminalMessageHandler {
    * reason it was not. An invalid or refused item is not written.
    */
   async handleMany(session: TerminalSession, items: unknown[]): Promise<Array<{ duplicate: boolean } | Error>> {
-    const outcomes: Array<Promise<{ duplicate: boolean } | Error> | Error> = new Array(items.length);
+    const outcomes: Array<{ duplicate: boolean } | Error> = new Array(items.length);
     const valid: Array<{ receipt: ReceiptPayload; i: number }> = [];
     for (const [i, item] of items.entries()) {
       const receipt = wellFormedReceipt(item) ?? (await parseReceipt(item).catch(asError));
@@ -91,10 +91,34 @@ export class ReceiptHandler implements TerminalMessageHandler {
       session,
       valid.map(({ receipt }) => receipt),
     );
-    valid.forEach(({ receipt, i }, j) => {
-      outcomes[i] = problems[j] ?? this.record(session, receipt).catch(asError);
+    // One promise for the message, not one per item: the writer calls back per fact.
+    return new Promise((resolve) => {
+      let open = 1;
+      const settled = () => {
+        if (--open === 0) resolve(outcomes);
+      };
+      const actor = actorOf(session);
+      valid.forEach(({ receipt, i }, j) => {
+        if (problems[j]) {
+          outcomes[i] = problems[j];
+          return;
+        }
+        open++;
+        const { communicationId, kind, revision } = receipt;
+        const id = this.writer.factId(session.terminalId, kind, communicationId, String(revision));
+        const data = { storeId: session.storeId, terminalId: session.terminalId, communicationId, revision };
+        try {
+          this.writer.submit(`receipt.${kind}`, id, actor, data, (outcome) => {
+            outcomes[i] = outcome;
+            settled();
+          });
+        } catch (error) {
+          outcomes[i] = asError(error);
+          settled();
+        }
+      });
+      settled();
     });
-    return Promise.all(outcomes);
   }
 
   private record(session: TerminalSession, { communicationId, kind, revision }: ReceiptPayload) {
