@@ -82,7 +82,7 @@ export function runMain(main: () => Promise<void>): void {
 export async function startBuiltApp(name: string, env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
   // The apps' own flags (as `lastmeter start` and the image run them); BENCH_APP_NODE_ARGS
   // adds more, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the apps under a benchmark.
-  const nodeArgs = appNodeArgs((process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean));
+  const nodeArgs = appNodeArgs(name, (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const child = spawn(process.execPath, [...nodeArgs, join(repoRoot(), 'dist', 'apps', name, 'src', 'main.js')], {
     env: { ...env, [`${name.toUpperCase()}_PORT`]: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],

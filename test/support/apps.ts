@@ -45,7 +45,7 @@ export function spawnApp(
   env: NodeJS.ProcessEnv,
 ): Omit<RunningApp, 'port' | 'url'> & { port: number; url: string } {
   const port = Number(env[`${name.toUpperCase()}_PORT`] ?? 0);
-  const child = spawn(process.execPath, [...appNodeArgs(), join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
+  const child = spawn(process.execPath, [...appNodeArgs(name), join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

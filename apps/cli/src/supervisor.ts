@@ -92,7 +92,7 @@ export class Supervisor {
   private launch(app: AppSpec, paint: (s: string) => string, failures: number): void {
     const entry = join(repoRoot(), 'dist', 'apps', app.name, 'src', 'main.js');
     const startedAt = Date.now();
-    const child = spawn(process.execPath, [...appNodeArgs(), entry], {
+    const child = spawn(process.execPath, [...appNodeArgs(app.name), entry], {
       env: app.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CredentialStore } from './credential-store';
 
 const password = (userId: string, passwordHash: string) => ({
@@ -23,6 +24,17 @@ describe('CredentialStore', () => {
     store.apply(code('t1', 'sha$abc'));
     expect(store.enrollmentCodeHash('t1')).toBe('sha$abc');
     expect(store.terminalIdByCode('sha$abc')).toBe('t1');
+  });
+
+  it('answers a SHA-256 hex hash exactly as it was given (it is held as 32 bytes)', () => {
+    const store = new CredentialStore();
+    const hash = createHash('sha256').update('ABCD-EFGH').digest('hex');
+    const other = createHash('sha256').update('ABCD-EFGI').digest('hex');
+    store.apply(code('t1', hash));
+    expect(store.enrollmentCodeHash('t1')).toBe(hash);
+    expect(store.terminalIdByCode(hash)).toBe('t1');
+    expect(store.terminalIdByCode(other)).toBeUndefined();
+    expect(store.terminalIdByCode(hash.toUpperCase())).toBeUndefined();
   });
 
   it('forgets the old hash when a terminal gets a new code', () => {
