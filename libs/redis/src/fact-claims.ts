@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import type Redis from 'ioredis';
 
 /** How long a claimed fact may stay "being written" before another attempt may take over. */
@@ -61,9 +62,11 @@ export type ClaimState = 'claimed' | 'done' | 'pending';
  * `once` claims one fact around one write (the report route). The `…Many` methods are
  * the same steps for a batch of facts (the gateway's FactBatcher): one Lua script call
  * per 1,000 facts (SCRIPTS), all in one round trip. The scripts declare every key they
- * touch; the keys carry no hash tag (they are the keys `once` and earlier versions
- * wrote, so a resend of an older fact is still recognised), so under Redis Cluster a
- * call would have to be split by slot, or the keys given one tag per deployment.
+ * touch. The keys carry no hash tag (they are the keys `once` and earlier versions
+ * wrote, so a resend of an older fact is still recognised), so on a Redis Cluster the
+ * calls are split by slot (`groups`): every script and multi-key command touches one
+ * slot, at the price of about one call per fact there (a tag per shard of fact ids would
+ * restore the batching; it needs a key migration).
  */
 export class FactClaims {
   constructor(
@@ -75,15 +78,41 @@ export class FactClaims {
     }
   }
 
-  /** Runs a batch script over the facts' keys, KEYS_PER_CALL at a time in one pipeline; the replies in order. */
+  /**
+   * The facts' keys in groups of at most KEYS_PER_CALL that one call may touch together:
+   * any on a single Redis, one slot's on a Cluster. Each group keeps the facts' order;
+   * `order` lists the facts' indexes group after group.
+   */
+  private groups(ids: string[]): { keys: string[][]; order: number[] } {
+    const bySlot = new Map<number, number[]>();
+    ids.forEach((id, i) => {
+      const slot = this.redis.isCluster ? calculateSlot(this.key(id)) : 0;
+      const list = bySlot.get(slot) ?? [];
+      list.push(i);
+      bySlot.set(slot, list);
+    });
+    const keys: string[][] = [];
+    const order: number[] = [];
+    for (const indexes of bySlot.values()) {
+      for (let from = 0; from < indexes.length; from += KEYS_PER_CALL) {
+        const chunk = indexes.slice(from, from + KEYS_PER_CALL);
+        keys.push(chunk.map((i) => this.key(ids[i]!)));
+        order.push(...chunk);
+      }
+    }
+    return { keys, order };
+  }
+
+  /** Runs a batch script over the facts' keys (groups of them) in one pipeline; one reply per fact, in order. */
   private async batch(script: ScriptName, ids: string[], arg: number): Promise<unknown[]> {
     const pipeline = this.redis.pipeline();
     const call = (pipeline as unknown as Record<ScriptName, BatchScript>)[script].bind(pipeline);
-    for (let from = 0; from < ids.length; from += KEYS_PER_CALL) {
-      const keys = ids.slice(from, from + KEYS_PER_CALL).map((id) => this.key(id));
-      void call(keys.length, ...keys, arg);
-    }
-    return replies(await pipeline.exec());
+    const { keys, order } = this.groups(ids);
+    for (const group of keys) void call(group.length, ...group, arg);
+    const perKey = replies(await pipeline.exec()).flatMap((reply) => (Array.isArray(reply) ? reply : []));
+    const inOrder: unknown[] = new Array(ids.length);
+    order.forEach((index, i) => (inOrder[index] = perKey[i]));
+    return inOrder;
   }
 
   private key(id: string): string {
@@ -123,9 +152,7 @@ export class FactClaims {
    */
   async claimMany(ids: string[]): Promise<ClaimState[]> {
     if (ids.length === 0) return [];
-    return (await this.batch('lmClaimFacts', ids, CLAIM_MS)).flatMap((states) =>
-      (states as number[]).map((state) => STATES[state]),
-    );
+    return (await this.batch('lmClaimFacts', ids, CLAIM_MS)).map((state) => STATES[state as number]!);
   }
 
   /** The facts are in Kafka: their claims become "recorded" for REMEMBER_S (`SET EX`). */
@@ -138,9 +165,7 @@ export class FactClaims {
   async releaseMany(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (let from = 0; from < ids.length; from += KEYS_PER_CALL) {
-      pipeline.del(...ids.slice(from, from + KEYS_PER_CALL).map((id) => this.key(id)));
-    }
+    for (const group of this.groups(ids).keys) pipeline.del(...group);
     replies(await pipeline.exec());
   }
 
