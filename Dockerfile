@@ -24,4 +24,4 @@ ENV APP=${APP}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD node -e "const p=process.env[process.env.APP.toUpperCase()+'_PORT']||{gateway:3000,command:3001,projector:3002}[process.env.APP];fetch('http://127.0.0.1:'+p+'/v1/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # The apps' Node flags: appNodeArgs() in libs/infra/src/app-node.ts (a unit test keeps them equal).
-CMD ["sh", "-c", "case $APP in command) FLAGS='';; *) FLAGS='--max-semi-space-size=64';; esac; exec node --enable-source-maps $FLAGS dist/apps/${APP}/src/main.js"]
+CMD ["sh", "-c", "case $APP in command) FLAGS='--heap-growing-percent=50 --max-semi-space-size=4';; *) FLAGS='--max-semi-space-size=64';; esac; exec node --enable-source-maps $FLAGS dist/apps/${APP}/src/main.js"]

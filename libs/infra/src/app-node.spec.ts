@@ -10,7 +10,7 @@ describe('appNodeArgs', () => {
       ...APP_V8_FLAGS.gateway,
       '--cpu-prof',
     ]);
-    expect(appNodeArgs('command')).toEqual(['--enable-source-maps']);
+    expect(appNodeArgs('command')).toEqual(['--enable-source-maps', ...APP_V8_FLAGS.command]);
   });
 
   it('is what the container image starts each app with', () => {
