@@ -248,6 +248,40 @@ describe('AggregateStore', () => {
       expect(store.record(drafted!.commandId)).toBeUndefined();
     });
 
+    it('when the snapshots were lost, waits for their rebuild, holding flushes back, then loads', async () => {
+      const { snapshots, store } = setUp({ cacheSize: 1 });
+      await store.load([
+        ['terminal', 't1'],
+        ['terminal', 't2'],
+      ]);
+      store.apply(terminal('t1'), 0);
+      store.apply(terminal('t2'), 0);
+      await store.flush(new Map([[0, 2]]));
+      expect(() => store.get('terminal', 't1')).toThrow('not in memory');
+
+      const kept = new Map(snapshots.aggregates);
+      snapshots.lost = true;
+      snapshots.aggregates.clear();
+      let rebuilds = 0;
+      store.onSnapshotsLost(async () => {
+        rebuilds++;
+        // Meanwhile a flush is held back: nothing is written to the store being rebuilt.
+        store.apply(eventOf('terminal.revoked', { storeId: 's1' }, { aggregateId: 't2', version: 2 }), 0);
+        const saves = snapshots.saves;
+        await store.flush(new Map([[0, 3]]));
+        expect(snapshots.saves).toBe(saves);
+        snapshots.lost = false;
+        for (const [key, snapshot] of kept) snapshots.aggregates.set(key, snapshot);
+      });
+      await store.load([['terminal', 't1']]);
+      expect(rebuilds).toBe(1);
+      expect((store.get('terminal', 't1').state as TerminalState).name).toBe('Till t1');
+      // Then what changed meanwhile is written, with the checkpoints.
+      await store.flush(new Map([[0, 3]]));
+      expect(snapshots.aggregates.get('terminal/t2')?.version).toBe(2);
+      expect(snapshots.offsets.get(0)).toBe(3);
+    });
+
     it('refuses to fold an event of a terminal that was not loaded (it would lose its history)', () => {
       const { store } = setUp();
       expect(() => store.apply(terminal('t9'), 0)).toThrow('terminal/t9 is not in memory: load it before applying');

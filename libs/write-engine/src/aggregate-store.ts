@@ -92,7 +92,8 @@ export class AggregateStore {
   private readonly usersByName = new Map<string, string>();
   private readonly terminalsByStore = new Map<string, Set<string>>();
   private readonly listeners: Array<(event: DomainEvent) => void> = [];
-  private lostListener?: (error: SnapshotsLost) => void;
+  private rebuild?: () => Promise<void>;
+  private rebuilding?: Promise<void>;
   private readonly snapshots?: SnapshotStore;
   private readonly cacheSize: number;
   private readonly recordCacheSize: number;
@@ -227,20 +228,45 @@ export class AggregateStore {
   }
 
   /**
-   * Calls `listener` when the snapshot store turns out to have lost what it held: memory
-   * can no longer be completed from it, and the log must be read again from the start.
+   * What to do when the snapshot store turns out to have lost what it held (Redis
+   * restarted empty, or was flushed): `rebuild` writes the snapshots again from the log
+   * (EventTail). Until it resolves, loads wait and flushes are held back (what changed
+   * stays in memory), then the call that met the loss is retried.
    */
-  onSnapshotsLost(listener: (error: SnapshotsLost) => void): void {
-    this.lostListener = listener;
+  onSnapshotsLost(rebuild: () => Promise<void>): void {
+    this.rebuild = rebuild;
   }
 
   private async fromSnapshots<T>(call: (snapshots: SnapshotStore) => Promise<T>): Promise<T> {
-    try {
-      return await call(this.snapshots!);
-    } catch (error) {
-      if (error instanceof SnapshotsLost) this.lostListener?.(error);
-      throw error;
+    for (;;) {
+      if (this.rebuilding) await this.rebuilding;
+      try {
+        return await call(this.snapshots!);
+      } catch (error) {
+        if (!(error instanceof SnapshotsLost) || !this.rebuild) throw error;
+        // Started after `rebuilding` is set, so that what it calls meanwhile waits (or is held back).
+        const rebuild = this.rebuild;
+        this.rebuilding ??= Promise.resolve()
+          .then(() => rebuild())
+          .finally(() => (this.rebuilding = undefined));
+      }
     }
+  }
+
+  /** Opens the snapshot store again after a loss (a new generation). */
+  async reopenSnapshots(): Promise<void> {
+    await this.snapshots?.open();
+  }
+
+  /** A store over the same snapshots, for rebuilding them from the log. */
+  forRebuild(): AggregateStore {
+    return new AggregateStore({
+      snapshots: this.snapshots,
+      cacheSize: this.cacheSize,
+      recordCacheSize: this.recordCacheSize,
+      idempotencyWindowMs: this.windowMs,
+      now: this.now,
+    });
   }
 
   /** Calls `listener` with every event once it is folded in (committed to Kafka). */
@@ -311,7 +337,8 @@ export class AggregateStore {
    * evicts least recently used terminals, users and records beyond the cache sizes.
    */
   async flush(checkpoints: Map<number, number>): Promise<void> {
-    if (!this.snapshots) return;
+    // While the snapshots are rebuilt, what changed waits in memory (never evicted while dirty).
+    if (!this.snapshots || this.rebuilding) return;
     const aggregates: AggregateSnapshot[] = [];
     const flushed = new Map(this.dirty);
     for (const key of flushed.keys()) {

@@ -62,14 +62,7 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
     await this.topicsBootstrap.ready();
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    this.store.onSnapshotsLost(() => {
-      // Crash-only: memory cannot be completed from the snapshots any more, and a restart
-      // reads the log from the start (no checkpoints) and writes them again.
-      this.logger.fatal(
-        "Redis lost the write side's snapshots (restarted empty, or flushed): exiting to rebuild them from the log",
-      );
-      process.exit(70);
-    });
+    this.store.onSnapshotsLost(() => this.rebuildSnapshots());
     const checkpoints = await this.restore(this.admin);
     // A group of its own per instance: every instance needs every partition. kafkajs
     // has no manual assignment; the group is never committed to and expires on its own.
@@ -175,6 +168,82 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
       );
     }
     return checkpoints;
+  }
+
+  /**
+   * Redis lost the snapshots while this instance runs (restarted empty, flushed): they are
+   * written again from the events topic, from offset 0 to its end now, by a store of their
+   * own (bounded like this one) and a consumer of its own; the checkpoints move only at
+   * the end. Meanwhile this instance decides with what it holds in memory and its loads
+   * of terminals, users and records wait (AggregateStore.fromSnapshots).
+   */
+  private async rebuildSnapshots(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const started = Date.now();
+      this.logger.warn(
+        "Redis lost the write side's snapshots (restarted empty, or flushed): rebuilding them from the log",
+      );
+      const consumer = this.kafka.consumer({
+        groupId: `${this.topics.events}.snapshot-rebuild.${randomUUID()}`,
+        readUncommitted: false,
+        maxWaitTimeInMs: 100,
+        maxBytes: 2 * 1024 * 1024,
+        maxBytesPerPartition: 512 * 1024,
+      });
+      try {
+        await this.store.reopenSnapshots();
+        const ends = new Map((await this.endsOf(this.admin!)).map(({ partition, high }) => [partition, Number(high)]));
+        const scratch = this.store.forRebuild();
+        const reached = new Map<number, number>();
+        let done!: () => void;
+        let fail!: (error: Error) => void;
+        const finished = new Promise<void>((resolve, reject) => ((done = resolve), (fail = reject)));
+        consumer.on(consumer.events.CRASH, ({ payload }) => fail(payload.error));
+        const check = () => {
+          if ([...ends].every(([partition, end]) => end === 0 || (reached.get(partition) ?? 0) >= end)) done();
+        };
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+          reached.set(payload.partition, Number(payload.lastOffset) + 1);
+          check();
+        });
+        await consumer.connect();
+        await consumer.subscribe({ topics: [this.topics.events], fromBeginning: true });
+        let flushed = Date.now();
+        await consumer.run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const events = batch.messages.flatMap((message) => parseRecord(message.value).map((e) => upcast(e)));
+            const keys = events
+              .filter((event) => isAggregateType(event.aggregateType))
+              .map((event) => [event.aggregateType as AggregateType, event.aggregateId] as const);
+            await scratch.load(keys);
+            await scratch.loadRecords(events.map((event) => event.commandId));
+            for (const event of events) {
+              try {
+                scratch.apply(event, batch.partition);
+              } catch (error) {
+                this.logger.error(`rebuild: skipping ${event.type} ${event.id}: ${(error as Error).message}`);
+              }
+            }
+            // Snapshots as it goes (bounded memory), the checkpoints only at the end.
+            if (Date.now() - flushed > SNAPSHOT_INTERVAL_MS) {
+              await scratch.flush(new Map());
+              flushed = Date.now();
+            }
+          },
+        });
+        check();
+        await finished;
+        await scratch.flush(ends);
+        this.logger.log(`snapshots rebuilt from the log in ${Date.now() - started} ms`);
+        return;
+      } catch (error) {
+        this.logger.error(`rebuilding the snapshots failed (attempt ${attempt}): ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      } finally {
+        await consumer.disconnect().catch(() => undefined);
+      }
+    }
   }
 
   /** The events topic's offsets, once its partitions have leaders (it may have just been created). */
