@@ -6,5 +6,5 @@ export * from './topic-admin';
 export * from './topics.bootstrap';
 export * from './producers';
 export * from './batch-producer';
-export type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+export type { Admin, Batch, Consumer, Kafka, Producer } from 'kafkajs';
 export * from './topic-reader';

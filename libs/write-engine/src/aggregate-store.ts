@@ -100,7 +100,7 @@ export class AggregateStore {
   private readonly windowMs: number;
   private readonly now: () => number;
 
-  constructor(options: AggregateStoreOptions = {}) {
+  constructor(private readonly options: AggregateStoreOptions = {}) {
     this.snapshots = options.snapshots;
     this.cacheSize = options.cacheSize ?? 20_000;
     this.recordCacheSize = options.recordCacheSize ?? 10_000;
@@ -260,13 +260,7 @@ export class AggregateStore {
 
   /** A store over the same snapshots, for rebuilding them from the log. */
   forRebuild(): AggregateStore {
-    return new AggregateStore({
-      snapshots: this.snapshots,
-      cacheSize: this.cacheSize,
-      recordCacheSize: this.recordCacheSize,
-      idempotencyWindowMs: this.windowMs,
-      now: this.now,
-    });
+    return new AggregateStore(this.options);
   }
 
   /** Calls `listener` with every event once it is folded in (committed to Kafka). */

@@ -10,7 +10,15 @@ import {
   type DomainEvent,
   type TopicNames,
 } from '@lastmeter/contracts';
-import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
+import {
+  KAFKA,
+  TOPIC_NAMES,
+  TopicsBootstrap,
+  type Admin,
+  type Batch,
+  type Consumer,
+  type Kafka,
+} from '@lastmeter/kafka';
 import type { AggregateStore } from './aggregate-store';
 import { CredentialStore } from './credential-store';
 import { FeedLedger } from './feed-ledger';
@@ -19,6 +27,13 @@ import { AGGREGATE_STORE } from './write-engine.tokens';
 
 /** How often what the tail folded is written to the snapshot store (with its checkpoints). */
 const SNAPSHOT_INTERVAL_MS = 1_000;
+
+/**
+ * The fetches of the readers of the log (the tail, a snapshot rebuild). Smaller than
+ * kafkajs's 10 MiB: a start-up reading hundreds of thousands of records keeps less of
+ * them decoded at once (the process's peak memory).
+ */
+const FETCH = { maxWaitTimeInMs: 100, maxBytes: 2 * 1024 * 1024, maxBytesPerPartition: 512 * 1024 };
 
 /**
  * Reads the events topic (read_committed) into the AggregateStore, the feed topic into
@@ -70,11 +85,7 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
       groupId: `${this.topics.events}.command-view.${randomUUID()}`,
       readUncommitted: false,
       sessionTimeout: 30_000,
-      maxWaitTimeInMs: 100,
-      // Smaller fetches than kafkajs's 10 MiB: a start-up reading hundreds of thousands of
-      // records keeps less of them decoded at once (the process's peak memory).
-      maxBytes: 2 * 1024 * 1024,
-      maxBytesPerPartition: 512 * 1024,
+      ...FETCH,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -100,16 +111,7 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
           }
           return;
         }
-        const events: DomainEvent[] = [];
-        for (const message of batch.messages) {
-          try {
-            for (const envelope of parseRecord(message.value)) events.push(upcast(envelope));
-          } catch (error) {
-            // The decider only ever appends valid events; anything else is logged and skipped.
-            this.logger.error(`skipping ${topic}[${partition}]@${message.offset}: ${(error as Error).message}`);
-          }
-        }
-        await this.applyAll(events, partition);
+        await this.applyAll(this.eventsOf(batch), partition);
       },
     });
     for (const [partition, offset] of checkpoints) {
@@ -118,23 +120,40 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
     this.snapshotTimer = setInterval(() => void this.snapshot(), SNAPSHOT_INTERVAL_MS);
   }
 
-  /** Folds a batch's events in, with the terminals, users and command records they need loaded first. */
-  private async applyAll(events: DomainEvent[], partition: number): Promise<void> {
+  /** A batch's events, upcast; a record that does not parse is logged and skipped. */
+  private eventsOf(batch: Batch): DomainEvent[] {
+    const events: DomainEvent[] = [];
+    for (const message of batch.messages) {
+      try {
+        for (const envelope of parseRecord(message.value)) events.push(upcast(envelope));
+      } catch (error) {
+        // The decider only ever appends valid events; anything else is logged and skipped.
+        this.logger.error(`skipping ${batch.topic}[${batch.partition}]@${message.offset}: ${(error as Error).message}`);
+      }
+    }
+    return events;
+  }
+
+  /**
+   * Folds a batch's events into `store` (this instance's, or a rebuild's), with the
+   * terminals, users and command records they need loaded first.
+   */
+  private async applyAll(events: DomainEvent[], partition: number, store = this.store): Promise<void> {
     const keys: Array<readonly [AggregateType, string]> = [];
     for (const event of events) {
       if (event.type !== 'feed.appended' && isAggregateType(event.aggregateType)) {
         keys.push([event.aggregateType, event.aggregateId]);
       }
     }
-    const release = this.store.pin(keys);
+    const release = store.pin(keys);
     try {
       if (keys.length > 0) {
-        await Promise.all([this.store.load(keys), this.store.loadRecords(events.map((event) => event.commandId))]);
+        await Promise.all([store.load(keys), store.loadRecords(events.map((event) => event.commandId))]);
       }
       for (const event of events) {
         try {
           if (event.type === 'feed.appended') this.ledger.apply(event.data);
-          else this.store.apply(event, partition);
+          else store.apply(event, partition);
         } catch (error) {
           this.logger.error(`skipping ${event.type} ${event.id}: ${(error as Error).message}`);
         }
@@ -153,7 +172,7 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
     const started = Date.now();
     let checkpoints = await this.store.restore();
     // Read after the checkpoints: another instance may move them forward meanwhile, never past the log's end.
-    const ends = new Map((await this.endsOf(admin)).map(({ partition, high }) => [partition, Number(high)]));
+    const ends = await this.endsOf(admin);
     if ([...checkpoints].some(([partition, offset]) => offset > (ends.get(partition) ?? 0))) {
       this.logger.warn('snapshots are ahead of the events topic (a recreated log?): discarding them, reading from 0');
       await this.store.discardSnapshots();
@@ -186,13 +205,11 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
       const consumer = this.kafka.consumer({
         groupId: `${this.topics.events}.snapshot-rebuild.${randomUUID()}`,
         readUncommitted: false,
-        maxWaitTimeInMs: 100,
-        maxBytes: 2 * 1024 * 1024,
-        maxBytesPerPartition: 512 * 1024,
+        ...FETCH,
       });
       try {
         await this.store.reopenSnapshots();
-        const ends = new Map((await this.endsOf(this.admin!)).map(({ partition, high }) => [partition, Number(high)]));
+        const ends = await this.endsOf(this.admin!);
         const scratch = this.store.forRebuild();
         const reached = new Map<number, number>();
         let done!: () => void;
@@ -212,19 +229,7 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
         await consumer.run({
           autoCommit: false,
           eachBatch: async ({ batch }) => {
-            const events = batch.messages.flatMap((message) => parseRecord(message.value).map((e) => upcast(e)));
-            const keys = events
-              .filter((event) => isAggregateType(event.aggregateType))
-              .map((event) => [event.aggregateType as AggregateType, event.aggregateId] as const);
-            await scratch.load(keys);
-            await scratch.loadRecords(events.map((event) => event.commandId));
-            for (const event of events) {
-              try {
-                scratch.apply(event, batch.partition);
-              } catch (error) {
-                this.logger.error(`rebuild: skipping ${event.type} ${event.id}: ${(error as Error).message}`);
-              }
-            }
+            await this.applyAll(this.eventsOf(batch), batch.partition, scratch);
             // Snapshots as it goes (bounded memory), the checkpoints only at the end.
             if (Date.now() - flushed > SNAPSHOT_INTERVAL_MS) {
               await scratch.flush(new Map());
@@ -246,11 +251,12 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
     }
   }
 
-  /** The events topic's offsets, once its partitions have leaders (it may have just been created). */
-  private async endsOf(admin: Admin): Promise<Array<{ partition: number; high: string }>> {
+  /** The end of each events partition, once they have leaders (the topic may have just been created). */
+  private async endsOf(admin: Admin): Promise<Map<number, number>> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await admin.fetchTopicOffsets(this.topics.events);
+        const offsets = await admin.fetchTopicOffsets(this.topics.events);
+        return new Map(offsets.map(({ partition, high }) => [partition, Number(high)]));
       } catch (error) {
         if (!(error as { retriable?: boolean }).retriable || attempt >= 50) throw error;
         await new Promise((resolve) => setTimeout(resolve, 200));
