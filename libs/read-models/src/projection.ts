@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { pipelineReplies } from '@lastmeter/redis';
 import { parseRecord, upcast, type DomainEvent, type TopicRole } from '@lastmeter/contracts';
 import { catalogue } from './models/catalogue';
 import { compliance } from './models/compliance';
@@ -151,10 +152,7 @@ export class Projection {
       if (name in SCRIPTS) scripts[name as ScriptName](...args);
       else void pipeline.call(name, ...args);
     }
-    const replies = (await pipeline.exec()) ?? [];
-    const failedWrite = replies.find(([error]) => error);
-    if (failedWrite) throw failedWrite[0]!;
-    return replies.map(([, reply]) => reply);
+    return pipelineReplies(await pipeline.exec());
   }
 
   private async preload(events: DomainEvent[]): Promise<Map<string, VersionedDoc>> {

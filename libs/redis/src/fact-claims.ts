@@ -1,5 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import type Redis from 'ioredis';
+import { pipelineReplies } from './pipeline-replies';
 
 /** How long a claimed fact may stay "being written" before another attempt may take over. */
 export const CLAIM_MS = 15_000;
@@ -109,7 +110,7 @@ export class FactClaims {
     const call = (pipeline as unknown as Record<ScriptName, BatchScript>)[script].bind(pipeline);
     const { keys, order } = this.groups(ids);
     for (const group of keys) void call(group.length, ...group, arg);
-    const perKey = replies(await pipeline.exec()).flatMap((reply) => (Array.isArray(reply) ? reply : []));
+    const perKey = pipelineReplies(await pipeline.exec()).flatMap((reply) => (Array.isArray(reply) ? reply : []));
     const inOrder: unknown[] = new Array(ids.length);
     order.forEach((index, i) => (inOrder[index] = perKey[i]));
     return inOrder;
@@ -166,7 +167,7 @@ export class FactClaims {
     if (ids.length === 0) return;
     const pipeline = this.redis.pipeline();
     for (const group of this.groups(ids).keys) pipeline.del(...group);
-    replies(await pipeline.exec());
+    pipelineReplies(await pipeline.exec());
   }
 
   /**
@@ -178,12 +179,4 @@ export class FactClaims {
     if (ids.length === 0) return;
     await this.batch('lmExtendFacts', ids, CLAIM_MS);
   }
-}
-
-/** A pipeline's replies; the first error is thrown. */
-function replies(results: Array<[Error | null, unknown]> | null): unknown[] {
-  return (results ?? []).map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
 }

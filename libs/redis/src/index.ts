@@ -4,3 +4,4 @@ export * from './redis.module';
 export * from './redis.health';
 export * from './fact-claims';
 export * from './channels';
+export * from './pipeline-replies';

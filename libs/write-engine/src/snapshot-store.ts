@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, default as Redis } from 'ioredis';
+import { pipelineReplies } from '@lastmeter/redis';
 import type { AggregateType } from '@lastmeter/contracts';
 import type { CommandRecord } from './aggregate-store';
 
@@ -162,11 +163,9 @@ export class RedisSnapshotStore implements SnapshotStore {
   private async guarded(reads: (multi: ChainableCommander) => void): Promise<unknown[]> {
     const multi = this.redis.multi().get(this.generationKey);
     reads(multi);
-    const results = (await multi.exec()) ?? [];
-    const failed = results.find(([error]) => error);
-    if (failed) throw failed[0]!;
-    if (this.generation !== undefined && results[0]![1] !== this.generation) throw new SnapshotsLost();
-    return results.slice(1).map(([, value]) => value);
+    const [generation, ...values] = pipelineReplies(await multi.exec());
+    if (this.generation !== undefined && generation !== this.generation) throw new SnapshotsLost();
+    return values;
   }
 
   async checkpoints(): Promise<Map<number, number>> {
@@ -225,7 +224,7 @@ export class RedisSnapshotStore implements SnapshotStore {
         pipeline.set(this.recordKey(commandId), JSON.stringify({ record, expiresAt }), 'PX', expiresAt - now);
       }
     }
-    if (pipeline.length > 0) await failOnError(await pipeline.exec());
+    if (pipeline.length > 0) pipelineReplies(await pipeline.exec());
     const args = [...checkpoints].flatMap(([partition, offset]) => [String(partition), String(offset)]);
     try {
       await this.redis.eval(ADVANCE, 2, this.checkpointKey, this.generationKey, this.generation ?? '', ...args);
@@ -251,11 +250,6 @@ function parseSnapshot(type: AggregateType, id: string, value: string): Aggregat
   const bar = value.indexOf('|');
   const { partition, state } = JSON.parse(value.slice(bar + 1)) as { partition: number; state: unknown };
   return { type, id, version: Number(value.slice(0, bar)), partition, state };
-}
-
-async function failOnError(results: Array<[Error | null, unknown]> | null): Promise<void> {
-  const failed = results?.find(([error]) => error);
-  if (failed) throw failed[0]!;
 }
 
 function escapeGlob(text: string): string {

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { pipelineReplies } from '@lastmeter/redis';
 import {
   REACH_STEPS,
   type DomainEvent,
@@ -90,10 +91,7 @@ export async function readReach(redis: Redis, keys: RedisKeys, communicationId: 
   const pipeline = redis.pipeline().smembers(key('targeted'));
   for (const step of REACH_STEPS) pipeline.hgetall(key(step));
   pipeline.hgetall(key('quiz')).hgetall(key('revision'));
-  const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
+  const replies = pipelineReplies(await pipeline.exec());
   const first = Object.fromEntries(
     REACH_STEPS.map((step, i) => [step, replies[i + 1] as Record<string, string>]),
   ) as RawReach['first'];
@@ -183,10 +181,7 @@ export async function reachReport(
     const pipeline = redis.pipeline().scard(key('targeted'));
     for (const step of REACH_STEPS) pipeline.hlen(key(step));
     pipeline.hvals(key('quiz'));
-    const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    });
+    const replies = pipelineReplies(await pipeline.exec());
     const scores = (replies[REACH_STEPS.length + 1] as string[]).map(Number);
     return {
       ...head,
