@@ -16,7 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchHeadless } from './browser';
+import { launchHeadless, readTabletStorage } from './browser';
 import type { FeedMessage, FeedPage, Hello } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import type { BenchInfra } from '../support';
@@ -275,24 +275,17 @@ interface OnDevice {
   pending: boolean;
 }
 
-/** What the tablet keeps on the device, read in the page (as test/web/tablet-live-set does). */
-function onDevice(page: Page): Promise<OnDevice> {
-  return page.evaluate(`(async () => {
-    const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
-    const db = await request(indexedDB.open('lastmeter-tablet'));
-    const tx = db.transaction(['state', 'items']);
-    const [states, items] = await Promise.all([request(tx.objectStore('state').getAll()), request(tx.objectStore('items').getAll())]);
-    db.close();
-    const bytes = new TextEncoder().encode(JSON.stringify(states) + JSON.stringify(items)).byteLength;
-    const estimate = await navigator.storage.estimate();
-    return {
-      cursor: states[0] ? states[0].cursor : 0,
-      items: items.length,
-      bytes,
-      usage: estimate.usage ?? 0,
-      pending: !!document.body.textContent.match(/waiting to send/),
-    };
-  })()`) as Promise<OnDevice>;
+/** What the tablet keeps on the device, and whether it shows receipts waiting to be sent. */
+async function onDevice(page: Page): Promise<OnDevice> {
+  const storage = await readTabletStorage<{ cursor: number }, unknown>(page);
+  const pending = (await page.evaluate('!!document.body.textContent.match(/waiting to send/)')) as boolean;
+  return {
+    cursor: storage.state?.cursor ?? 0,
+    items: storage.items.length,
+    bytes: storage.bytes,
+    usage: storage.usage,
+    pending,
+  };
 }
 
 /** Until the device holds the feed at `headSeq`, nothing waits to be sent, and nothing changed for 1 s. */

@@ -2,6 +2,7 @@ import request from 'supertest';
 import type { Browser, Page } from 'playwright-core';
 import { topicNames, type DomainEvent, type FeedPage } from '@lastmeter/contracts';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { readTabletStorage, type TabletStorage } from '../../bench/lib/browser';
 import { launchChromium, screenshot, watchConsole } from '../support/browser';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
@@ -92,34 +93,13 @@ async function allFeedTitles(on: Page = page): Promise<string[]> {
 /** The budget of the tablet's feed and its state on the device (web/src/store/feed-budget.ts). */
 const BUDGET = 1024 * 1024;
 
-interface OnDevice {
-  /** The `state` record of the tablet's IndexedDB (cursor, epoch, progress, outbox…). */
-  state: { terminalId: string; cursor: number; outbox: unknown[] };
-  items: Array<{ feedSeq: number; communication: { id: string; title: string } }>;
-  /** UTF-8 bytes of the JSON of everything in the tablet's IndexedDB. */
-  bytes: number;
-  /** Every localStorage entry of the page. */
-  local: Record<string, string>;
-}
+/** The tablet's IndexedDB `state` record, its items, their bytes and localStorage. */
+type OnDevice = TabletStorage<
+  { terminalId: string; cursor: number; outbox: unknown[] },
+  { feedSeq: number; communication: { id: string; title: string } }
+>;
 
-/**
- * What the tablet keeps on the device, read in the page: its IndexedDB database
- * (`lastmeter-tablet`, opened only once the tablet created it) and localStorage. Run
- * as a string: the browser's types are not in the tests' compilation.
- */
-function onDevice(on: Page): Promise<OnDevice> {
-  return on.evaluate(`(async () => {
-    const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
-    const db = await request(indexedDB.open('lastmeter-tablet'));
-    const tx = db.transaction(['state', 'items']);
-    const [states, items] = await Promise.all([request(tx.objectStore('state').getAll()), request(tx.objectStore('items').getAll())]);
-    db.close();
-    const bytes = new TextEncoder().encode(JSON.stringify(states) + JSON.stringify(items)).byteLength;
-    const local = {};
-    for (let i = 0; i < localStorage.length; i++) local[localStorage.key(i)] = localStorage.getItem(localStorage.key(i));
-    return { state: states[0], items, bytes, local };
-  })()`);
-}
+const onDevice = (on: Page): Promise<OnDevice> => readTabletStorage(on);
 
 it('a tablet enrolled in a store with history shows the live set and sends "delivered" for it only', async () => {
   const device = await api.terminal(store);
@@ -332,7 +312,7 @@ it('stays within 1 MB on the device after hundreds of big notices, keeping the n
   let kept: OnDevice | undefined;
   await eventually(async () => {
     kept = await onDevice(page);
-    expect(kept.state.cursor).toBe(entries);
+    expect(kept.state?.cursor).toBe(entries);
     expect(kept.bytes).toBeLessThanOrEqual(BUDGET);
     // Over the budget, the oldest items went (all live here): the newest are kept and shown.
     const keptTitles = kept.items.map((item) => item.communication.title);
