@@ -47,22 +47,35 @@ async function main(): Promise<void> {
 
     console.error(`sustained: ${RATE} publishes/s to ${TERMINALS} terminals for ${SECONDS} s`);
     const sent = new Map<string, bigint>();
+    // Each answer counted separately: 200, 202 (decision pending), 503 (busy: shed), and
+    // requests that got no HTTP answer at all (by the client's error code).
+    const answers = new Map<string, number>();
     let errors = 0;
     const gateway = sampleProcess(stack.processes.gateway!.pid!);
+    // Where else the two cores go while the fleet parses (the pipeline before fan-out).
+    const command = sampleProcess(stack.processes.command!.pid!);
+    const projector = sampleProcess(stack.processes.projector!.pid!);
     const { behindMs } = await openLoop(async (i) => {
       const id = drafts[i];
       sent.set(id, process.hrtime.bigint());
-      const status = await publish(stack, id).catch(() => 0);
-      if (status !== 200 && status !== 202) {
+      const answer = await publish(stack, id).then(
+        String,
+        (error: Error & { code?: string }) => `no answer (${error.code ?? error.message})`,
+      );
+      answers.set(answer, (answers.get(answer) ?? 0) + 1);
+      if (answer !== '200' && answer !== '202') {
         errors++;
         sent.delete(id);
       }
     });
+    console.error(`sustained: answers ${JSON.stringify(Object.fromEntries(answers))}`);
     const delivered = await awaitDelivery(fleet, [...sent.keys()], TERMINALS, 300_000).catch((error: Error) => {
       console.error(error.message);
       return undefined;
     });
     const usage = gateway.stop();
+    const commandUsage = command.stop();
+    const projectorUsage = projector.stop();
     const lag = await stack.metric('projector', 'lastmeter_projector_lag');
     await fleet.close();
     const latencies = delivered ? [...sent].map(([id, t0]) => msSince(t0, delivered.get(id)!.last)) : [];
@@ -92,7 +105,14 @@ async function main(): Promise<void> {
     writeScenario({
       scenario: 'sustained',
       title: `Sustained load: ${RATE} publishes/s to ${TERMINALS} terminals for ${SECONDS} s`,
-      parameters: { rate: RATE, seconds: SECONDS, terminals: TERMINALS, stores: STORES, publishes: TOTAL },
+      parameters: {
+        rate: RATE,
+        seconds: SECONDS,
+        terminals: TERMINALS,
+        stores: STORES,
+        publishes: TOTAL,
+        answers: Object.fromEntries(answers),
+      },
       metrics: [
         {
           name: 'delivery p50',
@@ -126,6 +146,20 @@ async function main(): Promise<void> {
           goal: 0,
           goalIsAbsolute: true,
         },
+        ...['200', '202', '503'].map((status) => ({
+          name: `publishes answered ${status}`,
+          unit: 'publishes',
+          value: answers.get(status) ?? 0,
+          lowerIsBetter: status !== '200',
+        })),
+        {
+          name: 'publishes without an HTTP answer',
+          unit: 'publishes',
+          value: [...answers]
+            .filter(([answer]) => answer.startsWith('no answer'))
+            .reduce((n, [, count]) => n + count, 0),
+          lowerIsBetter: true,
+        },
         { name: 'projector lag at the end', unit: 'events', value: lag, lowerIsBetter: true },
         { name: 'load generator behind schedule (max)', unit: 'ms', value: round(behindMs), lowerIsBetter: true },
         {
@@ -136,6 +170,8 @@ async function main(): Promise<void> {
           baselineName: 'bare Socket.IO',
           lowerIsBetter: true,
         },
+        { name: 'command CPU (mean)', unit: '%', value: round(commandUsage.cpuMeanPercent), lowerIsBetter: true },
+        { name: 'projector CPU (mean)', unit: '%', value: round(projectorUsage.cpuMeanPercent), lowerIsBetter: true },
         {
           name: 'gateway RSS (peak)',
           unit: 'MiB',

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
 import { JwtService } from '@nestjs/jwt';
 import { topicNames, type ActorRole, type Audience } from '@lastmeter/contracts';
 import { freePort } from '@lastmeter/infra';
@@ -184,15 +185,34 @@ export async function draftNotices(
   return ids;
 }
 
-/** Publishes one drafted communication; resolves with the HTTP status. */
-export async function publish(stack: Stack, id: string): Promise<number> {
-  const response = await fetch(`${stack.urls.command}/v1/communications/${id}/publish`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token('hq-editor')}` },
-    body: '{}',
+/**
+ * Publishes go through a bounded pool of keep-alive connections, as they would from the
+ * console's users behind a load balancer: fetch's default pool opens a new connection
+ * for every request in flight, and an open-loop burst of thousands of connections
+ * overflows any server's accept queue (the kernel then drops or resets connections no
+ * server code ever sees).
+ */
+const PUBLISH_AGENT = new Agent({ keepAlive: true, maxSockets: 128 });
+
+/** Publishes one drafted communication; resolves with the HTTP status (rejects when no answer came). */
+export function publish(stack: Stack, id: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const request = httpRequest(
+      `${stack.urls.command}/v1/communications/${id}/publish`,
+      {
+        method: 'POST',
+        agent: PUBLISH_AGENT,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token('hq-editor')}` },
+      },
+      (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode ?? 0));
+        response.once('error', reject);
+      },
+    );
+    request.once('error', reject);
+    request.end('{}');
   });
-  await response.arrayBuffer();
-  return response.status;
 }
 
 /**

@@ -6,5 +6,6 @@ export * from './topic-admin';
 export * from './topics.bootstrap';
 export * from './producers';
 export * from './batch-producer';
+export * from './group-commit';
 export type { Admin, Batch, Consumer, Kafka, Producer } from 'kafkajs';
 export * from './topic-reader';

@@ -85,11 +85,16 @@ export async function runApp<N extends AppName>(definition: AppDefinition<N>): P
     swaggerOptions: { validatorUrl: null },
   });
 
-  await app.listen(port, config.HOST);
+  keepConnectionsAlive(app.getHttpServer() as Server);
+  // Nest passes the arguments on to http.Server#listen(port, host, backlog); its typings
+  // only know (port, host).
+  const listen = app.listen.bind(app) as unknown as (port: number, host: string, backlog: number) => Promise<unknown>;
+  await listen(port, config.HOST, LISTEN_BACKLOG);
   app.get(Logger).log(`${definition.name} listening on http://${config.HOST}:${port}`, 'Bootstrap');
   if (internalPort > 0) {
     // The same express app on a second socket; Socket.IO stays on the public server only.
     const internal: Server = createServer(app.getHttpAdapter().getInstance());
+    keepConnectionsAlive(internal);
     await new Promise<void>((resolve, reject) => {
       internal.once('error', reject);
       internal.listen(internalPort, config.INTERNAL_HOST, () => resolve());
@@ -103,6 +108,31 @@ export async function runApp<N extends AppName>(definition: AppDefinition<N>): P
       );
   }
   return app;
+}
+
+/**
+ * How long an idle keep-alive connection stays open: longer than clients and proxies
+ * keep theirs (load balancers commonly 60 s), so that the client, not the server, closes
+ * an idle connection. A server that closes first races a request the client has just
+ * sent on that connection, and the client gets ECONNRESET with no answer: with Node's
+ * 5 s default, its timers can fire before the pending reads of a busy event loop. Clients that honour
+ * `Keep-Alive: timeout=` (undici, OkHttp, browsers) reuse a connection for less than this.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
+ * Connections the kernel may hold for accept() (Node's default is 511; the kernel caps it
+ * at net.core.somaxconn). A busy event loop accepts late: thousands of tablets
+ * reconnecting at once, or a burst of requests, overflowed 511, and the kernel dropped
+ * SYNs (connect timeouts) or answered with failed SYN cookies (ECONNRESET), before the
+ * app could answer, or shed, anything.
+ */
+export const LISTEN_BACKLOG = 4_096;
+
+function keepConnectionsAlive(server: Server): void {
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // Must exceed keepAliveTimeout, or a request arriving late on an idle connection is cut.
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
 }
 
 /** Entry-point helper: any start-up failure other than config is logged once, exit 1. */

@@ -57,7 +57,9 @@ export class ErrorsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const body = this.toBody(exception);
-    if (body.statusCode === 503) response.setHeader('Retry-After', '5');
+    // A 503 or 429 may say when to come back (`retryAfter`, seconds); a 503 otherwise says 5 s.
+    const retryAfter = typeof body.retryAfter === 'number' ? body.retryAfter : body.statusCode === 503 ? 5 : undefined;
+    if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
     response.status(body.statusCode).json(body);
   }
 

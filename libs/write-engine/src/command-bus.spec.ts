@@ -1,7 +1,15 @@
 import { HttpException, ServiceUnavailableException } from '@nestjs/common';
 import type { CommandOutcome } from '@lastmeter/contracts';
 import type { AnyCommand } from '@lastmeter/domain';
-import { CommandBus, naturalAggregateId, REPLY_TIMEOUT_MS, type Dispatch } from './command-bus';
+import { GroupCommitFull } from '@lastmeter/kafka';
+import {
+  BUSY_RETRY_AFTER_S,
+  CommandBus,
+  MAX_WAITING_REQUESTS,
+  naturalAggregateId,
+  REPLY_TIMEOUT_MS,
+  type Dispatch,
+} from './command-bus';
 import { ReplyChannel } from './reply-channel';
 import { ADMIN, EDITOR, FakeClock, FakeCommandLog, FakeReplyTransport, NOW } from './testing';
 
@@ -123,6 +131,40 @@ describe('CommandBus', () => {
     const pending = expecting.mock.results[0]!.value as { outcome: Promise<unknown> };
     await replies.send(replies.channel, expecting.mock.calls[0]![0], { ok: true, status: 200, body: {} as never });
     await expect(Promise.race([pending.outcome, Promise.resolve('not settled')])).resolves.toBe('not settled');
+  });
+
+  it('answers 503 busy with a retry time, nothing recorded, when the log refuses to queue more', async () => {
+    log.failure = new GroupCommitFull(5_000);
+    const { status, body } = await refusalOf(bus.dispatch({ command: DRAFT, actor: EDITOR }));
+    expect(status).toBe(503);
+    expect(body).toMatchObject({
+      statusCode: 503,
+      retryAfter: BUSY_RETRY_AFTER_S,
+      message: expect.stringMatching(/busy .*nothing was recorded/),
+    });
+    expect(log.appended).toEqual([]);
+  });
+
+  it('sheds load: beyond MAX_WAITING_REQUESTS waiting for decisions, answers 503 busy without appending', async () => {
+    answer = () => undefined; // the decider is behind: nobody is answered yet
+    const waiting = Array.from({ length: MAX_WAITING_REQUESTS }, () =>
+      bus.dispatch({ command: DRAFT, actor: EDITOR }).catch((error: unknown) => error),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log.appended).toHaveLength(MAX_WAITING_REQUESTS);
+
+    const { status, body } = await refusalOf(bus.dispatch({ command: DRAFT, actor: EDITOR }));
+    expect(status).toBe(503);
+    expect(body).toMatchObject({ retryAfter: BUSY_RETRY_AFTER_S, message: expect.stringContaining('2000 requests') });
+    expect(log.appended).toHaveLength(MAX_WAITING_REQUESTS);
+
+    // Once the waiting ones are answered, requests are taken again.
+    for (const { command } of log.appended) {
+      await replies.send(command.replyTo, command.requestId, { ok: true, status: 200, body: {} as never });
+    }
+    await Promise.all(waiting);
+    answer = () => ({ ok: true, status: 200, body: { id: 'x', version: 2, eventIds: [] } });
+    await expect(bus.dispatch({ command: DRAFT, actor: EDITOR })).resolves.toMatchObject({ status: 200 });
   });
 
   it('waits REPLY_TIMEOUT_MS for the decision, then answers 202 pending with the ids to retry with', async () => {

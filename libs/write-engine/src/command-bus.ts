@@ -11,6 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import type { Actor, CommandEnvelope, CommandOutcome } from '@lastmeter/contracts';
 import { aggregateTypeOfCommand, type AnyCommand, type CommandType } from '@lastmeter/domain';
+import { GroupCommitFull } from '@lastmeter/kafka';
 import type { Clock, CommandLog, ReplyWaiter } from './ports';
 import { ReplyChannel } from './reply-channel';
 import { CLOCK, COMMAND_LOG } from './write-engine.tokens';
@@ -19,6 +20,15 @@ import { CLOCK, COMMAND_LOG } from './write-engine.tokens';
 const IDEMPOTENT_IDS = 'a8d2f1e4-3c5b-4e7a-9f10-6b2c8d4e5f70';
 /** How long a request waits for the decider before answering 202 pending. */
 export const REPLY_TIMEOUT_MS = 10_000;
+/**
+ * Requests of this instance waiting for their decision (dispatch, not dispatchMany's
+ * own bounded batches); beyond it a request is answered 503 busy before anything is
+ * recorded. Under overload the API sheds load explicitly and fast instead of piling up
+ * connections that would be answered 202 after REPLY_TIMEOUT_MS anyway.
+ */
+export const MAX_WAITING_REQUESTS = 2_000;
+/** Retry-After (seconds) of a busy answer. */
+export const BUSY_RETRY_AFTER_S = 1;
 /** dispatchMany: commands per produce, and produces awaiting their outcomes at once. */
 export const BATCH_CHUNK = 500;
 export const BATCH_IN_FLIGHT = 4;
@@ -70,6 +80,16 @@ export interface BatchOptions {
   signal?: AbortSignal;
 }
 
+/** 503 for an overloaded instance: nothing was recorded, retry after BUSY_RETRY_AFTER_S. */
+function busy(why: string): ServiceUnavailableException {
+  return new ServiceUnavailableException({
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: `the command service is busy (${why}); nothing was recorded; retry in ${BUSY_RETRY_AFTER_S} s`,
+    retryAfter: BUSY_RETRY_AFTER_S,
+  });
+}
+
 /** Deterministic JSON (sorted keys) so equal bodies hash equally. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -86,11 +106,16 @@ function canonical(value: unknown): string {
 /**
  * The HTTP side of a write: turns a validated, authorised request into a command on
  * lastmeter.commands.v1 (keyed by aggregate id, acks=all) and waits for the decider's
- * outcome. Kafka unreachable → 503 with Retry-After and nothing appended. No outcome
- * within REPLY_TIMEOUT_MS → 202 pending (the decision still happens).
+ * outcome. Kafka unreachable → 503 with Retry-After and nothing appended. Overloaded
+ * (MAX_WAITING_REQUESTS waiting, or the log's queue full) → 503 busy with Retry-After
+ * 1 and nothing appended. No outcome within REPLY_TIMEOUT_MS → 202 pending (the
+ * decision still happens).
  */
 @Injectable()
 export class CommandBus implements OnApplicationShutdown {
+  /** dispatch calls between their start and their answer. */
+  private waiting = 0;
+
   constructor(
     @Inject(COMMAND_LOG) private readonly log: CommandLog,
     @Inject(ReplyChannel) private readonly replies: ReplyWaiter,
@@ -98,6 +123,16 @@ export class CommandBus implements OnApplicationShutdown {
   ) {}
 
   async dispatch(request: Dispatch): Promise<Extract<CommandOutcome, { ok: true }>> {
+    if (this.waiting >= MAX_WAITING_REQUESTS) throw busy(`${this.waiting} requests are waiting for their decision`);
+    this.waiting++;
+    try {
+      return await this.dispatchOne(request);
+    } finally {
+      this.waiting--;
+    }
+  }
+
+  private async dispatchOne(request: Dispatch): Promise<Extract<CommandOutcome, { ok: true }>> {
     const envelope = this.envelopeOf(request);
     const { aggregateId, commandId, requestId } = envelope;
     const reply = this.replies.expect(requestId, REPLY_TIMEOUT_MS);
@@ -105,6 +140,7 @@ export class CommandBus implements OnApplicationShutdown {
       await this.log.append(aggregateId, envelope);
     } catch (error) {
       reply.cancel();
+      if (error instanceof GroupCommitFull) throw busy(error.message);
       throw new ServiceUnavailableException({
         statusCode: 503,
         error: 'Service Unavailable',
