@@ -1,4 +1,5 @@
-import { topicNames, type DomainEvent, type FeedMessage } from '@lastmeter/contracts';
+import { io, type Socket } from 'socket.io-client';
+import { TERMINAL_NAMESPACE, topicNames, type DomainEvent, type FeedMessage, type Hello } from '@lastmeter/contracts';
 import { ConnectRefused, MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApp, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
@@ -14,6 +15,7 @@ let apps: Record<AppName, RunningApp> & { gateway2?: RunningApp };
 let api: Publisher;
 let north: string, south: string, n1: string, n2: string, s1: string;
 const clients: TerminalClient[] = [];
+const sockets: Socket[] = [];
 
 beforeAll(async () => {
   apps = await startApps(ns.env);
@@ -27,6 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const client of clients) client.close();
+  for (const socket of sockets) socket.disconnect();
   await stopApps(apps);
   await cleanupNamespace(ns);
 });
@@ -88,6 +91,38 @@ it('resumes from the cursor: exactly the items published while away, in order', 
   });
   expect(idsOf(back.received)).toEqual(missed);
   expectGapFree(back.received, held + 1);
+});
+
+it('resumes from a cursor sent as its decimal string (all a string-only native client can send)', async () => {
+  const first = await terminal(n1);
+  const watcher = await terminal(n1);
+  const before = await api.publish({ title: 'before string', audience: { storeIds: [n1] } });
+  await eventually(() => expect(idsOf(first.received)).toContain(before));
+  const held = first.client.position;
+  first.client.close();
+  const missed: string[] = [];
+  for (let i = 0; i < 3; i++)
+    missed.push(await api.publish({ title: `missed str ${i}`, audience: { storeIds: [n1] } }));
+  // In the feed once a connected terminal of the store has them.
+  await eventually(() => expect(idsOf(watcher.received).slice(-3)).toEqual(missed));
+  const received: FeedMessage[] = [];
+  const socket: Socket = io(`${apps.gateway.url}${TERMINAL_NAMESPACE}`, {
+    auth: { token: first.token, cursor: String(held), epoch: first.hello.epoch, snapshotChunks: 'true' },
+    transports: ['websocket'],
+    reconnection: false,
+  });
+  sockets.push(socket);
+  socket.on('feed', (message: FeedMessage) => received.push(message));
+  const hello = await new Promise<Hello>((resolve, reject) => {
+    socket.once('hello', resolve);
+    socket.once('connect_error', reject);
+  });
+  expect(hello).toMatchObject({ epoch: first.hello.epoch, headSeq: held + 3 });
+  expect(hello.snapshot).toBeUndefined();
+  await eventually(() => expect(received).toHaveLength(3));
+  expect(idsOf(received)).toEqual(missed);
+  expectGapFree(received, held + 1);
+  expect(received.some((m) => m.snapshot || m.reset)).toBe(false);
 });
 
 it('loses and repeats nothing at the seam when publishing continues during the reconnect', async () => {
@@ -194,6 +229,12 @@ describe('refusals', () => {
     expect((await refusal({ token: tokenFor(ns, 'hq-editor') })).reason).toBe('not-a-terminal');
     expect((await refusal({ token: device.token, cursor: -3 })).reason).toBe('bad-cursor');
     expect((await refusal({ token: device.token, cursor: 'abc' })).reason).toBe('bad-cursor');
+    // A cursor may be a decimal string ("12"), and only that.
+    for (const cursor of ['', '-1', '1.5', '1e3', ' 3', '0x10', '012', String(Number.MAX_SAFE_INTEGER + 1), 1.5, true])
+      expect({ cursor, reason: (await refusal({ token: device.token, cursor })).reason }).toEqual({
+        cursor,
+        reason: 'bad-cursor',
+      });
     await api.revokeTerminal(device.terminalId);
     await eventually(async () => expect((await refusal({ token: device.token })).reason).toBe('terminal-revoked'));
     expect((await fetch(`${apps.gateway.url}/v1/health/live`)).status).toBe(200);

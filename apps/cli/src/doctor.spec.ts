@@ -17,6 +17,7 @@ function machine(tools: string[], javaMajor = 17): { probes: Probes; installed: 
 
 const PACKAGE_TOOLS: Record<string, string[]> = {
   'openjdk-17-jre-headless': ['java'],
+  'openjdk-17-jdk-headless': ['java', 'javac'],
   maven: ['mvn'],
   'redis-server': ['redis-server'],
   chromium: ['chromium'],
@@ -43,12 +44,12 @@ function doctor(overrides: Partial<DoctorDeps> & { tools: string[]; javaMajor?: 
   return { run: (purpose: 'start' | 'test') => runDoctor(purpose, deps), apt, said };
 }
 
-const ALL = ['java', 'mvn', 'redis-server', 'chromium', 'apt-get'];
+const ALL = ['java', 'javac', 'mvn', 'redis-server', 'chromium', 'apt-get'];
 
 describe('lastmeter doctor', () => {
   it('passes when everything is there, installing nothing', async () => {
     const d = doctor({ tools: ALL });
-    await expect(d.run('test')).resolves.toBe('ready for npm test: java, mvn, redis-server, chromium found');
+    await expect(d.run('test')).resolves.toBe('ready for npm test: java, javac, mvn, redis-server, chromium found');
     await expect(d.run('start')).resolves.toBe('ready for npm start: java, mvn, redis-server found');
     expect(d.apt).toEqual([]);
     expect(d.said).toEqual([]);
@@ -59,9 +60,20 @@ describe('lastmeter doctor', () => {
     await expect(d.run('test')).resolves.toMatch(/^ready for npm test/);
     expect(d.apt).toEqual([
       ['update', '-qq'],
-      ['install', '-y', '-qq', '--no-install-recommends', 'openjdk-17-jre-headless', 'maven', 'chromium'],
+      [
+        'install',
+        '-y',
+        '-qq',
+        '--no-install-recommends',
+        'openjdk-17-jre-headless',
+        'openjdk-17-jdk-headless',
+        'maven',
+        'chromium',
+      ],
     ]);
-    expect(d.said).toEqual([expect.stringMatching(/^installing openjdk-17-jre-headless maven chromium with apt-get/)]);
+    expect(d.said).toEqual([
+      expect.stringMatching(/^installing openjdk-17-jre-headless openjdk-17-jdk-headless maven chromium with apt-get/),
+    ]);
   });
 
   it('as root, replaces a Java older than 17', async () => {
@@ -111,7 +123,7 @@ describe('lastmeter doctor', () => {
   });
 
   it('without apt-get, names the Debian command as a hint', async () => {
-    const d = doctor({ tools: ['java', 'mvn', 'chromium'], uid: 0 });
+    const d = doctor({ tools: ['java', 'javac', 'mvn', 'chromium'], uid: 0 });
     await expect(d.run('test')).rejects.toThrow(
       'redis-server is missing (the local Redis): install it (Debian: apt-get install redis-server)',
     );
@@ -147,7 +159,7 @@ describe('lastmeter doctor', () => {
       kafkaJarsCached: true,
     });
     await expect(d.run('test')).rejects.toThrow(
-      /^java is missing .*; mvn is missing .*: install them with: sudo apt-get install openjdk-17-jre-headless maven$/,
+      /^java is missing .*; javac is missing .*; mvn is missing .*: install them with: sudo apt-get install openjdk-17-jre-headless openjdk-17-jdk-headless maven$/,
     );
   });
 

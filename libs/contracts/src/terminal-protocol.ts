@@ -6,19 +6,31 @@ import type { FeedItem, HiddenFeedItem } from './events/feed';
  */
 export const TERMINAL_NAMESPACE = '/terminal';
 
-/** `io(url + '/terminal', { auth })`: the device token, and where the terminal is in its feed. */
+/**
+ * `io(url + '/terminal', { auth })`: the device token, and where the terminal is in its feed.
+ *
+ * Every value may also be sent as a string (docs/terminal-protocol.md): native apps use
+ * their platform's Socket.IO client, and socket.io-client-java (Android) takes `auth` as a
+ * map of strings only. So `cursor: "12"` is `cursor: 12` and `snapshotChunks: "true"` is
+ * `snapshotChunks: true`.
+ */
 export interface TerminalAuth {
   token: string;
-  /** Last feedSeq the terminal holds (0 or absent: from the start). */
-  cursor?: number;
-  /** Feed epoch the terminal last saw in `hello`. */
+  /**
+   * Last feedSeq the terminal holds (0 or absent: from the start, i.e. the live set): a
+   * non-negative integer up to Number.MAX_SAFE_INTEGER, or its decimal string as
+   * `String(n)` writes it ("12"; not "", "-1", "1.5", "1e3", " 3", "012" or "0x10").
+   * Anything else is refused with `bad-cursor`.
+   */
+  cursor?: number | string;
+  /** Feed epoch the terminal last saw in `hello` (a string); absent: the cursor is taken as of this epoch. */
   epoch?: string;
   /**
    * The terminal takes the live set (`hello.snapshot`) as `feed.snapshot` messages of
-   * many items each (LiveSetChunk) instead of one `feed` message per item. Absent (a
-   * client from before): one `feed` message per item.
+   * many items each (LiveSetChunk) instead of one `feed` message per item: `true` or
+   * `"true"`. Absent (a client from before) or anything else: one `feed` message per item.
    */
-  snapshotChunks?: boolean;
+  snapshotChunks?: boolean | 'true' | 'false';
 }
 
 /** Why a connection was refused: `connect_error` carries `{ message, data: { reason } }`. */

@@ -20,6 +20,10 @@ export class PrerequisiteMissing extends Error {
  */
 export const TOOLS = {
   java: { debianPackage: 'openjdk-17-jre-headless', neededFor: 'the local Kafka broker runs on Java 17+' },
+  javac: {
+    debianPackage: 'openjdk-17-jdk-headless',
+    neededFor: 'the native client test builds its socket.io-client-java program',
+  },
   mvn: { debianPackage: 'maven', neededFor: 'it fetches the Kafka broker jars once' },
   'redis-server': { debianPackage: 'redis-server', neededFor: 'the local Redis' },
   chromium: { debianPackage: 'chromium', neededFor: 'browser tests drive it' },
@@ -142,13 +146,14 @@ export function checkTool(tool: Tool, env: NodeJS.ProcessEnv, probes: Probes): F
  *
  * - start: java and mvn unless KAFKA_BROKERS names a Kafka (mvn only while the jar cache
  *   is not filled), redis-server unless REDIS_URL names a Redis. No Chromium.
- * - test: all four, whatever the environment: besides the shared Kafka and Redis (which
+ * - test: all of them, whatever the environment: besides the shared Kafka and Redis (which
  *   KAFKA_BROKERS / REDIS_URL may provide), some suites start their own broker and
- *   redis-server, run the CLI with exactly java, mvn and redis-server on PATH, and drive
- *   Chromium. A missing tool fails `npm test` here instead of skipping those suites.
+ *   redis-server, run the CLI with exactly java, mvn and redis-server on PATH, drive
+ *   Chromium, and build and run a socket.io-client-java program (javac: a JDK, not only a
+ *   JRE). A missing tool fails `npm test` here instead of skipping those suites.
  */
 export function toolsNeeded(purpose: Purpose, env: NodeJS.ProcessEnv, kafkaJarsCached: boolean): Tool[] {
-  if (purpose === 'test') return ['java', 'mvn', 'redis-server', 'chromium'];
+  if (purpose === 'test') return ['java', 'javac', 'mvn', 'redis-server', 'chromium'];
   const tools: Tool[] = [];
   if (!env.KAFKA_BROKERS) {
     tools.push('java');

@@ -17,6 +17,7 @@ import { FeedEpoch } from '../feed-epoch';
 import { GatewayIdentity } from '../gateway-identity';
 import { NotificationHub } from '../notification-hub';
 import { deviceTokenVerdict, identityOf, socketLifetime } from '../limits/token-lifetime';
+import { readHandshake } from './handshake';
 import type { TerminalSocketData } from './terminal-socket';
 
 const DAY_MS = 86_400_000;
@@ -63,7 +64,7 @@ export class TerminalAuthentication {
 
   /** Runs before the connection is accepted: a refusal reaches the client as `connect_error`. */
   private async authenticate(socket: Socket): Promise<void> {
-    const auth = (socket.handshake.auth ?? {}) as Partial<TerminalAuth>;
+    const auth = (socket.handshake.auth ?? {}) as Partial<Record<keyof TerminalAuth, unknown>>;
     if (typeof auth.token !== 'string' || auth.token === '') throw new Refusal('token-missing', 'missing device token');
     let claims: TokenClaims;
     try {
@@ -89,13 +90,10 @@ export class TerminalAuthentication {
     } else {
       expiresAt = verdict.expiresAt;
     }
-    const cursor = auth.cursor ?? 0;
-    if (!Number.isSafeInteger(cursor) || cursor < 0) {
-      throw new Refusal('bad-cursor', 'cursor must be a non-negative integer (the last feedSeq held)');
-    }
-    if (auth.epoch !== undefined && typeof auth.epoch !== 'string') {
-      throw new Refusal('bad-cursor', 'epoch must be the string sent in hello');
-    }
+    // A string-only client (socket.io-client-java) sends the cursor as "12".
+    const options = readHandshake(auth);
+    if ('refused' in options) throw new Refusal('bad-cursor', options.refused);
+    const { cursor } = options;
     const keys = await this.models.keys();
     const terminal = await getTerminal(this.models.redis, keys, claims.sub);
     if (terminal?.status === 'revoked') throw new Refusal('terminal-revoked', 'this terminal was revoked');
@@ -111,8 +109,8 @@ export class TerminalAuthentication {
       },
       epoch: await this.epoch.get(),
       requestedCursor: cursor,
-      requestedEpoch: auth.epoch,
-      snapshotChunks: auth.snapshotChunks === true,
+      requestedEpoch: options.epoch,
+      snapshotChunks: options.snapshotChunks,
       renewedToken,
       issuedAt: renewedToken ? Date.now() : (claims.iat ?? 0) * 1_000,
       expiresAt,
