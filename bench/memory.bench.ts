@@ -3,6 +3,7 @@
  * a bare Socket.IO server holding the same number of connections, same run. Goal: heap
  * per connection ≤ 1.3 × bare.
  */
+import { join } from 'node:path';
 import { BareServer, Fleet } from './lib/fleet';
 import { procStats } from './lib/proc-stats';
 import { sized, writeScenario } from './lib/results';
@@ -14,32 +15,42 @@ const STORES = sized({ full: 10, quick: 5, tiny: 2 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The live heap, approximately: the lowest heapUsed over ~10 s of samples (the lows come
- * right after a collection, so garbage does not count). RSS is the last sample.
+ * The live heap: heapUsed right after a full collection (each sample forces one), the
+ * lowest of a few samples ~2 s apart; RSS is the last sample. Without the forced
+ * collection, the old generation's garbage from connecting thousands of sockets counted
+ * for whichever side had not had a major GC yet (13.6 and 19.3 KiB per terminal in two
+ * runs of the same build).
  */
 async function settled(sample: () => Promise<{ heap: number; rss: number }>) {
   let heap = Number.POSITIVE_INFINITY;
   let rss = 0;
-  for (let i = 0; i < sized({ full: 20, quick: 10, tiny: 4 }); i++) {
+  for (let i = 0; i < sized({ full: 5, quick: 4, tiny: 2 }); i++) {
     const now = await sample();
     heap = Math.min(heap, now.heap);
     rss = now.rss;
-    await sleep(500);
+    await sleep(2_000);
   }
   return { heap, rss };
 }
 
 async function main(): Promise<void> {
   const infra = await benchInfra();
+  // The apps collect fully on SIGWINCH (bench/lib/gc-on-signal.ts) before each heap sample.
+  process.env.BENCH_APP_NODE_ARGS =
+    `${process.env.BENCH_APP_NODE_ARGS ?? ''} --expose-gc --require ${join(__dirname, 'lib', 'gc-on-signal.js')}`.trim();
   const stack = await startStack(infra);
   try {
     const stores = await setUpStores(stack, STORES);
     const clients = await terminalsOf(stack, stores, N);
     const gatewayPid = stack.processes.gateway!.pid!;
-    const gatewayMemory = async () => ({
-      heap: await stack.metric('gateway', 'nodejs_heap_size_used_bytes'),
-      rss: procStats(gatewayPid).rssBytes,
-    });
+    const gatewayMemory = async () => {
+      process.kill(gatewayPid, 'SIGWINCH');
+      await sleep(500);
+      return {
+        heap: await stack.metric('gateway', 'nodejs_heap_size_used_bytes'),
+        rss: procStats(gatewayPid).rssBytes,
+      };
+    };
     const ourBefore = await settled(gatewayMemory);
     const fleet = Fleet.for(N);
     await fleet.connect('terminal', stack.urls.gateway, clients);

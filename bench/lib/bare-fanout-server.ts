@@ -3,7 +3,8 @@
  * clients, from memory, in its own process like the gateway. `socketio`: a Socket.IO
  * server emitting `feed` to every socket of `/terminal` (one encode, N writes); `ws`: a
  * raw WebSocket server sending one pre-serialised string to every client.
- * IPC: `{ type: 'broadcast', seq }` → sends; `{ type: 'memory' }` → process.memoryUsage().
+ * IPC: `{ type: 'broadcast', seq }` → sends; `{ type: 'memory' }` → process.memoryUsage() (after
+ * a full collection when forked with --expose-gc).
  * Prints nothing; replies `{ type: 'ready', port }`.
  */
 import { createServer } from 'node:http';
@@ -34,7 +35,12 @@ process.on('disconnect', () => process.exit(0));
 
 process.on('message', (message: { type: 'broadcast'; seq: number } | { type: 'memory' }) => {
   if (message.type === 'broadcast') broadcast(message.seq);
-  else process.send!({ type: 'memory', ...process.memoryUsage() });
+  else {
+    // A full collection first (forked with --expose-gc), as the gateway gets in the memory
+    // benchmark: both heaps are then what is live.
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send!({ type: 'memory', ...process.memoryUsage() });
+  }
 });
 
 http.listen(0, '127.0.0.1', () => {

@@ -150,6 +150,7 @@ export class BareServer {
   static async start(kind: 'socketio' | 'ws'): Promise<BareServer> {
     const child = fork(join(__dirname, 'bare-fanout-server.js'), [kind], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: ['--expose-gc'],
     });
     const ready = await new Promise<{ port: number }>((resolve) =>
       child.on('message', (m: { type: string; port: number }) => m.type === 'ready' && resolve(m)),

@@ -1,5 +1,6 @@
 import { main } from '@lastmeter/platform';
 import { GatewayModule } from './gateway.module';
+import { LeanIoAdapter } from './realtime/lean-io-adapter';
 import { serveWebUi } from './web/web-ui';
 
 main({
@@ -7,5 +8,8 @@ main({
   title: 'gateway (read API, realtime, web UIs)',
   module: (config) => GatewayModule.forRoot(config),
   port: (config) => config.GATEWAY_PORT,
-  configure: (app) => serveWebUi(app),
+  configure: (app) => {
+    app.useWebSocketAdapter(new LeanIoAdapter(app));
+    serveWebUi(app);
+  },
 });

@@ -28,6 +28,9 @@ import { TerminalResume } from './terminal/resume';
 import { TaskCompleteHandler } from './terminal/task-complete.handler';
 import { terminalData, type TerminalSocketData } from './terminal/terminal-socket';
 
+/** A client event's listener; Socket.IO calls it with the socket as `this`. */
+type SocketListener = (this: Socket, body: unknown, ack?: unknown) => void;
+
 /**
  * `/terminal` (docs/design.md section 6), a router: each connection is authenticated
  * before it is accepted (TerminalAuthentication), then resumed (TerminalResume: rooms,
@@ -47,6 +50,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   private readonly budget: MessageBudget;
   private readonly sweeper: NodeJS.Timeout;
   private readonly handlers: Record<keyof TerminalClientEvents, TerminalMessageHandler>;
+  private readonly listeners: Array<[string, SocketListener]>;
 
   constructor(
     private readonly authentication: TerminalAuthentication,
@@ -72,6 +76,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       strikes: config.TERMINAL_FLOOD_STRIKES,
     });
     this.sweeper = setInterval(() => this.budget.sweep(), 10_000).unref();
+    this.listeners = this.makeListeners();
   }
 
   onModuleDestroy(): void {
@@ -110,53 +115,84 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
    * Client → server messages, each answered through its ack callback. Plain listeners
    * rather than @SubscribeMessage: Nest binds every decorated handler to every socket
    * through an RxJS pipeline (about 16 subscribers and 60 closures per terminal for
-   * these four), which was the largest part of the gateway's memory per connection.
+   * these four), which was the largest part of the gateway's memory per connection. The
+   * listeners are made once and shared by every socket (Node calls a listener with
+   * `this` set to its emitter, the socket), so a connection adds no closures of ours.
    */
   private listen(socket: Socket): void {
-    for (const [event, handler] of Object.entries(this.handlers)) {
-      socket.on(event, (body: unknown, ack?: unknown) => {
-        const { session } = terminalData(socket);
-        // The per-terminal token bucket comes first: a refused message costs no I/O.
-        if (!this.admit(socket, this.budget.take(session.terminalId), ack)) return;
-        void answerMessage(handler, session, body, this.logger)
-          .catch((error: unknown): Ack => {
-            this.logger.warn(`${event} not handled: ${(error as Error).message}`);
-            return { ok: false, error: { message: 'not recorded; retry' } };
-          })
-          .then((answer) => {
-            if (typeof ack === 'function') ack(answer);
-          });
+    for (const [event, listener] of this.listeners) socket.on(event, listener);
+  }
+
+  /** The listener of each client event, shared by every socket (see `listen`). */
+  private makeListeners(): Array<[string, SocketListener]> {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listeners' own `this` is the socket
+    const gateway = this;
+    const messages = Object.entries(this.handlers).map(([event, handler]): [string, SocketListener] => [
+      event,
+      function (this: Socket, body, ack) {
+        gateway.onMessage(this, event, handler, body, ack);
+      },
+    ]);
+    return [
+      ...messages,
+      [
+        'receipts',
+        function (this: Socket, body, ack) {
+          gateway.onReceipts(this, body, ack);
+        },
+      ],
+      [
+        'feed.earlier',
+        function (this: Socket, body, ack) {
+          gateway.onEarlier(this, body, ack);
+        },
+      ],
+    ];
+  }
+
+  private onMessage(socket: Socket, event: string, handler: TerminalMessageHandler, body: unknown, ack: unknown) {
+    const { session } = terminalData(socket);
+    // The per-terminal token bucket comes first: a refused message costs no I/O.
+    if (!this.admit(socket, this.budget.take(session.terminalId), ack)) return;
+    void answerMessage(handler, session, body, this.logger)
+      .catch((error: unknown): Ack => {
+        this.logger.warn(`${event} not handled: ${(error as Error).message}`);
+        return { ok: false, error: { message: 'not recorded; retry' } };
+      })
+      .then((answer) => {
+        if (typeof ack === 'function') ack(answer);
       });
-    }
-    // Many receipts in one message: a token per item, as many items as there are tokens.
-    socket.on('receipts', (body: unknown, ack?: unknown) => {
-      const { session } = terminalData(socket);
-      const { granted, verdict } = this.budget.takeUpTo(session.terminalId, ReceiptsHandler.cost(body));
-      if (!this.admit(socket, verdict, ack)) return;
-      void this.batches
-        .handle(session, body, granted, this.logger)
-        .catch((error: unknown): ReceiptsAck => {
-          this.logger.warn(`receipts not handled: ${(error as Error).message}`);
-          return { ok: false, error: { message: 'not recorded; retry' } };
-        })
-        .then((answer) => {
-          if (typeof ack === 'function') ack(answer);
-        });
-    });
-    // Older entries of the store's feed ("earlier items"): a read, one token.
-    socket.on('feed.earlier', (body: unknown, ack?: unknown) => {
-      const { session } = terminalData(socket);
-      if (!this.admit(socket, this.budget.take(session.terminalId), ack)) return;
-      void this.earlier
-        .handle(session, body)
-        .catch((error: unknown): EarlierAck => {
-          this.logger.warn(`feed.earlier not answered: ${(error as Error).message}`);
-          return { ok: false, error: { message: 'not answered; retry' } };
-        })
-        .then((answer) => {
-          if (typeof ack === 'function') ack(answer);
-        });
-    });
+  }
+
+  /** Many receipts in one message: a token per item, as many items as there are tokens. */
+  private onReceipts(socket: Socket, body: unknown, ack: unknown) {
+    const { session } = terminalData(socket);
+    const { granted, verdict } = this.budget.takeUpTo(session.terminalId, ReceiptsHandler.cost(body));
+    if (!this.admit(socket, verdict, ack)) return;
+    void this.batches
+      .handle(session, body, granted, this.logger)
+      .catch((error: unknown): ReceiptsAck => {
+        this.logger.warn(`receipts not handled: ${(error as Error).message}`);
+        return { ok: false, error: { message: 'not recorded; retry' } };
+      })
+      .then((answer) => {
+        if (typeof ack === 'function') ack(answer);
+      });
+  }
+
+  /** Older entries of the store's feed ("earlier items"): a read, one token. */
+  private onEarlier(socket: Socket, body: unknown, ack: unknown) {
+    const { session } = terminalData(socket);
+    if (!this.admit(socket, this.budget.take(session.terminalId), ack)) return;
+    void this.earlier
+      .handle(session, body)
+      .catch((error: unknown): EarlierAck => {
+        this.logger.warn(`feed.earlier not answered: ${(error as Error).message}`);
+        return { ok: false, error: { message: 'not answered; retry' } };
+      })
+      .then((answer) => {
+        if (typeof ack === 'function') ack(answer);
+      });
   }
 
   /** Whether the message may go ahead; otherwise it is answered rate-limited, and a flooder is cut off. */

@@ -14,7 +14,7 @@ import {
   type Hello,
   type LiveSetChunk,
 } from '@lastmeter/contracts';
-import { feedHead, getStore, readLiveSet } from '@lastmeter/read-models';
+import { feedHead, readLiveSet } from '@lastmeter/read-models';
 import { ReadModels } from '../../read/read-models.service';
 import { visibleTo } from '../../read/scope';
 import { FeedRelay } from '../feed-relay';
@@ -28,28 +28,22 @@ export class TerminalResume {
     @Inject(APP_CONFIG) private readonly config: AppConfig<'gateway'>,
   ) {}
 
-  /** Joins the terminal's rooms, says hello and starts relaying its store's feed. */
+  /** Joins the terminal's room, says hello and starts relaying its store's feed. */
   async start(data: TerminalSocketData): Promise<void> {
     const { session } = data;
     const { socket } = session;
     const keys = await this.models.keys();
     // A cursor from another epoch (or beyond the head) cannot be trusted: start again
     // from the live set, marked, instead of leaving a silent gap. A cursor without an
-    // epoch is taken as one of ours. The head is read before the store's rooms are
-    // joined only to judge the cursor; the snapshot reads its own head.
+    // epoch is taken as one of ours. The head is read here only to judge the cursor; the
+    // snapshot reads its own head.
     const otherEpoch = data.requestedEpoch !== undefined && data.requestedEpoch !== data.epoch;
-    const [head, store] = await Promise.all([
-      feedHead(this.models.redis, keys, session.storeId),
-      getStore(this.models.redis, keys, session.storeId),
-    ]);
+    const head = await feedHead(this.models.redis, keys, session.storeId);
     const foreign = data.requestedCursor > 0 && (otherEpoch || data.requestedCursor > head);
-    // The rooms are the server's choice; a client has no way to join one.
-    await socket.join([
-      `store:${session.storeId}`,
-      `terminal:${session.terminalId}`,
-      ...(store ? [`region:${store.regionId}`] : []),
-      ...(session.claims.roles ?? []).map((role) => `role:${role}`),
-    ]);
+    // One room, the server's choice (a client has no way to join one): revocation closes
+    // `terminal:<id>` on every gateway. Feeds go to socket ids (FeedRelay), so rooms per
+    // store, region or role would only cost memory on each of thousands of sockets.
+    await socket.join(`terminal:${session.terminalId}`);
     let headSeq = head;
     let snapshot: FeedItem[] | undefined;
     if (data.requestedCursor === 0 || foreign) {
