@@ -115,6 +115,13 @@ function connectOne(kind: ClientKind, url: string, client: { token?: string; cur
       terminal.onItem((item) => {
         if ('communication' in item) record(item.communication.id);
       });
+      // The server closing the socket (a revocation): `closed:<terminal id>` (the token's sub).
+      const terminalId = (
+        JSON.parse(Buffer.from(client.token!.split('.')[1]!, 'base64url').toString()) as { sub: string }
+      ).sub;
+      terminal.socket.on('disconnect', (reason) => {
+        if (reason === 'io server disconnect') record(`closed:${terminalId}`);
+      });
       terminal.connect().then(() => {
         terminals.push(terminal);
         resolve(terminal);

@@ -22,7 +22,7 @@ import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import type { BenchInfra } from '../support';
 import { msSince } from './fleet';
 import { round, sized, summary, type Metric } from './results';
-import { untilQuiet, type Stack } from './stack';
+import { enrollTerminal, untilQuiet, type Stack } from './stack';
 
 export const HISTORY_ENTRIES = sized({ full: 10_000, quick: 2_000, tiny: 50 });
 const RUNS = Number(process.env.BENCH_HISTORY_RUNS ?? sized({ full: 3, quick: 2, tiny: 1 }));
@@ -143,18 +143,6 @@ async function fill(
     live: 1 + fates.filter((f) => f.startsWith('live')).length,
     lastExpiry,
   };
-}
-
-/** Registers and enrolls a terminal of the store, as the console and a tablet do. */
-async function enroll(stack: Stack, storeId: string): Promise<{ terminalId: string; token: string }> {
-  const registered = await stack.command<{ enrollmentCode: string }>('/terminals', { storeId, roles: [] });
-  const response = await fetch(`${stack.urls.command}/v1/terminals/enroll`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ code: registered.enrollmentCode }),
-  });
-  if (response.status >= 300) throw new Error(`enroll: ${response.status} ${await response.text()}`);
-  return (await response.json()) as { terminalId: string; token: string };
 }
 
 /** A cursor-less TerminalClient: ms from connect to the last item of the live set. */
@@ -351,7 +339,7 @@ export async function longHistory(stack: Stack, _infra?: BenchInfra): Promise<Lo
     for (let run = 0; run < RUNS + (PROFILE_DIR ? 1 : 0); run++) {
       const profiled = run === RUNS;
       // Baselines: the live set in Node, over the socket and over HTTP.
-      const baselineDevice = await enroll(stack, storeId);
+      const baselineDevice = await enrollTerminal(stack, storeId);
       const socket = await nodeLiveSet(stack, baselineDevice.token);
       liveItems = socket.items;
       if (!profiled) node.push(socket.ms);
@@ -365,7 +353,7 @@ export async function longHistory(stack: Stack, _infra?: BenchInfra): Promise<Lo
       }
 
       // A new tablet: enrolled (the device token on the device), no feed yet.
-      const device = await enroll(stack, storeId);
+      const device = await enrollTerminal(stack, storeId);
       const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
       const enrolled = { device: { ...device, storeId } };
       await context.addInitScript(

@@ -12,6 +12,7 @@ export const SCENARIOS = [
   'limits-cost',
   'import',
   'receipt-ingest',
+  'revocation',
   'scale',
   'command-startup',
   'console',

@@ -47,6 +47,8 @@ export function stopChild(child: ChildProcess | undefined): Promise<void> {
 export async function startStack(
   infra: BenchInfra,
   apps: AppName[] = ['command', 'projector', 'gateway'],
+  /** Settings on top of the stack's own (e.g. a limit a scenario must not run into). */
+  settings: NodeJS.ProcessEnv = {},
 ): Promise<Stack> {
   const prefix = `bench-${randomBytes(3).toString('hex')}.`;
   const secret = randomBytes(32).toString('hex');
@@ -59,6 +61,7 @@ export async function startStack(
     REDIS_KEY_PREFIX: prefix,
     LASTMETER_JWT_SECRET: secret,
     LASTMETER_ADMIN_PASSWORD: 'bench-admin',
+    ...settings,
   };
   await ensureTopicsAt([infra.brokers], topicNames(prefix), { partitions: 12, replicationFactor: 1 });
   const ports = { command: await freePort(), projector: await freePort(), gateway: await freePort() };
@@ -114,6 +117,18 @@ export async function startStack(
       await Promise.all([...Object.values(processes), ...extras].map(stopChild));
     },
   };
+}
+
+/** Registers and enrolls a terminal of the store, as the console and a tablet do: its id and device token. */
+export async function enrollTerminal(stack: Stack, storeId: string): Promise<{ terminalId: string; token: string }> {
+  const registered = await stack.command<{ enrollmentCode: string }>('/terminals', { storeId, roles: [] });
+  const response = await fetch(`${stack.urls.command}/v1/terminals/enroll`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code: registered.enrollmentCode }),
+  });
+  if (response.status >= 300) throw new Error(`enroll: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { terminalId: string; token: string };
 }
 
 /** A region with `count` stores; returns their ids. */
@@ -196,13 +211,29 @@ const PUBLISH_AGENT = new Agent({ keepAlive: true, maxSockets: 128 });
 
 /** Publishes one drafted communication; resolves with the HTTP status (rejects when no answer came). */
 export function publish(stack: Stack, id: string): Promise<number> {
+  return write(stack, 'POST', `/communications/${id}/publish`, 'hq-editor');
+}
+
+/** Revokes a terminal (`DELETE /v1/terminals/:id`) as an hq-admin; resolves with the HTTP status. */
+export function revoke(stack: Stack, terminalId: string): Promise<number> {
+  return write(stack, 'DELETE', `/terminals/${terminalId}`, 'hq-admin');
+}
+
+/** A write with an empty JSON body through the bounded pool; the HTTP status, or rejects when no answer came. */
+function write(stack: Stack, method: string, path: string, role: ActorRole): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const request = httpRequest(
-      `${stack.urls.command}/v1/communications/${id}/publish`,
+      `${stack.urls.command}/v1${path}`,
       {
-        method: 'POST',
+        method,
         agent: PUBLISH_AGENT,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.token('hq-editor')}` },
+        // Content-Length spelled out: Node sends a DELETE's body without one (no chunking
+        // by default for DELETE), and the server then reads the body as the next request.
+        headers: {
+          'content-type': 'application/json',
+          'content-length': '2',
+          authorization: `Bearer ${stack.token(role)}`,
+        },
       },
       (response) => {
         response.resume();
