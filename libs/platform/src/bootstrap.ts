@@ -72,7 +72,10 @@ export async function runApp<N extends AppName>(definition: AppDefinition<N>): P
   app.setGlobalPrefix('v1', { exclude: ['metrics'] });
   app.useGlobalFilters(new ErrorsFilter());
   app.useGlobalPipes(validationPipe());
-  app.enableShutdownHooks();
+  // A graceful stop on the signals that ask for one. Not SIGUSR2, which Nest's default
+  // list includes: operators take heap snapshots with it (--heapsnapshot-signal=SIGUSR2,
+  // docs/operations.md), and a snapshot must not stop the app.
+  app.enableShutdownHooks(SHUTDOWN_SIGNALS);
   await definition.configure?.(app, config);
 
   const openapi = new DocumentBuilder()
@@ -109,6 +112,9 @@ export async function runApp<N extends AppName>(definition: AppDefinition<N>): P
   }
   return app;
 }
+
+/** The signals that stop an app gracefully (Nest's default list minus SIGUSR2 and the fault signals). */
+export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'];
 
 /**
  * How long an idle keep-alive connection stays open: longer than clients and proxies

@@ -50,16 +50,49 @@ const ANSWERS = ['application/json', IMPORT_MEDIA_TYPES.ndjson, 'text/csv'] as c
 const RETRY_AFTER_S = 5;
 
 /**
- * The body, up to `limit` bytes, read only now: after the guards, so an unauthenticated or
- * forbidden request never makes the service hold 16 MiB. Over the limit: 413, the rest of
- * the body is read off and dropped (as body-parser does) so the client gets the answer.
+ * How much of an oversized body is read off and dropped before the 413 is sent. A
+ * client that sends its whole body before it reads the answer (Node's http client,
+ * supertest) gets the answer only if the body was taken: Node closes the connection
+ * after an answer sent while the body is still arriving, and the rest of the upload
+ * then fails with EPIPE instead of showing the 413. Beyond it the 413 goes at once.
  */
-function readBody(req: Request, limit: number): Promise<string> {
+const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Reads off and drops what is left of the body, at most `budget` more bytes; resolves when done or past the budget. */
+function drain(req: Request, budget: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (req.readableEnded) return resolve();
+    let left = budget;
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('error', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      left -= chunk.length;
+      if (left < 0) done();
+    };
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('error', done);
+    req.resume();
+  });
+}
+
+/**
+ * The body, up to `limit` bytes, read only now: after the guards, so an unauthenticated or
+ * forbidden request never makes the service hold 16 MiB. Over the limit: 413 once the
+ * rest of the body (up to DRAIN_MAX_BYTES more) was read off and dropped, as body-parser
+ * does, so the client gets the answer; nothing of it is kept.
+ */
+async function readBody(req: Request, limit: number): Promise<string> {
   const tooLarge = () => new PayloadTooLargeException(`request body exceeds the ${sizeOf(limit)} limit`);
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
-    req.resume();
-    return Promise.reject(tooLarge());
+    if (declared <= limit + DRAIN_MAX_BYTES) await drain(req, DRAIN_MAX_BYTES + limit);
+    else req.resume();
+    throw tooLarge();
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -73,8 +106,8 @@ function readBody(req: Request, limit: number): Promise<string> {
       size += chunk.length;
       if (size <= limit) return void chunks.push(chunk);
       stop();
-      req.resume();
-      reject(tooLarge());
+      chunks.length = 0;
+      void drain(req, DRAIN_MAX_BYTES).then(() => reject(tooLarge()));
     };
     const onEnd = () => {
       stop();
