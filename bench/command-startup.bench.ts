@@ -10,6 +10,7 @@
  */
 import { topicNames, type ImportSummary } from '@lastmeter/contracts';
 import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
+import { forEachConcurrently } from './lib/concurrently';
 import { msSince } from './lib/fleet';
 import { procStats, sampleProcess } from './lib/proc-stats';
 import { round, sized, writeScenario, type Metric } from './lib/results';
@@ -64,15 +65,10 @@ async function seedCommunications(stack: Stack, stores: string[]): Promise<numbe
       ),
     };
     const ids = await draftNotices(stack, count, 50, audience);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 50 }, async () => {
-        for (let i = next++; i < ids.length; i = next++) {
-          const status = await publish(stack, ids[i]!);
-          if (status !== 200) throw new Error(`publish answered ${status}`);
-        }
-      }),
-    );
+    await forEachConcurrently(ids.length, 50, async (i) => {
+      const status = await publish(stack, ids[i]!);
+      if (status !== 200) throw new Error(`publish answered ${status}`);
+    });
   }
   return msSince(started, process.hrtime.bigint()) / 1_000;
 }

@@ -5,6 +5,7 @@
  * `terminal.revoke`, the projector announces `terminal-revoked` on Redis, and every
  * gateway closes the terminal's room. Goal: p50 and p99 under 1 s (issue 17).
  */
+import { forEachConcurrently } from './lib/concurrently';
 import { awaitDelivery, Fleet, msSince } from './lib/fleet';
 import { sized, summary, thin, writeScenario } from './lib/results';
 import { enrollTerminal, revoke, setUpStores, startStack } from './lib/stack';
@@ -25,12 +26,9 @@ async function main(): Promise<void> {
     const stores = await setUpStores(stack, STORES);
     console.error(`revocation: enrolling ${TERMINALS} terminals (not measured)…`);
     const terminals: Array<{ terminalId: string; token: string }> = new Array(TERMINALS);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 20 }, async () => {
-        for (let i = next++; i < TERMINALS; i = next++) terminals[i] = await enrollTerminal(stack, stores[i % STORES]!);
-      }),
-    );
+    await forEachConcurrently(TERMINALS, 20, async (i) => {
+      terminals[i] = await enrollTerminal(stack, stores[i % STORES]!);
+    });
     const fleet = new Fleet(1);
     const half = Math.ceil(TERMINALS / 2);
     await fleet.connect('terminal', stack.urls.gateway, terminals.slice(0, half));

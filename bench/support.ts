@@ -11,6 +11,7 @@ import {
   LocalRedis,
   repoRoot,
 } from '@lastmeter/infra';
+import { forEachConcurrently } from './lib/concurrently';
 import { percentile, resultsDir, writeScenario, type Metric } from './lib/results';
 
 export { percentile };
@@ -116,17 +117,12 @@ export async function measure(
   operation: (i: number) => Promise<void>,
 ): Promise<Measurement> {
   const latencies: number[] = [];
-  let next = 0;
   const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < total; i = next++) {
-        const t0 = process.hrtime.bigint();
-        await operation(i);
-        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      }
-    }),
-  );
+  await forEachConcurrently(total, concurrency, async (i) => {
+    const t0 = process.hrtime.bigint();
+    await operation(i);
+    latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   latencies.sort((a, b) => a - b);
   return {

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { storeActivityEvent } from '@lastmeter/contracts';
 import { ACKS_ALL, createKafkaClient, createProducer } from '@lastmeter/kafka';
+import { forEachConcurrently } from './concurrently';
 
 export interface ProduceCommand {
   type: 'produce';
@@ -64,18 +65,13 @@ async function produce(command: ProduceCommand): Promise<ProduceReply> {
     // Warm-up: connections, metadata, the producer id.
     for (let b = 0; b < 5; b++) await send(b);
     const latencies: number[] = [];
-    let next = 0;
     const cpu0 = process.cpuUsage();
     const started = process.hrtime.bigint();
-    await Promise.all(
-      Array.from({ length: command.inFlight }, async () => {
-        for (let b = next++; b < batches; b = next++) {
-          const t0 = process.hrtime.bigint();
-          await send(b);
-          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        }
-      }),
-    );
+    await forEachConcurrently(batches, command.inFlight, async (b) => {
+      const t0 = process.hrtime.bigint();
+      await send(b);
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = process.cpuUsage(cpu0);
     return { type: 'produced', sent: command.total, seconds, latencies, cpuSeconds: (cpu.user + cpu.system) / 1e6 };

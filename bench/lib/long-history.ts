@@ -22,6 +22,7 @@ import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import type { BenchInfra } from '../support';
 import { msSince } from './fleet';
 import { round, sized, summary, type Metric } from './results';
+import { forEachConcurrently } from './concurrently';
 import { enrollTerminal, untilQuiet, type Stack } from './stack';
 
 export const HISTORY_ENTRIES = sized({ full: 10_000, quick: 2_000, tiny: 50 });
@@ -99,37 +100,28 @@ async function fill(
 ): Promise<{ newest: string; seconds: number; live: number; lastExpiry: number }> {
   const started = process.hrtime.bigint();
   const fates = plan(count - 1);
-  let next = 0;
   let lastExpiry = 0;
   const audience = { storeIds: [storeId] };
   const body = 'New shelf labels are in the back office. Replace the old ones before opening. ';
-  await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, fates.length) }, async () => {
-      for (let i = next++; i < fates.length; i = next++) {
-        const f = fates[i]!;
-        const { id } = await post(stack, '/communications', {
-          kind: 'notice',
-          title: `History notice ${i}`,
-          body,
-          audience,
-        });
-        const expiresAt =
-          f === 'expiring'
-            ? Date.now() + EXPIRE_AFTER_MS
-            : f === 'live-expiry'
-              ? Date.now() + 30 * 86_400_000
-              : undefined;
-        if (f === 'expiring') lastExpiry = Math.max(lastExpiry, expiresAt!);
-        await post(
-          stack,
-          `/communications/${id}/publish`,
-          expiresAt ? { expiresAt: new Date(expiresAt).toISOString() } : {},
-        );
-        if (f === 'retracted') await post(stack, `/communications/${id}/retract`, {});
-        if ((i + 1) % 1_000 === 0) console.error(`  long history: ${i + 1} of ${fates.length} notices`);
-      }
-    }),
-  );
+  await forEachConcurrently(fates.length, CONCURRENCY, async (i) => {
+    const f = fates[i]!;
+    const { id } = await post(stack, '/communications', {
+      kind: 'notice',
+      title: `History notice ${i}`,
+      body,
+      audience,
+    });
+    const expiresAt =
+      f === 'expiring' ? Date.now() + EXPIRE_AFTER_MS : f === 'live-expiry' ? Date.now() + 30 * 86_400_000 : undefined;
+    if (f === 'expiring') lastExpiry = Math.max(lastExpiry, expiresAt!);
+    await post(
+      stack,
+      `/communications/${id}/publish`,
+      expiresAt ? { expiresAt: new Date(expiresAt).toISOString() } : {},
+    );
+    if (f === 'retracted') await post(stack, `/communications/${id}/retract`, {});
+    if ((i + 1) % 1_000 === 0) console.error(`  long history: ${i + 1} of ${fates.length} notices`);
+  });
   const { id: newest } = await post(stack, '/communications', {
     kind: 'notice',
     title: 'Newest notice: the current feed',

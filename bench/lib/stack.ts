@@ -6,6 +6,7 @@ import { topicNames, type ActorRole, type Audience } from '@lastmeter/contracts'
 import { freePort } from '@lastmeter/infra';
 import { ensureTopicsAt } from '@lastmeter/kafka';
 import { startBuiltApp, type BenchInfra } from '../support';
+import { forEachConcurrently } from './concurrently';
 import { awaitDelivery, msSince, type Fleet } from './fleet';
 
 export type AppName = 'command' | 'projector' | 'gateway';
@@ -178,25 +179,20 @@ export async function draftNotices(
   audience: Audience = { all: true },
 ): Promise<string[]> {
   const ids: string[] = new Array(count);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        ids[i] = (
-          await stack.command(
-            '/communications',
-            {
-              kind: 'notice',
-              title: `Bench notice ${i}`,
-              body: 'New shelf labels are in the back office. Replace the old ones before opening. ',
-              audience,
-            },
-            'hq-editor',
-          )
-        ).id;
-      }
-    }),
-  );
+  await forEachConcurrently(count, concurrency, async (i) => {
+    ids[i] = (
+      await stack.command(
+        '/communications',
+        {
+          kind: 'notice',
+          title: `Bench notice ${i}`,
+          body: 'New shelf labels are in the back office. Replace the old ones before opening. ',
+          audience,
+        },
+        'hq-editor',
+      )
+    ).id;
+  });
   return ids;
 }
 

@@ -70,14 +70,25 @@ it('pushes a regional notice live to every terminal of the region exactly once, 
   expect(a.hello).toMatchObject({ storeId: n1, epoch: expect.any(String) });
 });
 
-it('resumes from the cursor: exactly the items published while away, in order', async () => {
+/**
+ * A terminal of n1 that received one item and closed, the cursor it held, and the
+ * `count` items published to n1 while it was away (titles start with `label`).
+ */
+async function awayWhilePublished(count: number, label: string) {
   const first = await terminal(n1);
-  const before = await api.publish({ title: 'before', audience: { storeIds: [n1] } });
+  const before = await api.publish({ title: `${label} before`, audience: { storeIds: [n1] } });
   await eventually(() => expect(idsOf(first.received)).toContain(before));
   const held = first.client.position;
   first.client.close();
   const missed: string[] = [];
-  for (let i = 0; i < 5; i++) missed.push(await api.publish({ title: `missed ${i}`, audience: { storeIds: [n1] } }));
+  for (let i = 0; i < count; i++) {
+    missed.push(await api.publish({ title: `${label} missed ${i}`, audience: { storeIds: [n1] } }));
+  }
+  return { first, held, missed };
+}
+
+it('resumes from the cursor: exactly the items published while away, in order', async () => {
+  const { first, held, missed } = await awayWhilePublished(5, 'cursor');
   // Wait for the five to be in the feed, then come back with the cursor.
   const back = await eventually(async () => {
     const t = await terminal(n1, { token: first.token, cursor: held });
@@ -94,15 +105,8 @@ it('resumes from the cursor: exactly the items published while away, in order', 
 });
 
 it('resumes from a cursor sent as its decimal string (all a string-only native client can send)', async () => {
-  const first = await terminal(n1);
   const watcher = await terminal(n1);
-  const before = await api.publish({ title: 'before string', audience: { storeIds: [n1] } });
-  await eventually(() => expect(idsOf(first.received)).toContain(before));
-  const held = first.client.position;
-  first.client.close();
-  const missed: string[] = [];
-  for (let i = 0; i < 3; i++)
-    missed.push(await api.publish({ title: `missed str ${i}`, audience: { storeIds: [n1] } }));
+  const { first, held, missed } = await awayWhilePublished(3, 'string cursor');
   // In the feed once a connected terminal of the store has them.
   await eventually(() => expect(idsOf(watcher.received).slice(-3)).toEqual(missed));
   const received: FeedMessage[] = [];

@@ -26,7 +26,7 @@ export interface GroupCommitOptions {
  * without end while the producer falls behind.
  */
 export class GroupCommit<T> {
-  private queue: Array<{ item: T; resolve: () => void; reject: (error: Error) => void }> = [];
+  private readonly queue: Array<{ item: T; resolve: () => void; reject: (error: Error) => void }> = [];
   private flushing = false;
 
   constructor(
@@ -50,8 +50,7 @@ export class GroupCommit<T> {
   private next(): void {
     if (this.flushing || this.queue.length === 0) return;
     this.flushing = true;
-    const batch = this.queue.length <= this.options.maxBatch ? this.queue : this.queue.slice(0, this.options.maxBatch);
-    this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
+    const batch = this.queue.splice(0, this.options.maxBatch);
     let flushed: Promise<void>;
     try {
       flushed = this.flush(batch.map(({ item }) => item));
