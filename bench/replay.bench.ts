@@ -11,7 +11,7 @@ import { JwtService } from '@nestjs/jwt';
 import { feedEvent, topicNames, type TopicNames } from '@lastmeter/contracts';
 import { createKafkaClient, ensureTopicsAt, type Kafka } from '@lastmeter/kafka';
 import { freePort } from '@lastmeter/infra';
-import { LogReplay } from '@lastmeter/history';
+import { defaultReplayWorkers, LogReplay } from '@lastmeter/history';
 import { Projection, RedisKeys, PROJECTED } from '@lastmeter/read-models';
 import { createRedisClient } from '@lastmeter/redis';
 import { seedEventMix } from './event-mix';
@@ -108,12 +108,26 @@ async function main(): Promise<void> {
       const lines = await streamLines(`http://127.0.0.1:${port}/v1/events`, token);
       const replaySeconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (lines !== EVENTS) throw new Error(`replay returned ${lines} events, expected ${EVENTS}`);
-      console.error('replaying in this process (LogReplay, no HTTP)…');
-      const inProcessStarted = process.hrtime.bigint();
-      let inProcess = 0;
-      for await (const event of new LogReplay(kafka, topics).events({}))
-        inProcess += JSON.stringify(event).length > 0 ? 1 : 0;
-      const inProcessSeconds = Number(process.hrtime.bigint() - inProcessStarted) / 1e9;
+      // The library alone, NDJSON lines counted: with its worker threads, and parsing on the
+      // reading thread (REPLAY_WORKERS=0), which is what the HTTP path did before the workers.
+      const inProcess = async (workers: number) => {
+        const replay = new LogReplay(kafka, topics, { workers });
+        const started = process.hrtime.bigint();
+        let lines = 0;
+        try {
+          for await (const chunk of replay.chunks({}))
+            for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+        } finally {
+          await replay.close();
+        }
+        return { lines, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+      };
+      console.error('replaying in this process (LogReplay, no HTTP), with worker threads…');
+      const withWorkers = await inProcess(defaultReplayWorkers());
+      console.error('replaying in this process (LogReplay, no HTTP), parsing on the main thread…');
+      const inline = await inProcess(0);
+      for (const { lines } of [withWorkers, inline])
+        if (lines !== EVENTS) throw new Error(`LogReplay returned ${lines} events, expected ${EVENTS}`);
       console.error('reading the same range with a bare kafkajs consumer…');
       const bare = await bareConsumer(kafka, topics);
 
@@ -192,7 +206,16 @@ async function main(): Promise<void> {
         p99ms: p99,
       });
       const replay = row('GET /v1/events → NDJSON (merge, upcast, HTTP)', EVENTS, replaySeconds);
-      const library = row('LogReplay in-process (no HTTP)', inProcess, inProcessSeconds);
+      const library = row(
+        `LogReplay.chunks in-process (no HTTP), ${defaultReplayWorkers()} parsing worker(s)`,
+        withWorkers.lines,
+        withWorkers.seconds,
+      );
+      const libraryInline = row(
+        'LogReplay.chunks in-process, parsing on the main thread',
+        inline.lines,
+        inline.seconds,
+      );
       const baseline = row('baseline: bare kafkajs consumer, same topics and range', bare.messages, bare.seconds);
       const asOfSeconds = latencies.reduce((a, b) => a + b, 0) / 1_000;
       const asOf = row(
@@ -211,7 +234,7 @@ async function main(): Promise<void> {
           'replay / baseline throughput': Number((replay.perSecond / baseline.perSecond).toFixed(3)),
           'meets goal': replay.perSecond >= GOAL,
         },
-        [replay, library, baseline, asOf],
+        [replay, library, libraryInline, baseline, asOf],
         {
           title: `Replay through GET /v1/events over ${EVENTS.toLocaleString('en')} events`,
           metrics: [

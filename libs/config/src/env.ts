@@ -1,5 +1,6 @@
 import { EnvError, host, makeValidator, port, str } from 'envalid';
-import { brokerList, namePrefix, positiveInt, redisUrl, secret } from './validators';
+import { availableParallelism } from 'node:os';
+import { brokerList, namePrefix, nonNegativeInt, positiveInt, redisUrl, secret } from './validators';
 
 /** A port, or 0 for "off" (the internal listener of /metrics and /docs). */
 const portOrOff = makeValidator<number>((input) => {
@@ -132,6 +133,11 @@ export const gatewayEnv = {
   REPLAY_MAX_PER_GATEWAY: positiveInt({
     default: 8,
     desc: 'Replays (GET /v1/events) one gateway process runs at once, all users together; more are refused with 429',
+  }),
+  REPLAY_WORKERS: nonNegativeInt({
+    // As libs/history defaultReplayWorkers().
+    default: Math.min(4, Math.max(2, availableParallelism() - 1)),
+    desc: 'Worker threads that parse replayed records (GET /v1/events), shared by the replays of a gateway, at a lower CPU priority than its event loop; default: cores - 1, between 2 and 4; 0 parses on the main thread',
   }),
   LASTMETER_JWT_SECRET: secret({ desc: 'HS256 secret for user and device tokens (>= 32 chars)' }),
   COMMAND_PUBLIC_URL: str({

@@ -21,6 +21,11 @@ export const positiveInt = makeValidator<number>((input) => {
   return Number(input);
 });
 
+export const nonNegativeInt = makeValidator<number>((input) => {
+  if (!/^\d+$/.test(input.trim())) throw new EnvError(`"${input}" is not a non-negative integer`);
+  return Number(input);
+});
+
 /** A Kafka topic-name or Redis key prefix: letters, digits, `.`, `_`, `-`, `:`. */
 export const namePrefix = makeValidator<string>((input) => {
   if (!/^[A-Za-z0-9._:-]*$/.test(input)) throw new EnvError(`"${input}" may only hold letters, digits, . _ - :`);

@@ -1,7 +1,7 @@
 import { stringify, type Options, type Stringifier } from 'csv-stringify';
 import { stringify as stringifySync } from 'csv-stringify/sync';
 import type { DomainEvent } from '@lastmeter/contracts';
-import { storeOf } from './replay';
+import { storeOf } from './replay-filter';
 
 /** The columns of `lastmeter replay --format csv`: the envelope flat, the data as JSON. */
 export const EVENT_CSV_COLUMNS = [

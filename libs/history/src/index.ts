@@ -2,3 +2,4 @@ export * from './replay';
 export * from './replay-query';
 export * from './csv';
 export * from './audit';
+export * from './replay-filter';

@@ -12,7 +12,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { EVENT_TYPES, flattenValidationErrors } from '@lastmeter/contracts';
-import type { ReplayFilter } from './replay';
+import type { ReplayFilter } from './replay-filter';
 
 /** The filters of GET /v1/events and `lastmeter replay`, as they arrive (strings). */
 export class ReplayQuery {

@@ -1,25 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  FEED_BATCH,
-  parseRecord,
-  upcast,
-  type DomainEvent,
-  type TopicNames,
-  type TopicRole,
-} from '@lastmeter/contracts';
+import { availableParallelism } from 'node:os';
+import type { DomainEvent, TopicNames, TopicRole } from '@lastmeter/contracts';
 import type { Admin, Consumer, Kafka } from '@lastmeter/kafka';
-
-/** What an analyst asks for; every part is optional and they combine with AND. */
-export interface ReplayFilter {
-  /** occurredAt >= from */
-  from?: Date;
-  /** occurredAt <= to */
-  to?: Date;
-  types?: string[];
-  aggregateId?: string;
-  /** Facts about one store: its own events, its terminals', its feed and its activity. */
-  storeId?: string;
-}
+import { recordSkipper, toWire, type ReplayFilter } from './replay-filter';
+import { recordParser, type RecordParser } from './replay-parser';
+import { packRecords, ParsedLines } from './replay-records';
 
 export interface ReplayProgress {
   /** Messages read from Kafka so far. */
@@ -34,26 +19,35 @@ export interface ReplayProgress {
 export const REPLAYED: readonly TopicRole[] = ['events', 'storeEvents', 'feed'];
 
 /**
+ * Parsing threads by default: one per core but the reading thread's, at least 2 and at
+ * most 4. On 2 cores, two workers replayed 135k events/s where one did 110–120k: a batch
+ * waiting for the only worker held the merge up (bench/PROFILE.md). They run at a lower
+ * priority than the gateway's event loop (replay-parser.ts), so live fan-out comes first.
+ */
+export function defaultReplayWorkers(): number {
+  return Math.min(4, Math.max(2, availableParallelism() - 1));
+}
+
+/**
  * Kafka's record timestamps are set by the producer a moment after `occurredAt`; seeking
  * by time starts this much earlier (and stops this much later) and filters on occurredAt.
  */
 const CLOCK_SLACK_MS = 60_000;
 /**
- * Matching events a partition may hold before reading it pauses. Only a partition with an
- * empty buffer can hold the merge up, so pausing full ones never deadlocks, and memory
- * stays below partitions × PARTITION_HIGH_WATER events whatever the reader's pace.
+ * Records at the parser plus parsed lines a partition may hold before reading it pauses.
+ * Only a partition with nothing parsed can hold the merge up, so pausing full ones never
+ * deadlocks, and memory stays below partitions × (PARTITION_HIGH_WATER + one fetched
+ * batch) whatever the reader's pace.
  */
 const PARTITION_HIGH_WATER = 1_000;
 /**
  * Fetch sizes. A fetch response is held whole in memory, so `FETCH_MAX_BYTES` is what one
  * replay may have in flight, and a gateway runs several replays (REPLAY_MAX_PER_GATEWAY,
- * 8 by default: 64 MiB at most, where 64 MiB per replay allowed 512 MiB). Per partition,
- * 1 MiB is about PARTITION_HIGH_WATER events of the log (~1 KB each): more would be
- * dropped at the high-water mark and fetched again after resume, so 2 MiB mostly fetched
- * bytes twice. 8 MiB covers 8 partitions per round trip; the others come in the next
- * fetches (paused partitions are not fetched), which on a local broker take milliseconds,
- * while parsing 8 MiB of events takes about 100 ms: the fetch size is not what limits
- * throughput (bench/replay.bench.ts; docs/history.md).
+ * 8 by default: 64 MiB at most). Per partition, 1 MiB is about PARTITION_HIGH_WATER
+ * events of the log (~1 KB each). 8 MiB covers 8 partitions per round trip; the others
+ * come in the next fetches (paused partitions are not fetched), which on a local broker
+ * take milliseconds. Larger fetches (16 and 32 MiB, 2 MiB per partition, with a higher
+ * high-water mark) replayed no faster (bench/PROFILE.md row 13).
  */
 const FETCH_MAX_BYTES = 8 * 1024 * 1024;
 const FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
@@ -73,10 +67,22 @@ export interface ReplayOptions {
   signal?: AbortSignal;
 }
 
-/** An event and its NDJSON line (the bytes as logged when no upcast changed them). */
-export interface ReplayedEvent {
-  event: DomainEvent;
-  json: string;
+export interface LogReplayOptions {
+  /**
+   * Worker threads that parse records (REPLAY_WORKERS), shared by every replay of this
+   * LogReplay; 0 parses on the calling thread.
+   */
+  workers?: number;
+}
+
+/** About the size of one NDJSON chunk handed out (a line longer than this is a chunk alone). */
+const CHUNK_BYTES = 64 * 1024;
+
+/** One fetched batch of a partition, sent to the parser; `lines` once it is parsed. */
+interface Slot {
+  /** Records sent (counted against the high-water mark until parsed). */
+  records: number;
+  lines?: ParsedLines;
 }
 
 interface PartitionState {
@@ -87,64 +93,71 @@ interface PartitionState {
   start: number;
   end: number;
   position: number;
-  buffer: ReplayedEvent[];
-}
-
-export function matches(event: DomainEvent, filter: ReplayFilter): boolean {
-  const at = Date.parse(event.occurredAt);
-  if (filter.from && at < filter.from.getTime()) return false;
-  if (filter.to && at > filter.to.getTime()) return false;
-  if (filter.types?.length && !filter.types.includes(event.type)) return false;
-  if (filter.aggregateId && event.aggregateId !== filter.aggregateId) return false;
-  if (filter.storeId && storeOf(event) !== filter.storeId) return false;
-  return true;
-}
-
-/** The store an event is about, if any. */
-export function storeOf(event: DomainEvent): string | undefined {
-  if (event.aggregateType === 'store') return event.aggregateId;
-  const data = event.data as { storeId?: unknown };
-  return typeof data.storeId === 'string' ? data.storeId : undefined;
+  /** Batches in log order, parsed or still at the parser. */
+  slots: Slot[];
+  /** Records at the parser plus lines parsed and not yet handed out. */
+  buffered: number;
 }
 
 /**
  * Streams the events of the log that match a filter, in log order per partition and,
  * across partitions, by occurredAt: a k-way merge that hands out the earliest head among
- * the partitions, waiting for a partition that has no buffered event yet until it has
- * one or has been read to its end. Reading starts at the offsets Kafka gives for
- * `from` (offsets-for-times) and ends at the offsets for `to` (or the end of the log when
- * the replay starts), so a narrow window reads little of a long log. Memory is bounded:
- * reading a partition pauses while PARTITION_HIGH_WATER of its events wait for the reader.
- * Old schema versions are upcast on the way out.
+ * the partitions, waiting for a partition that has no parsed event yet until it has one
+ * or has been read to its end. Reading starts at the offsets Kafka gives for `from`
+ * (offsets-for-times) and ends at the offsets for `to` (or the end of the log when the
+ * replay starts), so a narrow window reads little of a long log.
+ *
+ * The thread that reads Kafka only moves bytes: a record that the filter rejects by its
+ * type header or bytes is dropped unparsed (`recordSkipper`), the others go to the parser
+ * one fetched batch at a time, by default worker threads (replay-parser.ts), which answer
+ * with NDJSON lines (replay-records.ts). Memory is bounded: reading a partition pauses
+ * while PARTITION_HIGH_WATER of its records or lines wait for the reader. Old schema
+ * versions are upcast on the way out.
  */
 export class LogReplay {
+  private readonly parser: RecordParser;
+
   constructor(
     private readonly kafka: Kafka,
     private readonly topics: TopicNames,
-  ) {}
+    { workers = defaultReplayWorkers() }: LogReplayOptions = {},
+  ) {
+    this.parser = recordParser(workers);
+  }
 
+  /** Stops the parsing threads (they also stop on their own when idle). */
+  close(): Promise<void> {
+    return this.parser.close();
+  }
+
+  /** The matching events, parsed (for callers that need objects: CSV, tests). */
   async *events(
     filter: ReplayFilter,
     onProgress?: (progress: ReplayProgress) => void,
     options: ReplayOptions = {},
   ): AsyncGenerator<DomainEvent> {
-    for await (const { event } of this.entries(filter, onProgress, options)) yield event;
+    for await (const chunk of this.chunks(filter, onProgress, options)) {
+      const text = chunk.toString('utf8');
+      for (let start = 0, end = text.indexOf('\n'); end !== -1; start = end + 1, end = text.indexOf('\n', start)) {
+        yield JSON.parse(text.slice(start, end)) as DomainEvent;
+      }
+    }
   }
 
   /**
-   * The same stream with each event's JSON line: the logged bytes themselves when the
-   * event is already at the current schema (no parse-and-stringify round trip on the
-   * way out), otherwise the upcast event serialized.
+   * The same stream as NDJSON, in chunks of whole lines (about CHUNK_BYTES each, smaller
+   * when the merge has to wait for Kafka): each line is the logged bytes themselves when
+   * the event is already at the current schema, otherwise the upcast event serialized.
    *
    * Every replay reads through a consumer group of its own (kafkajs has no manual
    * assignment); it commits no offsets and is deleted when the replay ends, however it
    * ends.
    */
-  async *entries(
+  async *chunks(
     filter: ReplayFilter,
     onProgress?: (progress: ReplayProgress) => void,
     { signal }: ReplayOptions = {},
-  ): AsyncGenerator<ReplayedEvent> {
+  ): AsyncGenerator<Buffer> {
     if (signal?.aborted) return;
     const admin = this.kafka.admin();
     await admin.connect();
@@ -156,6 +169,8 @@ export class LogReplay {
     try {
       const states = await this.plan(admin, filter);
       if (signal?.aborted) return;
+      const wire = toWire(filter);
+      const skip = recordSkipper(wire);
       const byKey = new Map(states.map((s) => [`${s.topic}/${s.partition}`, s]));
       const totalRange = states.reduce((n, s) => n + (s.end - s.start), 0);
       let read = 0;
@@ -174,8 +189,8 @@ export class LogReplay {
           readUncommitted: false,
           sessionTimeout: SESSION_TIMEOUT_MS,
           heartbeatInterval: 3_000,
-          // History is all there: fetch a lot at once so no partition's buffer runs dry
-          // (the merge waits for every partition that could still have an earlier event).
+          // History is all there: fetch a lot at once so no partition runs dry (the merge
+          // waits for every partition that could still have an earlier event).
           maxWaitTimeInMs: 20,
           maxBytes: FETCH_MAX_BYTES,
           maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
@@ -198,52 +213,45 @@ export class LogReplay {
         await active.subscribe({ topics: REPLAYED.map((role) => this.topics[role]), fromBeginning: true });
         await active.run({
           autoCommit: false,
-          eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: 3,
-          eachBatch: async ({ batch, resolveOffset }) => {
+          eachBatch: async ({ batch }) => {
             const state = byKey.get(`${batch.topic}/${batch.partition}`);
             if (!state) return;
-            let complete = true;
+            const values: Buffer[] = [];
             for (const message of batch.messages) {
               const offset = Number(message.offset);
-              if (offset < state.position) {
-                resolveOffset(message.offset);
-                continue;
-              }
+              if (offset < state.position) continue;
               if (offset >= state.end) break;
               read++;
               state.position = offset + 1;
-              resolveOffset(message.offset);
-              let events: Array<{ event: DomainEvent; json: string }>;
-              try {
-                const text = message.value?.toString('utf8') ?? 'null';
-                // One envelope is served as logged (its own bytes) unless upcast; a feed
-                // batch's entries are serialized one by one.
-                const batch = message.headers?.type?.toString() === FEED_BATCH;
-                events = parseRecord(text).map((logged) => {
-                  const event = upcast(logged);
-                  const asLogged = !batch && logged.schemaVersion === event.schemaVersion && !text.includes('\n');
-                  return { event, json: asLogged ? text : JSON.stringify(event) };
-                });
-              } catch {
-                continue; // The projector's DLQ is where malformed messages are reported.
-              }
-              for (const entry of events) {
-                if (!matches(entry.event, filter)) continue;
-                state.buffer.push(entry);
-                matched++;
-              }
-              if (state.buffer.length >= PARTITION_HIGH_WATER) {
-                // Backpressure: the rest of the batch is fetched again after resume.
+              const value = message.value;
+              if (!value || (skip && skip(message.headers?.type?.toString(), value))) continue;
+              values.push(value);
+            }
+            state.position = Math.max(state.position, Math.min(Number(batch.lastOffset()) + 1, state.end));
+            if (state.position >= state.end) active.pause([{ topic: state.topic, partitions: [state.partition] }]);
+            if (values.length > 0) {
+              // The batch goes to the parser; the next fetch does not wait for it.
+              const slot: Slot = { records: values.length };
+              state.slots.push(slot);
+              state.buffered += slot.records;
+              if (state.buffered >= PARTITION_HIGH_WATER && state.position < state.end) {
                 state.paused = true;
                 active.pause([{ topic: state.topic, partitions: [state.partition] }]);
-                complete = false;
-                break;
               }
+              this.parser.parse(packRecords(values), wire).then(
+                (parsed) => {
+                  slot.lines = new ParsedLines(parsed);
+                  state.buffered += slot.lines.count - slot.records;
+                  matched += slot.lines.count;
+                  signals.wake();
+                },
+                (error: Error) => {
+                  failure = error;
+                  signals.wake();
+                },
+              );
             }
-            if (complete)
-              state.position = Math.max(state.position, Math.min(Number(batch.lastOffset()) + 1, state.end));
-            if (state.position >= state.end) active.pause([{ topic: state.topic, partitions: [state.partition] }]);
             progress();
             signals.wake();
           },
@@ -256,26 +264,66 @@ export class LogReplay {
       }
 
       // The merge.
+      let open = states;
+      let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      let length = 0;
       for (;;) {
         if (signal?.aborted) return;
         if (failure) throw failure;
-        const open = states.filter((s) => s.buffer.length > 0 || s.position < s.end);
+        open = open.filter((s) => s.slots.length > 0 || s.position < s.end);
         if (open.length === 0) break;
-        if (open.some((s) => s.buffer.length === 0)) {
+        // Hand out lines for as long as every open partition has a parsed one.
+        let ready = true;
+        while (ready) {
+          let next: PartitionState | undefined;
+          let nextAt = Infinity;
+          for (const state of open) {
+            let slot = state.slots[0];
+            while (slot?.lines && slot.lines.remaining === 0) {
+              state.slots.shift();
+              slot = state.slots[0];
+            }
+            if (!slot?.lines) {
+              if (slot || state.position < state.end) ready = false;
+              continue;
+            }
+            if (slot.lines.head < nextAt) {
+              next = state;
+              nextAt = slot.lines.head;
+            }
+          }
+          if (!ready || !next) break;
+          const lines = next.slots[0].lines!;
+          const copied = lines.copyNext(chunk, length);
+          if (copied >= 0) length += copied;
+          else if (length > 0) {
+            yield chunk.subarray(0, length);
+            chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+            length = 0;
+            continue; // the same line, into the new chunk
+          } else yield lines.takeNext();
+          next.buffered--;
+          if (next.paused && next.buffered < PARTITION_HIGH_WATER / 2) {
+            next.paused = false;
+            consumer?.resume([{ topic: next.topic, partitions: [next.partition] }]);
+          }
+          if (length >= CHUNK_BYTES - 1_024) {
+            yield chunk.subarray(0, length);
+            chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+            length = 0;
+          }
+        }
+        if (!ready) {
+          // What is merged so far goes out while the slowest partition is fetched or parsed.
+          if (length > 0) {
+            yield chunk.subarray(0, length);
+            chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+            length = 0;
+          }
           await signals.wait();
-          continue;
         }
-        let next = open[0];
-        for (const state of open) {
-          if (state.buffer[0].event.occurredAt < next.buffer[0].event.occurredAt) next = state;
-        }
-        const entry = next.buffer.shift()!;
-        if (next.paused && next.buffer.length < PARTITION_HIGH_WATER / 2) {
-          next.paused = false;
-          consumer?.resume([{ topic: next.topic, partitions: [next.partition] }]);
-        }
-        yield entry;
       }
+      if (length > 0) yield chunk.subarray(0, length);
       progress();
     } finally {
       signal?.removeEventListener('abort', wake);
@@ -354,7 +402,8 @@ export class LogReplay {
           start,
           end: Math.max(start, end),
           position: start,
-          buffer: [],
+          slots: [],
+          buffered: 0,
           paused: false,
         });
       }

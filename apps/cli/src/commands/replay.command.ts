@@ -25,7 +25,7 @@ interface ReplayOptions {
 }
 
 /** Writes, waiting for the destination when it is full (a pipe to `head`, a slow disk). */
-async function write(out: Writable, chunk: string): Promise<void> {
+async function write(out: Writable, chunk: string | Buffer): Promise<void> {
   if (!out.write(chunk)) await once(out, 'drain');
 }
 
@@ -81,10 +81,17 @@ export function replayCommand(): Command {
       const ticker = setInterval(bar, process.stderr.isTTY ? 200 : 2_000);
       try {
         const replay = new LogReplay(deployment.kafka, deployment.topics);
-        for await (const { event, json } of replay.entries(filter, (progress) => (last = progress))) {
+        const onProgress = (progress: ReplayProgress) => (last = progress);
+        try {
           if (csv) {
-            if (!csv.write(eventCsvRow(event))) await once(csv, 'drain');
-          } else await write(out, `${json}\n`);
+            for await (const event of replay.events(filter, onProgress)) {
+              if (!csv.write(eventCsvRow(event))) await once(csv, 'drain');
+            }
+          } else {
+            for await (const chunk of replay.chunks(filter, onProgress)) await write(out, chunk);
+          }
+        } finally {
+          await replay.close();
         }
         if (csv) {
           csv.end();

@@ -6,6 +6,7 @@ import {
   HttpStatus,
   Inject,
   Logger,
+  type OnModuleDestroy,
   type OnModuleInit,
   Query,
   Res,
@@ -39,7 +40,7 @@ const RETRY_AFTER_S = 5;
 @ApiTags('history')
 @ApiBearerAuth()
 @Controller('events')
-export class EventsController implements OnModuleInit {
+export class EventsController implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(EventsController.name);
   private readonly replay: LogReplay;
   private readonly limiter: ReplayLimiter;
@@ -51,7 +52,7 @@ export class EventsController implements OnModuleInit {
     @Inject(APP_CONFIG) config: AppConfig<'gateway'>,
     registry: MetricsRegistry,
   ) {
-    this.replay = new LogReplay(kafka, topics);
+    this.replay = new LogReplay(kafka, topics, { workers: config.REPLAY_WORKERS });
     const limiter = new ReplayLimiter(config.REPLAY_MAX_PER_USER, config.REPLAY_MAX_PER_GATEWAY);
     this.limiter = limiter;
     new Gauge({
@@ -76,6 +77,11 @@ export class EventsController implements OnModuleInit {
       (deleted) => deleted.length > 0 && this.logger.log(`deleted ${deleted.length} leftover replay groups`),
       (error: Error) => this.logger.warn(`leftover replay groups not deleted: ${error.message}`),
     );
+  }
+
+  /** Stops the parsing threads. */
+  onModuleDestroy(): Promise<void> {
+    return this.replay.close();
   }
 
   @Get()
@@ -119,39 +125,21 @@ export class EventsController implements OnModuleInit {
     const { signal } = abort;
     res.once('close', () => abort.abort());
     if (res.destroyed) abort.abort(); // gone before the handler ran
-    const events = this.replay.entries(filter, undefined, { signal });
-    let timer: NodeJS.Timeout | undefined;
+    const chunks = this.replay.chunks(filter, undefined, { signal });
     let failure: Error | undefined;
     try {
       res.status(200).type('application/x-ndjson');
       res.setHeader('cache-control', 'no-store');
-      // Lines go out in chunks of about 64 KiB (one write per event costs more than the
-      // event), and at least every 100 ms when events trickle in.
-      let chunk = '';
-      const flush = async () => {
-        if (chunk === '' || signal.aborted) return;
-        const full = !res.write(chunk);
-        chunk = '';
-        if (full) await once(res, 'drain', { signal }).catch(() => undefined);
-      };
-      timer = setInterval(() => {
-        if (chunk !== '' && !signal.aborted && res.writableLength === 0) {
-          res.write(chunk);
-          chunk = '';
-        }
-      }, 100);
-      for await (const { json } of events) {
+      // Whole lines, about 64 KiB at a time, or what the merge has when it waits for Kafka.
+      for await (const chunk of chunks) {
         if (signal.aborted) break;
-        chunk += `${json}\n`;
-        if (chunk.length >= 64 * 1024) await flush();
+        if (!res.write(chunk)) await once(res, 'drain', { signal }).catch(() => undefined);
       }
-      await flush();
     } catch (error) {
       failure = error as Error;
       this.logger.warn(`replay stopped: ${failure.message}`);
     } finally {
-      clearInterval(timer);
-      await events.return(undefined).catch(() => undefined);
+      await chunks.return(undefined).catch(() => undefined);
       // Released before the response ends, so that a client may start its next replay as
       // soon as it has read this one to the end.
       slot.release();
