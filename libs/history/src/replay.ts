@@ -272,12 +272,17 @@ export class LogReplay {
         if (failure) throw failure;
         open = open.filter((s) => s.slots.length > 0 || s.position < s.end);
         if (open.length === 0) break;
-        // Hand out lines for as long as every open partition has a parsed one.
+        // Hand out lines for as long as every open partition has a parsed one: the earliest
+        // head (the first partition in `open` on a tie), and after it the same partition's
+        // next lines for as long as they still come before the runner-up's head.
         let ready = true;
         while (ready) {
-          let next: PartitionState | undefined;
+          let next = -1;
           let nextAt = Infinity;
-          for (const state of open) {
+          let runnerUp = -1;
+          let runnerUpAt = Infinity;
+          for (let i = 0; i < open.length; i++) {
+            const state = open[i];
             let slot = state.slots[0];
             while (slot?.lines && slot.lines.remaining === 0) {
               state.slots.shift();
@@ -287,30 +292,34 @@ export class LogReplay {
               if (slot || state.position < state.end) ready = false;
               continue;
             }
-            if (slot.lines.head < nextAt) {
-              next = state;
-              nextAt = slot.lines.head;
+            const at = slot.lines.head;
+            if (at < nextAt) {
+              [runnerUp, runnerUpAt] = [next, nextAt];
+              [next, nextAt] = [i, at];
+            } else if (at < runnerUpAt) [runnerUp, runnerUpAt] = [i, at];
+          }
+          if (!ready || next === -1) break;
+          const state = open[next];
+          const lines = state.slots[0].lines!;
+          while (lines.remaining > 0 && (lines.head < runnerUpAt || (lines.head === runnerUpAt && next < runnerUp))) {
+            const copied = lines.copyNext(chunk, length);
+            if (copied >= 0) length += copied;
+            else if (length > 0) {
+              yield chunk.subarray(0, length);
+              chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+              length = 0;
+              continue; // the same line, into the new chunk
+            } else yield lines.takeNext();
+            state.buffered--;
+            if (length >= CHUNK_BYTES - 1_024) {
+              yield chunk.subarray(0, length);
+              chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+              length = 0;
             }
           }
-          if (!ready || !next) break;
-          const lines = next.slots[0].lines!;
-          const copied = lines.copyNext(chunk, length);
-          if (copied >= 0) length += copied;
-          else if (length > 0) {
-            yield chunk.subarray(0, length);
-            chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-            length = 0;
-            continue; // the same line, into the new chunk
-          } else yield lines.takeNext();
-          next.buffered--;
-          if (next.paused && next.buffered < PARTITION_HIGH_WATER / 2) {
-            next.paused = false;
-            consumer?.resume([{ topic: next.topic, partitions: [next.partition] }]);
-          }
-          if (length >= CHUNK_BYTES - 1_024) {
-            yield chunk.subarray(0, length);
-            chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-            length = 0;
+          if (state.paused && state.buffered < PARTITION_HIGH_WATER / 2) {
+            state.paused = false;
+            consumer?.resume([{ topic: state.topic, partitions: [state.partition] }]);
           }
         }
         if (!ready) {
