@@ -230,6 +230,73 @@ it('starts again on the same data: same Kafka cluster, topics still there', asyn
   }
 });
 
+it('brings back a Kafka or Redis that was killed under it; the apps recover by themselves', async () => {
+  if (!running)
+    running = await start({ gateway: await freePort(), command: await freePort(), projector: await freePort() });
+  const gateway = /gateway \(read API, UIs\)\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(running.output())![1];
+  const command = /command API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(running.output())![1];
+  const status = async () =>
+    JSON.parse((await runCli(['infra', 'status', '--json'], { LASTMETER_HOME: home, PATH: '' })).stdout) as InfraStatus;
+  const pidOf = (service: InfraStatus['kafka']) => (service.kind === 'local' ? service.pid : 0);
+  const before = await status();
+
+  for (const name of ['kafka', 'redis'] as const) {
+    const pid = pidOf(before[name]);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    await eventually(
+      async () => {
+        const now = (await status())[name];
+        expect(now).toMatchObject({ kind: 'local', reachable: true });
+        expect(pidOf(now)).not.toBe(pid);
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: `${name} restarted` },
+    );
+  }
+  expect(running.output()).toMatch(
+    /Kafka stopped unexpectedly \(broker exited \(SIGKILL\)[^\n]*\n[\s\S]*Kafka is back/,
+  );
+  expect(running.output()).toMatch(
+    /Redis stopped unexpectedly \(redis-server exited \(SIGKILL\)[^\n]*\n[\s\S]*Redis is back/,
+  );
+  // The apps ride out both outages: ready again, and a write goes through to a read.
+  await eventually(
+    async () => {
+      for (const url of [gateway, command]) expect((await fetch(`${url}/v1/health/ready`)).status).toBe(200);
+    },
+    { timeoutMs: 90_000, intervalMs: 500, what: 'apps ready again' },
+  );
+  const login = await fetch(`${command}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'editor', password: 'editor-demo-pass' }),
+  });
+  const { token } = (await login.json()) as { token: string };
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const drafted = await fetch(`${command}/v1/communications`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      kind: 'notice',
+      title: 'After the restarts',
+      body: 'Kafka and Redis came back.',
+      audience: { all: true },
+    }),
+  });
+  expect(drafted.status).toBe(201);
+  const { id } = (await drafted.json()) as { id: string };
+  await eventually(
+    async () => {
+      const read = await fetch(`${gateway}/v1/communications/${id}`, { headers });
+      expect(read.status).toBe(200);
+    },
+    { timeoutMs: 30_000, what: 'the new draft readable' },
+  );
+  // A supervisor still running, and no app gave up.
+  expect(running.child.exitCode).toBeNull();
+  expect(running.output()).not.toMatch(/keeps failing/);
+}, 240_000);
+
 describe('Ctrl-C during start-up stops everything it started, in one clean exit', () => {
   beforeAll(stopAll);
 

@@ -7,3 +7,4 @@ export * from './kafka-jars';
 export * from './kafka-broker';
 export * from './redis-server';
 export * from './local-infra';
+export * from './service-keeper';

@@ -81,6 +81,13 @@ export class LocalKafka {
     return join(this.options.logDir, 'server.log');
   }
 
+  /** `listener` runs once, when the process running now exits (ServiceKeeper). */
+  onExit(listener: (reason: string) => void): void {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return listener(this.exited ?? 'not running');
+    child.once('exit', () => listener(this.exited!));
+  }
+
   /** `signal`: aborting it stops waiting (and starts nothing if not started yet). */
   async start(timeoutMs = 90_000, signal?: AbortSignal): Promise<void> {
     const java = requireJava(this.options.env);

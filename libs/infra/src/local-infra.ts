@@ -8,6 +8,7 @@ import { preferredOrFreePort } from './ports';
 import { requireJava, requireMaven, requireRedisServer } from './prerequisites';
 import { isAlive, stopProcess } from './processes';
 import { LocalRedis, pingRedis } from './redis-server';
+import { ServiceKeeper } from './service-keeper';
 
 export interface InfraEndpoints {
   kafkaBrokers: string;
@@ -60,6 +61,7 @@ export class LocalInfra {
   /** Aborted by stopStarted(): an up() still under way starts nothing more. */
   private readonly stopping = new AbortController();
   private starting?: Promise<unknown>;
+  private readonly keepers: ServiceKeeper[] = [];
 
   constructor(private readonly options: LocalInfraOptions) {
     this.env = options.env ?? process.env;
@@ -163,6 +165,35 @@ export class LocalInfra {
     return { kafkaBrokers, redisUrl, started };
   }
 
+  /**
+   * From now on, the Kafka and Redis this instance started are restarted when they die
+   * (`npm start`; see ServiceKeeper), until stopStarted(). `gaveUp` hears of one that
+   * keeps failing.
+   */
+  keepStarted(gaveUp: (name: string, reason: string) => void, keeperOptions: { stableMs?: number } = {}): void {
+    const services: Array<['kafka' | 'redis', 'Kafka' | 'Redis', LocalKafka | LocalRedis | undefined]> = [
+      ['kafka', 'Kafka', this.kafka],
+      ['redis', 'Redis', this.redis],
+    ];
+    for (const [key, name, service] of services) {
+      if (!service) continue;
+      const keeper = new ServiceKeeper(service, {
+        name,
+        signal: this.stopping.signal,
+        log: this.log,
+        restarted: (pid) => {
+          const state = this.readState();
+          state[key] = { ...state[key]!, pid, startedAt: new Date().toISOString() };
+          this.writeState(state);
+        },
+        gaveUp: (reason) => gaveUp(name, reason),
+        ...keeperOptions,
+      });
+      keeper.watch();
+      this.keepers.push(keeper);
+    }
+  }
+
   /** Stops the local services recorded in run/infra.json (started by any process). */
   async down(): Promise<{ kafka: boolean; redis: boolean }> {
     const state = this.readState();
@@ -193,6 +224,7 @@ export class LocalInfra {
     this.stopping.abort(new Error('stopping'));
     // Let an up() under way notice: it stops waiting for a booting server and starts no other.
     await this.starting;
+    await Promise.all(this.keepers.map((keeper) => keeper.settled()));
     const state = this.readState();
     if (this.kafka) {
       this.log('stopping Kafka');

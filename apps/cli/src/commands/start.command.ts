@@ -158,6 +158,11 @@ export function startCommand(): Command {
         void shutdown(1);
       });
       supervisor.current.start();
+      // A Kafka or Redis started here that dies (kill -9, OOM) comes back on its own.
+      infra.keepStarted((name, reason) => {
+        process.stderr.write(`${color.red(`lastmeter: ${name} keeps failing:`)} ${reason}\n`);
+        void shutdown(1);
+      });
 
       let seeded: Awaited<ReturnType<typeof seedDemo>> | undefined;
       try {
