@@ -6,7 +6,13 @@ import type { TopicNames } from '@lastmeter/contracts';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
 import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Kafka } from '@lastmeter/kafka';
 import { MetricsRegistry } from '@lastmeter/platform';
-import { currentGeneration, ProjectionRunner, RedisKeys, type BatchStats } from '@lastmeter/read-models';
+import {
+  checkIntegrity,
+  currentGeneration,
+  ProjectionRunner,
+  RedisKeys,
+  type BatchStats,
+} from '@lastmeter/read-models';
 import { REDIS } from '@lastmeter/redis';
 
 const GENERATION_POLL_MS = 1_000;
@@ -31,6 +37,9 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   private readonly deadLetters: Counter<'topic'>;
   private readonly latency: Histogram<'topic'>;
   private readonly generationGauge: Gauge;
+  private readonly recoveringGauge: Gauge;
+  private recovering = false;
+  private recoveringLoggedAt = 0;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -66,6 +75,11 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       help: 'Time to apply one batch of events to Redis',
       labelNames: ['topic'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.recoveringGauge = new Gauge({
+      name: 'lastmeter_projector_recovering_events',
+      help: 'Events still to re-project before the read models are whole again after Redis lost data (0: whole)',
       registers,
     });
     this.generationGauge = new Gauge({
@@ -104,11 +118,39 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       keys,
       notify: () => true,
       onBatch: (stats) => this.record(stats),
-      log: { warn: (m) => this.logger.warn(m), error: (m) => this.logger.error(m) },
+      log: { warn: (m) => this.logger.warn(m), error: (m) => this.logger.error(m), debug: (m) => this.logger.debug(m) },
     });
     await this.runner.start();
+    await this.checkIntegrity();
     await this.heartbeat();
     this.logger.log(`projecting into generation ${generation} (group ${this.runner.groupId})`);
+  }
+
+  /**
+   * Whether the serving generation is whole (see checkIntegrity): a Redis that lost data
+   * is re-projected by the runner from its positions, and this marks the generation whole
+   * again once every partition is back at the log's end as it was when the loss was seen.
+   */
+  private async checkIntegrity(): Promise<void> {
+    const runner = this.runner;
+    if (!runner || !this.generation) return;
+    const keys = new RedisKeys(this.config.REDIS_KEY_PREFIX, this.generation);
+    const integrity = await checkIntegrity(this.redis, keys, () => runner.endOffsets());
+    this.recoveringGauge.set(integrity.state === 'recovering' ? integrity.behind : 0);
+    if (integrity.state === 'recovered') {
+      if (this.recovering) this.logger.log(`read models of ${this.generation} are whole again`);
+      this.recovering = false;
+    } else if (integrity.state === 'recovering') {
+      await runner.realign();
+      const now = Date.now();
+      if (!this.recovering || now - this.recoveringLoggedAt >= 5_000) {
+        this.logger.warn(
+          `read models of ${this.generation} are incomplete (Redis lost data): re-projecting, ${integrity.behind} events to go; readers get 503 meanwhile`,
+        );
+        this.recoveringLoggedAt = now;
+      }
+      this.recovering = true;
+    }
   }
 
   private record({ topic, result, seconds }: BatchStats): void {
@@ -132,7 +174,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     try {
       const generation = await currentGeneration(this.redis, this.config.REDIS_KEY_PREFIX);
       await this.heartbeat();
-      if (generation === this.generation) return;
+      if (generation === this.generation) return await this.checkIntegrity();
       this.logger.log(`generation switched from ${this.generation} to ${generation}`);
       this.switching = this.follow(generation).finally(() => (this.switching = undefined));
       await this.switching;

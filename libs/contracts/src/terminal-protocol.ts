@@ -41,6 +41,8 @@ export const CONNECT_REFUSALS = [
   'not-a-terminal',
   'terminal-revoked',
   'bad-cursor',
+  /** The gateway cannot check the token now (Redis down, read models being re-projected): connect again in a few seconds. */
+  'unavailable',
 ] as const;
 export type ConnectRefusal = (typeof CONNECT_REFUSALS)[number];
 

@@ -37,12 +37,14 @@ export async function switchGeneration(redis: Redis, prefix: string, from: strin
 /** Deletes every key of a generation, in batches (UNLINK frees memory in the background). */
 export async function dropGeneration(redis: Redis, keys: RedisKeys, onProgress?: (deleted: number) => void) {
   let deleted = 0;
-  const stream = redis.scanStream({ match: keys.generationPattern, count: 1_000 });
-  for await (const batch of stream as AsyncIterable<string[]>) {
-    if (batch.length === 0) continue;
-    await redis.unlink(...batch);
-    deleted += batch.length;
-    onProgress?.(deleted);
+  for (const match of [keys.generationPattern, keys.generationMetaPattern]) {
+    const stream = redis.scanStream({ match, count: 1_000 });
+    for await (const batch of stream as AsyncIterable<string[]>) {
+      if (batch.length === 0) continue;
+      await redis.unlink(...batch);
+      deleted += batch.length;
+      onProgress?.(deleted);
+    }
   }
   return deleted;
 }

@@ -4,6 +4,7 @@ export * from './scripts';
 export * from './model';
 export * from './projection';
 export * from './generation';
+export * from './integrity';
 export * from './dlq';
 export * from './runner';
 export * from './models/catalogue';

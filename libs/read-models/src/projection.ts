@@ -13,7 +13,7 @@ import { defineScripts, SCRIPTS, type ScriptName } from './scripts';
 import type { Announcement, ProjectionContext, ReadModel, VersionedDoc } from './model';
 
 /** A Redis command queued by a model: a command name (or one of SCRIPTS) and its arguments. */
-type Write = [name: string, ...args: Array<string | number>];
+export type Write = [name: string, ...args: Array<string | number>];
 
 export const READ_MODELS: readonly ReadModel[] = [catalogue, directory, feed, reach, compliance, presence, reports];
 
@@ -44,6 +44,8 @@ export interface BatchResult {
 export interface ApplyHooks {
   /** The feed items that were new in Redis, as soon as they are (before the batch's other writes). */
   onFeed?(appended: BatchResult['appended']): Promise<void>;
+  /** Written after all of the batch's writes, in the same pipeline as the last of them (the position). */
+  after?: Write[];
 }
 
 /**
@@ -127,7 +129,11 @@ export class Projection {
       const doc = docs.get(key)!;
       writes.push(['lmSetDoc', key, doc.version, JSON.stringify(doc)]);
     }
-    if (writes.length === 0) return result;
+    const after = hooks.after ?? [];
+    if (writes.length === 0) {
+      await this.exec(after);
+      return result;
+    }
     // The feed first, on its own: a national publish's terminals wait for these appends
     // (and the notice `onFeed` sends), not for the reach and other writes of the batch.
     const feed = new Set(feedWrites.map(({ index }) => writes[index]!));
@@ -139,7 +145,10 @@ export class Projection {
       if (reply === 2) result.gaps.push({ storeId, feedSeq });
     }
     if (result.appended.length > 0) await hooks.onFeed?.(result.appended);
-    await this.exec(mergeHashSetNx(dropRepeatedWrites(mergeSetAdds(writes.filter((write) => !feed.has(write))))));
+    await this.exec([
+      ...mergeHashSetNx(dropRepeatedWrites(mergeSetAdds(writes.filter((write) => !feed.has(write))))),
+      ...after,
+    ]);
     return result;
   }
 

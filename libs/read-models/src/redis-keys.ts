@@ -27,6 +27,26 @@ export class RedisKeys {
     return [`${this.prefix}${this.generation}`, `{${this.prefix}dir}`, ...parts].join(':');
   }
 
+  /**
+   * Where the projector got to in one partition of a projected topic, for this
+   * generation: the next offset whose events Redis may not hold. Written after each
+   * batch's writes on the same connection, so a Redis that lost its last writes (a
+   * failover, an unsynced AOF, a FLUSHALL) lost this too, and the projector resumes here.
+   */
+  position(topic: string, partition: number): string {
+    return `${this.prefix}meta:${this.generation}:position:${topic}:${partition}`;
+  }
+
+  /** Set once this generation's read models are known whole; gone after a loss. */
+  get intact(): string {
+    return `${this.prefix}meta:${this.generation}:intact`;
+  }
+
+  /** While the projector re-projects a loss: the offsets to reach before `intact` again. */
+  get recovering(): string {
+    return `${this.prefix}meta:${this.generation}:recovering`;
+  }
+
   /** The same deployment, another generation. */
   withGeneration(generation: string): RedisKeys {
     return new RedisKeys(this.prefix, generation);
@@ -35,6 +55,11 @@ export class RedisKeys {
   /** The glob matching every key of this generation (to delete it after a switch). */
   get generationPattern(): string {
     return `${this.prefix}${this.generation}:*`;
+  }
+
+  /** The glob matching this generation's positions and integrity markers. */
+  get generationMetaPattern(): string {
+    return `${this.prefix}meta:${this.generation}:*`;
   }
 
   /** The glob matching every key of this deployment (for cleanup in tests). */

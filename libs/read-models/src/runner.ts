@@ -3,7 +3,8 @@ import { TOPIC_ROLES, type TopicNames, type TopicRole } from '@lastmeter/contrac
 import { createProducer, type Admin, type Consumer, type Kafka, type Producer } from '@lastmeter/kafka';
 import { announcementChannel, encodeFeedNotice, feedChannel } from '@lastmeter/redis';
 import { deadLetterOf, sendDeadLetters } from './dlq';
-import { Projection, type BatchResult, type SourceMessage } from './projection';
+import { raisePosition } from './scripts';
+import { Projection, type BatchResult, type SourceMessage, type Write } from './projection';
 import type { RedisKeys } from './redis-keys';
 
 /** The topics a projector reads: the source of truth, store activity, and the feed. */
@@ -29,7 +30,7 @@ export interface RunnerOptions {
   /** Announce new feed items to gateways (off while a rebuild fills a generation nobody reads yet). */
   notify: () => boolean;
   onBatch?: (stats: BatchStats) => void;
-  log?: { warn(message: string): void; error(message: string): void };
+  log?: { warn(message: string): void; error(message: string): void; debug?(message: string): void };
 }
 
 export interface PartitionLag {
@@ -55,6 +56,12 @@ export class ProjectionRunner {
   /** Next offset to read, by `role/partition`, including transaction markers. */
   private readonly positions = new Map<string, number>();
   private readonly roleOf: Map<string, TopicRole>;
+  /** By `role/partition`: the Redis position this runner last sought back to (see `admit`). */
+  private readonly soughtTo = new Map<string, number>();
+  /** The partitions this runner was assigned at the last rebalance. */
+  private assigned: Array<{ role: TopicRole; partition: number }> = [];
+  /** By `role/partition`: a position write for a batch of transaction markers, still under way. */
+  private readonly markerWrites = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: RunnerOptions) {
     this.groupId = projectorGroupId(options.topics, options.keys.generation);
@@ -78,7 +85,24 @@ export class ProjectionRunner {
     this.consumer = consumer;
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       const role = this.roleOf.get(payload.topic);
-      if (role) this.positions.set(`${role}/${payload.partition}`, Number(payload.lastOffset) + 1);
+      if (!role) return;
+      const id = `${role}/${payload.partition}`;
+      this.positions.set(id, Number(payload.lastOffset) + 1);
+      // A batch of transaction markers only (eachBatch never sees it): the Redis position
+      // moves past it if nothing before it is missing, so a caught-up partition reads as such.
+      if (payload.batchSize === 0 && payload.firstOffset !== null) {
+        const key = this.options.keys.position(role, payload.partition);
+        const write = raisePosition(this.options.redis, key, Number(payload.lastOffset) + 1, payload.firstOffset).catch(
+          () => undefined,
+        );
+        this.markerWrites.set(id, write);
+      }
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => {
+        const role = this.roleOf.get(topic);
+        return role ? partitions.map((partition) => ({ role, partition })) : [];
+      });
     });
     await consumer.connect();
     await consumer.subscribe({ topics: PROJECTED.map((role) => topics[role]), fromBeginning: true });
@@ -90,6 +114,9 @@ export class ProjectionRunner {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
         const role = this.roleOf.get(batch.topic)!;
         const started = process.hrtime.bigint();
+        // A batch after what Redis holds is not applied (sought back instead). One before it
+        // is applied again: idempotent, and how an operator's rewind re-projects.
+        if (!(await this.admit(role, batch.partition, Number(batch.firstOffset())))) return;
         const messages: SourceMessage[] = batch.messages.map((m) => ({
           topic: role,
           partition: batch.partition,
@@ -97,12 +124,18 @@ export class ProjectionRunner {
           key: m.key,
           value: m.value,
         }));
+        const position = this.options.keys.position(role, batch.partition);
         // Chunks bound the pipeline size and let a rebalance interrupt a long catch-up.
-        for (let from = 0; from < messages.length; from += 2_000) {
+        for (let at = 0; at < messages.length; at += 2_000) {
           if (!isRunning() || isStale()) break;
-          const chunk = messages.slice(from, from + 2_000);
-          const result = await this.applyChunk(chunk);
-          resolveOffset(chunk.at(-1)!.offset);
+          const chunk = messages.slice(at, at + 2_000);
+          const last = at + 2_000 >= messages.length;
+          // The position goes with the chunk's last write; the last chunk's covers the
+          // batch's trailing transaction markers too.
+          const next = last ? Number(batch.lastOffset()) + 1 : Number(chunk.at(-1)!.offset) + 1;
+          const result = await this.applyChunk(chunk, [['lmPosition', position, next]]);
+          this.soughtTo.delete(`${role}/${batch.partition}`);
+          resolveOffset(last ? batch.lastOffset() : chunk.at(-1)!.offset);
           await heartbeat();
           this.options.onBatch?.({
             topic: role,
@@ -116,9 +149,35 @@ export class ProjectionRunner {
     });
   }
 
-  private async applyChunk(chunk: SourceMessage[]): Promise<BatchResult> {
+  /**
+   * Whether a batch may be applied: not if it starts after its partition's Redis position
+   * (Redis lost writes the group's offsets are already past); the consumer then seeks
+   * back to the position, once. After that seek, a batch that still starts later is taken:
+   * what lies between is transaction markers or aborted records.
+   */
+  private async admit(role: TopicRole, partition: number, firstOffset: number): Promise<boolean> {
+    const id = `${role}/${partition}`;
+    await this.markerWrites.get(id);
+    this.markerWrites.delete(id);
+    const { redis, keys, topics } = this.options;
+    const stored = Number((await redis.get(keys.position(role, partition))) ?? 0);
+    if (firstOffset <= stored || this.soughtTo.get(id) === stored) return true;
+    this.soughtTo.set(id, stored);
+    // One offset is most likely a transaction's commit marker read in a later fetch
+    // (eachBatch never sees those): seeking back to it is cheap and not news.
+    const log = this.options.log;
+    (firstOffset - stored > 1 ? log?.warn : log?.debug)?.call(
+      log,
+      `read models of ${topics[role]}[${partition}] (${keys.generation}) end at offset ${stored}, the consumer group is at ${firstOffset}: re-projecting from ${stored}`,
+    );
+    this.consumer!.seek({ topic: topics[role], partition, offset: String(stored) });
+    return false;
+  }
+
+  private async applyChunk(chunk: SourceMessage[], after: Write[]): Promise<BatchResult> {
     const { redis, topics, keys } = this.options;
     const result = await this.projection.apply(chunk, {
+      after,
       // One notice for the whole chunk, as soon as its feed is in Redis: a national
       // publish wakes gateways a few times, not once per store, and not after the reach.
       onFeed: async (appended) => {
@@ -152,6 +211,49 @@ export class ProjectionRunner {
       await pipeline.exec();
     }
     return result;
+  }
+
+  /**
+   * Seeks every assigned partition whose Redis position is behind the consumer back to
+   * it: a Redis that lost data while no new event arrives (an idle partition is never
+   * `admit`ted) is re-projected all the same. The projector calls it while its
+   * generation is not whole.
+   */
+  async realign(): Promise<void> {
+    const { redis, keys, topics } = this.options;
+    if (!this.consumer || !this.admin || this.assigned.length === 0) return;
+    const committed = await this.admin.fetchOffsets({
+      groupId: this.groupId,
+      topics: [...new Set(this.assigned.map(({ role }) => topics[role]))],
+    });
+    const stored = await redis.mget(this.assigned.map(({ role, partition }) => keys.position(role, partition)));
+    this.assigned.forEach(({ role, partition }, index) => {
+      const id = `${role}/${partition}`;
+      const commit = Number(
+        committed.find((c) => c.topic === topics[role])?.partitions.find((p) => p.partition === partition)?.offset ??
+          -1,
+      );
+      const at = Math.max(this.positions.get(id) ?? 0, commit);
+      const position = Number(stored[index] ?? 0);
+      if (position >= at || this.soughtTo.get(id) === position) return;
+      this.soughtTo.set(id, position);
+      this.positions.set(id, position);
+      this.options.log?.warn(
+        `read models of ${topics[role]}[${partition}] (${keys.generation}) end at offset ${position}, the consumer is at ${at}: re-projecting from ${position}`,
+      );
+      this.consumer!.seek({ topic: topics[role], partition, offset: String(position) });
+    });
+  }
+
+  /** `role/partition` → end offset of every projected partition now (the targets of a recovery). */
+  async endOffsets(): Promise<Record<string, number>> {
+    const ends: Record<string, number> = {};
+    for (const role of PROJECTED) {
+      for (const { partition, offset } of await this.admin!.fetchTopicOffsets(this.options.topics[role])) {
+        ends[`${role}/${partition}`] = Number(offset);
+      }
+    }
+    return ends;
   }
 
   /** Per partition of every projected topic: end offset (LSO), position, and the difference. */

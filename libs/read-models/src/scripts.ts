@@ -107,6 +107,23 @@ local added = 0
 for i = 1, #ARGV, 2 do added = added + redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return added`,
   },
+  /**
+   * KEYS[1] a projector position (`RedisKeys.position`); ARGV the new position, and
+   * optionally the offset it continues from. Raises the position, never lowers it (a
+   * stale batch of a rebalance cannot move it back); with a `from`, only if the position
+   * is already there (a batch of transaction markers only: nothing before it may be
+   * missing). 1 raised, 0 not.
+   */
+  lmPosition: {
+    numberOfKeys: 1,
+    lua: `
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local to = tonumber(ARGV[1])
+if ARGV[2] and current < tonumber(ARGV[2]) then return 0 end
+if to <= current then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1`,
+  },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -117,4 +134,13 @@ export function defineScripts(redis: Redis): Redis {
     if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
   }
   return redis;
+}
+
+/** `lmPosition` on a client with the scripts defined: raises a projector position (optionally only from `from`). */
+export function raisePosition(redis: Redis, key: string, to: number, from?: number | string): Promise<unknown> {
+  const scripts = defineScripts(redis) as unknown as Record<
+    'lmPosition',
+    (...args: Array<string | number>) => Promise<unknown>
+  >;
+  return from === undefined ? scripts.lmPosition(key, to) : scripts.lmPosition(key, to, from);
 }

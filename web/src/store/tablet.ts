@@ -13,6 +13,9 @@ import { ConnectRefused, TerminalClient, type CursorStore } from '@lastmeter/ter
 import { byteLength, FEED_BUDGET_BYTES, itemsToDrop } from './feed-budget';
 import { deleteFeedDb, FeedDb, type FeedState, type OutboxEntry, type Progress } from './feed-db';
 
+/** After an `unavailable` refusal, the next connect. */
+const UNAVAILABLE_RETRY_MS = 5_000;
+
 export type { Progress } from './feed-db';
 
 /** What enrollment gave this device. */
@@ -300,8 +303,13 @@ export class Tablet {
 
   private connect(): void {
     this.client ??= this.createClient();
+    const run = this.run;
     this.client.connect().catch((error: unknown) => {
-      if (error instanceof ConnectRefused && error.reason !== 'unknown') {
+      if (error instanceof ConnectRefused && error.reason === 'unavailable') {
+        // The gateway could not check this tablet just now: offline, and try again.
+        this.setConnection('offline');
+        setTimeout(() => run === this.run && this.connect(), UNAVAILABLE_RETRY_MS);
+      } else if (error instanceof ConnectRefused && error.reason !== 'unknown') {
         this.refusal = error.reason;
         this.setConnection(error.reason === 'terminal-revoked' ? 'revoked' : 'refused');
       } else {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import {
   currentGeneration,
   dropGeneration,
+  markIntact,
   nextGeneration,
   ProjectionRunner,
   RedisKeys,
@@ -79,6 +80,8 @@ export function rebuildCommand(): Command {
           nearEnd = behind < NEAR_END ? nearEnd + 1 : 0;
           if (behind === 0 || nearEnd >= 3) break;
         }
+        // Caught up from offset 0: whole, so readers may be sent to it.
+        await markIntact(redis, target);
         if (!(await switchGeneration(redis, keyPrefix, from, to))) {
           await runner.stop();
           throw new UserFacingError(`${from} no longer serves (another rebuild switched first); ${to} left in place`);

@@ -4,7 +4,7 @@ import type { Socket } from 'socket.io';
 import type { TokenClaims } from '@lastmeter/auth';
 import type { FeedMessage } from '@lastmeter/contracts';
 import { readFeed, type FeedItem } from '@lastmeter/read-models';
-import { ReadModels } from '../read/read-models.service';
+import { ReadModels, ReadModelsRecovering } from '../read/read-models.service';
 import { visibleTo } from '../read/scope';
 import { NotificationHub } from './notification-hub';
 
@@ -105,7 +105,9 @@ class StorePump {
         await this.pumpOnce();
       }
     } catch (error) {
-      this.logger.warn(`feed of store ${this.storeId} not relayed: ${(error as Error).message}; retrying`);
+      // While the read models are re-projected (ReadModelsRecovering) this is expected, once per store.
+      const log = error instanceof ReadModelsRecovering ? 'debug' : 'warn';
+      this.logger[log](`feed of store ${this.storeId} not relayed: ${(error as Error).message}; retrying`);
       setTimeout(() => this.wake(), 500);
     } finally {
       this.running = false;

@@ -57,7 +57,10 @@ export class TerminalAuthentication {
     namespace.use((socket, next) => {
       this.authenticate(socket).then(
         () => next(),
-        (error: unknown) => next(error instanceof Refusal ? error : new Refusal('token-invalid', 'not accepted')),
+        // Anything else is ours (Redis down, read models being re-projected): the token may
+        // be fine, so the tablet is told to come back, not to enroll again.
+        (error: unknown) =>
+          next(error instanceof Refusal ? error : new Refusal('unavailable', 'cannot check this terminal now; retry')),
       );
     });
   }
