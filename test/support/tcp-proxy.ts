@@ -12,19 +12,20 @@ export class TcpProxy {
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    private targetPort: number,
   ) {}
 
   static async start(targetPort: number): Promise<TcpProxy> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const proxy = new TcpProxy(server, (server.address() as { port: number }).port);
-    server.on('connection', (client) => proxy.relay(client, targetPort));
+    const proxy = new TcpProxy(server, (server.address() as { port: number }).port, targetPort);
+    server.on('connection', (client) => proxy.relay(client));
     return proxy;
   }
 
-  private relay(client: Socket, targetPort: number): void {
+  private relay(client: Socket): void {
     if (!this.open) return void client.destroy();
-    const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
+    const upstream = createConnection({ host: '127.0.0.1', port: this.targetPort });
     for (const socket of [client, upstream]) {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -47,6 +48,13 @@ export class TcpProxy {
 
   restore(): void {
     this.open = true;
+  }
+
+  /** Sends new connections to another server (a failover); existing ones are dropped. */
+  retarget(targetPort: number): void {
+    this.cut();
+    this.targetPort = targetPort;
+    this.restore();
   }
 
   async close(): Promise<void> {

@@ -135,13 +135,15 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     const runner = this.runner;
     if (!runner || !this.generation) return;
     const keys = new RedisKeys(this.config.REDIS_KEY_PREFIX, this.generation);
+    // Every second, whole or not: a failover that dropped the last writes keeps `intact`
+    // (it was replicated long before) but not the positions of those writes.
+    await runner.realign();
     const integrity = await checkIntegrity(this.redis, keys, () => runner.endOffsets());
     this.recoveringGauge.set(integrity.state === 'recovering' ? integrity.behind : 0);
     if (integrity.state === 'recovered') {
       if (this.recovering) this.logger.log(`read models of ${this.generation} are whole again`);
       this.recovering = false;
     } else if (integrity.state === 'recovering') {
-      await runner.realign();
       const now = Date.now();
       if (!this.recovering || now - this.recoveringLoggedAt >= 5_000) {
         this.logger.warn(
