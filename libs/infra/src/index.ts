@@ -5,6 +5,7 @@ export * from './ports';
 export * from './processes';
 export * from './kafka-jars';
 export * from './kafka-broker';
+export * from './kafka-cluster';
 export * from './redis-server';
 export * from './local-infra';
 export * from './service-keeper';

@@ -35,3 +35,35 @@ describe('newClusterId', () => {
     for (let i = 0; i < 200; i++) expect(newClusterId()).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });
 });
+
+describe('serverProperties of a node in a three-node cluster', () => {
+  const props = Object.fromEntries(
+    serverProperties({
+      port: 29092,
+      controllerPort: 29094,
+      dataDir: '/data/kafka-2',
+      cluster: { nodeId: 2, controllerPorts: [29093, 29094, 29095] },
+    })
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'))
+      .map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+  );
+
+  it('is its own node, one voter of a three-voter quorum', () => {
+    expect(props).toMatchObject({
+      'node.id': '2',
+      'controller.quorum.voters': '1@127.0.0.1:29093,2@127.0.0.1:29094,3@127.0.0.1:29095',
+      listeners: 'PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29094',
+    });
+  });
+
+  it('replicates three times with two in sync, the internal topics too', () => {
+    expect(props).toMatchObject({
+      'default.replication.factor': '3',
+      'min.insync.replicas': '2',
+      'offsets.topic.replication.factor': '3',
+      'transaction.state.log.replication.factor': '3',
+      'transaction.state.log.min.isr': '2',
+    });
+  });
+});

@@ -11,15 +11,26 @@ export interface BrokerLayout {
   port: number;
   controllerPort: number;
   dataDir: string;
+  /** In a cluster (LocalKafkaCluster): this node's id and the controller ports of all, by id from 1. */
+  cluster?: { nodeId: number; controllerPorts: number[] };
 }
 
-/** A KRaft combined broker + controller, one node, everything replicated once. */
-export function serverProperties({ port, controllerPort, dataDir }: BrokerLayout): string {
+/**
+ * A KRaft combined broker + controller. Alone: node 1, everything replicated once. In a
+ * cluster of three or more: every node a voter of the controller quorum, topics and the
+ * internal ones replicated three times with `min.insync.replicas=2` (with acks=all a
+ * write survives any one broker).
+ */
+export function serverProperties({ port, controllerPort, dataDir, cluster }: BrokerLayout): string {
+  const nodeId = cluster?.nodeId ?? 1;
+  const voters = (cluster?.controllerPorts ?? [controllerPort]).map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',');
+  const replicas = Math.min(cluster?.controllerPorts.length ?? 1, 3);
+  const minIsr = replicas >= 3 ? 2 : 1;
   return [
     '# Written by lastmeter (libs/infra/src/kafka-broker.ts) on every start.',
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `node.id=${nodeId}`,
+    `controller.quorum.voters=${voters}`,
     `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
     `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
     'controller.listener.names=CONTROLLER',
@@ -27,13 +38,13 @@ export function serverProperties({ port, controllerPort, dataDir }: BrokerLayout
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     `log.dirs=${join(dataDir, 'logs')}`,
     'num.partitions=1',
-    'default.replication.factor=1',
-    'min.insync.replicas=1',
-    'offsets.topic.replication.factor=1',
+    `default.replication.factor=${replicas}`,
+    `min.insync.replicas=${minIsr}`,
+    `offsets.topic.replication.factor=${replicas}`,
     // Fewer internal partitions than the defaults (50): a laptop broker starts faster.
     'offsets.topic.num.partitions=12',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `transaction.state.log.replication.factor=${replicas}`,
+    `transaction.state.log.min.isr=${minIsr}`,
     'transaction.state.log.num.partitions=12',
     'group.initial.rebalance.delay.ms=0',
     'auto.create.topics.enable=false',
@@ -60,6 +71,8 @@ export interface LocalKafkaOptions extends BrokerLayout {
   env?: NodeJS.ProcessEnv;
   /** Leave the broker running after this process exits (`lastmeter infra up`). */
   keepAfterExit?: boolean;
+  /** The cluster id to format with (every node of a cluster shares one); default: `<dataDir>/cluster.id`. */
+  clusterId?: string;
 }
 
 /** One local Kafka broker: format once, start, wait until a client sees it, stop. */
@@ -107,7 +120,7 @@ export class LocalKafka {
 
     if (!existsSync(join(dataDir, 'logs', 'meta.properties'))) {
       const clusterIdFile = join(dataDir, 'cluster.id');
-      if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, newClusterId());
+      if (!existsSync(clusterIdFile)) writeFileSync(clusterIdFile, this.options.clusterId ?? newClusterId());
       const clusterId = readFileSync(clusterIdFile, 'utf8').trim();
       const format = spawnSync(
         java,
