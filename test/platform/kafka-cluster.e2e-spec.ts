@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { topicNames, type DomainEvent, type FeedMessage } from '@lastmeter/contracts';
@@ -10,7 +9,8 @@ import { cleanupNamespace } from '../support/cleanup';
 import { requireEnv, testNamespace, type TestNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
-import { bearer, Publisher } from '../support/write-api';
+import { CarefulWriter } from '../support/careful-write';
+import { Publisher } from '../support/write-api';
 
 /**
  * Issue 18 item 5, the chaos case that runs in CI: on a three-broker KRaft cluster
@@ -45,48 +45,6 @@ afterAll(async () => {
   await cluster?.stop();
   rmSync(root, { recursive: true, force: true });
 }, 120_000);
-
-/** Statuses seen while retrying, for the failure message (and to show the failover was met). */
-const seen: Record<string, number> = {};
-
-/**
- * A write as a careful client makes it: the same Idempotency-Key on every attempt, and a
- * retry on 503 (Kafka unavailable during the failover), 202 (decision pending) or a
- * dropped connection, until the outcome is final.
- */
-async function write(path: string, body: object, expected: number): Promise<{ id: string }> {
-  const key = randomUUID();
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    let status = 'network error';
-    try {
-      const response = await fetch(`${apps.command.url}/v1${path}`, {
-        method: 'POST',
-        headers: {
-          ...bearer(api.token('hq-editor')),
-          'content-type': 'application/json',
-          'idempotency-key': key,
-        },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
-      });
-      status = String(response.status);
-      if (response.status === expected) return (await response.json()) as { id: string };
-      if (![202, 503].includes(response.status)) throw new Error(`${path}: ${status} ${await response.text()}`);
-    } catch (error) {
-      if (status !== 'network error') throw error;
-    }
-    seen[status] = (seen[status] ?? 0) + 1;
-    if (Date.now() > deadline) throw new Error(`${path}: no outcome in 90 s (${JSON.stringify(seen)})`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
-async function publish(title: string): Promise<string> {
-  const { id } = await write('/communications', { kind: 'notice', title, body: title, audience: { all: true } }, 201);
-  await write(`/communications/${id}/publish`, {}, 200);
-  return id;
-}
 
 it('loses and duplicates nothing for 50 terminals when a broker is killed under publishing', async () => {
   // The topics really are replicated three times, two in sync required.
@@ -125,13 +83,14 @@ it('loses and duplicates nothing for 50 terminals when a broker is killed under 
   }
   expect(terminals).toHaveLength(50);
 
+  const writer = new CarefulWriter(apps.command.url, api);
   const published: string[] = [];
   const victim = cluster.nodes[1]!;
   let restarted: Promise<void> | undefined;
   for (let i = 0; i < PUBLISHES; i++) {
     if (i === 6) await victim.kill(); // SIGKILL: no controlled shutdown, leaders move
     if (i === 12) restarted = victim.start(120_000); // back while publishing goes on
-    published.push(await publish(`cluster ${i}`));
+    published.push(await writer.publish(`cluster ${i}`));
   }
   await restarted;
 

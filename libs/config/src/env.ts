@@ -37,7 +37,9 @@ export const sharedEnv = {
   KAFKA_TOPIC_PREFIX: namePrefix({ default: '', desc: 'Prefix for every topic name (tests isolate suites with it)' }),
   KAFKA_PARTITIONS: positiveInt({ default: 12, desc: 'Partitions of each topic when the project creates it' }),
   KAFKA_REPLICATION_FACTOR: positiveInt({ default: 1, desc: 'Replication factor of each topic it creates' }),
-  REDIS_URL: redisUrl({ desc: 'Redis connection URL, redis://host:port[/db]' }),
+  REDIS_URL: redisUrl({
+    desc: 'Redis connection URL, redis://host:port[/db], or redis+sentinel://host:port,host:port/<master>[/db] through Sentinel',
+  }),
   REDIS_KEY_PREFIX: namePrefix({ default: 'lm:', desc: 'Prefix for every Redis key' }),
   TRUST_PROXY: str({
     default: 'false',

@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     expect(message).not.toContain('\n');
     expect(message).toMatch(/KAFKA_PARTITIONS: .*"abc" is not a positive integer/);
     expect(message).toMatch(/GATEWAY_PORT/);
-    expect(message).toMatch(/REDIS_URL: .*not a redis:\/\/ URL/);
+    expect(message).toMatch(/REDIS_URL: .*is neither a redis:\/\/ nor a redis\+sentinel:\/\/ URL/);
   });
 
   it('names missing required variables', () => {

@@ -1,4 +1,5 @@
 import { EnvError, makeValidator } from 'envalid';
+import { parseSentinelUrl } from './redis-url';
 
 /** `host:port[,host:port...]`, e.g. `127.0.0.1:9092`. */
 export const brokerList = makeValidator<string[]>((input) => {
@@ -33,13 +34,22 @@ export const namePrefix = makeValidator<string>((input) => {
 });
 
 export const redisUrl = makeValidator<string>((input) => {
+  if (input.startsWith('redis+sentinel:')) {
+    try {
+      parseSentinelUrl(input);
+    } catch (error) {
+      throw new EnvError((error as Error).message);
+    }
+    return input;
+  }
   let url: URL;
   try {
     url = new URL(input);
   } catch {
     throw new EnvError(`"${input}" is not a URL`);
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new EnvError(`"${input}" is not a redis:// URL`);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new EnvError(`"${input}" is neither a redis:// nor a redis+sentinel:// URL`);
   return input;
 });
 

@@ -9,3 +9,4 @@ export * from './kafka-cluster';
 export * from './redis-server';
 export * from './local-infra';
 export * from './service-keeper';
+export * from './redis-sentinel';

@@ -13,6 +13,8 @@ export interface LocalRedisOptions {
   appendOnly: boolean;
   env?: NodeJS.ProcessEnv;
   keepAfterExit?: boolean;
+  /** More redis-server arguments (`--replicaof host port` for a replica). */
+  extraArgs?: string[];
 }
 
 /** A private redis-server on loopback; never the machine's shared one. */
@@ -66,6 +68,7 @@ export class LocalRedis {
         'yes',
         '--logfile',
         join(logDir, 'redis.log'),
+        ...(this.options.extraArgs ?? []),
       ],
       { logFile: join(logDir, 'redis.out'), env: this.options.env, keepAfterExit: this.options.keepAfterExit },
     );

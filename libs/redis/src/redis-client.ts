@@ -1,15 +1,28 @@
 import Redis, { type RedisOptions } from 'ioredis';
+import { parseSentinelUrl } from '@lastmeter/config';
 
 /**
  * The one place an ioredis client is constructed. Reconnects forever with a short, capped
- * backoff so that a restarted Redis is picked up within a second.
+ * backoff so that a restarted Redis is picked up within a second; through Sentinel, a
+ * promoted replica is found the same way.
  */
 export function createRedisClient(url: string, name: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  const common: RedisOptions = {
     connectionName: name,
     connectTimeout: 2_000,
     maxRetriesPerRequest: 2,
     retryStrategy: (times) => Math.min(times * 100, 1_000),
-    ...options,
-  });
+  };
+  const sentinel = parseSentinelUrl(url);
+  if (sentinel) {
+    return new Redis({
+      ...common,
+      sentinels: sentinel.sentinels,
+      name: sentinel.name,
+      db: sentinel.db,
+      sentinelRetryStrategy: (times) => Math.min(times * 100, 1_000),
+      ...options,
+    });
+  }
+  return new Redis(url, { ...common, ...options });
 }
