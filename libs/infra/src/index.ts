@@ -10,3 +10,4 @@ export * from './redis-server';
 export * from './local-infra';
 export * from './service-keeper';
 export * from './redis-sentinel';
+export * from './cluster-infra';

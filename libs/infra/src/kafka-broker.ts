@@ -90,6 +90,10 @@ export class LocalKafka {
     return this.child?.pid;
   }
 
+  get ports(): { port: number; controllerPort: number } {
+    return { port: this.options.port, controllerPort: this.options.controllerPort };
+  }
+
   get logFile(): string {
     return join(this.options.logDir, 'server.log');
   }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { LocalKafka, newClusterId } from './kafka-broker';
-import { freePort } from './ports';
+import { preferredOrFreePort } from './ports';
 
 export interface LocalKafkaClusterOptions {
   /** Each node's data is `<dataDir>/node-<id>`, its logs `<logDir>/node-<id>`. */
@@ -12,6 +12,8 @@ export interface LocalKafkaClusterOptions {
   heapMb?: number;
   env?: NodeJS.ProcessEnv;
   keepAfterExit?: boolean;
+  /** Ports to use again (a restart of the same data): a node's port and controller port. */
+  ports?: Array<{ port: number; controllerPort: number }>;
 }
 
 /**
@@ -24,14 +26,17 @@ export class LocalKafkaCluster {
   static async create(options: LocalKafkaClusterOptions): Promise<LocalKafkaCluster> {
     const count = options.nodes ?? 3;
     const taken = new Set<number>();
-    const port = async () => {
+    const port = async (preferred?: number) => {
       for (;;) {
-        const candidate = await freePort();
+        const candidate = await preferredOrFreePort(preferred, [...taken]);
         if (!taken.has(candidate)) return taken.add(candidate) && candidate;
       }
     };
     const layout: Array<{ port: number; controllerPort: number }> = [];
-    for (let i = 0; i < count; i++) layout.push({ port: await port(), controllerPort: await port() });
+    for (let i = 0; i < count; i++) {
+      const before = options.ports?.[i];
+      layout.push({ port: await port(before?.port), controllerPort: await port(before?.controllerPort) });
+    }
     const controllerPorts = layout.map((node) => node.controllerPort);
     const clusterId = newClusterId();
     const nodes = layout.map(

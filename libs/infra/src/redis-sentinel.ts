@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRedisClient } from '@lastmeter/redis';
-import { freePort } from './ports';
+import { preferredOrFreePort } from './ports';
 import { requireRedisServer } from './prerequisites';
 import { spawnDaemon, stopProcess, waitUntil } from './processes';
 import { LocalRedis } from './redis-server';
@@ -33,6 +33,8 @@ export interface LocalRedisSentinelOptions {
   appendOnly?: boolean;
   env?: NodeJS.ProcessEnv;
   keepAfterExit?: boolean;
+  /** Ports to use again (a restart): the servers' (master first) and the Sentinels'. */
+  ports?: { servers: number[]; sentinels: number[] };
 }
 
 /**
@@ -51,16 +53,17 @@ export class LocalRedisSentinelSet {
 
   static async create(options: LocalRedisSentinelOptions): Promise<LocalRedisSentinelSet> {
     const taken = new Set<number>();
-    const port = async () => {
+    const port = async (preferred?: number) => {
       for (;;) {
-        const candidate = await freePort();
+        const candidate = await preferredOrFreePort(preferred, [...taken]);
         if (!taken.has(candidate)) return taken.add(candidate) && candidate;
       }
     };
-    const masterPort = await port();
+    const before = options.ports;
+    const masterPort = await port(before?.servers[0]);
     const servers: LocalRedis[] = [];
     for (let i = 0; i <= (options.replicas ?? 1); i++) {
-      const serverPort = i === 0 ? masterPort : await port();
+      const serverPort = i === 0 ? masterPort : await port(before?.servers[i]);
       servers.push(
         new LocalRedis({
           port: serverPort,
@@ -73,8 +76,17 @@ export class LocalRedisSentinelSet {
         }),
       );
     }
-    const sentinelPorts = [await port(), await port(), await port()];
+    const sentinelPorts = [
+      await port(before?.sentinels[0]),
+      await port(before?.sentinels[1]),
+      await port(before?.sentinels[2]),
+    ];
     return new LocalRedisSentinelSet(servers, sentinelPorts, options);
+  }
+
+  /** The Sentinels' process ids (after start). */
+  get sentinelPids(): Array<number | undefined> {
+    return this.sentinels.map((sentinel) => sentinel.pid);
   }
 
   get url(): string {
@@ -82,14 +94,8 @@ export class LocalRedisSentinelSet {
   }
 
   /** The master's port as the Sentinels see it now. */
-  async masterPort(): Promise<number> {
-    const sentinel = createRedisClient(`redis://127.0.0.1:${this.sentinelPorts[0]}`, 'lastmeter-sentinel-probe');
-    try {
-      const [, port] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER)) as string[];
-      return Number(port);
-    } finally {
-      sentinel.disconnect();
-    }
+  masterPort(): Promise<number> {
+    return sentinelMasterPort(this.sentinelPorts[0]!);
   }
 
   async start(timeoutMs = 30_000): Promise<void> {
@@ -135,5 +141,20 @@ export class LocalRedisSentinelSet {
   async stop(): Promise<void> {
     await Promise.all(this.sentinels.map((sentinel) => stopProcess(sentinel.pid, 5_000)));
     await Promise.all(this.servers.map((server) => server.stop()));
+  }
+}
+
+/** The master's port as the Sentinel on `sentinelPort` reports it. */
+export async function sentinelMasterPort(sentinelPort: number): Promise<number> {
+  const sentinel = createRedisClient(`redis://127.0.0.1:${sentinelPort}`, 'lastmeter-sentinel-probe', {
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  sentinel.on('error', () => undefined);
+  try {
+    const [, port] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', SENTINEL_MASTER)) as string[];
+    return Number(port);
+  } finally {
+    sentinel.disconnect();
   }
 }
