@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { topicNames, type DomainEvent, type FeedMessage } from '@lastmeter/contracts';
 import { ensureKafkaJars, lastmeterHome, LocalKafkaCluster } from '@lastmeter/infra';
 import { createKafkaClient } from '@lastmeter/kafka';
-import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
+import type { TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
+import { recordingTerminal } from '../support/recording-terminal';
 import { requireEnv, testNamespace, type TestNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
@@ -72,13 +73,7 @@ it('loses and duplicates nothing for 50 terminals when a broker is killed under 
   const terminals: Array<{ storeId: string; received: FeedMessage[] }> = [];
   for (const storeId of stores) {
     for (let t = 0; t < TERMINALS_PER_STORE; t++) {
-      const { token } = await api.terminal(storeId);
-      const client = new TerminalClient({ url: apps.gateway.url, token, cursors: new MemoryCursorStore() });
-      clients.push(client);
-      const received: FeedMessage[] = [];
-      client.onItem((item) => received.push(item));
-      await client.connect();
-      terminals.push({ storeId, received });
+      terminals.push(await recordingTerminal(api, apps.gateway.url, storeId, clients));
     }
   }
   expect(terminals).toHaveLength(50);

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { topicNames, type DomainEvent, type FeedMessage } from '@lastmeter/contracts';
 import { LocalRedisSentinelSet } from '@lastmeter/infra';
-import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
+import type { TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { CarefulWriter } from '../support/careful-write';
 import { cleanupNamespace } from '../support/cleanup';
+import { recordingTerminal } from '../support/recording-terminal';
 import { requireEnv, testNamespace, type TestNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
@@ -47,13 +48,7 @@ it('fails over to the replica when the master is killed; apps follow, terminals 
   const terminals: Array<{ storeId: string; received: FeedMessage[] }> = [];
   for (const storeId of stores) {
     for (let t = 0; t < 3; t++) {
-      const { token } = await api.terminal(storeId);
-      const client = new TerminalClient({ url: apps.gateway.url, token, cursors: new MemoryCursorStore() });
-      clients.push(client);
-      const received: FeedMessage[] = [];
-      client.onItem((item) => received.push(item));
-      await client.connect();
-      terminals.push({ storeId, received });
+      terminals.push(await recordingTerminal(api, apps.gateway.url, storeId, clients));
     }
   }
   const writer = new CarefulWriter(apps.command.url, api);

@@ -7,6 +7,7 @@ import { importCommand } from './commands/import.command';
 import { infraCommand } from './commands/infra.command';
 import { rebuildCommand } from './commands/rebuild.command';
 import { replayCommand } from './commands/replay.command';
+import { startClusterCommand } from './commands/start-cluster.command';
 import { startCommand } from './commands/start.command';
 import { exitWithError } from './output';
 
@@ -14,6 +15,7 @@ const program = new Command('lastmeter')
   .description('Last Meter: local infrastructure, apps, replay and rebuild')
   .showHelpAfterError()
   .addCommand(startCommand())
+  .addCommand(startClusterCommand())
   .addCommand(doctorCommand())
   .addCommand(infraCommand())
   .addCommand(rebuildCommand())

@@ -6,7 +6,10 @@ import { appNodeArgs, repoRoot, stopProcess } from '@lastmeter/infra';
 import { color } from './output';
 
 export interface AppSpec {
+  /** Shown as the line prefix; also the app to run unless `app` says otherwise. */
   name: string;
+  /** The app (`command`, `projector`, `gateway`) when `name` is an instance's (`gateway-2`). */
+  app?: string;
   port: number;
   env: NodeJS.ProcessEnv;
 }
@@ -90,9 +93,10 @@ export class Supervisor {
   }
 
   private launch(app: AppSpec, paint: (s: string) => string, failures: number): void {
-    const entry = join(repoRoot(), 'dist', 'apps', app.name, 'src', 'main.js');
+    const program = app.app ?? app.name;
+    const entry = join(repoRoot(), 'dist', 'apps', program, 'src', 'main.js');
     const startedAt = Date.now();
-    const child = spawn(process.execPath, [...appNodeArgs(app.name), entry], {
+    const child = spawn(process.execPath, [...appNodeArgs(program), entry], {
       env: app.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

@@ -27,6 +27,7 @@ export const TOOLS = {
   mvn: { debianPackage: 'maven', neededFor: 'it fetches the Kafka broker jars once' },
   'redis-server': { debianPackage: 'redis-server', neededFor: 'the local Redis' },
   chromium: { debianPackage: 'chromium', neededFor: 'browser tests drive it' },
+  haproxy: { debianPackage: 'haproxy', neededFor: 'the cluster profile balances the gateways and command services' },
 } as const;
 
 export type Tool = keyof typeof TOOLS;
@@ -150,10 +151,11 @@ export function checkTool(tool: Tool, env: NodeJS.ProcessEnv, probes: Probes): F
  *   KAFKA_BROKERS / REDIS_URL may provide), some suites start their own broker and
  *   redis-server, run the CLI with exactly java, mvn and redis-server on PATH, drive
  *   Chromium, and build and run a socket.io-client-java program (javac: a JDK, not only a
- *   JRE). A missing tool fails `npm test` here instead of skipping those suites.
+ *   JRE), and put HAProxy in front of the cluster profile. A missing tool fails `npm test`
+ *   here instead of skipping those suites.
  */
 export function toolsNeeded(purpose: Purpose, env: NodeJS.ProcessEnv, kafkaJarsCached: boolean): Tool[] {
-  if (purpose === 'test') return ['java', 'javac', 'mvn', 'redis-server', 'chromium'];
+  if (purpose === 'test') return ['java', 'javac', 'mvn', 'redis-server', 'chromium', 'haproxy'];
   const tools: Tool[] = [];
   if (!env.KAFKA_BROKERS) {
     tools.push('java');
@@ -200,4 +202,14 @@ export function requireRedisServer(env: NodeJS.ProcessEnv = process.env): string
     );
   }
   return redis;
+}
+
+export function requireHaproxy(env: NodeJS.ProcessEnv = process.env): string {
+  const haproxy = findExecutable('haproxy', env);
+  if (!haproxy) {
+    throw new PrerequisiteMissing(
+      `haproxy not found: the cluster profile puts it in front of the gateways and command services; install it (Debian: apt-get install ${TOOLS.haproxy.debianPackage})`,
+    );
+  }
+  return haproxy;
 }

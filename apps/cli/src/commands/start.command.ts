@@ -39,7 +39,7 @@ function internalPortOf(name: keyof typeof DEFAULT_PORTS): number | undefined {
  * this gateway as a browser on this machine reaches them, and at the host of
  * COMMAND_PUBLIC_URL (tablets on the store network: `HOST=0.0.0.0 COMMAND_PUBLIC_URL=…`).
  */
-function gatewayOrigins(gatewayPort: number, commandPublicUrl: string | undefined): string {
+export function gatewayOrigins(gatewayPort: number, commandPublicUrl: string | undefined): string {
   const hosts = new Set(['localhost', '127.0.0.1']);
   if (commandPublicUrl) {
     try {
@@ -51,7 +51,30 @@ function gatewayOrigins(gatewayPort: number, commandPublicUrl: string | undefine
   return [...hosts].map((host) => `http://${host}:${gatewayPort}`).join(',');
 }
 
-async function httpOk(url: string): Promise<boolean> {
+/**
+ * What every app started here is given: the infrastructure, the dev secrets, and where
+ * browsers reach the command API (`ports.command`, a balancer in the cluster profile).
+ */
+export function appEnvironment(
+  endpoints: { kafkaBrokers: string; redisUrl: string },
+  secrets: ReturnType<typeof loadOrCreateDevSecrets>,
+  ports: { gateway: number; command: number },
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    KAFKA_BROKERS: endpoints.kafkaBrokers,
+    REDIS_URL: endpoints.redisUrl,
+    LASTMETER_JWT_SECRET: secrets.jwtSecret,
+    LASTMETER_ADMIN_USER: secrets.adminUser,
+    LASTMETER_ADMIN_PASSWORD: secrets.adminPassword,
+    // Where browsers of the web UIs send commands (set it yourself to reach a LAN address).
+    COMMAND_PUBLIC_URL: process.env.COMMAND_PUBLIC_URL || `http://127.0.0.1:${ports.command}`,
+    // ...and the command service accepts them from this gateway's pages only.
+    CORS_ORIGINS: process.env.CORS_ORIGINS || gatewayOrigins(ports.gateway, process.env.COMMAND_PUBLIC_URL),
+  };
+}
+
+export async function httpOk(url: string): Promise<boolean> {
   const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
   return response.ok;
 }
@@ -134,19 +157,10 @@ export function startCommand(): Command {
       }
       const secrets = loadOrCreateDevSecrets(home.secrets);
       const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        KAFKA_BROKERS: endpoints.kafkaBrokers,
-        REDIS_URL: endpoints.redisUrl,
-        LASTMETER_JWT_SECRET: secrets.jwtSecret,
-        LASTMETER_ADMIN_USER: secrets.adminUser,
-        LASTMETER_ADMIN_PASSWORD: secrets.adminPassword,
+        ...appEnvironment(endpoints, secrets, ports),
         GATEWAY_PORT: String(ports.gateway),
         COMMAND_PORT: String(ports.command),
         PROJECTOR_PORT: String(ports.projector),
-        // Where browsers of the web UIs send commands (set it yourself to reach a LAN address).
-        COMMAND_PUBLIC_URL: process.env.COMMAND_PUBLIC_URL || `http://127.0.0.1:${ports.command}`,
-        // ...and the command service accepts them from this gateway's pages only.
-        CORS_ORIGINS: process.env.CORS_ORIGINS || gatewayOrigins(ports.gateway, process.env.COMMAND_PUBLIC_URL),
       };
       const apps: AppSpec[] = (['command', 'projector', 'gateway'] as const).map((name) => ({
         name,

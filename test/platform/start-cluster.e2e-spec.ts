@@ -1,0 +1,167 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FeedMessage } from '@lastmeter/contracts';
+import { ensureKafkaJars, freePort, lastmeterHome, type ClusterStatus } from '@lastmeter/infra';
+import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
+import { CLI, pathWith, runCli } from '../support/cli';
+import { requireEnv } from '../support/env';
+import { eventually } from '../support/eventually';
+
+/**
+ * `npm run start:cluster` (issue 18 item 1): three brokers, Redis with Sentinel, two of
+ * every app, HAProxy in front of the gateways and the command services. A terminal
+ * connected through HAProxy keeps getting items after the gateway it was on is killed.
+ */
+const home = mkdtempSync(join(requireEnv('LASTMETER_TEST_ROOT'), 'start-cluster-home-'));
+let child: ChildProcess | undefined;
+let output = '';
+let exited: Promise<number | null>;
+const clients: TerminalClient[] = [];
+
+beforeAll(async () => {
+  await ensureKafkaJars(lastmeterHome().kafkaJars);
+  symlinkSync(lastmeterHome().kafkaJars, join(home, 'kafka'));
+});
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  if (child && child.exitCode === null) {
+    process.kill(-child.pid!, 'SIGINT');
+    await exited;
+  }
+  await runCli(['infra', 'down'], { LASTMETER_HOME: home, PATH: process.env.PATH });
+}, 120_000);
+
+/** The pid of the process listening on 127.0.0.1:`port` (from /proc: socket inode → fd). */
+function pidListeningOn(port: number): number | undefined {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inode = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .find((cols) => cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A')?.[9];
+  if (!inode) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        if (readlinkSync(`/proc/${entry}/fd/${fd}`) === `socket:[${inode}]`) return Number(entry);
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return undefined;
+}
+
+const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
+
+it('runs two of every app behind HAProxy; a terminal survives losing its gateway', async () => {
+  const ports = { gateway: await freePort(), command: await freePort() };
+  child = spawn(process.execPath, [CLI, 'start-cluster'], {
+    env: {
+      HOME: process.env.HOME,
+      NO_COLOR: '1',
+      LASTMETER_HOME: home,
+      PATH: pathWith(['java', 'redis-server', 'haproxy']),
+      GATEWAY_PORT: String(ports.gateway),
+      COMMAND_PORT: String(ports.command),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  exited = new Promise((resolve) => child!.once('exit', resolve));
+  // Up, or exited early (then at once, with its output).
+  const early = exited.then((code) => {
+    throw new Error(`start-cluster exited early (${code}):\n${output}`);
+  });
+  await Promise.race([
+    early,
+    eventually(() => expect(output).toContain('Last Meter (cluster profile) is up'), {
+      timeoutMs: 240_000,
+      intervalMs: 1_000,
+      what: 'the cluster profile up',
+    }),
+  ]);
+  early.catch(() => undefined);
+  const gateway = `http://127.0.0.1:${ports.gateway}`;
+  const command = `http://127.0.0.1:${ports.command}`;
+  const instancePorts = (label: string) =>
+    [...new RegExp(`${label}.*→ (:\\d+) (:\\d+)`).exec(output)!.slice(1)].map((p) => Number(p.slice(1)));
+  const gateways = instancePorts('gateway \\(HAProxy\\)');
+  expect(gateways).toHaveLength(2);
+  expect(instancePorts('command API \\(HAProxy\\)')).toHaveLength(2);
+
+  const status = JSON.parse(
+    (await runCli(['infra', 'status', '--json'], { LASTMETER_HOME: home, PATH: '' })).stdout,
+  ) as { cluster: ClusterStatus };
+  expect(status.cluster.kafka.filter((k) => k.reachable)).toHaveLength(3);
+  expect(status.cluster.sentinels.filter((s) => s.reachable)).toHaveLength(3);
+
+  // Through the balancers: log in as the seeded admin, enroll a terminal of a new store.
+  const [, adminUser, adminPassword] = /admin login\s+(\S+) \/ (\S+)/.exec(output)!;
+  const login = await json(
+    await fetch(`${command}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: adminUser, password: adminPassword }),
+    }),
+  );
+  const headers = { authorization: `Bearer ${login.token as string}`, 'content-type': 'application/json' };
+  const post = async (path: string, body: object) => {
+    const response = await fetch(`${command}/v1${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    expect([200, 201]).toContain(response.status);
+    return json(response);
+  };
+  const region = await post('/regions', { code: 'cl', name: 'Cluster' });
+  const store = await post('/stores', { code: 'CL1', name: 'Cluster 1', regionId: region.id });
+  const registered = await post('/terminals', { storeId: store.id, roles: [] });
+  const enrolled = await json(
+    await fetch(`${command}/v1/terminals/enroll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: registered.enrollmentCode }),
+    }),
+  );
+  const received: FeedMessage[] = [];
+  const client = new TerminalClient({
+    url: gateway,
+    token: enrolled.token as string,
+    cursors: new MemoryCursorStore(),
+  });
+  clients.push(client);
+  client.onItem((item) => received.push(item));
+  await client.connect();
+  const publish = async (title: string) => {
+    const draft = await post('/communications', {
+      kind: 'notice',
+      title,
+      body: title,
+      audience: { storeIds: [store.id] },
+    });
+    await post(`/communications/${draft.id as string}/publish`, {});
+  };
+  await publish('first');
+  await eventually(() => expect(received.map((m) => m.feedSeq)).toEqual([1]), { timeoutMs: 30_000 });
+
+  // The gateway on the first port dies (whichever holds the socket: this one, or the
+  // other which keeps it); the terminal reconnects through HAProxy if it has to.
+  const victim = gateways[0]!;
+  const pid = pidListeningOn(victim);
+  expect(pid).toBeGreaterThan(0);
+  process.kill(pid!, 'SIGKILL');
+  await publish('second');
+  await publish('third');
+  await eventually(() => expect(received.map((m) => m.feedSeq)).toEqual([1, 2, 3]), {
+    timeoutMs: 60_000,
+    what: 'the items after the gateway was killed',
+  });
+  expect(output).toMatch(/\[gateway-1\]\s.*exited \(SIGKILL\); restarting/);
+
+  process.kill(-child.pid!, 'SIGINT');
+  expect(await exited).toBe(0);
+  child = undefined;
+}, 420_000);
