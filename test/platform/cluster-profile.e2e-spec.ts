@@ -35,7 +35,7 @@ async function status(): Promise<ClusterStatus> {
 it('starts three brokers and a Sentinel-watched Redis, reports them, and stops them', async () => {
   const up = await runCli(['infra', 'up', '--profile', 'cluster'], env, 180_000);
   expect(up.stderr).not.toMatch(/\n\s+at /);
-  expect(up.code).toBe(0);
+  expect({ code: up.code, stderr: up.stderr }).toMatchObject({ code: 0 });
   const printed = Object.fromEntries(
     up.stdout
       .trim()

@@ -13,7 +13,7 @@ const cases: Array<[AppName, NodeJS.ProcessEnv, RegExp]> = [
   [
     'projector',
     { REDIS_URL: 'http://nope' },
-    /^lastmeter-projector: invalid configuration: REDIS_URL: .*not a redis:\/\/ URL$/,
+    /^lastmeter-projector: invalid configuration: REDIS_URL: .*is neither a redis:\/\/ nor a redis\+sentinel:\/\/ URL$/,
   ],
   ['gateway', { GATEWAY_PORT: 'eighty' }, /^lastmeter-gateway: invalid configuration: GATEWAY_PORT: /],
   ['gateway', { KAFKA_BROKERS: undefined }, /^lastmeter-gateway: invalid configuration: KAFKA_BROKERS is required$/],

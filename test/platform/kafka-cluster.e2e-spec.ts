@@ -32,8 +32,11 @@ const clients: TerminalClient[] = [];
 
 beforeAll(async () => {
   const jars = process.env.LASTMETER_KAFKA_JARS ?? (await ensureKafkaJars(lastmeterHome().kafkaJars)).libs;
-  cluster = await LocalKafkaCluster.create({ dataDir: join(root, 'data'), logDir: join(root, 'logs'), jarsDir: jars });
-  await cluster.start();
+  cluster = await LocalKafkaCluster.startNew({
+    dataDir: join(root, 'data'),
+    logDir: join(root, 'logs'),
+    jarsDir: jars,
+  });
   ns = testNamespace('kafka-cluster', { KAFKA_BROKERS: cluster.brokers, KAFKA_REPLICATION_FACTOR: '3' });
   apps = await startApps(ns.env);
   api = new Publisher(apps.command.url, ns);

@@ -27,8 +27,7 @@ let api: Publisher;
 const clients: TerminalClient[] = [];
 
 beforeAll(async () => {
-  redis = await LocalRedisSentinelSet.create({ dataDir: join(root, 'data'), logDir: join(root, 'logs') });
-  await redis.start();
+  redis = await LocalRedisSentinelSet.startNew({ dataDir: join(root, 'data'), logDir: join(root, 'logs') });
   ns = testNamespace('redis-sentinel', { REDIS_URL: redis.url });
   apps = await startApps(ns.env);
   api = new Publisher(apps.command.url, ns);

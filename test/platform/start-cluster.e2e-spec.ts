@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,9 +56,15 @@ function pidListeningOn(port: number): number | undefined {
   return undefined;
 }
 
+async function clusterStatus(): Promise<{ cluster: ClusterStatus }> {
+  return JSON.parse((await runCli(['infra', 'status', '--json'], { LASTMETER_HOME: home, PATH: '' })).stdout) as {
+    cluster: ClusterStatus;
+  };
+}
+
 const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
 
-it('runs two of every app behind HAProxy; a terminal survives losing its gateway', async () => {
+it('runs two of every app behind HAProxy; a terminal survives losing its gateway, a broker and the Redis master', async () => {
   const ports = { gateway: await freePort(), command: await freePort() };
   child = spawn(process.execPath, [CLI, 'start-cluster'], {
     env: {
@@ -95,9 +102,7 @@ it('runs two of every app behind HAProxy; a terminal survives losing its gateway
   expect(gateways).toHaveLength(2);
   expect(instancePorts('command API \\(HAProxy\\)')).toHaveLength(2);
 
-  const status = JSON.parse(
-    (await runCli(['infra', 'status', '--json'], { LASTMETER_HOME: home, PATH: '' })).stdout,
-  ) as { cluster: ClusterStatus };
+  const status = await clusterStatus();
   expect(status.cluster.kafka.filter((k) => k.reachable)).toHaveLength(3);
   expect(status.cluster.sentinels.filter((s) => s.reachable)).toHaveLength(3);
 
@@ -111,10 +116,24 @@ it('runs two of every app behind HAProxy; a terminal survives losing its gateway
     }),
   );
   const headers = { authorization: `Bearer ${login.token as string}`, 'content-type': 'application/json' };
+  // As a careful client: the same Idempotency-Key on every attempt, retried while the
+  // answer is 503 (a broker or the Redis master just died), 202 or no answer at all.
   const post = async (path: string, body: object) => {
-    const response = await fetch(`${command}/v1${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-    expect([200, 201]).toContain(response.status);
-    return json(response);
+    const key = randomUUID();
+    return eventually(
+      async () => {
+        const response = await fetch(`${command}/v1${path}`, {
+          method: 'POST',
+          headers: { ...headers, 'idempotency-key': key },
+          body: JSON.stringify(body),
+        });
+        if (![200, 201, 202, 503].includes(response.status))
+          throw new Error(`${path}: ${response.status} ${await response.text()}`);
+        expect([200, 201]).toContain(response.status);
+        return json(response);
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: `POST ${path}` },
+    );
   };
   const region = await post('/regions', { code: 'cl', name: 'Cluster' });
   const store = await post('/stores', { code: 'CL1', name: 'Cluster 1', regionId: region.id });
@@ -160,6 +179,30 @@ it('runs two of every app behind HAProxy; a terminal survives losing its gateway
     what: 'the items after the gateway was killed',
   });
   expect(output).toMatch(/\[gateway-1\]\s.*exited \(SIGKILL\); restarting/);
+
+  // A broker and the Redis master killed under it come back by themselves.
+  const before = (await clusterStatus()).cluster;
+  const brokerPid = before.kafka[2]!.pid!;
+  const redisPid = before.redis[0]!.pid!;
+  process.kill(brokerPid, 'SIGKILL');
+  process.kill(redisPid, 'SIGKILL');
+  await eventually(
+    async () => {
+      const now = (await clusterStatus()).cluster;
+      expect(now.kafka[2]).toMatchObject({ alive: true, reachable: true });
+      expect(now.kafka[2]!.pid).not.toBe(brokerPid);
+      expect(now.redis[0]).toMatchObject({ alive: true, reachable: true });
+      expect(now.redis[0]!.pid).not.toBe(redisPid);
+    },
+    { timeoutMs: 120_000, intervalMs: 1_000, what: 'the broker and Redis back' },
+  );
+  expect(output).toMatch(/Kafka node 3 stopped unexpectedly[\s\S]*Kafka node 3 is back/);
+  expect(output).toMatch(/Redis 1 stopped unexpectedly[\s\S]*Redis 1 is back/);
+  await publish('fourth');
+  await eventually(() => expect(received.map((m) => m.feedSeq)).toEqual([1, 2, 3, 4]), {
+    timeoutMs: 60_000,
+    what: 'an item after the broker and Redis came back',
+  });
 
   process.kill(-child.pid!, 'SIGINT');
   expect(await exited).toBe(0);

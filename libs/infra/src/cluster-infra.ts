@@ -8,6 +8,7 @@ import { requireJava, requireMaven, requireRedisServer } from './prerequisites';
 import { isAlive, stopProcess } from './processes';
 import { LocalRedisSentinelSet, SENTINEL_MASTER, sentinelMasterPort } from './redis-sentinel';
 import { pingRedis } from './redis-server';
+import { ServiceKeeper } from './service-keeper';
 
 /** `.lastmeter/run/cluster.json`: what `infra up --profile cluster` started. */
 export interface ClusterState {
@@ -42,6 +43,10 @@ export interface ClusterStatus {
 export class ClusterInfra {
   private readonly env: NodeJS.ProcessEnv;
   private readonly log: (line: string) => void;
+  /** What this instance's up() started (none when it found the cluster running). */
+  private started?: { kafka: LocalKafkaCluster; redis: LocalRedisSentinelSet };
+  private readonly keeping = new AbortController();
+  private readonly keepers: ServiceKeeper[] = [];
 
   constructor(
     private readonly options: { home: LastmeterHome; env?: NodeJS.ProcessEnv; log?: (line: string) => void },
@@ -88,28 +93,38 @@ export class ClusterInfra {
     if (before) await this.down(); // part of it died: start it whole again
     const jars = await ensureKafkaJars(this.options.home.kafkaJars, { env: this.env, onProgress: this.log });
     const logs = join(this.options.home.logs, 'cluster');
-    const kafka = await LocalKafkaCluster.create({
+    const kafkaOptions = {
       dataDir: join(this.dataDir, 'kafka'),
       logDir: join(logs, 'kafka'),
       jarsDir: jars.libs,
       env: this.env,
       keepAfterExit: true,
-      ports: before?.kafka,
-    });
-    const redis = await LocalRedisSentinelSet.create({
+    };
+    const redisOptions = {
       dataDir: join(this.dataDir, 'redis'),
       logDir: join(logs, 'redis'),
       appendOnly: true,
       env: this.env,
       keepAfterExit: true,
-      ports: before && { servers: before.redis.map((r) => r.port), sentinels: before.sentinels.map((s) => s.port) },
-    });
-    this.log(`starting 3 Kafka ${jars.version} brokers on ${kafka.brokers}; Redis with a replica and 3 Sentinels`);
-    try {
-      await Promise.all([kafka.start(), redis.start()]);
-    } catch (error) {
-      await Promise.all([kafka.stop(), redis.stop()]);
-      throw error;
+    };
+    this.log(`starting 3 Kafka ${jars.version} brokers and Redis with a replica and 3 Sentinels`);
+    // A first start takes fresh ports (retried if one is taken meanwhile); a restart the same ones.
+    const [kafka, redis] = before
+      ? await Promise.all([
+          LocalKafkaCluster.create({ ...kafkaOptions, ports: before.kafka }),
+          LocalRedisSentinelSet.create({
+            ...redisOptions,
+            ports: { servers: before.redis.map((r) => r.port), sentinels: before.sentinels.map((s) => s.port) },
+          }),
+        ])
+      : await bothOrNeither(LocalKafkaCluster.startNew(kafkaOptions), LocalRedisSentinelSet.startNew(redisOptions));
+    if (before) {
+      try {
+        await Promise.all([kafka.start(), redis.start()]);
+      } catch (error) {
+        await Promise.all([kafka.stop(), redis.stop()]);
+        throw error;
+      }
     }
     const state: ClusterState = {
       kafka: kafka.nodes.map((node) => {
@@ -120,11 +135,53 @@ export class ClusterInfra {
       startedAt: new Date().toISOString(),
     };
     this.writeState(state);
+    this.started = { kafka, redis };
     return { ...ClusterInfra.endpointsOf(state), started: true };
+  }
+
+  /**
+   * From now on, each broker and Redis server this instance started is restarted when it
+   * dies (ServiceKeeper, as under `npm start`), until down(). The Sentinels are not: the
+   * quorum of three outlives one. `gaveUp` hears of one that keeps failing.
+   */
+  keepStarted(gaveUp: (name: string, reason: string) => void): void {
+    if (!this.started) return;
+    const services = [
+      ...this.started.kafka.nodes.map((node, i) => ({
+        name: `Kafka node ${i + 1}`,
+        service: node,
+        list: 'kafka' as const,
+        i,
+      })),
+      ...this.started.redis.servers.map((server, i) => ({
+        name: `Redis ${i + 1}`,
+        service: server,
+        list: 'redis' as const,
+        i,
+      })),
+    ];
+    for (const { name, service, list, i } of services) {
+      const keeper = new ServiceKeeper(service, {
+        name,
+        signal: this.keeping.signal,
+        log: this.log,
+        restarted: (pid) => {
+          const state = this.readState();
+          if (!state) return;
+          state[list][i]!.pid = pid;
+          this.writeState(state);
+        },
+        gaveUp: (reason) => gaveUp(name, reason),
+      });
+      keeper.watch();
+      this.keepers.push(keeper);
+    }
   }
 
   /** Stops every process recorded in run/cluster.json; whether anything ran. */
   async down(): Promise<boolean> {
+    this.keeping.abort();
+    await Promise.all(this.keepers.map((keeper) => keeper.settled()));
     const state = this.readState();
     if (!state) return false;
     const running = [...state.sentinels, ...state.kafka, ...state.redis].filter((p) => isAlive(p.pid));
@@ -185,4 +242,16 @@ export class ClusterInfra {
     rmSync(this.dataDir, { recursive: true, force: true });
     rmSync(this.stateFile, { force: true });
   }
+}
+
+/** Both started, or whichever did is stopped again and the failure thrown. */
+async function bothOrNeither<A extends { stop(): Promise<void> }, B extends { stop(): Promise<void> }>(
+  a: Promise<A>,
+  b: Promise<B>,
+): Promise<[A, B]> {
+  const [first, second] = await Promise.allSettled([a, b]);
+  if (first.status === 'fulfilled' && second.status === 'fulfilled') return [first.value, second.value];
+  if (first.status === 'fulfilled') await first.value.stop();
+  if (second.status === 'fulfilled') await second.value.stop();
+  throw (first.status === 'rejected' ? first.reason : (second as PromiseRejectedResult).reason) as Error;
 }

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalKafka, newClusterId } from './kafka-broker';
 import { preferredOrFreePort } from './ports';
@@ -55,6 +56,25 @@ export class LocalKafkaCluster {
         }),
     );
     return new LocalKafkaCluster(nodes);
+  }
+
+  /**
+   * A new cluster on fresh ports, started. A free port may be taken by someone else before
+   * a node binds it (other tests, outgoing connections from the same range): then the
+   * attempt is stopped, its data deleted, and another made on other ports.
+   */
+  static async startNew(options: Omit<LocalKafkaClusterOptions, 'ports'>, attempts = 3): Promise<LocalKafkaCluster> {
+    for (let attempt = 1; ; attempt++) {
+      const cluster = await LocalKafkaCluster.create(options);
+      try {
+        await cluster.start();
+        return cluster;
+      } catch (error) {
+        await cluster.stop();
+        rmSync(options.dataDir, { recursive: true, force: true });
+        if (attempt >= attempts) throw error;
+      }
+    }
   }
 
   /** `KAFKA_BROKERS` for the whole cluster. */

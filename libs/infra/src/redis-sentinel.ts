@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRedisClient } from '@lastmeter/redis';
 import { preferredOrFreePort } from './ports';
@@ -82,6 +82,24 @@ export class LocalRedisSentinelSet {
       await port(before?.sentinels[2]),
     ];
     return new LocalRedisSentinelSet(servers, sentinelPorts, options);
+  }
+
+  /** A new set on fresh ports, started; retried on other ports if one was taken meanwhile (see LocalKafkaCluster.startNew). */
+  static async startNew(
+    options: Omit<LocalRedisSentinelOptions, 'ports'>,
+    attempts = 3,
+  ): Promise<LocalRedisSentinelSet> {
+    for (let attempt = 1; ; attempt++) {
+      const set = await LocalRedisSentinelSet.create(options);
+      try {
+        await set.start();
+        return set;
+      } catch (error) {
+        await set.stop();
+        rmSync(options.dataDir, { recursive: true, force: true });
+        if (attempt >= attempts) throw error;
+      }
+    }
   }
 
   /** The Sentinels' process ids (after start). */

@@ -133,6 +133,11 @@ export function startClusterCommand(): Command {
         void shutdown(1);
       });
       supervisor.start();
+      // A broker or Redis server started here that dies comes back on its own.
+      cluster.keepStarted((name, reason) => {
+        process.stderr.write(`${color.red(`lastmeter: ${name} keeps failing:`)} ${reason}\n`);
+        void shutdown(1);
+      });
       const gatewayUrl = `http://127.0.0.1:${front.gateway}`;
       const commandUrl = `http://127.0.0.1:${front.command}`;
       try {
