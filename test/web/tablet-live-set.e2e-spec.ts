@@ -40,7 +40,9 @@ beforeAll(async () => {
     (i % 3 === 0 ? gone : live).push(title);
   }
   entries = 40;
-  // Retract every third notice: their ids by title from the read API.
+  // Retract every third notice: their ids by title from the read API, once it has all 40
+  // (the read model follows the log; a page read too early misses the newest).
+  await eventually(async () => expect((await feedPage()).headSeq).toBe(entries));
   const feed = await feedPage();
   for (const item of feed.items) {
     if ('communication' in item && gone.includes(item.communication.title)) {
@@ -48,6 +50,7 @@ beforeAll(async () => {
       entries++;
     }
   }
+  expect(entries).toBe(40 + gone.length);
   await eventually(async () => expect((await feedPage()).headSeq).toBe(entries));
   browser = await launchChromium();
 }, 180_000);
