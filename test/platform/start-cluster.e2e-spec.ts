@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FeedMessage } from '@lastmeter/contracts';
-import { ensureKafkaJars, freePort, lastmeterHome, type ClusterStatus } from '@lastmeter/infra';
+import { ensureKafkaJars, freePort, lastmeterHome, pidListeningOn, type ClusterStatus } from '@lastmeter/infra';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { CLI, pathWith, runCli } from '../support/cli';
 import { requireEnv } from '../support/env';
@@ -33,28 +33,6 @@ afterAll(async () => {
   }
   await runCli(['infra', 'down'], { LASTMETER_HOME: home, PATH: process.env.PATH });
 }, 120_000);
-
-/** The pid of the process listening on 127.0.0.1:`port` (from /proc: socket inode → fd). */
-function pidListeningOn(port: number): number | undefined {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const inode = readFileSync('/proc/net/tcp', 'utf8')
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .find((cols) => cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A')?.[9];
-  if (!inode) return undefined;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
-        if (readlinkSync(`/proc/${entry}/fd/${fd}`) === `socket:[${inode}]`) return Number(entry);
-      }
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return undefined;
-}
 
 async function clusterStatus(): Promise<{ cluster: ClusterStatus }> {
   return JSON.parse((await runCli(['infra', 'status', '--json'], { LASTMETER_HOME: home, PATH: '' })).stdout) as {

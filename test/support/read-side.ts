@@ -1,48 +1,18 @@
-import type Redis from 'ioredis';
 import { topicNames } from '@lastmeter/contracts';
-import { PROJECTED } from '@lastmeter/read-models';
+import { dumpReadModels, PROJECTED } from '@lastmeter/read-models';
 import { createRedisClient } from '@lastmeter/redis';
 import type { RunningApp } from './apps';
 import type { TestNamespace } from './env';
 import { eventually } from './eventually';
 import { endOffsets } from './log-reader';
 
-/**
- * Every key of one read-model generation with its full content, in a canonical form
- * (sorted members, fields and zset order), keyed without the generation so two
- * generations can be compared: equal dumps mean byte-identical read models.
- */
+/** Every key of one read-model generation of the test's namespace, canonical (libs/read-models dump.ts). */
 export async function dumpGeneration(ns: TestNamespace, generation: string): Promise<Record<string, unknown>> {
   const redis = createRedisClient(ns.env.REDIS_URL!, 'test-dump');
   try {
-    const prefix = `${ns.keyPrefix}${generation}:`;
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    const dump: Record<string, unknown> = {};
-    for (const key of keys.sort()) dump[key.slice(prefix.length)] = await valueOf(redis, key);
-    return dump;
+    return await dumpReadModels(redis, ns.keyPrefix, generation);
   } finally {
     redis.disconnect();
-  }
-}
-
-async function valueOf(redis: Redis, key: string): Promise<unknown> {
-  switch (await redis.type(key)) {
-    case 'string':
-      return redis.get(key);
-    case 'hash':
-      return Object.fromEntries(Object.entries(await redis.hgetall(key)).sort(([a], [b]) => a.localeCompare(b)));
-    case 'set':
-      return (await redis.smembers(key)).sort();
-    case 'zset':
-      return redis.zrange(key, 0, -1, 'WITHSCORES');
-    default:
-      return `<${await redis.type(key)}>`;
   }
 }
 

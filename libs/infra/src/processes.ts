@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
@@ -74,4 +74,29 @@ export async function waitUntil(
     if (Date.now() > deadline) throw new Error(`${what}: not ready after ${Math.round(options.timeoutMs / 1000)} s`);
     await sleep(options.intervalMs ?? 250);
   }
+}
+
+/**
+ * The pid of the process listening on 127.0.0.1:`port` (Linux: the socket's inode from
+ * /proc/net/tcp, then the process holding a descriptor on it), or undefined.
+ */
+export function pidListeningOn(port: number): number | undefined {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inode = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .find((cols) => cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A')?.[9];
+  if (!inode) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        if (readlinkSync(`/proc/${entry}/fd/${fd}`) === `socket:[${inode}]`) return Number(entry);
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return undefined;
 }

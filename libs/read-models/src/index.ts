@@ -15,3 +15,4 @@ export * from './models/reach';
 export * from './models/compliance';
 export * from './models/presence';
 export * from './models/reports';
+export * from './dump';

@@ -19,6 +19,12 @@ export interface ProjectionContext {
   announce(announcement: Announcement): void;
   /** A feed item was appended (if new, gateways are told once the batch is stored). */
   feedAppended(storeId: string, feedSeq: number, key: string, item: string): void;
+  /**
+   * A write that a terminal's answer to a feed item is checked against (the store was
+   * targeted, the revision the item carries): made in the same pipeline as the batch's
+   * feed appends, before them, so a terminal never holds an item the check does not know.
+   */
+  beforeFeed(name: string, ...args: Array<string | number>): void;
 }
 
 /** A change gateways must act on at once. */

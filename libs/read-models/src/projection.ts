@@ -90,11 +90,13 @@ export class Projection {
     const dirty = new Set<string>();
     const writes: Write[] = [];
     const feedWrites: Array<{ index: number; storeId: string; feedSeq: number }> = [];
+    const beforeFeed: Write[] = [];
     for (const { message, event } of decoded) {
       // An event's writes are kept only if every model projected it.
       const pending: Write[] = [];
       const pendingDocs = new Map<string, VersionedDoc>();
       const pendingFeed: Array<{ at: number; storeId: string; feedSeq: number }> = [];
+      const pendingBeforeFeed: Write[] = [];
       const pendingAnnouncements: Announcement[] = [];
       const context: ProjectionContext = {
         keys: this.keys,
@@ -107,6 +109,7 @@ export class Projection {
           pendingFeed.push({ at: pending.length, storeId, feedSeq });
           pending.push(['lmAppendFeed', key, feedSeq, item]);
         },
+        beforeFeed: (name, ...args) => pendingBeforeFeed.push([name, ...args]),
       };
       try {
         for (const model of READ_MODELS) model.project(event, context);
@@ -118,6 +121,7 @@ export class Projection {
         feedWrites.push({ index: writes.length + at, storeId, feedSeq });
       }
       writes.push(...pending);
+      beforeFeed.push(...pendingBeforeFeed);
       result.announcements.push(...pendingAnnouncements);
       for (const [key, doc] of pendingDocs) {
         docs.set(key, doc);
@@ -130,14 +134,16 @@ export class Projection {
       writes.push(['lmSetDoc', key, doc.version, JSON.stringify(doc)]);
     }
     const after = hooks.after ?? [];
-    if (writes.length === 0) {
+    if (writes.length === 0 && beforeFeed.length === 0) {
       await this.exec(after);
       return result;
     }
     // The feed first, on its own: a national publish's terminals wait for these appends
     // (and the notice `onFeed` sends), not for the reach and other writes of the batch.
+    // What a terminal's receipt for an item is checked against goes just before them.
     const feed = new Set(feedWrites.map(({ index }) => writes[index]!));
-    const feedReplies = await this.exec([...feed]);
+    const before = mergeSetAdds(beforeFeed);
+    const feedReplies = (await this.exec([...before, ...feed])).slice(before.length);
     const position = new Map([...feed].map((write, i) => [write, i]));
     for (const { index, storeId, feedSeq } of feedWrites) {
       const reply = feedReplies[position.get(writes[index]!)!];

@@ -30,6 +30,14 @@ redis.call('ZADD', KEYS[1], seq, ARGV[2])
 if seq == head + 1 then return 1 end
 return 2`,
   },
+  /** KEYS[1] string; ARGV number. Keeps the largest number written (order-independent). */
+  lmMax: {
+    numberOfKeys: 1,
+    lua: `
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) return 1 end
+return 0`,
+  },
   /** KEYS[1] hash; ARGV field, number. Keeps the largest number seen per field (order-independent). */
   lmHashMax: {
     numberOfKeys: 1,

@@ -25,7 +25,9 @@ type AppName = 'command' | 'projector' | 'gateway';
 /**
  * HAProxy in front of the gateways and the command services: round robin, each server
  * checked on `/v1/health/ready` every second (out after two failures, back after two
- * passes). WebSocket upgrades pass in HTTP mode; Socket.IO clients use the websocket
+ * passes). A request whose instance dies before answering is sent to another one when
+ * that is safe (a read, or a write with an Idempotency-Key); with no instance up HAProxy
+ * answers 503 with Retry-After. WebSocket upgrades pass in HTTP mode; Socket.IO clients use the websocket
  * transport, so no sticky sessions are needed.
  */
 export function haproxyConfig(frontends: Record<'gateway' | 'command', { port: number; servers: number[] }>): string {
@@ -42,6 +44,10 @@ export function haproxyConfig(frontends: Record<'gateway' | 'command', { port: n
     '  timeout tunnel 1h',
     '  option redispatch',
     '  retries 2',
+    // An instance that dies before answering: the request goes to another one (L7 retry)...
+    '  retry-on conn-failure empty-response response-timeout',
+    // ...and with none left, a 503 that says when to come back, as the apps' own 503s do.
+    `  http-error status 503 content-type application/json string '{"statusCode":503,"error":"Service Unavailable","message":"no instance is available; try again shortly"}' hdr Retry-After 2`,
   ];
   for (const [name, { port, servers }] of Object.entries(frontends)) {
     lines.push(
@@ -50,6 +56,10 @@ export function haproxyConfig(frontends: Record<'gateway' | 'command', { port: n
       `  default_backend ${name}s`,
       `backend ${name}s`,
       '  balance roundrobin',
+      // Retried only where a second try cannot apply a write twice: safe methods, or a
+      // write that carries an Idempotency-Key (the command service answers it once).
+      '  acl retry_safe method GET HEAD OPTIONS',
+      '  http-request disable-l7-retry unless retry_safe || { req.hdr(idempotency-key) -m found }',
       '  option httpchk GET /v1/health/ready',
       '  http-check expect status 200',
       '  default-server inter 1s fall 2 rise 2',

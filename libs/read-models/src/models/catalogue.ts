@@ -41,7 +41,8 @@ export const catalogue: ReadModel = {
       context.write('ZADD', context.keys.model('comms', state.status), 0, member);
     }
     // The current revision alone, so a terminal's receipt is checked without reading the doc.
-    context.write('SET', context.keys.model('comm', event.aggregateId, 'revision'), String(state.revision));
+    // The largest one: the feed projection raises it too, before a revised item goes out.
+    context.script('lmMax', context.keys.model('comm', event.aggregateId, 'revision'), state.revision);
     context.setDoc(key, next);
   },
 };

@@ -22,6 +22,9 @@ export const feed: ReadModel = {
     }
     if (!FEED_CHANGES.includes(change)) throw new Error(`unknown feed change ${String(change)}`);
     const item: FeedItem = { feedSeq, communication, change, at: event.occurredAt };
+    // A receipt for this item must not be refused as claiming a revision not known yet.
+    if (typeof communication.revision === 'number')
+      context.beforeFeed('lmMax', context.keys.model('comm', communication.id, 'revision'), communication.revision);
     context.feedAppended(storeId, feedSeq, context.keys.model('feed', storeId), JSON.stringify(item));
   },
 };

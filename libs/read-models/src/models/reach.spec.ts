@@ -12,6 +12,7 @@ function writesOf(event: { type: string; data: unknown }): Array<Array<string | 
     keys,
     write: (...args: Array<string | number>) => writes.push(args),
     script: (...args: Array<string | number>) => writes.push(args),
+    beforeFeed: (...args: Array<string | number>) => writes.push(['before feed', ...args]),
     announce: () => undefined,
   } as unknown as ProjectionContext;
   reach.project({ occurredAt: '2026-01-01T00:00:00.000Z', ...event } as unknown as DomainEvent, context);
@@ -32,12 +33,15 @@ const counted = (storeId: string, bit: number, step: string) => [
 ];
 
 describe('reach model', () => {
-  it('counts a targeted store once per communication, on the directory index slot', () => {
+  it('records a targeted store before its feed item goes out, and counts it once on the directory index slot', () => {
     const writes = writesOf({
       type: 'feed.appended',
       data: { change: 'published', storeId: 's1', communication: { id: comm } },
     });
-    expect(writes).toEqual([['SADD', `lm:g1:reach:${comm}:targeted`, 's1'], counted('s1', 1, 'targeted')]);
+    expect(writes).toEqual([
+      ['before feed', 'SADD', `lm:g1:reach:${comm}:targeted`, 's1'],
+      counted('s1', 1, 'targeted'),
+    ]);
   });
 
   it('keeps the first report per terminal and counts the store for the step by region', () => {

@@ -38,7 +38,8 @@ export const reach: ReadModel = {
     const { keys } = context;
     if (event.type === 'feed.appended') {
       if (event.data.change === 'published') {
-        context.write('SADD', keys.model('reach', event.data.communication.id, 'targeted'), event.data.storeId);
+        // Before the item goes out: a receipt for it is checked against this set.
+        context.beforeFeed('SADD', keys.model('reach', event.data.communication.id, 'targeted'), event.data.storeId);
         countReach(context, event.data.communication.id, event.data.storeId, 'targeted');
         context.announce({ kind: 'reach-changed', communicationId: event.data.communication.id });
       }
