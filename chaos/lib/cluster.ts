@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { JwtService } from '@nestjs/jwt';
 import type { ActorRole } from '@lastmeter/contracts';
@@ -27,8 +27,14 @@ export class ChaosCluster {
     secret: string,
   ) {
     this.jwt = new JwtService({ secret });
-    child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    // Everything start-cluster and its apps print, also in logs/start-cluster.log.
+    const file = createWriteStream(join(home, 'logs', 'start-cluster.log'));
+    for (const stream of [child.stdout!, child.stderr!]) {
+      stream.on('data', (chunk: Buffer) => {
+        this.output += chunk.toString();
+        file.write(chunk);
+      });
+    }
     this.exited = new Promise((done) => child.once('exit', done));
   }
 
@@ -38,7 +44,7 @@ export class ChaosCluster {
     // Fresh data and logs; the previous run's cluster is stopped first if it still runs.
     spawnSync(process.execPath, [CLI, 'infra', 'down'], { env: { ...process.env, LASTMETER_HOME: home } });
     for (const dir of ['data', 'logs', 'run']) rmSync(join(home, dir), { recursive: true, force: true });
-    mkdirSync(home, { recursive: true });
+    mkdirSync(join(home, 'logs'), { recursive: true });
     await ensureKafkaJars(shared.kafkaJars, { onProgress: log });
     if (!existsSync(join(home, 'kafka'))) symlinkSync(shared.kafkaJars, join(home, 'kafka'));
 

@@ -131,18 +131,35 @@ export const WRITER_BUSY = 'busy: too many facts waiting for the event log; noth
  */
 export const NOT_CONFIRMED = 'not confirmed by the event log in time; resend (a fact is recorded once)';
 
+/** The ack error of a fact the gateway could not write (Kafka or Redis failed): nothing was recorded; resend. */
+export const NOT_RECORDED = 'not recorded, the event log is unreachable; retry';
+
+/**
+ * The ack error of a fact the gateway could not check against the store's feed because
+ * its read models are unavailable for a moment (Redis failing over, or re-projected after
+ * losing data). Nothing was recorded; resend shortly.
+ */
+export const READ_MODELS_UNAVAILABLE =
+  'not checked: the read models are unavailable for a moment (Redis failing over or being rebuilt); resend shortly';
+
 /**
  * Whether an ack error says "send the same fact again later" (nothing is wrong with the
- * fact itself): rate-limited, busy, not confirmed, or the same fact being recorded by
- * another request at that moment.
+ * fact itself): rate-limited, busy, not confirmed, not recorded, read models unavailable,
+ * or the same fact being recorded by another request at that moment.
  */
 export function isRetryable(error: { message: string } | undefined): boolean {
   const message = error?.message ?? '';
+  return isSaturated(message) || message.includes('is being recorded by another request');
+}
+
+/** A retryable error that says the server side is saturated or recovering: back off by seconds, not milliseconds. */
+export function isSaturated(message: string | undefined): boolean {
   return (
     message === RATE_LIMITED ||
     message === WRITER_BUSY ||
     message === NOT_CONFIRMED ||
-    message.includes('is being recorded by another request')
+    message === NOT_RECORDED ||
+    message === READ_MODELS_UNAVAILABLE
   );
 }
 

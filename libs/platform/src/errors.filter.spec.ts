@@ -1,4 +1,5 @@
 import { type ArgumentsHost, HttpException, ServiceUnavailableException } from '@nestjs/common';
+import { MaxRetriesPerRequestError } from 'ioredis/built/errors';
 import { ErrorsFilter } from './errors.filter';
 
 /** Runs the filter on `exception`; returns the status, headers and body it answered with. */
@@ -35,6 +36,13 @@ describe('ErrorsFilter', () => {
     const answer = answerTo(new HttpException({ statusCode: 409, message: 'version mismatch' }, 409));
     expect(answer.status).toBe(409);
     expect(answer.headers).toEqual({});
+  });
+
+  it('answers Redis failing over (a command given up while reconnecting) with 503 and Retry-After', () => {
+    const answer = answerTo(new MaxRetriesPerRequestError(2));
+    expect(answer.status).toBe(503);
+    expect(answer.headers['retry-after']).toBe('2');
+    expect(answer.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
   });
 
   it('answers anything unknown with a 500 that reveals nothing', () => {

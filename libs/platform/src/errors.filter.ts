@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
+import { isRedisUnavailable, REDIS_UNAVAILABLE_RETRY_AFTER_S } from '@lastmeter/redis';
 
 /** The one error body of every Last Meter API (docs/design.md section 7). */
 export interface ErrorBody {
@@ -47,8 +48,8 @@ export function sizeOf(bytes: number): string {
 /**
  * Maps everything thrown while serving a request to `{ statusCode, error, message,
  * fields? }`: Nest HttpExceptions, domain errors (status on the error), body-parser
- * refusals (413 too large, 400 malformed JSON). Anything else is a logged 500 that
- * reveals nothing.
+ * refusals (413 too large, 400 malformed JSON), Redis being unavailable (503 with
+ * Retry-After). Anything else is a logged 500 that reveals nothing.
  */
 @Catch()
 export class ErrorsFilter implements ExceptionFilter {
@@ -94,6 +95,16 @@ export class ErrorsFilter implements ExceptionFilter {
         message,
         ...(error.fields ? { fields: error.fields } : {}),
         ...(error.currentVersion !== undefined ? { currentVersion: error.currentVersion } : {}),
+      };
+    }
+    // Redis down or failing over: unavailable for a moment, not broken.
+    if (isRedisUnavailable(exception)) {
+      this.logger.warn(`Redis unavailable: ${error.message}`);
+      return {
+        statusCode: 503,
+        error: REASONS[503],
+        message: 'the read models are unavailable for a moment; retry shortly',
+        retryAfter: REDIS_UNAVAILABLE_RETRY_AFTER_S,
       };
     }
     this.logger.error(error?.stack ?? String(exception));

@@ -5,3 +5,4 @@ export * from './redis.health';
 export * from './fact-claims';
 export * from './channels';
 export * from './pipeline-replies';
+export * from './unavailable';

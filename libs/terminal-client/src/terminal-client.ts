@@ -3,8 +3,6 @@ import {
   TERMINAL_NAMESPACE,
   isRetryable,
   MAX_RECEIPTS_PER_MESSAGE,
-  NOT_CONFIRMED,
-  WRITER_BUSY,
   type Ack,
   type ConnectRefusal,
   type EarlierAck,
@@ -16,7 +14,7 @@ import {
   type ReceiptsAck,
   type TerminalAuth,
   type TerminalClientEvents,
-  RATE_LIMITED,
+  isSaturated,
 } from '@lastmeter/contracts';
 
 /** Where a terminal keeps its place in the feed between runs (localStorage on a tablet). */
@@ -370,14 +368,13 @@ export class TerminalClient {
 }
 
 /**
- * Before resending: 1 s more each attempt when the gateway is saturated (rate-limited:
- * waiting for tokens; busy or not confirmed: waiting for Kafka), 200 ms more each attempt
+ * Before resending: 1 s more each attempt when the gateway is saturated or recovering
+ * (rate-limited: waiting for tokens; busy, not confirmed or not recorded: waiting for
+ * Kafka; read models unavailable: waiting for Redis), 200 ms more each attempt
  * for a fact another request is recording; give or take half, so that a fleet refused at
  * the same moment does not come back at the same moment.
  */
 function pause(error: Ack['error'], attempt: number): Promise<void> {
-  const message = error?.message;
-  const saturated = message === RATE_LIMITED || message === WRITER_BUSY || message === NOT_CONFIRMED;
-  const ms = (saturated ? 1_000 : 200) * attempt * (0.5 + Math.random());
+  const ms = (isSaturated(error?.message) ? 1_000 : 200) * attempt * (0.5 + Math.random());
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

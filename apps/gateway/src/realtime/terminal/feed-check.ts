@@ -9,8 +9,13 @@ import { ReadModels } from '../../read/read-models.service';
 import type { TerminalSession } from '../feed-relay';
 import { InvalidMessage, Rejected } from './message';
 
-/** Refused-fact retries while the projector catches up with a just-revised communication. */
-const REVISION_WAITS_MS = [100, 250, 500];
+/**
+ * Re-checks of a fact that would be refused, before it is: the projector may be catching
+ * up with a just-revised communication, or re-projecting what a Redis failover dropped
+ * (the store's `targeted` entry among it) until it flags the read models as recovering,
+ * which answers the fact as retryable instead. About 1.9 s in all.
+ */
+const RECHECK_WAITS_MS = [100, 250, 500, 1_000];
 /** How long a passed check is remembered, and for how many store/communication pairs at most. */
 const REMEMBER_MS = 5_000;
 const REMEMBER_MAX = 50_000;
@@ -35,9 +40,9 @@ export class FeedCheck {
 
   /**
    * Refuses the fact unless the communication was in the terminal's store feed and
-   * `revision` is not newer than its current one. The projector writes the revision a
-   * moment after the feed item may have reached the terminal, so a newer one is
-   * re-checked briefly first.
+   * `revision` is not newer than its current one. Both are written before the feed item
+   * goes out (`beforeFeed`), but a Redis failover can drop them for a moment: a fact
+   * that would be refused is re-checked a few times first (RECHECK_WAITS_MS).
    */
   async requireInFeed(session: TerminalSession, communicationId: string, revision: number): Promise<void> {
     const [problem] = await this.check(session, [{ communicationId, revision }]);
@@ -61,15 +66,17 @@ export class FeedCheck {
       for (const i of open) {
         const { communicationId, revision } = facts[i];
         const { targeted, revision: current } = byId.get(communicationId)!;
-        if (!targeted) problems[i] = new Rejected(`communication ${communicationId} is not in this store's feed`);
-        else if (current !== undefined && revision <= current) this.remember(session.storeId, communicationId, current);
-        else if (attempt >= REVISION_WAITS_MS.length) {
+        if (targeted && current !== undefined && revision <= current) {
+          this.remember(session.storeId, communicationId, current);
+        } else if (attempt < RECHECK_WAITS_MS.length) again.push(i);
+        else if (!targeted) problems[i] = new Rejected(`communication ${communicationId} is not in this store's feed`);
+        else {
           problems[i] = new InvalidMessage({
             revision: [`must not exceed the communication's current revision (${current ?? 'unknown'})`],
           });
-        } else again.push(i);
+        }
       }
-      if (again.length > 0) await new Promise((resolve) => setTimeout(resolve, REVISION_WAITS_MS[attempt]));
+      if (again.length > 0) await new Promise((resolve) => setTimeout(resolve, RECHECK_WAITS_MS[attempt]));
       open = again;
     }
     return problems;

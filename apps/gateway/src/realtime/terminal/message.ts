@@ -7,12 +7,11 @@
 import type { Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { flattenValidationErrors, type Ack } from '@lastmeter/contracts';
+import { flattenValidationErrors, NOT_RECORDED, READ_MODELS_UNAVAILABLE, type Ack } from '@lastmeter/contracts';
+import { isRedisUnavailable } from '@lastmeter/redis';
+import { ReadModelsRecovering } from '../../read/read-models.service';
 import type { TerminalSession } from '../feed-relay';
 import { ActivityInFlight, NotConfirmed, WriterBusy } from '../store-activity-writer';
-
-/** The ack error of a fact that could not be written (Kafka or Redis failed): nothing was recorded. */
-export const NOT_RECORDED = 'not recorded, the event log is unreachable; retry';
 
 /** Largest client → server message, as JSON. */
 export const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -68,8 +67,9 @@ export function asError(error: unknown): Error {
 
 /**
  * The ack of one fact's outcome. Refusals say why (with per-field errors when invalid);
- * retryable states (in flight elsewhere, busy, not confirmed) say so; anything else is a
- * failure to reach the log, logged and answered with a retry message.
+ * retryable states (in flight elsewhere, busy, not confirmed, read models unavailable)
+ * say so; anything else is a failure to reach the log, logged and answered NOT_RECORDED
+ * (retryable too).
  */
 export function ackOf(outcome: { duplicate: boolean } | Error, session: TerminalSession, logger?: Logger): Ack {
   if (!(outcome instanceof Error)) return outcome.duplicate ? { ok: true, duplicate: true } : { ok: true };
@@ -83,6 +83,10 @@ export function ackOf(outcome: { duplicate: boolean } | Error, session: Terminal
     outcome instanceof NotConfirmed
   ) {
     return { ok: false, error: { message: outcome.message } };
+  }
+  // The feed check could not read Redis (failing over, or re-projected): resend shortly.
+  if (outcome instanceof ReadModelsRecovering || isRedisUnavailable(outcome)) {
+    return { ok: false, error: { message: READ_MODELS_UNAVAILABLE } };
   }
   logger?.warn(`message from ${session.terminalId} not recorded: ${outcome.message}`);
   return { ok: false, error: { message: NOT_RECORDED } };

@@ -15,10 +15,11 @@ import {
   WRITER_BUSY,
   type Ack,
   type ReceiptsAck,
+  NOT_RECORDED,
 } from '@lastmeter/contracts';
 import type { TerminalSession } from '../feed-relay';
 import { StoreActivityWriter } from '../store-activity-writer';
-import { ackOf, asError, NOT_RECORDED, parseMessage, Rejected } from './message';
+import { ackOf, asError, parseMessage, Rejected } from './message';
 import { ReceiptHandler } from './receipt.handler';
 
 export class ReceiptsDto {

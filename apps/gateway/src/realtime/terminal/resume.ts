@@ -33,13 +33,17 @@ export class TerminalResume {
     const { session } = data;
     const { socket } = session;
     const keys = await this.models.keys();
-    // A cursor from another epoch (or beyond the head) cannot be trusted: start again
-    // from the live set, marked, instead of leaving a silent gap. A cursor without an
-    // epoch is taken as one of ours. The head is read here only to judge the cursor; the
-    // snapshot reads its own head.
+    // A cursor from another epoch cannot be trusted: start again from the live set,
+    // marked, instead of leaving a silent gap. One of this epoch beyond the head means the
+    // read models are behind the log (Redis failed over and lost the newest entries, which
+    // the projectors re-project): it is kept, and the entries after it follow as they
+    // come back; a reset would send the tablet its whole live set again. A cursor without
+    // an epoch beyond the head is taken as foreign. The head is read here only to judge
+    // the cursor; the snapshot reads its own head.
     const otherEpoch = data.requestedEpoch !== undefined && data.requestedEpoch !== data.epoch;
     const head = await feedHead(this.models.redis, keys, session.storeId);
-    const foreign = data.requestedCursor > 0 && (otherEpoch || data.requestedCursor > head);
+    const beyond = data.requestedCursor > head && data.requestedEpoch === undefined;
+    const foreign = data.requestedCursor > 0 && (otherEpoch || beyond);
     // One room, the server's choice (a client has no way to join one): revocation closes
     // `terminal:<id>` on every gateway. Feeds go to socket ids (FeedRelay), so rooms per
     // store, region or role would only cost memory on each of thousands of sockets.
