@@ -125,4 +125,37 @@ describe('TerminalClient.connect', () => {
       expect(position).toBe(0);
     });
   });
+
+  it('connects again by itself when a reconnect is refused unavailable, with its cursor', async () => {
+    const cursors: unknown[] = [];
+    let refuse = 0;
+    io.of(TERMINAL_NAMESPACE).use((_socket, next) => {
+      if (refuse-- > 0) return next(Object.assign(new Error('try later'), { data: { reason: 'unavailable' } }));
+      next();
+    });
+    onConnection = (socket) => {
+      cursors.push(socket.handshake.auth.cursor);
+      socket.emit('hello', { storeId: 's', terminalId: 't', epoch: 'e', headSeq: 3 });
+      socket.emit('feed', {
+        feedSeq: cursors.length,
+        change: 'published',
+        at: '2026-12-01T00:00:00.000Z',
+        communication: { id: 'c', revision: 1, kind: 'notice', title: 't', body: '', priority: 'normal' },
+      });
+    };
+    const client = new TerminalClient({ url, token: 't', unavailableRetryMs: 50 });
+    try {
+      await client.connect();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The connection drops (not a server disconnect), and the next two handshakes are
+      // refused: the client keeps coming back.
+      refuse = 2;
+      for (const socket of io.of(TERMINAL_NAMESPACE).sockets.values()) socket.conn.close();
+      for (let i = 0; i < 100 && cursors.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(cursors).toEqual([0, 1]);
+      expect(refuse).toBeLessThan(0);
+    } finally {
+      client.close();
+    }
+  });
 });

@@ -47,6 +47,12 @@ export interface TerminalClientOptions {
   attempts?: number;
   /** Socket.IO reconnection (on by default). */
   reconnection?: boolean;
+  /**
+   * After the first hello, how long to wait before connecting again when a reconnect is
+   * refused `unavailable` (the gateway cannot check the token for a moment); give or take
+   * half. Socket.IO itself never retries a refused handshake. Default 5 s.
+   */
+  unavailableRetryMs?: number;
   transports?: Array<'websocket' | 'polling'>;
 }
 
@@ -85,6 +91,10 @@ export class TerminalClient {
   private token: string;
   /** A live set being received: how many items are still to come, and the head it was taken at. */
   private snapshot?: { pending: number; headSeq: number };
+  /** A hello came once: a refused reconnect is this client's to retry (the first connect is the app's). */
+  private greeted = false;
+  private closed = false;
+  private retryTimer?: ReturnType<typeof setTimeout>;
 
   constructor(private readonly options: TerminalClientOptions) {
     this.token = options.token;
@@ -102,6 +112,7 @@ export class TerminalClient {
       auth: (callback) => callback(this.auth()),
     });
     this.socket.on('hello', (hello: Hello) => {
+      this.greeted = true;
       this.epoch = hello.epoch;
       // The live set follows (hello.snapshot items), taken at headSeq: that is the cursor
       // once all of it has arrived, and live items come after it. Not before: a socket
@@ -127,6 +138,14 @@ export class TerminalClient {
     this.socket.on('token-expired', () => this.expired());
     this.socket.on('connect_error', (error: Error & { data?: { reason?: ConnectRefusal } }) => {
       if (error.data?.reason === 'token-expired') this.expired();
+      // Refused for a moment (Redis failing over, read models re-projected): Socket.IO
+      // does not retry a refused handshake, so a terminal that was connected would stay
+      // offline for good. Come back in a few seconds, with the same cursor.
+      if (error.data?.reason === 'unavailable' && this.greeted && !this.closed) {
+        const ms = (this.options.unavailableRetryMs ?? 5_000) * (0.5 + Math.random());
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => !this.closed && this.socket.connect(), ms);
+      }
     });
     this.socket.on('feed', (message: FeedMessage) => this.receive(message));
     // Many items of the live set in one message: each handed over as its own `feed` would be.
@@ -363,6 +382,8 @@ export class TerminalClient {
   }
 
   close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
     this.socket.disconnect();
   }
 }
