@@ -72,6 +72,11 @@ it('starts three brokers and a Sentinel-watched Redis, reports them, and stops t
     redis.disconnect();
   }
 
+  // The operational commands find the cluster by themselves (no KAFKA_BROKERS / REDIS_URL).
+  const letters = await runCli(['dlq', 'list'], env);
+  expect(letters.stderr).not.toContain('no Kafka or Redis to work on');
+  expect(letters.code).toBe(0);
+
   // A second `up` finds it running.
   const again = await runCli(['infra', 'up', '--profile', 'cluster'], env);
   expect(again.code).toBe(0);

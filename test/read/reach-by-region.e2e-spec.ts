@@ -76,6 +76,7 @@ async function apply(keys: RedisKeys, steps: Step[]): Promise<void> {
       keys,
       write: (name: string, ...args: Array<string | number>) => writes.push([name, ...args]),
       script: (name: string, ...args: Array<string | number>) => writes.push([name, ...args]),
+      beforeFeed: (name: string, ...args: Array<string | number>) => writes.push([name, ...args]),
       announce: () => undefined,
     } as unknown as ProjectionContext;
     if ('store' in step) indexStore(context, ...step.store);

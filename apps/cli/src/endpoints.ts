@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import { topicNames, type TopicNames } from '@lastmeter/contracts';
 import { loadSpec, sharedEnv } from '@lastmeter/config';
-import { lastmeterHome, LocalInfra } from '@lastmeter/infra';
+import { ClusterInfra, isAlive, lastmeterHome, LocalInfra } from '@lastmeter/infra';
 import { createKafkaClient, type Kafka } from '@lastmeter/kafka';
 import { createRedisClient } from '@lastmeter/redis';
 import { UserFacingError } from './output';
@@ -17,10 +17,19 @@ export interface Deployment {
 
 /**
  * KAFKA_BROKERS / REDIS_URL when set; otherwise the local infrastructure that `npm start`
- * or `lastmeter infra up` runs. Prefixes come from the same variables as the apps'.
+ * or `lastmeter infra up` runs, or else the cluster profile's (`start-cluster`, `infra up
+ * --profile cluster`). Prefixes come from the same variables as the apps'.
  */
 export async function connectDeployment(clientId: string): Promise<Deployment> {
-  const status = await new LocalInfra({ home: lastmeterHome() }).status();
+  const home = lastmeterHome();
+  let status = await new LocalInfra({ home }).status();
+  const cluster = new ClusterInfra({ home }).readState();
+  const single = status.kafka.kind !== 'stopped' || status.redis.kind !== 'stopped';
+  if (!single && cluster && cluster.kafka.some((node) => isAlive(node.pid))) {
+    const endpoints = ClusterInfra.endpointsOf(cluster);
+    const env = { ...process.env, KAFKA_BROKERS: endpoints.kafkaBrokers, REDIS_URL: endpoints.redisUrl };
+    status = await new LocalInfra({ home, env }).status();
+  }
   if (status.kafka.kind === 'stopped' || status.redis.kind === 'stopped') {
     throw new UserFacingError(
       'no Kafka or Redis to work on: set KAFKA_BROKERS and REDIS_URL, or run `npm start` (or `lastmeter infra up`) first',
