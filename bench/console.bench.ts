@@ -197,6 +197,12 @@ function probes(task: string, needle: number): Probe[] {
           `[...document.querySelectorAll('button.row-link')].find((b) => b.textContent.includes('Count the safe')).click()`,
           `document.querySelectorAll('[data-testid="reach-board"] tbody tr').length === ${REGIONS}`,
         );
+        // Rows may come before the directory names their regions: wait for the link (not timed).
+        await page.waitForFunction(
+          `[...document.querySelectorAll('[data-testid="reach-board"] button.link')].some((b) => b.textContent === 'Region 0')`,
+          undefined,
+          { timeout: 30_000 },
+        );
         return timeTo(
           page,
           `[...document.querySelectorAll('[data-testid="reach-board"] button.link')].find((b) => b.textContent === 'Region 0').click()`,
