@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { expandFeedBatch, FEED_BATCH, topicNames, type DomainEvent, type FeedBatchRecord } from '@lastmeter/contracts';
 import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
-import { dumpDifferences, dumpReadModels } from '@lastmeter/read-models';
+import { dropGeneration, dumpDifferences, dumpReadModels, RedisKeys } from '@lastmeter/read-models';
 import { createRedisClient } from '@lastmeter/redis';
 import { ChaosCluster } from './lib/cluster';
 import { FAULTS, inject, type Fault, type Injected } from './lib/faults';
@@ -209,13 +209,8 @@ async function readModelDifferences(cluster: ChaosCluster): Promise<string[]> {
       await dumpReadModels(redis, KEY_PREFIX, live!),
       await dumpReadModels(redis, KEY_PREFIX, scratch!),
     );
-    // The old generation was kept only for this comparison.
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${KEY_PREFIX}${live}:*`, 'COUNT', 1_000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    // The old generation was kept only for this comparison: gone as `rebuild` drops one.
+    await dropGeneration(redis, new RedisKeys(KEY_PREFIX, live!));
     return differences;
   } finally {
     redis.disconnect();
