@@ -55,7 +55,12 @@ it('loses and duplicates nothing for 50 terminals when a broker is killed under 
   const admin = createKafkaClient({ brokers: cluster.brokers.split(','), clientId: 'test-cluster' }).admin();
   await admin.connect();
   const topics = topicNames(ns.topicPrefix);
-  const metadata = await admin.fetchTopicMetadata({ topics: [topics.events, topics.feed] });
+  // Topics the apps just created reach every broker's metadata cache a moment later: the
+  // broker asked may answer "does not host this topic-partition" until then.
+  const metadata = await eventually(() => admin.fetchTopicMetadata({ topics: [topics.events, topics.feed] }), {
+    timeoutMs: 30_000,
+    what: 'the topics in the metadata of the broker asked',
+  });
   for (const topic of metadata.topics) {
     for (const partition of topic.partitions) expect(partition.replicas).toHaveLength(3);
     // The broker killed below (node 2) leads some of them: the kill moves leaders.

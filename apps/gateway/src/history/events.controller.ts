@@ -31,6 +31,9 @@ import { KAFKA, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
 import { MetricsRegistry } from '@lastmeter/platform';
 import { ReplayLimiter } from './replay-limiter';
 
+/** Tries at deleting leftover replay groups at start (2 s, 4 s, … apart: about 90 s in all). */
+const LEFTOVER_ATTEMPTS = 10;
+
 /**
  * Seconds a refused client is told to wait. A slot frees when some replay ends, which the
  * gateway cannot predict; a few seconds keeps retries from hammering it.
@@ -42,6 +45,7 @@ const RETRY_AFTER_S = 5;
 @Controller('events')
 export class EventsController implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(EventsController.name);
+  private leftoverRetry?: NodeJS.Timeout;
   private readonly replay: LogReplay;
   private readonly limiter: ReplayLimiter;
   private readonly refused: Counter<'scope'>;
@@ -73,14 +77,29 @@ export class EventsController implements OnModuleInit, OnModuleDestroy {
 
   /** Groups of replays a previous process did not get to delete (it died mid-replay). */
   onModuleInit(): void {
+    this.deleteLeftoverGroups(1);
+  }
+
+  /**
+   * A fresh broker answers "the coordinator is loading" while it reads __consumer_offsets
+   * (kafkajs may hand it over wrapped, after its own retries): tried again a few times,
+   * warned about only if it never settles.
+   */
+  private deleteLeftoverGroups(attempt: number): void {
     void this.replay.deleteLeftoverGroups().then(
       (deleted) => deleted.length > 0 && this.logger.log(`deleted ${deleted.length} leftover replay groups`),
-      (error: Error) => this.logger.warn(`leftover replay groups not deleted: ${error.message}`),
+      (error: Error) => {
+        if (attempt < LEFTOVER_ATTEMPTS) {
+          this.logger.debug(`leftover replay groups: ${error.message}; trying again`);
+          this.leftoverRetry = setTimeout(() => this.deleteLeftoverGroups(attempt + 1), 2_000 * attempt).unref();
+        } else this.logger.warn(`leftover replay groups not deleted: ${error.message}`);
+      },
     );
   }
 
   /** Stops the parsing threads. */
   onModuleDestroy(): Promise<void> {
+    clearTimeout(this.leftoverRetry);
     return this.replay.close();
   }
 
