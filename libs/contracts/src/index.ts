@@ -13,3 +13,4 @@ export * from './parse-envelope';
 export * from './terminal-protocol';
 export * from './read-api';
 export * from './directory-import';
+export * from './media';

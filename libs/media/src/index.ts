@@ -1,0 +1,3 @@
+export * from './object-store';
+export * from './inspect';
+export * from './media-library';
