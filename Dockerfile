@@ -18,6 +18,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The media store's volume (MEDIA_DIR in docker-compose.yml) starts out owned by the app's user.
+RUN mkdir -p /data/media && chown node:node /data/media
 USER node
 ARG APP=gateway
 ENV APP=${APP}

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -40,6 +41,7 @@ export function testNamespace(suite: string, overrides: NodeJS.ProcessEnv = {}):
       LASTMETER_JWT_SECRET: randomBytes(32).toString('hex'),
       LASTMETER_ADMIN_USER: 'admin',
       LASTMETER_ADMIN_PASSWORD: 'admin-password-for-tests',
+      MEDIA_DIR: join(requireEnv('LASTMETER_TEST_ROOT'), 'media', id),
       ...overrides,
     },
   };

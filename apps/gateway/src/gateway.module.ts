@@ -7,6 +7,7 @@ import { EventsController } from './history/events.controller';
 import { BoardController } from './read/board.controller';
 import { CommunicationsController } from './read/communications.controller';
 import { StoresController } from './read/stores.controller';
+import { MediaModule } from './media/media.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { UiConfigController } from './web/ui-config.controller';
 
@@ -19,6 +20,7 @@ export class GatewayModule {
         PlatformModule.forRoot('gateway', config),
         AuthModule.forRoot(config.LASTMETER_JWT_SECRET),
         RealtimeModule,
+        MediaModule,
       ],
       controllers: [
         CommunicationsController,

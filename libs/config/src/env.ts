@@ -142,6 +142,14 @@ export const gatewayEnv = {
     desc: 'Worker threads that parse replayed records (GET /v1/events), shared by the replays of a gateway, at a lower CPU priority than its event loop; default: cores - 1, between 2 and 4; 0 parses on the main thread',
   }),
   LASTMETER_JWT_SECRET: secret({ desc: 'HS256 secret for user and device tokens (>= 32 chars)' }),
+  MEDIA_DIR: str({
+    default: '',
+    desc: 'Directory of the media store (photos, attachments: docs/media.md), shared by every gateway; empty = .lastmeter/media (LASTMETER_HOME/media)',
+  }),
+  MEDIA_UPLOADS_MAX: positiveInt({
+    default: 4,
+    desc: 'Uploads (POST /v1/media) one gateway receives and processes at once; more are answered 503 with Retry-After',
+  }),
   COMMAND_PUBLIC_URL: str({
     default: '',
     desc: 'Write API base URL as browsers reach it (the web UIs); empty = same host as the page, port 3001',

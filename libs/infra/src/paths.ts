@@ -24,6 +24,8 @@ export interface LastmeterHome {
   logs: string;
   run: string;
   secrets: string;
+  /** The media store's files when MEDIA_DIR is not set (docs/media.md). */
+  media: string;
 }
 
 export function lastmeterHome(env: NodeJS.ProcessEnv = process.env): LastmeterHome {
@@ -36,6 +38,7 @@ export function lastmeterHome(env: NodeJS.ProcessEnv = process.env): LastmeterHo
     logs: join(root, 'logs'),
     run: join(root, 'run'),
     secrets: join(root, 'secrets.json'),
+    media: join(root, 'media'),
   };
 }
 

@@ -3,11 +3,15 @@ import { MEDIA_MAX_BYTES, MEDIA_THUMBNAIL_PX, type MediaContentType } from '@las
 
 /** An upload refused, with the HTTP status that says why. Nothing was stored. */
 export class MediaRefused extends Error {
+  /** Per-field errors, as every 4xx of the API has them: the upload's field is `file`. */
+  readonly fields: Record<string, string[]>;
+
   constructor(
     readonly status: 413 | 415 | 422,
     message: string,
   ) {
     super(message);
+    this.fields = { file: [message] };
   }
 }
 

@@ -7,23 +7,10 @@ import { MEDIA_MAX_BYTES } from '@lastmeter/contracts';
 import { inspectUpload, MediaRefused, sniffType } from './inspect';
 import { MediaLibrary, safeName } from './media-library';
 import { FsObjectStore, InvalidObjectKey } from './object-store';
+import { testPhoto } from './test-photo';
 
 /** A phone photo: 1200×800 JPEG with EXIF GPS and an orientation tag. */
-function photoWithGps(): Promise<Buffer> {
-  return sharp({ create: { width: 1200, height: 800, channels: 3, background: '#c03030' } })
-    .jpeg()
-    .withExif({
-      IFD0: { Make: 'TestPhone' },
-      IFD3: {
-        GPSLatitudeRef: 'N',
-        GPSLatitude: '48/1 51/1 2964/100',
-        GPSLongitudeRef: 'E',
-        GPSLongitude: '2/1 21/1 0/1',
-      },
-    })
-    .withMetadata({ orientation: 6 })
-    .toBuffer();
-}
+const photoWithGps = () => testPhoto(1200, 800);
 
 async function refusal(input: Buffer): Promise<MediaRefused> {
   const error = await inspectUpload(input).then(

@@ -1,0 +1,48 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { MediaVariant } from '@lastmeter/media';
+
+/** How long a signed media link works (an `<img src>` needs no bearer token). */
+export const MEDIA_LINK_TTL_S = 300;
+
+/**
+ * Short-lived signed links to media (`GET /v1/media/:id/link` → `/v1/media/:id/content?…`):
+ * an HMAC of the media id, the variant and the expiry, with a key derived from
+ * LASTMETER_JWT_SECRET, so every gateway checks what any gateway signed and nothing is
+ * stored. A link is a bearer of read access for its few minutes: it is issued only to a
+ * reader allowed to see the medium, and only over HTTPS-terminated connections in production.
+ */
+export class MediaLinks {
+  private readonly key: Buffer;
+
+  constructor(secret: string) {
+    this.key = createHmac('sha256', secret).update('lastmeter media links v1').digest();
+  }
+
+  sign(mediaId: string, variant: MediaVariant, now = Date.now()): { path: string; expiresAt: string } {
+    const expires = Math.floor(now / 1000) + MEDIA_LINK_TTL_S;
+    const signature = this.signature(mediaId, variant, expires);
+    return {
+      path: `/v1/media/${mediaId}/content?variant=${variant}&expires=${expires}&signature=${signature}`,
+      expiresAt: new Date(expires * 1000).toISOString(),
+    };
+  }
+
+  /** Seconds the link still works, or undefined when its signature is wrong or it has expired. */
+  check(
+    mediaId: string,
+    variant: MediaVariant,
+    expires: number,
+    signature: string,
+    now = Date.now(),
+  ): number | undefined {
+    const expected = Buffer.from(this.signature(mediaId, variant, expires));
+    const given = Buffer.from(signature);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    const left = expires - Math.floor(now / 1000);
+    return left > 0 && left <= MEDIA_LINK_TTL_S ? left : undefined;
+  }
+
+  private signature(mediaId: string, variant: MediaVariant, expires: number): string {
+    return createHmac('sha256', this.key).update(`${mediaId}.${variant}.${expires}`).digest('base64url');
+  }
+}

@@ -1,0 +1,164 @@
+import {
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseInterceptors,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { CurrentClaims, Public, Roles, type TokenClaims } from '@lastmeter/auth';
+import type { MediaOwner, MediaRecord, MediaUploaded } from '@lastmeter/contracts';
+import { MediaLibrary, type MediaVariant } from '@lastmeter/media';
+import { HQ_READERS, isStoreScoped, STORE_READERS } from '../read/scope';
+import { MediaVariantQuery, SignedMediaQuery } from './media.dto';
+import { MediaLinks } from './media-links';
+import { MediaUploadInterceptor } from './upload.interceptor';
+
+const id = new ParseUUIDPipe();
+/** Head office composes with media; stores upload evidence and report photos. Analysts only read. */
+const UPLOADERS = ['hq-admin', 'hq-editor', 'agency', ...STORE_READERS] as const;
+const READERS = [...HQ_READERS, 'agency', ...STORE_READERS] as const;
+
+/**
+ * Media (docs/media.md): uploads checked and stored by `libs/media`, served only to readers
+ * allowed to see them, with a bearer token or a short-lived signed link.
+ */
+@ApiTags('media')
+@ApiBearerAuth()
+@Controller('media')
+export class MediaController {
+  constructor(
+    private readonly library: MediaLibrary,
+    private readonly links: MediaLinks,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @Roles(...UPLOADERS)
+  @UseInterceptors(MediaUploadInterceptor)
+  @ApiConsumes('multipart/form-data')
+  @ApiOperation({
+    summary: 'Upload a photo or a document',
+    description:
+      'multipart/form-data with the file in field `file` and nothing else. JPEG, PNG and WebP images up to 15 MB, ' +
+      'PDFs up to 25 MB, the type sniffed from the bytes (415 otherwise; 413 too large; 422 truncated or corrupt). ' +
+      'Images are re-encoded upright without EXIF (GPS included) and get a thumbnail. A store-manager or terminal ' +
+      'uploads for its own store; head office for communications.',
+  })
+  async upload(@Req() request: Request, @CurrentClaims() claims: TokenClaims): Promise<MediaUploaded> {
+    const file = request.file;
+    if (!file) {
+      throw new HttpError(400, 'invalid upload: file', { file: ['required: the file goes in field "file"'] });
+    }
+    const owner: MediaOwner = isStoreScoped(claims)
+      ? { kind: 'store', storeId: claims.storeId! }
+      : { kind: 'head-office' };
+    const record = await this.library.upload(file.buffer, { name: file.originalname, owner, uploadedBy: claims.sub });
+    const { mediaId, sha256, contentType, size, width, height, name, thumbnail } = record;
+    return { mediaId, sha256, contentType, size, width, height, name, thumbnail };
+  }
+
+  @Get(':id')
+  @Roles(...READERS)
+  @ApiOperation({ summary: 'The bytes of a medium (or its thumbnail), for readers allowed to see it' })
+  async content(
+    @Param('id', id) mediaId: string,
+    @Query() query: MediaVariantQuery,
+    @CurrentClaims() claims: TokenClaims,
+    @Res() response: Response,
+  ): Promise<void> {
+    const record = await this.readable(mediaId, claims);
+    await this.send(response, record, query.variant ?? 'original', 'private, max-age=31536000, immutable');
+  }
+
+  @Get(':id/info')
+  @Roles(...READERS)
+  @ApiOperation({ summary: 'The record of a medium: type, size, dimensions, owner, thumbnail' })
+  async info(@Param('id', id) mediaId: string, @CurrentClaims() claims: TokenClaims): Promise<MediaRecord> {
+    return this.readable(mediaId, claims);
+  }
+
+  @Get(':id/link')
+  @Roles(...READERS)
+  @ApiOperation({
+    summary: 'A signed link to a medium, valid 5 minutes, for `<img src>` and viewers that cannot send a token',
+  })
+  async link(
+    @Param('id', id) mediaId: string,
+    @Query() query: MediaVariantQuery,
+    @CurrentClaims() claims: TokenClaims,
+  ): Promise<{ url: string; expiresAt: string }> {
+    const record = await this.readable(mediaId, claims);
+    const variant = query.variant ?? 'original';
+    if (variant === 'thumbnail' && !record.thumbnail) throw new NotFoundException('this medium has no thumbnail');
+    const { path, expiresAt } = this.links.sign(mediaId, variant);
+    return { url: path, expiresAt };
+  }
+
+  @Get(':id/content')
+  @Public()
+  @ApiOperation({ summary: 'The bytes of a medium through a signed link (no bearer token)' })
+  async signed(
+    @Param('id', id) mediaId: string,
+    @Query() query: SignedMediaQuery,
+    @Res() response: Response,
+  ): Promise<void> {
+    const left = this.links.check(mediaId, query.variant, query.expires, query.signature);
+    if (left === undefined) throw new ForbiddenException('the link is expired or not valid');
+    const record = await this.library.record(mediaId);
+    if (!record) throw new NotFoundException('no such media');
+    await this.send(response, record, query.variant, `private, max-age=${left}`);
+  }
+
+  /** The record, when the token may read it; 404 alike for missing and not yours (no probing). */
+  private async readable(mediaId: string, claims: TokenClaims): Promise<MediaRecord> {
+    const record = await this.library.record(mediaId);
+    if (!record || !mayRead(claims, record)) throw new NotFoundException('no such media');
+    return record;
+  }
+
+  private async send(response: Response, record: MediaRecord, variant: MediaVariant, cache: string): Promise<void> {
+    const object = await this.library.open(record, variant);
+    if (!object)
+      throw new NotFoundException(variant === 'thumbnail' ? 'this medium has no thumbnail' : 'no such media');
+    response.status(200);
+    response.setHeader('content-type', object.contentType);
+    response.setHeader('content-length', String(object.size));
+    response.setHeader('etag', `"${object.sha256}"`);
+    response.setHeader('cache-control', cache);
+    response.setHeader('x-content-type-options', 'nosniff');
+    const filename = variant === 'thumbnail' ? record.name.replace(/\.[^.]+$/, '-thumbnail.jpg') : record.name;
+    response.setHeader('content-disposition', `inline; filename="${filename}"`);
+    // A reader that goes away mid-file: pipeline has closed both ends, nothing left to answer.
+    await pipeline(object.stream, response).catch(() => undefined);
+  }
+}
+
+/**
+ * Head office, agency and analysts read every medium; a store-manager or terminal the
+ * media of its own store. (Attachments of communications reach stores with their feed:
+ * docs/media.md.)
+ */
+export function mayRead(claims: TokenClaims, record: MediaRecord): boolean {
+  if (!isStoreScoped(claims)) return true;
+  return record.owner.kind === 'store' && record.owner.storeId === claims.storeId;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly fields: Record<string, string[]>,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,21 @@
+import sharp from 'sharp';
+
+/**
+ * For tests and benchmarks: a phone photo as cameras write it, a JPEG with EXIF GPS
+ * (48°51'29.64"N 2°21'E), the phone's make and orientation 6 (turned 90°).
+ */
+export function testPhoto(width: number, height: number, make = 'TestPhone'): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: '#2a7a3a' } })
+    .jpeg({ quality: 90 })
+    .withExif({
+      IFD0: { Make: make },
+      IFD3: {
+        GPSLatitudeRef: 'N',
+        GPSLatitude: '48/1 51/1 2964/100',
+        GPSLongitudeRef: 'E',
+        GPSLongitude: '2/1 21/1 0/1',
+      },
+    })
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
+}

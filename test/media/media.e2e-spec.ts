@@ -1,0 +1,321 @@
+import { createHash } from 'node:crypto';
+import { request as httpRequest, type ClientRequest } from 'node:http';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import exif from 'exif-reader';
+import sharp from 'sharp';
+import request from 'supertest';
+import { MEDIA_MAX_BYTES, type MediaUploaded } from '@lastmeter/contracts';
+import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { cleanupNamespace } from '../support/cleanup';
+import { testNamespace } from '../support/env';
+import { eventually } from '../support/eventually';
+import { expectNothingWritten, writeSnapshot } from '../support/no-writes';
+import { bearer, Publisher } from '../support/write-api';
+import { MediaLinks } from '../../apps/gateway/src/media/media-links';
+import { testPhoto } from '../../libs/media/src/test-photo';
+
+/**
+ * Issue 19, media: uploads through the gateway into the file media store (sniffed,
+ * limited, EXIF removed, thumbnails), served only to readers allowed to see them, with a
+ * token or a signed link; every refusal writes nothing (no file, no event, no key).
+ */
+const ns = testNamespace('media');
+const mediaDir = ns.env.MEDIA_DIR!;
+let apps: Record<AppName, RunningApp>;
+let api: Publisher;
+let storeA: string;
+let storeB: string;
+let terminalA: string;
+let terminalB: string;
+
+/** A phone photo: 2000×1500 JPEG with EXIF GPS, the phone's make and an orientation. */
+const photo = () => testPhoto(2000, 1500, 'ShopFloorPhone');
+
+/** Every file under the media directory, by path relative to it. */
+function filesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+const upload = (token: string, bytes: Buffer, filename: string) =>
+  request(apps.gateway.url).post('/v1/media').set(bearer(token)).attach('file', bytes, filename);
+
+beforeAll(async () => {
+  apps = await startApps(ns.env);
+  api = new Publisher(apps.command.url, ns);
+  const region = await api.region('media');
+  storeA = await api.store('MA', region);
+  storeB = await api.store('MB', region);
+  terminalA = (await api.terminal(storeA)).token;
+  terminalB = (await api.terminal(storeB)).token;
+});
+
+afterAll(async () => {
+  await stopApps(apps);
+  await cleanupNamespace(ns).catch(() => undefined);
+});
+
+describe('a photo from a store tablet', () => {
+  let uploaded: MediaUploaded;
+
+  beforeAll(async () => {
+    const input = await photo();
+    expect(exif((await sharp(input).metadata()).exif!).GPSInfo).toBeDefined();
+    const response = await upload(terminalA, input, 'IMG_0001.JPG');
+    expect(response.status).toBe(201);
+    uploaded = response.body as MediaUploaded;
+  });
+
+  it('is stored re-encoded, upright, without EXIF or GPS, under its sha256', async () => {
+    expect(uploaded).toMatchObject({
+      mediaId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      contentType: 'image/jpeg',
+      width: 1500,
+      height: 2000,
+      name: 'IMG_0001.jpg',
+      thumbnail: { width: 360, height: 480, contentType: 'image/jpeg' },
+    });
+    const blob = join(mediaDir, 'blobs', uploaded.sha256.slice(0, 2), uploaded.sha256);
+    const stored = readFileSync(blob);
+    expect(createHash('sha256').update(stored).digest('hex')).toBe(uploaded.sha256);
+    expect(stored.length).toBe(uploaded.size);
+    const metadata = await sharp(stored).metadata();
+    expect(metadata.exif).toBeUndefined();
+    expect(stored.includes('ShopFloorPhone')).toBe(false);
+  });
+
+  it('is served to its own store and to head office, with safe headers', async () => {
+    for (const token of [terminalA, api.token('store-manager', { storeId: storeA }), api.token('hq-editor')]) {
+      const response = await request(apps.gateway.url)
+        .get(`/v1/media/${uploaded.mediaId}`)
+        .set(bearer(token))
+        .buffer(true)
+        .parse((res, done) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => done(null, Buffer.concat(chunks)));
+        });
+      expect(response.status).toBe(200);
+      expect(
+        createHash('sha256')
+          .update(response.body as Buffer)
+          .digest('hex'),
+      ).toBe(uploaded.sha256);
+      expect(response.headers).toMatchObject({
+        'content-type': 'image/jpeg',
+        'x-content-type-options': 'nosniff',
+        'content-disposition': 'inline; filename="IMG_0001.jpg"',
+        etag: `"${uploaded.sha256}"`,
+      });
+      expect(response.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(response.headers['cache-control']).toMatch(/^private/);
+    }
+    const thumbnail = await request(apps.gateway.url)
+      .get(`/v1/media/${uploaded.mediaId}?variant=thumbnail`)
+      .set(bearer(terminalA));
+    expect(thumbnail.status).toBe(200);
+    expect(thumbnail.headers['content-type']).toBe('image/jpeg');
+    // A card loads tens of kilobytes, not the original.
+    expect(Number(thumbnail.headers['content-length'])).toBeLessThan(uploaded.size / 4);
+    const info = await request(apps.gateway.url).get(`/v1/media/${uploaded.mediaId}/info`).set(bearer(terminalA));
+    expect(info.body).toMatchObject({ ...uploaded, owner: { kind: 'store', storeId: storeA } });
+  });
+
+  it('is not found for another store, a revoked tablet, or no token', async () => {
+    for (const path of ['', '/info', '/link', '?variant=thumbnail']) {
+      const url = `/v1/media/${uploaded.mediaId}${path}`;
+      expect((await request(apps.gateway.url).get(url).set(bearer(terminalB))).status).toBe(404);
+      const manager = api.token('store-manager', { storeId: storeB });
+      expect((await request(apps.gateway.url).get(url).set(bearer(manager))).status).toBe(404);
+      expect((await request(apps.gateway.url).get(url)).status).toBe(401);
+    }
+    const revoked = await api.terminal(storeA);
+    const before = await request(apps.gateway.url).get(`/v1/media/${uploaded.mediaId}`).set(bearer(revoked.token));
+    expect(before.status).toBe(200);
+    await api.revokeTerminal(revoked.terminalId);
+    await eventually(async () => {
+      const response = await request(apps.gateway.url).get(`/v1/media/${uploaded.mediaId}`).set(bearer(revoked.token));
+      expect(response.status).toBe(401);
+    });
+  });
+
+  it('opens through a signed link for 5 minutes, and never with a forged or expired one', async () => {
+    const link = await request(apps.gateway.url)
+      .get(`/v1/media/${uploaded.mediaId}/link?variant=thumbnail`)
+      .set(bearer(terminalA));
+    expect(link.status).toBe(200);
+    const { url, expiresAt } = link.body as { url: string; expiresAt: string };
+    expect(Date.parse(expiresAt) - Date.now()).toBeLessThanOrEqual(300_000);
+    const opened = await request(apps.gateway.url).get(url);
+    expect(opened.status).toBe(200);
+    expect(opened.headers['content-type']).toBe('image/jpeg');
+    // The thumbnail's link does not open the original.
+    expect((await request(apps.gateway.url).get(url.replace('variant=thumbnail', 'variant=original'))).status).toBe(
+      403,
+    );
+    const forged = url.replace(/signature=(.)/, (_, c: string) => `signature=${c === 'A' ? 'B' : 'A'}`);
+    expect((await request(apps.gateway.url).get(forged)).status).toBe(403);
+    const links = new MediaLinks(ns.env.LASTMETER_JWT_SECRET!);
+    const expired = links.sign(uploaded.mediaId, 'original', Date.now() - 301_000);
+    expect((await request(apps.gateway.url).get(expired.path)).status).toBe(403);
+    const fresh = links.sign(uploaded.mediaId, 'original');
+    expect((await request(apps.gateway.url).get(fresh.path)).status).toBe(200);
+  });
+});
+
+describe('head office documents', () => {
+  it('takes a PDF from an editor and serves it inline to head office', async () => {
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    const response = await upload(api.token('hq-editor'), pdf, 'Planogram week 49.pdf');
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({
+      contentType: 'application/pdf',
+      size: pdf.length,
+      name: 'Planogram week 49.pdf',
+    });
+    expect(response.body.thumbnail).toBeUndefined();
+    const served = await request(apps.gateway.url)
+      .get(`/v1/media/${response.body.mediaId}`)
+      .set(bearer(api.token('analyst')));
+    expect(served.headers['content-type']).toBe('application/pdf');
+    expect(served.headers['content-security-policy']).toContain("default-src 'none'");
+    // Head office media are not a store's: stores read them through the communication that carries them.
+    const store = await request(apps.gateway.url).get(`/v1/media/${response.body.mediaId}`).set(bearer(terminalA));
+    expect(store.status).toBe(404);
+  });
+});
+
+describe('bad uploads: a clear 4xx, per-field errors, and nothing written', () => {
+  it('refuses each of them and leaves no file, no event and no key', async () => {
+    const files = filesIn(mediaDir).filter((f) => !f.startsWith('tmp'));
+    const before = await writeSnapshot(ns);
+    const good = await photo();
+    const executable = Buffer.concat([Buffer.from('\x7fELF\x02\x01\x01\x00'), Buffer.alloc(4096, 0x90)]);
+    const bigImage = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(MEDIA_MAX_BYTES.image, 1)]);
+    const tooBig = Buffer.alloc(MEDIA_MAX_BYTES.pdf + 1024, 0x25);
+    const cases: Array<[string, () => request.Test, number, string]> = [
+      ['renamed executable', () => upload(terminalA, executable, 'photo.jpg'), 415, 'file'],
+      ['truncated photo', () => upload(terminalA, good.subarray(0, good.length >> 1), 'cut.jpg'), 422, 'file'],
+      [
+        'truncated PDF',
+        () => upload(api.token('hq-editor'), Buffer.from('%PDF-1.7\n1 0 obj <<'), 'cut.pdf'),
+        422,
+        'file',
+      ],
+      ['image over 15 MB', () => upload(terminalA, bigImage, 'big.jpg'), 413, 'file'],
+      ['body over 25 MB', () => upload(api.token('hq-editor'), tooBig, 'huge.pdf'), 413, 'file'],
+      [
+        'a field besides the file',
+        () =>
+          request(apps.gateway.url)
+            .post('/v1/media')
+            .set(bearer(terminalA))
+            .field('storeId', storeB)
+            .attach('file', good, 'a.jpg'),
+        400,
+        'storeId',
+      ],
+      [
+        'the file in another field',
+        () => request(apps.gateway.url).post('/v1/media').set(bearer(terminalA)).attach('photo', good, 'a.jpg'),
+        400,
+        'photo',
+      ],
+      [
+        'no file at all',
+        () =>
+          request(apps.gateway.url)
+            .post('/v1/media')
+            .set(bearer(terminalA))
+            .set('content-type', 'multipart/form-data; boundary=xyz')
+            .send('--xyz--\r\n'),
+        400,
+        'file',
+      ],
+      [
+        'JSON instead of multipart',
+        () => request(apps.gateway.url).post('/v1/media').set(bearer(terminalA)).send({ url: 'http://x/y.jpg' }),
+        415,
+        'file',
+      ],
+    ];
+    for (const [what, send, status, field] of cases) {
+      const response = await send();
+      expect({ what, status: response.status }).toEqual({ what, status });
+      expect({ what, fields: Object.keys(response.body.fields ?? {}) }).toEqual({ what, fields: [field] });
+    }
+    // Roles that may not upload, and no token.
+    expect((await upload(api.token('analyst'), good, 'a.jpg')).status).toBe(403);
+    expect((await request(apps.gateway.url).post('/v1/media').attach('file', good, 'a.jpg')).status).toBe(401);
+    expect(filesIn(mediaDir).filter((f) => !f.startsWith('tmp'))).toEqual(files);
+    expect(filesIn(join(mediaDir, 'tmp'))).toEqual([]);
+    await expectNothingWritten(ns, before);
+  });
+
+  it('reads nothing outside the store whatever the path or query says', async () => {
+    for (const path of [
+      '/v1/media/..%2F..%2Fsecrets.json',
+      '/v1/media/..%2Fblobs',
+      '/v1/media/%2e%2e%2f%2e%2e%2fetc%2fpasswd/info',
+      '/v1/media/00000000-0000-4000-8000-000000000000/..%2F..%2F..%2Fetc%2Fpasswd',
+    ]) {
+      const response = await request(apps.gateway.url)
+        .get(path)
+        .set(bearer(api.token('hq-admin')));
+      expect({ path, status: response.status }).toEqual({ path, status: expect.any(Number) });
+      expect([400, 404]).toContain(response.status);
+      expect(response.text).not.toMatch(/root:|LASTMETER/);
+    }
+    const unknown = await request(apps.gateway.url)
+      .get('/v1/media/00000000-0000-4000-8000-000000000000')
+      .set(bearer(api.token('hq-admin')));
+    expect(unknown.status).toBe(404);
+    const badVariant = await request(apps.gateway.url)
+      .get('/v1/media/00000000-0000-4000-8000-000000000000?variant=../../x')
+      .set(bearer(api.token('hq-admin')));
+    expect(badVariant.status).toBe(400);
+    expect(Object.keys(badVariant.body.fields)).toEqual(['variant']);
+    expect(statSync(mediaDir).isDirectory()).toBe(true);
+  });
+});
+
+describe('uploads at once', () => {
+  /** An upload whose body is still coming: headers and the start of the file sent, the rest held back. */
+  function slowUpload(token: string): { request: ClientRequest; answered: Promise<number> } {
+    const boundary = 'slowupload';
+    const url = new URL('/v1/media', apps.gateway.url);
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: { ...bearer(token), 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
+    req.write(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.jpg"\r\n` +
+        'Content-Type: image/jpeg\r\n\r\n\xff\xd8\xff',
+    );
+    const answered = new Promise<number>((resolve) => {
+      req.on('response', (response) => resolve(response.statusCode ?? 0));
+      req.on('error', () => resolve(0));
+    });
+    return { request: req, answered };
+  }
+
+  it('receives MEDIA_UPLOADS_MAX (4) at once; one more is a 503 with Retry-After, and a slot frees when one ends', async () => {
+    const slow = [1, 2, 3, 4].map(() => slowUpload(terminalA));
+    await eventually(async () => {
+      const response = await upload(terminalA, await photo(), 'fifth.jpg');
+      expect(response.status).toBe(503);
+      expect(response.headers['retry-after']).toBe('2');
+    });
+    // A tablet that loses its connection mid-upload gives its slot back.
+    for (const { request } of slow) request.destroy();
+    await Promise.all(slow.map((s) => s.answered));
+    await eventually(async () => expect((await upload(terminalA, await photo(), 'after.jpg')).status).toBe(201));
+  });
+});
