@@ -11,3 +11,4 @@ export * from './local-infra';
 export * from './service-keeper';
 export * from './redis-sentinel';
 export * from './cluster-infra';
+export * from './s3proxy';

@@ -1,3 +1,4 @@
 export * from './object-store';
 export * from './inspect';
 export * from './media-library';
+export * from './s3-object-store';

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { MediaVariant } from '@lastmeter/media';
+import type { MediaRecord } from '@lastmeter/contracts';
+import { blobKey, type MediaVariant, type S3ObjectStore } from '@lastmeter/media';
 
 /** How long a signed media link works (an `<img src>` needs no bearer token). */
 export const MEDIA_LINK_TTL_S = 300;
@@ -14,8 +15,31 @@ export const MEDIA_LINK_TTL_S = 300;
 export class MediaLinks {
   private readonly key: Buffer;
 
-  constructor(secret: string) {
+  /** `direct`: links are presigned URLs of this bucket instead (MEDIA_S3_DIRECT_LINKS). */
+  constructor(
+    secret: string,
+    private readonly direct?: S3ObjectStore,
+  ) {
     this.key = createHmac('sha256', secret).update('lastmeter media links v1').digest();
+  }
+
+  /** A link to a medium's variant (a gateway path, or a presigned bucket URL), valid MEDIA_LINK_TTL_S. */
+  async linkTo(
+    record: MediaRecord,
+    variant: MediaVariant,
+    now = Date.now(),
+  ): Promise<{ url: string; expiresAt: string }> {
+    if (!this.direct) {
+      const { path, expiresAt } = this.sign(record.mediaId, variant, now);
+      return { url: path, expiresAt };
+    }
+    const blob = variant === 'thumbnail' ? record.thumbnail! : record;
+    const url = await this.direct.presign(blobKey(blob.sha256), MEDIA_LINK_TTL_S, {
+      contentType: blob.contentType,
+      contentDisposition: `inline; filename="${mediaFileName(record, variant)}"`,
+      cacheControl: `private, max-age=${MEDIA_LINK_TTL_S}`,
+    });
+    return { url, expiresAt: new Date(now + MEDIA_LINK_TTL_S * 1000).toISOString() };
   }
 
   sign(mediaId: string, variant: MediaVariant, now = Date.now()): { path: string; expiresAt: string } {
@@ -45,4 +69,9 @@ export class MediaLinks {
   private signature(mediaId: string, variant: MediaVariant, expires: number): string {
     return createHmac('sha256', this.key).update(`${mediaId}.${variant}.${expires}`).digest('base64url');
   }
+}
+
+/** The file name a variant is served under (the thumbnail's says so). */
+export function mediaFileName(record: MediaRecord, variant: MediaVariant): string {
+  return variant === 'thumbnail' ? record.name.replace(/\.[^.]+$/, '-thumbnail.jpg') : record.name;
 }

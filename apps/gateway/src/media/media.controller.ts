@@ -20,7 +20,7 @@ import type { MediaOwner, MediaRecord, MediaUploaded } from '@lastmeter/contract
 import { MediaLibrary, type MediaVariant } from '@lastmeter/media';
 import { HQ_READERS, isStoreScoped, STORE_READERS } from '../read/scope';
 import { MediaVariantQuery, SignedMediaQuery } from './media.dto';
-import { MediaLinks } from './media-links';
+import { mediaFileName, MediaLinks } from './media-links';
 import { MediaUploadInterceptor } from './upload.interceptor';
 
 const id = new ParseUUIDPipe();
@@ -91,6 +91,8 @@ export class MediaController {
   @Roles(...READERS)
   @ApiOperation({
     summary: 'A signed link to a medium, valid 5 minutes, for `<img src>` and viewers that cannot send a token',
+    description:
+      'A gateway path (`/v1/media/:id/content?…`, relative), or with MEDIA_S3_DIRECT_LINKS a presigned URL of the bucket.',
   })
   async link(
     @Param('id', id) mediaId: string,
@@ -100,8 +102,7 @@ export class MediaController {
     const record = await this.readable(mediaId, claims);
     const variant = query.variant ?? 'original';
     if (variant === 'thumbnail' && !record.thumbnail) throw new NotFoundException('this medium has no thumbnail');
-    const { path, expiresAt } = this.links.sign(mediaId, variant);
-    return { url: path, expiresAt };
+    return this.links.linkTo(record, variant);
   }
 
   @Get(':id/content')
@@ -136,8 +137,7 @@ export class MediaController {
     response.setHeader('etag', `"${object.sha256}"`);
     response.setHeader('cache-control', cache);
     response.setHeader('x-content-type-options', 'nosniff');
-    const filename = variant === 'thumbnail' ? record.name.replace(/\.[^.]+$/, '-thumbnail.jpg') : record.name;
-    response.setHeader('content-disposition', `inline; filename="${filename}"`);
+    response.setHeader('content-disposition', `inline; filename="${mediaFileName(record, variant)}"`);
     // A reader that goes away mid-file: pipeline has closed both ends, nothing left to answer.
     await pipeline(object.stream, response).catch(() => undefined);
   }
