@@ -1,15 +1,24 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import exif from 'exif-reader';
 import sharp from 'sharp';
 import request from 'supertest';
-import { MEDIA_MAX_BYTES, type MediaUploaded } from '@lastmeter/contracts';
+import {
+  MEDIA_MAX_BYTES,
+  topicNames,
+  type DomainEvent,
+  type MediaUploaded,
+  type ReportView,
+  type StoreCompliance,
+} from '@lastmeter/contracts';
+import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
+import { readTopic } from '../support/log-reader';
 import { expectNothingWritten, writeSnapshot } from '../support/no-writes';
 import { bearer, Publisher } from '../support/write-api';
 import { MediaLinks } from '../../apps/gateway/src/media/media-links';
@@ -22,6 +31,7 @@ import { testPhoto } from '../../libs/media/src/test-photo';
  */
 const ns = testNamespace('media');
 const mediaDir = ns.env.MEDIA_DIR!;
+const topics = topicNames(ns.topicPrefix);
 let apps: Record<AppName, RunningApp>;
 let api: Publisher;
 let storeA: string;
@@ -317,5 +327,134 @@ describe('uploads at once', () => {
     for (const { request } of slow) request.destroy();
     await Promise.all(slow.map((s) => s.answered));
     await eventually(async () => expect((await upload(terminalA, await photo(), 'after.jpg')).status).toBe(201));
+  });
+});
+
+describe('photo evidence and report attachments from a tablet', () => {
+  const clients: TerminalClient[] = [];
+  afterAll(() => clients.forEach((c) => c.close()));
+
+  async function tablet(token: string): Promise<{ client: TerminalClient; ids: string[] }> {
+    const client = new TerminalClient({ url: apps.gateway.url, token, cursors: new MemoryCursorStore() });
+    clients.push(client);
+    const ids: string[] = [];
+    client.onItem((item) => 'communication' in item && ids.push(item.communication.id));
+    await client.connect();
+    return { client, ids };
+  }
+
+  it('completes a photo task with its own photo: the fact carries the reference, head office sees it', async () => {
+    const { client, ids } = await tablet(terminalA);
+    const task = await api.publish({
+      kind: 'task',
+      title: 'Endcap display',
+      body: 'Build the endcap and take a photo',
+      evidence: 'photo',
+      dueAt: new Date(Date.now() + 86_400_000).toISOString(),
+      audience: { storeIds: [storeA] },
+    });
+    await eventually(() => expect(ids).toContain(task));
+    const photo = (await upload(terminalA, await testPhoto(1200, 900), 'endcap.jpg')).body as MediaUploaded;
+    const otherStores = (await upload(terminalB, await testPhoto(600, 400), 'b.jpg')).body as MediaUploaded;
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n');
+    const document = (await upload(terminalA, pdf, 'receipt.pdf')).body as MediaUploaded;
+
+    // Another store's photo, a document, an unknown id: refused per field, nothing written.
+    const before = await writeSnapshot(ns);
+    for (const [photoMediaId, reason] of [
+      [otherStores.mediaId, 'no medium of this store'],
+      [document.mediaId, 'must be a photo'],
+      ['00000000-0000-4000-8000-000000000000', 'no medium of this store'],
+    ]) {
+      const ack = await client.send('task.complete', { communicationId: task, revision: 1, photoMediaId });
+      expect(ack).toEqual({
+        ok: false,
+        error: { message: expect.any(String), fields: { photoMediaId: [expect.stringContaining(reason)] } },
+      });
+    }
+    const badId = await client.send('task.complete', { communicationId: task, revision: 1, photoMediaId: '../x' });
+    expect(Object.keys(badId.error?.fields ?? {})).toEqual(['photoMediaId']);
+    await expectNothingWritten(ns, before);
+
+    expect(
+      await client.send('task.complete', {
+        communicationId: task,
+        revision: 1,
+        note: 'Done',
+        photoMediaId: photo.mediaId,
+      }),
+    ).toEqual({ ok: true });
+    const ref = {
+      mediaId: photo.mediaId,
+      sha256: photo.sha256,
+      contentType: 'image/jpeg',
+      size: photo.size,
+      width: photo.width,
+      height: photo.height,
+    };
+    const facts = await eventually(async () => {
+      const entries = await readTopic<DomainEvent<'task.completed'>>(ns.env.KAFKA_BROKERS!, topics.storeEvents);
+      const completed = entries.filter(
+        (e) => e.value.type === 'task.completed' && e.value.data.communicationId === task,
+      );
+      expect(completed).toHaveLength(1);
+      return completed;
+    });
+    expect(facts[0].value.data).toMatchObject({ storeId: storeA, note: 'Done', photo: ref });
+
+    const hq = bearer(api.token('hq-editor'));
+    const board = await eventually(async () => {
+      const response = await request(apps.gateway.url).get('/v1/compliance').set(hq);
+      const row = (response.body.items as StoreCompliance[]).find((s) => s.storeId === storeA);
+      const shown = row?.tasks.find((t) => t.communicationId === task);
+      expect(shown?.completed).toBe(true);
+      return shown!;
+    });
+    expect(board.evidence).toMatchObject({ revision: 1, note: 'Done', photo: ref, completedAt: expect.any(String) });
+    const evidence = await request(apps.gateway.url).get(`/v1/communications/${task}/evidence`).set(hq);
+    expect(evidence.status).toBe(200);
+    expect(evidence.body).toEqual({
+      communicationId: task,
+      items: [expect.objectContaining({ storeId: storeA, photo: ref, note: 'Done' })],
+    });
+    const thumbnail = await request(apps.gateway.url).get(`/v1/media/${photo.mediaId}?variant=thumbnail`).set(hq);
+    expect(thumbnail.status).toBe(200);
+    // Stores do not read the evidence board.
+    const asStore = await request(apps.gateway.url).get(`/v1/communications/${task}/evidence`).set(bearer(terminalA));
+    expect(asStore.status).toBe(403);
+  });
+
+  it('files a report with photos of its store, in order; another store’s media are refused', async () => {
+    const { client } = await tablet(terminalA);
+    const first = (await upload(terminalA, await testPhoto(800, 600), 'shelf.jpg')).body as MediaUploaded;
+    const second = (await upload(terminalA, await testPhoto(640, 480), 'label.jpg')).body as MediaUploaded;
+    const theirs = (await upload(terminalB, await testPhoto(640, 480), 'theirs.jpg')).body as MediaUploaded;
+    const report = { title: 'Broken shelf', body: 'Aisle 4, see photos' };
+    const refused = await client.send('report.file', {
+      ...report,
+      attachments: [{ mediaId: first.mediaId }, { mediaId: theirs.mediaId }],
+    });
+    expect(refused.error?.fields).toEqual({ attachments: [expect.stringContaining(theirs.mediaId)] });
+    const tooMany = Array.from({ length: 11 }, () => ({ mediaId: first.mediaId }));
+    expect((await client.send('report.file', { ...report, attachments: tooMany })).error?.fields).toHaveProperty(
+      'attachments',
+    );
+    const reportId = randomUUID();
+    const ack = await client.send('report.file', {
+      ...report,
+      reportId,
+      attachments: [{ mediaId: second.mediaId }, { mediaId: first.mediaId }],
+    });
+    expect(ack).toEqual({ ok: true });
+    const filed = await eventually(async () => {
+      const response = await request(apps.gateway.url)
+        .get('/v1/reports')
+        .set(bearer(api.token('hq-editor')));
+      const found = (response.body.items as ReportView[]).find((r) => r.reportId === reportId);
+      expect(found).toBeDefined();
+      return found!;
+    });
+    expect(filed.attachments?.map((a) => a.mediaId)).toEqual([second.mediaId, first.mediaId]);
+    expect(filed.attachments?.[0]).toMatchObject({ sha256: second.sha256, contentType: 'image/jpeg', width: 480 });
   });
 });

@@ -3,6 +3,7 @@ import type { StoreRegistered } from './events/directory';
 import type { FeedItem, HiddenFeedItem } from './events/feed';
 import type { StoreActivityEventData } from './events/store-activity';
 import type { Actor, StoreRole, UserRole } from './roles';
+import type { MediaRef } from './media';
 
 /**
  * The JSON bodies of the HTTP API (docs/design.md section 7) as clients see them. The gateway's
@@ -164,12 +165,32 @@ export interface ReachTimeline {
   steps: Record<ReachStep, Array<{ at: string; terminals: number; stores: number }>>;
 }
 
+/** What a store's completion of a task showed: the latest `task.completed` of the store. */
+export interface TaskEvidence {
+  terminalId: string;
+  revision: number;
+  completedAt: string;
+  note?: string;
+  photoUrl?: string;
+  /** The photo (`GET /v1/media/:mediaId?variant=thumbnail` for the board). */
+  photo?: MediaRef;
+}
+
 export interface ComplianceTask {
   communicationId: string;
   title: string;
   dueAt?: string;
   completed: boolean;
   overdue: boolean;
+  /** With `completed`: the evidence. */
+  evidence?: TaskEvidence;
+}
+
+/** `GET /v1/communications/:id/evidence`: one task's evidence, a page of stores at a time. */
+export interface EvidencePage {
+  communicationId: string;
+  items: Array<TaskEvidence & { storeId: string }>;
+  next?: string;
 }
 
 export interface StoreCompliance {

@@ -229,6 +229,9 @@ export interface TaskCompletePayload {
   communicationId: string;
   revision: number;
   note?: string;
+  /** The evidence photo, uploaded first with `POST /v1/media` (an image of this store). */
+  photoMediaId?: string;
+  /** A link to a photo kept elsewhere: accepted for clients written before media. */
   photoUrl?: string;
 }
 
@@ -244,7 +247,12 @@ export interface ReportFilePayload {
   reportId?: string;
   title: string;
   body: string;
+  /** Up to MAX_REPORT_ATTACHMENTS media of this store, uploaded first with `POST /v1/media`. */
+  attachments?: Array<{ mediaId: string }>;
 }
+
+/** Most attachments on one field report. */
+export const MAX_REPORT_ATTACHMENTS = 10;
 
 /** Most receipts in one `receipts` message. */
 export const MAX_RECEIPTS_PER_MESSAGE = 500;

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { MediaContentType, MediaOwner, MediaRecord } from '@lastmeter/contracts';
+import type { MediaContentType, MediaOwner, MediaRecord, MediaRef } from '@lastmeter/contracts';
 import { inspectUpload } from './inspect';
 import type { ObjectStore } from './object-store';
 
@@ -98,4 +98,10 @@ export function safeName(name: string | undefined, contentType: MediaContentType
     .slice(0, 100 - extension.length - 1)
     .trim();
   return `${base || 'file'}.${extension}`;
+}
+
+/** The reference events carry: what identifies the bytes, nothing about who uploaded them. */
+export function mediaRefOf(record: MediaRecord): MediaRef {
+  const { mediaId, sha256, contentType, size, width, height } = record;
+  return { mediaId, sha256, contentType, size, ...(width !== undefined ? { width, height } : {}) };
 }

@@ -39,5 +39,6 @@ export function mediaStore(config: AppConfig<'gateway'>): ObjectStore {
         ),
     },
   ],
+  exports: [MediaLibrary],
 })
 export class MediaModule {}

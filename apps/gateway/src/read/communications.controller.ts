@@ -8,8 +8,9 @@ import {
   reachOfRegion,
   reachReport,
   reachTimeline,
+  readEvidence,
 } from '@lastmeter/read-models';
-import { CommunicationQuery, ListCommunicationsQuery, ReachQuery } from './read.dto';
+import { CommunicationQuery, EvidenceQuery, ListCommunicationsQuery, ReachQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS } from './scope';
 
@@ -109,5 +110,22 @@ export class CommunicationsController {
     const communication = await getCommunication(this.models.redis, keys, communicationId);
     if (!communication) throw new NotFoundException('no such communication');
     return reachTimeline(this.models.redis, keys, communication);
+  }
+
+  @Get(':id/evidence')
+  @Roles(...HQ_READERS)
+  @ApiOperation({
+    summary: "A task's evidence, store by store",
+    description:
+      "Per store that completed it: its latest completion (terminal, revision, time, note, and the photo's media " +
+      'reference: `GET /v1/media/:mediaId?variant=thumbnail`). A page at a time: `next` is the cursor of the following ' +
+      'page; a page may hold fewer than `limit` items and still have `next`.',
+  })
+  async evidence(@Param('id', id) communicationId: string, @Query() query: EvidenceQuery) {
+    const keys = await this.models.keys();
+    if (!(await getCommunication(this.models.redis, keys, communicationId))) {
+      throw new NotFoundException('no such communication');
+    }
+    return readEvidence(this.models.redis, keys, communicationId, { cursor: query.cursor, limit: query.limit ?? 100 });
   }
 }

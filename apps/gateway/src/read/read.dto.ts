@@ -230,3 +230,18 @@ export class ReachQuery extends DirectoryPageQuery {
   @Matches(/^([0-9a-fA-F-]{36}|unknown)$/, { message: 'regionId must be a UUID or "unknown"' })
   regionId?: string;
 }
+
+export class EvidenceQuery {
+  @ApiPropertyOptional({ description: 'The `next` of the previous page' })
+  @IsOptional()
+  @Matches(/^\d{1,20}$/, { message: 'cursor must be the next of a previous page' })
+  cursor?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}

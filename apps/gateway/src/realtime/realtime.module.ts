@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MediaModule } from '../media/media.module';
 import { SESSION_CHECK } from '@lastmeter/auth';
 import { ReadModels } from '../read/read-models.service';
 import { GatewaySessionCheck } from '../read/session-check';
@@ -17,11 +18,13 @@ import { EarlierHandler } from './terminal/earlier.handler';
 import { ReceiptsHandler } from './terminal/receipts.handler';
 import { ReportFileHandler } from './terminal/report-file.handler';
 import { TerminalResume } from './terminal/resume';
+import { StoreMedia } from './terminal/store-media';
 import { TaskCompleteHandler } from './terminal/task-complete.handler';
 import { TerminalGateway } from './terminal.gateway';
 
 /** Socket.IO fan-out to store terminals and facts from them back into Kafka. */
 @Module({
+  imports: [MediaModule],
   providers: [
     ReadModels,
     NotificationHub,
@@ -34,6 +37,7 @@ import { TerminalGateway } from './terminal.gateway';
     TerminalResume,
     TerminalPresence,
     FeedCheck,
+    StoreMedia,
     ReceiptHandler,
     ReceiptsHandler,
     EarlierHandler,

@@ -1,3 +1,4 @@
+import type { MediaRef } from '../media';
 import type { Actor } from '../roles';
 import { CURRENT_SCHEMA_VERSIONS, type DomainEvent, type EventDataByType, type EventType } from '../event-types';
 
@@ -13,9 +14,18 @@ export interface StoreActivityEventData {
   'receipt.delivered': ReceiptData;
   'receipt.read': ReceiptData;
   'receipt.acknowledged': ReceiptData;
-  'task.completed': ReceiptData & { note?: string; photoUrl?: string };
+  /** `photo`: the evidence photo's reference (docs/media.md); `photoUrl` from clients before media. */
+  'task.completed': ReceiptData & { note?: string; photoUrl?: string; photo?: MediaRef };
   'quiz.answered': ReceiptData & { answers: number[]; score: number };
-  'report.filed': { storeId: string; reportId: string; title: string; body: string; authorId: string };
+  'report.filed': {
+    storeId: string;
+    reportId: string;
+    title: string;
+    body: string;
+    authorId: string;
+    /** Photos and documents of the report (its store's media), in the order attached. */
+    attachments?: MediaRef[];
+  };
   'terminal.connected': { storeId: string; terminalId: string; gatewayId: string };
   'terminal.disconnected': { storeId: string; terminalId: string; gatewayId: string; reason: string };
 }

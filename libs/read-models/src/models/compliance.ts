@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { ComplianceTask, DomainEvent, StoreCompliance } from '@lastmeter/contracts';
+import type { ComplianceTask, DomainEvent, EvidencePage, StoreCompliance, TaskEvidence } from '@lastmeter/contracts';
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
 
@@ -29,7 +29,11 @@ export const compliance: ReadModel = {
       }
     } else if (event.type === 'task.completed') {
       requireStrings(event.data, 'storeId', 'communicationId');
-      context.write('SADD', keys.model('tasks', 'done', event.data.communicationId), event.data.storeId);
+      const { storeId, communicationId, terminalId, revision, note, photoUrl, photo } = event.data;
+      context.write('SADD', keys.model('tasks', 'done', communicationId), storeId);
+      // The store's latest completion is its evidence (facts of a store are in order: one partition).
+      const evidence: TaskEvidence = { terminalId, revision, completedAt: event.occurredAt, note, photoUrl, photo };
+      context.write('HSET', keys.model('tasks', 'evidence', communicationId), storeId, JSON.stringify(evidence));
     }
   },
 };
@@ -48,15 +52,21 @@ export async function readCompliance(
   const board: StoreCompliance[] = [];
   for (const [index, storeId] of stores.entries()) {
     const entries = Object.entries(open[index]);
-    const done = await Promise.all(
-      entries.map(([communicationId]) => redis.sismember(keys.model('tasks', 'done', communicationId), storeId)),
-    );
+    const [done, evidence] = await Promise.all([
+      Promise.all(
+        entries.map(([communicationId]) => redis.sismember(keys.model('tasks', 'done', communicationId), storeId)),
+      ),
+      Promise.all(
+        entries.map(([communicationId]) => redis.hget(keys.model('tasks', 'evidence', communicationId), storeId)),
+      ),
+    ]);
     const tasks = entries
       .map(([communicationId, json], i): ComplianceTask => {
         const task = JSON.parse(json) as OpenTask;
         const completed = done[i] === 1;
         const overdue = !completed && !!task.dueAt && Date.parse(task.dueAt) < now.getTime();
-        return { communicationId, ...task, completed, overdue };
+        const shown = completed && evidence[i] ? { evidence: JSON.parse(evidence[i]!) as TaskEvidence } : {};
+        return { communicationId, ...task, completed, overdue, ...shown };
       })
       .sort(
         (a, b) => (a.dueAt ?? '~').localeCompare(b.dueAt ?? '~') || a.communicationId.localeCompare(b.communicationId),
@@ -71,4 +81,29 @@ export async function readCompliance(
     });
   }
   return board.sort((a, b) => b.overdue - a.overdue || b.open - a.open || a.storeId.localeCompare(b.storeId));
+}
+
+/**
+ * One task's evidence, store by store (HSCAN of its evidence hash: `cursor` is Redis's, a
+ * page may hold fewer than `limit` and still have `next`). Stores that completed it
+ * before evidence was kept (no `photo`, no `note`) are listed with what their fact said.
+ */
+export async function readEvidence(
+  redis: Redis,
+  keys: RedisKeys,
+  communicationId: string,
+  options: { cursor?: string; limit: number },
+): Promise<EvidencePage> {
+  const [next, flat] = await redis.hscan(
+    keys.model('tasks', 'evidence', communicationId),
+    options.cursor ?? '0',
+    'COUNT',
+    options.limit,
+  );
+  const items: EvidencePage['items'] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    items.push({ storeId: flat[i], ...(JSON.parse(flat[i + 1]) as TaskEvidence) });
+  }
+  items.sort((a, b) => a.storeId.localeCompare(b.storeId));
+  return { communicationId, items, ...(next !== '0' ? { next } : {}) };
 }

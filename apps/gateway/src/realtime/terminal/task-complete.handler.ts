@@ -1,7 +1,8 @@
 /**
- * `task.complete { communicationId, revision, note?, photoUrl? }`: a store terminal
- * completed a task, with its evidence; recorded once per terminal and revision as
- * `task.completed`.
+ * `task.complete { communicationId, revision, note?, photoMediaId?, photoUrl? }`: a store
+ * terminal completed a task, with its evidence (a photo of this store, uploaded first);
+ * recorded once per terminal and revision as `task.completed`, which carries the photo's
+ * reference.
  */
 import { Injectable } from '@nestjs/common';
 import { IsInt, IsOptional, IsString, IsUrl, IsUUID, MaxLength, Min, MinLength } from 'class-validator';
@@ -9,12 +10,14 @@ import type { TerminalSession } from '../feed-relay';
 import { StoreActivityWriter } from '../store-activity-writer';
 import { FeedCheck } from './feed-check';
 import { parseMessage, type TerminalMessageHandler } from './message';
+import { StoreMedia } from './store-media';
 import { actorOf } from './terminal-socket';
 
 export class TaskCompleteDto {
   @IsUUID() communicationId!: string;
   @IsInt() @Min(1) revision!: number;
   @IsOptional() @IsString() @MinLength(1) @MaxLength(2_000) note?: string;
+  @IsOptional() @IsUUID() photoMediaId?: string;
   @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_protocol: true }) @MaxLength(2_000) photoUrl?: string;
 }
 
@@ -23,10 +26,14 @@ export class TaskCompleteHandler implements TerminalMessageHandler {
   constructor(
     private readonly writer: StoreActivityWriter,
     private readonly feed: FeedCheck,
+    private readonly media: StoreMedia,
   ) {}
 
   async handle(session: TerminalSession, body: unknown): Promise<{ duplicate: boolean }> {
     const task = await parseMessage(TaskCompleteDto, body);
+    const [photo] = task.photoMediaId
+      ? await this.media.refs(session.storeId, [task.photoMediaId], 'photoMediaId', { images: true })
+      : [];
     await this.feed.requireInFeed(session, task.communicationId, task.revision);
     const id = this.writer.factId(session.terminalId, 'completed', task.communicationId, String(task.revision));
     return this.writer.record('task.completed', id, actorOf(session), {
@@ -36,6 +43,7 @@ export class TaskCompleteHandler implements TerminalMessageHandler {
       revision: task.revision,
       ...(task.note !== undefined ? { note: task.note } : {}),
       ...(task.photoUrl !== undefined ? { photoUrl: task.photoUrl } : {}),
+      ...(photo ? { photo } : {}),
     });
   }
 }
