@@ -9,6 +9,9 @@ import {
   MEDIA_MAX_BYTES,
   topicNames,
   type DomainEvent,
+  type FeedItem,
+  type FeedMessage,
+  type MediaRef,
   type MediaUploaded,
   type ReportView,
   type StoreCompliance,
@@ -456,5 +459,130 @@ describe('photo evidence and report attachments from a tablet', () => {
     });
     expect(filed.attachments?.map((a) => a.mediaId)).toEqual([second.mediaId, first.mediaId]);
     expect(filed.attachments?.[0]).toMatchObject({ sha256: second.sha256, contentType: 'image/jpeg', width: 480 });
+  });
+});
+
+describe('head office attachments on communications', () => {
+  const clients: TerminalClient[] = [];
+  afterAll(() => clients.forEach((c) => c.close()));
+  const editor = () => bearer(api.token('hq-editor'));
+  const guide = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n');
+
+  async function tablet(token: string): Promise<FeedMessage[]> {
+    const client = new TerminalClient({ url: apps.gateway.url, token, cursors: new MemoryCursorStore() });
+    clients.push(client);
+    const received: FeedMessage[] = [];
+    client.onItem((item) => received.push(item));
+    await client.connect();
+    return received;
+  }
+  const itemsOf = (received: FeedMessage[], id: string) =>
+    received.filter((m): m is FeedItem => 'communication' in m && m.communication.id === id);
+  const refOf = ({ mediaId, sha256, contentType, size, width, height }: MediaUploaded) =>
+    JSON.parse(JSON.stringify({ mediaId, sha256, contentType, size, width, height })) as MediaRef;
+
+  it('carries attachments and a cover to the targeted stores only; a revision changes them; asOf shows them as they were', async () => {
+    const pdf = (await upload(api.token('hq-editor'), guide, 'Planogram.pdf')).body as MediaUploaded;
+    const poster = (await upload(api.token('agency'), await testPhoto(1600, 900), 'poster.jpg')).body as MediaUploaded;
+    const received = await tablet(terminalA);
+    const drafted = await request(apps.command.url)
+      .post('/v1/communications')
+      .set(editor())
+      .send({
+        kind: 'campaign',
+        title: 'Winter campaign',
+        body: 'Posters up by Friday',
+        audience: { storeIds: [storeA] },
+        attachments: [{ mediaId: pdf.mediaId, name: 'Planogram week 49' }, { mediaId: poster.mediaId }],
+        cover: { mediaId: poster.mediaId },
+      });
+    expect(drafted.status).toBe(201);
+    const id = drafted.body.id as string;
+    await api.send('post', `/v1/communications/${id}/publish`);
+    const first = await eventually(() => {
+      const [item] = itemsOf(received, id);
+      expect(item).toBeDefined();
+      return item;
+    });
+    expect(first.communication.attachments).toEqual([
+      { ...refOf(pdf), name: 'Planogram week 49' },
+      { ...refOf(poster), name: 'poster.jpg' },
+    ]);
+    expect(first.communication.cover).toEqual(refOf(poster));
+
+    // The targeted store's tablet opens them; another store's does not.
+    for (const media of [pdf, poster]) {
+      expect((await request(apps.gateway.url).get(`/v1/media/${media.mediaId}`).set(bearer(terminalA))).status).toBe(
+        200,
+      );
+      expect((await request(apps.gateway.url).get(`/v1/media/${media.mediaId}`).set(bearer(terminalB))).status).toBe(
+        404,
+      );
+    }
+    const link = await request(apps.gateway.url)
+      .get(`/v1/media/${poster.mediaId}/link?variant=thumbnail`)
+      .set(bearer(terminalA));
+    expect((await request(apps.gateway.url).get(link.body.url)).status).toBe(200);
+
+    // A revision: the PDF alone, no cover.
+    const beforeRevision = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await api.revise(id, { attachments: [{ mediaId: pdf.mediaId }], cover: null });
+    const revised = await eventually(() => {
+      const item = itemsOf(received, id).find((m) => m.communication.revision === 2);
+      expect(item).toBeDefined();
+      return item!;
+    });
+    expect(revised.communication.attachments).toEqual([{ ...refOf(pdf), name: 'Planogram.pdf' }]);
+    expect(revised.communication).not.toHaveProperty('cover');
+    const now = await request(apps.gateway.url).get(`/v1/communications/${id}?minVersion=3`).set(editor());
+    expect(now.body.attachments).toHaveLength(1);
+    expect(now.body).not.toHaveProperty('cover');
+    const then = await request(apps.gateway.url).get(`/v1/communications/${id}?asOf=${beforeRevision}`).set(editor());
+    expect(then.status).toBe(200);
+    expect(then.body.attachments.map((a: { mediaId: string }) => a.mediaId)).toEqual([pdf.mediaId, poster.mediaId]);
+    expect(then.body.cover).toEqual(refOf(poster));
+  });
+
+  it('shows media of a role-restricted communication only to terminals serving the role', async () => {
+    const secret = (await upload(api.token('hq-editor'), await testPhoto(640, 480), 'till.jpg')).body as MediaUploaded;
+    const cashier = await api.terminal(storeA, ['cashier']);
+    const received = await tablet(cashier.token);
+    const id = await api.publish({
+      title: 'Till procedure',
+      audience: { storeIds: [storeA], roles: ['cashier'] },
+      attachments: [{ mediaId: secret.mediaId }],
+    });
+    await eventually(() => expect(itemsOf(received, id)).toHaveLength(1));
+    expect((await request(apps.gateway.url).get(`/v1/media/${secret.mediaId}`).set(bearer(cashier.token))).status).toBe(
+      200,
+    );
+    expect((await request(apps.gateway.url).get(`/v1/media/${secret.mediaId}`).set(bearer(terminalA))).status).toBe(
+      404,
+    );
+  });
+
+  it('refuses unknown media, a store’s media, a PDF cover and too many attachments, writing nothing', async () => {
+    const pdf = (await upload(api.token('hq-editor'), guide, 'g.pdf')).body as MediaUploaded;
+    const storePhoto = (await upload(terminalA, await testPhoto(300, 200), 's.jpg')).body as MediaUploaded;
+    const draft = { kind: 'notice', title: 'N', body: 'B', audience: { storeIds: [storeA] } };
+    const before = await writeSnapshot(ns);
+    const cases: Array<[object, string[]]> = [
+      [{ attachments: [{ mediaId: '00000000-0000-4000-8000-000000000000' }] }, ['attachments.0.mediaId']],
+      [{ attachments: [{ mediaId: pdf.mediaId }, { mediaId: storePhoto.mediaId }] }, ['attachments.1.mediaId']],
+      [{ cover: { mediaId: pdf.mediaId } }, ['cover']],
+      [{ attachments: Array.from({ length: 11 }, () => ({ mediaId: pdf.mediaId })) }, ['attachments']],
+      [{ attachments: [{ mediaId: pdf.mediaId, name: '' }] }, ['attachments.0.name']],
+      [{ cover: { mediaId: pdf.mediaId, url: 'x' } }, ['cover.url']],
+    ];
+    for (const [extra, fields] of cases) {
+      const response = await request(apps.command.url)
+        .post('/v1/communications')
+        .set(editor())
+        .send({ ...draft, ...extra });
+      expect({ extra, status: response.status }).toEqual({ extra, status: 400 });
+      expect({ extra, fields: Object.keys(response.body.fields ?? {}) }).toEqual({ extra, fields });
+    }
+    await expectNothingWritten(ns, before);
   });
 });

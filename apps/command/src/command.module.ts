@@ -1,12 +1,15 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@lastmeter/config';
 import { AuthModule, SESSION_CHECK } from '@lastmeter/auth';
+import { lastmeterHome } from '@lastmeter/infra';
+import { configuredMediaStore, MediaLibrary } from '@lastmeter/media';
 import { PlatformModule } from '@lastmeter/platform';
 import { WriteEngineModule } from '@lastmeter/write-engine';
 import { AuthController } from './auth/auth.controller';
 import { CommandSessionCheck } from './auth/session-check';
 import { ThrottlingModule } from './auth/throttling.module';
 import { UsersController } from './auth/users.controller';
+import { CommunicationMedia } from './communications/communication-media';
 import { CommunicationsController } from './communications/communications.controller';
 import { DirectoryController } from './directory/directory.controller';
 import { DirectoryLookup } from './directory/directory-lookup';
@@ -33,7 +36,13 @@ export class CommandModule {
         CommunicationsController,
         ReportsController,
       ],
-      providers: [DirectoryLookup, DirectoryImport, { provide: SESSION_CHECK, useClass: CommandSessionCheck }],
+      providers: [
+        DirectoryLookup,
+        DirectoryImport,
+        CommunicationMedia,
+        { provide: MediaLibrary, useValue: new MediaLibrary(configuredMediaStore(config, lastmeterHome().media)) },
+        { provide: SESSION_CHECK, useClass: CommandSessionCheck },
+      ],
     };
   }
 }

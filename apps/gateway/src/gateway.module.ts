@@ -7,6 +7,7 @@ import { EventsController } from './history/events.controller';
 import { BoardController } from './read/board.controller';
 import { CommunicationsController } from './read/communications.controller';
 import { StoresController } from './read/stores.controller';
+import { MediaController } from './media/media.controller';
 import { MediaModule } from './media/media.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { UiConfigController } from './web/ui-config.controller';
@@ -29,6 +30,7 @@ export class GatewayModule {
         EventsController,
         AuditController,
         UiConfigController,
+        MediaController,
       ],
     };
   }

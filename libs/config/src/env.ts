@@ -47,6 +47,40 @@ export const sharedEnv = {
   }),
 };
 
+/**
+ * Where media bytes live (docs/media.md): the gateway stores and serves them, the command
+ * service reads the records of those a communication attaches.
+ */
+const mediaStoreEnv = {
+  MEDIA_DRIVER: str({
+    choices: ['fs', 's3'],
+    default: 'fs',
+    desc: "Where media bytes live (docs/media.md): fs = files under MEDIA_DIR, s3 = an S3 bucket (MEDIA_S3_*; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the rest of AWS's default chain)",
+  }),
+  MEDIA_DIR: str({
+    default: '',
+    desc: 'Directory of the media store (photos, attachments: docs/media.md), shared by every gateway; empty = .lastmeter/media (LASTMETER_HOME/media)',
+  }),
+  MEDIA_S3_BUCKET: str({ default: '', desc: 'Bucket of the media store when MEDIA_DRIVER=s3 (required then)' }),
+  MEDIA_S3_PREFIX: makeValidator<string>((input) => {
+    if (input !== '' && !/^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*\/$/.test(input)) {
+      throw new EnvError(
+        `"${input}" is not a key prefix: empty, or segments of letters, digits, '.', '_', '-' ending with '/'`,
+      );
+    }
+    return input;
+  })({ default: '', desc: 'Key prefix in that bucket (several deployments in one bucket), e.g. lastmeter/' }),
+  MEDIA_S3_REGION: str({ default: 'us-east-1', desc: 'Region of that bucket' }),
+  MEDIA_S3_ENDPOINT: str({
+    default: '',
+    desc: 'URL of an S3-compatible server (MinIO, S3Mock, …); empty = AWS S3',
+  }),
+  MEDIA_S3_FORCE_PATH_STYLE: bool({
+    default: false,
+    desc: 'Path-style bucket URLs (endpoint/bucket/key), as most S3-compatible servers want',
+  }),
+};
+
 /** Device tokens of both apps: issued by the command service, renewed by the gateway. */
 const DEVICE_TOKEN_MAX_AGE_DAYS = positiveInt({
   default: 30,
@@ -58,6 +92,7 @@ export const commandEnv = {
   COMMAND_PORT: port({ default: 3001, desc: 'HTTP port of apps/command' }),
   COMMAND_INTERNAL_PORT: internalPort('command', 9101),
   LASTMETER_JWT_SECRET: secret({ desc: 'HS256 secret for user and device tokens (>= 32 chars)' }),
+  ...mediaStoreEnv,
   LASTMETER_ADMIN_USER: str({ default: 'admin', desc: 'Username of the first hq-admin' }),
   LASTMETER_ADMIN_PASSWORD: str({ desc: 'Password of the first hq-admin' }),
   DEVICE_TOKEN_MAX_AGE_DAYS,
@@ -142,33 +177,7 @@ export const gatewayEnv = {
     desc: 'Worker threads that parse replayed records (GET /v1/events), shared by the replays of a gateway, at a lower CPU priority than its event loop; default: cores - 1, between 2 and 4; 0 parses on the main thread',
   }),
   LASTMETER_JWT_SECRET: secret({ desc: 'HS256 secret for user and device tokens (>= 32 chars)' }),
-  MEDIA_DRIVER: str({
-    choices: ['fs', 's3'],
-    default: 'fs',
-    desc: "Where media bytes live (docs/media.md): fs = files under MEDIA_DIR, s3 = an S3 bucket (MEDIA_S3_*; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the rest of AWS's default chain)",
-  }),
-  MEDIA_DIR: str({
-    default: '',
-    desc: 'Directory of the media store (photos, attachments: docs/media.md), shared by every gateway; empty = .lastmeter/media (LASTMETER_HOME/media)',
-  }),
-  MEDIA_S3_BUCKET: str({ default: '', desc: 'Bucket of the media store when MEDIA_DRIVER=s3 (required then)' }),
-  MEDIA_S3_PREFIX: makeValidator<string>((input) => {
-    if (input !== '' && !/^[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*\/$/.test(input)) {
-      throw new EnvError(
-        `"${input}" is not a key prefix: empty, or segments of letters, digits, '.', '_', '-' ending with '/'`,
-      );
-    }
-    return input;
-  })({ default: '', desc: 'Key prefix in that bucket (several deployments in one bucket), e.g. lastmeter/' }),
-  MEDIA_S3_REGION: str({ default: 'us-east-1', desc: 'Region of that bucket' }),
-  MEDIA_S3_ENDPOINT: str({
-    default: '',
-    desc: 'URL of an S3-compatible server (MinIO, S3Mock, …); empty = AWS S3',
-  }),
-  MEDIA_S3_FORCE_PATH_STYLE: bool({
-    default: false,
-    desc: 'Path-style bucket URLs (endpoint/bucket/key), as most S3-compatible servers want',
-  }),
+  ...mediaStoreEnv,
   MEDIA_S3_DIRECT_LINKS: bool({
     default: false,
     desc: 'GET /v1/media/:id/link answers a presigned URL of the bucket (media bytes then bypass the gateways) instead of a gateway link',

@@ -45,3 +45,11 @@ export interface MediaRecord extends MediaRef {
 
 /** `POST /v1/media` answers 201 with this. */
 export type MediaUploaded = MediaRef & { name: string; thumbnail?: MediaRecord['thumbnail'] };
+
+/** A document or picture attached to a communication, under the name head office gave it. */
+export interface CommunicationAttachment extends MediaRef {
+  name: string;
+}
+
+/** Most attachments on one communication. */
+export const MAX_COMMUNICATION_ATTACHMENTS = 10;

@@ -3,7 +3,7 @@ import type { StoreRegistered } from './events/directory';
 import type { FeedItem, HiddenFeedItem } from './events/feed';
 import type { StoreActivityEventData } from './events/store-activity';
 import type { Actor, StoreRole, UserRole } from './roles';
-import type { MediaRef } from './media';
+import type { CommunicationAttachment, MediaRef } from './media';
 
 /**
  * The JSON bodies of the HTTP API (docs/design.md section 7) as clients see them. The gateway's
@@ -70,6 +70,8 @@ export interface CommunicationView {
   dueAt?: string;
   evidence?: string;
   questions?: QuizQuestion[];
+  attachments?: CommunicationAttachment[];
+  cover?: MediaRef;
   author: Actor | null;
   createdAt: string;
   updatedAt: string;

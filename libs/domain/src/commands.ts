@@ -1,5 +1,7 @@
 import type {
   Audience,
+  CommunicationAttachment,
+  MediaRef,
   CommunicationKind,
   Evidence,
   Priority,
@@ -19,6 +21,10 @@ export interface CommunicationInput {
   dueAt?: string;
   evidence?: Evidence;
   questions?: QuizQuestion[];
+  /** Resolved by the command service from `{ mediaId, name? }` (head office media only). */
+  attachments?: CommunicationAttachment[];
+  /** Resolved likewise; null (in a revision) removes the cover. */
+  cover?: MediaRef | null;
 }
 
 export type CommunicationCommand =

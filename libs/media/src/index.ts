@@ -2,3 +2,4 @@ export * from './object-store';
 export * from './inspect';
 export * from './media-library';
 export * from './s3-object-store';
+export * from './configured-store';

@@ -13,6 +13,7 @@ export * from './models/directory-index';
 export * from './models/feed';
 export * from './models/reach';
 export * from './models/compliance';
+export * from './models/media-use';
 export * from './models/presence';
 export * from './models/reports';
 export * from './dump';

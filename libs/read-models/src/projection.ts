@@ -3,6 +3,7 @@ import { pipelineReplies } from '@lastmeter/redis';
 import { parseRecord, upcast, type DomainEvent, type TopicRole } from '@lastmeter/contracts';
 import { catalogue } from './models/catalogue';
 import { compliance } from './models/compliance';
+import { mediaUse } from './models/media-use';
 import { directory } from './models/directory';
 import { feed } from './models/feed';
 import { presence } from './models/presence';
@@ -15,7 +16,16 @@ import type { Announcement, ProjectionContext, ReadModel, VersionedDoc } from '.
 /** A Redis command queued by a model: a command name (or one of SCRIPTS) and its arguments. */
 export type Write = [name: string, ...args: Array<string | number>];
 
-export const READ_MODELS: readonly ReadModel[] = [catalogue, directory, feed, reach, compliance, presence, reports];
+export const READ_MODELS: readonly ReadModel[] = [
+  catalogue,
+  directory,
+  feed,
+  reach,
+  compliance,
+  presence,
+  reports,
+  mediaUse,
+];
 
 /** A message as a consumer read it. */
 export interface SourceMessage {

@@ -21,6 +21,7 @@ import { OptionalTags } from '../http/tags.decorator';
 import {
   COMMUNICATION_KINDS,
   EVIDENCE,
+  MAX_COMMUNICATION_ATTACHMENTS,
   PRIORITIES,
   STORE_ROLES,
   type CommunicationKind,
@@ -74,6 +75,20 @@ export class QuestionDto {
   @ApiProperty({ description: 'index of the right option (kept server-side)' }) @IsInt() @Min(0) answer!: number;
 }
 
+export class AttachmentInputDto {
+  @ApiProperty({ description: 'A head office medium: POST /v1/media on the gateway' }) @IsUUID() mediaId!: string;
+  @ApiPropertyOptional({ maxLength: 100, description: 'Shown on the card; default: the uploaded file name' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  name?: string;
+}
+
+export class CoverInputDto {
+  @ApiProperty({ description: 'A head office image: POST /v1/media on the gateway' }) @IsUUID() mediaId!: string;
+}
+
 export class DraftCommunicationDto {
   @ApiProperty({ enum: COMMUNICATION_KINDS }) @IsIn(COMMUNICATION_KINDS) kind!: CommunicationKind;
   @ApiProperty({ maxLength: 200 }) @IsString() @MinLength(1) @MaxLength(200) title!: string;
@@ -95,6 +110,20 @@ export class DraftCommunicationDto {
   @ValidateNested({ each: true })
   @Type(() => QuestionDto)
   questions?: QuestionDto[];
+
+  @ApiPropertyOptional({ type: [AttachmentInputDto], maxItems: MAX_COMMUNICATION_ATTACHMENTS })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_COMMUNICATION_ATTACHMENTS)
+  @ValidateNested({ each: true })
+  @Type(() => AttachmentInputDto)
+  attachments?: AttachmentInputDto[];
+
+  @ApiPropertyOptional({ type: CoverInputDto, nullable: true, description: 'null in a revision removes the cover' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CoverInputDto)
+  cover?: CoverInputDto | null;
 }
 
 export class ReviseCommunicationDto extends PartialType(DraftCommunicationDto) {}

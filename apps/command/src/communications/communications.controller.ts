@@ -6,6 +6,7 @@ import type { CommunicationInput } from '@lastmeter/domain';
 import { EmptyDto } from '../http/empty.dto';
 import { IdempotencyKey, IfMatch } from '../http/headers';
 import { CommandBus } from '@lastmeter/write-engine';
+import { CommunicationMedia } from './communication-media';
 import { DraftCommunicationDto, PublishDto, RejectDto, RetractDto, ReviseCommunicationDto } from './communication.dto';
 
 const id = new ParseUUIDPipe({ version: undefined });
@@ -16,7 +17,10 @@ const id = new ParseUUIDPipe({ version: undefined });
 @ApiHeader({ name: 'Idempotency-Key', required: false })
 @Controller('communications')
 export class CommunicationsController {
-  constructor(private readonly bus: CommandBus) {}
+  constructor(
+    private readonly bus: CommandBus,
+    private readonly media: CommunicationMedia,
+  ) {}
 
   @Post()
   @Roles('agency', 'hq-editor', 'hq-admin')
@@ -26,7 +30,7 @@ export class CommunicationsController {
     @IdempotencyKey() idempotencyKey?: string,
   ) {
     const { body: outcome } = await this.bus.dispatch({
-      command: { type: 'communication.draft', payload: body as CommunicationInput },
+      command: { type: 'communication.draft', payload: (await this.media.resolve(body)) as CommunicationInput },
       actor,
       idempotencyKey,
     });
@@ -46,7 +50,7 @@ export class CommunicationsController {
   ) {
     return this.run(
       aggregateId,
-      { type: 'communication.revise', payload: body },
+      { type: 'communication.revise', payload: await this.media.resolve(body) },
       actor,
       expectedVersion,
       idempotencyKey,

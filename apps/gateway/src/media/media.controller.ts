@@ -18,7 +18,9 @@ import { pipeline } from 'node:stream/promises';
 import { CurrentClaims, Public, Roles, type TokenClaims } from '@lastmeter/auth';
 import type { MediaOwner, MediaRecord, MediaUploaded } from '@lastmeter/contracts';
 import { MediaLibrary, type MediaVariant } from '@lastmeter/media';
-import { HQ_READERS, isStoreScoped, STORE_READERS } from '../read/scope';
+import { communicationsUsing, factContexts, getCommunication } from '@lastmeter/read-models';
+import { ReadModels } from '../read/read-models.service';
+import { HQ_READERS, isStoreScoped, mayShow, STORE_READERS } from '../read/scope';
 import { MediaVariantQuery, SignedMediaQuery } from './media.dto';
 import { mediaFileName, MediaLinks } from './media-links';
 import { MediaUploadInterceptor } from './upload.interceptor';
@@ -39,6 +41,7 @@ export class MediaController {
   constructor(
     private readonly library: MediaLibrary,
     private readonly links: MediaLinks,
+    private readonly models: ReadModels,
   ) {}
 
   @Post()
@@ -123,8 +126,29 @@ export class MediaController {
   /** The record, when the token may read it; 404 alike for missing and not yours (no probing). */
   private async readable(mediaId: string, claims: TokenClaims): Promise<MediaRecord> {
     const record = await this.library.record(mediaId);
-    if (!record || !mayRead(claims, record)) throw new NotFoundException('no such media');
+    if (!record || !(await this.mayRead(claims, record))) throw new NotFoundException('no such media');
     return record;
+  }
+
+  /**
+   * Head office, agency and analysts read every medium. A store-manager or terminal reads
+   * its own store's media, and head office media attached to (or the cover of) a
+   * communication its store's feed carried, unless the communication is restricted to
+   * store roles the token does not serve.
+   */
+  private async mayRead(claims: TokenClaims, record: MediaRecord): Promise<boolean> {
+    if (!isStoreScoped(claims)) return true;
+    if (record.owner.kind === 'store') return record.owner.storeId === claims.storeId;
+    const { redis } = this.models;
+    const keys = await this.models.keys();
+    const communications = await communicationsUsing(redis, keys, record.mediaId);
+    const contexts = await factContexts(redis, keys, communications, claims.storeId!);
+    for (const [i, id] of communications.entries()) {
+      if (!contexts[i].targeted) continue;
+      const communication = await getCommunication(redis, keys, id);
+      if (communication && mayShow(claims, communication.audience.roles)) return true;
+    }
+    return false;
   }
 
   private async send(response: Response, record: MediaRecord, variant: MediaVariant, cache: string): Promise<void> {
@@ -141,16 +165,6 @@ export class MediaController {
     // A reader that goes away mid-file: pipeline has closed both ends, nothing left to answer.
     await pipeline(object.stream, response).catch(() => undefined);
   }
-}
-
-/**
- * Head office, agency and analysts read every medium; a store-manager or terminal the
- * media of its own store. (Attachments of communications reach stores with their feed:
- * docs/media.md.)
- */
-export function mayRead(claims: TokenClaims, record: MediaRecord): boolean {
-  if (!isStoreScoped(claims)) return true;
-  return record.owner.kind === 'store' && record.owner.storeId === claims.storeId;
 }
 
 class HttpError extends Error {

@@ -1,33 +1,23 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { lastmeterHome } from '@lastmeter/infra';
-import { FsObjectStore, MediaLibrary, S3ObjectStore, type ObjectStore } from '@lastmeter/media';
-import { MediaController } from './media.controller';
+import { configuredMediaStore, MediaLibrary, S3ObjectStore } from '@lastmeter/media';
 import { MediaLinks } from './media-links';
 import { MediaUploadInterceptor } from './upload.interceptor';
 
-/** The configured media store: files under MEDIA_DIR, or an S3 bucket (docs/media.md). */
-export function mediaStore(config: AppConfig<'gateway'>): ObjectStore {
-  if (config.MEDIA_DRIVER === 'fs') return new FsObjectStore(config.MEDIA_DIR || lastmeterHome().media);
-  if (!config.MEDIA_S3_BUCKET) throw new Error('MEDIA_DRIVER=s3 needs MEDIA_S3_BUCKET');
-  return new S3ObjectStore({
-    bucket: config.MEDIA_S3_BUCKET,
-    prefix: config.MEDIA_S3_PREFIX,
-    region: config.MEDIA_S3_REGION,
-    endpoint: config.MEDIA_S3_ENDPOINT,
-    forcePathStyle: config.MEDIA_S3_FORCE_PATH_STYLE,
-  });
-}
-
-/** `/v1/media`: the media store behind the gateway. */
+/**
+ * The media store behind the gateway (MEDIA_DRIVER: files or S3) and its signed links;
+ * `/v1/media` (MediaController) is registered by the gateway module, beside the read
+ * models it checks store access against.
+ */
 @Module({
-  controllers: [MediaController],
   providers: [
     MediaUploadInterceptor,
     {
       provide: MediaLibrary,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig<'gateway'>) => new MediaLibrary(mediaStore(config)),
+      useFactory: (config: AppConfig<'gateway'>) =>
+        new MediaLibrary(configuredMediaStore(config, lastmeterHome().media)),
     },
     {
       provide: MediaLinks,
@@ -39,6 +29,6 @@ export function mediaStore(config: AppConfig<'gateway'>): ObjectStore {
         ),
     },
   ],
-  exports: [MediaLibrary],
+  exports: [MediaLibrary, MediaLinks, MediaUploadInterceptor],
 })
 export class MediaModule {}

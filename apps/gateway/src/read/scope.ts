@@ -32,8 +32,12 @@ export function storesInScope(claims: TokenClaims, storeId?: string): string[] |
  * with (none = shared tablet: only unrestricted items).
  */
 export function visibleTo(claims: TokenClaims, item: FeedItem): FeedItem | { feedSeq: number; hidden: true } {
-  const restricted = item.communication.roles;
-  if (!restricted?.length || !isStoreScoped(claims)) return item;
+  return mayShow(claims, item.communication.roles) ? item : { feedSeq: item.feedSeq, hidden: true };
+}
+
+/** Whether content restricted to `restricted` store roles (none: unrestricted) shows to this token. */
+export function mayShow(claims: TokenClaims, restricted: readonly StoreRole[] | undefined): boolean {
+  if (!restricted?.length || !isStoreScoped(claims)) return true;
   const serves: StoreRole[] = claims.role === 'store-manager' ? ['store-manager'] : (claims.roles ?? []);
-  return restricted.some((role) => serves.includes(role)) ? item : { feedSeq: item.feedSeq, hidden: true };
+  return restricted.some((role) => serves.includes(role));
 }

@@ -1,3 +1,4 @@
+import type { CommunicationAttachment, MediaRef } from '../media';
 import type { StoreRole } from '../roles';
 
 export const COMMUNICATION_KINDS = ['campaign', 'notice', 'training', 'task'] as const;
@@ -46,6 +47,10 @@ export interface CommunicationContent {
   dueAt?: string;
   evidence?: Evidence;
   questions?: QuizQuestion[];
+  /** Images shown in the card, PDFs opened in a viewer (head office media, docs/media.md). */
+  attachments?: CommunicationAttachment[];
+  /** The picture on top of the card (an image). */
+  cover?: MediaRef;
 }
 
 /** schemaVersion 2 (v1 had `text` and a single-kind audience; see upcasters). */
@@ -53,8 +58,11 @@ export type CommunicationDrafted = CommunicationContent & { revision: 1 };
 
 export interface CommunicationRevised {
   revision: number;
-  /** The fields that changed, with their new values. */
-  changes: Partial<CommunicationContent>;
+  /**
+   * The fields that changed, with their new values. A field that became absent has its
+   * "absent" value: `evidence: 'none'`, `questions: []`, `attachments: []`, `cover: null`.
+   */
+  changes: Omit<Partial<CommunicationContent>, 'cover'> & { cover?: MediaRef | null };
 }
 
 export type CommunicationSubmitted = Record<string, never>;

@@ -1,5 +1,6 @@
 import type { DomainEvent } from '../event-types';
 import { CURRENT_SCHEMA_VERSIONS } from '../event-types';
+import type { CommunicationAttachment, MediaRef } from '../media';
 import type { Actor, StoreRole } from '../roles';
 import type { CommunicationKind, Evidence, Priority } from './communication';
 
@@ -23,6 +24,9 @@ export interface FeedCommunication {
   dueAt?: string;
   evidence?: Evidence;
   questions?: Array<{ prompt: string; options: string[] }>;
+  /** Fetch with the terminal's token: `GET /v1/media/:mediaId` (or `/link` for an `<img src>`). */
+  attachments?: CommunicationAttachment[];
+  cover?: MediaRef;
   expiresAt?: string;
 }
 

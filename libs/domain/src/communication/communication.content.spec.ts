@@ -171,4 +171,32 @@ describe('communication content', () => {
       expect(contentChanges(TASK, fromTask)).toEqual({ kind: 'notice', evidence: 'none' });
     });
   });
+
+  describe('attachments and cover', () => {
+    const photo = { mediaId: 'm-photo', sha256: 'a'.repeat(64), contentType: 'image/jpeg' as const, size: 1000 };
+    const pdf = { mediaId: 'm-pdf', sha256: 'b'.repeat(64), contentType: 'application/pdf' as const, size: 2000 };
+    const withMedia = { ...NOTICE_INPUT, attachments: [{ ...pdf, name: 'Guide.pdf' }], cover: photo };
+
+    it('keeps them in the drafted event and the feed snapshot carries them', () => {
+      expect(draftData(withMedia)).toMatchObject({ attachments: [{ ...pdf, name: 'Guide.pdf' }], cover: photo });
+      expect(draftData({ ...NOTICE_INPUT, attachments: [], cover: null })).not.toHaveProperty('cover');
+    });
+
+    it('refuses a cover that is not an image, more than 10 attachments and nameless ones', () => {
+      expectInvalid(() => draft({ ...NOTICE_INPUT, cover: pdf }), ['cover']);
+      const eleven = Array.from({ length: 11 }, () => ({ ...photo, name: 'x.jpg' }));
+      expectInvalid(() => draft({ ...NOTICE_INPUT, attachments: eleven }), ['attachments']);
+      expectInvalid(() => draft({ ...NOTICE_INPUT, attachments: [{ ...photo, name: ' ' }] }), ['attachments.0.name']);
+    });
+
+    it('a revision that removes them writes their absent values, and state drops them', () => {
+      const before = normalizeContent(withMedia);
+      const after = normalizeContent({ ...before, attachments: [], cover: null });
+      expect(after).not.toHaveProperty('attachments');
+      expect(after).not.toHaveProperty('cover');
+      const changes = contentChanges(before, after);
+      expect(changes).toEqual({ attachments: [], cover: null });
+      expect(normalizeContent({ ...before, ...changes })).toEqual(after);
+    });
+  });
 });

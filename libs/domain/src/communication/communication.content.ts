@@ -1,9 +1,11 @@
 import {
   COMMUNICATION_KINDS,
   EVIDENCE,
+  MAX_COMMUNICATION_ATTACHMENTS,
   PRIORITIES,
   type Audience,
   type CommunicationContent,
+  type CommunicationRevised,
   type QuizQuestion,
 } from '@lastmeter/contracts';
 import type { CommunicationInput } from '../commands';
@@ -19,6 +21,8 @@ export const CONTENT_FIELDS = [
   'dueAt',
   'evidence',
   'questions',
+  'attachments',
+  'cover',
 ] as const satisfies readonly (keyof CommunicationContent)[];
 
 /**
@@ -31,6 +35,7 @@ export function normalizeContent(input: CommunicationInput): CommunicationConten
   const isTask = input.kind === 'task';
   const evidence = isTask ? (input.evidence ?? 'none') : input.evidence === 'none' ? undefined : input.evidence;
   const questions = input.questions?.length ? input.questions : undefined;
+  const attachments = input.attachments?.length ? input.attachments : undefined;
   return withoutUndefined({
     kind: input.kind,
     title: input.title,
@@ -40,6 +45,8 @@ export function normalizeContent(input: CommunicationInput): CommunicationConten
     dueAt: input.dueAt,
     evidence,
     questions,
+    attachments,
+    cover: input.cover ?? undefined,
   });
 }
 
@@ -50,8 +57,8 @@ export function normalizeContent(input: CommunicationInput): CommunicationConten
 export function contentChanges(
   current: CommunicationContent,
   next: CommunicationContent,
-): Partial<CommunicationContent> {
-  const changes: Partial<CommunicationContent> = {};
+): CommunicationRevised['changes'] {
+  const changes: CommunicationRevised['changes'] = {};
   for (const field of CONTENT_FIELDS) {
     if (sameValue(current[field], next[field])) continue;
     const value = next[field] ?? ABSENT[field];
@@ -60,7 +67,7 @@ export function contentChanges(
   return changes;
 }
 
-const ABSENT: Partial<CommunicationContent> = { evidence: 'none', questions: [] };
+const ABSENT: CommunicationRevised['changes'] = { evidence: 'none', questions: [], attachments: [], cover: null };
 
 export interface ContentCheck {
   now: Date;
@@ -86,6 +93,17 @@ export function assertValidContent(content: CommunicationContent, check: Content
   if (content.questions !== undefined) {
     if (content.kind !== 'training') problems.add('questions', 'are only allowed on a training');
     else checkQuestions(content.questions, problems);
+  }
+  if (content.attachments !== undefined && content.attachments.length > MAX_COMMUNICATION_ATTACHMENTS) {
+    problems.add('attachments', `at most ${MAX_COMMUNICATION_ATTACHMENTS}`);
+  }
+  content.attachments?.forEach((attachment, i) => {
+    if (typeof attachment.name !== 'string' || attachment.name.trim() === '') {
+      problems.add(`attachments.${i}.name`, 'must not be empty');
+    }
+  });
+  if (content.cover !== undefined && !content.cover.contentType?.startsWith('image/')) {
+    problems.add('cover', 'must be an image (JPEG, PNG or WebP)');
   }
   problems.throwIfAny();
 }

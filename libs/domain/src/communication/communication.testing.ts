@@ -6,13 +6,14 @@ import type { DecideContext } from '../decider';
 import { communicationDecider } from './communication.decider';
 import { COMMUNICATION_STATUSES, type CommunicationState, type CommunicationStatus } from './communication.state';
 
-export const NOTICE_INPUT: CommunicationInput = {
+export const NOTICE: CommunicationContent = {
   kind: 'notice',
   title: 'Autumn price labels',
   body: 'Replace the shelf labels in aisle 3 before opening.',
+  priority: 'normal',
   audience: { regionIds: ['region-north'] },
 };
-export const NOTICE: CommunicationContent = { ...NOTICE_INPUT, priority: 'normal' };
+export const NOTICE_INPUT: CommunicationInput = (({ priority: _default, ...input }) => input)(NOTICE);
 
 export const TASK: CommunicationContent = {
   kind: 'task',

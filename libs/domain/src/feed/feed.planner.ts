@@ -64,6 +64,8 @@ function takeSnapshot(state: CommunicationState): FeedCommunication {
     dueAt: content.dueAt,
     evidence: content.evidence,
     questions: content.questions?.map(({ prompt, options }) => ({ prompt, options })),
+    attachments: content.attachments,
+    cover: content.cover,
     expiresAt: state.expiresAt,
   });
 }
