@@ -161,6 +161,8 @@ describe('a gateway with MEDIA_DRIVER=s3', () => {
     expect(link.status).toBe(200);
     const { url } = link.body as { url: string };
     expect(url.startsWith(`${s3.endpoint}/${BUCKET}/gateway/blobs/`)).toBe(true);
+    // The web UIs' CSP lets pictures load from there.
+    expect(new URL(url).origin).toBe(prefixed.publicOrigin());
     const thumbnail = await fetch(url);
     expect(thumbnail.status).toBe(200);
     expect(thumbnail.headers.get('content-type')).toBe('image/jpeg');

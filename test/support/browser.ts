@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, launchHeadless } from '../../bench/lib/browser';
 
 export { CHROMIUM };
@@ -65,4 +65,33 @@ export function recordFeedFrames(page: Page): number[] {
     });
   });
   return feedSeqs;
+}
+
+/**
+ * The pages a browser suite opened: each watched for console errors, and all of them
+ * screenshotted after each test, passed or failed, for a person to look at.
+ */
+export class WatchedPages {
+  private readonly consoles: Array<ReturnType<typeof watchConsole>> = [];
+  private readonly pages = new Map<string, Page>();
+
+  async open(
+    context: BrowserContext,
+    url: string,
+    name: string,
+  ): Promise<{ page: Page; console: ReturnType<typeof watchConsole> }> {
+    const page = await context.newPage();
+    const console = watchConsole(page, name);
+    this.consoles.push(console);
+    this.pages.set(name, page);
+    await page.goto(url);
+    return { page, console };
+  }
+
+  /** For afterEach: every page as the test left it, then no page logged an error or threw. */
+  async check(): Promise<void> {
+    const test = (expect.getState().currentTestName ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+    for (const [name, page] of this.pages) await screenshot(page, `${test}--${name}`).catch(() => undefined);
+    expect(this.consoles.flatMap((c) => c.errors())).toEqual([]);
+  }
 }

@@ -2,7 +2,7 @@ import request from 'supertest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { FeedPage } from '@lastmeter/contracts';
 import { startApp, stopApps, type AppName, type RunningApp } from '../support/apps';
-import { launchChromium, recordFeedFrames, screenshot, watchConsole } from '../support/browser';
+import { launchChromium, recordFeedFrames, screenshot, WatchedPages } from '../support/browser';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
@@ -24,8 +24,7 @@ let regionA: string;
 let regionB: string;
 let storeA: string;
 let storeB: string;
-const consoles: Array<ReturnType<typeof watchConsole>> = [];
-const pages = new Map<string, Page>();
+const watched = new WatchedPages();
 
 beforeAll(async () => {
   // The pages come from a gateway (and a proxy) on ports picked below, so the write API
@@ -64,22 +63,9 @@ afterAll(async () => {
   await cleanupNamespace(ns);
 });
 
-afterEach(async () => {
-  // Every open page as the test left it (passed or failed), for a person to look at.
-  const test = (expect.getState().currentTestName ?? 'test').replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
-  for (const [name, page] of pages) await screenshot(page, `${test}--${name}`).catch(() => undefined);
-  // No page logged an error or threw, whatever the test did.
-  expect(consoles.flatMap((c) => c.errors())).toEqual([]);
-});
+afterEach(() => watched.check());
 
-async function openPage(context: BrowserContext, url: string, name: string) {
-  const page = await context.newPage();
-  const console = watchConsole(page, name);
-  consoles.push(console);
-  pages.set(name, page);
-  await page.goto(url);
-  return { page, console };
-}
+const openPage = (context: BrowserContext, url: string, name: string) => watched.open(context, url, name);
 
 async function signIn(page: Page, username: string) {
   await page.getByLabel('Username').fill(username);

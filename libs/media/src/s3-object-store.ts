@@ -30,8 +30,10 @@ export class S3ObjectStore implements ObjectStore {
   readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
+  private readonly options: S3ObjectStoreOptions;
 
   constructor(options: S3ObjectStoreOptions) {
+    this.options = options;
     this.bucket = options.bucket;
     this.prefix = options.prefix ?? '';
     this.client = new S3Client({
@@ -83,6 +85,16 @@ export class S3ObjectStore implements ObjectStore {
         };
       }
     }
+  }
+
+  /** The origin presigned URLs point at (the web UIs' CSP lets pictures load from it). */
+  publicOrigin(): string {
+    const { endpoint, forcePathStyle, region = 'us-east-1' } = this.options;
+    if (endpoint) {
+      const url = new URL(endpoint);
+      return forcePathStyle ? url.origin : `${url.protocol}//${this.bucket}.${url.host}`;
+    }
+    return forcePathStyle ? `https://s3.${region}.amazonaws.com` : `https://${this.bucket}.s3.${region}.amazonaws.com`;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { STORE_ROLES, type Audience, type StoreView } from '@lastmeter/contracts';
 import { useAudienceCount, useRegions, useStorePage, useStoresById } from '../shared/data';
+import { FieldErrorList } from '../shared/ui';
 
 function toggle<T>(list: T[] | undefined, value: T, on: boolean): T[] | undefined {
   const next = (list ?? []).filter((v) => v !== value);
@@ -167,13 +168,7 @@ export function AudiencePicker(props: { value: Audience; onChange: (audience: Au
           ))}
         </div>
       </div>
-      {props.errors.length > 0 && (
-        <ul className="field-errors" role="alert">
-          {props.errors.map((message) => (
-            <li key={message}>{message}</li>
-          ))}
-        </ul>
-      )}
+      <FieldErrorList errors={props.errors} />
     </fieldset>
   );
 }

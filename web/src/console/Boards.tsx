@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { StoreCompliance } from '@lastmeter/contracts';
+import { Thumbnail } from '../shared/media';
 import { relative, when } from '../shared/format';
 import { Badge, Empty, ErrorNotice } from '../shared/ui';
 import {
@@ -7,6 +8,7 @@ import {
   useNamesFor,
   usePresencePage,
   useReports,
+  useSessionToken,
   useStorePage,
   useTerminalsOfStores,
   type StoreFilter,
@@ -69,6 +71,7 @@ function Pager(props: {
  * Within a page, the worst stores come first.
  */
 export function Compliance() {
+  const { token } = useSessionToken();
   const paging = useDirectoryPaging();
   const stores = useStorePage(paging.filter, paging.cursor);
   const board = useCompliancePage(paging.filter, paging.cursor);
@@ -91,6 +94,7 @@ export function Compliance() {
             <th className="num">Open</th>
             <th className="num">Done</th>
             <th>Overdue tasks</th>
+            <th>Evidence</th>
           </tr>
         </thead>
         <tbody>
@@ -110,6 +114,20 @@ export function Compliance() {
                       {task.title} <span className="muted">due {relative(task.dueAt)}</span>
                     </div>
                   ))}
+              </td>
+              <td>
+                <div className="thumbnail-row">
+                  {compliance.tasks
+                    .filter((task) => task.evidence?.photo)
+                    .map((task) => (
+                      <Thumbnail
+                        key={task.communicationId}
+                        media={task.evidence!.photo!}
+                        token={token}
+                        alt={`${task.title}, ${store.code}`}
+                      />
+                    ))}
+                </div>
               </td>
             </tr>
           ))}
@@ -131,6 +149,7 @@ export function Compliance() {
 
 /** Field reports as stores file them (pushed live by /console). */
 export function Reports() {
+  const { token } = useSessionToken();
   const { data, error } = useReports();
   const reports = data?.items ?? [];
   // Names of the stores on screen only.
@@ -152,6 +171,13 @@ export function Reports() {
                 </span>
               </div>
               <p className="pre">{report.body}</p>
+              {report.attachments?.length ? (
+                <div className="thumbnail-row" aria-label="Photos">
+                  {report.attachments.map((photo) => (
+                    <Thumbnail key={photo.mediaId} media={photo} token={token} alt={`Photo of ${report.title}`} />
+                  ))}
+                </div>
+              ) : null}
             </li>
           ))}
         </ol>

@@ -91,12 +91,15 @@ function asFeed(c: CommunicationView): FeedCommunication {
     dueAt: c.dueAt,
     evidence: c.evidence as FeedCommunication['evidence'],
     questions: c.questions,
+    attachments: c.attachments,
+    cover: c.cover,
     expiresAt: c.expiresAt,
   };
 }
 
 function Detail({ id, onRevise }: { id: string; onRevise: (c: CommunicationView) => void }) {
   const { data: c, error } = useCommunication(id);
+  const { token } = useSessionToken();
   // Names of the audience's stores only (at most 200), looked up by id.
   const names = useNamesFor(c?.audience.storeIds ?? []);
   if (error) return <ErrorNotice error={error} />;
@@ -153,7 +156,7 @@ function Detail({ id, onRevise }: { id: string; onRevise: (c: CommunicationView)
         </dl>
         <Actions communication={c} onRevise={onRevise} />
       </div>
-      <FeedCard communication={asFeed(c)} open />
+      <FeedCard communication={asFeed(c)} open token={token} />
       {['published', 'retracted', 'expired', 'scheduled'].includes(c.status) && <ReachBoard communication={c} />}
     </section>
   );

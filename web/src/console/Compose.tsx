@@ -3,14 +3,17 @@ import { useState, type FormEvent } from 'react';
 import {
   COMMUNICATION_KINDS,
   type Audience,
+  type CommunicationAttachment,
   type CommunicationView,
   type FeedCommunication,
+  type MediaRef,
   type QuizQuestion,
 } from '@lastmeter/contracts';
 import { FeedCard } from '../shared/FeedCard';
 import { fromLocalInput, KIND_LABEL, toLocalInput } from '../shared/format';
-import { ErrorNotice, Field, fieldErrors, fieldsOf } from '../shared/ui';
+import { ErrorNotice, Field, fieldErrors, fieldsOf, FieldErrorList } from '../shared/ui';
 import { AudiencePicker } from './AudiencePicker';
+import { MediaPicker } from './MediaPicker';
 import { useCommand, useSessionToken } from '../shared/data';
 
 export type ComposeTarget = { mode: 'new' } | { mode: 'revise'; communication: CommunicationView };
@@ -24,6 +27,8 @@ interface Form {
   dueAt: string;
   evidence: string;
   questions: QuizQuestion[];
+  attachments: CommunicationAttachment[];
+  cover?: MediaRef;
   publishAt: string;
   expiresAt: string;
 }
@@ -39,6 +44,7 @@ function formOf(target: ComposeTarget): Form {
       dueAt: '',
       evidence: 'none',
       questions: [],
+      attachments: [],
       publishAt: '',
       expiresAt: '',
     };
@@ -53,6 +59,8 @@ function formOf(target: ComposeTarget): Form {
     dueAt: toLocalInput(c.dueAt),
     evidence: c.evidence ?? 'none',
     questions: c.questions ?? [],
+    attachments: c.attachments ?? [],
+    cover: c.cover,
     publishAt: '',
     expiresAt: '',
   };
@@ -70,6 +78,10 @@ function contentOf(form: Form) {
       ? { ...(form.dueAt ? { dueAt: fromLocalInput(form.dueAt) ?? form.dueAt } : {}), evidence: form.evidence }
       : {}),
     ...(form.kind === 'training' && form.questions.length ? { questions: form.questions } : {}),
+    ...(form.attachments.length
+      ? { attachments: form.attachments.map(({ mediaId, name }) => ({ mediaId, name })) }
+      : {}),
+    ...(form.cover ? { cover: { mediaId: form.cover.mediaId } } : {}),
   };
 }
 
@@ -85,7 +97,12 @@ function changesOf(form: Form, original: CommunicationView): Record<string, unkn
     dueAt: original.dueAt,
     evidence: original.evidence,
     questions: original.questions,
+    attachments: original.attachments?.map(({ mediaId, name }) => ({ mediaId, name })),
+    cover: original.cover && { mediaId: original.cover.mediaId },
   };
+  // Removed media are sent with their "absent" values.
+  if (!('attachments' in next) && original.attachments?.length) next.attachments = [];
+  if (!('cover' in next) && original.cover) next.cover = null;
   return Object.fromEntries(
     Object.entries(next).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(before[key])),
   );
@@ -106,6 +123,8 @@ function previewOf(form: Form): FeedCommunication {
     ...(form.kind === 'training'
       ? { questions: form.questions.map(({ prompt, options }) => ({ prompt, options })) }
       : {}),
+    ...(form.attachments.length ? { attachments: form.attachments } : {}),
+    ...(form.cover ? { cover: form.cover } : {}),
     ...(form.expiresAt ? { expiresAt: fromLocalInput(form.expiresAt) } : {}),
   };
 }
@@ -169,6 +188,8 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
     'expiresAt',
     ...nested('audience'),
     ...nested('questions'),
+    ...nested('attachments'),
+    ...nested('cover'),
   ];
 
   return (
@@ -243,7 +264,7 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
                 <select id={id} value={form.evidence} onChange={(e) => set({ evidence: e.target.value })}>
                   <option value="none">None: done is done</option>
                   <option value="note">A note</option>
-                  <option value="photo">A photo link</option>
+                  <option value="photo">A photo</option>
                 </select>
               )}
             </Field>
@@ -257,6 +278,16 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
             errors={questionErrors}
           />
         )}
+
+        <MediaPicker
+          token={session.token}
+          attachments={form.attachments}
+          cover={form.cover}
+          onChange={(update) => setForm((current) => ({ ...current, ...update(current) }))}
+          errors={nested('attachments')
+            .concat(nested('cover'))
+            .flatMap((f) => fields[f].map((message) => `${f}: ${message}`))}
+        />
 
         <AudiencePicker value={form.audience} onChange={(audience) => set({ audience })} errors={audienceErrors} />
 
@@ -315,7 +346,7 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
                 <strong>Urgent</strong> {form.title || 'Untitled'}
               </div>
             )}
-            <FeedCard communication={previewOf(form)} open />
+            <FeedCard communication={previewOf(form)} open token={session.token} />
           </div>
         </div>
       </aside>
@@ -383,13 +414,7 @@ function QuestionsEditor(props: {
       <button type="button" onClick={() => onChange([...questions, { prompt: '', options: ['', ''], answer: 0 }])}>
         Add a question
       </button>
-      {props.errors.length > 0 && (
-        <ul className="field-errors" role="alert">
-          {props.errors.map((message) => (
-            <li key={message}>{message}</li>
-          ))}
-        </ul>
-      )}
+      <FieldErrorList errors={props.errors} />
     </fieldset>
   );
 }

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { FeedCommunication } from '@lastmeter/contracts';
 import { KIND_LABEL, relative, when } from './format';
+import { CardMedia } from './media';
 
 /**
  * A communication as a store tablet shows it. The console's live preview uses the same
@@ -12,6 +13,8 @@ export function FeedCard(props: {
   open?: boolean;
   status?: ReactNode;
   children?: ReactNode;
+  /** The reader's token: the cover and attached pictures are shown through signed links. */
+  token?: string;
 }) {
   const c = props.communication;
   const urgent = c.priority === 'urgent';
@@ -27,6 +30,7 @@ export function FeedCard(props: {
         {props.status && <span className="feed-card-status">{props.status}</span>}
       </header>
       <h3 className="feed-card-title">{c.title || 'Untitled'}</h3>
+      {props.open && <CardMedia cover={c.cover} attachments={c.attachments} token={props.token} />}
       {props.open ? (
         <div className="feed-card-body">
           {(c.body || '').split(/\n{2,}/).map((paragraph, i) => (
@@ -34,7 +38,14 @@ export function FeedCard(props: {
           ))}
         </div>
       ) : (
-        <p className="feed-card-excerpt">{excerpt(c.body)}</p>
+        <p className="feed-card-excerpt">
+          {c.attachments?.length ? (
+            <span className="muted" aria-label={`${c.attachments.length} attachment(s)`}>
+              {c.attachments.length === 1 ? '1 attachment' : `${c.attachments.length} attachments`} ·{' '}
+            </span>
+          ) : null}
+          {excerpt(c.body)}
+        </p>
       )}
       {(c.dueAt || c.expiresAt || c.evidence) && (
         <dl className="feed-card-facts">

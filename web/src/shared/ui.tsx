@@ -38,6 +38,18 @@ export function Field(props: {
   );
 }
 
+/** Messages of a group of fields (a fieldset's), announced when they appear. */
+export function FieldErrorList({ errors }: { errors: string[] }) {
+  if (errors.length === 0) return null;
+  return (
+    <ul className="field-errors" role="alert">
+      {errors.map((message) => (
+        <li key={message}>{message}</li>
+      ))}
+    </ul>
+  );
+}
+
 /** A failed request, said plainly; per-field messages not shown next to a field are listed. */
 export function ErrorNotice({ error, shownFields = [] }: { error: unknown; shownFields?: string[] }) {
   if (!error) return null;

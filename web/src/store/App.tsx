@@ -159,8 +159,8 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
         {reporting && (
           <ReportForm
             onCancel={() => setReporting(false)}
-            onFile={(title, body) => {
-              tablet.fileReport(title, body);
+            onFile={(title, body, photo) => {
+              void tablet.fileReport(title, body, photo);
               setReporting(false);
             }}
           />
@@ -174,6 +174,7 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
             <FeedCard
               communication={opened.communication}
               open
+              token={state.device.token}
               status={<ProgressBadge item={opened} progress={state.progress} />}
             >
               <ItemActions item={opened} progress={state.progress[opened.communication.id]} tablet={tablet} />
@@ -344,6 +345,11 @@ function ConnectionPill({ state }: { state: TabletSnapshot }) {
       <span className={`live-dot${online ? '' : ' live-dot--off'}`} aria-hidden />
       {online ? 'Online' : state.connection === 'connecting' ? 'Connecting…' : 'Offline'}
       {state.pending > 0 && <span className="badge badge--wait">{state.pending} waiting to send</span>}
+      {state.uploading !== undefined && (
+        <span className="badge badge--info" data-testid="photo-upload">
+          Sending photo {Math.round(state.uploading * 100)}%
+        </span>
+      )}
     </span>
   );
 }

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { FeedItem } from '@lastmeter/contracts';
 import { Field } from '../shared/ui';
+import { CameraInput } from './CameraInput';
 import type { Progress, Tablet } from './tablet';
 
 /** What a store does with an opened communication: acknowledge, complete a task, answer a quiz. */
@@ -29,18 +30,17 @@ export function ItemActions({ item, progress = {}, tablet }: { item: FeedItem; p
 function TaskForm({ item, done, tablet }: { item: FeedItem; done: boolean; tablet: Tablet }) {
   const c = item.communication;
   const [note, setNote] = useState('');
-  const [photoUrl, setPhotoUrl] = useState('');
+  const [photo, setPhoto] = useState<File>();
   const [error, setError] = useState<string>();
   if (done) return <p className="notice notice--ok">Task completed.</p>;
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (c.evidence === 'note' && !note.trim()) return setError('This task needs a note.');
-    if (c.evidence === 'photo' && !/^https?:\/\/\S+$/.test(photoUrl.trim()))
-      return setError('This task needs a photo link (http:// or https://).');
+    if (c.evidence === 'photo' && !photo) return setError('This task needs a photo: take one with the camera.');
     setError(undefined);
-    tablet.complete(c.id, {
+    void tablet.complete(c.id, {
       ...(note.trim() ? { note: note.trim() } : {}),
-      ...(photoUrl.trim() ? { photoUrl: photoUrl.trim() } : {}),
+      ...(photo ? { photo: { blob: photo, name: photo.name || 'photo.jpg' } } : {}),
     });
   };
   return (
@@ -53,8 +53,12 @@ function TaskForm({ item, done, tablet }: { item: FeedItem; done: boolean; table
         {(id) => <textarea id={id} value={note} maxLength={2000} onChange={(e) => setNote(e.target.value)} />}
       </Field>
       {c.evidence === 'photo' && (
-        <Field label="Photo link (required)" errors={error ? [error] : []} hint="Paste the link of the photo you took.">
-          {(id) => <input id={id} type="url" value={photoUrl} onChange={(e) => setPhotoUrl(e.target.value)} />}
+        <Field
+          label={photo ? 'Photo' : 'Photo (required)'}
+          errors={error ? [error] : []}
+          hint="Opens the camera. The photo is sent with the task, later if the tablet is offline."
+        >
+          {(id) => <CameraInput id={id} photo={photo} onPhoto={setPhoto} />}
         </Field>
       )}
       <button type="submit" className="ok">

@@ -19,10 +19,20 @@ export interface Progress {
   answered?: number;
 }
 
-/** A fact waiting to be sent, under a deterministic key (the server records it once). */
+/**
+ * A fact waiting to be sent, under a deterministic key (the server records it once).
+ * `upload`: a photo to upload first (its id in the `uploads` store); the medium's id then
+ * goes into the payload (`photoMediaId`) and the photo leaves the device.
+ */
 export type OutboxEntry = {
-  [E in keyof TerminalClientEvents]: { key: string; event: E; payload: TerminalClientEvents[E] };
+  [E in keyof TerminalClientEvents]: { key: string; event: E; payload: TerminalClientEvents[E]; upload?: string };
 }[keyof TerminalClientEvents];
+
+/** A photo taken for a fact, kept on the device until it is uploaded (outside the feed's 1 MB budget). */
+export interface PendingUpload {
+  blob: Blob;
+  name: string;
+}
 
 /** Everything but the items. */
 export interface FeedState {
@@ -40,6 +50,7 @@ export interface FeedState {
 interface TabletDb extends DBSchema {
   state: { key: string; value: FeedState };
   items: { key: string; value: FeedItem };
+  uploads: { key: string; value: PendingUpload };
 }
 
 /** One write: the state, and the items to put and to remove (after clearing them all, with `clear`). */
@@ -56,10 +67,14 @@ export class FeedDb {
 
   static async open(name = FEED_DB): Promise<FeedDb> {
     const opened: { feedDb?: FeedDb } = {};
-    const db = await openDB<TabletDb>(name, 1, {
-      upgrade(upgrading) {
-        upgrading.createObjectStore('state');
-        upgrading.createObjectStore('items');
+    const db = await openDB<TabletDb>(name, 2, {
+      upgrade(upgrading, oldVersion) {
+        if (oldVersion < 1) {
+          upgrading.createObjectStore('state');
+          upgrading.createObjectStore('items');
+        }
+        // Version 2 (issue 19): photos waiting to be uploaded.
+        if (oldVersion < 2) upgrading.createObjectStore('uploads');
       },
       // Someone deletes the database (the tablet was forgotten or enrolled again): let go.
       blocking: () => opened.feedDb?.close(),
@@ -92,6 +107,18 @@ export class FeedDb {
     for (const item of change.put) items.put(item, item.communication.id).catch(ignore);
     tx.objectStore('state').put(change.state, STATE_KEY).catch(ignore);
     return tx.done;
+  }
+
+  putUpload(id: string, upload: PendingUpload): Promise<string> {
+    return this.db.put('uploads', upload, id);
+  }
+
+  getUpload(id: string): Promise<PendingUpload | undefined> {
+    return this.db.get('uploads', id);
+  }
+
+  deleteUpload(id: string): Promise<void> {
+    return this.db.delete('uploads', id);
   }
 
   close(): void {

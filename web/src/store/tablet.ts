@@ -11,7 +11,9 @@ import {
 } from '@lastmeter/contracts';
 import { ConnectRefused, TerminalClient, type CursorStore } from '@lastmeter/terminal-client';
 import { byteLength, FEED_BUDGET_BYTES, itemsToDrop } from './feed-budget';
-import { deleteFeedDb, FeedDb, type FeedState, type OutboxEntry, type Progress } from './feed-db';
+import { ApiError } from '../shared/api';
+import { uploadMedia } from '../shared/media';
+import { deleteFeedDb, FeedDb, type FeedState, type OutboxEntry, type PendingUpload, type Progress } from './feed-db';
 
 /** After an `unavailable` refusal, the next connect. */
 const UNAVAILABLE_RETRY_MS = 5_000;
@@ -67,6 +69,8 @@ export interface TabletSnapshot {
   sound: boolean;
   /** Last fact the server refused, with its reason. */
   problem?: string;
+  /** A photo being uploaded before its fact is sent: the part sent, 0…1. */
+  uploading?: number;
 }
 
 /** The device (enrollment) in localStorage; the feed is in IndexedDB (FEED_DB). */
@@ -172,6 +176,9 @@ export class Tablet {
   private snapshot!: TabletSnapshot;
   private flushing = false;
   private retryTimer?: ReturnType<typeof setTimeout>;
+  /** Photos waiting to be uploaded when IndexedDB is not available (lost on reload). */
+  private readonly memoryUploads = new Map<string, PendingUpload>();
+  private uploading?: number;
   constructor(
     device: Device,
     private readonly options: {
@@ -355,15 +362,22 @@ export class Tablet {
     this.receipt(item, 'acknowledged');
   }
 
-  complete(id: string, evidence: { note?: string; photoUrl?: string }): void {
+  /**
+   * Completes a task. A photo is kept on the device (IndexedDB) and queued with the
+   * completion: when online, it is uploaded first (`POST /v1/media`), then the completion
+   * is sent with its `photoMediaId`; offline, both wait, across reloads.
+   */
+  async complete(id: string, evidence: { note?: string; photo?: { blob: Blob; name: string } }): Promise<void> {
     const item = this.stored.items[id];
     if (!item) return;
     const { revision } = item.communication;
+    const upload = evidence.photo ? await this.keepUpload(evidence.photo) : undefined;
     this.mark(id, 'completed', revision);
     this.enqueue({
       key: `task.complete:${id}:${revision}`,
       event: 'task.complete',
-      payload: { communicationId: id, revision, ...evidence },
+      payload: { communicationId: id, revision, ...(evidence.note ? { note: evidence.note } : {}) },
+      ...(upload ? { upload } : {}),
     });
   }
 
@@ -379,9 +393,24 @@ export class Tablet {
     });
   }
 
-  fileReport(title: string, body: string): void {
+  /** Files a field report; a photo goes first, as with a task (see complete). */
+  async fileReport(title: string, body: string, photo?: { blob: Blob; name: string }): Promise<void> {
     const reportId = uuid();
-    this.enqueue({ key: `report.file:${reportId}`, event: 'report.file', payload: { reportId, title, body } });
+    const upload = photo ? await this.keepUpload(photo) : undefined;
+    this.enqueue({
+      key: `report.file:${reportId}`,
+      event: 'report.file',
+      payload: { reportId, title, body },
+      ...(upload ? { upload } : {}),
+    });
+  }
+
+  /** Keeps a photo on the device until it is uploaded; its id. */
+  private async keepUpload(photo: PendingUpload): Promise<string> {
+    const id = uuid();
+    if (this.db) await this.db.putUpload(id, photo);
+    else this.memoryUploads.set(id, photo);
+    return id;
   }
 
   private receive(message: FeedMessage): void {
@@ -466,6 +495,11 @@ export class Tablet {
     try {
       while (this.connection === 'online' && this.stored.outbox.length > 0) {
         const entry = this.stored.outbox[0];
+        if (entry.upload) {
+          const outcome = await this.uploadFirst(entry);
+          if (outcome === 'wait') return;
+          if (outcome === 'dropped') continue;
+        }
         const batch: OutboxEntry[] =
           entry.event === 'receipt'
             ? this.stored.outbox
@@ -499,6 +533,72 @@ export class Tablet {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /**
+   * Uploads the photo an outbox entry waits for, and puts its media id in the payload.
+   * `wait` when it must wait (offline, server busy: retried later). A refused photo (too
+   * large, not an image) drops the fact with a problem to show: the clerk takes another.
+   */
+  private async uploadFirst(entry: OutboxEntry): Promise<'uploaded' | 'wait' | 'dropped'> {
+    const id = entry.upload!;
+    const pending = this.memoryUploads.get(id) ?? (await this.db?.getUpload(id));
+    if (pending) {
+      try {
+        this.uploading = 0;
+        this.publish();
+        const media = await uploadMedia(pending.blob, pending.name, this.stored.device.token, {
+          baseUrl: this.options.url ?? '',
+          onProgress: (fraction) => {
+            this.uploading = fraction;
+            this.publish();
+          },
+        });
+        if (entry.event === 'task.complete') entry.payload.photoMediaId = media.mediaId;
+        if (entry.event === 'report.file') {
+          entry.payload.attachments = [...(entry.payload.attachments ?? []), { mediaId: media.mediaId }];
+        }
+      } catch (error) {
+        const status = error instanceof ApiError ? error.status : 0;
+        if (status === 0 || status === 408 || status === 429 || status >= 500) {
+          this.retryLater();
+          return 'wait';
+        }
+        this.problem = `The photo was refused: ${(error as Error).message}. Take it again.`;
+        await this.forgetUpload(id);
+        this.dropEntry(entry);
+        return 'dropped';
+      } finally {
+        this.uploading = undefined;
+        this.publish();
+      }
+    } else {
+      this.problem = 'A photo waiting to be sent was lost on this device. Take it again.';
+    }
+    delete entry.upload;
+    await this.forgetUpload(id);
+    if (!pending) {
+      this.dropEntry(entry);
+      return 'dropped';
+    }
+    this.save();
+    return 'uploaded';
+  }
+
+  private async forgetUpload(id: string): Promise<void> {
+    this.memoryUploads.delete(id);
+    await this.db?.deleteUpload(id).catch(() => undefined);
+  }
+
+  /** Removes an entry that will not be sent, and forgets its progress so the clerk can do it again. */
+  private dropEntry(entry: OutboxEntry): void {
+    this.stored.outbox = this.stored.outbox.filter((queued) => queued.key !== entry.key);
+    this.outboxKeys.delete(entry.key);
+    if (entry.event === 'task.complete') {
+      const progress = this.stored.progress[entry.payload.communicationId];
+      if (progress) delete progress.completed;
+    }
+    this.save();
   }
 
   private retryLater(): void {
@@ -628,6 +728,7 @@ export class Tablet {
         .sort((a, b) => b.feedSeq - a.feedSeq),
       progress: { ...this.stored.progress },
       pending: this.stored.outbox.length,
+      uploading: this.uploading,
       receiving: this.liveSet !== undefined,
       cursor: this.stored.cursor,
       sound: this.stored.sound,

@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { cspHeader } from '@lastmeter/platform';
+import { MediaLibrary, S3ObjectStore } from '@lastmeter/media';
 
 /** Where `vite build` puts the three UIs (dist/web next to dist/apps). */
 export const WEB_DIST = join(__dirname, '..', '..', '..', '..', 'web');
@@ -26,7 +27,11 @@ const HOST_HEADER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/;
  * calls at COMMAND_PUBLIC_URL or, when that is empty, at the page's host on port 3001
  * (`GET /v1/ui/config`). Host-derived parts are added only for a well-formed Host header.
  */
-export function uiContentSecurityPolicy(request: IncomingMessage, commandPublicUrl: string): string {
+export function uiContentSecurityPolicy(
+  request: IncomingMessage,
+  commandPublicUrl: string,
+  mediaOrigin?: string,
+): string {
   const host = HOST_HEADER.exec(request.headers.host ?? '');
   const connect = ["'self'"];
   if (host) connect.push(`ws://${host[0]}`, `wss://${host[0]}`);
@@ -43,7 +48,9 @@ export function uiContentSecurityPolicy(request: IncomingMessage, commandPublicU
     'default-src': ["'self'"],
     'script-src': ["'self'"],
     'style-src': ["'self'"],
-    'img-src': ["'self'", 'data:'],
+    // blob: a photo the tablet shows before sending it; mediaOrigin: the bucket of
+    // MEDIA_S3_DIRECT_LINKS, where the signed links of pictures point.
+    'img-src': ["'self'", 'data:', 'blob:', ...(mediaOrigin ? [mediaOrigin] : [])],
     'connect-src': connect,
     'object-src': ["'none'"],
     'base-uri': ["'self'"],
@@ -67,11 +74,18 @@ export function serveWebUi(app: NestExpressApplication, dir = WEB_DIST): void {
     });
     return;
   }
-  const commandPublicUrl = app.get<AppConfig<'gateway'>>(APP_CONFIG).COMMAND_PUBLIC_URL;
+  const config = app.get<AppConfig<'gateway'>>(APP_CONFIG);
+  const commandPublicUrl = config.COMMAND_PUBLIC_URL;
+  const library = app.get(MediaLibrary);
+  const mediaOrigin =
+    config.MEDIA_S3_DIRECT_LINKS && library.store instanceof S3ObjectStore ? library.store.publicOrigin() : undefined;
   app.useStaticAssets(dir, {
     index: 'index.html',
     setHeaders: (response, path) => {
-      response.setHeader('content-security-policy', uiContentSecurityPolicy(response.req, commandPublicUrl));
+      response.setHeader(
+        'content-security-policy',
+        uiContentSecurityPolicy(response.req, commandPublicUrl, mediaOrigin),
+      );
       response.setHeader(
         'cache-control',
         path.includes(`${join(dir, 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
