@@ -8,7 +8,7 @@ import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { settled } from '../support/read-side';
-import { bearer, Publisher } from '../support/write-api';
+import { bearer, Publisher, bytes } from '../support/write-api';
 
 /** Audit CSVs against the receipts the test's terminals sent, row by row. */
 const ns = testNamespace('audit');
@@ -80,11 +80,7 @@ it('lists every targeted store and terminal with what each reported, quoted and 
     .get(`/v1/audit/communications/${training}.csv`)
     .set(bearer(api.token('analyst')))
     .buffer(true)
-    .parse((res, callback) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => callback(null, Buffer.concat(chunks)));
-    });
+    .parse(bytes);
   expect(response.status).toBe(200);
   expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
   const text = (response.body as Buffer).toString('utf8');

@@ -23,7 +23,7 @@ import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { expectNothingWritten, writeSnapshot } from '../support/no-writes';
-import { bearer, Publisher } from '../support/write-api';
+import { bearer, Publisher, bytes } from '../support/write-api';
 import { MediaLinks } from '../../apps/gateway/src/media/media-links';
 import { testPhoto } from '../../libs/media/src/test-photo';
 
@@ -110,11 +110,7 @@ describe('a photo from a store tablet', () => {
         .get(`/v1/media/${uploaded.mediaId}`)
         .set(bearer(token))
         .buffer(true)
-        .parse((res, done) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => done(null, Buffer.concat(chunks)));
-        });
+        .parse(bytes);
       expect(response.status).toBe(200);
       expect(
         createHash('sha256')
@@ -584,5 +580,113 @@ describe('head office attachments on communications', () => {
       expect({ extra, fields: Object.keys(response.body.fields ?? {}) }).toEqual({ extra, fields });
     }
     await expectNothingWritten(ns, before);
+  });
+});
+
+describe('head office sends evidence back', () => {
+  const clients: TerminalClient[] = [];
+  afterAll(() => clients.forEach((c) => c.close()));
+
+  it('reopens the task for that store only; the retake is a new completion; the board follows', async () => {
+    const client = new TerminalClient({ url: apps.gateway.url, token: terminalA, cursors: new MemoryCursorStore() });
+    clients.push(client);
+    const received: FeedMessage[] = [];
+    client.onItem((item) => received.push(item));
+    await client.connect();
+    const task = await api.publish({
+      kind: 'task',
+      title: 'Price labels in aisle 3',
+      body: 'Put up the new labels and take a photo.',
+      evidence: 'photo',
+      dueAt: new Date(Date.now() + 86_400_000).toISOString(),
+      audience: { storeIds: [storeA, storeB] },
+    });
+    const entriesOf = () => received.filter((m): m is FeedItem => 'communication' in m && m.communication.id === task);
+    await eventually(() => expect(entriesOf()).toHaveLength(1));
+    const blurry = (await upload(terminalA, await testPhoto(640, 480), 'blurry.jpg')).body as MediaUploaded;
+    expect(
+      await client.send('task.complete', { communicationId: task, revision: 1, photoMediaId: blurry.mediaId }),
+    ).toEqual({
+      ok: true,
+    });
+    const hq = bearer(api.token('hq-editor'));
+    const boardTask = async () => {
+      const response = await request(apps.gateway.url).get('/v1/compliance').set(hq);
+      return (response.body.items as StoreCompliance[])
+        .find((s) => s.storeId === storeA)!
+        .tasks.find((t) => t.communicationId === task)!;
+    };
+    await eventually(async () => expect((await boardTask()).completed).toBe(true));
+
+    // Refusals first: nothing is written for them.
+    const reject = (id: string, storeId: string, body: object, role: 'hq-editor' | 'agency' = 'hq-editor') =>
+      request(apps.command.url)
+        .post(`/v1/communications/${id}/evidence/${storeId}/reject`)
+        .set(bearer(api.token(role)))
+        .send(body);
+    const notice = await api.publish({ title: 'Not a task', audience: { storeIds: [storeA] } });
+    await eventually(() =>
+      expect(received.some((m) => 'communication' in m && m.communication.id === notice)).toBe(true),
+    );
+    const before = await writeSnapshot(ns);
+    expect((await reject(task, storeA, { reason: '' })).body.fields).toHaveProperty('reason');
+    expect((await reject(task, storeA, { reason: 'x', storeId: storeB })).status).toBe(400);
+    expect((await reject(task, storeA, { reason: 'Blurry' }, 'agency')).status).toBe(403);
+    expect((await reject(task, '00000000-0000-4000-8000-000000000000', { reason: 'Blurry' })).status).toBe(404);
+    expect((await reject(notice, storeA, { reason: 'Blurry' })).status).toBe(422);
+    await expectNothingWritten(ns, before);
+
+    const rejected = await reject(task, storeA, { reason: 'The labels are not readable' });
+    expect(rejected.status).toBe(200);
+    // The store's tablet gets the same revision again, with the reason.
+    const reopened = await eventually(() => {
+      const entry = entriesOf().find((m) => m.evidenceRejected);
+      expect(entry).toBeDefined();
+      return entry!;
+    });
+    expect(reopened).toMatchObject({
+      change: 'revised',
+      communication: { revision: 1 },
+      evidenceRejected: { reason: 'The labels are not readable', rejection: 1 },
+    });
+    // Only store A's feed moved: store B's holds the publish alone.
+    const feedB = await request(apps.gateway.url).get(`/v1/stores/${storeB}/feed`).set(hq);
+    expect((feedB.body.items as FeedItem[]).filter((i) => i.communication.id === task)).toHaveLength(1);
+    const events = await readTopic<DomainEvent<'task.evidence-rejected'>>(ns.env.KAFKA_BROKERS!, topics.events);
+    expect(events.filter((e) => e.value.type === 'task.evidence-rejected').map((e) => e.value.data)).toEqual([
+      { storeId: storeA, reason: 'The labels are not readable', rejection: 1 },
+    ]);
+    await eventually(async () =>
+      expect(await boardTask()).toMatchObject({
+        completed: false,
+        evidence: {
+          photo: { mediaId: blurry.mediaId },
+          rejected: { reason: 'The labels are not readable', rejection: 1 },
+        },
+      }),
+    );
+
+    // The retake: a new fact (not a duplicate of the first), with the rejection's number.
+    const sharp2 = (await upload(terminalA, await testPhoto(1200, 900), 'sharp.jpg')).body as MediaUploaded;
+    expect(
+      await client.send('task.complete', {
+        communicationId: task,
+        revision: 1,
+        photoMediaId: sharp2.mediaId,
+        attempt: 1,
+      }),
+    ).toEqual({ ok: true });
+    expect(await client.send('task.complete', { communicationId: task, revision: 1, attempt: 1 })).toEqual({
+      ok: true,
+      duplicate: true,
+    });
+    await eventually(async () => {
+      const shown = await boardTask();
+      expect(shown.completed).toBe(true);
+      expect(shown.evidence).toMatchObject({ attempt: 1, photo: { mediaId: sharp2.mediaId } });
+      expect(shown.evidence).not.toHaveProperty('rejected');
+    });
+    const evidence = await request(apps.gateway.url).get(`/v1/communications/${task}/evidence`).set(hq);
+    expect(evidence.body.items).toEqual([expect.objectContaining({ storeId: storeA, attempt: 1 })]);
   });
 });

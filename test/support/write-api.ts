@@ -114,3 +114,10 @@ export class Publisher extends WriteApi {
     return this.send('patch', `/v1/stores/${id}`, changes, 'hq-admin');
   }
 }
+
+/** A supertest parser that keeps the body as bytes (`.buffer(true).parse(bytes)`): files, CSVs. */
+export function bytes(res: request.Response, callback: (error: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (chunk: Buffer) => chunks.push(chunk));
+  res.on('end', () => callback(null, Buffer.concat(chunks)));
+}

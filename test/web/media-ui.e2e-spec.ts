@@ -195,6 +195,36 @@ describe('media in the web UIs', () => {
     await screenshot(hq, 'hq-compliance-evidence');
   });
 
+  it('head office sends the photo back from the board; the tablet reopens the task and the retake replaces it', async () => {
+    const row = hq.locator(`[data-testid="compliance-table"] tr[data-store-id="${storeA}"]`);
+    await row.getByRole('button', { name: 'Send back…' }).click();
+    await row.getByLabel(/Why send back Photograph the endcap/).fill('The endcap is cut off: step back');
+    await row.getByRole('button', { name: 'Send back', exact: true }).click();
+    await row.getByText('Sent back: The endcap is cut off: step back').waitFor();
+    await screenshot(hq, 'hq-evidence-sent-back');
+
+    // On the tablet (still on the task): the reason, and the form again.
+    await tablet.page.getByRole('alert').filter({ hasText: 'The endcap is cut off: step back' }).waitFor();
+    await tablet.page.getByRole('heading', { name: 'Do the task again' }).waitFor();
+    await screenshot(tablet.page, 'tablet-evidence-sent-back');
+    await tablet.page
+      .locator('input[type="file"][capture="environment"]')
+      .setInputFiles({ name: 'IMG_2042.JPG', mimeType: 'image/jpeg', buffer: await testPhoto(1600, 1200) });
+    await tablet.page.getByRole('button', { name: 'Mark as done' }).click();
+    await tablet.page.getByText('Task completed.').waitFor();
+    await tablet.page.getByText(/waiting to send/).waitFor({ state: 'detached', timeout: 30_000 });
+    await eventually(
+      async () => {
+        await hq.getByRole('tab', { name: 'Communications' }).click();
+        await hq.getByRole('tab', { name: 'Compliance' }).click();
+        expect(await row.getByText(/Sent back/).count()).toBe(0);
+        expect(await row.locator('td').nth(3).textContent()).toBe('1');
+      },
+      { what: 'the retake on the board' },
+    );
+    await picturesLoaded(hq, `[data-testid="compliance-table"] tr[data-store-id="${storeA}"]`, 1);
+  });
+
   it('a field report with a photo reaches the reports inbox with its picture', async () => {
     await tablet.page.getByRole('button', { name: /Back to the feed/ }).click();
     await tablet.page.getByRole('button', { name: 'File a report' }).click();

@@ -182,6 +182,10 @@ export const gatewayEnv = {
     default: false,
     desc: 'GET /v1/media/:id/link answers a presigned URL of the bucket (media bytes then bypass the gateways) instead of a gateway link',
   }),
+  MEDIA_UPLOAD_EXPIRY_S: positiveInt({
+    default: 86_400,
+    desc: 'Seconds an unfinished resumable upload (tus, /v1/media/uploads) is kept before it is swept',
+  }),
   MEDIA_UPLOADS_MAX: positiveInt({
     default: 4,
     desc: 'Uploads (POST /v1/media) one gateway receives and processes at once; more are answered 503 with Retry-After',

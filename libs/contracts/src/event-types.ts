@@ -34,6 +34,7 @@ export const CURRENT_SCHEMA_VERSIONS: Readonly<Record<EventType, number>> = {
   'communication.published': 1,
   'communication.retracted': 1,
   'communication.expired': 1,
+  'task.evidence-rejected': 1,
   'receipt.delivered': 1,
   'receipt.read': 1,
   'receipt.acknowledged': 1,
@@ -69,5 +70,6 @@ export function isStoreActivity(type: EventType): boolean {
 
 export function aggregateTypeOf(type: EventType): AggregateType | StreamType {
   if (type === 'feed.appended') return 'feed';
+  if (type === 'task.evidence-rejected') return 'communication';
   return isStoreActivity(type) ? 'store-activity' : (type.split('.')[0] as AggregateType);
 }

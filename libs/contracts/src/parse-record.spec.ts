@@ -36,6 +36,15 @@ describe('parseRecord', () => {
     expect(parseRecord(Buffer.from(JSON.stringify(record)))).toEqual(entries);
   });
 
+  it("keeps a store's evidence rejection on its entry", () => {
+    const rejected = entry('s1', 3);
+    rejected.data = { ...rejected.data, change: 'revised', evidenceRejected: { reason: 'Blurry', rejection: 1 } };
+    const entries = [entry('s2', 1), rejected];
+    const record = feedBatchRecord(entries);
+    expect(record.communications).toEqual([content(1)]);
+    expect(parseRecord(JSON.stringify(record))).toEqual(entries);
+  });
+
   it('refuses a malformed batch as a whole', () => {
     expect(() => parseRecord(JSON.stringify({ type: FEED_BATCH, entries: [] }))).toThrow(InvalidEnvelope);
     const dangling = { ...feedBatchRecord([entry('s1', 1)]), communications: [] };

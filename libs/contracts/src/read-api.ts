@@ -176,6 +176,10 @@ export interface TaskEvidence {
   photoUrl?: string;
   /** The photo (`GET /v1/media/:mediaId?variant=thumbnail` for the board). */
   photo?: MediaRef;
+  /** 0 the first time; n after the n-th rejection. */
+  attempt?: number;
+  /** Head office sent this evidence back: the task is open again for the store. */
+  rejected?: { reason: string; rejection: number; at: string };
 }
 
 export interface ComplianceTask {

@@ -233,6 +233,8 @@ export interface TaskCompletePayload {
   photoMediaId?: string;
   /** A link to a photo kept elsewhere: accepted for clients written before media. */
   photoUrl?: string;
+  /** 0 (default) the first time; after head office rejected the evidence, the item's `evidenceRejected.rejection`. */
+  attempt?: number;
 }
 
 export interface QuizAnswerPayload {

@@ -35,6 +35,8 @@ export type CommunicationCommand =
   | Command<'communication.reject', { reason: string }>
   | Command<'communication.publish', { publishAt?: string; expiresAt?: string }>
   | Command<'communication.retract', { reason?: string }>
+  /** Head office sends a store's evidence of a task back (the task reopens for that store). */
+  | Command<'communication.reject-evidence', { storeId: string; reason: string }>
   /** System (scheduler): a scheduled communication whose publishAt has come. */
   | Command<'communication.publish-due', Record<string, never>>
   /** System (scheduler): a published communication whose expiresAt has come. */

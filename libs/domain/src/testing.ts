@@ -2,6 +2,7 @@
  * Test fixtures for the deciders (spec files only; not exported from the library):
  * fixed clock, actors of every role, a directory from sets, and full event envelopes.
  */
+import { aggregateTypeOf } from '@lastmeter/contracts';
 import type { Actor, ActorRole, DomainEvent, EventDataByType, EventDraft, EventType } from '@lastmeter/contracts';
 import type { Command, DecideContext, Decider, DirectoryView } from './decider';
 import { Conflict, DomainError, Forbidden, InvalidCommand, NotFound, RuleViolation } from './errors';
@@ -48,7 +49,7 @@ export function envelope<T extends EventType>(
     id: `00000000-0000-4000-8000-${String(version).padStart(12, '0')}`,
     type,
     schemaVersion: 1,
-    aggregateType: type.split('.')[0],
+    aggregateType: aggregateTypeOf(type),
     aggregateId: options.aggregateId ?? 'aggregate-1',
     aggregateVersion: version,
     occurredAt: options.occurredAt ?? NOW.toISOString(),

@@ -30,6 +30,7 @@ const FEED_CHANGING = new Set([
   'communication.expired',
   'store.registered',
   'store.updated',
+  'task.evidence-rejected',
 ]);
 
 /**
@@ -74,7 +75,9 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
 
   private changed(event: DomainEvent): void {
     if (!FEED_CHANGING.has(event.type)) return;
-    if (event.aggregateType === 'store') this.dirtyStores.add(event.aggregateId);
+    // A rejected evidence concerns one store's feed: plan that store, not the whole audience.
+    if (event.type === 'task.evidence-rejected') this.dirtyStores.add(event.data.storeId);
+    else if (event.aggregateType === 'store') this.dirtyStores.add(event.aggregateId);
     else this.dirtyCommunications.add(event.aggregateId);
     this.schedule(DEBOUNCE_MS);
   }

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { StoreCompliance } from '@lastmeter/contracts';
 import { Thumbnail } from '../shared/media';
+import { EvidenceReview } from './EvidenceReview';
 import { relative, when } from '../shared/format';
 import { Badge, Empty, ErrorNotice } from '../shared/ui';
 import {
@@ -116,18 +117,17 @@ export function Compliance() {
                   ))}
               </td>
               <td>
-                <div className="thumbnail-row">
-                  {compliance.tasks
-                    .filter((task) => task.evidence?.photo)
-                    .map((task) => (
-                      <Thumbnail
-                        key={task.communicationId}
-                        media={task.evidence!.photo!}
-                        token={token}
-                        alt={`${task.title}, ${store.code}`}
-                      />
-                    ))}
-                </div>
+                {compliance.tasks
+                  .filter((task) => task.evidence)
+                  .map((task) => (
+                    <EvidenceReview
+                      key={task.communicationId}
+                      task={task}
+                      storeId={store.id}
+                      storeCode={store.code}
+                      token={token}
+                    />
+                  ))}
               </td>
             </tr>
           ))}

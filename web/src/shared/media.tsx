@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { Upload } from 'tus-js-client';
 import type { CommunicationAttachment, MediaRef, MediaUploaded } from '@lastmeter/contracts';
 import { ApiError, read } from './api';
 
@@ -37,6 +38,49 @@ export function uploadMedia(
     const form = new FormData();
     form.append('file', file, name);
     xhr.send(form);
+  });
+}
+
+/**
+ * Uploads a file resumably (tus, `/v1/media/uploads`): cut off by store Wi-Fi, it goes on
+ * from where the server has it, even after a reload (the upload's URL is kept in
+ * localStorage under `key`, e.g. the outbox entry's photo id). Resolves with the medium;
+ * rejects with an ApiError (status 0: the server could not be reached, try again later).
+ */
+export function uploadResumable(
+  file: Blob,
+  name: string,
+  token: string,
+  options: { key: string; onProgress?: (fraction: number) => void; baseUrl?: string },
+): Promise<MediaUploaded> {
+  return new Promise((resolve, reject) => {
+    const upload = new Upload(file, {
+      endpoint: `${options.baseUrl ?? location.origin}/v1/media/uploads`,
+      headers: { authorization: `Bearer ${token}` },
+      metadata: { filename: name, filetype: file.type },
+      chunkSize: 256 * 1024,
+      retryDelays: [0, 1_000, 3_000],
+      fingerprint: async () => `lastmeter-media-${options.key}`,
+      removeFingerprintOnSuccess: true,
+      onProgress: (sent, total) => options.onProgress?.(total ? sent / total : 0),
+      onSuccess: ({ lastResponse }) => resolve(JSON.parse(lastResponse.getBody()) as MediaUploaded),
+      onError: (error) => {
+        const response = (error as { originalResponse?: { getStatus(): number; getBody(): string } | null })
+          .originalResponse;
+        const status = response?.getStatus() ?? 0;
+        let body: ApiError['body'] = { statusCode: status, error: 'Upload failed', message: error.message };
+        try {
+          if (response?.getBody()) body = JSON.parse(response.getBody()) as ApiError['body'];
+        } catch {
+          // Not JSON (a proxy's page): the message above says enough.
+        }
+        reject(new ApiError(status, body));
+      },
+    });
+    void upload.findPreviousUploads().then((previous) => {
+      if (previous.length > 0) upload.resumeFromPreviousUpload(previous[0]);
+      upload.start();
+    });
   });
 }
 

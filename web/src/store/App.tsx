@@ -5,6 +5,7 @@ import { FeedCard } from '../shared/FeedCard';
 import { AppHeader, ErrorNotice, Field, fieldErrors } from '../shared/ui';
 import {
   forgetDevice,
+  isCompleted,
   loadDevice,
   rememberDevice,
   Tablet,
@@ -330,7 +331,8 @@ function isAcknowledged(item: FeedItem, progress: Record<string, Progress>): boo
 function ProgressBadge({ item, progress }: { item: FeedItem; progress: Record<string, Progress> }) {
   const mine = progress[item.communication.id] ?? {};
   const revision = item.communication.revision;
-  if ((mine.completed ?? 0) >= revision) return <span className="badge badge--ok">Done</span>;
+  if (isCompleted(item, mine)) return <span className="badge badge--ok">Done</span>;
+  if (item.evidenceRejected) return <span className="badge badge--danger">Sent back</span>;
   if ((mine.acknowledged ?? 0) >= revision) return <span className="badge badge--ok">Acknowledged</span>;
   if (item.change === 'revised' && (mine.read ?? 0) > 0 && (mine.read ?? 0) < revision)
     return <span className="badge badge--wait">Updated</span>;

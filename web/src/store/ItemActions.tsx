@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { FeedItem } from '@lastmeter/contracts';
 import { Field } from '../shared/ui';
 import { CameraInput } from './CameraInput';
-import type { Progress, Tablet } from './tablet';
+import { isCompleted, type Progress, type Tablet } from './tablet';
 
 /** What a store does with an opened communication: acknowledge, complete a task, answer a quiz. */
 export function ItemActions({ item, progress = {}, tablet }: { item: FeedItem; progress?: Progress; tablet: Tablet }) {
@@ -10,7 +10,7 @@ export function ItemActions({ item, progress = {}, tablet }: { item: FeedItem; p
   const acknowledged = (progress.acknowledged ?? 0) >= c.revision;
   return (
     <div className="stack item-actions">
-      {c.kind === 'task' && <TaskForm item={item} done={(progress.completed ?? 0) >= c.revision} tablet={tablet} />}
+      {c.kind === 'task' && <TaskForm item={item} done={isCompleted(item, progress)} tablet={tablet} />}
       {c.questions?.length ? (
         <QuizForm item={item} done={(progress.answered ?? 0) >= c.revision} tablet={tablet} />
       ) : null}
@@ -33,6 +33,7 @@ function TaskForm({ item, done, tablet }: { item: FeedItem; done: boolean; table
   const [photo, setPhoto] = useState<File>();
   const [error, setError] = useState<string>();
   if (done) return <p className="notice notice--ok">Task completed.</p>;
+  const rejected = item.evidenceRejected;
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (c.evidence === 'note' && !note.trim()) return setError('This task needs a note.');
@@ -45,7 +46,12 @@ function TaskForm({ item, done, tablet }: { item: FeedItem; done: boolean; table
   };
   return (
     <form className="card" onSubmit={submit} aria-label="Complete the task">
-      <h3>Complete the task</h3>
+      <h3>{rejected ? 'Do the task again' : 'Complete the task'}</h3>
+      {rejected && (
+        <p className="notice notice--error" role="alert">
+          Head office sent your evidence back: {rejected.reason}
+        </p>
+      )}
       <Field
         label={c.evidence === 'note' ? 'Note (required)' : 'Note'}
         errors={error && c.evidence !== 'photo' ? [error] : []}

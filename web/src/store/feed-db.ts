@@ -16,6 +16,8 @@ export interface Progress {
   read?: number;
   acknowledged?: number;
   completed?: number;
+  /** The attempt of that completion: 0 the first time, n after head office's n-th rejection. */
+  completedAttempt?: number;
   answered?: number;
 }
 

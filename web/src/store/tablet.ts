@@ -12,13 +12,21 @@ import {
 import { ConnectRefused, TerminalClient, type CursorStore } from '@lastmeter/terminal-client';
 import { byteLength, FEED_BUDGET_BYTES, itemsToDrop } from './feed-budget';
 import { ApiError } from '../shared/api';
-import { uploadMedia } from '../shared/media';
+import { uploadResumable } from '../shared/media';
 import { deleteFeedDb, FeedDb, type FeedState, type OutboxEntry, type PendingUpload, type Progress } from './feed-db';
 
 /** After an `unavailable` refusal, the next connect. */
 const UNAVAILABLE_RETRY_MS = 5_000;
 
 export type { Progress } from './feed-db';
+
+/** Whether this tablet's completion of a task stands: this revision, and after head office's last rejection. */
+export function isCompleted(item: FeedItem, progress: Progress | undefined): boolean {
+  return (
+    (progress?.completed ?? 0) >= item.communication.revision &&
+    (progress?.completedAttempt ?? 0) >= (item.evidenceRejected?.rejection ?? 0)
+  );
+}
 
 /** What enrollment gave this device. */
 export interface Device {
@@ -371,12 +379,20 @@ export class Tablet {
     const item = this.stored.items[id];
     if (!item) return;
     const { revision } = item.communication;
+    // After head office sent the evidence back, this is the retake of that rejection.
+    const attempt = item.evidenceRejected?.rejection ?? 0;
     const upload = evidence.photo ? await this.keepUpload(evidence.photo) : undefined;
     this.mark(id, 'completed', revision);
+    this.mark(id, 'completedAttempt', attempt);
     this.enqueue({
-      key: `task.complete:${id}:${revision}`,
+      key: attempt ? `task.complete:${id}:${revision}:${attempt}` : `task.complete:${id}:${revision}`,
       event: 'task.complete',
-      payload: { communicationId: id, revision, ...(evidence.note ? { note: evidence.note } : {}) },
+      payload: {
+        communicationId: id,
+        revision,
+        ...(evidence.note ? { note: evidence.note } : {}),
+        ...(attempt ? { attempt } : {}),
+      },
       ...(upload ? { upload } : {}),
     });
   }
@@ -547,8 +563,9 @@ export class Tablet {
       try {
         this.uploading = 0;
         this.publish();
-        const media = await uploadMedia(pending.blob, pending.name, this.stored.device.token, {
-          baseUrl: this.options.url ?? '',
+        const media = await uploadResumable(pending.blob, pending.name, this.stored.device.token, {
+          key: id,
+          baseUrl: this.options.url,
           onProgress: (fraction) => {
             this.uploading = fraction;
             this.publish();
@@ -596,7 +613,10 @@ export class Tablet {
     this.outboxKeys.delete(entry.key);
     if (entry.event === 'task.complete') {
       const progress = this.stored.progress[entry.payload.communicationId];
-      if (progress) delete progress.completed;
+      if (progress) {
+        delete progress.completed;
+        delete progress.completedAttempt;
+      }
     }
     this.save();
   }

@@ -122,6 +122,26 @@ export class CommunicationsController {
     return this.run(aggregateId, { type: 'communication.retract', payload: { ...body } }, actor, v, key);
   }
 
+  /** Sends a store's evidence of a task back (docs/media.md): the task reopens for that store. */
+  @Post(':id/evidence/:storeId/reject')
+  @HttpCode(200)
+  @Roles('hq-editor', 'hq-admin')
+  rejectEvidence(
+    @Param('id', id) aggregateId: string,
+    @Param('storeId', id) storeId: string,
+    @Body() body: RejectDto,
+    @CurrentActor() actor: Actor,
+    @IdempotencyKey() key?: string,
+  ) {
+    return this.run(
+      aggregateId,
+      { type: 'communication.reject-evidence', payload: { storeId, reason: body.reason } },
+      actor,
+      undefined,
+      key,
+    );
+  }
+
   private async run(
     aggregateId: string,
     command: Parameters<CommandBus['dispatch']>[0]['command'],

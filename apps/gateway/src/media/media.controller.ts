@@ -1,4 +1,5 @@
 import {
+  All,
   Controller,
   ForbiddenException,
   Get,
@@ -12,7 +13,7 @@ import {
   Res,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConsumes, ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { CurrentClaims, Public, Roles, type TokenClaims } from '@lastmeter/auth';
@@ -23,6 +24,7 @@ import { ReadModels } from '../read/read-models.service';
 import { HQ_READERS, isStoreScoped, mayShow, STORE_READERS } from '../read/scope';
 import { MediaVariantQuery, SignedMediaQuery } from './media.dto';
 import { mediaFileName, MediaLinks } from './media-links';
+import { ResumableUploads } from './resumable-uploads';
 import { MediaUploadInterceptor } from './upload.interceptor';
 
 const id = new ParseUUIDPipe();
@@ -42,7 +44,15 @@ export class MediaController {
     private readonly library: MediaLibrary,
     private readonly links: MediaLinks,
     private readonly models: ReadModels,
+    private readonly uploads: ResumableUploads,
   ) {}
+
+  @All(['uploads', 'uploads/*id'])
+  @Roles(...UPLOADERS)
+  @ApiExcludeEndpoint()
+  async resumable(@Req() request: Request, @Res() response: Response): Promise<void> {
+    await this.uploads.server.handle(request, response);
+  }
 
   @Post()
   @HttpCode(201)

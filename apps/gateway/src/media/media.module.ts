@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { lastmeterHome } from '@lastmeter/infra';
 import { configuredMediaStore, MediaLibrary, S3ObjectStore } from '@lastmeter/media';
 import { MediaLinks } from './media-links';
+import { ResumableUploads } from './resumable-uploads';
 import { MediaUploadInterceptor } from './upload.interceptor';
 
 /**
@@ -13,6 +14,7 @@ import { MediaUploadInterceptor } from './upload.interceptor';
 @Module({
   providers: [
     MediaUploadInterceptor,
+    ResumableUploads,
     {
       provide: MediaLibrary,
       inject: [APP_CONFIG],
@@ -29,6 +31,6 @@ import { MediaUploadInterceptor } from './upload.interceptor';
         ),
     },
   ],
-  exports: [MediaLibrary, MediaLinks, MediaUploadInterceptor],
+  exports: [MediaLibrary, MediaLinks, MediaUploadInterceptor, ResumableUploads],
 })
 export class MediaModule {}

@@ -87,6 +87,16 @@ export interface CommunicationRetracted {
 export interface CommunicationExpired {
   expiresAt: string;
 }
+/**
+ * Head office rejected a store's evidence of a task (issue 19): the task reopens for that
+ * store. `rejection` counts the store's rejections of this task (1, 2, …); a retake is a
+ * `task.completed` with `attempt` equal to it.
+ */
+export interface TaskEvidenceRejected {
+  storeId: string;
+  reason: string;
+  rejection: number;
+}
 
 export interface CommunicationEventData {
   'communication.drafted': CommunicationDrafted;
@@ -98,4 +108,6 @@ export interface CommunicationEventData {
   'communication.published': CommunicationPublished;
   'communication.retracted': CommunicationRetracted;
   'communication.expired': CommunicationExpired;
+  /** An event of the communication aggregate, named after what it is about (the issue's contract). */
+  'task.evidence-rejected': TaskEvidenceRejected;
 }

@@ -41,6 +41,8 @@ export interface FeedAppended {
   feedSeq: number;
   change: FeedChange;
   communication: FeedCommunication;
+  /** The store's evidence of this task was rejected (the latest rejection): the task is open again. */
+  evidenceRejected?: EvidenceRejection;
   /**
    * The communication's aggregateVersion this entry reflects. A sequencer whose view of
    * the communication is older than what the feed already shows waits instead of
@@ -49,12 +51,23 @@ export interface FeedAppended {
   sourceVersion: number;
 }
 
+/** Why a store's evidence of a task was sent back; `rejection` numbers them (1, 2, …). */
+export interface EvidenceRejection {
+  reason: string;
+  rejection: number;
+}
+
 /** A feed entry as the read API and the terminal protocol show it (docs/design.md sections 5, 6). */
 export interface FeedItem {
   feedSeq: number;
   communication: FeedCommunication;
   change: FeedChange;
   at: string;
+  /**
+   * Head office rejected this store's evidence: do the task again and send
+   * `task.complete` with `attempt: evidenceRejected.rejection`.
+   */
+  evidenceRejected?: EvidenceRejection;
 }
 
 /** An entry whose communication is restricted to roles the reader does not serve. */
@@ -116,6 +129,7 @@ export interface FeedBatchRecord {
     sourceVersion: number;
     /** Index into `communications`. */
     communication: number;
+    evidenceRejected?: EvidenceRejection;
   }>;
 }
 
@@ -147,6 +161,7 @@ export function feedBatchRecord(events: Array<DomainEvent<'feed.appended'>>): Fe
       change: data.change,
       sourceVersion: data.sourceVersion,
       communication: indexOf(data.communication),
+      ...(data.evidenceRejected ? { evidenceRejected: data.evidenceRejected } : {}),
     })),
   };
 }

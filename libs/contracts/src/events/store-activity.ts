@@ -15,7 +15,7 @@ export interface StoreActivityEventData {
   'receipt.read': ReceiptData;
   'receipt.acknowledged': ReceiptData;
   /** `photo`: the evidence photo's reference (docs/media.md); `photoUrl` from clients before media. */
-  'task.completed': ReceiptData & { note?: string; photoUrl?: string; photo?: MediaRef };
+  'task.completed': ReceiptData & { note?: string; photoUrl?: string; photo?: MediaRef; attempt?: number };
   'quiz.answered': ReceiptData & { answers: number[]; score: number };
   'report.filed': {
     storeId: string;

@@ -1,9 +1,19 @@
 import type { ActorRole } from '@lastmeter/contracts';
 import type { CommunicationCommand } from '../commands';
 import { Conflict, Forbidden, NotFound, RuleViolation } from '../errors';
-import { ACTORS, actorOf, envelope, expectInvalid, expectRefused } from '../testing';
+import { ACTORS, actorOf, envelope, expectInvalid, expectRefused, given } from '../testing';
 import { communicationDecider } from './communication.decider';
-import { decide, NEW, NOTICE, NOTICE_INPUT, stateAt, statusesExcept, TASK, TRAINING } from './communication.testing';
+import {
+  decide,
+  historyTo,
+  NEW,
+  NOTICE,
+  NOTICE_INPUT,
+  stateAt,
+  statusesExcept,
+  TASK,
+  TRAINING,
+} from './communication.testing';
 
 const REVISE_TITLE: CommunicationCommand = { type: 'communication.revise', payload: { title: 'New labels' } };
 const SUBMIT: CommunicationCommand = { type: 'communication.submit', payload: {} };
@@ -240,5 +250,33 @@ describe('communicationDecider (authoring and review)', () => {
       expect(stateAt('drafted', ACTORS.admin).author).toEqual(ACTORS.admin);
       expect(NEW).toMatchObject({ exists: false, status: 'none', revision: 0, author: null });
     });
+  });
+});
+
+describe('communication.reject-evidence', () => {
+  const taskState = () => stateAt('published', ACTORS.editor, TASK);
+  const reject = (
+    state = taskState(),
+    payload = { storeId: 'store-1', reason: 'The photo is blurry' },
+    actor = ACTORS.editor,
+  ) => decide({ type: 'communication.reject-evidence', payload }, state, actor);
+
+  it('sends a store’s evidence back with a reason, counting the rejections per store', () => {
+    expect(reject()).toEqual([
+      { type: 'task.evidence-rejected', data: { storeId: 'store-1', reason: 'The photo is blurry', rejection: 1 } },
+    ]);
+    const rejected = envelope('task.evidence-rejected', { storeId: 'store-1', reason: 'x', rejection: 1 });
+    const once = given(communicationDecider, [...historyTo('published', ACTORS.editor, TASK), rejected], 'comm-1');
+    expect(once.evidenceRejections).toEqual({ 'store-1': { reason: 'x', rejection: 1 } });
+    expect(reject(once)[0].data).toMatchObject({ rejection: 2 });
+    expect(reject(once, { storeId: 'store-2', reason: 'Wrong shelf' })[0].data).toMatchObject({ rejection: 1 });
+  });
+
+  it('refuses: not a task, not published, no reason, an unknown store, a role that may not', () => {
+    expect(() => reject(stateAt('published'))).toThrow(/only the evidence of a task/);
+    expect(() => reject(stateAt('drafted', ACTORS.editor, TASK))).toThrow(/while the task is published/);
+    expectInvalid(() => reject(taskState(), { storeId: 'store-1', reason: ' ' }), ['reason']);
+    expect(() => reject(taskState(), { storeId: 'nowhere', reason: 'x' })).toThrow(/not found/);
+    expect(() => reject(taskState(), undefined, ACTORS.agency)).toThrow();
   });
 });

@@ -7,7 +7,7 @@ import { FieldProblems, instant, withoutUndefined } from '../values';
 import { assertValidContent, contentChanges, normalizeContent } from './communication.content';
 import { initialCommunicationState, type CommunicationState } from './communication.state';
 
-type CommunicationEventType = keyof EventDataByType & `communication.${string}`;
+type CommunicationEventType = (keyof EventDataByType & `communication.${string}`) | 'task.evidence-rejected';
 type Draft = EventDraft<CommunicationEventType, EventDataByType[CommunicationEventType]>;
 
 function draftOf<T extends CommunicationEventType>(type: T, data: EventDataByType[T]): Draft {
@@ -137,6 +137,30 @@ function retract(reason: string | undefined, state: CommunicationState, context:
   return [draftOf('communication.retracted', withoutUndefined({ reason }))];
 }
 
+/**
+ * Head office sends a store's evidence of a task back: the task reopens for that store
+ * (the feed tells its tablets, which take it again). Only while the task is live, for a
+ * store of the directory, with a reason the store can act on.
+ */
+function rejectEvidence(
+  payload: { storeId: string; reason: string },
+  state: CommunicationState,
+  context: DecideContext,
+): Draft[] {
+  requireRole(context.actor, EDITOR_ROLES, "reject a store's evidence");
+  requireExisting(state);
+  if (state.content.kind !== 'task') throw new RuleViolation('only the evidence of a task can be rejected');
+  if (state.status !== 'published') {
+    throw new RuleViolation(`evidence can be rejected while the task is published (it is ${state.status})`);
+  }
+  const problems = new FieldProblems();
+  if (typeof payload.reason !== 'string' || payload.reason.trim() === '') problems.add('reason', 'must not be empty');
+  problems.throwIfAny();
+  if (!context.directory.storeExists(payload.storeId)) throw new NotFound(`store ${payload.storeId} not found`);
+  const rejection = (state.evidenceRejections?.[payload.storeId]?.rejection ?? 0) + 1;
+  return [draftOf('task.evidence-rejected', { storeId: payload.storeId, reason: payload.reason, rejection })];
+}
+
 /** The scheduler's half of a scheduled publication. */
 function publishDue(state: CommunicationState, context: DecideContext): Draft[] {
   requireRole(context.actor, ['system'], 'publish a due communication');
@@ -201,6 +225,10 @@ function evolve(state: CommunicationState, event: DomainEvent): CommunicationSta
       return { ...state, status: 'retracted' };
     case 'communication.expired':
       return { ...state, status: 'expired' };
+    case 'task.evidence-rejected': {
+      const { storeId, reason, rejection } = event.data;
+      return { ...state, evidenceRejections: { ...state.evidenceRejections, [storeId]: { reason, rejection } } };
+    }
     default:
       return state;
   }
@@ -228,6 +256,8 @@ export const communicationDecider: Decider<CommunicationState, CommunicationComm
         return publishDue(state, context);
       case 'communication.expire':
         return expire(state, context);
+      case 'communication.reject-evidence':
+        return rejectEvidence(command.payload, state, context);
     }
   },
   evolve,

@@ -23,6 +23,8 @@ export interface CommunicationState {
   /** Approved by the act of publishing an editor's own draft, not by a separate review. */
   selfApproved: boolean;
   rejectionReason?: string;
+  /** A task's evidence sent back, per store: the latest reason and how many times (absent: never). */
+  evidenceRejections?: Record<string, { reason: string; rejection: number }>;
 }
 
 /** Placeholder content of a communication that has not been drafted yet. */

@@ -172,3 +172,40 @@ describe('applyFeedEntry', () => {
     expect(() => applyFeedEntry(feed, { ...entry, feedSeq: 5 })).toThrow(/gap/);
   });
 });
+
+describe('planStoreFeed: evidence sent back', () => {
+  const task = (rejections?: CommunicationState['evidenceRejections']): VersionedCommunication => {
+    const base = communication('t1', 'published');
+    return { ...base, state: { ...base.state, evidenceRejections: rejections } };
+  };
+
+  it('repeats the same revision for the store whose evidence was rejected, once per rejection', () => {
+    const feed = emptyStoreFeed();
+    plan(feed, [task()]);
+    const rejected = task({ 'store-1': { reason: 'Blurry', rejection: 1 } });
+    const [entry, ...more] = plan(feed, [rejected]);
+    expect(more).toEqual([]);
+    expect(entry).toMatchObject({
+      feedSeq: 2,
+      change: 'revised',
+      communication: { id: 't1', revision: 1 },
+      evidenceRejected: { reason: 'Blurry', rejection: 1 },
+    });
+    expect(plan(feed, [rejected])).toEqual([]);
+    expect(changes(plan(feed, [task({ 'store-1': { reason: 'Still blurry', rejection: 2 } })]))).toEqual([
+      [3, 'revised', 't1'],
+    ]);
+  });
+
+  it("leaves other stores' feeds alone and keeps the rejection on later revisions of the store's entry", () => {
+    const feed = emptyStoreFeed();
+    plan(feed, [task()]);
+    expect(plan(feed, [task({ 'store-2': { reason: 'Wrong shelf', rejection: 1 } })])).toEqual([]);
+    const rejected = task({ 'store-1': { reason: 'Blurry', rejection: 1 } });
+    plan(feed, [rejected]);
+    const revised = { ...rejected, state: { ...rejected.state, revision: 2 }, version: rejected.version + 1 };
+    expect(plan(feed, [revised])).toEqual([
+      expect.objectContaining({ change: 'revised', evidenceRejected: { reason: 'Blurry', rejection: 1 } }),
+    ]);
+  });
+});

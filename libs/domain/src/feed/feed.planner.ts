@@ -9,6 +9,8 @@ export interface FeedItemState {
   live: boolean;
   /** The communication's aggregateVersion when the entry was planned. */
   sourceVersion: number;
+  /** The store's evidence rejections of this task the feed has shown (absent: none). */
+  rejection?: number;
 }
 
 /** A communication as the planner's view has it: its state and its aggregateVersion. */
@@ -93,12 +95,15 @@ export function planStoreFeed(
   for (const { state: communication, version } of communications) {
     const held = feed.items.get(communication.id);
     if (held && version < held.sourceVersion) continue;
+    // Per store, beside the shared snapshot: this store's latest evidence rejection.
+    const rejected = communication.evidenceRejections?.[store.id];
     const append = (change: FeedChange) => {
       entries.push({
         storeId: store.id,
         feedSeq: ++feedSeq,
         change,
         communication: feedSnapshot(communication),
+        ...(rejected && change !== 'retracted' && change !== 'expired' ? { evidenceRejected: rejected } : {}),
         sourceVersion: version,
       });
     };
@@ -107,6 +112,8 @@ export function planStoreFeed(
     if (wanted) {
       if (!held?.live) append('published');
       else if (held.revision !== communication.revision) append('revised');
+      // The same revision again, now with the store's evidence sent back: its tablets reopen the task.
+      else if ((rejected?.rejection ?? 0) > (held.rejection ?? 0)) append('revised');
     } else if (held?.live) {
       append(communication.status === 'expired' ? 'expired' : 'retracted');
     }
@@ -125,10 +132,14 @@ export function applyFeedEntry(feed: StoreFeedState, entry: FeedAppended): boole
     throw new Error(`gap in the feed of store ${entry.storeId}: at ${feed.head}, got ${entry.feedSeq}`);
   }
   feed.head = entry.feedSeq;
-  feed.items.set(entry.communication.id, {
-    revision: entry.communication.revision,
-    live: entry.change === 'published' || entry.change === 'revised',
-    sourceVersion: entry.sourceVersion,
-  });
+  feed.items.set(
+    entry.communication.id,
+    withoutUndefined({
+      revision: entry.communication.revision,
+      live: entry.change === 'published' || entry.change === 'revised',
+      sourceVersion: entry.sourceVersion,
+      rejection: entry.evidenceRejected?.rejection,
+    }),
+  );
   return true;
 }

@@ -3,6 +3,8 @@ import type { ComplianceTask, DomainEvent, EvidencePage, StoreCompliance, TaskEv
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
 
+type Rejected = NonNullable<TaskEvidence['rejected']>;
+
 interface OpenTask {
   title: string;
   dueAt?: string;
@@ -29,16 +31,66 @@ export const compliance: ReadModel = {
       }
     } else if (event.type === 'task.completed') {
       requireStrings(event.data, 'storeId', 'communicationId');
-      const { storeId, communicationId, terminalId, revision, note, photoUrl, photo } = event.data;
+      const { storeId, communicationId, terminalId, revision, note, photoUrl, photo, attempt = 0 } = event.data;
       context.write('SADD', keys.model('tasks', 'done', communicationId), storeId);
+      context.script('lmHashMax', keys.model('tasks', 'attempt', communicationId), storeId, attempt);
       // The store's latest completion is its evidence (facts of a store are in order: one partition).
-      const evidence: TaskEvidence = { terminalId, revision, completedAt: event.occurredAt, note, photoUrl, photo };
+      const evidence: TaskEvidence = {
+        terminalId,
+        revision,
+        completedAt: event.occurredAt,
+        note,
+        photoUrl,
+        photo,
+        ...(attempt > 0 ? { attempt } : {}),
+      };
       context.write('HSET', keys.model('tasks', 'evidence', communicationId), storeId, JSON.stringify(evidence));
+    } else if (event.type === 'task.evidence-rejected') {
+      // From the events topic, so in no fixed order with the store's completions: a store's
+      // task is done when its latest attempt is at least its number of rejections (both maxima).
+      const { storeId, reason, rejection } = event.data;
+      context.script('lmHashMax', keys.model('tasks', 'rejections', event.aggregateId), storeId, rejection);
+      const rejected: Rejected = { reason, rejection, at: event.occurredAt };
+      context.write('HSET', keys.model('tasks', 'rejected', event.aggregateId), storeId, JSON.stringify(rejected));
     }
   },
 };
 
 export type { ComplianceTask, StoreCompliance };
+
+/**
+ * A store's completion of one task: completed when it sent one and its latest attempt
+ * answers every rejection; the evidence is its latest, marked `rejected` when head office
+ * sent it back and no retake has come yet.
+ */
+async function completionOf(
+  redis: Redis,
+  keys: RedisKeys,
+  communicationId: string,
+  storeId: string,
+): Promise<{ completed: boolean; evidence?: TaskEvidence }> {
+  const [done, evidence, attempt, rejections, rejected] = await Promise.all([
+    redis.sismember(keys.model('tasks', 'done', communicationId), storeId),
+    redis.hget(keys.model('tasks', 'evidence', communicationId), storeId),
+    redis.hget(keys.model('tasks', 'attempt', communicationId), storeId),
+    redis.hget(keys.model('tasks', 'rejections', communicationId), storeId),
+    redis.hget(keys.model('tasks', 'rejected', communicationId), storeId),
+  ]);
+  return judged(done === 1, evidence, attempt, rejections, rejected);
+}
+
+function judged(
+  done: boolean,
+  evidence: string | null,
+  attempt: string | null,
+  rejections: string | null,
+  rejected: string | null,
+): { completed: boolean; evidence?: TaskEvidence } {
+  const open = Number(rejections ?? 0) > Number(attempt ?? 0);
+  const shown = evidence ? (JSON.parse(evidence) as TaskEvidence) : undefined;
+  if (shown && open && rejected) shown.rejected = JSON.parse(rejected) as Rejected;
+  return { completed: done && !open, ...(shown ? { evidence: shown } : {}) };
+}
 
 /** The board: per store, its live tasks, which are done and which are overdue at `now`. */
 export async function readCompliance(
@@ -52,21 +104,15 @@ export async function readCompliance(
   const board: StoreCompliance[] = [];
   for (const [index, storeId] of stores.entries()) {
     const entries = Object.entries(open[index]);
-    const [done, evidence] = await Promise.all([
-      Promise.all(
-        entries.map(([communicationId]) => redis.sismember(keys.model('tasks', 'done', communicationId), storeId)),
-      ),
-      Promise.all(
-        entries.map(([communicationId]) => redis.hget(keys.model('tasks', 'evidence', communicationId), storeId)),
-      ),
-    ]);
+    const completions = await Promise.all(
+      entries.map(([communicationId]) => completionOf(redis, keys, communicationId, storeId)),
+    );
     const tasks = entries
       .map(([communicationId, json], i): ComplianceTask => {
         const task = JSON.parse(json) as OpenTask;
-        const completed = done[i] === 1;
+        const { completed, evidence } = completions[i];
         const overdue = !completed && !!task.dueAt && Date.parse(task.dueAt) < now.getTime();
-        const shown = completed && evidence[i] ? { evidence: JSON.parse(evidence[i]!) as TaskEvidence } : {};
-        return { communicationId, ...task, completed, overdue, ...shown };
+        return { communicationId, ...task, completed, overdue, ...(evidence ? { evidence } : {}) };
       })
       .sort(
         (a, b) => (a.dueAt ?? '~').localeCompare(b.dueAt ?? '~') || a.communicationId.localeCompare(b.communicationId),
@@ -100,10 +146,19 @@ export async function readEvidence(
     'COUNT',
     options.limit,
   );
-  const items: EvidencePage['items'] = [];
-  for (let i = 0; i < flat.length; i += 2) {
-    items.push({ storeId: flat[i], ...(JSON.parse(flat[i + 1]) as TaskEvidence) });
-  }
+  const stores: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) stores.push(flat[i]);
+  const hmget = (model: string) =>
+    stores.length ? redis.hmget(keys.model('tasks', model, communicationId), ...stores) : Promise.resolve([]);
+  const [attempts, rejections, rejected] = await Promise.all([
+    hmget('attempt'),
+    hmget('rejections'),
+    hmget('rejected'),
+  ]);
+  const items: EvidencePage['items'] = stores.map((storeId, i) => ({
+    storeId,
+    ...judged(true, flat[2 * i + 1], attempts[i], rejections[i], rejected[i]).evidence!,
+  }));
   items.sort((a, b) => a.storeId.localeCompare(b.storeId));
   return { communicationId, items, ...(next !== '0' ? { next } : {}) };
 }

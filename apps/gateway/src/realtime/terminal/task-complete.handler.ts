@@ -5,7 +5,7 @@
  * reference.
  */
 import { Injectable } from '@nestjs/common';
-import { IsInt, IsOptional, IsString, IsUrl, IsUUID, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUrl, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
 import type { TerminalSession } from '../feed-relay';
 import { StoreActivityWriter } from '../store-activity-writer';
 import { FeedCheck } from './feed-check';
@@ -19,6 +19,8 @@ export class TaskCompleteDto {
   @IsOptional() @IsString() @MinLength(1) @MaxLength(2_000) note?: string;
   @IsOptional() @IsUUID() photoMediaId?: string;
   @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_protocol: true }) @MaxLength(2_000) photoUrl?: string;
+  /** After head office sent the evidence back: the item's `evidenceRejected.rejection`. */
+  @IsOptional() @IsInt() @Min(0) @Max(1_000) attempt?: number;
 }
 
 @Injectable()
@@ -35,7 +37,17 @@ export class TaskCompleteHandler implements TerminalMessageHandler {
       ? await this.media.refs(session.storeId, [task.photoMediaId], 'photoMediaId', { images: true })
       : [];
     await this.feed.requireInFeed(session, task.communicationId, task.revision);
-    const id = this.writer.factId(session.terminalId, 'completed', task.communicationId, String(task.revision));
+    // A retake after a rejection is a new fact (attempt 0 keeps the id it always had).
+    const attempt = task.attempt ?? 0;
+    const id = attempt
+      ? this.writer.factId(
+          session.terminalId,
+          'completed',
+          task.communicationId,
+          String(task.revision),
+          String(attempt),
+        )
+      : this.writer.factId(session.terminalId, 'completed', task.communicationId, String(task.revision));
     return this.writer.record('task.completed', id, actorOf(session), {
       storeId: session.storeId,
       terminalId: session.terminalId,
@@ -44,6 +56,7 @@ export class TaskCompleteHandler implements TerminalMessageHandler {
       ...(task.note !== undefined ? { note: task.note } : {}),
       ...(task.photoUrl !== undefined ? { photoUrl: task.photoUrl } : {}),
       ...(photo ? { photo } : {}),
+      ...(attempt ? { attempt } : {}),
     });
   }
 }
