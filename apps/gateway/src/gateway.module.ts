@@ -8,6 +8,7 @@ import { BoardController } from './read/board.controller';
 import { CommunicationsController } from './read/communications.controller';
 import { StoresController } from './read/stores.controller';
 import { MediaController } from './media/media.controller';
+import { MediaSweeper } from './media/media-sweeper';
 import { MediaModule } from './media/media.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { UiConfigController } from './web/ui-config.controller';
@@ -32,6 +33,8 @@ export class GatewayModule {
         UiConfigController,
         MediaController,
       ],
+      // Beside the controller: it needs the read models (RealtimeModule) and the media store (MediaModule).
+      providers: [MediaSweeper],
     };
   }
 }

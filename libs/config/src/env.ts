@@ -186,6 +186,18 @@ export const gatewayEnv = {
     default: 86_400,
     desc: 'Seconds an unfinished resumable upload (tus, /v1/media/uploads) is kept before it is swept',
   }),
+  MEDIA_RETENTION_DAYS: nonNegativeInt({
+    default: 365,
+    desc: 'Days the media of a retracted or expired communication stay for the audit before the media sweep deletes them',
+  }),
+  MEDIA_UNREFERENCED_GRACE_S: positiveInt({
+    default: 86_400,
+    desc: 'Seconds an uploaded medium nothing uses (no communication, task or report) is kept before the media sweep deletes it',
+  }),
+  MEDIA_SWEEP_EVERY_S: nonNegativeInt({
+    default: 21_600,
+    desc: 'How often one gateway of the deployment runs the media sweep (a Redis lock picks it); 0 = only through POST /v1/media/sweep',
+  }),
   MEDIA_UPLOADS_MAX: positiveInt({
     default: 4,
     desc: 'Uploads (POST /v1/media) one gateway receives and processes at once; more are answered 503 with Retry-After',

@@ -5,8 +5,9 @@ import exif from 'exif-reader';
 import sharp from 'sharp';
 import { MEDIA_MAX_BYTES } from '@lastmeter/contracts';
 import { inspectUpload, MediaRefused, sniffType } from './inspect';
-import { MediaLibrary, safeName } from './media-library';
+import { blobKey, MediaLibrary, safeName } from './media-library';
 import { FsObjectStore, InvalidObjectKey } from './object-store';
+import { sweepMedia, type MediaUseView } from './sweep';
 import { testPhoto } from './test-photo';
 
 /** A phone photo: 1200×800 JPEG with EXIF GPS and an orientation tag. */
@@ -124,5 +125,71 @@ describe('FsObjectStore and MediaLibrary', () => {
     expect(safeName('.htaccess', 'image/png')).toBe('file.png');
     expect(safeName(undefined, 'image/webp')).toBe('file.webp');
     expect(safeName('a'.repeat(300) + '.jpg', 'image/jpeg')).toHaveLength(100);
+  });
+});
+
+describe('sweepMedia', () => {
+  let root: string;
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'lm-sweep-'))));
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('keeps what is used, in its retention or young; deletes the rest, and blobs no record names', async () => {
+    const store = new FsObjectStore(root);
+    const library = new MediaLibrary(store);
+    const owner = { kind: 'head-office' } as const;
+    const upload = (width: number) =>
+      testPhoto(width, 100).then((photo) => library.upload(photo, { owner, uploadedBy: 'editor' }));
+    const [report, live, recent, old, orphan, shared] = await Promise.all([
+      upload(101),
+      upload(102),
+      upload(103),
+      upload(104),
+      upload(105),
+      upload(101), // the same bytes as `report`: one blob, two records
+    ]);
+    const day = 86_400_000;
+    const now = new Date(Date.now() + 2 * day);
+    const uses: Record<string, MediaUseView> = {
+      [report.mediaId]: { report: true, communications: [] },
+      [live.mediaId]: { report: false, communications: [{ id: 'c-live' }] },
+      [recent.mediaId]: {
+        report: false,
+        communications: [{ id: 'c1', endedAt: new Date(now.getTime() - day).toISOString() }],
+      },
+      [old.mediaId]: {
+        report: false,
+        communications: [{ id: 'c2', endedAt: new Date(now.getTime() - 40 * day).toISOString() }],
+      },
+      [shared.mediaId]: { report: false, communications: [] },
+    };
+    const useOf = async (id: string): Promise<MediaUseView> => uses[id] ?? { report: false, communications: [] };
+    const options = { now, unreferencedGraceMs: day, retentionMs: 30 * day };
+
+    const dry = await sweepMedia(store, useOf, { ...options, dryRun: true });
+    expect(dry).toMatchObject({ records: 6, kept: 3, deleted: { unreferenced: 2, retention: 1 }, dryRun: true });
+    expect(await library.record(orphan.mediaId)).toBeDefined();
+
+    const swept = await sweepMedia(store, useOf, options);
+    expect(swept).toMatchObject({ records: 6, kept: 3, deleted: { unreferenced: 2, retention: 1 } });
+    for (const gone of [old, orphan, shared]) expect(await library.record(gone.mediaId)).toBeUndefined();
+    for (const kept of [report, live, recent]) expect(await library.record(kept.mediaId)).toBeDefined();
+    // `shared` went, but its bytes are `report`'s: still there. `old` and `orphan` took theirs along.
+    expect(await store.exists(blobKey(report.sha256))).toBe(true);
+    expect(await store.exists(blobKey(old.sha256))).toBe(false);
+    expect(await store.exists(blobKey(orphan.thumbnail!.sha256))).toBe(false);
+    expect(swept.blobs).toBe(4);
+    expect(await sweepMedia(store, useOf, options)).toMatchObject({ records: 3, kept: 3, blobs: 0 });
+  });
+
+  it('never deletes a young blob no record names yet (an upload writing its record)', async () => {
+    const store = new FsObjectStore(root);
+    await store.put(blobKey('a'.repeat(64)), Buffer.from('bytes'));
+    const report = await sweepMedia(store, async () => ({ report: false, communications: [] }), {
+      now: new Date(),
+      unreferencedGraceMs: 60_000,
+      retentionMs: 0,
+    });
+    expect(report.blobs).toBe(0);
+    expect(await store.exists(blobKey('a'.repeat(64)))).toBe(true);
   });
 });

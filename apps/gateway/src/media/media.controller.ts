@@ -22,7 +22,8 @@ import { MediaLibrary, type MediaVariant } from '@lastmeter/media';
 import { communicationsUsing, factContexts, getCommunication } from '@lastmeter/read-models';
 import { ReadModels } from '../read/read-models.service';
 import { HQ_READERS, isStoreScoped, mayShow, STORE_READERS } from '../read/scope';
-import { MediaVariantQuery, SignedMediaQuery } from './media.dto';
+import { MediaVariantQuery, SignedMediaQuery, SweepQuery } from './media.dto';
+import { MediaSweeper } from './media-sweeper';
 import { mediaFileName, MediaLinks } from './media-links';
 import { ResumableUploads } from './resumable-uploads';
 import { MediaUploadInterceptor } from './upload.interceptor';
@@ -45,6 +46,7 @@ export class MediaController {
     private readonly links: MediaLinks,
     private readonly models: ReadModels,
     private readonly uploads: ResumableUploads,
+    private readonly sweeper: MediaSweeper,
   ) {}
 
   @All(['uploads', 'uploads/*id'])
@@ -52,6 +54,20 @@ export class MediaController {
   @ApiExcludeEndpoint()
   async resumable(@Req() request: Request, @Res() response: Response): Promise<void> {
     await this.uploads.server.handle(request, response);
+  }
+
+  @Post('sweep')
+  @HttpCode(200)
+  @Roles('hq-admin')
+  @ApiOperation({
+    summary: 'Run the media sweep now (or count what it would delete, with dryRun=true)',
+    description:
+      'Deletes media nothing uses (after MEDIA_UNREFERENCED_GRACE_S) and media of communications retracted or ' +
+      'expired more than MEDIA_RETENTION_DAYS ago; photos of field reports stay. Gateways also run it every ' +
+      'MEDIA_SWEEP_EVERY_S.',
+  })
+  sweep(@Query() query: SweepQuery) {
+    return this.sweeper.sweep(query.dryRun === 'true');
   }
 
   @Post()

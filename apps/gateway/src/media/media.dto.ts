@@ -31,3 +31,10 @@ export class SignedMediaQuery {
   @Matches(/^[A-Za-z0-9_-]{43}$/, { message: 'signature must be the one of the link' })
   signature!: string;
 }
+
+export class SweepQuery {
+  @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false', description: 'Count only, delete nothing' })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  dryRun?: 'true' | 'false';
+}
