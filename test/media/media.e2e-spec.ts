@@ -458,6 +458,33 @@ describe('photo evidence and report attachments from a tablet', () => {
   });
 });
 
+describe('field reports over HTTP', () => {
+  it('a store manager files a report with the store’s photos; another store’s are refused, nothing written', async () => {
+    const manager = api.token('store-manager', { storeId: storeA });
+    const mine = (await upload(manager, await testPhoto(500, 400), 'door.jpg')).body as MediaUploaded;
+    const theirs = (await upload(terminalB, await testPhoto(500, 400), 'b.jpg')).body as MediaUploaded;
+    const file = (attachments: Array<{ mediaId: string }>) =>
+      request(apps.command.url)
+        .post(`/v1/stores/${storeA}/reports`)
+        .set(bearer(manager))
+        .send({ title: 'Broken door', body: 'The back door does not lock.', attachments });
+    const before = await writeSnapshot(ns);
+    const refused = await file([{ mediaId: mine.mediaId }, { mediaId: theirs.mediaId }]);
+    expect(refused.status).toBe(400);
+    expect(Object.keys(refused.body.fields)).toEqual(['attachments.1.mediaId']);
+    await expectNothingWritten(ns, before);
+    const filed = await file([{ mediaId: mine.mediaId }]);
+    expect(filed.status).toBe(201);
+    await eventually(async () => {
+      const reports = await request(apps.gateway.url)
+        .get('/v1/reports')
+        .set(bearer(api.token('hq-editor')));
+      const report = (reports.body.items as ReportView[]).find((r) => r.title === 'Broken door');
+      expect(report?.attachments?.map((a) => a.mediaId)).toEqual([mine.mediaId]);
+    });
+  });
+});
+
 describe('head office attachments on communications', () => {
   const clients: TerminalClient[] = [];
   afterAll(() => clients.forEach((c) => c.close()));

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   IsArray,
   IsIn,
   IsOptional,
@@ -10,9 +12,10 @@ import {
   MinLength,
   IsTimeZone,
   IsLocale,
+  ValidateNested,
 } from 'class-validator';
 import { OptionalTags } from '../http/tags.decorator';
-import { STORE_ROLES, USER_ROLES, type StoreRole, type UserRole } from '@lastmeter/contracts';
+import { MAX_REPORT_ATTACHMENTS, STORE_ROLES, USER_ROLES, type StoreRole, type UserRole } from '@lastmeter/contracts';
 
 /** Region and store codes (natural keys). */
 export const CODE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
@@ -99,7 +102,19 @@ export class LoginDto {
   @ApiProperty() @IsString() @MinLength(1) @MaxLength(200) password!: string;
 }
 
+export class ReportAttachmentDto {
+  @ApiProperty({ description: 'A medium of the store (POST /v1/media on the gateway)' }) @IsUUID() mediaId!: string;
+}
+
 export class FileReportDto {
   @ApiProperty() @IsString() @MinLength(1) @MaxLength(200) title!: string;
   @ApiProperty() @IsString() @MinLength(1) @MaxLength(20_000) body!: string;
+
+  @ApiPropertyOptional({ type: [ReportAttachmentDto], maxItems: MAX_REPORT_ATTACHMENTS })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_REPORT_ATTACHMENTS)
+  @ValidateNested({ each: true })
+  @Type(() => ReportAttachmentDto)
+  attachments?: ReportAttachmentDto[];
 }

@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Body,
   ConflictException,
   Controller,
@@ -19,6 +20,7 @@ import { KAFKA, LazyProducer, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
 import type Redis from 'ioredis';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
 import { FactClaims, FactInFlight, REDIS } from '@lastmeter/redis';
+import { MediaLibrary, storeMediaRefs } from '@lastmeter/media';
 import { IdempotencyKey } from '../http/headers';
 import { DirectoryLookup } from './directory-lookup';
 import { FileReportDto } from './directory.dto';
@@ -39,6 +41,7 @@ export class ReportsController {
     private readonly lookup: DirectoryLookup,
     @Inject(REDIS) redis: Redis,
     @Inject(APP_CONFIG) config: SharedConfig,
+    private readonly media: MediaLibrary,
   ) {
     this.producer = new LazyProducer(kafka);
     this.claims = new FactClaims(redis, config.REDIS_KEY_PREFIX);
@@ -55,6 +58,14 @@ export class ReportsController {
     if (actor.storeId !== storeId)
       throw new ForbiddenException('a store manager files reports for their own store only');
     if (!(await this.lookup.storeExists(storeId))) throw new NotFoundException('no such store');
+    const ids = (body.attachments ?? []).map((a) => a.mediaId);
+    const { refs: attachments, problems } = await storeMediaRefs(this.media, storeId, ids);
+    if (problems.some(Boolean)) {
+      const fields = Object.fromEntries(
+        problems.flatMap((problem, i) => (problem ? [[`attachments.${i}.mediaId`, [problem]]] : [])),
+      );
+      throw new BadRequestException({ message: `invalid request: ${Object.keys(fields).join(', ')}`, fields });
+    }
     const commandId = key ? `${actor.id}:${key}` : randomUUID();
     // The same Idempotency-Key gives the same report and event id: consumers keep one.
     const reportId = key ? uuidv5(commandId, REPORT_IDS) : randomUUID();
@@ -70,7 +81,14 @@ export class ReportsController {
       commandId,
       correlationId: commandId,
       causationId: commandId,
-      data: { storeId, reportId, title: body.title, body: body.body, authorId: actor.id },
+      data: {
+        storeId,
+        reportId,
+        title: body.title,
+        body: body.body,
+        authorId: actor.id,
+        ...(attachments.length ? { attachments } : {}),
+      },
     };
     try {
       // Once per fact even when the same Idempotency-Key is sent twice at once or to

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { MediaRef } from '@lastmeter/contracts';
-import { MediaLibrary, mediaRefOf } from '@lastmeter/media';
+import { MediaLibrary, storeMediaRefs } from '@lastmeter/media';
 import { InvalidMessage } from './message';
 
 /**
@@ -19,16 +19,9 @@ export class StoreMedia {
     field: string,
     options: { images?: boolean } = {},
   ): Promise<MediaRef[]> {
-    const records = await Promise.all(mediaIds.map((id) => this.library.record(id)));
-    const problems: string[] = [];
-    records.forEach((record, i) => {
-      if (!record || record.owner.kind !== 'store' || record.owner.storeId !== storeId) {
-        problems.push(`${mediaIds[i]}: no medium of this store has this id (upload it first with POST /v1/media)`);
-      } else if (options.images && !record.contentType.startsWith('image/')) {
-        problems.push(`${mediaIds[i]}: must be a photo (JPEG, PNG or WebP), not ${record.contentType}`);
-      }
-    });
-    if (problems.length > 0) throw new InvalidMessage({ [field]: problems });
-    return records.map((record) => mediaRefOf(record!));
+    const { refs, problems } = await storeMediaRefs(this.library, storeId, mediaIds, options);
+    const messages = problems.flatMap((problem, i) => (problem ? [`${mediaIds[i]}: ${problem}`] : []));
+    if (messages.length > 0) throw new InvalidMessage({ [field]: messages });
+    return refs;
   }
 }
