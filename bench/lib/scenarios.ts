@@ -16,4 +16,5 @@ export const SCENARIOS = [
   'scale',
   'command-startup',
   'console',
+  'media',
 ];

@@ -32,7 +32,7 @@ import { testPhoto } from '../../libs/media/src/test-photo';
  * limited, EXIF removed, thumbnails), served only to readers allowed to see them, with a
  * token or a signed link; every refusal writes nothing (no file, no event, no key).
  */
-const ns = testNamespace('media');
+const ns = testNamespace('media', { MEDIA_UPLOADS_QUEUE: '1' });
 const mediaDir = ns.env.MEDIA_DIR!;
 const topics = topicNames(ns.topicPrefix);
 let apps: Record<AppName, RunningApp>;
@@ -315,17 +315,31 @@ describe('uploads at once', () => {
     return { request: req, answered };
   }
 
-  it('receives MEDIA_UPLOADS_MAX (4) at once; one more is a 503 with Retry-After, and a slot frees when one ends', async () => {
+  /** The gateway's own count of uploads, by state (`/metrics`). */
+  async function uploadsNow(): Promise<{ active: number; waiting: number }> {
+    const text = await (await fetch(`${apps.gateway.url}/metrics`)).text();
+    const read = (state: string) =>
+      Number(new RegExp(`^lastmeter_media_uploads\\{[^}]*state="${state}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1]);
+    return { active: read('active'), waiting: read('waiting') };
+  }
+
+  it('receives MEDIA_UPLOADS_MAX (4) at once, queues MEDIA_UPLOADS_QUEUE (1 here) in order, and answers 503 beyond', async () => {
     const slow = [1, 2, 3, 4].map(() => slowUpload(terminalA));
-    await eventually(async () => {
-      const response = await upload(terminalA, await photo(), 'fifth.jpg');
-      expect(response.status).toBe(503);
-      expect(response.headers['retry-after']).toBe('2');
-    });
-    // A tablet that loses its connection mid-upload gives its slot back.
-    for (const { request } of slow) request.destroy();
-    await Promise.all(slow.map((s) => s.answered));
-    await eventually(async () => expect((await upload(terminalA, await photo(), 'after.jpg')).status).toBe(201));
+    let queued: Promise<number> | undefined;
+    try {
+      await eventually(async () => expect(await uploadsNow()).toEqual({ active: 4, waiting: 0 }));
+      queued = upload(terminalA, await photo(), 'fifth.jpg').then((r) => r.status);
+      await eventually(async () => expect(await uploadsNow()).toEqual({ active: 4, waiting: 1 }));
+      const refused = await upload(terminalA, await photo(), 'sixth.jpg');
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('2');
+    } finally {
+      // A tablet that loses its connection mid-upload gives its slot back: the one waiting goes in.
+      for (const { request } of slow) request.destroy();
+      await Promise.all(slow.map((s) => s.answered));
+    }
+    expect(await queued).toBe(201);
+    await eventually(async () => expect(await uploadsNow()).toEqual({ active: 0, waiting: 0 }));
   });
 });
 

@@ -193,6 +193,12 @@ describe('media in the web UIs', () => {
     await hq.getByRole('tab', { name: 'Compliance' }).click();
     await picturesLoaded(hq, `[data-testid="compliance-table"] tr[data-store-id="${storeA}"]`, 1);
     await screenshot(hq, 'hq-compliance-evidence');
+    // The communication view shows it too, store by store.
+    await hq.getByRole('tab', { name: 'Communications' }).click();
+    await hq.getByRole('button', { name: 'Photograph the endcap' }).click();
+    await picturesLoaded(hq, `[aria-label="Evidence"] [data-store-id="${storeA}"]`, 1);
+    await screenshot(hq, 'hq-communication-evidence');
+    await hq.getByRole('tab', { name: 'Compliance' }).click();
   });
 
   it('head office sends the photo back from the board; the tablet reopens the task and the retake replaces it', async () => {

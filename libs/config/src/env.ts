@@ -198,9 +198,13 @@ export const gatewayEnv = {
     default: 21_600,
     desc: 'How often one gateway of the deployment runs the media sweep (a Redis lock picks it); 0 = only through POST /v1/media/sweep',
   }),
+  MEDIA_UPLOADS_QUEUE: nonNegativeInt({
+    default: 200,
+    desc: 'Uploads that wait their turn (in arrival order, up to 30 s) when MEDIA_UPLOADS_MAX are being received; more are answered 503 with Retry-After',
+  }),
   MEDIA_UPLOADS_MAX: positiveInt({
     default: 4,
-    desc: 'Uploads (POST /v1/media) one gateway receives and processes at once; more are answered 503 with Retry-After',
+    desc: 'Uploads (POST /v1/media) one gateway receives and processes at once (each up to 25 MB in memory); more wait (MEDIA_UPLOADS_QUEUE)',
   }),
   COMMAND_PUBLIC_URL: str({
     default: '',

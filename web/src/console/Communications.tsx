@@ -6,6 +6,7 @@ import { fromLocalInput, when } from '../shared/format';
 import { Badge, Empty, ErrorNotice, Field, fieldErrors, STATUS_TONE } from '../shared/ui';
 import { useCommand, useCommunication, useCommunications, useNamesFor, useSessionToken } from '../shared/data';
 import { ReachBoard } from './ReachBoard';
+import { TaskEvidence } from './TaskEvidence';
 
 export function Communications(props: {
   selected?: string;
@@ -157,6 +158,9 @@ function Detail({ id, onRevise }: { id: string; onRevise: (c: CommunicationView)
         <Actions communication={c} onRevise={onRevise} />
       </div>
       <FeedCard communication={asFeed(c)} open token={token} />
+      {c.kind === 'task' && ['published', 'retracted', 'expired'].includes(c.status) && (
+        <TaskEvidence communication={c} />
+      )}
       {['published', 'retracted', 'expired', 'scheduled'].includes(c.status) && <ReachBoard communication={c} />}
     </section>
   );

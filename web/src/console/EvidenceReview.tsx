@@ -31,6 +31,7 @@ export function EvidenceReview(props: { task: ComplianceTask; storeId: string; s
       setReason(undefined);
       // The command answered once the read side holds it: the board shows it sent back.
       await client.invalidateQueries({ queryKey: ['compliance'] });
+      await client.invalidateQueries({ queryKey: ['evidence', task.communicationId] });
     } catch (caught) {
       setError(caught);
     } finally {

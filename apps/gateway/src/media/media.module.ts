@@ -4,7 +4,7 @@ import { lastmeterHome } from '@lastmeter/infra';
 import { configuredMediaStore, MediaLibrary, S3ObjectStore } from '@lastmeter/media';
 import { MediaLinks } from './media-links';
 import { ResumableUploads } from './resumable-uploads';
-import { MediaUploadInterceptor } from './upload.interceptor';
+import { MediaUploadSlots } from './upload-slots';
 
 /**
  * The media store behind the gateway (MEDIA_DRIVER: files or S3) and its signed links;
@@ -13,7 +13,7 @@ import { MediaUploadInterceptor } from './upload.interceptor';
  */
 @Module({
   providers: [
-    MediaUploadInterceptor,
+    MediaUploadSlots,
     ResumableUploads,
     {
       provide: MediaLibrary,
@@ -31,6 +31,6 @@ import { MediaUploadInterceptor } from './upload.interceptor';
         ),
     },
   ],
-  exports: [MediaLibrary, MediaLinks, MediaUploadInterceptor, ResumableUploads],
+  exports: [MediaLibrary, MediaLinks, MediaUploadSlots, ResumableUploads],
 })
 export class MediaModule {}

@@ -1,7 +1,6 @@
 import {
   type CallHandler,
   type ExecutionContext,
-  Inject,
   Injectable,
   type NestInterceptor,
   HttpException,
@@ -9,25 +8,25 @@ import {
 import type { Request, Response } from 'express';
 import multer, { MulterError } from 'multer';
 import { finalize, type Observable } from 'rxjs';
-import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { MEDIA_MAX_BYTES } from '@lastmeter/contracts';
+import { MediaUploadSlots } from './upload-slots';
 
 /**
  * Receives the multipart body of `POST /v1/media` (one part, the file, in field `file`)
- * into memory, for at most MEDIA_UPLOADS_MAX uploads at once per gateway: more are
- * answered 503 with Retry-After before their body is read, so memory stays bounded at
- * MEDIA_UPLOADS_MAX × 25 MB. Refusals carry per-field errors like every other 4xx.
+ * into memory, for at most MEDIA_UPLOADS_MAX uploads at once per gateway, so memory stays
+ * bounded at MEDIA_UPLOADS_MAX × 25 MB. The next MEDIA_UPLOADS_QUEUE wait their turn
+ * (bodies unread, up to 30 s); beyond them, 503 with Retry-After. Refusals carry
+ * per-field errors like every other 4xx.
  */
 @Injectable()
 export class MediaUploadInterceptor implements NestInterceptor {
-  private active = 0;
   private readonly receive = multer({
     storage: multer.memoryStorage(),
     // A few small text fields are read only to name them in the 400 (the body holds the file alone).
     limits: { fileSize: MEDIA_MAX_BYTES.pdf, files: 1, fields: 5, fieldSize: 1024, parts: 6, headerPairs: 20 },
   }).single('file');
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig<'gateway'>) {}
+  constructor(private readonly slots: MediaUploadSlots) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const http = context.switchToHttp();
@@ -35,13 +34,18 @@ export class MediaUploadInterceptor implements NestInterceptor {
     if (!request.is('multipart/form-data')) {
       throw refusal(415, 'file', 'send a multipart/form-data body with the file in field "file"');
     }
-    if (this.active >= this.config.MEDIA_UPLOADS_MAX) {
+    // A client that goes away while waiting gives up its place.
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    request.once('close', onClose);
+    const admitted = await this.slots.acquire(gone.signal);
+    request.off('close', onClose);
+    if (!admitted) {
       throw new HttpException(
         { message: 'this gateway is receiving as many uploads as it may; retry shortly', retryAfter: 2 },
         503,
       );
     }
-    this.active++;
     try {
       await new Promise<void>((resolve, reject) =>
         this.receive(request, http.getResponse<Response>(), (error: unknown) =>
@@ -61,10 +65,10 @@ export class MediaUploadInterceptor implements NestInterceptor {
         );
       }
     } catch (error) {
-      this.active--;
+      this.slots.release();
       throw error;
     }
-    return next.handle().pipe(finalize(() => this.active--));
+    return next.handle().pipe(finalize(() => this.slots.release()));
   }
 }
 
