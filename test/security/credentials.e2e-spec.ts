@@ -316,6 +316,8 @@ describe('the sweep: every event type, every read path', () => {
       ok: true,
     });
     expect(await client.send('report.file', { title: 'Sweep report', body: 'All good' })).toMatchObject({ ok: true });
+    // task.evidence-rejected: head office sends the completion back (issue 19).
+    await api.send('post', `/v1/communications/${task}/evidence/${storeId}/reject`, { reason: 'Recount, please' });
     await api.retract(task);
     client.close(); // terminal.disconnected
     // Wait for the scheduler to publish and expire.
