@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { MediaContentType, MediaOwner, MediaRecord, MediaRef } from '@lastmeter/contracts';
+import type { MediaContentType, MediaOwner, MediaRecord, MediaRef, MediaUploaded } from '@lastmeter/contracts';
 import { inspectUpload } from './inspect';
 import type { ObjectStore } from './object-store';
 
@@ -60,7 +60,7 @@ export class MediaLibrary {
     record: MediaRecord,
     variant: MediaVariant,
   ): Promise<{ stream: Readable; size: number; contentType: string; sha256: string } | undefined> {
-    const blob = variant === 'thumbnail' ? record.thumbnail : record;
+    const blob = variantOf(record, variant);
     if (!blob) return undefined;
     const object = await this.store.open(blobKey(blob.sha256));
     return object && { ...object, contentType: blob.contentType, sha256: blob.sha256 };
@@ -104,4 +104,17 @@ export function safeName(name: string | undefined, contentType: MediaContentType
 export function mediaRefOf(record: MediaRecord): MediaRef {
   const { mediaId, sha256, contentType, size, width, height } = record;
   return { mediaId, sha256, contentType, size, ...(width !== undefined ? { width, height } : {}) };
+}
+
+/** What an upload answers (`POST /v1/media`, and the last PATCH of a resumable upload). */
+export function uploadedOf(record: MediaRecord): MediaUploaded {
+  return { ...mediaRefOf(record), name: record.name, ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}) };
+}
+
+/** The stored bytes of a variant: the medium itself, or its thumbnail (undefined when it has none). */
+export function variantOf(
+  record: MediaRecord,
+  variant: MediaVariant,
+): Pick<MediaRecord, 'sha256' | 'contentType'> | undefined {
+  return variant === 'thumbnail' ? record.thumbnail : record;
 }

@@ -25,6 +25,11 @@ const REASONS: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** The `error` of the error body for a status ('Payload Too Large', …). */
+export function reasonOf(status: number): string {
+  return REASONS[status] ?? 'Error';
+}
+
 /** Duck-typed domain errors (libs/domain) and body-parser errors carry their own status. */
 interface StatusError {
   status?: number;
@@ -68,7 +73,7 @@ export class ErrorsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const raw = exception.getResponse();
-      const base: ErrorBody = { statusCode: status, error: REASONS[status] ?? 'Error', message: exception.message };
+      const base: ErrorBody = { statusCode: status, error: reasonOf(status), message: exception.message };
       if (typeof raw === 'string') return { ...base, message: raw };
       const fromObject = raw as Partial<ErrorBody> & { message?: string | string[] };
       return {
@@ -91,7 +96,7 @@ export class ErrorsFilter implements ExceptionFilter {
             : error.message;
       return {
         statusCode: status,
-        error: error.error ?? REASONS[status] ?? 'Error',
+        error: error.error ?? reasonOf(status),
         message,
         ...(error.fields ? { fields: error.fields } : {}),
         ...(error.currentVersion !== undefined ? { currentVersion: error.currentVersion } : {}),

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { MediaRecord } from '@lastmeter/contracts';
-import { blobKey, type MediaVariant, type S3ObjectStore } from '@lastmeter/media';
+import { blobKey, variantOf, type MediaVariant, type S3ObjectStore } from '@lastmeter/media';
 
 /** How long a signed media link works (an `<img src>` needs no bearer token). */
 export const MEDIA_LINK_TTL_S = 300;
@@ -33,7 +33,7 @@ export class MediaLinks {
       const { path, expiresAt } = this.sign(record.mediaId, variant, now);
       return { url: path, expiresAt };
     }
-    const blob = variant === 'thumbnail' ? record.thumbnail! : record;
+    const blob = variantOf(record, variant)!;
     const url = await this.direct.presign(blobKey(blob.sha256), MEDIA_LINK_TTL_S, {
       contentType: blob.contentType,
       contentDisposition: `inline; filename="${mediaFileName(record, variant)}"`,

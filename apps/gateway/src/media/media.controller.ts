@@ -1,5 +1,6 @@
 import {
   All,
+  BadRequestException,
   Controller,
   ForbiddenException,
   Get,
@@ -17,11 +18,11 @@ import { ApiBearerAuth, ApiConsumes, ApiExcludeEndpoint, ApiOperation, ApiTags }
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { CurrentClaims, Public, Roles, type TokenClaims } from '@lastmeter/auth';
-import type { MediaOwner, MediaRecord, MediaUploaded } from '@lastmeter/contracts';
-import { MediaLibrary, type MediaVariant } from '@lastmeter/media';
+import type { MediaRecord, MediaUploaded } from '@lastmeter/contracts';
+import { MediaLibrary, uploadedOf, type MediaVariant } from '@lastmeter/media';
 import { communicationsUsing, factContexts, getCommunication } from '@lastmeter/read-models';
 import { ReadModels } from '../read/read-models.service';
-import { HQ_READERS, isStoreScoped, mayShow, STORE_READERS } from '../read/scope';
+import { HQ_READERS, isStoreScoped, mayShow, mediaOwnerOf, STORE_READERS } from '../read/scope';
 import { MediaVariantQuery, SignedMediaQuery, SweepQuery } from './media.dto';
 import { MediaSweeper } from './media-sweeper';
 import { mediaFileName, MediaLinks } from './media-links';
@@ -86,14 +87,15 @@ export class MediaController {
   async upload(@Req() request: Request, @CurrentClaims() claims: TokenClaims): Promise<MediaUploaded> {
     const file = request.file;
     if (!file) {
-      throw new HttpError(400, 'invalid upload: file', { file: ['required: the file goes in field "file"'] });
+      throw new BadRequestException({
+        message: 'invalid upload: file',
+        fields: { file: ['required: the file goes in field "file"'] },
+      });
     }
-    const owner: MediaOwner = isStoreScoped(claims)
-      ? { kind: 'store', storeId: claims.storeId! }
-      : { kind: 'head-office' };
-    const record = await this.library.upload(file.buffer, { name: file.originalname, owner, uploadedBy: claims.sub });
-    const { mediaId, sha256, contentType, size, width, height, name, thumbnail } = record;
-    return { mediaId, sha256, contentType, size, width, height, name, thumbnail };
+    const owner = mediaOwnerOf(claims);
+    return uploadedOf(
+      await this.library.upload(file.buffer, { name: file.originalname, owner, uploadedBy: claims.sub }),
+    );
   }
 
   @Get(':id')
@@ -190,15 +192,5 @@ export class MediaController {
     response.setHeader('content-disposition', `inline; filename="${mediaFileName(record, variant)}"`);
     // A reader that goes away mid-file: pipeline has closed both ends, nothing left to answer.
     await pipeline(object.stream, response).catch(() => undefined);
-  }
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly fields: Record<string, string[]>,
-  ) {
-    super(message);
   }
 }

@@ -7,10 +7,11 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { AuthenticatedRequest, TokenClaims } from '@lastmeter/auth';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
-import { MEDIA_MAX_BYTES, type MediaOwner, type MediaUploaded } from '@lastmeter/contracts';
+import { MEDIA_MAX_BYTES, type MediaOwner } from '@lastmeter/contracts';
 import { lastmeterHome } from '@lastmeter/infra';
-import { MediaLibrary, MediaRefused } from '@lastmeter/media';
-import { isStoreScoped } from '../read/scope';
+import { MediaLibrary, MediaRefused, uploadedOf } from '@lastmeter/media';
+import { reasonOf } from '@lastmeter/platform';
+import { mediaOwnerOf } from '../read/scope';
 
 /** Where tus routes live (docs/media.md). */
 export const RESUMABLE_PATH = '/v1/media/uploads';
@@ -78,7 +79,9 @@ export class ResumableUploads implements OnModuleDestroy {
       // The uploader is the token's subject, written by the server over whatever the client sent.
       onUploadCreate: async (req, upload) => {
         const claims = claimsOf(req);
-        return { metadata: { ...upload.metadata, lmUploader: claims.sub, lmOwner: JSON.stringify(ownerOf(claims)) } };
+        return {
+          metadata: { ...upload.metadata, lmUploader: claims.sub, lmOwner: JSON.stringify(mediaOwnerOf(claims)) },
+        };
       },
       onIncomingRequest: async (req, uploadId) => {
         const upload = await this.server.datastore.getUpload(uploadId).catch(() => undefined);
@@ -114,12 +117,15 @@ export class ResumableUploads implements OnModuleDestroy {
         owner: JSON.parse(upload.metadata!.lmOwner!) as MediaOwner,
         uploadedBy: upload.metadata!.lmUploader!,
       });
-      const { mediaId, sha256, contentType, size, width, height, name, thumbnail } = record;
-      const uploaded: MediaUploaded = { mediaId, sha256, contentType, size, width, height, name, thumbnail };
-      return { status_code: 200, headers: json, body: JSON.stringify(uploaded) };
+      return { status_code: 200, headers: json, body: JSON.stringify(uploadedOf(record)) };
     } catch (error) {
       if (!(error instanceof MediaRefused)) throw error;
-      const body = { statusCode: error.status, error: 'Refused', message: error.message, fields: error.fields };
+      const body = {
+        statusCode: error.status,
+        error: reasonOf(error.status),
+        message: error.message,
+        fields: error.fields,
+      };
       throw { status_code: error.status, body: JSON.stringify(body) };
     } finally {
       await this.server.datastore.remove(upload.id).catch(() => undefined);
@@ -132,10 +138,6 @@ function claimsOf(req: unknown): TokenClaims {
   // The controller's guard ran first: a request without claims never reaches tus.
   if (!claims) throw { status_code: 401, body: 'missing bearer token\n' };
   return claims;
-}
-
-function ownerOf(claims: TokenClaims): MediaOwner {
-  return isStoreScoped(claims) ? { kind: 'store', storeId: claims.storeId! } : { kind: 'head-office' };
 }
 
 async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {

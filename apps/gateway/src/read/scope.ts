@@ -1,6 +1,6 @@
 import { ForbiddenException } from '@nestjs/common';
 import type { TokenClaims } from '@lastmeter/auth';
-import type { StoreRole } from '@lastmeter/contracts';
+import type { MediaOwner, StoreRole } from '@lastmeter/contracts';
 import type { FeedItem } from '@lastmeter/read-models';
 
 /** Roles that read every store; store-manager and terminal tokens read their own store only. */
@@ -9,6 +9,11 @@ export const STORE_READERS = ['store-manager', 'terminal'] as const;
 
 export function isStoreScoped(claims: TokenClaims): boolean {
   return claims.role === 'store-manager' || claims.role === 'terminal';
+}
+
+/** Whose a medium this token uploads is: its store's, or head office's (docs/media.md). */
+export function mediaOwnerOf(claims: TokenClaims): MediaOwner {
+  return isStoreScoped(claims) ? { kind: 'store', storeId: claims.storeId! } : { kind: 'head-office' };
 }
 
 /** 403 unless the token may read this store. */
