@@ -6,7 +6,9 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.lastmeter/', 'coverage/', 'bench/results/', 'test-results/'] },
+  {
+    ignores: ['dist/', 'libs/*/dist/', 'node_modules/', '.lastmeter/', 'coverage/', 'bench/results/', 'test-results/'],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -22,7 +22,7 @@ const shared = {
 module.exports = {
   testTimeout: 120_000,
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,test,bench,chaos}/**/*.spec.ts'] },
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,test,bench,chaos,tools}/**/*.spec.ts'] },
     {
       ...shared,
       displayName: 'e2e',

@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   createParamDecorator,
   type CanActivate,
   type ExecutionContext,
@@ -9,6 +10,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { ModuleRef, Reflector } from '@nestjs/core';
+import { ApiExtension } from '@nestjs/swagger';
 import { JwtService } from '@nestjs/jwt';
 import type { Request } from 'express';
 import type { Actor, ActorRole } from '@lastmeter/contracts';
@@ -19,8 +21,14 @@ const PUBLIC = 'lastmeter:public';
 
 /** The roles allowed on a route (checked after a valid token). */
 export const Roles = (...roles: ActorRole[]) => SetMetadata(ROLES, roles);
+/**
+ * The OpenAPI extension that marks a public route: the documents drop the bearer
+ * requirement its controller declares (libs/platform completeOpenApi).
+ */
+export const PUBLIC_EXTENSION = 'x-lastmeter-public';
+
 /** A route anyone may call (login, enroll, health). */
-export const Public = () => SetMetadata(PUBLIC, true);
+export const Public = () => applyDecorators(SetMetadata(PUBLIC, true), ApiExtension(PUBLIC_EXTENSION, true));
 
 export interface AuthenticatedRequest extends Request {
   claims?: TokenClaims;

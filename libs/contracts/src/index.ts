@@ -14,3 +14,4 @@ export * from './terminal-protocol';
 export * from './read-api';
 export * from './directory-import';
 export * from './media';
+export * from './generated/schemas';

@@ -3,7 +3,8 @@ import type { StoreRegistered } from './events/directory';
 import type { FeedItem, HiddenFeedItem } from './events/feed';
 import type { StoreActivityEventData } from './events/store-activity';
 import type { Actor, StoreRole, UserRole } from './roles';
-import type { CommunicationAttachment, MediaRef } from './media';
+import type { CommunicationAttachment, MediaRecord, MediaRef, MediaUploaded } from './media';
+import type { ImportSummary } from './directory-import';
 
 /**
  * The JSON bodies of the HTTP API (docs/design.md section 7) as clients see them. The gateway's
@@ -18,6 +19,18 @@ export interface ApiErrorBody {
   fields?: Record<string, string[]>;
   /** 409 on If-Match: the version the aggregate is at. */
   currentVersion?: number;
+  /** 429 and 503: seconds to wait, as in the Retry-After header. */
+  retryAfter?: number;
+}
+
+/** 202 of a command whose decision did not come within the wait: it will be decided. */
+export interface CommandPending {
+  statusCode: 202;
+  /** The aggregate the command is about. */
+  id: string;
+  commandId: string;
+  status: 'pending';
+  message: string;
 }
 
 /** 200/201 of a command; 202 carries `status: 'pending'` instead of a version. */
@@ -33,10 +46,17 @@ export interface LoginResult {
   storeId?: string;
 }
 
+/** `POST /v1/auth/password`: the change, and a new token (every older one is refused). */
+export interface PasswordChanged extends CommandResult {
+  token: string;
+}
+
 export interface TerminalRegistration {
   terminalId: string;
   enrollmentCode: string;
   expiresAt: string;
+  /** The terminal's version after its registration. */
+  version: number;
 }
 
 export interface EnrollResult {
@@ -83,6 +103,12 @@ export interface CommunicationView {
   rejectionReason?: string;
 }
 
+/** `GET /v1/communications`. */
+export interface CommunicationPage {
+  items: CommunicationView[];
+  next?: string;
+}
+
 export interface RegionView {
   id: string;
   code: string;
@@ -91,6 +117,23 @@ export interface RegionView {
 
 export interface StoreView extends StoreRegistered {
   id: string;
+}
+
+/** `GET /v1/stores`: a page by code (`next` = the cursor of the following page). */
+export interface StorePage {
+  items: StoreView[];
+  next?: string;
+}
+
+/** `GET /v1/regions`. */
+export interface RegionList {
+  items: RegionView[];
+}
+
+/** `GET /v1/audience/count`. */
+export interface AudienceCount {
+  stores: number;
+  terminals: number;
 }
 
 export interface TerminalView {
@@ -102,13 +145,25 @@ export interface TerminalView {
   enrollmentExpiresAt: string;
 }
 
+/** `GET /v1/terminals`. */
+export interface TerminalPage {
+  items: TerminalView[];
+  next?: string;
+}
+
 /** `GET /v1/users` (hq-admin): people, never their credentials. */
 export interface UserView {
   id: string;
   username: string;
-  role: UserRole;
+  /** null for a user whose creation was refused after its id was taken (never listed in practice). */
+  role: UserRole | null;
   storeId?: string;
   disabled: boolean;
+}
+
+/** `GET /v1/users`. */
+export interface UserList {
+  items: UserView[];
 }
 
 /** `GET /v1/stores/:id/feed?after=&limit=` */
@@ -125,6 +180,9 @@ export interface FeedAsOf {
   asOf: string;
   items: Array<FeedItem | HiddenFeedItem>;
 }
+
+/** `GET /v1/stores/:id/feed`: a page after a cursor, or (with `asOf`) the feed at an instant. */
+export type FeedAnswer = FeedPage | FeedAsOf;
 
 export const REACH_STEPS = ['delivered', 'read', 'acknowledged', 'completed'] as const;
 export type ReachStep = (typeof REACH_STEPS)[number];
@@ -159,6 +217,27 @@ export type ReachReport = {
   byRegion: Array<{ regionId: string } & Record<'targeted' | ReachStep, number>>;
   byStore: StoreReach[];
 } & Record<ReachStep, StepCounts>;
+
+/** A store of one region's reach (`GET /v1/communications/:id/reach?regionId=`), with its directory row. */
+export interface RegionStoreReach extends StoreReach {
+  code?: string;
+  name?: string;
+}
+
+/** `GET /v1/communications/:id/reach?regionId=`: the stores of one region, by code, a page at a time. */
+export interface RegionReach {
+  communicationId: string;
+  /** `unknown` for stores not in the directory. */
+  regionId: string;
+  items: RegionStoreReach[];
+  next?: string;
+}
+
+/** `GET /v1/communications/:id/reach?by=region`: the report without its per-store rows. */
+export type ReachByRegion = Omit<ReachReport, 'byStore'>;
+
+/** `GET /v1/communications/:id/reach`: by store (default), by region, or one region's stores. */
+export type ReachAnswer = ReachReport | ReachByRegion | RegionReach;
 
 /** `GET /v1/communications/:id/reach/timeline`: cumulative counts at each first report. */
 export interface ReachTimeline {
@@ -199,6 +278,13 @@ export interface EvidencePage {
   next?: string;
 }
 
+/** `GET /v1/compliance`: the board at `at`, a page of stores at a time. */
+export interface ComplianceBoard {
+  at: string;
+  items: StoreCompliance[];
+  next?: string;
+}
+
 export interface StoreCompliance {
   storeId: string;
   open: number;
@@ -218,4 +304,72 @@ export interface StorePresence {
   online: OnlineTerminal[];
 }
 
+/** `GET /v1/presence`. */
+export interface PresenceBoard {
+  items: StorePresence[];
+  next?: string;
+}
+
 export type ReportView = StoreActivityEventData['report.filed'] & { filedAt: string };
+
+/** `GET /v1/reports`: the field reports inbox, newest first. */
+export interface ReportPage {
+  items: ReportView[];
+  next?: string;
+}
+
+/** `GET /v1/media/:id/link`: a signed link to the bytes, for `<img src>` and PDF viewers. */
+export interface MediaLink {
+  url: string;
+  expiresAt: string;
+}
+
+/** `POST /v1/media/sweep`: what the retention sweep deleted (or would, with `dryRun`). */
+export interface MediaSweepReport {
+  records: number;
+  kept: number;
+  /** Media deleted (their records), by why. */
+  deleted: { unreferenced: number; retention: number };
+  /** Blobs deleted (no record left names them), and their bytes. */
+  blobs: number;
+  bytes: number;
+  dryRun: boolean;
+}
+
+/**
+ * Every JSON body a 2xx of the HTTP API answers with, by name. The OpenAPI documents'
+ * response schemas are generated from these types (tools/contract-schemas.ts; ADR 0007),
+ * and a route declares its answer with `@Answer('<name>')`, which only compiles on a
+ * handler that returns that type: the documents cannot drift from the code.
+ */
+export interface HttpAnswers {
+  AudienceCount: AudienceCount;
+  CommandPending: CommandPending;
+  CommandResult: CommandResult;
+  CommunicationPage: CommunicationPage;
+  CommunicationView: CommunicationView;
+  ComplianceBoard: ComplianceBoard;
+  EnrollResult: EnrollResult;
+  EvidencePage: EvidencePage;
+  FeedAnswer: FeedAnswer;
+  ImportSummary: ImportSummary;
+  LoginResult: LoginResult;
+  MediaLink: MediaLink;
+  MediaRecord: MediaRecord;
+  MediaSweepReport: MediaSweepReport;
+  MediaUploaded: MediaUploaded;
+  PasswordChanged: PasswordChanged;
+  PresenceBoard: PresenceBoard;
+  ReachAnswer: ReachAnswer;
+  ReachTimeline: ReachTimeline;
+  RegionList: RegionList;
+  ReportPage: ReportPage;
+  StorePage: StorePage;
+  StoreView: StoreView;
+  TerminalPage: TerminalPage;
+  TerminalRegistration: TerminalRegistration;
+  UiConfig: UiConfig;
+  UserList: UserList;
+}
+
+export type HttpAnswerName = keyof HttpAnswers;

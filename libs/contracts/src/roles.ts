@@ -2,7 +2,15 @@
 export const USER_ROLES = ['hq-admin', 'hq-editor', 'agency', 'store-manager', 'analyst'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 
-export const ACTOR_ROLES = [...USER_ROLES, 'terminal', 'system'] as const;
+export const ACTOR_ROLES = [
+  'hq-admin',
+  'hq-editor',
+  'agency',
+  'store-manager',
+  'analyst',
+  'terminal',
+  'system',
+] as const;
 export type ActorRole = (typeof ACTOR_ROLES)[number];
 
 /** Roles of people in a store, used to target communications and to enroll terminals. */

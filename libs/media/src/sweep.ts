@@ -1,4 +1,4 @@
-import type { MediaRecord } from '@lastmeter/contracts';
+import type { MediaRecord, MediaSweepReport } from '@lastmeter/contracts';
 import { blobKey, recordKey } from './media-library';
 import type { ObjectStore } from './object-store';
 
@@ -18,16 +18,8 @@ export interface SweepOptions {
   dryRun?: boolean;
 }
 
-export interface SweepReport {
-  records: number;
-  kept: number;
-  /** Media deleted (their records), by why. */
-  deleted: { unreferenced: number; retention: number };
-  /** Blobs deleted (no record left names them), and their bytes. */
-  blobs: number;
-  bytes: number;
-  dryRun: boolean;
-}
+/** What a sweep deleted (the body of `POST /v1/media/sweep`). */
+export type SweepReport = MediaSweepReport;
 
 /**
  * The media sweep (docs/media.md, "Retention"). A medium is kept while a field report

@@ -4,6 +4,7 @@ import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { completeOpenApi } from './openapi';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, type AppConfig, type AppName } from '@lastmeter/config';
@@ -81,9 +82,10 @@ export async function runApp<N extends AppName>(definition: AppDefinition<N>): P
   const openapi = new DocumentBuilder()
     .setTitle(`Last Meter ${definition.title}`)
     .setVersion('1')
+    .setOpenAPIVersion('3.1.0')
     .addBearerAuth()
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi), {
+  SwaggerModule.setup('docs', app, () => completeOpenApi(SwaggerModule.createDocument(app, openapi)), {
     // No badge image from validator.swagger.io: the page loads nothing from elsewhere.
     swaggerOptions: { validatorUrl: null },
   });

@@ -5,3 +5,4 @@ export * from './logging';
 export * from './errors.filter';
 export * from './validation';
 export * from './security-headers';
+export * from './openapi';

@@ -10,8 +10,9 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { ApiBearerAuth, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import type { Actor, UserRole } from '@lastmeter/contracts';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { Actor, LoginResult, PasswordChanged, UserRole } from '@lastmeter/contracts';
+import { Answer, DecidedCommand, Refuses } from '@lastmeter/platform';
 import type { UserState } from '@lastmeter/domain';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { CurrentActor, hashPassword, Public, USER_TOKEN_TTL, verifyPassword, type TokenClaims } from '@lastmeter/auth';
@@ -52,14 +53,20 @@ export class AuthController {
   @HttpCode(200)
   @UseGuards(LoginThrottlerGuard)
   @SkipThrottle({ [LOGIN_THROTTLERS.enrollPerIp]: true })
-  @ApiTooManyRequestsResponse({ description: 'Too many attempts for this address or username; see Retry-After' })
-  async login(@Body() body: LoginDto) {
+  @Answer('LoginResult')
+  @Refuses(
+    [401, 'Wrong username or password'],
+    [403, 'The account is disabled (said only to someone who knows its password)'],
+    [429, 'Too many attempts for this address or username: wait Retry-After seconds'],
+    503,
+  )
+  async login(@Body() body: LoginDto): Promise<LoginResult> {
     const claims = await this.authenticate(body.username, body.password);
     const token = await this.jwt.signAsync(claims, { expiresIn: USER_TOKEN_TTL });
     return { token, role: claims.role, ...(claims.storeId ? { storeId: claims.storeId } : {}) };
   }
 
-  private async authenticate(username: string, password: string): Promise<TokenClaims> {
+  private async authenticate(username: string, password: string): Promise<UserClaims> {
     // Every path waits for the log and verifies one scrypt hash, so that neither the
     // configured admin nor an unknown username answers faster than a real account.
     await this.lookup.settled();
@@ -82,7 +89,10 @@ export class AuthController {
   @ApiBearerAuth()
   @UseGuards(LoginThrottlerGuard)
   @SkipThrottle({ [LOGIN_THROTTLERS.enrollPerIp]: true })
-  async changeOwnPassword(@Body() body: ChangeOwnPasswordDto, @CurrentActor() actor: Actor) {
+  @Answer('PasswordChanged')
+  @DecidedCommand()
+  @Refuses([429, 'Too many attempts for this address or username: wait Retry-After seconds'])
+  async changeOwnPassword(@Body() body: ChangeOwnPasswordDto, @CurrentActor() actor: Actor): Promise<PasswordChanged> {
     if (actor.id.startsWith(CONFIGURED_ADMIN) || actor.role === 'terminal' || actor.role === 'system') {
       throw new ForbiddenException(
         'this account has no password to change here (the configured admin uses LASTMETER_ADMIN_PASSWORD)',
@@ -111,9 +121,12 @@ export class AuthController {
 }
 
 /** A user token's claims, at the user's current session version. */
+/** A person's token claims (never a terminal's). */
+type UserClaims = TokenClaims & { role: UserRole };
+
 function claimsOf(
   user: Pick<UserState, 'id' | 'username' | 'storeId' | 'sessionVersion'> & { role: UserRole },
-): TokenClaims {
+): UserClaims {
   return {
     sub: user.id,
     role: user.role,

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '@lastmeter/contracts';
+import { Answer, DecidedCommand } from '@lastmeter/platform';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { CurrentActor, hashPassword, Roles } from '@lastmeter/auth';
 import { ChangeRoleDto, CreateUserDto, DisableUserDto, ResetPasswordDto } from '../directory/directory.dto';
@@ -29,6 +30,7 @@ const id = new ParseUUIDPipe();
 @ApiTags('users')
 @ApiBearerAuth()
 @Roles('hq-admin')
+@DecidedCommand()
 @Controller('users')
 export class UsersController {
   constructor(
@@ -37,6 +39,7 @@ export class UsersController {
   ) {}
 
   @Post()
+  @Answer('CommandResult', { status: 201, description: 'Created' })
   async create(@Body() body: CreateUserDto, @CurrentActor() actor: Actor) {
     if (body.username === this.config.LASTMETER_ADMIN_USER) {
       throw new ConflictException('username already taken (by the configured admin)');
@@ -56,6 +59,7 @@ export class UsersController {
 
   @Post(':id/disable')
   @HttpCode(200)
+  @Answer('CommandResult')
   async disable(
     @Param('id', id) userId: string,
     @Body() body: DisableUserDto,
@@ -70,6 +74,7 @@ export class UsersController {
 
   @Post(':id/enable')
   @HttpCode(200)
+  @Answer('CommandResult')
   async enable(
     @Param('id', id) userId: string,
     @Body() _body: EmptyDto,
@@ -85,6 +90,7 @@ export class UsersController {
   /** An admin reset: the user's tokens stop working; tell them the new password out of band. */
   @Post(':id/password')
   @HttpCode(200)
+  @Answer('CommandResult')
   async resetPassword(@Param('id', id) userId: string, @Body() body: ResetPasswordDto, @CurrentActor() actor: Actor) {
     const passwordHash = await hashPassword(body.password);
     const command = { type: 'user.set-password' as const, payload: { passwordHash, by: 'admin' as const } };
@@ -94,6 +100,7 @@ export class UsersController {
 
   @Patch(':id')
   @HttpCode(200)
+  @Answer('CommandResult')
   async changeRole(
     @Param('id', id) userId: string,
     @Body() body: ChangeRoleDto,

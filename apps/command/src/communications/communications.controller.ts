@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '@lastmeter/contracts';
+import { Answer, DecidedCommand } from '@lastmeter/platform';
 import { CurrentActor, Roles } from '@lastmeter/auth';
 import type { CommunicationInput } from '@lastmeter/domain';
 import { EmptyDto } from '../http/empty.dto';
@@ -15,6 +16,7 @@ const id = new ParseUUIDPipe({ version: undefined });
 @ApiTags('communications')
 @ApiBearerAuth()
 @ApiHeader({ name: 'Idempotency-Key', required: false })
+@DecidedCommand()
 @Controller('communications')
 export class CommunicationsController {
   constructor(
@@ -24,6 +26,7 @@ export class CommunicationsController {
 
   @Post()
   @Roles('agency', 'hq-editor', 'hq-admin')
+  @Answer('CommandResult', { status: 201, description: 'Drafted' })
   async draft(
     @Body() body: DraftCommunicationDto,
     @CurrentActor() actor: Actor,
@@ -40,6 +43,7 @@ export class CommunicationsController {
   @Patch(':id')
   @HttpCode(200)
   @Roles('agency', 'hq-editor', 'hq-admin')
+  @Answer('CommandResult')
   @ApiHeader({ name: 'If-Match', required: false, description: 'version the change is based on' })
   async revise(
     @Param('id', id) aggregateId: string,
@@ -60,6 +64,7 @@ export class CommunicationsController {
   @Post(':id/submit')
   @HttpCode(200)
   @Roles('agency', 'hq-editor', 'hq-admin')
+  @Answer('CommandResult')
   submit(
     @Param('id', id) aggregateId: string,
     @Body() _body: EmptyDto,
@@ -73,6 +78,7 @@ export class CommunicationsController {
   @Post(':id/approve')
   @HttpCode(200)
   @Roles('hq-editor', 'hq-admin')
+  @Answer('CommandResult')
   approve(
     @Param('id', id) aggregateId: string,
     @Body() _body: EmptyDto,
@@ -86,6 +92,7 @@ export class CommunicationsController {
   @Post(':id/reject')
   @HttpCode(200)
   @Roles('hq-editor', 'hq-admin')
+  @Answer('CommandResult')
   reject(
     @Param('id', id) aggregateId: string,
     @Body() body: RejectDto,
@@ -99,6 +106,7 @@ export class CommunicationsController {
   @Post(':id/publish')
   @HttpCode(200)
   @Roles('hq-editor', 'hq-admin')
+  @Answer('CommandResult')
   publish(
     @Param('id', id) aggregateId: string,
     @Body() body: PublishDto,
@@ -112,6 +120,7 @@ export class CommunicationsController {
   @Post(':id/retract')
   @HttpCode(200)
   @Roles('hq-editor', 'hq-admin')
+  @Answer('CommandResult')
   retract(
     @Param('id', id) aggregateId: string,
     @Body() body: RetractDto,
@@ -126,6 +135,7 @@ export class CommunicationsController {
   @Post(':id/evidence/:storeId/reject')
   @HttpCode(200)
   @Roles('hq-editor', 'hq-admin')
+  @Answer('CommandResult')
   rejectEvidence(
     @Param('id', id) aggregateId: string,
     @Param('storeId', id) storeId: string,

@@ -14,7 +14,8 @@ import { SkipThrottle } from '@nestjs/throttler';
 import { LOGIN_THROTTLERS, LoginThrottlerGuard } from '../auth/login-throttler.guard';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { JwtService } from '@nestjs/jwt';
-import type { Actor } from '@lastmeter/contracts';
+import type { Actor, CommandResult, EnrollResult, TerminalRegistration } from '@lastmeter/contracts';
+import { Answer, DecidedCommand, Refuses } from '@lastmeter/platform';
 import { CurrentActor, Public, Roles, type TokenClaims } from '@lastmeter/auth';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { RuleViolation } from '@lastmeter/domain';
@@ -46,14 +47,26 @@ export class DirectoryController {
 
   @Post('regions')
   @Roles('hq-admin')
-  async defineRegion(@Body() body: DefineRegionDto, @CurrentActor() actor: Actor, @IdempotencyKey() key?: string) {
+  @Answer('CommandResult', { status: 201, description: 'Defined' })
+  @DecidedCommand()
+  async defineRegion(
+    @Body() body: DefineRegionDto,
+    @CurrentActor() actor: Actor,
+    @IdempotencyKey() key?: string,
+  ): Promise<CommandResult> {
     const command = { type: 'region.define' as const, payload: { code: body.code, name: body.name } };
     return (await this.bus.dispatch({ command, actor, naturalKey: body.code.toLowerCase(), idempotencyKey: key })).body;
   }
 
   @Post('stores')
   @Roles('hq-admin')
-  async registerStore(@Body() body: RegisterStoreDto, @CurrentActor() actor: Actor, @IdempotencyKey() key?: string) {
+  @Answer('CommandResult', { status: 201, description: 'Registered' })
+  @DecidedCommand()
+  async registerStore(
+    @Body() body: RegisterStoreDto,
+    @CurrentActor() actor: Actor,
+    @IdempotencyKey() key?: string,
+  ): Promise<CommandResult> {
     const command = { type: 'store.register' as const, payload: { ...body } };
     return (await this.bus.dispatch({ command, actor, naturalKey: body.code.toLowerCase(), idempotencyKey: key })).body;
   }
@@ -61,13 +74,15 @@ export class DirectoryController {
   @Patch('stores/:id')
   @HttpCode(200)
   @Roles('hq-admin')
+  @Answer('CommandResult')
+  @DecidedCommand()
   async updateStore(
     @Param('id', id) storeId: string,
     @Body() body: UpdateStoreDto,
     @CurrentActor() actor: Actor,
     @IfMatch() expectedVersion?: number,
     @IdempotencyKey() key?: string,
-  ) {
+  ): Promise<CommandResult> {
     const command = { type: 'store.update' as const, payload: { ...body } };
     return (await this.bus.dispatch({ command, actor, aggregateId: storeId, expectedVersion, idempotencyKey: key }))
       .body;
@@ -76,7 +91,12 @@ export class DirectoryController {
   /** Issues a single-use enrollment code (valid 24 h) for a new terminal of a store. */
   @Post('terminals')
   @Roles('hq-admin')
-  async registerTerminal(@Body() body: RegisterTerminalDto, @CurrentActor() actor: Actor) {
+  @Answer('TerminalRegistration', { status: 201, description: 'Registered: the enrollment code is shown this once' })
+  @DecidedCommand()
+  async registerTerminal(
+    @Body() body: RegisterTerminalDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<TerminalRegistration> {
     const enrollmentCode = newEnrollmentCode();
     const expiresAt = new Date(Date.now() + ENROLLMENT_TTL_MS).toISOString();
     const command = {
@@ -103,7 +123,10 @@ export class DirectoryController {
   @Post('terminals/enroll')
   @UseGuards(LoginThrottlerGuard)
   @SkipThrottle({ [LOGIN_THROTTLERS.perUsername]: true, [LOGIN_THROTTLERS.perIp]: true })
-  async enroll(@Body() body: EnrollTerminalDto) {
+  @Answer('EnrollResult', { status: 201, description: 'Enrolled: the device token' })
+  @DecidedCommand()
+  @Refuses([429, 'Too many attempts from this address: wait Retry-After seconds'])
+  async enroll(@Body() body: EnrollTerminalDto): Promise<EnrollResult> {
     const codeHash = hashEnrollmentCode(body.code);
     const terminalId = await this.lookup.terminalByCode(codeHash);
     if (!terminalId) throw new RuleViolation('enrollment code is invalid, used or expired');
@@ -123,12 +146,14 @@ export class DirectoryController {
   @Delete('terminals/:id')
   @HttpCode(200)
   @Roles('hq-admin')
+  @Answer('CommandResult')
+  @DecidedCommand()
   async revoke(
     @Param('id', id) terminalId: string,
     @Body() body: RevokeTerminalDto,
     @CurrentActor() actor: Actor,
     @IdempotencyKey() key?: string,
-  ) {
+  ): Promise<CommandResult> {
     const command = { type: 'terminal.revoke' as const, payload: { ...body } };
     return (await this.bus.dispatch({ command, actor, aggregateId: terminalId, idempotencyKey: key })).body;
   }

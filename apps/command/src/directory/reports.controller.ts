@@ -14,7 +14,14 @@ import {
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { v5 as uuidv5 } from 'uuid';
 import { randomUUID } from 'node:crypto';
-import { CURRENT_SCHEMA_VERSIONS, type Actor, type DomainEvent, type TopicNames } from '@lastmeter/contracts';
+import {
+  CURRENT_SCHEMA_VERSIONS,
+  type Actor,
+  type CommandResult,
+  type DomainEvent,
+  type TopicNames,
+} from '@lastmeter/contracts';
+import { Answer, Refuses } from '@lastmeter/platform';
 import { CurrentActor, Roles } from '@lastmeter/auth';
 import { KAFKA, LazyProducer, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
 import type Redis from 'ioredis';
@@ -49,12 +56,14 @@ export class ReportsController {
 
   @Post()
   @Roles('store-manager')
+  @Answer('CommandResult', { status: 201, description: 'Filed' })
+  @Refuses([409, 'The same report (Idempotency-Key) is being filed by another request'])
   async file(
     @Param('storeId', new ParseUUIDPipe()) storeId: string,
     @Body() body: FileReportDto,
     @CurrentActor() actor: Actor,
     @IdempotencyKey() key?: string,
-  ) {
+  ): Promise<CommandResult> {
     if (actor.storeId !== storeId)
       throw new ForbiddenException('a store manager files reports for their own store only');
     if (!(await this.lookup.storeExists(storeId))) throw new NotFoundException('no such store');

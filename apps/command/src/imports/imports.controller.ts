@@ -11,15 +11,7 @@ import {
   Res,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiConsumes,
-  ApiOperation,
-  ApiPayloadTooLargeResponse,
-  ApiProduces,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiResponse, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentActor, Roles } from '@lastmeter/auth';
 import {
@@ -33,7 +25,7 @@ import {
   type ImportSummary,
 } from '@lastmeter/contracts';
 import { safeCsvText } from '@lastmeter/history';
-import { sizeOf, type ErrorBody } from '@lastmeter/platform';
+import { Refuses, sizeOf, type ErrorBody } from '@lastmeter/platform';
 import { DirectoryImport } from './directory-import.service';
 import { ImportFileError, parseImportFile, TooManyRows } from './import-file';
 
@@ -146,8 +138,25 @@ export class ImportsController {
       'application/x-ndjson streams progress lines, then the summary; text/csv answers the enrollment codes as ' +
       'CSV, with the counts in X-Import-* headers. One import at a time per command instance (429).',
   })
-  @ApiPayloadTooLargeResponse({ description: 'over 16 MiB or 100,000 rows' })
-  @ApiTooManyRequestsResponse({ description: 'this instance is running another import (Retry-After)' })
+  @ApiBody({
+    description: 'The file: CSV with a header row, or NDJSON (one row object per line)',
+    schema: { type: 'string' },
+  })
+  @ApiResponse({
+    status: 200,
+    description: 'Imported: the summary (JSON), progress then the summary (NDJSON), or the enrollment codes (CSV)',
+    content: {
+      'application/json': { schema: { $ref: '#/components/schemas/ImportSummary' } },
+      [IMPORT_MEDIA_TYPES.ndjson]: { schema: { type: 'string', description: 'ImportStreamLine per line' } },
+      'text/csv': { schema: { type: 'string' } },
+    },
+  })
+  @Refuses(
+    [400, 'The file cannot be parsed (its line and reason in `fields`); nothing was written'],
+    [413, 'Over 16 MiB or 100,000 rows; nothing was written'],
+    415,
+    [429, 'This instance is running another import: wait Retry-After seconds'],
+  )
   async import(@Req() req: Request, @Res() res: Response, @CurrentActor() actor: Actor): Promise<void> {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const format = FORMATS[type];

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags 
 import type { Response } from 'express';
 import { IsISO8601, IsOptional } from 'class-validator';
 import { Roles } from '@lastmeter/auth';
+import { RawAnswer } from '@lastmeter/platform';
 import { AUDIT_COLUMNS, auditRowStream, communicationsInFeed, safeCsv, type AuditRow } from '@lastmeter/history';
 import { getCommunication, getStore, readFeed } from '@lastmeter/read-models';
 import { ReadModels } from '../read/read-models.service';
@@ -59,6 +60,7 @@ export class AuditController {
       'One row per targeted store and terminal: revision seen, first delivered / read / acknowledged / completed ' +
       'times, quiz score, field reports filed since it was published.',
   })
+  @RawAnswer('text/csv', 'The audit rows, streamed (`Content-Disposition: attachment`)')
   async communication(@Param('file') file: string, @Res() res: Response): Promise<void> {
     const id = idOf(file);
     const keys = await this.models.keys();
@@ -76,6 +78,7 @@ export class AuditController {
     summary: 'Audit of one store over a time range as CSV: `/audit/stores/<id>.csv?from=&to=`',
     description: 'The same rows as the communication audit, for every communication its feed carried in the range.',
   })
+  @RawAnswer('text/csv', 'The audit rows, streamed (`Content-Disposition: attachment`)')
   async store(@Param('file') file: string, @Query() query: RangeQuery, @Res() res: Response): Promise<void> {
     const storeId = idOf(file);
     const from = query.from ? new Date(query.from) : undefined;

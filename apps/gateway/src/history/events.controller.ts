@@ -12,18 +12,12 @@ import {
   Res,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiOperation,
-  ApiProduces,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { once } from 'node:events';
 import { Counter, Gauge } from 'prom-client';
 import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
+import { RawAnswer, Refuses } from '@lastmeter/platform';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import type { TopicNames } from '@lastmeter/contracts';
 import { InvalidReplayFilter, LogReplay, replayFilterOf, ReplayQuery, type ReplayFilter } from '@lastmeter/history';
@@ -113,8 +107,11 @@ export class EventsController implements OnModuleInit, OnModuleDestroy {
       'partition and, across partitions, by occurredAt (a k-way merge of the partitions). Streams with backpressure. ' +
       'Concurrent replays are limited per user (REPLAY_MAX_PER_USER) and per gateway (REPLAY_MAX_PER_GATEWAY).',
   })
-  @ApiTooManyRequestsResponse({ description: 'Too many concurrent replays (of this user or on this gateway)' })
-  @ApiServiceUnavailableResponse({ description: 'Kafka could not be read before the first event (Retry-After)' })
+  @RawAnswer('application/x-ndjson', 'One event envelope (upcast) per line, streamed')
+  @Refuses(
+    [429, 'Too many concurrent replays (of this user or on this gateway): wait Retry-After seconds'],
+    [503, 'Kafka could not be read before the first event: retry after Retry-After seconds'],
+  )
   async events(@Query() query: ReplayQuery, @CurrentClaims() claims: TokenClaims, @Res() res: Response): Promise<void> {
     let filter: ReplayFilter;
     try {

@@ -18,7 +18,14 @@ import { ApiBearerAuth, ApiConsumes, ApiExcludeEndpoint, ApiOperation, ApiTags }
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { CurrentClaims, Public, Roles, type TokenClaims } from '@lastmeter/auth';
-import type { MediaRecord, MediaUploaded } from '@lastmeter/contracts';
+import {
+  MEDIA_TYPES,
+  type MediaLink,
+  type MediaRecord,
+  type MediaSweepReport,
+  type MediaUploaded,
+} from '@lastmeter/contracts';
+import { Answer, RawAnswer, Refuses } from '@lastmeter/platform';
 import { MediaLibrary, uploadedOf, type MediaVariant } from '@lastmeter/media';
 import { communicationsUsing, factContexts, getCommunication } from '@lastmeter/read-models';
 import { ReadModels } from '../read/read-models.service';
@@ -67,7 +74,8 @@ export class MediaController {
       'expired more than MEDIA_RETENTION_DAYS ago; photos of field reports stay. Gateways also run it every ' +
       'MEDIA_SWEEP_EVERY_S.',
   })
-  sweep(@Query() query: SweepQuery) {
+  @Answer('MediaSweepReport')
+  sweep(@Query() query: SweepQuery): Promise<MediaSweepReport> {
     return this.sweeper.sweep(query.dryRun === 'true');
   }
 
@@ -84,6 +92,17 @@ export class MediaController {
       'Images are re-encoded upright without EXIF (GPS included) and get a thumbnail. A store-manager or terminal ' +
       'uploads for its own store; head office for communications.',
   })
+  @Answer('MediaUploaded', { status: 201, description: 'Stored (images re-encoded, without metadata)' })
+  @Refuses(
+    400,
+    [413, 'Over 15 MB (images), 25 MB (PDFs) or 64 megapixels; nothing was stored'],
+    415,
+    [422, 'The image or PDF is truncated or corrupt; nothing was stored'],
+    [
+      503,
+      'Too many uploads are being received (MEDIA_UPLOADS_MAX, MEDIA_UPLOADS_QUEUE): retry after Retry-After seconds',
+    ],
+  )
   async upload(@Req() request: Request, @CurrentClaims() claims: TokenClaims): Promise<MediaUploaded> {
     const file = request.file;
     if (!file) {
@@ -101,6 +120,7 @@ export class MediaController {
   @Get(':id')
   @Roles(...READERS)
   @ApiOperation({ summary: 'The bytes of a medium (or its thumbnail), for readers allowed to see it' })
+  @RawAnswer(MEDIA_TYPES, 'The bytes (`Content-Disposition` names the file; thumbnails are JPEG)')
   async content(
     @Param('id', id) mediaId: string,
     @Query() query: MediaVariantQuery,
@@ -114,6 +134,7 @@ export class MediaController {
   @Get(':id/info')
   @Roles(...READERS)
   @ApiOperation({ summary: 'The record of a medium: type, size, dimensions, owner, thumbnail' })
+  @Answer('MediaRecord')
   async info(@Param('id', id) mediaId: string, @CurrentClaims() claims: TokenClaims): Promise<MediaRecord> {
     return this.readable(mediaId, claims);
   }
@@ -125,11 +146,12 @@ export class MediaController {
     description:
       'A gateway path (`/v1/media/:id/content?…`, relative), or with MEDIA_S3_DIRECT_LINKS a presigned URL of the bucket.',
   })
+  @Answer('MediaLink')
   async link(
     @Param('id', id) mediaId: string,
     @Query() query: MediaVariantQuery,
     @CurrentClaims() claims: TokenClaims,
-  ): Promise<{ url: string; expiresAt: string }> {
+  ): Promise<MediaLink> {
     const record = await this.readable(mediaId, claims);
     const variant = query.variant ?? 'original';
     if (variant === 'thumbnail' && !record.thumbnail) throw new NotFoundException('this medium has no thumbnail');
@@ -139,6 +161,8 @@ export class MediaController {
   @Get(':id/content')
   @Public()
   @ApiOperation({ summary: 'The bytes of a medium through a signed link (no bearer token)' })
+  @RawAnswer(MEDIA_TYPES, 'The bytes (`Content-Disposition` names the file; thumbnails are JPEG)')
+  @Refuses([403, 'The link is expired, or its signature does not match'], 503)
   async signed(
     @Param('id', id) mediaId: string,
     @Query() query: SignedMediaQuery,

@@ -1,6 +1,8 @@
 import { BadRequestException, Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
+import type { ComplianceBoard, PresenceBoard, ReportPage } from '@lastmeter/contracts';
+import { Answer } from '@lastmeter/platform';
 import { listReports, queryStores, readCompliance, type RedisKeys } from '@lastmeter/read-models';
 import { ReportsQuery, StoreDirectoryQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
@@ -24,7 +26,11 @@ export class BoardController {
     summary: 'Open and overdue tasks per store, most overdue first',
     description: PAGED_BOARD,
   })
-  async compliance(@Query() query: StoreDirectoryQuery, @CurrentClaims() claims: TokenClaims) {
+  @Answer('ComplianceBoard')
+  async compliance(
+    @Query() query: StoreDirectoryQuery,
+    @CurrentClaims() claims: TokenClaims,
+  ): Promise<ComplianceBoard> {
     const keys = await this.models.keys();
     const now = new Date();
     const page = await this.page(keys, query, claims);
@@ -38,7 +44,8 @@ export class BoardController {
   @Get('presence')
   @Roles(...HQ_READERS, 'store-manager')
   @ApiOperation({ summary: 'Online terminals per store', description: PAGED_BOARD })
-  async presence(@Query() query: StoreDirectoryQuery, @CurrentClaims() claims: TokenClaims) {
+  @Answer('PresenceBoard')
+  async presence(@Query() query: StoreDirectoryQuery, @CurrentClaims() claims: TokenClaims): Promise<PresenceBoard> {
     const keys = await this.models.keys();
     const page = await this.page(keys, query, claims);
     return {
@@ -68,7 +75,8 @@ export class BoardController {
   @Get('reports')
   @Roles(...HQ_READERS, 'store-manager')
   @ApiOperation({ summary: 'Field reports inbox, newest first' })
-  async reports(@Query() query: ReportsQuery, @CurrentClaims() claims: TokenClaims) {
+  @Answer('ReportPage')
+  async reports(@Query() query: ReportsQuery, @CurrentClaims() claims: TokenClaims): Promise<ReportPage> {
     const scope = storesInScope(claims, query.storeId);
     const page = await listReports(this.models.redis, await this.models.keys(), {
       storeId: scope?.[0],

@@ -1,6 +1,14 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '@lastmeter/auth';
+import type {
+  CommunicationPage,
+  CommunicationView,
+  EvidencePage,
+  ReachAnswer,
+  ReachTimeline,
+} from '@lastmeter/contracts';
+import { Answer } from '@lastmeter/platform';
 import {
   communicationAsOf,
   getCommunication,
@@ -26,7 +34,8 @@ export class CommunicationsController {
   @Get()
   @Roles(...HQ_READERS, 'agency')
   @ApiOperation({ summary: 'The communication catalogue, newest first, optionally by status' })
-  async list(@Query() query: ListCommunicationsQuery) {
+  @Answer('CommunicationPage')
+  async list(@Query() query: ListCommunicationsQuery): Promise<CommunicationPage> {
     const page = await listCommunications(this.models.redis, await this.models.keys(), {
       status: query.status,
       cursor: query.cursor,
@@ -44,7 +53,8 @@ export class CommunicationsController {
       'With `asOf`: as it stood at that instant (its history folded up to then); 404 if it did not exist yet. ' +
       'With `minVersion`: answers once the read side has caught up with that version (or after 5 s with what it has).',
   })
-  async get(@Param('id', id) communicationId: string, @Query() query: CommunicationQuery) {
+  @Answer('CommunicationView')
+  async get(@Param('id', id) communicationId: string, @Query() query: CommunicationQuery): Promise<CommunicationView> {
     if (query.asOf && query.minVersion) {
       throw new BadRequestException({
         message: 'asOf and minVersion do not combine',
@@ -76,7 +86,8 @@ export class CommunicationsController {
       '`by=region`: overall and by region, without the per-store rows. `regionId`: the stores of one region ' +
       '(`unknown` for stores not in the directory) by code, `limit` (default 100, at most 500) at a time with `next`.',
   })
-  async reach(@Param('id', id) communicationId: string, @Query() query: ReachQuery) {
+  @Answer('ReachAnswer')
+  async reach(@Param('id', id) communicationId: string, @Query() query: ReachQuery): Promise<ReachAnswer> {
     if (query.by && query.regionId) {
       throw new BadRequestException({
         message: 'invalid request: by',
@@ -105,7 +116,8 @@ export class CommunicationsController {
   @Get(':id/reach/timeline')
   @Roles(...HQ_READERS)
   @ApiOperation({ summary: 'Reach over time: cumulative terminals and stores per step at each first report' })
-  async timeline(@Param('id', id) communicationId: string) {
+  @Answer('ReachTimeline')
+  async timeline(@Param('id', id) communicationId: string): Promise<ReachTimeline> {
     const keys = await this.models.keys();
     const communication = await getCommunication(this.models.redis, keys, communicationId);
     if (!communication) throw new NotFoundException('no such communication');
@@ -121,7 +133,8 @@ export class CommunicationsController {
       'reference: `GET /v1/media/:mediaId?variant=thumbnail`). A page at a time: `next` is the cursor of the following ' +
       'page; a page may hold fewer than `limit` items and still have `next`.',
   })
-  async evidence(@Param('id', id) communicationId: string, @Query() query: EvidenceQuery) {
+  @Answer('EvidencePage')
+  async evidence(@Param('id', id) communicationId: string, @Query() query: EvidenceQuery): Promise<EvidencePage> {
     const keys = await this.models.keys();
     if (!(await getCommunication(this.models.redis, keys, communicationId))) {
       throw new NotFoundException('no such communication');

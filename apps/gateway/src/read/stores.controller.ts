@@ -1,6 +1,16 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
+import type {
+  AudienceCount,
+  FeedAnswer,
+  RegionList,
+  StorePage,
+  StoreView,
+  TerminalPage,
+  UserList,
+} from '@lastmeter/contracts';
+import { Answer } from '@lastmeter/platform';
 import {
   countAudience,
   feedAsOf,
@@ -34,7 +44,12 @@ export class StoresController {
       'communications live for the store at that instant, each at its revision then, with the feedSeq of its ' +
       'latest entry. Items restricted to roles the caller does not serve come as `{ feedSeq, hidden: true }`.',
   })
-  async feed(@Param('id', id) storeId: string, @Query() query: FeedQuery, @CurrentClaims() claims: TokenClaims) {
+  @Answer('FeedAnswer')
+  async feed(
+    @Param('id', id) storeId: string,
+    @Query() query: FeedQuery,
+    @CurrentClaims() claims: TokenClaims,
+  ): Promise<FeedAnswer> {
     requireStore(claims, storeId);
     // A revoked terminal's token was already refused by the guard (GatewaySessionCheck).
     const keys = await this.models.keys();
@@ -73,7 +88,8 @@ export class StoresController {
       'it. Pages of `limit` (default 100, at most 500); `next` is the cursor for the following page. With `ids` ' +
       '(at most 500, alone): those stores by code, unknown ids left out (names for the rows a screen shows).',
   })
-  async stores(@Query() query: StoresQuery, @CurrentClaims() claims: TokenClaims) {
+  @Answer('StorePage')
+  async stores(@Query() query: StoresQuery, @CurrentClaims() claims: TokenClaims): Promise<StorePage> {
     const keys = await this.models.keys();
     const scope = storesInScope(claims);
     if (query.ids !== undefined) {
@@ -109,7 +125,8 @@ export class StoresController {
       'The union of `all`, `regionIds`, `storeIds` and `tags` (comma-separated), as the feed planner targets ' +
       'stores; terminals are the enrolled terminals of these stores that show it (with `roles`, those serving one).',
   })
-  async audienceCount(@Query() query: AudienceCountQuery) {
+  @Answer('AudienceCount')
+  async audienceCount(@Query() query: AudienceCountQuery): Promise<AudienceCount> {
     return countAudience(this.models.redis, await this.models.keys(), {
       all: query.all === 'true',
       regionIds: query.regionIds,
@@ -121,7 +138,8 @@ export class StoresController {
 
   @Get('stores/:id')
   @Roles(...HQ_READERS, ...STORE_READERS)
-  async store(@Param('id', id) storeId: string, @CurrentClaims() claims: TokenClaims) {
+  @Answer('StoreView')
+  async store(@Param('id', id) storeId: string, @CurrentClaims() claims: TokenClaims): Promise<StoreView> {
     requireStore(claims, storeId);
     const store = await getStore(this.models.redis, await this.models.keys(), storeId);
     if (!store) throw new NotFoundException('no such store');
@@ -130,7 +148,8 @@ export class StoresController {
 
   @Get('regions')
   @Roles(...HQ_READERS, 'agency')
-  async regions() {
+  @Answer('RegionList')
+  async regions(): Promise<RegionList> {
     return { items: await listRegions(this.models.redis, await this.models.keys()) };
   }
 
@@ -142,7 +161,8 @@ export class StoresController {
       'Pages of `limit` (default 100, at most 500); `next` is the cursor for the following page. With `storeIds` ' +
       '(at most 100, alone): every terminal of those stores, unpaged.',
   })
-  async terminals(@Query() query: TerminalsQuery, @CurrentClaims() claims: TokenClaims) {
+  @Answer('TerminalPage')
+  async terminals(@Query() query: TerminalsQuery, @CurrentClaims() claims: TokenClaims): Promise<TerminalPage> {
     if (query.storeIds !== undefined) {
       if (query.storeId !== undefined || query.limit !== undefined || query.cursor !== undefined) {
         throw new BadRequestException({
@@ -173,7 +193,8 @@ export class StoresController {
   @Get('users')
   @Roles('hq-admin')
   @ApiOperation({ summary: 'Users: username, role, store, disabled (never a credential)' })
-  async users() {
+  @Answer('UserList')
+  async users(): Promise<UserList> {
     const users = await listUsers(this.models.redis, await this.models.keys());
     return { items: users.map(({ sessionVersion: _version, ...user }) => user) };
   }

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { REACH_STEPS, type Audience } from '@lastmeter/contracts';
+import { REACH_STEPS, type Audience, type TerminalView } from '@lastmeter/contracts';
 import type { StoreState, TerminalState } from '@lastmeter/domain';
 import type { ProjectionContext } from '../model';
 import type { RedisKeys } from '../redis-keys';
@@ -259,7 +259,8 @@ export async function queryStores(redis: Redis, keys: RedisKeys, query: StoreQue
   }
 }
 
-export type TerminalRow = Omit<TerminalState, 'exists'>;
+/** A terminal of the index: only registered ones are indexed, so never `none`. */
+export type TerminalRow = TerminalView;
 
 /** One page of terminals by store id (then terminal id), optionally of one store. */
 export async function queryTerminals(
