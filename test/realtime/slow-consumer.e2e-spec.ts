@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import request from 'supertest';
 import { feedEvent, type FeedMessage } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
@@ -97,6 +98,9 @@ it('disconnects a terminal that stopped reading, keeps serving the others, and r
   tcp.resume();
   expect(await disconnected).toBe('io server disconnect');
   expect(slow.received.length).toBeLessThan(total);
+  // …and counted: one slow-consumer disconnect (docs/observability.md).
+  const metrics = (await request(apps.gateway.url).get('/metrics').expect(200)).text;
+  expect(metrics).toMatch(/^lastmeter_gateway_slow_consumer_disconnects_total\{app="gateway"\} 1$/m);
   await slow.client.connect();
   await eventually(
     () => expect(slow.received.map((m) => m.feedSeq)).toEqual(Array.from({ length: total }, (_, i) => i + 1)),

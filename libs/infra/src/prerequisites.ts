@@ -28,6 +28,10 @@ export const TOOLS = {
   'redis-server': { debianPackage: 'redis-server', neededFor: 'the local Redis' },
   chromium: { debianPackage: 'chromium', neededFor: 'browser tests drive it' },
   haproxy: { debianPackage: 'haproxy', neededFor: 'the cluster profile balances the gateways and command services' },
+  promtool: {
+    debianPackage: 'prometheus',
+    neededFor: 'the observability test checks the alert rules in ops/prometheus',
+  },
 } as const;
 
 export type Tool = keyof typeof TOOLS;
@@ -151,11 +155,12 @@ export function checkTool(tool: Tool, env: NodeJS.ProcessEnv, probes: Probes): F
  *   KAFKA_BROKERS / REDIS_URL may provide), some suites start their own broker and
  *   redis-server, run the CLI with exactly java, mvn and redis-server on PATH, drive
  *   Chromium, and build and run a socket.io-client-java program (javac: a JDK, not only a
- *   JRE), and put HAProxy in front of the cluster profile. A missing tool fails `npm test`
+ *   JRE), put HAProxy in front of the cluster profile, and check the alert rules with
+ *   promtool. A missing tool fails `npm test`
  *   here instead of skipping those suites.
  */
 export function toolsNeeded(purpose: Purpose, env: NodeJS.ProcessEnv, kafkaJarsCached: boolean): Tool[] {
-  if (purpose === 'test') return ['java', 'javac', 'mvn', 'redis-server', 'chromium', 'haproxy'];
+  if (purpose === 'test') return ['java', 'javac', 'mvn', 'redis-server', 'chromium', 'haproxy', 'promtool'];
   const tools: Tool[] = [];
   if (!env.KAFKA_BROKERS) {
     tools.push('java');

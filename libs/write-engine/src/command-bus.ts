@@ -4,6 +4,7 @@ import {
   HttpStatus,
   Inject,
   Injectable,
+  Optional,
   type OnApplicationShutdown,
   ServiceUnavailableException,
 } from '@nestjs/common';
@@ -15,6 +16,7 @@ import { GroupCommitFull } from '@lastmeter/kafka';
 import type { Clock, CommandLog, ReplyWaiter } from './ports';
 import { ReplyChannel } from './reply-channel';
 import { CLOCK, COMMAND_LOG } from './write-engine.tokens';
+import { WriteMetrics, type CommandOutcomeLabel } from './write-metrics';
 
 /** Namespace for ids derived from an actor's Idempotency-Key (uuid v5). */
 const IDEMPOTENT_IDS = 'a8d2f1e4-3c5b-4e7a-9f10-6b2c8d4e5f70';
@@ -81,6 +83,18 @@ export interface BatchOptions {
 }
 
 /** 503 for an overloaded instance: nothing was recorded, retry after BUSY_RETRY_AFTER_S. */
+/** A batch result as `lastmeter_commands_total` counts it. */
+function batchOutcome(result: BatchResult): CommandOutcomeLabel {
+  switch (result.status) {
+    case 'decided':
+      return result.outcome.ok ? 'accepted' : 'refused';
+    case 'pending':
+      return 'pending';
+    default:
+      return 'unavailable';
+  }
+}
+
 function busy(why: string): ServiceUnavailableException {
   return new ServiceUnavailableException({
     statusCode: 503,
@@ -120,10 +134,14 @@ export class CommandBus implements OnApplicationShutdown {
     @Inject(COMMAND_LOG) private readonly log: CommandLog,
     @Inject(ReplyChannel) private readonly replies: ReplyWaiter,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Optional() @Inject(WriteMetrics) private readonly metrics: WriteMetrics = WriteMetrics.none(),
   ) {}
 
   async dispatch(request: Dispatch): Promise<Extract<CommandOutcome, { ok: true }>> {
-    if (this.waiting >= MAX_WAITING_REQUESTS) throw busy(`${this.waiting} requests are waiting for their decision`);
+    if (this.waiting >= MAX_WAITING_REQUESTS) {
+      this.metrics.command(request.command.type, 'busy');
+      throw busy(`${this.waiting} requests are waiting for their decision`);
+    }
     this.waiting++;
     try {
       return await this.dispatchOne(request);
@@ -135,12 +153,19 @@ export class CommandBus implements OnApplicationShutdown {
   private async dispatchOne(request: Dispatch): Promise<Extract<CommandOutcome, { ok: true }>> {
     const envelope = this.envelopeOf(request);
     const { aggregateId, commandId, requestId } = envelope;
+    const started = performance.now();
+    const answered = (outcome: CommandOutcomeLabel) =>
+      this.metrics.command(request.command.type, outcome, (performance.now() - started) / 1000);
     const reply = this.replies.expect(requestId, REPLY_TIMEOUT_MS);
     try {
       await this.log.append(aggregateId, envelope);
     } catch (error) {
       reply.cancel();
-      if (error instanceof GroupCommitFull) throw busy(error.message);
+      if (error instanceof GroupCommitFull) {
+        answered('busy');
+        throw busy(error.message);
+      }
+      answered('unavailable');
       throw new ServiceUnavailableException({
         statusCode: 503,
         error: 'Service Unavailable',
@@ -149,6 +174,7 @@ export class CommandBus implements OnApplicationShutdown {
     }
 
     const outcome = await reply.outcome;
+    answered(!outcome ? 'pending' : outcome.ok ? 'accepted' : 'refused');
     if (!outcome) {
       // Accepted into the log but not decided in time: the decision will still happen.
       // Retrying with the same Idempotency-Key returns it.
@@ -226,10 +252,12 @@ export class CommandBus implements OnApplicationShutdown {
 
     const reason = failure ?? 'not sent: the batch was stopped';
     for (let i = 0; i < requests.length; i++) {
-      if (results[i]) continue;
       const request = requests[i]!;
-      const commandId = request.idempotencyKey ? `${request.actor.id}:${request.idempotencyKey}` : '';
-      results[i] = { status: 'unsent', commandId, aggregateId: this.aggregateIdOf(request, commandId, ''), reason };
+      if (!results[i]) {
+        const commandId = request.idempotencyKey ? `${request.actor.id}:${request.idempotencyKey}` : '';
+        results[i] = { status: 'unsent', commandId, aggregateId: this.aggregateIdOf(request, commandId, ''), reason };
+      }
+      this.metrics.command(request.command.type, batchOutcome(results[i]!));
     }
     return results;
   }

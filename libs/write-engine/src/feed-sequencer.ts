@@ -1,5 +1,12 @@
 /** Feed sequencer: numbers every store's feed entries (feedSeq) on the write side. */
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { v5 as uuidv5 } from 'uuid';
 import { feedEvent, type DomainEvent, type FeedAppended } from '@lastmeter/contracts';
 import {
@@ -14,6 +21,7 @@ import { FeedLedger } from './feed-ledger';
 import { PartitionWriters } from './partition-writers';
 import type { EventHistory, PartitionWriterPool } from './ports';
 import { AGGREGATE_STORE } from './write-engine.tokens';
+import { WriteMetrics } from './write-metrics';
 
 /** Namespace of feed entry ids: the same store and feedSeq always get the same id. */
 const FEED_IDS = 'b5f2f7a4-6a53-4c55-9d43-2b6a3f0e8c11';
@@ -57,13 +65,23 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
+  /** When the oldest change not yet taken by a pass arrived (ms). */
+  private pendingSince?: number;
+  /** When the oldest change of the running pass arrived (ms). */
+  private inFlightSince?: number;
 
   constructor(
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
     @Inject(FeedLedger) private readonly ledger: FeedLedger,
     @Inject(PartitionWriters) private readonly writers: PartitionWriterPool,
     @Inject(EventTail) private readonly history: EventHistory,
-  ) {}
+    @Optional() @Inject(WriteMetrics) private readonly metrics: WriteMetrics = WriteMetrics.none(),
+  ) {
+    this.metrics.watchSequencer(() => {
+      const times = [this.pendingSince, this.inFlightSince].filter((t): t is number => t !== undefined);
+      return times.length ? Math.min(...times) : undefined;
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.store.onApplied((event) => this.changed(event));
@@ -79,6 +97,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     if (event.type === 'task.evidence-rejected') this.dirtyStores.add(event.data.storeId);
     else if (event.aggregateType === 'store') this.dirtyStores.add(event.aggregateId);
     else this.dirtyCommunications.add(event.aggregateId);
+    this.pendingSince ??= Date.now();
     this.schedule(DEBOUNCE_MS);
   }
 
@@ -108,6 +127,10 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     this.dirtyCommunications.clear();
     this.dirtyStores.clear();
     this.dirtyPartitions.clear();
+    const since = this.pendingSince;
+    this.inFlightSince = since;
+    this.pendingSince = undefined;
+    let failed = false;
     // Partitions are independent (each has its own stores, ledger and transactional
     // writer), so their transactions run side by side: a publish to stores in every
     // partition costs one transaction's latency, not one per partition in turn.
@@ -119,11 +142,16 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
           await this.sequence(partition, everything, communications, stores);
         } catch (error) {
           this.logger.warn(`feed of partition ${partition} not sequenced yet: ${(error as Error).message}`);
+          failed = true;
           this.dirtyPartitions.add(partition);
           this.schedule(RETRY_MS);
         }
       }),
     );
+    this.inFlightSince = undefined;
+    if (since === undefined) return;
+    if (failed) this.pendingSince = Math.min(this.pendingSince ?? since, since);
+    else this.metrics.feedSequenced((Date.now() - since) / 1000);
   }
 
   private async sequence(partition: number, everything: boolean, changed: string[], stores: Set<string>) {

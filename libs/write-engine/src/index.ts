@@ -16,3 +16,4 @@ export * from './decider.service';
 export * from './feed-sequencer';
 export * from './scheduler';
 export * from './write-engine.module';
+export * from './write-metrics';

@@ -7,6 +7,7 @@ import {
   type TopicNames,
 } from '@lastmeter/contracts';
 import type { AppendBatch, TransactionalProducer, TransactionalWriter } from './ports';
+import { WriteMetrics } from './write-metrics';
 
 /** The transactional id of a partition's writer: the same for every owner of that partition. */
 export function transactionalIdOf(groupId: string, topics: TopicNames, partition: number): string {
@@ -28,6 +29,7 @@ export class PartitionWriter implements TransactionalWriter {
     private readonly topics: TopicNames,
     private readonly groupId: string,
     readonly partition: number,
+    private readonly metrics: WriteMetrics = WriteMetrics.none(),
   ) {}
 
   /** Connects and fences any previous owner (initProducerId runs on the first transaction). */
@@ -64,6 +66,7 @@ export class PartitionWriter implements TransactionalWriter {
   }
 
   private async appendOnce({ events = [], commandOffset, feed = [], credentials = [] }: AppendBatch) {
+    const started = performance.now();
     const txn = await this.producer.transaction();
     const messages = (list: EventEnvelope[]) =>
       list.map((event) => ({ key: event.aggregateId, value: JSON.stringify(event), headers: { type: event.type } }));
@@ -104,6 +107,8 @@ export class PartitionWriter implements TransactionalWriter {
         });
       }
       await txn.commit();
+      const contents = events.length === 0 && commandOffset === undefined ? 'feed' : 'decision';
+      this.metrics.transactionCommitted(contents, (performance.now() - started) / 1000);
     } catch (error) {
       await txn.abort().catch(() => undefined);
       throw error;

@@ -1,5 +1,5 @@
 /** Partition writers: one fenced PartitionWriter per commands partition this instance owns. */
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import type { TopicNames } from '@lastmeter/contracts';
 import type { SharedConfig } from '@lastmeter/config';
 import { createKafkaClient, createProducer, TOPIC_NAMES } from '@lastmeter/kafka';
@@ -7,6 +7,7 @@ import { EventTail } from './event-tail';
 import { PartitionWriter, transactionalIdOf } from './partition-writer';
 import type { EventHistory, PartitionWriterPool, TransactionalProducerFactory } from './ports';
 import { TRANSACTIONAL_PRODUCERS } from './write-engine.tokens';
+import { WriteMetrics } from './write-metrics';
 
 /**
  * The transactional writers of the partitions this instance owns in the decider group.
@@ -26,6 +27,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
     @Inject(TRANSACTIONAL_PRODUCERS) private readonly producers: TransactionalProducerFactory,
     @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
     @Inject(EventTail) private readonly history: EventHistory,
+    @Optional() @Inject(WriteMetrics) private readonly metrics: WriteMetrics = WriteMetrics.none(),
   ) {
     this.groupId = `${topics.commands}.decider`;
   }
@@ -47,7 +49,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
       writer = (async () => {
         await this.dropping;
         const producer = this.producers(transactionalIdOf(this.groupId, this.topics, partition));
-        const created = new PartitionWriter(producer, this.topics, this.groupId, partition);
+        const created = new PartitionWriter(producer, this.topics, this.groupId, partition, this.metrics);
         await created.open();
         await this.history.catchUp([partition]);
         for (const listener of this.openedListeners) listener(partition);

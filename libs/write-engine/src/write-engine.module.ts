@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import type { TopicNames } from '@lastmeter/contracts';
 import { APP_CONFIG, type AppConfig, type SharedConfig } from '@lastmeter/config';
 import { TOPIC_NAMES } from '@lastmeter/kafka';
+import { MetricsRegistry } from '@lastmeter/platform';
 import { REDIS } from '@lastmeter/redis';
 import { AggregateStore } from './aggregate-store';
 import { CommandBus } from './command-bus';
@@ -20,6 +21,7 @@ import { RedisReplyTransport, ReplyChannel } from './reply-channel';
 import { Scheduler } from './scheduler';
 import { RedisSnapshotStore } from './snapshot-store';
 import { AGGREGATE_STORE, CLOCK, COMMAND_LOG, REPLY_TRANSPORT, TRANSACTIONAL_PRODUCERS } from './write-engine.tokens';
+import { WriteMetrics } from './write-metrics';
 
 /**
  * Everything the command service needs to accept, decide and append commands. Needs the
@@ -40,6 +42,11 @@ import { AGGREGATE_STORE, CLOCK, COMMAND_LOG, REPLY_TRANSPORT, TRANSACTIONAL_PRO
         }),
     },
     { provide: CredentialStore, useFactory: () => new CredentialStore() },
+    {
+      provide: WriteMetrics,
+      inject: [{ token: MetricsRegistry, optional: true }],
+      useFactory: (registry?: MetricsRegistry) => new WriteMetrics(registry),
+    },
     { provide: CLOCK, useValue: systemClock },
     {
       provide: COMMAND_LOG,

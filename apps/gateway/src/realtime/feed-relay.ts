@@ -2,10 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import type { Socket } from 'socket.io';
 import type { TokenClaims } from '@lastmeter/auth';
-import type { FeedMessage } from '@lastmeter/contracts';
+import type { FeedMessage, SlowConsumer } from '@lastmeter/contracts';
 import { readFeed, type FeedItem } from '@lastmeter/read-models';
 import { ReadModels, ReadModelsRecovering } from '../read/read-models.service';
 import { visibleTo } from '../read/scope';
+import { GatewayMetrics } from './gateway-metrics';
 import { NotificationHub } from './notification-hub';
 
 /** Items read from Redis per round trip. */
@@ -22,6 +23,8 @@ export interface TerminalSession {
   /** The next item goes out with `reset: true` (the terminal's epoch was not ours). */
   reset: boolean;
   closed: boolean;
+  /** When it connected (ms): items appended before were missed, items after are live. */
+  connectedAt: number;
   /** Since when its write buffer has been full (it gets nothing more until it drains). */
   fullSince?: number;
 }
@@ -48,6 +51,7 @@ export class FeedRelay {
     private readonly models: ReadModels,
     hub: NotificationHub,
     @Inject(APP_CONFIG) config: AppConfig<'gateway'>,
+    private readonly metrics: GatewayMetrics,
   ) {
     this.maxBuffered = config.GATEWAY_MAX_BUFFERED_PACKETS;
     hub.onFeed((storeId) => this.stores.get(storeId)?.wake());
@@ -59,7 +63,7 @@ export class FeedRelay {
   attach(session: TerminalSession): void {
     let pump = this.stores.get(session.storeId);
     if (!pump) {
-      pump = new StorePump(session.storeId, this.models, this.logger, this.maxBuffered);
+      pump = new StorePump(session.storeId, this.models, this.logger, this.maxBuffered, this.metrics);
       this.stores.set(session.storeId, pump);
     }
     pump.sessions.add(session);
@@ -86,6 +90,7 @@ class StorePump {
     private readonly logger: Logger,
     /** Packets a socket may have waiting in its write buffer before it counts as a slow consumer. */
     private readonly maxBuffered: number,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   /** Makes the pump read again; a wake while it runs makes it go round once more. */
@@ -134,6 +139,9 @@ class StorePump {
    */
   private deliver(sessions: TerminalSession[], item: FeedItem): void {
     const groups = new Map<boolean, { message: FeedMessage; sessions: TerminalSession[] }>();
+    const appended = Date.parse(item.at);
+    let live = 0;
+    let missed = 0;
     for (const session of sessions) {
       if (session.closed || session.fullSince !== undefined || item.feedSeq <= session.cursor) continue;
       if (item.feedSeq !== session.cursor + 1) {
@@ -145,6 +153,8 @@ class StorePump {
       }
       const message = visibleTo(session.claims, item);
       session.cursor = item.feedSeq;
+      if (appended >= session.connectedAt) live++;
+      else missed++;
       if (session.reset) {
         session.reset = false;
         session.socket.emit('feed', { ...message, reset: true } satisfies FeedMessage);
@@ -159,6 +169,9 @@ class StorePump {
       if (due.length === 1) due[0].socket.emit('feed', message);
       else due[0].socket.nsp.to(due.map((s) => s.socket.id)).emit('feed', message);
     }
+    this.metrics.sent('terminal', 'feed', live + missed);
+    this.metrics.backlogSent(missed);
+    if (live > 0) this.metrics.fannedOut((Date.now() - appended) / 1000);
   }
 
   /**
@@ -179,7 +192,9 @@ class StorePump {
       conn.off('drain', drained);
       if (session.closed) return;
       this.logger.warn(`terminal ${session.terminalId} is not reading; disconnecting it (slow consumer)`);
-      session.socket.emit('slow-consumer', { cursor: session.cursor });
+      session.socket.emit('slow-consumer', { cursor: session.cursor } satisfies SlowConsumer);
+      this.metrics.sent('terminal', 'slow-consumer');
+      this.metrics.slowConsumer();
       session.socket.disconnect(true);
       session.closed = true;
     }, SLOW_CONSUMER_MS);

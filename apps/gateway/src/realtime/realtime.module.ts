@@ -6,6 +6,7 @@ import { GatewaySessionCheck } from '../read/session-check';
 import { ConsoleGateway } from './console.gateway';
 import { FeedEpoch } from './feed-epoch';
 import { FeedRelay } from './feed-relay';
+import { GatewayMetrics } from './gateway-metrics';
 import { GatewayIdentity } from './gateway-identity';
 import { NotificationHub } from './notification-hub';
 import { StoreActivityWriter } from './store-activity-writer';
@@ -28,6 +29,7 @@ import { TerminalGateway } from './terminal.gateway';
   providers: [
     ReadModels,
     NotificationHub,
+    GatewayMetrics,
     FeedEpoch,
     FeedRelay,
     GatewayIdentity,

@@ -15,6 +15,7 @@ import {
   type ReceiptsAck,
   type TerminalClientEvents,
 } from '@lastmeter/contracts';
+import { GatewayMetrics } from './gateway-metrics';
 import { MessageBudget, type BudgetVerdict } from './limits/message-budget';
 import { TerminalAuthentication } from './terminal/authentication';
 import { EarlierHandler } from './terminal/earlier.handler';
@@ -63,6 +64,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     private readonly batches: ReceiptsHandler,
     private readonly earlier: EarlierHandler,
     @Inject(APP_CONFIG) config: AppConfig<'gateway'>,
+    private readonly metrics: GatewayMetrics,
   ) {
     this.handlers = {
       receipt: receipts,
@@ -84,6 +86,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   }
 
   afterInit(namespace: Namespace): void {
+    this.metrics.track('terminal', namespace);
     this.authentication.guard(namespace);
     this.presence.track(namespace);
   }
@@ -198,6 +201,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   /** Whether the message may go ahead; otherwise it is answered rate-limited, and a flooder is cut off. */
   private admit(socket: Socket, verdict: BudgetVerdict, ack: unknown): boolean {
     if (verdict === 'ok') return true;
+    this.metrics.rateLimited(verdict === 'flooding' ? 'flooding' : 'rate-limited');
     if (typeof ack === 'function') ack({ ok: false, error: { message: RATE_LIMITED } } satisfies Ack);
     if (verdict === 'flooding') {
       this.logger.warn(`terminal ${terminalData(socket).session.terminalId} disconnected: flooding`);

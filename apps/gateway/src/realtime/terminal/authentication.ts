@@ -10,13 +10,14 @@ import { JwtService } from '@nestjs/jwt';
 import type { Namespace, Socket } from 'socket.io';
 import { TokenRefused, verifyToken, type TokenClaims } from '@lastmeter/auth';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
-import type { ConnectRefusal, TerminalAuth, TokenExpired, TokenRenewed } from '@lastmeter/contracts';
+import type { ConnectRefusal, Revoked, TerminalAuth, TokenExpired, TokenRenewed } from '@lastmeter/contracts';
 import { getTerminal } from '@lastmeter/read-models';
 import { ReadModels } from '../../read/read-models.service';
 import { FeedEpoch } from '../feed-epoch';
 import { GatewayIdentity } from '../gateway-identity';
 import { NotificationHub } from '../notification-hub';
 import { deviceTokenVerdict, identityOf, socketLifetime } from '../limits/token-lifetime';
+import { GatewayMetrics } from '../gateway-metrics';
 import { readHandshake } from './handshake';
 import type { TerminalSocketData } from './terminal-socket';
 
@@ -42,11 +43,14 @@ export class TerminalAuthentication {
     private readonly identity: GatewayIdentity,
     @Inject(APP_CONFIG) private readonly config: AppConfig<'gateway'>,
     hub: NotificationHub,
+    private readonly metrics: GatewayMetrics,
   ) {
     hub.onAnnouncement((announcement) => {
       if (announcement.kind !== 'terminal-revoked') return;
-      const room = this.namespace?.in(`terminal:${announcement.terminalId}`);
-      room?.emit('revoked', { terminalId: announcement.terminalId });
+      const name = `terminal:${announcement.terminalId}`;
+      const room = this.namespace?.in(name);
+      room?.emit('revoked', { terminalId: announcement.terminalId } satisfies Revoked);
+      if (this.namespace) this.metrics.sent('terminal', 'revoked', GatewayMetrics.roomSize(this.namespace, name));
       room?.disconnectSockets(true);
     });
   }
@@ -109,6 +113,7 @@ export class TerminalAuthentication {
         cursor,
         reset: false,
         closed: false,
+        connectedAt: Date.now(),
       },
       epoch: await this.epoch.get(),
       requestedCursor: cursor,
@@ -135,12 +140,14 @@ export class TerminalAuthentication {
       expire: () => {
         const expired: TokenExpired = { reason: 'token-expired' };
         socket.emit('token-expired', expired);
+        this.metrics.sent('terminal', 'token-expired');
         socket.disconnect(true);
       },
       renew: async () => {
         if (socket.disconnected) return undefined;
         const renewed: TokenRenewed = { token: await this.deviceToken(identityOf(data.session.claims)) };
         socket.emit('token', renewed);
+        this.metrics.sent('terminal', 'token');
         return Date.now();
       },
     });

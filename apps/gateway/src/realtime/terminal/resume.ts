@@ -18,6 +18,7 @@ import { feedHead, readLiveSet } from '@lastmeter/read-models';
 import { ReadModels } from '../../read/read-models.service';
 import { visibleTo } from '../../read/scope';
 import { FeedRelay } from '../feed-relay';
+import { GatewayMetrics } from '../gateway-metrics';
 import type { TerminalSocketData } from './terminal-socket';
 
 @Injectable()
@@ -25,6 +26,7 @@ export class TerminalResume {
   constructor(
     private readonly models: ReadModels,
     private readonly relay: FeedRelay,
+    private readonly metrics: GatewayMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig<'gateway'>,
   ) {}
 
@@ -76,6 +78,7 @@ export class TerminalResume {
       ...(data.renewedToken ? { token: data.renewedToken } : {}),
     };
     socket.emit('hello', hello);
+    this.metrics.sent('terminal', 'hello');
     const messages = snapshot?.map((item, i) => {
       const message: FeedMessage = { ...visibleTo(session.claims, item), snapshot: true };
       if (foreign && i === 0) message.reset = true;
@@ -86,10 +89,13 @@ export class TerminalResume {
       for (let from = 0; from < messages.length; from += SNAPSHOT_CHUNK_ITEMS) {
         const chunk: LiveSetChunk = { items: messages.slice(from, from + SNAPSHOT_CHUNK_ITEMS) };
         socket.emit('feed.snapshot', chunk);
+        this.metrics.sent('terminal', 'feed.snapshot');
       }
     } else {
       for (const message of messages ?? []) socket.emit('feed', message);
+      this.metrics.sent('terminal', 'feed', messages?.length ?? 0);
     }
+    this.metrics.backlogSent(messages?.length ?? 0);
     this.relay.attach(session);
   }
 
