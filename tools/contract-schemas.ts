@@ -22,10 +22,15 @@ export const SCHEMAS_FILE = join(ROOT, 'libs/contracts/src/generated/schemas.ts'
 /** Bodies of the HTTP API: every key of `HttpAnswers`, and the error body. */
 const HTTP_ROOTS = ['HttpAnswers', 'ApiErrorBody'];
 
-/** The socket protocol's payloads (docs/terminal-protocol.md) and the Kafka topics' data. */
+/**
+ * The socket protocol's payloads (docs/terminal-protocol.md, `/terminal` and `/console`)
+ * and the Kafka topics' records: what docs/asyncapi.yaml describes (tools/asyncapi.ts).
+ */
 const MESSAGE_ROOTS = [
   'TerminalAuth',
   'ConnectRefusal',
+  'TerminalConnectError',
+  'SlowConsumer',
   'Hello',
   'TokenRenewed',
   'TokenExpired',
@@ -41,6 +46,19 @@ const MESSAGE_ROOTS = [
   'QuizAnswerPayload',
   'ReportFilePayload',
   'Ack',
+  'ConsoleAuth',
+  'ConsoleConnectError',
+  'ConsoleWatchPayload',
+  'ConsoleWatchAck',
+  'ConsoleUnwatchAck',
+  'ReachByRegion',
+  'StorePresence',
+  'ReportView',
+  'EventEnvelopeJson',
+  'CommandEnvelopeJson',
+  'FeedBatchRecord',
+  'CredentialRecord',
+  'DlqRecord',
   'CommunicationEventData',
   'DirectoryEventData',
   'FeedEventData',

@@ -25,6 +25,9 @@ export interface CommandEnvelope<Type extends string = string, Payload = unknown
   correlationId: string;
 }
 
+/** Any command as JSON on lastmeter.commands.v1 (its payload is the request body the command service validated). */
+export type CommandEnvelopeJson = CommandEnvelope<string, unknown>;
+
 /** What the waiting HTTP request answers with. */
 export type CommandOutcome =
   | {

@@ -36,6 +36,12 @@ export interface EventEnvelope<Type extends string = string, Data = unknown> {
   data: Data;
 }
 
+/**
+ * Any event as JSON on the event topics, whatever its type (the AsyncAPI document narrows
+ * `type` and `data` per event type; tools/asyncapi.ts).
+ */
+export type EventEnvelopeJson = EventEnvelope<string, unknown>;
+
 /** What a decider returns: the event without its envelope. */
 export interface EventDraft<Type extends string = string, Data = unknown> {
   type: Type;

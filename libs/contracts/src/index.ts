@@ -9,6 +9,7 @@ export * from './events/feed';
 export * from './upcasters';
 export * from './command-envelope';
 export * from './credential-record';
+export * from './dead-letter';
 export * from './parse-envelope';
 export * from './terminal-protocol';
 export * from './read-api';

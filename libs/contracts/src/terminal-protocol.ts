@@ -1,4 +1,5 @@
 import type { FeedItem, HiddenFeedItem } from './events/feed';
+import type { ReachByRegion } from './read-api';
 
 /**
  * The Socket.IO protocol between store terminals and gateways (docs/design.md section 6).
@@ -45,6 +46,16 @@ export const CONNECT_REFUSALS = [
   'unavailable',
 ] as const;
 export type ConnectRefusal = (typeof CONNECT_REFUSALS)[number];
+
+/**
+ * What a refused `/terminal` handshake answers (Socket.IO's CONNECT_ERROR packet; the
+ * client's `connect_error` event gets an Error with these `message` and `data`).
+ */
+export interface TerminalConnectError {
+  /** In words, for logs; act on `data.reason`. */
+  message: string;
+  data: { reason: ConnectRefusal };
+}
 
 /** First message after connecting. */
 export interface Hello {
@@ -211,6 +222,15 @@ export type EarlierAck =
   | { ok: true; items: Array<FeedItem | HiddenFeedItem>; next?: number; error?: undefined }
   | { ok: false; items?: undefined; error: NonNullable<Ack['error']> };
 
+/**
+ * Server → client `slow-consumer`, just before the server disconnects a terminal that
+ * stopped reading (its socket's buffer stayed full): `cursor` is the last feedSeq sent to
+ * it. It resumes from its own cursor when it connects again.
+ */
+export interface SlowConsumer {
+  cursor: number;
+}
+
 /** Server → client `revoked`, just before the server disconnects a revoked terminal. */
 export interface Revoked {
   terminalId: string;
@@ -319,3 +339,51 @@ export interface TerminalReadEvents {
 export const CONSOLE_NAMESPACE = '/console';
 /** At most this many reach updates per communication per second reach a console. */
 export const CONSOLE_REACH_UPDATES_PER_SECOND = 4;
+
+/** `io(url + '/console', { auth })`: a user token (`POST /v1/auth/login`) of hq-admin, hq-editor or analyst. */
+export interface ConsoleAuth {
+  token: string;
+}
+
+/**
+ * Why a `/console` connection was refused: `token-missing`, `token-invalid` and
+ * `token-expired` as on `/terminal`; `forbidden`, a role that may not read the boards (a
+ * device token, a store manager, an agency); `session-ended`, the user was disabled, or
+ * changed password or role, after the token was issued (log in again); `unavailable`, the
+ * gateway could not check the session for a moment (Redis failing over): connect again.
+ */
+export const CONSOLE_REFUSALS = [
+  'token-missing',
+  'token-invalid',
+  'token-expired',
+  'forbidden',
+  'session-ended',
+  'unavailable',
+] as const;
+export type ConsoleRefusal = (typeof CONSOLE_REFUSALS)[number];
+
+/** What a refused `/console` handshake answers (`connect_error`), as TerminalConnectError. */
+export interface ConsoleConnectError {
+  message: string;
+  data: { reason: ConsoleRefusal };
+}
+
+/** Client → server `watch` and `unwatch`: one communication's live reach. */
+export interface ConsoleWatchPayload {
+  /** A communication id (a UUID). */
+  communicationId: string;
+}
+
+/**
+ * The ack of `watch`: the communication's reach now (overall and by region, never per
+ * store), after which `reach` messages follow as it moves; or why not (`invalid message`
+ * with `fields`, or `no such communication`).
+ */
+export type ConsoleWatchAck =
+  | { ok: true; reach: ReachByRegion; error?: undefined }
+  | { ok: false; reach?: undefined; error: NonNullable<Ack['error']> };
+
+/** The ack of `unwatch`: no more `reach` for that communication. */
+export interface ConsoleUnwatchAck {
+  ok: true;
+}

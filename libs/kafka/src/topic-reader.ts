@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { IHeaders, Kafka } from 'kafkajs';
 
 export interface LoggedMessage {
   partition: number;
@@ -7,6 +7,8 @@ export interface LoggedMessage {
   key: Buffer | null;
   /** Null for a tombstone. */
   value: Buffer | null;
+  /** The record's headers (`type` on events, commands and feed batches). */
+  headers: IHeaders;
 }
 
 /**
@@ -40,7 +42,13 @@ export async function readWholeTopic(kafka: Kafka, topic: string): Promise<Logge
             autoCommit: false,
             eachMessage: async ({ partition, message }) => {
               if ((ends.get(partition) ?? 0n) <= BigInt(message.offset)) return;
-              messages.push({ partition, offset: BigInt(message.offset), key: message.key, value: message.value });
+              messages.push({
+                partition,
+                offset: BigInt(message.offset),
+                key: message.key,
+                value: message.value,
+                headers: message.headers ?? {},
+              });
             },
           })
           .catch(reject);

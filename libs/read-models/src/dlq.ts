@@ -1,33 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { TopicNames } from '@lastmeter/contracts';
+import type { DeadLetter, DlqRecord, TopicNames } from '@lastmeter/contracts';
 import { ACKS_ALL, readWholeTopic, type Kafka, type Producer } from '@lastmeter/kafka';
 import type { Failure } from './projection';
 
-/**
- * A message the projector could not apply, on lastmeter.dlq.v1 keyed by its original
- * key: where it came from, why it failed, and the original bytes (as UTF-8 text, or
- * base64 when they are not valid UTF-8), so `lastmeter dlq retry` can apply it later.
- */
-export interface DeadLetter {
-  kind: 'dead-letter';
-  id: string;
-  source: { topic: string; partition: number; offset: string };
-  error: string;
-  failedAt: string;
-  /** The consumer that failed (its group id). */
-  consumer: string;
-  payload: string | null;
-  payloadEncoding: 'utf8' | 'base64';
-}
-
-/** Written when a retry applied a dead letter: `dlq list` shows only unresolved ones. */
-export interface DeadLetterResolved {
-  kind: 'resolved';
-  resolves: string;
-  resolvedAt: string;
-}
-
-export type DlqRecord = DeadLetter | DeadLetterResolved;
+/** Dead letters are a contract type (libs/contracts/src/dead-letter.ts, in the AsyncAPI document). */
+export type { DeadLetter, DeadLetterResolved, DlqRecord } from '@lastmeter/contracts';
 
 export function deadLetterOf(failure: Failure, topics: TopicNames, consumer: string): DeadLetter {
   const { message } = failure;

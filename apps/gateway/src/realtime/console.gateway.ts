@@ -10,17 +10,25 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { SESSION_CHECK, TokenRefused, verifyToken, type SessionCheck, type TokenClaims } from '@lastmeter/auth';
-import { CONSOLE_NAMESPACE, CONSOLE_REACH_UPDATES_PER_SECOND, type TokenExpired } from '@lastmeter/contracts';
+import {
+  CONSOLE_NAMESPACE,
+  CONSOLE_REACH_UPDATES_PER_SECOND,
+  type ConsoleRefusal,
+  type ConsoleUnwatchAck,
+  type ConsoleWatchAck,
+  type TokenExpired,
+} from '@lastmeter/contracts';
 import { getCommunication, getReport, reachReport } from '@lastmeter/read-models';
 import { ReadModels } from '../read/read-models.service';
 import { HQ_READERS } from '../read/scope';
 import { readLivePresence } from './gateway-identity';
+import { GatewayMetrics } from './gateway-metrics';
 import { NotificationHub } from './notification-hub';
 import { atInstant } from './limits/token-lifetime';
 
 class Refusal extends Error {
   constructor(
-    readonly data: { reason: string },
+    readonly data: { reason: ConsoleRefusal },
     message: string,
   ) {
     super(message);
@@ -49,6 +57,7 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly models: ReadModels,
     @Inject(SESSION_CHECK) private readonly sessions: SessionCheck,
     hub: NotificationHub,
+    private readonly metrics: GatewayMetrics,
   ) {
     hub.onAnnouncement((announcement) => {
       switch (announcement.kind) {
@@ -72,11 +81,17 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
 
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
+    this.metrics.track('console', namespace);
     namespace.use((socket, next) => {
       this.authenticate(socket).then(
         () => next(),
         (error: unknown) =>
-          next(error instanceof Refusal ? error : new Refusal({ reason: 'token-invalid' }, 'not accepted')),
+          // Anything else is ours (Redis down while checking the session): not the token's fault.
+          next(
+            error instanceof Refusal
+              ? error
+              : new Refusal({ reason: 'unavailable' }, 'unavailable for a moment; retry'),
+          ),
       );
     });
   }
@@ -105,6 +120,7 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
     const cancel = atInstant((claims.exp ?? 0) * 1_000, () => {
       const expired: TokenExpired = { reason: 'token-expired' };
       socket.emit('token-expired', expired);
+      this.metrics.sent('console', 'token-expired');
       socket.disconnect(true);
     });
     socket.once('disconnect', cancel);
@@ -113,7 +129,7 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
 
   /** `watch { communicationId }` → ack with the current reach; then live `reach` updates. */
   @SubscribeMessage('watch')
-  async watch(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+  async watch(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<ConsoleWatchAck> {
     const communicationId = (body as { communicationId?: unknown } | null)?.communicationId;
     if (typeof communicationId !== 'string' || !UUID.test(communicationId)) {
       return { ok: false, error: { message: 'invalid message', fields: { communicationId: ['must be a UUID'] } } };
@@ -125,7 +141,7 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
   }
 
   @SubscribeMessage('unwatch')
-  async unwatch(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+  async unwatch(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<ConsoleUnwatchAck> {
     const communicationId = (body as { communicationId?: unknown } | null)?.communicationId;
     if (typeof communicationId === 'string') await socket.leave(`reach:${communicationId}`);
     return { ok: true };
@@ -173,7 +189,10 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
       if (!this.namespace?.adapter.rooms.get(room)?.size) continue;
       try {
         const reach = await this.reach(id);
-        if (reach) this.namespace.to(room).emit('reach', reach);
+        if (reach) {
+          this.namespace.to(room).emit('reach', reach);
+          this.metrics.sent('console', 'reach', GatewayMetrics.roomSize(this.namespace, room));
+        }
       } catch (error) {
         this.logger.warn(`reach of ${id} not pushed: ${(error as Error).message}`);
       }
@@ -185,6 +204,7 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
     try {
       const [store] = await readLivePresence(this.models.redis, await this.models.keys(), [storeId]);
       this.namespace.emit('presence', store);
+      this.metrics.sent('console', 'presence', this.namespace.sockets.size);
     } catch (error) {
       this.logger.warn(`presence of ${storeId} not pushed: ${(error as Error).message}`);
     }
@@ -193,6 +213,9 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
   private async pushReport(reportId: string): Promise<void> {
     if (!this.namespace?.sockets.size) return;
     const report = await getReport(this.models.redis, await this.models.keys(), reportId).catch(() => undefined);
-    if (report) this.namespace.emit('report', report);
+    if (report) {
+      this.namespace.emit('report', report);
+      this.metrics.sent('console', 'report', this.namespace.sockets.size);
+    }
   }
 }

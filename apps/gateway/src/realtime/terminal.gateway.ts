@@ -8,7 +8,9 @@ import {
 import type { Namespace, Socket } from 'socket.io';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import {
+  NOT_RECORDED,
   RATE_LIMITED,
+  READ_MODELS_UNAVAILABLE,
   TERMINAL_NAMESPACE,
   type Ack,
   type EarlierAck,
@@ -160,7 +162,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     void answerMessage(handler, session, body, this.logger)
       .catch((error: unknown): Ack => {
         this.logger.warn(`${event} not handled: ${(error as Error).message}`);
-        return { ok: false, error: { message: 'not recorded; retry' } };
+        return { ok: false, error: { message: NOT_RECORDED } };
       })
       .then((answer) => {
         if (typeof ack === 'function') ack(answer);
@@ -176,7 +178,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       .handle(session, body, granted, this.logger)
       .catch((error: unknown): ReceiptsAck => {
         this.logger.warn(`receipts not handled: ${(error as Error).message}`);
-        return { ok: false, error: { message: 'not recorded; retry' } };
+        return { ok: false, error: { message: NOT_RECORDED } };
       })
       .then((answer) => {
         if (typeof ack === 'function') ack(answer);
@@ -191,7 +193,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       .handle(session, body)
       .catch((error: unknown): EarlierAck => {
         this.logger.warn(`feed.earlier not answered: ${(error as Error).message}`);
-        return { ok: false, error: { message: 'not answered; retry' } };
+        return { ok: false, error: { message: READ_MODELS_UNAVAILABLE } };
       })
       .then((answer) => {
         if (typeof ack === 'function') ack(answer);

@@ -73,6 +73,16 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "system"
     ]
   },
+  "AggregateType": {
+    "type": "string",
+    "enum": [
+      "communication",
+      "store",
+      "region",
+      "terminal",
+      "user"
+    ]
+  },
   "ApiErrorBody": {
     "type": "object",
     "properties": {
@@ -162,6 +172,69 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false,
     "description": "`GET /v1/audience/count`."
+  },
+  "CommandEnvelope_string_unknown": {
+    "type": "object",
+    "properties": {
+      "commandId": {
+        "type": "string",
+        "description": "Idempotency identity: the actor-scoped Idempotency-Key, or a fresh uuid."
+      },
+      "requestId": {
+        "type": "string",
+        "description": "One per HTTP request; several requests may carry the same commandId."
+      },
+      "replyTo": {
+        "type": "string",
+        "description": "Redis channel of the command instance waiting for the outcome."
+      },
+      "type": {
+        "type": "string"
+      },
+      "aggregateType": {
+        "$ref": "#/components/schemas/AggregateType"
+      },
+      "aggregateId": {
+        "type": "string"
+      },
+      "expectedVersion": {
+        "type": "number",
+        "description": "If-Match: the version the client saw; a mismatch is 409."
+      },
+      "actor": {
+        "$ref": "#/components/schemas/Actor"
+      },
+      "payload": {},
+      "commandHash": {
+        "type": "string",
+        "description": "sha256 of the request that produced it: same key + other body → 422."
+      },
+      "issuedAt": {
+        "type": "string"
+      },
+      "correlationId": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "commandId",
+      "requestId",
+      "replyTo",
+      "type",
+      "aggregateType",
+      "aggregateId",
+      "actor",
+      "payload",
+      "commandHash",
+      "issuedAt",
+      "correlationId"
+    ],
+    "additionalProperties": false,
+    "description": "A command on lastmeter.commands.v1, keyed by aggregate id. The decider that owns the partition decides it and replies on `replyTo` with the outcome for `requestId`."
+  },
+  "CommandEnvelopeJson": {
+    "$ref": "#/components/schemas/CommandEnvelope_string_unknown",
+    "description": "Any command as JSON on lastmeter.commands.v1 (its payload is the request body the command service validated)."
   },
   "CommandPending": {
     "type": "object",
@@ -720,6 +793,294 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "unavailable"
     ]
   },
+  "ConsoleAuth": {
+    "type": "object",
+    "properties": {
+      "token": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "token"
+    ],
+    "additionalProperties": false,
+    "description": "`io(url + '/console', { auth })`: a user token (`POST /v1/auth/login`) of hq-admin, hq-editor or analyst."
+  },
+  "ConsoleConnectError": {
+    "type": "object",
+    "properties": {
+      "message": {
+        "type": "string"
+      },
+      "data": {
+        "type": "object",
+        "properties": {
+          "reason": {
+            "$ref": "#/components/schemas/ConsoleRefusal"
+          }
+        },
+        "required": [
+          "reason"
+        ],
+        "additionalProperties": false
+      }
+    },
+    "required": [
+      "message",
+      "data"
+    ],
+    "additionalProperties": false,
+    "description": "What a refused `/console` handshake answers (`connect_error`), as TerminalConnectError."
+  },
+  "ConsoleRefusal": {
+    "type": "string",
+    "enum": [
+      "token-missing",
+      "token-invalid",
+      "token-expired",
+      "forbidden",
+      "session-ended",
+      "unavailable"
+    ]
+  },
+  "ConsoleUnwatchAck": {
+    "type": "object",
+    "properties": {
+      "ok": {
+        "type": "boolean",
+        "const": true
+      }
+    },
+    "required": [
+      "ok"
+    ],
+    "additionalProperties": false,
+    "description": "The ack of `unwatch`: no more `reach` for that communication."
+  },
+  "ConsoleWatchAck": {
+    "anyOf": [
+      {
+        "type": "object",
+        "properties": {
+          "ok": {
+            "type": "boolean",
+            "const": true
+          },
+          "reach": {
+            "$ref": "#/components/schemas/ReachByRegion"
+          },
+          "error": {
+            "not": {}
+          }
+        },
+        "required": [
+          "ok",
+          "reach"
+        ],
+        "additionalProperties": false
+      },
+      {
+        "type": "object",
+        "properties": {
+          "ok": {
+            "type": "boolean",
+            "const": false
+          },
+          "reach": {
+            "not": {}
+          },
+          "error": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+              "message": {
+                "type": "string"
+              },
+              "fields": {
+                "type": "object",
+                "additionalProperties": {
+                  "type": "array",
+                  "items": {
+                    "type": "string"
+                  }
+                }
+              }
+            },
+            "required": [
+              "message"
+            ]
+          }
+        },
+        "required": [
+          "ok"
+        ],
+        "additionalProperties": false
+      }
+    ],
+    "description": "The ack of `watch`: the communication's reach now (overall and by region, never per store), after which `reach` messages follow as it moves; or why not (`invalid message` with `fields`, or `no such communication`)."
+  },
+  "ConsoleWatchPayload": {
+    "type": "object",
+    "properties": {
+      "communicationId": {
+        "type": "string",
+        "description": "A communication id (a UUID)."
+      }
+    },
+    "required": [
+      "communicationId"
+    ],
+    "additionalProperties": false,
+    "description": "Client → server `watch` and `unwatch`: one communication's live reach."
+  },
+  "CredentialRecord": {
+    "anyOf": [
+      {
+        "type": "object",
+        "properties": {
+          "kind": {
+            "type": "string",
+            "const": "password"
+          },
+          "userId": {
+            "type": "string"
+          },
+          "passwordHash": {
+            "type": "string",
+            "description": "scrypt, `scrypt$N$r$p$salt$hash` (base64url)."
+          },
+          "setAt": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "kind",
+          "userId",
+          "passwordHash",
+          "setAt"
+        ],
+        "additionalProperties": false
+      },
+      {
+        "type": "object",
+        "properties": {
+          "kind": {
+            "type": "string",
+            "const": "enrollment-code"
+          },
+          "terminalId": {
+            "type": "string"
+          },
+          "codeHash": {
+            "type": "string",
+            "description": "SHA-256 of the normalised one-time code (60 bits, single use, 24 h)."
+          },
+          "expiresAt": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "kind",
+          "terminalId",
+          "codeHash",
+          "expiresAt"
+        ],
+        "additionalProperties": false
+      }
+    ],
+    "description": "Records of lastmeter.credentials.v1 (compacted, keyed by user or terminal id): the secrets that must never be in the permanent log. The write side appends them in the same transaction as the event that says what happened (`user.created`, `user.password-set`, `terminal.registered`) and a tombstone (null value) when the secret stops being valid (`terminal.enrolled`, `terminal.revoked`). Only the command service reads this topic; no read path, replay or export touches it. See docs/security.md."
+  },
+  "DeadLetter": {
+    "type": "object",
+    "properties": {
+      "kind": {
+        "type": "string",
+        "const": "dead-letter"
+      },
+      "id": {
+        "type": "string"
+      },
+      "source": {
+        "type": "object",
+        "properties": {
+          "topic": {
+            "type": "string"
+          },
+          "partition": {
+            "type": "number"
+          },
+          "offset": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "topic",
+          "partition",
+          "offset"
+        ],
+        "additionalProperties": false
+      },
+      "error": {
+        "type": "string"
+      },
+      "failedAt": {
+        "type": "string"
+      },
+      "consumer": {
+        "type": "string",
+        "description": "The consumer that failed (its group id)."
+      },
+      "payload": {
+        "type": [
+          "string",
+          "null"
+        ],
+        "description": "The original value as UTF-8 text, or base64 when it is not valid UTF-8; null for a tombstone."
+      },
+      "payloadEncoding": {
+        "type": "string",
+        "enum": [
+          "utf8",
+          "base64"
+        ]
+      }
+    },
+    "required": [
+      "kind",
+      "id",
+      "source",
+      "error",
+      "failedAt",
+      "consumer",
+      "payload",
+      "payloadEncoding"
+    ],
+    "additionalProperties": false,
+    "description": "A record the projector could not apply: where it came from, why, and its original bytes."
+  },
+  "DeadLetterResolved": {
+    "type": "object",
+    "properties": {
+      "kind": {
+        "type": "string",
+        "const": "resolved"
+      },
+      "resolves": {
+        "type": "string",
+        "description": "The `id` of the dead letter."
+      },
+      "resolvedAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "kind",
+      "resolves",
+      "resolvedAt"
+    ],
+    "additionalProperties": false,
+    "description": "Written when a retry applied a dead letter: `dlq list` shows only unresolved ones."
+  },
   "DirectoryEventData": {
     "type": "object",
     "properties": {
@@ -771,6 +1132,16 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "user.role-changed"
     ],
     "additionalProperties": false
+  },
+  "DlqRecord": {
+    "anyOf": [
+      {
+        "$ref": "#/components/schemas/DeadLetter"
+      },
+      {
+        "$ref": "#/components/schemas/DeadLetterResolved"
+      }
+    ]
   },
   "EarlierAck": {
     "anyOf": [
@@ -884,6 +1255,75 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "storeId"
     ],
     "additionalProperties": false
+  },
+  "EventEnvelope_string_unknown": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "type": {
+        "type": "string"
+      },
+      "schemaVersion": {
+        "type": "number"
+      },
+      "aggregateType": {
+        "anyOf": [
+          {
+            "$ref": "#/components/schemas/AggregateType"
+          },
+          {
+            "$ref": "#/components/schemas/StreamType"
+          }
+        ]
+      },
+      "aggregateId": {
+        "type": "string"
+      },
+      "aggregateVersion": {
+        "type": "number"
+      },
+      "occurredAt": {
+        "type": "string"
+      },
+      "actor": {
+        "$ref": "#/components/schemas/Actor"
+      },
+      "commandId": {
+        "type": "string"
+      },
+      "correlationId": {
+        "type": "string"
+      },
+      "causationId": {
+        "type": "string"
+      },
+      "commandHash": {
+        "type": "string"
+      },
+      "data": {}
+    },
+    "required": [
+      "id",
+      "type",
+      "schemaVersion",
+      "aggregateType",
+      "aggregateId",
+      "aggregateVersion",
+      "occurredAt",
+      "actor",
+      "commandId",
+      "correlationId",
+      "causationId",
+      "data"
+    ],
+    "additionalProperties": false,
+    "description": "Every message on the event topics (docs/design.md section 3). `aggregateVersion` starts at 1 and has no gaps per aggregate; `commandHash` (optional, ours) lets an idempotent replay tell \"same key, same body\" from \"same key, different body\"."
+  },
+  "EventEnvelopeJson": {
+    "$ref": "#/components/schemas/EventEnvelope_string_unknown",
+    "description": "Any event as JSON on the event topics, whatever its type (the AsyncAPI document narrows `type` and `data` per event type; tools/asyncapi.ts)."
   },
   "Evidence": {
     "type": "string",
@@ -1064,6 +1504,73 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false,
     "description": "`GET /v1/stores/:id/feed?asOf=`: what was live for the store at that instant."
+  },
+  "FeedBatchRecord": {
+    "type": "object",
+    "properties": {
+      "type": {
+        "type": "string",
+        "const": "feed.batch"
+      },
+      "occurredAt": {
+        "type": "string",
+        "description": "When the writer appended it: every entry's occurredAt."
+      },
+      "communications": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/FeedCommunication"
+        },
+        "description": "The content of each entry's communication, referred to by index."
+      },
+      "entries": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "id": {
+              "type": "string"
+            },
+            "storeId": {
+              "type": "string"
+            },
+            "feedSeq": {
+              "type": "number"
+            },
+            "change": {
+              "$ref": "#/components/schemas/FeedChange"
+            },
+            "sourceVersion": {
+              "type": "number"
+            },
+            "communication": {
+              "type": "number",
+              "description": "Index into `communications`."
+            },
+            "evidenceRejected": {
+              "$ref": "#/components/schemas/EvidenceRejection"
+            }
+          },
+          "required": [
+            "id",
+            "storeId",
+            "feedSeq",
+            "change",
+            "sourceVersion",
+            "communication"
+          ],
+          "additionalProperties": false
+        }
+      }
+    },
+    "required": [
+      "type",
+      "occurredAt",
+      "communications",
+      "entries"
+    ],
+    "additionalProperties": false,
+    "description": "Several feed entries in one record of lastmeter.feed.v1 (issue 16): what a partition's writer appends in one transaction, with each communication's content once instead of once per store. A national publish is a few dozen records, not one per store. `parseRecord` expands it into the same `feed.appended` events, one per entry, that a record per entry would have held (same ids, feedSeqs and content), so every consumer and every rebuild sees exactly the same facts. Records of one entry each (before issue 16) stay valid."
   },
   "FeedChange": {
     "type": "string",
@@ -2688,6 +3195,19 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "additionalProperties": false,
     "description": "Server → client `revoked`, just before the server disconnects a revoked terminal."
   },
+  "SlowConsumer": {
+    "type": "object",
+    "properties": {
+      "cursor": {
+        "type": "number"
+      }
+    },
+    "required": [
+      "cursor"
+    ],
+    "additionalProperties": false,
+    "description": "Server → client `slow-consumer`, just before the server disconnects a terminal that stopped reading (its socket's buffer stayed full): `cursor` is the last feedSeq sent to it. It resumes from its own cursor when it connects again."
+  },
   "StepCounts": {
     "type": "object",
     "properties": {
@@ -3102,6 +3622,13 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false
   },
+  "StreamType": {
+    "type": "string",
+    "enum": [
+      "store-activity",
+      "feed"
+    ]
+  },
   "TaskCompletePayload": {
     "type": "object",
     "properties": {
@@ -3249,6 +3776,33 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false,
     "description": "`io(url + '/terminal', { auth })`: the device token, and where the terminal is in its feed.\n\nEvery value may also be sent as a string (docs/terminal-protocol.md): native apps use their platform's Socket.IO client, and socket.io-client-java (Android) takes `auth` as a map of strings only. So `cursor: \"12\"` is `cursor: 12` and `snapshotChunks: \"true\"` is `snapshotChunks: true`."
+  },
+  "TerminalConnectError": {
+    "type": "object",
+    "properties": {
+      "message": {
+        "type": "string",
+        "description": "In words, for logs; act on `data.reason`."
+      },
+      "data": {
+        "type": "object",
+        "properties": {
+          "reason": {
+            "$ref": "#/components/schemas/ConnectRefusal"
+          }
+        },
+        "required": [
+          "reason"
+        ],
+        "additionalProperties": false
+      }
+    },
+    "required": [
+      "message",
+      "data"
+    ],
+    "additionalProperties": false,
+    "description": "What a refused `/terminal` handshake answers (Socket.IO's CONNECT_ERROR packet; the client's `connect_error` event gets an Error with these `message` and `data`)."
   },
   "TerminalEnrolled": {
     "type": "object",
