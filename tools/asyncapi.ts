@@ -15,6 +15,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import {
+  CREDENTIAL_RECORD,
   CONNECT_REFUSALS,
   CONSOLE_NAMESPACE,
   CONSOLE_REACH_UPDATES_PER_SECOND,
@@ -436,10 +437,20 @@ const keyOf = (role: TopicRole, extra: Json = {}): Json => ({
   ...extra,
 });
 
-function typeHeader(type: string, description: string): Json {
+/** W3C trace context, on the records of a traced request (OTEL_TRACES_EXPORTER=otlp; docs/observability.md). */
+const TRACE_HEADERS: Json = {
+  traceparent: {
+    type: 'string',
+    pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$',
+    description: 'W3C trace context of the span that wrote the record (only while tracing is on)',
+  },
+  tracestate: { type: 'string', description: 'W3C tracestate, when the trace has one' },
+};
+
+function typeHeader(type: string, description: string, traced = true): Json {
   return {
     type: 'object',
-    properties: { type: { type: 'string', const: type, description } },
+    properties: { type: { type: 'string', const: type, description }, ...(traced ? TRACE_HEADERS : {}) },
     required: ['type'],
     additionalProperties: false,
   };
@@ -482,7 +493,10 @@ function kafkaMessages(role: TopicRole): KafkaMessage[] {
           payload: schemaRef('CommandEnvelopeJson'),
           headers: {
             type: 'object',
-            properties: { type: { type: 'string', description: 'The command type, as in the payload.' } },
+            properties: {
+              type: { type: 'string', description: 'The command type, as in the payload.' },
+              ...TRACE_HEADERS,
+            },
             required: ['type'],
             additionalProperties: false,
           },
@@ -516,8 +530,9 @@ function kafkaMessages(role: TopicRole): KafkaMessage[] {
           summary: 'A password or enrollment-code hash, appended with the event that says what happened.',
           description:
             'Compacted: only the latest record per key is kept. Only the command service reads this topic; no ' +
-            'read path, replay or export touches it (docs/security.md). No headers.',
+            'read path, replay or export touches it (docs/security.md).',
           payload: schemaRef('CredentialRecord'),
+          headers: typeHeader(CREDENTIAL_RECORD, `Always \`${CREDENTIAL_RECORD}\`.`, false),
           key: keyOf(role),
         },
         {
@@ -525,6 +540,7 @@ function kafkaMessages(role: TopicRole): KafkaMessage[] {
           title: 'Tombstone',
           summary: 'A null value: the secret stopped being valid (a redeemed code, a revoked terminal).',
           payload: { type: 'null' },
+          headers: typeHeader(CREDENTIAL_RECORD, `Always \`${CREDENTIAL_RECORD}\`.`, false),
           key: keyOf(role),
         },
       ];

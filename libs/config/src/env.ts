@@ -45,6 +45,16 @@ export const sharedEnv = {
     default: 'false',
     desc: "Express 'trust proxy': false, true, a hop count or addresses/subnets of the proxies in front (client IP for rate limits)",
   }),
+  OTEL_TRACES_EXPORTER: str({
+    choices: ['none', 'otlp'],
+    default: 'none',
+    desc: 'Traces (docs/observability.md): none = off; otlp = OpenTelemetry spans over OTLP/HTTP (JSON) to OTEL_EXPORTER_OTLP_ENDPOINT, W3C traceparent carried through the Kafka hops. The standard OTEL_* variables (sampler, headers, resource attributes) apply',
+  }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: str({
+    default: '',
+    desc: 'With OTEL_TRACES_EXPORTER=otlp: the collector, e.g. http://127.0.0.1:4318 (spans go to <endpoint>/v1/traces); empty = that default',
+  }),
+  OTEL_SERVICE_NAME: str({ default: '', desc: 'Service name of the spans; empty = lastmeter-<app>' }),
 };
 
 /**

@@ -1,3 +1,6 @@
+/** The `type` header of every record of lastmeter.credentials.v1 (tombstones included). */
+export const CREDENTIAL_RECORD = 'credential';
+
 /**
  * Records of lastmeter.credentials.v1 (compacted, keyed by user or terminal id): the
  * secrets that must never be in the permanent log. The write side appends them in the

@@ -7,5 +7,6 @@ export * from './topics.bootstrap';
 export * from './producers';
 export * from './batch-producer';
 export * from './group-commit';
-export type { Admin, Batch, Consumer, Kafka, Producer } from 'kafkajs';
+export type { Admin, Batch, Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 export * from './topic-reader';
+export * from './tracing';

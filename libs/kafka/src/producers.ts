@@ -68,7 +68,10 @@ export class LazyProducer {
    * failure may have written some of them (the partitions of another broker, or before a
    * lost response); every message carries an id its readers deduplicate by.
    */
-  async sendMany(topic: string, messages: Array<{ key: string; value: { type: string } }>): Promise<void> {
+  async sendMany(
+    topic: string,
+    messages: Array<{ key: string; value: { type: string }; headers?: Record<string, string> }>,
+  ): Promise<void> {
     if (messages.length === 0) return;
     try {
       this.connected ??= this.producer.connect();
@@ -76,10 +79,10 @@ export class LazyProducer {
       await this.producer.send({
         topic,
         acks: ACKS_ALL,
-        messages: messages.map(({ key, value }) => ({
+        messages: messages.map(({ key, value, headers }) => ({
           key,
           value: JSON.stringify(value),
-          headers: { type: value.type },
+          headers: { type: value.type, ...headers },
         })),
       });
     } catch (error) {

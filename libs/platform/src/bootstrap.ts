@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { completeOpenApi } from './openapi';
+import { startTracing, traceRequests } from './tracing';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, type AppConfig, type AppName } from '@lastmeter/config';
@@ -57,6 +58,11 @@ export async function runApp<N extends AppName>(definition: AppDefinition<N>): P
     process.exit(1);
   }
 
+  if (startTracing(definition.name)) {
+    process.stderr.write(
+      `lastmeter-${definition.name}: tracing on (OTLP to ${config.OTEL_EXPORTER_OTLP_ENDPOINT || 'the default endpoint'})\n`,
+    );
+  }
   const app = await NestFactory.create<NestExpressApplication>(definition.module(config), {
     bufferLogs: true,
     bodyParser: false,
@@ -67,6 +73,8 @@ export async function runApp<N extends AppName>(definition: AppDefinition<N>): P
   app.set('trust proxy', trustProxy(config.TRUST_PROXY));
   // helmet for the other headers; the CSP is ours: strict for the API, Swagger UI's needs
   // under /docs, and the gateway replaces it on the web UI pages (apps/gateway web-ui.ts).
+  // First: a span per request that everything it does runs in (a no-op while tracing is off).
+  app.use(traceRequests());
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(contentSecurityPolicy());
   if (internalPort > 0) app.use(internalRoutes(internalPort));

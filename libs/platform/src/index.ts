@@ -6,3 +6,4 @@ export * from './errors.filter';
 export * from './validation';
 export * from './security-headers';
 export * from './openapi';
+export * from './tracing';

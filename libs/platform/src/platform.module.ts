@@ -5,6 +5,7 @@ import { RedisModule } from '@lastmeter/redis';
 import { HealthModule } from './health';
 import { loggingModule } from './logging';
 import { APP_NAME, MetricsModule } from './metrics';
+import { TracingShutdown } from './tracing';
 
 /**
  * What every Last Meter app has: validated config, JSON logs with request ids, Kafka and
@@ -24,7 +25,7 @@ export class PlatformModule {
         MetricsModule,
         HealthModule,
       ],
-      providers: [{ provide: APP_NAME, useValue: app }],
+      providers: [{ provide: APP_NAME, useValue: app }, TracingShutdown],
       exports: [APP_NAME],
     };
   }

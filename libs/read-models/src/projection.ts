@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { pipelineReplies } from '@lastmeter/redis';
+import type { IHeaders } from '@lastmeter/kafka';
 import { parseRecord, upcast, type DomainEvent, type TopicRole } from '@lastmeter/contracts';
 import { catalogue } from './models/catalogue';
 import { compliance } from './models/compliance';
@@ -34,6 +35,8 @@ export interface SourceMessage {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** The record's headers (`traceparent` of a traced feed batch). */
+  headers?: IHeaders;
 }
 
 export interface Failure {

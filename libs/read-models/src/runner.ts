@@ -2,6 +2,17 @@ import type Redis from 'ioredis';
 import { TOPIC_ROLES, type TopicNames, type TopicRole } from '@lastmeter/contracts';
 import { createProducer, type Admin, type Consumer, type Kafka, type Producer } from '@lastmeter/kafka';
 import { announcementChannel, encodeFeedNotice, feedChannel } from '@lastmeter/redis';
+import {
+  contextOf,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  traceCarrierOf,
+  traceHeaders,
+  tracer,
+  type Span,
+  type TraceCarrier,
+} from '@lastmeter/kafka';
 import { deadLetterOf, sendDeadLetters } from './dlq';
 import { raisePosition } from './scripts';
 import { Projection, type BatchResult, type SourceMessage, type Write } from './projection';
@@ -9,6 +20,20 @@ import type { RedisKeys } from './redis-keys';
 
 /** The topics a projector reads: the source of truth, store activity, and the feed. */
 export const PROJECTED: readonly TopicRole[] = ['events', 'storeEvents', 'feed'];
+
+/** Trace contexts a notice may carry: a chunk is one or a few feed transactions. */
+const MAX_TRACES_PER_NOTICE = 8;
+
+/** The distinct trace contexts of a chunk's feed records (none while tracing is off). */
+function feedTraces(chunk: SourceMessage[]): TraceCarrier[] {
+  const seen = new Map<string, TraceCarrier>();
+  for (const message of chunk) {
+    if (message.topic !== 'feed' || seen.size >= MAX_TRACES_PER_NOTICE) continue;
+    const carrier = traceCarrierOf(message.headers);
+    if (carrier) seen.set(carrier.traceparent!, carrier);
+  }
+  return [...seen.values()];
+}
 
 /** The consumer group that builds one generation (a rebuild gets a fresh one). */
 export function projectorGroupId(topics: TopicNames, generation: string): string {
@@ -123,6 +148,7 @@ export class ProjectionRunner {
           offset: m.offset,
           key: m.key,
           value: m.value,
+          headers: m.headers,
         }));
         const position = this.options.keys.position(role, batch.partition);
         // Chunks bound the pipeline size and let a rebalance interrupt a long catch-up.
@@ -175,13 +201,26 @@ export class ProjectionRunner {
   }
 
   private async applyChunk(chunk: SourceMessage[], after: Write[]): Promise<BatchResult> {
+    // Traced feed batches (tracing on): a span each, which the gateways' emits continue.
+    const spans = feedTraces(chunk).map((carrier) =>
+      tracer.startSpan('project feed', { kind: SpanKind.CONSUMER }, contextOf(carrier)),
+    );
+    try {
+      return await this.applyTracedChunk(chunk, after, spans);
+    } finally {
+      for (const span of spans) span.end();
+    }
+  }
+
+  private async applyTracedChunk(chunk: SourceMessage[], after: Write[], spans: Span[]): Promise<BatchResult> {
     const { redis, topics, keys } = this.options;
+    const traces = spans.flatMap((span) => traceHeaders(trace.setSpan(ROOT_CONTEXT, span)).traceparent ?? []);
     const result = await this.projection.apply(chunk, {
       after,
       // One notice for the whole chunk, as soon as its feed is in Redis: a national
       // publish wakes gateways a few times, not once per store, and not after the reach.
       onFeed: async (appended) => {
-        if (this.options.notify()) await redis.publish(feedChannel(keys.prefix), encodeFeedNotice(appended));
+        if (this.options.notify()) await redis.publish(feedChannel(keys.prefix), encodeFeedNotice(appended, traces));
       },
     });
     if (result.failed.length > 0) {

@@ -16,10 +16,11 @@ export function feedChannel(prefix: string): string {
 /** What one message on the feed channel says: these stores have items up to these feedSeqs. */
 export type FeedNotice = Array<{ storeId: string; feedSeq: number }>;
 
-export function encodeFeedNotice(items: FeedNotice): string {
+export function encodeFeedNotice(items: FeedNotice, traces: string[] = []): string {
   const heads: Record<string, number> = {};
   for (const { storeId, feedSeq } of items) heads[storeId] = Math.max(heads[storeId] ?? 0, feedSeq);
-  return JSON.stringify({ heads });
+  // `traces`: the W3C traceparents the gateways' emits continue (only while tracing is on).
+  return JSON.stringify(traces.length ? { heads, traces } : { heads });
 }
 
 /**
@@ -27,12 +28,24 @@ export function encodeFeedNotice(items: FeedNotice): string {
  * before issue 16 sent it (a rolling upgrade runs both). Throws on anything else.
  */
 export function decodeFeedNotice(message: string): FeedNotice {
-  const parsed = JSON.parse(message) as { heads?: Record<string, unknown>; storeId?: unknown; feedSeq?: unknown };
+  return readFeedNotice(message).heads;
+}
+
+/** A feed-channel message with the trace contexts it carries (`traceparent` strings). */
+export function readFeedNotice(message: string): { heads: FeedNotice; traces: string[] } {
+  const parsed = JSON.parse(message) as {
+    heads?: Record<string, unknown>;
+    traces?: unknown;
+    storeId?: unknown;
+    feedSeq?: unknown;
+  };
+  const traces = Array.isArray(parsed.traces) ? parsed.traces.filter((t): t is string => typeof t === 'string') : [];
   if (parsed.heads && typeof parsed.heads === 'object') {
-    return Object.entries(parsed.heads).map(([storeId, feedSeq]) => ({ storeId, feedSeq: Number(feedSeq) }));
+    const heads = Object.entries(parsed.heads).map(([storeId, feedSeq]) => ({ storeId, feedSeq: Number(feedSeq) }));
+    return { heads, traces };
   }
   if (typeof parsed.storeId === 'string' && typeof parsed.feedSeq === 'number') {
-    return [{ storeId: parsed.storeId, feedSeq: parsed.feedSeq }];
+    return { heads: [{ storeId: parsed.storeId, feedSeq: parsed.feedSeq }], traces };
   }
   throw new Error('not a feed notice');
 }

@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import type { Actor, CommandEnvelope, CommandOutcome } from '@lastmeter/contracts';
 import { aggregateTypeOfCommand, type AnyCommand, type CommandType } from '@lastmeter/domain';
-import { GroupCommitFull } from '@lastmeter/kafka';
+import { GroupCommitFull, inSpan, SpanKind } from '@lastmeter/kafka';
 import type { Clock, CommandLog, ReplyWaiter } from './ports';
 import { ReplyChannel } from './reply-channel';
 import { CLOCK, COMMAND_LOG } from './write-engine.tokens';
@@ -144,7 +144,10 @@ export class CommandBus implements OnApplicationShutdown {
     }
     this.waiting++;
     try {
-      return await this.dispatchOne(request);
+      // The command's span: its record carries it, so the decision continues this trace.
+      return await inSpan(`command ${request.command.type}`, { kind: SpanKind.PRODUCER }, () =>
+        this.dispatchOne(request),
+      );
     } finally {
       this.waiting--;
     }

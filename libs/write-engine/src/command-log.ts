@@ -1,7 +1,7 @@
 /** The command bus's CommandLog on Kafka: lastmeter.commands.v1 through a fail-fast client. */
 import type { CommandEnvelope, TopicNames } from '@lastmeter/contracts';
 import type { SharedConfig } from '@lastmeter/config';
-import { createKafkaClient, GroupCommit, LazyProducer } from '@lastmeter/kafka';
+import { createKafkaClient, GroupCommit, LazyProducer, traceHeaders, type TraceCarrier } from '@lastmeter/kafka';
 import type { CommandLog } from './ports';
 
 /** Commands per produce request when requests queue up behind one in flight. */
@@ -24,7 +24,7 @@ export const COMMANDS_QUEUED_MAX = 5_000;
 export class KafkaCommandLog implements CommandLog {
   private readonly producer: LazyProducer;
   /** Single commands (HTTP requests), group-committed: one produce carries all that queued meanwhile. */
-  private readonly singles: GroupCommit<{ key: string; command: CommandEnvelope }>;
+  private readonly singles: GroupCommit<{ key: string; command: CommandEnvelope; headers: TraceCarrier }>;
 
   constructor(
     config: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
@@ -44,14 +44,16 @@ export class KafkaCommandLog implements CommandLog {
     });
   }
 
+  /** The active trace context goes in the record's headers (taken now: the produce comes later, for a group). */
   append(key: string, command: CommandEnvelope): Promise<void> {
-    return this.singles.push({ key, command });
+    return this.singles.push({ key, command, headers: traceHeaders() });
   }
 
-  appendMany(commands: Array<{ key: string; command: CommandEnvelope }>): Promise<void> {
+  appendMany(commands: Array<{ key: string; command: CommandEnvelope; headers?: TraceCarrier }>): Promise<void> {
+    const headers = traceHeaders();
     return this.producer.sendMany(
       this.topics.commands,
-      commands.map(({ key, command }) => ({ key, value: command })),
+      commands.map(({ key, command, headers: own }) => ({ key, value: command, headers: own ?? headers })),
     );
   }
 

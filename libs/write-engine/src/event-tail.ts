@@ -12,8 +12,10 @@ import {
 } from '@lastmeter/contracts';
 import {
   KAFKA,
+  rememberTrace,
   TOPIC_NAMES,
   TopicsBootstrap,
+  traceCarrierOf,
   type Admin,
   type Batch,
   type Consumer,
@@ -125,7 +127,12 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
     const events: DomainEvent[] = [];
     for (const message of batch.messages) {
       try {
-        for (const envelope of parseRecord(message.value)) events.push(upcast(envelope));
+        const carrier = traceCarrierOf(message.headers);
+        for (const envelope of parseRecord(message.value)) {
+          // Another instance's decision: the feed sequencer continues its trace.
+          rememberTrace(envelope.id, carrier);
+          events.push(upcast(envelope));
+        }
       } catch (error) {
         // The decider only ever appends valid events; anything else is logged and skipped.
         this.logger.error(`skipping ${batch.topic}[${batch.partition}]@${message.offset}: ${(error as Error).message}`);

@@ -21,6 +21,7 @@ import { FeedLedger } from './feed-ledger';
 import { PartitionWriters } from './partition-writers';
 import type { EventHistory, PartitionWriterPool } from './ports';
 import { AGGREGATE_STORE } from './write-engine.tokens';
+import { contextOf, inSpan, linksTo, SpanKind, traceHeaders, traceOf, type TraceCarrier } from '@lastmeter/kafka';
 import { WriteMetrics } from './write-metrics';
 
 /** Namespace of feed entry ids: the same store and feedSeq always get the same id. */
@@ -30,6 +31,8 @@ const MAX_ENTRIES_PER_TRANSACTION = 500;
 /** Changes arriving together are sequenced together. */
 const DEBOUNCE_MS = 5;
 const RETRY_MS = 500;
+/** Trace contexts one pass continues (the first as parent, the others as links). */
+const MAX_TRACES_PER_PASS = 16;
 
 const FEED_CHANGING = new Set([
   'communication.published',
@@ -65,6 +68,8 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
+  /** Trace contexts of the changes not yet taken by a pass (bounded): the pass continues them. */
+  private pendingTraces: TraceCarrier[] = [];
   /** When the oldest change not yet taken by a pass arrived (ms). */
   private pendingSince?: number;
   /** When the oldest change of the running pass arrived (ms). */
@@ -98,6 +103,8 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     else if (event.aggregateType === 'store') this.dirtyStores.add(event.aggregateId);
     else this.dirtyCommunications.add(event.aggregateId);
     this.pendingSince ??= Date.now();
+    const carrier = traceOf(event.id);
+    if (carrier && this.pendingTraces.length < MAX_TRACES_PER_PASS) this.pendingTraces.push(carrier);
     this.schedule(DEBOUNCE_MS);
   }
 
@@ -128,6 +135,8 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     this.dirtyStores.clear();
     this.dirtyPartitions.clear();
     const since = this.pendingSince;
+    const traces = this.pendingTraces;
+    this.pendingTraces = [];
     this.inFlightSince = since;
     this.pendingSince = undefined;
     let failed = false;
@@ -139,7 +148,17 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         const everything = partitions.has(partition);
         if (!everything && communications.length === 0 && stores.size === 0) return;
         try {
-          await this.sequence(partition, everything, communications, stores);
+          // A span per partition's pass: a child of the first change's trace, linked to the others.
+          await inSpan(
+            'sequence feed',
+            {
+              kind: SpanKind.PRODUCER,
+              parent: contextOf(traces[0]),
+              links: linksTo(traces.slice(1)),
+              attributes: { 'lastmeter.partition': partition },
+            },
+            () => this.sequence(partition, everything, communications, stores),
+          );
         } catch (error) {
           this.logger.warn(`feed of partition ${partition} not sequenced yet: ${(error as Error).message}`);
           failed = true;
@@ -186,7 +205,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       let entries: FeedAppended[] = [];
       const flush = async () => {
         if (entries.length === 0) return;
-        await writer.append({ feed: entries.map(envelopeOf) });
+        await writer.append({ feed: entries.map(envelopeOf), feedTrace: traceHeaders() });
         for (const entry of entries) this.ledger.apply(entry);
         entries = [];
       };

@@ -11,6 +11,18 @@ import {
   type EventType,
 } from '@lastmeter/contracts';
 import { credentialChanges, DECIDERS, DomainError, InvalidCommand, type AnyCommand } from '@lastmeter/domain';
+import {
+  contextOf,
+  rememberTrace,
+  SpanKind,
+  trace,
+  traceCarrierOf,
+  traceHeaders,
+  tracer,
+  type IHeaders,
+  type Span,
+  type TraceCarrier,
+} from '@lastmeter/kafka';
 import type { AggregateStore, AggregateView } from './aggregate-store';
 import { CredentialStore } from './credential-store';
 import { EventTail } from './event-tail';
@@ -39,9 +51,18 @@ export interface Decision {
 }
 
 /** A consumed message of the commands topic (kafkajs's KafkaMessage has both). */
+/** A consumed command with its record's place and trace. */
+interface DecidableCommand {
+  command: CommandEnvelope;
+  offset: string;
+  trace?: TraceCarrier;
+}
+
 export interface CommandMessage {
   offset: string;
   value: Buffer | null;
+  /** The record's headers: `traceparent` continues the request's trace. */
+  headers?: IHeaders;
 }
 
 /**
@@ -95,9 +116,13 @@ export class PartitionDecider implements SystemDecider {
     messages: CommandMessage[],
     stillOwned: () => boolean,
   ): Promise<string | undefined> {
-    const commands: Array<{ command: CommandEnvelope; offset: string }> = [];
+    const commands: DecidableCommand[] = [];
     for (const message of messages.slice(0, MAX_COMMANDS_PER_TRANSACTION)) {
-      commands.push({ command: JSON.parse(message.value!.toString()) as CommandEnvelope, offset: message.offset });
+      commands.push({
+        command: JSON.parse(message.value!.toString()) as CommandEnvelope,
+        offset: message.offset,
+        trace: traceCarrierOf(message.headers),
+      });
     }
     // Terminals and users may be out of memory: bring this run's aggregates and command
     // records in first, and keep them there until the events are applied.
@@ -117,31 +142,48 @@ export class PartitionDecider implements SystemDecider {
   private async decideLoaded(
     writer: TransactionalWriter,
     partition: number,
-    commands: Array<{ command: CommandEnvelope; offset: string }>,
+    commands: DecidableCommand[],
     stillOwned: () => boolean,
   ): Promise<string | undefined> {
     const view = this.store.stage();
     const decided: Array<{ command: CommandEnvelope; decision: Decision }> = [];
     const refused = new Map<string, CommandOutcome>();
+    // A span per traced command, from its decision to its transaction's commit; its
+    // events carry it (rememberTrace: the partition writer puts it in their headers).
+    const spans: Span[] = [];
     let last: string | undefined;
-    for (const { command, offset } of commands) {
+    for (const { command, offset, trace: carrier } of commands) {
       if (!stillOwned()) break;
       const refusedBefore = refused.get(command.requestId) ?? this.refusals.get(command.requestId);
       const decision = refusedBefore
         ? { outcome: refusedBefore, events: [], credentials: [] }
         : await this.decideWithFreshDirectory(view, command, partition);
       if (!decision.outcome.ok) refused.set(command.requestId, decision.outcome);
+      if (carrier) {
+        const span = tracer.startSpan(
+          `decide ${command.type}`,
+          { kind: SpanKind.CONSUMER, attributes: { 'lastmeter.partition': partition } },
+          contextOf(carrier),
+        );
+        spans.push(span);
+        const own = traceHeaders(trace.setSpan(contextOf(carrier), span));
+        for (const event of decision.events) rememberTrace(event.id, own);
+      }
       for (const event of decision.events) view.apply(upcast(event), partition);
       decided.push({ command, decision });
       last = offset;
     }
     if (last === undefined) return undefined;
     const credentials = decided.flatMap(({ decision }) => decision.credentials);
-    await writer.append({
-      events: decided.flatMap(({ decision }) => decision.events),
-      commandOffset: (BigInt(last) + 1n).toString(),
-      credentials,
-    });
+    try {
+      await writer.append({
+        events: decided.flatMap(({ decision }) => decision.events),
+        commandOffset: (BigInt(last) + 1n).toString(),
+        credentials,
+      });
+    } finally {
+      for (const span of spans) span.end();
+    }
     for (const change of credentials) this.credentials.apply(change);
     for (const { decision } of decided) for (const event of decision.events) this.store.apply(upcast(event), partition);
     for (const [requestId, outcome] of refused) this.rememberRefusal(requestId, outcome);

@@ -63,8 +63,8 @@ describe('PartitionWriter', () => {
           // Pinned to the writer's partition; a tombstone is a null value.
           topic: TOPICS.credentials,
           messages: [
-            { key: 'u1', partition: 3, value: JSON.stringify(password) },
-            { key: 't1', partition: 3, value: null },
+            { key: 'u1', partition: 3, value: JSON.stringify(password), headers: { type: 'credential' } },
+            { key: 't1', partition: 3, value: null, headers: { type: 'credential' } },
           ],
         },
       ],

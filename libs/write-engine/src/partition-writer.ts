@@ -1,5 +1,6 @@
 /** Partition writer: the fenced, transactional single writer of one partition's events, feed and credentials. */
 import {
+  CREDENTIAL_RECORD,
   FEED_BATCH,
   feedBatchRecord,
   type DomainEvent,
@@ -8,6 +9,7 @@ import {
 } from '@lastmeter/contracts';
 import type { AppendBatch, TransactionalProducer, TransactionalWriter } from './ports';
 import { WriteMetrics } from './write-metrics';
+import { traceOf } from '@lastmeter/kafka';
 
 /** The transactional id of a partition's writer: the same for every owner of that partition. */
 export function transactionalIdOf(groupId: string, topics: TopicNames, partition: number): string {
@@ -65,11 +67,16 @@ export class PartitionWriter implements TransactionalWriter {
     }
   }
 
-  private async appendOnce({ events = [], commandOffset, feed = [], credentials = [] }: AppendBatch) {
+  private async appendOnce({ events = [], commandOffset, feed = [], credentials = [], feedTrace }: AppendBatch) {
     const started = performance.now();
     const txn = await this.producer.transaction();
     const messages = (list: EventEnvelope[]) =>
-      list.map((event) => ({ key: event.aggregateId, value: JSON.stringify(event), headers: { type: event.type } }));
+      list.map((event) => ({
+        key: event.aggregateId,
+        value: JSON.stringify(event),
+        // The decision's trace (rememberTrace), when tracing is on.
+        headers: { type: event.type, ...traceOf(event.id) },
+      }));
     try {
       const topicMessages = [
         { topic: this.topics.events, messages: messages(events) },
@@ -83,7 +90,7 @@ export class PartitionWriter implements TransactionalWriter {
                   key: FEED_BATCH,
                   partition: this.partition,
                   value: JSON.stringify(feedBatchRecord(feed as Array<DomainEvent<'feed.appended'>>)),
-                  headers: { type: FEED_BATCH },
+                  headers: { type: FEED_BATCH, ...feedTrace },
                 },
               ]
             : [],
@@ -96,6 +103,7 @@ export class PartitionWriter implements TransactionalWriter {
             key: id,
             partition: this.partition,
             value: record ? JSON.stringify(record) : null,
+            headers: { type: CREDENTIAL_RECORD },
           })),
         },
       ].filter((batch) => batch.messages.length > 0);

@@ -15,7 +15,9 @@ export interface CommandLog {
    * Appends several commands in one produce (each keyed by its aggregate id). Rejects when
    * the log is unreachable; then some of them may have been written (decided once each).
    */
-  appendMany(commands: Array<{ key: string; command: CommandEnvelope }>): Promise<void>;
+  appendMany(
+    commands: Array<{ key: string; command: CommandEnvelope; headers?: Record<string, string> }>,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,8 @@ export interface AppendBatch {
   feed?: EventEnvelope[];
   /** Secrets for lastmeter.credentials.v1 (never the event log). */
   credentials?: CredentialChange[];
+  /** The trace context the feed record carries (`traceparent`), when tracing is on. */
+  feedTrace?: Record<string, string>;
 }
 
 /** The single, fenced writer of one partition (PartitionWriter). */

@@ -6,6 +6,7 @@ import type { FeedMessage, SlowConsumer } from '@lastmeter/contracts';
 import { readFeed, type FeedItem } from '@lastmeter/read-models';
 import { ReadModels, ReadModelsRecovering } from '../read/read-models.service';
 import { visibleTo } from '../read/scope';
+import { contextOf, inSpan, linksTo, SpanKind } from '@lastmeter/kafka';
 import { GatewayMetrics } from './gateway-metrics';
 import { NotificationHub } from './notification-hub';
 
@@ -28,6 +29,9 @@ export interface TerminalSession {
   /** Since when its write buffer has been full (it gets nothing more until it drains). */
   fullSince?: number;
 }
+
+/** Trace contexts a store's pump keeps between two rounds. */
+const MAX_TRACES = 8;
 
 /** A terminal whose buffer stays full this long has stopped reading: it is disconnected. */
 export const SLOW_CONSUMER_MS = 5_000;
@@ -54,7 +58,7 @@ export class FeedRelay {
     private readonly metrics: GatewayMetrics,
   ) {
     this.maxBuffered = config.GATEWAY_MAX_BUFFERED_PACKETS;
-    hub.onFeed((storeId) => this.stores.get(storeId)?.wake());
+    hub.onFeed((storeId, _feedSeq, traces) => this.stores.get(storeId)?.wake(traces));
     hub.onResync(() => {
       for (const pump of this.stores.values()) pump.wake();
     });
@@ -83,6 +87,8 @@ class StorePump {
   readonly sessions = new Set<TerminalSession>();
   running = false;
   private again = false;
+  /** Trace contexts of the notices that woke the pump (tracing on): its next emits continue them. */
+  private traces: string[] = [];
 
   constructor(
     private readonly storeId: string,
@@ -94,7 +100,8 @@ class StorePump {
   ) {}
 
   /** Makes the pump read again; a wake while it runs makes it go round once more. */
-  wake(): void {
+  wake(traces: string[] = []): void {
+    for (const traceparent of traces) if (this.traces.length < MAX_TRACES) this.traces.push(traceparent);
     this.again = true;
     if (this.running) return;
     this.running = true;
@@ -107,7 +114,10 @@ class StorePump {
       // never fall between the two and be lost.
       while (this.again) {
         this.again = false;
-        await this.pumpOnce();
+        const traces = this.traces;
+        this.traces = [];
+        if (traces.length === 0) await this.pumpOnce();
+        else await this.tracedPumpOnce(traces);
       }
     } catch (error) {
       // While the read models are re-projected (ReadModelsRecovering) this is expected, once per store.
@@ -117,6 +127,21 @@ class StorePump {
     } finally {
       this.running = false;
     }
+  }
+
+  /** One round, in an `emit feed` span that continues the first notice's trace (and links the others). */
+  private tracedPumpOnce(traces: string[]): Promise<void> {
+    const [first, ...others] = traces.map((traceparent) => ({ traceparent }));
+    return inSpan(
+      'emit feed',
+      {
+        kind: SpanKind.PRODUCER,
+        parent: contextOf(first),
+        links: linksTo(others),
+        attributes: { 'lastmeter.store_id': this.storeId, 'lastmeter.terminals': this.sessions.size },
+      },
+      () => this.pumpOnce(),
+    );
   }
 
   private async pumpOnce(): Promise<void> {

@@ -2,14 +2,15 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type Redis from 'ioredis';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
 import type { Announcement } from '@lastmeter/read-models';
-import { REDIS, announcementChannel, decodeFeedNotice, feedChannel } from '@lastmeter/redis';
+import { REDIS, announcementChannel, feedChannel, readFeedNotice } from '@lastmeter/redis';
 
-type FeedListener = (storeId: string, feedSeq: number) => void;
+/** `traces`: the W3C traceparents of the projections that appended the items (tracing on). */
+type FeedListener = (storeId: string, feedSeq: number, traces: string[]) => void;
 type AnnouncementListener = (announcement: Announcement) => void;
 
 /**
  * What projectors announce through Redis pub/sub, for every gateway instance: new feed
- * items (`decodeFeedNotice`: stores and their new heads, one message per projected batch) and changes to act on (a terminal revoked). A dedicated
+ * items (`readFeedNotice`: stores and their new heads, one message per projected batch) and changes to act on (a terminal revoked). A dedicated
  * subscriber connection; after a reconnect, listeners are told to re-check everything
  * (`onResync`), since messages published meanwhile are gone.
  */
@@ -55,8 +56,9 @@ export class NotificationHub implements OnApplicationBootstrap, OnApplicationShu
     subscriber.on('message', (channel: string, message: string) => {
       try {
         if (channel === feed) {
-          for (const { storeId, feedSeq } of decodeFeedNotice(message)) {
-            for (const listener of this.feedListeners) listener(storeId, feedSeq);
+          const { heads, traces } = readFeedNotice(message);
+          for (const { storeId, feedSeq } of heads) {
+            for (const listener of this.feedListeners) listener(storeId, feedSeq, traces);
           }
         } else if (channel === announcements) {
           const announcement = JSON.parse(message) as Announcement;
