@@ -23,6 +23,7 @@ const PACKAGE_TOOLS: Record<string, string[]> = {
   chromium: ['chromium'],
   haproxy: ['haproxy'],
   prometheus: ['promtool'],
+  kcat: ['kcat'],
 };
 
 function doctor(overrides: Partial<DoctorDeps> & { tools: string[]; javaMajor?: number }) {
@@ -46,13 +47,13 @@ function doctor(overrides: Partial<DoctorDeps> & { tools: string[]; javaMajor?: 
   return { run: (purpose: 'start' | 'test') => runDoctor(purpose, deps), apt, said };
 }
 
-const ALL = ['java', 'javac', 'mvn', 'redis-server', 'chromium', 'haproxy', 'promtool', 'apt-get'];
+const ALL = ['java', 'javac', 'mvn', 'redis-server', 'chromium', 'haproxy', 'promtool', 'kcat', 'apt-get'];
 
 describe('lastmeter doctor', () => {
   it('passes when everything is there, installing nothing', async () => {
     const d = doctor({ tools: ALL });
     await expect(d.run('test')).resolves.toBe(
-      'ready for npm test: java, javac, mvn, redis-server, chromium, haproxy, promtool found',
+      'ready for npm test: java, javac, mvn, redis-server, chromium, haproxy, promtool, kcat found',
     );
     await expect(d.run('start')).resolves.toBe('ready for npm start: java, mvn, redis-server found');
     expect(d.apt).toEqual([]);
@@ -75,11 +76,12 @@ describe('lastmeter doctor', () => {
         'chromium',
         'haproxy',
         'prometheus',
+        'kcat',
       ],
     ]);
     expect(d.said).toEqual([
       expect.stringMatching(
-        /^installing openjdk-17-jre-headless openjdk-17-jdk-headless maven chromium haproxy prometheus with apt-get/,
+        /^installing openjdk-17-jre-headless openjdk-17-jdk-headless maven chromium haproxy prometheus kcat with apt-get/,
       ),
     ]);
   });
@@ -131,7 +133,7 @@ describe('lastmeter doctor', () => {
   });
 
   it('without apt-get, names the Debian command as a hint', async () => {
-    const d = doctor({ tools: ['java', 'javac', 'mvn', 'chromium', 'haproxy', 'promtool'], uid: 0 });
+    const d = doctor({ tools: ['java', 'javac', 'mvn', 'chromium', 'haproxy', 'promtool', 'kcat'], uid: 0 });
     await expect(d.run('test')).rejects.toThrow(
       'redis-server is missing (the local Redis): install it (Debian: apt-get install redis-server)',
     );
@@ -162,7 +164,7 @@ describe('lastmeter doctor', () => {
 
   it('checks everything for npm test, whatever the environment (suites start their own broker and Redis)', async () => {
     const d = doctor({
-      tools: ['redis-server', 'chromium', 'haproxy', 'promtool', 'apt-get'],
+      tools: ['redis-server', 'chromium', 'haproxy', 'promtool', 'kcat', 'apt-get'],
       env: { KAFKA_BROKERS: 'kafka:9092', REDIS_URL: 'redis://r:6379' },
       kafkaJarsCached: true,
     });

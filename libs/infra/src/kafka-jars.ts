@@ -79,7 +79,7 @@ export async function ensureKafkaJars(
   }
 
   const jars = readdirSync(libs);
-  for (const needed of [`kafka_2.13-${version}.jar`, 'reload4j-', 'slf4j-reload4j-']) {
+  for (const needed of [`kafka_2.13-${version}.jar`, `kafka-tools-${version}.jar`, 'reload4j-', 'slf4j-reload4j-']) {
     if (!jars.some((jar) => jar.startsWith(needed))) throw new Error(`mvn did not bring ${needed}* into ${libs}`);
   }
   writeFileSync(marker, `${digest}\n`);

@@ -32,6 +32,7 @@ export const TOOLS = {
     debianPackage: 'prometheus',
     neededFor: 'the observability test checks the alert rules in ops/prometheus',
   },
+  kcat: { debianPackage: 'kcat', neededFor: 'the Kafka tools test reads every topic as docs/operations.md shows' },
 } as const;
 
 export type Tool = keyof typeof TOOLS;
@@ -156,11 +157,11 @@ export function checkTool(tool: Tool, env: NodeJS.ProcessEnv, probes: Probes): F
  *   redis-server, run the CLI with exactly java, mvn and redis-server on PATH, drive
  *   Chromium, and build and run a socket.io-client-java program (javac: a JDK, not only a
  *   JRE), put HAProxy in front of the cluster profile, and check the alert rules with
- *   promtool. A missing tool fails `npm test`
+ *   promtool, and read the topics with kcat. A missing tool fails `npm test`
  *   here instead of skipping those suites.
  */
 export function toolsNeeded(purpose: Purpose, env: NodeJS.ProcessEnv, kafkaJarsCached: boolean): Tool[] {
-  if (purpose === 'test') return ['java', 'javac', 'mvn', 'redis-server', 'chromium', 'haproxy', 'promtool'];
+  if (purpose === 'test') return ['java', 'javac', 'mvn', 'redis-server', 'chromium', 'haproxy', 'promtool', 'kcat'];
   const tools: Tool[] = [];
   if (!env.KAFKA_BROKERS) {
     tools.push('java');
