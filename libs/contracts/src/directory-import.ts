@@ -19,6 +19,7 @@ export const IMPORT_COLUMNS = [
   'tags',
   'locale',
   'timezone',
+  'hours',
   'store',
   'roles',
 ] as const;
@@ -27,7 +28,7 @@ export type ImportColumn = (typeof IMPORT_COLUMNS)[number];
 /** The fields each kind may fill (besides `kind`). */
 export const IMPORT_FIELDS: Record<ImportKind, readonly ImportColumn[]> = {
   region: ['code', 'name'],
-  store: ['code', 'name', 'region', 'tags', 'locale', 'timezone'],
+  store: ['code', 'name', 'region', 'tags', 'locale', 'timezone', 'hours'],
   terminal: ['store', 'name', 'roles'],
 };
 

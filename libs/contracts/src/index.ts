@@ -16,3 +16,4 @@ export * from './read-api';
 export * from './directory-import';
 export * from './media';
 export * from './generated/schemas';
+export * from './opening-hours';

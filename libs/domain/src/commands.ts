@@ -1,4 +1,5 @@
 import type {
+  OpeningHours,
   Audience,
   CommunicationAttachment,
   MediaRef,
@@ -54,12 +55,38 @@ export type RegionCommand =
 export type StoreCommand =
   | Command<
       'store.register',
-      { code: string; name: string; regionId: string; tags?: string[]; locale?: string; timezone?: string }
+      {
+        code: string;
+        name: string;
+        regionId: string;
+        tags?: string[];
+        locale?: string;
+        timezone?: string;
+        openingHours?: OpeningHours;
+      }
     >
-  | Command<'store.update', { name?: string; regionId?: string; tags?: string[]; locale?: string; timezone?: string }>
+  | Command<
+      'store.update',
+      {
+        name?: string;
+        regionId?: string;
+        tags?: string[];
+        locale?: string;
+        timezone?: string;
+        openingHours?: OpeningHours;
+      }
+    >
   | Command<
       'store.import',
-      { code: string; name: string; regionId: string; tags?: string[]; locale?: string; timezone?: string }
+      {
+        code: string;
+        name: string;
+        regionId: string;
+        tags?: string[];
+        locale?: string;
+        timezone?: string;
+        openingHours?: OpeningHours;
+      }
     >;
 
 export type TerminalCommand =

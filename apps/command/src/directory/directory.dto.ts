@@ -14,8 +14,16 @@ import {
   IsLocale,
   ValidateNested,
 } from 'class-validator';
+import { OptionalOpeningHours } from '../http/opening-hours.decorator';
 import { OptionalTags } from '../http/tags.decorator';
-import { MAX_REPORT_ATTACHMENTS, STORE_ROLES, USER_ROLES, type StoreRole, type UserRole } from '@lastmeter/contracts';
+import {
+  MAX_REPORT_ATTACHMENTS,
+  STORE_ROLES,
+  USER_ROLES,
+  type OpeningHours,
+  type StoreRole,
+  type UserRole,
+} from '@lastmeter/contracts';
 
 /** Region and store codes (natural keys). */
 export const CODE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
@@ -36,6 +44,9 @@ export class RegisterStoreDto {
 
   @ApiPropertyOptional({ example: 'fr-FR' }) @IsOptional() @IsLocale() locale?: string;
   @ApiPropertyOptional({ example: 'Europe/Paris' }) @IsOptional() @IsTimeZone() timezone?: string;
+
+  @OptionalOpeningHours()
+  openingHours?: OpeningHours;
 }
 
 export class UpdateStoreDto {
@@ -47,6 +58,9 @@ export class UpdateStoreDto {
 
   @ApiPropertyOptional() @IsOptional() @IsLocale() locale?: string;
   @ApiPropertyOptional() @IsOptional() @IsTimeZone() timezone?: string;
+
+  @OptionalOpeningHours()
+  openingHours?: OpeningHours;
 }
 
 export class RegisterTerminalDto {

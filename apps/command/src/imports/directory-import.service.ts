@@ -20,6 +20,7 @@ import {
   type Dispatch,
 } from '@lastmeter/write-engine';
 import { ENROLLMENT_TTL_MS, hashEnrollmentCode, newEnrollmentCode } from '../directory/enrollment-code';
+import { openingHoursOf } from '../http/opening-hours.decorator';
 import type { RawRow } from './import-file';
 import { checkRow, type CheckedRow, type StoreRow } from './import-rows';
 
@@ -252,6 +253,7 @@ function storePayload(row: StoreRow): Extract<AnyCommand, { type: 'store.import'
     ...(row.tags !== undefined ? { tags: row.tags } : {}),
     ...(row.locale !== undefined ? { locale: row.locale } : {}),
     ...(row.timezone !== undefined ? { timezone: row.timezone } : {}),
+    ...(row.hours !== undefined ? { openingHours: openingHoursOf(row.hours) } : {}),
   };
 }
 

@@ -21,8 +21,10 @@ import {
   STORE_ROLES,
   type ImportKind,
   type ImportRefusal,
+  type OpeningHours,
   type StoreRole,
 } from '@lastmeter/contracts';
+import { OptionalOpeningHours } from '../http/opening-hours.decorator';
 import { OptionalTags } from '../http/tags.decorator';
 import { CODE, CODE_MESSAGE } from '../directory/directory.dto';
 import type { RawRow } from './import-file';
@@ -70,6 +72,10 @@ export class StoreRow {
 
   @IsOptional() @IsLocale() locale?: string;
   @IsOptional() @IsKnownTimeZone() timezone?: string;
+
+  /** Opening hours: the object (NDJSON), or in a CSV cell `mon-fri 08:00-20:00; 2026-12-25 closed`. */
+  @OptionalOpeningHours({ text: true })
+  hours?: OpeningHours | string;
 }
 
 /** Same rules as POST /v1/terminals, with the store given by its code and a name required (the natural key). */

@@ -1,3 +1,4 @@
+import type { OpeningHours } from '../opening-hours';
 import type { StoreRole, UserRole } from '../roles';
 
 export interface RegionDefined {
@@ -12,6 +13,8 @@ export interface StoreRegistered {
   tags: string[];
   locale: string;
   timezone: string;
+  /** When the store opens, in its time zone (absent: not given). */
+  openingHours?: OpeningHours;
 }
 
 /** Only the fields that changed, with their new values. */
@@ -21,6 +24,7 @@ export interface StoreUpdated {
   tags?: string[];
   locale?: string;
   timezone?: string;
+  openingHours?: OpeningHours;
 }
 
 /**

@@ -2380,6 +2380,56 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false
   },
+  "OpeningHours": {
+    "type": "object",
+    "properties": {
+      "mon": {
+        "$ref": "#/components/schemas/OpeningSpan"
+      },
+      "tue": {
+        "$ref": "#/components/schemas/OpeningSpan"
+      },
+      "wed": {
+        "$ref": "#/components/schemas/OpeningSpan"
+      },
+      "thu": {
+        "$ref": "#/components/schemas/OpeningSpan"
+      },
+      "fri": {
+        "$ref": "#/components/schemas/OpeningSpan"
+      },
+      "sat": {
+        "$ref": "#/components/schemas/OpeningSpan"
+      },
+      "sun": {
+        "$ref": "#/components/schemas/OpeningSpan"
+      },
+      "exceptions": {
+        "type": "object",
+        "additionalProperties": {
+          "anyOf": [
+            {
+              "$ref": "#/components/schemas/OpeningSpan"
+            },
+            {
+              "type": "null"
+            }
+          ]
+        },
+        "description": "Dates (YYYY-MM-DD) whose hours differ from their weekday's; `null` = closed."
+      }
+    },
+    "additionalProperties": false
+  },
+  "OpeningSpan": {
+    "type": "array",
+    "items": {
+      "type": "string"
+    },
+    "minItems": 2,
+    "maxItems": 2,
+    "description": "`[opens, closes]`, \"HH:MM\" local times."
+  },
   "PasswordChanged": {
     "type": "object",
     "properties": {
@@ -3536,6 +3586,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "timezone": {
         "type": "string"
+      },
+      "openingHours": {
+        "$ref": "#/components/schemas/OpeningHours",
+        "description": "When the store opens, in its time zone (absent: not given)."
       }
     },
     "required": [
@@ -3578,6 +3632,9 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "timezone": {
         "type": "string"
+      },
+      "openingHours": {
+        "$ref": "#/components/schemas/OpeningHours"
       }
     },
     "additionalProperties": false,
@@ -3606,6 +3663,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "timezone": {
         "type": "string"
+      },
+      "openingHours": {
+        "$ref": "#/components/schemas/OpeningHours",
+        "description": "When the store opens, in its time zone (absent: not given)."
       },
       "id": {
         "type": "string"

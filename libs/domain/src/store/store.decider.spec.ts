@@ -48,6 +48,34 @@ describe('storeDecider', () => {
     });
   });
 
+  describe('opening hours', () => {
+    const HOURS = { mon: ['08:00', '20:00'] as [string, string], exceptions: { '2026-12-25': null } };
+
+    it('keeps them at registration and changes them by update', () => {
+      expect(decide({ type: 'store.register', payload: { ...REGISTERED, openingHours: HOURS } }, NEW)[0].data).toEqual({
+        ...REGISTERED,
+        openingHours: HOURS,
+      });
+      const later = { ...HOURS, sat: ['09:00', '13:00'] as [string, string] };
+      expect(decide(update({ openingHours: later }), EXISTING)).toEqual([
+        { type: 'store.updated', data: { openingHours: later } },
+      ]);
+    });
+
+    it('refuses hours that close before they open, whatever the path (register, update, import)', () => {
+      const bad = { mon: ['20:00', '08:00'] as [string, string] };
+      expectInvalid(
+        () => decide({ type: 'store.register', payload: { ...REGISTERED, openingHours: bad } }, NEW),
+        ['openingHours'],
+      );
+      expectInvalid(() => decide(update({ openingHours: bad }), EXISTING), ['openingHours']);
+      expectInvalid(
+        () => decide({ type: 'store.import', payload: { ...REGISTERED, openingHours: bad } }, EXISTING),
+        ['openingHours'],
+      );
+    });
+  });
+
   describe('import', () => {
     const importing = (payload: Partial<StoreRegistered>): StoreCommand => ({
       type: 'store.import',

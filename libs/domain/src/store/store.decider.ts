@@ -1,4 +1,10 @@
-import type { DomainEvent, EventDraft, StoreRegistered, StoreUpdated } from '@lastmeter/contracts';
+import {
+  openingHoursProblems,
+  type DomainEvent,
+  type EventDraft,
+  type StoreRegistered,
+  type StoreUpdated,
+} from '@lastmeter/contracts';
 import { requireRole } from '../access';
 import type { StoreCommand } from '../commands';
 import type { DecideContext, Decider } from '../decider';
@@ -6,7 +12,14 @@ import { Conflict, InvalidCommand, NotFound } from '../errors';
 import { changedFields, withoutUndefined } from '../values';
 import { initialStoreState, type StoreState } from './store.state';
 
-const UPDATABLE = ['name', 'regionId', 'tags', 'locale', 'timezone'] as const;
+const UPDATABLE = ['name', 'regionId', 'tags', 'locale', 'timezone', 'openingHours'] as const;
+
+/** Opening hours are checked here too: an import or any other path cannot store bad ones. */
+function requireValidHours(openingHours: unknown): void {
+  if (openingHours === undefined) return;
+  const problems = openingHoursProblems(openingHours);
+  if (problems.length > 0) throw new InvalidCommand({ openingHours: problems });
+}
 
 function requireKnownRegion(regionId: string, context: DecideContext): void {
   if (!context.directory.regionExists(regionId)) throw new InvalidCommand({ regionId: [`unknown region ${regionId}`] });
@@ -17,6 +30,7 @@ type StorePayload = Extract<StoreCommand, { type: 'store.register' }>['payload']
 function register(payload: StorePayload, state: StoreState, context: DecideContext): EventDraft[] {
   if (state.exists) throw new Conflict(`store ${state.id} already exists`);
   requireKnownRegion(payload.regionId, context);
+  requireValidHours(payload.openingHours);
   const data: StoreRegistered = {
     code: payload.code,
     name: payload.name,
@@ -24,12 +38,14 @@ function register(payload: StorePayload, state: StoreState, context: DecideConte
     tags: payload.tags ?? [],
     locale: payload.locale ?? 'en',
     timezone: payload.timezone ?? 'UTC',
+    ...(payload.openingHours ? { openingHours: payload.openingHours } : {}),
   };
   return [{ type: 'store.registered', data }];
 }
 
 function update(payload: StoreUpdated, state: StoreState, context: DecideContext): EventDraft[] {
   if (!state.exists) throw new NotFound(`store ${state.id} not found`);
+  requireValidHours(payload.openingHours);
   const changes: StoreUpdated = changedFields(state, withoutUndefined(payload), UPDATABLE);
   if (Object.keys(changes).length === 0) throw new InvalidCommand({ body: ['nothing to update'] });
   if (changes.regionId !== undefined) requireKnownRegion(changes.regionId, context);
@@ -45,6 +61,7 @@ function update(payload: StoreUpdated, state: StoreState, context: DecideContext
 function importStore(payload: StorePayload, state: StoreState, context: DecideContext): EventDraft[] {
   if (!state.exists) return register(payload, state, context);
   const { code: _code, ...fields } = payload;
+  requireValidHours(fields.openingHours);
   const changes: StoreUpdated = changedFields(state, withoutUndefined(fields), UPDATABLE);
   if (Object.keys(changes).length === 0) return [];
   if (changes.regionId !== undefined) requireKnownRegion(changes.regionId, context);

@@ -1,0 +1,64 @@
+import { openingHoursProblems, parseOpeningHoursText } from './opening-hours';
+
+describe('opening hours', () => {
+  it('accepts weekdays, midnight closing and exceptions (null = closed)', () => {
+    expect(
+      openingHoursProblems({
+        mon: ['08:00', '20:00'],
+        sun: ['10:00', '24:00'],
+        exceptions: { '2026-12-24': ['08:00', '16:00'], '2026-12-25': null },
+      }),
+    ).toEqual([]);
+    expect(openingHoursProblems({})).toEqual([]);
+  });
+
+  it('names every problem with where it is', () => {
+    expect(
+      openingHoursProblems({
+        mon: ['20:00', '08:00'],
+        tue: ['25:00', '26:00'],
+        wed: ['08:00'],
+        monday: ['08:00', '20:00'],
+        thu: ['08:00', '08:00'],
+        fri: ['24:00', '24:00'],
+        exceptions: { '2026-02-30': null, '2026-12-24': ['9:00', '16:00'] },
+      }),
+    ).toEqual([
+      'mon: closes at 08:00, not after it opens at 20:00',
+      'tue: "25:00" is not a time of day (HH:MM, 00:00-23:59)',
+      'wed: must be ["HH:MM", "HH:MM"]: when it opens and when it closes',
+      'monday: not a weekday (mon, tue, wed, thu, fri, sat, sun) or "exceptions"',
+      'thu: closes at 08:00, not after it opens at 08:00',
+      'fri: "24:00" is not a time of day (HH:MM, 00:00-23:59)',
+      'exceptions.2026-02-30: not a date (YYYY-MM-DD)',
+      'exceptions.2026-12-24: "9:00" is not a time of day (HH:MM, 00:00-23:59)',
+    ]);
+    expect(openingHoursProblems('mon 08:00-20:00')).toEqual([
+      'must be an object of weekdays (mon … sun) and exceptions',
+    ]);
+    expect(openingHoursProblems({ exceptions: [] })).toEqual([
+      'exceptions: must be an object of dates (YYYY-MM-DD) to ["HH:MM", "HH:MM"] or null (closed)',
+    ]);
+  });
+
+  it('reads the compact form of an import cell', () => {
+    expect(
+      parseOpeningHoursText('mon-fri 08:00-20:00; sat 09:00-13:00; 2026-12-24 08:00-16:00; 2026-12-25 closed'),
+    ).toEqual({
+      mon: ['08:00', '20:00'],
+      tue: ['08:00', '20:00'],
+      wed: ['08:00', '20:00'],
+      thu: ['08:00', '20:00'],
+      fri: ['08:00', '20:00'],
+      sat: ['09:00', '13:00'],
+      exceptions: { '2026-12-24': ['08:00', '16:00'], '2026-12-25': null },
+    });
+    expect(parseOpeningHoursText('mon-sun 08:00-20:00; wed closed')).not.toHaveProperty('wed');
+    expect(() => parseOpeningHoursText('weekdays 08:00-20:00')).toThrow(/"weekdays": expected a weekday/);
+    expect(() => parseOpeningHoursText('mon 8 to 20')).toThrow(/expected "<days> <HH:MM>-<HH:MM>"/);
+    // The text form only reads; the hours it gives are checked like any others.
+    expect(openingHoursProblems(parseOpeningHoursText('mon 20:00-08:00'))).toEqual([
+      'mon: closes at 08:00, not after it opens at 20:00',
+    ]);
+  });
+});
