@@ -1,5 +1,6 @@
 import type {
-  OpeningHours,
+  StoreRegistered,
+  StoreUpdated,
   Audience,
   CommunicationAttachment,
   MediaRef,
@@ -52,42 +53,12 @@ export type CommunicationCommand =
 export type RegionCommand =
   Command<'region.define', { code: string; name: string }> | Command<'region.import', { code: string; name: string }>;
 
+/** A store as registered or imported: the code, name and region, the rest defaulted (StoreRegistered). */
+type StoreFields = Omit<StoreRegistered, 'tags' | 'locale' | 'timezone'> &
+  Partial<Pick<StoreRegistered, 'tags' | 'locale' | 'timezone'>>;
+
 export type StoreCommand =
-  | Command<
-      'store.register',
-      {
-        code: string;
-        name: string;
-        regionId: string;
-        tags?: string[];
-        locale?: string;
-        timezone?: string;
-        openingHours?: OpeningHours;
-      }
-    >
-  | Command<
-      'store.update',
-      {
-        name?: string;
-        regionId?: string;
-        tags?: string[];
-        locale?: string;
-        timezone?: string;
-        openingHours?: OpeningHours;
-      }
-    >
-  | Command<
-      'store.import',
-      {
-        code: string;
-        name: string;
-        regionId: string;
-        tags?: string[];
-        locale?: string;
-        timezone?: string;
-        openingHours?: OpeningHours;
-      }
-    >;
+  Command<'store.register', StoreFields> | Command<'store.update', StoreUpdated> | Command<'store.import', StoreFields>;
 
 export type TerminalCommand =
   | Command<
