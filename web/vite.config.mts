@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const gateway = process.env.LASTMETER_GATEWAY_URL ?? 'http://127.0.0.1:3000';
@@ -12,6 +13,29 @@ const gateway = process.env.LASTMETER_GATEWAY_URL ?? 'http://127.0.0.1:3000';
 export default defineConfig({
   root: here('.'),
   base: '/',
+  plugins: [
+    // The tablet is an installable PWA (issue 22): web/public/store/manifest.webmanifest
+    // and a Workbox service worker (/sw.js, registered by the tablet with scope /store/)
+    // that precaches its page and bundles, so a reload without network starts the app,
+    // which then shows its feed and outbox from IndexedDB and reconnects by itself.
+    VitePWA({
+      injectRegister: false,
+      manifest: false,
+      filename: 'sw.js',
+      workbox: {
+        globPatterns: ['store/**/*.{html,webmanifest,png}', 'assets/**/*.{js,css}'],
+        // The analyst's charts are not the tablet's.
+        globIgnores: ['assets/analyst-*'],
+        navigateFallback: '/store/index.html',
+        navigateFallbackAllowlist: [/^\/store(\/|$)/],
+        // API calls and the socket always go to the network: the tablet keeps its data in IndexedDB.
+        runtimeCaching: [],
+        cleanupOutdatedCaches: true,
+        clientsClaim: true,
+        skipWaiting: true,
+      },
+    }),
+  ],
   resolve: {
     alias: {
       '@lastmeter/contracts': here('../libs/contracts/src/index.ts'),

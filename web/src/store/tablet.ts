@@ -478,23 +478,33 @@ export class Tablet {
 
   private receipt(item: FeedItem, kind: ReceiptKind): void {
     const { id, revision } = item.communication;
-    this.enqueue({
-      key: `receipt:${id}:${kind}:${revision}`,
-      event: 'receipt',
-      payload: { communicationId: id, kind, revision },
-    });
+    this.enqueue(
+      {
+        key: `receipt:${id}:${kind}:${revision}`,
+        event: 'receipt',
+        payload: { communicationId: id, kind, revision },
+      },
+      // "delivered" comes by itself, item after item: those are written together.
+      kind !== 'delivered',
+    );
   }
 
   private mark(id: string, step: keyof Progress, revision: number): void {
     this.stored.progress[id] = { ...this.stored.progress[id], [step]: revision };
   }
 
-  private enqueue(entry: OutboxEntry): void {
+  /**
+   * Queues a fact. What a person did (read, acknowledged, completed, answered, reported:
+   * `byHand`) is written to IndexedDB at once rather than with the next batch of writes,
+   * so a reload or a crash right after the tap does not lose it.
+   */
+  private enqueue(entry: OutboxEntry, byHand = true): void {
     if (!this.outboxKeys.has(entry.key)) {
       this.outboxKeys.add(entry.key);
       this.stored.outbox.push(entry);
     }
     this.save();
+    if (byHand && !this.liveSet) this.writeNow();
     void this.flush();
   }
 
