@@ -122,7 +122,7 @@ async function compose(
   await page.getByRole('tab', { name: /Compose|Revise/ }).click();
   await page.getByLabel('Title').fill(fields.title);
   await page.getByLabel('Message').fill(fields.body);
-  if (fields.urgent) await page.getByLabel(/Urgent/).check();
+  if (fields.urgent) await page.getByLabel('Priority').selectOption('urgent');
   if (fields.all) await page.getByLabel('Every store').check();
   for (const region of fields.regions ?? []) {
     await page.getByRole('group', { name: 'Regions' }).getByLabel(region).check();

@@ -1,4 +1,4 @@
-import { openingHoursProblems, parseOpeningHoursText } from './opening-hours';
+import { isOpenAt, localTime, openingHoursProblems, parseOpeningHoursText } from './opening-hours';
 
 describe('opening hours', () => {
   it('accepts weekdays, midnight closing and exceptions (null = closed)', () => {
@@ -60,5 +60,36 @@ describe('opening hours', () => {
     expect(openingHoursProblems(parseOpeningHoursText('mon 20:00-08:00'))).toEqual([
       'mon: closes at 08:00, not after it opens at 20:00',
     ]);
+  });
+});
+
+describe('isOpenAt', () => {
+  const HOURS = {
+    mon: ['08:00', '20:00'] as [string, string],
+    sun: ['10:00', '24:00'] as [string, string],
+    exceptions: { '2026-12-07': null, '2026-12-14': ['12:00', '13:00'] as [string, string] },
+  };
+
+  it('reads the instant in the store’s time zone', () => {
+    // Monday 2026-11-30, 07:30 UTC = 08:30 in Paris (open), 02:30 in New York (closed).
+    const at = new Date('2026-11-30T07:30:00Z');
+    expect(isOpenAt(HOURS, 'Europe/Paris', at)).toBe(true);
+    expect(isOpenAt(HOURS, 'America/New_York', at)).toBe(false);
+    expect(localTime(at, 'Europe/Paris')).toEqual({ date: '2026-11-30', weekday: 'mon', time: '08:30' });
+  });
+
+  it('opens at the opening minute and closes at the closing one; 24:00 runs to midnight', () => {
+    expect(isOpenAt(HOURS, 'UTC', new Date('2026-11-30T08:00:00Z'))).toBe(true);
+    expect(isOpenAt(HOURS, 'UTC', new Date('2026-11-30T07:59:00Z'))).toBe(false);
+    expect(isOpenAt(HOURS, 'UTC', new Date('2026-11-30T20:00:00Z'))).toBe(false);
+    expect(isOpenAt(HOURS, 'UTC', new Date('2026-11-29T23:59:00Z'))).toBe(true); // Sunday
+    expect(isOpenAt(HOURS, 'UTC', new Date('2026-12-01T09:00:00Z'))).toBe(false); // Tuesday: not given
+  });
+
+  it('takes a date’s exception over its weekday, and no hours as always open', () => {
+    expect(isOpenAt(HOURS, 'UTC', new Date('2026-12-07T09:00:00Z'))).toBe(false); // a Monday, closed
+    expect(isOpenAt(HOURS, 'UTC', new Date('2026-12-14T12:30:00Z'))).toBe(true);
+    expect(isOpenAt(HOURS, 'UTC', new Date('2026-12-14T09:00:00Z'))).toBe(false);
+    expect(isOpenAt(undefined, 'UTC', new Date())).toBe(true);
   });
 });

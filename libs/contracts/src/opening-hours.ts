@@ -128,3 +128,40 @@ export function parseOpeningHoursText(text: string): OpeningHours {
   }
   return hours;
 }
+
+/** The date (YYYY-MM-DD), weekday and "HH:MM" of an instant in a time zone. */
+export function localTime(at: Date, timezone: string): { date: string; weekday: Weekday; time: string } {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone: timezone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    })
+      .formatToParts(at)
+      .map((part) => [part.type, part.value]),
+  );
+  return {
+    date: `${parts.year}-${parts.month}-${parts.day}`,
+    weekday: parts.weekday!.toLowerCase().slice(0, 3) as Weekday,
+    time: `${parts.hour}:${parts.minute}`,
+  };
+}
+
+/**
+ * Whether a store with these hours is open at an instant, in its time zone: the date's
+ * exception if it has one, else its weekday's span. Undefined hours: always open (a
+ * store that did not say is never quiet).
+ */
+export function isOpenAt(hours: OpeningHours | undefined, timezone: string, at: Date): boolean {
+  if (!hours) return true;
+  const { date, weekday, time } = localTime(at, timezone);
+  const span = hours.exceptions && date in hours.exceptions ? hours.exceptions[date] : hours[weekday];
+  if (!span) return false;
+  const now = minutes(time);
+  return now >= minutes(span[0]) && now < minutes(span[1]);
+}

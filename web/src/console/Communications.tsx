@@ -58,7 +58,7 @@ export function Communications(props: {
                     <button type="button" className="link row-link" onClick={() => props.onSelect(c.id)}>
                       {c.title}
                     </button>
-                    {c.priority === 'urgent' && <Badge tone="danger">urgent</Badge>}
+                    {c.priority !== 'normal' && <Badge tone="danger">{c.priority}</Badge>}
                   </td>
                   <td>{c.kind}</td>
                   <td>

@@ -2,11 +2,13 @@ import { isEditor } from '@lastmeter/domain';
 import { useState, type FormEvent } from 'react';
 import {
   COMMUNICATION_KINDS,
+  PRIORITIES,
   type Audience,
   type CommunicationAttachment,
   type CommunicationView,
   type FeedCommunication,
   type MediaRef,
+  type Priority,
   type QuizQuestion,
 } from '@lastmeter/contracts';
 import { FeedCard } from '../shared/FeedCard';
@@ -22,7 +24,7 @@ interface Form {
   kind: string;
   title: string;
   body: string;
-  urgent: boolean;
+  priority: Priority;
   audience: Audience;
   dueAt: string;
   evidence: string;
@@ -39,7 +41,7 @@ function formOf(target: ComposeTarget): Form {
       kind: 'notice',
       title: '',
       body: '',
-      urgent: false,
+      priority: 'normal',
       audience: {},
       dueAt: '',
       evidence: 'none',
@@ -54,7 +56,7 @@ function formOf(target: ComposeTarget): Form {
     kind: c.kind,
     title: c.title,
     body: c.body,
-    urgent: c.priority === 'urgent',
+    priority: (PRIORITIES as readonly string[]).includes(c.priority) ? (c.priority as Priority) : 'normal',
     audience: c.audience,
     dueAt: toLocalInput(c.dueAt),
     evidence: c.evidence ?? 'none',
@@ -72,7 +74,7 @@ function contentOf(form: Form) {
     kind: form.kind,
     title: form.title,
     body: form.body,
-    priority: form.urgent ? 'urgent' : 'normal',
+    priority: form.priority,
     audience: form.audience,
     ...(form.kind === 'task'
       ? { ...(form.dueAt ? { dueAt: fromLocalInput(form.dueAt) ?? form.dueAt } : {}), evidence: form.evidence }
@@ -215,15 +217,15 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
               </select>
             )}
           </Field>
-          <div className="field">
-            <span className="field-label-spacer" aria-hidden>
-              &nbsp;
-            </span>
-            <label className="check urgent-check">
-              <input type="checkbox" checked={form.urgent} onChange={(e) => set({ urgent: e.target.checked })} />
-              Urgent (banner and sound on tablets)
-            </label>
-          </div>
+          <Field label="Priority" errors={fieldErrors(error, 'priority')}>
+            {(id) => (
+              <select id={id} value={form.priority} onChange={(e) => set({ priority: e.target.value as Priority })}>
+                <option value="normal">Normal</option>
+                <option value="urgent">Urgent: banner and sound on tablets, not outside opening hours</option>
+                <option value="critical">Critical: banner and sound on tablets, always</option>
+              </select>
+            )}
+          </Field>
         </div>
         <Field label="Title" errors={fieldErrors(error, 'title')}>
           {(id, describedBy) => (
@@ -341,9 +343,9 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
         <h2>As a store tablet shows it</h2>
         <div className="tablet-frame">
           <div className="tablet-screen">
-            {form.urgent && (
+            {form.priority !== 'normal' && (
               <div className="urgent-banner preview-banner">
-                <strong>Urgent</strong> {form.title || 'Untitled'}
+                <strong>{form.priority === 'critical' ? 'Critical' : 'Urgent'}</strong> {form.title || 'Untitled'}
               </div>
             )}
             <FeedCard communication={previewOf(form)} open token={session.token} />

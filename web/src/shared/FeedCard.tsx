@@ -17,15 +17,16 @@ export function FeedCard(props: {
   token?: string;
 }) {
   const c = props.communication;
-  const urgent = c.priority === 'urgent';
+  const urgent = c.priority === 'urgent' || c.priority === 'critical';
+  const label = c.priority === 'critical' ? 'Critical' : 'Urgent';
   return (
     <article
       className={`feed-card feed-card--${c.kind}${urgent ? ' feed-card--urgent' : ''}`}
-      aria-label={`${urgent ? 'Urgent ' : ''}${KIND_LABEL[c.kind] ?? c.kind}: ${c.title}`}
+      aria-label={`${urgent ? `${label} ` : ''}${KIND_LABEL[c.kind] ?? c.kind}: ${c.title}`}
     >
       <header className="feed-card-head">
         <span className="kind">{KIND_LABEL[c.kind] ?? c.kind}</span>
-        {urgent && <span className="urgent-tag">Urgent</span>}
+        {urgent && <span className="urgent-tag">{label}</span>}
         {c.roles?.length ? <span className="roles">For {c.roles.join(', ')}</span> : null}
         {props.status && <span className="feed-card-status">{props.status}</span>}
       </header>

@@ -1,10 +1,11 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
-import type { EnrollResult, FeedItem, FeedMessage, StoreView } from '@lastmeter/contracts';
+import { isOpenAt, type EnrollResult, type FeedItem, type FeedMessage, type StoreView } from '@lastmeter/contracts';
 import { read, write } from '../shared/api';
 import { FeedCard } from '../shared/FeedCard';
 import { AppHeader, ErrorNotice, Field, fieldErrors } from '../shared/ui';
 import {
   forgetDevice,
+  interrupts,
   isCompleted,
   loadDevice,
   rememberDevice,
@@ -81,8 +82,9 @@ function Enroll({ onEnrolled }: { onEnrolled: (device: Device) => void }) {
   );
 }
 
-function useTablet(device: Device): [Tablet, TabletSnapshot] {
+function useTablet(device: Device, quiet: boolean): [Tablet, TabletSnapshot] {
   const tablet = useMemo(() => new Tablet(device, { onUrgentSound: beep }), [device]);
+  useEffect(() => tablet.setQuiet(quiet), [tablet, quiet]);
   useEffect(() => {
     tablet.start();
     return () => tablet.stop();
@@ -92,17 +94,28 @@ function useTablet(device: Device): [Tablet, TabletSnapshot] {
 }
 
 function TabletScreen({ device, onForget }: { device: Device; onForget: () => void }) {
-  const [tablet, state] = useTablet(device);
+  const [store, setStore] = useState<StoreView>();
+  const [now, setNow] = useState(() => new Date());
+  // Quiet hours (issue 22): outside the store's opening hours, in its time zone, only
+  // critical items interrupt. A store that gave no hours is never quiet.
+  const quiet = store ? !isOpenAt(store.openingHours, store.timezone, now) : false;
+  const [tablet, state] = useTablet(device, quiet);
   const [openId, setOpenId] = useState<string>();
   const [reporting, setReporting] = useState(false);
-  const [store, setStore] = useState<StoreView>();
 
   useEffect(() => {
-    read<StoreView>(`/v1/stores/${device.storeId}`, device.token).then(setStore, () => undefined);
+    // The store's name and hours, again every minute (head office may change them), and the clock.
+    const refresh = () => {
+      setNow(new Date());
+      read<StoreView>(`/v1/stores/${device.storeId}`, device.token).then(setStore, () => undefined);
+    };
+    refresh();
+    const timer = setInterval(refresh, 60_000);
+    return () => clearInterval(timer);
   }, [device]);
 
   const urgent = state.items.filter(
-    (item) => item.communication.priority === 'urgent' && !isAcknowledged(item, state.progress),
+    (item) => interrupts(item.communication.priority, quiet) && !isAcknowledged(item, state.progress),
   );
   const openItem = (id: string) => {
     setOpenId(id);
@@ -114,6 +127,15 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
     <div className="tablet">
       <AppHeader product={store ? `${store.name}` : 'Store'}>
         <ConnectionPill state={state} />
+        {quiet && (
+          <span
+            className="badge"
+            data-testid="quiet-hours"
+            title="Outside opening hours: only critical items interrupt"
+          >
+            Closed: quiet hours
+          </span>
+        )}
         <label className="check">
           <input type="checkbox" checked={state.sound} onChange={(e) => tablet.setSound(e.target.checked)} />
           Sound
@@ -125,7 +147,7 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
 
       {urgent.length > 0 && (
         <div className="urgent-banner" role="alert" aria-live="assertive">
-          <strong>Urgent</strong>
+          <strong>{urgent.some((item) => item.communication.priority === 'critical') ? 'Critical' : 'Urgent'}</strong>
           {urgent.map((item) => (
             <button
               key={item.communication.id}

@@ -84,6 +84,14 @@ export interface TabletSnapshot {
 /** The device (enrollment) in localStorage; the feed is in IndexedDB (FEED_DB). */
 export const STORAGE_KEY = 'lastmeter.tablet.v1';
 
+/**
+ * Whether an item of this priority interrupts the store (banner, and sound if on): urgent
+ * and critical ones; outside opening hours (quiet), critical ones only (issue 22).
+ */
+export function interrupts(priority: string, quiet: boolean): boolean {
+  return priority === 'critical' || (priority === 'urgent' && !quiet);
+}
+
 function readStored(storage: Storage): Partial<LegacyStored> | undefined {
   try {
     return (JSON.parse(storage.getItem(STORAGE_KEY) ?? 'null') as Partial<LegacyStored> | null) ?? undefined;
@@ -187,6 +195,8 @@ export class Tablet {
   /** Photos waiting to be uploaded when IndexedDB is not available (lost on reload). */
   private readonly memoryUploads = new Map<string, PendingUpload>();
   private uploading?: number;
+  /** The store is closed now (quiet hours): only critical items interrupt. */
+  private quiet = false;
   constructor(
     device: Device,
     private readonly options: {
@@ -197,7 +207,7 @@ export class Tablet {
       /** Bytes the feed and its state may take on the device; default 1 MB. */
       budgetBytes?: number;
       url?: string;
-      /** Called for each new urgent item while sound is on (the banner shows regardless). */
+      /** Called for each new urgent or critical item while sound is on and it interrupts (`interrupts`). */
       onUrgentSound?: (item: FeedItem) => void;
     } = {},
   ) {
@@ -355,6 +365,11 @@ export class Tablet {
     this.save();
   }
 
+  /** Whether the store is outside its opening hours now (the view knows the hours and the clock). */
+  setQuiet(quiet: boolean): void {
+    this.quiet = quiet;
+  }
+
   /** Opening an item is reading it. */
   open(id: string): void {
     const item = this.stored.items[id];
@@ -455,7 +470,9 @@ export class Tablet {
         // kept, but not shown: it was not delivered to anyone's eyes.
         if (this.isActive(item)) {
           this.receipt(item, 'delivered');
-          if (fresh && communication.priority === 'urgent' && this.stored.sound) this.options.onUrgentSound?.(item);
+          if (fresh && this.stored.sound && interrupts(communication.priority, this.quiet)) {
+            this.options.onUrgentSound?.(item);
+          }
         }
       } else {
         this.removeItem(communication.id);

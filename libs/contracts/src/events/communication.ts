@@ -3,7 +3,11 @@ import type { StoreRole } from '../roles';
 
 export const COMMUNICATION_KINDS = ['campaign', 'notice', 'training', 'task'] as const;
 export type CommunicationKind = (typeof COMMUNICATION_KINDS)[number];
-export const PRIORITIES = ['normal', 'urgent'] as const;
+/**
+ * `urgent` and `critical` interrupt the store tablets (banner, and sound where switched
+ * on); outside a store's opening hours only `critical` does (quiet hours, issue 22).
+ */
+export const PRIORITIES = ['normal', 'urgent', 'critical'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 /** Every status a drafted communication can be in, in lifecycle order. */
 export const COMMUNICATION_STATUSES = [

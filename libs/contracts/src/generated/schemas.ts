@@ -2481,7 +2481,8 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "type": "string",
     "enum": [
       "normal",
-      "urgent"
+      "urgent",
+      "critical"
     ]
   },
   "QuizAnswerPayload": {
