@@ -6,8 +6,8 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const gateway = process.env.LASTMETER_GATEWAY_URL ?? 'http://127.0.0.1:3000';
 
 /**
- * Three pages, one bundle each: the head-office console at `/`, the store tablet at
- * `/store/` and the analyst at `/analyst/`, built into dist/web for the gateway to serve.
+ * Four pages, one bundle each: the head-office console at `/`, the store tablet at
+ * `/store/`, its break-room screen at `/store/screen/` and the analyst at `/analyst/`, built into dist/web for the gateway to serve.
  * `npm run web:dev` serves them with live reload against a running gateway.
  */
 export default defineConfig({
@@ -52,6 +52,7 @@ export default defineConfig({
       input: {
         console: here('index.html'),
         store: here('store/index.html'),
+        screen: here('store/screen/index.html'),
         analyst: here('analyst/index.html'),
       },
       // React Query and Recharts mark modules "use client" (for server components); a

@@ -184,7 +184,7 @@ describe('CSV exports', () => {
 });
 
 describe('Content-Security-Policy', () => {
-  it.each(['/', '/store/', '/analyst/'])(
+  it.each(['/', '/store/', '/store/screen/', '/analyst/'])(
     'the web UI page %s has a strict policy and needs nothing it forbids',
     async (path) => {
       const gateway = apps.gateway!;
@@ -223,7 +223,8 @@ describe('Content-Security-Policy', () => {
       }
       expect(html).not.toMatch(/<style\b|\sstyle=|\son[a-z]+=/i);
       for (const [, href] of html.matchAll(/<link\b[^>]*\bhref="([^"]+)"/g)) {
-        expect(href).toMatch(/^\/assets\/|^data:image\//);
+        // Same-origin files only: the bundles, and the tablet's web app manifest and icons.
+        expect(href).toMatch(/^\/assets\/|^\/store\/(manifest\.webmanifest|icon-\d+\.png)$|^data:image\//);
         if (href.startsWith('/')) expect((await request(gateway.url).get(href)).status).toBe(200);
       }
     },
@@ -286,6 +287,7 @@ describe('Content-Security-Policy', () => {
       for (const [path, text] of [
         ['/', 'Sign in'],
         ['/store/', 'Enroll tablet'],
+        ['/store/screen/', 'Enroll screen'],
         ['/analyst/', 'Sign in'],
       ]) {
         await page.goto(`${gateway}${path}`);

@@ -111,6 +111,19 @@ export async function startApps(env: NodeJS.ProcessEnv): Promise<Record<AppName,
   return { command, projector, gateway };
 }
 
+/**
+ * The three apps as `npm start` runs them for a browser: the gateway tells the page where
+ * the command service is (COMMAND_PUBLIC_URL), which lets the page's origin call it (CORS).
+ */
+export async function startAppsForBrowser(env: NodeJS.ProcessEnv): Promise<Record<AppName, RunningApp>> {
+  const command = await startApp('command', { ...env, CORS_ORIGINS: '*' });
+  const [projector, gateway] = await Promise.all([
+    startApp('projector', env),
+    startApp('gateway', { ...env, COMMAND_PUBLIC_URL: command.url }),
+  ]);
+  return { command, projector, gateway };
+}
+
 export async function stopApps(apps: Partial<Record<AppName, RunningApp>> | undefined): Promise<void> {
   if (!apps) return;
   await Promise.all(Object.values(apps).map((app) => app?.stop()));

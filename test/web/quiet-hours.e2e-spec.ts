@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import type { OpeningHours } from '@lastmeter/contracts';
-import { startApp, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { startAppsForBrowser, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { launchChromium, screenshot, watchConsole } from '../support/browser';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
@@ -25,13 +25,8 @@ function everyDayAround(span: [string, string] | null): OpeningHours {
 }
 
 beforeAll(async () => {
-  const command = await startApp('command', { ...ns.env, CORS_ORIGINS: '*' });
-  const [projector, gateway] = await Promise.all([
-    startApp('projector', ns.env),
-    startApp('gateway', { ...ns.env, COMMAND_PUBLIC_URL: command.url }),
-  ]);
-  apps = { command, projector, gateway };
-  api = new Publisher(command.url, ns);
+  apps = await startAppsForBrowser(ns.env);
+  api = new Publisher(apps.command!.url, ns);
   browser = await launchChromium();
 }, 120_000);
 

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ReachReport } from '@lastmeter/contracts';
-import { startApp, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { startAppsForBrowser, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { readTabletStorage } from '../../bench/lib/browser';
 import { launchChromium, screenshot, watchConsole } from '../support/browser';
 import { cleanupNamespace } from '../support/cleanup';
@@ -24,14 +24,8 @@ let consoleWatch: ReturnType<typeof watchConsole>;
 let store: string;
 
 beforeAll(async () => {
-  // As `npm start` runs them: the page writes to the command service's own origin.
-  const command = await startApp('command', { ...ns.env, CORS_ORIGINS: '*' });
-  const [projector, gateway] = await Promise.all([
-    startApp('projector', ns.env),
-    startApp('gateway', { ...ns.env, COMMAND_PUBLIC_URL: command.url }),
-  ]);
-  apps = { command, projector, gateway };
-  api = new Publisher(command.url, ns);
+  apps = await startAppsForBrowser(ns.env);
+  api = new Publisher(apps.command!.url, ns);
   store = await api.store('OFF1', await api.region('offline'));
   browser = await launchChromium();
 }, 120_000);

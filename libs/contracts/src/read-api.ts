@@ -1,5 +1,5 @@
 import type { Audience, CommunicationStatus, QuizQuestion } from './events/communication';
-import type { StoreRegistered } from './events/directory';
+import type { StoreRegistered, TerminalKind } from './events/directory';
 import type { FeedItem, HiddenFeedItem } from './events/feed';
 import type { StoreActivityEventData } from './events/store-activity';
 import type { Actor, StoreRole, UserRole } from './roles';
@@ -143,6 +143,8 @@ export interface TerminalView {
   name: string;
   roles: StoreRole[];
   enrollmentExpiresAt: string;
+  /** Absent: a tablet. */
+  kind?: TerminalKind;
 }
 
 /** `GET /v1/terminals`. */

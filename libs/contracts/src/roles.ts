@@ -9,9 +9,21 @@ export const ACTOR_ROLES = [
   'store-manager',
   'analyst',
   'terminal',
+  'screen',
   'system',
 ] as const;
 export type ActorRole = (typeof ACTOR_ROLES)[number];
+
+/**
+ * Roles of device tokens, bound to one store: a `terminal` (a store tablet) and a
+ * `screen` (a break-room TV that only reads, issue 22).
+ */
+export const DEVICE_ROLES = ['terminal', 'screen'] as const;
+export type DeviceRole = (typeof DEVICE_ROLES)[number];
+
+export function isDeviceRole(role: string | undefined): role is DeviceRole {
+  return role === 'terminal' || role === 'screen';
+}
 
 /** Roles of people in a store, used to target communications and to enroll terminals. */
 export const STORE_ROLES = ['cashier', 'sales', 'store-manager', 'stock', 'phone'] as const;

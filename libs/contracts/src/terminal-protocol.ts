@@ -146,6 +146,12 @@ export const NOT_CONFIRMED = 'not confirmed by the event log in time; resend (a 
 export const NOT_RECORDED = 'not recorded, the event log is unreachable; retry';
 
 /**
+ * The ack error of every client → server message from a screen (a device token of role
+ * `screen`, issue 22): a break-room screen only reads. Not retryable.
+ */
+export const SCREEN_READ_ONLY = 'a screen only reads: it sends nothing to the gateway';
+
+/**
  * The ack error of a fact the gateway could not check against the store's feed because
  * its read models are unavailable for a moment (Redis failing over, or re-projected after
  * losing data). Nothing was recorded; resend shortly.

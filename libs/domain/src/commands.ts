@@ -1,5 +1,6 @@
 import type {
   StoreRegistered,
+  TerminalKind,
   StoreUpdated,
   Audience,
   CommunicationAttachment,
@@ -63,7 +64,14 @@ export type StoreCommand =
 export type TerminalCommand =
   | Command<
       'terminal.register',
-      { storeId: string; name?: string; roles?: StoreRole[]; enrollmentCodeHash: string; enrollmentExpiresAt: string }
+      {
+        storeId: string;
+        name?: string;
+        roles?: StoreRole[];
+        enrollmentCodeHash: string;
+        enrollmentExpiresAt: string;
+        kind?: TerminalKind;
+      }
     >
   | Command<
       'terminal.import',

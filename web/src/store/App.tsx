@@ -1,8 +1,9 @@
-import { useEffect, useMemo, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
-import { isOpenAt, type EnrollResult, type FeedItem, type FeedMessage, type StoreView } from '@lastmeter/contracts';
-import { read, write } from '../shared/api';
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { isOpenAt, type FeedItem, type FeedMessage, type StoreView } from '@lastmeter/contracts';
+import { read } from '../shared/api';
 import { FeedCard } from '../shared/FeedCard';
-import { AppHeader, ErrorNotice, Field, fieldErrors } from '../shared/ui';
+import { EnrollForm } from '../shared/EnrollForm';
+import { AppHeader, ErrorNotice } from '../shared/ui';
 import {
   forgetDevice,
   interrupts,
@@ -34,51 +35,18 @@ export function App() {
 
 /** First start: the store types the one-time code head office gave it. */
 function Enroll({ onEnrolled }: { onEnrolled: (device: Device) => void }) {
-  const [code, setCode] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const result = await write<EnrollResult>('POST', '/v1/terminals/enroll', { body: { code: code.trim() } });
-      const device = { token: result.token, terminalId: result.terminalId, storeId: result.storeId };
-      rememberDevice(device);
-      onEnrolled(device);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <main className="login tablet">
-      <form className="card login-card" onSubmit={submit} aria-labelledby="enroll-title">
-        <h1 id="enroll-title">Set up this tablet</h1>
-        <p className="muted">Enter the enrollment code head office gave your store. It works once.</p>
-        <Field label="Enrollment code" errors={fieldErrors(error, 'code')}>
-          {(id, describedBy) => (
-            <input
-              id={id}
-              aria-describedby={describedBy}
-              className="code-input"
-              value={code}
-              onChange={(e) => setCode(e.target.value)}
-              autoComplete="one-time-code"
-              autoCapitalize="characters"
-              spellCheck={false}
-              required
-              autoFocus
-            />
-          )}
-        </Field>
-        <ErrorNotice error={error} shownFields={['code']} />
-        <button className="primary" type="submit" disabled={busy}>
-          {busy ? 'Enrolling…' : 'Enroll tablet'}
-        </button>
-      </form>
-    </main>
+    <EnrollForm
+      className="tablet"
+      title="Set up this tablet"
+      intro="Enter the enrollment code head office gave your store. It works once."
+      action="Enroll tablet"
+      onEnrolled={(result) => {
+        const device = { token: result.token, terminalId: result.terminalId, storeId: result.storeId };
+        rememberDevice(device);
+        onEnrolled(device);
+      }}
+    />
   );
 }
 

@@ -13,6 +13,7 @@ import { ConnectRefused, TerminalClient, type CursorStore } from '@lastmeter/ter
 import { byteLength, FEED_BUDGET_BYTES, itemsToDrop } from './feed-budget';
 import { ApiError } from '../shared/api';
 import { uploadResumable } from '../shared/media';
+import { interrupts } from '../shared/priority';
 import { deleteFeedDb, FeedDb, type FeedState, type OutboxEntry, type PendingUpload, type Progress } from './feed-db';
 
 /** After an `unavailable` refusal, the next connect. */
@@ -84,13 +85,7 @@ export interface TabletSnapshot {
 /** The device (enrollment) in localStorage; the feed is in IndexedDB (FEED_DB). */
 export const STORAGE_KEY = 'lastmeter.tablet.v1';
 
-/**
- * Whether an item of this priority interrupts the store (banner, and sound if on): urgent
- * and critical ones; outside opening hours (quiet), critical ones only (issue 22).
- */
-export function interrupts(priority: string, quiet: boolean): boolean {
-  return priority === 'critical' || (priority === 'urgent' && !quiet);
-}
+export { interrupts } from '../shared/priority';
 
 function readStored(storage: Storage): Partial<LegacyStored> | undefined {
   try {

@@ -1,3 +1,4 @@
+import { isDeviceRole } from '@lastmeter/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import { sessionRefusal, type SessionCheck, type TokenClaims } from '@lastmeter/auth';
 import type { TerminalState, UserState } from '@lastmeter/domain';
@@ -15,7 +16,8 @@ export class CommandSessionCheck implements SessionCheck {
   async refusal(claims: TokenClaims): Promise<string | undefined> {
     // The scheduler decides in-process; no token may speak for the system.
     if (claims.role === 'system') return 'system tokens are not accepted here';
-    const type = claims.role === 'terminal' ? 'terminal' : 'user';
+    // A screen is a terminal of kind screen: revoked like any other.
+    const type = isDeviceRole(claims.role) ? 'terminal' : 'user';
     // Terminals and users may be out of the command service's memory (snapshots).
     await this.store.load([[type, claims.sub]]);
     if (type === 'terminal') {

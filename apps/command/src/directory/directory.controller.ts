@@ -105,6 +105,7 @@ export class DirectoryController {
         storeId: body.storeId,
         ...(body.name ? { name: body.name } : {}),
         roles: body.roles ?? [],
+        ...(body.kind ? { kind: body.kind } : {}),
         enrollmentCodeHash: hashEnrollmentCode(enrollmentCode),
         enrollmentExpiresAt: expiresAt,
       },
@@ -137,7 +138,9 @@ export class DirectoryController {
       aggregateId: terminalId,
     });
     const terminal = await this.lookup.terminal(terminalId);
-    const claims: TokenClaims = { sub: terminalId, role: 'terminal', storeId: terminal.storeId, roles: terminal.roles };
+    // A screen's token has its own role: the gateway lets it read, nothing else.
+    const role = terminal.kind === 'screen' ? 'screen' : 'terminal';
+    const claims: TokenClaims = { sub: terminalId, role, storeId: terminal.storeId, roles: terminal.roles };
     // DEVICE_TOKEN_MAX_AGE_DAYS; the gateway renews it on connect past half its age.
     const token = await this.jwt.signAsync(claims, { expiresIn: `${this.config.DEVICE_TOKEN_MAX_AGE_DAYS}d` });
     return { token, terminalId, storeId: terminal.storeId };

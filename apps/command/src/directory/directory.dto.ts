@@ -19,8 +19,10 @@ import { OptionalTags } from '../http/tags.decorator';
 import {
   MAX_REPORT_ATTACHMENTS,
   STORE_ROLES,
+  TERMINAL_KINDS,
   USER_ROLES,
   type OpeningHours,
+  type TerminalKind,
   type StoreRole,
   type UserRole,
 } from '@lastmeter/contracts';
@@ -72,6 +74,14 @@ export class RegisterTerminalDto {
   @IsArray()
   @IsIn(STORE_ROLES, { each: true })
   roles?: StoreRole[];
+
+  @ApiPropertyOptional({
+    enum: TERMINAL_KINDS,
+    description: 'tablet (default), or screen: a break-room TV whose device token only reads (role `screen`)',
+  })
+  @IsOptional()
+  @IsIn(TERMINAL_KINDS)
+  kind?: TerminalKind;
 }
 
 export class EnrollTerminalDto {

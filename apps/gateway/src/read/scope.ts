@@ -1,14 +1,14 @@
 import { ForbiddenException } from '@nestjs/common';
 import type { TokenClaims } from '@lastmeter/auth';
-import type { MediaOwner, StoreRole } from '@lastmeter/contracts';
+import { isDeviceRole, type MediaOwner, type StoreRole } from '@lastmeter/contracts';
 import type { FeedItem } from '@lastmeter/read-models';
 
-/** Roles that read every store; store-manager and terminal tokens read their own store only. */
+/** Roles that read every store; store-manager and device tokens (terminal, screen) read their own store only. */
 export const HQ_READERS = ['hq-admin', 'hq-editor', 'analyst'] as const;
-export const STORE_READERS = ['store-manager', 'terminal'] as const;
+export const STORE_READERS = ['store-manager', 'terminal', 'screen'] as const;
 
 export function isStoreScoped(claims: TokenClaims): boolean {
-  return claims.role === 'store-manager' || claims.role === 'terminal';
+  return claims.role === 'store-manager' || isDeviceRole(claims.role);
 }
 
 /** Whose a medium this token uploads is: its store's, or head office's (docs/media.md). */

@@ -1,3 +1,4 @@
+import { isDeviceRole } from '@lastmeter/contracts';
 import { Injectable } from '@nestjs/common';
 import { sessionRefusal, type SessionCheck, type TokenClaims } from '@lastmeter/auth';
 import { getTerminal, getUser } from '@lastmeter/read-models';
@@ -16,7 +17,7 @@ export class GatewaySessionCheck implements SessionCheck {
   async refusal(claims: TokenClaims): Promise<string | undefined> {
     if (claims.role === 'system') return 'system tokens are not accepted here';
     const keys = await this.models.keys();
-    if (claims.role === 'terminal') {
+    if (isDeviceRole(claims.role)) {
       const terminal = await getTerminal(this.models.redis, keys, claims.sub);
       return terminal?.status === 'revoked' ? 'terminal revoked' : undefined;
     }

@@ -10,6 +10,7 @@ import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import {
   NOT_RECORDED,
   RATE_LIMITED,
+  SCREEN_READ_ONLY,
   READ_MODELS_UNAVAILABLE,
   TERMINAL_NAMESPACE,
   type Ack,
@@ -200,8 +201,15 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       });
   }
 
-  /** Whether the message may go ahead; otherwise it is answered rate-limited, and a flooder is cut off. */
+  /**
+   * Whether the message may go ahead; otherwise it is answered (a screen: read only;
+   * over the budget: rate-limited, and a flooder is cut off).
+   */
   private admit(socket: Socket, verdict: BudgetVerdict, ack: unknown): boolean {
+    if (terminalData(socket).session.claims.role === 'screen') {
+      if (typeof ack === 'function') ack({ ok: false, error: { message: SCREEN_READ_ONLY } } satisfies Ack);
+      return false;
+    }
     if (verdict === 'ok') return true;
     this.metrics.rateLimited(verdict === 'flooding' ? 'flooding' : 'rate-limited');
     if (typeof ack === 'function') ack({ ok: false, error: { message: RATE_LIMITED } } satisfies Ack);

@@ -32,11 +32,17 @@ export interface StoreUpdated {
  * event: it lives in lastmeter.credentials.v1 until the code is redeemed or the terminal
  * revoked (docs/security.md). v1 events carried `enrollmentCodeHash`; the upcaster drops it.
  */
+/** What a device of a store is: a tablet staff use, or a break-room screen that only reads. */
+export const TERMINAL_KINDS = ['tablet', 'screen'] as const;
+export type TerminalKind = (typeof TERMINAL_KINDS)[number];
+
 export interface TerminalRegistered {
   storeId: string;
   name: string;
   roles: StoreRole[];
   enrollmentExpiresAt: string;
+  /** Absent: a tablet (every terminal registered before screens existed is one). */
+  kind?: TerminalKind;
 }
 
 export interface TerminalEnrolled {

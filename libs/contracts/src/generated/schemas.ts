@@ -70,6 +70,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "store-manager",
       "analyst",
       "terminal",
+      "screen",
       "system"
     ]
   },
@@ -3878,6 +3879,13 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false
   },
+  "TerminalKind": {
+    "type": "string",
+    "enum": [
+      "tablet",
+      "screen"
+    ]
+  },
   "TerminalPage": {
     "type": "object",
     "properties": {
@@ -3914,6 +3922,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "enrollmentExpiresAt": {
         "type": "string"
+      },
+      "kind": {
+        "$ref": "#/components/schemas/TerminalKind",
+        "description": "Absent: a tablet (every terminal registered before screens existed is one)."
       }
     },
     "required": [
@@ -3922,8 +3934,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "roles",
       "enrollmentExpiresAt"
     ],
-    "additionalProperties": false,
-    "description": "An enrollment code was issued for a new terminal (v2). The code's hash is not in the event: it lives in lastmeter.credentials.v1 until the code is redeemed or the terminal revoked (docs/security.md). v1 events carried `enrollmentCodeHash`; the upcaster drops it."
+    "additionalProperties": false
   },
   "TerminalRegistration": {
     "type": "object",
@@ -3993,6 +4004,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "enrollmentExpiresAt": {
         "type": "string"
+      },
+      "kind": {
+        "$ref": "#/components/schemas/TerminalKind",
+        "description": "Absent: a tablet."
       }
     },
     "required": [

@@ -19,7 +19,7 @@ function sameSecret(a: string, b: string): boolean {
 function register(
   payload: Pick<
     Extract<TerminalCommand, { type: 'terminal.register' }>['payload'],
-    'storeId' | 'name' | 'roles' | 'enrollmentExpiresAt'
+    'storeId' | 'name' | 'roles' | 'enrollmentExpiresAt' | 'kind'
   >,
   state: TerminalState,
   context: DecideContext,
@@ -34,6 +34,8 @@ function register(
     name: payload.name ?? 'Terminal',
     roles: payload.roles ?? [],
     enrollmentExpiresAt: payload.enrollmentExpiresAt,
+    // Only a screen says so: a tablet's event is what it always was.
+    ...(payload.kind === 'screen' ? { kind: 'screen' as const } : {}),
   };
   return [{ type: 'terminal.registered', data }];
 }

@@ -1,4 +1,4 @@
-import type { StoreRole } from '@lastmeter/contracts';
+import type { StoreRole, TerminalKind } from '@lastmeter/contracts';
 
 export type TerminalStatus = 'none' | 'registered' | 'enrolled' | 'revoked';
 
@@ -10,6 +10,8 @@ export interface TerminalState {
   name: string;
   roles: StoreRole[];
   enrollmentExpiresAt: string;
+  /** Absent: a tablet. */
+  kind?: TerminalKind;
 }
 
 export function initialTerminalState(id: string): TerminalState {

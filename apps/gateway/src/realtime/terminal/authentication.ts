@@ -10,7 +10,14 @@ import { JwtService } from '@nestjs/jwt';
 import type { Namespace, Socket } from 'socket.io';
 import { TokenRefused, verifyToken, type TokenClaims } from '@lastmeter/auth';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
-import type { ConnectRefusal, Revoked, TerminalAuth, TokenExpired, TokenRenewed } from '@lastmeter/contracts';
+import {
+  isDeviceRole,
+  type ConnectRefusal,
+  type Revoked,
+  type TerminalAuth,
+  type TokenExpired,
+  type TokenRenewed,
+} from '@lastmeter/contracts';
 import { getTerminal } from '@lastmeter/read-models';
 import { ReadModels } from '../../read/read-models.service';
 import { FeedEpoch } from '../feed-epoch';
@@ -81,8 +88,8 @@ export class TerminalAuthentication {
         ? new Refusal('token-expired', 'device token expired; enroll this terminal again')
         : new Refusal('token-invalid', 'invalid device token');
     }
-    if (claims.role !== 'terminal' || !claims.storeId) {
-      throw new Refusal('not-a-terminal', 'only device tokens may connect to /terminal');
+    if (!isDeviceRole(claims.role) || !claims.storeId) {
+      throw new Refusal('not-a-terminal', 'only device tokens (terminal, screen) may connect to /terminal');
     }
     // DEVICE_TOKEN_MAX_AGE_DAYS: expired past it, renewed (with hello) past half of it.
     const maxAgeMs = this.config.DEVICE_TOKEN_MAX_AGE_DAYS * DAY_MS;

@@ -15,7 +15,11 @@ class NoteDto {
   @IsString() note!: string;
 }
 
-const session = { terminalId: 'terminal-1', storeId: 'store-1' } as TerminalSession;
+const session = {
+  terminalId: 'terminal-1',
+  storeId: 'store-1',
+  claims: { sub: 'terminal-1', role: 'terminal', storeId: 'store-1' },
+} as TerminalSession;
 const logger = { warn: jest.fn() } as unknown as Logger;
 const handler = (handle: TerminalMessageHandler['handle']): TerminalMessageHandler => ({ handle });
 

@@ -7,7 +7,11 @@ import { parseMessage, Rejected } from './message';
 import { parseReceipt, ReceiptDto, ReceiptHandler } from './receipt.handler';
 import { ReceiptsHandler } from './receipts.handler';
 
-const session = { terminalId: 'terminal-1', storeId: 'store-1' } as TerminalSession;
+const session = {
+  terminalId: 'terminal-1',
+  storeId: 'store-1',
+  claims: { sub: 'terminal-1', role: 'terminal', storeId: 'store-1' },
+} as TerminalSession;
 const logger = { warn: jest.fn() } as unknown as Logger;
 const ours = '0b9e8a52-4f6c-4c1e-9d3a-2f1b7c6d5e4a';
 const theirs = '7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';

@@ -31,5 +31,9 @@ export function terminalData(socket: Socket): TerminalSocketData {
 
 /** Facts from a terminal are recorded as the terminal, in its store. */
 export function actorOf(session: TerminalSession): Actor {
-  return { id: session.terminalId, role: 'terminal', storeId: session.storeId };
+  return {
+    id: session.terminalId,
+    role: session.claims.role === 'screen' ? 'screen' : 'terminal',
+    storeId: session.storeId,
+  };
 }
