@@ -156,12 +156,25 @@ export async function storeIds(stack: Stack, max = Infinity): Promise<string[]> 
   return ids.slice(0, max);
 }
 
+/**
+ * A store's feed head. A store registered a moment ago may not be in the read models yet
+ * (they follow the log): its 404 is read again, for up to 10 s.
+ */
+async function feedHead(stack: Stack, storeId: string): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await stack.read<{ headSeq: number }>(`/stores/${storeId}/feed?limit=1`)).headSeq;
+    } catch (error) {
+      if (attempt >= 100 || !/: 404 /.test((error as Error).message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 /** Tokens and current cursors for `n` terminals spread over the stores (they want only new items). */
 export async function terminalsOf(stack: Stack, stores: string[], n: number, offset = 0) {
   const heads = new Map<string, number>();
-  for (const storeId of stores) {
-    heads.set(storeId, (await stack.read<{ headSeq: number }>(`/stores/${storeId}/feed?limit=1`)).headSeq);
-  }
+  for (const storeId of stores) heads.set(storeId, await feedHead(stack, storeId));
   return Array.from({ length: n }, (_, i) => {
     const storeId = stores[(offset + i) % stores.length];
     return {

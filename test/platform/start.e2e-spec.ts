@@ -158,10 +158,11 @@ it('brings up infra and all apps, prints the URLs, and stops everything on Ctrl-
   });
   expect(((await catalogue.json()) as { items: unknown[] }).items).toHaveLength(4);
   expect(output).toContain(`gateway (read API, UIs)  http://127.0.0.1:${ports.gateway}`);
-  // The three web UIs are served, and told where the write API is.
+  // The web UIs are served, and told where the write API is.
   for (const [path, title] of [
     ['/', 'Head office'],
     ['/store/', 'Store'],
+    ['/store/screen/', 'Break-room screen'],
     ['/analyst/', 'Analyst'],
   ]) {
     expect(output).toContain(`http://127.0.0.1:${ports.gateway}${path}`);
@@ -177,6 +178,7 @@ it('brings up infra and all apps, prints the URLs, and stops everything on Ctrl-
   // An empty log gets the demo: its people can log in, its terminal code is shown.
   expect(output).toMatch(/demo logins\s+editor \/ editor-demo-pass/);
   expect(output).toMatch(/terminal enrollment\s+[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4} \(paris-rivoli/);
+  expect(output).toMatch(/screen enrollment\s+[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4} \(paris-rivoli/);
   const login = await fetch(`http://127.0.0.1:${ports.command}/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -216,6 +216,7 @@ describe('the sweep: every event type, every read path', () => {
     });
     for (const user of seeded.users) secrets.add(user.password);
     secrets.add(sha256(normalisedCode(seeded.terminal.enrollmentCode)));
+    secrets.add(sha256(normalisedCode(seeded.screen.enrollmentCode)));
     const region = await api.region('sweep');
     storeId = await api.store('SWEEP-1', region);
     await api.updateStore(storeId, { name: 'Sweep store' });

@@ -52,6 +52,8 @@ const STORES = [
 export interface SeedResult {
   users: typeof DEMO_USERS;
   terminal: { store: string; enrollmentCode: string };
+  /** A break-room screen of the same store (`/store/screen/`). */
+  screen: { store: string; enrollmentCode: string };
   /** The communications it wrote: what the read side shows once it has caught up. */
   communicationIds: string[];
 }
@@ -121,7 +123,7 @@ export async function logIsEmpty(brokers: string, prefix = ''): Promise<boolean>
 
 /**
  * Seeds a demo through the public command API, as an operator would: regions, stores,
- * users of every role, a cashier terminal, and communications in several states.
+ * users of every role, a cashier terminal, a break-room screen, and communications in several states.
  */
 export async function seedDemo(commandUrl: string, admin: { username: string; password: string }): Promise<SeedResult> {
   const call = async (path: string, body: unknown, token?: string, key?: string) => {
@@ -155,6 +157,11 @@ export async function seedDemo(commandUrl: string, admin: { username: string; pa
   const terminal = await call(
     '/terminals',
     { storeId: storeIds['paris-rivoli'], name: 'Till 1', roles: ['cashier'] },
+    adminToken,
+  );
+  const screen = await call(
+    '/terminals',
+    { storeId: storeIds['paris-rivoli'], name: 'Break room', kind: 'screen' },
     adminToken,
   );
 
@@ -218,6 +225,7 @@ export async function seedDemo(commandUrl: string, admin: { username: string; pa
   return {
     users: DEMO_USERS,
     terminal: { store: 'paris-rivoli', enrollmentCode: terminal.enrollmentCode as string },
+    screen: { store: 'paris-rivoli', enrollmentCode: screen.enrollmentCode as string },
     communicationIds: [urgent, task, training, campaign].map((c) => c.id as string),
   };
 }

@@ -176,6 +176,7 @@ export function startClusterCommand(): Command {
         color.bold(color.green('Last Meter (cluster profile) is up')),
         `  head office console      ${gatewayUrl}/`,
         `  store tablet             ${gatewayUrl}/store/`,
+        `  break-room screen        ${gatewayUrl}/store/screen/`,
         `  gateway (HAProxy)        ${gatewayUrl}   → ${portsOf.gateway.map((p) => `:${p}`).join(' ')}`,
         `  command API (HAProxy)    ${commandUrl}/v1   → ${portsOf.command.map((p) => `:${p}`).join(' ')}`,
         `  projectors               ${portsOf.projector.map((p) => `http://127.0.0.1:${p}/metrics`).join('   ')}`,

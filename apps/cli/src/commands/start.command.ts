@@ -241,6 +241,7 @@ export function startCommand(): Command {
         color.bold(color.green('Last Meter is up')),
         `  head office console      ${url(ports.gateway, '/')}`,
         `  store tablet             ${url(ports.gateway, '/store/')}`,
+        `  break-room screen        ${url(ports.gateway, '/store/screen/')}`,
         `  analyst                  ${url(ports.gateway, '/analyst/')}`,
         `  gateway (read API, UIs)  ${url(ports.gateway)}`,
         `  command API              ${url(ports.command, '/v1')}`,
@@ -254,6 +255,7 @@ export function startCommand(): Command {
           ? [
               `  demo logins              ${seeded.users.map((u) => `${u.username} / ${u.password}`).join('   ')}`,
               `  terminal enrollment      ${seeded.terminal.enrollmentCode} (${seeded.terminal.store}, valid 24 h)`,
+              `  screen enrollment        ${seeded.screen.enrollmentCode} (${seeded.screen.store}, valid 24 h)`,
             ]
           : []),
         color.dim(`Ctrl-C stops everything started here; data stays in ${home.root}`),
