@@ -35,9 +35,9 @@ function documented(name: string): string {
 }
 
 /** Runs a documented command for one topic (the docs' example topic replaced), as sh would. */
-async function read(name: string, topic: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const command = documented(name).replace(/lastmeter\.events\.v1/g, topic);
-  const { stdout } = await run('sh', ['-c', command], { cwd: ROOT, env, maxBuffer: 64 * 1024 * 1024 });
+async function read(command: string, topic: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const forTopic = command.replace(/lastmeter\.events\.v1/g, topic);
+  const { stdout } = await run('sh', ['-c', forTopic], { cwd: ROOT, env, maxBuffer: 64 * 1024 * 1024 });
   return stdout;
 }
 
@@ -96,12 +96,7 @@ it('reads every topic with kcat and kafka-console-consumer as the docs say, each
   const consoleCommand = documented('console-consumer').replace("'.lastmeter/kafka/libs/*'", `'${jars}/*'`);
   const consumedByTopic = await Promise.all(
     topics.map(async (role) => {
-      const topic = `${ns.topicPrefix}${TOPICS[role].name}`;
-      const { stdout } = await run('sh', ['-c', consoleCommand.replace(/lastmeter\.events\.v1/g, topic)], {
-        cwd: ROOT,
-        env,
-        maxBuffer: 64 * 1024 * 1024,
-      });
+      const stdout = await read(consoleCommand, `${ns.topicPrefix}${TOPICS[role].name}`, env);
       return stdout.split('\n').filter((line) => line.startsWith('Partition:'));
     }),
   );
@@ -110,7 +105,9 @@ it('reads every topic with kcat and kafka-console-consumer as the docs say, each
     const header = role === 'dlq' ? 'kind' : 'type';
 
     // kcat: `<topic>[<p>]@<o> key=<key> headers=<name>=<value>,...` then the value.
-    const kcat = (await read('kcat', topic, env)).split('\n').filter((line) => line.startsWith(`${topic}[`));
+    const kcat = (await read(documented('kcat'), topic, env))
+      .split('\n')
+      .filter((line) => line.startsWith(`${topic}[`));
     expect({ topic, records: kcat.length }).toEqual({ topic, records: counts[role] });
     // Every record Last Meter wrote says what it is (not the junk this test injected).
     for (const line of kcat.filter((l) => !l.includes(`key=${INJECTED}`))) {

@@ -22,7 +22,7 @@ export const DEVICE_ROLES = ['terminal', 'screen'] as const;
 export type DeviceRole = (typeof DEVICE_ROLES)[number];
 
 export function isDeviceRole(role: string | undefined): role is DeviceRole {
-  return role === 'terminal' || role === 'screen';
+  return (DEVICE_ROLES as readonly (string | undefined)[]).includes(role);
 }
 
 /** Roles of people in a store, used to target communications and to enroll terminals. */

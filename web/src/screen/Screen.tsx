@@ -3,7 +3,7 @@ import { isOpenAt, type FeedCommunication, type StoreView } from '@lastmeter/con
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { read } from '../shared/api';
 import { KIND_LABEL } from '../shared/format';
-import { EnrollForm } from '../shared/EnrollForm';
+import { EnrollForm, type EnrolledDevice } from '../shared/EnrollForm';
 import { interrupts } from '../shared/priority';
 import { applyFeed, newestFirst } from './screen-feed';
 
@@ -14,26 +14,21 @@ import { applyFeed, newestFirst } from './screen-feed';
  * urgent and critical notices pinned, in large type, and rotates through the store's
  * other live items; it has no actions, and reconnects by itself after a network loss.
  */
-interface ScreenDevice {
-  token: string;
-  terminalId: string;
-  storeId: string;
-}
 
 const DEVICE_KEY = 'lastmeter.screen.v1';
 /** How long each item stays on screen; `?rotate=<ms>` changes it. */
 const ROTATE_MS = Number(new URLSearchParams(location.search).get('rotate')) || 10_000;
 
-function loadDevice(): ScreenDevice | undefined {
+function loadDevice(): EnrolledDevice | undefined {
   try {
-    return (JSON.parse(localStorage.getItem(DEVICE_KEY) ?? 'null') as ScreenDevice | null) ?? undefined;
+    return (JSON.parse(localStorage.getItem(DEVICE_KEY) ?? 'null') as EnrolledDevice | null) ?? undefined;
   } catch {
     return undefined;
   }
 }
 
 export function Screen() {
-  const [device, setDevice] = useState<ScreenDevice | undefined>(loadDevice);
+  const [device, setDevice] = useState<EnrolledDevice | undefined>(loadDevice);
   if (!device) {
     return (
       <Enroll
@@ -55,23 +50,21 @@ export function Screen() {
   );
 }
 
-function Enroll({ onEnrolled }: { onEnrolled: (device: ScreenDevice) => void }) {
+function Enroll({ onEnrolled }: { onEnrolled: (device: EnrolledDevice) => void }) {
   return (
     <EnrollForm
       className="screen"
       title="Set up this screen"
       intro="Enter the enrollment code head office gave for this break-room screen."
       action="Enroll screen"
-      onEnrolled={(result) =>
-        onEnrolled({ token: result.token, terminalId: result.terminalId, storeId: result.storeId })
-      }
+      onEnrolled={onEnrolled}
     />
   );
 }
 
 type Connection = 'connecting' | 'online' | 'offline' | 'refused';
 
-function Kiosk({ device, onForget }: { device: ScreenDevice; onForget: () => void }) {
+function Kiosk({ device, onForget }: { device: EnrolledDevice; onForget: () => void }) {
   const [live, setLive] = useState(new Map<string, FeedCommunication>());
   const [connection, setConnection] = useState<Connection>('connecting');
   const [store, setStore] = useState<StoreView>();

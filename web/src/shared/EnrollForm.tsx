@@ -3,6 +3,13 @@ import type { EnrollResult } from '@lastmeter/contracts';
 import { write } from './api';
 import { ErrorNotice, Field, fieldErrors } from './ui';
 
+/** What a device keeps of its enrollment: its token, and whose it is. */
+export interface EnrolledDevice {
+  token: string;
+  terminalId: string;
+  storeId: string;
+}
+
 /**
  * A device's first start (the store tablet, the break-room screen): the one-time code
  * head office gave → the device token (`POST /v1/terminals/enroll`).
@@ -13,7 +20,7 @@ export function EnrollForm(props: {
   intro: string;
   /** The button's label ("Enroll tablet"). */
   action: string;
-  onEnrolled: (result: EnrollResult) => void;
+  onEnrolled: (device: EnrolledDevice) => void;
 }) {
   const [code, setCode] = useState('');
   const [error, setError] = useState<unknown>();
@@ -23,7 +30,8 @@ export function EnrollForm(props: {
     setBusy(true);
     setError(undefined);
     try {
-      props.onEnrolled(await write<EnrollResult>('POST', '/v1/terminals/enroll', { body: { code: code.trim() } }));
+      const result = await write<EnrollResult>('POST', '/v1/terminals/enroll', { body: { code: code.trim() } });
+      props.onEnrolled({ token: result.token, terminalId: result.terminalId, storeId: result.storeId });
     } catch (caught) {
       setError(caught);
     } finally {

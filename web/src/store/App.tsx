@@ -3,10 +3,10 @@ import { isOpenAt, type FeedItem, type FeedMessage, type StoreView } from '@last
 import { read } from '../shared/api';
 import { FeedCard } from '../shared/FeedCard';
 import { EnrollForm } from '../shared/EnrollForm';
+import { interrupts } from '../shared/priority';
 import { AppHeader, ErrorNotice } from '../shared/ui';
 import {
   forgetDevice,
-  interrupts,
   isCompleted,
   loadDevice,
   rememberDevice,
@@ -41,8 +41,7 @@ function Enroll({ onEnrolled }: { onEnrolled: (device: Device) => void }) {
       title="Set up this tablet"
       intro="Enter the enrollment code head office gave your store. It works once."
       action="Enroll tablet"
-      onEnrolled={(result) => {
-        const device = { token: result.token, terminalId: result.terminalId, storeId: result.storeId };
+      onEnrolled={(device) => {
         rememberDevice(device);
         onEnrolled(device);
       }}

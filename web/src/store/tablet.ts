@@ -13,6 +13,7 @@ import { ConnectRefused, TerminalClient, type CursorStore } from '@lastmeter/ter
 import { byteLength, FEED_BUDGET_BYTES, itemsToDrop } from './feed-budget';
 import { ApiError } from '../shared/api';
 import { uploadResumable } from '../shared/media';
+import type { EnrolledDevice } from '../shared/EnrollForm';
 import { interrupts } from '../shared/priority';
 import { deleteFeedDb, FeedDb, type FeedState, type OutboxEntry, type PendingUpload, type Progress } from './feed-db';
 
@@ -30,11 +31,7 @@ export function isCompleted(item: FeedItem, progress: Progress | undefined): boo
 }
 
 /** What enrollment gave this device. */
-export interface Device {
-  token: string;
-  terminalId: string;
-  storeId: string;
-}
+export type Device = EnrolledDevice;
 
 type ReceiptEntry = Extract<OutboxEntry, { event: 'receipt' }>;
 
@@ -84,8 +81,6 @@ export interface TabletSnapshot {
 
 /** The device (enrollment) in localStorage; the feed is in IndexedDB (FEED_DB). */
 export const STORAGE_KEY = 'lastmeter.tablet.v1';
-
-export { interrupts } from '../shared/priority';
 
 function readStored(storage: Storage): Partial<LegacyStored> | undefined {
   try {
