@@ -126,6 +126,10 @@ export const commandEnv = {
     default: 24,
     desc: 'How long a finished command answers a replay of its Idempotency-Key with its first outcome; later the key is a new request',
   }),
+  LASTMETER_CLOCK_FILE: str({
+    default: '',
+    desc: "Tests and demos only: a file holding a number of milliseconds the command service's clock runs ahead of the system clock (scheduled publishes, expiries, daily briefs), re-read as it changes; empty = the system clock",
+  }),
   CORS_ORIGINS: str({
     // The web UIs are served by the gateway (port 3000 by default); `npm start` derives
     // this from its own GATEWAY_PORT. `*` = any origin, only when set explicitly.

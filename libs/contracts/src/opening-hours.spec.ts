@@ -1,4 +1,12 @@
-import { isOpenAt, localTime, openingHoursProblems, parseOpeningHoursText } from './opening-hours';
+import {
+  isOpenAt,
+  lastOpening,
+  localTime,
+  nextOpening,
+  openingHoursProblems,
+  parseOpeningHoursText,
+  zonedInstant,
+} from './opening-hours';
 
 describe('opening hours', () => {
   it('accepts weekdays, midnight closing and exceptions (null = closed)', () => {
@@ -91,5 +99,56 @@ describe('isOpenAt', () => {
     expect(isOpenAt(HOURS, 'UTC', new Date('2026-12-14T12:30:00Z'))).toBe(true);
     expect(isOpenAt(HOURS, 'UTC', new Date('2026-12-14T09:00:00Z'))).toBe(false);
     expect(isOpenAt(undefined, 'UTC', new Date())).toBe(true);
+  });
+});
+
+describe('openings (daily brief)', () => {
+  const weekdays = parseOpeningHoursText('mon-fri 09:00-18:00; 2026-12-25 closed; 2026-12-24 08:00-12:00');
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+  it('turns local wall times into instants, across DST', () => {
+    expect(iso(zonedInstant('2026-12-02', '09:00', 'Europe/Paris'))).toBe('2026-12-02T08:00:00.000Z');
+    expect(iso(zonedInstant('2026-07-02', '09:00', 'Europe/Paris'))).toBe('2026-07-02T07:00:00.000Z');
+    expect(iso(zonedInstant('2026-12-02', '09:00', 'Asia/Tokyo'))).toBe('2026-12-02T00:00:00.000Z');
+    expect(iso(zonedInstant('2026-12-02', '09:00', 'America/New_York'))).toBe('2026-12-02T14:00:00.000Z');
+    expect(iso(zonedInstant('2026-03-08', '09:00', 'America/New_York'))).toBe('2026-03-08T13:00:00.000Z');
+    // 02:30 does not happen in Paris on 2026-03-29: the same wall time an hour on.
+    expect(iso(zonedInstant('2026-03-29', '02:30', 'Europe/Paris'))).toBe('2026-03-29T01:30:00.000Z');
+  });
+
+  it('finds the next opening in the store’s zone, skipping closed days and honouring exceptions', () => {
+    // Wednesday 2026-12-02, 10:00 in Paris: open already, so the next opening is Thursday's.
+    const wednesday = new Date('2026-12-02T09:00:00Z');
+    expect(nextOpening(weekdays, 'Europe/Paris', wednesday)).toEqual({
+      at: Date.parse('2026-12-03T08:00:00Z'),
+      date: '2026-12-03',
+    });
+    // At the very instant it opens, that opening is the next one.
+    expect(iso(nextOpening(weekdays, 'Europe/Paris', new Date('2026-12-03T08:00:00Z'))?.at)).toBe(
+      '2026-12-03T08:00:00.000Z',
+    );
+    // Friday evening → Monday.
+    expect(nextOpening(weekdays, 'Europe/Paris', new Date('2026-12-04T19:00:00Z'))?.date).toBe('2026-12-07');
+    // Christmas Eve opens at 08:00; Christmas Day is closed.
+    expect(iso(nextOpening(weekdays, 'Europe/Paris', new Date('2026-12-23T20:00:00Z'))?.at)).toBe(
+      '2026-12-24T07:00:00.000Z',
+    );
+    expect(nextOpening(weekdays, 'Europe/Paris', new Date('2026-12-24T12:00:00Z'))?.date).toBe('2026-12-28');
+    // Tokyo's Thursday 09:00 is Wednesday 00:00 UTC.
+    expect(nextOpening(weekdays, 'Asia/Tokyo', new Date('2026-12-02T23:00:00Z'))).toEqual({
+      at: Date.parse('2026-12-03T00:00:00Z'),
+      date: '2026-12-03',
+    });
+    expect(nextOpening({}, 'Europe/Paris', wednesday)).toBeUndefined();
+  });
+
+  it('finds the latest opening at or before an instant', () => {
+    expect(lastOpening(weekdays, 'Europe/Paris', new Date('2026-12-02T09:00:00Z'))).toEqual({
+      at: Date.parse('2026-12-02T08:00:00Z'),
+      date: '2026-12-02',
+    });
+    expect(lastOpening(weekdays, 'Europe/Paris', new Date('2026-12-06T09:00:00Z'))?.date).toBe('2026-12-04');
+    expect(lastOpening(weekdays, 'America/New_York', new Date('2026-12-03T01:00:00Z'))?.date).toBe('2026-12-02');
+    expect(lastOpening({}, 'Europe/Paris', new Date())).toBeUndefined();
   });
 });

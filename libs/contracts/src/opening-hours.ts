@@ -165,3 +165,93 @@ export function isOpenAt(hours: OpeningHours | undefined, timezone: string, at: 
   const now = minutes(time);
   return now >= minutes(span[0]) && now < minutes(span[1]);
 }
+
+/** How far `nextOpening` and `lastOpening` look: a year of exceptions, and a week beyond. */
+const LOOKAHEAD_DAYS = MAX_OPENING_EXCEPTIONS + 8;
+const DAY_MS = 86_400_000;
+
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The time zone's offset from UTC at an instant (ms; Paris in winter: +3,600,000). */
+function zoneOffset(at: number, timezone: string): number {
+  let format = offsetFormats.get(timezone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: timezone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    offsetFormats.set(timezone, format);
+  }
+  const part = Object.fromEntries(format.formatToParts(at).map((p) => [p.type, Number(p.value)]));
+  const local = Date.UTC(part.year!, part.month! - 1, part.day!, part.hour!, part.minute!, part.second!);
+  return local - Math.floor(at / 1000) * 1000;
+}
+
+/**
+ * The instant of a local date and time in a time zone. In a DST gap (02:30 that never
+ * happens) it is the same wall time in the offset before the change, an hour later.
+ */
+export function zonedInstant(date: string, time: string, timezone: string): number {
+  const [y, mo, d] = date.split('-').map(Number);
+  const [h, mi] = time.split(':').map(Number);
+  const wall = Date.UTC(y!, mo! - 1, d!, h!, mi!);
+  const first = wall - zoneOffset(wall, timezone);
+  const second = wall - zoneOffset(first, timezone);
+  return second;
+}
+
+function dateOf(ms: number): { date: string; weekday: Weekday } {
+  const iso = new Date(ms).toISOString().slice(0, 10);
+  // 1970-01-01 was a Thursday (WEEKDAYS index 3).
+  const weekday = WEEKDAYS[(Math.floor(ms / DAY_MS) + 3) % 7]!;
+  return { date: iso, weekday };
+}
+
+/** The span a store keeps on a local date: its exception if it has one, else its weekday's. */
+function spanOn(hours: OpeningHours, date: string, weekday: Weekday): OpeningSpan | null | undefined {
+  return hours.exceptions && date in hours.exceptions ? hours.exceptions[date] : hours[weekday];
+}
+
+/** A store's opening: the instant it opens (ms) and its local date. */
+export interface Opening {
+  at: number;
+  date: string;
+}
+
+/** Openings of local dates from `start` (the UTC midnight of a local date), `step` days at a time. */
+function* openings(hours: OpeningHours, timezone: string, start: number, step: 1 | -1): Generator<Opening> {
+  for (let i = 0; i < LOOKAHEAD_DAYS; i++) {
+    const { date, weekday } = dateOf(start + step * i * DAY_MS);
+    const span = spanOn(hours, date, weekday);
+    if (span) yield { at: zonedInstant(date, span[0], timezone), date };
+  }
+}
+
+function localMidnight(at: Date, timezone: string): number {
+  return Date.parse(`${localTime(at, timezone).date}T00:00:00Z`);
+}
+
+/**
+ * The store's first opening at or after an instant, in its time zone (daily brief,
+ * issue 22); undefined when it does not open within the next year.
+ */
+export function nextOpening(hours: OpeningHours, timezone: string, from: Date): Opening | undefined {
+  for (const opening of openings(hours, timezone, localMidnight(from, timezone) - DAY_MS, 1)) {
+    if (opening.at >= from.getTime()) return opening;
+  }
+  return undefined;
+}
+
+/** The store's latest opening at or before an instant; undefined when it has not opened within the last year. */
+export function lastOpening(hours: OpeningHours, timezone: string, at: Date): Opening | undefined {
+  for (const opening of openings(hours, timezone, localMidnight(at, timezone) + DAY_MS, -1)) {
+    if (opening.at <= at.getTime()) return opening;
+  }
+  return undefined;
+}

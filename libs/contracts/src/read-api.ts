@@ -1,4 +1,4 @@
-import type { Audience, CommunicationStatus, QuizQuestion } from './events/communication';
+import type { Audience, CommunicationStatus, Delivery, QuizQuestion } from './events/communication';
 import type { StoreRegistered, TerminalKind } from './events/directory';
 import type { FeedItem, HiddenFeedItem } from './events/feed';
 import type { StoreActivityEventData } from './events/store-activity';
@@ -86,6 +86,8 @@ export interface CommunicationView {
   title: string;
   body: string;
   priority: string;
+  /** `next-brief`: it reaches each store in the daily brief at the store's next opening (absent: at once). */
+  delivery?: Delivery;
   audience: Audience;
   dueAt?: string;
   evidence?: string;

@@ -8,6 +8,7 @@ import type {
   CommunicationKind,
   Evidence,
   Priority,
+  Delivery,
   QuizQuestion,
   StoreRole,
   UserRole,
@@ -20,6 +21,7 @@ export interface CommunicationInput {
   title: string;
   body: string;
   priority?: Priority;
+  delivery?: Delivery;
   audience: Audience;
   dueAt?: string;
   evidence?: Evidence;

@@ -19,8 +19,9 @@ import type { AggregateEntry, AggregateStore } from './aggregate-store';
 import { EventTail } from './event-tail';
 import { FeedLedger } from './feed-ledger';
 import { PartitionWriters } from './partition-writers';
-import type { EventHistory, PartitionWriterPool } from './ports';
-import { AGGREGATE_STORE } from './write-engine.tokens';
+import type { Clock, EventHistory, PartitionWriterPool } from './ports';
+import { systemClock } from './ports';
+import { AGGREGATE_STORE, CLOCK } from './write-engine.tokens';
 import { contextOf, inSpan, linksTo, SpanKind, traceHeaders, traceOf, type TraceCarrier } from '@lastmeter/kafka';
 import { WriteMetrics } from './write-metrics';
 
@@ -33,6 +34,8 @@ const DEBOUNCE_MS = 5;
 const RETRY_MS = 500;
 /** Trace contexts one pass continues (the first as parent, the others as links). */
 const MAX_TRACES_PER_PASS = 16;
+/** How often the sequencer looks for stores whose brief has come (the clock may jump in tests). */
+const BRIEF_CHECK_MS = 1_000;
 
 const FEED_CHANGING = new Set([
   'communication.published',
@@ -57,6 +60,13 @@ const FEED_CHANGING = new Set([
  * sequenced second) and appends them, numbered from the ledger, in one transaction.
  * A new owner fences the old one, reads the feed partition to its end, and replans all
  * of its stores: nothing is lost in a crash and nothing is appended twice.
+ *
+ * The daily brief (issue 22): a plan that holds a next-brief item back for a store until
+ * its opening says when that is; the sequencer keeps the earliest such time per store and
+ * plans the store again once the clock has passed it. That is all the brief's state, and
+ * it is rebuilt by the replan of every store when a partition is opened: a store whose
+ * opening passed while no instance ran gets its brief on recovery, once, because the
+ * entries then are in the feed partition the new owner read.
  */
 @Injectable()
 export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -74,6 +84,9 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
   private pendingSince?: number;
   /** When the oldest change of the running pass arrived (ms). */
   private inFlightSince?: number;
+  /** Stores holding next-brief items back, and when the earliest is due (ms on the clock). */
+  private readonly briefsDue = new Map<string, number>();
+  private briefTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
@@ -81,6 +94,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(PartitionWriters) private readonly writers: PartitionWriterPool,
     @Inject(EventTail) private readonly history: EventHistory,
     @Optional() @Inject(WriteMetrics) private readonly metrics: WriteMetrics = WriteMetrics.none(),
+    @Optional() @Inject(CLOCK) private readonly clock: Clock = systemClock,
   ) {
     this.metrics.watchSequencer(() => {
       const times = [this.pendingSince, this.inFlightSince].filter((t): t is number => t !== undefined);
@@ -94,6 +108,28 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       this.dirtyPartitions.add(partition);
       this.schedule(0);
     });
+    this.briefTimer = setInterval(() => this.wakeDueBriefs(), BRIEF_CHECK_MS);
+  }
+
+  /** Marks the stores whose brief has come (every BRIEF_CHECK_MS; tests call it); returns how many. */
+  wakeDueBriefs(now = this.clock.now().getTime()): number {
+    let woken = 0;
+    for (const [storeId, at] of this.briefsDue) {
+      if (at > now) continue;
+      this.briefsDue.delete(storeId);
+      this.dirtyStores.add(storeId);
+      woken++;
+    }
+    if (woken > 0) {
+      this.pendingSince ??= Date.now();
+      this.schedule(0);
+    }
+    return woken;
+  }
+
+  /** How many stores hold items back for their next brief (a gauge for tests and metrics). */
+  get storesAwaitingBrief(): number {
+    return this.briefsDue.size;
   }
 
   private changed(event: DomainEvent): void {
@@ -210,6 +246,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         entries = [];
       };
       const changedViews = changed.map(communication);
+      const now = this.clock.now();
       // Only stores that can have anything to plan: every store after a replan of the
       // partition; otherwise the changed stores, and for each changed communication the
       // stores its audience reaches (the store indexes, not a scan) and those whose feed
@@ -221,11 +258,17 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       for (const { state } of inScope) {
         const store = state as StoreState;
         const feed = this.ledger.of(store.id);
-        const candidates =
-          everything || stores.has(store.id)
-            ? [...new Set([...feed.items.keys(), ...mayReach(store)])].map(communication)
-            : changedViews;
-        entries.push(...planStoreFeed(store, candidates, feed));
+        const whole = everything || stores.has(store.id);
+        const candidates = whole
+          ? [...new Set([...feed.items.keys(), ...mayReach(store)])].map(communication)
+          : changedViews;
+        // A plan of everything the store may get says afresh what it still waits for.
+        if (whole) this.briefsDue.delete(store.id);
+        const waiting = (at: number) => {
+          const due = this.briefsDue.get(store.id);
+          if (due === undefined || at < due) this.briefsDue.set(store.id, at);
+        };
+        entries.push(...planStoreFeed(store, candidates, feed, { now, waiting }));
         // A store's entries are numbered from its ledger head, so each store's plan is
         // committed before the ledger is read for the next chunk.
         if (entries.length >= MAX_ENTRIES_PER_TRANSACTION) await flush();
@@ -254,6 +297,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.briefTimer);
     await this.running;
   }
 }

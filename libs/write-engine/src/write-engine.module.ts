@@ -16,7 +16,7 @@ import { FeedLedger } from './feed-ledger';
 import { FeedSequencer } from './feed-sequencer';
 import { PartitionDecider } from './partition-decider';
 import { kafkaTransactionalProducers, PartitionWriters } from './partition-writers';
-import { systemClock } from './ports';
+import { clockFor } from './clock';
 import { RedisReplyTransport, ReplyChannel } from './reply-channel';
 import { Scheduler } from './scheduler';
 import { RedisSnapshotStore } from './snapshot-store';
@@ -47,7 +47,11 @@ import { WriteMetrics } from './write-metrics';
       inject: [{ token: MetricsRegistry, optional: true }],
       useFactory: (registry?: MetricsRegistry) => new WriteMetrics(registry),
     },
-    { provide: CLOCK, useValue: systemClock },
+    {
+      provide: CLOCK,
+      inject: [APP_CONFIG],
+      useFactory: (config: SharedConfig & Partial<AppConfig<'command'>>) => clockFor(config.LASTMETER_CLOCK_FILE),
+    },
     {
       provide: COMMAND_LOG,
       inject: [APP_CONFIG, TOPIC_NAMES],
@@ -65,6 +69,6 @@ import { WriteMetrics } from './write-metrics';
     DeciderService,
     Scheduler,
   ],
-  exports: [AGGREGATE_STORE, CredentialStore, EventTail, CommandBus],
+  exports: [AGGREGATE_STORE, CredentialStore, EventTail, CommandBus, CLOCK],
 })
 export class WriteEngineModule {}

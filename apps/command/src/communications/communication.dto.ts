@@ -27,6 +27,8 @@ import {
   type CommunicationKind,
   type Evidence,
   type Priority,
+  DELIVERIES,
+  type Delivery,
   type StoreRole,
 } from '@lastmeter/contracts';
 
@@ -94,6 +96,16 @@ export class DraftCommunicationDto {
   @ApiProperty({ maxLength: 200 }) @IsString() @MinLength(1) @MaxLength(200) title!: string;
   @ApiProperty({ maxLength: 20000 }) @IsString() @MinLength(1) @MaxLength(20_000) body!: string;
   @ApiPropertyOptional({ enum: PRIORITIES }) @IsOptional() @IsIn(PRIORITIES) priority?: Priority;
+
+  @ApiPropertyOptional({
+    enum: DELIVERIES,
+    default: 'now',
+    description:
+      "A normal item's delivery: now, or in each store's daily brief at its next opening (in the store's time zone). Refused on urgent and critical items, which are always delivered at once",
+  })
+  @IsOptional()
+  @IsIn(DELIVERIES)
+  delivery?: Delivery;
 
   @ApiProperty({ type: AudienceDto })
   @ValidateNested()

@@ -20,7 +20,7 @@ import { CurrentActor, Public, Roles, type TokenClaims } from '@lastmeter/auth';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { RuleViolation } from '@lastmeter/domain';
 import { IdempotencyKey, IfMatch } from '../http/headers';
-import { CommandBus } from '@lastmeter/write-engine';
+import { CLOCK, CommandBus, type Clock } from '@lastmeter/write-engine';
 import { DirectoryLookup } from './directory-lookup';
 import {
   DefineRegionDto,
@@ -43,6 +43,7 @@ export class DirectoryController {
     private readonly bus: CommandBus,
     private readonly lookup: DirectoryLookup,
     private readonly jwt: JwtService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Post('regions')
@@ -98,7 +99,8 @@ export class DirectoryController {
     @CurrentActor() actor: Actor,
   ): Promise<TerminalRegistration> {
     const enrollmentCode = newEnrollmentCode();
-    const expiresAt = new Date(Date.now() + ENROLLMENT_TTL_MS).toISOString();
+    // On the decider's clock, which checks it (moved ahead in tests: LASTMETER_CLOCK_FILE).
+    const expiresAt = new Date(this.clock.now().getTime() + ENROLLMENT_TTL_MS).toISOString();
     const command = {
       type: 'terminal.register' as const,
       payload: {

@@ -12,6 +12,8 @@ import type {
 import type { AnyCommand, TerminalState } from '@lastmeter/domain';
 import {
   AGGREGATE_STORE,
+  CLOCK,
+  type Clock,
   CommandBus,
   EventTail,
   naturalAggregateId,
@@ -61,6 +63,7 @@ export class DirectoryImport {
     private readonly bus: CommandBus,
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
     private readonly tail: EventTail,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** One import at a time per instance (bounded memory): the slot, or undefined when taken. */
@@ -155,7 +158,7 @@ export class DirectoryImport {
         run.resolves(row, 'store', row.row.store, firstLine.store, existedBefore.store) &&
         !this.knownTerminal(run, row),
     );
-    const expiresAt = new Date(Date.now() + ENROLLMENT_TTL_MS).toISOString();
+    const expiresAt = new Date(this.clock.now().getTime() + ENROLLMENT_TTL_MS).toISOString();
     // Made for every terminal sent; only those the decider registers are ever valid.
     const codes = terminals.map(() => newEnrollmentCode());
     await run.dispatch(

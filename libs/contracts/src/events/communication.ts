@@ -22,6 +22,14 @@ export const COMMUNICATION_STATUSES = [
 ] as const;
 export type CommunicationStatus = (typeof COMMUNICATION_STATUSES)[number];
 
+/**
+ * When a normal item reaches the stores (issue 22): `now`, or bundled into each store's
+ * daily brief at its next opening (docs/design.md section 5, "The daily brief"). Urgent
+ * and critical items are always delivered at once.
+ */
+export const DELIVERIES = ['now', 'next-brief'] as const;
+export type Delivery = (typeof DELIVERIES)[number];
+
 export const EVIDENCE = ['none', 'note', 'photo'] as const;
 export type Evidence = (typeof EVIDENCE)[number];
 
@@ -47,6 +55,8 @@ export interface CommunicationContent {
   title: string;
   body: string;
   priority: Priority;
+  /** Absent: `now`. Only a normal item may wait for the brief. */
+  delivery?: Delivery;
   audience: Audience;
   dueAt?: string;
   evidence?: Evidence;
@@ -64,7 +74,8 @@ export interface CommunicationRevised {
   revision: number;
   /**
    * The fields that changed, with their new values. A field that became absent has its
-   * "absent" value: `evidence: 'none'`, `questions: []`, `attachments: []`, `cover: null`.
+   * "absent" value: `evidence: 'none'`, `questions: []`, `attachments: []`, `cover: null`,
+   * `delivery: 'now'`.
    */
   changes: Omit<Partial<CommunicationContent>, 'cover'> & { cover?: MediaRef | null };
 }

@@ -43,12 +43,25 @@ export interface FeedAppended {
   communication: FeedCommunication;
   /** The store's evidence of this task was rejected (the latest rejection): the task is open again. */
   evidenceRejected?: EvidenceRejection;
+  /** The item came with this daily brief (absent: delivered at once). */
+  brief?: FeedBrief;
   /**
    * The communication's aggregateVersion this entry reflects. A sequencer whose view of
    * the communication is older than what the feed already shows waits instead of
    * planning from stale state.
    */
   sourceVersion: number;
+}
+
+/**
+ * The daily brief an entry belongs to (issue 22): the items a store gets at its opening,
+ * appended together in one transaction at `at` (that opening, as an instant), on the
+ * store's local `date`. Entries of one store with the same `at` are one brief: the tablet
+ * shows them as one card. Revisions, retractions and expiries of the item keep it.
+ */
+export interface FeedBrief {
+  at: string;
+  date: string;
 }
 
 /** Why a store's evidence of a task was sent back; `rejection` numbers them (1, 2, …). */
@@ -68,6 +81,8 @@ export interface FeedItem {
    * `task.complete` with `attempt: evidenceRejected.rejection`.
    */
   evidenceRejected?: EvidenceRejection;
+  /** The item came in the store's daily brief of this opening: show it in that brief's card. */
+  brief?: FeedBrief;
 }
 
 /** An entry whose communication is restricted to roles the reader does not serve. */
@@ -130,6 +145,7 @@ export interface FeedBatchRecord {
     /** Index into `communications`. */
     communication: number;
     evidenceRejected?: EvidenceRejection;
+    brief?: FeedBrief;
   }>;
 }
 
@@ -162,6 +178,7 @@ export function feedBatchRecord(events: Array<DomainEvent<'feed.appended'>>): Fe
       sourceVersion: data.sourceVersion,
       communication: indexOf(data.communication),
       ...(data.evidenceRejected ? { evidenceRejected: data.evidenceRejected } : {}),
+      ...(data.brief ? { brief: data.brief } : {}),
     })),
   };
 }

@@ -361,6 +361,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "priority": {
         "$ref": "#/components/schemas/Priority"
       },
+      "delivery": {
+        "$ref": "#/components/schemas/Delivery",
+        "description": "Absent: `now`. Only a normal item may wait for the brief."
+      },
       "audience": {
         "$ref": "#/components/schemas/Audience"
       },
@@ -555,6 +559,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           "priority": {
             "$ref": "#/components/schemas/Priority"
           },
+          "delivery": {
+            "$ref": "#/components/schemas/Delivery",
+            "description": "Absent: `now`. Only a normal item may wait for the brief."
+          },
           "audience": {
             "$ref": "#/components/schemas/Audience"
           },
@@ -578,7 +586,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
             "description": "Images shown in the card, PDFs opened in a viewer (head office media, docs/media.md)."
           }
         },
-        "description": "The fields that changed, with their new values. A field that became absent has its \"absent\" value: `evidence: 'none'`, `questions: []`, `attachments: []`, `cover: null`."
+        "description": "The fields that changed, with their new values. A field that became absent has its \"absent\" value: `evidence: 'none'`, `questions: []`, `attachments: []`, `cover: null`, `delivery: 'now'`."
       }
     },
     "required": [
@@ -651,6 +659,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "priority": {
         "type": "string"
+      },
+      "delivery": {
+        "$ref": "#/components/schemas/Delivery",
+        "description": "`next-brief`: it reaches each store in the daily brief at the store's next opening (absent: at once)."
       },
       "audience": {
         "$ref": "#/components/schemas/Audience"
@@ -1082,6 +1094,13 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "additionalProperties": false,
     "description": "Written when a retry applied a dead letter: `dlq list` shows only unresolved ones."
   },
+  "Delivery": {
+    "type": "string",
+    "enum": [
+      "now",
+      "next-brief"
+    ]
+  },
   "DirectoryEventData": {
     "type": "object",
     "properties": {
@@ -1460,6 +1479,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
         "$ref": "#/components/schemas/EvidenceRejection",
         "description": "The store's evidence of this task was rejected (the latest rejection): the task is open again."
       },
+      "brief": {
+        "$ref": "#/components/schemas/FeedBrief",
+        "description": "The item came with this daily brief (absent: delivered at once)."
+      },
       "sourceVersion": {
         "type": "number",
         "description": "The communication's aggregateVersion this entry reflects. A sequencer whose view of the communication is older than what the feed already shows waits instead of planning from stale state."
@@ -1550,6 +1573,9 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
             },
             "evidenceRejected": {
               "$ref": "#/components/schemas/EvidenceRejection"
+            },
+            "brief": {
+              "$ref": "#/components/schemas/FeedBrief"
             }
           },
           "required": [
@@ -1572,6 +1598,23 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false,
     "description": "Several feed entries in one record of lastmeter.feed.v1 (issue 16): what a partition's writer appends in one transaction, with each communication's content once instead of once per store. A national publish is a few dozen records, not one per store. `parseRecord` expands it into the same `feed.appended` events, one per entry, that a record per entry would have held (same ids, feedSeqs and content), so every consumer and every rebuild sees exactly the same facts. Records of one entry each (before issue 16) stay valid."
+  },
+  "FeedBrief": {
+    "type": "object",
+    "properties": {
+      "at": {
+        "type": "string"
+      },
+      "date": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "at",
+      "date"
+    ],
+    "additionalProperties": false,
+    "description": "The daily brief an entry belongs to (issue 22): the items a store gets at its opening, appended together in one transaction at `at` (that opening, as an instant), on the store's local `date`. Entries of one store with the same `at` are one brief: the tablet shows them as one card. Revisions, retractions and expiries of the item keep it."
   },
   "FeedChange": {
     "type": "string",
@@ -1693,6 +1736,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "evidenceRejected": {
         "$ref": "#/components/schemas/EvidenceRejection",
         "description": "Head office rejected this store's evidence: do the task again and send `task.complete` with `attempt: evidenceRejected.rejection`."
+      },
+      "brief": {
+        "$ref": "#/components/schemas/FeedBrief",
+        "description": "The item came in the store's daily brief of this opening: show it in that brief's card."
       }
     },
     "required": [
@@ -1733,6 +1780,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           "evidenceRejected": {
             "$ref": "#/components/schemas/EvidenceRejection",
             "description": "Head office rejected this store's evidence: do the task again and send `task.complete` with `attempt: evidenceRejected.rejection`."
+          },
+          "brief": {
+            "$ref": "#/components/schemas/FeedBrief",
+            "description": "The item came in the store's daily brief of this opening: show it in that brief's card."
           }
         },
         "required": [

@@ -36,6 +36,29 @@ describe('communication content', () => {
     });
   });
 
+  describe('delivery (daily brief)', () => {
+    it('keeps next-brief on a normal item and reads now as absent', () => {
+      expect(draftData({ ...NOTICE_INPUT, delivery: 'next-brief' })).toMatchObject({ delivery: 'next-brief' });
+      expect(draftData({ ...NOTICE_INPUT, delivery: 'now' })).not.toHaveProperty('delivery');
+    });
+
+    it('refuses any delivery named on an urgent or critical item, and unknown deliveries', () => {
+      expectInvalid(() => draft({ ...NOTICE_INPUT, priority: 'urgent', delivery: 'next-brief' }), ['delivery']);
+      expectInvalid(() => draft({ ...NOTICE_INPUT, priority: 'critical', delivery: 'now' }), ['delivery']);
+      expectInvalid(() => draft({ ...NOTICE_INPUT, delivery: 'tomorrow' as never }), ['delivery']);
+    });
+
+    it('sends a next-brief item at once when a revision raises its priority, and says so in the changes', () => {
+      const state = stateAt('drafted', undefined, { ...NOTICE, delivery: 'next-brief' });
+      const [event] = decide({ type: 'communication.revise', payload: { priority: 'urgent' } }, state);
+      expect(event.data).toMatchObject({ changes: { priority: 'urgent', delivery: 'now' } });
+      expectInvalid(
+        () => decide({ type: 'communication.revise', payload: { priority: 'urgent', delivery: 'now' } }, state),
+        ['delivery'],
+      );
+    });
+  });
+
   describe('audience', () => {
     it.each([
       ['all stores', { all: true }],

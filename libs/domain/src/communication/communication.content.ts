@@ -1,5 +1,6 @@
 import {
   COMMUNICATION_KINDS,
+  DELIVERIES,
   EVIDENCE,
   MAX_COMMUNICATION_ATTACHMENTS,
   PRIORITIES,
@@ -17,6 +18,7 @@ export const CONTENT_FIELDS = [
   'title',
   'body',
   'priority',
+  'delivery',
   'audience',
   'dueAt',
   'evidence',
@@ -41,6 +43,8 @@ export function normalizeContent(input: CommunicationInput): CommunicationConten
     title: input.title,
     body: input.body,
     priority: input.priority ?? 'normal',
+    // Only a normal item waits for the brief: raising one to urgent or critical sends it at once.
+    delivery: input.delivery === 'now' || (input.priority ?? 'normal') !== 'normal' ? undefined : input.delivery,
     audience: withoutUndefined(input.audience ?? {}),
     dueAt: input.dueAt,
     evidence,
@@ -67,7 +71,27 @@ export function contentChanges(
   return changes;
 }
 
-const ABSENT: CommunicationRevised['changes'] = { evidence: 'none', questions: [], attachments: [], cover: null };
+const ABSENT: CommunicationRevised['changes'] = {
+  evidence: 'none',
+  questions: [],
+  attachments: [],
+  cover: null,
+  delivery: 'now',
+};
+
+const URGENT_AT_ONCE = 'is only for normal items: urgent and critical ones are always delivered at once';
+
+/**
+ * `delivery` given (even `now`) with an urgent or critical priority: refused, so a client
+ * learns that those never wait for the brief (issue 22). A revision that only raises the
+ * priority of a next-brief item is fine: the item then goes at once (normalizeContent).
+ */
+export function checkDeliveryGiven(input: Partial<CommunicationInput>, content: CommunicationContent): void {
+  if (input.delivery === undefined || content.priority === 'normal') return;
+  const problems = new FieldProblems();
+  problems.add('delivery', URGENT_AT_ONCE);
+  problems.throwIfAny();
+}
 
 export interface ContentCheck {
   now: Date;
@@ -84,6 +108,9 @@ export function assertValidContent(content: CommunicationContent, check: Content
   if (typeof content.title !== 'string' || content.title.trim() === '') problems.add('title', 'must not be empty');
   if (typeof content.body !== 'string' || content.body.trim() === '') problems.add('body', 'must not be empty');
   if (!PRIORITIES.includes(content.priority)) problems.add('priority', `must be one of ${PRIORITIES.join(', ')}`);
+  if (content.delivery !== undefined && !DELIVERIES.includes(content.delivery)) {
+    problems.add('delivery', `must be one of ${DELIVERIES.join(', ')}`);
+  }
   checkAudience(content.audience, check.directory, problems);
   checkDueAt(content, check, problems);
   if (content.evidence !== undefined) {

@@ -4,7 +4,7 @@ import type { CommunicationCommand, CommunicationInput } from '../commands';
 import type { DecideContext, Decider } from '../decider';
 import { Conflict, Forbidden, NotFound, RuleViolation } from '../errors';
 import { FieldProblems, instant, withoutUndefined } from '../values';
-import { assertValidContent, contentChanges, normalizeContent } from './communication.content';
+import { assertValidContent, checkDeliveryGiven, contentChanges, normalizeContent } from './communication.content';
 import { initialCommunicationState, type CommunicationState } from './communication.state';
 
 type CommunicationEventType = (keyof EventDataByType & `communication.${string}`) | 'task.evidence-rejected';
@@ -31,6 +31,7 @@ function draft(payload: CommunicationInput, state: CommunicationState, context: 
   requireRole(context.actor, AUTHORS, 'draft a communication');
   if (state.exists) throw new Conflict(`communication ${state.id} already exists`);
   const content = normalizeContent(payload);
+  checkDeliveryGiven(payload, content);
   assertValidContent(content, { now: context.now, directory: context.directory, dueAtIsNew: true });
   return [draftOf('communication.drafted', { ...content, revision: 1 })];
 }
@@ -48,6 +49,7 @@ function revise(payload: Partial<CommunicationInput>, state: CommunicationState,
   }
   const next = normalizeContent({ ...state.content, ...withoutUndefined(payload) });
   const changes = contentChanges(state.content, next);
+  checkDeliveryGiven(payload, next);
   assertValidContent(next, { now: context.now, directory: context.directory, dueAtIsNew: 'dueAt' in changes });
   if (Object.keys(changes).length === 0) throw new RuleViolation('revision changes nothing');
   return [draftOf('communication.revised', { revision: state.revision + 1, changes })];
@@ -220,7 +222,12 @@ function evolve(state: CommunicationState, event: DomainEvent): CommunicationSta
         expiresAt: event.data.expiresAt,
       });
     case 'communication.published':
-      return withoutUndefined({ ...state, status: 'published', expiresAt: event.data.expiresAt });
+      return withoutUndefined({
+        ...state,
+        status: 'published',
+        expiresAt: event.data.expiresAt,
+        publishedAt: event.occurredAt,
+      });
     case 'communication.retracted':
       return { ...state, status: 'retracted' };
     case 'communication.expired':

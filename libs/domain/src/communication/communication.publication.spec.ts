@@ -210,6 +210,8 @@ describe('communicationDecider (publication)', () => {
         author: ACTORS.editor,
         publishAt: at(60),
         expiresAt: at(120),
+        // When the published event was appended (its occurredAt).
+        publishedAt: events.at(-1)!.occurredAt,
         selfApproved: false,
       });
       expect(NEW.status).toBe('none');

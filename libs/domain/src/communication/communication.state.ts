@@ -20,6 +20,8 @@ export interface CommunicationState {
   author: Actor | null;
   publishAt?: string;
   expiresAt?: string;
+  /** When it went out (the published event's occurredAt): a next-brief item waits for the stores' next opening after it. */
+  publishedAt?: string;
   /** Approved by the act of publishing an editor's own draft, not by a separate review. */
   selfApproved: boolean;
   rejectionReason?: string;

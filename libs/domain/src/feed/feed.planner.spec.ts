@@ -64,7 +64,7 @@ function communicationState(
 
 /** Plans, applies and returns the entries, so a second plan sees the result. */
 function plan(feed: StoreFeedState, communications: VersionedCommunication[], store = STORE): FeedAppended[] {
-  const entries = planStoreFeed(store, communications, feed);
+  const entries = planStoreFeed(store, communications, feed, { now: new Date() });
   for (const entry of entries) applyFeedEntry(feed, entry);
   return entries;
 }
@@ -166,7 +166,7 @@ describe('feedSnapshot', () => {
 describe('applyFeedEntry', () => {
   it('is idempotent and refuses a gap', () => {
     const feed = emptyStoreFeed();
-    const [entry] = planStoreFeed(STORE, [communication('c1', 'published')], feed);
+    const [entry] = planStoreFeed(STORE, [communication('c1', 'published')], feed, { now: new Date() });
     expect(applyFeedEntry(feed, entry)).toBe(true);
     expect(applyFeedEntry(feed, entry)).toBe(false);
     expect(() => applyFeedEntry(feed, { ...entry, feedSeq: 5 })).toThrow(/gap/);
@@ -207,5 +207,88 @@ describe('planStoreFeed: evidence sent back', () => {
     expect(plan(feed, [revised])).toEqual([
       expect.objectContaining({ change: 'revised', evidenceRejected: { reason: 'Blurry', rejection: 1 } }),
     ]);
+  });
+});
+
+describe('planStoreFeed: the daily brief', () => {
+  // Paris, Monday to Friday 09:00-18:00 (08:00 UTC in winter).
+  const PARIS: StoreState = {
+    ...STORE,
+    openingHours: {
+      mon: ['09:00', '18:00'],
+      tue: ['09:00', '18:00'],
+      wed: ['09:00', '18:00'],
+      thu: ['09:00', '18:00'],
+      fri: ['09:00', '18:00'],
+    },
+  };
+  const nextBrief = (id: string, publishedAt: string, priority: 'normal' | 'urgent' = 'normal') => {
+    const { state, version } = communication(id, 'published');
+    return {
+      version,
+      state: { ...state, publishedAt, content: { ...state.content, priority, delivery: 'next-brief' as const } },
+    };
+  };
+  const at = (iso: string) => ({ now: new Date(iso), waiting: jest.fn<void, [number]>() });
+
+  it('holds a next-brief item until the store opens, then publishes it in that opening’s brief', () => {
+    const feed = emptyStoreFeed();
+    // Wednesday 11:00 in Paris: open, so it waits for Thursday's opening.
+    const item = nextBrief('c1', '2026-12-02T10:00:00Z');
+    const evening = at('2026-12-02T17:00:00Z');
+    expect(planStoreFeed(PARIS, [item], feed, evening)).toEqual([]);
+    expect(evening.waiting).toHaveBeenCalledWith(Date.parse('2026-12-03T08:00:00Z'));
+    const opening = at('2026-12-03T08:00:00Z');
+    const [entry] = planStoreFeed(PARIS, [item], feed, opening);
+    expect(entry).toMatchObject({ change: 'published', brief: { at: '2026-12-03T08:00:00.000Z', date: '2026-12-03' } });
+    expect(opening.waiting).not.toHaveBeenCalled();
+    applyFeedEntry(feed, entry!);
+    expect(planStoreFeed(PARIS, [item], feed, at('2026-12-03T09:00:00Z'))).toEqual([]);
+  });
+
+  it('bundles what came due during an outage into the brief of the latest opening, once', () => {
+    const feed = emptyStoreFeed();
+    const items = [nextBrief('c1', '2026-12-02T10:00:00Z'), nextBrief('c2', '2026-12-03T12:00:00Z')];
+    // The services come back on Friday afternoon: Thursday's and Friday's openings have passed.
+    expect(planStoreFeed(PARIS, items, feed, at('2026-12-03T07:00:00Z'))).toEqual([]);
+    const recovered = planStoreFeed(PARIS, items, feed, at('2026-12-04T13:00:00Z'));
+    expect(recovered.map((e) => [e.feedSeq, e.communication.id, e.brief])).toEqual([
+      [1, 'c1', { at: '2026-12-04T08:00:00.000Z', date: '2026-12-04' }],
+      [2, 'c2', { at: '2026-12-04T08:00:00.000Z', date: '2026-12-04' }],
+    ]);
+  });
+
+  it('keeps the brief on revisions and retractions of the item', () => {
+    const feed = emptyStoreFeed();
+    const item = nextBrief('c1', '2026-12-02T10:00:00Z');
+    const time = at('2026-12-03T08:30:00Z');
+    for (const entry of planStoreFeed(PARIS, [item], feed, time)) applyFeedEntry(feed, entry);
+    const revised = { state: { ...item.state, revision: 2 }, version: item.version + 1 };
+    const [entry] = planStoreFeed(PARIS, [revised], feed, time);
+    expect(entry).toMatchObject({ change: 'revised', brief: { date: '2026-12-03' } });
+    applyFeedEntry(feed, entry!);
+    const retracted = { state: { ...revised.state, status: 'retracted' as const }, version: revised.version + 1 };
+    expect(planStoreFeed(PARIS, [retracted], feed, time)[0]).toMatchObject({
+      change: 'retracted',
+      brief: { date: '2026-12-03' },
+    });
+  });
+
+  it('delivers at once to a store without opening hours, and delivers urgent items at once', () => {
+    const time = at('2026-12-02T17:00:00Z');
+    expect(planStoreFeed(STORE, [nextBrief('c1', '2026-12-02T10:00:00Z')], emptyStoreFeed(), time)).toMatchObject([
+      { change: 'published' },
+    ]);
+    const [urgent] = planStoreFeed(PARIS, [communication('c2', 'published')], emptyStoreFeed(), time);
+    expect(urgent).toMatchObject({ change: 'published' });
+    expect(urgent).not.toHaveProperty('brief');
+    expect(time.waiting).not.toHaveBeenCalled();
+  });
+
+  it('holds an item for a store that never opens until its hours change', () => {
+    const closed: StoreState = { ...STORE, openingHours: {} };
+    const time = at('2026-12-02T17:00:00Z');
+    expect(planStoreFeed(closed, [nextBrief('c1', '2026-12-02T10:00:00Z')], emptyStoreFeed(), time)).toEqual([]);
+    expect(time.waiting).not.toHaveBeenCalled();
   });
 });

@@ -1,4 +1,12 @@
-import type { Audience, FeedAppended, FeedChange, FeedCommunication } from '@lastmeter/contracts';
+import {
+  lastOpening,
+  nextOpening,
+  type Audience,
+  type FeedAppended,
+  type FeedBrief,
+  type FeedChange,
+  type FeedCommunication,
+} from '@lastmeter/contracts';
 import type { CommunicationState } from '../communication/communication.state';
 import type { StoreState } from '../store/store.state';
 import { withoutUndefined } from '../values';
@@ -11,6 +19,8 @@ export interface FeedItemState {
   sourceVersion: number;
   /** The store's evidence rejections of this task the feed has shown (absent: none). */
   rejection?: number;
+  /** The daily brief it came with (absent: delivered at once). */
+  brief?: FeedBrief;
 }
 
 /** A communication as the planner's view has it: its state and its aggregateVersion. */
@@ -72,6 +82,48 @@ function takeSnapshot(state: CommunicationState): FeedCommunication {
   });
 }
 
+/** What time it is for a plan (the daily brief depends on it). */
+export interface PlanTime {
+  now: Date;
+  /**
+   * Told when the store is targeted by a next-brief item that is not due yet, with when it
+   * is (ms): the caller plans the store again then.
+   */
+  waiting?: (at: number) => void;
+}
+
+const WAITING = 'waiting';
+
+/**
+ * Whether a communication about to be published in a store goes now (undefined), in the
+ * brief of the store's latest opening, or waits for its next one (issue 22; docs/design.md
+ * section 5, "The daily brief"). A next-brief item is due at the store's first opening at or
+ * after it was published, in the store's time zone. A store without opening hours has no
+ * opening: it gets next-brief items at once, as it never has quiet hours either.
+ */
+function briefOf(
+  store: StoreState,
+  communication: CommunicationState,
+  time: PlanTime,
+): FeedBrief | undefined | typeof WAITING {
+  if (communication.content.delivery !== 'next-brief' || !store.openingHours) return undefined;
+  const publishedAt = communication.publishedAt ? new Date(communication.publishedAt) : time.now;
+  let due: ReturnType<typeof nextOpening>;
+  try {
+    due = nextOpening(store.openingHours, store.timezone, publishedAt);
+  } catch {
+    return undefined; // a time zone this runtime does not know: do not hold the item back
+  }
+  // Never opens within a year: it waits until the store's hours change (that replans it).
+  if (!due) return WAITING;
+  if (due.at > time.now.getTime()) {
+    time.waiting?.(due.at);
+    return WAITING;
+  }
+  const latest = lastOpening(store.openingHours, store.timezone, time.now) ?? due;
+  return { at: new Date(latest.at).toISOString(), date: latest.date };
+}
+
 /**
  * The entries that bring one store's feed in line with the communications as they are
  * now: published for a live communication that targets the store and is not in its feed
@@ -84,11 +136,16 @@ function takeSnapshot(state: CommunicationState): FeedCommunication {
  * are not among them are left alone. A communication the view knows at an older version
  * than the feed already reflects (another partition's events not read yet) is skipped:
  * it is planned again when the view catches up.
+ *
+ * A normal item with `delivery: 'next-brief'` is published in the store only once its
+ * opening has come (`time.now`), marked with the brief of the store's latest opening;
+ * until then the plan leaves it out and reports when to plan again (`time.waiting`).
  */
 export function planStoreFeed(
   store: StoreState,
   communications: Iterable<VersionedCommunication>,
   feed: StoreFeedState,
+  time: PlanTime,
 ): FeedAppended[] {
   const entries: FeedAppended[] = [];
   let feedSeq = feed.head;
@@ -97,21 +154,25 @@ export function planStoreFeed(
     if (held && version < held.sourceVersion) continue;
     // Per store, beside the shared snapshot: this store's latest evidence rejection.
     const rejected = communication.evidenceRejections?.[store.id];
-    const append = (change: FeedChange) => {
+    const append = (change: FeedChange, brief = held?.brief) => {
       entries.push({
         storeId: store.id,
         feedSeq: ++feedSeq,
         change,
         communication: feedSnapshot(communication),
         ...(rejected && change !== 'retracted' && change !== 'expired' ? { evidenceRejected: rejected } : {}),
+        ...(brief ? { brief } : {}),
         sourceVersion: version,
       });
     };
     const wanted =
       store.exists && communication.status === 'published' && targetsStore(communication.content.audience, store);
     if (wanted) {
-      if (!held?.live) append('published');
-      else if (held.revision !== communication.revision) append('revised');
+      if (!held?.live) {
+        // First time in this store: a next-brief item may have to wait for its opening.
+        const brief = held ? undefined : briefOf(store, communication, time);
+        if (brief !== WAITING) append('published', brief);
+      } else if (held.revision !== communication.revision) append('revised');
       // The same revision again, now with the store's evidence sent back: its tablets reopen the task.
       else if ((rejected?.rejection ?? 0) > (held.rejection ?? 0)) append('revised');
     } else if (held?.live) {
@@ -139,6 +200,7 @@ export function applyFeedEntry(feed: StoreFeedState, entry: FeedAppended): boole
       live: entry.change === 'published' || entry.change === 'revised',
       sourceVersion: entry.sourceVersion,
       rejection: entry.evidenceRejected?.rejection,
+      brief: entry.brief,
     }),
   );
   return true;

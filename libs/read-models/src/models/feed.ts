@@ -14,7 +14,7 @@ export const feed: ReadModel = {
   name: 'feed',
   project(event: DomainEvent, context: ProjectionContext): void {
     if (event.type !== 'feed.appended') return;
-    const { storeId, feedSeq, change, communication, evidenceRejected } = event.data;
+    const { storeId, feedSeq, change, communication, evidenceRejected, brief } = event.data;
     requireStrings(event.data, 'storeId');
     requireStrings(communication, 'id', 'title');
     if (!Number.isInteger(feedSeq) || feedSeq < 1 || feedSeq !== event.aggregateVersion) {
@@ -27,6 +27,7 @@ export const feed: ReadModel = {
       change,
       at: event.occurredAt,
       ...(evidenceRejected ? { evidenceRejected } : {}),
+      ...(brief ? { brief } : {}),
     };
     // A receipt for this item must not be refused as claiming a revision not known yet.
     if (typeof communication.revision === 'number')
