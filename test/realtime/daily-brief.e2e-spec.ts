@@ -1,11 +1,10 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import request from 'supertest';
-import { topicNames, type FeedItem, type FeedMessage, type OpeningHours } from '@lastmeter/contracts';
+import { topicNames, type FeedItem, type FeedMessage } from '@lastmeter/contracts';
 import type { TerminalClient } from '@lastmeter/terminal-client';
 import { startApp, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
-import { requireEnv, testNamespace } from '../support/env';
+import { testNamespace } from '../support/env';
+import { everyDay, movableClock } from '../support/clock';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { recordingTerminal } from '../support/recording-terminal';
@@ -17,27 +16,19 @@ import { bearer, Publisher } from '../support/write-api';
  * command service's clock is moved with LASTMETER_CLOCK_FILE instead of sleeping until
  * the stores open.
  */
-const clockFile = join(requireEnv('LASTMETER_TEST_ROOT'), `brief-clock-${process.pid}`);
-const ns = testNamespace('brief', { LASTMETER_CLOCK_FILE: clockFile });
+const clock = movableClock('brief');
+const ns = testNamespace('brief', { LASTMETER_CLOCK_FILE: clock.file });
 const topics = topicNames(ns.topicPrefix);
 let apps: Record<AppName, RunningApp>;
 let api: Publisher;
 const clients: TerminalClient[] = [];
-
-/** Moves the command service's clock to `iso` (it runs on from there). */
-function setClock(iso: string): void {
-  writeFileSync(clockFile, String(Date.parse(iso) - Date.now()));
-}
-
-const daily = (opens: string, closes: string): OpeningHours =>
-  Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((day) => [day, [opens, closes]]));
 
 const itemsOf = (received: FeedMessage[], id: string) =>
   received.filter((m): m is FeedItem & FeedMessage => 'communication' in m && m.communication.id === id);
 
 beforeAll(async () => {
   // Wednesday 2 December 2026, 01:00 UTC: 10:00 in Tokyo, 02:00 in Paris, 20:00 (Tuesday) in New York.
-  setClock('2026-12-02T01:00:00Z');
+  clock.set('2026-12-02T01:00:00Z');
   apps = await startApps(ns.env);
   api = new Publisher(apps.command.url, ns);
 });
@@ -55,7 +46,7 @@ it('gives three stores in three time zones their brief at their own opening, and
       ['TYO', 'Asia/Tokyo'],
       ['PAR', 'Europe/Paris'],
       ['NYC', 'America/New_York'],
-    ].map(([code, timezone]) => api.store(code!, region, { timezone, openingHours: daily('09:00', '19:00') })),
+    ].map(([code, timezone]) => api.store(code!, region, { timezone, openingHours: everyDay('09:00', '19:00') })),
   );
   const terminals = await Promise.all(
     [tokyo!, paris!, newYork!].map((store) => recordingTerminal(api, apps.gateway.url, store, clients)),
@@ -71,13 +62,13 @@ it('gives three stores in three time zones their brief at their own opening, and
   });
   for (const { received } of terminals) expect(itemsOf(received, recall)[0]).not.toHaveProperty('brief');
   const briefItems = (received: FeedMessage[]) => [...itemsOf(received, planogram), ...itemsOf(received, rota)];
-  setClock('2026-12-02T07:59:50Z');
+  clock.set('2026-12-02T07:59:50Z');
   await new Promise((resolve) => setTimeout(resolve, 2_500));
   for (const { received } of terminals) expect(briefItems(received)).toEqual([]);
 
   // 09:00 in Paris: its brief, both items, one after the other, nobody else's yet.
   const [tokyoTablet, parisTablet, newYorkTablet] = terminals;
-  setClock('2026-12-02T08:00:05Z');
+  clock.set('2026-12-02T08:00:05Z');
   const parisBrief = await eventually(() => {
     const items = briefItems(parisTablet!.received);
     expect(items).toHaveLength(2);
@@ -93,7 +84,7 @@ it('gives three stores in three time zones their brief at their own opening, and
   expect(briefItems(newYorkTablet!.received)).toEqual([]);
 
   // 09:00 in New York.
-  setClock('2026-12-02T14:00:05Z');
+  clock.set('2026-12-02T14:00:05Z');
   await eventually(() => expect(briefItems(newYorkTablet!.received)).toHaveLength(2));
   expect(briefItems(newYorkTablet!.received).map((i) => i.brief)).toEqual([
     { at: '2026-12-02T14:00:00.000Z', date: '2026-12-02' },
@@ -102,7 +93,7 @@ it('gives three stores in three time zones their brief at their own opening, and
   expect(briefItems(tokyoTablet!.received)).toEqual([]);
 
   // Thursday 09:00 in Tokyo (Tokyo had opened before the items were published on Wednesday).
-  setClock('2026-12-03T00:00:05Z');
+  clock.set('2026-12-03T00:00:05Z');
   await eventually(() => expect(briefItems(tokyoTablet!.received)).toHaveLength(2));
   expect(briefItems(tokyoTablet!.received)[0]!.brief).toEqual({ at: '2026-12-03T00:00:00.000Z', date: '2026-12-03' });
   for (const { received } of terminals) expect(briefItems(received)).toHaveLength(2);
@@ -160,10 +151,10 @@ it('refuses delivery on urgent and critical items, and a delivery it does not kn
 
 it('gives a store whose opening passed while the command service was down its brief once, on recovery', async () => {
   // Thursday 3 December, 20:00 in Lisbon (UTC in winter): closed; it opens on Friday at 09:00.
-  setClock('2026-12-03T20:00:00Z');
+  clock.set('2026-12-03T20:00:00Z');
   const store = await api.store('LIS', await api.region('brief-outage'), {
     timezone: 'Europe/Lisbon',
-    openingHours: daily('09:00', '19:00'),
+    openingHours: everyDay('09:00', '19:00'),
   });
   const tablet = await recordingTerminal(api, apps.gateway.url, store, clients);
   const id = await api.publish({ title: 'New loyalty card', audience: { storeIds: [store] }, delivery: 'next-brief' });
@@ -171,7 +162,7 @@ it('gives a store whose opening passed while the command service was down its br
   expect(itemsOf(tablet.received, id)).toEqual([]);
 
   await apps.command.kill('SIGKILL');
-  setClock('2026-12-04T10:30:00Z');
+  clock.set('2026-12-04T10:30:00Z');
   apps.command = await startApp('command', ns.env);
   const [item] = await eventually(
     () => {
@@ -186,7 +177,7 @@ it('gives a store whose opening passed while the command service was down its br
   // Once: another restart, and time passing, add nothing to the store's feed.
   await apps.command.kill('SIGKILL');
   apps.command = await startApp('command', ns.env);
-  setClock('2026-12-05T10:00:00Z');
+  clock.set('2026-12-05T10:00:00Z');
   await new Promise((resolve) => setTimeout(resolve, 4_000));
   const feed = await request(apps.gateway.url)
     .get(`/v1/stores/${store}/feed?after=0`)

@@ -1,5 +1,5 @@
 import type { FeedCommunication, FeedMessage } from '@lastmeter/contracts';
-import { applyFeed, newestFirst } from '../../web/src/screen/screen-feed';
+import { applyFeed, newestFirst, type ScreenItem } from '../../web/src/screen/screen-feed';
 import { interrupts } from '../../web/src/shared/priority';
 
 const communication = (id: string, priority = 'normal'): FeedCommunication =>
@@ -9,7 +9,7 @@ const entry = (feedSeq: number, id: string, change: 'published' | 'revised' | 'r
 
 describe('the break-room screen’s live set', () => {
   it('takes published and revised items in, retracted and expired out, newest first; hidden ones not at all', () => {
-    let live = new Map<string, FeedCommunication>();
+    let live = new Map<string, ScreenItem>();
     for (const message of [
       entry(1, 'a', 'published'),
       entry(2, 'b', 'published'),
@@ -20,14 +20,28 @@ describe('the break-room screen’s live set', () => {
     ]) {
       live = applyFeed(live, message);
     }
-    expect(newestFirst(live).map((c) => c.id)).toEqual(['c', 'a']);
+    expect(newestFirst(live).map((i) => i.communication.id)).toEqual(['c', 'a']);
     live = applyFeed(live, entry(7, 'c', 'expired'));
-    expect(newestFirst(live).map((c) => c.id)).toEqual(['a']);
+    expect(newestFirst(live).map((i) => i.communication.id)).toEqual(['a']);
   });
 
   it('starts again on reset', () => {
-    const live = applyFeed(new Map([['a', communication('a')]]), { ...entry(9, 'z', 'published'), reset: true });
+    const live = applyFeed(new Map([['a', { communication: communication('a') }]]), {
+      ...entry(9, 'z', 'published'),
+      reset: true,
+    });
     expect([...live.keys()]).toEqual(['z']);
+  });
+
+  it('keeps the daily brief an item came in, through its revisions', () => {
+    const brief = { at: '2026-12-02T08:00:00.000Z', date: '2026-12-02' };
+    let live = applyFeed(new Map(), { ...entry(1, 'a', 'published'), brief } as FeedMessage);
+    live = applyFeed(live, { ...entry(2, 'a', 'revised'), brief } as FeedMessage);
+    live = applyFeed(live, entry(3, 'b', 'published'));
+    expect(newestFirst(live).map((i) => [i.communication.id, i.brief])).toEqual([
+      ['b', undefined],
+      ['a', brief],
+    ]);
   });
 
   it('pins urgent items when the store is open, critical ones always', () => {

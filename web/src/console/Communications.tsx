@@ -59,6 +59,7 @@ export function Communications(props: {
                       {c.title}
                     </button>
                     {c.priority !== 'normal' && <Badge tone="danger">{c.priority}</Badge>}
+                    {c.delivery === 'next-brief' && <Badge tone="info">daily brief</Badge>}
                   </td>
                   <td>{c.kind}</td>
                   <td>

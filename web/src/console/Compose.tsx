@@ -6,6 +6,7 @@ import {
   type Audience,
   type CommunicationAttachment,
   type CommunicationView,
+  type Delivery,
   type FeedCommunication,
   type MediaRef,
   type Priority,
@@ -25,6 +26,8 @@ interface Form {
   title: string;
   body: string;
   priority: Priority;
+  /** A normal item's delivery: at once, or in each store's daily brief at its next opening. */
+  delivery: Delivery;
   audience: Audience;
   dueAt: string;
   evidence: string;
@@ -42,6 +45,8 @@ function formOf(target: ComposeTarget): Form {
       title: '',
       body: '',
       priority: 'normal',
+      // Normal items go in the stores' daily brief unless head office says now (issue 22).
+      delivery: 'next-brief',
       audience: {},
       dueAt: '',
       evidence: 'none',
@@ -57,6 +62,7 @@ function formOf(target: ComposeTarget): Form {
     title: c.title,
     body: c.body,
     priority: (PRIORITIES as readonly string[]).includes(c.priority) ? (c.priority as Priority) : 'normal',
+    delivery: c.delivery ?? 'now',
     audience: c.audience,
     dueAt: toLocalInput(c.dueAt),
     evidence: c.evidence ?? 'none',
@@ -75,6 +81,8 @@ function contentOf(form: Form) {
     title: form.title,
     body: form.body,
     priority: form.priority,
+    // Urgent and critical items always go at once: the API refuses a delivery on them.
+    ...(form.priority === 'normal' ? { delivery: form.delivery } : {}),
     audience: form.audience,
     ...(form.kind === 'task'
       ? { ...(form.dueAt ? { dueAt: fromLocalInput(form.dueAt) ?? form.dueAt } : {}), evidence: form.evidence }
@@ -95,6 +103,7 @@ function changesOf(form: Form, original: CommunicationView): Record<string, unkn
     title: original.title,
     body: original.body,
     priority: original.priority,
+    delivery: original.delivery ?? 'now',
     audience: original.audience,
     dueAt: original.dueAt,
     evidence: original.evidence,
@@ -226,6 +235,16 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
               </select>
             )}
           </Field>
+          {form.priority === 'normal' && (
+            <Field label="Delivery" errors={fieldErrors(error, 'delivery')}>
+              {(id) => (
+                <select id={id} value={form.delivery} onChange={(e) => set({ delivery: e.target.value as Delivery })}>
+                  <option value="next-brief">In the daily brief, at each store's next opening</option>
+                  <option value="now">Now, to every store at once</option>
+                </select>
+              )}
+            </Field>
+          )}
         </div>
         <Field label="Title" errors={fieldErrors(error, 'title')}>
           {(id, describedBy) => (

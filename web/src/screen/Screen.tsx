@@ -1,18 +1,19 @@
 import { useEffect, useMemo, useState } from 'react';
-import { isOpenAt, type FeedCommunication, type StoreView } from '@lastmeter/contracts';
+import { isOpenAt, localTime, type StoreView } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { read } from '../shared/api';
 import { KIND_LABEL } from '../shared/format';
 import { EnrollForm, type EnrolledDevice } from '../shared/EnrollForm';
 import { interrupts } from '../shared/priority';
-import { applyFeed, newestFirst } from './screen-feed';
+import { applyFeed, newestFirst, type ScreenItem } from './screen-feed';
 
 /**
  * The break-room screen (`/store/screen/`, issue 22): a read-only kiosk for a TV. It is
  * enrolled like a tablet, with a code of a terminal registered as `kind: screen`, whose
  * device token (role `screen`) the gateway lets read and nothing else. It shows the live
- * urgent and critical notices pinned, in large type, and rotates through the store's
- * other live items; it has no actions, and reconnects by itself after a network loss.
+ * urgent and critical notices pinned, in large type, today's daily brief as a list, and
+ * rotates through the store's other live items; it has no actions, and reconnects by
+ * itself after a network loss.
  */
 
 const DEVICE_KEY = 'lastmeter.screen.v1';
@@ -65,7 +66,7 @@ function Enroll({ onEnrolled }: { onEnrolled: (device: EnrolledDevice) => void }
 type Connection = 'connecting' | 'online' | 'offline' | 'refused';
 
 function Kiosk({ device, onForget }: { device: EnrolledDevice; onForget: () => void }) {
-  const [live, setLive] = useState(new Map<string, FeedCommunication>());
+  const [live, setLive] = useState(new Map<string, ScreenItem>());
   const [connection, setConnection] = useState<Connection>('connecting');
   const [store, setStore] = useState<StoreView>();
   const [now, setNow] = useState(() => new Date());
@@ -102,8 +103,14 @@ function Kiosk({ device, onForget }: { device: EnrolledDevice; onForget: () => v
 
   const quiet = store ? !isOpenAt(store.openingHours, store.timezone, now) : false;
   const items = useMemo(() => newestFirst(live), [live]);
-  const pinned = items.filter((c) => interrupts(c.priority, quiet));
-  const rotating = items.filter((c) => !pinned.includes(c));
+  const pinned = items.filter(({ communication: c }) => interrupts(c.priority, quiet)).map((i) => i.communication);
+  // Today's brief, in the store's own calendar: the items that came with it, in order.
+  const today = localTime(now, store?.timezone ?? 'UTC').date;
+  const brief = items
+    .filter((i) => i.brief?.date === today && !pinned.includes(i.communication))
+    .map((i) => i.communication)
+    .reverse();
+  const rotating = items.map((i) => i.communication).filter((c) => !pinned.includes(c) && !brief.includes(c));
   const shown = rotating.length ? rotating[turn % rotating.length] : undefined;
 
   return (
@@ -135,6 +142,16 @@ function Kiosk({ device, onForget }: { device: EnrolledDevice; onForget: () => v
               ))}
             </section>
           )}
+          {brief.length > 0 && (
+            <section className="screen-brief" aria-label="Today's brief" data-testid="screen-brief">
+              <span className="screen-kind">Today&apos;s brief</span>
+              <ol>
+                {brief.map((c) => (
+                  <li key={c.id}>{c.title}</li>
+                ))}
+              </ol>
+            </section>
+          )}
           {shown ? (
             <article key={shown.id} className="screen-card" data-testid="screen-card">
               <span className="screen-kind">{KIND_LABEL[shown.kind] ?? shown.kind}</span>
@@ -147,7 +164,8 @@ function Kiosk({ device, onForget }: { device: EnrolledDevice; onForget: () => v
               )}
             </article>
           ) : (
-            pinned.length === 0 && <p className="screen-message">Nothing from head office right now.</p>
+            pinned.length === 0 &&
+            brief.length === 0 && <p className="screen-message">Nothing from head office right now.</p>
           )}
         </main>
       )}

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import { isOpenAt, type FeedItem, type FeedMessage, type StoreView } from '@lastmeter/contracts';
+import { isOpenAt, type FeedBrief, type FeedItem, type FeedMessage, type StoreView } from '@lastmeter/contracts';
 import { read } from '../shared/api';
 import { FeedCard } from '../shared/FeedCard';
 import { EnrollForm } from '../shared/EnrollForm';
@@ -18,6 +18,7 @@ import {
 import { beep } from './sound';
 import { ReportForm } from './ReportForm';
 import { ItemActions } from './ItemActions';
+import { feedRows } from './feed-rows';
 
 export function App() {
   const [device, setDevice] = useState<Device | undefined>(() => loadDevice());
@@ -178,7 +179,7 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
             ) : state.items.length === 0 ? (
               <p className="empty">Nothing for your store right now.</p>
             ) : (
-              <FeedList items={state.items} progress={state.progress} onOpen={openItem} />
+              <FeedList items={state.items} progress={state.progress} onOpen={openItem} tablet={tablet} />
             )}
           </section>
         )}
@@ -211,14 +212,17 @@ function FeedList({
   items,
   progress,
   onOpen,
+  tablet,
 }: {
   items: FeedItem[];
   progress: Record<string, Progress>;
   onOpen: (id: string) => void;
+  tablet: Tablet;
 }) {
   const [shown, setShown] = useState(FEED_PAGE);
   const more = useRef<HTMLButtonElement>(null);
-  const rest = items.length - shown;
+  const rows = useMemo(() => feedRows(items), [items]);
+  const rest = rows.length - shown;
   const hasMore = rest > 0;
   useEffect(() => {
     const button = more.current;
@@ -233,30 +237,15 @@ function FeedList({
   return (
     <>
       <ol className="feed" data-testid="feed">
-        {items.slice(0, shown).map((item) => (
-          <li
-            key={item.communication.id}
-            data-feed-seq={item.feedSeq}
-            data-communication-id={item.communication.id}
-            onClick={() => onOpen(item.communication.id)}
-          >
-            <FeedCard communication={item.communication} status={<ProgressBadge item={item} progress={progress} />}>
-              <div className="actions">
-                <button
-                  type="button"
-                  className="primary"
-                  aria-label={`Open ${item.communication.title}`}
-                  onClick={(event) => {
-                    event.stopPropagation();
-                    onOpen(item.communication.id);
-                  }}
-                >
-                  Open
-                </button>
-              </div>
-            </FeedCard>
-          </li>
-        ))}
+        {rows.slice(0, shown).map((row) =>
+          'brief' in row ? (
+            <li key={`brief:${row.brief.at}`} data-brief-at={row.brief.at}>
+              <BriefCard brief={row.brief} items={row.items} progress={progress} onOpen={onOpen} tablet={tablet} />
+            </li>
+          ) : (
+            <FeedRow key={row.item.communication.id} item={row.item} progress={progress} onOpen={onOpen} />
+          ),
+        )}
       </ol>
       {hasMore && (
         <button ref={more} type="button" className="link feed-more" onClick={() => setShown(shown + FEED_PAGE)}>
@@ -264,6 +253,110 @@ function FeedList({
         </button>
       )}
     </>
+  );
+}
+
+/** A daily brief: one card with its items, "Mark brief read" and an acknowledgement per item. */
+function BriefCard({
+  brief,
+  items,
+  progress,
+  onOpen,
+  tablet,
+}: {
+  brief: FeedBrief;
+  items: FeedItem[];
+  progress: Record<string, Progress>;
+  onOpen: (id: string) => void;
+  tablet: Tablet;
+}) {
+  const unread = items.filter((item) => (progress[item.communication.id]?.read ?? 0) < item.communication.revision);
+  const day = new Date(`${brief.date}T12:00:00Z`).toLocaleDateString([], {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    timeZone: 'UTC',
+  });
+  return (
+    <article className="brief-card" aria-label={`Daily brief, ${day}`} data-testid="brief">
+      <header className="brief-card-head">
+        <span className="kind">Daily brief</span>
+        <h3>{day}</h3>
+        <span className="muted">{items.length === 1 ? '1 item' : `${items.length} items`}</span>
+      </header>
+      <ol className="brief-items">
+        {items.map((item) => {
+          const c = item.communication;
+          const acknowledged = (progress[c.id]?.acknowledged ?? 0) >= c.revision;
+          return (
+            <li key={c.id} data-communication-id={c.id} data-feed-seq={item.feedSeq}>
+              <button
+                type="button"
+                className="link brief-item-title"
+                aria-label={`Open ${c.title}`}
+                onClick={() => onOpen(c.id)}
+              >
+                {c.title}
+              </button>
+              <ProgressBadge item={item} progress={progress} />
+              {!acknowledged && (
+                <button type="button" aria-label={`Acknowledge ${c.title}`} onClick={() => tablet.acknowledge(c.id)}>
+                  Acknowledge
+                </button>
+              )}
+            </li>
+          );
+        })}
+      </ol>
+      <div className="actions">
+        {unread.length > 0 ? (
+          <button
+            type="button"
+            className="primary"
+            onClick={() => tablet.readBrief(unread.map((item) => item.communication.id))}
+          >
+            Mark brief read
+          </button>
+        ) : (
+          <span className="badge badge--ok">Brief read</span>
+        )}
+      </div>
+    </article>
+  );
+}
+
+function FeedRow({
+  item,
+  progress,
+  onOpen,
+}: {
+  item: FeedItem;
+  progress: Record<string, Progress>;
+  onOpen: (id: string) => void;
+}) {
+  return (
+    <li
+      key={item.communication.id}
+      data-feed-seq={item.feedSeq}
+      data-communication-id={item.communication.id}
+      onClick={() => onOpen(item.communication.id)}
+    >
+      <FeedCard communication={item.communication} status={<ProgressBadge item={item} progress={progress} />}>
+        <div className="actions">
+          <button
+            type="button"
+            className="primary"
+            aria-label={`Open ${item.communication.title}`}
+            onClick={(event) => {
+              event.stopPropagation();
+              onOpen(item.communication.id);
+            }}
+          >
+            Open
+          </button>
+        </div>
+      </FeedCard>
+    </li>
   );
 }
 

@@ -368,6 +368,14 @@ export class Tablet {
     this.receipt(item, 'read');
   }
 
+  /**
+   * "Brief read": every item of a daily brief read at once (one receipt each, sent
+   * together as one `receipts` message). Acknowledging stays per item.
+   */
+  readBrief(ids: string[]): void {
+    for (const id of ids) this.open(id);
+  }
+
   acknowledge(id: string): void {
     const item = this.stored.items[id];
     if (!item) return;

@@ -99,9 +99,8 @@ export class DraftCommunicationDto {
 
   @ApiPropertyOptional({
     enum: DELIVERIES,
-    default: 'now',
     description:
-      "A normal item's delivery: now, or in each store's daily brief at its next opening (in the store's time zone). Refused on urgent and critical items, which are always delivered at once",
+      "A normal item's delivery: now (when absent), or in each store's daily brief at its next opening (in the store's time zone). Refused on urgent and critical items, which are always delivered at once",
   })
   @IsOptional()
   @IsIn(DELIVERIES)
