@@ -7,6 +7,7 @@ export * from './events/directory';
 export * from './events/store-activity';
 export * from './events/feed';
 export * from './upcasters';
+export * from './translations';
 export * from './command-envelope';
 export * from './credential-record';
 export * from './dead-letter';

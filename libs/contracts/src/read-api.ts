@@ -5,6 +5,7 @@ import type { StoreActivityEventData } from './events/store-activity';
 import type { Actor, StoreRole, UserRole } from './roles';
 import type { CommunicationAttachment, MediaRecord, MediaRef, MediaUploaded } from './media';
 import type { ImportSummary } from './directory-import';
+import type { Translations } from './translations';
 
 /**
  * The JSON bodies of the HTTP API (docs/design.md section 7) as clients see them. The gateway's
@@ -94,6 +95,10 @@ export interface CommunicationView {
   questions?: QuizQuestion[];
   attachments?: CommunicationAttachment[];
   cover?: MediaRef;
+  /** The default language (absent: en). */
+  language?: string;
+  /** By language tag; `stale: true` marks one a revision of the default text left behind. */
+  translations?: Translations;
   author: Actor | null;
   createdAt: string;
   updatedAt: string;
@@ -136,6 +141,8 @@ export interface RegionList {
 export interface AudienceCount {
   stores: number;
   terminals: number;
+  /** With `locales=true`: stores per locale (canonical tag; `unknown` for a store without one). */
+  locales?: Record<string, number>;
 }
 
 export interface TerminalView {
@@ -240,8 +247,14 @@ export interface RegionReach {
 /** `GET /v1/communications/:id/reach?by=region`: the report without its per-store rows. */
 export type ReachByRegion = Omit<ReachReport, 'byStore'>;
 
-/** `GET /v1/communications/:id/reach`: by store (default), by region, or one region's stores. */
-export type ReachAnswer = ReachReport | ReachByRegion | RegionReach;
+/** One store locale's reach: how many of its stores reached each step, and the language they are shown. */
+export type LanguageReach = { locale: string; shown: string } & Record<'targeted' | ReachStep, number>;
+
+/** `GET /v1/communications/:id/reach?by=language`: by region and by store locale (issue 22). */
+export type ReachByLanguage = ReachByRegion & { byLanguage: LanguageReach[] };
+
+/** `GET /v1/communications/:id/reach`: by store (default), by region or language, or one region's stores. */
+export type ReachAnswer = ReachReport | ReachByRegion | ReachByLanguage | RegionReach;
 
 /** `GET /v1/communications/:id/reach/timeline`: cumulative counts at each first report. */
 export interface ReachTimeline {

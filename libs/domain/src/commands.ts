@@ -12,6 +12,7 @@ import type {
   QuizQuestion,
   StoreRole,
   UserRole,
+  Translations,
 } from '@lastmeter/contracts';
 import type { Command } from './decider';
 
@@ -30,6 +31,8 @@ export interface CommunicationInput {
   attachments?: CommunicationAttachment[];
   /** Resolved likewise; null (in a revision) removes the cover. */
   cover?: MediaRef | null;
+  language?: string;
+  translations?: Translations;
 }
 
 export type CommunicationCommand =

@@ -18,6 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { OptionalTags } from '../http/tags.decorator';
+import { OptionalLanguage, OptionalTranslations } from '../http/translations.decorator';
 import {
   COMMUNICATION_KINDS,
   EVIDENCE,
@@ -29,6 +30,7 @@ import {
   type Priority,
   DELIVERIES,
   type Delivery,
+  type Translations,
   type StoreRole,
 } from '@lastmeter/contracts';
 
@@ -135,6 +137,12 @@ export class DraftCommunicationDto {
   @ValidateNested()
   @Type(() => CoverInputDto)
   cover?: CoverInputDto | null;
+
+  @OptionalLanguage()
+  language?: string;
+
+  @OptionalTranslations()
+  translations?: Translations;
 }
 
 export class ReviseCommunicationDto extends PartialType(DraftCommunicationDto) {}

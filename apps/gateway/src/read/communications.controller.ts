@@ -1,18 +1,20 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '@lastmeter/auth';
-import type {
-  CommunicationPage,
-  CommunicationView,
-  EvidencePage,
-  ReachAnswer,
-  ReachTimeline,
+import {
+  translationFor,
+  type CommunicationPage,
+  type CommunicationView,
+  type EvidencePage,
+  type ReachAnswer,
+  type ReachTimeline,
 } from '@lastmeter/contracts';
 import { Answer } from '@lastmeter/platform';
 import {
   communicationAsOf,
   getCommunication,
   listCommunications,
+  reachCountsByLocale,
   reachOfRegion,
   reachReport,
   reachTimeline,
@@ -83,7 +85,8 @@ export class CommunicationsController {
   @ApiOperation({
     summary: 'Targeted → delivered → read → acknowledged → completed, overall, by region and by store',
     description:
-      '`by=region`: overall and by region, without the per-store rows. `regionId`: the stores of one region ' +
+      '`by=region`: overall and by region, without the per-store rows. `by=language`: that, and `byLanguage`: ' +
+      'per store locale, its stores at each step and the language they are shown (their translation or the default). `regionId`: the stores of one region ' +
       '(`unknown` for stores not in the directory) by code, `limit` (default 100, at most 500) at a time with `next`.',
   })
   @Answer('ReachAnswer')
@@ -91,7 +94,7 @@ export class CommunicationsController {
     if (query.by && query.regionId) {
       throw new BadRequestException({
         message: 'invalid request: by',
-        fields: { by: ['by=region lists regions; regionId lists the stores of one region: pick one'] },
+        fields: { by: ['by lists regions or languages; regionId lists the stores of one region: pick one'] },
       });
     }
     if (query.regionId === undefined && (query.limit !== undefined || query.cursor !== undefined)) {
@@ -103,6 +106,20 @@ export class CommunicationsController {
     const keys = await this.models.keys();
     const communication = await getCommunication(this.models.redis, keys, communicationId);
     if (!communication) throw new NotFoundException('no such communication');
+    if (query.by === 'language') {
+      const [report, byLocale] = await Promise.all([
+        reachReport(this.models.redis, keys, communication, { byStore: false }),
+        reachCountsByLocale(this.models.redis, keys, communicationId),
+      ]);
+      const byLanguage = [...byLocale]
+        .map(([locale, counts]) => ({
+          locale,
+          shown: translationFor(locale, communication.translations, communication.language).language,
+          ...counts,
+        }))
+        .sort((a, b) => b.targeted - a.targeted || a.locale.localeCompare(b.locale));
+      return { ...report, byLanguage };
+    }
     if (query.regionId === undefined) {
       return reachReport(this.models.redis, keys, communication, { byStore: query.by !== 'region' });
     }

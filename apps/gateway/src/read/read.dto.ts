@@ -215,13 +215,25 @@ export class AudienceCountQuery {
   @IsArray()
   @IsIn(STORE_ROLES, { each: true })
   roles?: StoreRole[];
+
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description: 'Also count the stores by locale (`locales`), to see which translations are missing',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  locales?: 'true' | 'false';
 }
 
 export class ReachQuery extends DirectoryPageQuery {
-  @ApiPropertyOptional({ enum: ['region'], description: 'Counts by region only (no per-store rows)' })
+  @ApiPropertyOptional({
+    enum: ['region', 'language'],
+    description:
+      'Counts by region, or by region and by store locale (`byLanguage`, with the language each is shown), without per-store rows',
+  })
   @IsOptional()
-  @IsIn(['region'])
-  by?: 'region';
+  @IsIn(['region', 'language'])
+  by?: 'region' | 'language';
 
   @ApiPropertyOptional({
     description: 'The stores of this region, a page at a time (`unknown`: stores not in the directory)',

@@ -127,13 +127,18 @@ export class StoresController {
   })
   @Answer('AudienceCount')
   async audienceCount(@Query() query: AudienceCountQuery): Promise<AudienceCount> {
-    return countAudience(this.models.redis, await this.models.keys(), {
-      all: query.all === 'true',
-      regionIds: query.regionIds,
-      storeIds: query.storeIds,
-      tags: query.tags,
-      roles: query.roles,
-    });
+    return countAudience(
+      this.models.redis,
+      await this.models.keys(),
+      {
+        all: query.all === 'true',
+        regionIds: query.regionIds,
+        storeIds: query.storeIds,
+        tags: query.tags,
+        roles: query.roles,
+      },
+      { locales: query.locales === 'true' },
+    );
   }
 
   @Get('stores/:id')

@@ -1,5 +1,6 @@
 import type { CommunicationAttachment, MediaRef } from '../media';
 import type { StoreRole } from '../roles';
+import type { Translations } from '../translations';
 
 export const COMMUNICATION_KINDS = ['campaign', 'notice', 'training', 'task'] as const;
 export type CommunicationKind = (typeof COMMUNICATION_KINDS)[number];
@@ -65,6 +66,10 @@ export interface CommunicationContent {
   attachments?: CommunicationAttachment[];
   /** The picture on top of the card (an image). */
   cover?: MediaRef;
+  /** The language of title, body and questions (a BCP 47 tag); absent: `en` (DEFAULT_LANGUAGE). */
+  language?: string;
+  /** The text in other languages, by store locale (`translationFor` picks a store's). */
+  translations?: Translations;
 }
 
 /** schemaVersion 2 (v1 had `text` and a single-kind audience; see upcasters). */
@@ -75,7 +80,7 @@ export interface CommunicationRevised {
   /**
    * The fields that changed, with their new values. A field that became absent has its
    * "absent" value: `evidence: 'none'`, `questions: []`, `attachments: []`, `cover: null`,
-   * `delivery: 'now'`.
+   * `delivery: 'now'`, `language: 'en'`, `translations: {}`.
    */
   changes: Omit<Partial<CommunicationContent>, 'cover'> & { cover?: MediaRef | null };
 }

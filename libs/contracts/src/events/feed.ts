@@ -28,6 +28,12 @@ export interface FeedCommunication {
   attachments?: CommunicationAttachment[];
   cover?: MediaRef;
   expiresAt?: string;
+  /**
+   * The language title, body and questions are in, for this store (its locale's
+   * translation, else the default language); absent on a communication without
+   * translations or a language of its own.
+   */
+  language?: string;
 }
 
 /**
@@ -156,13 +162,15 @@ export function feedBatchRecord(events: Array<DomainEvent<'feed.appended'>>): Fe
   const indexes = new Map<FeedCommunication | string, number>();
   const communications: FeedCommunication[] = [];
   const indexOf = (communication: FeedCommunication) => {
-    // The sequencer shares one snapshot per communication (by identity); equal content from
-    // elsewhere is matched by id and revision.
-    let index = indexes.get(communication) ?? indexes.get(`${communication.id}@${communication.revision}`);
+    // The sequencer shares one snapshot per communication and language (by identity); equal
+    // content from elsewhere is matched by id and revision
+    // (and language: a translated communication has one copy per language shown).
+    const key = `${communication.id}@${communication.revision}@${communication.language ?? ''}`;
+    let index = indexes.get(communication) ?? indexes.get(key);
     if (index === undefined) {
       index = communications.push(communication) - 1;
       indexes.set(communication, index);
-      indexes.set(`${communication.id}@${communication.revision}`, index);
+      indexes.set(key, index);
     }
     return index;
   };

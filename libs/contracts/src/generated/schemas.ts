@@ -165,6 +165,13 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "terminals": {
         "type": "number"
+      },
+      "locales": {
+        "type": "object",
+        "additionalProperties": {
+          "type": "number"
+        },
+        "description": "With `locales=true`: stores per locale (canonical tag; `unknown` for a store without one)."
       }
     },
     "required": [
@@ -390,6 +397,14 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "cover": {
         "$ref": "#/components/schemas/MediaRef",
         "description": "The picture on top of the card (an image)."
+      },
+      "language": {
+        "type": "string",
+        "description": "The language of title, body and questions (a BCP 47 tag); absent: `en` (DEFAULT_LANGUAGE)."
+      },
+      "translations": {
+        "$ref": "#/components/schemas/Translations",
+        "description": "The text in other languages, by store locale (`translationFor` picks a store's)."
       }
     },
     "required": [
@@ -584,9 +599,17 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
               "$ref": "#/components/schemas/CommunicationAttachment"
             },
             "description": "Images shown in the card, PDFs opened in a viewer (head office media, docs/media.md)."
+          },
+          "language": {
+            "type": "string",
+            "description": "The language of title, body and questions (a BCP 47 tag); absent: `en` (DEFAULT_LANGUAGE)."
+          },
+          "translations": {
+            "$ref": "#/components/schemas/Translations",
+            "description": "The text in other languages, by store locale (`translationFor` picks a store's)."
           }
         },
-        "description": "The fields that changed, with their new values. A field that became absent has its \"absent\" value: `evidence: 'none'`, `questions: []`, `attachments: []`, `cover: null`, `delivery: 'now'`."
+        "description": "The fields that changed, with their new values. A field that became absent has its \"absent\" value: `evidence: 'none'`, `questions: []`, `attachments: []`, `cover: null`, `delivery: 'now'`, `language: 'en'`, `translations: {}`."
       }
     },
     "required": [
@@ -687,6 +710,14 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "cover": {
         "$ref": "#/components/schemas/MediaRef"
+      },
+      "language": {
+        "type": "string",
+        "description": "The default language (absent: en)."
+      },
+      "translations": {
+        "$ref": "#/components/schemas/Translations",
+        "description": "By language tag; `stale: true` marks one a revision of the default text left behind."
       },
       "author": {
         "anyOf": [
@@ -1693,6 +1724,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "expiresAt": {
         "type": "string"
+      },
+      "language": {
+        "type": "string",
+        "description": "The language title, body and questions are in, for this store (its locale's translation, else the default language); absent on a communication without translations or a language of its own."
       }
     },
     "required": [
@@ -2089,6 +2124,45 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false,
     "description": "The enrollment code of a terminal the import registered (a secret: shown once, never logged)."
+  },
+  "LanguageReach": {
+    "type": "object",
+    "additionalProperties": {
+      "type": "number"
+    },
+    "properties": {
+      "targeted": {
+        "type": "number"
+      },
+      "delivered": {
+        "type": "number"
+      },
+      "read": {
+        "type": "number"
+      },
+      "acknowledged": {
+        "type": "number"
+      },
+      "completed": {
+        "type": "number"
+      },
+      "locale": {
+        "type": "string"
+      },
+      "shown": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "acknowledged",
+      "completed",
+      "delivered",
+      "locale",
+      "read",
+      "shown",
+      "targeted"
+    ],
+    "description": "One store locale's reach: how many of its stores reached each step, and the language they are shown."
   },
   "LiveSetChunk": {
     "type": "object",
@@ -2594,10 +2668,120 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
         "$ref": "#/components/schemas/ReachByRegion"
       },
       {
+        "$ref": "#/components/schemas/ReachByLanguage"
+      },
+      {
         "$ref": "#/components/schemas/RegionReach"
       }
     ],
-    "description": "`GET /v1/communications/:id/reach`: by store (default), by region, or one region's stores."
+    "description": "`GET /v1/communications/:id/reach`: by store (default), by region or language, or one region's stores."
+  },
+  "ReachByLanguage": {
+    "type": "object",
+    "additionalProperties": false,
+    "properties": {
+      "byLanguage": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/LanguageReach"
+        }
+      },
+      "communicationId": {
+        "type": "string"
+      },
+      "revision": {
+        "type": "number"
+      },
+      "status": {
+        "$ref": "#/components/schemas/CommunicationStatus"
+      },
+      "targeted": {
+        "type": "number",
+        "description": "Stores targeted."
+      },
+      "quiz": {
+        "type": "object",
+        "properties": {
+          "answers": {
+            "type": "number"
+          },
+          "averageScore": {
+            "type": [
+              "number",
+              "null"
+            ]
+          }
+        },
+        "required": [
+          "answers",
+          "averageScore"
+        ],
+        "additionalProperties": false
+      },
+      "byRegion": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "number"
+          },
+          "properties": {
+            "targeted": {
+              "type": "number"
+            },
+            "delivered": {
+              "type": "number"
+            },
+            "read": {
+              "type": "number"
+            },
+            "acknowledged": {
+              "type": "number"
+            },
+            "completed": {
+              "type": "number"
+            },
+            "regionId": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "acknowledged",
+            "completed",
+            "delivered",
+            "read",
+            "regionId",
+            "targeted"
+          ]
+        }
+      },
+      "delivered": {
+        "$ref": "#/components/schemas/StepCounts"
+      },
+      "read": {
+        "$ref": "#/components/schemas/StepCounts"
+      },
+      "acknowledged": {
+        "$ref": "#/components/schemas/StepCounts"
+      },
+      "completed": {
+        "$ref": "#/components/schemas/StepCounts"
+      }
+    },
+    "required": [
+      "acknowledged",
+      "byLanguage",
+      "byRegion",
+      "communicationId",
+      "completed",
+      "delivered",
+      "quiz",
+      "read",
+      "revision",
+      "status",
+      "targeted"
+    ],
+    "description": "`GET /v1/communications/:id/reach?by=language`: by region and by store locale (issue 22)."
   },
   "ReachByRegion": {
     "type": "object",
@@ -4097,6 +4281,59 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false,
     "description": "Server → client `token`: a renewed device token for a terminal that stayed connected past half of its token's age. Keep it in place of the old one."
+  },
+  "TranslatedQuestion": {
+    "type": "object",
+    "properties": {
+      "prompt": {
+        "type": "string"
+      },
+      "options": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        }
+      }
+    },
+    "required": [
+      "prompt",
+      "options"
+    ],
+    "additionalProperties": false,
+    "description": "Translations of a communication (issue 22; docs/design.md section 7): head office writes once in a default language and adds the text per store locale; each store's feed shows its locale's text, or the default.\n\n  { \"language\": \"en\", \"translations\": { \"fr-BE\": { \"title\": \"…\", \"body\": \"…\" } } }\n\nKeys are BCP 47 language tags in their canonical form (`fr-BE`, `es-ES`, `pt`), as `Intl.getCanonicalLocales` writes them. A training's translation may carry its quiz's questions (prompts and options, same count and order; the answers are the default's)."
+  },
+  "Translation": {
+    "type": "object",
+    "properties": {
+      "title": {
+        "type": "string"
+      },
+      "body": {
+        "type": "string"
+      },
+      "questions": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/TranslatedQuestion"
+        }
+      },
+      "stale": {
+        "type": "boolean",
+        "const": true,
+        "description": "Set by the write side, never sent: a revision changed the default text and not this translation. Stores are shown the default text until the translation is updated."
+      }
+    },
+    "required": [
+      "title",
+      "body"
+    ],
+    "additionalProperties": false
+  },
+  "Translations": {
+    "type": "object",
+    "additionalProperties": {
+      "$ref": "#/components/schemas/Translation"
+    }
   },
   "UiConfig": {
     "type": "object",

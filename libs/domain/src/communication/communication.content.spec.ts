@@ -1,5 +1,6 @@
 import type { CommunicationInput } from '../commands';
-import { at, expectInvalid, NOW } from '../testing';
+import { at, envelope, expectInvalid, NOW } from '../testing';
+import { communicationDecider } from './communication.decider';
 import { contentChanges, normalizeContent } from './communication.content';
 import { decide, NEW, NOTICE, NOTICE_INPUT, stateAt, TASK, TRAINING } from './communication.testing';
 
@@ -56,6 +57,65 @@ describe('communication content', () => {
         () => decide({ type: 'communication.revise', payload: { priority: 'urgent', delivery: 'now' } }, state),
         ['delivery'],
       );
+    });
+  });
+
+  describe('translations', () => {
+    const FR = { title: 'Étiquettes', body: 'Remplacez les étiquettes.' };
+    const ES = { title: 'Etiquetas', body: 'Cambie las etiquetas.' };
+    const translated = () => stateAt('published', undefined, { ...NOTICE, translations: { 'fr-BE': FR, 'es-ES': ES } });
+    const revise = (payload: Partial<CommunicationInput>, state = translated()) =>
+      decide({ type: 'communication.revise', payload }, state)[0].data as { changes: Record<string, unknown> };
+
+    it('keeps translations and a default language other than en; en is the default', () => {
+      expect(draftData({ ...NOTICE_INPUT, language: 'nl', translations: { 'fr-BE': FR } })).toMatchObject({
+        language: 'nl',
+        translations: { 'fr-BE': FR },
+      });
+      expect(draftData({ ...NOTICE_INPUT, language: 'en', translations: {} })).not.toHaveProperty('language');
+    });
+
+    it('refuses a translation into the default language, and questions that do not match the quiz', () => {
+      expectInvalid(
+        () => draft({ ...NOTICE_INPUT, language: 'fr-BE', translations: { 'fr-BE': FR } }),
+        ['translations'],
+      );
+      const questions = [{ prompt: 'Limite ?', options: ['50', '100', '200'] }];
+      expectInvalid(() => draft({ ...TRAINING, translations: { fr: { ...FR, questions } } }), ['translations']);
+      expectInvalid(() => draft({ ...NOTICE_INPUT, language: 'en_GB' }), ['language']);
+    });
+
+    it('marks the translations a revision of the default text leaves alone as stale, until they are updated', () => {
+      const { changes } = revise({
+        body: 'Replace the labels in aisles 3 and 4.',
+        translations: { 'fr-BE': { ...FR, body: 'Allées 3 et 4.' }, 'es-ES': ES },
+      });
+      expect(changes.translations).toEqual({
+        'fr-BE': { ...FR, body: 'Allées 3 et 4.' },
+        'es-ES': { ...ES, stale: true },
+      });
+      // Without translations in the revision, all of them are left behind.
+      expect(revise({ title: 'Winter price labels' }).changes.translations).toEqual({
+        'fr-BE': { ...FR, stale: true },
+        'es-ES': { ...ES, stale: true },
+      });
+      // A revision of something else leaves them as they are.
+      expect(revise({ priority: 'urgent' }).changes).not.toHaveProperty('translations');
+    });
+
+    it('keeps a stale translation stale when it is sent again unchanged, and current once it changes', () => {
+      const [event] = decide({ type: 'communication.revise', payload: { title: 'Winter price labels' } }, translated());
+      const stale = communicationDecider.evolve(
+        translated(),
+        envelope('communication.revised', event!.data as never, { version: 5 }),
+      );
+      expect(
+        revise({ translations: { 'fr-BE': FR, 'es-ES': { ...ES, title: 'Etiquetas de invierno' } } }, stale).changes
+          .translations,
+      ).toEqual({
+        'fr-BE': { ...FR, stale: true },
+        'es-ES': { ...ES, title: 'Etiquetas de invierno' },
+      });
     });
   });
 

@@ -1,13 +1,17 @@
 import {
   COMMUNICATION_KINDS,
+  DEFAULT_LANGUAGE,
   DELIVERIES,
   EVIDENCE,
+  languageTagProblem,
+  translationsProblems,
   MAX_COMMUNICATION_ATTACHMENTS,
   PRIORITIES,
   type Audience,
   type CommunicationContent,
   type CommunicationRevised,
   type QuizQuestion,
+  type Translations,
 } from '@lastmeter/contracts';
 import type { CommunicationInput } from '../commands';
 import type { DirectoryView } from '../decider';
@@ -25,6 +29,8 @@ export const CONTENT_FIELDS = [
   'questions',
   'attachments',
   'cover',
+  'language',
+  'translations',
 ] as const satisfies readonly (keyof CommunicationContent)[];
 
 /**
@@ -51,6 +57,8 @@ export function normalizeContent(input: CommunicationInput): CommunicationConten
     questions,
     attachments,
     cover: input.cover ?? undefined,
+    language: input.language === DEFAULT_LANGUAGE ? undefined : input.language,
+    translations: input.translations && Object.keys(input.translations).length ? input.translations : undefined,
   });
 }
 
@@ -77,6 +85,8 @@ const ABSENT: CommunicationRevised['changes'] = {
   attachments: [],
   cover: null,
   delivery: 'now',
+  language: DEFAULT_LANGUAGE,
+  translations: {},
 };
 
 const URGENT_AT_ONCE = 'is only for normal items: urgent and critical ones are always delivered at once';
@@ -121,6 +131,7 @@ export function assertValidContent(content: CommunicationContent, check: Content
     if (content.kind !== 'training') problems.add('questions', 'are only allowed on a training');
     else checkQuestions(content.questions, problems);
   }
+  checkTranslations(content, problems);
   if (content.attachments !== undefined && content.attachments.length > MAX_COMMUNICATION_ATTACHMENTS) {
     problems.add('attachments', `at most ${MAX_COMMUNICATION_ATTACHMENTS}`);
   }
@@ -154,6 +165,68 @@ function checkDueAt(content: CommunicationContent, check: ContentCheck, problems
   const due = instant(content.dueAt);
   if (due === undefined) problems.add('dueAt', 'must be an ISO 8601 date-time');
   else if (check.dueAtIsNew && due <= check.now.getTime()) problems.add('dueAt', 'must be in the future');
+}
+
+function checkTranslations(content: CommunicationContent, problems: FieldProblems): void {
+  if (content.language !== undefined) {
+    const problem = languageTagProblem(content.language);
+    if (problem) problems.add('language', problem);
+  }
+  if (content.translations === undefined) return;
+  const shape = translationsProblems(stripStale(content.translations));
+  if (shape.length) return shape.forEach((problem) => problems.add('translations', problem));
+  const language = content.language ?? DEFAULT_LANGUAGE;
+  for (const [tag, translation] of Object.entries(content.translations)) {
+    if (tag === language) problems.add('translations', `${tag}: is the default language: write it in title and body`);
+    const questions = translation.questions;
+    if (questions === undefined) continue;
+    const own = content.questions ?? [];
+    if (questions.length !== own.length) {
+      problems.add('translations', `${tag}.questions: ${questions.length} given, the quiz has ${own.length}`);
+      continue;
+    }
+    questions.forEach((question, i) => {
+      if (question.options.length !== own[i]!.options.length) {
+        problems.add(
+          'translations',
+          `${tag}.questions.${i}.options: ${question.options.length} given, the question has ${own[i]!.options.length}`,
+        );
+      }
+    });
+  }
+}
+
+/** Translations without the write side's `stale` marks (as a client would send them). */
+export function stripStale(translations: Translations): Translations {
+  return Object.fromEntries(
+    Object.entries(translations).map(([tag, { stale: _stale, ...translation }]) => [tag, translation]),
+  );
+}
+
+/**
+ * The translations after a revision (issue 22): a translation the revision changed (or
+ * added) is current; one it left alone becomes stale when the revision changed the
+ * default text (title, body or questions), and stays stale until it is updated.
+ */
+export function markStaleTranslations(
+  before: CommunicationContent,
+  next: CommunicationContent,
+  given: Translations | undefined,
+): Translations | undefined {
+  if (!next.translations) return undefined;
+  const defaultChanged = (['title', 'body', 'questions'] as const).some(
+    (field) => !sameValue(before[field], next[field]),
+  );
+  const marked: Translations = {};
+  for (const [tag, translation] of Object.entries(next.translations)) {
+    const { stale: _stale, ...text } = translation;
+    const previous = before.translations?.[tag];
+    const { stale: wasStale, ...previousText } = previous ?? { title: '', body: '' };
+    const updated =
+      !previous || (given?.[tag] !== undefined && !sameValue(previousText, stripStale({ t: given[tag] }).t));
+    marked[tag] = !updated && (defaultChanged || wasStale) ? { ...text, stale: true } : text;
+  }
+  return marked;
 }
 
 function checkQuestions(questions: QuizQuestion[], problems: FieldProblems): void {

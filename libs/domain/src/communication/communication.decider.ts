@@ -4,7 +4,14 @@ import type { CommunicationCommand, CommunicationInput } from '../commands';
 import type { DecideContext, Decider } from '../decider';
 import { Conflict, Forbidden, NotFound, RuleViolation } from '../errors';
 import { FieldProblems, instant, withoutUndefined } from '../values';
-import { assertValidContent, checkDeliveryGiven, contentChanges, normalizeContent } from './communication.content';
+import {
+  assertValidContent,
+  checkDeliveryGiven,
+  contentChanges,
+  markStaleTranslations,
+  normalizeContent,
+  stripStale,
+} from './communication.content';
 import { initialCommunicationState, type CommunicationState } from './communication.state';
 
 type CommunicationEventType = (keyof EventDataByType & `communication.${string}`) | 'task.evidence-rejected';
@@ -31,6 +38,7 @@ function draft(payload: CommunicationInput, state: CommunicationState, context: 
   requireRole(context.actor, AUTHORS, 'draft a communication');
   if (state.exists) throw new Conflict(`communication ${state.id} already exists`);
   const content = normalizeContent(payload);
+  if (content.translations) content.translations = stripStale(content.translations);
   checkDeliveryGiven(payload, content);
   assertValidContent(content, { now: context.now, directory: context.directory, dueAtIsNew: true });
   return [draftOf('communication.drafted', { ...content, revision: 1 })];
@@ -48,6 +56,7 @@ function revise(payload: Partial<CommunicationInput>, state: CommunicationState,
     throw new RuleViolation(`a ${state.status} communication can no longer be revised`);
   }
   const next = normalizeContent({ ...state.content, ...withoutUndefined(payload) });
+  if (next.translations) next.translations = markStaleTranslations(state.content, next, payload.translations);
   const changes = contentChanges(state.content, next);
   checkDeliveryGiven(payload, next);
   assertValidContent(next, { now: context.now, directory: context.directory, dueAtIsNew: 'dueAt' in changes });

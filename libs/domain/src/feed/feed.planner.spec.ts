@@ -292,3 +292,29 @@ describe('planStoreFeed: the daily brief', () => {
     expect(time.waiting).not.toHaveBeenCalled();
   });
 });
+
+describe('planStoreFeed: translations', () => {
+  const translated = (): VersionedCommunication => {
+    const { state, version } = communication('c1', 'published', { all: true });
+    const translations = {
+      'fr-BE': { title: 'Avis', body: 'Texte' },
+      es: { title: 'Aviso', body: 'Texto', stale: true as const },
+    };
+    return { version, state: { ...state, content: { ...state.content, translations } } };
+  };
+  const shown = (locale: string, item = translated()) =>
+    planStoreFeed({ ...STORE, locale }, [item], emptyStoreFeed(), { now: new Date() })[0]!.communication;
+
+  it('gives each store its locale’s text, the default otherwise, and one shared snapshot per language', () => {
+    const item = translated();
+    expect(shown('fr-BE', item)).toMatchObject({ title: 'Avis', body: 'Texte', language: 'fr-BE' });
+    expect(shown('es-ES', item)).toMatchObject({ title: 'Notice c1', language: 'en' }); // stale: the default
+    expect(shown('de-DE', item)).toMatchObject({ title: 'Notice c1', language: 'en' });
+    expect(shown('fr-BE', item)).toBe(shown('fr-BE', item));
+    expect(shown('de-DE', item)).toBe(shown('nl-NL', item));
+  });
+
+  it('says no language on a communication without translations', () => {
+    expect(shown('fr-BE', communication('c2', 'published', { all: true }))).not.toHaveProperty('language');
+  });
+});

@@ -1,6 +1,8 @@
 import {
   lastOpening,
   nextOpening,
+  translationFor,
+  type Translation,
   type Audience,
   type FeedAppended,
   type FeedBrief,
@@ -47,38 +49,50 @@ export function targetsStore(audience: Audience, store: Pick<StoreState, 'id' | 
   return !!audience.tags?.some((tag) => store.tags.includes(tag));
 }
 
-/** Snapshots already taken, per state object (states are immutable: a change is a new object). */
-const snapshots = new WeakMap<CommunicationState, FeedCommunication>();
+/** Snapshots already taken, per state object (states are immutable: a change is a new object) and language shown. */
+const snapshots = new WeakMap<CommunicationState, Map<string, FeedCommunication>>();
 
 /**
- * The communication as a tablet may see it (no quiz answers, no audience beyond roles).
- * Taken once per state: a publish to 20,000 stores shares one snapshot (treat it as read-only).
+ * The communication as a tablet of a store with this locale may see it (no quiz answers,
+ * no audience beyond roles; its locale's translation, else the default text: issue 22).
+ * Taken once per state and language: a publish to 20,000 stores shares one snapshot per
+ * language (treat it as read-only).
  */
-export function feedSnapshot(state: CommunicationState): FeedCommunication {
-  let snapshot = snapshots.get(state);
+export function feedSnapshot(state: CommunicationState, locale = ''): FeedCommunication {
+  const { content } = state;
+  const shown = translationFor(locale, content.translations, content.language);
+  let byLanguage = snapshots.get(state);
+  if (!byLanguage) {
+    byLanguage = new Map();
+    snapshots.set(state, byLanguage);
+  }
+  let snapshot = byLanguage.get(shown.language);
   if (!snapshot) {
-    snapshot = takeSnapshot(state);
-    snapshots.set(state, snapshot);
+    snapshot = takeSnapshot(state, shown.language, shown.translation);
+    byLanguage.set(shown.language, snapshot);
   }
   return snapshot;
 }
 
-function takeSnapshot(state: CommunicationState): FeedCommunication {
+function takeSnapshot(state: CommunicationState, language: string, translation?: Translation): FeedCommunication {
   const { content } = state;
+  const questions = translation?.questions ?? content.questions;
   return withoutUndefined({
     id: state.id,
     revision: state.revision,
     kind: content.kind,
-    title: content.title,
-    body: content.body,
+    title: translation?.title ?? content.title,
+    body: translation?.body ?? content.body,
     priority: content.priority,
     roles: content.audience.roles?.length ? content.audience.roles : undefined,
     dueAt: content.dueAt,
     evidence: content.evidence,
-    questions: content.questions?.map(({ prompt, options }) => ({ prompt, options })),
+    questions: questions?.map(({ prompt, options }) => ({ prompt, options })),
     attachments: content.attachments,
     cover: content.cover,
     expiresAt: state.expiresAt,
+    // Said only where there is a choice: translations, or a language of its own.
+    language: content.translations || content.language ? language : undefined,
   });
 }
 
@@ -159,7 +173,7 @@ export function planStoreFeed(
         storeId: store.id,
         feedSeq: ++feedSeq,
         change,
-        communication: feedSnapshot(communication),
+        communication: feedSnapshot(communication, store.locale),
         ...(rejected && change !== 'retracted' && change !== 'expired' ? { evidenceRejected: rejected } : {}),
         ...(brief ? { brief } : {}),
         sourceVersion: version,

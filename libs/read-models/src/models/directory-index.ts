@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { REACH_STEPS, type Audience, type TerminalView } from '@lastmeter/contracts';
+import { canonicalLocale, REACH_STEPS, type Audience, type TerminalView } from '@lastmeter/contracts';
 import type { StoreState, TerminalState } from '@lastmeter/domain';
 import type { ProjectionContext } from '../model';
 import type { RedisKeys } from '../redis-keys';
@@ -24,7 +24,9 @@ import type { RedisKeys } from '../redis-keys';
  *   (hash): store id → its region; `reach:<communicationId>` (hash): store id → the bits
  *   of the counted steps it reached; `reach:<communicationId>:by-region` (hash):
  *   `<step>:<regionId>` → how many stores of the region reached the step (no 0s);
- *   `reach-comms` and `reach-stores` (sets): the communications and stores with any.
+ *   `reach-comms` and `reach-stores` (sets): the communications and stores with any;
+ * - `locale-of` (hash): store id → its locale, canonical (`fr-BE`): audience and reach by
+ *   language (issue 22).
  */
 export type StoreRow = Omit<StoreState, 'exists'>;
 
@@ -65,6 +67,10 @@ export function indexStore(context: ProjectionContext, before: StoreState, after
   if (after.exists) {
     const { exists: _exists, ...row } = after;
     context.write('HSET', keys.index('rows'), after.id, JSON.stringify(row));
+    // Stores by locale (audience and reach by language, issue 22), in canonical form.
+    if (!before.exists || before.locale !== after.locale) {
+      context.write('HSET', keys.index('locale-of'), after.id, canonicalLocale(after.locale) ?? after.locale);
+    }
     if (!before.exists || before.regionId !== after.regionId) {
       context.script(
         'lmStoreRegion',
@@ -302,10 +308,11 @@ export async function storeRows(redis: Redis, keys: RedisKeys, ids: string[]): P
 }
 
 /**
- * KEYS[1] by-code, KEYS[2] rows, KEYS[3] terminal-roles, KEYS[4..] region and tag zsets;
- * ARGV[1] "1" for all, ARGV[2] the key prefix of a store's terminal set (same slot),
- * ARGV[3] roles comma-separated (empty: every terminal), ARGV[4..] store ids. The union
- * of the stores the audience selects, and their enrolled terminals that show it.
+ * KEYS[1] by-code, KEYS[2] rows, KEYS[3] terminal-roles, KEYS[4] locale-of, KEYS[5..]
+ * region and tag zsets; ARGV[1] "1" for all, ARGV[2] the key prefix of a store's terminal
+ * set (same slot), ARGV[3] roles comma-separated (empty: every terminal), ARGV[4] "1" to
+ * count stores by locale, ARGV[5..] store ids. The union of the stores the audience
+ * selects, their enrolled terminals that show it, and (asked) the stores per locale.
  */
 export const AUDIENCE_COUNT_LUA = `
 local seen = {}
@@ -320,10 +327,19 @@ local function shows(terminalId)
   for role in string.gmatch(own, '[^,]+') do if roles[role] then return true end end
   return false
 end
+local locales = {}
 local function add(id)
   if not seen[id] then
     seen[id] = true
     stores = stores + 1
+    if ARGV[4] == '1' then
+      local locale = redis.call('HGET', KEYS[4], id)
+      if not locale then
+        local row = redis.call('HGET', KEYS[2], id)
+        locale = row and cjson.decode(row).locale or 'unknown'
+      end
+      locales[locale] = (locales[locale] or 0) + 1
+    end
     if anyRole then
       for _, terminalId in ipairs(redis.call('SMEMBERS', ARGV[2] .. id)) do
         if shows(terminalId) then terminals = terminals + 1 end
@@ -347,12 +363,17 @@ end
 if ARGV[1] == '1' then
   addAll(KEYS[1])
 else
-  for i = 4, #KEYS do addAll(KEYS[i]) end
-  for i = 4, #ARGV do
+  for i = 5, #KEYS do addAll(KEYS[i]) end
+  for i = 5, #ARGV do
     if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then add(ARGV[i]) end
   end
 end
-return { stores, terminals }`;
+local flat = {}
+for locale, count in pairs(locales) do
+  flat[#flat + 1] = locale
+  flat[#flat + 1] = count
+end
+return { stores, terminals, flat }`;
 
 /**
  * How many stores an audience reaches, and how many enrolled terminals of theirs show it:
@@ -364,22 +385,73 @@ export async function countAudience(
   redis: Redis,
   keys: RedisKeys,
   audience: Pick<Audience, 'all' | 'regionIds' | 'storeIds' | 'tags' | 'roles'>,
-): Promise<{ stores: number; terminals: number }> {
+  options: { locales?: boolean } = {},
+): Promise<{ stores: number; terminals: number; locales?: Record<string, number> }> {
   const setKeys = [
     keys.index('by-code'),
     keys.index('rows'),
     keys.index('terminal-roles'),
+    keys.index('locale-of'),
     ...(audience.regionIds ?? []).map((id) => keys.index('by-region', id)),
     ...(audience.tags ?? []).map((tag) => keys.index('by-tag', tag)),
   ];
-  const [stores, terminals] = (await redis.eval(
+  const [stores, terminals, flat] = (await redis.eval(
     AUDIENCE_COUNT_LUA,
     setKeys.length,
     ...setKeys,
     audience.all === true ? '1' : '0',
     keys.index('terminals', ''),
     (audience.roles ?? []).join(','),
+    options.locales ? '1' : '0',
     ...(audience.storeIds ?? []),
-  )) as [number, number];
-  return { stores, terminals };
+  )) as [number, number, Array<string | number>];
+  if (!options.locales) return { stores, terminals };
+  const locales: Record<string, number> = {};
+  for (let i = 0; i < flat.length; i += 2) locales[String(flat[i])] = Number(flat[i + 1]);
+  return { stores, terminals, locales };
+}
+
+/**
+ * Per store locale, how many stores reached each counted step of a communication (issue
+ * 22, reach by language): the stores with any reach (`reach:<id>`, their step bits) read a
+ * page at a time with HSCAN, and their locales with one HMGET per page (`locale-of`; a
+ * store indexed before it existed falls back to its row). Its cost is the number of
+ * targeted stores, in pages: it never blocks Redis for the whole of a national publish.
+ */
+export async function reachCountsByLocale(
+  redis: Redis,
+  keys: RedisKeys,
+  communicationId: string,
+): Promise<Map<string, Record<ReachCounted, number>>> {
+  const counts = new Map<string, Record<ReachCounted, number>>();
+  let cursor = '0';
+  do {
+    const [next, flat] = await redis.hscan(keys.index('reach', communicationId), cursor, 'COUNT', 1_000);
+    cursor = next;
+    const ids: string[] = [];
+    const masks: number[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      ids.push(flat[i]!);
+      masks.push(Number(flat[i + 1]));
+    }
+    if (ids.length === 0) continue;
+    const locales = await redis.hmget(keys.index('locale-of'), ...ids);
+    const missing = ids.filter((_, i) => locales[i] === null);
+    const rows = missing.length ? await redis.hmget(keys.index('rows'), ...missing) : [];
+    const fromRows = new Map(
+      missing.map((id, i) => [id, rows[i] ? (JSON.parse(rows[i]!) as StoreRow).locale : 'unknown']),
+    );
+    ids.forEach((id, i) => {
+      const locale = locales[i] ?? fromRows.get(id) ?? 'unknown';
+      let row = counts.get(locale);
+      if (!row) {
+        row = { targeted: 0, delivered: 0, read: 0, acknowledged: 0, completed: 0 };
+        counts.set(locale, row);
+      }
+      REACH_COUNTED.forEach((step, bit) => {
+        if (Math.floor(masks[i]! / 2 ** bit) % 2 === 1) row[step]++;
+      });
+    });
+  } while (cursor !== '0');
+  return counts;
 }
