@@ -1,8 +1,13 @@
 import { isEditor } from '@lastmeter/domain';
 import { useState, type FormEvent } from 'react';
 import {
+  canonicalLocale,
   COMMUNICATION_KINDS,
+  DEFAULT_LANGUAGE,
   PRIORITIES,
+  translationFor,
+  type Translation,
+  type Translations,
   type Audience,
   type CommunicationAttachment,
   type CommunicationView,
@@ -17,7 +22,7 @@ import { fromLocalInput, KIND_LABEL, toLocalInput } from '../shared/format';
 import { ErrorNotice, Field, fieldErrors, fieldsOf, FieldErrorList } from '../shared/ui';
 import { AudiencePicker } from './AudiencePicker';
 import { MediaPicker } from './MediaPicker';
-import { useCommand, useSessionToken } from '../shared/data';
+import { useAudienceCount, useCommand, useSessionToken } from '../shared/data';
 
 export type ComposeTarget = { mode: 'new' } | { mode: 'revise'; communication: CommunicationView };
 
@@ -34,6 +39,10 @@ interface Form {
   questions: QuizQuestion[];
   attachments: CommunicationAttachment[];
   cover?: MediaRef;
+  /** The default language (a BCP 47 tag). */
+  language: string;
+  /** By language tag, with the write side's stale marks as they came. */
+  translations: Translations;
   publishAt: string;
   expiresAt: string;
 }
@@ -52,6 +61,8 @@ function formOf(target: ComposeTarget): Form {
       evidence: 'none',
       questions: [],
       attachments: [],
+      language: DEFAULT_LANGUAGE,
+      translations: {},
       publishAt: '',
       expiresAt: '',
     };
@@ -69,6 +80,8 @@ function formOf(target: ComposeTarget): Form {
     questions: c.questions ?? [],
     attachments: c.attachments ?? [],
     cover: c.cover,
+    language: c.language ?? DEFAULT_LANGUAGE,
+    translations: c.translations ?? {},
     publishAt: '',
     expiresAt: '',
   };
@@ -92,7 +105,14 @@ function contentOf(form: Form) {
       ? { attachments: form.attachments.map(({ mediaId, name }) => ({ mediaId, name })) }
       : {}),
     ...(form.cover ? { cover: { mediaId: form.cover.mediaId } } : {}),
+    language: form.language,
+    // Stale marks are the server's to set and clear: what is sent is the text.
+    ...(Object.keys(form.translations).length ? { translations: withoutStale(form.translations) } : {}),
   };
+}
+
+function withoutStale(translations: Translations): Translations {
+  return Object.fromEntries(Object.entries(translations).map(([tag, { stale: _stale, ...text }]) => [tag, text]));
 }
 
 /** Only the fields that differ from the communication as it is (a revision that changes nothing is refused). */
@@ -110,7 +130,10 @@ function changesOf(form: Form, original: CommunicationView): Record<string, unkn
     questions: original.questions,
     attachments: original.attachments?.map(({ mediaId, name }) => ({ mediaId, name })),
     cover: original.cover && { mediaId: original.cover.mediaId },
+    language: original.language ?? DEFAULT_LANGUAGE,
+    translations: original.translations && withoutStale(original.translations),
   };
+  if (!('translations' in next) && original.translations) next.translations = {};
   // Removed media are sent with their "absent" values.
   if (!('attachments' in next) && original.attachments?.length) next.attachments = [];
   if (!('cover' in next) && original.cover) next.cover = null;
@@ -201,6 +224,8 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
     ...nested('questions'),
     ...nested('attachments'),
     ...nested('cover'),
+    'language',
+    'translations',
   ];
 
   return (
@@ -312,6 +337,12 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
 
         <AudiencePicker value={form.audience} onChange={(audience) => set({ audience })} errors={audienceErrors} />
 
+        <TranslationsEditor
+          form={form}
+          onChange={(patch) => set(patch)}
+          errors={{ language: fieldErrors(error, 'language'), translations: fieldErrors(error, 'translations') }}
+        />
+
         {editor && (
           <fieldset>
             <legend>Schedule (on publish)</legend>
@@ -372,6 +403,126 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
         </div>
       </aside>
     </div>
+  );
+}
+
+/**
+ * The default language and the translations by language tag (issue 22), and what the
+ * targeted stores will be shown: a warning per store locale that gets the default text
+ * because its translation is missing or out of date ("fr-BE missing for 12 targeted stores").
+ */
+function TranslationsEditor(props: {
+  form: Form;
+  onChange: (patch: Partial<Form>) => void;
+  errors: { language: string[]; translations: string[] };
+}) {
+  const { form, onChange } = props;
+  const [adding, setAdding] = useState('');
+  const count = useAudienceCount(form.audience, { locales: true });
+  const base = (tag: string) => tag.split('-')[0]!.toLowerCase();
+  const warnings = Object.entries(count.data?.locales ?? {})
+    .filter(([locale]) => locale !== 'unknown' && base(locale) !== base(form.language))
+    .filter(([locale]) => translationFor(locale, form.translations, form.language).language === form.language)
+    .map(([locale, stores]) => {
+      const own = form.translations[locale] ?? form.translations[base(locale)];
+      const storesText = stores === 1 ? '1 targeted store' : `${stores} targeted stores`;
+      return own?.stale
+        ? `${locale} out of date for ${storesText}: they are shown the ${form.language} text until it is updated`
+        : `${locale} missing for ${storesText}`;
+    })
+    .sort();
+  const update = (tag: string, patch: Partial<Translation>) => {
+    const { stale: _stale, ...current } = form.translations[tag] ?? { title: '', body: '' };
+    onChange({ translations: { ...form.translations, [tag]: { ...current, ...patch } } });
+  };
+  const add = () => {
+    const tag = canonicalLocale(adding.trim());
+    if (!tag || form.translations[tag]) return;
+    onChange({ translations: { ...form.translations, [tag]: { title: '', body: '' } } });
+    setAdding('');
+  };
+  return (
+    <fieldset className="stack">
+      <legend>Languages</legend>
+      <Field label="Default language" hint="BCP 47, such as en or fr-BE" errors={props.errors.language}>
+        {(id) => (
+          <input
+            id={id}
+            value={form.language}
+            maxLength={35}
+            onChange={(e) => onChange({ language: e.target.value })}
+          />
+        )}
+      </Field>
+      {warnings.length > 0 && (
+        <div className="notice notice--wait" role="status" data-testid="translation-warnings">
+          {warnings.map((warning) => (
+            <div key={warning}>{warning}</div>
+          ))}
+        </div>
+      )}
+      {Object.entries(form.translations).map(([tag, translation]) => (
+        <div key={tag} className="card stack translation" data-language={tag}>
+          <div className="section-head">
+            <strong>{tag}</strong>
+            {translation.stale && <span className="badge badge--wait">Out of date</span>}
+            <button
+              type="button"
+              className="link"
+              onClick={() => {
+                const { [tag]: _removed, ...rest } = form.translations;
+                onChange({ translations: rest });
+              }}
+            >
+              Remove {tag}
+            </button>
+          </div>
+          <Field label={`Title (${tag})`}>
+            {(id) => (
+              <input
+                id={id}
+                value={translation.title}
+                maxLength={200}
+                onChange={(e) => update(tag, { title: e.target.value })}
+              />
+            )}
+          </Field>
+          <Field label={`Message (${tag})`}>
+            {(id) => (
+              <textarea
+                id={id}
+                rows={4}
+                value={translation.body}
+                onChange={(e) => update(tag, { body: e.target.value })}
+              />
+            )}
+          </Field>
+        </div>
+      ))}
+      <div className="row">
+        <Field label="Add a language" hint="such as fr-BE">
+          {(id) => (
+            <input
+              id={id}
+              value={adding}
+              onChange={(e) => setAdding(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') {
+                  e.preventDefault();
+                  add();
+                }
+              }}
+            />
+          )}
+        </Field>
+        <div className="translation-add">
+          <button type="button" onClick={add} disabled={!canonicalLocale(adding.trim())}>
+            Add translation
+          </button>
+        </div>
+      </div>
+      <FieldErrorList errors={props.errors.translations} />
+    </fieldset>
   );
 }
 

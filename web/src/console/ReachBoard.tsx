@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { REACH_STEPS, type CommunicationView, type StoreReach } from '@lastmeter/contracts';
+import { REACH_STEPS, type CommunicationView, type ReachByLanguage, type StoreReach } from '@lastmeter/contracts';
 import { query, read } from '../shared/api';
 import { percent } from '../shared/format';
 import { ErrorNotice } from '../shared/ui';
@@ -39,12 +39,7 @@ export function ReachBoard({ communication }: { communication: CommunicationView
           <thead>
             <tr>
               <th>Region</th>
-              <th className="num">Targeted</th>
-              {REACH_STEPS.map((step) => (
-                <th key={step} className="num">
-                  {LABEL[step]}
-                </th>
-              ))}
+              <StepHeads />
             </tr>
           </thead>
           <tbody>
@@ -75,6 +70,12 @@ export function ReachBoard({ communication }: { communication: CommunicationView
           </tbody>
         </table>
       </div>
+      {(communication.translations || communication.language) && (
+        <ByLanguage
+          communicationId={communication.id}
+          version={[reach.revision, reach.targeted, ...REACH_STEPS.map((step) => reach[step].stores)].join('-')}
+        />
+      )}
       {regionId ? (
         <RegionStores
           communicationId={communication.id}
@@ -88,6 +89,63 @@ export function ReachBoard({ communication }: { communication: CommunicationView
         <p className="muted">Choose a region to see its stores.</p>
       )}
     </section>
+  );
+}
+
+/** Reach by store locale, and the language each is shown (`?by=language`), read again as the live counts move. */
+function ByLanguage({ communicationId, version }: { communicationId: string; version: string }) {
+  const session = useSessionToken();
+  const path = `/v1/communications/${communicationId}/reach${query({ by: 'language' })}`;
+  const report = useQuery({
+    queryKey: ['reach-by-language', communicationId, version],
+    queryFn: ({ signal }) => read<ReachByLanguage>(path, session.token, signal),
+    placeholderData: keepPreviousData,
+  });
+  if (report.error) return <ErrorNotice error={report.error} />;
+  const rows = report.data?.byLanguage ?? [];
+  return (
+    <>
+      <h3>By language</h3>
+      <div className="table-scroll">
+        <table data-testid="reach-by-language">
+          <thead>
+            <tr>
+              <th>Store locale</th>
+              <th>Shown in</th>
+              <StepHeads />
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.locale}>
+                <td>{row.locale}</td>
+                <td>{row.shown}</td>
+                <td className="num">{row.targeted}</td>
+                {REACH_STEPS.map((step) => (
+                  <td key={step} className="num">
+                    {row[step]} <span className="muted">({percent(row[step], row.targeted)})</span>
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+/** Targeted and each reach step, as column heads. */
+function StepHeads() {
+  return (
+    <>
+      <th className="num">Targeted</th>
+      {REACH_STEPS.map((step) => (
+        <th key={step} className="num">
+          {LABEL[step]}
+        </th>
+      ))}
+    </>
   );
 }
 

@@ -22,6 +22,8 @@ export function FeedCard(props: {
   return (
     <article
       className={`feed-card feed-card--${c.kind}${urgent ? ' feed-card--urgent' : ''}`}
+      // The language this store's copy is in (issue 22): screen readers and hyphenation follow it.
+      lang={c.language}
       aria-label={`${urgent ? `${label} ` : ''}${KIND_LABEL[c.kind] ?? c.kind}: ${c.title}`}
     >
       <header className="feed-card-head">

@@ -1,6 +1,7 @@
 import { createContext, useContext } from 'react';
 import { keepPreviousData, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type {
+  AudienceCount,
   CommandResult,
   CommunicationView,
   Page,
@@ -73,13 +74,16 @@ export function useStorePage(filter: StoreFilter, cursor: string | undefined, li
 }
 
 /** How many stores and terminals an audience reaches, counted by the server with the planner's rule. */
-export function useAudienceCount(audience: {
-  all?: boolean;
-  regionIds?: string[];
-  storeIds?: string[];
-  tags?: string[];
-  roles?: string[];
-}) {
+export function useAudienceCount(
+  audience: {
+    all?: boolean;
+    regionIds?: string[];
+    storeIds?: string[];
+    tags?: string[];
+    roles?: string[];
+  },
+  options: { locales?: boolean } = {},
+) {
   const session = useSessionToken();
   const path = `/v1/audience/count${query({
     all: audience.all ? 'true' : undefined,
@@ -87,10 +91,11 @@ export function useAudienceCount(audience: {
     storeIds: audience.storeIds?.join(','),
     tags: audience.tags?.join(','),
     roles: audience.roles?.join(','),
+    locales: options.locales ? 'true' : undefined,
   })}`;
   return useQuery({
     queryKey: ['stores', 'audience-count', path],
-    queryFn: ({ signal }) => read<{ stores: number; terminals: number }>(path, session.token, signal),
+    queryFn: ({ signal }) => read<AudienceCount>(path, session.token, signal),
     placeholderData: keepPreviousData,
     staleTime: 5_000,
   });
