@@ -1,5 +1,5 @@
 import { topicNames } from '@lastmeter/contracts';
-import { createKafkaClient } from '@lastmeter/kafka';
+import { createKafkaClient, topicOffsets } from '@lastmeter/kafka';
 
 /** Demo people: username, password, role, store code. Printed at start. */
 export const DEMO_USERS = [
@@ -114,7 +114,7 @@ export async function logIsEmpty(brokers: string, prefix = ''): Promise<boolean>
   const admin = createKafkaClient({ brokers: brokers.split(','), clientId: 'lastmeter-seed' }).admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topicNames(prefix).events);
+    const offsets = await topicOffsets(admin, topicNames(prefix).events);
     return offsets.every(({ high }) => high === '0');
   } finally {
     await admin.disconnect();
@@ -127,15 +127,23 @@ export async function logIsEmpty(brokers: string, prefix = ''): Promise<boolean>
  */
 export async function seedDemo(commandUrl: string, admin: { username: string; password: string }): Promise<SeedResult> {
   const call = async (path: string, body: unknown, token?: string, key?: string) => {
-    const response = await fetch(`${commandUrl}/v1${path}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(key ? { 'idempotency-key': key } : {}),
-      },
-      body: JSON.stringify(body),
-    });
+    const send = () =>
+      fetch(`${commandUrl}/v1${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(key ? { 'idempotency-key': key } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    let response = await send();
+    // 503 records nothing (a dependency not ready yet, or load shed): wait as told, and again.
+    for (let attempt = 1; response.status === 503 && attempt < 10; attempt++) {
+      const wait = Math.min(5, Number(response.headers.get('retry-after')) || 1);
+      await new Promise((resolve) => setTimeout(resolve, wait * 1_000));
+      response = await send();
+    }
     const json = (await response.json()) as Record<string, unknown>;
     if (!response.ok) throw new Error(`seed: POST ${path} → ${response.status} ${JSON.stringify(json)}`);
     return json;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { DomainEvent, TopicNames, TopicRole } from '@lastmeter/contracts';
-import type { Admin, Consumer, Kafka } from '@lastmeter/kafka';
+import { topicOffsets, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
 import { recordSkipper, toWire, type ReplayFilter } from './replay-filter';
 import { recordParser, type RecordParser } from './replay-parser';
 import { packRecords, ParsedLines } from './replay-records';
@@ -388,7 +388,7 @@ export class LogReplay {
     const states: PartitionState[] = [];
     for (const role of REPLAYED) {
       const topic = this.topics[role];
-      const ends = await admin.fetchTopicOffsets(topic);
+      const ends = await topicOffsets(admin, topic);
       const starts = filter.from
         ? await admin.fetchTopicOffsetsByTimestamp(topic, filter.from.getTime() - CLOCK_SLACK_MS)
         : undefined;

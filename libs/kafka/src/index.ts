@@ -9,4 +9,5 @@ export * from './batch-producer';
 export * from './group-commit';
 export type { Admin, Batch, Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 export * from './topic-reader';
+export * from './topic-offsets';
 export * from './tracing';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IHeaders, Kafka } from 'kafkajs';
+import { topicOffsets } from './topic-offsets';
 
 export interface LoggedMessage {
   partition: number;
@@ -23,7 +24,7 @@ export async function readWholeTopic(kafka: Kafka, topic: string): Promise<Logge
   const messages: LoggedMessage[] = [];
   try {
     const ends = new Map(
-      (await admin.fetchTopicOffsets(topic))
+      (await topicOffsets(admin, topic))
         .filter(({ offset, low }) => offset !== low)
         .map(({ partition, offset }) => [partition, BigInt(offset)]),
     );

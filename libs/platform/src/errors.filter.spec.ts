@@ -1,5 +1,6 @@
 import { type ArgumentsHost, HttpException, ServiceUnavailableException } from '@nestjs/common';
 import { MaxRetriesPerRequestError } from 'ioredis/built/errors';
+import { KafkaUnavailable } from '@lastmeter/kafka';
 import { ErrorsFilter } from './errors.filter';
 
 /** Runs the filter on `exception`; returns the status, headers and body it answered with. */
@@ -43,6 +44,16 @@ describe('ErrorsFilter', () => {
     expect(answer.status).toBe(503);
     expect(answer.headers['retry-after']).toBe('2');
     expect(answer.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+  });
+
+  it('answers Kafka not answering in time (a broker starting) with 503 and Retry-After', () => {
+    const answer = answerTo(new KafkaUnavailable('the offsets of events are not available yet'));
+    expect(answer.status).toBe(503);
+    expect(answer.headers['retry-after']).toBe('2');
+    expect(answer.body).toMatchObject({
+      statusCode: 503,
+      message: 'the event log is unavailable for a moment; retry shortly',
+    });
   });
 
   it('answers anything unknown with a 500 that reveals nothing', () => {

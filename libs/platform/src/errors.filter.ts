@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { isRedisUnavailable, REDIS_UNAVAILABLE_RETRY_AFTER_S } from '@lastmeter/redis';
+import { KAFKA_UNAVAILABLE_RETRY_AFTER_S, KafkaUnavailable } from '@lastmeter/kafka';
 
 /** The one error body of every Last Meter API (docs/design.md section 7). */
 export interface ErrorBody {
@@ -110,6 +111,16 @@ export class ErrorsFilter implements ExceptionFilter {
         error: REASONS[503],
         message: 'the read models are unavailable for a moment; retry shortly',
         retryAfter: REDIS_UNAVAILABLE_RETRY_AFTER_S,
+      };
+    }
+    // The log could not answer in time (a broker starting, a leader moving).
+    if (exception instanceof KafkaUnavailable) {
+      this.logger.warn(`Kafka unavailable: ${error.message}`);
+      return {
+        statusCode: 503,
+        error: REASONS[503],
+        message: 'the event log is unavailable for a moment; retry shortly',
+        retryAfter: KAFKA_UNAVAILABLE_RETRY_AFTER_S,
       };
     }
     this.logger.error(error?.stack ?? String(exception));

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { TOPIC_ROLES, type TopicNames, type TopicRole } from '@lastmeter/contracts';
-import { createProducer, type Admin, type Consumer, type Kafka, type Producer } from '@lastmeter/kafka';
+import { createProducer, topicOffsets, type Admin, type Consumer, type Kafka, type Producer } from '@lastmeter/kafka';
 import { announcementChannel, encodeFeedNotice, feedChannel } from '@lastmeter/redis';
 import {
   contextOf,
@@ -292,7 +292,7 @@ export class ProjectionRunner {
   async endOffsets(): Promise<Record<string, number>> {
     const ends: Record<string, number> = {};
     for (const role of PROJECTED) {
-      for (const { partition, offset } of await this.admin!.fetchTopicOffsets(this.options.topics[role])) {
+      for (const { partition, offset } of await topicOffsets(this.admin!, this.options.topics[role])) {
         ends[`${role}/${partition}`] = Number(offset);
       }
     }
@@ -307,7 +307,7 @@ export class ProjectionRunner {
     const committed = await admin.fetchOffsets({ groupId: this.groupId, topics: PROJECTED.map((r) => topics[r]) });
     const lags: PartitionLag[] = [];
     for (const role of PROJECTED) {
-      const ends = await admin.fetchTopicOffsets(topics[role]);
+      const ends = await topicOffsets(admin, topics[role]);
       const commits = committed.find((c) => c.topic === topics[role])?.partitions ?? [];
       for (const { partition, offset } of ends) {
         const end = Number(offset);

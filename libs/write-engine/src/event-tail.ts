@@ -16,6 +16,7 @@ import {
   TOPIC_NAMES,
   TopicsBootstrap,
   traceCarrierOf,
+  topicOffsets,
   type Admin,
   type Batch,
   type Consumer,
@@ -262,7 +263,7 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
   private async endsOf(admin: Admin): Promise<Map<number, number>> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const offsets = await admin.fetchTopicOffsets(this.topics.events);
+        const offsets = await topicOffsets(admin, this.topics.events);
         return new Map(offsets.map(({ partition, high }) => [partition, Number(high)]));
       } catch (error) {
         if (!(error as { retriable?: boolean }).retriable || attempt >= 50) throw error;
@@ -309,7 +310,7 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
     const targets = new Map<string, number>();
     for (const topic of this.followed()) {
       // With the default read_committed isolation this is the last stable offset.
-      for (const { partition, offset } of await admin.fetchTopicOffsets(topic)) {
+      for (const { partition, offset } of await topicOffsets(admin, topic)) {
         if (!partitions || partitions.includes(partition)) targets.set(`${topic}/${partition}`, Number(offset));
       }
     }
