@@ -1,4 +1,4 @@
-import { dropRepeatedWrites, mergeHashSetNx, mergeSetAdds } from './projection';
+import { dropRepeatedWrites, foldScripts, mergeHashSetNx, mergeSetAdds, type Write } from './projection';
 
 describe('mergeSetAdds', () => {
   it('folds SADDs to one key into the first, keeping every other write and its order', () => {
@@ -72,5 +72,58 @@ describe('mergeHashSetNx', () => {
       ['HSETNX', 'k', 'f', 'b'],
     ];
     expect(mergeHashSetNx(writes)).toEqual(writes);
+  });
+});
+
+describe('foldScripts', () => {
+  const reachKeys = ['reach:c1', 'reach:c1:by-region', 'region-of', 'reach-comms', 'reach-stores'];
+  it('folds the lmReachStores of one communication and the lmHashMaxes of one hash where the first was', () => {
+    const other: Write = ['HSET', 'doc', 'f', 'v'];
+    const merged = foldScripts([
+      ['lmReachStore', ...reachKeys, 's1', 2, 'delivered', 'c1'],
+      ['lmHashMax', 'revision:c1', 's1/t1', 2],
+      other,
+      ['lmReachStore', ...reachKeys, 's2', 4, 'read', 'c1'],
+      ['lmHashMax', 'revision:c1', 's2/t1', 1],
+      [
+        'lmReachStore',
+        'reach:c2',
+        'reach:c2:by-region',
+        'region-of',
+        'reach-comms',
+        'reach-stores',
+        's1',
+        2,
+        'delivered',
+        'c2',
+      ],
+    ]);
+    expect(merged).toEqual([
+      ['lmReachStores', ...reachKeys, 'c1', 's1', 2, 'delivered', 's2', 4, 'read'],
+      ['lmHashMaxMany', 'revision:c1', 's1/t1', 2, 's2/t1', 1],
+      other,
+      [
+        'lmReachStores',
+        'reach:c2',
+        'reach:c2:by-region',
+        'region-of',
+        'reach-comms',
+        'reach-stores',
+        'c2',
+        's1',
+        2,
+        'delivered',
+      ],
+    ]);
+    expect(merged[2]).toBe(other);
+  });
+
+  it('leaves lmHashMax alone on a hash another write of the batch touches', () => {
+    const writes: Write[] = [
+      ['lmHashMax', 'k', 'f', 1],
+      ['HDEL', 'k', 'f'],
+      ['lmHashMax', 'k', 'f', 2],
+    ];
+    expect(foldScripts(writes)).toEqual(writes);
   });
 });

@@ -71,6 +71,50 @@ end
 return 1`,
   },
   /**
+   * `lmReachStore` for many stores and steps of one communication in one call (a batch of
+   * receipts, `foldScripts` in projection.ts): the same five KEYS; ARGV the communication
+   * id, then `store id, step bit, step name` triplets, applied in order exactly as that
+   * many `lmReachStore` calls would be. Returns how many counted.
+   */
+  lmReachStores: {
+    numberOfKeys: 5,
+    lua: `
+local counted = 0
+for i = 2, #ARGV, 3 do
+  local store = ARGV[i]
+  local mask = tonumber(redis.call('HGET', KEYS[1], store) or '0')
+  local bit = tonumber(ARGV[i + 1])
+  if math.floor(mask / bit) % 2 == 0 then
+    redis.call('HSET', KEYS[1], store, mask + bit)
+    local region = redis.call('HGET', KEYS[3], store) or 'unknown'
+    redis.call('HINCRBY', KEYS[2], ARGV[i + 2] .. ':' .. region, 1)
+    if mask == 0 then
+      redis.call('SADD', KEYS[4], ARGV[1])
+      redis.call('SADD', KEYS[5], store)
+    end
+    counted = counted + 1
+  end
+end
+return counted`,
+  },
+  /**
+   * KEYS[1] hash; ARGV field, number, field, number… `lmHashMax` of each pair in order:
+   * a batch's revisions of one communication in one command.
+   */
+  lmHashMaxMany: {
+    numberOfKeys: 1,
+    lua: `
+local raised = 0
+for i = 1, #ARGV, 2 do
+  local current = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
+  if tonumber(ARGV[i + 1]) > current then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    raised = raised + 1
+  end
+end
+return raised`,
+  },
+  /**
    * KEYS[1] `{dir}:region-of`, KEYS[2] `{dir}:reach-stores`, KEYS[3] `{dir}:reach-comms`;
    * ARGV store id, region id, the key prefix of the per-communication reach hashes (same
    * slot), then the counted step names in bit order. Records the store's region and, if
