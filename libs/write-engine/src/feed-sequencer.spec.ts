@@ -3,7 +3,8 @@ import type { Audience, DomainEvent, EventEnvelope, FeedAppended } from '@lastme
 import { AggregateStore } from './aggregate-store';
 import { FeedLedger } from './feed-ledger';
 import { FeedSequencer } from './feed-sequencer';
-import { EDITOR, FakeHistory, FakeWriterPool, eventOf, type FakeWriter } from './testing';
+import { EDITOR, FakeClock, FakeHistory, FakeWriterPool, eventOf, type FakeWriter } from './testing';
+import { WriteMetrics } from './write-metrics';
 
 const OWNED = 0;
 const OTHER = 1;
@@ -14,7 +15,15 @@ class Instance {
   readonly ledger = new FeedLedger();
   readonly writers = new FakeWriterPool();
   readonly history = new FakeHistory();
-  readonly sequencer = new FeedSequencer(this.store, this.ledger, this.writers, this.history);
+  readonly clock = new FakeClock();
+  readonly sequencer = new FeedSequencer(
+    this.store,
+    this.ledger,
+    this.writers,
+    this.history,
+    WriteMetrics.none(),
+    this.clock,
+  );
   /** Every event the log holds, to replay into a restarted instance. */
   readonly log: Array<{ event: DomainEvent; partition: number }> = [];
   private readonly versions = new Map<string, number>();
@@ -125,6 +134,45 @@ describe('FeedSequencer', () => {
     });
     expect(a.ledger.of('s1').head).toBe(4);
     expect(a.ledger.of('s3').head).toBe(0);
+  });
+
+  it('holds a next-brief item until the store opens, then appends it with that opening’s brief', async () => {
+    const a = start();
+    const writer = a.writers.own(OWNED);
+    // Monday 23 November 2026, 09:00 UTC = 10:00 in Paris: open; the next opening is Tuesday 09:00 (08:00 UTC).
+    a.append(
+      'store.registered',
+      'paris',
+      {
+        code: 'paris',
+        name: 'Paris',
+        regionId: 'north',
+        tags: [],
+        locale: 'fr-FR',
+        timezone: 'Europe/Paris',
+        openingHours: { mon: ['09:00', '19:00'], tue: ['09:00', '19:00'] },
+      },
+      OWNED,
+    );
+    const content = { kind: 'notice', title: 'brief', body: 'b', priority: 'normal', audience: { all: true } } as const;
+    a.append('communication.drafted', 'c1', { ...content, delivery: 'next-brief', revision: 1 }, 2);
+    a.append('communication.approved', 'c1', { selfApproved: true }, 2);
+    a.append('communication.published', 'c1', { revision: 1 }, 2);
+    await a.settle();
+    expect(feedsOf(writer)).toEqual({});
+    expect(a.sequencer.storesAwaitingBrief).toBe(1);
+
+    a.clock.current = new Date('2026-11-24T07:59:59Z');
+    expect(a.sequencer.wakeDueBriefs()).toBe(0);
+    a.clock.current = new Date('2026-11-24T08:00:01Z');
+    expect(a.sequencer.wakeDueBriefs()).toBe(1);
+    await a.settle();
+    expect(feedsOf(writer)).toEqual({ paris: [[1, 'published', 'c1']] });
+    expect((writer.feed()[0]!.data as FeedAppended).brief).toEqual({
+      at: '2026-11-24T08:00:00.000Z',
+      date: '2026-11-24',
+    });
+    expect(a.sequencer.storesAwaitingBrief).toBe(0);
   });
 
   it('gives a store registered after a publish the communications live for it', async () => {
