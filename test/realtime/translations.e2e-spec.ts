@@ -118,6 +118,14 @@ it('shows each store its language, warns of missing ones, breaks reach down by l
   expect(latest(tablets.brussels.received, id)!.communication).toMatchObject({ ...updatedFr, language: 'fr-BE' });
   await eventually(() => expect(latest(tablets.madrid.received, id)!.communication.revision).toBe(3));
   expect(latest(tablets.madrid.received, id)!.communication.language).toBe('en');
+
+  // The Berlin store becomes a Belgian one: its tablet gets the item again, in French.
+  await api.updateStore(stores.berlin, { locale: 'fr-BE' });
+  await eventually(() => expect(latest(tablets.berlin.received, id)!.communication.language).toBe('fr-BE'));
+  expect(latest(tablets.berlin.received, id)).toMatchObject({
+    change: 'revised',
+    communication: { ...updatedFr, revision: 3 },
+  });
 });
 
 it('refuses malformed language tags and translations with per-field errors, writing nothing', async () => {

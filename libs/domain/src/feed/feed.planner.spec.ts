@@ -318,3 +318,24 @@ describe('planStoreFeed: translations', () => {
     expect(shown('fr-BE', communication('c2', 'published', { all: true }))).not.toHaveProperty('language');
   });
 });
+
+describe('planStoreFeed: a store whose locale changes', () => {
+  it('gets the items it holds again in its new language, once', () => {
+    const { state, version } = communication('c1', 'published', { all: true });
+    const item = {
+      version,
+      state: { ...state, content: { ...state.content, translations: { 'fr-BE': { title: 'Avis', body: 'Texte' } } } },
+    };
+    const feed = emptyStoreFeed();
+    const time = { now: new Date() };
+    const plain = communication('c2', 'published', { all: true });
+    for (const entry of planStoreFeed({ ...STORE, locale: 'en-GB' }, [item, plain], feed, time))
+      applyFeedEntry(feed, entry);
+    const moved = planStoreFeed({ ...STORE, locale: 'fr-BE' }, [item, plain], feed, time);
+    expect(moved.map((e) => [e.feedSeq, e.change, e.communication.id, e.communication.title])).toEqual([
+      [3, 'revised', 'c1', 'Avis'],
+    ]);
+    for (const entry of moved) applyFeedEntry(feed, entry);
+    expect(planStoreFeed({ ...STORE, locale: 'fr-BE' }, [item, plain], feed, time)).toEqual([]);
+  });
+});

@@ -23,6 +23,8 @@ export interface FeedItemState {
   rejection?: number;
   /** The daily brief it came with (absent: delivered at once). */
   brief?: FeedBrief;
+  /** The language the store was shown it in (absent: the communication has no translations). */
+  language?: string;
 }
 
 /** A communication as the planner's view has it: its state and its aggregateVersion. */
@@ -189,6 +191,8 @@ export function planStoreFeed(
       } else if (held.revision !== communication.revision) append('revised');
       // The same revision again, now with the store's evidence sent back: its tablets reopen the task.
       else if ((rejected?.rejection ?? 0) > (held.rejection ?? 0)) append('revised');
+      // The store's locale changed, and with it the language it is shown (issue 22).
+      else if (held.language !== feedSnapshot(communication, store.locale).language) append('revised');
     } else if (held?.live) {
       append(communication.status === 'expired' ? 'expired' : 'retracted');
     }
@@ -215,6 +219,7 @@ export function applyFeedEntry(feed: StoreFeedState, entry: FeedAppended): boole
       sourceVersion: entry.sourceVersion,
       rejection: entry.evidenceRejected?.rejection,
       brief: entry.brief,
+      language: entry.communication.language,
     }),
   );
   return true;
