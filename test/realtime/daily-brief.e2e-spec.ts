@@ -6,6 +6,7 @@ import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { everyDay, movableClock } from '../support/clock';
 import { eventually } from '../support/eventually';
+import { metric } from '../support/read-side';
 import { readTopic } from '../support/log-reader';
 import { recordingTerminal } from '../support/recording-terminal';
 import { bearer, Publisher } from '../support/write-api';
@@ -62,6 +63,9 @@ it('gives three stores in three time zones their brief at their own opening, and
   });
   for (const { received } of terminals) expect(itemsOf(received, recall)[0]).not.toHaveProperty('brief');
   const briefItems = (received: FeedMessage[]) => [...itemsOf(received, planogram), ...itemsOf(received, rota)];
+  // The command service says how many stores wait for their brief (docs/observability.md).
+  const awaiting = () => metric(apps.command, 'lastmeter_feed_stores_awaiting_brief');
+  await eventually(async () => expect(await awaiting()).toBe(3));
   clock.set('2026-12-02T07:59:50Z');
   await new Promise((resolve) => setTimeout(resolve, 2_500));
   for (const { received } of terminals) expect(briefItems(received)).toEqual([]);
@@ -97,6 +101,7 @@ it('gives three stores in three time zones their brief at their own opening, and
   await eventually(() => expect(briefItems(tokyoTablet!.received)).toHaveLength(2));
   expect(briefItems(tokyoTablet!.received)[0]!.brief).toEqual({ at: '2026-12-03T00:00:00.000Z', date: '2026-12-03' });
   for (const { received } of terminals) expect(briefItems(received)).toHaveLength(2);
+  expect(await awaiting()).toBe(0);
 
   // Head office sees the delivery it chose.
   const view = await request(apps.gateway.url)

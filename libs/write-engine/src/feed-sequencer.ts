@@ -96,10 +96,13 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     @Optional() @Inject(WriteMetrics) private readonly metrics: WriteMetrics = WriteMetrics.none(),
     @Optional() @Inject(CLOCK) private readonly clock: Clock = systemClock,
   ) {
-    this.metrics.watchSequencer(() => {
-      const times = [this.pendingSince, this.inFlightSince].filter((t): t is number => t !== undefined);
-      return times.length ? Math.min(...times) : undefined;
-    });
+    this.metrics.watchSequencer(
+      () => {
+        const times = [this.pendingSince, this.inFlightSince].filter((t): t is number => t !== undefined);
+        return times.length ? Math.min(...times) : undefined;
+      },
+      () => this.briefsDue.size,
+    );
   }
 
   onApplicationBootstrap(): void {

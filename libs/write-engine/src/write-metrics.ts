@@ -15,6 +15,8 @@ export class WriteMetrics {
   private readonly sequencing?: Histogram;
   /** Since when the oldest feed change not yet sequenced has waited (ms), if one has. */
   private sequencerBehindSince?: () => number | undefined;
+  /** How many stores of this instance hold items back for their daily brief. */
+  private storesAwaitingBrief?: () => number;
 
   constructor(registry?: Registry) {
     if (!registry) return;
@@ -54,6 +56,15 @@ export class WriteMetrics {
         this.set(since === undefined ? 0 : Math.max(0, (Date.now() - since) / 1000));
       },
     });
+    const awaiting = () => this.storesAwaitingBrief?.() ?? 0;
+    new Gauge({
+      name: 'lastmeter_feed_stores_awaiting_brief',
+      help: "Stores of this instance's partitions holding next-brief items until their opening (issue 22)",
+      registers: [registry],
+      collect() {
+        this.set(awaiting());
+      },
+    });
   }
 
   static none(): WriteMetrics {
@@ -76,7 +87,8 @@ export class WriteMetrics {
   }
 
   /** The sequencer says how far behind it is when scraped. */
-  watchSequencer(behindSince: () => number | undefined): void {
+  watchSequencer(behindSince: () => number | undefined, awaitingBrief?: () => number): void {
     this.sequencerBehindSince = behindSince;
+    this.storesAwaitingBrief = awaitingBrief;
   }
 }
