@@ -79,6 +79,16 @@ it('reloads without network with its feed and outbox, and resumes when the netwo
     ).toMatch(/\/sw\.js$/),
   );
 
+  // Its "delivered" receipt is recorded before the network goes (under load it can still
+  // be in the outbox, which would then hold one more fact than the steps below count).
+  await eventually(async () => {
+    const response = await request(apps.gateway!.url)
+      .get(`/v1/communications/${first}/reach`)
+      .set(bearer(api.token('hq-admin')));
+    expect((response.body as ReachReport).delivered?.terminals).toBe(1);
+  });
+  await eventually(async () => expect(await page.getByText(/waiting to send/).count()).toBe(0));
+
   // The network goes: the tablet says so, and keeps an acknowledgement in its outbox.
   consoleWatch.allowNetworkErrors(true);
   await context.setOffline(true);
