@@ -34,24 +34,34 @@ export const MAX_TRANSLATIONS = 50;
 export const MAX_TRANSLATED_TITLE = 200;
 export const MAX_TRANSLATED_BODY = 20_000;
 
-/** A language tag in canonical form, or undefined when it is not one (`fr_BE` → `fr-BE`). */
-export function canonicalLocale(tag: string): string | undefined {
+/** The tag as `Intl.getCanonicalLocales` writes it, or undefined when it is no BCP 47 tag. */
+function canonicalTag(tag: string): string | undefined {
   try {
-    return Intl.getCanonicalLocales(tag.replace(/_/g, '-'))[0];
+    return Intl.getCanonicalLocales(tag)[0];
   } catch {
     return undefined;
   }
 }
 
+/** A language tag in canonical form, or undefined when it is not one (`fr_BE` → `fr-BE`). */
+export function canonicalLocale(tag: string): string | undefined {
+  return canonicalTag(tag.replace(/_/g, '-'));
+}
+
+/** A translation's text, without the write side's `stale` mark. */
+export function translationText({ stale: _stale, ...text }: Translation): Translation {
+  return text;
+}
+
+/** Translations as a client sends them: without the write side's `stale` marks. */
+export function withoutStaleMarks(translations: Translations): Translations {
+  return Object.fromEntries(Object.entries(translations).map(([tag, t]) => [tag, translationText(t)]));
+}
+
 /** What is wrong with a language tag used as a key or as `language`; undefined when fine. */
 export function languageTagProblem(tag: unknown): string | undefined {
   if (typeof tag !== 'string' || tag === '') return 'must be a language tag such as fr-BE';
-  let canonical: string | undefined;
-  try {
-    canonical = Intl.getCanonicalLocales(tag)[0];
-  } catch {
-    canonical = undefined;
-  }
+  const canonical = canonicalTag(tag);
   if (!canonical) {
     const hint = canonicalLocale(tag);
     return `${JSON.stringify(tag)} is not a language tag (BCP 47, such as fr-BE)${hint ? `: ${hint}?` : ''}`;

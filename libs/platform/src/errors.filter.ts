@@ -103,24 +103,28 @@ export class ErrorsFilter implements ExceptionFilter {
         ...(error.currentVersion !== undefined ? { currentVersion: error.currentVersion } : {}),
       };
     }
-    // Redis down or failing over: unavailable for a moment, not broken.
-    if (isRedisUnavailable(exception)) {
-      this.logger.warn(`Redis unavailable: ${error.message}`);
+    // A dependency unavailable for a moment, not broken: Redis down or failing over, or
+    // the log not answering in time (a broker starting, a leader moving).
+    const unavailable = isRedisUnavailable(exception)
+      ? {
+          what: 'Redis',
+          message: 'the read models are unavailable for a moment; retry shortly',
+          retryAfter: REDIS_UNAVAILABLE_RETRY_AFTER_S,
+        }
+      : exception instanceof KafkaUnavailable
+        ? {
+            what: 'Kafka',
+            message: 'the event log is unavailable for a moment; retry shortly',
+            retryAfter: KAFKA_UNAVAILABLE_RETRY_AFTER_S,
+          }
+        : undefined;
+    if (unavailable) {
+      this.logger.warn(`${unavailable.what} unavailable: ${error.message}`);
       return {
         statusCode: 503,
         error: REASONS[503],
-        message: 'the read models are unavailable for a moment; retry shortly',
-        retryAfter: REDIS_UNAVAILABLE_RETRY_AFTER_S,
-      };
-    }
-    // The log could not answer in time (a broker starting, a leader moving).
-    if (exception instanceof KafkaUnavailable) {
-      this.logger.warn(`Kafka unavailable: ${error.message}`);
-      return {
-        statusCode: 503,
-        error: REASONS[503],
-        message: 'the event log is unavailable for a moment; retry shortly',
-        retryAfter: KAFKA_UNAVAILABLE_RETRY_AFTER_S,
+        message: unavailable.message,
+        retryAfter: unavailable.retryAfter,
       };
     }
     this.logger.error(error?.stack ?? String(exception));

@@ -101,7 +101,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         const times = [this.pendingSince, this.inFlightSince].filter((t): t is number => t !== undefined);
         return times.length ? Math.min(...times) : undefined;
       },
-      () => this.briefsDue.size,
+      () => this.storesAwaitingBrief,
     );
   }
 

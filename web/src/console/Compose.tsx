@@ -6,6 +6,8 @@ import {
   DEFAULT_LANGUAGE,
   PRIORITIES,
   translationFor,
+  translationText,
+  withoutStaleMarks,
   type Translation,
   type Translations,
   type Audience,
@@ -107,12 +109,8 @@ function contentOf(form: Form) {
     ...(form.cover ? { cover: { mediaId: form.cover.mediaId } } : {}),
     language: form.language,
     // Stale marks are the server's to set and clear: what is sent is the text.
-    ...(Object.keys(form.translations).length ? { translations: withoutStale(form.translations) } : {}),
+    ...(Object.keys(form.translations).length ? { translations: withoutStaleMarks(form.translations) } : {}),
   };
-}
-
-function withoutStale(translations: Translations): Translations {
-  return Object.fromEntries(Object.entries(translations).map(([tag, { stale: _stale, ...text }]) => [tag, text]));
 }
 
 /** Only the fields that differ from the communication as it is (a revision that changes nothing is refused). */
@@ -131,7 +129,7 @@ function changesOf(form: Form, original: CommunicationView): Record<string, unkn
     attachments: original.attachments?.map(({ mediaId, name }) => ({ mediaId, name })),
     cover: original.cover && { mediaId: original.cover.mediaId },
     language: original.language ?? DEFAULT_LANGUAGE,
-    translations: original.translations && withoutStale(original.translations),
+    translations: original.translations && withoutStaleMarks(original.translations),
   };
   if (!('translations' in next) && original.translations) next.translations = {};
   // Removed media are sent with their "absent" values.
@@ -432,7 +430,7 @@ function TranslationsEditor(props: {
     })
     .sort();
   const update = (tag: string, patch: Partial<Translation>) => {
-    const { stale: _stale, ...current } = form.translations[tag] ?? { title: '', body: '' };
+    const current = translationText(form.translations[tag] ?? { title: '', body: '' });
     onChange({ translations: { ...form.translations, [tag]: { ...current, ...patch } } });
   };
   const add = () => {

@@ -30,7 +30,7 @@ import {
   RevokeTerminalDto,
   UpdateStoreDto,
 } from './directory.dto';
-import { ENROLLMENT_TTL_MS, hashEnrollmentCode, newEnrollmentCode } from './enrollment-code';
+import { enrollmentExpiry, hashEnrollmentCode, newEnrollmentCode } from './enrollment-code';
 
 const id = new ParseUUIDPipe();
 
@@ -99,8 +99,7 @@ export class DirectoryController {
     @CurrentActor() actor: Actor,
   ): Promise<TerminalRegistration> {
     const enrollmentCode = newEnrollmentCode();
-    // On the decider's clock, which checks it (moved ahead in tests: LASTMETER_CLOCK_FILE).
-    const expiresAt = new Date(this.clock.now().getTime() + ENROLLMENT_TTL_MS).toISOString();
+    const expiresAt = enrollmentExpiry(this.clock.now());
     const command = {
       type: 'terminal.register' as const,
       payload: {

@@ -10,6 +10,14 @@ export function newEnrollmentCode(): string {
   return [chars.slice(0, 4), chars.slice(4, 8), chars.slice(8)].map((group) => group.join('')).join('-');
 }
 
+/**
+ * When a code issued now expires (ISO), on the write engine's clock: the decider that
+ * checks it reads the same clock (moved ahead in tests: LASTMETER_CLOCK_FILE).
+ */
+export function enrollmentExpiry(now: Date): string {
+  return new Date(now.getTime() + ENROLLMENT_TTL_MS).toISOString();
+}
+
 /** Only the hash is stored in the log; case and dashes do not matter when typing. */
 export function hashEnrollmentCode(code: string): string {
   return createHash('sha256')

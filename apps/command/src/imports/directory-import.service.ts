@@ -21,7 +21,7 @@ import {
   type BatchResult,
   type Dispatch,
 } from '@lastmeter/write-engine';
-import { ENROLLMENT_TTL_MS, hashEnrollmentCode, newEnrollmentCode } from '../directory/enrollment-code';
+import { enrollmentExpiry, hashEnrollmentCode, newEnrollmentCode } from '../directory/enrollment-code';
 import { openingHoursOf } from '../http/opening-hours.decorator';
 import type { RawRow } from './import-file';
 import { checkRow, type CheckedRow, type StoreRow } from './import-rows';
@@ -158,7 +158,7 @@ export class DirectoryImport {
         run.resolves(row, 'store', row.row.store, firstLine.store, existedBefore.store) &&
         !this.knownTerminal(run, row),
     );
-    const expiresAt = new Date(this.clock.now().getTime() + ENROLLMENT_TTL_MS).toISOString();
+    const expiresAt = enrollmentExpiry(this.clock.now());
     // Made for every terminal sent; only those the decider registers are ever valid.
     const codes = terminals.map(() => newEnrollmentCode());
     await run.dispatch(

@@ -5,6 +5,8 @@ import {
   EVIDENCE,
   languageTagProblem,
   translationsProblems,
+  translationText,
+  withoutStaleMarks,
   MAX_COMMUNICATION_ATTACHMENTS,
   PRIORITIES,
   type Audience,
@@ -173,7 +175,7 @@ function checkTranslations(content: CommunicationContent, problems: FieldProblem
     if (problem) problems.add('language', problem);
   }
   if (content.translations === undefined) return;
-  const shape = translationsProblems(stripStale(content.translations));
+  const shape = translationsProblems(withoutStaleMarks(content.translations));
   if (shape.length) return shape.forEach((problem) => problems.add('translations', problem));
   const language = content.language ?? DEFAULT_LANGUAGE;
   for (const [tag, translation] of Object.entries(content.translations)) {
@@ -196,13 +198,6 @@ function checkTranslations(content: CommunicationContent, problems: FieldProblem
   }
 }
 
-/** Translations without the write side's `stale` marks (as a client would send them). */
-export function stripStale(translations: Translations): Translations {
-  return Object.fromEntries(
-    Object.entries(translations).map(([tag, { stale: _stale, ...translation }]) => [tag, translation]),
-  );
-}
-
 /**
  * The translations after a revision (issue 22): a translation the revision changed (or
  * added) is current; one it left alone becomes stale when the revision changed the
@@ -219,12 +214,11 @@ export function markStaleTranslations(
   );
   const marked: Translations = {};
   for (const [tag, translation] of Object.entries(next.translations)) {
-    const { stale: _stale, ...text } = translation;
+    const text = translationText(translation);
     const previous = before.translations?.[tag];
-    const { stale: wasStale, ...previousText } = previous ?? { title: '', body: '' };
-    const updated =
-      !previous || (given?.[tag] !== undefined && !sameValue(previousText, stripStale({ t: given[tag] }).t));
-    marked[tag] = !updated && (defaultChanged || wasStale) ? { ...text, stale: true } : text;
+    const sent = given?.[tag];
+    const updated = !previous || (sent !== undefined && !sameValue(translationText(previous), translationText(sent)));
+    marked[tag] = !updated && (defaultChanged || previous?.stale) ? { ...text, stale: true } : text;
   }
   return marked;
 }

@@ -1,4 +1,10 @@
-import type { Actor, DomainEvent, EventDataByType, EventDraft } from '@lastmeter/contracts';
+import {
+  withoutStaleMarks,
+  type Actor,
+  type DomainEvent,
+  type EventDataByType,
+  type EventDraft,
+} from '@lastmeter/contracts';
 import { EDITOR_ROLES, isEditor, requireRole } from '../access';
 import type { CommunicationCommand, CommunicationInput } from '../commands';
 import type { DecideContext, Decider } from '../decider';
@@ -10,7 +16,6 @@ import {
   contentChanges,
   markStaleTranslations,
   normalizeContent,
-  stripStale,
 } from './communication.content';
 import { initialCommunicationState, type CommunicationState } from './communication.state';
 
@@ -38,7 +43,7 @@ function draft(payload: CommunicationInput, state: CommunicationState, context: 
   requireRole(context.actor, AUTHORS, 'draft a communication');
   if (state.exists) throw new Conflict(`communication ${state.id} already exists`);
   const content = normalizeContent(payload);
-  if (content.translations) content.translations = stripStale(content.translations);
+  if (content.translations) content.translations = withoutStaleMarks(content.translations);
   checkDeliveryGiven(payload, content);
   assertValidContent(content, { now: context.now, directory: context.directory, dueAtIsNew: true });
   return [draftOf('communication.drafted', { ...content, revision: 1 })];

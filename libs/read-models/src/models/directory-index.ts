@@ -120,6 +120,11 @@ export function countReach(
 
 export type RegionReachCounts = Map<string, Record<ReachCounted, number>>;
 
+/** The counts of a group (a region, a locale) before any store of it is counted. */
+function noReach(): Record<ReachCounted, number> {
+  return Object.fromEntries(REACH_COUNTED.map((step) => [step, 0])) as Record<ReachCounted, number>;
+}
+
 /** Per region (`unknown`: not in the directory), how many stores reached each step: one HGETALL. */
 export async function reachCountsByRegion(
   redis: Redis,
@@ -135,7 +140,7 @@ export async function reachCountsByRegion(
     if (!REACH_COUNTED.includes(step)) continue;
     let region = counts.get(regionId);
     if (!region) {
-      region = { targeted: 0, delivered: 0, read: 0, acknowledged: 0, completed: 0 };
+      region = noReach();
       counts.set(regionId, region);
     }
     region[step] = Number(value);
@@ -445,7 +450,7 @@ export async function reachCountsByLocale(
       const locale = locales[i] ?? fromRows.get(id) ?? 'unknown';
       let row = counts.get(locale);
       if (!row) {
-        row = { targeted: 0, delivered: 0, read: 0, acknowledged: 0, completed: 0 };
+        row = noReach();
         counts.set(locale, row);
       }
       REACH_COUNTED.forEach((step, bit) => {
