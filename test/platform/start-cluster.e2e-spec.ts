@@ -42,7 +42,7 @@ async function clusterStatus(): Promise<{ cluster: ClusterStatus }> {
 
 const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
 
-it('runs two of every app behind HAProxy; a terminal survives losing its gateway, a broker and the Redis master', async () => {
+async function scenario(): Promise<void> {
   const ports = { gateway: await freePort(), command: await freePort() };
   child = spawn(process.execPath, [CLI, 'start-cluster'], {
     env: {
@@ -199,4 +199,13 @@ it('runs two of every app behind HAProxy; a terminal survives losing its gateway
   process.kill(-child.pid!, 'SIGINT');
   expect(await exited).toBe(0);
   child = undefined;
+}
+
+it('runs two of every app behind HAProxy; a terminal survives losing its gateway, a broker and the Redis master', async () => {
+  // On a failure, what `lastmeter start-cluster` printed comes with it (which process
+  // stopped, or why it shut down): the temporary home and its logs are gone afterwards.
+  await scenario().catch((error: Error) => {
+    error.message += `\n--- lastmeter start-cluster said (last 8,000 characters) ---\n${output.slice(-8_000)}`;
+    throw error;
+  });
 }, 420_000);
