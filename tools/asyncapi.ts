@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import {
   CREDENTIAL_RECORD,
+  PERSON_KEY_RECORD,
   CONNECT_REFUSALS,
   CONSOLE_NAMESPACE,
   CONSOLE_REACH_UPDATES_PER_SECOND,
@@ -412,6 +413,7 @@ const CHANNEL_OF: Record<TopicRole, string> = {
   storeEvents: 'store-events',
   feed: 'feed',
   credentials: 'credentials',
+  personKeys: 'person-keys',
   dlq: 'dlq',
 };
 
@@ -544,6 +546,28 @@ function kafkaMessages(role: TopicRole): KafkaMessage[] {
           key: keyOf(role),
         },
       ];
+    case 'personKeys':
+      return [
+        {
+          id: 'person-key',
+          title: 'Person key',
+          summary: "A staff member's data key, written before the command that adds them.",
+          description:
+            'Compacted. It seals their personal fields in the events (`SealedText`, AES-256-GCM). The projector ' +
+            'mirrors it to Redis for the read paths; nothing else reads it (docs/privacy.md).',
+          payload: schemaRef('PersonKeyRecord'),
+          headers: typeHeader(PERSON_KEY_RECORD, `Always \`${PERSON_KEY_RECORD}\`.`, false),
+          key: keyOf(role),
+        },
+        {
+          id: 'person-key-tombstone',
+          title: 'Erasure',
+          summary: 'A null value: the person was erased (in the transaction of `staff.erased`).',
+          payload: { type: 'null' },
+          headers: typeHeader(PERSON_KEY_RECORD, `Always \`${PERSON_KEY_RECORD}\`.`, false),
+          key: keyOf(role),
+        },
+      ];
     case 'dlq':
       return [
         {
@@ -603,6 +627,10 @@ const KAFKA_SIDES: Record<TopicRole, { send: string; receive: string }> = {
   credentials: {
     send: 'The partition writers append records and tombstones in the same transactions as their events.',
     receive: 'The command service only (logins, enrollment).',
+  },
+  personKeys: {
+    send: 'The command service, before the command that adds a person; the partition writers append tombstones (erasure).',
+    receive: 'The projector, which mirrors the keys to Redis for the read paths (docs/privacy.md).',
   },
   dlq: {
     send: 'The projector, before it moves past a record it could not apply; `lastmeter dlq retry` appends `resolved`.',

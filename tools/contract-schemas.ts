@@ -58,6 +58,7 @@ const MESSAGE_ROOTS = [
   'CommandEnvelopeJson',
   'FeedBatchRecord',
   'CredentialRecord',
+  'PersonKeyRecord',
   'DlqRecord',
   'CommunicationEventData',
   'DirectoryEventData',

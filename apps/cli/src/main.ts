@@ -5,6 +5,7 @@ import { dlqCommand } from './commands/dlq.command';
 import { doctorCommand } from './commands/doctor.command';
 import { importCommand } from './commands/import.command';
 import { infraCommand } from './commands/infra.command';
+import { peopleCommand } from './commands/people.command';
 import { rebuildCommand } from './commands/rebuild.command';
 import { replayCommand } from './commands/replay.command';
 import { startClusterCommand } from './commands/start-cluster.command';
@@ -22,6 +23,7 @@ const program = new Command('lastmeter')
   .addCommand(dlqCommand())
   .addCommand(credentialsCommand())
   .addCommand(replayCommand())
-  .addCommand(importCommand());
+  .addCommand(importCommand())
+  .addCommand(peopleCommand());
 
 program.parseAsync(process.argv).catch(exitWithError);

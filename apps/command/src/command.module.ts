@@ -16,6 +16,8 @@ import { DirectoryLookup } from './directory/directory-lookup';
 import { ReportsController } from './directory/reports.controller';
 import { DirectoryImport } from './imports/directory-import.service';
 import { ImportsController } from './imports/imports.controller';
+import { PersonKeys } from './staff/person-keys';
+import { StaffController } from './staff/staff.controller';
 
 @Module({})
 export class CommandModule {
@@ -35,10 +37,12 @@ export class CommandModule {
         ImportsController,
         CommunicationsController,
         ReportsController,
+        StaffController,
       ],
       providers: [
         DirectoryLookup,
         DirectoryImport,
+        PersonKeys,
         CommunicationMedia,
         { provide: MediaLibrary, useValue: new MediaLibrary(configuredMediaStore(config, lastmeterHome().media)) },
         { provide: SESSION_CHECK, useClass: CommandSessionCheck },

@@ -7,6 +7,7 @@ import { EventsController } from './history/events.controller';
 import { BoardController } from './read/board.controller';
 import { CommunicationsController } from './read/communications.controller';
 import { StoresController } from './read/stores.controller';
+import { StaffController } from './read/staff.controller';
 import { MediaController } from './media/media.controller';
 import { MediaSweeper } from './media/media-sweeper';
 import { MediaModule } from './media/media.module';
@@ -27,6 +28,7 @@ export class GatewayModule {
       controllers: [
         CommunicationsController,
         StoresController,
+        StaffController,
         BoardController,
         EventsController,
         AuditController,

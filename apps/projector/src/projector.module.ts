@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@lastmeter/config';
 import { PlatformModule } from '@lastmeter/platform';
+import { PersonKeyFollower } from './person-key-follower';
 import { ProjectorService } from './projector.service';
 
 @Module({})
@@ -9,7 +10,7 @@ export class ProjectorModule {
     return {
       module: ProjectorModule,
       imports: [PlatformModule.forRoot('projector', config)],
-      providers: [ProjectorService],
+      providers: [ProjectorService, PersonKeyFollower],
     };
   }
 }

@@ -3,3 +3,4 @@ export * from './tokens';
 export * from './roles.guard';
 export * from './auth.module';
 export * from './password';
+export * from './personal-data';

@@ -23,13 +23,39 @@ export type CredentialRecord =
       /** SHA-256 of the normalised one-time code (60 bits, single use, 24 h). */
       codeHash: string;
       expiresAt: string;
+    }
+  | {
+      kind: 'staff-pin';
+      staffId: string;
+      /** scrypt of the 4–6 digit PIN, as passwords. */
+      pinHash: string;
+      setAt: string;
     };
 
 /** One write to the credentials topic: a record, or a tombstone (`record: null`). */
 export interface CredentialChange {
-  /** User or terminal id (the message key). */
+  /** User, terminal or staff id (the message key). */
   id: string;
   record: CredentialRecord | null;
+  /**
+   * `person-key`: a tombstone for the staff member's key in lastmeter.person-keys.v1
+   * (erasure), appended in the same transaction as `staff.erased`.
+   */
+  topic?: 'person-key';
+}
+
+/** The `type` header of every record of lastmeter.person-keys.v1 (tombstones included). */
+export const PERSON_KEY_RECORD = 'person-key';
+
+/**
+ * A record of lastmeter.person-keys.v1 (compacted, keyed by staff id): the person's data
+ * key. Written by the command service before the command that adds the person, so no
+ * command or event ever holds a personal field in clear; a tombstone erases the person.
+ */
+export interface PersonKeyRecord {
+  /** 256 random bits, base64url. */
+  key: string;
+  createdAt: string;
 }
 
 /** Field names that carry credential material; no output may contain them. */

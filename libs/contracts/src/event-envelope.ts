@@ -1,6 +1,6 @@
 import type { Actor } from './roles';
 
-export const AGGREGATE_TYPES = ['communication', 'store', 'region', 'terminal', 'user'] as const;
+export const AGGREGATE_TYPES = ['communication', 'store', 'region', 'terminal', 'user', 'staff'] as const;
 export type AggregateType = (typeof AGGREGATE_TYPES)[number];
 
 /**

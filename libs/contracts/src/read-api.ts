@@ -172,6 +172,24 @@ export interface UserView {
   disabled: boolean;
 }
 
+/** `GET /v1/stores/:storeId/staff`: a person of the store's roster (issue 21). */
+export interface StaffView {
+  id: string;
+  storeId: string;
+  /** Their name, or "Erased person" once their personal data was erased. */
+  name: string;
+  roles: StoreRole[];
+  /** `removed`: left the store (history kept); `erased`: personal data deleted. */
+  status: 'active' | 'removed' | 'erased';
+  /** For `If-Match`. */
+  version: number;
+}
+
+/** `GET /v1/stores/:storeId/staff`: by name; removed and erased people only with `all=true`. */
+export interface StaffList {
+  items: StaffView[];
+}
+
 /** `GET /v1/users`. */
 export interface UserList {
   items: UserView[];
@@ -381,6 +399,7 @@ export interface HttpAnswers {
   ReachTimeline: ReachTimeline;
   RegionList: RegionList;
   ReportPage: ReportPage;
+  StaffList: StaffList;
   StorePage: StorePage;
   StoreView: StoreView;
   TerminalPage: TerminalPage;

@@ -46,6 +46,14 @@ export const TOPICS = {
     // removes the key after delete.retention.ms. Nothing here is history.
     config: { 'cleanup.policy': 'compact', 'delete.retention.ms': String(DAY_MS), 'min.compaction.lag.ms': '0' },
   },
+  personKeys: {
+    name: 'lastmeter.person-keys.v1',
+    key: 'staff id',
+    purpose:
+      "each person's data key (AES-256-GCM) for the sealed personal fields of the log; a tombstone erases the person",
+    // Compacted like the credentials: deleting a key is what erases a person (docs/privacy.md).
+    config: { 'cleanup.policy': 'compact', 'delete.retention.ms': String(DAY_MS), 'min.compaction.lag.ms': '0' },
+  },
   dlq: {
     name: 'lastmeter.dlq.v1',
     key: 'original key',

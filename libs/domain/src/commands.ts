@@ -13,6 +13,7 @@ import type {
   StoreRole,
   UserRole,
   Translations,
+  SealedText,
 } from '@lastmeter/contracts';
 import type { Command } from './decider';
 
@@ -97,5 +98,17 @@ export type UserCommand =
   | Command<'user.enable', Record<string, never>>
   | Command<'user.change-role', { role: UserRole; storeId?: string }>;
 
-export type AnyCommand = CommunicationCommand | RegionCommand | StoreCommand | TerminalCommand | UserCommand;
+/**
+ * A store's staff (issue 21). The name arrives sealed with the person's key (the HTTP
+ * layer seals it, so the commands topic never holds it in clear); `pinHash` rides on the
+ * command only and goes to lastmeter.credentials.v1, as passwords do.
+ */
+export type StaffCommand =
+  | Command<'staff.add', { storeId: string; name: SealedText; roles: StoreRole[]; pinHash: string }>
+  | Command<'staff.update', { name?: SealedText; roles?: StoreRole[]; pinHash?: string }>
+  | Command<'staff.remove', { reason?: string }>
+  | Command<'staff.erase', Record<string, never>>;
+
+export type AnyCommand =
+  CommunicationCommand | RegionCommand | StoreCommand | TerminalCommand | UserCommand | StaffCommand;
 export type CommandType = AnyCommand['type'];

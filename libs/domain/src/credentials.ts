@@ -37,6 +37,18 @@ export function credentialChanges(
           },
         },
       ];
+    case 'staff.add':
+    case 'staff.update':
+      if (!command.payload.pinHash) return [];
+      return [{ id: aggregateId, record: { kind: 'staff-pin', staffId: aggregateId, pinHash: command.payload.pinHash, setAt: now } }];
+    case 'staff.remove':
+      return [{ id: aggregateId, record: null }];
+    case 'staff.erase':
+      // The PIN, and the key that seals every personal field of theirs (docs/privacy.md).
+      return [
+        { id: aggregateId, record: null },
+        { id: aggregateId, record: null, topic: 'person-key' },
+      ];
     case 'terminal.enroll':
     case 'terminal.revoke':
       // Single use: a redeemed (or revoked) terminal's code is deleted.

@@ -5,6 +5,7 @@ import { regionDecider } from './region/region.decider';
 import { storeDecider } from './store/store.decider';
 import { terminalDecider } from './terminal/terminal.decider';
 import { userDecider } from './user/user.decider';
+import { staffDecider } from './staff/staff.decider';
 
 export * from './errors';
 export * from './decider';
@@ -21,6 +22,8 @@ export * from './terminal/terminal.state';
 export { terminalDecider } from './terminal/terminal.decider';
 export * from './user/user.state';
 export { userDecider } from './user/user.decider';
+export * from './staff/staff.state';
+export { staffDecider } from './staff/staff.decider';
 export * from './feed/feed.planner';
 export * from './quiz/quiz';
 export { credentialChanges } from './credentials';
@@ -32,6 +35,7 @@ export const DECIDERS = {
   store: storeDecider,
   terminal: terminalDecider,
   user: userDecider,
+  staff: staffDecider,
 } as const satisfies Record<AggregateType, unknown>;
 
 /** `communication.publish` → `communication`: command types are `<aggregate>.<verb>`. */

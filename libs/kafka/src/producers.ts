@@ -72,19 +72,26 @@ export class LazyProducer {
     topic: string,
     messages: Array<{ key: string; value: { type: string }; headers?: Record<string, string> }>,
   ): Promise<void> {
-    if (messages.length === 0) return;
+    return this.sendRecords(
+      topic,
+      messages.map(({ key, value, headers }) => ({
+        key,
+        value: JSON.stringify(value),
+        headers: { type: value.type, ...headers },
+      })),
+    );
+  }
+
+  /** Records as they are (a null value is a tombstone), with the same guarantees. */
+  async sendRecords(
+    topic: string,
+    records: Array<{ key: string; value: string | null; headers: Record<string, string> }>,
+  ): Promise<void> {
+    if (records.length === 0) return;
     try {
       this.connected ??= this.producer.connect();
       await this.connected;
-      await this.producer.send({
-        topic,
-        acks: ACKS_ALL,
-        messages: messages.map(({ key, value, headers }) => ({
-          key,
-          value: JSON.stringify(value),
-          headers: { type: value.type, ...headers },
-        })),
-      });
+      await this.producer.send({ topic, acks: ACKS_ALL, messages: records });
     } catch (error) {
       this.connected = undefined;
       throw error;

@@ -17,3 +17,4 @@ export * from './models/media-use';
 export * from './models/presence';
 export * from './models/reports';
 export * from './dump';
+export * from './person-keys';

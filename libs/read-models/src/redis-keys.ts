@@ -14,6 +14,15 @@ export class RedisKeys {
     return `${this.prefix}meta:${name}`;
   }
 
+  /**
+   * Staff id → data key (base64url): the projector's mirror of lastmeter.person-keys.v1
+   * (docs/privacy.md). Not a read model of a generation: it follows its own topic, and a
+   * deleted field is an erased person.
+   */
+  get personKeys(): string {
+    return this.meta('person-keys');
+  }
+
   model(model: string, ...parts: string[]): string {
     return [`${this.prefix}${this.generation}`, model, ...parts].join(':');
   }

@@ -36,6 +36,7 @@ export interface AggregateEntry {
  * bulk of a large directory, rarely touched) are cached and loaded from snapshots.
  */
 export type ResidentType = 'region' | 'store' | 'communication';
+/** Always in memory; the others (terminals, users, staff) are a cache when snapshots are on. */
 const RESIDENT: ReadonlySet<AggregateType> = new Set<AggregateType>(['region', 'store', 'communication']);
 
 export interface AggregateStoreOptions {
@@ -414,6 +415,8 @@ export class AggregateStore {
       }
       return;
     }
+    // Staff are cached like users and terminals; their rosters are read from Redis, not here.
+    if (next.type === 'staff') return;
     if (!previous) {
       add(this.byPartition, `${next.type}/${next.partition}`, next.id);
       add(this.byType, next.type, next.id);

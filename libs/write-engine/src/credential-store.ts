@@ -10,6 +10,8 @@ import type { CredentialView } from '@lastmeter/domain';
  */
 export class CredentialStore implements CredentialView {
   private readonly passwords = new Map<string, string>();
+  /** Staff id → PIN hash (issue 21). */
+  private readonly pins = new Map<string, string>();
   /**
    * Terminal id → code hash, and back. A national rollout has hundreds of thousands of
    * codes outstanding, so a SHA-256 hex hash is held as its 32 bytes (one string object,
@@ -18,11 +20,14 @@ export class CredentialStore implements CredentialView {
   private readonly codes = new Map<string, string>();
   private readonly terminalsByCode = new Map<string, string>();
 
-  apply({ id, record }: CredentialChange): void {
+  apply({ id, record, topic }: CredentialChange): void {
+    // A person's data key is not a credential: it is in lastmeter.person-keys.v1.
+    if (topic === 'person-key') return;
     const code = this.codes.get(id);
     if (code) this.terminalsByCode.delete(code);
     this.codes.delete(id);
     this.passwords.delete(id);
+    this.pins.delete(id);
     if (!record) return;
     this.put(record);
   }
@@ -30,6 +35,8 @@ export class CredentialStore implements CredentialView {
   private put(record: CredentialRecord): void {
     if (record.kind === 'password') {
       this.passwords.set(record.userId, record.passwordHash);
+    } else if (record.kind === 'staff-pin') {
+      this.pins.set(record.staffId, record.pinHash);
     } else {
       const hash = packed(record.codeHash);
       this.codes.set(record.terminalId, hash);
@@ -39,6 +46,10 @@ export class CredentialStore implements CredentialView {
 
   passwordHashOf(userId: string): string | undefined {
     return this.passwords.get(userId);
+  }
+
+  pinHashOf(staffId: string): string | undefined {
+    return this.pins.get(staffId);
   }
 
   enrollmentCodeHash(terminalId: string): string | undefined {

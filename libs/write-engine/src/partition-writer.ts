@@ -1,6 +1,7 @@
 /** Partition writer: the fenced, transactional single writer of one partition's events, feed and credentials. */
 import {
   CREDENTIAL_RECORD,
+  PERSON_KEY_RECORD,
   FEED_BATCH,
   feedBatchRecord,
   type DomainEvent,
@@ -99,12 +100,22 @@ export class PartitionWriter implements TransactionalWriter {
           // Same partition as the aggregate's events, so a new owner's catch-up of
           // partition p covers its credentials too. A null value is a tombstone.
           topic: this.topics.credentials,
-          messages: credentials.map(({ id, record }) => ({
-            key: id,
-            partition: this.partition,
-            value: record ? JSON.stringify(record) : null,
-            headers: { type: CREDENTIAL_RECORD },
-          })),
+          messages: credentials
+            .filter((change) => change.topic === undefined)
+            .map(({ id, record }) => ({
+              key: id,
+              partition: this.partition,
+              value: record ? JSON.stringify(record) : null,
+              headers: { type: CREDENTIAL_RECORD },
+            })),
+        },
+        {
+          // Erasure: the person's key is deleted in the transaction that says so
+          // (`staff.erased`). Partitioned by key, as the command service wrote it.
+          topic: this.topics.personKeys,
+          messages: credentials
+            .filter((change) => change.topic === 'person-key')
+            .map(({ id }) => ({ key: id, value: null, headers: { type: PERSON_KEY_RECORD } })),
         },
       ].filter((batch) => batch.messages.length > 0);
       if (topicMessages.length > 0) await txn.sendBatch({ topicMessages });

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { commandEnv, cliEnv, loadSpec } from '@lastmeter/config';
 import {
   ENROLLMENT_CODE_COLUMNS,
   enrollmentCodeRow,
@@ -13,7 +12,7 @@ import {
   type ImportSummary,
 } from '@lastmeter/contracts';
 import { safeCsvText } from '@lastmeter/history';
-import { lastmeterHome } from '@lastmeter/infra';
+import { adminToken, call, commandUrl } from '../admin-api';
 import { color, info, UserFacingError } from '../output';
 
 interface ImportOptions {
@@ -54,11 +53,7 @@ export function importCommand(): Command {
             '(regions and stores first, terminals in a second file)',
         );
       }
-      const url = (
-        options.url ?? `http://127.0.0.1:${loadSpec({ COMMAND_PORT: commandEnv.COMMAND_PORT }).COMMAND_PORT}`
-      )
-        .trim()
-        .replace(/\/+$/, '');
+      const url = commandUrl(options.url);
       const token = await adminToken(url);
       const summary = await post(url, token, readFileSync(file), format);
       report(summary);
@@ -81,46 +76,6 @@ export function importCommand(): Command {
       }
       if (summary.refused.length > 0 || summary.pending.length > 0) process.exitCode = 2;
     });
-}
-
-/** LASTMETER_TOKEN, or a login as the configured admin (the environment, else `npm start`'s dev admin). */
-async function adminToken(url: string): Promise<string> {
-  const { LASTMETER_TOKEN } = loadSpec(cliEnv);
-  if (LASTMETER_TOKEN) return LASTMETER_TOKEN;
-  let username = process.env.LASTMETER_ADMIN_USER;
-  let password = process.env.LASTMETER_ADMIN_PASSWORD;
-  const secrets = lastmeterHome().secrets;
-  if (!password && existsSync(secrets)) {
-    const stored = JSON.parse(readFileSync(secrets, 'utf8')) as { adminUser?: string; adminPassword?: string };
-    username ??= stored.adminUser;
-    password = stored.adminPassword;
-  }
-  if (!password) {
-    throw new UserFacingError(
-      'no credentials: set LASTMETER_TOKEN to an hq-admin token (POST /v1/auth/login), or LASTMETER_ADMIN_PASSWORD',
-    );
-  }
-  const response = await call(`${url}/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: username ?? 'admin', password }),
-  });
-  const body = (await response.json().catch(() => ({}))) as { token?: string; message?: string };
-  if (!response.ok || !body.token) {
-    throw new UserFacingError(
-      `login as ${username ?? 'admin'} refused: ${response.status} ${body.message ?? ''}`.trim(),
-    );
-  }
-  return body.token;
-}
-
-async function call(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new UserFacingError(`the command service at ${new URL(url).origin} does not answer (${cause})`);
-  }
 }
 
 /** Posts the file and follows the NDJSON answer: a progress bar on stderr, then the summary. */

@@ -1,7 +1,7 @@
 /** Directory lookup: the controllers' reads of the write engine's in-memory view. */
 import { Inject, Injectable } from '@nestjs/common';
 import type { UserRole } from '@lastmeter/contracts';
-import type { TerminalState, UserState } from '@lastmeter/domain';
+import type { StaffState, TerminalState, UserState } from '@lastmeter/domain';
 import { AGGREGATE_STORE, CredentialStore, EventTail, type AggregateStore } from '@lastmeter/write-engine';
 
 /** What login needs of a user: who they are (from the log) and their password hash (credentials topic). */
@@ -85,6 +85,20 @@ export class DirectoryLookup {
   async terminal(terminalId: string): Promise<TerminalState> {
     await this.store.load([['terminal', terminalId]]);
     return this.store.get('terminal', terminalId).state as TerminalState;
+  }
+
+  /** The staff member as the log says now, or undefined (waits once for the tail). */
+  staff(staffId: string): Promise<StaffState | undefined> {
+    return this.fresh(async () => {
+      await this.store.load([['staff', staffId]]);
+      const state = this.store.get('staff', staffId).state as StaffState;
+      return state.exists ? state : undefined;
+    });
+  }
+
+  /** The PIN hash of a staff member (lastmeter.credentials.v1). */
+  pinHashOf(staffId: string): string | undefined {
+    return this.credentials.pinHashOf(staffId);
   }
 
   async storeExists(storeId: string): Promise<boolean> {

@@ -257,3 +257,10 @@ export class EvidenceQuery {
   @Max(500)
   limit?: number;
 }
+
+export class StaffQuery {
+  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'Also the people removed or erased' })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  all?: 'true' | 'false';
+}

@@ -84,6 +84,51 @@ export interface UserRoleChanged {
   storeId?: string;
 }
 
+/**
+ * A personal field (a staff member's name) as the log holds it: AES-256-GCM under the
+ * person's own key, which lives in lastmeter.person-keys.v1 and nowhere else. Deleting the
+ * key erases the field from every copy of the log at once (docs/privacy.md).
+ */
+export interface SealedText {
+  enc: 'A256GCM';
+  /** 96-bit nonce, base64url. */
+  iv: string;
+  /** Ciphertext followed by the 128-bit tag, base64url. */
+  data: string;
+}
+
+/**
+ * A person working in a store (issue 21). The name is sealed; the PIN's hash is in
+ * lastmeter.credentials.v1. Ids, store and roles are in clear: not personal on their own.
+ */
+export interface StaffAdded {
+  storeId: string;
+  name: SealedText;
+  roles: StoreRole[];
+}
+
+/** Only what changed. `pinChanged`: a new PIN's hash went to the credentials topic. */
+export interface StaffUpdated {
+  storeId: string;
+  name?: SealedText;
+  roles?: StoreRole[];
+  pinChanged?: true;
+}
+
+/** The person no longer works in the store: they cannot sign in, their history stays. */
+export interface StaffRemoved {
+  storeId: string;
+  reason?: string;
+}
+
+/**
+ * The person's key was deleted (`DELETE /v1/staff/:id/personal-data`): every sealed field
+ * of theirs, in every event before this one, can no longer be read. Implies removal.
+ */
+export interface StaffErased {
+  storeId: string;
+}
+
 export interface DirectoryEventData {
   'region.defined': RegionDefined;
   'store.registered': StoreRegistered;
@@ -96,4 +141,8 @@ export interface DirectoryEventData {
   'user.disabled': UserDisabled;
   'user.enabled': UserEnabled;
   'user.role-changed': UserRoleChanged;
+  'staff.added': StaffAdded;
+  'staff.updated': StaffUpdated;
+  'staff.removed': StaffRemoved;
+  'staff.erased': StaffErased;
 }

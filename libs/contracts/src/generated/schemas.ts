@@ -81,7 +81,8 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "store",
       "region",
       "terminal",
-      "user"
+      "user",
+      "staff"
     ]
   },
   "ApiErrorBody": {
@@ -1030,6 +1031,32 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           "expiresAt"
         ],
         "additionalProperties": false
+      },
+      {
+        "type": "object",
+        "properties": {
+          "kind": {
+            "type": "string",
+            "const": "staff-pin"
+          },
+          "staffId": {
+            "type": "string"
+          },
+          "pinHash": {
+            "type": "string",
+            "description": "scrypt of the 4–6 digit PIN, as passwords."
+          },
+          "setAt": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "kind",
+          "staffId",
+          "pinHash",
+          "setAt"
+        ],
+        "additionalProperties": false
       }
     ],
     "description": "Records of lastmeter.credentials.v1 (compacted, keyed by user or terminal id): the secrets that must never be in the permanent log. The write side appends them in the same transaction as the event that says what happened (`user.created`, `user.password-set`, `terminal.registered`) and a tombstone (null value) when the secret stops being valid (`terminal.enrolled`, `terminal.revoked`). Only the command service reads this topic; no read path, replay or export touches it. See docs/security.md."
@@ -1167,6 +1194,18 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "user.role-changed": {
         "$ref": "#/components/schemas/UserRoleChanged"
+      },
+      "staff.added": {
+        "$ref": "#/components/schemas/StaffAdded"
+      },
+      "staff.updated": {
+        "$ref": "#/components/schemas/StaffUpdated"
+      },
+      "staff.removed": {
+        "$ref": "#/components/schemas/StaffRemoved"
+      },
+      "staff.erased": {
+        "$ref": "#/components/schemas/StaffErased"
       }
     },
     "required": [
@@ -1180,7 +1219,11 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "user.password-set",
       "user.disabled",
       "user.enabled",
-      "user.role-changed"
+      "user.role-changed",
+      "staff.added",
+      "staff.updated",
+      "staff.removed",
+      "staff.erased"
     ],
     "additionalProperties": false
   },
@@ -2584,6 +2627,24 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "additionalProperties": false,
     "description": "`POST /v1/auth/password`: the change, and a new token (every older one is refused)."
   },
+  "PersonKeyRecord": {
+    "type": "object",
+    "properties": {
+      "key": {
+        "type": "string",
+        "description": "256 random bits, base64url."
+      },
+      "createdAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "key",
+      "createdAt"
+    ],
+    "additionalProperties": false,
+    "description": "A record of lastmeter.person-keys.v1 (compacted, keyed by staff id): the person's data key. Written by the command service before the command that adds the person, so no command or event ever holds a personal field in clear; a tombstone erases the person."
+  },
   "PresenceBoard": {
     "type": "object",
     "properties": {
@@ -3482,6 +3543,30 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "additionalProperties": false,
     "description": "Server → client `revoked`, just before the server disconnects a revoked terminal."
   },
+  "SealedText": {
+    "type": "object",
+    "properties": {
+      "enc": {
+        "type": "string",
+        "const": "A256GCM"
+      },
+      "iv": {
+        "type": "string",
+        "description": "96-bit nonce, base64url."
+      },
+      "data": {
+        "type": "string",
+        "description": "Ciphertext followed by the 128-bit tag, base64url."
+      }
+    },
+    "required": [
+      "enc",
+      "iv",
+      "data"
+    ],
+    "additionalProperties": false,
+    "description": "A personal field (a staff member's name) as the log holds it: AES-256-GCM under the person's own key, which lives in lastmeter.person-keys.v1 and nowhere else. Deleting the key erases the field from every copy of the log at once (docs/privacy.md)."
+  },
   "SlowConsumer": {
     "type": "object",
     "properties": {
@@ -3494,6 +3579,145 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false,
     "description": "Server → client `slow-consumer`, just before the server disconnects a terminal that stopped reading (its socket's buffer stayed full): `cursor` is the last feedSeq sent to it. It resumes from its own cursor when it connects again."
+  },
+  "StaffAdded": {
+    "type": "object",
+    "properties": {
+      "storeId": {
+        "type": "string"
+      },
+      "name": {
+        "$ref": "#/components/schemas/SealedText"
+      },
+      "roles": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/StoreRole"
+        }
+      }
+    },
+    "required": [
+      "storeId",
+      "name",
+      "roles"
+    ],
+    "additionalProperties": false,
+    "description": "A person working in a store (issue 21). The name is sealed; the PIN's hash is in lastmeter.credentials.v1. Ids, store and roles are in clear: not personal on their own."
+  },
+  "StaffErased": {
+    "type": "object",
+    "properties": {
+      "storeId": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "storeId"
+    ],
+    "additionalProperties": false,
+    "description": "The person's key was deleted (`DELETE /v1/staff/:id/personal-data`): every sealed field of theirs, in every event before this one, can no longer be read. Implies removal."
+  },
+  "StaffList": {
+    "type": "object",
+    "properties": {
+      "items": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/StaffView"
+        }
+      }
+    },
+    "required": [
+      "items"
+    ],
+    "additionalProperties": false,
+    "description": "`GET /v1/stores/:storeId/staff`: by name; removed and erased people only with `all=true`."
+  },
+  "StaffRemoved": {
+    "type": "object",
+    "properties": {
+      "storeId": {
+        "type": "string"
+      },
+      "reason": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "storeId"
+    ],
+    "additionalProperties": false,
+    "description": "The person no longer works in the store: they cannot sign in, their history stays."
+  },
+  "StaffUpdated": {
+    "type": "object",
+    "properties": {
+      "storeId": {
+        "type": "string"
+      },
+      "name": {
+        "$ref": "#/components/schemas/SealedText"
+      },
+      "roles": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/StoreRole"
+        }
+      },
+      "pinChanged": {
+        "type": "boolean",
+        "const": true
+      }
+    },
+    "required": [
+      "storeId"
+    ],
+    "additionalProperties": false,
+    "description": "Only what changed. `pinChanged`: a new PIN's hash went to the credentials topic."
+  },
+  "StaffView": {
+    "type": "object",
+    "properties": {
+      "id": {
+        "type": "string"
+      },
+      "storeId": {
+        "type": "string"
+      },
+      "name": {
+        "type": "string",
+        "description": "Their name, or \"Erased person\" once their personal data was erased."
+      },
+      "roles": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/StoreRole"
+        }
+      },
+      "status": {
+        "type": "string",
+        "enum": [
+          "active",
+          "removed",
+          "erased"
+        ],
+        "description": "`removed`: left the store (history kept); `erased`: personal data deleted."
+      },
+      "version": {
+        "type": "number",
+        "description": "For `If-Match`."
+      }
+    },
+    "required": [
+      "id",
+      "storeId",
+      "name",
+      "roles",
+      "status",
+      "version"
+    ],
+    "additionalProperties": false,
+    "description": "`GET /v1/stores/:storeId/staff`: a person of the store's roster (issue 21)."
   },
   "StepCounts": {
     "type": "object",

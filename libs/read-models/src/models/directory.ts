@@ -5,7 +5,9 @@ import {
   storeDecider,
   terminalDecider,
   userDecider,
+  staffDecider,
   type RegionState,
+  type StaffState,
   type StoreState,
   type TerminalState,
   type UserState,
@@ -14,12 +16,13 @@ import { nextVersion, type ProjectionContext, type ReadModel, type VersionedDoc 
 import type { RedisKeys } from '../redis-keys';
 import { indexStore, indexTerminal } from './directory-index';
 
-type DirectoryType = 'store' | 'region' | 'terminal' | 'user';
+type DirectoryType = 'store' | 'region' | 'terminal' | 'user' | 'staff';
 const EVOLVE = {
   store: storeDecider,
   region: regionDecider,
   terminal: terminalDecider,
   user: userDecider,
+  staff: staffDecider,
 } as const;
 
 export interface DirectoryDoc<State> extends VersionedDoc {
@@ -28,11 +31,11 @@ export interface DirectoryDoc<State> extends VersionedDoc {
 }
 
 function isDirectory(type: string): type is DirectoryType {
-  return type === 'store' || type === 'region' || type === 'terminal' || type === 'user';
+  return type === 'store' || type === 'region' || type === 'terminal' || type === 'user' || type === 'staff';
 }
 
 /**
- * Stores, regions, terminals and users. Terminals are also indexed by store. No secret
+ * Stores, regions, terminals, users and staff. Terminals and staff are also indexed by store. No secret
  * is ever here: events carry none (credentials live in lastmeter.credentials.v1, which no
  * projector reads), and v1 events are upcast without them. A user's doc holds
  * `disabled` and `sessionVersion`, which every gateway checks on each request.
@@ -57,6 +60,10 @@ export const directory: ReadModel = {
     if (type === 'terminal') {
       indexTerminal(context, state as TerminalState);
       context.write('SADD', context.keys.model('terminals', (state as TerminalState).storeId), event.aggregateId);
+    }
+    // A store's roster. Names stay sealed here: the read paths open them (docs/privacy.md).
+    if (type === 'staff') {
+      context.write('SADD', context.keys.model('staff-of', (state as StaffState).storeId), event.aggregateId);
     }
     // The user decider bumps the session version whenever old tokens must stop working.
     if (type === 'user' && (state as UserState).sessionVersion !== (before as UserState).sessionVersion) {
@@ -143,4 +150,27 @@ export async function listUsers(redis: Redis, keys: RedisKeys): Promise<UserEntr
     ids.map((id) => keys.model('user', id)),
   );
   return users.map(withoutExists).sort((a, b) => a.username.localeCompare(b.username));
+}
+
+export type StaffEntry = Omit<StaffState, 'exists'> & { version: number };
+
+/** A store's staff as the log says (names sealed), with each one's version. */
+export async function listStaff(redis: Redis, keys: RedisKeys, storeId: string): Promise<StaffEntry[]> {
+  const ids = await redis.smembers(keys.model('staff-of', storeId));
+  return staffDocs(redis, keys, ids);
+}
+
+export async function getStaff(redis: Redis, keys: RedisKeys, id: string): Promise<StaffEntry | undefined> {
+  return (await staffDocs(redis, keys, [id]))[0];
+}
+
+async function staffDocs(redis: Redis, keys: RedisKeys, ids: string[]): Promise<StaffEntry[]> {
+  if (ids.length === 0) return [];
+  const values = await redis.mget(ids.map((id) => keys.model('staff', id)));
+  return values
+    .filter((v): v is string => !!v)
+    .map((v) => {
+      const doc = JSON.parse(v) as DirectoryDoc<StaffState>;
+      return { ...withoutExists(doc.state), version: doc.version };
+    });
 }
