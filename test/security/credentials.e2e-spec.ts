@@ -244,6 +244,33 @@ describe('the sweep: every event type, every read path', () => {
     await request(apps.command.url).post(`/v1/users/${id}/disable`).set(bearer(admin())).send({}).expect(200);
     await request(apps.command.url).post(`/v1/users/${id}/enable`).set(bearer(admin())).send({}).expect(200);
 
+    // A staff member's lifecycle (issue 21): their PIN is a secret, and once they are
+    // erased their name must be nowhere either.
+    const staffName = 'Sweepina Forgettable';
+    secrets.add('7391').add('Sweepina').add('Forgettable');
+    const staff = await request(apps.command.url)
+      .post(`/v1/stores/${storeId}/staff`)
+      .set(bearer(admin()))
+      .send({ name: staffName, roles: ['cashier'], pin: '7391' })
+      .expect(201);
+    const staffId = staff.body.id as string;
+    await request(apps.command.url)
+      .patch(`/v1/stores/${storeId}/staff/${staffId}`)
+      .set(bearer(admin()))
+      .send({ roles: ['cashier', 'stock'], pin: '1937' })
+      .expect(200);
+    secrets.add('1937');
+    await request(apps.command.url)
+      .delete(`/v1/stores/${storeId}/staff/${staffId}`)
+      .set(bearer(admin()))
+      .send({ reason: 'left' })
+      .expect(200);
+    await request(apps.command.url)
+      .delete(`/v1/staff/${staffId}/personal-data`)
+      .set(bearer(admin()))
+      .send({})
+      .expect(200);
+
     // Sockets: a console watching, and the store's tablet answering everything.
     const consoleSocket = io(`${apps.gateway.url}${CONSOLE_NAMESPACE}`, {
       auth: { token: admin() },
@@ -366,6 +393,7 @@ describe('the sweep: every event type, every read path', () => {
       `/v1/communications/${communicationId}`,
       `/v1/communications/${communicationId}/reach`,
       `/v1/stores/${storeId}/feed`,
+      `/v1/stores/${storeId}/staff?all=true`,
       '/v1/compliance',
       '/v1/presence',
       '/v1/reports',

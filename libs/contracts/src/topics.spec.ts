@@ -13,6 +13,16 @@ describe('topics', () => {
     expect(TOPICS.credentials.config['cleanup.policy']).toBe('compact');
   });
 
+  it("deletes an erased person's key from the broker's disk within a bounded time", () => {
+    // Compaction only cleans closed segments: an hour-long segment and a day's maximum lag
+    // bound how long a deleted key's record can still be read from disk (docs/privacy.md).
+    expect(TOPICS.personKeys.config).toMatchObject({
+      'cleanup.policy': 'compact',
+      'segment.ms': String(3_600_000),
+      'max.compaction.lag.ms': String(86_400_000),
+    });
+  });
+
   it('prefixes every name for isolated deployments', () => {
     expect(topicNames('t1.')).toEqual({
       commands: 't1.lastmeter.commands.v1',
@@ -20,6 +30,7 @@ describe('topics', () => {
       storeEvents: 't1.lastmeter.store-events.v1',
       feed: 't1.lastmeter.feed.v1',
       credentials: 't1.lastmeter.credentials.v1',
+      personKeys: 't1.lastmeter.person-keys.v1',
       dlq: 't1.lastmeter.dlq.v1',
     });
   });

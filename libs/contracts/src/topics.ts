@@ -51,8 +51,16 @@ export const TOPICS = {
     key: 'staff id',
     purpose:
       "each person's data key (AES-256-GCM) for the sealed personal fields of the log; a tombstone erases the person",
-    // Compacted like the credentials: deleting a key is what erases a person (docs/privacy.md).
-    config: { 'cleanup.policy': 'compact', 'delete.retention.ms': String(DAY_MS), 'min.compaction.lag.ms': '0' },
+    // Compacted like the credentials: deleting a key is what erases a person. Compaction
+    // only cleans closed segments, so segments close hourly and no record waits more than
+    // a day for it: a deleted key is off the broker's disks within about a day (docs/privacy.md).
+    config: {
+      'cleanup.policy': 'compact',
+      'delete.retention.ms': String(DAY_MS),
+      'min.compaction.lag.ms': '0',
+      'max.compaction.lag.ms': String(DAY_MS),
+      'segment.ms': String(60 * 60 * 1000),
+    },
   },
   dlq: {
     name: 'lastmeter.dlq.v1',

@@ -40,7 +40,12 @@ export function credentialChanges(
     case 'staff.add':
     case 'staff.update':
       if (!command.payload.pinHash) return [];
-      return [{ id: aggregateId, record: { kind: 'staff-pin', staffId: aggregateId, pinHash: command.payload.pinHash, setAt: now } }];
+      return [
+        {
+          id: aggregateId,
+          record: { kind: 'staff-pin', staffId: aggregateId, pinHash: command.payload.pinHash, setAt: now },
+        },
+      ];
     case 'staff.remove':
       return [{ id: aggregateId, record: null }];
     case 'staff.erase':
