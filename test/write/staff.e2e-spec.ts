@@ -95,6 +95,7 @@ it('head office and the store manager build the roster; names never reach Kafka 
     roles: ['cashier', 'sales'],
     status: 'active',
     version: 1,
+    locked: false,
   });
   // The store's manager and its tablets (the staff picker) read it too.
   expect((await roster(manager())).map((p) => p.name)).toEqual(expected.map((p) => p.name));

@@ -17,6 +17,7 @@ import { ReportsController } from './directory/reports.controller';
 import { DirectoryImport } from './imports/directory-import.service';
 import { ImportsController } from './imports/imports.controller';
 import { PersonKeys } from './staff/person-keys';
+import { PinAttempts } from './staff/pin-attempts';
 import { StaffController } from './staff/staff.controller';
 
 @Module({})
@@ -43,6 +44,7 @@ export class CommandModule {
         DirectoryLookup,
         DirectoryImport,
         PersonKeys,
+        PinAttempts,
         CommunicationMedia,
         { provide: MediaLibrary, useValue: new MediaLibrary(configuredMediaStore(config, lastmeterHome().media)) },
         { provide: SESSION_CHECK, useClass: CommandSessionCheck },

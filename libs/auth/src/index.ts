@@ -4,3 +4,4 @@ export * from './roles.guard';
 export * from './auth.module';
 export * from './password';
 export * from './personal-data';
+export * from './staff-session';

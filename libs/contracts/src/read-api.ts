@@ -183,6 +183,67 @@ export interface StaffView {
   status: 'active' | 'removed' | 'erased';
   /** For `If-Match`. */
   version: number;
+  /** Locked out after STAFF_PIN_MAX_FAILURES wrong PINs in a row, until a manager unlocks them. */
+  locked: boolean;
+}
+
+/**
+ * `POST /v1/stores/:storeId/staff/:id/sign-in` (a tablet of the store): the person's
+ * session on that tablet. `token` goes with their receipts, tasks and quiz answers
+ * (`staff` in each message), which are then recorded as them.
+ */
+export interface StaffSession {
+  token: string;
+  staffId: string;
+  name: string;
+  roles: StoreRole[];
+  expiresAt: string;
+}
+
+/** Wrong PINs in a row before a person is locked out until a manager unlocks them. */
+export const STAFF_PIN_MAX_FAILURES = 5;
+
+/** `POST /v1/stores/:storeId/staff/:id/unlock`. */
+export interface StaffUnlocked {
+  staffId: string;
+  unlocked: true;
+}
+
+/** People a communication reaches (issue 21): the denominator, and how many saw and acknowledged it. */
+export interface ReachCounts {
+  /** Active staff of the targeted stores in the audience's roles (all of them when it names none). */
+  persons: number;
+  seen: number;
+  acknowledged: number;
+  /** Past `dueAt` and not acknowledged (0 without a due time). */
+  overdue: number;
+}
+
+/** One person of a store (`?storeId=`). */
+export interface PersonReachRow {
+  staffId: string;
+  storeId: string;
+  /** "Erased person" once erased (they are counted all the same while active). */
+  name: string;
+  roles: StoreRole[];
+  seenAt?: string;
+  acknowledgedAt?: string;
+  overdue: boolean;
+}
+
+/**
+ * `GET /v1/communications/:id/reach/people?regionId=&storeId=`: seen-by and acknowledged-by
+ * per person, at every level. `byStore` with a region or a store, `people` with a store.
+ */
+export interface PeopleReach {
+  communicationId: string;
+  /** The audience's roles (absent: every role). */
+  roles?: StoreRole[];
+  dueAt?: string;
+  overall: ReachCounts;
+  byRegion: Array<{ regionId: string } & ReachCounts>;
+  byStore?: Array<{ storeId: string } & ReachCounts>;
+  people?: PersonReachRow[];
 }
 
 /** `GET /v1/stores/:storeId/staff`: by name; removed and erased people only with `all=true`. */
@@ -395,11 +456,14 @@ export interface HttpAnswers {
   MediaUploaded: MediaUploaded;
   PasswordChanged: PasswordChanged;
   PresenceBoard: PresenceBoard;
+  PeopleReach: PeopleReach;
   ReachAnswer: ReachAnswer;
   ReachTimeline: ReachTimeline;
   RegionList: RegionList;
   ReportPage: ReportPage;
   StaffList: StaffList;
+  StaffSession: StaffSession;
+  StaffUnlocked: StaffUnlocked;
   StorePage: StorePage;
   StoreView: StoreView;
   TerminalPage: TerminalPage;

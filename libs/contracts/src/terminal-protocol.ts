@@ -249,6 +249,12 @@ export interface ReceiptPayload {
   communicationId: string;
   kind: ReceiptKind;
   revision: number;
+  /**
+   * A staff member signed in on this tablet (issue 21): the `token` of their
+   * `POST /v1/stores/:storeId/staff/:id/sign-in`. The fact is then theirs: recorded with
+   * their `staffId`, once per person (two people acknowledging on one tablet are two facts).
+   */
+  staff?: string;
 }
 
 export interface TaskCompletePayload {
@@ -261,6 +267,8 @@ export interface TaskCompletePayload {
   photoUrl?: string;
   /** 0 (default) the first time; after head office rejected the evidence, the item's `evidenceRejected.rejection`. */
   attempt?: number;
+  /** The signed-in staff member's session, as in ReceiptPayload. */
+  staff?: string;
 }
 
 export interface QuizAnswerPayload {
@@ -268,6 +276,8 @@ export interface QuizAnswerPayload {
   revision: number;
   /** One option index per question, in order. */
   answers: number[];
+  /** The signed-in staff member's session, as in ReceiptPayload. */
+  staff?: string;
 }
 
 export interface ReportFilePayload {

@@ -64,3 +64,17 @@ export class PersonKeyMirror {
     return this.keys.meta('person-keys:mirrored');
   }
 }
+
+/** Set while a staff member is locked out after too many wrong PINs (issue 21). */
+export function staffLockKey(keys: RedisKeys, staffId: string): string {
+  return keys.meta(`staff-lock:${staffId}`);
+}
+
+/** Which of these staff members are locked out. */
+export async function lockedStaff(redis: Redis, keys: RedisKeys, staffIds: readonly string[]): Promise<Set<string>> {
+  if (staffIds.length === 0) return new Set();
+  const pipeline = redis.pipeline();
+  for (const id of staffIds) pipeline.exists(staffLockKey(keys, id));
+  const results = (await pipeline.exec()) ?? [];
+  return new Set(staffIds.filter((_, i) => results[i]?.[1] === 1));
+}

@@ -8,6 +8,7 @@ import { mediaUse } from './models/media-use';
 import { directory } from './models/directory';
 import { feed } from './models/feed';
 import { presence } from './models/presence';
+import { peopleReach } from './models/people-reach';
 import { reach } from './models/reach';
 import { reports } from './models/reports';
 import type { RedisKeys } from './redis-keys';
@@ -22,6 +23,7 @@ export const READ_MODELS: readonly ReadModel[] = [
   directory,
   feed,
   reach,
+  peopleReach,
   compliance,
   presence,
   reports,

@@ -1,5 +1,6 @@
 import {
   Body,
+  ConflictException,
   Controller,
   Delete,
   ForbiddenException,
@@ -11,21 +12,45 @@ import {
   ParseUUIDPipe,
   Patch,
   Post,
+  Req,
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
-import type { Actor, CommandResult } from '@lastmeter/contracts';
-import { Answer, DecidedCommand } from '@lastmeter/platform';
-import { CurrentActor, hashPassword, Roles, sealText } from '@lastmeter/auth';
+import { JwtService } from '@nestjs/jwt';
+import type { Request } from 'express';
+import type { Actor, CommandResult, StaffSession, StaffUnlocked } from '@lastmeter/contracts';
+import { Answer, DecidedCommand, Refuses } from '@lastmeter/platform';
+import {
+  CurrentActor,
+  CurrentClaims,
+  ERASED_PERSON,
+  hashPassword,
+  openText,
+  Roles,
+  sealText,
+  signStaffToken,
+  STAFF_SESSION_TTL_S,
+  staffOf,
+  StaffSignedOut,
+  verifyPassword,
+  type TokenClaims,
+} from '@lastmeter/auth';
 import { CLOCK, CommandBus, type Clock } from '@lastmeter/write-engine';
 import { EmptyDto } from '../http/empty.dto';
 import { IdempotencyKey, IfMatch } from '../http/headers';
 import { DirectoryLookup } from '../directory/directory-lookup';
-import { AddStaffDto, RemoveStaffDto, UpdateStaffDto } from './staff.dto';
+import { AddStaffDto, RemoveStaffDto, SignInDto, UnlockStaffDto, UpdateStaffDto } from './staff.dto';
 import { PersonKeys } from './person-keys';
+import { PinAttempts } from './pin-attempts';
 
 const uuid = new ParseUUIDPipe();
+
+const locked = () =>
+  new HttpException(
+    { statusCode: 423, message: 'locked after too many wrong PINs: a manager unlocks them', locked: true },
+    423,
+  );
 
 /**
  * A store's staff (issue 21): the people who share its tablets. An hq-admin manages every
@@ -35,13 +60,14 @@ const uuid = new ParseUUIDPipe();
  */
 @ApiTags('staff')
 @ApiBearerAuth()
-@DecidedCommand()
 @Controller()
 export class StaffController {
   constructor(
     private readonly bus: CommandBus,
     private readonly lookup: DirectoryLookup,
     private readonly keys: PersonKeys,
+    private readonly attempts: PinAttempts,
+    private readonly jwt: JwtService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -63,6 +89,7 @@ export class StaffController {
   }
 
   @Post('stores/:storeId/staff')
+  @DecidedCommand()
   @Roles('hq-admin', 'store-manager')
   @Answer('CommandResult', { status: 201, description: 'Added: `id` is the staff member' })
   async add(
@@ -90,6 +117,7 @@ export class StaffController {
   }
 
   @Patch('stores/:storeId/staff/:id')
+  @DecidedCommand()
   @HttpCode(200)
   @Roles('hq-admin', 'store-manager')
   @Answer('CommandResult')
@@ -120,6 +148,7 @@ export class StaffController {
 
   /** The person left the store: they can no longer sign in; what they did stays, under their name. */
   @Delete('stores/:storeId/staff/:id')
+  @DecidedCommand()
   @HttpCode(200)
   @Roles('hq-admin', 'store-manager')
   @Answer('CommandResult')
@@ -136,10 +165,94 @@ export class StaffController {
   }
 
   /**
+   * A person signs in on a tablet of their store with their PIN (issue 21). Wrong PINs
+   * are counted: after STAFF_PIN_MAX_FAILURES in a row the person is locked (423) until a
+   * manager unlocks them, and a tablet entering too many wrong PINs waits (429). Nothing
+   * of this is written to the log.
+   */
+  @Post('stores/:storeId/staff/:id/sign-in')
+  @HttpCode(200)
+  @Roles('terminal')
+  @Answer('StaffSession', { description: 'Signed in: the session to send with their receipts' })
+  @Refuses(
+    [401, 'Wrong PIN: `attemptsLeft` before the person is locked'],
+    [423, 'The person is locked out: a manager unlocks them'],
+    [429, 'Too many wrong PINs from this tablet: wait Retry-After seconds'],
+  )
+  async signIn(
+    @Param('storeId', uuid) storeId: string,
+    @Param('id', uuid) staffId: string,
+    @Body() body: SignInDto,
+    @CurrentClaims() claims: TokenClaims,
+    @Req() request: Request,
+  ): Promise<StaffSession> {
+    if (claims.storeId !== storeId) throw new ForbiddenException("a tablet signs in its own store's staff only");
+    const staff = await this.lookup.staff(staffId);
+    if (!staff || staff.storeId !== storeId || staff.status !== 'active') {
+      throw new NotFoundException(`no active staff member ${staffId} in this store`);
+    }
+    const wait = await this.attempts.terminalWait(claims.sub);
+    if (wait > 0) {
+      request.res?.setHeader('Retry-After', String(wait));
+      throw new HttpException(
+        { statusCode: 429, message: `too many wrong PINs from this tablet: wait ${wait} s` },
+        429,
+      );
+    }
+    if (await this.attempts.locked(staffId)) throw locked();
+    const pinHash = this.lookup.pinHashOf(staffId);
+    if (!pinHash || !(await verifyPassword(body.pin, pinHash))) {
+      const attemptsLeft = await this.attempts.failed(staffId, claims.sub);
+      if (attemptsLeft === 0) throw locked();
+      throw new HttpException({ statusCode: 401, message: 'wrong PIN', attemptsLeft }, 401);
+    }
+    await this.attempts.succeeded(staffId);
+    const token = await signStaffToken(this.jwt, { sub: staffId, storeId, tid: claims.sub, roles: staff.roles });
+    const name = openText(await this.keys.keyOf(staffId), staffId, 'name', staff.name) ?? ERASED_PERSON;
+    const expiresAt = new Date(this.clock.now().getTime() + STAFF_SESSION_TTL_S * 1000).toISOString();
+    return { token, staffId, name, roles: staff.roles, expiresAt };
+  }
+
+  /**
+   * A manager unlocks a person locked out by wrong PINs: an hq-admin, the store's
+   * manager, or a staff member with the store-manager role signed in on a tablet of the
+   * store (their session in `staff`).
+   */
+  @Post('stores/:storeId/staff/:id/unlock')
+  @HttpCode(200)
+  @Roles('hq-admin', 'store-manager', 'terminal')
+  @Answer('StaffUnlocked')
+  @Refuses([409, 'The staff member is not locked'])
+  async unlock(
+    @Param('storeId', uuid) storeId: string,
+    @Param('id', uuid) staffId: string,
+    @Body() body: UnlockStaffDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<StaffUnlocked> {
+    if (actor.role === 'terminal') {
+      if (actor.storeId !== storeId) throw new ForbiddenException("a tablet unlocks its own store's staff only");
+      let manager;
+      try {
+        manager = body.staff ? staffOf(this.jwt, body.staff, { terminalId: actor.id, storeId }) : undefined;
+      } catch (error) {
+        if (error instanceof StaffSignedOut) throw new ForbiddenException(error.message);
+        throw error;
+      }
+      if (!manager?.roles.includes('store-manager')) {
+        throw new ForbiddenException('a store manager signed in on this tablet unlocks staff');
+      }
+    }
+    await this.staffOf(actor, storeId, staffId);
+    if (!(await this.attempts.unlock(staffId))) throw new ConflictException('the staff member is not locked');
+    return { staffId, unlocked: true };
+  }
+
+  /**
    * Erasure (hq-admin): the person's key is deleted in the transaction of `staff.erased`.
    * From then on every replay, rebuild, export and screen shows "Erased person".
    */
   @Delete('staff/:id/personal-data')
+  @DecidedCommand()
   @HttpCode(200)
   @Roles('hq-admin')
   @Answer('CommandResult')

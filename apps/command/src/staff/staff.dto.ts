@@ -63,3 +63,21 @@ export class UpdateStaffDto {
 export class RemoveStaffDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(500) reason?: string;
 }
+
+export class SignInDto {
+  @ApiProperty({ example: '4821' })
+  @IsString()
+  @Matches(PIN, { message: PIN_MESSAGE })
+  pin!: string;
+}
+
+export class UnlockStaffDto {
+  @ApiPropertyOptional({
+    description:
+      'From a tablet: the staff session of the store manager signed in on it (a store-manager login needs none)',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4_096)
+  staff?: string;
+}

@@ -1,11 +1,12 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Roles } from '@lastmeter/auth';
+import { CurrentClaims, ERASED_PERSON, openText, Roles, type TokenClaims } from '@lastmeter/auth';
 import {
   translationFor,
   type CommunicationPage,
   type CommunicationView,
   type EvidencePage,
+  type PeopleReach,
   type ReachAnswer,
   type ReachTimeline,
 } from '@lastmeter/contracts';
@@ -19,10 +20,13 @@ import {
   reachReport,
   reachTimeline,
   readEvidence,
+  readPeopleReach,
+  listStaff,
+  PersonKeyMirror,
 } from '@lastmeter/read-models';
-import { CommunicationQuery, EvidenceQuery, ListCommunicationsQuery, ReachQuery } from './read.dto';
+import { CommunicationQuery, EvidenceQuery, ListCommunicationsQuery, PeopleReachQuery, ReachQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
-import { HQ_READERS } from './scope';
+import { HQ_READERS, requireStore } from './scope';
 
 const id = new ParseUUIDPipe();
 const READ_YOUR_WRITE_WAIT_MS = 5_000;
@@ -128,6 +132,49 @@ export class CommunicationsController {
       limit: query.limit ?? 100,
       cursor: query.cursor,
     });
+  }
+
+  @Get(':id/reach/people')
+  @Roles(...HQ_READERS, 'store-manager')
+  @ApiOperation({
+    summary: 'Seen by and acknowledged by, per person: overall, by region, by store, and each person of a store',
+    description:
+      "The denominator is the active staff of the targeted stores in the audience's roles (all staff when it names " +
+      'none). `regionId` adds the stores of that region (`byStore`); `storeId` adds its people (`people`), with ' +
+      'who is overdue (past `dueAt`, not acknowledged). A store manager reads their own store only.',
+  })
+  @Answer('PeopleReach')
+  async peopleReach(
+    @Param('id', id) communicationId: string,
+    @Query() query: PeopleReachQuery,
+    @CurrentClaims() claims: TokenClaims,
+  ): Promise<PeopleReach> {
+    if (claims.role === 'store-manager') {
+      if (!query.storeId) {
+        throw new BadRequestException({
+          message: 'invalid request: storeId',
+          fields: { storeId: ['a store manager reads the people of their own store: give its storeId'] },
+        });
+      }
+      requireStore(claims, query.storeId);
+    }
+    const keys = await this.models.keys();
+    const communication = await getCommunication(this.models.redis, keys, communicationId);
+    if (!communication) throw new NotFoundException('no such communication');
+    const { people, ...report } = await readPeopleReach(this.models.redis, keys, communication, query, new Date());
+    if (!people || !query.storeId) return report;
+    // Names are opened now, with the keys mirrored from lastmeter.person-keys.v1 (docs/privacy.md).
+    const roster = new Map((await listStaff(this.models.redis, keys, query.storeId)).map((s) => [s.id, s]));
+    const personKeys = await new PersonKeyMirror(this.models.redis, keys).keysOf(people.map((p) => p.staffId));
+    const named = people.map((person) => {
+      const staff = roster.get(person.staffId);
+      const name = openText(personKeys.get(person.staffId), person.staffId, 'name', staff?.name) ?? ERASED_PERSON;
+      return { ...person, roles: staff?.roles ?? person.roles, name };
+    });
+    return {
+      ...report,
+      people: named.sort((a, b) => a.name.localeCompare(b.name) || a.staffId.localeCompare(b.staffId)),
+    };
   }
 
   @Get(':id/reach/timeline')

@@ -264,3 +264,15 @@ export class StaffQuery {
   @IsIn(['true', 'false'])
   all?: 'true' | 'false';
 }
+
+export class PeopleReachQuery {
+  @ApiPropertyOptional({ description: 'Only this region, with its stores (`byStore`)' })
+  @IsOptional()
+  @IsUUID()
+  regionId?: string;
+
+  @ApiPropertyOptional({ description: 'Only this store, with its people (`people`)' })
+  @IsOptional()
+  @IsUUID()
+  storeId?: string;
+}

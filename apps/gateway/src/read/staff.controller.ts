@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentClaims, ERASED_PERSON, openText, Roles, type TokenClaims } from '@lastmeter/auth';
 import type { StaffList, StaffView } from '@lastmeter/contracts';
 import { Answer } from '@lastmeter/platform';
-import { getStore, listStaff, PersonKeyMirror, RedisKeys, type StaffEntry } from '@lastmeter/read-models';
+import { getStore, listStaff, lockedStaff, PersonKeyMirror, RedisKeys, type StaffEntry } from '@lastmeter/read-models';
 import { StaffQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { requireStore } from './scope';
@@ -44,7 +44,11 @@ export class StaffController {
   }
 
   private async named(keys: RedisKeys, staff: StaffEntry[]): Promise<StaffView[]> {
-    const personKeys = await new PersonKeyMirror(this.models.redis, keys).keysOf(staff.map((person) => person.id));
+    const ids = staff.map((person) => person.id);
+    const [personKeys, locked] = await Promise.all([
+      new PersonKeyMirror(this.models.redis, keys).keysOf(ids),
+      lockedStaff(this.models.redis, keys, ids),
+    ]);
     return staff.map((person) => ({
       id: person.id,
       storeId: person.storeId,
@@ -54,6 +58,7 @@ export class StaffController {
       roles: person.roles,
       status: person.status === 'none' ? 'active' : person.status,
       version: person.version,
+      locked: locked.has(person.id),
     }));
   }
 }

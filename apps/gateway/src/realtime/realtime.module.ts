@@ -15,6 +15,7 @@ import { FeedCheck } from './terminal/feed-check';
 import { TerminalPresence } from './terminal/presence';
 import { QuizAnswerHandler } from './terminal/quiz-answer.handler';
 import { ReceiptHandler } from './terminal/receipt.handler';
+import { StaffSessions } from './terminal/staff-sessions';
 import { EarlierHandler } from './terminal/earlier.handler';
 import { ReceiptsHandler } from './terminal/receipts.handler';
 import { ReportFileHandler } from './terminal/report-file.handler';
@@ -41,6 +42,7 @@ import { TerminalGateway } from './terminal.gateway';
     FeedCheck,
     StoreMedia,
     ReceiptHandler,
+    StaffSessions,
     ReceiptsHandler,
     EarlierHandler,
     TaskCompleteHandler,

@@ -8,6 +8,8 @@ export interface ReceiptData {
   terminalId: string;
   communicationId: string;
   revision: number;
+  /** The staff member signed in on the terminal who did it (issue 21); absent: the tablet itself. */
+  staffId?: string;
 }
 
 export interface StoreActivityEventData {

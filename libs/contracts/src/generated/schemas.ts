@@ -2627,6 +2627,106 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "additionalProperties": false,
     "description": "`POST /v1/auth/password`: the change, and a new token (every older one is refused)."
   },
+  "PeopleReach": {
+    "type": "object",
+    "properties": {
+      "communicationId": {
+        "type": "string"
+      },
+      "roles": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/StoreRole"
+        },
+        "description": "The audience's roles (absent: every role)."
+      },
+      "dueAt": {
+        "type": "string"
+      },
+      "overall": {
+        "$ref": "#/components/schemas/ReachCounts"
+      },
+      "byRegion": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "persons": {
+              "type": "number",
+              "description": "Active staff of the targeted stores in the audience's roles (all of them when it names none)."
+            },
+            "seen": {
+              "type": "number"
+            },
+            "acknowledged": {
+              "type": "number"
+            },
+            "overdue": {
+              "type": "number",
+              "description": "Past `dueAt` and not acknowledged (0 without a due time)."
+            },
+            "regionId": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "acknowledged",
+            "overdue",
+            "persons",
+            "regionId",
+            "seen"
+          ]
+        }
+      },
+      "byStore": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "persons": {
+              "type": "number",
+              "description": "Active staff of the targeted stores in the audience's roles (all of them when it names none)."
+            },
+            "seen": {
+              "type": "number"
+            },
+            "acknowledged": {
+              "type": "number"
+            },
+            "overdue": {
+              "type": "number",
+              "description": "Past `dueAt` and not acknowledged (0 without a due time)."
+            },
+            "storeId": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "acknowledged",
+            "overdue",
+            "persons",
+            "seen",
+            "storeId"
+          ]
+        }
+      },
+      "people": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/PersonReachRow"
+        }
+      }
+    },
+    "required": [
+      "communicationId",
+      "overall",
+      "byRegion"
+    ],
+    "additionalProperties": false,
+    "description": "`GET /v1/communications/:id/reach/people?regionId=&storeId=`: seen-by and acknowledged-by per person, at every level. `byStore` with a region or a store, `people` with a store."
+  },
   "PersonKeyRecord": {
     "type": "object",
     "properties": {
@@ -2644,6 +2744,45 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false,
     "description": "A record of lastmeter.person-keys.v1 (compacted, keyed by staff id): the person's data key. Written by the command service before the command that adds the person, so no command or event ever holds a personal field in clear; a tombstone erases the person."
+  },
+  "PersonReachRow": {
+    "type": "object",
+    "properties": {
+      "staffId": {
+        "type": "string"
+      },
+      "storeId": {
+        "type": "string"
+      },
+      "name": {
+        "type": "string",
+        "description": "\"Erased person\" once erased (they are counted all the same while active)."
+      },
+      "roles": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/StoreRole"
+        }
+      },
+      "seenAt": {
+        "type": "string"
+      },
+      "acknowledgedAt": {
+        "type": "string"
+      },
+      "overdue": {
+        "type": "boolean"
+      }
+    },
+    "required": [
+      "staffId",
+      "storeId",
+      "name",
+      "roles",
+      "overdue"
+    ],
+    "additionalProperties": false,
+    "description": "One person of a store (`?storeId=`)."
   },
   "PresenceBoard": {
     "type": "object",
@@ -2687,6 +2826,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           "type": "number"
         },
         "description": "One option index per question, in order."
+      },
+      "staff": {
+        "type": "string",
+        "description": "The signed-in staff member's session, as in ReceiptPayload."
       }
     },
     "required": [
@@ -2944,6 +3087,33 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "additionalProperties": false,
     "description": "`GET /v1/communications/:id/reach?by=region`: the report without its per-store rows."
   },
+  "ReachCounts": {
+    "type": "object",
+    "properties": {
+      "persons": {
+        "type": "number",
+        "description": "Active staff of the targeted stores in the audience's roles (all of them when it names none)."
+      },
+      "seen": {
+        "type": "number"
+      },
+      "acknowledged": {
+        "type": "number"
+      },
+      "overdue": {
+        "type": "number",
+        "description": "Past `dueAt` and not acknowledged (0 without a due time)."
+      }
+    },
+    "required": [
+      "persons",
+      "seen",
+      "acknowledged",
+      "overdue"
+    ],
+    "additionalProperties": false,
+    "description": "People a communication reaches (issue 21): the denominator, and how many saw and acknowledged it."
+  },
   "ReachReport": {
     "type": "object",
     "additionalProperties": false,
@@ -3186,6 +3356,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "revision": {
         "type": "number"
+      },
+      "staffId": {
+        "type": "string",
+        "description": "The staff member signed in on the terminal who did it (issue 21); absent: the tablet itself."
       }
     },
     "required": [
@@ -3216,6 +3390,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "revision": {
         "type": "number"
+      },
+      "staff": {
+        "type": "string",
+        "description": "A staff member signed in on this tablet (issue 21): the `token` of their `POST /v1/stores/:storeId/staff/:id/sign-in`. The fact is then theirs: recorded with their `staffId`, once per person (two people acknowledging on one tablet are two facts)."
       }
     },
     "required": [
@@ -3649,6 +3827,56 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "additionalProperties": false,
     "description": "The person no longer works in the store: they cannot sign in, their history stays."
   },
+  "StaffSession": {
+    "type": "object",
+    "properties": {
+      "token": {
+        "type": "string"
+      },
+      "staffId": {
+        "type": "string"
+      },
+      "name": {
+        "type": "string"
+      },
+      "roles": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/StoreRole"
+        }
+      },
+      "expiresAt": {
+        "type": "string"
+      }
+    },
+    "required": [
+      "token",
+      "staffId",
+      "name",
+      "roles",
+      "expiresAt"
+    ],
+    "additionalProperties": false,
+    "description": "`POST /v1/stores/:storeId/staff/:id/sign-in` (a tablet of the store): the person's session on that tablet. `token` goes with their receipts, tasks and quiz answers (`staff` in each message), which are then recorded as them."
+  },
+  "StaffUnlocked": {
+    "type": "object",
+    "properties": {
+      "staffId": {
+        "type": "string"
+      },
+      "unlocked": {
+        "type": "boolean",
+        "const": true
+      }
+    },
+    "required": [
+      "staffId",
+      "unlocked"
+    ],
+    "additionalProperties": false,
+    "description": "`POST /v1/stores/:storeId/staff/:id/unlock`."
+  },
   "StaffUpdated": {
     "type": "object",
     "properties": {
@@ -3706,6 +3934,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "version": {
         "type": "number",
         "description": "For `If-Match`."
+      },
+      "locked": {
+        "type": "boolean",
+        "description": "Locked out after STAFF_PIN_MAX_FAILURES wrong PINs in a row, until a manager unlocks them."
       }
     },
     "required": [
@@ -3714,7 +3946,8 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "name",
       "roles",
       "status",
-      "version"
+      "version",
+      "locked"
     ],
     "additionalProperties": false,
     "description": "`GET /v1/stores/:storeId/staff`: a person of the store's roster (issue 21)."
@@ -3776,6 +4009,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           },
           "revision": {
             "type": "number"
+          },
+          "staffId": {
+            "type": "string",
+            "description": "The staff member signed in on the terminal who did it (issue 21); absent: the tablet itself."
           }
         },
         "required": [
@@ -3810,6 +4047,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           },
           "revision": {
             "type": "number"
+          },
+          "staffId": {
+            "type": "string",
+            "description": "The staff member signed in on the terminal who did it (issue 21); absent: the tablet itself."
           }
         },
         "required": [
@@ -4174,6 +4415,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "attempt": {
         "type": "number",
         "description": "0 (default) the first time; after head office rejected the evidence, the item's `evidenceRejected.rejection`."
+      },
+      "staff": {
+        "type": "string",
+        "description": "The signed-in staff member's session, as in ReceiptPayload."
       }
     },
     "required": [

@@ -15,6 +15,7 @@ import {
 import { nextVersion, type ProjectionContext, type ReadModel, type VersionedDoc } from '../model';
 import type { RedisKeys } from '../redis-keys';
 import { indexStore, indexTerminal } from './directory-index';
+import { indexStaff } from './people-reach';
 
 type DirectoryType = 'store' | 'region' | 'terminal' | 'user' | 'staff';
 const EVOLVE = {
@@ -64,6 +65,7 @@ export const directory: ReadModel = {
     // A store's roster. Names stay sealed here: the read paths open them (docs/privacy.md).
     if (type === 'staff') {
       context.write('SADD', context.keys.model('staff-of', (state as StaffState).storeId), event.aggregateId);
+      indexStaff(context, state as StaffState);
     }
     // The user decider bumps the session version whenever old tokens must stop working.
     if (type === 'user' && (state as UserState).sessionVersion !== (before as UserState).sessionVersion) {

@@ -6,7 +6,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsInt, IsUUID, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { quizAnswersProblem, scoreQuiz } from '@lastmeter/domain';
 import { getCommunication } from '@lastmeter/read-models';
 import { ReadModels } from '../../read/read-models.service';
@@ -14,6 +14,7 @@ import type { TerminalSession } from '../feed-relay';
 import { StoreActivityWriter } from '../store-activity-writer';
 import { FeedCheck } from './feed-check';
 import { InvalidMessage, parseMessage, Rejected, type TerminalMessageHandler } from './message';
+import { StaffSessions } from './staff-sessions';
 import { actorOf } from './terminal-socket';
 
 export class QuizAnswerDto {
@@ -26,6 +27,9 @@ export class QuizAnswerDto {
   @Max(20, { each: true })
   @Type(() => Number)
   answers!: number[];
+
+  /** A signed-in staff member's session (issue 21): the answers are then theirs. */
+  @IsOptional() @IsString() @MaxLength(4_096) staff?: string;
 }
 
 @Injectable()
@@ -34,17 +38,25 @@ export class QuizAnswerHandler implements TerminalMessageHandler {
     private readonly writer: StoreActivityWriter,
     private readonly feed: FeedCheck,
     private readonly models: ReadModels,
+    private readonly staff: StaffSessions,
   ) {}
 
   async handle(session: TerminalSession, body: unknown): Promise<{ duplicate: boolean }> {
     const quiz = await parseMessage(QuizAnswerDto, body);
+    const staffId = this.staff.staffIdOf(session, quiz.staff);
     await this.feed.requireInFeed(session, quiz.communicationId, quiz.revision);
     const communication = await getCommunication(this.models.redis, await this.models.keys(), quiz.communicationId);
     const questions = communication?.questions ?? [];
     const problem = quizAnswersProblem(questions, quiz.answers);
     if (problem?.kind === 'no-questions') throw new Rejected(`communication ${quiz.communicationId} has no questions`);
     if (problem) throw new InvalidMessage({ answers: [problem.message] });
-    const id = this.writer.factId(session.terminalId, 'quiz', quiz.communicationId, String(quiz.revision));
+    const id = this.writer.factId(
+      session.terminalId,
+      'quiz',
+      quiz.communicationId,
+      String(quiz.revision),
+      ...(staffId ? [staffId] : []),
+    );
     return this.writer.record('quiz.answered', id, actorOf(session), {
       storeId: session.storeId,
       terminalId: session.terminalId,
@@ -52,6 +64,7 @@ export class QuizAnswerHandler implements TerminalMessageHandler {
       revision: quiz.revision,
       answers: quiz.answers,
       score: scoreQuiz(questions, quiz.answers),
+      ...(staffId ? { staffId } : {}),
     });
   }
 }

@@ -1,4 +1,6 @@
 import type { Logger } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { signStaffToken } from '@lastmeter/auth';
 import { MAX_RECEIPTS_PER_MESSAGE, RATE_LIMITED, WRITER_BUSY } from '@lastmeter/contracts';
 import type { TerminalSession } from '../feed-relay';
 import type { StoreActivityWriter } from '../store-activity-writer';
@@ -6,6 +8,9 @@ import type { FeedCheck, FactSubject } from './feed-check';
 import { parseMessage, Rejected } from './message';
 import { parseReceipt, ReceiptDto, ReceiptHandler } from './receipt.handler';
 import { ReceiptsHandler } from './receipts.handler';
+import { StaffSessions } from './staff-sessions';
+
+const jwt = new JwtService({ secret: 'a test secret of enough length for HS256' });
 
 const session = {
   terminalId: 'terminal-1',
@@ -42,7 +47,11 @@ function handlers() {
       return facts.map((f) => (f.communicationId === ours ? undefined : new Rejected(`not in this store's feed`)));
     }),
   };
-  const single = new ReceiptHandler(writer as unknown as StoreActivityWriter, feed as unknown as FeedCheck);
+  const single = new ReceiptHandler(
+    writer as unknown as StoreActivityWriter,
+    feed as unknown as FeedCheck,
+    new StaffSessions(jwt),
+  );
   return {
     batch: new ReceiptsHandler(single, writer as unknown as StoreActivityWriter),
     writer,
@@ -66,6 +75,9 @@ describe('parseReceipt', () => {
     ['a revision as a string', { ...receipt(), revision: '1' }],
     ['null', null],
     ['an array', [receipt()]],
+    ['a staff session', { ...receipt(), staff: 'aaa.bbb.ccc' }],
+    ['a staff session of the wrong type', { ...receipt(), staff: 42 }],
+    ['an empty staff session', { ...receipt(), staff: '' }],
   ])('decides %s exactly as ReceiptDto does', async (_case, body) => {
     const viaDto = await parseMessage(ReceiptDto, body).then(
       (dto) => ({ ...dto }),
@@ -96,6 +108,33 @@ describe('ReceiptsHandler', () => {
     // One feed check for all valid items.
     expect(checked).toHaveLength(1);
     expect(checked[0]).toHaveLength(4);
+  });
+
+  it('records a signed-in person’s receipt as theirs: two people on one tablet are two facts, a bad session none', async () => {
+    const { batch, writer, recorded } = handlers();
+    const ann = await signStaffToken(jwt, { sub: 'ann', storeId: 'store-1', tid: 'terminal-1', roles: ['cashier'] });
+    const bob = await signStaffToken(jwt, { sub: 'bob', storeId: 'store-1', tid: 'terminal-1', roles: ['sales'] });
+    const elsewhere = await signStaffToken(jwt, { sub: 'eve', storeId: 'store-1', tid: 'terminal-2', roles: [] });
+    const acked = (staff: string) => ({ ...receipt(ours, 'acknowledged'), staff });
+    const items = [acked(ann), acked(bob), acked(ann), acked(elsewhere), acked('not.a.token')];
+    const ack = await batch.handle(session, { items }, items.length, logger);
+    expect(ack.results).toEqual([
+      { ok: true },
+      { ok: true },
+      { ok: true, duplicate: true },
+      { ok: false, error: { message: 'invalid message: staff', fields: { staff: [expect.any(String)] } } },
+      { ok: false, error: { message: 'invalid message: staff', fields: { staff: [expect.any(String)] } } },
+    ]);
+    expect(recorded).toEqual([`terminal-1/acknowledged/${ours}/1/ann`, `terminal-1/acknowledged/${ours}/1/bob`]);
+    const data = writer.submit.mock.calls.map((call) => call[3]);
+    expect(data[0]).toEqual({
+      storeId: 'store-1',
+      terminalId: 'terminal-1',
+      communicationId: ours,
+      revision: 1,
+      staffId: 'ann',
+    });
+    expect(data[1]).toMatchObject({ staffId: 'bob' });
   });
 
   it('answers the items beyond the granted tokens rate-limited, without touching them', async () => {

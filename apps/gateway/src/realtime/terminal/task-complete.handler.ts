@@ -11,6 +11,7 @@ import { StoreActivityWriter } from '../store-activity-writer';
 import { FeedCheck } from './feed-check';
 import { parseMessage, type TerminalMessageHandler } from './message';
 import { StoreMedia } from './store-media';
+import { StaffSessions } from './staff-sessions';
 import { actorOf } from './terminal-socket';
 
 export class TaskCompleteDto {
@@ -21,6 +22,8 @@ export class TaskCompleteDto {
   @IsOptional() @IsUrl({ protocols: ['http', 'https'], require_protocol: true }) @MaxLength(2_000) photoUrl?: string;
   /** After head office sent the evidence back: the item's `evidenceRejected.rejection`. */
   @IsOptional() @IsInt() @Min(0) @Max(1_000) attempt?: number;
+  /** A signed-in staff member's session (issue 21): the task is then completed by them. */
+  @IsOptional() @IsString() @MaxLength(4_096) staff?: string;
 }
 
 @Injectable()
@@ -29,25 +32,27 @@ export class TaskCompleteHandler implements TerminalMessageHandler {
     private readonly writer: StoreActivityWriter,
     private readonly feed: FeedCheck,
     private readonly media: StoreMedia,
+    private readonly staff: StaffSessions,
   ) {}
 
   async handle(session: TerminalSession, body: unknown): Promise<{ duplicate: boolean }> {
     const task = await parseMessage(TaskCompleteDto, body);
+    const staffId = this.staff.staffIdOf(session, task.staff);
     const [photo] = task.photoMediaId
       ? await this.media.refs(session.storeId, [task.photoMediaId], 'photoMediaId', { images: true })
       : [];
     await this.feed.requireInFeed(session, task.communicationId, task.revision);
     // A retake after a rejection is a new fact (attempt 0 keeps the id it always had).
     const attempt = task.attempt ?? 0;
-    const id = attempt
-      ? this.writer.factId(
-          session.terminalId,
-          'completed',
-          task.communicationId,
-          String(task.revision),
-          String(attempt),
-        )
-      : this.writer.factId(session.terminalId, 'completed', task.communicationId, String(task.revision));
+    // Per person when a staff member completes it (the tablet's own id stays as it was).
+    const id = this.writer.factId(
+      session.terminalId,
+      'completed',
+      task.communicationId,
+      String(task.revision),
+      ...(attempt ? [String(attempt)] : []),
+      ...(staffId ? [`staff:${staffId}`] : []),
+    );
     return this.writer.record('task.completed', id, actorOf(session), {
       storeId: session.storeId,
       terminalId: session.terminalId,
@@ -57,6 +62,7 @@ export class TaskCompleteHandler implements TerminalMessageHandler {
       ...(task.photoUrl !== undefined ? { photoUrl: task.photoUrl } : {}),
       ...(photo ? { photo } : {}),
       ...(attempt ? { attempt } : {}),
+      ...(staffId ? { staffId } : {}),
     });
   }
 }

@@ -1,0 +1,240 @@
+import request from 'supertest';
+import {
+  topicNames,
+  STAFF_PIN_MAX_FAILURES,
+  type EventEnvelope,
+  type FeedItem,
+  type FeedMessage,
+  type PeopleReach,
+  type ReceiptData,
+  type StaffSession,
+} from '@lastmeter/contracts';
+import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
+import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { cleanupNamespace } from '../support/cleanup';
+import { testNamespace } from '../support/env';
+import { eventually } from '../support/eventually';
+import { readTopic } from '../support/log-reader';
+import { expectNothingWritten, writeSnapshot } from '../support/no-writes';
+import { bearer, Publisher } from '../support/write-api';
+
+/**
+ * Issue 21, items 2 and 3: staff share a store tablet. Each signs in with their PIN, and
+ * what they open and acknowledge is recorded as them on that terminal; head office reads
+ * seen-by and acknowledged-by per person, at every level, with who is overdue. Wrong PINs
+ * lock a person out (nothing is written) until a manager unlocks them.
+ */
+const ns = testNamespace('staff-tablet');
+const topics = topicNames(ns.topicPrefix);
+let apps: Record<AppName, RunningApp>;
+let api: Publisher;
+const clients: TerminalClient[] = [];
+let regionId: string;
+let storeId: string;
+let otherStoreId: string;
+let tablet: { terminalId: string; token: string };
+const staff: Record<string, string> = {};
+
+beforeAll(async () => {
+  apps = await startApps(ns.env);
+  api = new Publisher(apps.command.url, ns);
+  regionId = await api.region('floor');
+  storeId = await api.store('FL-1', regionId);
+  otherStoreId = await api.store('FL-2', regionId);
+  const add = async (store: string, name: string, roles: string[], pin: string) =>
+    (
+      await request(apps.command.url)
+        .post(`/v1/stores/${store}/staff`)
+        .set(bearer(api.token('hq-admin')))
+        .send({ name, roles, pin })
+        .expect(201)
+    ).body.id as string;
+  staff.ann = await add(storeId, 'Ann Cashier', ['cashier'], '1111');
+  staff.bob = await add(storeId, 'Bob Cashier', ['cashier'], '2222');
+  staff.cleo = await add(storeId, 'Cleo Sales', ['sales', 'store-manager'], '3333');
+  staff.dan = await add(otherStoreId, 'Dan Elsewhere', ['cashier'], '4444');
+  tablet = await api.terminal(storeId);
+});
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await stopApps(apps);
+  await cleanupNamespace(ns);
+});
+
+const signIn = (staffId: string, pin: string, token = tablet.token, store = storeId) =>
+  request(apps.command.url).post(`/v1/stores/${store}/staff/${staffId}/sign-in`).set(bearer(token)).send({ pin });
+
+const peopleReach = async (id: string, query = ''): Promise<PeopleReach> =>
+  (
+    await request(apps.gateway.url)
+      .get(`/v1/communications/${id}/reach/people${query}`)
+      .set(bearer(api.token('hq-editor')))
+      .expect(200)
+  ).body;
+
+it('three people share a tablet: each acknowledges as themselves, and reach per person is exact at every level', async () => {
+  const client = new TerminalClient({ url: apps.gateway.url, token: tablet.token, cursors: new MemoryCursorStore() });
+  clients.push(client);
+  const received: FeedMessage[] = [];
+  client.onItem((item) => received.push(item));
+  await client.connect();
+  const dueAt = new Date(Date.now() + 6_000).toISOString();
+  const id = await api.publish({ title: 'Fire drill at 10', audience: { all: true }, dueAt });
+  const item = await eventually(() => {
+    const found = received.find((m): m is FeedItem => 'communication' in m && m.communication.id === id);
+    expect(found).toBeDefined();
+    return found!;
+  });
+  const revision = item.communication.revision;
+
+  const sessions: Record<string, StaffSession> = {};
+  for (const [who, pin] of [
+    ['ann', '1111'],
+    ['bob', '2222'],
+    ['cleo', '3333'],
+  ] as const) {
+    sessions[who] = (await signIn(staff[who], pin).expect(200)).body;
+  }
+  expect(sessions.ann).toEqual({
+    token: expect.any(String),
+    staffId: staff.ann,
+    name: 'Ann Cashier',
+    roles: ['cashier'],
+    expiresAt: expect.any(String),
+  });
+  // A staff session is not a bearer token anywhere.
+  await request(apps.gateway.url).get('/v1/communications').set(bearer(sessions.ann.token)).expect(401);
+
+  // Ann and Bob acknowledge on the same tablet; Cleo only reads. Each is their own fact.
+  for (const who of ['ann', 'bob']) {
+    expect(
+      await client.receipt({ communicationId: id, kind: 'acknowledged', revision, staff: sessions[who].token }),
+    ).toEqual({ ok: true });
+  }
+  expect(await client.receipt({ communicationId: id, kind: 'read', revision, staff: sessions.cleo.token })).toEqual({
+    ok: true,
+  });
+  // Ann again: the same fact, once.
+  expect(
+    await client.receipt({ communicationId: id, kind: 'acknowledged', revision, staff: sessions.ann.token }),
+  ).toEqual({ ok: true, duplicate: true });
+  // Another tablet's session, or none that we signed, is refused on the `staff` field.
+  const forged = await client.receipt({ communicationId: id, kind: 'read', revision, staff: 'a.b.c' });
+  expect(forged).toEqual({
+    ok: false,
+    error: { message: 'invalid message: staff', fields: { staff: expect.any(Array) } },
+  });
+
+  const facts = (await readTopic<EventEnvelope<string, ReceiptData>>(ns.env.KAFKA_BROKERS!, topics.storeEvents))
+    .map((m) => m.value)
+    .filter((e) => e.data.communicationId === id && e.data.staffId);
+  expect(facts.map((e) => [e.type, e.data.staffId, e.data.terminalId]).sort()).toEqual(
+    [
+      ['receipt.acknowledged', staff.ann, tablet.terminalId],
+      ['receipt.acknowledged', staff.bob, tablet.terminalId],
+      ['receipt.read', staff.cleo, tablet.terminalId],
+    ].sort(),
+  );
+
+  // All → region → store: the denominator is every person of the targeted stores (Dan too).
+  const overall = await eventually(async () => {
+    const report = await peopleReach(id);
+    expect(report.overall).toMatchObject({ persons: 4, seen: 3, acknowledged: 2 });
+    return report;
+  });
+  expect(overall.byRegion).toEqual([{ regionId, persons: 4, seen: 3, acknowledged: 2, overdue: expect.any(Number) }]);
+  const region = await peopleReach(id, `?regionId=${regionId}`);
+  expect(
+    region.byStore?.map(({ storeId: s, persons, seen, acknowledged }) => [s, persons, seen, acknowledged]).sort(),
+  ).toEqual(
+    [
+      [storeId, 3, 3, 2],
+      [otherStoreId, 1, 0, 0],
+    ].sort(),
+  );
+
+  // Once due: the people who have not acknowledged are overdue, by name.
+  const store = await eventually(
+    async () => {
+      const report = await peopleReach(id, `?storeId=${storeId}`);
+      expect(report.overall.overdue).toBe(1);
+      return report;
+    },
+    { timeoutMs: 30_000 },
+  );
+  expect(store.people?.map((p) => [p.name, !!p.seenAt, !!p.acknowledgedAt, p.overdue])).toEqual([
+    ['Ann Cashier', true, true, false],
+    ['Bob Cashier', true, true, false],
+    ['Cleo Sales', true, false, true],
+  ]);
+  expect((await peopleReach(id)).overall).toEqual({ persons: 4, seen: 3, acknowledged: 2, overdue: 2 });
+
+  // The store's manager reads their own store's people, not another's, and not the whole country.
+  const manager = bearer(api.token('store-manager', { storeId }));
+  await request(apps.gateway.url)
+    .get(`/v1/communications/${id}/reach/people?storeId=${storeId}`)
+    .set(manager)
+    .expect(200);
+  await request(apps.gateway.url)
+    .get(`/v1/communications/${id}/reach/people?storeId=${otherStoreId}`)
+    .set(manager)
+    .expect(403);
+  await request(apps.gateway.url).get(`/v1/communications/${id}/reach/people`).set(manager).expect(400);
+
+  // Erasing Ann changes no count; she is listed as an erased person.
+  await request(apps.command.url)
+    .delete(`/v1/staff/${staff.ann}/personal-data`)
+    .set(bearer(api.token('hq-admin')))
+    .send({})
+    .expect(200);
+  await eventually(async () => {
+    const after = await peopleReach(id, `?storeId=${storeId}`);
+    expect(after.overall).toEqual(store.overall);
+    expect(after.people?.map((p) => p.name)).toEqual(['Bob Cashier', 'Cleo Sales', 'Erased person']);
+  });
+});
+
+it('wrong PINs lock a person out without writing anything; a manager unlocks them', async () => {
+  const before = await writeSnapshot(ns);
+  const answers: Array<[number, unknown]> = [];
+  for (let i = 0; i < STAFF_PIN_MAX_FAILURES; i++) {
+    const response = await signIn(staff.bob, '9999');
+    answers.push([response.status, response.body.attemptsLeft]);
+  }
+  expect(answers).toEqual([
+    ...Array.from({ length: STAFF_PIN_MAX_FAILURES - 1 }, (_, i) => [401, STAFF_PIN_MAX_FAILURES - 1 - i]),
+    [423, undefined],
+  ]);
+  // Locked: even the right PIN is refused now.
+  expect((await signIn(staff.bob, '2222').expect(423)).body.locked).toBe(true);
+  // No event, no key of the log's; only the lock and the counters in Redis.
+  await expectNothingWritten(ns, before, { ignore: /meta:staff-(lock|pin-failures|pin-terminal):/ });
+  const roster = await request(apps.gateway.url)
+    .get(`/v1/stores/${storeId}/staff`)
+    .set(bearer(api.token('hq-admin')))
+    .expect(200);
+  expect(roster.body.items.find((p: { id: string }) => p.id === staff.bob).locked).toBe(true);
+
+  // A tablet cannot unlock without a signed-in manager; Cleo (store-manager role) can.
+  const unlock = (body: object, token = tablet.token) =>
+    request(apps.command.url).post(`/v1/stores/${storeId}/staff/${staff.bob}/unlock`).set(bearer(token)).send(body);
+  await unlock({}).expect(403);
+  const dan = await unlock({ staff: 'a.b.c' }).expect(403);
+  expect(dan.body.message).toMatch(/sign in again/);
+  const cleo = (await signIn(staff.cleo, '3333').expect(200)).body as StaffSession;
+  await unlock({ staff: cleo.token }).expect(200);
+  await unlock({ staff: cleo.token }).expect(409);
+  await signIn(staff.bob, '2222').expect(200);
+});
+
+it('refuses sign-in from another store, for another store’s staff, with a bad PIN shape or by a user', async () => {
+  const other = await api.terminal(otherStoreId);
+  const before = await writeSnapshot(ns);
+  await signIn(staff.ann, '1111', other.token).expect(403);
+  await signIn(staff.dan, '4444').expect(404);
+  const shape = await signIn(staff.bob, '12').expect(400);
+  expect(Object.keys(shape.body.fields)).toEqual(['pin']);
+  await signIn(staff.bob, '2222', api.token('hq-admin')).expect(403);
+  await expectNothingWritten(ns, before, { ignore: /meta:staff-(lock|pin-failures|pin-terminal):/ });
+});
