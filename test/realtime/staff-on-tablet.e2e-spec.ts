@@ -16,7 +16,8 @@ import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { expectNothingWritten, writeSnapshot } from '../support/no-writes';
-import { bearer, Publisher } from '../support/write-api';
+import { bearer, bytes, Publisher } from '../support/write-api';
+import { parse } from 'csv-parse/sync';
 
 /**
  * Issue 21, items 2 and 3: staff share a store tablet. Each signs in with their PIN, and
@@ -169,6 +170,23 @@ it('three people share a tablet: each acknowledges as themselves, and reach per 
     ['Cleo Sales', true, false, true],
   ]);
   expect((await peopleReach(id)).overall).toEqual({ persons: 4, seen: 3, acknowledged: 2, overdue: 2 });
+  // The audit CSV has a row per person after each store's terminal rows (stores by code: FL-1, FL-2).
+  const csv = await request(apps.gateway.url)
+    .get(`/v1/audit/communications/${id}.csv`)
+    .set(bearer(api.token('analyst')))
+    .buffer(true)
+    .parse(bytes);
+  const rows = parse((csv.body as Buffer).toString('utf8'), { columns: true, bom: true }) as Array<
+    Record<string, string>
+  >;
+  expect(
+    rows.filter((r) => r.staffId).map((r) => [r.storeId, r.staffName, !!r.readAt, !!r.acknowledgedAt, r.overdue]),
+  ).toEqual([
+    [storeId, 'Ann Cashier', true, true, 'no'],
+    [storeId, 'Bob Cashier', true, true, 'no'],
+    [storeId, 'Cleo Sales', true, false, 'yes'],
+    [otherStoreId, 'Dan Elsewhere', false, false, 'yes'],
+  ]);
 
   // The store's manager reads their own store's people, not another's, and not the whole country.
   const manager = bearer(api.token('store-manager', { storeId }));

@@ -1,6 +1,8 @@
 import type Redis from 'ioredis';
+import { ERASED_PERSON } from '@lastmeter/auth';
 import {
   listTerminals,
+  peopleOfStores,
   readReach,
   storeRows,
   type CatalogueEntry,
@@ -8,6 +10,7 @@ import {
   type RedisKeys,
   type Report,
 } from '@lastmeter/read-models';
+import { namedStaff } from './staff-names';
 
 export const AUDIT_COLUMNS = [
   'communicationId',
@@ -26,6 +29,9 @@ export const AUDIT_COLUMNS = [
   'completedAt',
   'quizScore',
   'reportCount',
+  'staffId',
+  'staffName',
+  'overdue',
 ] as const;
 
 export type AuditRow = Record<(typeof AUDIT_COLUMNS)[number], string>;
@@ -88,16 +94,27 @@ export async function* auditRowStream(
   for (let i = 0; i < ids.length; i += AUDIT_CHUNK) {
     const chunk = ids.slice(i, i + AUDIT_CHUNK);
     // One round of reads for the chunk (ioredis pipelines the concurrent commands).
-    const read = await Promise.all(
-      chunk.map(async (storeId) => ({
-        storeId,
-        terminals: await listTerminals(redis, keys, storeId),
-        reports: await reportsSince(redis, keys, storeId, since),
-      })),
-    );
+    const [read, people, staff] = await Promise.all([
+      Promise.all(
+        chunk.map(async (storeId) => ({
+          storeId,
+          terminals: await listTerminals(redis, keys, storeId),
+          reports: await reportsSince(redis, keys, storeId, since),
+        })),
+      ),
+      peopleOfStores(
+        redis,
+        keys,
+        communication,
+        chunk.map((storeId) => ({ storeId, regionId: placeOf.get(storeId)?.regionId ?? '' })),
+      ),
+      namedStaff(redis, keys, chunk),
+    ]);
+    const names = new Map(staff.map((person) => [person.id, person.displayName]));
+    const overdueNow = !!communication.dueAt && Date.parse(communication.dueAt) <= Date.now();
     for (const { storeId, terminals, reports } of read) {
       const store = placeOf.get(storeId);
-      const names = new Map(terminals.map((t) => [t.id, t.name]));
+      const terminalNames = new Map(terminals.map((t) => [t.id, t.name]));
       const terminalIds = [...new Set([...terminals.map((t) => t.id), ...(reporters.get(storeId) ?? [])])];
       const row = (terminalId: string): AuditRow => {
         const who = `${storeId}/${terminalId}`;
@@ -110,7 +127,7 @@ export async function* auditRowStream(
           regionId: store?.regionId ?? '',
           targeted: targeted.has(storeId) ? 'yes' : 'no',
           terminalId,
-          terminalName: names.get(terminalId) ?? '',
+          terminalName: terminalNames.get(terminalId) ?? '',
           revisionSeen: terminalId ? (raw.revision[who] ?? '') : '',
           deliveredAt: terminalId ? (raw.first.delivered[who] ?? '') : '',
           readAt: terminalId ? (raw.first.read[who] ?? '') : '',
@@ -118,10 +135,29 @@ export async function* auditRowStream(
           completedAt: terminalId ? (raw.first.completed[who] ?? '') : '',
           quizScore: terminalId ? (raw.quiz[who] ?? '') : '',
           reportCount: String(terminalId ? (reports.get(terminalId) ?? 0) : (reports.get('*') ?? 0)),
+          staffId: '',
+          staffName: '',
+          overdue: '',
         };
       };
       if (terminalIds.length === 0) yield row('');
       for (const terminalId of terminalIds.sort()) yield row(terminalId);
+      // Then one row per person it reaches there (issue 21), by name.
+      const persons = people
+        .filter((person) => person.storeId === storeId)
+        .map((person) => ({ ...person, name: names.get(person.staffId) ?? ERASED_PERSON }))
+        .sort((a, b) => a.name.localeCompare(b.name) || a.staffId.localeCompare(b.staffId));
+      for (const person of persons) {
+        yield {
+          ...row(''),
+          reportCount: '',
+          readAt: person.seenAt ?? '',
+          acknowledgedAt: person.acknowledgedAt ?? '',
+          staffId: person.staffId,
+          staffName: person.name,
+          overdue: overdueNow && !person.acknowledgedAt ? 'yes' : 'no',
+        };
+      }
     }
   }
 }

@@ -3,3 +3,4 @@ export * from './replay-query';
 export * from './csv';
 export * from './audit';
 export * from './replay-filter';
+export * from './staff-names';

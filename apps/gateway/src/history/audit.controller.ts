@@ -58,7 +58,8 @@ export class AuditController {
     summary: 'Audit of one communication as CSV: `/audit/communications/<id>.csv`',
     description:
       'One row per targeted store and terminal: revision seen, first delivered / read / acknowledged / completed ' +
-      'times, quiz score, field reports filed since it was published.',
+      'times, quiz score, field reports filed since it was published; then one row per person it reaches in the ' +
+      'store (`staffId`, `staffName`, `readAt` as seen, `acknowledgedAt`, `overdue`).',
   })
   @RawAnswer('text/csv', 'The audit rows, streamed (`Content-Disposition: attachment`)')
   async communication(@Param('file') file: string, @Res() res: Response): Promise<void> {

@@ -1,6 +1,7 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentClaims, ERASED_PERSON, openText, Roles, type TokenClaims } from '@lastmeter/auth';
+import { CurrentClaims, ERASED_PERSON, Roles, type TokenClaims } from '@lastmeter/auth';
+import { namedStaff } from '@lastmeter/history';
 import {
   translationFor,
   type CommunicationPage,
@@ -21,8 +22,6 @@ import {
   reachTimeline,
   readEvidence,
   readPeopleReach,
-  listStaff,
-  PersonKeyMirror,
 } from '@lastmeter/read-models';
 import { CommunicationQuery, EvidenceQuery, ListCommunicationsQuery, PeopleReachQuery, ReachQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
@@ -164,12 +163,10 @@ export class CommunicationsController {
     const { people, ...report } = await readPeopleReach(this.models.redis, keys, communication, query, new Date());
     if (!people || !query.storeId) return report;
     // Names are opened now, with the keys mirrored from lastmeter.person-keys.v1 (docs/privacy.md).
-    const roster = new Map((await listStaff(this.models.redis, keys, query.storeId)).map((s) => [s.id, s]));
-    const personKeys = await new PersonKeyMirror(this.models.redis, keys).keysOf(people.map((p) => p.staffId));
+    const roster = new Map((await namedStaff(this.models.redis, keys, [query.storeId])).map((s) => [s.id, s]));
     const named = people.map((person) => {
       const staff = roster.get(person.staffId);
-      const name = openText(personKeys.get(person.staffId), person.staffId, 'name', staff?.name) ?? ERASED_PERSON;
-      return { ...person, roles: staff?.roles ?? person.roles, name };
+      return { ...person, roles: staff?.roles ?? person.roles, name: staff?.displayName ?? ERASED_PERSON };
     });
     return {
       ...report,

@@ -1,9 +1,10 @@
 import { Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentClaims, ERASED_PERSON, openText, Roles, type TokenClaims } from '@lastmeter/auth';
+import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
+import { namedStaff } from '@lastmeter/history';
 import type { StaffList, StaffView } from '@lastmeter/contracts';
 import { Answer } from '@lastmeter/platform';
-import { getStore, listStaff, lockedStaff, PersonKeyMirror, RedisKeys, type StaffEntry } from '@lastmeter/read-models';
+import { getStore, lockedStaff } from '@lastmeter/read-models';
 import { StaffQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { requireStore } from './scope';
@@ -34,31 +35,25 @@ export class StaffController {
   ): Promise<StaffList> {
     requireStore(claims, storeId);
     const keys = await this.models.keys();
-    const staff = await listStaff(this.models.redis, keys, storeId);
+    const staff = await namedStaff(this.models.redis, keys, [storeId]);
     if (staff.length === 0 && !(await getStore(this.models.redis, keys, storeId))) {
       throw new NotFoundException('no such store');
     }
     const shown = query.all === 'true' ? staff : staff.filter((person) => person.status === 'active');
-    const items = await this.named(keys, shown);
-    return { items: items.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id)) };
-  }
-
-  private async named(keys: RedisKeys, staff: StaffEntry[]): Promise<StaffView[]> {
-    const ids = staff.map((person) => person.id);
-    const [personKeys, locked] = await Promise.all([
-      new PersonKeyMirror(this.models.redis, keys).keysOf(ids),
-      lockedStaff(this.models.redis, keys, ids),
-    ]);
-    return staff.map((person) => ({
+    const locked = await lockedStaff(
+      this.models.redis,
+      keys,
+      shown.map((person) => person.id),
+    );
+    const items: StaffView[] = shown.map((person) => ({
       id: person.id,
       storeId: person.storeId,
-      name:
-        (person.status !== 'erased' && openText(personKeys.get(person.id), person.id, 'name', person.name)) ||
-        ERASED_PERSON,
+      name: person.displayName,
       roles: person.roles,
       status: person.status === 'none' ? 'active' : person.status,
       version: person.version,
       locked: locked.has(person.id),
     }));
+    return { items: items.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id)) };
   }
 }

@@ -90,31 +90,7 @@ export async function readPeopleReach(
           (!scope.storeId || storeId === scope.storeId) && (!scope.regionId || regionId === scope.regionId),
       );
     if (stores.length === 0) continue;
-    // One round per 1,000 stores: each store's active roster and who of it saw the communication.
-    const pipeline = redis.pipeline();
-    for (const { storeId } of stores) {
-      pipeline.hgetall(keys.model('staff-roles', storeId));
-      pipeline.hgetall(keys.model('people-reach', communication.id, storeId));
-    }
-    const replies = pipelineReplies(await pipeline.exec()) as Array<Record<string, string>>;
-    const audience = stores.flatMap(({ storeId, regionId }, j) => {
-      const roster = replies[j * 2] ?? {};
-      const acted = replies[j * 2 + 1] ?? {};
-      const ids = new Set(
-        Object.entries(roster)
-          .filter(([, roles]) => inAudience(roles ? roles.split(',') : [], wanted))
-          .map(([staffId]) => staffId),
-      );
-      for (const field of Object.keys(acted)) ids.add(field.slice(0, field.lastIndexOf(':')));
-      return [...ids].map((staffId) => ({
-        staffId,
-        storeId,
-        regionId,
-        roles: (roster[staffId] ?? '').split(',').filter(Boolean),
-        seenAt: acted[`${staffId}:seen`],
-        acknowledgedAt: acted[`${staffId}:acknowledged`],
-      }));
-    });
+    const audience = await peopleOfStores(redis, keys, communication, stores);
     audience.forEach(({ seenAt, acknowledgedAt, ...person }) => {
       const overdue = overdueNow && !acknowledgedAt;
       for (const counts of [overall, getOrAdd(byRegion, person.regionId), getOrAdd(byStore, person.storeId)]) {
@@ -148,6 +124,55 @@ export async function readPeopleReach(
       : {}),
     ...(scope.storeId ? { people } : {}),
   };
+}
+
+/** A person a communication reaches in one of its stores, and when they saw and acknowledged it. */
+export interface PersonOfStore {
+  staffId: string;
+  storeId: string;
+  regionId: string;
+  /** Their roles while active (empty for someone who saw it and has left since). */
+  roles: string[];
+  seenAt?: string;
+  acknowledgedAt?: string;
+}
+
+/**
+ * The people a communication reaches in these stores: the active staff in its audience's
+ * roles, and whoever saw it there. One pipelined round for all of them.
+ */
+export async function peopleOfStores(
+  redis: Redis,
+  keys: RedisKeys,
+  communication: Pick<CatalogueEntry, 'id' | 'audience'>,
+  stores: ReadonlyArray<{ storeId: string; regionId: string }>,
+): Promise<PersonOfStore[]> {
+  if (stores.length === 0) return [];
+  const wanted = communication.audience.roles;
+  const pipeline = redis.pipeline();
+  for (const { storeId } of stores) {
+    pipeline.hgetall(keys.model('staff-roles', storeId));
+    pipeline.hgetall(keys.model('people-reach', communication.id, storeId));
+  }
+  const replies = pipelineReplies(await pipeline.exec()) as Array<Record<string, string>>;
+  return stores.flatMap(({ storeId, regionId }, j) => {
+    const roster = replies[j * 2] ?? {};
+    const acted = replies[j * 2 + 1] ?? {};
+    const ids = new Set(
+      Object.entries(roster)
+        .filter(([, roles]) => inAudience(roles ? roles.split(',') : [], wanted))
+        .map(([staffId]) => staffId),
+    );
+    for (const field of Object.keys(acted)) ids.add(field.slice(0, field.lastIndexOf(':')));
+    return [...ids].map((staffId) => ({
+      staffId,
+      storeId,
+      regionId,
+      roles: (roster[staffId] ?? '').split(',').filter(Boolean),
+      ...(acted[`${staffId}:seen`] ? { seenAt: acted[`${staffId}:seen`] } : {}),
+      ...(acted[`${staffId}:acknowledged`] ? { acknowledgedAt: acted[`${staffId}:acknowledged`] } : {}),
+    }));
+  });
 }
 
 function getOrAdd(map: Map<string, ReachCounts>, key: string): ReachCounts {
