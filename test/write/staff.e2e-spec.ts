@@ -115,7 +115,7 @@ it('head office and the store manager build the roster; names never reach Kafka 
   });
   const pins = await readTopic<CredentialRecord>(ns.env.KAFKA_BROKERS!, topics.credentials);
   expect(pins.find((m) => m.value?.kind === 'staff-pin' && m.value.staffId === camille.id)?.value).toMatchObject({
-    pinHash: expect.stringMatching(/^scrypt\$32768\$/),
+    pinHash: expect.stringMatching(/^hmac-sha256\$[\w-]{43}$/),
   });
   expect(JSON.parse((await personKeyRecords()).get(camille.id)!)).toEqual({
     key: expect.stringMatching(/^[\w-]{43}$/),

@@ -1,4 +1,4 @@
-import { newPersonKey, openText, sealText } from './personal-data';
+import { hashPin, newPersonKey, openText, pinPepper, sealText, verifyPin } from './personal-data';
 
 describe('personal data sealing', () => {
   const key = newPersonKey();
@@ -27,5 +27,19 @@ describe('personal data sealing', () => {
     const bytes = Buffer.from(sealed.data, 'base64url');
     bytes[0] ^= 1;
     expect(openText(key, 'p1', 'name', { ...sealed, data: bytes.toString('base64url') })).toBeUndefined();
+  });
+});
+
+describe('PIN hashes', () => {
+  const pepper = pinPepper('a server secret of at least thirty-two chars');
+
+  it('verifies the right PIN for the right person only, and needs the pepper', () => {
+    const stored = hashPin(pepper, 'p1', '0427');
+    expect(stored).toMatch(/^hmac-sha256\$[\w-]{43}$/);
+    expect(stored).not.toContain('0427');
+    expect(verifyPin(pepper, 'p1', '0427', stored)).toBe(true);
+    expect(verifyPin(pepper, 'p1', '0428', stored)).toBe(false);
+    expect(verifyPin(pepper, 'p2', '0427', stored)).toBe(false);
+    expect(verifyPin(pinPepper('another server secret of thirty-two chars'), 'p1', '0427', stored)).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SealedText } from '@lastmeter/contracts';
 
 /**
@@ -46,3 +46,25 @@ export function openText(
 
 /** A staff member's PIN: 4 to 6 digits, kept as a scrypt hash like a password. */
 export const PIN = /^\d{4,6}$/;
+
+/**
+ * A PIN's stored form: `hmac-sha256$<base64url>` of the staff id and the PIN under a
+ * pepper derived from the server's secret. Not a slow KDF, on purpose: a PIN of 4 to 6
+ * digits has at most a million values, so no work factor protects a leaked hash; what
+ * does is the pepper (a copy of the credentials topic alone opens nothing) and the online
+ * lock-out. And people sign in on shared tablets all day: a 100 ms scrypt per sign-in
+ * would cost a national retailer cores of CPU.
+ */
+export function pinPepper(serverSecret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', serverSecret, 'lastmeter', 'staff-pin', 32));
+}
+
+export function hashPin(pepper: Buffer, staffId: string, pin: string): string {
+  return `hmac-sha256$${createHmac('sha256', pepper).update(`${staffId}\n${pin}`).digest('base64url')}`;
+}
+
+export function verifyPin(pepper: Buffer, staffId: string, pin: string, stored: string): boolean {
+  const expected = Buffer.from(hashPin(pepper, staffId, pin));
+  const actual = Buffer.from(stored);
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}

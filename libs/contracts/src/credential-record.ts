@@ -27,7 +27,7 @@ export type CredentialRecord =
   | {
       kind: 'staff-pin';
       staffId: string;
-      /** scrypt of the 4–6 digit PIN, as passwords. */
+      /** `hmac-sha256$…` of the staff id and the 4–6 digit PIN under a pepper from the server's secret (hashPin). */
       pinHash: string;
       setAt: string;
     };

@@ -25,18 +25,20 @@ import {
   CurrentActor,
   CurrentClaims,
   ERASED_PERSON,
-  hashPassword,
+  hashPin,
   openText,
+  pinPepper,
   Roles,
   sealText,
   signStaffToken,
   STAFF_SESSION_TTL_S,
   staffOf,
   StaffSignedOut,
-  verifyPassword,
+  verifyPin,
   type TokenClaims,
 } from '@lastmeter/auth';
 import { CLOCK, CommandBus, type Clock } from '@lastmeter/write-engine';
+import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { EmptyDto } from '../http/empty.dto';
 import { IdempotencyKey, IfMatch } from '../http/headers';
 import { DirectoryLookup } from '../directory/directory-lookup';
@@ -69,7 +71,13 @@ export class StaffController {
     private readonly attempts: PinAttempts,
     private readonly jwt: JwtService,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig<'command'>,
+  ) {
+    this.pepper = pinPepper(config.LASTMETER_JWT_SECRET);
+  }
+
+  /** Keys the PIN hashes (see hashPin): derived from the server's secret. */
+  private readonly pepper: Buffer;
 
   /** Refused before anything is written: another store's roster, or a store that does not exist. */
   private async checkStore(actor: Actor, storeId: string): Promise<void> {
@@ -99,7 +107,7 @@ export class StaffController {
   ): Promise<CommandResult> {
     await this.checkStore(actor, storeId);
     const staffId = randomUUID();
-    const pinHash = await hashPassword(body.pin);
+    const pinHash = hashPin(this.pepper, staffId, body.pin);
     const key = await this.unlessUnavailable(() => this.keys.create(staffId, this.clock.now()));
     const command = {
       type: 'staff.add' as const,
@@ -140,7 +148,7 @@ export class StaffController {
       payload: {
         ...(name ? { name } : {}),
         ...(body.roles ? { roles: body.roles } : {}),
-        ...(body.pin ? { pinHash: await hashPassword(body.pin) } : {}),
+        ...(body.pin ? { pinHash: hashPin(this.pepper, staffId, body.pin) } : {}),
       },
     };
     return (await this.bus.dispatch({ command, actor, aggregateId: staffId, expectedVersion })).body;
@@ -201,7 +209,7 @@ export class StaffController {
     }
     if (await this.attempts.locked(staffId)) throw locked();
     const pinHash = this.lookup.pinHashOf(staffId);
-    if (!pinHash || !(await verifyPassword(body.pin, pinHash))) {
+    if (!pinHash || !verifyPin(this.pepper, staffId, body.pin, pinHash)) {
       const attemptsLeft = await this.attempts.failed(staffId, claims.sub);
       if (attemptsLeft === 0) throw locked();
       throw new HttpException({ statusCode: 401, message: 'wrong PIN', attemptsLeft }, 401);

@@ -40,7 +40,7 @@ export class AddStaffDto {
   @Roles()
   roles!: StoreRole[];
 
-  @ApiProperty({ example: '4821', description: '4 to 6 digits; only its scrypt hash is kept' })
+  @ApiProperty({ example: '4821', description: '4 to 6 digits; only its peppered hash is kept' })
   @IsString()
   @Matches(PIN, { message: PIN_MESSAGE })
   pin!: string;
