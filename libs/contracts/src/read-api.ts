@@ -200,6 +200,20 @@ export interface StaffSession {
   expiresAt: string;
 }
 
+/**
+ * `GET /v1/stores/:storeId/staff/:id/feed` (a tablet of the store with the person's session
+ * in `X-Staff-Session`, or the store's manager, or an hq-admin): the store's live items
+ * this person may see (unrestricted, or restricted to one of their roles, with content),
+ * and which of them they acknowledged (or completed, or answered). The tablet shows "you
+ * have N to acknowledge" from it, and the content of items for their roles.
+ */
+export interface StaffFeed {
+  staffId: string;
+  items: FeedItem[];
+  /** Communication ids of `items` this person acknowledged. */
+  acknowledged: string[];
+}
+
 /** Wrong PINs in a row before a person is locked out until a manager unlocks them. */
 export const STAFF_PIN_MAX_FAILURES = 5;
 
@@ -461,6 +475,7 @@ export interface HttpAnswers {
   ReachTimeline: ReachTimeline;
   RegionList: RegionList;
   ReportPage: ReportPage;
+  StaffFeed: StaffFeed;
   StaffList: StaffList;
   StaffSession: StaffSession;
   StaffUnlocked: StaffUnlocked;

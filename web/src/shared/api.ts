@@ -37,10 +37,12 @@ export interface RequestOptions {
   ifMatch?: number;
   idempotencyKey?: string;
   signal?: AbortSignal;
+  /** More headers (e.g. a staff member's session on a shared tablet). */
+  headers?: Record<string, string>;
 }
 
 async function call<T>(url: string, method: string, options: RequestOptions): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.ifMatch !== undefined) headers['if-match'] = String(options.ifMatch);
@@ -80,8 +82,13 @@ function safeJson(text: string): unknown {
 }
 
 /** GET from the gateway's read API (`path` starts with /v1). */
-export function read<T>(path: string, token: string, signal?: AbortSignal): Promise<T> {
-  return call<T>(path, 'GET', { token, signal });
+export function read<T>(
+  path: string,
+  token: string,
+  signal?: AbortSignal,
+  headers?: Record<string, string>,
+): Promise<T> {
+  return call<T>(path, 'GET', { token, signal, headers });
 }
 
 /** A command to the write API (`path` starts with /v1). */

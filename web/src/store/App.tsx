@@ -19,6 +19,7 @@ import { beep } from './sound';
 import { ReportForm } from './ReportForm';
 import { ItemActions } from './ItemActions';
 import { feedRows } from './feed-rows';
+import { StaffBar } from './StaffSignIn';
 
 export function App() {
   const [device, setDevice] = useState<Device | undefined>(() => loadDevice());
@@ -92,7 +93,8 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
   const opened = state.items.find((item) => item.communication.id === openId);
 
   return (
-    <div className="tablet">
+    // Any touch keeps a signed-in person signed in (they are signed out after 2 minutes idle).
+    <div className="tablet" onPointerDown={() => tablet.touch()} onKeyDown={() => tablet.touch()}>
       <AppHeader product={store ? `${store.name}` : 'Store'}>
         <ConnectionPill state={state} />
         {quiet && (
@@ -112,6 +114,10 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
           File a report
         </button>
       </AppHeader>
+
+      <div className="staff-strip">
+        <StaffBar tablet={tablet} state={state} />
+      </div>
 
       {urgent.length > 0 && (
         <div className="urgent-banner" role="alert" aria-live="assertive">

@@ -8,14 +8,28 @@ import {
   type FeedItem,
   type FeedMessage,
   type ReceiptKind,
+  type StaffFeed,
+  type StaffSession,
 } from '@lastmeter/contracts';
 import { ConnectRefused, TerminalClient, type CursorStore } from '@lastmeter/terminal-client';
 import { byteLength, FEED_BUDGET_BYTES, itemsToDrop } from './feed-budget';
-import { ApiError } from '../shared/api';
+import { ApiError, read, write } from '../shared/api';
 import { uploadResumable } from '../shared/media';
 import type { EnrolledDevice } from '../shared/EnrollForm';
 import { interrupts } from '../shared/priority';
 import { deleteFeedDb, FeedDb, type FeedState, type OutboxEntry, type PendingUpload, type Progress } from './feed-db';
+
+/** A signed-in person is signed out after this long without a touch (issue 21). */
+export const STAFF_IDLE_MS = 2 * 60_000;
+
+/** Who is signed in on this shared tablet, and what they did. */
+interface Person {
+  session: StaffSession;
+  /** Their own progress (what the tablet did before, or others did, is not theirs). */
+  progress: Record<string, Progress>;
+  /** Live items for their roles the tablet itself is not shown (restricted to roles). */
+  extra: Record<string, FeedItem>;
+}
 
 /** After an `unavailable` refusal, the next connect. */
 const UNAVAILABLE_RETRY_MS = 5_000;
@@ -77,6 +91,8 @@ export interface TabletSnapshot {
   problem?: string;
   /** A photo being uploaded before its fact is sent: the part sent, 0…1. */
   uploading?: number;
+  /** The staff member signed in (issue 21): `progress` and `items` are then theirs. */
+  person?: { staffId: string; name: string; roles: string[]; toAcknowledge: number };
 }
 
 /** The device (enrollment) in localStorage; the feed is in IndexedDB (FEED_DB). */
@@ -187,6 +203,8 @@ export class Tablet {
   private uploading?: number;
   /** The store is closed now (quiet hours): only critical items interrupt. */
   private quiet = false;
+  private person?: Person;
+  private idleTimer?: ReturnType<typeof setTimeout>;
   constructor(
     device: Device,
     private readonly options: {
@@ -335,6 +353,7 @@ export class Tablet {
   }
 
   stop(): void {
+    clearTimeout(this.idleTimer);
     this.run++;
     clearTimeout(this.retryTimer);
     clearInterval(this.ageTimer);
@@ -360,10 +379,70 @@ export class Tablet {
     this.quiet = quiet;
   }
 
+  /**
+   * A staff member signs in with their PIN (issue 21): from then on what is opened,
+   * acknowledged, completed or answered here is theirs, until they sign out or leave the
+   * tablet alone for STAFF_IDLE_MS. Throws the server's refusal (wrong PIN with
+   * `attemptsLeft`, locked, too many tries).
+   */
+  async signIn(staffId: string, pin: string): Promise<void> {
+    const { device } = this.stored;
+    const session = await write<StaffSession>('POST', `/v1/stores/${device.storeId}/staff/${staffId}/sign-in`, {
+      token: device.token,
+      body: { pin },
+    });
+    const feed = await read<StaffFeed>(`/v1/stores/${device.storeId}/staff/${staffId}/feed`, device.token, undefined, {
+      'x-staff-session': session.token,
+    });
+    const acknowledged = new Set(feed.acknowledged);
+    const progress: Record<string, Progress> = {};
+    const extra: Record<string, FeedItem> = {};
+    for (const item of feed.items) {
+      const { id, revision } = item.communication;
+      if (acknowledged.has(id)) progress[id] = { read: revision, acknowledged: revision };
+      if (!this.stored.items[id]) extra[id] = item;
+    }
+    this.person = { session, progress, extra };
+    this.touch();
+    this.publish();
+  }
+
+  signOut(): void {
+    clearTimeout(this.idleTimer);
+    if (!this.person) return;
+    this.person = undefined;
+    this.publish();
+  }
+
+  /** A touch on the screen: a signed-in person stays signed in. */
+  touch(): void {
+    if (!this.person) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.signOut(), STAFF_IDLE_MS);
+  }
+
+  /** The progress of whoever acts now: the signed-in person, or the tablet itself. */
+  private get progress(): Record<string, Progress> {
+    return this.person?.progress ?? this.stored.progress;
+  }
+
+  private item(id: string): FeedItem | undefined {
+    return this.stored.items[id] ?? this.person?.extra[id];
+  }
+
+  /** A fact of the signed-in person carries their session, under a key of theirs. */
+  private asPerson<T extends object>(key: string, payload: T): { key: string; payload: T & { staff?: string } } {
+    if (!this.person) return { key, payload };
+    return {
+      key: `${key}:staff:${this.person.session.staffId}`,
+      payload: { ...payload, staff: this.person.session.token },
+    };
+  }
+
   /** Opening an item is reading it. */
   open(id: string): void {
-    const item = this.stored.items[id];
-    if (!item || (this.stored.progress[id]?.read ?? 0) >= item.communication.revision) return;
+    const item = this.item(id);
+    if (!item || (this.progress[id]?.read ?? 0) >= item.communication.revision) return;
     this.mark(id, 'read', item.communication.revision);
     this.receipt(item, 'read');
   }
@@ -377,7 +456,7 @@ export class Tablet {
   }
 
   acknowledge(id: string): void {
-    const item = this.stored.items[id];
+    const item = this.item(id);
     if (!item) return;
     this.mark(id, 'acknowledged', item.communication.revision);
     this.receipt(item, 'acknowledged');
@@ -389,7 +468,7 @@ export class Tablet {
    * is sent with its `photoMediaId`; offline, both wait, across reloads.
    */
   async complete(id: string, evidence: { note?: string; photo?: { blob: Blob; name: string } }): Promise<void> {
-    const item = this.stored.items[id];
+    const item = this.item(id);
     if (!item) return;
     const { revision } = item.communication;
     // After head office sent the evidence back, this is the retake of that rejection.
@@ -398,27 +477,25 @@ export class Tablet {
     this.mark(id, 'completed', revision);
     this.mark(id, 'completedAttempt', attempt);
     this.enqueue({
-      key: attempt ? `task.complete:${id}:${revision}:${attempt}` : `task.complete:${id}:${revision}`,
-      event: 'task.complete',
-      payload: {
+      ...this.asPerson(attempt ? `task.complete:${id}:${revision}:${attempt}` : `task.complete:${id}:${revision}`, {
         communicationId: id,
         revision,
         ...(evidence.note ? { note: evidence.note } : {}),
         ...(attempt ? { attempt } : {}),
-      },
+      }),
+      event: 'task.complete',
       ...(upload ? { upload } : {}),
     });
   }
 
   answer(id: string, answers: number[]): void {
-    const item = this.stored.items[id];
+    const item = this.item(id);
     if (!item) return;
     const { revision } = item.communication;
     this.mark(id, 'answered', revision);
     this.enqueue({
-      key: `quiz.answer:${id}:${revision}`,
+      ...this.asPerson(`quiz.answer:${id}:${revision}`, { communicationId: id, revision, answers }),
       event: 'quiz.answer',
-      payload: { communicationId: id, revision, answers },
     });
   }
 
@@ -493,19 +570,21 @@ export class Tablet {
 
   private receipt(item: FeedItem, kind: ReceiptKind): void {
     const { id, revision } = item.communication;
+    // "delivered" is the tablet's: it got the item, whoever is signed in.
+    const fact =
+      kind === 'delivered'
+        ? { key: `receipt:${id}:${kind}:${revision}`, payload: { communicationId: id, kind, revision } }
+        : this.asPerson(`receipt:${id}:${kind}:${revision}`, { communicationId: id, kind, revision });
     this.enqueue(
-      {
-        key: `receipt:${id}:${kind}:${revision}`,
-        event: 'receipt',
-        payload: { communicationId: id, kind, revision },
-      },
+      { ...fact, event: 'receipt' },
       // "delivered" comes by itself, item after item: those are written together.
       kind !== 'delivered',
     );
   }
 
   private mark(id: string, step: keyof Progress, revision: number): void {
-    this.stored.progress[id] = { ...this.stored.progress[id], [step]: revision };
+    const progress = this.progress;
+    progress[id] = { ...progress[id], [step]: revision };
   }
 
   /**
@@ -761,6 +840,21 @@ export class Tablet {
     return dropped;
   }
 
+  /** The signed-in person, and how many live items for them they have not acknowledged yet. */
+  private personSummary(now: Date): NonNullable<TabletSnapshot['person']> {
+    const { session, progress, extra } = this.person!;
+    const theirs = [...Object.values(this.stored.items), ...Object.values(extra)].filter(
+      (item) =>
+        this.isActive(item, now) &&
+        (!item.communication.roles?.length || item.communication.roles.some((role) => session.roles.includes(role))),
+    );
+    // A task is done by completing it (which the server counts as acknowledging).
+    const done = ({ communication: c }: FeedItem) =>
+      Math.max(progress[c.id]?.acknowledged ?? 0, progress[c.id]?.completed ?? 0) >= c.revision;
+    const toAcknowledge = theirs.filter((item) => !done(item)).length;
+    return { staffId: session.staffId, name: session.name, roles: session.roles, toAcknowledge };
+  }
+
   private publish(): void {
     const now = new Date();
     this.snapshot = {
@@ -768,16 +862,17 @@ export class Tablet {
       connection: this.connection,
       refusal: this.refusal,
       loaded: this.loaded,
-      items: Object.values(this.stored.items)
+      items: [...Object.values(this.stored.items), ...Object.values(this.person?.extra ?? {})]
         .filter((item) => this.isActive(item, now))
         .sort((a, b) => b.feedSeq - a.feedSeq),
-      progress: { ...this.stored.progress },
+      progress: { ...this.progress },
       pending: this.stored.outbox.length,
       uploading: this.uploading,
       receiving: this.liveSet !== undefined,
       cursor: this.stored.cursor,
       sound: this.stored.sound,
       problem: this.problem,
+      ...(this.person ? { person: this.personSummary(now) } : {}),
     };
     for (const listener of this.listeners) listener();
   }

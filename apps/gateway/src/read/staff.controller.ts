@@ -1,10 +1,22 @@
-import { Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
+import {
+  Controller,
+  ForbiddenException,
+  Get,
+  Headers,
+  Inject,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Query,
+} from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
+import { CurrentClaims, Roles, staffOf, StaffSignedOut, type TokenClaims } from '@lastmeter/auth';
+import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { namedStaff } from '@lastmeter/history';
-import type { StaffList, StaffView } from '@lastmeter/contracts';
+import type { StaffFeed, StaffList, StaffView, StoreRole } from '@lastmeter/contracts';
 import { Answer } from '@lastmeter/platform';
-import { getStore, lockedStaff } from '@lastmeter/read-models';
+import { getStaff, getStore, lockedStaff, readLiveSet } from '@lastmeter/read-models';
 import { StaffQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { requireStore } from './scope';
@@ -18,7 +30,11 @@ import { requireStore } from './scope';
 @ApiBearerAuth()
 @Controller()
 export class StaffController {
-  constructor(private readonly models: ReadModels) {}
+  constructor(
+    private readonly models: ReadModels,
+    private readonly jwt: JwtService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig<'gateway'>,
+  ) {}
 
   @Get('stores/:storeId/staff')
   // Personal data: head office's admins, the store's manager and its tablets (the staff picker).
@@ -56,4 +72,55 @@ export class StaffController {
     }));
     return { items: items.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id)) };
   }
+
+  @Get('stores/:storeId/staff/:id/feed')
+  @Roles('hq-admin', 'store-manager', 'terminal')
+  @ApiOperation({
+    summary: "What a person may see and has acknowledged: the store's live items for their roles",
+    description:
+      "A tablet sends the person's session (`X-Staff-Session`, from sign-in on this tablet): items restricted to " +
+      'one of their roles come with their content, and `acknowledged` lists those they acknowledged (or completed).',
+  })
+  @Answer('StaffFeed')
+  async feed(
+    @Param('storeId', new ParseUUIDPipe()) storeId: string,
+    @Param('id', new ParseUUIDPipe()) staffId: string,
+    @CurrentClaims() claims: TokenClaims,
+    @Headers('x-staff-session') session?: string,
+  ): Promise<StaffFeed> {
+    requireStore(claims, storeId);
+    if (claims.role === 'terminal') {
+      // Only the person, signed in on this very tablet.
+      let signedIn;
+      try {
+        signedIn = session ? staffOf(this.jwt, session, { terminalId: claims.sub, storeId }) : undefined;
+      } catch (error) {
+        if (error instanceof StaffSignedOut) throw new ForbiddenException(error.message);
+        throw error;
+      }
+      if (signedIn?.sub !== staffId) throw new ForbiddenException('sign this person in on this tablet first');
+    }
+    const keys = await this.models.keys();
+    const person = await getStaff(this.models.redis, keys, staffId);
+    if (!person || person.storeId !== storeId || person.status !== 'active') {
+      throw new NotFoundException(`no active staff member ${staffId} in this store`);
+    }
+    const { items } = await readLiveSet(this.models.redis, keys, storeId, new Date(), this.config.NOTICE_MAX_AGE_DAYS);
+    const theirs = items.filter((item) => mayServe(person.roles, item.communication.roles));
+    const pipeline = this.models.redis.pipeline();
+    for (const item of theirs) {
+      pipeline.hexists(keys.model('people-reach', item.communication.id, storeId), `${staffId}:acknowledged`);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return {
+      staffId,
+      items: theirs,
+      acknowledged: theirs.filter((_, i) => replies[i]?.[1] === 1).map((item) => item.communication.id),
+    };
+  }
+}
+
+/** An item shows to a person when it names no role or one of theirs. */
+function mayServe(roles: readonly StoreRole[], restricted: readonly StoreRole[] | undefined): boolean {
+  return !restricted?.length || restricted.some((role) => roles.includes(role));
 }

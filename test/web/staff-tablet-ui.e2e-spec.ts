@@ -1,0 +1,143 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import request from 'supertest';
+import type { PeopleReach } from '@lastmeter/contracts';
+import { startAppsForBrowser, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { launchChromium, screenshot, watchConsole } from '../support/browser';
+import { cleanupNamespace } from '../support/cleanup';
+import { testNamespace } from '../support/env';
+import { eventually } from '../support/eventually';
+import { bearer, Publisher } from '../support/write-api';
+
+/**
+ * Issue 21, items 2 and 7, in Chromium: staff share a store tablet. A person picks their
+ * name, enters their PIN on the pad, sees how many items they still have to acknowledge
+ * and the items restricted to their roles, and acknowledges as themselves; a wrong PIN
+ * says how many tries are left, and 2 minutes without a touch sign them out.
+ */
+const ns = testNamespace('staff-ui');
+let apps: Partial<Record<AppName, RunningApp>> = {};
+let api: Publisher;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const watches: Array<ReturnType<typeof watchConsole>> = [];
+
+beforeAll(async () => {
+  apps = await startAppsForBrowser(ns.env);
+  api = new Publisher(apps.command!.url, ns);
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1024, height: 800 } });
+  await context.clock.install();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopApps(apps);
+  await cleanupNamespace(ns);
+});
+
+afterEach(() => {
+  for (const watch of watches) expect(watch.errors()).toEqual([]);
+});
+
+async function signIn(name: string, pin: string): Promise<void> {
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Who are you?' });
+  await dialog.getByRole('button', { name }).click();
+  for (const digit of pin) await dialog.getByRole('button', { name: digit, exact: true }).click();
+  await dialog.getByRole('button', { name: 'OK' }).click();
+}
+
+async function acknowledge(title: string): Promise<void> {
+  await page
+    .getByRole('button', { name: `Open ${title}` })
+    .first()
+    .click();
+  await page.getByRole('button', { name: 'Acknowledge' }).click();
+  await page.getByText('Acknowledged', { exact: true }).first().waitFor();
+  await page.getByRole('button', { name: '← Back to the feed' }).click();
+}
+
+it('a person signs in with their PIN, sees what is theirs to acknowledge, acknowledges as themselves, and is signed out when idle', async () => {
+  const store = await api.store('STAFF-UI', await api.region('staff-ui'));
+  const staff = async (name: string, roles: string[], pin: string) =>
+    (
+      await request(apps.command!.url)
+        .post(`/v1/stores/${store}/staff`)
+        .set(bearer(api.token('hq-admin')))
+        .send({ name, roles, pin })
+        .expect(201)
+    ).body.id as string;
+  const ann = await staff('Ann Cashier', ['cashier'], '1111');
+  const bob = await staff('Bob Sales', ['sales'], '2222');
+  const code = (
+    (await api.send('post', '/v1/terminals', { storeId: store, name: 'Shared till' }, 'hq-admin')) as unknown as {
+      enrollmentCode: string;
+    }
+  ).enrollmentCode;
+  const everyone = await api.publish({ title: 'Store closes at 6 on Friday', audience: { storeIds: [store] } });
+  const salesOnly = await api.publish({
+    title: 'New price matrix for sales staff',
+    audience: { storeIds: [store], roles: ['sales'] },
+  });
+
+  page = await context.newPage();
+  const watch = watchConsole(page, 'tablet');
+  watches.push(watch);
+  await page.goto(`${apps.gateway!.url}/store/`);
+  await page.getByLabel('Enrollment code').fill(code);
+  await page.getByRole('button', { name: 'Enroll tablet' }).click();
+  await page.locator('[data-connection="online"]').waitFor();
+  await page.getByText('Store closes at 6 on Friday').waitFor();
+  // A shared tablet does not show what is restricted to a role.
+  expect(await page.getByText('New price matrix for sales staff').count()).toBe(0);
+
+  // A wrong PIN says how many tries are left (the browser logs its 401); the right one signs Ann in.
+  await signIn('Ann Cashier', '9999');
+  await page.getByRole('alert').filter({ hasText: 'Wrong PIN. 4 tries left' }).waitFor();
+  await screenshot(page, 'staff-pin-pad');
+  expect(watch.errors()).toEqual([expect.stringMatching(/status of 401/)]);
+  watch.errors().length = 0;
+  const dialog = page.getByRole('dialog', { name: 'Who are you?' });
+  for (const digit of '1111') await dialog.getByRole('button', { name: digit, exact: true }).click();
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  const bar = page.getByTestId('staff-bar');
+  await bar.getByText('Ann Cashier').waitFor();
+  await page.getByTestId('to-acknowledge').filter({ hasText: 'You have 1 to acknowledge' }).waitFor();
+  await screenshot(page, 'staff-signed-in');
+  await acknowledge('Store closes at 6 on Friday');
+  await page.getByTestId('to-acknowledge').filter({ hasText: 'All acknowledged' }).waitFor();
+  await bar.getByRole('button', { name: 'Sign out' }).click();
+
+  // Bob (sales) sees the sales-only item while signed in, and has two to acknowledge.
+  await signIn('Bob Sales', '2222');
+  await page.getByTestId('to-acknowledge').filter({ hasText: 'You have 2 to acknowledge' }).waitFor();
+  await page.getByText('New price matrix for sales staff').waitFor();
+  await screenshot(page, 'staff-restricted-item');
+  await acknowledge('New price matrix for sales staff');
+  await page.getByTestId('to-acknowledge').filter({ hasText: 'You have 1 to acknowledge' }).waitFor();
+
+  // Two minutes without a touch: signed out, and the sales-only item is gone from the screen.
+  await context.clock.fastForward('02:01');
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  expect(await page.getByText('New price matrix for sales staff').count()).toBe(0);
+
+  // Head office sees each person's acknowledgement, as them.
+  const reach = async (id: string) =>
+    (
+      await request(apps.gateway!.url)
+        .get(`/v1/communications/${id}/reach/people?storeId=${store}`)
+        .set(bearer(api.token('hq-editor')))
+        .expect(200)
+    ).body as PeopleReach;
+  await eventually(async () => {
+    const all = await reach(everyone);
+    expect(all.people?.map((p) => [p.staffId, !!p.acknowledgedAt])).toEqual([
+      [ann, true],
+      [bob, false],
+    ]);
+    const sales = await reach(salesOnly);
+    expect(sales.overall).toMatchObject({ persons: 1, acknowledged: 1 });
+    expect(sales.people?.map((p) => p.name)).toEqual(['Bob Sales']);
+  });
+});
