@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import type { PeopleReach } from '@lastmeter/contracts';
+import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startAppsForBrowser, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { launchChromium, screenshot, watchConsole } from '../support/browser';
 import { cleanupNamespace } from '../support/cleanup';
@@ -140,4 +141,115 @@ it('a person signs in with their PIN, sees what is theirs to acknowledge, acknow
     expect(sales.overall).toMatchObject({ persons: 1, acknowledged: 1 });
     expect(sales.people?.map((p) => p.name)).toEqual(['Bob Sales']);
   });
+});
+
+it('head office manages a store’s roster and drills reach down to each person; a store manager manages their own store’s', async () => {
+  const region = await api.region('roster-ui');
+  const store = await api.store('ROSTER-UI', region);
+  await request(apps.command!.url)
+    .post('/v1/users')
+    .set(bearer(api.token('hq-admin')))
+    .send({ username: 'roster-manager', password: 'roster-manager-1', role: 'store-manager', storeId: store })
+    .expect(201);
+  const hqContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const hq = await hqContext.newPage();
+  const watch = watchConsole(hq, 'console');
+  watches.push(watch);
+  await hq.goto(`${apps.gateway!.url}/`);
+  await hq.getByLabel('Username').fill('admin');
+  await hq.getByLabel('Password').fill(ns.env.LASTMETER_ADMIN_PASSWORD!);
+  await hq.getByRole('button', { name: 'Sign in' }).click();
+
+  // Head office adds two people to the store; a bad PIN is said next to its field.
+  await hq.getByRole('tab', { name: 'Staff' }).click();
+  await hq.getByLabel('Find store').fill('ROSTER');
+  await hq.getByLabel('Store', { exact: true }).selectOption({ label: 'ROSTER-UI (ROSTER-UI)' });
+  const form = hq.getByRole('form', { name: 'Add a person' });
+  await form.getByLabel('Name').fill('Chloé Martin');
+  await form.getByLabel('PIN').fill('12');
+  await form.getByLabel('cashier').check();
+  await form.getByRole('button', { name: 'Add' }).click();
+  await form.getByText('pin must be 4 to 6 digits').waitFor();
+  expect(watch.errors()).toEqual([expect.stringMatching(/status of 400/)]);
+  watch.errors().length = 0;
+  await form.getByLabel('PIN').fill('4321');
+  await form.getByRole('button', { name: 'Add' }).click();
+  const roster = hq.getByRole('table', { name: 'Staff' });
+  await roster.getByRole('cell', { name: 'Chloé Martin' }).waitFor();
+  await form.getByLabel('Name').fill('Noah Petit');
+  await form.getByLabel('PIN').fill('8765');
+  await form.getByLabel('sales').check();
+  await form.getByRole('button', { name: 'Add' }).click();
+  await roster.getByRole('cell', { name: 'Noah Petit' }).waitFor();
+  const list = (
+    await request(apps.gateway!.url)
+      .get(`/v1/stores/${store}/staff`)
+      .set(bearer(api.token('hq-admin')))
+      .expect(200)
+  ).body.items as Array<{ id: string; name: string }>;
+  const chloe = list.find((p) => p.name === 'Chloé Martin')!.id;
+
+  // Chloé is locked out on a tablet; head office unlocks her from the console.
+  const tablet = await api.terminal(store);
+  for (let i = 0; i < 5; i++) {
+    await request(apps.command!.url)
+      .post(`/v1/stores/${store}/staff/${chloe}/sign-in`)
+      .set(bearer(tablet.token))
+      .send({ pin: '0000' });
+  }
+  await hq.reload();
+  await hq.getByRole('tab', { name: 'Staff' }).click();
+  await hq.getByLabel('Find store').fill('ROSTER');
+  await hq.getByLabel('Store', { exact: true }).selectOption({ label: 'ROSTER-UI (ROSTER-UI)' });
+  const chloeRow = hq.locator(`tr[data-staff-id="${chloe}"]`);
+  await chloeRow.getByText('Locked').waitFor();
+  await chloeRow.getByRole('button', { name: 'Unlock' }).click();
+  await chloeRow.getByText('Active').waitFor();
+  const session = (
+    await request(apps.command!.url)
+      .post(`/v1/stores/${store}/staff/${chloe}/sign-in`)
+      .set(bearer(tablet.token))
+      .send({ pin: '4321' })
+      .expect(200)
+  ).body as { token: string };
+  await screenshot(hq, 'console-staff');
+
+  // A communication Chloé acknowledges on the tablet: the board drills down to her.
+  const id = await api.publish({ title: 'Inventory on Sunday', audience: { storeIds: [store] } });
+  const client = new TerminalClient({ url: apps.gateway!.url, token: tablet.token, cursors: new MemoryCursorStore() });
+  await client.connect();
+  await eventually(async () =>
+    expect(
+      await client.receipt({ communicationId: id, kind: 'acknowledged', revision: 1, staff: session.token }),
+    ).toEqual({
+      ok: true,
+    }),
+  );
+  client.close();
+  await hq.getByRole('tab', { name: 'Communications' }).click();
+  await hq.getByRole('button', { name: 'Inventory on Sunday' }).first().click();
+  const people = hq.getByTestId('people-board');
+  await people.getByTestId('people-overall').filter({ hasText: '50% acknowledged of 2 people' }).waitFor();
+  await people.getByRole('button', { name: 'roster-ui', exact: true }).click();
+  await people.getByRole('button', { name: 'ROSTER-UI', exact: true }).click();
+  const rows = people.getByTestId('people-of-store').locator('tbody tr');
+  await rows.first().waitFor();
+  expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.querySelector('td')!.textContent!.trim()))).toEqual([
+    'Chloé Martin',
+    'Noah Petit',
+  ]);
+  await screenshot(hq, 'console-people-reach');
+  await hqContext.close();
+
+  // The store manager signs in to the console and manages their own store's staff only.
+  const managerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const manager = await managerContext.newPage();
+  watches.push(watchConsole(manager, 'manager'));
+  await manager.goto(`${apps.gateway!.url}/`);
+  await manager.getByLabel('Username').fill('roster-manager');
+  await manager.getByLabel('Password').fill('roster-manager-1');
+  await manager.getByRole('button', { name: 'Sign in' }).click();
+  await manager.getByRole('table', { name: 'Staff' }).getByRole('cell', { name: 'Noah Petit' }).waitFor();
+  expect(await manager.getByRole('tab').count()).toBe(0);
+  await managerContext.close();
 });

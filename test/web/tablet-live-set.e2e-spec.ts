@@ -89,7 +89,9 @@ async function shownSeqs(on: Page = page): Promise<number[]> {
 /** Every title of the active list: "Show more" until the whole list is rendered. */
 async function allFeedTitles(on: Page = page): Promise<string[]> {
   const more = on.getByRole('button', { name: /^Show more/ });
-  while ((await more.count()) > 0) await more.click();
+  // Scrolled into view to be clicked, the button may bring the last page by itself (the
+  // list's IntersectionObserver) and leave the page before the click lands: look again.
+  while ((await more.count()) > 0) await more.click({ timeout: 2_000 }).catch(() => undefined);
   return feedTitles(on);
 }
 

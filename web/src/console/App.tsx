@@ -8,8 +8,9 @@ import { Compliance, Presence, Reports } from './Boards';
 import { Directory } from './Directory';
 import { LiveContext, useConsoleSocket } from './live';
 import { SessionContext, useCommunications } from '../shared/data';
+import { Staff } from './Staff';
 
-type TabId = 'communications' | 'compose' | 'approvals' | 'compliance' | 'reports' | 'presence' | 'directory';
+type TabId = 'communications' | 'compose' | 'approvals' | 'compliance' | 'reports' | 'presence' | 'directory' | 'staff';
 
 function useHashTab(initial: TabId): [TabId, (tab: TabId) => void] {
   const read = () => (location.hash.slice(1).split('/')[0] as TabId) || initial;
@@ -29,15 +30,31 @@ export function App() {
       <LoginForm
         title="Head office"
         subtitle="Compose, approve and publish to every store, and watch it land."
-        allowed={['hq-admin', 'hq-editor', 'agency']}
+        allowed={['hq-admin', 'hq-editor', 'agency', 'store-manager']}
         onLogin={start}
       />
     );
   }
   return (
     <SessionContext.Provider value={session}>
-      <Console session={session} onLogout={logout} />
+      {session.role === 'store-manager' ? (
+        <StoreManagerConsole session={session} onLogout={logout} />
+      ) : (
+        <Console session={session} onLogout={logout} />
+      )}
     </SessionContext.Provider>
+  );
+}
+
+/** A store manager manages their store's staff here (issue 21); the rest is head office's. */
+function StoreManagerConsole({ session, onLogout }: { session: Session; onLogout: () => void }) {
+  return (
+    <>
+      <AppHeader product="Store manager" session={session} onLogout={onLogout} />
+      <main className="page">
+        <Staff />
+      </main>
+    </>
   );
 }
 
@@ -60,6 +77,7 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
           { id: 'presence', label: 'Presence' },
           { id: 'directory', label: 'Directory' },
         ] as const)),
+    ...(session.role === 'hq-admin' ? ([{ id: 'staff', label: 'Staff' }] as const) : []),
   ];
   const open = (id: string) => {
     setSelected(id);
@@ -103,6 +121,7 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
         {tab === 'reports' && <Reports />}
         {tab === 'presence' && <Presence />}
         {tab === 'directory' && <Directory />}
+        {tab === 'staff' && <Staff />}
       </main>
     </LiveContext.Provider>
   );

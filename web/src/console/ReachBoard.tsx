@@ -6,6 +6,7 @@ import { percent } from '../shared/format';
 import { ErrorNotice } from '../shared/ui';
 import { useNamesFor, useSessionToken } from '../shared/data';
 import { useLiveReach, type RegionReach } from './live';
+import { PeopleBoard } from './PeopleBoard';
 
 const LABEL = { delivered: 'Delivered', read: 'Read', acknowledged: 'Acknowledged', completed: 'Completed' };
 
@@ -70,6 +71,10 @@ export function ReachBoard({ communication }: { communication: CommunicationView
           </tbody>
         </table>
       </div>
+      <PeopleBoard
+        communicationId={communication.id}
+        version={[reach.revision, ...REACH_STEPS.map((step) => reach[step].terminals)].join('-')}
+      />
       {(communication.translations || communication.language) && (
         <ByLanguage
           communicationId={communication.id}
