@@ -326,6 +326,33 @@ it('describes every socket message and Kafka record of a live scenario, each as 
     dueAt: new Date(Date.now() + 86_400_000).toISOString(),
   });
 
+  // A suggested task a store manager assigns and dismisses (issue 21): task.assigned, task.dismissed.
+  const suggested = await api.publish({
+    kind: 'task',
+    title: 'Async suggested task',
+    audience: { storeIds: [storeId] },
+    dueAt: new Date(Date.now() + 86_400_000).toISOString(),
+    mandate: 'suggested',
+  });
+  const assignee = await request(apps.command.url)
+    .post(`/v1/stores/${storeId}/staff`)
+    .set(bearer(admin()))
+    .send({ name: 'Async Assignee', roles: ['stock'], pin: '1357' })
+    .expect(201);
+  const storeManager = bearer(tokenFor(ns, 'store-manager', { storeId }));
+  await eventually(() =>
+    request(apps.command.url)
+      .post(`/v1/stores/${storeId}/tasks/${suggested}/assign`)
+      .set(storeManager)
+      .send({ staffIds: [assignee.body.id] })
+      .expect(200),
+  );
+  await request(apps.command.url)
+    .post(`/v1/stores/${storeId}/tasks/${suggested}/dismiss`)
+    .set(storeManager)
+    .send({ reason: 'Not for this store' })
+    .expect(200);
+
   // --- Consoles: one watching, one whose token expires, the refusals.
   const board = await consoleSocket(admin());
   const shortBoard = await consoleSocket(tokenFor(ns, 'hq-admin', { expiresIn: '3s' }));

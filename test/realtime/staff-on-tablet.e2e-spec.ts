@@ -256,3 +256,83 @@ it('refuses sign-in from another store, for another store’s staff, with a bad 
   await signIn(staff.bob, '2222', api.token('hq-admin')).expect(403);
   await expectNothingWritten(ns, before, { ignore: /meta:staff-(lock|pin-failures|pin-terminal):/ });
 });
+
+it('a store manager dismisses or assigns a suggested task, never a mandated one; the compliance board separates the two', async () => {
+  const dueAt = new Date(Date.now() + 3_600_000).toISOString();
+  const audience = { storeIds: [storeId] };
+  const mandated = await api.publish({ kind: 'task', title: 'Count the tills', audience, dueAt });
+  const suggested = await api.publish({
+    kind: 'task',
+    title: 'Try the new window display',
+    audience,
+    dueAt,
+    mandate: 'suggested',
+  });
+  const manager = bearer(api.token('store-manager', { sub: 'manager-fl1', storeId }));
+  const decide = (id: string, what: 'dismiss' | 'assign', body: object, auth = manager, store = storeId) =>
+    request(apps.command.url).post(`/v1/stores/${store}/tasks/${id}/${what}`).set(auth).send(body);
+  // Wait until the command service holds both tasks in the store's feed.
+  await eventually(async () => {
+    await decide(mandated, 'dismiss', { reason: 'no' }).expect(403);
+  });
+
+  // Refused, and nothing written: a mandated task, another store's manager, a tablet with
+  // no manager signed in or with a cashier, staff of another store, no reason.
+  const cashier = (await signIn(staff.bob, '2222').expect(200)).body as StaffSession;
+  const before = await writeSnapshot(ns);
+  expect((await decide(mandated, 'dismiss', { reason: 'We have no till' }).expect(403)).body.message).toMatch(
+    /mandates this task/,
+  );
+  await decide(mandated, 'assign', { staffIds: [staff.bob] }).expect(403);
+  const otherManager = bearer(api.token('store-manager', { storeId: otherStoreId }));
+  await decide(suggested, 'dismiss', { reason: 'no' }, otherManager).expect(403);
+  await decide(suggested, 'dismiss', { reason: 'no' }, bearer(tablet.token)).expect(403);
+  await decide(suggested, 'dismiss', { reason: 'no', staff: cashier.token }, bearer(tablet.token)).expect(403);
+  const notOurs = await decide(suggested, 'assign', { staffIds: [staff.dan] }).expect(400);
+  expect(Object.keys(notOurs.body.fields)).toEqual(['staffIds']);
+  expect(Object.keys((await decide(suggested, 'dismiss', {}).expect(400)).body.fields)).toEqual(['reason']);
+  await decide('7b0d8a6e-0000-4000-8000-000000000000', 'dismiss', { reason: 'no' }).expect(404);
+  await expectNothingWritten(ns, before, { ignore: /meta:staff-(lock|pin-failures|pin-terminal):/ });
+
+  // The manager assigns the suggested task to Bob and Cleo; then Cleo, the store manager
+  // signed in on the tablet, dismisses it with a reason.
+  await decide(suggested, 'assign', { staffIds: [staff.cleo, staff.bob] }).expect(200);
+  const cleo = (await signIn(staff.cleo, '3333').expect(200)).body as StaffSession;
+  const dismissed = await decide(
+    suggested,
+    'dismiss',
+    { reason: 'The window is being repainted', staff: cleo.token },
+    bearer(tablet.token),
+  ).expect(200);
+  // Sent again: the same fact.
+  const again = await decide(
+    suggested,
+    'dismiss',
+    { reason: 'The window is being repainted', staff: cleo.token },
+    bearer(tablet.token),
+  ).expect(200);
+  expect(again.body.id).toBe(dismissed.body.id);
+  const facts = (await readTopic(ns.env.KAFKA_BROKERS!, topics.storeEvents))
+    .map((m) => m.value)
+    .filter((e) => e.type === 'task.dismissed' || e.type === 'task.assigned');
+  expect(facts.map((e) => [e.type, (e.data as { by: unknown }).by])).toEqual([
+    ['task.assigned', { userId: 'manager-fl1' }],
+    ['task.dismissed', { staffId: staff.cleo, terminalId: tablet.terminalId }],
+  ]);
+
+  // The board: the mandated task is open; the suggested one dismissed (not open), with who it went to.
+  const board = await eventually(async () => {
+    const response = await request(apps.gateway.url).get('/v1/compliance').set(manager).expect(200);
+    const row = response.body.items.find((r: { storeId: string }) => r.storeId === storeId);
+    expect(row.suggested).toEqual({ open: 0, overdue: 0, completed: 0, dismissed: 1 });
+    return row;
+  });
+  expect(board.mandated).toEqual({ open: 1, overdue: 0, completed: 0 });
+  const task = board.tasks.find((t: { communicationId: string }) => t.communicationId === suggested);
+  expect(task).toMatchObject({
+    mandate: 'suggested',
+    dismissed: { reason: 'The window is being repainted', by: { staffId: staff.cleo } },
+    assignedTo: [staff.bob, staff.cleo].sort(),
+  });
+  expect(board.tasks.find((t: { communicationId: string }) => t.communicationId === mandated).mandate).toBe('mandated');
+});

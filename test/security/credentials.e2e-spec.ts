@@ -320,6 +320,33 @@ describe('the sweep: every event type, every read path', () => {
       dueAt: new Date(Date.now() + 86_400_000).toISOString(),
     });
 
+    // A suggested task a store manager assigns and dismisses (issue 21): task.assigned, task.dismissed.
+    const suggested = await api.publish({
+      kind: 'task',
+      title: 'Sweep suggested task',
+      audience: { storeIds: [storeId] },
+      dueAt: new Date(Date.now() + 86_400_000).toISOString(),
+      mandate: 'suggested',
+    });
+    const assignee = await request(apps.command.url)
+      .post(`/v1/stores/${storeId}/staff`)
+      .set(bearer(admin()))
+      .send({ name: 'Sweep Assignee', roles: ['stock'], pin: '1357' })
+      .expect(201);
+    const storeManager = bearer(tokenFor(ns, 'store-manager', { storeId }));
+    await eventually(() =>
+      request(apps.command.url)
+        .post(`/v1/stores/${storeId}/tasks/${suggested}/assign`)
+        .set(storeManager)
+        .send({ staffIds: [assignee.body.id] })
+        .expect(200),
+    );
+    await request(apps.command.url)
+      .post(`/v1/stores/${storeId}/tasks/${suggested}/dismiss`)
+      .set(storeManager)
+      .send({ reason: 'Not for this store' })
+      .expect(200);
+
     await eventually(() => {
       const ids = received.map((m) => ('communication' in m ? m.communication.id : ''));
       expect(ids).toEqual(expect.arrayContaining([communicationId, task]));

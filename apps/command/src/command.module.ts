@@ -19,6 +19,7 @@ import { ImportsController } from './imports/imports.controller';
 import { PersonKeys } from './staff/person-keys';
 import { PinAttempts } from './staff/pin-attempts';
 import { StaffController } from './staff/staff.controller';
+import { TasksController } from './staff/tasks.controller';
 
 @Module({})
 export class CommandModule {
@@ -39,6 +40,7 @@ export class CommandModule {
         CommunicationsController,
         ReportsController,
         StaffController,
+        TasksController,
       ],
       providers: [
         DirectoryLookup,

@@ -92,6 +92,8 @@ export interface CommunicationView {
   audience: Audience;
   dueAt?: string;
   evidence?: string;
+  /** A task head office only suggests (absent: mandated; issue 21). */
+  mandate?: 'suggested';
   questions?: QuizQuestion[];
   attachments?: CommunicationAttachment[];
   cover?: MediaRef;
@@ -371,12 +373,25 @@ export interface TaskEvidence {
   rejected?: { reason: string; rejection: number; at: string };
 }
 
+/** A store manager set a suggested task aside (issue 21). */
+export interface TaskDismissal {
+  reason: string;
+  at: string;
+  by: { userId: string } | { staffId: string; terminalId: string };
+}
+
 export interface ComplianceTask {
   communicationId: string;
   title: string;
   dueAt?: string;
+  /** Head office mandates it, or only suggests it (the store manager may dismiss or assign it). */
+  mandate: 'mandated' | 'suggested';
   completed: boolean;
   overdue: boolean;
+  /** A suggested task the store manager dismissed: neither open nor overdue. */
+  dismissed?: TaskDismissal;
+  /** A suggested task the store manager assigned to these staff members. */
+  assignedTo?: string[];
   /** With `completed`: the evidence. */
   evidence?: TaskEvidence;
 }
@@ -395,11 +410,17 @@ export interface ComplianceBoard {
   next?: string;
 }
 
-export interface StoreCompliance {
-  storeId: string;
+export interface ComplianceCounts {
   open: number;
   overdue: number;
   completed: number;
+}
+
+export interface StoreCompliance extends ComplianceCounts {
+  storeId: string;
+  /** The tasks head office mandates, and those it only suggests (issue 21). */
+  mandated: ComplianceCounts;
+  suggested: ComplianceCounts & { dismissed: number };
   tasks: ComplianceTask[];
 }
 

@@ -14,6 +14,7 @@ import type {
   UserRole,
   Translations,
   SealedText,
+  TaskMandate,
 } from '@lastmeter/contracts';
 import type { Command } from './decider';
 
@@ -27,6 +28,7 @@ export interface CommunicationInput {
   audience: Audience;
   dueAt?: string;
   evidence?: Evidence;
+  mandate?: TaskMandate;
   questions?: QuizQuestion[];
   /** Resolved by the command service from `{ mediaId, name? }` (head office media only). */
   attachments?: CommunicationAttachment[];

@@ -69,6 +69,6 @@ import { WriteMetrics } from './write-metrics';
     DeciderService,
     Scheduler,
   ],
-  exports: [AGGREGATE_STORE, CredentialStore, EventTail, CommandBus, CLOCK],
+  exports: [AGGREGATE_STORE, CredentialStore, EventTail, CommandBus, CLOCK, FeedLedger],
 })
 export class WriteEngineModule {}

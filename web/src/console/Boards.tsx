@@ -77,7 +77,14 @@ export function Compliance() {
   const stores = useStorePage(paging.filter, paging.cursor);
   const board = useCompliancePage(paging.filter, paging.cursor);
   const byStore = new Map((board.data?.items ?? []).map((row) => [row.storeId, row]));
-  const empty = (storeId: string): StoreCompliance => ({ storeId, open: 0, overdue: 0, completed: 0, tasks: [] });
+  const none = { open: 0, overdue: 0, completed: 0 };
+  const empty = (storeId: string): StoreCompliance => ({
+    storeId,
+    ...none,
+    mandated: none,
+    suggested: { ...none, dismissed: 0 },
+    tasks: [],
+  });
   const rows = (stores.data?.items ?? [])
     .map((store) => ({ store, compliance: byStore.get(store.id) ?? empty(store.id) }))
     .sort((a, b) => b.compliance.overdue - a.compliance.overdue || b.compliance.open - a.compliance.open);
@@ -91,9 +98,16 @@ export function Compliance() {
         <thead>
           <tr>
             <th>Store</th>
-            <th className="num">Overdue</th>
-            <th className="num">Open</th>
-            <th className="num">Done</th>
+            <th className="num" title="Mandated tasks">
+              Overdue
+            </th>
+            <th className="num" title="Mandated tasks">
+              Open
+            </th>
+            <th className="num" title="Mandated tasks">
+              Done
+            </th>
+            <th title="Tasks head office only suggests: the store manager may dismiss or assign them">Suggested</th>
             <th>Overdue tasks</th>
             <th>Evidence</th>
           </tr>
@@ -104,15 +118,21 @@ export function Compliance() {
               <td>
                 {store.name} <span className="muted">{store.code}</span>
               </td>
-              <td className="num">{compliance.overdue}</td>
-              <td className="num">{compliance.open}</td>
-              <td className="num">{compliance.completed}</td>
+              <td className="num">{compliance.mandated.overdue}</td>
+              <td className="num">{compliance.mandated.open}</td>
+              <td className="num">{compliance.mandated.completed}</td>
+              <td data-testid="suggested-tasks">
+                {compliance.tasks.some((task) => task.mandate === 'suggested')
+                  ? `${compliance.suggested.open} open · ${compliance.suggested.completed} done · ${compliance.suggested.dismissed} dismissed`
+                  : '—'}
+              </td>
               <td>
                 {compliance.tasks
                   .filter((task) => task.overdue)
                   .map((task) => (
                     <div key={task.communicationId}>
                       {task.title} <span className="muted">due {relative(task.dueAt)}</span>
+                      {task.mandate === 'suggested' && <span className="badge">suggested</span>}
                     </div>
                   ))}
               </td>

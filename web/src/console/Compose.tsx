@@ -38,6 +38,8 @@ interface Form {
   audience: Audience;
   dueAt: string;
   evidence: string;
+  /** A task: mandated (the store must) or suggested (its manager may dismiss or assign it). */
+  mandate: 'mandated' | 'suggested';
   questions: QuizQuestion[];
   attachments: CommunicationAttachment[];
   cover?: MediaRef;
@@ -61,6 +63,7 @@ function formOf(target: ComposeTarget): Form {
       audience: {},
       dueAt: '',
       evidence: 'none',
+      mandate: 'mandated',
       questions: [],
       attachments: [],
       language: DEFAULT_LANGUAGE,
@@ -79,6 +82,7 @@ function formOf(target: ComposeTarget): Form {
     audience: c.audience,
     dueAt: toLocalInput(c.dueAt),
     evidence: c.evidence ?? 'none',
+    mandate: c.mandate ?? 'mandated',
     questions: c.questions ?? [],
     attachments: c.attachments ?? [],
     cover: c.cover,
@@ -100,7 +104,11 @@ function contentOf(form: Form) {
     ...(form.priority === 'normal' ? { delivery: form.delivery } : {}),
     audience: form.audience,
     ...(form.kind === 'task'
-      ? { ...(form.dueAt ? { dueAt: fromLocalInput(form.dueAt) ?? form.dueAt } : {}), evidence: form.evidence }
+      ? {
+          ...(form.dueAt ? { dueAt: fromLocalInput(form.dueAt) ?? form.dueAt } : {}),
+          evidence: form.evidence,
+          mandate: form.mandate,
+        }
       : {}),
     ...(form.kind === 'training' && form.questions.length ? { questions: form.questions } : {}),
     ...(form.attachments.length
@@ -125,6 +133,7 @@ function changesOf(form: Form, original: CommunicationView): Record<string, unkn
     audience: original.audience,
     dueAt: original.dueAt,
     evidence: original.evidence,
+    mandate: original.kind === 'task' ? (original.mandate ?? 'mandated') : undefined,
     questions: original.questions,
     attachments: original.attachments?.map(({ mediaId, name }) => ({ mediaId, name })),
     cover: original.cover && { mediaId: original.cover.mediaId },
@@ -216,6 +225,7 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
     'priority',
     'dueAt',
     'evidence',
+    'mandate',
     'publishAt',
     'expiresAt',
     ...nested('audience'),
@@ -309,6 +319,18 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
                   <option value="none">None: done is done</option>
                   <option value="note">A note</option>
                   <option value="photo">A photo</option>
+                </select>
+              )}
+            </Field>
+            <Field label="Head office" errors={fieldErrors(error, 'mandate')}>
+              {(id) => (
+                <select
+                  id={id}
+                  value={form.mandate}
+                  onChange={(e) => set({ mandate: e.target.value as Form['mandate'] })}
+                >
+                  <option value="mandated">Mandates it: every store must do it</option>
+                  <option value="suggested">Suggests it: a store manager may dismiss or assign it</option>
                 </select>
               )}
             </Field>

@@ -29,6 +29,7 @@ export function TaskEvidence({ communication }: { communication: CommunicationVi
             task={{
               communicationId: communication.id,
               title: communication.title,
+              mandate: communication.mandate ?? 'mandated',
               completed: true,
               overdue: false,
               evidence,

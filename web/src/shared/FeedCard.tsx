@@ -30,6 +30,7 @@ export function FeedCard(props: {
         <span className="kind">{KIND_LABEL[c.kind] ?? c.kind}</span>
         {urgent && <span className="urgent-tag">{label}</span>}
         {c.roles?.length ? <span className="roles">For {c.roles.join(', ')}</span> : null}
+        {c.kind === 'task' && c.mandate === 'suggested' ? <span className="roles">Suggested</span> : null}
         {props.status && <span className="feed-card-status">{props.status}</span>}
       </header>
       <h3 className="feed-card-title">{c.title || 'Untitled'}</h3>

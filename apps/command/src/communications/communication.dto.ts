@@ -22,6 +22,8 @@ import { OptionalLanguage, OptionalTranslations } from '../http/translations.dec
 import {
   COMMUNICATION_KINDS,
   EVIDENCE,
+  TASK_MANDATES,
+  type TaskMandate,
   MAX_COMMUNICATION_ATTACHMENTS,
   PRIORITIES,
   STORE_ROLES,
@@ -115,6 +117,14 @@ export class DraftCommunicationDto {
 
   @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }) dueAt?: string;
   @ApiPropertyOptional({ enum: EVIDENCE }) @IsOptional() @IsIn(EVIDENCE) evidence?: Evidence;
+
+  @ApiPropertyOptional({
+    enum: TASK_MANDATES,
+    description: 'A task only: mandated (default; the store must do it) or suggested (a store manager may dismiss or assign it)',
+  })
+  @IsOptional()
+  @IsIn(TASK_MANDATES)
+  mandate?: TaskMandate;
 
   @ApiPropertyOptional({ type: [QuestionDto] })
   @IsOptional()

@@ -6,6 +6,7 @@ import {
   IsArray,
   IsIn,
   IsOptional,
+  IsUUID,
   IsString,
   Matches,
   MaxLength,
@@ -76,6 +77,35 @@ export class UnlockStaffDto {
     description:
       'From a tablet: the staff session of the store manager signed in on it (a store-manager login needs none)',
   })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4_096)
+  staff?: string;
+}
+
+export class DismissTaskDto {
+  @ApiProperty({ example: 'We have no freezer in this store' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  reason!: string;
+
+  @ApiPropertyOptional({ description: 'From a tablet: the session of the store manager signed in on it' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4_096)
+  staff?: string;
+}
+
+export class AssignTaskDto {
+  @ApiProperty({ type: [String], description: 'Staff members of this store (1 to 50)' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @IsUUID('all', { each: true })
+  staffIds!: string[];
+
+  @ApiPropertyOptional({ description: 'From a tablet: the session of the store manager signed in on it' })
   @IsOptional()
   @IsString()
   @MaxLength(4_096)

@@ -31,6 +31,14 @@ export type CommunicationStatus = (typeof COMMUNICATION_STATUSES)[number];
 export const DELIVERIES = ['now', 'next-brief'] as const;
 export type Delivery = (typeof DELIVERIES)[number];
 
+/**
+ * A task head office mandates (a store manager cannot dismiss or reassign it) or only
+ * suggests (a store manager may dismiss it with a reason, or assign it to named staff).
+ * Absent on a task: mandated (issue 21).
+ */
+export const TASK_MANDATES = ['mandated', 'suggested'] as const;
+export type TaskMandate = (typeof TASK_MANDATES)[number];
+
 export const EVIDENCE = ['none', 'note', 'photo'] as const;
 export type Evidence = (typeof EVIDENCE)[number];
 
@@ -61,6 +69,8 @@ export interface CommunicationContent {
   audience: Audience;
   dueAt?: string;
   evidence?: Evidence;
+  /** A task only: `suggested`, or absent (mandated). */
+  mandate?: 'suggested';
   questions?: QuizQuestion[];
   /** Images shown in the card, PDFs opened in a viewer (head office media, docs/media.md). */
   attachments?: CommunicationAttachment[];
@@ -80,9 +90,12 @@ export interface CommunicationRevised {
   /**
    * The fields that changed, with their new values. A field that became absent has its
    * "absent" value: `evidence: 'none'`, `questions: []`, `attachments: []`, `cover: null`,
-   * `delivery: 'now'`, `language: 'en'`, `translations: {}`.
+   * `delivery: 'now'`, `language: 'en'`, `translations: {}`, `mandate: 'mandated'`.
    */
-  changes: Omit<Partial<CommunicationContent>, 'cover'> & { cover?: MediaRef | null };
+  changes: Omit<Partial<CommunicationContent>, 'cover' | 'mandate'> & {
+    cover?: MediaRef | null;
+    mandate?: TaskMandate;
+  };
 }
 
 export type CommunicationSubmitted = Record<string, never>;

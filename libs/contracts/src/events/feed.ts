@@ -23,6 +23,8 @@ export interface FeedCommunication {
   roles?: StoreRole[];
   dueAt?: string;
   evidence?: Evidence;
+  /** A task head office only suggests (absent: mandated): the store manager may dismiss or assign it. */
+  mandate?: 'suggested';
   questions?: Array<{ prompt: string; options: string[] }>;
   /** Fetch with the terminal's token: `GET /v1/media/:mediaId` (or `/link` for an `<img src>`). */
   attachments?: CommunicationAttachment[];

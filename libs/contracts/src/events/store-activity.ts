@@ -12,6 +12,17 @@ export interface ReceiptData {
   staffId?: string;
 }
 
+/**
+ * A store manager's decision on a suggested task of their store: `by` is the manager's
+ * user id, or the staff member with the store-manager role signed in on `terminalId`.
+ */
+export interface TaskDecision {
+  storeId: string;
+  communicationId: string;
+  revision: number;
+  by: { userId: string } | { staffId: string; terminalId: string };
+}
+
 export interface StoreActivityEventData {
   'receipt.delivered': ReceiptData;
   'receipt.read': ReceiptData;
@@ -19,6 +30,10 @@ export interface StoreActivityEventData {
   /** `photo`: the evidence photo's reference (docs/media.md); `photoUrl` from clients before media. */
   'task.completed': ReceiptData & { note?: string; photoUrl?: string; photo?: MediaRef; attempt?: number };
   'quiz.answered': ReceiptData & { answers: number[]; score: number };
+  /** A store manager set a suggested task aside for their store, with why (issue 21). */
+  'task.dismissed': TaskDecision & { reason: string };
+  /** A store manager gave a suggested task to named staff of their store (issue 21). */
+  'task.assigned': TaskDecision & { staffIds: string[] };
   'report.filed': {
     storeId: string;
     reportId: string;

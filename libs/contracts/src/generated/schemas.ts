@@ -382,6 +382,11 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "evidence": {
         "$ref": "#/components/schemas/Evidence"
       },
+      "mandate": {
+        "type": "string",
+        "const": "suggested",
+        "description": "A task only: `suggested`, or absent (mandated)."
+      },
       "questions": {
         "type": "array",
         "items": {
@@ -563,6 +568,9 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
               }
             ]
           },
+          "mandate": {
+            "$ref": "#/components/schemas/TaskMandate"
+          },
           "kind": {
             "$ref": "#/components/schemas/CommunicationKind"
           },
@@ -610,7 +618,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
             "description": "The text in other languages, by store locale (`translationFor` picks a store's)."
           }
         },
-        "description": "The fields that changed, with their new values. A field that became absent has its \"absent\" value: `evidence: 'none'`, `questions: []`, `attachments: []`, `cover: null`, `delivery: 'now'`, `language: 'en'`, `translations: {}`."
+        "description": "The fields that changed, with their new values. A field that became absent has its \"absent\" value: `evidence: 'none'`, `questions: []`, `attachments: []`, `cover: null`, `delivery: 'now'`, `language: 'en'`, `translations: {}`, `mandate: 'mandated'`."
       }
     },
     "required": [
@@ -696,6 +704,11 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "evidence": {
         "type": "string"
+      },
+      "mandate": {
+        "type": "string",
+        "const": "suggested",
+        "description": "A task head office only suggests (absent: mandated; issue 21)."
       },
       "questions": {
         "type": "array",
@@ -795,6 +808,26 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "additionalProperties": false,
     "description": "`GET /v1/compliance`: the board at `at`, a page of stores at a time."
   },
+  "ComplianceCounts": {
+    "type": "object",
+    "properties": {
+      "open": {
+        "type": "number"
+      },
+      "overdue": {
+        "type": "number"
+      },
+      "completed": {
+        "type": "number"
+      }
+    },
+    "required": [
+      "open",
+      "overdue",
+      "completed"
+    ],
+    "additionalProperties": false
+  },
   "ComplianceTask": {
     "type": "object",
     "properties": {
@@ -807,11 +840,30 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "dueAt": {
         "type": "string"
       },
+      "mandate": {
+        "type": "string",
+        "enum": [
+          "mandated",
+          "suggested"
+        ],
+        "description": "Head office mandates it, or only suggests it (the store manager may dismiss or assign it)."
+      },
       "completed": {
         "type": "boolean"
       },
       "overdue": {
         "type": "boolean"
+      },
+      "dismissed": {
+        "$ref": "#/components/schemas/TaskDismissal",
+        "description": "A suggested task the store manager dismissed: neither open nor overdue."
+      },
+      "assignedTo": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        },
+        "description": "A suggested task the store manager assigned to these staff members."
       },
       "evidence": {
         "$ref": "#/components/schemas/TaskEvidence",
@@ -821,6 +873,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "required": [
       "communicationId",
       "title",
+      "mandate",
       "completed",
       "overdue"
     ],
@@ -1044,7 +1097,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           },
           "pinHash": {
             "type": "string",
-            "description": "scrypt of the 4–6 digit PIN, as passwords."
+            "description": "`hmac-sha256$…` of the staff id and the 4–6 digit PIN under a pepper from the server's secret (hashPin)."
           },
           "setAt": {
             "type": "string"
@@ -1732,6 +1785,11 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "evidence": {
         "$ref": "#/components/schemas/Evidence"
+      },
+      "mandate": {
+        "type": "string",
+        "const": "suggested",
+        "description": "A task head office only suggests (absent: mandated): the store manager may dismiss or assign it."
       },
       "questions": {
         "type": "array",
@@ -3795,6 +3853,34 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "additionalProperties": false,
     "description": "The person's key was deleted (`DELETE /v1/staff/:id/personal-data`): every sealed field of theirs, in every event before this one, can no longer be read. Implies removal."
   },
+  "StaffFeed": {
+    "type": "object",
+    "properties": {
+      "staffId": {
+        "type": "string"
+      },
+      "items": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/FeedItem"
+        }
+      },
+      "acknowledged": {
+        "type": "array",
+        "items": {
+          "type": "string"
+        },
+        "description": "Communication ids of `items` this person acknowledged."
+      }
+    },
+    "required": [
+      "staffId",
+      "items",
+      "acknowledged"
+    ],
+    "additionalProperties": false,
+    "description": "`GET /v1/stores/:storeId/staff/:id/feed` (a tablet of the store with the person's session in `X-Staff-Session`, or the store's manager, or an hq-admin): the store's live items this person may see (unrestricted, or restricted to one of their roles, with content), and which of them they acknowledged (or completed, or answered). The tablet shows \"you have N to acknowledge\" from it, and the content of items for their roles."
+  },
   "StaffList": {
     "type": "object",
     "properties": {
@@ -4062,6 +4148,125 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           "terminalId"
         ]
       },
+      "task.dismissed": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "reason": {
+            "type": "string"
+          },
+          "storeId": {
+            "type": "string"
+          },
+          "communicationId": {
+            "type": "string"
+          },
+          "revision": {
+            "type": "number"
+          },
+          "by": {
+            "anyOf": [
+              {
+                "type": "object",
+                "properties": {
+                  "userId": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "userId"
+                ],
+                "additionalProperties": false
+              },
+              {
+                "type": "object",
+                "properties": {
+                  "staffId": {
+                    "type": "string"
+                  },
+                  "terminalId": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "staffId",
+                  "terminalId"
+                ],
+                "additionalProperties": false
+              }
+            ]
+          }
+        },
+        "required": [
+          "by",
+          "communicationId",
+          "reason",
+          "revision",
+          "storeId"
+        ],
+        "description": "A store manager set a suggested task aside for their store, with why (issue 21)."
+      },
+      "task.assigned": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "staffIds": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "storeId": {
+            "type": "string"
+          },
+          "communicationId": {
+            "type": "string"
+          },
+          "revision": {
+            "type": "number"
+          },
+          "by": {
+            "anyOf": [
+              {
+                "type": "object",
+                "properties": {
+                  "userId": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "userId"
+                ],
+                "additionalProperties": false
+              },
+              {
+                "type": "object",
+                "properties": {
+                  "staffId": {
+                    "type": "string"
+                  },
+                  "terminalId": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "staffId",
+                  "terminalId"
+                ],
+                "additionalProperties": false
+              }
+            ]
+          }
+        },
+        "required": [
+          "by",
+          "communicationId",
+          "revision",
+          "staffIds",
+          "storeId"
+        ],
+        "description": "A store manager gave a suggested task to named staff of their store (issue 21)."
+      },
       "report.filed": {
         "type": "object",
         "properties": {
@@ -4148,6 +4353,8 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "receipt.acknowledged",
       "task.completed",
       "quiz.answered",
+      "task.dismissed",
+      "task.assigned",
       "report.filed",
       "terminal.connected",
       "terminal.disconnected"
@@ -4157,9 +4364,6 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
   "StoreCompliance": {
     "type": "object",
     "properties": {
-      "storeId": {
-        "type": "string"
-      },
       "open": {
         "type": "number"
       },
@@ -4169,6 +4373,37 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "completed": {
         "type": "number"
       },
+      "storeId": {
+        "type": "string"
+      },
+      "mandated": {
+        "$ref": "#/components/schemas/ComplianceCounts",
+        "description": "The tasks head office mandates, and those it only suggests (issue 21)."
+      },
+      "suggested": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "dismissed": {
+            "type": "number"
+          },
+          "open": {
+            "type": "number"
+          },
+          "overdue": {
+            "type": "number"
+          },
+          "completed": {
+            "type": "number"
+          }
+        },
+        "required": [
+          "completed",
+          "dismissed",
+          "open",
+          "overdue"
+        ]
+      },
       "tasks": {
         "type": "array",
         "items": {
@@ -4177,10 +4412,12 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       }
     },
     "required": [
-      "storeId",
+      "completed",
+      "mandated",
       "open",
       "overdue",
-      "completed",
+      "storeId",
+      "suggested",
       "tasks"
     ],
     "additionalProperties": false
@@ -4427,6 +4664,56 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false
   },
+  "TaskDismissal": {
+    "type": "object",
+    "properties": {
+      "reason": {
+        "type": "string"
+      },
+      "at": {
+        "type": "string"
+      },
+      "by": {
+        "anyOf": [
+          {
+            "type": "object",
+            "properties": {
+              "userId": {
+                "type": "string"
+              }
+            },
+            "required": [
+              "userId"
+            ],
+            "additionalProperties": false
+          },
+          {
+            "type": "object",
+            "properties": {
+              "staffId": {
+                "type": "string"
+              },
+              "terminalId": {
+                "type": "string"
+              }
+            },
+            "required": [
+              "staffId",
+              "terminalId"
+            ],
+            "additionalProperties": false
+          }
+        ]
+      }
+    },
+    "required": [
+      "reason",
+      "at",
+      "by"
+    ],
+    "additionalProperties": false,
+    "description": "A store manager set a suggested task aside (issue 21)."
+  },
   "TaskEvidence": {
     "type": "object",
     "properties": {
@@ -4503,6 +4790,13 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     ],
     "additionalProperties": false,
     "description": "Head office rejected a store's evidence of a task (issue 19): the task reopens for that store. `rejection` counts the store's rejections of this task (1, 2, …); a retake is a `task.completed` with `attempt` equal to it."
+  },
+  "TaskMandate": {
+    "type": "string",
+    "enum": [
+      "mandated",
+      "suggested"
+    ]
   },
   "TerminalAuth": {
     "type": "object",

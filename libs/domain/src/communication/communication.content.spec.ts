@@ -37,6 +37,24 @@ describe('communication content', () => {
     });
   });
 
+  describe('mandated and suggested tasks (issue 21)', () => {
+    it('keeps only `suggested`: a task is mandated unless head office says otherwise', () => {
+      expect(draftData({ ...TASK, mandate: 'suggested' })).toMatchObject({ mandate: 'suggested' });
+      expect(draftData({ ...TASK, mandate: 'mandated' })).not.toHaveProperty('mandate');
+      expect(draftData(TASK)).not.toHaveProperty('mandate');
+    });
+
+    it('refuses a mandate on anything but a task', () => {
+      expectInvalid(() => draft({ ...NOTICE_INPUT, mandate: 'suggested' }), ['mandate']);
+    });
+
+    it('says a suggested task made mandated again as `mandated` in the revision', () => {
+      const suggested = normalizeContent({ ...TASK, mandate: 'suggested' });
+      expect(contentChanges(suggested, normalizeContent(TASK))).toEqual({ mandate: 'mandated' });
+      expect(normalizeContent({ ...suggested, mandate: 'mandated' })).not.toHaveProperty('mandate');
+    });
+  });
+
   describe('delivery (daily brief)', () => {
     it('keeps next-brief on a normal item and reads now as absent', () => {
       expect(draftData({ ...NOTICE_INPUT, delivery: 'next-brief' })).toMatchObject({ delivery: 'next-brief' });

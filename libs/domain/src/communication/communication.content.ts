@@ -28,6 +28,7 @@ export const CONTENT_FIELDS = [
   'audience',
   'dueAt',
   'evidence',
+  'mandate',
   'questions',
   'attachments',
   'cover',
@@ -56,6 +57,8 @@ export function normalizeContent(input: CommunicationInput): CommunicationConten
     audience: withoutUndefined(input.audience ?? {}),
     dueAt: input.dueAt,
     evidence,
+    // Only `suggested` is said: a task is mandated unless head office says otherwise.
+    mandate: input.mandate === 'suggested' ? 'suggested' : undefined,
     questions,
     attachments,
     cover: input.cover ?? undefined,
@@ -83,6 +86,7 @@ export function contentChanges(
 
 const ABSENT: CommunicationRevised['changes'] = {
   evidence: 'none',
+  mandate: 'mandated',
   questions: [],
   attachments: [],
   cover: null,
@@ -125,6 +129,7 @@ export function assertValidContent(content: CommunicationContent, check: Content
   }
   checkAudience(content.audience, check.directory, problems);
   checkDueAt(content, check, problems);
+  checkMandate(content, problems);
   if (content.evidence !== undefined) {
     if (content.kind !== 'task') problems.add('evidence', 'is only allowed on a task');
     else if (!EVIDENCE.includes(content.evidence)) problems.add('evidence', `must be one of ${EVIDENCE.join(', ')}`);
@@ -157,6 +162,12 @@ function checkAudience(audience: Audience, directory: DirectoryView, problems: F
   if (unknownRegions.length) problems.add('audience.regionIds', `unknown regions: ${unknownRegions.join(', ')}`);
   const unknownStores = (audience.storeIds ?? []).filter((id) => !directory.storeExists(id));
   if (unknownStores.length) problems.add('audience.storeIds', `unknown stores: ${unknownStores.join(', ')}`);
+}
+
+function checkMandate(content: CommunicationContent, problems: FieldProblems): void {
+  if (content.mandate !== undefined && content.kind !== 'task') {
+    problems.add('mandate', 'only a task is mandated or suggested');
+  }
 }
 
 function checkDueAt(content: CommunicationContent, check: ContentCheck, problems: FieldProblems): void {

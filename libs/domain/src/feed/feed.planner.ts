@@ -89,6 +89,7 @@ function takeSnapshot(state: CommunicationState, language: string, translation?:
     roles: content.audience.roles?.length ? content.audience.roles : undefined,
     dueAt: content.dueAt,
     evidence: content.evidence,
+    mandate: content.mandate,
     questions: questions?.map(({ prompt, options }) => ({ prompt, options })),
     attachments: content.attachments,
     cover: content.cover,

@@ -1,5 +1,12 @@
 import type Redis from 'ioredis';
-import type { ComplianceTask, DomainEvent, EvidencePage, StoreCompliance, TaskEvidence } from '@lastmeter/contracts';
+import type {
+  ComplianceTask,
+  DomainEvent,
+  EvidencePage,
+  StoreCompliance,
+  TaskDismissal,
+  TaskEvidence,
+} from '@lastmeter/contracts';
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
 
@@ -8,6 +15,8 @@ type Rejected = NonNullable<TaskEvidence['rejected']>;
 interface OpenTask {
   title: string;
   dueAt?: string;
+  /** Absent: mandated. */
+  mandate?: 'suggested';
 }
 
 /**
@@ -23,7 +32,9 @@ export const compliance: ReadModel = {
       const { storeId, change, communication } = event.data;
       if (communication.kind !== 'task') return;
       if (change === 'published' || change === 'revised') {
-        const task: OpenTask = JSON.parse(JSON.stringify({ title: communication.title, dueAt: communication.dueAt }));
+        const task: OpenTask = JSON.parse(
+          JSON.stringify({ title: communication.title, dueAt: communication.dueAt, mandate: communication.mandate }),
+        );
         context.write('HSET', keys.model('tasks', 'open', storeId), communication.id, JSON.stringify(task));
         context.write('SADD', keys.model('tasks', 'stores'), storeId);
       } else {
@@ -45,6 +56,16 @@ export const compliance: ReadModel = {
         ...(attempt > 0 ? { attempt } : {}),
       };
       context.write('HSET', keys.model('tasks', 'evidence', communicationId), storeId, JSON.stringify(evidence));
+    } else if (event.type === 'task.dismissed' || event.type === 'task.assigned') {
+      // A store manager's decision on a suggested task (issue 21): the latest of each kind per store.
+      requireStrings(event.data, 'storeId', 'communicationId');
+      const { storeId, communicationId, by } = event.data;
+      const decision =
+        event.type === 'task.dismissed'
+          ? { reason: event.data.reason, at: event.occurredAt, by }
+          : { staffIds: event.data.staffIds, at: event.occurredAt, by };
+      const model = event.type === 'task.dismissed' ? 'dismissed' : 'assigned';
+      context.write('HSET', keys.model('tasks', model, communicationId), storeId, JSON.stringify(decision));
     } else if (event.type === 'task.evidence-rejected') {
       // From the events topic, so in no fixed order with the store's completions: a store's
       // task is done when its latest attempt is at least its number of rejections (both maxima).
@@ -68,13 +89,13 @@ async function completionsOf(
   keys: RedisKeys,
   communicationIds: string[],
   storeId: string,
-): Promise<Array<{ completed: boolean; evidence?: TaskEvidence }>> {
+): Promise<Array<{ completed: boolean; evidence?: TaskEvidence; dismissed?: TaskDismissal; assignedTo?: string[] }>> {
   if (communicationIds.length === 0) return [];
-  // One round trip for the store's tasks: five single-key reads per task, in order.
+  // One round trip for the store's tasks: seven single-key reads per task, in order.
   const pipeline = redis.pipeline();
   for (const id of communicationIds) {
     pipeline.sismember(keys.model('tasks', 'done', id), storeId);
-    for (const model of ['evidence', 'attempt', 'rejections', 'rejected']) {
+    for (const model of ['evidence', 'attempt', 'rejections', 'rejected', 'dismissed', 'assigned']) {
       pipeline.hget(keys.model('tasks', model, id), storeId);
     }
   }
@@ -83,8 +104,14 @@ async function completionsOf(
   if (failed) throw failed[0];
   const value = (i: number) => results[i][1] as string | null;
   return communicationIds.map((_, t) => {
-    const at = 5 * t;
-    return judged(results[at][1] === 1, value(at + 1), value(at + 2), value(at + 3), value(at + 4));
+    const at = 7 * t;
+    const dismissed = value(at + 5);
+    const assigned = value(at + 6);
+    return {
+      ...judged(results[at][1] === 1, value(at + 1), value(at + 2), value(at + 3), value(at + 4)),
+      ...(dismissed ? { dismissed: JSON.parse(dismissed) as TaskDismissal } : {}),
+      ...(assigned ? { assignedTo: (JSON.parse(assigned) as { staffIds: string[] }).staffIds } : {}),
+    };
   });
 }
 
@@ -121,20 +148,37 @@ export async function readCompliance(
     );
     const tasks = entries
       .map(([communicationId, json], i): ComplianceTask => {
-        const task = JSON.parse(json) as OpenTask;
-        const { completed, evidence } = completions[i];
-        const overdue = !completed && !!task.dueAt && Date.parse(task.dueAt) < now.getTime();
-        return { communicationId, ...task, completed, overdue, ...(evidence ? { evidence } : {}) };
+        const { mandate, ...task } = JSON.parse(json) as OpenTask;
+        const { completed, evidence, dismissed, assignedTo } = completions[i];
+        // A suggested task the store manager dismissed is neither open nor overdue.
+        const settled = completed || (mandate === 'suggested' && !!dismissed);
+        const overdue = !settled && !!task.dueAt && Date.parse(task.dueAt) < now.getTime();
+        return {
+          communicationId,
+          ...task,
+          mandate: mandate ?? 'mandated',
+          completed,
+          overdue,
+          ...(evidence ? { evidence } : {}),
+          ...(mandate === 'suggested' && dismissed ? { dismissed } : {}),
+          ...(mandate === 'suggested' && assignedTo ? { assignedTo } : {}),
+        };
       })
       .sort(
         (a, b) => (a.dueAt ?? '~').localeCompare(b.dueAt ?? '~') || a.communicationId.localeCompare(b.communicationId),
       );
     if (tasks.length === 0 && !storeIds) continue;
+    const counts = (list: ComplianceTask[]) => ({
+      open: list.filter((t) => !t.completed && !t.dismissed).length,
+      overdue: list.filter((t) => t.overdue).length,
+      completed: list.filter((t) => t.completed).length,
+    });
+    const suggested = tasks.filter((t) => t.mandate === 'suggested');
     board.push({
       storeId,
-      open: tasks.filter((t) => !t.completed).length,
-      overdue: tasks.filter((t) => t.overdue).length,
-      completed: tasks.filter((t) => t.completed).length,
+      ...counts(tasks),
+      mandated: counts(tasks.filter((t) => t.mandate === 'mandated')),
+      suggested: { ...counts(suggested), dismissed: suggested.filter((t) => t.dismissed).length },
       tasks,
     });
   }
