@@ -120,7 +120,8 @@ export class DraftCommunicationDto {
 
   @ApiPropertyOptional({
     enum: TASK_MANDATES,
-    description: 'A task only: mandated (default; the store must do it) or suggested (a store manager may dismiss or assign it)',
+    description:
+      'A task only: mandated (default; the store must do it) or suggested (a store manager may dismiss or assign it)',
   })
   @IsOptional()
   @IsIn(TASK_MANDATES)

@@ -69,7 +69,10 @@ export class TasksController {
   @HttpCode(200)
   @Roles('store-manager', 'terminal')
   @Answer('CommandResult', { description: 'Dismissed for this store' })
-  @Refuses([403, 'A mandated task, another store, or no store manager signed in'], [409, 'The same decision is being recorded by another request'])
+  @Refuses(
+    [403, 'A mandated task, another store, or no store manager signed in'],
+    [409, 'The same decision is being recorded by another request'],
+  )
   async dismiss(
     @Param('storeId', new ParseUUIDPipe()) storeId: string,
     @Param('communicationId', new ParseUUIDPipe()) communicationId: string,
@@ -84,7 +87,10 @@ export class TasksController {
   @HttpCode(200)
   @Roles('store-manager', 'terminal')
   @Answer('CommandResult', { description: 'Assigned to these staff of the store' })
-  @Refuses([403, 'A mandated task, another store, or no store manager signed in'], [409, 'The same decision is being recorded by another request'])
+  @Refuses(
+    [403, 'A mandated task, another store, or no store manager signed in'],
+    [409, 'The same decision is being recorded by another request'],
+  )
   async assign(
     @Param('storeId', new ParseUUIDPipe()) storeId: string,
     @Param('communicationId', new ParseUUIDPipe()) communicationId: string,
