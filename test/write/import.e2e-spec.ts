@@ -81,9 +81,9 @@ describe('a file with bad rows', () => {
     first = response.body as ImportSummary;
     expect(first).toMatchObject({
       rows: 10,
-      created: { regions: 2, stores: 1, terminals: 1 },
-      updated: { regions: 0, stores: 0, terminals: 0 },
-      unchanged: { regions: 0, stores: 0, terminals: 0 },
+      created: { regions: 2, stores: 1, terminals: 1, staff: 0 },
+      updated: { regions: 0, stores: 0, terminals: 0, staff: 0 },
+      unchanged: { regions: 0, stores: 0, terminals: 0, staff: 0 },
       pending: [],
     });
     expect(first.refused.map(({ line, kind, key, fields }) => [line, kind, key, Object.keys(fields ?? {})])).toEqual([
@@ -133,8 +133,8 @@ describe('a file with bad rows', () => {
     const again = (await post(MIXED).expect(200)).body as ImportSummary;
     expect(again).toEqual({
       ...first,
-      created: { regions: 0, stores: 0, terminals: 0 },
-      unchanged: { regions: 2, stores: 1, terminals: 1 },
+      created: { regions: 0, stores: 0, terminals: 0, staff: 0 },
+      unchanged: { regions: 2, stores: 1, terminals: 1, staff: 0 },
       codes: [],
     });
     await expectNothingWritten(ns, before);

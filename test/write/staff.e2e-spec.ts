@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { topicNames, type CredentialRecord, type StaffView } from '@lastmeter/contracts';
+import { topicNames, type CredentialRecord, type ImportSummary, type StaffView } from '@lastmeter/contracts';
 import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
 import { createRedisClient } from '@lastmeter/redis';
 import { restartOnSamePort, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
@@ -270,4 +270,61 @@ it('erases a person: every read shows "Erased person", through projector restart
   const replay = await request(apps.gateway.url).get('/v1/events?type=staff.added').set(admin()).expect(200);
   expect(replay.text).toContain(id);
   expect(replay.text).not.toMatch(/Gaspard|Villeneuve/);
+});
+
+it('staff come in with the directory import: by HR reference, names sealed, a second run changes nothing, a changed row updates', async () => {
+  const file = (...rows: string[]) => `${['kind,code,name,region,store,employee,roles,pin', ...rows].join('\n')}\n`;
+  const importFile = async (body: string) =>
+    (
+      await request(apps.command.url)
+        .post('/v1/imports')
+        .set(admin())
+        .set('content-type', 'text/csv')
+        .set('accept', 'application/json')
+        .send(body)
+        .expect(200)
+    ).body as ImportSummary;
+  const first = file(
+    'region,imp,Imported,,,,,',
+    'store,imp-01,Imported 01,imp,,,,',
+    'staff,,Inès Morel,,imp-01,E1001,cashier;sales,2580',
+    'staff,,Jules Garnier,,imp-01,E1002,stock,1470',
+    'staff,,Kim Nowak,,imp-01,E1003,cashier,',
+    'staff,,Léa Robin,,imp-01,E1001,phone,3690',
+    'staff,,Max Blanc,,imp-01,E1004,janitor,1234',
+    'staff,,Nora Sy,,nowhere-01,E1005,cashier,1234',
+  );
+  const summary = await importFile(first);
+  expect(summary.created).toEqual({ regions: 1, stores: 1, terminals: 0, staff: 2 });
+  expect(summary.refused.map((r) => [r.line, r.key, Object.keys(r.fields ?? {})])).toEqual([
+    [6, 'imp-01/E1003', ['pin']],
+    [7, 'imp-01/E1001', ['employee']],
+    [8, 'imp-01/E1004', ['roles']],
+    [9, 'nowhere-01/E1005', ['store']],
+  ]);
+  const storeId = (await request(apps.gateway.url).get('/v1/stores?q=imp-01').set(admin()).expect(200)).body.items[0]
+    .id as string;
+  await eventually(async () =>
+    expect((await roster(admin(), false, storeId)).map((p) => [p.name, p.roles])).toEqual([
+      ['Inès Morel', ['cashier', 'sales']],
+      ['Jules Garnier', ['stock']],
+    ]),
+  );
+  // Nobody's name is in clear in any topic (the commands carried them sealed).
+  expect(await everythingInKafka()).not.toMatch(/Inès|Morel|Garnier|Kim Nowak/);
+
+  // The same file again: nothing changes. A changed name, roles and PIN update that person.
+  const again = await importFile(first);
+  expect(again.created).toEqual({ regions: 0, stores: 0, terminals: 0, staff: 0 });
+  expect(again.unchanged).toEqual({ regions: 1, stores: 1, terminals: 0, staff: 2 });
+  const changed = await importFile(
+    file('staff,,Inès Morel-Dubois,,imp-01,E1001,cashier,2580', 'staff,,Jules Garnier,,imp-01,E1002,stock,9999'),
+  );
+  expect(changed.updated).toEqual({ regions: 0, stores: 0, terminals: 0, staff: 2 });
+  await eventually(async () =>
+    expect((await roster(admin(), false, storeId)).map((p) => [p.name, p.roles])).toEqual([
+      ['Inès Morel-Dubois', ['cashier']],
+      ['Jules Garnier', ['stock']],
+    ]),
+  );
 });

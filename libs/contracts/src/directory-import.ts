@@ -4,7 +4,7 @@
  * section 7).
  */
 
-export const IMPORT_KINDS = ['region', 'store', 'terminal'] as const;
+export const IMPORT_KINDS = ['region', 'store', 'terminal', 'staff'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
 /**
@@ -22,6 +22,8 @@ export const IMPORT_COLUMNS = [
   'hours',
   'store',
   'roles',
+  'employee',
+  'pin',
 ] as const;
 export type ImportColumn = (typeof IMPORT_COLUMNS)[number];
 
@@ -30,6 +32,12 @@ export const IMPORT_FIELDS: Record<ImportKind, readonly ImportColumn[]> = {
   region: ['code', 'name'],
   store: ['code', 'name', 'region', 'tags', 'locale', 'timezone', 'hours'],
   terminal: ['store', 'name', 'roles'],
+  /**
+   * A person of a store's staff (issue 21): `employee` is their reference in the HR
+   * system, unique in the store (the natural key: names are personal data, sealed, and
+   * never a key); `pin` is optional on a re-import (absent: the PIN stays).
+   */
+  staff: ['store', 'employee', 'name', 'roles', 'pin'],
 };
 
 /** CSV cells holding a list (tags, roles) separate its items with this. */
@@ -49,6 +57,7 @@ export interface ImportCounts {
   regions: number;
   stores: number;
   terminals: number;
+  staff: number;
 }
 
 /** A row that wrote nothing, and why: `fields` names each field at fault. */
@@ -56,7 +65,7 @@ export interface ImportRefusal {
   /** Line of the file where the row starts (the CSV header is line 1). */
   line: number;
   kind?: string;
-  /** Its natural key as the file gives it: a region or store code, `<store code>/<terminal name>`. */
+  /** Its natural key as the file gives it: a region or store code, `<store code>/<terminal name>`, `<store code>/<employee>`. */
   key?: string;
   message: string;
   fields?: Record<string, string[]>;

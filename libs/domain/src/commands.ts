@@ -108,6 +108,12 @@ export type UserCommand =
 export type StaffCommand =
   | Command<'staff.add', { storeId: string; name: SealedText; roles: StoreRole[]; pinHash: string }>
   | Command<'staff.update', { name?: SealedText; roles?: StoreRole[]; pinHash?: string }>
+  /**
+   * Import: create, or converge on the file (`name` only when it changed: the import
+   * compares the opened name, as a sealed one is new bytes each time; `pinHash` only for a
+   * new person or a changed PIN).
+   */
+  | Command<'staff.import', { storeId: string; name?: SealedText; roles: StoreRole[]; pinHash?: string }>
   | Command<'staff.remove', { reason?: string }>
   | Command<'staff.erase', Record<string, never>>;
 

@@ -39,6 +39,7 @@ export function credentialChanges(
       ];
     case 'staff.add':
     case 'staff.update':
+    case 'staff.import':
       if (!command.payload.pinHash) return [];
       return [
         {

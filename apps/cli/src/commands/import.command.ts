@@ -150,7 +150,7 @@ async function post(url: string, token: string, body: Buffer, format: ImportForm
 }
 
 function counted(counts: ImportCounts): string {
-  return `${counts.regions} region(s), ${counts.stores} store(s), ${counts.terminals} terminal(s)`;
+  return `${counts.regions} region(s), ${counts.stores} store(s), ${counts.terminals} terminal(s), ${counts.staff} staff`;
 }
 
 /** The summary on stderr: counts, then the first refused and pending rows with their reasons. */

@@ -9,7 +9,11 @@ import type {
   ImportRefusal,
   ImportSummary,
 } from '@lastmeter/contracts';
-import type { AnyCommand, TerminalState } from '@lastmeter/domain';
+import type { AnyCommand, StaffState, TerminalState } from '@lastmeter/domain';
+import { hashPin, openText, pinPepper, sealText } from '@lastmeter/auth';
+import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
+import { DirectoryLookup } from '../directory/directory-lookup';
+import { PersonKeys } from '../staff/person-keys';
 import {
   AGGREGATE_STORE,
   CLOCK,
@@ -64,7 +68,15 @@ export class DirectoryImport {
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
     private readonly tail: EventTail,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+    private readonly keys: PersonKeys,
+    private readonly lookup: DirectoryLookup,
+    @Inject(APP_CONFIG) config: AppConfig<'command'>,
+  ) {
+    this.pepper = pinPepper(config.LASTMETER_JWT_SECRET);
+  }
+
+  /** Keys the PIN hashes (hashPin). */
+  private readonly pepper: Buffer;
 
   /** One import at a time per instance (bounded memory): the slot, or undefined when taken. */
   acquire(): { release(): void } | undefined {
@@ -84,12 +96,18 @@ export class DirectoryImport {
     const started = Date.now();
     const run = new ImportRun(rows.length, options);
 
-    const valid = { region: [] as Row<'region'>[], store: [] as Row<'store'>[], terminal: [] as Row<'terminal'>[] };
+    const valid = {
+      region: [] as Row<'region'>[],
+      store: [] as Row<'store'>[],
+      terminal: [] as Row<'terminal'>[],
+      staff: [] as Row<'staff'>[],
+    };
     /** Line of the first row of each natural key, by kind: a later row with the key is a duplicate. */
     const firstLine: Record<ImportKind, Map<string, number>> = {
       region: new Map(),
       store: new Map(),
       terminal: new Map(),
+      staff: new Map(),
     };
     const claim = (kind: ImportKind, key: string, line: number): number | undefined => {
       const first = firstLine[kind].get(key);
@@ -111,7 +129,9 @@ export class DirectoryImport {
         const [field, what] =
           checked.kind === 'terminal'
             ? ['name', `terminal ${checked.label}`]
-            : ['code', `${checked.kind} ${checked.label}`];
+            : checked.kind === 'staff'
+              ? ['employee', `employee ${checked.label}`]
+              : ['code', `${checked.kind} ${checked.label}`];
         const message = `duplicate: ${what} is already on line ${first}`;
         run.refuse({
           line: checked.line,
@@ -133,7 +153,9 @@ export class DirectoryImport {
         valid.store.map((row) => row.row.region.toLowerCase()).filter((key) => this.exists('region', key)),
       ),
       store: new Set(
-        valid.terminal.map((row) => row.row.store.toLowerCase()).filter((key) => this.exists('store', key)),
+        [...valid.terminal, ...valid.staff]
+          .map((row) => row.row.store.toLowerCase())
+          .filter((key) => this.exists('store', key)),
       ),
     };
 
@@ -193,6 +215,8 @@ export class DirectoryImport {
       },
     );
 
+    await this.importStaff(run, actor, valid.staff, firstLine.store, existedBefore.store);
+
     const summary = run.summary();
     this.logger.log(
       `import by ${actor.id}: ${rows.length} rows in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
@@ -200,6 +224,57 @@ export class DirectoryImport {
         `refused ${summary.refused.length}; pending ${summary.pending.length}`,
     );
     return summary;
+  }
+
+  /**
+   * Staff rows (issue 21), after their stores. A new person gets a key (written and
+   * mirrored before the commands, as POST /v1/stores/:storeId/staff does) and their name
+   * sealed with it; a known person's name is opened and compared, and sent sealed only
+   * when it changed; a PIN only when new or different. Keys of people whose row was then
+   * refused are deleted again.
+   */
+  private async importStaff(
+    run: ImportRun,
+    actor: Actor,
+    rows: ReadonlyArray<Row<'staff'>>,
+    storeLines: ReadonlyMap<string, number>,
+    existedBefore: ReadonlySet<string>,
+  ): Promise<void> {
+    const staff = rows.filter((row) => run.resolves(row, 'store', row.row.store, storeLines, existedBefore));
+    if (staff.length === 0) return;
+    const ids = staff.map((row) => naturalAggregateId('staff.import', row.key));
+    await this.store.load(ids.map((id) => ['staff', id] as const));
+    const states = ids.map((id) => this.store.get('staff', id).state as StaffState);
+    const fresh = ids.filter((_, i) => !states[i]!.exists && staff[i]!.row.pin);
+    const keys = await this.keys.keysOf(ids.filter((_, i) => states[i]!.exists));
+    for (const [id, key] of await this.keys.createMany(fresh, this.clock.now())) keys.set(id, key);
+    const created = new Set(fresh);
+    const payloads = staff.map((row, i) => {
+      const id = ids[i]!;
+      const state = states[i]!;
+      const key = keys.get(id);
+      const storeId = naturalAggregateId('store.import', row.row.store.toLowerCase());
+      const sameName = state.exists && openText(key, id, 'name', state.name) === row.row.name;
+      const storedPin = this.lookup.pinHashOf(id);
+      const pinHash = row.row.pin ? hashPin(this.pepper, id, row.row.pin) : undefined;
+      return {
+        storeId,
+        roles: row.row.roles,
+        ...(key && !sameName ? { name: sealText(key, id, 'name', row.row.name) } : {}),
+        ...(pinHash && pinHash !== storedPin ? { pinHash } : {}),
+      };
+    });
+    const refusedNew: string[] = [];
+    await run.dispatch(
+      this.bus,
+      'staff',
+      staff,
+      (row, i) => ({ command: { type: 'staff.import', payload: payloads[i]! }, actor, naturalKey: row.key }),
+      (_row, i, _result, status) => {
+        if (status === 'refused' && created.has(ids[i]!)) refusedNew.push(ids[i]!);
+      },
+    );
+    await Promise.all(refusedNew.map((id) => this.keys.discard(id).catch(() => undefined)));
   }
 
   /** Whether the region or store of a natural key (lower-case code) is in the directory. */
@@ -261,16 +336,23 @@ function storePayload(row: StoreRow): Extract<AnyCommand, { type: 'store.import'
 }
 
 function counts(c: ImportSummary['created']): string {
-  return `${c.regions} regions, ${c.stores} stores, ${c.terminals} terminals`;
+  return `${c.regions} regions, ${c.stores} stores, ${c.terminals} terminals, ${c.staff} staff`;
 }
 
 type RowStatus = 'created' | 'updated' | 'unchanged' | 'refused' | 'pending';
 
+const COUNTED: Record<ImportKind, keyof ImportSummary['created']> = {
+  region: 'regions',
+  store: 'stores',
+  terminal: 'terminals',
+  staff: 'staff',
+};
+
 /** The state of one import as it goes: counts, refusals, progress, what the file imported. */
 class ImportRun {
-  readonly created = { regions: 0, stores: 0, terminals: 0 };
-  readonly updated = { regions: 0, stores: 0, terminals: 0 };
-  readonly unchanged = { regions: 0, stores: 0, terminals: 0 };
+  readonly created = { regions: 0, stores: 0, terminals: 0, staff: 0 };
+  readonly updated = { regions: 0, stores: 0, terminals: 0, staff: 0 };
+  readonly unchanged = { regions: 0, stores: 0, terminals: 0, staff: 0 };
   readonly refused: ImportRefusal[] = [];
   readonly pending: ImportPending[] = [];
   readonly codes: ImportedCode[] = [];
@@ -292,7 +374,7 @@ class ImportRun {
   }
 
   count(what: 'created' | 'updated' | 'unchanged', kind: ImportKind): void {
-    this[what][`${kind}s` as 'regions']++;
+    this[what][COUNTED[kind]]++;
     this.done++;
   }
 
@@ -367,14 +449,14 @@ class ImportRun {
           this.refuse({ ...where, message: outcome.message, ...fieldsOf(outcome) });
           return 'refused';
         }
-        if (kind !== 'terminal') this.imported[kind].set(row.key, row.line);
+        if (kind === 'region' || kind === 'store') this.imported[kind].set(row.key, row.line);
         const status = outcome.status === 201 ? 'created' : outcome.body.eventIds.length > 0 ? 'updated' : 'unchanged';
         this.count(status, kind);
         return status;
       }
       case 'pending':
       case 'unconfirmed':
-        if (kind !== 'terminal') this.imported[kind].set(row.key, row.line);
+        if (kind === 'region' || kind === 'store') this.imported[kind].set(row.key, row.line);
         this.pending.push({
           ...where,
           message:

@@ -2,6 +2,8 @@
 import { plainToInstance } from 'class-transformer';
 import {
   ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
   IsArray,
   IsIn,
   IsLocale,
@@ -27,6 +29,7 @@ import {
 import { OptionalOpeningHours } from '../http/opening-hours.decorator';
 import { OptionalTags } from '../http/tags.decorator';
 import { CODE, CODE_MESSAGE } from '../directory/directory.dto';
+import { PIN } from '@lastmeter/auth';
 import type { RawRow } from './import-file';
 
 /** Answers of class-validator's isTimeZone (an Intl.DateTimeFormat each, ~50 µs) by value; a file has few zones. */
@@ -90,12 +93,34 @@ export class TerminalRow {
   roles?: StoreRole[];
 }
 
-const ROW_CLASSES = { region: RegionRow, store: StoreRow, terminal: TerminalRow } as const;
+/** Same rules as POST /v1/stores/:storeId/staff, with the store given by its code and the person by their HR reference. */
+export class StaffRow {
+  @IsString() @Matches(CODE, { message: `store ${CODE_MESSAGE}` }) store!: string;
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+    message: 'employee must be 1-64 letters, digits, ., _ or -: the reference of the person in your HR system',
+  })
+  employee!: string;
+  @IsString() @MinLength(1) @MaxLength(100) name!: string;
+
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(STORE_ROLES.length)
+  @ArrayUnique()
+  @IsIn(STORE_ROLES, { each: true })
+  roles!: StoreRole[];
+
+  /** Required for a new person; absent on a re-import: the PIN stays. */
+  @IsOptional() @IsString() @Matches(PIN, { message: 'pin must be 4 to 6 digits' }) pin?: string;
+}
+
+const ROW_CLASSES = { region: RegionRow, store: StoreRow, terminal: TerminalRow, staff: StaffRow } as const;
 
 export type CheckedRow =
   | { line: number; kind: 'region'; key: string; label: string; row: RegionRow }
   | { line: number; kind: 'store'; key: string; label: string; row: StoreRow }
-  | { line: number; kind: 'terminal'; key: string; label: string; row: TerminalRow };
+  | { line: number; kind: 'terminal'; key: string; label: string; row: TerminalRow }
+  | { line: number; kind: 'staff'; key: string; label: string; row: StaffRow };
 
 /** The natural key of a row (lower case), and how the file spells it; undefined when the row has none yet. */
 export function naturalKeyOf(
@@ -103,9 +128,10 @@ export function naturalKeyOf(
   values: Record<string, unknown>,
 ): { key: string; label: string } | undefined {
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
-  if (kind === 'terminal') {
+  if (kind === 'terminal' || kind === 'staff') {
     const store = text(values.store);
-    const name = text(values.name);
+    // A person is known by their HR reference in the store, never by their name (personal data).
+    const name = text(kind === 'staff' ? values.employee : values.name);
     return store && name
       ? { key: `${store.toLowerCase()}/${name.toLowerCase()}`, label: `${store}/${name}` }
       : undefined;

@@ -2058,12 +2058,16 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "terminals": {
         "type": "number"
+      },
+      "staff": {
+        "type": "number"
       }
     },
     "required": [
       "regions",
       "stores",
-      "terminals"
+      "terminals",
+      "staff"
     ],
     "additionalProperties": false,
     "description": "Rows per kind."
@@ -2073,7 +2077,8 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "enum": [
       "region",
       "store",
-      "terminal"
+      "terminal",
+      "staff"
     ]
   },
   "ImportPending": {
@@ -2113,7 +2118,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "key": {
         "type": "string",
-        "description": "Its natural key as the file gives it: a region or store code, `<store code>/<terminal name>`."
+        "description": "Its natural key as the file gives it: a region or store code, `<store code>/<terminal name>`, `<store code>/<employee>`."
       },
       "message": {
         "type": "string"

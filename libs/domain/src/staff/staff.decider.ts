@@ -35,6 +35,15 @@ function decide(command: StaffCommand, state: StaffState, context: DecideContext
       if (!context.directory.storeExists(storeId)) throw new InvalidCommand({ storeId: [`unknown store ${storeId}`] });
       return [{ type: 'staff.added', data: { storeId, name, roles: sorted(roles) } }];
     }
+    case 'staff.import': {
+      const { storeId, name, roles, pinHash } = command.payload;
+      if (!state.exists) {
+        if (!name || !pinHash) throw new InvalidCommand({ pin: ['is required for a new person'] });
+        return decide({ type: 'staff.add', payload: { storeId, name, roles, pinHash } }, state, context);
+      }
+      if (state.storeId !== storeId) throw new Conflict(`staff member ${state.id} belongs to another store`);
+      return decide({ type: 'staff.update', payload: { name, roles, pinHash } }, state, context);
+    }
     case 'staff.update': {
       requireStaff(state);
       requireRosterManager(state.storeId, context, 'edit staff');
