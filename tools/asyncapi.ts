@@ -268,6 +268,16 @@ const TERMINAL: Namespace = {
       summary: "The answers to a training's questions (`quiz.answered` in Kafka, with its score).",
     },
     {
+      id: 'survey.answer',
+      name: 'survey.answer',
+      from: 'client',
+      schema: 'SurveyAnswerPayload',
+      title: 'Survey answer',
+      summary:
+        "A signed-in person's answers to a pulse survey, once per person, recorded anonymously (`survey.answered`: " +
+        'no person, no terminal, the hour; written in shuffled batches, acked once the batch is in Kafka).',
+    },
+    {
       id: 'report.file',
       name: 'report.file',
       from: 'client',
@@ -278,7 +288,7 @@ const TERMINAL: Namespace = {
     {
       id: 'ack',
       from: 'ack',
-      answers: ['receipt', 'task.complete', 'quiz.answer', 'report.file'],
+      answers: ['receipt', 'task.complete', 'quiz.answer', 'survey.answer', 'report.file'],
       schema: 'Ack',
       title: 'Fact ack',
       summary: 'The ack of a fact: recorded, already recorded, or refused.',

@@ -44,6 +44,7 @@ const MESSAGE_ROOTS = [
   'ReceiptsAck',
   'TaskCompletePayload',
   'QuizAnswerPayload',
+  'SurveyAnswerPayload',
   'ReportFilePayload',
   'Ack',
   'ConsoleAuth',

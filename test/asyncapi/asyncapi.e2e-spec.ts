@@ -34,7 +34,7 @@ import { bearer, Publisher, tokenFor } from '../support/write-api';
  * for it. A message the document does not describe fails the test.
  */
 const ROOT = join(__dirname, '..', '..');
-const ns = testNamespace('asyncapi');
+const ns = testNamespace('asyncapi', { SURVEY_BATCH_MS: '300' });
 const topics = topicNames(ns.topicPrefix);
 const documentText = readFileSync(join(ROOT, 'docs/asyncapi.yaml'), 'utf8');
 
@@ -353,6 +353,19 @@ it('describes every socket message and Kafka record of a live scenario, each as 
     .send({ reason: 'Not for this store' })
     .expect(200);
 
+  // A pulse survey, answered by a person signed in on the tablet (survey.answer, survey.answered).
+  const survey = await api.publish({
+    kind: 'survey',
+    title: 'Async pulse',
+    audience: { storeIds: [storeId] },
+    survey: {
+      questions: [
+        { type: 'scale', prompt: 'How was the week?' },
+        { type: 'text', prompt: 'Anything else?' },
+      ],
+    },
+  });
+
   // --- Consoles: one watching, one whose token expires, the refusals.
   const board = await consoleSocket(admin());
   const shortBoard = await consoleSocket(tokenFor(ns, 'hq-admin', { expiresIn: '3s' }));
@@ -439,6 +452,19 @@ it('describes every socket message and Kafka record of a live scenario, each as 
   expect(await ask('terminal', socket, 'task.complete', { communicationId: task, revision: 1, note: 'done' })).toEqual({
     ok: true,
   });
+  const signedIn = await request(apps.command.url)
+    .post(`/v1/stores/${storeId}/staff/${assignee.body.id}/sign-in`)
+    .set(bearer(device.token))
+    .send({ pin: '1357' })
+    .expect(200);
+  expect(
+    await ask('terminal', socket, 'survey.answer', {
+      communicationId: survey,
+      revision: 1,
+      answers: [4, 'More light in the stockroom'],
+      staff: signedIn.body.token,
+    }),
+  ).toEqual({ ok: true });
   expect(await ask('terminal', socket, 'report.file', { title: 'Async report', body: 'All good' })).toEqual({
     ok: true,
   });
@@ -569,7 +595,15 @@ it('describes every socket message and Kafka record of a live scenario, each as 
     ]),
   );
   // And every terminal emit named in the brief, both ways.
-  for (const event of ['receipt', 'receipts', 'task.complete', 'quiz.answer', 'report.file', 'feed.earlier']) {
+  for (const event of [
+    'receipt',
+    'receipts',
+    'task.complete',
+    'quiz.answer',
+    'survey.answer',
+    'report.file',
+    'feed.earlier',
+  ]) {
     expect(
       captured.filter((c) => c.channel === 'terminal' && c.of === event && c.from === 'ack').length,
     ).toBeGreaterThan(0);

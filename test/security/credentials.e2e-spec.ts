@@ -29,7 +29,7 @@ import { bearer, Publisher, tokenFor } from '../support/write-api';
  * migrate`; and a sweep over every event type checks every output: HTTP, NDJSON, CSV, the
  * CLI, sockets, Redis read models and the apps' own logs.
  */
-const ns = testNamespace('sec-credentials');
+const ns = testNamespace('sec-credentials', { SURVEY_BATCH_MS: '300' });
 const topics = topicNames(ns.topicPrefix);
 let apps: Record<AppName, RunningApp>;
 let api: Publisher;
@@ -347,10 +347,36 @@ describe('the sweep: every event type, every read path', () => {
       .send({ reason: 'Not for this store' })
       .expect(200);
 
+    // A pulse survey, answered by a person signed in on the tablet (survey.answer, survey.answered).
+    const survey = await api.publish({
+      kind: 'survey',
+      title: 'Sweep pulse',
+      audience: { storeIds: [storeId] },
+      survey: {
+        questions: [
+          { type: 'scale', prompt: 'How was the week?' },
+          { type: 'text', prompt: 'Anything else?' },
+        ],
+      },
+    });
+
     await eventually(() => {
       const ids = received.map((m) => ('communication' in m ? m.communication.id : ''));
-      expect(ids).toEqual(expect.arrayContaining([communicationId, task]));
+      expect(ids).toEqual(expect.arrayContaining([communicationId, task, survey]));
     });
+    const signedIn = await request(apps.command.url)
+      .post(`/v1/stores/${storeId}/staff/${assignee.body.id}/sign-in`)
+      .set(bearer(device.token))
+      .send({ pin: '1357' })
+      .expect(200);
+    expect(
+      await client.send('survey.answer', {
+        communicationId: survey,
+        revision: 1,
+        answers: [4, 'More light in the stockroom'],
+        staff: signedIn.body.token,
+      }),
+    ).toEqual({ ok: true });
     const revisionOf = (id: string) =>
       Math.max(
         ...received.map((m) => ('communication' in m && m.communication.id === id ? m.communication.revision : 0)),

@@ -212,6 +212,14 @@ export const gatewayEnv = {
     default: 21_600,
     desc: 'How often one gateway of the deployment runs the media sweep (a Redis lock picks it); 0 = only through POST /v1/media/sweep',
   }),
+  SURVEY_BATCH_MIN: positiveInt({
+    default: 5,
+    desc: 'Anonymous survey answers a gateway holds before it writes them, shuffled, as one batch (issue 21)',
+  }),
+  SURVEY_BATCH_MS: positiveInt({
+    default: 60_000,
+    desc: 'Longest a survey answer waits for its batch (ms); the tablet is acked once the batch is in Kafka',
+  }),
   MEDIA_UPLOADS_QUEUE: nonNegativeInt({
     default: 200,
     desc: 'Uploads that wait their turn (in arrival order, up to 30 s) when MEDIA_UPLOADS_MAX are being received; more are answered 503 with Retry-After',

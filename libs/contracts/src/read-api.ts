@@ -1,4 +1,4 @@
-import type { Audience, CommunicationStatus, Delivery, QuizQuestion } from './events/communication';
+import type { Audience, CommunicationStatus, Delivery, QuizQuestion, SurveyQuestion } from './events/communication';
 import type { StoreRegistered, TerminalKind } from './events/directory';
 import type { FeedItem, HiddenFeedItem } from './events/feed';
 import type { StoreActivityEventData } from './events/store-activity';
@@ -95,6 +95,8 @@ export interface CommunicationView {
   /** A task head office only suggests (absent: mandated; issue 21). */
   mandate?: 'suggested';
   questions?: QuizQuestion[];
+  /** A survey's questions (issue 21). */
+  survey?: { questions: SurveyQuestion[] };
   attachments?: CommunicationAttachment[];
   cover?: MediaRef;
   /** The default language (absent: en). */
@@ -223,6 +225,28 @@ export const STAFF_PIN_MAX_FAILURES = 5;
 export interface StaffUnlocked {
   staffId: string;
   unlocked: true;
+}
+
+/** One question's results in a group. */
+export type SurveyQuestionResult =
+  | { type: 'scale'; prompt: string; counts: Record<string, number>; mean: number }
+  | { type: 'choice'; prompt: string; options: string[]; counts: number[] }
+  | { type: 'text'; prompt: string; texts: string[] };
+
+/**
+ * A group's results (issue 21): shown only with SURVEY_THRESHOLD respondents or more;
+ * below, `belowThreshold: true` and no number at all (not even how many answered).
+ */
+export type SurveyGroupResult =
+  { respondents: number; belowThreshold: false; questions: SurveyQuestionResult[] } | { belowThreshold: true };
+
+/** `GET /v1/communications/:id/survey?regionId=`: overall, by region, and by store with a region. */
+export interface SurveyResults {
+  communicationId: string;
+  threshold: number;
+  overall: SurveyGroupResult;
+  byRegion: Array<{ regionId: string } & SurveyGroupResult>;
+  byStore?: Array<{ storeId: string } & SurveyGroupResult>;
 }
 
 /** People a communication reaches (issue 21): the denominator, and how many saw and acknowledged it. */
@@ -497,6 +521,7 @@ export interface HttpAnswers {
   RegionList: RegionList;
   ReportPage: ReportPage;
   StaffFeed: StaffFeed;
+  SurveyResults: SurveyResults;
   StaffList: StaffList;
   StaffSession: StaffSession;
   StaffUnlocked: StaffUnlocked;

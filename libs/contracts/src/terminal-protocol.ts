@@ -280,6 +280,21 @@ export interface QuizAnswerPayload {
   staff?: string;
 }
 
+/**
+ * `survey.answer` (issue 21): a signed-in person's answers to a pulse survey, one per
+ * question in order (a number on a scale, an option's index, a text of up to 500
+ * characters). Once per person: a second answer is acked `duplicate`. Recorded without
+ * the person or the terminal (`survey.answered`); the ack comes once the answer's batch
+ * is in Kafka (up to SURVEY_BATCH_MS).
+ */
+export interface SurveyAnswerPayload {
+  communicationId: string;
+  revision: number;
+  answers: Array<number | string>;
+  /** Required: the session of the person answering. */
+  staff: string;
+}
+
 export interface ReportFilePayload {
   /** Client-chosen (uuid) so a retried report is filed once. */
   reportId?: string;
@@ -339,6 +354,7 @@ export interface TerminalClientEvents {
   'task.complete': TaskCompletePayload;
   'quiz.answer': QuizAnswerPayload;
   'report.file': ReportFilePayload;
+  'survey.answer': SurveyAnswerPayload;
 }
 
 /** Client → server events of many facts, their payloads and acks. */

@@ -15,6 +15,7 @@ import type {
   Translations,
   SealedText,
   TaskMandate,
+  SurveyQuestion,
 } from '@lastmeter/contracts';
 import type { Command } from './decider';
 
@@ -30,6 +31,7 @@ export interface CommunicationInput {
   evidence?: Evidence;
   mandate?: TaskMandate;
   questions?: QuizQuestion[];
+  survey?: { questions: SurveyQuestion[] };
   /** Resolved by the command service from `{ mediaId, name? }` (head office media only). */
   attachments?: CommunicationAttachment[];
   /** Resolved likewise; null (in a revision) removes the cover. */

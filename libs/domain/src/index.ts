@@ -26,6 +26,7 @@ export * from './staff/staff.state';
 export { staffDecider } from './staff/staff.decider';
 export * from './feed/feed.planner';
 export * from './quiz/quiz';
+export * from './survey/survey';
 export { credentialChanges } from './credentials';
 
 /** The decider of every aggregate type; the command runner picks one by the command's prefix. */

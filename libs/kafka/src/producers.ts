@@ -85,7 +85,8 @@ export class LazyProducer {
   /** Records as they are (a null value is a tombstone), with the same guarantees. */
   async sendRecords(
     topic: string,
-    records: Array<{ key: string; value: string | null; headers: Record<string, string> }>,
+    /** `timestamp`: the record's time (ms as a string); default now. */
+    records: Array<{ key: string; value: string | null; headers: Record<string, string>; timestamp?: string }>,
   ): Promise<void> {
     if (records.length === 0) return;
     try {

@@ -10,6 +10,8 @@ export interface LoggedMessage {
   value: Buffer | null;
   /** The record's headers (`type` on events, commands and feed batches). */
   headers: IHeaders;
+  /** The record's timestamp (ms, as Kafka gives it). */
+  timestamp?: string;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function readWholeTopic(kafka: Kafka, topic: string): Promise<Logge
                 key: message.key,
                 value: message.value,
                 headers: message.headers ?? {},
+                timestamp: message.timestamp,
               });
             },
           })

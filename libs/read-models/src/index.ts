@@ -13,6 +13,7 @@ export * from './models/directory-index';
 export * from './models/feed';
 export * from './models/reach';
 export * from './models/people-reach';
+export * from './models/surveys';
 export * from './models/compliance';
 export * from './models/media-use';
 export * from './models/presence';

@@ -11,6 +11,7 @@ import { presence } from './models/presence';
 import { peopleReach } from './models/people-reach';
 import { reach } from './models/reach';
 import { reports } from './models/reports';
+import { surveys } from './models/surveys';
 import type { RedisKeys } from './redis-keys';
 import { defineScripts, SCRIPTS, type ScriptName } from './scripts';
 import type { Announcement, ProjectionContext, ReadModel, VersionedDoc } from './model';
@@ -28,6 +29,7 @@ export const READ_MODELS: readonly ReadModel[] = [
   presence,
   reports,
   mediaUse,
+  surveys,
 ];
 
 /** A message as a consumer read it. */

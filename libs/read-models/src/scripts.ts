@@ -166,6 +166,22 @@ return added`,
    * is already there (a batch of transaction markers only: nothing before it may be
    * missing). 1 raised, 0 not.
    */
+  /**
+   * KEYS[1] `survey:{<comm>}:ids` (set of answer ids), KEYS[2] `survey:{<comm>}:counts`
+   * (hash); ARGV answer id, store id, then field/value pairs (an empty value counts the
+   * field up, any other is written). Counts one anonymous answer once (issue 21): 1
+   * counted, 0 a redelivery. Both keys share the communication's hash tag.
+   */
+  lmSurveyAnswer: {
+    numberOfKeys: 2,
+    lua: `
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[2], 'n:' .. ARGV[2], 1)
+for i = 3, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HINCRBY', KEYS[2], ARGV[i], 1) else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+end
+return 1`,
+  },
   lmPosition: {
     numberOfKeys: 1,
     lua: `

@@ -23,6 +23,8 @@ import {
   COMMUNICATION_KINDS,
   EVIDENCE,
   TASK_MANDATES,
+  SURVEY_QUESTION_TYPES,
+  type SurveyQuestion,
   type TaskMandate,
   MAX_COMMUNICATION_ATTACHMENTS,
   PRIORITIES,
@@ -81,6 +83,32 @@ export class QuestionDto {
   @ApiProperty({ description: 'index of the right option (kept server-side)' }) @IsInt() @Min(0) answer!: number;
 }
 
+/** A pulse survey's question (issue 21); what each type needs is the domain's rule. */
+export class SurveyQuestionDto {
+  @ApiProperty({ enum: SURVEY_QUESTION_TYPES }) @IsIn(SURVEY_QUESTION_TYPES) type!: SurveyQuestion['type'];
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(500) prompt!: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'choice: 2 to 10 options' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10)
+  @IsString({ each: true })
+  @MaxLength(200, { each: true })
+  options?: string[];
+
+  @ApiPropertyOptional({ description: 'scale: the lowest value (default 1)' }) @IsOptional() @IsInt() min?: number;
+  @ApiPropertyOptional({ description: 'scale: the highest value (default 5)' }) @IsOptional() @IsInt() max?: number;
+}
+
+export class SurveyDto {
+  @ApiProperty({ type: [SurveyQuestionDto] })
+  @IsArray()
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  @Type(() => SurveyQuestionDto)
+  questions!: SurveyQuestionDto[];
+}
+
 export class AttachmentInputDto {
   @ApiProperty({ description: 'A head office medium: POST /v1/media on the gateway' }) @IsUUID() mediaId!: string;
   @ApiPropertyOptional({ maxLength: 100, description: 'Shown on the card; default: the uploaded file name' })
@@ -134,6 +162,12 @@ export class DraftCommunicationDto {
   @ValidateNested({ each: true })
   @Type(() => QuestionDto)
   questions?: QuestionDto[];
+
+  @ApiPropertyOptional({ type: SurveyDto, description: 'A survey only: its questions (anonymous answers)' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SurveyDto)
+  survey?: SurveyDto;
 
   @ApiPropertyOptional({ type: [AttachmentInputDto], maxItems: MAX_COMMUNICATION_ATTACHMENTS })
   @IsOptional()

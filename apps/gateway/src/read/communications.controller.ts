@@ -8,6 +8,7 @@ import {
   type CommunicationView,
   type EvidencePage,
   type PeopleReach,
+  type SurveyResults,
   type ReachAnswer,
   type ReachTimeline,
 } from '@lastmeter/contracts';
@@ -22,8 +23,16 @@ import {
   reachTimeline,
   readEvidence,
   readPeopleReach,
+  readSurveyResults,
 } from '@lastmeter/read-models';
-import { CommunicationQuery, EvidenceQuery, ListCommunicationsQuery, PeopleReachQuery, ReachQuery } from './read.dto';
+import {
+  CommunicationQuery,
+  EvidenceQuery,
+  ListCommunicationsQuery,
+  PeopleReachQuery,
+  ReachQuery,
+  SurveyQuery,
+} from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS, requireStore } from './scope';
 
@@ -172,6 +181,23 @@ export class CommunicationsController {
       ...report,
       people: named.sort((a, b) => a.name.localeCompare(b.name) || a.staffId.localeCompare(b.staffId)),
     };
+  }
+
+  @Get(':id/survey')
+  @Roles(...HQ_READERS)
+  @ApiOperation({
+    summary: 'A pulse survey’s results: overall, by region, and the stores of one region',
+    description:
+      'Anonymous answers (issue 21). A group with fewer than `threshold` (5) respondents is only ' +
+      '`{ belowThreshold: true }`: no count, no answer, no text. Texts are sorted, not in the order they came.',
+  })
+  @Answer('SurveyResults')
+  async survey(@Param('id', id) communicationId: string, @Query() query: SurveyQuery): Promise<SurveyResults> {
+    const keys = await this.models.keys();
+    const communication = await getCommunication(this.models.redis, keys, communicationId);
+    if (!communication) throw new NotFoundException('no such communication');
+    if (communication.kind !== 'survey') throw new NotFoundException('this communication is not a survey');
+    return readSurveyResults(this.models.redis, keys, communication, query);
   }
 
   @Get(':id/reach/timeline')

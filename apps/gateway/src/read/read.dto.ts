@@ -276,3 +276,10 @@ export class PeopleReachQuery {
   @IsUUID()
   storeId?: string;
 }
+
+export class SurveyQuery {
+  @ApiPropertyOptional({ description: 'Also the stores of this region (`byStore`)' })
+  @IsOptional()
+  @IsUUID()
+  regionId?: string;
+}

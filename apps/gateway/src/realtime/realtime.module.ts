@@ -16,6 +16,8 @@ import { TerminalPresence } from './terminal/presence';
 import { QuizAnswerHandler } from './terminal/quiz-answer.handler';
 import { ReceiptHandler } from './terminal/receipt.handler';
 import { StaffSessions } from './terminal/staff-sessions';
+import { SurveyAnswerHandler } from './terminal/survey-answer.handler';
+import { SurveyBatcher } from './survey-batcher';
 import { EarlierHandler } from './terminal/earlier.handler';
 import { ReceiptsHandler } from './terminal/receipts.handler';
 import { ReportFileHandler } from './terminal/report-file.handler';
@@ -43,6 +45,8 @@ import { TerminalGateway } from './terminal.gateway';
     StoreMedia,
     ReceiptHandler,
     StaffSessions,
+    SurveyAnswerHandler,
+    SurveyBatcher,
     ReceiptsHandler,
     EarlierHandler,
     TaskCompleteHandler,

@@ -25,6 +25,7 @@ import { EarlierHandler } from './terminal/earlier.handler';
 import { answerMessage, type TerminalMessageHandler } from './terminal/message';
 import { TerminalPresence } from './terminal/presence';
 import { QuizAnswerHandler } from './terminal/quiz-answer.handler';
+import { SurveyAnswerHandler } from './terminal/survey-answer.handler';
 import { ReceiptHandler } from './terminal/receipt.handler';
 import { ReceiptsHandler } from './terminal/receipts.handler';
 import { ReportFileHandler } from './terminal/report-file.handler';
@@ -64,6 +65,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     tasks: TaskCompleteHandler,
     quizzes: QuizAnswerHandler,
     reports: ReportFileHandler,
+    surveys: SurveyAnswerHandler,
     private readonly batches: ReceiptsHandler,
     private readonly earlier: EarlierHandler,
     @Inject(APP_CONFIG) config: AppConfig<'gateway'>,
@@ -74,6 +76,7 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       'task.complete': tasks,
       'quiz.answer': quizzes,
       'report.file': reports,
+      'survey.answer': surveys,
     };
     this.budget = new MessageBudget({
       rate: config.TERMINAL_MESSAGE_RATE,

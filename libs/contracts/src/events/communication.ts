@@ -2,7 +2,7 @@ import type { CommunicationAttachment, MediaRef } from '../media';
 import type { StoreRole } from '../roles';
 import type { Translations } from '../translations';
 
-export const COMMUNICATION_KINDS = ['campaign', 'notice', 'training', 'task'] as const;
+export const COMMUNICATION_KINDS = ['campaign', 'notice', 'training', 'task', 'survey'] as const;
 export type CommunicationKind = (typeof COMMUNICATION_KINDS)[number];
 /**
  * `urgent` and `critical` interrupt the store tablets (banner, and sound where switched
@@ -52,6 +52,20 @@ export interface Audience {
   tags?: string[];
 }
 
+/**
+ * A question of a pulse survey (issue 21): a scale (`min`..`max`, default 1..5), a choice
+ * among `options`, or free text. Answers are anonymous: see `survey.answered`.
+ */
+export type SurveyQuestion =
+  | { type: 'scale'; prompt: string; min?: number; max?: number }
+  | { type: 'choice'; prompt: string; options: string[] }
+  | { type: 'text'; prompt: string };
+
+export const SURVEY_QUESTION_TYPES = ['scale', 'choice', 'text'] as const;
+
+/** Results of a group (all, a region, a store) show only from this many respondents. */
+export const SURVEY_THRESHOLD = 5;
+
 export interface QuizQuestion {
   prompt: string;
   options: string[];
@@ -72,6 +86,8 @@ export interface CommunicationContent {
   /** A task only: `suggested`, or absent (mandated). */
   mandate?: 'suggested';
   questions?: QuizQuestion[];
+  /** A survey only: its questions (separate from a training's quiz `questions`). */
+  survey?: { questions: SurveyQuestion[] };
   /** Images shown in the card, PDFs opened in a viewer (head office media, docs/media.md). */
   attachments?: CommunicationAttachment[];
   /** The picture on top of the card (an image). */

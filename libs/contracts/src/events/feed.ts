@@ -2,7 +2,7 @@ import type { DomainEvent } from '../event-types';
 import { CURRENT_SCHEMA_VERSIONS } from '../event-types';
 import type { CommunicationAttachment, MediaRef } from '../media';
 import type { Actor, StoreRole } from '../roles';
-import type { CommunicationKind, Evidence, Priority } from './communication';
+import type { CommunicationKind, Evidence, Priority, SurveyQuestion } from './communication';
 
 /** What a feed entry says happened to the communication, for this store. */
 export const FEED_CHANGES = ['published', 'revised', 'retracted', 'expired'] as const;
@@ -26,6 +26,8 @@ export interface FeedCommunication {
   /** A task head office only suggests (absent: mandated): the store manager may dismiss or assign it. */
   mandate?: 'suggested';
   questions?: Array<{ prompt: string; options: string[] }>;
+  /** A pulse survey's questions: answered with `survey.answer` by a signed-in person, anonymously. */
+  survey?: { questions: SurveyQuestion[] };
   /** Fetch with the terminal's token: `GET /v1/media/:mediaId` (or `/link` for an `<img src>`). */
   attachments?: CommunicationAttachment[];
   cover?: MediaRef;

@@ -30,6 +30,14 @@ export interface StoreActivityEventData {
   /** `photo`: the evidence photo's reference (docs/media.md); `photoUrl` from clients before media. */
   'task.completed': ReceiptData & { note?: string; photoUrl?: string; photo?: MediaRef; attempt?: number };
   'quiz.answered': ReceiptData & { answers: number[]; score: number };
+  /**
+   * One person's answers to a pulse survey (issue 21), anonymous: the store and the
+   * answers only, no person and no terminal (the actor is `anonymous`), a random id, the
+   * time rounded down to the hour, and written in shuffled batches so that their order
+   * cannot be matched to sign-ins. `answers[i]` answers question i: a number on a scale,
+   * an option's index, or a text.
+   */
+  'survey.answered': { storeId: string; communicationId: string; revision: number; answers: Array<number | string> };
   /** A store manager set a suggested task aside for their store, with why (issue 21). */
   'task.dismissed': TaskDecision & { reason: string };
   /** A store manager gave a suggested task to named staff of their store (issue 21). */

@@ -393,6 +393,22 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           "$ref": "#/components/schemas/QuizQuestion"
         }
       },
+      "survey": {
+        "type": "object",
+        "properties": {
+          "questions": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SurveyQuestion"
+            }
+          }
+        },
+        "required": [
+          "questions"
+        ],
+        "additionalProperties": false,
+        "description": "A survey only: its questions (separate from a training's quiz `questions`)."
+      },
       "attachments": {
         "type": "array",
         "items": {
@@ -490,7 +506,8 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "campaign",
       "notice",
       "training",
-      "task"
+      "task",
+      "survey"
     ]
   },
   "CommunicationPage": {
@@ -601,6 +618,22 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
             "items": {
               "$ref": "#/components/schemas/QuizQuestion"
             }
+          },
+          "survey": {
+            "type": "object",
+            "properties": {
+              "questions": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/SurveyQuestion"
+                }
+              }
+            },
+            "required": [
+              "questions"
+            ],
+            "additionalProperties": false,
+            "description": "A survey only: its questions (separate from a training's quiz `questions`)."
           },
           "attachments": {
             "type": "array",
@@ -715,6 +748,22 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
         "items": {
           "$ref": "#/components/schemas/QuizQuestion"
         }
+      },
+      "survey": {
+        "type": "object",
+        "properties": {
+          "questions": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SurveyQuestion"
+            }
+          }
+        },
+        "required": [
+          "questions"
+        ],
+        "additionalProperties": false,
+        "description": "A survey's questions (issue 21)."
       },
       "attachments": {
         "type": "array",
@@ -1812,6 +1861,22 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           ],
           "additionalProperties": false
         }
+      },
+      "survey": {
+        "type": "object",
+        "properties": {
+          "questions": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SurveyQuestion"
+            }
+          }
+        },
+        "required": [
+          "questions"
+        ],
+        "additionalProperties": false,
+        "description": "A pulse survey's questions: answered with `survey.answer` by a signed-in person, anonymously."
       },
       "attachments": {
         "type": "array",
@@ -4153,6 +4218,37 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           "terminalId"
         ]
       },
+      "survey.answered": {
+        "type": "object",
+        "properties": {
+          "storeId": {
+            "type": "string"
+          },
+          "communicationId": {
+            "type": "string"
+          },
+          "revision": {
+            "type": "number"
+          },
+          "answers": {
+            "type": "array",
+            "items": {
+              "type": [
+                "number",
+                "string"
+              ]
+            }
+          }
+        },
+        "required": [
+          "storeId",
+          "communicationId",
+          "revision",
+          "answers"
+        ],
+        "additionalProperties": false,
+        "description": "One person's answers to a pulse survey (issue 21), anonymous: the store and the answers only, no person and no terminal (the actor is `anonymous`), a random id, the time rounded down to the hour, and written in shuffled batches so that their order cannot be matched to sign-ins. `answers[i]` answers question i: a number on a scale, an option's index, or a text."
+      },
       "task.dismissed": {
         "type": "object",
         "additionalProperties": false,
@@ -4358,6 +4454,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "receipt.acknowledged",
       "task.completed",
       "quiz.answered",
+      "survey.answered",
       "task.dismissed",
       "task.assigned",
       "report.filed",
@@ -4633,6 +4730,363 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "store-activity",
       "feed"
     ]
+  },
+  "SurveyAnswerPayload": {
+    "type": "object",
+    "properties": {
+      "communicationId": {
+        "type": "string"
+      },
+      "revision": {
+        "type": "number"
+      },
+      "answers": {
+        "type": "array",
+        "items": {
+          "type": [
+            "number",
+            "string"
+          ]
+        }
+      },
+      "staff": {
+        "type": "string",
+        "description": "Required: the session of the person answering."
+      }
+    },
+    "required": [
+      "communicationId",
+      "revision",
+      "answers",
+      "staff"
+    ],
+    "additionalProperties": false,
+    "description": "`survey.answer` (issue 21): a signed-in person's answers to a pulse survey, one per question in order (a number on a scale, an option's index, a text of up to 500 characters). Once per person: a second answer is acked `duplicate`. Recorded without the person or the terminal (`survey.answered`); the ack comes once the answer's batch is in Kafka (up to SURVEY_BATCH_MS)."
+  },
+  "SurveyGroupResult": {
+    "anyOf": [
+      {
+        "type": "object",
+        "properties": {
+          "respondents": {
+            "type": "number"
+          },
+          "belowThreshold": {
+            "type": "boolean",
+            "const": false
+          },
+          "questions": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/SurveyQuestionResult"
+            }
+          }
+        },
+        "required": [
+          "respondents",
+          "belowThreshold",
+          "questions"
+        ],
+        "additionalProperties": false
+      },
+      {
+        "type": "object",
+        "properties": {
+          "belowThreshold": {
+            "type": "boolean",
+            "const": true
+          }
+        },
+        "required": [
+          "belowThreshold"
+        ],
+        "additionalProperties": false
+      }
+    ],
+    "description": "A group's results (issue 21): shown only with SURVEY_THRESHOLD respondents or more; below, `belowThreshold: true` and no number at all (not even how many answered)."
+  },
+  "SurveyQuestion": {
+    "anyOf": [
+      {
+        "type": "object",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "scale"
+          },
+          "prompt": {
+            "type": "string"
+          },
+          "min": {
+            "type": "number"
+          },
+          "max": {
+            "type": "number"
+          }
+        },
+        "required": [
+          "type",
+          "prompt"
+        ],
+        "additionalProperties": false
+      },
+      {
+        "type": "object",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "choice"
+          },
+          "prompt": {
+            "type": "string"
+          },
+          "options": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        },
+        "required": [
+          "type",
+          "prompt",
+          "options"
+        ],
+        "additionalProperties": false
+      },
+      {
+        "type": "object",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "text"
+          },
+          "prompt": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "type",
+          "prompt"
+        ],
+        "additionalProperties": false
+      }
+    ],
+    "description": "A question of a pulse survey (issue 21): a scale (`min`..`max`, default 1..5), a choice among `options`, or free text. Answers are anonymous: see `survey.answered`."
+  },
+  "SurveyQuestionResult": {
+    "anyOf": [
+      {
+        "type": "object",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "scale"
+          },
+          "prompt": {
+            "type": "string"
+          },
+          "counts": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "number"
+            }
+          },
+          "mean": {
+            "type": "number"
+          }
+        },
+        "required": [
+          "type",
+          "prompt",
+          "counts",
+          "mean"
+        ],
+        "additionalProperties": false
+      },
+      {
+        "type": "object",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "choice"
+          },
+          "prompt": {
+            "type": "string"
+          },
+          "options": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "counts": {
+            "type": "array",
+            "items": {
+              "type": "number"
+            }
+          }
+        },
+        "required": [
+          "type",
+          "prompt",
+          "options",
+          "counts"
+        ],
+        "additionalProperties": false
+      },
+      {
+        "type": "object",
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "text"
+          },
+          "prompt": {
+            "type": "string"
+          },
+          "texts": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        },
+        "required": [
+          "type",
+          "prompt",
+          "texts"
+        ],
+        "additionalProperties": false
+      }
+    ],
+    "description": "One question's results in a group."
+  },
+  "SurveyResults": {
+    "type": "object",
+    "properties": {
+      "communicationId": {
+        "type": "string"
+      },
+      "threshold": {
+        "type": "number"
+      },
+      "overall": {
+        "$ref": "#/components/schemas/SurveyGroupResult"
+      },
+      "byRegion": {
+        "type": "array",
+        "items": {
+          "anyOf": [
+            {
+              "type": "object",
+              "additionalProperties": false,
+              "properties": {
+                "respondents": {
+                  "type": "number"
+                },
+                "belowThreshold": {
+                  "type": "boolean",
+                  "const": false
+                },
+                "questions": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/SurveyQuestionResult"
+                  }
+                },
+                "regionId": {
+                  "type": "string"
+                }
+              },
+              "required": [
+                "belowThreshold",
+                "questions",
+                "regionId",
+                "respondents"
+              ]
+            },
+            {
+              "type": "object",
+              "additionalProperties": false,
+              "properties": {
+                "belowThreshold": {
+                  "type": "boolean",
+                  "const": true
+                },
+                "regionId": {
+                  "type": "string"
+                }
+              },
+              "required": [
+                "belowThreshold",
+                "regionId"
+              ]
+            }
+          ]
+        }
+      },
+      "byStore": {
+        "type": "array",
+        "items": {
+          "anyOf": [
+            {
+              "type": "object",
+              "additionalProperties": false,
+              "properties": {
+                "respondents": {
+                  "type": "number"
+                },
+                "belowThreshold": {
+                  "type": "boolean",
+                  "const": false
+                },
+                "questions": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/SurveyQuestionResult"
+                  }
+                },
+                "storeId": {
+                  "type": "string"
+                }
+              },
+              "required": [
+                "belowThreshold",
+                "questions",
+                "respondents",
+                "storeId"
+              ]
+            },
+            {
+              "type": "object",
+              "additionalProperties": false,
+              "properties": {
+                "belowThreshold": {
+                  "type": "boolean",
+                  "const": true
+                },
+                "storeId": {
+                  "type": "string"
+                }
+              },
+              "required": [
+                "belowThreshold",
+                "storeId"
+              ]
+            }
+          ]
+        }
+      }
+    },
+    "required": [
+      "communicationId",
+      "threshold",
+      "overall",
+      "byRegion"
+    ],
+    "additionalProperties": false,
+    "description": "`GET /v1/communications/:id/survey?regionId=`: overall, by region, and by store with a region."
   },
   "TaskCompletePayload": {
     "type": "object",

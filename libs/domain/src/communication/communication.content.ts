@@ -30,6 +30,7 @@ export const CONTENT_FIELDS = [
   'evidence',
   'mandate',
   'questions',
+  'survey',
   'attachments',
   'cover',
   'language',
@@ -60,6 +61,8 @@ export function normalizeContent(input: CommunicationInput): CommunicationConten
     // Only `suggested` is said: a task is mandated unless head office says otherwise.
     mandate: input.mandate === 'suggested' ? 'suggested' : undefined,
     questions,
+    // `{ questions: [] }` is "absent" (a revision that changes the kind clears it).
+    survey: input.survey?.questions?.length ? input.survey : undefined,
     attachments,
     cover: input.cover ?? undefined,
     language: input.language === DEFAULT_LANGUAGE ? undefined : input.language,
@@ -87,6 +90,7 @@ export function contentChanges(
 const ABSENT: CommunicationRevised['changes'] = {
   evidence: 'none',
   mandate: 'mandated',
+  survey: { questions: [] },
   questions: [],
   attachments: [],
   cover: null,
@@ -130,6 +134,7 @@ export function assertValidContent(content: CommunicationContent, check: Content
   checkAudience(content.audience, check.directory, problems);
   checkDueAt(content, check, problems);
   checkMandate(content, problems);
+  checkSurvey(content, problems);
   if (content.evidence !== undefined) {
     if (content.kind !== 'task') problems.add('evidence', 'is only allowed on a task');
     else if (!EVIDENCE.includes(content.evidence)) problems.add('evidence', `must be one of ${EVIDENCE.join(', ')}`);
@@ -162,6 +167,41 @@ function checkAudience(audience: Audience, directory: DirectoryView, problems: F
   if (unknownRegions.length) problems.add('audience.regionIds', `unknown regions: ${unknownRegions.join(', ')}`);
   const unknownStores = (audience.storeIds ?? []).filter((id) => !directory.storeExists(id));
   if (unknownStores.length) problems.add('audience.storeIds', `unknown stores: ${unknownStores.join(', ')}`);
+}
+
+const MAX_SURVEY_QUESTIONS = 20;
+const MAX_SCALE_STEPS = 11;
+
+/** A survey's questions: on a survey only, and a survey has 1 to 20 well-formed ones. */
+function checkSurvey(content: CommunicationContent, problems: FieldProblems): void {
+  if (content.kind !== 'survey') {
+    if (content.survey) problems.add('survey', 'only a survey has survey questions');
+    return;
+  }
+  const questions = content.survey?.questions ?? [];
+  if (questions.length === 0) problems.add('survey.questions', 'a survey needs at least one question');
+  if (questions.length > MAX_SURVEY_QUESTIONS) {
+    problems.add('survey.questions', `at most ${MAX_SURVEY_QUESTIONS} questions`);
+  }
+  questions.forEach((question, i) => {
+    const at = `survey.questions.${i}`;
+    if (typeof question.prompt !== 'string' || !question.prompt.trim())
+      problems.add(`${at}.prompt`, 'must not be empty');
+    if (question.type === 'scale') {
+      const { min = 1, max = 5 } = question;
+      if (!Number.isInteger(min) || !Number.isInteger(max) || min >= max || max - min + 1 > MAX_SCALE_STEPS) {
+        problems.add(at, `a scale goes from min to max, whole numbers, min < max, at most ${MAX_SCALE_STEPS} steps`);
+      }
+    } else if (question.type === 'choice') {
+      const options = question.options ?? [];
+      if (options.length < 2 || options.length > 10 || options.some((o) => typeof o !== 'string' || !o.trim())) {
+        problems.add(`${at}.options`, '2 to 10 options, none empty');
+      }
+    } else if (question.type !== 'text') {
+      problems.add(`${at}.type`, 'must be one of scale, choice, text');
+    }
+  });
+  if (content.questions?.length) problems.add('questions', 'a survey asks its `survey` questions, not quiz questions');
 }
 
 function checkMandate(content: CommunicationContent, problems: FieldProblems): void {

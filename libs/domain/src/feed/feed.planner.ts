@@ -90,6 +90,7 @@ function takeSnapshot(state: CommunicationState, language: string, translation?:
     dueAt: content.dueAt,
     evidence: content.evidence,
     mandate: content.mandate,
+    survey: content.survey,
     questions: questions?.map(({ prompt, options }) => ({ prompt, options })),
     attachments: content.attachments,
     cover: content.cover,
