@@ -55,6 +55,46 @@ describe('communication content', () => {
     });
   });
 
+  describe('pulse surveys (issue 21)', () => {
+    const SURVEY: CommunicationInput = {
+      ...NOTICE_INPUT,
+      kind: 'survey',
+      survey: {
+        questions: [
+          { type: 'scale', prompt: 'How was the week?' },
+          { type: 'choice', prompt: 'Best shift?', options: ['morning', 'evening'] },
+          { type: 'text', prompt: 'Anything else?' },
+        ],
+      },
+    };
+
+    it('keeps a survey’s questions', () => {
+      expect(draftData(SURVEY)).toMatchObject({ kind: 'survey', survey: SURVEY.survey });
+    });
+
+    it.each([
+      ['no question', { ...SURVEY, survey: { questions: [] } }, ['survey.questions']],
+      ['survey questions on a notice', { ...SURVEY, kind: 'notice' as const }, ['survey']],
+      [
+        'a scale upside down',
+        { ...SURVEY, survey: { questions: [{ type: 'scale' as const, prompt: 'x', min: 5, max: 1 }] } },
+        ['survey.questions.0'],
+      ],
+      [
+        'a choice of one',
+        { ...SURVEY, survey: { questions: [{ type: 'choice' as const, prompt: 'x', options: ['only'] }] } },
+        ['survey.questions.0.options'],
+      ],
+      [
+        'an empty prompt',
+        { ...SURVEY, survey: { questions: [{ type: 'text' as const, prompt: ' ' }] } },
+        ['survey.questions.0.prompt'],
+      ],
+    ])('refuses %s', (_case, input, fields) => {
+      expectInvalid(() => draft(input), fields);
+    });
+  });
+
   describe('delivery (daily brief)', () => {
     it('keeps next-brief on a normal item and reads now as absent', () => {
       expect(draftData({ ...NOTICE_INPUT, delivery: 'next-brief' })).toMatchObject({ delivery: 'next-brief' });
