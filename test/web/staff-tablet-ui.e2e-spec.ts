@@ -15,7 +15,7 @@ import { bearer, Publisher } from '../support/write-api';
  * and the items restricted to their roles, and acknowledges as themselves; a wrong PIN
  * says how many tries are left, and 2 minutes without a touch sign them out.
  */
-const ns = testNamespace('staff-ui');
+const ns = testNamespace('staff-ui', { SURVEY_BATCH_MS: '500' });
 let apps: Partial<Record<AppName, RunningApp>> = {};
 let api: Publisher;
 let browser: Browser;
@@ -252,4 +252,114 @@ it('head office manages a store’s roster and drills reach down to each person;
   await manager.getByRole('table', { name: 'Staff' }).getByRole('cell', { name: 'Noah Petit' }).waitFor();
   expect(await manager.getByRole('tab').count()).toBe(0);
   await managerContext.close();
+});
+
+it('head office composes a survey; a signed-in person answers it on the tablet; results show from 5 respondents', async () => {
+  const region = await api.region('survey-ui');
+  const store = await api.store('SURVEY-UI', region);
+  const people: Array<{ id: string; name: string }> = [];
+  for (const name of ['Ana', 'Ben', 'Cyd', 'Dee', 'Eli']) {
+    const { id } = (
+      await request(apps.command!.url)
+        .post(`/v1/stores/${store}/staff`)
+        .set(bearer(api.token('hq-admin')))
+        .send({ name, roles: ['cashier'], pin: '2468' })
+        .expect(201)
+    ).body;
+    people.push({ id, name });
+  }
+
+  // Head office composes the survey in the console.
+  const hqContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const hq = await hqContext.newPage();
+  watches.push(watchConsole(hq, 'console'));
+  await hq.goto(`${apps.gateway!.url}/`);
+  await hq.getByLabel('Username').fill('admin');
+  await hq.getByLabel('Password').fill(ns.env.LASTMETER_ADMIN_PASSWORD!);
+  await hq.getByRole('button', { name: 'Sign in' }).click();
+  await hq.getByRole('tab', { name: /Compose/ }).click();
+  await hq.getByLabel('Kind').selectOption('survey');
+  await hq.getByLabel('Title', { exact: true }).fill('How was your week?');
+  await hq.getByLabel('Message', { exact: true }).fill('Two questions, anonymous.');
+  await hq.getByLabel('Delivery').selectOption('now');
+  await hq.getByRole('group', { name: 'Regions' }).getByLabel('survey-ui').check();
+  const editor = hq.getByRole('group', { name: 'Survey questions' });
+  await editor.getByRole('button', { name: 'Add a survey question' }).click();
+  await editor.getByLabel('Survey question 1', { exact: true }).fill('How busy was the week?');
+  await editor.getByRole('button', { name: 'Add a survey question' }).click();
+  await editor.getByLabel('Survey question 2', { exact: true }).fill('One thing to improve?');
+  await editor.getByLabel('Answered with (question 2)').selectOption('text');
+  await screenshot(hq, 'console-survey-composer');
+  await hq.getByRole('button', { name: 'Publish now' }).click();
+  const survey = await eventually(async () => {
+    const list = await request(apps.gateway!.url)
+      .get('/v1/communications?status=published')
+      .set(bearer(api.token('hq-admin')))
+      .expect(200);
+    const found = list.body.items.find((c: { title: string }) => c.title === 'How was your week?');
+    expect(found?.survey?.questions).toEqual([
+      { type: 'scale', prompt: 'How busy was the week?', min: 1, max: 5 },
+      { type: 'text', prompt: 'One thing to improve?' },
+    ]);
+    return found.id as string;
+  });
+
+  // Ana answers on the tablet, signed in.
+  const code = (
+    (await api.send('post', '/v1/terminals', { storeId: store, name: 'Break room till' }, 'hq-admin')) as unknown as {
+      enrollmentCode: string;
+    }
+  ).enrollmentCode;
+  const tabletContext = await browser.newContext({ viewport: { width: 1024, height: 800 } });
+  const tablet = await tabletContext.newPage();
+  watches.push(watchConsole(tablet, 'tablet'));
+  await tablet.goto(`${apps.gateway!.url}/store/`);
+  await tablet.getByLabel('Enrollment code').fill(code);
+  await tablet.getByRole('button', { name: 'Enroll tablet' }).click();
+  await tablet.locator('[data-connection="online"]').waitFor();
+  const stored = (await tablet.evaluate('localStorage.getItem("lastmeter.tablet.v1")')) as string;
+  const tabletToken = (JSON.parse(stored) as { device: { token: string } }).device.token as string;
+  page = tablet;
+  await tablet.getByRole('button', { name: 'Open How was your week?' }).click();
+  await tablet.getByText('Sign in to answer this survey').waitFor();
+  await signIn('Ana', '2468');
+  const form = tablet.getByRole('form', { name: 'Survey' });
+  await form.getByLabel('4').check();
+  await form.getByLabel('One thing to improve?').fill('A second coffee machine');
+  await form.getByRole('button', { name: 'Send my answers' }).click();
+  await tablet.getByText('Thank you. Your answers are anonymous.').waitFor();
+  await screenshot(tablet, 'tablet-survey');
+
+  // Below 5 respondents the console shows nothing but that; four more (by API) and it shows.
+  await hq.getByRole('tab', { name: 'Communications' }).click();
+  await hq.getByRole('button', { name: 'How was your week?' }).first().click();
+  const results = hq.getByTestId('survey-results');
+  await results.getByText('Below the threshold: not shown.').first().waitFor();
+  const client = new TerminalClient({ url: apps.gateway!.url, token: tabletToken, cursors: new MemoryCursorStore() });
+  await client.connect();
+  await Promise.all(
+    people.slice(1).map(async (person, i) => {
+      const session = (
+        await request(apps.command!.url)
+          .post(`/v1/stores/${store}/staff/${person.id}/sign-in`)
+          .set(bearer(tabletToken))
+          .send({ pin: '2468' })
+          .expect(200)
+      ).body;
+      expect(
+        await client.send('survey.answer', {
+          communicationId: survey,
+          revision: 1,
+          answers: [i + 1, `Idea ${i}`],
+          staff: session.token,
+        }),
+      ).toEqual({ ok: true });
+    }),
+  );
+  client.close();
+  await results.getByText('5 respondents').first().waitFor();
+  await results.getByText('A second coffee machine').first().waitFor();
+  await screenshot(hq, 'console-survey-results');
+  await hqContext.close();
+  await tabletContext.close();
 });

@@ -6,6 +6,7 @@ import { fromLocalInput, when } from '../shared/format';
 import { Badge, Empty, ErrorNotice, Field, fieldErrors, STATUS_TONE } from '../shared/ui';
 import { useCommand, useCommunication, useCommunications, useNamesFor, useSessionToken } from '../shared/data';
 import { ReachBoard } from './ReachBoard';
+import { SurveyResultsPanel } from './SurveyResults';
 import { TaskEvidence } from './TaskEvidence';
 
 export function Communications(props: {
@@ -163,6 +164,7 @@ function Detail({ id, onRevise }: { id: string; onRevise: (c: CommunicationView)
         <TaskEvidence communication={c} />
       )}
       {['published', 'retracted', 'expired', 'scheduled'].includes(c.status) && <ReachBoard communication={c} />}
+      {c.kind === 'survey' && c.status !== 'drafted' && <SurveyResultsPanel communication={c} />}
     </section>
   );
 }

@@ -18,6 +18,7 @@ import {
   type MediaRef,
   type Priority,
   type QuizQuestion,
+  type SurveyQuestion,
 } from '@lastmeter/contracts';
 import { FeedCard } from '../shared/FeedCard';
 import { fromLocalInput, KIND_LABEL, toLocalInput } from '../shared/format';
@@ -41,6 +42,8 @@ interface Form {
   /** A task: mandated (the store must) or suggested (its manager may dismiss or assign it). */
   mandate: 'mandated' | 'suggested';
   questions: QuizQuestion[];
+  /** A survey's questions (issue 21). */
+  survey: SurveyQuestion[];
   attachments: CommunicationAttachment[];
   cover?: MediaRef;
   /** The default language (a BCP 47 tag). */
@@ -65,6 +68,7 @@ function formOf(target: ComposeTarget): Form {
       evidence: 'none',
       mandate: 'mandated',
       questions: [],
+      survey: [],
       attachments: [],
       language: DEFAULT_LANGUAGE,
       translations: {},
@@ -84,6 +88,7 @@ function formOf(target: ComposeTarget): Form {
     evidence: c.evidence ?? 'none',
     mandate: c.mandate ?? 'mandated',
     questions: c.questions ?? [],
+    survey: c.survey?.questions ?? [],
     attachments: c.attachments ?? [],
     cover: c.cover,
     language: c.language ?? DEFAULT_LANGUAGE,
@@ -111,6 +116,7 @@ function contentOf(form: Form) {
         }
       : {}),
     ...(form.kind === 'training' && form.questions.length ? { questions: form.questions } : {}),
+    ...(form.kind === 'survey' ? { survey: { questions: form.survey } } : {}),
     ...(form.attachments.length
       ? { attachments: form.attachments.map(({ mediaId, name }) => ({ mediaId, name })) }
       : {}),
@@ -134,6 +140,7 @@ function changesOf(form: Form, original: CommunicationView): Record<string, unkn
     dueAt: original.dueAt,
     evidence: original.evidence,
     mandate: original.kind === 'task' ? (original.mandate ?? 'mandated') : undefined,
+    survey: original.survey,
     questions: original.questions,
     attachments: original.attachments?.map(({ mediaId, name }) => ({ mediaId, name })),
     cover: original.cover && { mediaId: original.cover.mediaId },
@@ -164,6 +171,7 @@ function previewOf(form: Form): FeedCommunication {
     ...(form.kind === 'training'
       ? { questions: form.questions.map(({ prompt, options }) => ({ prompt, options })) }
       : {}),
+    ...(form.kind === 'survey' ? { survey: { questions: form.survey } } : {}),
     ...(form.attachments.length ? { attachments: form.attachments } : {}),
     ...(form.cover ? { cover: form.cover } : {}),
     ...(form.expiresAt ? { expiresAt: fromLocalInput(form.expiresAt) } : {}),
@@ -230,6 +238,7 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
     'expiresAt',
     ...nested('audience'),
     ...nested('questions'),
+    ...nested('survey'),
     ...nested('attachments'),
     ...nested('cover'),
     'language',
@@ -335,6 +344,14 @@ export function Compose(props: { target: ComposeTarget; onDone: (id: string) => 
               )}
             </Field>
           </div>
+        )}
+
+        {form.kind === 'survey' && (
+          <SurveyEditor
+            questions={form.survey}
+            onChange={(survey) => set({ survey })}
+            errors={nested('survey').flatMap((f) => fields[f].map((message) => `${f}: ${message}`))}
+          />
         )}
 
         {form.kind === 'training' && (
@@ -542,6 +559,95 @@ function TranslationsEditor(props: {
         </div>
       </div>
       <FieldErrorList errors={props.errors.translations} />
+    </fieldset>
+  );
+}
+
+/**
+ * A pulse survey's questions (issue 21): a scale, a choice or a free text each. Answers
+ * are anonymous and results show only for groups of 5 respondents or more.
+ */
+function SurveyEditor(props: {
+  questions: SurveyQuestion[];
+  onChange: (questions: SurveyQuestion[]) => void;
+  errors: string[];
+}) {
+  const { questions, onChange } = props;
+  const replace = (i: number, question: SurveyQuestion) => onChange(questions.map((q, j) => (j === i ? question : q)));
+  const ofType = (type: SurveyQuestion['type'], prompt: string): SurveyQuestion =>
+    type === 'scale'
+      ? { type, prompt, min: 1, max: 5 }
+      : type === 'choice'
+        ? { type, prompt, options: ['', ''] }
+        : { type, prompt };
+  return (
+    <fieldset aria-label="Survey questions">
+      <legend>Survey questions</legend>
+      <p className="muted">Answers are anonymous; results show only for groups of 5 people or more.</p>
+      {questions.length === 0 && <p className="muted">No questions yet.</p>}
+      {questions.map((question, i) => (
+        <div key={i} className="question card">
+          <div className="row">
+            <Field label={`Survey question ${i + 1}`}>
+              {(id) => (
+                <input
+                  id={id}
+                  value={question.prompt}
+                  onChange={(e) => replace(i, { ...question, prompt: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label={`Answered with (question ${i + 1})`}>
+              {(id) => (
+                <select
+                  id={id}
+                  value={question.type}
+                  onChange={(e) => replace(i, ofType(e.target.value as SurveyQuestion['type'], question.prompt))}
+                >
+                  <option value="scale">A scale</option>
+                  <option value="choice">A choice</option>
+                  <option value="text">A text</option>
+                </select>
+              )}
+            </Field>
+          </div>
+          {question.type === 'scale' && (
+            <p className="muted">
+              From {question.min ?? 1} to {question.max ?? 5}
+            </p>
+          )}
+          {question.type === 'choice' && (
+            <>
+              {question.options.map((option, o) => (
+                <input
+                  key={o}
+                  aria-label={`Survey question ${i + 1}, option ${o + 1}`}
+                  value={option}
+                  onChange={(e) =>
+                    replace(i, { ...question, options: question.options.map((v, k) => (k === o ? e.target.value : v)) })
+                  }
+                />
+              ))}
+              <button type="button" onClick={() => replace(i, { ...question, options: [...question.options, ''] })}>
+                Add option
+              </button>
+            </>
+          )}
+          <button type="button" className="link" onClick={() => onChange(questions.filter((_, j) => j !== i))}>
+            Remove question {i + 1}
+          </button>
+        </div>
+      ))}
+      <button type="button" onClick={() => onChange([...questions, ofType('scale', '')])}>
+        Add a survey question
+      </button>
+      {props.errors.length > 0 && (
+        <ul className="field-errors" role="alert">
+          {props.errors.map((message) => (
+            <li key={message}>{message}</li>
+          ))}
+        </ul>
+      )}
     </fieldset>
   );
 }

@@ -58,4 +58,5 @@ export const KIND_LABEL: Record<string, string> = {
   notice: 'Notice',
   training: 'Training',
   task: 'Task',
+  survey: 'Survey',
 };

@@ -174,7 +174,12 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
               token={state.device.token}
               status={<ProgressBadge item={opened} progress={state.progress} />}
             >
-              <ItemActions item={opened} progress={state.progress[opened.communication.id]} tablet={tablet} />
+              <ItemActions
+                item={opened}
+                progress={state.progress[opened.communication.id]}
+                tablet={tablet}
+                signedIn={!!state.person}
+              />
             </FeedCard>
           </section>
         ) : (

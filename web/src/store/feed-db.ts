@@ -19,6 +19,8 @@ export interface Progress {
   /** The attempt of that completion: 0 the first time, n after head office's n-th rejection. */
   completedAttempt?: number;
   answered?: number;
+  /** A pulse survey answered by the signed-in person (issue 21). */
+  surveyed?: number;
 }
 
 /**

@@ -499,6 +499,21 @@ export class Tablet {
     });
   }
 
+  /**
+   * The signed-in person answers a pulse survey (issue 21): sent with their session, once
+   * (a second is acked duplicate), and recorded without their name.
+   */
+  answerSurvey(id: string, answers: Array<number | string>): void {
+    const item = this.item(id);
+    if (!item || !this.person) return;
+    const { revision } = item.communication;
+    this.mark(id, 'surveyed', revision);
+    this.enqueue({
+      ...this.asPerson(`survey.answer:${id}:${revision}`, { communicationId: id, revision, answers }),
+      event: 'survey.answer',
+    } as OutboxEntry);
+  }
+
   /** Files a field report; a photo goes first, as with a task (see complete). */
   async fileReport(title: string, body: string, photo?: { blob: Blob; name: string }): Promise<void> {
     const reportId = uuid();
