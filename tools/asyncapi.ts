@@ -197,6 +197,16 @@ const TERMINAL: Namespace = {
       summary: 'Head office revoked this terminal: the server disconnects it next. Stop reconnecting.',
     },
     {
+      id: 'reminder',
+      name: 'reminder',
+      from: 'server',
+      schema: 'Reminder',
+      title: 'Reminder',
+      summary:
+        'A communication of the store is due and these people have not acknowledged it (issue 21): sent once, at ' +
+        'the due time, to the tablets connected then.',
+    },
+    {
       id: 'slow-consumer',
       name: 'slow-consumer',
       from: 'server',

@@ -39,6 +39,7 @@ const MESSAGE_ROOTS = [
   'EarlierPayload',
   'EarlierAck',
   'Revoked',
+  'Reminder',
   'ReceiptPayload',
   'ReceiptsPayload',
   'ReceiptsAck',

@@ -353,6 +353,12 @@ it('describes every socket message and Kafka record of a live scenario, each as 
     .send({ reason: 'Not for this store' })
     .expect(200);
 
+  // Due in a moment, with a person who has not acknowledged it: communication.due-reached, `reminder`.
+  await api.publish({
+    title: 'Async due soon',
+    audience: { storeIds: [storeId] },
+    dueAt: new Date(Date.now() + 4_000).toISOString(),
+  });
   // A pulse survey, answered by a person signed in on the tablet (survey.answer, survey.answered).
   const survey = await api.publish({
     kind: 'survey',
@@ -498,6 +504,8 @@ it('describes every socket message and Kafka record of a live scenario, each as 
   );
   expect(captured.some((c) => c.event === 'token-expired' && c.channel === 'console')).toBe(true);
   expect(expiring.socket.connected).toBe(false);
+  // The due item's reminder reaches the tablet while it is still connected.
+  await eventually(() => expect(captured.some((c) => c.event === 'reminder')).toBe(true), { timeoutMs: 30_000 });
   renewing.socket.close();
   single.socket.close();
   socket.close();

@@ -22,11 +22,11 @@ afterAll(async () => {
   await cleanupNamespace(ns);
 });
 
-it('an app creates the six topics of the contract with the configured partitions, retention and compaction', async () => {
+it('an app creates the seven topics of the contract with the configured partitions, retention and compaction', async () => {
   app = await startApp('command', ns.env);
   const topics = await eventually(async () => {
     const described = await describeTopics(admin, names);
-    expect(described).toHaveLength(6);
+    expect(described).toHaveLength(7);
     return described;
   });
   const byName = Object.fromEntries(topics.map((topic) => [topic.name, topic]));
@@ -54,6 +54,11 @@ it('an app creates the six topics of the contract with the configured partitions
   expect(byName[`${ns.topicPrefix}lastmeter.credentials.v1`]).toMatchObject({
     partitions: 5,
     config: { 'cleanup.policy': 'compact' },
+  });
+  // People's keys (issue 21): compacted, and a deleted key off the disks within about a day.
+  expect(byName[`${ns.topicPrefix}lastmeter.person-keys.v1`]).toMatchObject({
+    partitions: 5,
+    config: { 'cleanup.policy': 'compact', 'segment.ms': '3600000', 'max.compaction.lag.ms': '86400000' },
   });
 });
 

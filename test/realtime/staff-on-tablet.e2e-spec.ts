@@ -6,6 +6,7 @@ import {
   type FeedItem,
   type FeedMessage,
   type PeopleReach,
+  type Reminder,
   type ReceiptData,
   type StaffSession,
 } from '@lastmeter/contracts';
@@ -79,6 +80,8 @@ it('three people share a tablet: each acknowledges as themselves, and reach per 
   clients.push(client);
   const received: FeedMessage[] = [];
   client.onItem((item) => received.push(item));
+  const reminders: Reminder[] = [];
+  client.onReminder((reminder) => reminders.push(reminder));
   await client.connect();
   const dueAt = new Date(Date.now() + 6_000).toISOString();
   const id = await api.publish({ title: 'Fire drill at 10', audience: { all: true }, dueAt });
@@ -170,6 +173,14 @@ it('three people share a tablet: each acknowledges as themselves, and reach per 
     ['Cleo Sales', true, false, true],
   ]);
   expect((await peopleReach(id)).overall).toEqual({ persons: 4, seen: 3, acknowledged: 2, overdue: 2 });
+  // At the due time the tablet was reminded, once, of who in its store has not acknowledged.
+  await eventually(() => expect(reminders).toHaveLength(1));
+  expect(reminders[0]).toEqual({
+    communicationId: id,
+    title: 'Fire drill at 10',
+    dueAt,
+    people: [{ staffId: staff.cleo, name: 'Cleo Sales' }],
+  });
   // The audit CSV has a row per person after each store's terminal rows (stores by code: FL-1, FL-2).
   const csv = await request(apps.gateway.url)
     .get(`/v1/audit/communications/${id}.csv`)

@@ -302,8 +302,12 @@ it('staff come in with the directory import: by HR reference, names sealed, a se
     [8, 'imp-01/E1004', ['roles']],
     [9, 'nowhere-01/E1005', ['store']],
   ]);
-  const storeId = (await request(apps.gateway.url).get('/v1/stores?q=imp-01').set(admin()).expect(200)).body.items[0]
-    .id as string;
+  // The store was just imported: the read side shows it a moment later.
+  const storeId = await eventually(async () => {
+    const found = (await request(apps.gateway.url).get('/v1/stores?q=imp-01').set(admin()).expect(200)).body.items;
+    expect(found).toHaveLength(1);
+    return found[0].id as string;
+  });
   await eventually(async () =>
     expect((await roster(admin(), false, storeId)).map((p) => [p.name, p.roles])).toEqual([
       ['Inès Morel', ['cashier', 'sales']],

@@ -38,6 +38,7 @@ export const CURRENT_SCHEMA_VERSIONS: Readonly<Record<EventType, number>> = {
   'communication.published': 1,
   'communication.retracted': 1,
   'communication.expired': 1,
+  'communication.due-reached': 1,
   'task.evidence-rejected': 1,
   'receipt.delivered': 1,
   'receipt.read': 1,

@@ -348,6 +348,18 @@ export interface Ack {
   error?: { message: string; fields?: Record<string, string[]> };
 }
 
+/**
+ * `reminder` (server → client, issue 21): a communication of the store is due and these
+ * people of the store have not acknowledged it. Sent once, at the due time, to the tablets
+ * connected then (offline ones still see the item and "you have N to acknowledge").
+ */
+export interface Reminder {
+  communicationId: string;
+  title: string;
+  dueAt: string;
+  people: Array<{ staffId: string; name: string }>;
+}
+
 /** Client → server events of one fact each, and their payloads (each acked with an Ack). */
 export interface TerminalClientEvents {
   receipt: ReceiptPayload;

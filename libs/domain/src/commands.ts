@@ -53,7 +53,9 @@ export type CommunicationCommand =
   /** System (scheduler): a scheduled communication whose publishAt has come. */
   | Command<'communication.publish-due', Record<string, never>>
   /** System (scheduler): a published communication whose expiresAt has come. */
-  | Command<'communication.expire', Record<string, never>>;
+  | Command<'communication.expire', Record<string, never>>
+  /** System (scheduler): a published communication whose dueAt has come (people are reminded). */
+  | Command<'communication.remind-due', Record<string, never>>;
 
 /**
  * `*.import` (bulk directory import, apps/command imports/): create-or-converge by natural

@@ -36,7 +36,9 @@ export type Announcement =
   | { kind: 'terminal-socket-dropped'; terminalId: string; ref: string }
   | { kind: 'reach-changed'; communicationId: string }
   | { kind: 'presence-changed'; storeId: string }
-  | { kind: 'report-filed'; storeId: string; reportId: string };
+  | { kind: 'report-filed'; storeId: string; reportId: string }
+  /** A communication's due time came (issue 21): remind the tablets of who has not acknowledged it. */
+  | { kind: 'due-reached'; communicationId: string; dueAt: string };
 
 /** One read model: which documents an event folds (preloaded per batch) and how it projects. */
 export interface ReadModel {

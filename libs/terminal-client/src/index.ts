@@ -12,6 +12,8 @@ export type {
   HiddenFeedItem,
   LiveSetChunk,
   QuizAnswerPayload,
+  Reminder,
+  SurveyAnswerPayload,
   ReceiptKind,
   ReceiptPayload,
   ReportFilePayload,

@@ -11,6 +11,7 @@ import {
   type Hello,
   type LiveSetChunk,
   type ReceiptPayload,
+  type Reminder,
   type ReceiptsAck,
   type TerminalAuth,
   type TerminalClientEvents,
@@ -86,6 +87,7 @@ export class TerminalClient {
   private readonly items: Array<Listener<FeedMessage>> = [];
   private readonly hellos: Array<Listener<Hello>> = [];
   private readonly revocations: Array<Listener<void>> = [];
+  private readonly reminders: Array<Listener<Reminder>> = [];
   private readonly tokens: Array<Listener<string>> = [];
   private readonly expirations: Array<Listener<void>> = [];
   private token: string;
@@ -158,6 +160,9 @@ export class TerminalClient {
     this.socket.on('revoked', () => {
       for (const listener of this.revocations) listener();
     });
+    this.socket.on('reminder', (reminder: Reminder) => {
+      for (const listener of this.reminders) listener(reminder);
+    });
   }
 
   private expired(): void {
@@ -215,6 +220,12 @@ export class TerminalClient {
 
   onRevoked(listener: Listener<void>): this {
     this.revocations.push(listener);
+    return this;
+  }
+
+  /** A communication of the store is due and these people have not acknowledged it (issue 21). */
+  onReminder(listener: Listener<Reminder>): this {
+    this.reminders.push(listener);
     return this;
   }
 

@@ -14,6 +14,8 @@ interface Schedulable {
   revision: number;
   publishAt?: string;
   expiresAt?: string;
+  content?: { dueAt?: string };
+  dueReachedAt?: string;
 }
 
 /**
@@ -57,7 +59,12 @@ export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown 
               ? 'communication.publish-due'
               : state.status === 'published' && state.expiresAt && Date.parse(state.expiresAt) <= now.getTime()
                 ? 'communication.expire'
-                : undefined;
+                : state.status === 'published' &&
+                    state.content?.dueAt &&
+                    state.dueReachedAt !== state.content.dueAt &&
+                    Date.parse(state.content.dueAt) <= now.getTime()
+                  ? 'communication.remind-due'
+                  : undefined;
           if (!due) continue;
           const commandId = `${due}:${entry.id}:${state.revision}:${entry.version}`;
           const command: CommandEnvelope = {
@@ -76,7 +83,8 @@ export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown 
           };
           const decision = await this.decider.decideAsSystem(partition, command);
           if (decision.outcome.ok && decision.events.length > 0) {
-            this.logger.log(`${due === 'communication.expire' ? 'expired' : 'published'} communication ${entry.id}`);
+            const what = { 'communication.expire': 'expired', 'communication.remind-due': 'reminded of its due time' };
+            this.logger.log(`${what[due as keyof typeof what] ?? 'published'} communication ${entry.id}`);
           }
         }
       }

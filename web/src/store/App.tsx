@@ -119,6 +119,19 @@ function TabletScreen({ device, onForget }: { device: Device; onForget: () => vo
         <StaffBar tablet={tablet} state={state} />
       </div>
 
+      {state.reminders.map((reminder) => (
+        <div key={reminder.communicationId} className="urgent-banner" role="alert" data-testid="reminder">
+          <strong>Due now</strong>
+          <button type="button" className="urgent-banner-item" onClick={() => openItem(reminder.communicationId)}>
+            {reminder.title}
+          </button>
+          <span>Still to acknowledge: {reminder.people.map((person) => person.name).join(', ')}</span>
+          <button type="button" className="link" onClick={() => tablet.dismissReminder(reminder.communicationId)}>
+            Dismiss
+          </button>
+        </div>
+      ))}
+
       {urgent.length > 0 && (
         <div className="urgent-banner" role="alert" aria-live="assertive">
           <strong>{urgent.some((item) => item.communication.priority === 'critical') ? 'Critical' : 'Urgent'}</strong>

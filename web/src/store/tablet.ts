@@ -8,6 +8,7 @@ import {
   type FeedItem,
   type FeedMessage,
   type ReceiptKind,
+  type Reminder,
   type StaffFeed,
   type StaffSession,
 } from '@lastmeter/contracts';
@@ -91,6 +92,8 @@ export interface TabletSnapshot {
   problem?: string;
   /** A photo being uploaded before its fact is sent: the part sent, 0…1. */
   uploading?: number;
+  /** Due items and the people of the store who have not acknowledged them (issue 21). */
+  reminders: Reminder[];
   /** The staff member signed in (issue 21): `progress` and `items` are then theirs. */
   person?: { staffId: string; name: string; roles: string[]; toAcknowledge: number };
 }
@@ -204,6 +207,8 @@ export class Tablet {
   /** The store is closed now (quiet hours): only critical items interrupt. */
   private quiet = false;
   private person?: Person;
+  /** Due items with people who have not acknowledged them (issue 21), until dismissed. */
+  private reminders: Reminder[] = [];
   private idleTimer?: ReturnType<typeof setTimeout>;
   constructor(
     device: Device,
@@ -316,6 +321,13 @@ export class Tablet {
       client.close();
     });
     client.onItem((message) => this.receive(message));
+    client.onReminder((reminder) => {
+      // The latest per communication; a sound when sound is on, like an urgent item.
+      this.reminders = [...this.reminders.filter((r) => r.communicationId !== reminder.communicationId), reminder];
+      const item = this.stored.items[reminder.communicationId];
+      if (item && this.stored.sound) this.options.onUrgentSound?.(item);
+      this.publish();
+    });
     client.onRevoked(() => {
       this.setConnection('revoked');
       client.close();
@@ -404,6 +416,12 @@ export class Tablet {
     }
     this.person = { session, progress, extra };
     this.touch();
+    this.publish();
+  }
+
+  /** The banner of a reminder is put away. */
+  dismissReminder(communicationId: string): void {
+    this.reminders = this.reminders.filter((r) => r.communicationId !== communicationId);
     this.publish();
   }
 
@@ -888,6 +906,7 @@ export class Tablet {
       sound: this.stored.sound,
       problem: this.problem,
       ...(this.person ? { person: this.personSummary(now) } : {}),
+      reminders: this.reminders,
     };
     for (const listener of this.listeners) listener();
   }

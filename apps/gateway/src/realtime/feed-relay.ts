@@ -74,6 +74,16 @@ export class FeedRelay {
     pump.wake();
   }
 
+  /** The terminals of a store connected to this gateway. */
+  sessionsOf(storeId: string): ReadonlySet<TerminalSession> {
+    return this.stores.get(storeId)?.sessions ?? new Set();
+  }
+
+  /** The stores with a terminal connected to this gateway. */
+  connectedStores(): IterableIterator<string> {
+    return this.stores.keys();
+  }
+
   detach(session: TerminalSession): void {
     session.closed = true;
     const pump = this.stores.get(session.storeId);

@@ -18,6 +18,7 @@ import { ReceiptHandler } from './terminal/receipt.handler';
 import { StaffSessions } from './terminal/staff-sessions';
 import { SurveyAnswerHandler } from './terminal/survey-answer.handler';
 import { SurveyBatcher } from './survey-batcher';
+import { Reminders } from './reminders';
 import { EarlierHandler } from './terminal/earlier.handler';
 import { ReceiptsHandler } from './terminal/receipts.handler';
 import { ReportFileHandler } from './terminal/report-file.handler';
@@ -47,6 +48,7 @@ import { TerminalGateway } from './terminal.gateway';
     StaffSessions,
     SurveyAnswerHandler,
     SurveyBatcher,
+    Reminders,
     ReceiptsHandler,
     EarlierHandler,
     TaskCompleteHandler,

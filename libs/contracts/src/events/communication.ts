@@ -157,6 +157,11 @@ export interface CommunicationEventData {
   'communication.published': CommunicationPublished;
   'communication.retracted': CommunicationRetracted;
   'communication.expired': CommunicationExpired;
+  /**
+   * The communication's `dueAt` came while it was live (issue 21): gateways remind the
+   * stores' tablets of the people who have not acknowledged it. Once per due time.
+   */
+  'communication.due-reached': { dueAt: string; revision: number };
   /** An event of the communication aggregate, named after what it is about (the issue's contract). */
   'task.evidence-rejected': TaskEvidenceRejected;
 }

@@ -469,6 +469,23 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "communication.expired": {
         "$ref": "#/components/schemas/CommunicationExpired"
       },
+      "communication.due-reached": {
+        "type": "object",
+        "properties": {
+          "dueAt": {
+            "type": "string"
+          },
+          "revision": {
+            "type": "number"
+          }
+        },
+        "required": [
+          "dueAt",
+          "revision"
+        ],
+        "additionalProperties": false,
+        "description": "The communication's `dueAt` came while it was live (issue 21): gateways remind the stores' tablets of the people who have not acknowledged it. Once per due time."
+      },
       "task.evidence-rejected": {
         "$ref": "#/components/schemas/TaskEvidenceRejected",
         "description": "An event of the communication aggregate, named after what it is about (the issue's contract)."
@@ -484,6 +501,7 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "communication.published",
       "communication.retracted",
       "communication.expired",
+      "communication.due-reached",
       "task.evidence-rejected"
     ],
     "additionalProperties": false
@@ -3741,6 +3759,47 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "name"
     ],
     "additionalProperties": false
+  },
+  "Reminder": {
+    "type": "object",
+    "properties": {
+      "communicationId": {
+        "type": "string"
+      },
+      "title": {
+        "type": "string"
+      },
+      "dueAt": {
+        "type": "string"
+      },
+      "people": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "staffId": {
+              "type": "string"
+            },
+            "name": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "staffId",
+            "name"
+          ],
+          "additionalProperties": false
+        }
+      }
+    },
+    "required": [
+      "communicationId",
+      "title",
+      "dueAt",
+      "people"
+    ],
+    "additionalProperties": false,
+    "description": "`reminder` (server → client, issue 21): a communication of the store is due and these people of the store have not acknowledged it. Sent once, at the due time, to the tablets connected then (offline ones still see the item and \"you have N to acknowledge\")."
   },
   "ReportFilePayload": {
     "type": "object",

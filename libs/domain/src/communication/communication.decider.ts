@@ -201,6 +201,24 @@ function expire(state: CommunicationState, context: DecideContext): Draft[] {
   return [draftOf('communication.expired', { expiresAt })];
 }
 
+/** The scheduler, at `dueAt` of a live communication: once per due time (issue 21). */
+function remindDue(state: CommunicationState, context: DecideContext): Draft[] {
+  requireRole(context.actor, ['system'], 'remind of a due time');
+  requireExisting(state);
+  const { dueAt } = state.content;
+  const due = instant(dueAt);
+  if (
+    state.status !== 'published' ||
+    dueAt === undefined ||
+    due === undefined ||
+    context.now.getTime() < due ||
+    state.dueReachedAt === dueAt
+  ) {
+    throw new RuleViolation('communication is not due');
+  }
+  return [draftOf('communication.due-reached', { dueAt, revision: state.revision })];
+}
+
 function evolve(state: CommunicationState, event: DomainEvent): CommunicationState {
   switch (event.type) {
     case 'communication.drafted': {
@@ -246,6 +264,8 @@ function evolve(state: CommunicationState, event: DomainEvent): CommunicationSta
       return { ...state, status: 'retracted' };
     case 'communication.expired':
       return { ...state, status: 'expired' };
+    case 'communication.due-reached':
+      return { ...state, dueReachedAt: event.data.dueAt };
     case 'task.evidence-rejected': {
       const { storeId, reason, rejection } = event.data;
       return { ...state, evidenceRejections: { ...state.evidenceRejections, [storeId]: { reason, rejection } } };
@@ -277,6 +297,8 @@ export const communicationDecider: Decider<CommunicationState, CommunicationComm
         return publishDue(state, context);
       case 'communication.expire':
         return expire(state, context);
+      case 'communication.remind-due':
+        return remindDue(state, context);
       case 'communication.reject-evidence':
         return rejectEvidence(command.payload, state, context);
     }

@@ -3,7 +3,7 @@ import type { CommunicationCommand } from '../commands';
 import { Forbidden, RuleViolation } from '../errors';
 import { ACTORS, actorOf, applyDrafts, at, envelope, expectInvalid, expectRefused, given, NOW } from '../testing';
 import { communicationDecider } from './communication.decider';
-import { decide, historyTo, NEW, NOTICE, stateAt } from './communication.testing';
+import { decide, TASK, historyTo, NEW, NOTICE, stateAt } from './communication.testing';
 
 const publish = (payload: { publishAt?: string; expiresAt?: string } = {}): CommunicationCommand => ({
   type: 'communication.publish',
@@ -185,6 +185,32 @@ describe('communicationDecider (publication)', () => {
 
     it.each<ActorRole>(['hq-admin', 'hq-editor', 'agency', 'analyst'])('forbids %s', (role) => {
       expectRefused(() => decide(EXPIRE, stateAt('published'), actorOf(role), minutesFromNow(500)), Forbidden);
+    });
+  });
+
+  describe('due time (issue 21)', () => {
+    const REMIND: CommunicationCommand = { type: 'communication.remind-due', payload: {} };
+    const task = () => stateAt('published', undefined, TASK);
+
+    it('reminds once when the due time of a live communication has come', () => {
+      const events = decide(REMIND, task(), ACTORS.system, minutesFromNow(24 * 60));
+      expect(events).toEqual([{ type: 'communication.due-reached', data: { dueAt: TASK.dueAt, revision: 1 } }]);
+      const reminded = communicationDecider.evolve(
+        task(),
+        envelope('communication.due-reached', events[0]!.data as never),
+      );
+      expect(reminded.dueReachedAt).toBe(TASK.dueAt);
+      expectRefused(() => decide(REMIND, reminded, ACTORS.system, minutesFromNow(24 * 60 + 5)), RuleViolation);
+    });
+
+    it('refuses before the due time, without one, when not live, and for anyone but the system', () => {
+      expectRefused(() => decide(REMIND, task(), ACTORS.system, minutesFromNow(60)), RuleViolation);
+      expectRefused(() => decide(REMIND, stateAt('published'), ACTORS.system, minutesFromNow(10_000)), RuleViolation);
+      expectRefused(
+        () => decide(REMIND, stateAt('retracted', undefined, TASK), ACTORS.system, minutesFromNow(10_000)),
+        RuleViolation,
+      );
+      expectRefused(() => decide(REMIND, task(), ACTORS.admin, minutesFromNow(10_000)), Forbidden);
     });
   });
 

@@ -25,6 +25,8 @@ export interface CommunicationState {
   /** Approved by the act of publishing an editor's own draft, not by a separate review. */
   selfApproved: boolean;
   rejectionReason?: string;
+  /** The `dueAt` the stores were last reminded of (a revision to another due time reminds again). */
+  dueReachedAt?: string;
   /** A task's evidence sent back, per store: the latest reason and how many times (absent: never). */
   evidenceRejections?: Record<string, { reason: string; rejection: number }>;
 }

@@ -32,6 +32,10 @@ const STEP_OF: Partial<Record<DomainEvent['type'], 'seen' | 'acknowledged'>> = {
 export const peopleReach: ReadModel = {
   name: 'people-reach',
   project(event: DomainEvent, context: ProjectionContext): void {
+    if (event.type === 'communication.due-reached') {
+      context.announce({ kind: 'due-reached', communicationId: event.aggregateId, dueAt: event.data.dueAt });
+      return;
+    }
     const step = STEP_OF[event.type];
     if (!step) return;
     const { staffId, communicationId } = event.data as { staffId?: string; communicationId: string };
