@@ -347,3 +347,60 @@ it('a store manager dismisses or assigns a suggested task, never a mandated one;
   });
   expect(board.tasks.find((t: { communicationId: string }) => t.communicationId === mandated).mandate).toBe('mandated');
 });
+
+it('a note a signed-in person writes is sealed with their key: shown on the board, unreadable once they are erased', async () => {
+  const client = new TerminalClient({ url: apps.gateway.url, token: tablet.token, cursors: new MemoryCursorStore() });
+  clients.push(client);
+  const received: FeedMessage[] = [];
+  client.onItem((item) => received.push(item));
+  await client.connect();
+  const task = await api.publish({
+    kind: 'task',
+    title: 'Count the pallets',
+    audience: { storeIds: [storeId] },
+    dueAt: new Date(Date.now() + 3_600_000).toISOString(),
+    evidence: 'note',
+  });
+  await eventually(() => expect(received.some((m) => 'communication' in m && m.communication.id === task)).toBe(true));
+  const cleo = (await signIn(staff.cleo, '3333').expect(200)).body as StaffSession;
+  const note = 'Counted 37 pallets behind the cold room';
+  expect(await client.send('task.complete', { communicationId: task, revision: 1, note, staff: cleo.token })).toEqual({
+    ok: true,
+  });
+  // Nowhere in clear in the log.
+  const facts = (
+    await readTopic<EventEnvelope<string, Record<string, unknown>>>(ns.env.KAFKA_BROKERS!, topics.storeEvents)
+  )
+    .map((m) => m.value)
+    .filter((e) => e.type === 'task.completed' && e.data.communicationId === task);
+  expect(facts).toHaveLength(1);
+  expect(facts[0]!.data).toMatchObject({ staffId: staff.cleo, sealedNote: { enc: 'A256GCM' } });
+  expect(JSON.stringify(facts)).not.toContain('37 pallets');
+
+  const manager = bearer(api.token('store-manager', { storeId }));
+  const evidence = async () => {
+    const board = await request(apps.gateway.url).get('/v1/compliance').set(manager).expect(200);
+    const row = board.body.items.find((r: { storeId: string }) => r.storeId === storeId);
+    return row.tasks.find((t: { communicationId: string }) => t.communicationId === task).evidence;
+  };
+  await eventually(async () => expect(await evidence()).toMatchObject({ staffId: staff.cleo, note }));
+  const page = await request(apps.gateway.url)
+    .get(`/v1/communications/${task}/evidence`)
+    .set(bearer(api.token('hq-editor')))
+    .expect(200);
+  expect(page.body.items).toEqual([expect.objectContaining({ storeId, staffId: staff.cleo, note })]);
+
+  await request(apps.command.url)
+    .delete(`/v1/staff/${staff.cleo}/personal-data`)
+    .set(bearer(api.token('hq-admin')))
+    .send({})
+    .expect(200);
+  const erased = await evidence();
+  expect(erased).toMatchObject({ staffId: staff.cleo, noteErased: true });
+  expect(JSON.stringify(erased)).not.toContain('pallets');
+  const after = await request(apps.gateway.url)
+    .get(`/v1/communications/${task}/evidence`)
+    .set(bearer(api.token('hq-editor')))
+    .expect(200);
+  expect(after.text).not.toContain('pallets');
+});

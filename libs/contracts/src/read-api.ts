@@ -385,9 +385,13 @@ export interface ReachTimeline {
 /** What a store's completion of a task showed: the latest `task.completed` of the store. */
 export interface TaskEvidence {
   terminalId: string;
+  /** The staff member who completed it, signed in on the tablet (issue 21). */
+  staffId?: string;
   revision: number;
   completedAt: string;
   note?: string;
+  /** The note was written by a person whose personal data was erased: it cannot be read any more. */
+  noteErased?: true;
   photoUrl?: string;
   /** The photo (`GET /v1/media/:mediaId?variant=thumbnail` for the board). */
   photo?: MediaRef;

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { ERASED_PERSON, openText } from '@lastmeter/auth';
+import type { SealedText } from '@lastmeter/contracts';
 import { listStaff, PersonKeyMirror, type RedisKeys, type StaffEntry } from '@lastmeter/read-models';
 
 export interface NamedStaff extends StaffEntry {
@@ -21,4 +22,27 @@ export async function namedStaff(redis: Redis, keys: RedisKeys, storeIds: readon
       (person.status !== 'erased' && openText(personKeys.get(person.id), person.id, 'name', person.name)) ||
       ERASED_PERSON,
   }));
+}
+
+interface NoteBearer {
+  staffId?: string;
+  note?: string;
+  noteErased?: true;
+  sealedNote?: SealedText;
+}
+
+/**
+ * Opens the sealed notes of task evidence (a signed-in person's free text, issue 21) in
+ * place: the note, or `noteErased` once the person's key is gone. Nothing sealed leaves.
+ */
+export async function openNotes(redis: Redis, keys: RedisKeys, evidence: NoteBearer[]): Promise<void> {
+  const sealed = evidence.filter((item) => item.sealedNote);
+  if (sealed.length === 0) return;
+  const personKeys = await new PersonKeyMirror(redis, keys).keysOf(sealed.map((item) => item.staffId ?? ''));
+  for (const item of sealed) {
+    const note = openText(personKeys.get(item.staffId ?? ''), item.staffId ?? '', 'note', item.sealedNote);
+    if (note === undefined) item.noteErased = true;
+    else item.note = note;
+    delete item.sealedNote;
+  }
 }

@@ -44,6 +44,7 @@ export function EvidenceReview(props: { task: ComplianceTask; storeId: string; s
       <div className="stack">
         <strong>{task.title}</strong>
         {evidence.note && <span className="muted">“{evidence.note}”</span>}
+        {evidence.noteErased && <span className="muted">(a note by an erased person)</span>}
         {evidence.rejected ? (
           <span className="badge badge--danger">Sent back: {evidence.rejected.reason}</span>
         ) : reason === undefined ? (

@@ -4,6 +4,7 @@ import { CurrentClaims, Roles, type TokenClaims } from '@lastmeter/auth';
 import type { ComplianceBoard, PresenceBoard, ReportPage } from '@lastmeter/contracts';
 import { Answer } from '@lastmeter/platform';
 import { listReports, queryStores, readCompliance, type RedisKeys } from '@lastmeter/read-models';
+import { openNotes } from '@lastmeter/history';
 import { ReportsQuery, StoreDirectoryQuery } from './read.dto';
 import { ReadModels } from './read-models.service';
 import { HQ_READERS, storesInScope } from './scope';
@@ -34,9 +35,16 @@ export class BoardController {
     const keys = await this.models.keys();
     const now = new Date();
     const page = await this.page(keys, query, claims);
+    const items = await readCompliance(this.models.redis, keys, now, page.storeIds);
+    // A signed-in person's note is sealed with their key: opened now (docs/privacy.md).
+    await openNotes(
+      this.models.redis,
+      keys,
+      items.flatMap((store) => store.tasks.flatMap((task) => (task.evidence ? [task.evidence] : []))),
+    );
     return {
       at: now.toISOString(),
-      items: await readCompliance(this.models.redis, keys, now, page.storeIds),
+      items,
       ...(page.next ? { next: page.next } : {}),
     };
   }

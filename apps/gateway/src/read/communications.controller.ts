@@ -1,7 +1,7 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentClaims, ERASED_PERSON, Roles, type TokenClaims } from '@lastmeter/auth';
-import { namedStaff } from '@lastmeter/history';
+import { namedStaff, openNotes } from '@lastmeter/history';
 import {
   translationFor,
   type CommunicationPage,
@@ -226,6 +226,12 @@ export class CommunicationsController {
     if (!(await getCommunication(this.models.redis, keys, communicationId))) {
       throw new NotFoundException('no such communication');
     }
-    return readEvidence(this.models.redis, keys, communicationId, { cursor: query.cursor, limit: query.limit ?? 100 });
+    const page = await readEvidence(this.models.redis, keys, communicationId, {
+      cursor: query.cursor,
+      limit: query.limit ?? 100,
+    });
+    // A signed-in person's note is sealed with their key: opened now (docs/privacy.md).
+    await openNotes(this.models.redis, keys, page.items);
+    return page;
   }
 }

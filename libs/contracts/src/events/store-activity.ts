@@ -1,4 +1,5 @@
 import type { MediaRef } from '../media';
+import type { SealedText } from './directory';
 import type { Actor } from '../roles';
 import { CURRENT_SCHEMA_VERSIONS, type DomainEvent, type EventDataByType, type EventType } from '../event-types';
 
@@ -28,7 +29,15 @@ export interface StoreActivityEventData {
   'receipt.read': ReceiptData;
   'receipt.acknowledged': ReceiptData;
   /** `photo`: the evidence photo's reference (docs/media.md); `photoUrl` from clients before media. */
-  'task.completed': ReceiptData & { note?: string; photoUrl?: string; photo?: MediaRef; attempt?: number };
+  'task.completed': ReceiptData & {
+    /** The tablet's own note (no person signed in). */
+    note?: string;
+    /** A signed-in person's note: free text they wrote, sealed with their key (docs/privacy.md). */
+    sealedNote?: SealedText;
+    photoUrl?: string;
+    photo?: MediaRef;
+    attempt?: number;
+  };
   'quiz.answered': ReceiptData & { answers: number[]; score: number };
   /**
    * One person's answers to a pulse survey (issue 21), anonymous: the store and the

@@ -1565,6 +1565,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
             "terminalId": {
               "type": "string"
             },
+            "staffId": {
+              "type": "string",
+              "description": "The staff member who completed it, signed in on the tablet (issue 21)."
+            },
             "revision": {
               "type": "number"
             },
@@ -1573,6 +1577,11 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
             },
             "note": {
               "type": "string"
+            },
+            "noteErased": {
+              "type": "boolean",
+              "const": true,
+              "description": "The note was written by a person whose personal data was erased: it cannot be read any more."
             },
             "photoUrl": {
               "type": "string"
@@ -4202,7 +4211,12 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
         "additionalProperties": false,
         "properties": {
           "note": {
-            "type": "string"
+            "type": "string",
+            "description": "The tablet's own note (no person signed in)."
+          },
+          "sealedNote": {
+            "$ref": "#/components/schemas/SealedText",
+            "description": "A signed-in person's note: free text they wrote, sealed with their key (docs/privacy.md)."
           },
           "photoUrl": {
             "type": "string"
@@ -5238,6 +5252,10 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       "terminalId": {
         "type": "string"
       },
+      "staffId": {
+        "type": "string",
+        "description": "The staff member who completed it, signed in on the tablet (issue 21)."
+      },
       "revision": {
         "type": "number"
       },
@@ -5246,6 +5264,11 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
       },
       "note": {
         "type": "string"
+      },
+      "noteErased": {
+        "type": "boolean",
+        "const": true,
+        "description": "The note was written by a person whose personal data was erased: it cannot be read any more."
       },
       "photoUrl": {
         "type": "string"

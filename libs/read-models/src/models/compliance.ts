@@ -6,11 +6,15 @@ import type {
   StoreCompliance,
   TaskDismissal,
   TaskEvidence,
+  SealedText,
 } from '@lastmeter/contracts';
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
 
 type Rejected = NonNullable<TaskEvidence['rejected']>;
+
+/** Evidence as Redis keeps it: a person's note sealed; the read paths open it (`openNotes` in libs/history). */
+export type SealedEvidence = TaskEvidence & { sealedNote?: SealedText };
 
 interface OpenTask {
   title: string;
@@ -42,12 +46,25 @@ export const compliance: ReadModel = {
       }
     } else if (event.type === 'task.completed') {
       requireStrings(event.data, 'storeId', 'communicationId');
-      const { storeId, communicationId, terminalId, revision, note, photoUrl, photo, attempt = 0 } = event.data;
+      const {
+        storeId,
+        communicationId,
+        terminalId,
+        staffId,
+        revision,
+        note,
+        sealedNote,
+        photoUrl,
+        photo,
+        attempt = 0,
+      } = event.data;
       context.write('SADD', keys.model('tasks', 'done', communicationId), storeId);
       context.script('lmHashMax', keys.model('tasks', 'attempt', communicationId), storeId, attempt);
       // The store's latest completion is its evidence (facts of a store are in order: one partition).
-      const evidence: TaskEvidence = {
+      const evidence: SealedEvidence = {
         terminalId,
+        staffId,
+        sealedNote,
         revision,
         completedAt: event.occurredAt,
         note,

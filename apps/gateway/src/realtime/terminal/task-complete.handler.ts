@@ -9,7 +9,11 @@ import { IsInt, IsOptional, IsString, IsUrl, IsUUID, Max, MaxLength, Min, MinLen
 import type { TerminalSession } from '../feed-relay';
 import { StoreActivityWriter } from '../store-activity-writer';
 import { FeedCheck } from './feed-check';
-import { parseMessage, type TerminalMessageHandler } from './message';
+import { parseMessage, Rejected, type TerminalMessageHandler } from './message';
+import { sealText } from '@lastmeter/auth';
+import type { SealedText } from '@lastmeter/contracts';
+import { PersonKeyMirror } from '@lastmeter/read-models';
+import { ReadModels } from '../../read/read-models.service';
 import { StoreMedia } from './store-media';
 import { StaffSessions } from './staff-sessions';
 import { actorOf } from './terminal-socket';
@@ -33,6 +37,7 @@ export class TaskCompleteHandler implements TerminalMessageHandler {
     private readonly feed: FeedCheck,
     private readonly media: StoreMedia,
     private readonly staff: StaffSessions,
+    private readonly models: ReadModels,
   ) {}
 
   async handle(session: TerminalSession, body: unknown): Promise<{ duplicate: boolean }> {
@@ -53,16 +58,26 @@ export class TaskCompleteHandler implements TerminalMessageHandler {
       ...(attempt ? [String(attempt)] : []),
       ...(staffId ? [`staff:${staffId}`] : []),
     );
+    // A person's note is free text they wrote: sealed with their key, like their name.
+    const sealedNote = staffId && task.note !== undefined ? await this.sealNote(staffId, task.note) : undefined;
     return this.writer.record('task.completed', id, actorOf(session), {
       storeId: session.storeId,
       terminalId: session.terminalId,
       communicationId: task.communicationId,
       revision: task.revision,
-      ...(task.note !== undefined ? { note: task.note } : {}),
+      ...(sealedNote ? { sealedNote } : task.note !== undefined ? { note: task.note } : {}),
       ...(task.photoUrl !== undefined ? { photoUrl: task.photoUrl } : {}),
       ...(photo ? { photo } : {}),
       ...(attempt ? { attempt } : {}),
       ...(staffId ? { staffId } : {}),
     });
+  }
+
+  /** A signed-in person's note, sealed with their key (refused once they were erased). */
+  private async sealNote(staffId: string, note: string): Promise<SealedText> {
+    const keys = await this.models.keys();
+    const key = await new PersonKeyMirror(this.models.redis, keys).keyOf(staffId);
+    if (!key) throw new Rejected('this person’s personal data was erased: sign in again');
+    return sealText(key, staffId, 'note', note);
   }
 }
