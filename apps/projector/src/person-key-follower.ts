@@ -88,7 +88,14 @@ export class PersonKeyFollower implements OnApplicationBootstrap, OnApplicationS
       await admin.disconnect();
     }
     // Nothing is committed: each start reads the (compacted, small) topic from the start.
-    const consumer = this.kafka.consumer({ groupId: `${topic}.mirror.${randomUUID()}`, maxWaitTimeInMs: 200 });
+    // A fresh broker answers "the coordinator is loading" for a while: this consumer joins
+    // at start-up, so it retries longer than the client's default before kafkajs would
+    // count it as a crash (and warn about a restart).
+    const consumer = this.kafka.consumer({
+      groupId: `${topic}.mirror.${randomUUID()}`,
+      maxWaitTimeInMs: 200,
+      retry: { initialRetryTime: 200, retries: 30, maxRetryTime: 5_000 },
+    });
     this.consumer = consumer;
     const initial = new Map<string, string | null>();
     let loading = true;
