@@ -1,3 +1,4 @@
+import { ForbiddenException } from '@nestjs/common';
 import type { JwtService } from '@nestjs/jwt';
 import { STORE_ROLES, type StoreRole } from '@lastmeter/contracts';
 
@@ -69,4 +70,22 @@ export function staffOf(
     throw new StaffSignedOut('not a staff session of this tablet: sign in again');
   }
   return claims;
+}
+
+/**
+ * staffOf for an HTTP route: the person a tablet's `staff` session names, undefined without
+ * one, and 403 for a session that is not this tablet's (or expired past its grace).
+ */
+export function staffSessionOrForbidden(
+  jwt: JwtService,
+  token: string | undefined,
+  terminal: { terminalId: string; storeId: string },
+): StaffClaims | undefined {
+  if (token === undefined) return undefined;
+  try {
+    return staffOf(jwt, token, terminal);
+  } catch (error) {
+    if (error instanceof StaffSignedOut) throw new ForbiddenException(error.message);
+    throw error;
+  }
 }

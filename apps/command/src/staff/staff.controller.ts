@@ -32,8 +32,7 @@ import {
   sealText,
   signStaffToken,
   STAFF_SESSION_TTL_S,
-  staffOf,
-  StaffSignedOut,
+  staffSessionOrForbidden,
   verifyPin,
   type TokenClaims,
 } from '@lastmeter/auth';
@@ -239,13 +238,7 @@ export class StaffController {
   ): Promise<StaffUnlocked> {
     if (actor.role === 'terminal') {
       if (actor.storeId !== storeId) throw new ForbiddenException("a tablet unlocks its own store's staff only");
-      let manager;
-      try {
-        manager = body.staff ? staffOf(this.jwt, body.staff, { terminalId: actor.id, storeId }) : undefined;
-      } catch (error) {
-        if (error instanceof StaffSignedOut) throw new ForbiddenException(error.message);
-        throw error;
-      }
+      const manager = staffSessionOrForbidden(this.jwt, body.staff, { terminalId: actor.id, storeId });
       if (!manager?.roles.includes('store-manager')) {
         throw new ForbiddenException('a store manager signed in on this tablet unlocks staff');
       }

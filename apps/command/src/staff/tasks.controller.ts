@@ -24,7 +24,7 @@ import {
   type TopicNames,
 } from '@lastmeter/contracts';
 import { Answer, Refuses } from '@lastmeter/platform';
-import { CurrentActor, Roles, staffOf, StaffSignedOut } from '@lastmeter/auth';
+import { CurrentActor, Roles, staffSessionOrForbidden } from '@lastmeter/auth';
 import { KAFKA, LazyProducer, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
 import { FactClaims, FactInFlight, REDIS } from '@lastmeter/redis';
@@ -123,13 +123,7 @@ export class TasksController {
     if (actor.storeId !== storeId) throw new ForbiddenException("a store manager decides their own store's tasks");
     let by: TaskDecision['by'] = { userId: actor.id };
     if (actor.role === 'terminal') {
-      let manager;
-      try {
-        manager = session ? staffOf(this.jwt, session, { terminalId: actor.id, storeId }) : undefined;
-      } catch (error) {
-        if (error instanceof StaffSignedOut) throw new ForbiddenException(error.message);
-        throw error;
-      }
+      const manager = staffSessionOrForbidden(this.jwt, session, { terminalId: actor.id, storeId });
       if (!manager?.roles.includes('store-manager')) {
         throw new ForbiddenException('a store manager signed in on this tablet decides the store’s tasks');
       }

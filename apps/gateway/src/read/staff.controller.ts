@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentClaims, Roles, staffOf, StaffSignedOut, type TokenClaims } from '@lastmeter/auth';
+import { CurrentClaims, Roles, staffSessionOrForbidden, type TokenClaims } from '@lastmeter/auth';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { namedStaff } from '@lastmeter/history';
 import type { StaffFeed, StaffList, StaffView, StoreRole } from '@lastmeter/contracts';
@@ -91,13 +91,7 @@ export class StaffController {
     requireStore(claims, storeId);
     if (claims.role === 'terminal') {
       // Only the person, signed in on this very tablet.
-      let signedIn;
-      try {
-        signedIn = session ? staffOf(this.jwt, session, { terminalId: claims.sub, storeId }) : undefined;
-      } catch (error) {
-        if (error instanceof StaffSignedOut) throw new ForbiddenException(error.message);
-        throw error;
-      }
+      const signedIn = staffSessionOrForbidden(this.jwt, session, { terminalId: claims.sub, storeId });
       if (signedIn?.sub !== staffId) throw new ForbiddenException('sign this person in on this tablet first');
     }
     const keys = await this.models.keys();

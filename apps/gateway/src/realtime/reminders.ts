@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ERASED_PERSON } from '@lastmeter/auth';
 import type { Reminder } from '@lastmeter/contracts';
 import { namedStaff } from '@lastmeter/history';
 import { getCommunication, peopleOfStores } from '@lastmeter/read-models';
@@ -62,7 +63,7 @@ export class Reminders {
         title: communication.title,
         dueAt: communication.dueAt,
         people: theirs
-          .map((person) => ({ staffId: person.staffId, name: names.get(person.staffId) ?? 'Erased person' }))
+          .map((person) => ({ staffId: person.staffId, name: names.get(person.staffId) ?? ERASED_PERSON }))
           .sort((a, b) => a.name.localeCompare(b.name)),
       };
       for (const session of this.relay.sessionsOf(storeId)) {
