@@ -13,6 +13,7 @@ import {
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
+import { runCli } from '../support/cli';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
@@ -222,6 +223,45 @@ it('three people share a tablet: each acknowledges as themselves, and reach per 
     expect(after.overall).toEqual(store.overall);
     expect(after.people?.map((p) => p.name)).toEqual(['Bob Cashier', 'Cleo Sales', 'Erased person']);
   });
+
+  // A rebuild from offset 0 after the forget gives the same counts at every level, the same
+  // rows per person (Ann still erased), and the same audit rows.
+  const beforeRebuild = [
+    await peopleReach(id),
+    await peopleReach(id, `?regionId=${regionId}`),
+    await peopleReach(id, `?storeId=${storeId}`),
+  ];
+  const auditRows = async () => {
+    const text = (
+      await request(apps.gateway.url)
+        .get(`/v1/audit/communications/${id}.csv`)
+        .set(bearer(api.token('analyst')))
+        .buffer(true)
+        .parse(bytes)
+    ).body as Buffer;
+    return (parse(text.toString('utf8'), { columns: true, bom: true }) as Array<Record<string, string>>).filter(
+      (r) => r.staffId,
+    );
+  };
+  const auditBefore = await auditRows();
+  expect(auditBefore.map((r) => r.staffName).sort()).toEqual([
+    'Bob Cashier',
+    'Cleo Sales',
+    'Dan Elsewhere',
+    'Erased person',
+  ]);
+  const rebuilt = await runCli(['rebuild'], { ...ns.env, LASTMETER_HOME: undefined }, 180_000);
+  expect(rebuilt.stderr).toContain('switched serving from g1 to g2');
+  expect(rebuilt.code).toBe(0);
+  await eventually(async () =>
+    expect([
+      await peopleReach(id),
+      await peopleReach(id, `?regionId=${regionId}`),
+      await peopleReach(id, `?storeId=${storeId}`),
+    ]).toEqual(beforeRebuild),
+  );
+  expect(await auditRows()).toEqual(auditBefore);
+  expect(JSON.stringify([beforeRebuild, auditBefore])).not.toContain('Ann');
 });
 
 it('wrong PINs lock a person out without writing anything; a manager unlocks them', async () => {
@@ -389,6 +429,19 @@ it('a note a signed-in person writes is sealed with their key: shown on the boar
     .set(bearer(api.token('hq-editor')))
     .expect(200);
   expect(page.body.items).toEqual([expect.objectContaining({ storeId, staffId: staff.cleo, note })]);
+  // An analyst's replay opens the note too, while Cleo has a key.
+  const replayed = async () =>
+    (
+      await request(apps.gateway.url)
+        .get(`/v1/events?type=task.completed&storeId=${storeId}`)
+        .set(bearer(api.token('analyst')))
+        .expect(200)
+    ).text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as EventEnvelope<string, Record<string, unknown>>)
+      .filter((e) => e.data.communicationId === task);
+  expect((await replayed()).map((e) => e.data)).toEqual([expect.objectContaining({ staffId: staff.cleo, note })]);
 
   await request(apps.command.url)
     .delete(`/v1/staff/${staff.cleo}/personal-data`)
@@ -403,4 +456,7 @@ it('a note a signed-in person writes is sealed with their key: shown on the boar
     .set(bearer(api.token('hq-editor')))
     .expect(200);
   expect(after.text).not.toContain('pallets');
+  const replay = await replayed();
+  expect(replay.map((e) => e.data)).toEqual([expect.objectContaining({ staffId: staff.cleo, noteErased: true })]);
+  expect(JSON.stringify(replay)).not.toMatch(/pallets|A256GCM/);
 });

@@ -239,6 +239,32 @@ it('head office manages a store’s roster and drills reach down to each person;
     'Noah Petit',
   ]);
   await screenshot(hq, 'console-people-reach');
+
+  // Chloé's personal data is erased: the reach board keeps its counts and shows her as an
+  // erased person, the roster lists her so, and her name is on neither page.
+  await request(apps.command!.url)
+    .delete(`/v1/staff/${chloe}/personal-data`)
+    .set(bearer(api.token('hq-admin')))
+    .send({})
+    .expect(200);
+  await hq.reload();
+  await hq.getByRole('tab', { name: 'Communications' }).click();
+  await hq.getByRole('button', { name: 'Inventory on Sunday' }).first().click();
+  await people.getByTestId('people-overall').filter({ hasText: '50% acknowledged of 2 people' }).waitFor();
+  await people.getByRole('button', { name: 'roster-ui', exact: true }).click();
+  await people.getByRole('button', { name: 'ROSTER-UI', exact: true }).click();
+  await rows.first().waitFor();
+  expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.querySelector('td')!.textContent!.trim()))).toEqual([
+    'Erased person',
+    'Noah Petit',
+  ]);
+  expect(await hq.content()).not.toContain('Chloé');
+  await hq.getByRole('tab', { name: 'Staff' }).click();
+  await hq.getByLabel('Find store').fill('ROSTER');
+  await hq.getByLabel('Store', { exact: true }).selectOption({ label: 'ROSTER-UI (ROSTER-UI)' });
+  await hq.getByLabel('Show people who left and erased people').check();
+  await hq.locator(`tr[data-staff-id="${chloe}"]`).getByRole('cell', { name: 'Erased person' }).waitFor();
+  expect(await hq.content()).not.toContain('Chloé');
   await hqContext.close();
 
   // The store manager signs in to the console and manages their own store's staff only.

@@ -218,6 +218,14 @@ it('erases a person: every read shows "Erased person", through projector restart
   const { id } = (await add({ name: 'Gaspard Villeneuve', roles: ['cashier'], pin: '8080' }).expect(201)).body;
   await eventually(async () => expect((await roster()).some((p) => p.name === 'Gaspard Villeneuve')).toBe(true));
   const others = (await roster(admin(), true)).filter((p) => p.id !== id);
+  // Replay opens the sealed name for an analyst while the person has a key.
+  const replayed = async () =>
+    (await request(apps.gateway.url).get('/v1/events?type=staff.added').set(admin()).expect(200)).text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { aggregateId: string; data: { name: unknown; nameErased?: true } })
+      .find((event) => event.aggregateId === id);
+  expect((await replayed())?.data).toEqual(expect.objectContaining({ name: 'Gaspard Villeneuve' }));
 
   const forgotten = await runCli(['people', 'forget', id, '--url', apps.command.url], {
     ...ns.env,
@@ -266,10 +274,21 @@ it('erases a person: every read shows "Erased person", through projector restart
   expect(rebuilt.stderr).toContain('switched serving from g1 to g2');
   expect(rebuilt.code).toBe(0);
   await check();
-  // The replay has no name in clear either (it never had: names are sealed in the log).
+  // Replay and the CLI's exports show the erased person, and the name nowhere.
+  expect((await replayed())?.data).toEqual(expect.objectContaining({ name: 'Erased person', nameErased: true }));
   const replay = await request(apps.gateway.url).get('/v1/events?type=staff.added').set(admin()).expect(200);
   expect(replay.text).toContain(id);
   expect(replay.text).not.toMatch(/Gaspard|Villeneuve/);
+  for (const format of ['ndjson', 'csv']) {
+    const exported = await runCli(['replay', '--type', 'staff.added,staff.erased', '--format', format], {
+      ...ns.env,
+      LASTMETER_HOME: undefined,
+    });
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toContain(id);
+    expect(exported.stdout).toContain('Erased person');
+    expect(exported.stdout).not.toMatch(/Gaspard|Villeneuve|A256GCM/);
+  }
 });
 
 it('staff come in with the directory import: by HR reference, names sealed, a second run changes nothing, a changed row updates', async () => {

@@ -4,3 +4,4 @@ export * from './csv';
 export * from './audit';
 export * from './replay-filter';
 export * from './staff-names';
+export * from './personal-fields';

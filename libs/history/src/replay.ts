@@ -4,6 +4,7 @@ import type { DomainEvent, TopicNames, TopicRole } from '@lastmeter/contracts';
 import { topicOffsets, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
 import { recordSkipper, toWire, type ReplayFilter } from './replay-filter';
 import { recordParser, type RecordParser } from './replay-parser';
+import { PersonalFieldOpener, type PersonKeyLookup } from './personal-fields';
 import { packRecords, ParsedLines } from './replay-records';
 
 export interface ReplayProgress {
@@ -73,6 +74,12 @@ export interface LogReplayOptions {
    * LogReplay; 0 parses on the calling thread.
    */
   workers?: number;
+  /**
+   * Where persons' keys are (the Redis mirror of lastmeter.person-keys.v1): with it, sealed
+   * names and notes are opened on the way out, or shown erased (personal-fields.ts).
+   * Without it they stay as the log holds them (benchmarks of the bare reader).
+   */
+  personKeys?: PersonKeyLookup;
 }
 
 /** About the size of one NDJSON chunk handed out (a line longer than this is a chunk alone). */
@@ -116,13 +123,15 @@ interface PartitionState {
  */
 export class LogReplay {
   private readonly parser: RecordParser;
+  private readonly personKeys?: PersonKeyLookup;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly topics: TopicNames,
-    { workers = defaultReplayWorkers() }: LogReplayOptions = {},
+    { workers = defaultReplayWorkers(), personKeys }: LogReplayOptions = {},
   ) {
     this.parser = recordParser(workers);
+    this.personKeys = personKeys;
   }
 
   /** Stops the parsing threads (they also stop on their own when idle). */
@@ -148,12 +157,25 @@ export class LogReplay {
    * The same stream as NDJSON, in chunks of whole lines (about CHUNK_BYTES each, smaller
    * when the merge has to wait for Kafka): each line is the logged bytes themselves when
    * the event is already at the current schema, otherwise the upcast event serialized.
+   * Sealed personal fields are opened (or shown erased) when the replay has `personKeys`.
    *
    * Every replay reads through a consumer group of its own (kafkajs has no manual
    * assignment); it commits no offsets and is deleted when the replay ends, however it
    * ends.
    */
   async *chunks(
+    filter: ReplayFilter,
+    onProgress?: (progress: ReplayProgress) => void,
+    options: ReplayOptions = {},
+  ): AsyncGenerator<Buffer> {
+    const chunks = this.loggedChunks(filter, onProgress, options);
+    if (!this.personKeys) return yield* chunks;
+    const opener = new PersonalFieldOpener(this.personKeys);
+    for await (const chunk of chunks) yield await opener.open(chunk);
+  }
+
+  /** `chunks` as the log holds them: the read, the parsing and the merge. */
+  private async *loggedChunks(
     filter: ReplayFilter,
     onProgress?: (progress: ReplayProgress) => void,
     { signal }: ReplayOptions = {},

@@ -11,6 +11,7 @@ import {
   parseReplayFilter,
   type ReplayProgress,
 } from '@lastmeter/history';
+import { PersonKeyMirror, RedisKeys } from '@lastmeter/read-models';
 import { connectDeployment } from '../endpoints';
 import { color, info, UserFacingError } from '../output';
 
@@ -80,7 +81,11 @@ export function replayCommand(): Command {
       };
       const ticker = setInterval(bar, process.stderr.isTTY ? 200 : 2_000);
       try {
-        const replay = new LogReplay(deployment.kafka, deployment.topics);
+        // Names and notes opened with the projector's mirror of the keys, as on the screens.
+        const personKeys = new PersonKeyMirror(deployment.redis, new RedisKeys(deployment.keyPrefix));
+        const replay = new LogReplay(deployment.kafka, deployment.topics, {
+          personKeys: (ids) => personKeys.keysOf(ids),
+        });
         const onProgress = (progress: ReplayProgress) => (last = progress);
         try {
           if (csv) {

@@ -23,6 +23,9 @@ import type { TopicNames } from '@lastmeter/contracts';
 import { InvalidReplayFilter, LogReplay, replayFilterOf, ReplayQuery, type ReplayFilter } from '@lastmeter/history';
 import { KAFKA, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
 import { MetricsRegistry } from '@lastmeter/platform';
+import { PersonKeyMirror, RedisKeys } from '@lastmeter/read-models';
+import type Redis from 'ioredis';
+import { REDIS } from '@lastmeter/redis';
 import { ReplayLimiter } from './replay-limiter';
 
 /** Tries at deleting leftover replay groups at start (2 s, 4 s, … apart: about 90 s in all). */
@@ -48,9 +51,15 @@ export class EventsController implements OnModuleInit, OnModuleDestroy {
     @Inject(KAFKA) kafka: Kafka,
     @Inject(TOPIC_NAMES) topics: TopicNames,
     @Inject(APP_CONFIG) config: AppConfig<'gateway'>,
+    @Inject(REDIS) redis: Redis,
     registry: MetricsRegistry,
   ) {
-    this.replay = new LogReplay(kafka, topics, { workers: config.REPLAY_WORKERS });
+    // Names and notes are opened with the keys the projector mirrors (erased: none).
+    const personKeys = new PersonKeyMirror(redis, new RedisKeys(config.REDIS_KEY_PREFIX));
+    this.replay = new LogReplay(kafka, topics, {
+      workers: config.REPLAY_WORKERS,
+      personKeys: (ids) => personKeys.keysOf(ids),
+    });
     const limiter = new ReplayLimiter(config.REPLAY_MAX_PER_USER, config.REPLAY_MAX_PER_GATEWAY);
     this.limiter = limiter;
     new Gauge({
@@ -103,7 +112,8 @@ export class EventsController implements OnModuleInit, OnModuleDestroy {
   @ApiOperation({
     summary: 'Replay the log as NDJSON',
     description:
-      'Every fact matching the filters, one JSON event per line, upcast to the current schema: in log order per ' +
+      "Every fact matching the filters, one JSON event per line, upcast to the current schema, with persons' sealed " +
+      'names and notes opened (or "Erased person" / noteErased once erased, docs/privacy.md): in log order per ' +
       'partition and, across partitions, by occurredAt (a k-way merge of the partitions). Streams with backpressure. ' +
       'Concurrent replays are limited per user (REPLAY_MAX_PER_USER) and per gateway (REPLAY_MAX_PER_GATEWAY).',
   })
