@@ -29,6 +29,14 @@ export function isDeviceRole(role: string | undefined): role is DeviceRole {
 export const STORE_ROLES = ['cashier', 'sales', 'store-manager', 'stock', 'phone'] as const;
 export type StoreRole = (typeof STORE_ROLES)[number];
 
+/**
+ * Whether someone serving `roles` is in an audience restricted to `restricted` store roles
+ * (none: everyone): the one rule behind feeds, a person's items, reach and the tablet.
+ */
+export function servesAny(roles: readonly string[], restricted: readonly string[] | undefined): boolean {
+  return !restricted?.length || restricted.some((role) => roles.includes(role));
+}
+
 export interface Actor {
   id: string;
   role: ActorRole;

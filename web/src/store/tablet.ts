@@ -4,6 +4,7 @@ import {
   isLive,
   isRetryable,
   MAX_RECEIPTS_PER_MESSAGE,
+  servesAny,
   type Ack,
   type FeedItem,
   type FeedMessage,
@@ -877,9 +878,7 @@ export class Tablet {
   private personSummary(now: Date): NonNullable<TabletSnapshot['person']> {
     const { session, progress, extra } = this.person!;
     const theirs = [...Object.values(this.stored.items), ...Object.values(extra)].filter(
-      (item) =>
-        this.isActive(item, now) &&
-        (!item.communication.roles?.length || item.communication.roles.some((role) => session.roles.includes(role))),
+      (item) => this.isActive(item, now) && servesAny(session.roles, item.communication.roles),
     );
     // A task is done by completing it (which the server counts as acknowledging).
     const done = ({ communication: c }: FeedItem) =>

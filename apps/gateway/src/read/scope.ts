@@ -1,6 +1,6 @@
 import { ForbiddenException } from '@nestjs/common';
 import type { TokenClaims } from '@lastmeter/auth';
-import { isDeviceRole, type MediaOwner, type StoreRole } from '@lastmeter/contracts';
+import { isDeviceRole, servesAny, type MediaOwner, type StoreRole } from '@lastmeter/contracts';
 import type { FeedItem } from '@lastmeter/read-models';
 
 /** Roles that read every store; store-manager and device tokens (terminal, screen) read their own store only. */
@@ -42,7 +42,6 @@ export function visibleTo(claims: TokenClaims, item: FeedItem): FeedItem | { fee
 
 /** Whether content restricted to `restricted` store roles (none: unrestricted) shows to this token. */
 export function mayShow(claims: TokenClaims, restricted: readonly StoreRole[] | undefined): boolean {
-  if (!restricted?.length || !isStoreScoped(claims)) return true;
-  const serves: StoreRole[] = claims.role === 'store-manager' ? ['store-manager'] : (claims.roles ?? []);
-  return restricted.some((role) => serves.includes(role));
+  if (!isStoreScoped(claims)) return true;
+  return servesAny(claims.role === 'store-manager' ? ['store-manager'] : (claims.roles ?? []), restricted);
 }

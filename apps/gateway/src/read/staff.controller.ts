@@ -14,7 +14,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentClaims, Roles, staffSessionOrForbidden, type TokenClaims } from '@lastmeter/auth';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { namedStaff } from '@lastmeter/history';
-import type { StaffFeed, StaffList, StaffView, StoreRole } from '@lastmeter/contracts';
+import { servesAny, type StaffFeed, type StaffList, type StaffView } from '@lastmeter/contracts';
 import { Answer } from '@lastmeter/platform';
 import { getStaff, getStore, lockedStaff, readLiveSet } from '@lastmeter/read-models';
 import { StaffQuery } from './read.dto';
@@ -100,7 +100,7 @@ export class StaffController {
       throw new NotFoundException(`no active staff member ${staffId} in this store`);
     }
     const { items } = await readLiveSet(this.models.redis, keys, storeId, new Date(), this.config.NOTICE_MAX_AGE_DAYS);
-    const theirs = items.filter((item) => mayServe(person.roles, item.communication.roles));
+    const theirs = items.filter((item) => servesAny(person.roles, item.communication.roles));
     const pipeline = this.models.redis.pipeline();
     for (const item of theirs) {
       pipeline.hexists(keys.model('people-reach', item.communication.id, storeId), `${staffId}:acknowledged`);
@@ -112,9 +112,4 @@ export class StaffController {
       acknowledged: theirs.filter((_, i) => replies[i]?.[1] === 1).map((item) => item.communication.id),
     };
   }
-}
-
-/** An item shows to a person when it names no role or one of theirs. */
-function mayServe(roles: readonly StoreRole[], restricted: readonly StoreRole[] | undefined): boolean {
-  return !restricted?.length || restricted.some((role) => roles.includes(role));
 }

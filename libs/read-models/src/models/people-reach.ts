@@ -1,6 +1,13 @@
 import type Redis from 'ioredis';
 import { pipelineReplies } from '@lastmeter/redis';
-import type { DomainEvent, PeopleReach, PersonReachRow, ReachCounts, StoreRole } from '@lastmeter/contracts';
+import {
+  servesAny,
+  type DomainEvent,
+  type PeopleReach,
+  type PersonReachRow,
+  type ReachCounts,
+  type StoreRole,
+} from '@lastmeter/contracts';
 import type { StaffState } from '@lastmeter/domain';
 import type { ProjectionContext, ReadModel } from '../model';
 import type { RedisKeys } from '../redis-keys';
@@ -59,10 +66,6 @@ const CHUNK = 1_000;
 
 function emptyCounts(): ReachCounts {
   return { persons: 0, seen: 0, acknowledged: 0, overdue: 0 };
-}
-
-function inAudience(roles: readonly string[], wanted: readonly StoreRole[] | undefined): boolean {
-  return !wanted?.length || roles.some((role) => (wanted as readonly string[]).includes(role));
 }
 
 /**
@@ -164,7 +167,7 @@ export async function peopleOfStores(
     const acted = replies[j * 2 + 1] ?? {};
     const ids = new Set(
       Object.entries(roster)
-        .filter(([, roles]) => inAudience(roles ? roles.split(',') : [], wanted))
+        .filter(([, roles]) => servesAny(roles ? roles.split(',') : [], wanted))
         .map(([staffId]) => staffId),
     );
     for (const field of Object.keys(acted)) ids.add(field.slice(0, field.lastIndexOf(':')));
