@@ -271,27 +271,7 @@ it('describes every socket message and Kafka record of a live scenario, each as 
   await request(apps.command.url).post(`/v1/users/${userId}/disable`).set(bearer(admin())).send({}).expect(200);
   await request(apps.command.url).post(`/v1/users/${userId}/enable`).set(bearer(admin())).send({}).expect(200);
   // A staff member: a person key, a PIN, and erasure's tombstones (person-keys, credentials).
-  const staff = await request(apps.command.url)
-    .post(`/v1/stores/${storeId}/staff`)
-    .set(bearer(admin()))
-    .send({ name: 'Async Person', roles: ['sales'], pin: '2468' })
-    .expect(201);
-  const staffId = staff.body.id as string;
-  await request(apps.command.url)
-    .patch(`/v1/stores/${storeId}/staff/${staffId}`)
-    .set(bearer(admin()))
-    .send({ name: 'Async Persona' })
-    .expect(200);
-  await request(apps.command.url)
-    .delete(`/v1/stores/${storeId}/staff/${staffId}`)
-    .set(bearer(admin()))
-    .send({})
-    .expect(200);
-  await request(apps.command.url)
-    .delete(`/v1/staff/${staffId}/personal-data`)
-    .set(bearer(admin()))
-    .send({})
-    .expect(200);
+  await api.staffLifecycle(storeId, { name: 'Async Person', roles: ['sales'], pin: '2468' }, { name: 'Async Persona' });
 
   const device = await api.terminal(storeId);
   const other = await api.terminal(storeId);

@@ -249,28 +249,12 @@ describe('the sweep: every event type, every read path', () => {
     const staffName = 'Sweepina Forgettable';
     // Six digits: a 4-digit PIN turns up by chance in ids and times of any log.
     secrets.add('739146').add('Sweepina').add('Forgettable');
-    const staff = await request(apps.command.url)
-      .post(`/v1/stores/${storeId}/staff`)
-      .set(bearer(admin()))
-      .send({ name: staffName, roles: ['cashier'], pin: '739146' })
-      .expect(201);
-    const staffId = staff.body.id as string;
-    await request(apps.command.url)
-      .patch(`/v1/stores/${storeId}/staff/${staffId}`)
-      .set(bearer(admin()))
-      .send({ roles: ['cashier', 'stock'], pin: '193764' })
-      .expect(200);
+    await api.staffLifecycle(
+      storeId,
+      { name: staffName, roles: ['cashier'], pin: '739146' },
+      { roles: ['cashier', 'stock'], pin: '193764' },
+    );
     secrets.add('193764');
-    await request(apps.command.url)
-      .delete(`/v1/stores/${storeId}/staff/${staffId}`)
-      .set(bearer(admin()))
-      .send({ reason: 'left' })
-      .expect(200);
-    await request(apps.command.url)
-      .delete(`/v1/staff/${staffId}/personal-data`)
-      .set(bearer(admin()))
-      .send({})
-      .expect(200);
 
     // Sockets: a console watching, and the store's tablet answering everything.
     const consoleSocket = io(`${apps.gateway.url}${CONSOLE_NAMESPACE}`, {

@@ -65,6 +65,28 @@ export class WriteApi {
     if (response.status !== 201) throw new Error(`draft: ${response.status} ${response.text}`);
     return response.body as { id: string; version: number };
   }
+
+  /**
+   * A staff member's whole life as head office runs it (issue 21): added, edited, removed
+   * from the store, then erased (their key and PIN tombstoned). Returns their id.
+   */
+  async staffLifecycle(
+    storeId: string,
+    person: { name: string; roles: string[]; pin: string },
+    edit: Record<string, unknown>,
+  ): Promise<string> {
+    const admin = bearer(this.token('hq-admin'));
+    const expect = async (what: string, call: request.Test, status: number) => {
+      const response = await call.set(admin);
+      if (response.status !== status) throw new Error(`${what}: ${response.status} ${response.text}`);
+      return response.body as { id: string };
+    };
+    const { id } = await expect('add staff', request(this.url).post(`/v1/stores/${storeId}/staff`).send(person), 201);
+    await expect('edit staff', request(this.url).patch(`/v1/stores/${storeId}/staff/${id}`).send(edit), 200);
+    await expect('remove staff', request(this.url).delete(`/v1/stores/${storeId}/staff/${id}`).send({}), 200);
+    await expect('erase staff', request(this.url).delete(`/v1/staff/${id}/personal-data`).send({}), 200);
+    return id;
+  }
 }
 
 /** Scenario helpers that go through the whole lifecycle (an editor's own draft self-approves on publish). */

@@ -179,6 +179,36 @@ function RolesField({
   );
 }
 
+/** A PIN, never shown back and never autofilled: the same field to add and to edit. */
+function PinField({
+  label,
+  hint,
+  value,
+  onChange,
+  errors,
+}: {
+  label: string;
+  hint: string;
+  value: string;
+  onChange: (pin: string) => void;
+  errors: string[];
+}) {
+  return (
+    <Field label={label} hint={hint} errors={errors}>
+      {(id) => (
+        <input
+          id={id}
+          inputMode="numeric"
+          autoComplete="off"
+          value={value}
+          maxLength={6}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
 function AddStaff({ storeId }: { storeId: string }) {
   const command = useCommand();
   const refresh = useRefreshRoster(storeId);
@@ -206,18 +236,13 @@ function AddStaff({ storeId }: { storeId: string }) {
         <Field label="Name" errors={fieldErrors(error, 'name')}>
           {(id) => <input id={id} value={name} maxLength={100} onChange={(e) => setName(e.target.value)} />}
         </Field>
-        <Field label="PIN" hint="4 to 6 digits: tell it to the person" errors={fieldErrors(error, 'pin')}>
-          {(id) => (
-            <input
-              id={id}
-              inputMode="numeric"
-              autoComplete="off"
-              value={pin}
-              maxLength={6}
-              onChange={(e) => setPin(e.target.value)}
-            />
-          )}
-        </Field>
+        <PinField
+          label="PIN"
+          hint="4 to 6 digits: tell it to the person"
+          value={pin}
+          onChange={setPin}
+          errors={fieldErrors(error, 'pin')}
+        />
       </div>
       <RolesField value={roles} onChange={setRoles} errors={fieldErrors(error, 'roles')} />
       <ErrorNotice error={error} shownFields={['name', 'pin', 'roles']} />
@@ -259,18 +284,13 @@ function EditStaff({ person, onDone }: { person: StaffView; onDone: () => void }
         {(id) => <input id={id} value={name} maxLength={100} onChange={(e) => setName(e.target.value)} />}
       </Field>
       <RolesField value={roles} onChange={setRoles} errors={fieldErrors(error, 'roles')} />
-      <Field label="New PIN" hint="leave empty to keep the current one" errors={fieldErrors(error, 'pin')}>
-        {(id) => (
-          <input
-            id={id}
-            inputMode="numeric"
-            autoComplete="off"
-            value={pin}
-            maxLength={6}
-            onChange={(e) => setPin(e.target.value)}
-          />
-        )}
-      </Field>
+      <PinField
+        label="New PIN"
+        hint="leave empty to keep the current one"
+        value={pin}
+        onChange={setPin}
+        errors={fieldErrors(error, 'pin')}
+      />
       <ErrorNotice error={error} shownFields={['name', 'pin', 'roles']} />
       <div className="actions">
         <button type="submit" className="primary">
