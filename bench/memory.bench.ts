@@ -28,7 +28,7 @@ async function settled(sample: () => Promise<{ heap: number; rss: number }>) {
     const now = await sample();
     heap = Math.min(heap, now.heap);
     rss = now.rss;
-    await sleep(2_000);
+    await sleep(sized({ full: 2_000, quick: 2_000, tiny: 250 }));
   }
   return { heap, rss };
 }

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FeedMessage } from '@lastmeter/contracts';
+import { topicNames, type FeedMessage } from '@lastmeter/contracts';
 import { ensureKafkaJars, freePort, lastmeterHome, pidListeningOn, type ClusterStatus } from '@lastmeter/infra';
+import { createKafkaClient } from '@lastmeter/kafka';
+import { createRedisClient } from '@lastmeter/redis';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { CLI, pathWith, runCli } from '../support/cli';
 import { requireEnv } from '../support/env';
@@ -13,6 +15,8 @@ import { eventually } from '../support/eventually';
  * `npm run start:cluster` (issue 18 item 1): three brokers, Redis with Sentinel, two of
  * every app, HAProxy in front of the gateways and the command services. A terminal
  * connected through HAProxy keeps getting items after the gateway it was on is killed.
+ * `lastmeter infra` (the infrastructure part: `infra up|status|down --profile cluster`)
+ * is checked on the same cluster, which saves CI starting a second one.
  */
 const home = mkdtempSync(join(requireEnv('LASTMETER_TEST_ROOT'), 'start-cluster-home-'));
 let child: ChildProcess | undefined;
@@ -80,9 +84,7 @@ async function scenario(): Promise<void> {
   expect(gateways).toHaveLength(2);
   expect(instancePorts('command API \\(HAProxy\\)')).toHaveLength(2);
 
-  const status = await clusterStatus();
-  expect(status.cluster.kafka.filter((k) => k.reachable)).toHaveLength(3);
-  expect(status.cluster.sentinels.filter((s) => s.reachable)).toHaveLength(3);
+  await infraSeesTheCluster();
 
   // Through the balancers: log in as the seeded admin, enroll a terminal of a new store.
   const [, adminUser, adminPassword] = /admin login\s+(\S+) \/ (\S+)/.exec(output)!;
@@ -199,6 +201,69 @@ async function scenario(): Promise<void> {
   process.kill(-child.pid!, 'SIGINT');
   expect(await exited).toBe(0);
   child = undefined;
+
+  // `infra down` stops whatever of the cluster is left, and `infra status` says so.
+  const down = await runCli(['infra', 'down'], infraEnv(), 120_000);
+  expect(down.code).toBe(0);
+  const stopped = (await clusterStatus()).cluster;
+  expect(stopped.running).toBe(false);
+  for (const p of [...stopped.kafka, ...stopped.redis, ...stopped.sentinels]) expect(p.alive).toBe(false);
+}
+
+const infraEnv = () => ({
+  HOME: process.env.HOME,
+  NO_COLOR: '1',
+  LASTMETER_HOME: home,
+  PATH: pathWith(['java', 'redis-server']),
+});
+
+/**
+ * `lastmeter infra` finds the cluster the profile brought up: `up` says it runs and prints
+ * its endpoints, `status` shows every process alive and reachable, the topics are on all
+ * three brokers, the Redis URL reaches the master, and the operational commands find it
+ * without KAFKA_BROKERS or REDIS_URL.
+ */
+async function infraSeesTheCluster(): Promise<void> {
+  const again = await runCli(['infra', 'up', '--profile', 'cluster'], infraEnv());
+  expect(again.stderr).not.toMatch(/\n\s+at /);
+  expect({ code: again.code, stderr: again.stderr }).toMatchObject({ code: 0 });
+  expect(again.stderr).toContain('cluster already running');
+  const printed = Object.fromEntries(
+    again.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+  ) as Record<string, string>;
+  expect(printed.KAFKA_BROKERS!.split(',')).toHaveLength(3);
+  expect(printed.REDIS_URL).toMatch(/^redis\+sentinel:\/\/(127\.0\.0\.1:\d+,){2}127\.0\.0\.1:\d+\/lastmeter$/);
+  expect(printed.KAFKA_REPLICATION_FACTOR).toBe('3');
+
+  const running = (await clusterStatus()).cluster;
+  expect(running.running).toBe(true);
+  expect(running.kafka).toHaveLength(3);
+  expect(running.redis).toHaveLength(2);
+  expect(running.sentinels).toHaveLength(3);
+  for (const p of [...running.kafka, ...running.redis, ...running.sentinels])
+    expect(p).toMatchObject({ alive: true, reachable: true });
+  expect(running.master).toBe(running.redis[0]!.address.replace('redis://', ''));
+
+  const admin = createKafkaClient({ brokers: printed.KAFKA_BROKERS!.split(','), clientId: 'test-profile' }).admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topicNames('').events] });
+    for (const partition of topics[0]!.partitions) expect(partition.replicas).toHaveLength(3);
+  } finally {
+    await admin.disconnect();
+  }
+  const redis = createRedisClient(printed.REDIS_URL!, 'test-profile');
+  try {
+    expect(await redis.role()).toEqual(expect.arrayContaining(['master']));
+  } finally {
+    redis.disconnect();
+  }
+  const letters = await runCli(['dlq', 'list'], infraEnv());
+  expect(letters.stderr).not.toContain('no Kafka or Redis to work on');
+  expect(letters.code).toBe(0);
 }
 
 it('runs two of every app behind HAProxy; a terminal survives losing its gateway, a broker and the Redis master', async () => {
