@@ -259,6 +259,7 @@ it('head office manages a store’s roster and drills reach down to each person;
     'Noah Petit',
   ]);
   expect(await hq.content()).not.toContain('Chloé');
+  await screenshot(hq, 'console-people-reach-erased');
   await hq.getByRole('tab', { name: 'Staff' }).click();
   await hq.getByLabel('Find store').fill('ROSTER');
   await hq.getByLabel('Store', { exact: true }).selectOption({ label: 'ROSTER-UI (ROSTER-UI)' });
