@@ -6,7 +6,8 @@ describe('personal data sealing', () => {
   it('opens what it sealed, for the same person and field', () => {
     const sealed = sealText(key, 'p1', 'name', 'Zoë Dupont');
     expect(sealed.enc).toBe('A256GCM');
-    expect(JSON.stringify(sealed)).not.toContain('Zo');
+    // Whole words: a two-letter fragment turns up by chance in the base64 of the iv and data.
+    expect(JSON.stringify(sealed)).not.toMatch(/Zoë|Dupont/);
     expect(openText(key, 'p1', 'name', sealed)).toBe('Zoë Dupont');
   });
 
