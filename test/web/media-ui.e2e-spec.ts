@@ -243,9 +243,18 @@ describe('media in the web UIs', () => {
       .getByLabel('Photo (optional)')
       .setInputFiles({ name: 'roof.jpg', mimeType: 'image/jpeg', buffer: await testPhoto(800, 600) });
     await tablet.page.getByRole('button', { name: 'Send report' }).click();
-    await hq.getByRole('tab', { name: 'Field reports' }).click();
+    await tablet.page.getByText(/waiting to send/).waitFor({ state: 'detached', timeout: 30_000 });
+    // The inbox reads the reports when it opens: opened again until the report is in
+    // (opening it once at once raced the report on a slow CI run).
     const report = hq.locator('[data-report-id]').filter({ hasText: 'Leaking roof' });
-    await report.waitFor();
+    await eventually(
+      async () => {
+        await hq.getByRole('tab', { name: 'Communications' }).click();
+        await hq.getByRole('tab', { name: 'Field reports' }).click();
+        await report.waitFor({ timeout: 5_000 });
+      },
+      { what: 'the report in the inbox' },
+    );
     await picturesLoaded(hq, '[data-report-id]', 1);
     await screenshot(hq, 'hq-report-photo');
   });
