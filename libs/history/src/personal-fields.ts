@@ -21,6 +21,20 @@ interface Replayed {
   };
 }
 
+/**
+ * A signed-in person's sealed note opened in place: `note`, or `noteErased` once their key
+ * is gone; `sealedNote` is removed either way (replay, the board and the evidence pages).
+ */
+export function openNoteInPlace(
+  item: { staffId?: string; sealedNote?: SealedText; note?: string; noteErased?: true },
+  key: Buffer | undefined,
+): void {
+  const note = openText(key, item.staffId ?? '', 'note', item.sealedNote);
+  delete item.sealedNote;
+  if (note === undefined) item.noteErased = true;
+  else item.note = note;
+}
+
 /** The person and field a line's sealed value belongs to, by event type (docs/privacy.md). */
 function sealedOf(event: Replayed): { personId: string; field: 'name' | 'note'; sealed: SealedText } | undefined {
   const { data } = event;
@@ -72,17 +86,12 @@ export class PersonalFieldOpener {
       lines.map((line) => {
         if (Buffer.isBuffer(line)) return line;
         const sealed = sealedOf(line);
-        if (sealed) {
-          const { personId, field } = sealed;
-          const text = openText(this.known.get(personId) ?? undefined, personId, field, sealed.sealed);
-          if (field === 'name') {
-            line.data.name = text ?? ERASED_PERSON;
-            if (text === undefined) line.data.nameErased = true;
-          } else {
-            delete line.data.sealedNote;
-            if (text === undefined) line.data.noteErased = true;
-            else line.data.note = text;
-          }
+        const key = sealed && (this.known.get(sealed.personId) ?? undefined);
+        if (sealed?.field === 'note') openNoteInPlace(line.data, key);
+        else if (sealed) {
+          const name = openText(key, sealed.personId, 'name', sealed.sealed);
+          line.data.name = name ?? ERASED_PERSON;
+          if (name === undefined) line.data.nameErased = true;
         }
         return Buffer.from(`${JSON.stringify(line)}\n`);
       }),

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { ERASED_PERSON, openText } from '@lastmeter/auth';
 import type { SealedText } from '@lastmeter/contracts';
+import { openNoteInPlace } from './personal-fields';
 import { listStaff, PersonKeyMirror, type RedisKeys, type StaffEntry } from '@lastmeter/read-models';
 
 export interface NamedStaff extends StaffEntry {
@@ -39,10 +40,5 @@ export async function openNotes(redis: Redis, keys: RedisKeys, evidence: NoteBea
   const sealed = evidence.filter((item) => item.sealedNote);
   if (sealed.length === 0) return;
   const personKeys = await new PersonKeyMirror(redis, keys).keysOf(sealed.map((item) => item.staffId ?? ''));
-  for (const item of sealed) {
-    const note = openText(personKeys.get(item.staffId ?? ''), item.staffId ?? '', 'note', item.sealedNote);
-    if (note === undefined) item.noteErased = true;
-    else item.note = note;
-    delete item.sealedNote;
-  }
+  for (const item of sealed) openNoteInPlace(item, personKeys.get(item.staffId ?? ''));
 }
