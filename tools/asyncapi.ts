@@ -30,6 +30,7 @@ import {
   MAX_RECEIPTS_BYTES,
   MAX_RECEIPTS_PER_MESSAGE,
   MAX_REPORT_ATTACHMENTS,
+  FEED_ITEMS_MAX,
   SNAPSHOT_CHUNK_ITEMS,
   TERMINAL_NAMESPACE,
   TOPICS,
@@ -171,6 +172,18 @@ const TERMINAL: Namespace = {
       description:
         'Each item is exactly what its `feed` message would have been. The chunks of one live set hold ' +
         '`hello.snapshot` items together; an empty live set sends none.',
+    },
+    {
+      id: 'feed.items',
+      name: 'feed.items',
+      from: 'server',
+      schema: 'FeedItems',
+      title: 'Feed items',
+      summary: `Two to ${FEED_ITEMS_MAX} consecutive feed items at once, to a terminal that connected with \`feedBatches: true\`.`,
+      description:
+        'Sent when more than one item is due at once (a backlog after reconnecting, a burst of publishes while ' +
+        'the socket was busy). Each item is exactly what its `feed` message would have been: take them in order ' +
+        'as `feed` messages. A single due item still comes as `feed`.',
     },
     {
       id: 'token',

@@ -36,6 +36,7 @@ const MESSAGE_ROOTS = [
   'TokenExpired',
   'FeedMessage',
   'LiveSetChunk',
+  'FeedItems',
   'EarlierPayload',
   'EarlierAck',
   'Revoked',

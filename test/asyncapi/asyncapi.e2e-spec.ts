@@ -363,10 +363,15 @@ it('describes every socket message and Kafka record of a live scenario, each as 
     expect(await refused('console', { token: tokenFor(ns, 'analyst', { sub: userId }) })).toBe('session-ended'),
   );
 
-  // --- Terminals: the live set in chunks, one item per message after a foreign cursor (reset), refusals.
+  // --- Terminals: the live set in chunks, one item per message after a foreign cursor (reset), a backlog in one message, refusals.
   const chunked = await terminal({ token: device.token, snapshotChunks: true });
   expect(chunked.hello.snapshot).toBeGreaterThan(0);
   const single = await terminal({ token: other.token, cursor: '1', epoch: 'not-this-epoch' });
+  // A backlog (everything after feedSeq 1) to a terminal that takes items several at once.
+  expect(chunked.hello.headSeq).toBeGreaterThan(2);
+  const batched = await terminal({ token: device.token, cursor: '1', epoch: chunked.hello.epoch, feedBatches: true });
+  await eventually(() => expect(captured.some((c) => c.event === 'feed.items')).toBe(true));
+  batched.socket.close();
   const doomedSocket = await terminal({ token: doomed.token });
   expect(await refused('terminal', probe({}))).toBe('token-missing');
   expect(await refused('terminal', { token: 'not-a-jwt' })).toBe('token-invalid');

@@ -1,4 +1,11 @@
-import { topicNames, type DomainEvent, type FeedMessage, type Hello, type LiveSetChunk } from '@lastmeter/contracts';
+import {
+  topicNames,
+  type DomainEvent,
+  type FeedMessage,
+  type Hello,
+  type FeedItems,
+  type LiveSetChunk,
+} from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
@@ -73,12 +80,16 @@ async function witness(): Promise<FeedMessage[]> {
 
 const idOf = (m: FeedMessage) => ('communication' in m ? m.communication.id : 'hidden');
 
-/** The `feed` items (and `feed.snapshot` chunks' items) printed since `from`, in order. */
+/** The `feed` items (and the items of `feed.snapshot` and `feed.items` messages) printed since `from`, in order. */
 function itemsSince(terminal: NativeTerminal, from: number): FeedMessage[] {
   return terminal
     .since(from)
     .flatMap((e) =>
-      e.event === 'feed' ? [e.data as FeedMessage] : e.event === 'feed.snapshot' ? (e.data as LiveSetChunk).items : [],
+      e.event === 'feed'
+        ? [e.data as FeedMessage]
+        : e.event === 'feed.snapshot' || e.event === 'feed.items'
+          ? (e.data as LiveSetChunk | FeedItems).items
+          : [],
     );
 }
 
@@ -121,9 +132,10 @@ it('connects with string auth only, resumes by a decimal-string cursor and gets 
   await eventually(() => expect(seen.map(idOf)).toEqual([...before, ...live, ...missed]));
 
   // 4. Back with the cursor as a decimal string and the epoch of hello: exactly the missed
-  // items, in order, and no live set.
+  // items, in order, and no live set; asked for with `feedBatches: "true"`, all three in
+  // one `feed.items` message.
   const back = android.events.length;
-  android.connect({ token, cursor: String(cursor), epoch: hello.epoch });
+  android.connect({ token, cursor: String(cursor), epoch: hello.epoch, feedBatches: 'true' });
   const again = (await next(android, 'hello', back)).data as Hello;
   expect(again).toEqual({
     epoch: hello.epoch,
@@ -140,6 +152,9 @@ it('connects with string auth only, resumes by a decimal-string cursor and gets 
     [7, missed[2]],
   ]);
   expect(resumed.some((m) => m.snapshot || m.reset)).toBe(false);
+  expect(android.since(back).filter((e) => e.event.startsWith('feed'))).toEqual([
+    expect.objectContaining({ event: 'feed.items' }),
+  ]);
 
   // 5. A receipt, acked once Kafka has it; the resend is a duplicate.
   const receipt = { communicationId: missed[2], kind: 'read', revision: 1 };

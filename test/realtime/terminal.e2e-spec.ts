@@ -1,5 +1,12 @@
 import { io, type Socket } from 'socket.io-client';
-import { TERMINAL_NAMESPACE, topicNames, type DomainEvent, type FeedMessage, type Hello } from '@lastmeter/contracts';
+import {
+  TERMINAL_NAMESPACE,
+  topicNames,
+  type DomainEvent,
+  type FeedItems,
+  type FeedMessage,
+  type Hello,
+} from '@lastmeter/contracts';
 import { ConnectRefused, MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApp, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
@@ -127,6 +134,67 @@ it('resumes from a cursor sent as its decimal string (all a string-only native c
   expect(idsOf(received)).toEqual(missed);
   expectGapFree(received, held + 1);
   expect(received.some((m) => m.snapshot || m.reset)).toBe(false);
+});
+
+/** A raw Socket.IO terminal (no TerminalClient) that records every feed message it gets, by event. */
+async function rawTerminal(auth: Record<string, unknown>) {
+  const messages: Array<{ event: string; items: FeedMessage[] }> = [];
+  const socket: Socket = io(`${apps.gateway.url}${TERMINAL_NAMESPACE}`, {
+    auth,
+    transports: ['websocket'],
+    reconnection: false,
+  });
+  sockets.push(socket);
+  socket.on('feed', (message: FeedMessage) => messages.push({ event: 'feed', items: [message] }));
+  socket.on('feed.items', ({ items }: FeedItems) => messages.push({ event: 'feed.items', items }));
+  const hello = await new Promise<Hello>((resolve, reject) => {
+    socket.once('hello', resolve);
+    socket.once('connect_error', reject);
+  });
+  return { socket, hello, messages, items: () => messages.flatMap((m) => m.items) };
+}
+
+it('sends a backlog in one feed.items message to a terminal that asks (feedBatches), each as its roles see it', async () => {
+  // A region of its own: no live communication of another test lands in this store's feed.
+  const store = await api.store('B1', await api.region('batches'));
+  const watcher = await terminal(store);
+  const cashier = await api.terminal(store, ['cashier']);
+  const manager = await api.terminal(store, ['store-manager']);
+  const first = await api.publish({ title: 'Batch 1', audience: { storeIds: [store] } });
+  const backlog = [
+    await api.publish({ title: 'Batch 2', audience: { storeIds: [store] } }),
+    await api.publish({ title: 'Batch 3, managers', audience: { storeIds: [store], roles: ['store-manager'] } }),
+    await api.publish({ title: 'Batch 4', audience: { storeIds: [store] } }),
+  ];
+  await eventually(() => expect(watcher.received).toHaveLength(4));
+  expect(idsOf(watcher.received)).toEqual([first, backlog[0], 'hidden', backlog[2]]);
+
+  // Back at cursor 1: the three after it in one message (the cashier's view hides the
+  // managers' item), or one `feed` each for a client that does not ask.
+  const auth = { cursor: '1', epoch: watcher.hello.epoch };
+  const batchedCashier = await rawTerminal({ ...auth, token: cashier.token, feedBatches: 'true' });
+  const batchedManager = await rawTerminal({ ...auth, token: manager.token, feedBatches: true });
+  const oneByOne = await rawTerminal({ ...auth, token: manager.token });
+  await eventually(() => {
+    for (const t of [batchedCashier, batchedManager, oneByOne]) expect(t.items()).toHaveLength(3);
+  });
+  expect(batchedCashier.messages.map((m) => m.event)).toEqual(['feed.items']);
+  expect(idsOf(batchedCashier.items())).toEqual([backlog[0], 'hidden', backlog[2]]);
+  expect(batchedManager.messages.map((m) => m.event)).toEqual(['feed.items']);
+  expect(idsOf(batchedManager.items())).toEqual(backlog);
+  expect(oneByOne.messages.map((m) => m.event)).toEqual(['feed', 'feed', 'feed']);
+  expect(idsOf(oneByOne.items())).toEqual(backlog);
+  for (const t of [batchedCashier, batchedManager, oneByOne]) expectGapFree(t.items(), 2);
+
+  // Live, one item at a time: a plain `feed` for everyone.
+  const live = await api.publish({ title: 'Batch 5', audience: { storeIds: [store] } });
+  await eventually(() => {
+    for (const t of [batchedCashier, batchedManager, oneByOne]) expect(t.items()).toHaveLength(4);
+  });
+  for (const t of [batchedCashier, batchedManager, oneByOne]) {
+    expect(t.messages.at(-1)).toEqual({ event: 'feed', items: [expect.objectContaining({ feedSeq: 5 })] });
+    expect(idsOf(t.items()).at(-1)).toBe(live);
+  }
 });
 
 it('loses and repeats nothing at the seam when publishing continues during the reconnect', async () => {

@@ -32,6 +32,14 @@ export interface TerminalAuth {
    * `"true"`. Absent (a client from before) or anything else: one `feed` message per item.
    */
   snapshotChunks?: boolean | 'true' | 'false';
+  /**
+   * The terminal takes feed items as `feed.items` messages (FeedItems) whenever more than
+   * one is due at once (a backlog after reconnecting, or a burst of publishes while its
+   * socket was busy), instead of one `feed` message each: `true` or `"true"`. A single
+   * item still comes as `feed`. Absent (a client from before) or anything else: one
+   * `feed` message per item.
+   */
+  feedBatches?: boolean | 'true' | 'false';
 }
 
 /** Why a connection was refused: `connect_error` carries `{ message, data: { reason } }`. */
@@ -199,6 +207,19 @@ export const SNAPSHOT_CHUNK_ITEMS = 500;
  * `hello.snapshot` items; an empty live set sends none.
  */
 export interface LiveSetChunk {
+  items: FeedMessage[];
+}
+
+/** Most items in one `feed.items` message (the gateway reads a store's feed in pages of this size). */
+export const FEED_ITEMS_MAX = 200;
+
+/**
+ * Server → client `feed.items`, to a terminal that connected with `feedBatches: true`:
+ * two or more consecutive items of its feed, in feedSeq order, each exactly what its
+ * `feed` message would have been (`reset` on the first item after an epoch change). Take
+ * them one after the other as `feed` messages; the cursor is the last one's feedSeq.
+ */
+export interface FeedItems {
   items: FeedMessage[];
 }
 

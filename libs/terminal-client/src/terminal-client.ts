@@ -9,6 +9,7 @@ import {
   type EarlierPayload,
   type FeedMessage,
   type Hello,
+  type FeedItems,
   type LiveSetChunk,
   type ReceiptPayload,
   type Reminder,
@@ -76,8 +77,9 @@ type Listener<T> = (value: T) => void;
  * cursor it starts from the store's live set: `hello.snapshot` items (flagged
  * `snapshot`, handed to `onItem` one by one as they come), with `hello.headSeq` as the
  * cursor once they have all arrived (a connection lost half-way gets the live set
- * again). It asks for the live set in `feed.snapshot` chunks (`auth.snapshotChunks`),
- * and also takes it as one `feed` message per item (a gateway from before).
+ * again). It asks for the live set in `feed.snapshot` chunks (`auth.snapshotChunks`)
+ * and for items due at once in one `feed.items` message (`auth.feedBatches`), and also
+ * takes them as one `feed` message per item (a gateway from before).
  */
 export class TerminalClient {
   readonly socket: Socket;
@@ -154,6 +156,10 @@ export class TerminalClient {
     this.socket.on('feed.snapshot', (chunk: LiveSetChunk) => {
       for (const message of chunk.items) this.receive(message);
     });
+    // Several consecutive items at once (a backlog, a burst): each as its own `feed`.
+    this.socket.on('feed.items', (batch: FeedItems) => {
+      for (const message of batch.items) this.receive(message);
+    });
     // Lost during a live set: the cursor is still the one before it, so the next connect
     // gets the live set again.
     this.socket.on('disconnect', () => (this.snapshot = undefined));
@@ -176,6 +182,7 @@ export class TerminalClient {
       cursor: this.cursor,
       ...(this.epoch ? { epoch: this.epoch } : {}),
       snapshotChunks: true,
+      feedBatches: true,
     };
   }
 

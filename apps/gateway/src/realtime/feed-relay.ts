@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import type { Socket } from 'socket.io';
 import type { TokenClaims } from '@lastmeter/auth';
-import type { FeedMessage, SlowConsumer } from '@lastmeter/contracts';
+import { FEED_ITEMS_MAX, type FeedItems, type FeedMessage, type SlowConsumer } from '@lastmeter/contracts';
 import { readFeed, type FeedItem } from '@lastmeter/read-models';
 import { ReadModels, ReadModelsRecovering } from '../read/read-models.service';
 import { visibleTo } from '../read/scope';
@@ -10,8 +10,8 @@ import { contextOf, inSpan, linksTo, SpanKind } from '@lastmeter/kafka';
 import { GatewayMetrics } from './gateway-metrics';
 import { NotificationHub } from './notification-hub';
 
-/** Items read from Redis per round trip. */
-const PAGE = 200;
+/** Items read from Redis per round trip (and so the most a `feed.items` message holds). */
+const PAGE = FEED_ITEMS_MAX;
 
 /** One connected terminal: where it is in its store's feed. */
 export interface TerminalSession {
@@ -28,6 +28,8 @@ export interface TerminalSession {
   connectedAt: number;
   /** Since when its write buffer has been full (it gets nothing more until it drains). */
   fullSince?: number;
+  /** It takes `feed.items` (`auth.feedBatches`): what is due at once goes in one message. */
+  batches?: boolean;
 }
 
 /** Trace contexts a store's pump keeps between two rounds. */
@@ -161,7 +163,11 @@ class StorePump {
       if (open.length === 0) return;
       const from = Math.min(...open.map((s) => s.cursor));
       const { items } = await readFeed(this.models.redis, await this.models.keys(), this.storeId, from, PAGE);
-      for (const item of items) this.deliver(open, item);
+      const batching = open.filter((s) => s.batches);
+      const single = batching.length === open.length ? [] : open.filter((s) => !s.batches);
+      if (single.length > 0) for (const item of items) this.deliver(single, item);
+      // The fan-out latency of an item is observed once: by `deliver` when it has terminals too.
+      if (batching.length > 0) this.deliverPage(batching, items, single.length === 0);
       if (items.length < PAGE) return;
     }
   }
@@ -210,6 +216,63 @@ class StorePump {
   }
 
   /**
+   * Sends each terminal that takes `feed.items` everything of `items` (a page of the feed,
+   * in feedSeq order) it is due for, in one message: `feed.items`, or `feed` when one
+   * item is due. Terminals due for the same messages (same cursor, same items hidden from
+   * their roles) get them as one broadcast, encoded once. A burst of publishes, or a
+   * backlog, costs a socket one packet per page instead of one per item.
+   */
+  private deliverPage(sessions: TerminalSession[], items: FeedItem[], observeFanOut: boolean): void {
+    const groups = new Map<string, { messages: FeedMessage[]; sessions: TerminalSession[] }>();
+    const liveItems = new Set<FeedItem>();
+    let missed = 0;
+    /** Messages sent: sockets that got one `feed`, and one `feed.items`. */
+    let singles = 0;
+    let batches = 0;
+    for (const session of sessions) {
+      if (session.closed || session.fullSince !== undefined) continue;
+      const first = items.findIndex((item) => item.feedSeq > session.cursor);
+      if (first < 0) continue;
+      const due = items.slice(first);
+      if (due[0]!.feedSeq !== session.cursor + 1) {
+        this.logger.error(`store ${this.storeId}: feed jumps from ${session.cursor} to ${due[0]!.feedSeq}`);
+      }
+      if (buffered(session.socket) >= this.maxBuffered) {
+        this.full(session);
+        continue;
+      }
+      const messages: FeedMessage[] = due.map((item) => visibleTo(session.claims, item));
+      for (const item of due) {
+        if (Date.parse(item.at) >= session.connectedAt) liveItems.add(item);
+        else missed++;
+      }
+      session.cursor = due.at(-1)!.feedSeq;
+      if (messages.length === 1) singles++;
+      else batches++;
+      if (session.reset) {
+        session.reset = false;
+        messages[0] = { ...messages[0]!, reset: true };
+        emitDue(session.socket, messages);
+        continue;
+      }
+      const key = `${first}:${messages.map((m) => ('hidden' in m ? 'h' : 'v')).join('')}`;
+      const group = groups.get(key) ?? { messages, sessions: [] as TerminalSession[] };
+      group.sessions.push(session);
+      groups.set(key, group);
+    }
+    for (const { messages, sessions: due } of groups.values()) {
+      if (due.length === 1) emitDue(due[0]!.socket, messages);
+      else emitDue(due[0]!.socket.nsp.to(due.map((s) => s.socket.id)), messages);
+    }
+    this.metrics.sent('terminal', 'feed', singles);
+    this.metrics.sent('terminal', 'feed.items', batches);
+    this.metrics.backlogSent(missed);
+    if (!observeFanOut) return;
+    const now = Date.now();
+    for (const item of liveItems) this.metrics.fannedOut((now - Date.parse(item.at)) / 1000);
+  }
+
+  /**
    * The socket's buffer is full: send it nothing more until it drains. If it does not
    * drain within SLOW_CONSUMER_MS it has stopped reading: drop it rather than buffer
    * without bound or hold the others back; it resumes from its cursor when it reconnects.
@@ -235,6 +298,12 @@ class StorePump {
     }, SLOW_CONSUMER_MS);
     conn.once('drain', drained);
   }
+}
+
+/** One due item as `feed`, several as one `feed.items`. */
+function emitDue(to: { emit(event: string, payload: unknown): unknown }, messages: FeedMessage[]): void {
+  if (messages.length === 1) to.emit('feed', messages[0]);
+  else to.emit('feed.items', { items: messages } satisfies FeedItems);
 }
 
 /** Packets engine.io holds for a socket that its transport has not taken yet. */

@@ -1979,6 +1979,22 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
     "additionalProperties": false,
     "description": "A feed entry as the read API and the terminal protocol show it (docs/design.md sections 5, 6)."
   },
+  "FeedItems": {
+    "type": "object",
+    "properties": {
+      "items": {
+        "type": "array",
+        "items": {
+          "$ref": "#/components/schemas/FeedMessage"
+        }
+      }
+    },
+    "required": [
+      "items"
+    ],
+    "additionalProperties": false,
+    "description": "Server → client `feed.items`, to a terminal that connected with `feedBatches: true`: two or more consecutive items of its feed, in feedSeq order, each exactly what its `feed` message would have been (`reset` on the first item after an epoch change). Take them one after the other as `feed` messages; the cursor is the last one's feedSeq."
+  },
   "FeedMessage": {
     "anyOf": [
       {
@@ -5371,6 +5387,22 @@ export const CONTRACT_SCHEMAS: Record<string, Record<string, unknown>> = {
           }
         ],
         "description": "The terminal takes the live set (`hello.snapshot`) as `feed.snapshot` messages of many items each (LiveSetChunk) instead of one `feed` message per item: `true` or `\"true\"`. Absent (a client from before) or anything else: one `feed` message per item."
+      },
+      "feedBatches": {
+        "anyOf": [
+          {
+            "type": "boolean"
+          },
+          {
+            "type": "string",
+            "const": "true"
+          },
+          {
+            "type": "string",
+            "const": "false"
+          }
+        ],
+        "description": "The terminal takes feed items as `feed.items` messages (FeedItems) whenever more than one is due at once (a backlog after reconnecting, or a burst of publishes while its socket was busy), instead of one `feed` message each: `true` or `\"true\"`. A single item still comes as `feed`. Absent (a client from before) or anything else: one `feed` message per item."
       }
     },
     "required": [

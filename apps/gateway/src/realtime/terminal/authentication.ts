@@ -121,6 +121,7 @@ export class TerminalAuthentication {
         reset: false,
         closed: false,
         connectedAt: Date.now(),
+        batches: options.feedBatches,
       },
       epoch: await this.epoch.get(),
       requestedCursor: cursor,

@@ -1,4 +1,4 @@
-import { parseCursor, parseSnapshotChunks, readHandshake } from './handshake';
+import { parseCursor, parseFlag, readHandshake } from './handshake';
 
 describe('parseCursor: auth.cursor as JSON sends it or as its decimal string', () => {
   it('takes a non-negative safe integer', () => {
@@ -64,32 +64,37 @@ describe('parseCursor: auth.cursor as JSON sends it or as its decimal string', (
   });
 });
 
-describe('parseSnapshotChunks: auth.snapshotChunks', () => {
-  it('asks for chunks with true or "true" only', () => {
-    expect(parseSnapshotChunks(true)).toBe(true);
-    expect(parseSnapshotChunks('true')).toBe(true);
+describe('parseFlag: auth.snapshotChunks and auth.feedBatches', () => {
+  it('asks with true or "true" only', () => {
+    expect(parseFlag(true)).toBe(true);
+    expect(parseFlag('true')).toBe(true);
     for (const value of [undefined, null, false, 'false', '', 'TRUE', '1', 1, 'yes']) {
-      expect(parseSnapshotChunks(value)).toBe(false);
+      expect(parseFlag(value)).toBe(false);
     }
   });
 });
 
 describe('readHandshake: the options of a /terminal handshake', () => {
   it('reads typed values and the all-strings auth of a native client alike', () => {
-    expect(readHandshake({ token: 't' })).toEqual({ cursor: 0, snapshotChunks: false });
-    expect(readHandshake({ token: 't', cursor: 12, epoch: 'e1', snapshotChunks: true })).toEqual({
+    expect(readHandshake({ token: 't' })).toEqual({ cursor: 0, snapshotChunks: false, feedBatches: false });
+    expect(readHandshake({ token: 't', cursor: 12, epoch: 'e1', snapshotChunks: true, feedBatches: true })).toEqual({
       cursor: 12,
       epoch: 'e1',
       snapshotChunks: true,
+      feedBatches: true,
     });
-    expect(readHandshake({ token: 't', cursor: '12', epoch: 'e1', snapshotChunks: 'true' })).toEqual({
+    expect(
+      readHandshake({ token: 't', cursor: '12', epoch: 'e1', snapshotChunks: 'true', feedBatches: 'true' }),
+    ).toEqual({
       cursor: 12,
       epoch: 'e1',
       snapshotChunks: true,
+      feedBatches: true,
     });
-    expect(readHandshake({ token: 't', cursor: '0', snapshotChunks: 'false' })).toEqual({
+    expect(readHandshake({ token: 't', cursor: '0', snapshotChunks: 'false', feedBatches: 'false' })).toEqual({
       cursor: 0,
       snapshotChunks: false,
+      feedBatches: false,
     });
   });
 

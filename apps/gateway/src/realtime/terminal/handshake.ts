@@ -1,7 +1,7 @@
 /**
  * What a `/terminal` handshake's `auth` says besides the token (docs/design.md section 6,
- * docs/terminal-protocol.md): the cursor, the epoch and whether the live set comes in
- * chunks. Native apps send `auth` through their platform's Socket.IO client, and
+ * docs/terminal-protocol.md): the cursor, the epoch, whether the live set comes in
+ * chunks and whether feed items may come several to a message. Native apps send `auth` through their platform's Socket.IO client, and
  * socket.io-client-java (Android) can only send strings there, so each value is taken as
  * JSON sends it or as its string.
  */
@@ -23,8 +23,8 @@ export function parseCursor(value: unknown): number | undefined {
   return Number.isSafeInteger(cursor) ? cursor : undefined;
 }
 
-/** `auth.snapshotChunks`: `true` or `"true"` asks for chunks; anything else does not. */
-export function parseSnapshotChunks(value: unknown): boolean {
+/** `auth.snapshotChunks` and `auth.feedBatches`: `true` or `"true"` asks; anything else does not. */
+export function parseFlag(value: unknown): boolean {
   return value === true || value === 'true';
 }
 
@@ -33,6 +33,7 @@ export interface HandshakeOptions {
   cursor: number;
   epoch?: string;
   snapshotChunks: boolean;
+  feedBatches: boolean;
 }
 
 /** Why `auth` was refused (reason `bad-cursor`), in words for the `connect_error` message. */
@@ -57,6 +58,7 @@ export function readHandshake(auth: Partial<Record<keyof TerminalAuth, unknown>>
   return {
     cursor,
     ...(auth.epoch !== undefined ? { epoch: auth.epoch } : {}),
-    snapshotChunks: parseSnapshotChunks(auth.snapshotChunks),
+    snapshotChunks: parseFlag(auth.snapshotChunks),
+    feedBatches: parseFlag(auth.feedBatches),
   };
 }

@@ -26,7 +26,7 @@ import org.json.JSONObject;
  *   <li>{@code {"cmd":"connect","auth":{"token":"…","cursor":"12","epoch":"…"}}}: a new
  *       socket with that auth, which must be all strings (the library's {@code IO.Options.auth}
  *       is a {@code Map<String, String>}); prints {@code connect}, {@code connect_error},
- *       {@code hello}, {@code feed} (with its {@code feedSeq}), {@code feed.snapshot},
+ *       {@code hello}, {@code feed} (with its {@code feedSeq}), {@code feed.snapshot}, {@code feed.items},
  *       {@code token}, {@code token-expired}, {@code revoked} and {@code disconnect}.
  *   <li>{@code {"cmd":"emit","id":"r1","event":"receipt","payload":{…}}}: sends the event
  *       with an ack callback; prints {@code {"event":"ack","id":"r1","data":{…}}}.
@@ -36,7 +36,7 @@ import org.json.JSONObject;
  */
 public final class NativeTerminal {
   private static final String[] SERVER_EVENTS = {
-    "hello", "feed.snapshot", "token", "token-expired", "revoked", "slow-consumer"
+    "hello", "feed.snapshot", "feed.items", "token", "token-expired", "revoked", "slow-consumer"
   };
 
   private final String url;
