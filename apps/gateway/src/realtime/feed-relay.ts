@@ -35,6 +35,14 @@ export interface TerminalSession {
 /** Trace contexts a store's pump keeps between two rounds. */
 const MAX_TRACES = 8;
 
+/**
+ * Messages a terminal that takes `feed.items` may have waiting behind the one being
+ * written (each up to a page of items, so the packet cap of the others would let a socket
+ * hold 200 times as much). What comes meanwhile stays in Redis and goes in the next
+ * message, all of it, once the socket drains.
+ */
+const BATCHES_BUFFERED = 2;
+
 /** A terminal whose buffer stays full this long has stopped reading: it is disconnected. */
 export const SLOW_CONSUMER_MS = 5_000;
 
@@ -237,7 +245,7 @@ class StorePump {
       if (due[0]!.feedSeq !== session.cursor + 1) {
         this.logger.error(`store ${this.storeId}: feed jumps from ${session.cursor} to ${due[0]!.feedSeq}`);
       }
-      if (buffered(session.socket) >= this.maxBuffered) {
+      if (buffered(session.socket) >= Math.min(this.maxBuffered, BATCHES_BUFFERED)) {
         this.full(session);
         continue;
       }
