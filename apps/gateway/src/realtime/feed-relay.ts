@@ -171,11 +171,16 @@ class StorePump {
       if (open.length === 0) return;
       const from = Math.min(...open.map((s) => s.cursor));
       const { items } = await readFeed(this.models.redis, await this.models.keys(), this.storeId, from, PAGE);
-      const batching = open.filter((s) => s.batches);
-      const single = batching.length === open.length ? [] : open.filter((s) => !s.batches);
-      if (single.length > 0) for (const item of items) this.deliver(single, item);
-      // The fan-out latency of an item is observed once: by `deliver` when it has terminals too.
-      if (batching.length > 0) this.deliverPage(batching, items, single.length === 0);
+      if (items.length === 1) {
+        // Live, one item at a time (the usual case): one `feed`, whatever the terminals take.
+        this.deliver(open, items[0]!);
+      } else {
+        const batching = open.filter((s) => s.batches);
+        const single = batching.length === open.length ? [] : open.filter((s) => !s.batches);
+        for (const item of single.length > 0 ? items : []) this.deliver(single, item);
+        // The fan-out latency of an item is observed once: by `deliver` when it has terminals too.
+        if (batching.length > 0) this.deliverPage(batching, items, single.length === 0);
+      }
       if (items.length < PAGE) return;
     }
   }
@@ -196,7 +201,7 @@ class StorePump {
       if (item.feedSeq !== session.cursor + 1) {
         this.logger.error(`store ${this.storeId}: feed jumps from ${session.cursor} to ${item.feedSeq}`);
       }
-      if (buffered(session.socket) >= this.maxBuffered) {
+      if (buffered(session.socket) >= this.cap(session)) {
         this.full(session);
         continue;
       }
@@ -245,7 +250,7 @@ class StorePump {
       if (due[0]!.feedSeq !== session.cursor + 1) {
         this.logger.error(`store ${this.storeId}: feed jumps from ${session.cursor} to ${due[0]!.feedSeq}`);
       }
-      if (buffered(session.socket) >= Math.min(this.maxBuffered, BATCHES_BUFFERED)) {
+      if (buffered(session.socket) >= this.cap(session)) {
         this.full(session);
         continue;
       }
@@ -278,6 +283,11 @@ class StorePump {
     if (!observeFanOut) return;
     const now = Date.now();
     for (const item of liveItems) this.metrics.fannedOut((now - Date.parse(item.at)) / 1000);
+  }
+
+  /** Packets a terminal's socket may have waiting before it gets nothing more until it drains. */
+  private cap(session: TerminalSession): number {
+    return session.batches ? Math.min(this.maxBuffered, BATCHES_BUFFERED) : this.maxBuffered;
   }
 
   /**
