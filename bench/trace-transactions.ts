@@ -8,11 +8,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createKafkaClient, createProducer } from '@lastmeter/kafka';
-import { benchInfra, runMain } from './support';
+import { benchInfra, percentile, runMain } from './support';
 
 const ms = (a: bigint, b: bigint) => Number(b - a) / 1e6;
-const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(1);
-const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!.toFixed(1);
+const at = (p: number) => (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  ).toFixed(1);
+const p50 = at(50);
+const p90 = at(90);
 
 async function main(): Promise<void> {
   const infra = await benchInfra();

@@ -152,14 +152,13 @@ export class TerminalClient {
       }
     });
     this.socket.on('feed', (message: FeedMessage) => this.receive(message));
-    // Many items of the live set in one message: each handed over as its own `feed` would be.
-    this.socket.on('feed.snapshot', (chunk: LiveSetChunk) => {
-      for (const message of chunk.items) this.receive(message);
-    });
-    // Several consecutive items at once (a backlog, a burst): each as its own `feed`.
-    this.socket.on('feed.items', (batch: FeedItems) => {
-      for (const message of batch.items) this.receive(message);
-    });
+    // Many items in one message, of the live set (`feed.snapshot`) or due at once (a
+    // backlog, a burst: `feed.items`): each handed over as its own `feed` would be.
+    const receiveAll = ({ items }: LiveSetChunk | FeedItems) => {
+      for (const message of items) this.receive(message);
+    };
+    this.socket.on('feed.snapshot', receiveAll);
+    this.socket.on('feed.items', receiveAll);
     // Lost during a live set: the cursor is still the one before it, so the next connect
     // gets the live set again.
     this.socket.on('disconnect', () => (this.snapshot = undefined));

@@ -176,8 +176,8 @@ class StorePump {
         this.deliver(open, items[0]!);
       } else {
         const batching = open.filter((s) => s.batches);
-        const single = batching.length === open.length ? [] : open.filter((s) => !s.batches);
-        for (const item of single.length > 0 ? items : []) this.deliver(single, item);
+        const single = open.filter((s) => !s.batches);
+        if (single.length > 0) for (const item of items) this.deliver(single, item);
         // The fan-out latency of an item is observed once: by `deliver` when it has terminals too.
         if (batching.length > 0) this.deliverPage(batching, items, single.length === 0);
       }
@@ -198,13 +198,7 @@ class StorePump {
     let missed = 0;
     for (const session of sessions) {
       if (session.closed || session.fullSince !== undefined || item.feedSeq <= session.cursor) continue;
-      if (item.feedSeq !== session.cursor + 1) {
-        this.logger.error(`store ${this.storeId}: feed jumps from ${session.cursor} to ${item.feedSeq}`);
-      }
-      if (buffered(session.socket) >= this.cap(session)) {
-        this.full(session);
-        continue;
-      }
+      if (!this.mayTake(session, item.feedSeq)) continue;
       const message = visibleTo(session.claims, item);
       session.cursor = item.feedSeq;
       if (appended >= session.connectedAt) live++;
@@ -247,13 +241,7 @@ class StorePump {
       const first = items.findIndex((item) => item.feedSeq > session.cursor);
       if (first < 0) continue;
       const due = items.slice(first);
-      if (due[0]!.feedSeq !== session.cursor + 1) {
-        this.logger.error(`store ${this.storeId}: feed jumps from ${session.cursor} to ${due[0]!.feedSeq}`);
-      }
-      if (buffered(session.socket) >= this.cap(session)) {
-        this.full(session);
-        continue;
-      }
+      if (!this.mayTake(session, due[0]!.feedSeq)) continue;
       const messages: FeedMessage[] = due.map((item) => visibleTo(session.claims, item));
       for (const item of due) {
         if (Date.parse(item.at) >= session.connectedAt) liveItems.add(item);
@@ -285,9 +273,19 @@ class StorePump {
     for (const item of liveItems) this.metrics.fannedOut((now - Date.parse(item.at)) / 1000);
   }
 
-  /** Packets a terminal's socket may have waiting before it gets nothing more until it drains. */
-  private cap(session: TerminalSession): number {
-    return session.batches ? Math.min(this.maxBuffered, BATCHES_BUFFERED) : this.maxBuffered;
+  /**
+   * Whether a terminal due for items from `next` on may be sent them now: not while its
+   * socket has as many packets waiting as it may (it is marked full and waits for the
+   * drain). A `next` other than its cursor + 1 is a gap upstream, logged.
+   */
+  private mayTake(session: TerminalSession, next: number): boolean {
+    if (next !== session.cursor + 1) {
+      this.logger.error(`store ${this.storeId}: feed jumps from ${session.cursor} to ${next}`);
+    }
+    const cap = session.batches ? Math.min(this.maxBuffered, BATCHES_BUFFERED) : this.maxBuffered;
+    if (buffered(session.socket) < cap) return true;
+    this.full(session);
+    return false;
   }
 
   /**
