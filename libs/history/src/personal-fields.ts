@@ -1,5 +1,6 @@
 import { ERASED_PERSON, openText } from '@lastmeter/auth';
 import type { SealedText } from '@lastmeter/contracts';
+import { sealedOf, type Replayed } from './sealed-fields';
 
 /** The keys of those persons that still have one (erased persons have none). */
 export type PersonKeyLookup = (personIds: readonly string[]) => Promise<Map<string, Buffer>>;
@@ -7,19 +8,6 @@ export type PersonKeyLookup = (personIds: readonly string[]) => Promise<Map<stri
 /** What every sealed field looks like in a logged line (JSON.stringify writes no spaces). */
 const SEALED = Buffer.from('"enc":"A256GCM"');
 const NEWLINE = 0x0a;
-
-interface Replayed {
-  type: string;
-  aggregateId: string;
-  data: {
-    name?: SealedText | string;
-    nameErased?: true;
-    staffId?: string;
-    sealedNote?: SealedText;
-    note?: string;
-    noteErased?: true;
-  };
-}
 
 /**
  * A signed-in person's sealed note opened in place: `note`, or `noteErased` once their key
@@ -33,15 +21,6 @@ export function openNoteInPlace(
   delete item.sealedNote;
   if (note === undefined) item.noteErased = true;
   else item.note = note;
-}
-
-/** The person and field a line's sealed value belongs to, by event type (docs/privacy.md). */
-function sealedOf(event: Replayed): { personId: string; field: 'name' | 'note'; sealed: SealedText } | undefined {
-  const { data } = event;
-  if ((event.type === 'staff.added' || event.type === 'staff.updated') && typeof data.name === 'object')
-    return { personId: event.aggregateId, field: 'name', sealed: data.name };
-  if (data.sealedNote && data.staffId) return { personId: data.staffId, field: 'note', sealed: data.sealedNote };
-  return undefined;
 }
 
 /**

@@ -135,6 +135,22 @@ describe('parseRecords', () => {
     expect([parsed.count, parsed.records]).toEqual([0, 1]);
   });
 
+  it('flags a batch that holds a sealed personal field, and only such a batch', () => {
+    const staffAdded = envelope('staff.added', 1, 'staff', randomUUID(), {
+      storeId: STORE,
+      name: { enc: 'A256GCM', iv: 'aXY', data: 'c2VhbGVk' },
+      roles: ['cashier'],
+    });
+    const sealed = new ParsedLines(parseRecords(packRecords([...values, Buffer.from(JSON.stringify(staffAdded))]), {}));
+    expect([sealed.count, sealed.sealed]).toEqual([5, true]);
+    // Filtered out, it flags nothing: nothing sealed is handed out.
+    const filtered = new ParsedLines(
+      parseRecords(packRecords([...values, Buffer.from(JSON.stringify(staffAdded))]), { types: ['store.registered'] }),
+    );
+    expect([filtered.count, filtered.sealed]).toEqual([1, false]);
+    expect(new ParsedLines(parseRecords(packRecords(values), {})).sealed).toBe(false);
+  });
+
   it('hands out a line longer than the output buffer whole', () => {
     const parsed = new ParsedLines(parseRecords(packRecords(values), {}));
     expect(parsed.copyNext(Buffer.alloc(10), 0)).toBe(-1);

@@ -8,15 +8,18 @@ import {
   type EventType,
 } from '@lastmeter/contracts';
 import { matchesWire, type WireFilter } from './replay-filter';
+import { sealedOf, type Replayed } from './sealed-fields';
 
 /**
  * The two buffers a replay hands between its reading thread and its parsing worker. Each
  * is one ArrayBuffer, so it moves between threads without a copy (a transfer).
  *
  * Records (reader → parser):  u32 count | u32 end of each record × count | the record bytes
- * Lines (parser → reader):    u32 count | u32 records read | f64 occurredAt (ms) × count |
+ * Lines (parser → reader):    u32 count | u32 records read | u32 1 if a line holds a sealed
+ *                             personal field | u32 0 | f64 occurredAt (ms) × count |
  *                             u32 end of each line × count | the NDJSON lines, each with its '\n'
  */
+const LINES_HEADER_BYTES = 16;
 
 const NEWLINE = 0x0a;
 
@@ -63,6 +66,7 @@ export function parseRecords(packed: ArrayBuffer, filter: WireFilter): ArrayBuff
   const lines: Buffer[] = [];
   const times: number[] = [];
   let size = 0;
+  let sealed = false;
   for (const bytes of records) {
     let events: Array<{ event: DomainEvent; logged: boolean }>;
     try {
@@ -82,19 +86,21 @@ export function parseRecords(packed: ArrayBuffer, filter: WireFilter): ArrayBuff
       const at = Date.parse(event.occurredAt);
       if (!matchesWire(event, at, filter)) continue;
       const line = verbatim ? bytes : Buffer.from(JSON.stringify(event));
+      sealed ||= sealedOf(event as unknown as Replayed) !== undefined;
       lines.push(line);
       times.push(at);
       size += line.length + 1;
     }
   }
   const count = lines.length;
-  const out = new ArrayBuffer(8 + 12 * count + size);
-  const header = new Uint32Array(out, 0, 2);
+  const out = new ArrayBuffer(LINES_HEADER_BYTES + 12 * count + size);
+  const header = new Uint32Array(out, 0, 3);
   header[0] = count;
   header[1] = records.length;
-  new Float64Array(out, 8, count).set(times);
-  const ends = new Uint32Array(out, 8 + 8 * count, count);
-  const bytes = new Uint8Array(out, 8 + 12 * count);
+  header[2] = sealed ? 1 : 0;
+  new Float64Array(out, LINES_HEADER_BYTES, count).set(times);
+  const ends = new Uint32Array(out, LINES_HEADER_BYTES + 8 * count, count);
+  const bytes = new Uint8Array(out, LINES_HEADER_BYTES + 12 * count);
   let at = 0;
   for (let i = 0; i < count; i++) {
     bytes.set(lines[i], at);
@@ -110,6 +116,8 @@ export class ParsedLines {
   readonly count: number;
   /** How many records went into it (for progress). */
   readonly records: number;
+  /** Whether a line holds a sealed personal field (only such lines need opening). */
+  readonly sealed: boolean;
   readonly times: Float64Array;
   private readonly ends: Uint32Array;
   private readonly bytes: Buffer;
@@ -117,10 +125,11 @@ export class ParsedLines {
   cursor = 0;
 
   constructor(buffer: ArrayBuffer) {
-    [this.count, this.records] = new Uint32Array(buffer, 0, 2);
-    this.times = new Float64Array(buffer, 8, this.count);
-    this.ends = new Uint32Array(buffer, 8 + 8 * this.count, this.count);
-    this.bytes = Buffer.from(buffer, 8 + 12 * this.count);
+    const [count, records, sealed] = new Uint32Array(buffer, 0, 3);
+    [this.count, this.records, this.sealed] = [count, records, sealed === 1];
+    this.times = new Float64Array(buffer, LINES_HEADER_BYTES, count);
+    this.ends = new Uint32Array(buffer, LINES_HEADER_BYTES + 8 * count, count);
+    this.bytes = Buffer.from(buffer, LINES_HEADER_BYTES + 12 * count);
   }
 
   get remaining(): number {

@@ -168,10 +168,10 @@ export class LogReplay {
     onProgress?: (progress: ReplayProgress) => void,
     options: ReplayOptions = {},
   ): AsyncGenerator<Buffer> {
-    const chunks = this.loggedChunks(filter, onProgress, options);
-    if (!this.personKeys) return yield* chunks;
-    const opener = new PersonalFieldOpener(this.personKeys);
-    for await (const chunk of chunks) yield await opener.open(chunk);
+    const opener = this.personKeys && new PersonalFieldOpener(this.personKeys);
+    // Only a chunk with a sealed field needs opening (the parser flags its batches).
+    for await (const { bytes, sealed } of this.loggedChunks(filter, onProgress, options))
+      yield opener && sealed ? await opener.open(bytes) : bytes;
   }
 
   /** `chunks` as the log holds them: the read, the parsing and the merge. */
@@ -179,7 +179,7 @@ export class LogReplay {
     filter: ReplayFilter,
     onProgress?: (progress: ReplayProgress) => void,
     { signal }: ReplayOptions = {},
-  ): AsyncGenerator<Buffer> {
+  ): AsyncGenerator<MergedChunk> {
     if (signal?.aborted) return;
     const admin = this.kafka.admin();
     await admin.connect();
@@ -287,8 +287,7 @@ export class LogReplay {
 
       // The merge.
       let open = states;
-      let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-      let length = 0;
+      const out = new OutputChunk();
       for (;;) {
         if (signal?.aborted) return;
         if (failure) throw failure;
@@ -324,20 +323,15 @@ export class LogReplay {
           const state = open[next];
           const lines = state.slots[0].lines!;
           while (lines.remaining > 0 && (lines.head < runnerUpAt || (lines.head === runnerUpAt && next < runnerUp))) {
-            const copied = lines.copyNext(chunk, length);
-            if (copied >= 0) length += copied;
-            else if (length > 0) {
-              yield chunk.subarray(0, length);
-              chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-              length = 0;
-              continue; // the same line, into the new chunk
-            } else yield lines.takeNext();
-            state.buffered--;
-            if (length >= CHUNK_BYTES - 1_024) {
-              yield chunk.subarray(0, length);
-              chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-              length = 0;
+            if (!out.add(lines)) {
+              if (!out.empty) {
+                yield out.take();
+                continue; // the same line, into the new chunk
+              }
+              yield { bytes: lines.takeNext(), sealed: lines.sealed };
             }
+            state.buffered--;
+            if (out.full) yield out.take();
           }
           if (state.paused && state.buffered < PARTITION_HIGH_WATER / 2) {
             state.paused = false;
@@ -346,15 +340,11 @@ export class LogReplay {
         }
         if (!ready) {
           // What is merged so far goes out while the slowest partition is fetched or parsed.
-          if (length > 0) {
-            yield chunk.subarray(0, length);
-            chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-            length = 0;
-          }
+          if (!out.empty) yield out.take();
           await signals.wait();
         }
       }
-      if (length > 0) yield chunk.subarray(0, length);
+      if (!out.empty) yield out.take();
       progress();
     } finally {
       signal?.removeEventListener('abort', wake);
@@ -455,6 +445,45 @@ async function deleteGroups(admin: Admin, groupIds: string[]): Promise<string[]>
     const failed = (error as { groups?: Array<{ groupId: string; error?: { type?: string } }> }).groups;
     if (!failed) throw error;
     return failed.filter((g) => g.error?.type !== 'GROUP_ID_NOT_FOUND').map((g) => g.groupId);
+  }
+}
+
+/** Whole lines handed out at once, and whether one holds a sealed personal field. */
+interface MergedChunk {
+  bytes: Buffer;
+  sealed: boolean;
+}
+
+/** The merge's output buffer: whole lines copied in until it is (nearly) full. */
+class OutputChunk {
+  private bytes = Buffer.allocUnsafe(CHUNK_BYTES);
+  private length = 0;
+  private sealed = false;
+
+  get empty(): boolean {
+    return this.length === 0;
+  }
+
+  get full(): boolean {
+    return this.length >= CHUNK_BYTES - 1_024;
+  }
+
+  /** Copies the next line of `lines` in; false if it does not fit (then nothing is taken). */
+  add(lines: ParsedLines): boolean {
+    const copied = lines.copyNext(this.bytes, this.length);
+    if (copied < 0) return false;
+    this.length += copied;
+    this.sealed ||= lines.sealed;
+    return true;
+  }
+
+  /** What is in, handed out; the next lines go into a new buffer. */
+  take(): MergedChunk {
+    const chunk = { bytes: this.bytes.subarray(0, this.length), sealed: this.sealed };
+    this.bytes = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.length = 0;
+    this.sealed = false;
+    return chunk;
   }
 }
 
