@@ -14,6 +14,7 @@ import {
   type CommandRecordSnapshot,
   type SnapshotStore,
 } from './snapshot-store';
+import { waitsForTime, type Schedulable } from './schedule';
 
 /** What a finished command produced, so a replay of its Idempotency-Key answers the same. */
 export interface CommandRecord {
@@ -85,6 +86,8 @@ export class AggregateStore {
   private readonly byType = new Map<AggregateType, Set<string>>();
   private readonly storesByRegion = new Map<string, Set<string>>();
   private readonly storesByTag = new Map<string, Set<string>>();
+  /** Communications waiting for a time of their own (`waitsForTime`), by partition: the scheduler's. */
+  private readonly timedByPartition = new Map<number, Set<string>>();
   /**
    * Lower-cased username → user id (usernames are public; secrets are in CredentialStore),
    * and terminals by store. With snapshots on, only what changed since the last flush:
@@ -322,6 +325,7 @@ export class AggregateStore {
   reset(): void {
     for (const map of [this.entries, this.dirty, this.records, this.byPartition, this.byType]) map.clear();
     for (const map of [this.storesByRegion, this.storesByTag, this.usersByName, this.terminalsByStore]) map.clear();
+    this.timedByPartition.clear();
     this.dirtyRecords.clear();
     this.cached = 0;
   }
@@ -431,6 +435,10 @@ export class AggregateStore {
       for (const tag of before?.tags ?? []) if (!after.tags.includes(tag)) remove(this.storesByTag, tag, next.id);
       for (const tag of after.tags) add(this.storesByTag, tag, next.id);
     }
+    if (next.type === 'communication') {
+      if (waitsForTime(next.state as Schedulable)) add(this.timedByPartition, next.partition, next.id);
+      else remove(this.timedByPartition, next.partition, next.id);
+    }
   }
 
   private *entriesOf(type: AggregateType, ids: Iterable<string> | undefined): Iterable<AggregateEntry> {
@@ -472,6 +480,11 @@ export class AggregateStore {
   /** Resident aggregates of one events partition (the scheduler walks those it owns). */
   *inPartition(partition: number, type: ResidentType): Iterable<AggregateEntry> {
     yield* this.entriesOf(type, this.byPartition.get(`${type}/${partition}`));
+  }
+
+  /** The communications of one events partition that wait for a time of their own (the scheduler's). */
+  *timedInPartition(partition: number): Iterable<AggregateEntry> {
+    yield* this.entriesOf('communication', this.timedByPartition.get(partition));
   }
 
   /** The current state of every resident aggregate of one type. */

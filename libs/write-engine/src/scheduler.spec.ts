@@ -117,6 +117,41 @@ describe('Scheduler', () => {
     ]);
   });
 
+  it('walks only the communications that wait for a time: none once expired, none without times', async () => {
+    communication(store, 'c1', 0, 'scheduled');
+    communication(store, 'c2', 0, 'published');
+    // Published without an expiry or a due time: nothing to wait for.
+    store.apply(
+      eventOf('communication.drafted', { ...CONTENT, revision: 1 }, { aggregateId: 'c3', version: 1, actor: EDITOR }),
+      0,
+    );
+    store.apply(eventOf('communication.approved', { selfApproved: true }, { aggregateId: 'c3', version: 2 }), 0);
+    store.apply(eventOf('communication.published', { revision: 1 }, { aggregateId: 'c3', version: 3 }), 0);
+    const timed = () => [...store.timedInPartition(0)].map((entry) => entry.id).sort();
+    expect(timed()).toEqual(['c1', 'c2']);
+    expect([...store.inPartition(0, 'communication')]).toHaveLength(3);
+    store.apply(
+      eventOf('communication.expired', { expiresAt: at(30).toISOString() }, { aggregateId: 'c2', version: 4 }),
+      0,
+    );
+    expect(timed()).toEqual(['c1']);
+    // A scheduled one is still waited for once published with an expiry, and due as before.
+    store.apply(
+      eventOf(
+        'communication.published',
+        { revision: 1, expiresAt: at(60).toISOString() },
+        { aggregateId: 'c1', version: 4 },
+      ),
+      0,
+    );
+    expect(timed()).toEqual(['c1']);
+    clock.current = at(61);
+    await scheduler.tick();
+    expect(submitted.map(({ command }) => [command.type, command.aggregateId])).toEqual([
+      ['communication.expire', 'c1'],
+    ]);
+  });
+
   it('logs a failed tick instead of throwing, and runs again on the next', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     communication(store, 'c1', 0, 'published');
