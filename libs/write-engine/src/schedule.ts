@@ -11,25 +11,30 @@ export interface Schedulable {
 export type DueCommand = 'communication.publish-due' | 'communication.expire' | 'communication.remind-due';
 
 /**
- * Whether a communication waits for a time of its own: a scheduled one for its publishAt,
- * a published one for its expiresAt, or for a due time the stores were not reminded of.
- * Only those are indexed for the scheduler (AggregateStore.timedInPartition).
+ * The times a communication waits for, each with the command it is due for then, first
+ * come first served on a tie: a scheduled one's publishAt; a published one's expiresAt,
+ * then a due time the stores were not reminded of.
+ */
+function timersOf(state: Schedulable): Array<[DueCommand, string]> {
+  const timers: Array<[DueCommand, string]> = [];
+  if (state.status === 'scheduled' && state.publishAt) timers.push(['communication.publish-due', state.publishAt]);
+  if (state.status === 'published') {
+    if (state.expiresAt) timers.push(['communication.expire', state.expiresAt]);
+    const dueAt = state.content?.dueAt;
+    if (dueAt && state.dueReachedAt !== dueAt) timers.push(['communication.remind-due', dueAt]);
+  }
+  return timers;
+}
+
+/**
+ * Whether a communication waits for a time of its own. Only those are indexed for the
+ * scheduler (AggregateStore.timedInPartition).
  */
 export function waitsForTime(state: Schedulable): boolean {
-  if (state.status === 'scheduled') return state.publishAt !== undefined;
-  if (state.status !== 'published') return false;
-  return (
-    state.expiresAt !== undefined || (state.content?.dueAt !== undefined && state.dueReachedAt !== state.content.dueAt)
-  );
+  return timersOf(state).length > 0;
 }
 
 /** The command a communication is due for at `now`, if any. */
 export function dueCommand(state: Schedulable, now: number): DueCommand | undefined {
-  if (state.status === 'scheduled' && state.publishAt && Date.parse(state.publishAt) <= now)
-    return 'communication.publish-due';
-  if (state.status !== 'published') return undefined;
-  if (state.expiresAt && Date.parse(state.expiresAt) <= now) return 'communication.expire';
-  const dueAt = state.content?.dueAt;
-  if (dueAt && state.dueReachedAt !== dueAt && Date.parse(dueAt) <= now) return 'communication.remind-due';
-  return undefined;
+  return timersOf(state).find(([, at]) => Date.parse(at) <= now)?.[0];
 }

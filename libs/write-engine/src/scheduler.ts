@@ -17,8 +17,8 @@ const TICK_MS = 1_000;
  * due items on its next tick. Each run is a normal decision through the partition's
  * writer, with a deterministic command id, so it happens once. A tick walks only the
  * communications that wait for a time (`AggregateStore.timedInPartition`): walking every
- * communication each second cost the command service 13% of its CPU with 12,000 of them
- * (bench/PROFILE.md row 19).
+ * communication each second took 13% of the command service's CPU profile with 12,000
+ * of them (bench/PROFILE.md row 19).
  */
 @Injectable()
 export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -47,7 +47,6 @@ export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown 
     this.running = true;
     try {
       for (const partition of this.writers.owned()) {
-        // Only the communications waiting for a time of their own (an index), not all of them.
         for (const entry of [...this.store.timedInPartition(partition)]) {
           const state = entry.state as Schedulable;
           const due = dueCommand(state, now.getTime());
