@@ -18,6 +18,7 @@ import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { expectNothingWritten, writeSnapshot } from '../support/no-writes';
+import { settled } from '../support/read-side';
 import { bearer, bytes, Publisher } from '../support/write-api';
 import { parse } from 'csv-parse/sync';
 
@@ -299,6 +300,9 @@ it('wrong PINs lock a person out without writing anything; a manager unlocks the
 
 it('refuses sign-in from another store, for another store’s staff, with a bad PIN shape or by a user', async () => {
   const other = await api.terminal(otherStoreId);
+  // The new terminal's own facts and read-model keys land a moment after registration;
+  // the snapshot must include them, so only the refused sign-ins are watched below.
+  await settled(ns, apps.projector);
   const before = await writeSnapshot(ns);
   await signIn(staff.ann, '1111', other.token).expect(403);
   await signIn(staff.dan, '4444').expect(404);
