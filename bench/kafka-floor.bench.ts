@@ -3,9 +3,13 @@
  * producer settings Last Meter uses (idempotent, acks=all) and the consumer settings of
  * its projector (maxWaitTimeInMs 50), one message at a time. Nothing Last Meter does can
  * deliver faster than this.
+ *
+ * Beside it, for reading the end-to-end row (not its floor): the chain of Kafka steps the
+ * write side's guarantees take, in bare kafkajs with nothing of ours in it
+ * (`transactionalChain`).
  */
 import { randomBytes } from 'node:crypto';
-import { ACKS_ALL, createKafkaClient, createProducer } from '@lastmeter/kafka';
+import { ACKS_ALL, createKafkaClient, createProducer, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
 import { samplePayload } from './lib/payload';
 import { sized, summary, thin, writeScenario } from './lib/results';
 import { benchInfra, runMain } from './support';
@@ -52,14 +56,33 @@ async function main(): Promise<void> {
     }
     const e2e = summary(endToEnd);
     const ack = summary(acked);
+    const chain = summary(await transactionalChain(kafka, admin, topic, body));
     writeScenario({
       scenario: 'kafka-floor',
       title: 'Kafka floor: produce → consume, idempotent acks=all',
-      parameters: { messages: MESSAGES, partitions: 12, payloadBytes: body.length, consumerMaxWaitMs: 50 },
+      parameters: {
+        messages: MESSAGES,
+        partitions: 12,
+        payloadBytes: body.length,
+        consumerMaxWaitMs: 50,
+        chainMessages: CHAIN_MESSAGES,
+      },
       metrics: [
         { name: 'produce → consume p50', unit: 'ms', value: e2e.p50, lowerIsBetter: true },
         { name: 'produce → consume p99', unit: 'ms', value: e2e.p99, lowerIsBetter: true },
         { name: 'produce acknowledged (acks=all) p50', unit: 'ms', value: ack.p50, lowerIsBetter: true },
+        {
+          name: 'transactional chain (command → decision → feed) p50',
+          unit: 'ms',
+          value: chain.p50,
+          lowerIsBetter: true,
+        },
+        {
+          name: 'transactional chain (command → decision → feed) p99',
+          unit: 'ms',
+          value: chain.p99,
+          lowerIsBetter: true,
+        },
       ],
       samples: { 'Kafka produce → consume': thin(endToEnd) },
     });
@@ -69,6 +92,84 @@ async function main(): Promise<void> {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
     await infra.stop();
+  }
+}
+
+const CHAIN_MESSAGES = sized({ full: 200, quick: 100, tiny: 10 });
+
+/**
+ * The Kafka steps between a publish request and its feed entry being readable, in bare
+ * kafkajs with the settings of the apps and nothing else: a command produced (acks=all),
+ * read by a `read_committed` consumer (the decider's), one transaction with the event and
+ * the command's offset (the decision), then a second transaction with the feed entry
+ * (the sequencer), read by a `read_committed` consumer (the
+ * projector's). No HTTP, no deciding, no Redis, no fan-out: the end-to-end row spends
+ * at least this before its gateway can emit anything. One message at a time; ms each.
+ */
+async function transactionalChain(kafka: Kafka, admin: Admin, base: string, body: string): Promise<number[]> {
+  const commands = `${base}-commands`;
+  const events = `${base}-events`;
+  const feed = `${base}-feed`;
+  await admin.createTopics({
+    topics: [commands, events, feed].map((topic) => ({ topic, numPartitions: 12, replicationFactor: 1 })),
+    waitForLeaders: true,
+  });
+  const intake = createProducer(kafka);
+  const writer = createProducer(kafka, { transactionalId: `${base}-writer` });
+  // The feed on a producer of its own: right after a commit the same transactional id is
+  // answered CONCURRENT_TRANSACTIONS while the coordinator writes its markers, and
+  // kafkajs's retrier waits 200 ms or more (bench/PROFILE.md); a floor leaves that out.
+  const sequencer = createProducer(kafka, { transactionalId: `${base}-sequencer` });
+  const decider = kafka.consumer({ groupId: `${base}.decider`, readUncommitted: false, maxWaitTimeInMs: 50 });
+  const projector = kafka.consumer({ groupId: `${base}.projector`, readUncommitted: false, maxWaitTimeInMs: 50 });
+  const waiting = new Map<string, (at: bigint) => void>();
+  const joined = (consumer: Consumer) =>
+    new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  try {
+    await Promise.all([
+      intake.connect(),
+      writer.connect(),
+      sequencer.connect(),
+      decider.connect(),
+      projector.connect(),
+    ]);
+    await decider.subscribe({ topic: commands, fromBeginning: true });
+    await projector.subscribe({ topic: feed, fromBeginning: true });
+    const ready = Promise.all([joined(decider), joined(projector)]);
+    await decider.run({
+      eachMessage: async ({ partition, message }) => {
+        const decision = await writer.transaction();
+        await decision.send({ topic: events, messages: [{ key: message.key, value: message.value, partition }] });
+        await decision.sendOffsets({
+          consumerGroupId: `${base}.decider`,
+          topics: [{ topic: commands, partitions: [{ partition, offset: String(Number(message.offset) + 1) }] }],
+        });
+        await decision.commit();
+        const sequenced = await sequencer.transaction();
+        await sequenced.send({ topic: feed, messages: [{ key: message.key, value: message.value, partition }] });
+        await sequenced.commit();
+      },
+    });
+    await projector.run({
+      eachMessage: async ({ message }) => waiting.get(message.key!.toString())?.(process.hrtime.bigint()),
+    });
+    await ready;
+    const latencies: number[] = [];
+    for (let i = -10; i < CHAIN_MESSAGES; i++) {
+      // The first 10 warm up connections, coordinators and metadata; they are not counted.
+      const key = String(i);
+      const seen = new Promise<bigint>((resolve) => waiting.set(key, resolve));
+      const t0 = process.hrtime.bigint();
+      await intake.send({ topic: commands, acks: ACKS_ALL, messages: [{ key, value: body }] });
+      const t1 = await seen;
+      waiting.delete(key);
+      if (i >= 0) latencies.push(Number(t1 - t0) / 1e6);
+    }
+    return latencies;
+  } finally {
+    await Promise.all([decider, projector].map((c) => c.disconnect().catch(() => undefined)));
+    await Promise.all([intake, writer, sequencer].map((p) => p.disconnect().catch(() => undefined)));
+    await admin.deleteTopics({ topics: [commands, events, feed] }).catch(() => undefined);
   }
 }
 
