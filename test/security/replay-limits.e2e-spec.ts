@@ -16,8 +16,11 @@ import { tokenFor } from '../support/write-api';
  * per gateway (3 here), 429 with Retry-After beyond them and nothing done for a refused
  * one, slots freed however a replay ends, no consumer group left on the broker.
  *
- * A replay is held open by a client that does not read: the log (~26 MB of NDJSON) is
- * far larger than what the sockets buffer, so the gateway waits on backpressure.
+ * A replay is held open by a client that does not read: the log (~62 MB of NDJSON) is
+ * far larger than what the sockets buffer, so the gateway waits on backpressure. (At
+ * ~26 MB a held replay once ran to its end in CI and freed its slot: loopback receive
+ * buffers grow up to `net.ipv4.tcp_rmem`'s maximum, 32 MiB on our machines, and the
+ * sender's up to 4 MiB.)
  */
 const ns = testNamespace('replay-limits', { REPLAY_MAX_PER_GATEWAY: '3' });
 const topics = topicNames(ns.topicPrefix);
@@ -147,8 +150,8 @@ beforeAll(async () => {
   await producer.connect();
   try {
     const stores = Array.from({ length: 12 }, () => randomUUID());
-    const padding = 'x'.repeat(2_000);
-    // Batches well under the broker's 1 MB message limit per partition.
+    const padding = 'x'.repeat(5_000);
+    // Batches well under the broker's 1 MB message limit per partition (100 × ~5.2 KB).
     for (let from = 0; from < EVENTS; from += 300) {
       await producer.send({
         topic: topics.storeEvents,
