@@ -5,6 +5,7 @@
  */
 import { awaitDelivery, BareServer, Fleet, msSince } from './lib/fleet';
 import { sized, summary, thin, writeScenario, type Metric } from './lib/results';
+import { FLOOR_METRICS } from './lib/floors';
 import { runMain } from './support';
 
 export const FANOUT_SIZES = sized({ full: [1_000, 10_000], quick: [200, 1_000], tiny: [20] });
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     const ws = summary((samples[`raw ws, N=${n}`] = await bareFanout('ws', n)));
     metrics.push(
       {
-        name: `Socket.IO broadcast to ${n}, p50`,
+        name: FLOOR_METRICS.socketIo(n, 'p50'),
         unit: 'ms',
         value: io.p50,
         baseline: ws.p50,
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
         lowerIsBetter: true,
       },
       {
-        name: `Socket.IO broadcast to ${n}, p99`,
+        name: FLOOR_METRICS.socketIo(n, 'p99'),
         unit: 'ms',
         value: io.p99,
         baseline: ws.p99,

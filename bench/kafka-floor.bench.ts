@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { ACKS_ALL, createKafkaClient, createProducer, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
 import { samplePayload } from './lib/payload';
 import { sized, summary, thin, writeScenario } from './lib/results';
+import { FLOOR_METRICS } from './lib/floors';
 import { benchInfra, runMain } from './support';
 
 const MESSAGES = sized({ full: 500, quick: 200, tiny: 20 });
@@ -68,17 +69,17 @@ async function main(): Promise<void> {
         chainMessages: CHAIN_MESSAGES,
       },
       metrics: [
-        { name: 'produce → consume p50', unit: 'ms', value: e2e.p50, lowerIsBetter: true },
-        { name: 'produce → consume p99', unit: 'ms', value: e2e.p99, lowerIsBetter: true },
-        { name: 'produce acknowledged (acks=all) p50', unit: 'ms', value: ack.p50, lowerIsBetter: true },
+        { name: FLOOR_METRICS.kafkaP50, unit: 'ms', value: e2e.p50, lowerIsBetter: true },
+        { name: FLOOR_METRICS.kafkaP99, unit: 'ms', value: e2e.p99, lowerIsBetter: true },
+        { name: FLOOR_METRICS.kafkaAckedP50, unit: 'ms', value: ack.p50, lowerIsBetter: true },
         {
-          name: 'transactional chain (command → decision → feed) p50',
+          name: FLOOR_METRICS.chainP50,
           unit: 'ms',
           value: chain.p50,
           lowerIsBetter: true,
         },
         {
-          name: 'transactional chain (command → decision → feed) p99',
+          name: FLOOR_METRICS.chainP99,
           unit: 'ms',
           value: chain.p99,
           lowerIsBetter: true,
