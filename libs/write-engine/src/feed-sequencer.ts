@@ -218,7 +218,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async sequence(partition: number, everything: boolean, changed: string[], stores: Set<string>) {
-    const writer = await this.writers.writerFor(partition);
+    const writer = await this.writers.feedWriterFor(partition);
     // After a failed append the outcome may be unknown (a lost commit response): read the
     // partition to its last stable offset first, so committed entries are never numbered again.
     if (everything) await this.history.catchUp([partition]);

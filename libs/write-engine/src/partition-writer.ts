@@ -1,4 +1,4 @@
-/** Partition writer: the fenced, transactional single writer of one partition's events, feed and credentials. */
+/** Partition writer: a fenced, transactional single writer of one partition: its decisions (events, credentials, offsets) or its feed. */
 import {
   CREDENTIAL_RECORD,
   PERSON_KEY_RECORD,
@@ -18,10 +18,21 @@ export function transactionalIdOf(groupId: string, topics: TopicNames, partition
 }
 
 /**
- * The only writer of one commands partition's events. Its transactional id is derived
- * from group + topic + partition (KIP-447 is not available in kafkajs): a new owner's
- * initTransactions fences the previous one and aborts its open transaction, so a zombie
- * can never append after a rebalance.
+ * The transactional id of a partition's feed writer (the feed sequencer's transactions):
+ * a producer of its own, so a feed transaction never waits for the decision just
+ * committed on the same producer (CONCURRENT_TRANSACTIONS while the coordinator writes
+ * its markers) nor queues behind the partition's next decisions. Fenced the same way.
+ */
+export function feedTransactionalIdOf(groupId: string, topics: TopicNames, partition: number): string {
+  return `${transactionalIdOf(groupId, topics, partition)}.feed`;
+}
+
+/**
+ * The only writer of one commands partition's events (or, as the partition's feed
+ * writer, of its feed). Its transactional id is derived from group + topic + partition
+ * (KIP-447 is not available in kafkajs): a new owner's initTransactions fences the
+ * previous one and aborts its open transaction, so a zombie can never append after a
+ * rebalance.
  */
 export class PartitionWriter implements TransactionalWriter {
   private queue: Promise<unknown> = Promise.resolve();
@@ -42,7 +53,7 @@ export class PartitionWriter implements TransactionalWriter {
     await txn.abort();
   }
 
-  /** Runs `work` after everything queued before it: one decision at a time per partition. */
+  /** Runs `work` after everything queued before it: one transaction at a time per writer. */
   serialize<T>(work: () => Promise<T>): Promise<T> {
     const next = this.queue.then(work, work);
     this.queue = next.catch(() => undefined);

@@ -26,14 +26,16 @@ describe('PartitionWriters', () => {
   /** Lets the writers' opening (fence, catch up) run. */
   const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-  it('opens one transactional writer per assigned partition, with the id of group + topic + partition', async () => {
+  it('opens two transactional writers per assigned partition, decisions and feed, with ids of group + topic + partition', async () => {
     writers.reassign([0, 2]);
     await settle();
     const group = `${TOPICS.commands}.decider`;
     expect(writers.groupId).toBe(group);
     expect(producers.map((producer) => producer.transactionalId)).toEqual([
       `${group}.${TOPICS.commands}.0`,
+      `${group}.${TOPICS.commands}.0.feed`,
       `${group}.${TOPICS.commands}.2`,
+      `${group}.${TOPICS.commands}.2.feed`,
     ]);
     // Fenced (an empty transaction) and caught up before anyone is told it is open.
     expect(producers.every((producer) => producer.transactions[0]?.state === 'aborted')).toBe(true);
@@ -42,11 +44,28 @@ describe('PartitionWriters', () => {
     expect(writers.owned()).toEqual([0, 2]);
   });
 
-  it('hands out the same writer for a partition until the next assignment', async () => {
+  it('hands out the same writers for a partition until the next assignment', async () => {
     const first = await writers.writerFor(1);
+    const feed = await writers.feedWriterFor(1);
     await expect(writers.writerFor(1)).resolves.toBe(first);
-    expect(producers).toHaveLength(1);
-    expect(first.partition).toBe(1);
+    await expect(writers.feedWriterFor(1)).resolves.toBe(feed);
+    expect(feed).not.toBe(first);
+    expect(producers).toHaveLength(2);
+    expect([first.partition, feed.partition]).toEqual([1, 1]);
+  });
+
+  it('appends the feed on its own producer, so it never waits behind a decision', async () => {
+    const decisions = await writers.writerFor(3);
+    const feed = await writers.feedWriterFor(3);
+    let release!: () => void;
+    // A decision holding its writer's queue does not hold the feed's.
+    const held = decisions.serialize(() => new Promise<void>((resolve) => (release = resolve)));
+    await feed.serialize(() => feed.append({ feed: [] }));
+    const [decisionProducer, feedProducer] = producers;
+    expect(feedProducer!.transactions.at(-1)?.state).toBe('committed');
+    expect(decisionProducer!.transactions.map((t) => t.state)).toEqual(['aborted']);
+    release();
+    await held;
   });
 
   it('closes the writers of revoked partitions and reopens the kept ones after the old ones are closed', async () => {
@@ -54,11 +73,16 @@ describe('PartitionWriters', () => {
     await settle();
     writers.reassign([2]);
     await settle();
-    const [old0, old2, new2] = producers;
-    expect(old0!.disconnected).toBe(true);
-    expect(old2!.disconnected).toBe(true);
+    const [old0, old0feed, old2, old2feed, new2, new2feed] = producers;
+    expect([old0, old0feed, old2, old2feed].map((producer) => producer!.disconnected)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(new2!.transactionalId).toBe(old2!.transactionalId);
-    expect(new2!.disconnected).toBe(false);
+    expect(new2feed!.transactionalId).toBe(old2feed!.transactionalId);
+    expect([new2, new2feed].map((producer) => producer!.disconnected)).toEqual([false, false]);
     expect(writers.owned()).toEqual([2]);
   });
 
@@ -70,14 +94,16 @@ describe('PartitionWriters', () => {
     await expect(writers.writerFor(4)).rejects.toThrow('Kafka unreachable');
     expect(writers.owned()).toEqual([]);
     await expect(writers.writerFor(4)).resolves.toMatchObject({ partition: 4 });
-    expect(producers).toHaveLength(2);
+    expect(producers).toHaveLength(4);
+    // The failed attempt's producers were closed, not left connected.
+    expect(producers.slice(0, 2).every((producer) => producer.disconnected)).toBe(true);
   });
 
   it('closes every writer on shutdown', async () => {
     writers.reassign([0, 1]);
     await settle();
     await writers.onApplicationShutdown();
-    expect(producers.map((producer) => producer.disconnected)).toEqual([true, true]);
+    expect(producers.map((producer) => producer.disconnected)).toEqual([true, true, true, true]);
     expect(writers.owned()).toEqual([]);
   });
 });

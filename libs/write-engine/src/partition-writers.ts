@@ -4,21 +4,30 @@ import type { TopicNames } from '@lastmeter/contracts';
 import type { SharedConfig } from '@lastmeter/config';
 import { createKafkaClient, createProducer, TOPIC_NAMES } from '@lastmeter/kafka';
 import { EventTail } from './event-tail';
-import { PartitionWriter, transactionalIdOf } from './partition-writer';
+import { feedTransactionalIdOf, PartitionWriter, transactionalIdOf } from './partition-writer';
 import type { EventHistory, PartitionWriterPool, TransactionalProducerFactory } from './ports';
 import { TRANSACTIONAL_PRODUCERS } from './write-engine.tokens';
 import { WriteMetrics } from './write-metrics';
+
+/** A partition's two fenced writers: its decisions (events, offsets) and its feed. */
+interface OwnedPartition {
+  decisions: PartitionWriter;
+  feed: PartitionWriter;
+}
 
 /**
  * The transactional writers of the partitions this instance owns in the decider group.
  * Owning commands partition p makes this instance the only writer of events partition p
  * and of feed partition p (same count, same partitioner), until the next rebalance.
+ * Each owned partition has two producers: the decisions' and the feed's. Both are
+ * opened (fencing the previous owner's) before the partition's history is read, so
+ * nothing a previous owner wrote can land after the catch-up.
  */
 @Injectable()
 export class PartitionWriters implements PartitionWriterPool, OnApplicationShutdown {
   private readonly logger = new Logger(PartitionWriters.name);
   readonly groupId: string;
-  private readonly writers = new Map<number, Promise<PartitionWriter>>();
+  private readonly writers = new Map<number, Promise<OwnedPartition>>();
   /** Closing the previous generation's writers; new ones wait for it (one producer per id). */
   private dropping: Promise<void> = Promise.resolve();
   private readonly openedListeners: Array<(partition: number) => void> = [];
@@ -42,23 +51,41 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
     }
   }
 
-  /** The partition's writer, opened (fencing older owners) and caught up. */
-  writerFor(partition: number): Promise<PartitionWriter> {
-    let writer = this.writers.get(partition);
-    if (!writer) {
-      writer = (async () => {
+  /** The partition's writer of decisions, opened (fencing older owners) and caught up. */
+  async writerFor(partition: number): Promise<PartitionWriter> {
+    return (await this.open(partition)).decisions;
+  }
+
+  /** The partition's feed writer, opened with the decisions' writer. */
+  async feedWriterFor(partition: number): Promise<PartitionWriter> {
+    return (await this.open(partition)).feed;
+  }
+
+  private open(partition: number): Promise<OwnedPartition> {
+    let owned = this.writers.get(partition);
+    if (!owned) {
+      owned = (async () => {
         await this.dropping;
-        const producer = this.producers(transactionalIdOf(this.groupId, this.topics, partition));
-        const created = new PartitionWriter(producer, this.topics, this.groupId, partition, this.metrics);
-        await created.open();
-        await this.history.catchUp([partition]);
+        const writer = (transactionalId: string) =>
+          new PartitionWriter(this.producers(transactionalId), this.topics, this.groupId, partition, this.metrics);
+        const created = {
+          decisions: writer(transactionalIdOf(this.groupId, this.topics, partition)),
+          feed: writer(feedTransactionalIdOf(this.groupId, this.topics, partition)),
+        };
+        try {
+          await Promise.all([created.decisions.open(), created.feed.open()]);
+          await this.history.catchUp([partition]);
+        } catch (error) {
+          await Promise.all([created.decisions.close(), created.feed.close()]);
+          throw error;
+        }
         for (const listener of this.openedListeners) listener(partition);
         return created;
       })();
-      writer.catch(() => this.writers.delete(partition));
-      this.writers.set(partition, writer);
+      owned.catch(() => this.writers.delete(partition));
+      this.writers.set(partition, owned);
     }
-    return writer;
+    return owned;
   }
 
   /** Partitions this instance currently writes. */
@@ -74,7 +101,12 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   private async dropAll(): Promise<void> {
     const writers = [...this.writers.values()];
     this.writers.clear();
-    await Promise.all(writers.map(async (writer) => (await writer.catch(() => undefined))?.close()));
+    await Promise.all(
+      writers.map(async (owned) => {
+        const opened = await owned.catch(() => undefined);
+        await Promise.all([opened?.decisions.close(), opened?.feed.close()]);
+      }),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -73,7 +73,7 @@ export interface AppendBatch {
 /** The single, fenced writer of one partition (PartitionWriter). */
 export interface TransactionalWriter {
   readonly partition: number;
-  /** Runs `work` after everything queued before it: one decision at a time per partition. */
+  /** Runs `work` after everything queued before it: one transaction at a time per writer. */
   serialize<T>(work: () => Promise<T>): Promise<T>;
   /** Appends the batch atomically (one Kafka transaction). */
   append(batch: AppendBatch): Promise<void>;
@@ -81,8 +81,13 @@ export interface TransactionalWriter {
 
 /** The writers of the partitions this instance owns (PartitionWriters). */
 export interface PartitionWriterPool {
-  /** The partition's writer, opened (fencing older owners) and caught up. */
+  /** The partition's writer of decisions, opened (fencing older owners) and caught up. */
   writerFor(partition: number): Promise<TransactionalWriter>;
+  /**
+   * The partition's feed writer (the feed sequencer's), its own fenced producer, opened
+   * with the decisions' writer: feed transactions queue only behind each other.
+   */
+  feedWriterFor(partition: number): Promise<TransactionalWriter>;
   /** Partitions this instance currently writes. */
   owned(): number[];
   /** Calls `listener` each time a partition's writer is open and its history read. */

@@ -163,6 +163,11 @@ export class FakeWriterPool implements PartitionWriterPool {
     return writer;
   }
 
+  /** The same fake as writerFor: specs read decisions and feed entries from one place. */
+  async feedWriterFor(partition: number): Promise<FakeWriter> {
+    return this.writerFor(partition);
+  }
+
   owned(): number[] {
     return [...this.writers.keys()];
   }
