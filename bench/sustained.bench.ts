@@ -35,6 +35,32 @@ async function openLoop(send: (i: number) => Promise<void>): Promise<{ behindMs:
   return { behindMs };
 }
 
+/**
+ * Whether a backlog builds: how much later a publish is delivered per second of the run
+ * (least-squares slope of delivery time against send time, ms per s; 0 when it keeps up,
+ * about 1,000 when nothing is delivered until the end), and the median delivery of the
+ * first and the last tenth of the publishes.
+ */
+function backlog(sends: bigint[], latencies: number[]): { slope: number; first: number; last: number } {
+  if (latencies.length < 10) return { slope: 0, first: 0, last: 0 };
+  const xs = sends.map((t) => Number(t - sends[0]) / 1e9);
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const mx = mean(xs);
+  const my = mean(latencies);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i] - mx) * (latencies[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  const tenth = Math.floor(latencies.length / 10);
+  return {
+    slope: den > 0 ? num / den : 0,
+    first: summary(latencies.slice(0, tenth)).p50,
+    last: summary(latencies.slice(-tenth)).p50,
+  };
+}
+
 async function main(): Promise<void> {
   const infra = await benchInfra();
   const stack = await startStack(infra);
@@ -80,6 +106,7 @@ async function main(): Promise<void> {
     await fleet.close();
     const latencies = delivered ? [...sent].map(([id, t0]) => msSince(t0, delivered.get(id)!.last)) : [];
     const ours = summary(latencies);
+    const ourBacklog = backlog(delivered ? [...sent.values()] : [], latencies);
 
     console.error('sustained: the same rate from a bare Socket.IO server');
     const bare = await BareServer.start('socketio');
@@ -101,6 +128,7 @@ async function main(): Promise<void> {
     bare.stop();
     const bareLatencies = [...bareSent].map(([key, t0]) => msSince(t0, bareDelivered.get(key)!.last));
     const theirs = summary(bareLatencies);
+    const bareBacklog = backlog([...bareSent.values()], bareLatencies);
 
     writeScenario({
       scenario: 'sustained',
@@ -137,6 +165,31 @@ async function main(): Promise<void> {
           unit: 'ms',
           value: ours.max,
           baseline: theirs.max,
+          baselineName: 'bare Socket.IO',
+          lowerIsBetter: true,
+        },
+        {
+          // Issue 17 item 2's "no growing backlog", measured: 0 when delivery keeps up.
+          name: 'delivery time growth over the run',
+          unit: 'ms/s',
+          value: round(ourBacklog.slope),
+          baseline: round(bareBacklog.slope),
+          baselineName: 'bare Socket.IO',
+          lowerIsBetter: true,
+        },
+        {
+          name: 'delivery p50, first tenth of the publishes',
+          unit: 'ms',
+          value: ourBacklog.first,
+          baseline: bareBacklog.first,
+          baselineName: 'bare Socket.IO',
+          lowerIsBetter: true,
+        },
+        {
+          name: 'delivery p50, last tenth of the publishes',
+          unit: 'ms',
+          value: ourBacklog.last,
+          baseline: bareBacklog.last,
           baselineName: 'bare Socket.IO',
           lowerIsBetter: true,
         },
