@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     await fleet.close();
     const latencies = delivered ? [...sent].map(([id, t0]) => msSince(t0, delivered.get(id)!.last)) : [];
     const ours = summary(latencies);
-    const ourBacklog = backlog(delivered ? [...sent.values()] : [], latencies);
+    const ourBacklog = backlog([...sent.values()], latencies);
 
     console.error('sustained: the same rate from a bare Socket.IO server');
     const bare = await BareServer.start('socketio');

@@ -55,9 +55,10 @@ it('places every key on the same partition of the commands and events topics', a
  * EndTxn, and the group coordinator before every TxnOffsetCommit: four FindCoordinator
  * round trips of a decision's nine. Our patch (patches/kafkajs+2.2.4.patch) remembers
  * them, as the Java client does, until one answers that it is not the coordinator or
- * its connection breaks. That second half needs a coordinator that moves: the cluster
- * suites (test/cluster) kill the broker of some of the writers' coordinators while they
- * decide, and a writer that kept a dead coordinator would never commit again.
+ * its connection breaks. That second half needs a coordinator that moves:
+ * kafka-cluster and start-cluster (test/platform) kill a broker, which coordinates some
+ * of the writers, while they decide, and a writer that kept a dead coordinator would
+ * never commit again.
  */
 describe('transactional producer (patched kafkajs)', () => {
   const lookups = (producer: ReturnType<typeof createProducer>) => {
