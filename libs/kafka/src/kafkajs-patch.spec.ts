@@ -1,0 +1,139 @@
+/**
+ * The patched kafkajs transaction manager (patches/kafkajs+2.2.4.patch), driven through
+ * its own module with a fake cluster of coordinators: which coordinator each request goes
+ * to, and when it is looked up. The real broker's side is test/platform's
+ * kafka-producer e2e (lookups counted) and the cluster suites (a broker killed while the
+ * writers decide).
+ */
+// kafkajs's internals have no types; these are the parts the spec calls.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const createEosManager = require('kafkajs/src/producer/eosManager') as (options: object) => EosManager;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { KafkaJSProtocolError } = require('kafkajs/src/errors') as { KafkaJSProtocolError: new (e: object) => Error };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { createErrorFromCode } = require('kafkajs/src/protocol/error') as { createErrorFromCode(code: number): object };
+
+interface EosManager {
+  initProducerId(): Promise<void>;
+  beginTransaction(): void;
+  addPartitionsToTransaction(topics: Array<{ topic: string; partitions: Array<{ partition: number }> }>): Promise<void>;
+  sendOffsets(offsets: {
+    consumerGroupId: string;
+    topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>;
+  }): Promise<void>;
+  commit(): Promise<void>;
+}
+
+/** A broker that answers every transactional request, failing the next ones it is told to. */
+class FakeCoordinator {
+  readonly calls: string[] = [];
+  private readonly failures: Array<{ api: string; code: number }> = [];
+
+  constructor(readonly name: string) {}
+
+  failNext(api: string, code: number): void {
+    this.failures.push({ api, code });
+  }
+
+  private async answer(api: string, reply: object = {}): Promise<object> {
+    this.calls.push(api);
+    const failure = this.failures.findIndex((f) => f.api === api);
+    if (failure >= 0) {
+      const [{ code }] = this.failures.splice(failure, 1);
+      throw new KafkaJSProtocolError(createErrorFromCode(code));
+    }
+    return reply;
+  }
+
+  initProducerId = () => this.answer('InitProducerId', { producerId: 7, producerEpoch: 0 });
+  addPartitionsToTxn = () => this.answer('AddPartitionsToTxn');
+  addOffsetsToTxn = () => this.answer('AddOffsetsToTxn');
+  txnOffsetCommit = () => this.answer('TxnOffsetCommit');
+  endTxn = () => this.answer('EndTxn');
+}
+
+/** A cluster whose FindCoordinator answers from a list per coordinator type (the last one stays). */
+function fakeCluster(coordinators: { transaction: FakeCoordinator[]; group: FakeCoordinator[] }) {
+  const lookups = { transaction: 0, group: 0 };
+  return {
+    lookups,
+    cluster: {
+      retry: { retries: 3, initialRetryTime: 1, maxRetryTime: 5 },
+      refreshMetadataIfNecessary: async () => undefined,
+      findGroupCoordinator: async ({ coordinatorType }: { coordinatorType: number }) => {
+        const kind = coordinatorType === 1 ? 'transaction' : 'group';
+        const list = coordinators[kind];
+        return list[Math.min(lookups[kind]++, list.length - 1)];
+      },
+    },
+  };
+}
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const offsets = { consumerGroupId: 'g', topics: [{ topic: 'commands', partitions: [{ partition: 0, offset: '1' }] }] };
+
+async function transactional(cluster: object): Promise<EosManager> {
+  const eos = createEosManager({ logger: silent, cluster, transactional: true, transactionalId: 't' });
+  await eos.initProducerId();
+  return eos;
+}
+
+describe('patched kafkajs transactions', () => {
+  it('looks the coordinators up once for many transactions', async () => {
+    const coordinator = new FakeCoordinator('a');
+    const { cluster, lookups } = fakeCluster({ transaction: [coordinator], group: [coordinator] });
+    const eos = await transactional(cluster);
+    for (let i = 0; i < 3; i++) {
+      eos.beginTransaction();
+      await eos.addPartitionsToTransaction([{ topic: 'events', partitions: [{ partition: 0 }] }]);
+      await eos.sendOffsets(offsets);
+      await eos.commit();
+    }
+    expect(lookups).toEqual({ transaction: 1, group: 1 });
+    expect(coordinator.calls.filter((c) => c === 'EndTxn')).toHaveLength(3);
+  });
+
+  it.each([
+    ['NOT_COORDINATOR_FOR_GROUP', 16],
+    ['GROUP_COORDINATOR_NOT_AVAILABLE', 15],
+  ])('retries offsets answered %s at the group coordinator it looks up again', async (_name, code) => {
+    const [moved, current] = [new FakeCoordinator('moved'), new FakeCoordinator('current')];
+    const transaction = new FakeCoordinator('transaction');
+    const { cluster, lookups } = fakeCluster({ transaction: [transaction], group: [moved, current] });
+    const eos = await transactional(cluster);
+    eos.beginTransaction();
+    moved.failNext('TxnOffsetCommit', code);
+    await eos.sendOffsets(offsets);
+    await eos.commit();
+    expect(moved.calls).toEqual(['TxnOffsetCommit']);
+    expect(current.calls).toEqual(['TxnOffsetCommit']);
+    expect(transaction.calls.at(-1)).toBe('EndTxn');
+    // Forgetting the group coordinator forgets the transaction coordinator too (`toCoordinator`).
+    expect(lookups.group).toBe(2);
+  });
+
+  it('retries offsets while the group coordinator is still loading (GROUP_LOAD_IN_PROGRESS)', async () => {
+    const coordinator = new FakeCoordinator('a');
+    const { cluster, lookups } = fakeCluster({ transaction: [coordinator], group: [coordinator] });
+    const eos = await transactional(cluster);
+    eos.beginTransaction();
+    coordinator.failNext('TxnOffsetCommit', 14);
+    await eos.sendOffsets(offsets);
+    expect(coordinator.calls.filter((c) => c === 'TxnOffsetCommit')).toHaveLength(2);
+    // Loading says nothing about where the coordinator is: not looked up again.
+    expect(lookups.group).toBe(1);
+  });
+
+  it('keeps the coordinators through CONCURRENT_TRANSACTIONS', async () => {
+    const coordinator = new FakeCoordinator('a');
+    const { cluster, lookups } = fakeCluster({ transaction: [coordinator], group: [coordinator] });
+    const eos = await transactional(cluster);
+    eos.beginTransaction();
+    coordinator.failNext('AddPartitionsToTxn', 51);
+    await expect(eos.addPartitionsToTransaction([{ topic: 'events', partitions: [{ partition: 0 }] }])).rejects.toThrow(
+      /transaction/i,
+    );
+    await eos.addPartitionsToTransaction([{ topic: 'events', partitions: [{ partition: 0 }] }]);
+    expect(lookups.transaction).toBe(1);
+  });
+});
