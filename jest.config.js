@@ -21,12 +21,17 @@ const shared = {
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 120_000,
+  // Two suites at a time on any machine (jest's default is one per core but one, so one
+  // on our two cores): e2e suites mostly wait on Kafka and on processes. Suites marked
+  // `@exclusive` run alone (test/setup/e2e-environment.ts).
+  maxWorkers: 2,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,test,bench,chaos,tools}/**/*.spec.ts'] },
     {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      testEnvironment: '<rootDir>/test/setup/e2e-environment.ts',
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/setup/after-env.ts'],

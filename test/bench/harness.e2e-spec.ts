@@ -1,3 +1,6 @@
+/**
+ * @exclusive It runs every benchmark scenario, which loads both cores. (test/setup/e2e-environment.ts)
+ */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

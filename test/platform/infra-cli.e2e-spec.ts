@@ -1,3 +1,6 @@
+/**
+ * @exclusive It starts and stops a Kafka and a Redis of its own. (test/setup/e2e-environment.ts)
+ */
 import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureKafkaJars, lastmeterHome, type InfraStatus } from '@lastmeter/infra';

@@ -1,3 +1,6 @@
+/**
+ * @exclusive It starts Kafka brokers of its own and kills one while the apps work. (test/setup/e2e-environment.ts)
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { topicNames, type DomainEvent, type FeedMessage } from '@lastmeter/contracts';

@@ -1,3 +1,6 @@
+/**
+ * @exclusive It starts a Kafka and a Redis of its own and stops them under the apps. (test/setup/e2e-environment.ts)
+ */
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { eventually } from '../support/eventually';
 import { testNamespace } from '../support/env';

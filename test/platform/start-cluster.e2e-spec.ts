@@ -1,3 +1,6 @@
+/**
+ * @exclusive It starts Kafka brokers of its own and kills one while the apps work. (test/setup/e2e-environment.ts)
+ */
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, symlinkSync } from 'node:fs';

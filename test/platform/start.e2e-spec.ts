@@ -1,3 +1,6 @@
+/**
+ * @exclusive It runs `npm start`: a Kafka, a Redis and three apps of its own. (test/setup/e2e-environment.ts)
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';

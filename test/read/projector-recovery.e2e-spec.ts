@@ -1,3 +1,6 @@
+/**
+ * @exclusive It kills the projector (SIGKILL) and waits for it to recover. (test/setup/e2e-environment.ts)
+ */
 import request from 'supertest';
 import { topicNames, type DomainEvent } from '@lastmeter/contracts';
 import { createKafkaClient } from '@lastmeter/kafka';

@@ -1,3 +1,6 @@
+/**
+ * @exclusive It starts Redis servers and sentinels of its own and fails one over. (test/setup/e2e-environment.ts)
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';

@@ -1,3 +1,6 @@
+/**
+ * @exclusive It loads the gateway with a storm of receipts. (test/setup/e2e-environment.ts)
+ */
 import {
   MAX_RECEIPTS_PER_MESSAGE,
   RATE_LIMITED,

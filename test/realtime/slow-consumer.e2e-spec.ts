@@ -1,3 +1,6 @@
+/**
+ * @exclusive Terminals that read late are cut off after a time: others must read in time. (test/setup/e2e-environment.ts)
+ */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { feedEvent, type FeedMessage } from '@lastmeter/contracts';

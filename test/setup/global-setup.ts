@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as Infra from '../../libs/infra/src';
+import { SuiteLockServer } from './suite-lock';
 
 const DIST_INFRA = join(__dirname, '..', '..', 'dist', 'libs', 'infra', 'src', 'index.js');
 
@@ -16,6 +17,7 @@ export interface TestInfra {
   root: string;
   kafka?: Infra.LocalKafka;
   redis?: Infra.LocalRedis;
+  lock?: SuiteLockServer;
 }
 
 declare global {
@@ -69,6 +71,9 @@ export default async function globalSetup(): Promise<void> {
     throw new Error(`e2e infrastructure could not be started: ${reason}`);
   }
 
+  // Which suites may run side by side (suite-lock.ts, e2e-environment.ts).
+  state.lock = await SuiteLockServer.listen(join(root, 'suite-lock.sock'));
+  process.env.LASTMETER_SUITE_LOCK = state.lock.path;
   process.env.LASTMETER_TEST_ROOT = root;
   process.env.LASTMETER_TEST_RUN = Math.random().toString(36).slice(2, 8);
   process.stderr.write(

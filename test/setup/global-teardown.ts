@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 export default async function globalTeardown(): Promise<void> {
   const state = globalThis.__LASTMETER_TEST_INFRA__;
   if (!state) return;
+  await state.lock?.close();
   // Both, even if one fails to stop: a leaked server outlives the run.
   const stopped = await Promise.allSettled([state.kafka?.stop(), state.redis?.stop()]);
   for (const result of stopped) {

@@ -1,3 +1,6 @@
+/**
+ * @exclusive It loads the console with thousands of stores and terminals. (test/setup/e2e-environment.ts)
+ */
 import request from 'supertest';
 import type { Browser, Page } from 'playwright-core';
 import { startApp, stopApps, type AppName, type RunningApp } from '../support/apps';

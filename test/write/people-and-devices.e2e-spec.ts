@@ -1,3 +1,6 @@
+/**
+ * @exclusive It starts a Kafka of its own and takes it down under the apps. (test/setup/e2e-environment.ts)
+ */
 import request from 'supertest';
 import { JwtService } from '@nestjs/jwt';
 import { topicNames, type CredentialRecord, type EventEnvelope } from '@lastmeter/contracts';

@@ -1,3 +1,6 @@
+/**
+ * @exclusive It kills the apps (SIGKILL) and waits for them to recover. (test/setup/e2e-environment.ts)
+ */
 import request from 'supertest';
 import { topicNames, type EventEnvelope } from '@lastmeter/contracts';
 import { startApp, type RunningApp } from '../support/apps';
