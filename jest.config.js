@@ -25,6 +25,7 @@ module.exports = {
   // on our two cores): e2e suites mostly wait on Kafka and on processes. Suites marked
   // `@exclusive` run alone (test/setup/e2e-environment.ts).
   maxWorkers: 2,
+  testSequencer: '<rootDir>/test/setup/sequencer.js',
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,test,bench,chaos,tools}/**/*.spec.ts'] },
     {
