@@ -36,6 +36,8 @@ const LEFTOVER_ATTEMPTS = 10;
  * gateway cannot predict; a few seconds keeps retries from hammering it.
  */
 const RETRY_AFTER_S = 5;
+/** Bytes of a replay's response that may wait for the client's socket before the merge pauses. */
+const REPLAY_BUFFERED = 1024 * 1024;
 
 @ApiTags('history')
 @ApiBearerAuth()
@@ -157,9 +159,13 @@ export class EventsController implements OnModuleInit, OnModuleDestroy {
       res.status(200).type('application/x-ndjson');
       res.setHeader('cache-control', 'no-store');
       // Whole lines, about 64 KiB at a time, or what the merge has when it waits for Kafka.
+      // The merge goes on while up to REPLAY_BUFFERED bytes wait for the socket (a chunk
+      // is already above the response's 16 KiB mark, so waiting for 'drain' after each
+      // one stopped the merge for every chunk); a slow reader still holds it back.
       for await (const chunk of chunks) {
         if (signal.aborted) break;
-        if (!res.write(chunk)) await once(res, 'drain', { signal }).catch(() => undefined);
+        res.write(chunk);
+        if (res.writableLength >= REPLAY_BUFFERED) await once(res, 'drain', { signal }).catch(() => undefined);
       }
     } catch (error) {
       failure = error as Error;
