@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
+import { createKafkaClient } from '@lastmeter/kafka';
 import type { FeedMessage } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
+import { readCommitted } from '../support/log-reader';
 import { Publisher } from '../support/write-api';
 
 /**
@@ -135,7 +136,7 @@ it('follows one publish from the HTTP request to the socket emit, through every 
   // The trace rides in the records' headers on every Kafka hop.
   const kafka = createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-tracing' });
   const traced = async (topic: string, type: string) =>
-    (await readWholeTopic(kafka, topic))
+    (await readCommitted(kafka, topic))
       .filter((record) => record.headers.type?.toString() === type)
       .some((record) => record.headers.traceparent?.toString().split('-')[1] === traceId);
   expect(await traced(`${ns.topicPrefix}lastmeter.commands.v1`, 'communication.publish')).toBe(true);
@@ -145,7 +146,7 @@ it('follows one publish from the HTTP request to the socket emit, through every 
 
 it('starts a trace of its own for a request that carries none, and its command record carries it', async () => {
   const region = await api.region('untraced');
-  const commands = await readWholeTopic(
+  const commands = await readCommitted(
     createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-tracing-2' }),
     `${ns.topicPrefix}lastmeter.commands.v1`,
   );

@@ -1,4 +1,4 @@
-import { createKafkaClient, readWholeTopic, type Kafka } from '@lastmeter/kafka';
+import { createKafkaClient, readWholeTopic, type Kafka, type LoggedMessage } from '@lastmeter/kafka';
 import { expandFeedBatch, FEED_BATCH, type EventEnvelope, type FeedBatchRecord } from '@lastmeter/contracts';
 
 /** End offsets (read_committed LSO) of every partition of a topic, summed and by partition. */
@@ -75,6 +75,12 @@ async function untilStable(kafka: Kafka, topic: string, timeoutMs = 5_000): Prom
   }
 }
 
+/** `readWholeTopic` once what was written when called is committed (`untilStable`): raw records. */
+export async function readCommitted(kafka: Kafka, topic: string): Promise<LoggedMessage[]> {
+  await untilStable(kafka, topic);
+  return readWholeTopic(kafka, topic);
+}
+
 /**
  * Every committed message of a topic, from the beginning to the end of what was written
  * when called, once it is committed (`untilStable`), as parsed JSON (a tombstone is
@@ -86,8 +92,7 @@ export async function readTopic<T = EventEnvelope>(
   topic: string,
 ): Promise<Array<{ partition: number; value: T }>> {
   const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'test-reader' });
-  await untilStable(kafka, topic);
-  return (await readWholeTopic(kafka, topic)).flatMap(({ partition, value }) => {
+  return (await readCommitted(kafka, topic)).flatMap(({ partition, value }) => {
     const parsed = (value ? JSON.parse(value.toString()) : null) as T | FeedBatchRecord;
     if ((parsed as FeedBatchRecord | null)?.type === FEED_BATCH) {
       return expandFeedBatch(parsed as FeedBatchRecord).map((event) => ({ partition, value: event as T }));
