@@ -5,18 +5,19 @@
 // for the suite running beside it to end (test/setup/e2e-environment.ts).
 const { readFileSync } = require('node:fs');
 const Sequencer = require('@jest/test-sequencer').default;
+const { extract, parse } = require('jest-docblock');
 
-/** Whether a suite's first docblock marks it `@exclusive` (as jest-docblock reads it). */
+/** Whether a suite's docblock marks it `@exclusive`, read as jest reads it for the environment. */
 function exclusive(path) {
-  const head = readFileSync(path, 'utf8').slice(0, 2_000);
-  const docblock = /^\s*\/\*\*[\s\S]*?\*\//.exec(head);
-  return docblock !== null && /^\s*\*\s*@exclusive\b/m.test(docblock[0]);
+  return 'exclusive' in parse(extract(readFileSync(path, 'utf8')));
 }
 
 class ExclusiveFirst extends Sequencer {
   sort(tests) {
-    const sorted = super.sort(tests);
-    return [...sorted.filter((test) => exclusive(test.path)), ...sorted.filter((test) => !exclusive(test.path))];
+    const alone = [];
+    const shared = [];
+    for (const test of super.sort(tests)) (exclusive(test.path) ? alone : shared).push(test);
+    return [...alone, ...shared];
   }
 }
 

@@ -1,4 +1,4 @@
-import { createKafkaClient, readWholeTopic, type Kafka, type LoggedMessage } from '@lastmeter/kafka';
+import { createKafkaClient, readWholeTopic, topicOffsets, type Kafka, type LoggedMessage } from '@lastmeter/kafka';
 import { expandFeedBatch, FEED_BATCH, type EventEnvelope, type FeedBatchRecord } from '@lastmeter/contracts';
 
 /** End offsets (read_committed LSO) of every partition of a topic, summed and by partition. */
@@ -65,7 +65,7 @@ async function untilStable(kafka: Kafka, topic: string, timeoutMs = 5_000): Prom
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const stable = await admin.fetchTopicOffsets(topic);
+      const stable = await topicOffsets(admin, topic);
       const behind = stable.filter(({ partition, offset }) => BigInt(offset) < (written.get(partition) ?? 0n));
       if (behind.length === 0 || Date.now() > deadline) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
