@@ -3,7 +3,15 @@ import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { PersonKeyRecord, TopicNames } from '@lastmeter/contracts';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
-import { KAFKA, TOPIC_NAMES, TopicsBootstrap, topicOffsets, type Consumer, type Kafka } from '@lastmeter/kafka';
+import {
+  FOLLOW_MAX_WAIT_MS,
+  KAFKA,
+  TOPIC_NAMES,
+  TopicsBootstrap,
+  topicOffsets,
+  type Consumer,
+  type Kafka,
+} from '@lastmeter/kafka';
 import { PersonKeyMirror, RedisKeys } from '@lastmeter/read-models';
 import { REDIS } from '@lastmeter/redis';
 
@@ -93,7 +101,7 @@ export class PersonKeyFollower implements OnApplicationBootstrap, OnApplicationS
     // count it as a crash (and warn about a restart).
     const consumer = this.kafka.consumer({
       groupId: `${topic}.mirror.${randomUUID()}`,
-      maxWaitTimeInMs: 200,
+      maxWaitTimeInMs: FOLLOW_MAX_WAIT_MS,
       retry: { initialRetryTime: 200, retries: 30, maxRetryTime: 5_000 },
     });
     this.consumer = consumer;

@@ -1,9 +1,11 @@
 /**
- * The patched kafkajs transaction manager (patches/kafkajs+2.2.4.patch), driven through
- * its own module with a fake cluster of coordinators: which coordinator each request goes
- * to, and when it is looked up. The real broker's side is test/platform's
- * kafka-producer e2e (lookups counted) and the cluster suites (a broker killed while the
- * writers decide).
+ * The patched kafkajs (patches/kafkajs+2.2.4.patch), driven through its own modules:
+ * - the transaction manager, with a fake cluster of coordinators: which coordinator each
+ *   request goes to, and when it is looked up. The real broker's side is test/platform's
+ *   kafka-producer e2e (lookups counted) and the cluster suites (a broker killed while
+ *   the writers decide);
+ * - a connection's request queue: no timer runs while nothing waits (kafkajs #1556), and
+ *   what waits is still sent.
  */
 // kafkajs's internals have no types; these are the parts the spec calls.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -11,7 +13,18 @@ const createEosManager = require('kafkajs/src/producer/eosManager') as (options:
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { KafkaJSProtocolError } = require('kafkajs/src/errors') as { KafkaJSProtocolError: new (e: object) => Error };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
+const RequestQueue = require('kafkajs/src/network/requestQueue') as new (options: object) => RequestQueueLike;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createErrorFromCode } = require('kafkajs/src/protocol/error') as { createErrorFromCode(code: number): object };
+
+interface RequestQueueLike {
+  push(request: { entry: object; expectResponse: boolean; sendRequest: () => void }): void;
+  fulfillRequest(response: { correlationId: number; payload: Buffer; size: number }): void;
+  maybeThrottle(ms: number): void;
+  checkPendingRequests(): void;
+  destroy(): void;
+  throttleCheckTimeoutId: unknown;
+}
 
 interface EosManager {
   initProducerId(): Promise<void>;
@@ -135,5 +148,85 @@ describe('patched kafkajs transactions', () => {
     );
     await eos.addPartitionsToTransaction([{ topic: 'events', partitions: [{ partition: 0 }] }]);
     expect(lookups.transaction).toBe(1);
+  });
+});
+
+describe('kafkajs request queue (patched)', () => {
+  const sent: number[] = [];
+  let queue: RequestQueueLike;
+  let checks = 0;
+
+  const request = (correlationId: number) => ({
+    entry: {
+      correlationId,
+      apiName: 'Fetch',
+      apiKey: 1,
+      apiVersion: 11,
+      resolve: () => undefined,
+      reject: () => undefined,
+    },
+    expectResponse: true,
+    sendRequest: () => sent.push(correlationId),
+  });
+  const answer = (correlationId: number) => queue.fulfillRequest({ correlationId, payload: Buffer.alloc(0), size: 0 });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** Waits (up to 5 s: timers run late on a busy box) until `done` holds. */
+  const until = async (done: () => boolean) => {
+    for (const deadline = Date.now() + 5_000; !done() && Date.now() < deadline;) await sleep(5);
+    expect(done()).toBe(true);
+  };
+
+  beforeEach(() => {
+    sent.length = 0;
+    checks = 0;
+    const noop = () => undefined;
+    queue = new RequestQueue({
+      maxInFlightRequests: 1,
+      requestTimeout: 30_000,
+      enforceRequestTimeout: false,
+      clientId: 'spec',
+      broker: 'broker:9092',
+      logger: { debug: noop, info: noop, warn: noop, error: noop },
+    });
+    const check = queue.checkPendingRequests.bind(queue);
+    queue.checkPendingRequests = () => {
+      checks++;
+      check();
+    };
+  });
+
+  afterEach(() => queue.destroy());
+
+  it('arms no timer once a request is answered and nothing waits', async () => {
+    queue.push(request(1));
+    answer(1);
+    expect(sent).toEqual([1]);
+    expect(queue.throttleCheckTimeoutId).toBeNull();
+    const after = checks;
+    await sleep(30);
+    // Unpatched, a 1 ms timer called back here about 30 times by now, and for good.
+    expect(checks).toBe(after);
+  });
+
+  it('still sends a request that waited for one in flight when that one is answered', async () => {
+    queue.push(request(1));
+    queue.push(request(2));
+    expect(sent).toEqual([1]);
+    answer(1);
+    expect(sent).toEqual([1, 2]);
+    answer(2);
+    // The check armed while request 2 waited runs once more, and arms nothing after it.
+    await until(() => queue.throttleCheckTimeoutId === null);
+    const after = checks;
+    await sleep(30);
+    expect(checks).toBe(after);
+  });
+
+  it("still sends a request held back by the broker's throttling once the throttle is over", async () => {
+    queue.maybeThrottle(20);
+    queue.push(request(1));
+    expect(sent).toEqual([]);
+    await until(() => sent.length > 0);
+    expect(sent).toEqual([1]);
   });
 });

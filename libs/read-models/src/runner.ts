@@ -1,6 +1,14 @@
 import type Redis from 'ioredis';
 import { TOPIC_ROLES, type TopicNames, type TopicRole } from '@lastmeter/contracts';
-import { createProducer, topicOffsets, type Admin, type Consumer, type Kafka, type Producer } from '@lastmeter/kafka';
+import {
+  createProducer,
+  FOLLOW_MAX_WAIT_MS,
+  topicOffsets,
+  type Admin,
+  type Consumer,
+  type Kafka,
+  type Producer,
+} from '@lastmeter/kafka';
 import { announcementChannel, encodeFeedNotice, feedChannel } from '@lastmeter/redis';
 import {
   contextOf,
@@ -104,7 +112,7 @@ export class ProjectionRunner {
       readUncommitted: false,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
-      maxWaitTimeInMs: 50,
+      maxWaitTimeInMs: FOLLOW_MAX_WAIT_MS,
       maxBytesPerPartition: 4 * 1024 * 1024,
     });
     this.consumer = consumer;

@@ -1,7 +1,7 @@
 /** Decider service: the consumer group over the commands topic that feeds the PartitionDecider. */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { TopicNames } from '@lastmeter/contracts';
-import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Consumer, type Kafka } from '@lastmeter/kafka';
+import { FOLLOW_MAX_WAIT_MS, KAFKA, TOPIC_NAMES, TopicsBootstrap, type Consumer, type Kafka } from '@lastmeter/kafka';
 import { EventTail } from './event-tail';
 import { PartitionDecider } from './partition-decider';
 import { PartitionWriters } from './partition-writers';
@@ -44,7 +44,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
       // The broker's minimum: a crashed owner's partitions move on after 6 s.
       sessionTimeout: 6_000,
       heartbeatInterval: 1_000,
-      maxWaitTimeInMs: 50,
+      maxWaitTimeInMs: FOLLOW_MAX_WAIT_MS,
     });
     this.consumer = consumer;
     // After any rebalance the partitions may have had another writer: re-fence and catch

@@ -11,6 +11,7 @@ import {
   type TopicNames,
 } from '@lastmeter/contracts';
 import {
+  FOLLOW_MAX_WAIT_MS,
   KAFKA,
   rememberTrace,
   TOPIC_NAMES,
@@ -36,7 +37,7 @@ const SNAPSHOT_INTERVAL_MS = 1_000;
  * kafkajs's 10 MiB: a start-up reading hundreds of thousands of records keeps less of
  * them decoded at once (the process's peak memory).
  */
-const FETCH = { maxWaitTimeInMs: 100, maxBytes: 2 * 1024 * 1024, maxBytesPerPartition: 512 * 1024 };
+const FETCH = { maxWaitTimeInMs: FOLLOW_MAX_WAIT_MS, maxBytes: 2 * 1024 * 1024, maxBytesPerPartition: 512 * 1024 };
 
 /**
  * Reads the events topic (read_committed) into the AggregateStore, the feed topic into
