@@ -15,7 +15,7 @@ const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const ROOT = join(__dirname, '..', '..');
-const { benchInfra } = require(join(ROOT, 'dist', 'bench', 'support.js'));
+const { benchInfra, runMain } = require(join(ROOT, 'dist', 'bench', 'support.js'));
 const { draftNotices, setUpStores, startStack, untilQuiet } = require(join(ROOT, 'dist', 'bench', 'lib', 'stack.js'));
 
 const SECONDS = 30;
@@ -49,10 +49,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -22,7 +22,7 @@ const Decoder = require(join(KAFKAJS, 'protocol', 'decoder'));
 const { failure, createErrorFromCode } = require(join(KAFKAJS, 'protocol', 'error'));
 const apiKeys = require(join(KAFKAJS, 'protocol', 'requests', 'apiKeys'));
 const Broker = require(join(KAFKAJS, 'broker'));
-const { benchInfra } = require(join(ROOT, 'dist', 'bench', 'support.js'));
+const { benchInfra, runMain } = require(join(ROOT, 'dist', 'bench', 'support.js'));
 
 /**
  * TxnOffsetCommit v3 => transactional_id group_id producer_id producer_epoch
@@ -184,10 +184,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -7,6 +7,8 @@
  * - a connection's request queue: no timer runs while nothing waits (kafkajs #1556), and
  *   what waits is still sent.
  */
+import { eventually } from '../../../test/support/eventually';
+
 // kafkajs's internals have no types; these are the parts the spec calls.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const createEosManager = require('kafkajs/src/producer/eosManager') as (options: object) => EosManager;
@@ -170,11 +172,8 @@ describe('kafkajs request queue (patched)', () => {
   });
   const answer = (correlationId: number) => queue.fulfillRequest({ correlationId, payload: Buffer.alloc(0), size: 0 });
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  /** Waits (up to 5 s: timers run late on a busy box) until `done` holds. */
-  const until = async (done: () => boolean) => {
-    for (const deadline = Date.now() + 5_000; !done() && Date.now() < deadline;) await sleep(5);
-    expect(done()).toBe(true);
-  };
+  /** Timers run late on a busy box: up to 5 s, checked every 5 ms. */
+  const soon = { timeoutMs: 5_000, intervalMs: 5 };
 
   beforeEach(() => {
     sent.length = 0;
@@ -216,7 +215,7 @@ describe('kafkajs request queue (patched)', () => {
     expect(sent).toEqual([1, 2]);
     answer(2);
     // The check armed while request 2 waited runs once more, and arms nothing after it.
-    await until(() => queue.throttleCheckTimeoutId === null);
+    await eventually(() => expect(queue.throttleCheckTimeoutId).toBeNull(), soon);
     const after = checks;
     await sleep(30);
     expect(checks).toBe(after);
@@ -226,7 +225,6 @@ describe('kafkajs request queue (patched)', () => {
     queue.maybeThrottle(20);
     queue.push(request(1));
     expect(sent).toEqual([]);
-    await until(() => sent.length > 0);
-    expect(sent).toEqual([1]);
+    await eventually(() => expect(sent).toEqual([1]), soon);
   });
 });
