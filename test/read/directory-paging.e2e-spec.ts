@@ -88,18 +88,26 @@ beforeAll(async () => {
     .send(csv);
   expect(imported.status).toBe(200);
   expect(imported.body.refused).toEqual([]);
-  const regions = await eventually(async () => {
-    const response = await get('/v1/regions');
-    expect(response.body.items).toHaveLength(3);
-    return response.body.items as Array<{ id: string; code: string }>;
-  });
+  // Should the read side never catch up, the failure shows what the import answered.
+  const what = `the imported directory (the import answered ${JSON.stringify(imported.body)})`;
+  const regions = await eventually(
+    async () => {
+      const response = await get('/v1/regions');
+      expect(response.body.items).toHaveLength(3);
+      return response.body.items as Array<{ id: string; code: string }>;
+    },
+    { what },
+  );
   regionId = Object.fromEntries(regions.map((r) => [r.code, r.id]));
-  all = await eventually(async () => {
-    const response = await get('/v1/stores?limit=500');
-    expect(response.status).toBe(200);
-    expect(response.body.items).toHaveLength(STORES.length);
-    return response.body.items as StoreRow[];
-  });
+  all = await eventually(
+    async () => {
+      const response = await get('/v1/stores?limit=500');
+      expect(response.status).toBe(200);
+      expect(response.body.items).toHaveLength(STORES.length);
+      return response.body.items as StoreRow[];
+    },
+    { what },
+  );
   const idOf = new Map(all.map((s) => [s.code, s.id]));
   for (const [code, roles] of TERMINALS) await api.terminal(idOf.get(code)!, roles);
   // Every enrolled terminal is counted once the directory index has it.
