@@ -4,6 +4,7 @@ import {
   createProducer,
   FOLLOW_MAX_WAIT_MS,
   topicOffsets,
+  withTimeout,
   type Admin,
   type Consumer,
   type Kafka,
@@ -28,6 +29,15 @@ import type { RedisKeys } from './redis-keys';
 
 /** The topics a projector reads: the source of truth, store activity, and the feed. */
 export const PROJECTED: readonly TopicRole[] = ['events', 'storeEvents', 'feed'];
+
+/**
+ * How often the group's offsets are committed. They only say where a restarted or newly
+ * assigned consumer starts reading: the Redis position is what `admit` trusts, and a
+ * batch projected again changes nothing. So they are committed on a timer, not after
+ * every batch as kafkajs's autoCommit does (one OffsetCommit per batch, which the next
+ * fetch waited behind on the same connection).
+ */
+const COMMIT_EVERY_MS = 1_000;
 
 /** Trace contexts a notice may carry: a chunk is one or a few feed transactions. */
 const MAX_TRACES_PER_NOTICE = 8;
@@ -95,6 +105,11 @@ export class ProjectionRunner {
   private assigned: Array<{ role: TopicRole; partition: number }> = [];
   /** By `role/partition`: a position write for a batch of transaction markers, still under way. */
   private readonly markerWrites = new Map<string, Promise<unknown>>();
+  /** By `role/partition`: the next offset to read after what was projected (what to commit). */
+  private readonly projected = new Map<string, number>();
+  /** By `role/partition`: the offset last committed for the group. */
+  private readonly committed = new Map<string, number>();
+  private commitTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: RunnerOptions) {
     this.groupId = projectorGroupId(options.topics, options.keys.generation);
@@ -124,6 +139,7 @@ export class ProjectionRunner {
       // A batch of transaction markers only (eachBatch never sees it): the Redis position
       // moves past it if nothing before it is missing, so a caught-up partition reads as such.
       if (payload.batchSize === 0 && payload.firstOffset !== null) {
+        this.projected.set(id, Number(payload.lastOffset) + 1);
         const key = this.options.keys.position(role, payload.partition);
         const write = raisePosition(this.options.redis, key, Number(payload.lastOffset) + 1, payload.firstOffset).catch(
           () => undefined,
@@ -136,15 +152,18 @@ export class ProjectionRunner {
         const role = this.roleOf.get(topic);
         return role ? partitions.map((partition) => ({ role, partition })) : [];
       });
+      const mine = new Set(this.assigned.map(({ role, partition }) => `${role}/${partition}`));
+      for (const id of this.projected.keys()) if (!mine.has(id)) this.projected.delete(id);
+      this.committed.clear();
     });
     await consumer.connect();
     await consumer.subscribe({ topics: PROJECTED.map((role) => topics[role]), fromBeginning: true });
+    this.commitTimer = setInterval(() => void this.commit(), COMMIT_EVERY_MS);
     await consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 1_000,
+      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 6,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const role = this.roleOf.get(batch.topic)!;
         const started = process.hrtime.bigint();
         // A batch after what Redis holds is not applied (sought back instead). One before it
@@ -170,6 +189,7 @@ export class ProjectionRunner {
           const result = await this.applyChunk(chunk, [['lmPosition', position, next]]);
           this.soughtTo.delete(`${role}/${batch.partition}`);
           resolveOffset(last ? batch.lastOffset() : chunk.at(-1)!.offset);
+          this.projected.set(`${role}/${batch.partition}`, next);
           await heartbeat();
           this.options.onBatch?.({
             topic: role,
@@ -178,9 +198,33 @@ export class ProjectionRunner {
             seconds: Number(process.hrtime.bigint() - started) / 1e9,
           });
         }
-        await commitOffsetsIfNecessary();
       },
     });
+  }
+
+  /**
+   * Commits, for the partitions this runner holds, the offsets after what it projected,
+   * where they moved. Refused while the group rebalances: the next owner then re-projects
+   * at most the last COMMIT_EVERY_MS, which changes nothing.
+   */
+  private async commit(): Promise<void> {
+    const { consumer } = this;
+    if (!consumer) return;
+    const { topics } = this.options;
+    const due = this.assigned.flatMap(({ role, partition }) => {
+      const id = `${role}/${partition}`;
+      const offset = this.projected.get(id);
+      return offset !== undefined && offset !== this.committed.get(id) ? [{ id, role, partition, offset }] : [];
+    });
+    if (due.length === 0) return;
+    try {
+      await consumer.commitOffsets(
+        due.map(({ role, partition, offset }) => ({ topic: topics[role], partition, offset: String(offset) })),
+      );
+      for (const { id, offset } of due) this.committed.set(id, offset);
+    } catch (error) {
+      this.options.log?.debug?.(`projector offsets not committed yet: ${(error as Error).message}`);
+    }
   }
 
   /**
@@ -328,6 +372,10 @@ export class ProjectionRunner {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.commitTimer);
+    // What was projected since the last commit, so the next owner starts after it (bounded:
+    // a broker that is down costs the next owner a little re-projection, not a hung stop).
+    await withTimeout(this.commit(), 2_000, 'commit').catch(() => undefined);
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
