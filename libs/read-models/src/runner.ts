@@ -135,15 +135,14 @@ export class ProjectionRunner {
       const role = this.roleOf.get(payload.topic);
       if (!role) return;
       const id = `${role}/${payload.partition}`;
-      this.positions.set(id, Number(payload.lastOffset) + 1);
+      const next = Number(payload.lastOffset) + 1;
+      this.positions.set(id, next);
       // A batch of transaction markers only (eachBatch never sees it): the Redis position
       // moves past it if nothing before it is missing, so a caught-up partition reads as such.
       if (payload.batchSize === 0 && payload.firstOffset !== null) {
-        this.projected.set(id, Number(payload.lastOffset) + 1);
+        this.projected.set(id, next);
         const key = this.options.keys.position(role, payload.partition);
-        const write = raisePosition(this.options.redis, key, Number(payload.lastOffset) + 1, payload.firstOffset).catch(
-          () => undefined,
-        );
+        const write = raisePosition(this.options.redis, key, next, payload.firstOffset).catch(() => undefined);
         this.markerWrites.set(id, write);
       }
     });
@@ -177,6 +176,7 @@ export class ProjectionRunner {
           value: m.value,
           headers: m.headers,
         }));
+        const id = `${role}/${batch.partition}`;
         const position = this.options.keys.position(role, batch.partition);
         // Chunks bound the pipeline size and let a rebalance interrupt a long catch-up.
         for (let at = 0; at < messages.length; at += 2_000) {
@@ -187,9 +187,9 @@ export class ProjectionRunner {
           // batch's trailing transaction markers too.
           const next = last ? Number(batch.lastOffset()) + 1 : Number(chunk.at(-1)!.offset) + 1;
           const result = await this.applyChunk(chunk, [['lmPosition', position, next]]);
-          this.soughtTo.delete(`${role}/${batch.partition}`);
+          this.soughtTo.delete(id);
           resolveOffset(last ? batch.lastOffset() : chunk.at(-1)!.offset);
-          this.projected.set(`${role}/${batch.partition}`, next);
+          this.projected.set(id, next);
           await heartbeat();
           this.options.onBatch?.({
             topic: role,
