@@ -1,12 +1,12 @@
 /* global Buffer, setTimeout, setInterval, clearInterval */
 /**
  * A probe (not a scenario, not a test): can kafkajs take part in KIP-447's fencing?
- * kafkajs sends TxnOffsetCommit v0/v1, which carry no consumer group generation or
- * member id, so Last Meter fences zombies with one transactional id per commands
- * partition (docs/write-side.md). This sends TxnOffsetCommit v3 (flexible, with the
- * generation and the member id) by hand through kafkajs's own encoder and connection,
- * and shows what the broker does with a current member, a member that has left the
- * group (a zombie) and an unknown one.
+ * Unpatched kafkajs sends TxnOffsetCommit v0/v1, which carry no consumer group generation
+ * or member id. This sends TxnOffsetCommit v3 (flexible, with the generation and the
+ * member id) by hand through kafkajs's own encoder and connection, and shows what the
+ * broker does with a current member, a member that has left the group (a zombie) and an
+ * unknown one. It led to our kafkajs patch's v3 (docs/adr/0005-kafkajs.md), which the
+ * decisions that carry feed entries use (docs/write-side.md, "The feed in the decision").
  *
  * `npm run build`, then `node bench/probes/kip447.cjs` (starts a Kafka of its own).
  * Seen on 2026-12-02, Kafka 3.9.1: current generation accepted; the departed member's

@@ -1,7 +1,18 @@
-import { topicNames } from '@lastmeter/contracts';
-import { ACKS_ALL, createKafkaClient, createProducer, ensureTopicsAt } from '@lastmeter/kafka';
+import { v5 as uuidv5 } from 'uuid';
+import { FEED_BATCH, feedBatchRecord, feedEvent, topicNames, type DomainEvent } from '@lastmeter/contracts';
+import { ACKS_ALL, createKafkaClient, createProducer, ensureTopicsAt, type Consumer } from '@lastmeter/kafka';
+import {
+  AggregateStore,
+  CredentialStore,
+  EventTail,
+  FeedLedger,
+  PartitionWriter,
+  type GroupMember,
+} from '@lastmeter/write-engine';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
+import { eventually } from '../support/eventually';
+import { readTopic } from '../support/log-reader';
 
 /**
  * The decider's premise: with the same partition count, an aggregate id lands on the
@@ -106,4 +117,132 @@ describe('transactional producer (patched kafkajs)', () => {
       await admin.disconnect();
     }
   });
+});
+
+/**
+ * KIP-447 through our kafkajs patch (TxnOffsetCommit v3 with the member's generation): a
+ * decision that carries the feed entries of other partitions (FeedSequencer.withinDecision)
+ * is fenced there by its offsets, which the group coordinator refuses once a rebalance has
+ * moved on from the generation they name; the transaction is then aborted, its records
+ * never visible.
+ */
+describe('transactional offsets as a group member (KIP-447, patched kafkajs)', () => {
+  const consumers: Consumer[] = [];
+  afterAll(() => Promise.all(consumers.map((consumer) => consumer.disconnect().catch(() => undefined))));
+
+  /** A real member of `groupId`: every generation it joins, as the decider records them. */
+  const join = async (groupId: string) => {
+    const consumer = kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 500 });
+    consumers.push(consumer);
+    const joins: GroupMember[] = [];
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const { generationId } = payload as typeof payload & { generationId: number };
+      joins.push({ generationId, memberId: payload.memberId });
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: names.commands });
+    await consumer.run({ eachMessage: async () => undefined });
+    return { consumer, joins };
+  };
+  const notice = { id: 'c1', revision: 1, kind: 'notice', title: 'T', body: 'B', priority: 'normal' } as const;
+  const entry = (storeId: string) =>
+    feedEvent(
+      { storeId, feedSeq: 1, change: 'published', communication: notice, sourceVersion: 3 },
+      uuidv5(`${storeId}:1`, uuidv5.URL),
+      '2026-12-03T12:00:00.000Z',
+    );
+
+  it('refuses the offsets of a stale generation and of a departed member, whose records stay invisible, and commits the current member', async () => {
+    await ensureTopicsAt(ns.env.KAFKA_BROKERS!.split(','), names, { partitions: 6, replicationFactor: 1 });
+    const groupId = `${ns.topicPrefix}kip447`;
+    const a = await join(groupId);
+    await eventually(() => expect(a.joins).toHaveLength(1), { timeoutMs: 30_000, what: 'A in the group' });
+    const first = a.joins[0]!;
+    // B joins: a rebalance, A joins again with the next generation.
+    const b = await join(groupId);
+    await eventually(
+      () => {
+        expect(b.joins.length).toBeGreaterThanOrEqual(1);
+        expect(a.joins.at(-1)!.generationId).toBe(b.joins.at(-1)!.generationId);
+      },
+      { timeoutMs: 30_000, what: 'A and B in the same generation' },
+    );
+    expect(a.joins.at(-1)!.generationId).toBeGreaterThan(first.generationId);
+
+    const producer = createProducer(kafka, { transactionalId: `${ns.topicPrefix}kip447-writer` });
+    const writer = new PartitionWriter(producer, names, groupId, 0);
+    await writer.open();
+    try {
+      const decision = (storeId: string, offset: string, member: GroupMember) =>
+        writer.append({ feed: [{ partition: 4, entries: [entry(storeId)] }], commandOffset: offset, member });
+      await expect(decision('stale', '5', first)).rejects.toThrow(/generation/i);
+      await decision('current', '7', a.joins.at(-1)!);
+      // B leaves: its member id is no longer in the group (a zombie's, after its session ended).
+      const departed = b.joins.at(-1)!;
+      await b.consumer.disconnect();
+      await eventually(() => expect(a.joins.at(-1)!.generationId).toBeGreaterThan(departed.generationId), {
+        timeoutMs: 30_000,
+        what: 'the rebalance after B left',
+      });
+      await expect(decision('departed', '9', departed)).rejects.toThrow(/member|generation/i);
+      await decision('after', '11', a.joins.at(-1)!);
+    } finally {
+      await writer.close();
+    }
+
+    const feed = await readTopic(ns.env.KAFKA_BROKERS!, names.feed);
+    expect(feed.filter((m) => m.partition === 4).map((m) => m.value.aggregateId)).toEqual(['current', 'after']);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [names.commands] });
+      expect(offsets!.partitions.find((p) => p.partition === 0)?.offset).toBe('11');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
+
+/**
+ * A new owner of a feed partition reads it to its high watermark before numbering there
+ * (PartitionWriters.open): a decision of the previous owner's, on another partition's
+ * transactional id that the new owner does not fence, may still be open on it.
+ */
+it('catches a feed partition up to its high watermark: waits for a transaction open on it, then has what it committed', async () => {
+  await ensureTopicsAt(ns.env.KAFKA_BROKERS!.split(','), names, { partitions: 6, replicationFactor: 1 });
+  const ledger = new FeedLedger();
+  const tail = new EventTail(kafka, names, new AggregateStore(), ledger, new CredentialStore(), {
+    ready: async () => undefined,
+  } as never);
+  const producer = createProducer(kafka, { transactionalId: `${ns.topicPrefix}open-on-feed` });
+  await producer.connect();
+  try {
+    await tail.start();
+    await tail.catchUp([2]);
+    const txn = await producer.transaction();
+    const notice = { id: 'c9', revision: 1, kind: 'notice', title: 'T', body: 'B', priority: 'normal' } as const;
+    const entry = feedEvent(
+      { storeId: 'held', feedSeq: 1, change: 'published', communication: notice, sourceVersion: 3 },
+      uuidv5('held:1', uuidv5.URL),
+      '2026-12-03T12:00:00.000Z',
+    ) as DomainEvent<'feed.appended'>;
+    await txn.send({
+      topic: names.feed,
+      messages: [{ key: FEED_BATCH, partition: 2, value: JSON.stringify(feedBatchRecord([entry])) }],
+    });
+    // To the last stable offset: at once, without the open transaction's entry.
+    await tail.catchUp([2]);
+    expect(ledger.of('held').head).toBe(0);
+    // To the high watermark: not before the transaction ends.
+    let caughtUp = false;
+    const toHighWatermark = tail.catchUp([2], { feedToHighWatermark: true }).then(() => (caughtUp = true));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(caughtUp).toBe(false);
+    await txn.commit();
+    await toHighWatermark;
+    expect(ledger.of('held').head).toBe(1);
+  } finally {
+    await producer.disconnect();
+    await tail.onApplicationShutdown();
+  }
 });

@@ -1,9 +1,9 @@
-import { topicNames, type DomainEvent } from '@lastmeter/contracts';
+import { topicNames } from '@lastmeter/contracts';
 import { startApp, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
-import { readTopic } from '../support/log-reader';
+import { eventsAndTitles, feedsByStore } from '../support/log-reader';
 import { Publisher } from '../support/write-api';
 
 /**
@@ -25,15 +25,8 @@ afterAll(async () => {
   await cleanupNamespace(ns);
 });
 
-async function feeds(): Promise<Map<string, Array<[number, string, string]>>> {
-  const entries = await readTopic<DomainEvent<'feed.appended'>>(ns.env.KAFKA_BROKERS!, topics.feed);
-  const byStore = new Map<string, Array<[number, string, string]>>();
-  for (const { value } of entries) {
-    const { storeId, feedSeq, change, communication } = value.data;
-    expect(value.aggregateVersion).toBe(feedSeq);
-    byStore.set(storeId, [...(byStore.get(storeId) ?? []), [feedSeq, change, communication.id]]);
-  }
-  return byStore;
+function feeds(): Promise<Map<string, Array<[number, string, string]>>> {
+  return feedsByStore(ns.env.KAFKA_BROKERS!, topics.feed);
 }
 
 it('puts a regional notice in every store of the region, later arrivals included, and nowhere else', async () => {
@@ -124,12 +117,7 @@ it('loses and duplicates nothing when the command service is SIGKILLed while pub
   // Re-read each time: a command answered 202 during the fail-over is decided later.
   await eventually(
     async () => {
-      const events = (await readTopic(ns.env.KAFKA_BROKERS!, topics.events)).map((m) => m.value);
-      const titles = new Map(
-        events
-          .filter((e) => e.type === 'communication.drafted')
-          .map((e) => [e.aggregateId, (e.data as { title: string }).title]),
-      );
+      const { events, titles } = await eventsAndTitles(ns.env.KAFKA_BROKERS!, topics.events);
       const published = events
         .filter((e) => e.type === 'communication.published' && titles.get(e.aggregateId)?.startsWith('west '))
         .map((e) => e.aggregateId)

@@ -1,5 +1,18 @@
-import { createKafkaClient, readWholeTopic, topicOffsets, type Kafka, type LoggedMessage } from '@lastmeter/kafka';
-import { expandFeedBatch, FEED_BATCH, type EventEnvelope, type FeedBatchRecord } from '@lastmeter/contracts';
+import {
+  createKafkaClient,
+  highWatermarkAdmin,
+  readWholeTopic,
+  topicOffsets,
+  type Kafka,
+  type LoggedMessage,
+} from '@lastmeter/kafka';
+import {
+  expandFeedBatch,
+  FEED_BATCH,
+  type DomainEvent,
+  type EventEnvelope,
+  type FeedBatchRecord,
+} from '@lastmeter/contracts';
 
 /** End offsets (read_committed LSO) of every partition of a topic, summed and by partition. */
 export async function endOffsets(brokers: string, topic: string): Promise<Record<number, string>> {
@@ -13,41 +26,16 @@ export async function endOffsets(brokers: string, topic: string): Promise<Record
   }
 }
 
-/**
- * kafkajs's admin lists offsets read_committed only (the last stable offset). This asks a
- * cluster of kafkajs's own, made read_uncommitted, for each partition's high watermark:
- * the end of everything written, committed or not. Test support only: it reaches into
- * kafkajs's private cluster factory (kafkajs 2.2, pinned and patched).
- */
+/** Each partition's high watermark: the end of everything written, committed or not. */
 async function highWatermarks(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
-  const factory = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
-  const createCluster = factory && (kafka as unknown as Record<symbol, unknown>)[factory];
-  if (typeof createCluster !== 'function') throw new Error('kafkajs has no private cluster factory any more');
-  const cluster = (createCluster as (options: object) => KafkajsCluster)({ isolationLevel: READ_UNCOMMITTED });
-  await cluster.connect();
+  const admin = highWatermarkAdmin(kafka);
+  await admin.connect();
   try {
-    await cluster.addTargetTopic(topic);
-    const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
-    const [offsets] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: false, partitions }]);
-    return new Map(offsets!.partitions.map(({ partition, offset }) => [partition, BigInt(offset)]));
+    return new Map((await topicOffsets(admin, topic)).map(({ partition, offset }) => [partition, BigInt(offset)]));
   } finally {
-    await cluster.disconnect();
+    await admin.disconnect();
   }
 }
-
-/** The parts of kafkajs's private Cluster that `highWatermarks` calls. */
-interface KafkajsCluster {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  addTargetTopic(topic: string): Promise<void>;
-  findTopicPartitionMetadata(topic: string): Array<{ partitionId: number }>;
-  fetchTopicsOffset(
-    topics: Array<{ topic: string; fromBeginning: boolean; partitions: Array<{ partition: number }> }>,
-  ): Promise<Array<{ partitions: Array<{ partition: number; offset: string }> }>>;
-}
-
-/** ListOffsets' isolation level 0 (kafkajs/src/protocol/isolationLevel). */
-const READ_UNCOMMITTED = 0;
 
 /**
  * Waits until a read_committed reader sees everything written to the topic when called:
@@ -99,4 +87,36 @@ export async function readTopic<T = EventEnvelope>(
     }
     return [{ partition, value: parsed as T }];
   });
+}
+
+/**
+ * Every store's feed as the feed topic has it, in log order: storeId → [feedSeq, change,
+ * communication id]. Each entry's aggregateVersion is its feedSeq.
+ */
+export async function feedsByStore(
+  brokers: string,
+  topic: string,
+): Promise<Map<string, Array<[number, string, string]>>> {
+  const entries = await readTopic<DomainEvent<'feed.appended'>>(brokers, topic);
+  const byStore = new Map<string, Array<[number, string, string]>>();
+  for (const { value } of entries) {
+    const { storeId, feedSeq, change, communication } = value.data;
+    expect(value.aggregateVersion).toBe(feedSeq);
+    byStore.set(storeId, [...(byStore.get(storeId) ?? []), [feedSeq, change, communication.id]]);
+  }
+  return byStore;
+}
+
+/** The events topic as read_committed readers see it, with each drafted communication's title by id. */
+export async function eventsAndTitles(
+  brokers: string,
+  topic: string,
+): Promise<{ events: EventEnvelope[]; titles: Map<string, string> }> {
+  const events = (await readTopic(brokers, topic)).map((m) => m.value);
+  const titles = new Map(
+    events
+      .filter((e) => e.type === 'communication.drafted')
+      .map((e) => [e.aggregateId, (e.data as { title: string }).title]),
+  );
+  return { events, titles };
 }

@@ -1,4 +1,4 @@
-import type { Admin } from 'kafkajs';
+import type { Admin, AdminConfig, Kafka } from 'kafkajs';
 
 export type TopicOffsets = Awaited<ReturnType<Admin['fetchTopicOffsets']>>;
 
@@ -39,4 +39,14 @@ export async function topicOffsets(
   throw new KafkaUnavailable(
     `the offsets of ${topic} are not available yet: ${(last as Error)?.message ?? String(last)}`,
   );
+}
+
+/**
+ * An admin client whose `fetchTopicOffsets` answers each partition's high watermark (the
+ * end of the log, open transactions included) rather than its last stable offset: our
+ * kafkajs patch lets `kafka.admin` read uncommitted. Used to wait for every transaction
+ * open on a partition now to end.
+ */
+export function highWatermarkAdmin(kafka: Kafka): Admin {
+  return kafka.admin({ readUncommitted: true } as AdminConfig);
 }

@@ -6,6 +6,9 @@ import { EventTail } from './event-tail';
 import { PartitionDecider } from './partition-decider';
 import { PartitionWriters } from './partition-writers';
 
+/** How long a crashed decider waits before it joins the group again. */
+const REJOIN_DELAY_MS = 1_000;
+
 /**
  * The single writer (docs/design.md section 4): a consumer group over the commands
  * topic. Kafka assigns each partition to one instance; this service opens the writers of
@@ -38,6 +41,11 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
   private async start(): Promise<void> {
     await this.topicsBootstrap.ready();
     await this.tail.start();
+    await this.run();
+  }
+
+  /** Joins the decider group with a new consumer and decides what it is assigned. */
+  private async run(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.writers.groupId,
       readUncommitted: false,
@@ -52,9 +60,24 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     // Open the assigned partitions' writers now, not at their next command: the
     // scheduler and the feed sequencer need them, and fencing + catch-up should not
     // delay the first request.
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
-      this.writers.reassign(payload.memberAssignment[this.topics.commands] ?? []),
-    );
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      // generationId: our kafkajs patch adds it to the event (KIP-447 offsets).
+      const { generationId } = payload as typeof payload & { generationId?: number };
+      this.writers.reassign(
+        payload.memberAssignment[this.topics.commands] ?? [],
+        generationId === undefined ? undefined : { generationId, memberId: payload.memberId },
+      );
+    });
+    // kafkajs restarts a crashed consumer only after a retriable error. A decider whose
+    // producers were fenced (paused past its session timeout, its partitions moved on:
+    // "old epoch") stopped for good, its instance still serving HTTP; it drops its stale
+    // writers and joins the group again instead, as a new member.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || this.stopping) return;
+      this.logger.warn(`decider stopped (${payload.error.message}): joining the decider group again`);
+      this.writers.reassign([]);
+      this.rejoin();
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
     await consumer.run({
@@ -69,6 +92,16 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
         await heartbeat();
       },
     });
+  }
+
+  private rejoin(): void {
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.run().catch((error: unknown) => {
+        this.logger.warn(`decider not back in its group yet: ${(error as Error).message}`);
+        this.rejoin();
+      });
+    }, REJOIN_DELAY_MS);
   }
 
   async onApplicationShutdown(): Promise<void> {

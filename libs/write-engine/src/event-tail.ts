@@ -12,6 +12,7 @@ import {
 } from '@lastmeter/contracts';
 import {
   FOLLOW_MAX_WAIT_MS,
+  highWatermarkAdmin,
   KAFKA,
   rememberTrace,
   TOPIC_NAMES,
@@ -61,6 +62,8 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
   private flushing?: Promise<void>;
   private consumer?: Consumer;
   private admin?: Admin;
+  /** Answers high watermarks (catchUp's feedToHighWatermark), connected on first use. */
+  private highWatermarks?: Promise<Admin>;
   private started?: Promise<void>;
 
   constructor(
@@ -302,20 +305,38 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
 
   /**
    * Resolves once the partitions (all when omitted) of the events, feed and credentials topics are
-   * read up to their last stable offset.
+   * read up to their last stable offset; with `feedToHighWatermark`, the feed topic's up
+   * to their high watermark, so every transaction open on them now has ended and what it
+   * committed is read (this reader is read_committed: it passes an open transaction's
+   * records only once their commit or abort marker is written).
    */
-  async catchUp(partitions?: number[]): Promise<void> {
+  async catchUp(partitions?: number[], { feedToHighWatermark = false } = {}): Promise<void> {
     await this.start();
     // start() has connected the admin before it resolves.
     const admin = this.admin!;
     const targets = new Map<string, number>();
     for (const topic of this.followed()) {
       // With the default read_committed isolation this is the last stable offset.
-      for (const { partition, offset } of await topicOffsets(admin, topic)) {
+      const offsets =
+        feedToHighWatermark && topic === this.topics.feed
+          ? await topicOffsets(await this.highWatermarkAdmin(), topic)
+          : await topicOffsets(admin, topic);
+      for (const { partition, offset } of offsets) {
         if (!partitions || partitions.includes(partition)) targets.set(`${topic}/${partition}`, Number(offset));
       }
     }
     await this.reached(targets);
+  }
+
+  private highWatermarkAdmin(): Promise<Admin> {
+    this.highWatermarks ??= (async () => {
+      const admin = highWatermarkAdmin(this.kafka);
+      await admin.connect();
+      return admin;
+    })();
+    // A failed connection is tried again by the next catch-up.
+    this.highWatermarks.catch(() => (this.highWatermarks = undefined));
+    return this.highWatermarks;
   }
 
   private followed(): string[] {
@@ -327,5 +348,6 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
     await this.consumer?.disconnect().catch(() => undefined);
     if (this.started) await this.snapshot();
     await this.admin?.disconnect().catch(() => undefined);
+    await (await this.highWatermarks?.catch(() => undefined))?.disconnect().catch(() => undefined);
   }
 }

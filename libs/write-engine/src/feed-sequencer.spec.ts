@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Audience, DomainEvent, EventEnvelope, FeedAppended } from '@lastmeter/contracts';
+import type { CommunicationState } from '@lastmeter/domain';
 import { AggregateStore } from './aggregate-store';
 import { FeedLedger } from './feed-ledger';
 import { FeedSequencer } from './feed-sequencer';
@@ -60,6 +61,40 @@ class Instance {
     this.append('communication.drafted', id, { ...content, revision: 1 }, partition);
     this.append('communication.approved', id, { selfApproved: true }, partition);
     this.append('communication.published', id, { revision: 1 }, partition);
+  }
+
+  /**
+   * Decides events as the PartitionDecider would: staged, then appended through the
+   * writer of `partition` inside withinDecision (feed entries and member with them), and
+   * applied once appended. Resolves with what the transaction carried.
+   */
+  async decide(
+    drafts: Array<{ type: 'communication.published' | 'communication.retracted'; id: string; data: object }>,
+    partition = 2,
+  ) {
+    const view = this.store.stage();
+    const events = drafts.map(({ type, id, data }) => {
+      const version = view.get('communication', id, partition).version + 1;
+      const event = eventOf(type, data as never, { aggregateId: id, version, actor: EDITOR }) as DomainEvent;
+      view.apply(event, partition);
+      return event;
+    });
+    const changed = [...new Set(drafts.map(({ id }) => id))].map((id) => {
+      const { state, version } = view.get('communication', id, partition);
+      return { state: state as CommunicationState, version };
+    });
+    const writer = await this.writers.writerFor(partition);
+    return writer.serialize(() =>
+      this.sequencer.withinDecision(changed, async (feed, member) => {
+        await writer.append({ events, commandOffset: '1', feed, member });
+        for (const event of events) {
+          this.log.push({ event, partition });
+          this.store.apply(event, partition);
+          this.versions.set(event.aggregateId, event.aggregateVersion);
+        }
+        return { feed, member };
+      }),
+    );
   }
 
   /** Reads what another instance appended, as this instance's tail would: events into the store, the feed into the ledger. */
@@ -284,5 +319,111 @@ describe('FeedSequencer', () => {
     }
     const idOf = (instance: Instance) => instance.writers.writers.get(OWNED)!.feed()[0]!.id;
     expect(idOf(a)).toBe(idOf(b));
+  });
+
+  describe('withinDecision (the feed in the decision)', () => {
+    const MEMBER = { generationId: 7, memberId: 'member-a' };
+    const DECIDING = 2;
+    /** An instance owning OWNED, OTHER and the deciding partition, joined as MEMBER, with a draft c1 to all. */
+    const joined = async () => {
+      const a = start();
+      a.writers.joined = MEMBER;
+      const writers = [a.writers.own(OWNED), a.writers.own(OTHER), a.writers.own(DECIDING)] as const;
+      a.registerStore('s1', OWNED);
+      a.registerStore('s2', OWNED);
+      a.registerStore('s3', OTHER);
+      const content = { kind: 'notice', title: 'c1', body: 'b', priority: 'normal', audience: { all: true } } as const;
+      a.append('communication.drafted', 'c1', { ...content, revision: 1 }, DECIDING);
+      a.append('communication.approved', 'c1', { selfApproved: true }, DECIDING);
+      await a.settle();
+      return { a, writers };
+    };
+    /** The chunks of a change to c1 that every store of `joined` gets, at `feedSeq`. */
+    const everyStore = (feedSeq: number) => [
+      {
+        partition: OWNED,
+        entries: [
+          ['s1', feedSeq],
+          ['s2', feedSeq],
+        ],
+      },
+      { partition: OTHER, entries: [['s3', feedSeq]] },
+    ];
+    const about = (chunks: Array<{ partition: number; entries: EventEnvelope[] }>) =>
+      chunks.map(({ partition, entries }) => ({
+        partition,
+        entries: entries.map(({ data }) => [(data as FeedAppended).storeId, (data as FeedAppended).feedSeq]),
+      }));
+
+    it('puts the entries of every owned partition in the decision transaction, with the member, and leaves the passes nothing', async () => {
+      const { a, writers } = await joined();
+      const [owned, other, deciding] = writers;
+      const carried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
+      expect(carried.member).toEqual(MEMBER);
+      expect(about(carried.feed)).toEqual(everyStore(1));
+      // One transaction, on the deciding partition's writer: events, offset, feed, member.
+      expect(deciding.appended).toHaveLength(1);
+      expect(deciding.appended[0]).toMatchObject({ commandOffset: '1', member: MEMBER });
+      expect(deciding.appended[0]!.events!.map((e) => e.type)).toEqual(['communication.published']);
+      expect(a.ledger.of('s1').head).toBe(1);
+      expect(a.ledger.of('s3').head).toBe(1);
+      // The pass the applied event scheduled finds everything done.
+      await a.settle();
+      expect(owned.appended).toEqual([]);
+      expect(other.appended).toEqual([]);
+
+      // The next change numbers on from the ledger the decision updated.
+      const retracted = await a.decide([{ type: 'communication.retracted', id: 'c1', data: { reason: 'wrong' } }]);
+      expect(about(retracted.feed)).toEqual(everyStore(2));
+    });
+
+    it('carries no feed and no member before the group is joined: the passes sequence it as before', async () => {
+      const { a, writers } = await joined();
+      a.writers.joined = undefined;
+      const carried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
+      expect(carried).toEqual({ feed: [], member: undefined });
+      await a.settle();
+      expect(feedsOf(writers[0])).toEqual({ s1: [[1, 'published', 'c1']], s2: [[1, 'published', 'c1']] });
+      expect(feedsOf(writers[1])).toEqual({ s3: [[1, 'published', 'c1']] });
+    });
+
+    it('leaves a partition whose decision failed to a pass that reads it to its high watermark, then plans there again', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const { a, writers } = await joined();
+      const [owned, other, deciding] = writers;
+      a.history.catchUps.length = 0;
+      deciding.failure = new Error('commit answer lost');
+      await expect(a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }])).rejects.toThrow(
+        'commit answer lost',
+      );
+      expect(a.ledger.of('s1').head).toBe(0);
+
+      // The retried decision (the version is the one the failed decision staged) plans
+      // only where the ledger is sure; a pass reads the others again and sequences them.
+      const retried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
+      expect(retried.feed).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await a.sequencer.pass();
+      expect(a.history.catchUps).toEqual(expect.arrayContaining([[OWNED], [OTHER]]));
+      expect(feedsOf(owned)).toEqual({ s1: [[1, 'published', 'c1']], s2: [[1, 'published', 'c1']] });
+      expect(feedsOf(other)).toEqual({ s3: [[1, 'published', 'c1']] });
+
+      const retracted = await a.decide([{ type: 'communication.retracted', id: 'c1', data: { reason: 'wrong' } }]);
+      expect(about(retracted.feed)).toEqual(everyStore(2));
+      warn.mockRestore();
+    });
+
+    it('leaves a publish to more stores than a decision carries to the passes', async () => {
+      const { a, writers } = await joined();
+      for (let i = 0; i < 10_000; i++) a.registerStore(`many-${i}`, OWNED);
+      await a.settle();
+      const carried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
+      expect(carried.feed).toEqual([]);
+      await a.settle();
+      // 10,002 entries in OWNED, in transactions of at most 500 entries (at store boundaries).
+      expect(writers[0].feed()).toHaveLength(10_002);
+      expect(Math.max(...writers[0].appended.map((batch) => batch.feed![0]!.entries.length))).toBeLessThanOrEqual(500);
+      expect(feedsOf(writers[1])).toEqual({ s3: [[1, 'published', 'c1']] });
+    });
   });
 });

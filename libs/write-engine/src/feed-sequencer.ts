@@ -19,7 +19,7 @@ import type { AggregateEntry, AggregateStore } from './aggregate-store';
 import { EventTail } from './event-tail';
 import { FeedLedger } from './feed-ledger';
 import { PartitionWriters } from './partition-writers';
-import type { Clock, EventHistory, PartitionWriterPool } from './ports';
+import type { Clock, EventHistory, FeedChunk, GroupMember, PartitionWriterPool, TransactionalWriter } from './ports';
 import { systemClock } from './ports';
 import { AGGREGATE_STORE, CLOCK } from './write-engine.tokens';
 import { contextOf, inSpan, linksTo, SpanKind, traceHeaders, traceOf, type TraceCarrier } from '@lastmeter/kafka';
@@ -27,8 +27,14 @@ import { WriteMetrics } from './write-metrics';
 
 /** Namespace of feed entry ids: the same store and feedSeq always get the same id. */
 const FEED_IDS = 'b5f2f7a4-6a53-4c55-9d43-2b6a3f0e8c11';
-/** Bounds one transaction; a publish to every store of a large chain spans several. */
+/** Bounds one transaction of a pass, and one record; a publish to every store of a large chain spans several. */
 const MAX_ENTRIES_PER_TRANSACTION = 500;
+/**
+ * Bounds the feed entries a decision's transaction carries (withinDecision), a few
+ * records of MAX_ENTRIES_PER_TRANSACTION per partition: a publish to more stores than
+ * this leaves its entries to the passes, in transactions of their own.
+ */
+const MAX_ENTRIES_PER_DECISION = 10_000;
 /**
  * A change is sequenced at the next turn of the event loop: every change applied in the
  * same turn (a decision's events, a tail batch) goes in one pass, and those arriving while
@@ -41,6 +47,14 @@ const RETRY_MS = 500;
 const MAX_TRACES_PER_PASS = 16;
 /** How often the sequencer looks for stores whose brief has come (the clock may jump in tests). */
 const BRIEF_CHECK_MS = 1_000;
+
+/** The changes of a communication that a decision's transaction sequences itself (withinDecision). */
+export const COMMUNICATION_FEED_CHANGES: ReadonlySet<string> = new Set([
+  'communication.published',
+  'communication.revised',
+  'communication.retracted',
+  'communication.expired',
+]);
 
 const FEED_CHANGING = new Set([
   'communication.published',
@@ -80,6 +94,12 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly dirtyStores = new Set<string>();
   /** Partitions whose every store must be replanned (just opened, or a pass failed). */
   private readonly dirtyPartitions = new Set<number>();
+  /**
+   * Partitions whose last append failed, its outcome unknown (a lost commit answer): the
+   * ledger may lack what it committed, so no decision plans there until a pass has read
+   * the partition again and replanned it.
+   */
+  private readonly unsure = new Set<number>();
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
@@ -206,8 +226,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         } catch (error) {
           this.logger.warn(`feed of partition ${partition} not sequenced yet: ${(error as Error).message}`);
           failed = true;
-          this.dirtyPartitions.add(partition);
-          this.schedule(RETRY_MS);
+          this.markUnsure(partition);
         }
       }),
     );
@@ -219,10 +238,12 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
 
   private async sequence(partition: number, everything: boolean, changed: string[], stores: Set<string>) {
     const writer = await this.writers.feedWriterFor(partition);
-    // After a failed append the outcome may be unknown (a lost commit response): read the
-    // partition to its last stable offset first, so committed entries are never numbered again.
-    if (everything) await this.history.catchUp([partition]);
     await writer.serialize(async () => {
+      // After a failed append the outcome may be unknown (a lost commit response): read the
+      // partition to its high watermark first (its transactions open now ended), so
+      // committed entries are never numbered again. Under the partition's lock: a decision
+      // that fails while this pass waits for it is read too.
+      if (everything) await this.history.catchUp([partition], { feedToHighWatermark: true });
       // One view of each communication per pass, shared by every store's plan.
       const views = new Map<string, VersionedCommunication>();
       const communication = (id: string): VersionedCommunication => {
@@ -249,7 +270,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       let entries: FeedAppended[] = [];
       const flush = async () => {
         if (entries.length === 0) return;
-        await writer.append({ feed: entries.map(envelopeOf), feedTrace: traceHeaders() });
+        await writer.append({ feed: [{ partition, entries: entries.map(envelopeOf) }], feedTrace: traceHeaders() });
         for (const entry of entries) this.ledger.apply(entry);
         entries = [];
       };
@@ -272,17 +293,103 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
           : changedViews;
         // A plan of everything the store may get says afresh what it still waits for.
         if (whole) this.briefsDue.delete(store.id);
-        const waiting = (at: number) => {
-          const due = this.briefsDue.get(store.id);
-          if (due === undefined || at < due) this.briefsDue.set(store.id, at);
-        };
-        entries.push(...planStoreFeed(store, candidates, feed, { now, waiting }));
+        entries.push(...planStoreFeed(store, candidates, feed, this.planning(store.id, now)));
         // A store's entries are numbered from its ledger head, so each store's plan is
         // committed before the ledger is read for the next chunk.
         if (entries.length >= MAX_ENTRIES_PER_TRANSACTION) await flush();
       }
       await flush();
+      // Read again and replanned: decisions may plan here again.
+      if (everything) this.unsure.delete(partition);
     });
+  }
+
+  private markUnsure(partition: number): void {
+    this.unsure.add(partition);
+    this.dirtyPartitions.add(partition);
+    this.schedule(RETRY_MS);
+  }
+
+  /**
+   * For the decider: runs `commit` with the feed entries that the `changed` communications
+   * (as the decision leaves them, not committed yet) bring to the stores of the feed
+   * partitions this instance owns, so that its transaction carries them and a publish is
+   * one transaction, not a decision and then a feed transaction per partition
+   * (docs/write-side.md, "The feed in the decision"). The entries are planned and
+   * committed under those partitions' feed locks, taken in partition order (no two
+   * decisions wait for each other), and are in the ledger once `commit` resolves.
+   *
+   * Planned nothing, and left to the passes: partitions whose last append failed
+   * (`unsure`), and every partition when the plan exceeds MAX_ENTRIES_PER_DECISION or no
+   * group member is known (`commit` gets no member then, and carries no feed). When every
+   * owned partition was planned, the passes have nothing left to do for `changed`.
+   */
+  async withinDecision<T>(
+    changed: VersionedCommunication[],
+    commit: (feed: FeedChunk[], member?: GroupMember) => Promise<T>,
+  ): Promise<T> {
+    // The member and the partitions it owns, read together (a rebalance changes both).
+    const member = this.writers.member();
+    const owned = this.writers.owned().sort((a, b) => a - b);
+    if (changed.length === 0 || !member) return commit([]);
+    const writers = await Promise.all(
+      owned.filter((p) => !this.unsure.has(p)).map((p) => this.writers.feedWriterFor(p).catch(() => undefined)),
+    );
+    const ready = writers.filter((writer): writer is TransactionalWriter => writer !== undefined);
+    return this.holding(ready, async () => {
+      const now = this.clock.now();
+      const chunks: FeedChunk[] = [];
+      const planned: FeedAppended[] = [];
+      for (const writer of ready) {
+        if (this.unsure.has(writer.partition)) continue;
+        let entries: FeedAppended[] = [];
+        for (const { state } of this.concerned(writer.partition, changed, new Set())) {
+          const store = state as StoreState;
+          entries.push(...planStoreFeed(store, changed, this.ledger.of(store.id), this.planning(store.id, now)));
+          if (entries.length >= MAX_ENTRIES_PER_TRANSACTION) {
+            chunks.push({ partition: writer.partition, entries: entries.map(envelopeOf) });
+            planned.push(...entries);
+            entries = [];
+          }
+          if (planned.length + entries.length > MAX_ENTRIES_PER_DECISION) return commit([]);
+        }
+        if (entries.length > 0) chunks.push({ partition: writer.partition, entries: entries.map(envelopeOf) });
+        planned.push(...entries);
+      }
+      if (planned.length === 0) return commit([]);
+      let result: T;
+      try {
+        result = await commit(chunks, member);
+      } catch (error) {
+        for (const chunk of chunks) this.markUnsure(chunk.partition);
+        throw error;
+      }
+      for (const entry of planned) this.ledger.apply(entry);
+      // Every owned partition planned: `commit` applied the decision, which marked the
+      // communications for a pass that would now find nothing to do.
+      if (ready.length === owned.length && ready.every((writer) => !this.unsure.has(writer.partition))) {
+        for (const { state } of changed) this.dirtyCommunications.delete(state.id);
+      }
+      return result;
+    });
+  }
+
+  /** Runs `work` holding the serialize turn of every writer, in the order given. */
+  private holding<T>(writers: TransactionalWriter[], work: () => Promise<T>): Promise<T> {
+    if (writers.length === 0) return work();
+    const [first, ...rest] = writers;
+    return first.serialize(() => this.holding(rest, work));
+  }
+
+  /** planStoreFeed's options for one store: now, and where it records a brief it holds back. */
+  private planning(storeId: string, now: Date) {
+    return {
+      now,
+      waiting: (at: number) => {
+        const due = this.briefsDue.get(storeId);
+        if (due === undefined || at < due) this.briefsDue.set(storeId, at);
+      },
+    };
   }
 
   private concerned(

@@ -2,6 +2,8 @@ import type { CommandEnvelope, CommandOutcome } from '@lastmeter/contracts';
 import type { CommunicationState, StoreState } from '@lastmeter/domain';
 import { AggregateStore } from './aggregate-store';
 import { CredentialStore } from './credential-store';
+import { FeedLedger } from './feed-ledger';
+import { FeedSequencer } from './feed-sequencer';
 import { PartitionDecider } from './partition-decider';
 import type { ReplySender } from './ports';
 import {
@@ -46,7 +48,15 @@ describe('PartitionDecider', () => {
     const sender: ReplySender = {
       send: async (channel, requestId, outcome) => void replies.push({ channel, requestId, outcome }),
     };
-    decider = new PartitionDecider(store, credentials, history, sender, writers, new FakeClock());
+    decider = new PartitionDecider(
+      store,
+      credentials,
+      history,
+      sender,
+      writers,
+      new FakeClock(),
+      new FeedSequencer(store, new FeedLedger(), writers, history),
+    );
   });
 
   /** Decides the commands as one fetched batch starting at `offset`; returns the committed offset. */
@@ -232,6 +242,7 @@ describe('PartitionDecider', () => {
       { send: async () => undefined },
       writers,
       new FakeClock(new Date('2026-11-23T10:00:01.000Z')),
+      new FeedSequencer(store, new FeedLedger(), writers, history),
     ).decideAsSystem(P, expire);
     expect(decision.outcome).toMatchObject({ ok: true, status: 200, body: { version: 4 } });
     expect(writer.appended.at(-1)).toEqual({ events: decision.events, credentials: [] });

@@ -10,7 +10,15 @@ import {
   type EventEnvelope,
   type EventType,
 } from '@lastmeter/contracts';
-import { credentialChanges, DECIDERS, DomainError, InvalidCommand, type AnyCommand } from '@lastmeter/domain';
+import {
+  credentialChanges,
+  DECIDERS,
+  DomainError,
+  InvalidCommand,
+  type AnyCommand,
+  type CommunicationState,
+  type VersionedCommunication,
+} from '@lastmeter/domain';
 import {
   contextOf,
   rememberTrace,
@@ -26,6 +34,7 @@ import {
 import type { AggregateStore, AggregateView } from './aggregate-store';
 import { CredentialStore } from './credential-store';
 import { EventTail } from './event-tail';
+import { COMMUNICATION_FEED_CHANGES, FeedSequencer } from './feed-sequencer';
 import { PartitionWriters } from './partition-writers';
 import type {
   Clock,
@@ -85,6 +94,7 @@ export class PartitionDecider implements SystemDecider {
     @Inject(ReplyChannel) private readonly replies: ReplySender,
     @Inject(PartitionWriters) private readonly writers: PartitionWriterPool,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(FeedSequencer) private readonly feed: Pick<FeedSequencer, 'withinDecision'>,
   ) {}
 
   /**
@@ -151,6 +161,7 @@ export class PartitionDecider implements SystemDecider {
     // A span per traced command, from its decision to its transaction's commit; its
     // events carry it (rememberTrace: the partition writer puts it in their headers).
     const spans: Span[] = [];
+    let feedTrace: Record<string, string> | undefined;
     let last: string | undefined;
     for (const { command, offset, trace: carrier } of commands) {
       if (!stillOwned()) break;
@@ -168,6 +179,8 @@ export class PartitionDecider implements SystemDecider {
         spans.push(span);
         const own = traceHeaders(trace.setSpan(contextOf(carrier), span));
         for (const event of decision.events) rememberTrace(event.id, own);
+        // The feed records continue the first traced decision (the projector links its spans to them).
+        feedTrace ??= own;
       }
       for (const event of decision.events) view.apply(upcast(event), partition);
       decided.push({ command, decision });
@@ -175,17 +188,23 @@ export class PartitionDecider implements SystemDecider {
     }
     if (last === undefined) return undefined;
     const credentials = decided.flatMap(({ decision }) => decision.credentials);
-    try {
-      await writer.append({
-        events: decided.flatMap(({ decision }) => decision.events),
-        commandOffset: (BigInt(last) + 1n).toString(),
-        credentials,
-      });
-    } finally {
-      for (const span of spans) span.end();
-    }
-    for (const change of credentials) this.credentials.apply(change);
-    for (const { decision } of decided) for (const event of decision.events) this.store.apply(upcast(event), partition);
+    const events = decided.flatMap(({ decision }) => decision.events);
+    // The publishes, revisions, retractions and expiries decided here carry their feed
+    // entries in the same transaction, for the feed partitions this instance owns.
+    await this.feed.withinDecision(this.changedCommunications(view, events, partition), async (feed, member) => {
+      try {
+        await writer.append({
+          events,
+          commandOffset: (BigInt(last) + 1n).toString(),
+          credentials,
+          ...(feed.length > 0 ? { feed, feedTrace, member } : {}),
+        });
+      } finally {
+        for (const span of spans) span.end();
+      }
+      for (const change of credentials) this.credentials.apply(change);
+      for (const event of events) this.store.apply(upcast(event), partition);
+    });
     for (const [requestId, outcome] of refused) this.rememberRefusal(requestId, outcome);
     await Promise.all(
       decided
@@ -197,6 +216,20 @@ export class PartitionDecider implements SystemDecider {
         ),
     );
     return last;
+  }
+
+  /** The communications whose feed-changing events `events` holds, as the staged view has them. */
+  private changedCommunications(
+    view: AggregateView,
+    events: EventEnvelope[],
+    partition: number,
+  ): VersionedCommunication[] {
+    const ids = new Set<string>();
+    for (const event of events) if (COMMUNICATION_FEED_CHANGES.has(event.type)) ids.add(event.aggregateId);
+    return [...ids].map((id) => {
+      const { state, version } = view.get('communication', id, partition);
+      return { state: state as CommunicationState, version };
+    });
   }
 
   private rememberRefusal(requestId: string, outcome: CommandOutcome): void {

@@ -74,9 +74,44 @@ describe('PartitionWriter', () => {
     ]);
   });
 
+  it('carries feed chunks of other partitions in a decision, records first, then the offsets as its group member', async () => {
+    const { producer, writer } = writerOn(3);
+    const member = { generationId: 12, memberId: 'lastmeter-command-1f2e' };
+    await writer.append({
+      events: [drafted],
+      commandOffset: '42',
+      feed: [
+        { partition: 0, entries: [entry('s1', 1), entry('s2', 4)] },
+        { partition: 0, entries: [entry('s9', 2)] },
+        { partition: 7, entries: [entry('s3', 1)] },
+        { partition: 8, entries: [] },
+      ],
+      member,
+    });
+    const [txn] = producer.transactions;
+    expect(txn!.state).toBe('committed');
+    const feed = txn!.batches[0]!.find((batch) => batch.topic === TOPICS.feed)!;
+    // A record per non-empty chunk, each in its chunk's partition, not the writer's.
+    expect(feed.messages.map((m) => m.partition)).toEqual([0, 0, 7]);
+    expect(feed.messages.map((m) => parseRecord(m.value!).map((e) => e.aggregateId))).toEqual([
+      ['s1', 's2'],
+      ['s9'],
+      ['s3'],
+    ]);
+    expect(txn!.offsets).toEqual([
+      {
+        consumerGroupId: GROUP,
+        topics: [{ topic: TOPICS.commands, partitions: [{ partition: 3, offset: '42' }] }],
+        generationId: 12,
+        memberId: 'lastmeter-command-1f2e',
+      },
+    ]);
+    expect(producer.calls).toEqual(['sendBatch', 'sendOffsets', 'commit']);
+  });
+
   it('commits no command offset when given none (a system decision, feed entries)', async () => {
     const { producer, writer } = writerOn();
-    await writer.append({ feed: [entry('s1', 1)] });
+    await writer.append({ feed: [{ partition: 0, entries: [entry('s1', 1)] }] });
     expect(producer.transactions[0]).toMatchObject({ offsets: [], state: 'committed' });
     expect(producer.transactions[0]!.batches[0]!.map((batch) => batch.topic)).toEqual([TOPICS.feed]);
   });
@@ -84,7 +119,7 @@ describe('PartitionWriter', () => {
   it('appends feed entries as one batch record in its own partition, each content once, expanding to the same events', async () => {
     const { producer, writer } = writerOn(3);
     const entries = [entry('s1', 1), entry('s2', 7), entry('s3', 2)];
-    await writer.append({ feed: entries });
+    await writer.append({ feed: [{ partition: 3, entries }] });
     const [feedBatch] = producer.transactions[0]!.batches[0]!;
     expect(feedBatch!.messages).toHaveLength(1);
     const [record] = feedBatch!.messages;

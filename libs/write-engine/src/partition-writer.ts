@@ -29,10 +29,14 @@ export function feedTransactionalIdOf(groupId: string, topics: TopicNames, parti
 
 /**
  * The only writer of one commands partition's events (or, as the partition's feed
- * writer, of its feed). Its transactional id is derived from group + topic + partition
- * (KIP-447 is not available in kafkajs): a new owner's initTransactions fences the
- * previous one and aborts its open transaction, so a zombie can never append after a
- * rebalance.
+ * writer, of its feed). Its transactional id is derived from group + topic + partition:
+ * a new owner's initTransactions fences the previous one and aborts its open
+ * transaction, so a zombie can never append after a rebalance.
+ *
+ * A decision may also carry the feed entries of the other feed partitions its instance
+ * owns (FeedSequencer.withinDecision). Those partitions' new owners cannot fence this
+ * writer's id; the decision's offsets, sent after its records and naming its group
+ * member (KIP-447), are what stop a zombie there.
  */
 export class PartitionWriter implements TransactionalWriter {
   private queue: Promise<unknown> = Promise.resolve();
@@ -79,7 +83,14 @@ export class PartitionWriter implements TransactionalWriter {
     }
   }
 
-  private async appendOnce({ events = [], commandOffset, feed = [], credentials = [], feedTrace }: AppendBatch) {
+  private async appendOnce({
+    events = [],
+    commandOffset,
+    feed = [],
+    credentials = [],
+    feedTrace,
+    member,
+  }: AppendBatch) {
     const started = performance.now();
     const txn = await this.producer.transaction();
     const messages = (list: EventEnvelope[]) =>
@@ -92,20 +103,18 @@ export class PartitionWriter implements TransactionalWriter {
     try {
       const topicMessages = [
         { topic: this.topics.events, messages: messages(events) },
-        // The feed entries as one record (each communication's content once), in this
-        // partition: the stores whose feeds they extend live here.
+        // Each chunk of feed entries as one record (each communication's content once), in
+        // the chunk's partition: the stores whose feeds they extend live there.
         {
           topic: this.topics.feed,
-          messages: feed.length
-            ? [
-                {
-                  key: FEED_BATCH,
-                  partition: this.partition,
-                  value: JSON.stringify(feedBatchRecord(feed as Array<DomainEvent<'feed.appended'>>)),
-                  headers: { type: FEED_BATCH, ...feedTrace },
-                },
-              ]
-            : [],
+          messages: feed
+            .filter((chunk) => chunk.entries.length > 0)
+            .map((chunk) => ({
+              key: FEED_BATCH,
+              partition: chunk.partition,
+              value: JSON.stringify(feedBatchRecord(chunk.entries as Array<DomainEvent<'feed.appended'>>)),
+              headers: { type: FEED_BATCH, ...feedTrace },
+            })),
         },
         {
           // Same partition as the aggregate's events, so a new owner's catch-up of
@@ -129,11 +138,16 @@ export class PartitionWriter implements TransactionalWriter {
             .map(({ id }) => ({ key: id, value: null, headers: { type: PERSON_KEY_RECORD } })),
         },
       ].filter((batch) => batch.messages.length > 0);
+      // The records first, the offsets after them (with the member, KIP-447): a member
+      // that lost its partitions in a rebalance is refused here and aborts, and one that is
+      // not refused had its records in the log before the rebalance, where the new owner
+      // of their partitions waits for them (PartitionWriters.open).
       if (topicMessages.length > 0) await txn.sendBatch({ topicMessages });
       if (commandOffset !== undefined) {
         await txn.sendOffsets({
           consumerGroupId: this.groupId,
           topics: [{ topic: this.topics.commands, partitions: [{ partition: this.partition, offset: commandOffset }] }],
+          ...member,
         });
       }
       await txn.commit();

@@ -27,7 +27,9 @@ describe('PartitionWriters', () => {
   const settle = () => new Promise((resolve) => setImmediate(resolve));
 
   it('opens two transactional writers per assigned partition, decisions and feed, with ids of group + topic + partition', async () => {
-    writers.reassign([0, 2]);
+    expect(writers.member()).toBeUndefined();
+    writers.reassign([0, 2], { generationId: 3, memberId: 'm-1' });
+    expect(writers.member()).toEqual({ generationId: 3, memberId: 'm-1' });
     await settle();
     const group = `${TOPICS.commands}.decider`;
     expect(writers.groupId).toBe(group);
@@ -40,6 +42,8 @@ describe('PartitionWriters', () => {
     // Fenced (an empty transaction) and caught up before anyone is told it is open.
     expect(producers.every((producer) => producer.transactions[0]?.state === 'aborted')).toBe(true);
     expect(history.catchUps).toEqual([[0], [2]]);
+    // The feed partitions to their high watermark: another partition's decision may be open there.
+    expect(history.toHighWatermark).toEqual([0, 1]);
     expect(opened).toEqual([0, 2]);
     expect(writers.owned()).toEqual([0, 2]);
   });

@@ -5,7 +5,7 @@ import type { SharedConfig } from '@lastmeter/config';
 import { createKafkaClient, createProducer, TOPIC_NAMES } from '@lastmeter/kafka';
 import { EventTail } from './event-tail';
 import { feedTransactionalIdOf, PartitionWriter, transactionalIdOf } from './partition-writer';
-import type { EventHistory, PartitionWriterPool, TransactionalProducerFactory } from './ports';
+import type { EventHistory, GroupMember, PartitionWriterPool, TransactionalProducerFactory } from './ports';
 import { TRANSACTIONAL_PRODUCERS } from './write-engine.tokens';
 import { WriteMetrics } from './write-metrics';
 
@@ -31,6 +31,8 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   /** Closing the previous generation's writers; new ones wait for it (one producer per id). */
   private dropping: Promise<void> = Promise.resolve();
   private readonly openedListeners: Array<(partition: number) => void> = [];
+  /** The decider group member these partitions were assigned to. */
+  private joined?: GroupMember;
 
   constructor(
     @Inject(TRANSACTIONAL_PRODUCERS) private readonly producers: TransactionalProducerFactory,
@@ -41,8 +43,12 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
     this.groupId = `${topics.commands}.decider`;
   }
 
-  /** After a rebalance: drop every writer, then open (fence + catch up) the assigned ones. */
-  reassign(partitions: number[]): void {
+  /**
+   * After a rebalance: drop every writer, then open (fence + catch up) the ones assigned
+   * to `member` (the generation and member id the group gave this instance).
+   */
+  reassign(partitions: number[], member?: GroupMember): void {
+    this.joined = member;
     this.dropping = this.dropAll();
     for (const partition of partitions) {
       this.writerFor(partition).catch((error: unknown) =>
@@ -74,7 +80,11 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
         };
         try {
           await Promise.all([created.decisions.open(), created.feed.open()]);
-          await this.history.catchUp([partition]);
+          // The feed partition to its high watermark: a decision of the previous owner's
+          // (another partition's transactional id, which these writers do not fence) may
+          // still be open on it; its end is waited for, so what it committed is read
+          // before anything is numbered here (FeedSequencer.withinDecision).
+          await this.history.catchUp([partition], { feedToHighWatermark: true });
         } catch (error) {
           await Promise.all([created.decisions.close(), created.feed.close()]);
           throw error;
@@ -91,6 +101,11 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   /** Partitions this instance currently writes. */
   owned(): number[] {
     return [...this.writers.keys()];
+  }
+
+  /** The decider group member that owns them (undefined before the first join). */
+  member(): GroupMember | undefined {
+    return this.joined;
   }
 
   /** Calls `listener` each time a partition's writer is open and its history read. */

@@ -54,8 +54,28 @@ export interface ReplySender {
 export interface EventHistory {
   /** Starts reading (once); resolves when the reader runs. */
   start(): Promise<void>;
-  /** Resolves once the partitions (all when omitted) are read up to their last stable offset. */
-  catchUp(partitions?: number[]): Promise<void>;
+  /**
+   * Resolves once the partitions (all when omitted) are read up to their last stable offset;
+   * with `feedToHighWatermark`, the feed topic's up to its high watermark as it is now, so
+   * that every transaction open on them now has ended (a new owner, docs/write-side.md).
+   */
+  catchUp(partitions?: number[], options?: { feedToHighWatermark?: boolean }): Promise<void>;
+}
+
+/**
+ * A member of the decider group as it joined: the transactional offsets of a decision
+ * that carries feed entries name it (KIP-447), so the group coordinator refuses them, and
+ * the transaction is aborted, once a rebalance has moved on from that generation.
+ */
+export interface GroupMember {
+  generationId: number;
+  memberId: string;
+}
+
+/** Feed entries for one feed partition, appended as one record. */
+export interface FeedChunk {
+  partition: number;
+  entries: EventEnvelope[];
 }
 
 /** What one transaction of a partition writer appends. */
@@ -63,11 +83,14 @@ export interface AppendBatch {
   events?: EventEnvelope[];
   /** Next offset of the commands partition to commit with the events (consumed commands). */
   commandOffset?: string;
-  feed?: EventEnvelope[];
+  /** Feed entries: a record per chunk, in the chunk's feed partition. */
+  feed?: FeedChunk[];
   /** Secrets for lastmeter.credentials.v1 (never the event log). */
   credentials?: CredentialChange[];
-  /** The trace context the feed record carries (`traceparent`), when tracing is on. */
+  /** The trace context the feed records carry (`traceparent`), when tracing is on. */
   feedTrace?: Record<string, string>;
+  /** The decider group member the command offset is committed as (with `commandOffset`). */
+  member?: GroupMember;
 }
 
 /** The single, fenced writer of one partition (PartitionWriter). */
@@ -90,6 +113,8 @@ export interface PartitionWriterPool {
   feedWriterFor(partition: number): Promise<TransactionalWriter>;
   /** Partitions this instance currently writes. */
   owned(): number[];
+  /** The decider group member that owns them, once the group is joined. */
+  member(): GroupMember | undefined;
   /** Calls `listener` each time a partition's writer is open and its history read. */
   onOpened(listener: (partition: number) => void): void;
 }
@@ -103,9 +128,12 @@ export interface TransactionalProducer {
 
 export interface ProducerTransaction {
   sendBatch(batch: { topicMessages: TopicMessages[] }): Promise<unknown>;
+  /** With `generationId` and `memberId`, a TxnOffsetCommit v3 (KIP-447, our kafkajs patch). */
   sendOffsets(offsets: {
     consumerGroupId: string;
     topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>;
+    generationId?: number;
+    memberId?: string;
   }): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;

@@ -18,6 +18,7 @@ import type {
   Clock,
   CommandLog,
   EventHistory,
+  GroupMember,
   PartitionWriterPool,
   ProducerTransaction,
   ReplyTransport,
@@ -99,6 +100,8 @@ export class FakeReplyTransport implements ReplyTransport {
 /** The event history: records catch-ups; `onCatchUp` plays what the tail would read meanwhile. */
 export class FakeHistory implements EventHistory {
   readonly catchUps: Array<number[] | undefined> = [];
+  /** The catch-ups that waited for the feed's high watermark (catchUps' indexes). */
+  readonly toHighWatermark: number[] = [];
   started = 0;
   onCatchUp?: (partitions?: number[]) => void;
 
@@ -106,7 +109,8 @@ export class FakeHistory implements EventHistory {
     this.started++;
   }
 
-  async catchUp(partitions?: number[]): Promise<void> {
+  async catchUp(partitions?: number[], options?: { feedToHighWatermark?: boolean }): Promise<void> {
+    if (options?.feedToHighWatermark) this.toHighWatermark.push(this.catchUps.length);
     this.catchUps.push(partitions);
     this.onCatchUp?.(partitions);
   }
@@ -133,14 +137,36 @@ export class FakeWriter implements TransactionalWriter {
     this.appended.push(batch);
   }
 
+  /**
+   * The partition's feed writer: appends here (same `appended`, same `failure`) but queues
+   * apart, like the production pool's second producer.
+   */
+  get feedLane(): TransactionalWriter {
+    this.lane ??= (() => {
+      let queue: Promise<unknown> = Promise.resolve();
+      return {
+        partition: this.partition,
+        serialize: <T>(work: () => Promise<T>): Promise<T> => {
+          const next = queue.then(work, work);
+          queue = next.catch(() => undefined);
+          return next;
+        },
+        append: (batch: AppendBatch) => this.append(batch),
+      };
+    })();
+    return this.lane;
+  }
+
+  private lane?: TransactionalWriter;
+
   /** Every event appended so far, in order. */
   events() {
     return this.appended.flatMap((batch) => batch.events ?? []);
   }
 
-  /** Every feed entry appended so far, in order. */
+  /** Every feed entry appended so far through this writer (any feed partition), in order. */
   feed() {
-    return this.appended.flatMap((batch) => batch.feed ?? []);
+    return this.appended.flatMap((batch) => (batch.feed ?? []).flatMap((chunk) => chunk.entries));
   }
 }
 
@@ -163,13 +189,20 @@ export class FakeWriterPool implements PartitionWriterPool {
     return writer;
   }
 
-  /** The same fake as writerFor: specs read decisions and feed entries from one place. */
-  async feedWriterFor(partition: number): Promise<FakeWriter> {
-    return this.writerFor(partition);
+  /** writerFor's feed lane: specs read decisions and feed entries from one place. */
+  async feedWriterFor(partition: number): Promise<TransactionalWriter> {
+    return (await this.writerFor(partition)).feedLane;
   }
 
   owned(): number[] {
     return [...this.writers.keys()];
+  }
+
+  /** The group member the partitions were assigned to (none: decisions carry no feed). */
+  joined?: GroupMember;
+
+  member(): GroupMember | undefined {
+    return this.joined;
   }
 
   onOpened(listener: (partition: number) => void): void {
@@ -187,6 +220,8 @@ export interface RecordedTransaction {
 /** A transactional producer that records its transactions; `failures` are thrown by the next commits. */
 export class FakeProducer implements TransactionalProducer {
   readonly transactions: RecordedTransaction[] = [];
+  /** Every transactional call, in order ('sendBatch', 'sendOffsets', 'commit', 'abort'). */
+  readonly calls: string[] = [];
   readonly failures: unknown[] = [];
   connected = false;
   disconnected = false;
@@ -202,17 +237,21 @@ export class FakeProducer implements TransactionalProducer {
     this.transactions.push(recorded);
     return {
       sendBatch: async ({ topicMessages }) => {
+        this.calls.push('sendBatch');
         recorded.batches.push(topicMessages);
       },
       sendOffsets: async (offsets) => {
+        this.calls.push('sendOffsets');
         recorded.offsets.push(offsets);
       },
       commit: async () => {
+        this.calls.push('commit');
         const failure = this.failures.shift();
         if (failure) throw failure;
         recorded.state = 'committed';
       },
       abort: async () => {
+        this.calls.push('abort');
         recorded.state = 'aborted';
       },
     };
