@@ -377,6 +377,20 @@ describe('FeedSequencer', () => {
       expect(about(retracted.feed)).toEqual(everyStore(2));
     });
 
+    it('leaves its entries to the next pass while a feed transaction runs (under load, the passes batch)', async () => {
+      const { a, writers } = await joined();
+      const [owned, other] = writers;
+      let release!: () => void;
+      const running = owned.feedLane.serialize(() => new Promise<void>((resolve) => (release = resolve)));
+      const carried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
+      expect(carried).toEqual({ feed: [], member: undefined });
+      release();
+      await running;
+      await a.settle();
+      expect(feedsOf(owned)).toEqual({ s1: [[1, 'published', 'c1']], s2: [[1, 'published', 'c1']] });
+      expect(feedsOf(other)).toEqual({ s3: [[1, 'published', 'c1']] });
+    });
+
     it('carries no feed and no member before the group is joined: the passes sequence it as before', async () => {
       const { a, writers } = await joined();
       a.writers.joined = undefined;

@@ -320,8 +320,9 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
    * decisions wait for each other), and are in the ledger once `commit` resolves.
    *
    * Planned nothing, and left to the passes: partitions whose last append failed
-   * (`unsure`), and every partition when the plan exceeds MAX_ENTRIES_PER_DECISION or no
-   * group member is known (`commit` gets no member then, and carries no feed). When every
+   * (`unsure`), and every partition when a feed transaction runs or waits on one of them,
+   * when the plan exceeds MAX_ENTRIES_PER_DECISION or when no group member is known
+   * (`commit` gets no member then, and carries no feed). When every
    * owned partition was planned, the passes have nothing left to do for `changed`.
    */
   async withinDecision<T>(
@@ -336,6 +337,12 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       owned.filter((p) => !this.unsure.has(p)).map((p) => this.writers.feedWriterFor(p).catch(() => undefined)),
     );
     const ready = writers.filter((writer): writer is TransactionalWriter => writer !== undefined);
+    // Under load, the passes batch: while a feed transaction (a pass's or another
+    // decision's) runs or waits, this decision's entries go in the next pass with those of
+    // every decision meanwhile, a record per partition for all of them, rather than
+    // queueing a transaction of their own behind it. A publish at a time rides in its
+    // decision.
+    if (ready.some((writer) => writer.busy)) return commit([]);
     return this.holding(ready, async () => {
       const now = this.clock.now();
       const chunks: FeedChunk[] = [];

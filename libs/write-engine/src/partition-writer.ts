@@ -40,6 +40,7 @@ export function feedTransactionalIdOf(groupId: string, topics: TopicNames, parti
  */
 export class PartitionWriter implements TransactionalWriter {
   private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
 
   /** `producer` is the transactional producer of transactionalIdOf(groupId, topics, partition). */
   constructor(
@@ -59,9 +60,15 @@ export class PartitionWriter implements TransactionalWriter {
 
   /** Runs `work` after everything queued before it: one transaction at a time per writer. */
   serialize<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
+    this.queued++;
+    const next = this.queue.then(work, work).finally(() => this.queued--);
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** Whether work runs or waits in its queue now. */
+  get busy(): boolean {
+    return this.queued > 0;
   }
 
   /**

@@ -98,6 +98,8 @@ export interface TransactionalWriter {
   readonly partition: number;
   /** Runs `work` after everything queued before it: one transaction at a time per writer. */
   serialize<T>(work: () => Promise<T>): Promise<T>;
+  /** Whether work runs or waits in its queue now. */
+  readonly busy: boolean;
   /** Appends the batch atomically (one Kafka transaction). */
   append(batch: AppendBatch): Promise<void>;
 }

@@ -125,9 +125,16 @@ export class FakeWriter implements TransactionalWriter {
   constructor(readonly partition: number) {}
 
   serialize<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
+    this.queued++;
+    const next = this.queue.then(work, work).finally(() => this.queued--);
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  private queued = 0;
+
+  get busy(): boolean {
+    return this.queued > 0;
   }
 
   async append(batch: AppendBatch): Promise<void> {
@@ -144,12 +151,17 @@ export class FakeWriter implements TransactionalWriter {
   get feedLane(): TransactionalWriter {
     this.lane ??= (() => {
       let queue: Promise<unknown> = Promise.resolve();
+      let queued = 0;
       return {
         partition: this.partition,
         serialize: <T>(work: () => Promise<T>): Promise<T> => {
-          const next = queue.then(work, work);
+          queued++;
+          const next = queue.then(work, work).finally(() => queued--);
           queue = next.catch(() => undefined);
           return next;
+        },
+        get busy() {
+          return queued > 0;
         },
         append: (batch: AppendBatch) => this.append(batch),
       };
