@@ -104,7 +104,14 @@ it('loses and duplicates nothing for 50 terminals when a broker is killed under 
   const feed = await eventually(
     async () => {
       const entries = await readTopic<DomainEvent<'feed.appended'>>(cluster.brokers, topics.feed);
-      expect(entries.filter((e) => e.value.data.storeId === stores[0])).toHaveLength(PUBLISHES);
+      // Compact, so that a failure shows every entry: `feedSeq change title @ occurredAt, partition:offset`.
+      const first = entries
+        .filter((e) => e.value.data.storeId === stores[0])
+        .map(
+          ({ partition, offset, value: { data, occurredAt } }) =>
+            `${data.feedSeq} ${data.change} ${data.communication.title} @ ${occurredAt}, ${partition}:${offset}`,
+        );
+      expect(first).toHaveLength(PUBLISHES);
       return entries;
     },
     { timeoutMs: 60_000, what: 'every feed entry in the log' },

@@ -118,6 +118,10 @@ export const commandEnv = {
     default: 30,
     desc: 'Login attempts per client address per minute, all usernames and instances together (Redis); then 429',
   }),
+  COMMAND_FEED_IN_DECISION: bool({
+    default: false,
+    desc: 'A publish decision carries its feed entries for the partitions its instance owns (one transaction, not two in a row); off until the duplicate feed record the kafka-cluster chaos test saw twice is explained (docs/write-side.md)',
+  }),
   COMMAND_CACHE_AGGREGATES: positiveInt({
     default: 20_000,
     desc: 'Terminals and users the command service keeps in memory (least recently used; the rest are snapshots in Redis). Regions, stores and communications are always in memory',

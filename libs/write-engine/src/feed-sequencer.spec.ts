@@ -17,19 +17,22 @@ class Instance {
   readonly writers = new FakeWriterPool();
   readonly history = new FakeHistory();
   readonly clock = new FakeClock();
-  readonly sequencer = new FeedSequencer(
-    this.store,
-    this.ledger,
-    this.writers,
-    this.history,
-    WriteMetrics.none(),
-    this.clock,
-  );
+  readonly sequencer: FeedSequencer;
   /** Every event the log holds, to replay into a restarted instance. */
   readonly log: Array<{ event: DomainEvent; partition: number }> = [];
   private readonly versions = new Map<string, number>();
 
-  constructor() {
+  /** `feedInDecision`: COMMAND_FEED_IN_DECISION (on here unless a test says otherwise). */
+  constructor(feedInDecision = true) {
+    this.sequencer = new FeedSequencer(
+      this.store,
+      this.ledger,
+      this.writers,
+      this.history,
+      WriteMetrics.none(),
+      this.clock,
+      feedInDecision,
+    );
     this.sequencer.onApplicationBootstrap();
   }
 
@@ -131,8 +134,8 @@ function feedsOf(writer: FakeWriter) {
 
 describe('FeedSequencer', () => {
   const instances: Instance[] = [];
-  const start = () => {
-    const instance = new Instance();
+  const start = (feedInDecision = true) => {
+    const instance = new Instance(feedInDecision);
     instances.push(instance);
     return instance;
   };
@@ -325,8 +328,8 @@ describe('FeedSequencer', () => {
     const MEMBER = { generationId: 7, memberId: 'member-a' };
     const DECIDING = 2;
     /** An instance owning OWNED, OTHER and the deciding partition, joined as MEMBER, with a draft c1 to all. */
-    const joined = async () => {
-      const a = start();
+    const joined = async (feedInDecision = true) => {
+      const a = start(feedInDecision);
       a.writers.joined = MEMBER;
       const writers = [a.writers.own(OWNED), a.writers.own(OTHER), a.writers.own(DECIDING)] as const;
       a.registerStore('s1', OWNED);
@@ -391,6 +394,15 @@ describe('FeedSequencer', () => {
       expect(feedsOf(other)).toEqual({ s3: [[1, 'published', 'c1']] });
     });
 
+    it('carries no feed when COMMAND_FEED_IN_DECISION is off (the default): the passes sequence it', async () => {
+      const { a, writers } = await joined(false);
+      const carried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
+      expect(carried).toEqual({ feed: [], member: undefined });
+      await a.settle();
+      expect(feedsOf(writers[0])).toEqual({ s1: [[1, 'published', 'c1']], s2: [[1, 'published', 'c1']] });
+      expect(feedsOf(writers[1])).toEqual({ s3: [[1, 'published', 'c1']] });
+    });
+
     it('carries no feed and no member before the group is joined: the passes sequence it as before', async () => {
       const { a, writers } = await joined();
       a.writers.joined = undefined;
@@ -424,6 +436,49 @@ describe('FeedSequencer', () => {
 
       const retracted = await a.decide([{ type: 'communication.retracted', id: 'c1', data: { reason: 'wrong' } }]);
       expect(about(retracted.feed)).toEqual(everyStore(2));
+      warn.mockRestore();
+    });
+
+    it('reads a partition again before a pass that waited for its lock plans there, when the decision holding it failed', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const { a, writers } = await joined();
+      const [owned, other, deciding] = writers;
+      // The tail: a catch-up reads what the log holds (the decision did commit) into the ledger.
+      a.history.onCatchUp = () => {
+        for (const envelope of deciding.feed()) a.ledger.apply(envelope.data as FeedAppended);
+      };
+      let commit!: () => void;
+      deciding.gate = new Promise<void>((resolve) => (commit = resolve));
+      deciding.lostAnswer = new Error('commit answer lost');
+      const decided = a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      // Meanwhile the tail reads the decision's events (committed, whatever the answer), and
+      // a pass starts for c1 and waits for the feed locks the decision holds.
+      const published = a.log.length;
+      a.append('communication.published', 'c1', { revision: 1 }, DECIDING);
+      expect(a.log).toHaveLength(published + 1);
+      const pass = (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        await a.sequencer.pass();
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      commit();
+      await expect(decided).rejects.toThrow('commit answer lost');
+      await pass;
+      await a.settle();
+      // Each store has c1 once: the decision's entry, not a second one from the pass.
+      expect(about([{ partition: OWNED, entries: deciding.feed() }])).toEqual([
+        {
+          partition: OWNED,
+          entries: [
+            ['s1', 1],
+            ['s2', 1],
+            ['s3', 1],
+          ],
+        },
+      ]);
+      expect(owned.appended).toEqual([]);
+      expect(other.appended).toEqual([]);
       warn.mockRestore();
     });
 

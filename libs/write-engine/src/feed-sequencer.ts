@@ -21,7 +21,7 @@ import { FeedLedger } from './feed-ledger';
 import { PartitionWriters } from './partition-writers';
 import type { Clock, EventHistory, FeedChunk, GroupMember, PartitionWriterPool, TransactionalWriter } from './ports';
 import { systemClock } from './ports';
-import { AGGREGATE_STORE, CLOCK } from './write-engine.tokens';
+import { AGGREGATE_STORE, CLOCK, FEED_IN_DECISION } from './write-engine.tokens';
 import { contextOf, inSpan, linksTo, SpanKind, traceHeaders, traceOf, type TraceCarrier } from '@lastmeter/kafka';
 import { WriteMetrics } from './write-metrics';
 
@@ -120,6 +120,8 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(EventTail) private readonly history: EventHistory,
     @Optional() @Inject(WriteMetrics) private readonly metrics: WriteMetrics = WriteMetrics.none(),
     @Optional() @Inject(CLOCK) private readonly clock: Clock = systemClock,
+    /** COMMAND_FEED_IN_DECISION: off, withinDecision carries nothing and the passes sequence every change. */
+    @Optional() @Inject(FEED_IN_DECISION) private readonly feedInDecision: boolean = false,
   ) {
     this.metrics.watchSequencer(
       () => {
@@ -241,9 +243,12 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     await writer.serialize(async () => {
       // After a failed append the outcome may be unknown (a lost commit response): read the
       // partition to its high watermark first (its transactions open now ended), so
-      // committed entries are never numbered again. Under the partition's lock: a decision
-      // that fails while this pass waits for it is read too.
-      if (everything) await this.history.catchUp([partition], { feedToHighWatermark: true });
+      // committed entries are never numbered again. Under the partition's lock, and also
+      // when this pass was not asked to (`unsure`): a decision may have failed on it while
+      // this pass waited for the lock, its entries committed but not in the ledger yet.
+      if (everything || this.unsure.has(partition)) {
+        await this.history.catchUp([partition], { feedToHighWatermark: true });
+      }
       // One view of each communication per pass, shared by every store's plan.
       const views = new Map<string, VersionedCommunication>();
       const communication = (id: string): VersionedCommunication => {
@@ -319,7 +324,8 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
    * committed under those partitions' feed locks, taken in partition order (no two
    * decisions wait for each other), and are in the ledger once `commit` resolves.
    *
-   * Planned nothing, and left to the passes: partitions whose last append failed
+   * Off unless COMMAND_FEED_IN_DECISION is set (see its description). Planned nothing, and
+   * left to the passes: partitions whose last append failed
    * (`unsure`), and every partition when a feed transaction runs or waits on one of them,
    * when the plan exceeds MAX_ENTRIES_PER_DECISION or when no group member is known
    * (`commit` gets no member then, and carries no feed). When every
@@ -332,7 +338,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     // The member and the partitions it owns, read together (a rebalance changes both).
     const member = this.writers.member();
     const owned = this.writers.owned().sort((a, b) => a - b);
-    if (changed.length === 0 || !member) return commit([]);
+    if (!this.feedInDecision || changed.length === 0 || !member) return commit([]);
     const writers = await Promise.all(
       owned.filter((p) => !this.unsure.has(p)).map((p) => this.writers.feedWriterFor(p).catch(() => undefined)),
     );

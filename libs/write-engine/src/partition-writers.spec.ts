@@ -48,6 +48,38 @@ describe('PartitionWriters', () => {
     expect(writers.owned()).toEqual([0, 2]);
   });
 
+  it('catches no partition up before every writer of the assignment has fenced its predecessor', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    writers = new PartitionWriters(
+      (transactionalId) => {
+        const producer = new FakeProducer(transactionalId);
+        // Partition 2's decisions producer is slow to connect (and so to fence).
+        if (transactionalId.endsWith('.2')) {
+          const connect = producer.connect.bind(producer);
+          producer.connect = async () => {
+            await gate;
+            await connect();
+          };
+        }
+        producers.push(producer);
+        return producer;
+      },
+      TOPICS,
+      history,
+    );
+    writers.reassign([0, 2], { generationId: 4, memberId: 'm-1' });
+    for (let i = 0; i < 5; i++) await settle();
+    // Partition 0 is fenced, but read only once partition 2 is fenced too.
+    expect(producers.filter((p) => p.transactionalId.includes('.0')).every((p) => p.transactions.length === 1)).toBe(
+      true,
+    );
+    expect(history.catchUps).toEqual([]);
+    release();
+    for (let i = 0; i < 5; i++) await settle();
+    expect([...history.catchUps].sort()).toEqual([[0], [2]]);
+  });
+
   it('hands out the same writers for a partition until the next assignment', async () => {
     const first = await writers.writerFor(1);
     const feed = await writers.feedWriterFor(1);

@@ -33,6 +33,8 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   private readonly openedListeners: Array<(partition: number) => void> = [];
   /** The decider group member these partitions were assigned to. */
   private joined?: GroupMember;
+  /** The fencing of every writer opened since the last assignment (see open). */
+  private fences: Array<Promise<void>> = [];
 
   constructor(
     @Inject(TRANSACTIONAL_PRODUCERS) private readonly producers: TransactionalProducerFactory,
@@ -49,6 +51,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
    */
   reassign(partitions: number[], member?: GroupMember): void {
     this.joined = member;
+    this.fences = [];
     this.dropping = this.dropAll();
     for (const partition of partitions) {
       this.writerFor(partition).catch((error: unknown) =>
@@ -70,6 +73,9 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   private open(partition: number): Promise<OwnedPartition> {
     let owned = this.writers.get(partition);
     if (!owned) {
+      const fences = this.fences;
+      let fenced!: () => void;
+      fences.push(new Promise<void>((resolve) => (fenced = resolve)));
       owned = (async () => {
         await this.dropping;
         const writer = (transactionalId: string) =>
@@ -79,7 +85,16 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
           feed: writer(feedTransactionalIdOf(this.groupId, this.topics, partition)),
         };
         try {
-          await Promise.all([created.decisions.open(), created.feed.open()]);
+          try {
+            await Promise.all([created.decisions.open(), created.feed.open()]);
+          } finally {
+            fenced();
+          }
+          // Every writer of this assignment has fenced its predecessor before any partition
+          // is read: a decision still running on this instance's previous writers (a rejoin
+          // may keep the generation, so its offsets would be accepted) can no longer commit
+          // feed entries into a partition read here.
+          await Promise.all(fences);
           // The feed partition to its high watermark: a decision of the previous owner's
           // (another partition's transactional id, which these writers do not fence) may
           // still be open on it; its end is waited for, so what it committed is read

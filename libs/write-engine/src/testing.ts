@@ -137,11 +137,22 @@ export class FakeWriter implements TransactionalWriter {
     return this.queued > 0;
   }
 
+  /** The next append waits for this (a transaction in flight). */
+  gate?: Promise<unknown>;
+  /** The next append commits, but its answer is lost: it is recorded, then this is thrown. */
+  lostAnswer?: Error;
+
   async append(batch: AppendBatch): Promise<void> {
+    const gate = this.gate;
+    this.gate = undefined;
+    await gate;
     const failure = this.failure;
     this.failure = undefined;
     if (failure) throw failure;
     this.appended.push(batch);
+    const lost = this.lostAnswer;
+    this.lostAnswer = undefined;
+    if (lost) throw lost;
   }
 
   /**

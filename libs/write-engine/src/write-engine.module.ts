@@ -20,7 +20,14 @@ import { clockFor } from './clock';
 import { RedisReplyTransport, ReplyChannel } from './reply-channel';
 import { Scheduler } from './scheduler';
 import { RedisSnapshotStore } from './snapshot-store';
-import { AGGREGATE_STORE, CLOCK, COMMAND_LOG, REPLY_TRANSPORT, TRANSACTIONAL_PRODUCERS } from './write-engine.tokens';
+import {
+  AGGREGATE_STORE,
+  CLOCK,
+  COMMAND_LOG,
+  REPLY_TRANSPORT,
+  TRANSACTIONAL_PRODUCERS,
+  FEED_IN_DECISION,
+} from './write-engine.tokens';
 import { WriteMetrics } from './write-metrics';
 
 /**
@@ -51,6 +58,11 @@ import { WriteMetrics } from './write-metrics';
       provide: CLOCK,
       inject: [APP_CONFIG],
       useFactory: (config: SharedConfig & Partial<AppConfig<'command'>>) => clockFor(config.LASTMETER_CLOCK_FILE),
+    },
+    {
+      provide: FEED_IN_DECISION,
+      inject: [APP_CONFIG],
+      useFactory: (config: Partial<AppConfig<'command'>>) => config.COMMAND_FEED_IN_DECISION ?? false,
     },
     {
       provide: COMMAND_LOG,

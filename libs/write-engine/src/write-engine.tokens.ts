@@ -11,3 +11,5 @@ export const REPLY_TRANSPORT = Symbol('REPLY_TRANSPORT');
 export const TRANSACTIONAL_PRODUCERS = Symbol('TRANSACTIONAL_PRODUCERS');
 /** Clock: what "now" is for the scheduler and the decider. */
 export const CLOCK = Symbol('CLOCK');
+/** boolean: whether publish decisions carry their feed entries (COMMAND_FEED_IN_DECISION). */
+export const FEED_IN_DECISION = Symbol('FEED_IN_DECISION');
