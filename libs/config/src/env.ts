@@ -120,7 +120,7 @@ export const commandEnv = {
   }),
   COMMAND_FEED_IN_DECISION: bool({
     default: false,
-    desc: 'A publish decision carries its feed entries for the partitions its instance owns (one transaction, not two in a row); off until the duplicate feed record the kafka-cluster chaos test saw twice is explained (docs/write-side.md)',
+    desc: 'A publish decision carries its feed entries for the partitions its instance owns (one transaction, not two in a row); off until the three-broker chaos suite has run clean with it on (docs/write-side.md)',
   }),
   COMMAND_CACHE_AGGREGATES: positiveInt({
     default: 20_000,
