@@ -78,14 +78,14 @@ export async function readCommitted(kafka: Kafka, topic: string): Promise<Logged
 export async function readTopic<T = EventEnvelope>(
   brokers: string,
   topic: string,
-): Promise<Array<{ partition: number; offset: bigint; value: T }>> {
+): Promise<Array<{ partition: number; value: T }>> {
   const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'test-reader' });
-  return (await readCommitted(kafka, topic)).flatMap(({ partition, offset, value }) => {
+  return (await readCommitted(kafka, topic)).flatMap(({ partition, value }) => {
     const parsed = (value ? JSON.parse(value.toString()) : null) as T | FeedBatchRecord;
     if ((parsed as FeedBatchRecord | null)?.type === FEED_BATCH) {
-      return expandFeedBatch(parsed as FeedBatchRecord).map((event) => ({ partition, offset, value: event as T }));
+      return expandFeedBatch(parsed as FeedBatchRecord).map((event) => ({ partition, value: event as T }));
     }
-    return [{ partition, offset, value: parsed as T }];
+    return [{ partition, value: parsed as T }];
   });
 }
 
