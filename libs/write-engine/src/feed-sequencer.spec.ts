@@ -352,6 +352,14 @@ describe('FeedSequencer', () => {
       },
       { partition: OTHER, entries: [['s3', feedSeq]] },
     ];
+    /** Publishing c1 carries no feed and no member; the passes then give every store c1. */
+    const expectLeftToThePasses = async (a: Instance, writers: readonly FakeWriter[]) => {
+      const carried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
+      expect(carried).toEqual({ feed: [], member: undefined });
+      await a.settle();
+      expect(feedsOf(writers[0]!)).toEqual({ s1: [[1, 'published', 'c1']], s2: [[1, 'published', 'c1']] });
+      expect(feedsOf(writers[1]!)).toEqual({ s3: [[1, 'published', 'c1']] });
+    };
     const about = (chunks: Array<{ partition: number; entries: EventEnvelope[] }>) =>
       chunks.map(({ partition, entries }) => ({
         partition,
@@ -396,21 +404,13 @@ describe('FeedSequencer', () => {
 
     it('carries no feed when COMMAND_FEED_IN_DECISION is off (the default): the passes sequence it', async () => {
       const { a, writers } = await joined(false);
-      const carried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
-      expect(carried).toEqual({ feed: [], member: undefined });
-      await a.settle();
-      expect(feedsOf(writers[0])).toEqual({ s1: [[1, 'published', 'c1']], s2: [[1, 'published', 'c1']] });
-      expect(feedsOf(writers[1])).toEqual({ s3: [[1, 'published', 'c1']] });
+      await expectLeftToThePasses(a, writers);
     });
 
     it('carries no feed and no member before the group is joined: the passes sequence it as before', async () => {
       const { a, writers } = await joined();
       a.writers.joined = undefined;
-      const carried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
-      expect(carried).toEqual({ feed: [], member: undefined });
-      await a.settle();
-      expect(feedsOf(writers[0])).toEqual({ s1: [[1, 'published', 'c1']], s2: [[1, 'published', 'c1']] });
-      expect(feedsOf(writers[1])).toEqual({ s3: [[1, 'published', 'c1']] });
+      await expectLeftToThePasses(a, writers);
     });
 
     it('leaves a partition whose decision failed to a pass that reads it to its high watermark, then plans there again', async () => {

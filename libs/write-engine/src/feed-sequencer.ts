@@ -57,10 +57,7 @@ export const COMMUNICATION_FEED_CHANGES: ReadonlySet<string> = new Set([
 ]);
 
 const FEED_CHANGING = new Set([
-  'communication.published',
-  'communication.revised',
-  'communication.retracted',
-  'communication.expired',
+  ...COMMUNICATION_FEED_CHANGES,
   'store.registered',
   'store.updated',
   'task.evidence-rejected',
