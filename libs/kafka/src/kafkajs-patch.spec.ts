@@ -228,3 +228,125 @@ describe('kafkajs request queue (patched)', () => {
     await eventually(() => expect(sent).toEqual([1]), soon);
   });
 });
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const createSendMessages = require('kafkajs/src/producer/sendMessages') as (
+  options: object,
+) => (request: {
+  acks: number;
+  timeout?: number;
+  topicMessages: Array<{ topic: string; messages: Array<{ value: string; partition: number }> }>;
+}) => Promise<unknown>;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const createRetry = require('kafkajs/src/retry') as (options: object) => unknown;
+
+describe('kafkajs sendBatch in a transaction, across brokers (patched)', () => {
+  /** Two brokers, each the leader of one partition of `t`; `fail` is thrown by the next produce to broker 2. */
+  const setUp = () => {
+    const calls: string[] = [];
+    const sequences = new Map<number, number>();
+    const added = new Set<number>();
+    let fail: Error | undefined;
+    const broker = (nodeId: number, delayMs: number) => ({
+      nodeId,
+      produce: async ({ topicData }: { topicData: Array<{ partitions: Array<{ partition: number }> }> }) => {
+        calls.push(`produce ${nodeId}`);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        if (nodeId === 2 && fail) {
+          const error = fail;
+          fail = undefined;
+          throw error;
+        }
+        const partitions = topicData[0]!.partitions.map(({ partition }) => ({
+          partition,
+          errorCode: 0,
+          baseOffset: '0',
+        }));
+        return { topics: [{ topicName: 't', partitions }] };
+      },
+    });
+    const brokers = new Map([
+      [1, broker(1, 30)],
+      [2, broker(2, 0)],
+    ]);
+    const cluster = {
+      refreshMetadataIfNecessary: async () => undefined,
+      refreshMetadata: async () => undefined,
+      addMultipleTargetTopics: async () => undefined,
+      isConnected: () => true,
+      findTopicPartitionMetadata: () => [
+        { partitionId: 0, leader: 1 },
+        { partitionId: 1, leader: 2 },
+      ],
+      findLeaderForPartitions: (_topic: string, partitions: string[]) => {
+        const byLeader: Record<number, number[]> = {};
+        for (const partition of partitions.map(Number)) (byLeader[partition === 0 ? 1 : 2] ??= []).push(partition);
+        return byLeader;
+      },
+      findBroker: async ({ nodeId }: { nodeId: string }) => brokers.get(Number(nodeId)),
+    };
+    const eosManager = {
+      isTransactional: () => true,
+      // As kafkajs's: only partitions not in the transaction yet make a request.
+      addPartitionsToTransaction: async (topicData: Array<{ partitions: Array<{ partition: number }> }>) => {
+        const partitions = topicData.flatMap((t) => t.partitions.map((p) => p.partition)).filter((p) => !added.has(p));
+        for (const partition of partitions) added.add(partition);
+        if (partitions.length) calls.push(`addPartitions ${partitions.join(',')}`);
+      },
+      acquireBrokerLock: async () => undefined,
+      releaseBrokerLock: async () => undefined,
+      getSequence: (_topic: string, partition: number) => sequences.get(partition) ?? 0,
+      updateSequence: (_topic: string, partition: number, increment: number) =>
+        sequences.set(partition, (sequences.get(partition) ?? 0) + increment),
+      getTransactionalId: () => 'txn',
+      getProducerId: () => 1,
+      getProducerEpoch: () => 0,
+    };
+    const logger = { debug: () => undefined, error: () => undefined, info: () => undefined, warn: () => undefined };
+    const send = createSendMessages({
+      logger,
+      cluster,
+      partitioner: ({ message }: { message: { partition: number } }) => message.partition,
+      eosManager,
+      retrier: createRetry({ retries: 3, initialRetryTime: 1 }),
+    });
+    return {
+      calls,
+      sequences,
+      failNext: (error: Error) => (fail = error),
+      send: () =>
+        send({
+          acks: -1,
+          topicMessages: [
+            {
+              topic: 't',
+              messages: [
+                { value: 'a', partition: 0 },
+                { value: 'b', partition: 1 },
+              ],
+            },
+          ],
+        }),
+    };
+  };
+
+  it('adds all partitions in one AddPartitionsToTxn, then produces to each broker', async () => {
+    const { calls, send } = setUp();
+    await send();
+    expect(calls).toEqual(['addPartitions 0,1', 'produce 1', 'produce 2']);
+  });
+
+  it('re-sends only to the broker that failed, not to one whose request was still in flight (no record written twice)', async () => {
+    const { calls, sequences, failNext, send } = setUp();
+    // Broker 2 fails at once (a retriable error) while broker 1's request is in flight.
+    failNext(new KafkaJSProtocolError(createErrorFromCode(6)));
+    await send();
+    expect(calls.filter((call) => call === 'produce 1')).toHaveLength(1);
+    expect(calls.filter((call) => call === 'produce 2')).toHaveLength(2);
+    // One record each: partition 0 written once, partition 1's failed send rolled back and sent again.
+    expect([...sequences]).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
+  });
+});
