@@ -7,6 +7,7 @@ export * from './topics.bootstrap';
 export * from './producers';
 export * from './batch-producer';
 export * from './group-commit';
+export * from './group-member';
 export type { Admin, Batch, Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 export * from './topic-reader';
 export * from './topic-offsets';

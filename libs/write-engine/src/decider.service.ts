@@ -1,7 +1,15 @@
 /** Decider service: the consumer group over the commands topic that feeds the PartitionDecider. */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { TopicNames } from '@lastmeter/contracts';
-import { FOLLOW_MAX_WAIT_MS, KAFKA, TOPIC_NAMES, TopicsBootstrap, type Consumer, type Kafka } from '@lastmeter/kafka';
+import {
+  FOLLOW_MAX_WAIT_MS,
+  joinedMember,
+  KAFKA,
+  TOPIC_NAMES,
+  TopicsBootstrap,
+  type Consumer,
+  type Kafka,
+} from '@lastmeter/kafka';
 import { EventTail } from './event-tail';
 import { PartitionDecider } from './partition-decider';
 import { PartitionWriters } from './partition-writers';
@@ -61,12 +69,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     // scheduler and the feed sequencer need them, and fencing + catch-up should not
     // delay the first request.
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      // generationId: our kafkajs patch adds it to the event (KIP-447 offsets).
-      const { generationId } = payload as typeof payload & { generationId?: number };
-      this.writers.reassign(
-        payload.memberAssignment[this.topics.commands] ?? [],
-        generationId === undefined ? undefined : { generationId, memberId: payload.memberId },
-      );
+      this.writers.reassign(payload.memberAssignment[this.topics.commands] ?? [], joinedMember(payload));
     });
     // kafkajs restarts a crashed consumer only after a retriable error. A decider whose
     // producers were fenced (paused past its session timeout, its partitions moved on:
@@ -78,20 +81,27 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
       this.writers.reassign([]);
       this.rejoin();
     });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 12,
-      eachBatch: async ({ batch, isRunning, isStale, resolveOffset, heartbeat }) => {
-        if (batch.isEmpty()) return;
-        const last = await this.decider.decideBatch(batch.partition, batch.messages, () => isRunning() && !isStale());
-        // Only what was committed is resolved: kafkajs fetches the rest again.
-        if (last !== undefined) resolveOffset(last);
-        await heartbeat();
-      },
-    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 12,
+        eachBatch: async ({ batch, isRunning, isStale, resolveOffset, heartbeat }) => {
+          if (batch.isEmpty()) return;
+          const last = await this.decider.decideBatch(batch.partition, batch.messages, () => isRunning() && !isStale());
+          // Only what was committed is resolved: kafkajs fetches the rest again.
+          if (last !== undefined) resolveOffset(last);
+          await heartbeat();
+        },
+      });
+    } catch (error) {
+      // A start that failed half-way (broker gone during a rejoin) leaves no connections
+      // behind: the next attempt makes a new consumer.
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
   }
 
   private rejoin(): void {

@@ -353,18 +353,19 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       for (const writer of ready) {
         if (this.unsure.has(writer.partition)) continue;
         let entries: FeedAppended[] = [];
+        /** The partition's entries so far become one record of the decision. */
+        const cut = () => {
+          if (entries.length > 0) chunks.push({ partition: writer.partition, entries: entries.map(envelopeOf) });
+          planned.push(...entries);
+          entries = [];
+        };
         for (const { state } of this.concerned(writer.partition, changed, new Set())) {
           const store = state as StoreState;
           entries.push(...planStoreFeed(store, changed, this.ledger.of(store.id), this.planning(store.id, now)));
-          if (entries.length >= MAX_ENTRIES_PER_TRANSACTION) {
-            chunks.push({ partition: writer.partition, entries: entries.map(envelopeOf) });
-            planned.push(...entries);
-            entries = [];
-          }
+          if (entries.length >= MAX_ENTRIES_PER_TRANSACTION) cut();
           if (planned.length + entries.length > MAX_ENTRIES_PER_DECISION) return commit([]);
         }
-        if (entries.length > 0) chunks.push({ partition: writer.partition, entries: entries.map(envelopeOf) });
-        planned.push(...entries);
+        cut();
       }
       if (planned.length === 0) return commit([]);
       let result: T;

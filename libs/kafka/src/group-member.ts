@@ -1,0 +1,17 @@
+/**
+ * The group member a kafkajs GROUP_JOIN event names, as transactional offsets must name it
+ * (KIP-447). kafkajs 2.2.4 does not put the generation in the event; our patch does
+ * (patches/kafkajs+2.2.4.patch), so this is the one place that reads it.
+ */
+import type { ConsumerGroupJoinEvent } from 'kafkajs';
+
+export interface JoinedMember {
+  generationId: number;
+  memberId: string;
+}
+
+/** The member and generation of a GROUP_JOIN payload; undefined without the patch. */
+export function joinedMember(payload: ConsumerGroupJoinEvent['payload']): JoinedMember | undefined {
+  const { generationId } = payload as typeof payload & { generationId?: unknown };
+  return typeof generationId === 'number' ? { generationId, memberId: payload.memberId } : undefined;
+}

@@ -1,0 +1,63 @@
+import type { Kafka } from '@lastmeter/kafka';
+import { DeciderService } from './decider.service';
+import type { EventTail } from './event-tail';
+import type { PartitionDecider } from './partition-decider';
+import type { PartitionWriters } from './partition-writers';
+
+/** A kafkajs consumer whose subscribe fails as often as told: the rest succeeds. */
+function fakeConsumer(subscribeFails: boolean) {
+  const listeners = new Map<string, (event: { payload: unknown }) => void>();
+  return {
+    events: { GROUP_JOIN: 'join', CRASH: 'crash' },
+    listeners,
+    on: (name: string, listener: (event: { payload: unknown }) => void) => listeners.set(name, listener),
+    connect: jest.fn(async () => undefined),
+    subscribe: jest.fn(async () => {
+      if (subscribeFails) throw new Error('broker gone');
+    }),
+    run: jest.fn(async () => undefined),
+    disconnect: jest.fn(async () => undefined),
+  };
+}
+
+function deciderWith(consumers: Array<ReturnType<typeof fakeConsumer>>) {
+  const kafka = { consumer: jest.fn(() => consumers.shift()) } as unknown as Kafka;
+  const writers = { groupId: 'deciders', reassign: jest.fn() } as unknown as PartitionWriters;
+  const service = new DeciderService(
+    kafka,
+    { commands: 'commands' } as never,
+    { ready: async () => undefined } as never,
+    { start: async () => undefined } as unknown as EventTail,
+    writers,
+    {} as PartitionDecider,
+  );
+  return { service, kafka };
+}
+
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+
+it('disconnects a consumer whose start failed half-way, and a rejoin makes a new one', async () => {
+  const crashed = fakeConsumer(false);
+  const failing = fakeConsumer(true);
+  const next = fakeConsumer(false);
+  const { service, kafka } = deciderWith([crashed, failing, next]);
+  service.onApplicationBootstrap();
+  await jest.advanceTimersByTimeAsync(0);
+  expect(crashed.run).toHaveBeenCalledTimes(1);
+
+  // Fenced: kafkajs will not restart it, so the service joins again with a new consumer.
+  crashed.listeners.get('crash')!({ payload: { restart: false, error: new Error('old epoch') } });
+  await jest.advanceTimersByTimeAsync(1_000);
+  expect(failing.subscribe).toHaveBeenCalledTimes(1);
+  expect(failing.disconnect).toHaveBeenCalledTimes(1);
+  expect(failing.run).not.toHaveBeenCalled();
+
+  // And tries again after the failed attempt.
+  await jest.advanceTimersByTimeAsync(1_000);
+  expect(next.run).toHaveBeenCalledTimes(1);
+  expect(next.disconnect).not.toHaveBeenCalled();
+  expect(kafka.consumer).toHaveBeenCalledTimes(3);
+  await service.onApplicationShutdown();
+  expect(next.disconnect).toHaveBeenCalledTimes(1);
+});
