@@ -152,7 +152,7 @@ beforeAll(async () => {
     const stores = Array.from({ length: 12 }, () => randomUUID());
     const padding = 'x'.repeat(5_000);
     // Batches well under the broker's 1 MB message limit per partition, however the 12 random
-    // store keys fall on the 3 partitions: at most 150 × ~5.3 KB even if every key lands on one.
+    // store keys fall on the 3 partitions: at most 150 × ~5.6 KB even if every key lands on one.
     // (300 per send failed when 8 of the 12 keys hashed to one partition: MESSAGE_TOO_LARGE.)
     const perSend = 150;
     for (let from = 0; from < EVENTS; from += perSend) {

@@ -5,13 +5,13 @@
  */
 import type { ConsumerGroupJoinEvent } from 'kafkajs';
 
-export interface JoinedMember {
-  generationId: number;
-  memberId: string;
-}
-
-/** The member and generation of a GROUP_JOIN payload; undefined without the patch. */
-export function joinedMember(payload: ConsumerGroupJoinEvent['payload']): JoinedMember | undefined {
+/**
+ * The member and generation of a GROUP_JOIN payload (the write engine's `GroupMember`);
+ * undefined without the patch.
+ */
+export function joinedMember(
+  payload: ConsumerGroupJoinEvent['payload'],
+): { generationId: number; memberId: string } | undefined {
   const { generationId } = payload as typeof payload & { generationId?: unknown };
   return typeof generationId === 'number' ? { generationId, memberId: payload.memberId } : undefined;
 }

@@ -4,7 +4,7 @@ import type { EventTail } from './event-tail';
 import type { PartitionDecider } from './partition-decider';
 import type { PartitionWriters } from './partition-writers';
 
-/** A kafkajs consumer whose subscribe fails as often as told: the rest succeeds. */
+/** A kafkajs consumer whose subscribe fails when told to: the rest succeeds. */
 function fakeConsumer(subscribeFails: boolean) {
   const listeners = new Map<string, (event: { payload: unknown }) => void>();
   return {
