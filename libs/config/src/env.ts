@@ -119,8 +119,8 @@ export const commandEnv = {
     desc: 'Login attempts per client address per minute, all usernames and instances together (Redis); then 429',
   }),
   COMMAND_FEED_IN_DECISION: bool({
-    default: false,
-    desc: 'A publish decision carries its feed entries for the partitions its instance owns (one transaction, not two in a row); off until the three-broker chaos suite has run clean with it on (docs/write-side.md)',
+    default: true,
+    desc: 'A publish decision carries its feed entries for the partitions its instance owns (one transaction, not two in a row); false: the feed sequencer appends every feed entry in transactions of its own, after the decision (docs/write-side.md)',
   }),
   COMMAND_CACHE_AGGREGATES: positiveInt({
     default: 20_000,

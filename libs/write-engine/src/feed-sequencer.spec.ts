@@ -402,7 +402,7 @@ describe('FeedSequencer', () => {
       expect(feedsOf(other)).toEqual({ s3: [[1, 'published', 'c1']] });
     });
 
-    it('carries no feed when COMMAND_FEED_IN_DECISION is off (the default): the passes sequence it', async () => {
+    it('carries no feed when COMMAND_FEED_IN_DECISION is off: the passes sequence it', async () => {
       const { a, writers } = await joined(false);
       await expectLeftToThePasses(a, writers);
     });

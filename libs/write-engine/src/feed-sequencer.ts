@@ -117,8 +117,8 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(EventTail) private readonly history: EventHistory,
     @Optional() @Inject(WriteMetrics) private readonly metrics: WriteMetrics = WriteMetrics.none(),
     @Optional() @Inject(CLOCK) private readonly clock: Clock = systemClock,
-    /** COMMAND_FEED_IN_DECISION: off, withinDecision carries nothing and the passes sequence every change. */
-    @Optional() @Inject(FEED_IN_DECISION) private readonly feedInDecision: boolean = false,
+    /** COMMAND_FEED_IN_DECISION (default on): off, withinDecision carries nothing and the passes sequence every change. */
+    @Optional() @Inject(FEED_IN_DECISION) private readonly feedInDecision: boolean = true,
   ) {
     this.metrics.watchSequencer(
       () => {
@@ -321,7 +321,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
    * committed under those partitions' feed locks, taken in partition order (no two
    * decisions wait for each other), and are in the ledger once `commit` resolves.
    *
-   * Off unless COMMAND_FEED_IN_DECISION is set (see its description). Planned nothing, and
+   * On unless COMMAND_FEED_IN_DECISION is false (see its description). Planned nothing, and
    * left to the passes: partitions whose last append failed
    * (`unsure`), and every partition when a feed transaction runs or waits on one of them,
    * when the plan exceeds MAX_ENTRIES_PER_DECISION or when no group member is known

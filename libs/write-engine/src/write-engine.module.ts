@@ -62,7 +62,7 @@ import { WriteMetrics } from './write-metrics';
     {
       provide: FEED_IN_DECISION,
       inject: [APP_CONFIG],
-      useFactory: (config: Partial<AppConfig<'command'>>) => config.COMMAND_FEED_IN_DECISION ?? false,
+      useFactory: (config: Partial<AppConfig<'command'>>) => config.COMMAND_FEED_IN_DECISION ?? true,
     },
     {
       provide: COMMAND_LOG,
