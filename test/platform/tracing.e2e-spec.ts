@@ -2,14 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { createKafkaClient } from '@lastmeter/kafka';
+import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
 import type { FeedMessage } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
-import { readCommitted } from '../support/log-reader';
 import { Publisher } from '../support/write-api';
 
 /**
@@ -109,7 +108,8 @@ it('follows one publish from the HTTP request to the socket emit, through every 
     ['lastmeter-command', 'POST /v1/communications/:id/publish'],
     ['lastmeter-command', 'command communication.publish'],
     ['lastmeter-command', 'decide communication.publish'],
-    ['lastmeter-command', 'sequence feed'],
+    // The decision's transaction carries the feed entry (COMMAND_FEED_IN_DECISION, the
+    // default): the projector's span is its child, with no 'sequence feed' between.
     ['lastmeter-projector', 'project feed'],
     ['lastmeter-gateway', 'emit feed'],
   ];
@@ -124,8 +124,7 @@ it('follows one publish from the HTTP request to the socket emit, through every 
     { timeoutMs: 30_000, what: 'every hop to export its span' },
   );
 
-  // One tree: each hop is the child of the one before, down from the caller's span (the
-  // sequencer makes a span per partition it owns; the feed record comes from one of them).
+  // One tree: each hop is the child of the one before, down from the caller's span.
   let parents = [callerSpan];
   for (const [, name] of expected) {
     const hop = trace.filter((span) => span.name === name && parents.includes(span.parentSpanId!));
@@ -136,7 +135,7 @@ it('follows one publish from the HTTP request to the socket emit, through every 
   // The trace rides in the records' headers on every Kafka hop.
   const kafka = createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-tracing' });
   const traced = async (topic: string, type: string) =>
-    (await readCommitted(kafka, topic))
+    (await readWholeTopic(kafka, topic))
       .filter((record) => record.headers.type?.toString() === type)
       .some((record) => record.headers.traceparent?.toString().split('-')[1] === traceId);
   expect(await traced(`${ns.topicPrefix}lastmeter.commands.v1`, 'communication.publish')).toBe(true);
@@ -146,7 +145,7 @@ it('follows one publish from the HTTP request to the socket emit, through every 
 
 it('starts a trace of its own for a request that carries none, and its command record carries it', async () => {
   const region = await api.region('untraced');
-  const commands = await readCommitted(
+  const commands = await readWholeTopic(
     createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-tracing-2' }),
     `${ns.topicPrefix}lastmeter.commands.v1`,
   );

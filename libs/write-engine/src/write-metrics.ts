@@ -35,7 +35,7 @@ export class WriteMetrics {
     });
     this.transaction = new Histogram({
       name: 'lastmeter_kafka_transaction_seconds',
-      help: 'One Kafka transaction of a partition writer, begin to commit (contents: decision = events and a command offset, feed = feed entries only)',
+      help: 'One Kafka transaction of a partition writer, begin to commit (contents: decision = events and a command offset, with the feed entries it carries; feed = a feed sequencer pass, feed entries only)',
       labelNames: ['contents'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
