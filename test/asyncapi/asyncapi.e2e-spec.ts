@@ -16,12 +16,11 @@ import {
   type FeedBatchRecord,
   type Hello,
 } from '@lastmeter/contracts';
-import { createKafkaClient, type LoggedMessage } from '@lastmeter/kafka';
+import { createKafkaClient, readWholeTopic, type LoggedMessage } from '@lastmeter/kafka';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
-import { readCommitted } from '../support/log-reader';
 import { StoreEventWriter } from '../support/store-events';
 import { bearer, Publisher, tokenFor } from '../support/write-api';
 
@@ -609,7 +608,7 @@ async function readAll(): Promise<Array<LoggedMessage & { topic: string }>> {
   const kafka = createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-asyncapi' });
   const all: Array<LoggedMessage & { topic: string }> = [];
   for (const role of Object.keys(TOPICS) as Array<keyof typeof TOPICS>) {
-    for (const record of await readCommitted(kafka, topics[role])) all.push({ ...record, topic: topics[role] });
+    for (const record of await readWholeTopic(kafka, topics[role])) all.push({ ...record, topic: topics[role] });
   }
   return all;
 }

@@ -3,14 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TOPICS, type TopicRole } from '@lastmeter/contracts';
-import { createKafkaClient } from '@lastmeter/kafka';
+import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
 import { ensureKafkaJars, findExecutable, lastmeterHome } from '@lastmeter/infra';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
-import { readCommitted } from '../support/log-reader';
 import { StoreEventWriter } from '../support/store-events';
 import { Publisher } from '../support/write-api';
 
@@ -85,7 +84,7 @@ it('reads every topic with kcat and kafka-console-consumer as the docs say, each
     async () => {
       const counted: Record<string, number> = {};
       for (const role of topics)
-        counted[role] = (await readCommitted(kafka, `${ns.topicPrefix}${TOPICS[role].name}`)).length;
+        counted[role] = (await readWholeTopic(kafka, `${ns.topicPrefix}${TOPICS[role].name}`)).length;
       expect(Object.entries(counted).filter(([, n]) => n === 0)).toEqual([]);
       return counted;
     },

@@ -7,14 +7,14 @@ import {
   type StaffSession,
   type SurveyResults,
 } from '@lastmeter/contracts';
-import { createKafkaClient } from '@lastmeter/kafka';
+import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
 import { createRedisClient } from '@lastmeter/redis';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
-import { endOffsets, readCommitted } from '../support/log-reader';
+import { endOffsets } from '../support/log-reader';
 import { bearer, Publisher } from '../support/write-api';
 
 /**
@@ -134,7 +134,7 @@ it('counts each person once, anonymously, and shows only groups of 5 or more', a
 
   // The facts: the store and the answers, nobody's id, the hour, shuffled.
   const kafka = createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-surveys' });
-  const records = (await readCommitted(kafka, topics.storeEvents)).filter(
+  const records = (await readWholeTopic(kafka, topics.storeEvents)).filter(
     (m) => m.headers.type?.toString() === 'survey.answered',
   );
   expect(records).toHaveLength(10);

@@ -1,11 +1,4 @@
-import {
-  createKafkaClient,
-  highWatermarkAdmin,
-  readWholeTopic,
-  topicOffsets,
-  type Kafka,
-  type LoggedMessage,
-} from '@lastmeter/kafka';
+import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
 import {
   expandFeedBatch,
   FEED_BATCH,
@@ -26,52 +19,9 @@ export async function endOffsets(brokers: string, topic: string): Promise<Record
   }
 }
 
-/** Each partition's high watermark: the end of everything written, committed or not. */
-async function highWatermarks(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
-  const admin = highWatermarkAdmin(kafka);
-  await admin.connect();
-  try {
-    return new Map((await topicOffsets(admin, topic)).map(({ partition, offset }) => [partition, BigInt(offset)]));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/**
- * Waits until a read_committed reader sees everything written to the topic when called:
- * until each partition's last stable offset has reached the high watermark it had then.
- * An app answers 2xx once its transaction is committed, and the broker writes the
- * transaction's markers (which make it visible) a moment later, so a test that reads the
- * log right after an answer would otherwise race them. A transaction still open after
- * `timeoutMs` (a writer killed mid-transaction, aborted only when its successor fences
- * it) is not waited for: the read then returns what is committed, as it always did.
- */
-async function untilStable(kafka: Kafka, topic: string, timeoutMs = 5_000): Promise<void> {
-  const written = await highWatermarks(kafka, topic);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const stable = await topicOffsets(admin, topic);
-      const behind = stable.filter(({ partition, offset }) => BigInt(offset) < (written.get(partition) ?? 0n));
-      if (behind.length === 0 || Date.now() > deadline) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** `readWholeTopic` once what was written when called is committed (`untilStable`): raw records. */
-export async function readCommitted(kafka: Kafka, topic: string): Promise<LoggedMessage[]> {
-  await untilStable(kafka, topic);
-  return readWholeTopic(kafka, topic);
-}
-
 /**
  * Every committed message of a topic, from the beginning to the end of what was written
- * when called, once it is committed (`untilStable`), as parsed JSON (a tombstone is
+ * when called, once it is committed (`readWholeTopic`), as parsed JSON (a tombstone is
  * null). A feed batch record counts as the `feed.appended` events it holds
  * (`expandFeedBatch`), one per entry, as every consumer of the feed topic reads it.
  */
@@ -80,7 +30,7 @@ export async function readTopic<T = EventEnvelope>(
   topic: string,
 ): Promise<Array<{ partition: number; value: T }>> {
   const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'test-reader' });
-  return (await readCommitted(kafka, topic)).flatMap(({ partition, value }) => {
+  return (await readWholeTopic(kafka, topic)).flatMap(({ partition, value }) => {
     const parsed = (value ? JSON.parse(value.toString()) : null) as T | FeedBatchRecord;
     if ((parsed as FeedBatchRecord | null)?.type === FEED_BATCH) {
       return expandFeedBatch(parsed as FeedBatchRecord).map((event) => ({ partition, value: event as T }));

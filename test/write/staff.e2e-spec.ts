@@ -1,13 +1,13 @@
 import request from 'supertest';
 import { topicNames, type CredentialRecord, type ImportSummary, type StaffView } from '@lastmeter/contracts';
-import { createKafkaClient } from '@lastmeter/kafka';
+import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
 import { createRedisClient } from '@lastmeter/redis';
 import { restartOnSamePort, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { runCli } from '../support/cli';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
-import { readCommitted, readTopic } from '../support/log-reader';
+import { readTopic } from '../support/log-reader';
 import { expectNothingWritten, writeSnapshot } from '../support/no-writes';
 import { bearer, WriteApi } from '../support/write-api';
 
@@ -58,7 +58,7 @@ async function everythingInKafka(): Promise<string> {
   const kafka = createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-staff' });
   const texts: string[] = [];
   for (const topic of Object.values(topics)) {
-    for (const m of await readCommitted(kafka, topic)) texts.push(`${m.key?.toString()} ${m.value?.toString()}`);
+    for (const m of await readWholeTopic(kafka, topic)) texts.push(`${m.key?.toString()} ${m.value?.toString()}`);
   }
   return texts.join('\n');
 }
@@ -66,7 +66,7 @@ async function everythingInKafka(): Promise<string> {
 async function personKeyRecords(): Promise<Map<string, string | null>> {
   const kafka = createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-staff' });
   const last = new Map<string, string | null>();
-  for (const m of await readCommitted(kafka, topics.personKeys))
+  for (const m of await readWholeTopic(kafka, topics.personKeys))
     last.set(m.key!.toString(), m.value?.toString() ?? null);
   return last;
 }

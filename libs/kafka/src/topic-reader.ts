@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IHeaders, Kafka } from 'kafkajs';
-import { topicOffsets } from './topic-offsets';
+import { highWatermarkAdmin, topicOffsets } from './topic-offsets';
 
 export interface LoggedMessage {
   partition: number;
@@ -14,12 +14,24 @@ export interface LoggedMessage {
   timestamp?: string;
 }
 
+/** How long `readWholeTopic` waits for the transactions open when it is called to end. */
+export const OPEN_TRANSACTIONS_WAIT_MS = 5_000;
+
 /**
- * Every committed message of a topic up to its end when called, in offset order per
- * partition, for the operational commands (dlq, credentials migrate). The throwaway
- * consumer group is deleted afterwards.
+ * Every message of a topic written when called, once committed, in offset order per
+ * partition, for the operational commands (dlq, credentials migrate) and the tests. A
+ * record in a transaction still open when called (the apps answer 2xx once a
+ * transaction commits, and the broker writes the markers that make it readable a moment
+ * later) is waited for (`untilStable`); one still open after `openWaitMs` (a writer
+ * killed mid-transaction, aborted only when its successor fences it) is left out, as an
+ * aborted one is. The throwaway consumer group is deleted afterwards.
  */
-export async function readWholeTopic(kafka: Kafka, topic: string): Promise<LoggedMessage[]> {
+export async function readWholeTopic(
+  kafka: Kafka,
+  topic: string,
+  { openWaitMs = OPEN_TRANSACTIONS_WAIT_MS }: { openWaitMs?: number } = {},
+): Promise<LoggedMessage[]> {
+  await untilStable(kafka, topic, openWaitMs);
   const admin = kafka.admin();
   await admin.connect();
   const groupId = `${topic}.reader.${randomUUID()}`;
@@ -65,4 +77,37 @@ export async function readWholeTopic(kafka: Kafka, topic: string): Promise<Logge
     await admin.disconnect();
   }
   return messages.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
+}
+
+/**
+ * Waits until a read_committed reader sees everything written to the topic when called:
+ * until each partition's last stable offset has reached the high watermark it had then,
+ * or `timeoutMs` has passed.
+ */
+export async function untilStable(kafka: Kafka, topic: string, timeoutMs: number): Promise<void> {
+  const written = await highWatermarks(kafka, topic);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const stable = await topicOffsets(admin, topic);
+      const behind = stable.filter(({ partition, offset }) => BigInt(offset) < (written.get(partition) ?? 0n));
+      if (behind.length === 0 || Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Each partition's high watermark: the end of everything written, committed or not. */
+async function highWatermarks(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
+  const admin = highWatermarkAdmin(kafka);
+  await admin.connect();
+  try {
+    return new Map((await topicOffsets(admin, topic)).map(({ partition, offset }) => [partition, BigInt(offset)]));
+  } finally {
+    await admin.disconnect();
+  }
 }
