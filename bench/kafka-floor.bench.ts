@@ -57,7 +57,8 @@ async function main(): Promise<void> {
     }
     const e2e = summary(endToEnd);
     const ack = summary(acked);
-    const chain = summary(await transactionalChain(kafka, admin, topic, body));
+    const chain = summary(await transactionalChain(kafka, admin, `${topic}-c`, body, { feedInDecision: true }));
+    const split = summary(await transactionalChain(kafka, admin, `${topic}-s`, body, { feedInDecision: false }));
     writeScenario({
       scenario: 'kafka-floor',
       title: 'Kafka floor: produce → consume, idempotent acks=all',
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
           value: chain.p99,
           lowerIsBetter: true,
         },
+        { name: FLOOR_METRICS.splitChainP50, unit: 'ms', value: split.p50, lowerIsBetter: true },
       ],
       samples: { 'Kafka produce → consume': thin(endToEnd) },
     });
@@ -101,13 +103,21 @@ const CHAIN_MESSAGES = sized({ full: 200, quick: 100, tiny: 10 });
 /**
  * The Kafka steps between a publish request and its feed entry being readable, in bare
  * kafkajs with the settings of the apps and nothing else: a command produced (acks=all),
- * read by a `read_committed` consumer (the decider's), one transaction with the event and
- * the command's offset (the decision), then a second transaction with the feed entry
- * (the sequencer), read by a `read_committed` consumer (the
- * projector's). No HTTP, no deciding, no Redis, no fan-out: the end-to-end row spends
- * at least this before its gateway can emit anything. One message at a time; ms each.
+ * read by a `read_committed` consumer (the decider's), one transaction with the event,
+ * the feed entry and the command's offset (the decision, carrying the feed as it does by
+ * default), read by a `read_committed` consumer (the projector's). With `feedInDecision`
+ * false, the feed entry goes in a second transaction after the decision, on a producer of
+ * its own (the sequencer's), as with COMMAND_FEED_IN_DECISION=false. No HTTP, no
+ * deciding, no Redis, no fan-out: the end-to-end row spends at least this before its
+ * gateway can emit anything. One message at a time; ms each.
  */
-async function transactionalChain(kafka: Kafka, admin: Admin, base: string, body: string): Promise<number[]> {
+async function transactionalChain(
+  kafka: Kafka,
+  admin: Admin,
+  base: string,
+  body: string,
+  { feedInDecision }: { feedInDecision: boolean },
+): Promise<number[]> {
   const commands = `${base}-commands`;
   const events = `${base}-events`;
   const feed = `${base}-feed`;
@@ -140,14 +150,21 @@ async function transactionalChain(kafka: Kafka, admin: Admin, base: string, body
     await decider.run({
       eachMessage: async ({ partition, message }) => {
         const decision = await writer.transaction();
-        await decision.send({ topic: events, messages: [{ key: message.key, value: message.value, partition }] });
+        const entry = { key: message.key, value: message.value, partition };
+        await decision.sendBatch({
+          topicMessages: [
+            { topic: events, messages: [entry] },
+            ...(feedInDecision ? [{ topic: feed, messages: [entry] }] : []),
+          ],
+        });
         await decision.sendOffsets({
           consumerGroupId: `${base}.decider`,
           topics: [{ topic: commands, partitions: [{ partition, offset: String(Number(message.offset) + 1) }] }],
         });
         await decision.commit();
+        if (feedInDecision) return;
         const sequenced = await sequencer.transaction();
-        await sequenced.send({ topic: feed, messages: [{ key: message.key, value: message.value, partition }] });
+        await sequenced.send({ topic: feed, messages: [entry] });
         await sequenced.commit();
       },
     });

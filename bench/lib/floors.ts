@@ -9,9 +9,11 @@ export const FLOOR_METRICS = {
   kafkaP50: 'produce → consume p50',
   kafkaP99: 'produce → consume p99',
   kafkaAckedP50: 'produce acknowledged (acks=all) p50',
-  /** kafka-floor: the write side's Kafka steps in bare kafkajs. */
-  chainP50: 'transactional chain (command → decision → feed) p50',
-  chainP99: 'transactional chain (command → decision → feed) p99',
+  /** kafka-floor: the write side's Kafka steps in bare kafkajs, the feed in the decision (the default). */
+  chainP50: 'transactional chain (command → decision with the feed) p50',
+  chainP99: 'transactional chain (command → decision with the feed) p99',
+  /** kafka-floor: the same with the feed in a transaction after the decision (COMMAND_FEED_IN_DECISION=false). */
+  splitChainP50: 'transactional chain (command → decision → feed) p50',
   /** fanout-floor: one bare Socket.IO broadcast to n connected clients. */
   socketIo: (n: number, quantile: 'p50' | 'p99'): string => `Socket.IO broadcast to ${n}, ${quantile}`,
 } as const;

@@ -13,7 +13,7 @@ export function createProducer(kafka: Kafka, options: { transactionalId?: string
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
     ...(options.transactionalId
-      ? { transactionalId: options.transactionalId, transactionTimeout: 30_000 }
+      ? { transactionalId: options.transactionalId, transactionTimeout: 30_000, retry: TRANSACTIONAL_RETRY }
       : // An idempotent producer must not give up on a send it may have written: kafkajs
         // rolls its sequence back, and the next message could be taken for a duplicate and
         // dropped (its warning "Limiting retries for the idempotent producer…"). The
@@ -21,6 +21,16 @@ export function createProducer(kafka: Kafka, options: { transactionalId?: string
         { retry: { retries: Number.MAX_SAFE_INTEGER } }),
   });
 }
+
+/**
+ * A transactional producer's retries start at 20 ms, as the Java client's do for this
+ * case (KAFKA-5477): a transaction begun right after the producer's last commit is
+ * answered CONCURRENT_TRANSACTIONS while the coordinator still writes that commit's
+ * markers, a few ms, and the client's 200 ms first retry (kafka-client.ts) made such a
+ * decision wait 200 ms or more (bench/PROFILE.md row 26). Twelve doublings capped at 5 s
+ * give about the same 25 s budget for a broker or coordinator that is really gone.
+ */
+const TRANSACTIONAL_RETRY = { initialRetryTime: 20, retries: 12, maxRetryTime: 5_000 };
 
 /** acks=all for every send, spelled out where it is relied on. */
 export const ACKS_ALL = -1;
