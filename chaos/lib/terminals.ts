@@ -5,7 +5,7 @@
  * Socket.IO client would see it), answers each new item with a `delivered` receipt, and
  * drops and restores connections on request (reconnects resume by cursor).
  */
-import type { FeedMessage, LiveSetChunk } from '@lastmeter/contracts';
+import type { FeedItems, FeedMessage, LiveSetChunk } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 
 export interface TerminalSpec {
@@ -69,6 +69,9 @@ function watch(spec: TerminalSpec, url: string): Terminal {
   };
   client.socket.on('feed', (message: FeedMessage) => raw([message]));
   client.socket.on('feed.snapshot', (chunk: LiveSetChunk) => raw(chunk.items));
+  // Items due at once (a backlog after a reconnect, a burst) come as one `feed.items`: the
+  // client asks for it (auth.feedBatches). Not recording them counted them as lost.
+  client.socket.on('feed.items', (batch: FeedItems) => raw(batch.items));
   client.socket.io.on('reconnect', () => record.reconnects++);
   client.onItem((message) => {
     if (!('communication' in message)) return;
