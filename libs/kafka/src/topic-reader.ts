@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { IHeaders, Kafka } from 'kafkajs';
-import { highWatermarkAdmin, topicOffsets } from './topic-offsets';
+import type { Admin, IHeaders, Kafka } from 'kafkajs';
+import { highWatermarkAdmin, topicOffsets, type TopicOffsets } from './topic-offsets';
 
 export interface LoggedMessage {
   partition: number;
@@ -31,14 +31,13 @@ export async function readWholeTopic(
   topic: string,
   { openWaitMs = OPEN_TRANSACTIONS_WAIT_MS }: { openWaitMs?: number } = {},
 ): Promise<LoggedMessage[]> {
-  await untilStable(kafka, topic, openWaitMs);
   const admin = kafka.admin();
   await admin.connect();
   const groupId = `${topic}.reader.${randomUUID()}`;
   const messages: LoggedMessage[] = [];
   try {
     const ends = new Map(
-      (await topicOffsets(admin, topic))
+      (await untilStable(kafka, admin, topic, openWaitMs))
         .filter(({ offset, low }) => offset !== low)
         .map(({ partition, offset }) => [partition, BigInt(offset)]),
     );
@@ -82,22 +81,17 @@ export async function readWholeTopic(
 /**
  * Waits until a read_committed reader sees everything written to the topic when called:
  * until each partition's last stable offset has reached the high watermark it had then,
- * or `timeoutMs` has passed.
+ * or `timeoutMs` has passed. Returns the last stable offsets it read (`admin`'s, the
+ * ends for a read_committed reader).
  */
-export async function untilStable(kafka: Kafka, topic: string, timeoutMs: number): Promise<void> {
+async function untilStable(kafka: Kafka, admin: Admin, topic: string, timeoutMs: number): Promise<TopicOffsets> {
   const written = await highWatermarks(kafka, topic);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const stable = await topicOffsets(admin, topic);
-      const behind = stable.filter(({ partition, offset }) => BigInt(offset) < (written.get(partition) ?? 0n));
-      if (behind.length === 0 || Date.now() > deadline) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  } finally {
-    await admin.disconnect();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stable = await topicOffsets(admin, topic);
+    const behind = stable.filter(({ partition, offset }) => BigInt(offset) < (written.get(partition) ?? 0n));
+    if (behind.length === 0 || Date.now() > deadline) return stable;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
