@@ -72,4 +72,25 @@ describe('Projection', () => {
     ]);
     expect(rest!.some(([name, key]) => name === 'SADD' && key!.endsWith(':targeted'))).toBe(false);
   });
+
+  it('ends the feed pipeline with a fence token that the position raise, last of the batch, requires', async () => {
+    const { redis, pipelines } = recordingRedis();
+    const keys = new RedisKeys('lm:', 'g1');
+    const projection = new Projection(redis, keys);
+    const entry = feedEvent(
+      { storeId: 's1', feedSeq: 1, change: 'published', communication, sourceVersion: 3 },
+      '00000000-0000-4000-8000-000000000009',
+    );
+    const value = Buffer.from(JSON.stringify(feedBatchRecord([entry])));
+    const position = { keys: { position: keys.position('feed', 0), fence: keys.fence('feed', 0) }, to: 8, from: 7 };
+    const result = await projection.apply([{ topic: 'feed', partition: 0, offset: '7', key: null, value }], {
+      position,
+    });
+    expect(result.position).toBe('raised');
+
+    const [first, rest] = pipelines;
+    const [name, key, token] = first!.at(-1)!;
+    expect([name, key]).toEqual(['SET', position.keys.fence]);
+    expect(rest!.at(-1)).toEqual(['lmPosition', position.keys.position, position.keys.fence, '8', '7', token]);
+  });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { pipelineReplies } from '@lastmeter/redis';
 import type { IHeaders } from '@lastmeter/kafka';
@@ -53,16 +54,31 @@ export interface BatchResult {
   failed: Failure[];
   /** Feed items that were new in Redis (not replays), for live notifications. */
   appended: Array<{ storeId: string; feedSeq: number }>;
-  /** Feed items appended above a gap: always a bug upstream; counted and logged. */
+  /** Feed items appended above a gap in the log: always a bug upstream; counted and logged. */
   gaps: Array<{ storeId: string; feedSeq: number }>;
   announcements: Announcement[];
+  /**
+   * What became of `ApplyHooks.position`: raised, already there (a batch projected
+   * again), or refused because Redis lost writes it would cover (`lmPosition`): the
+   * caller re-projects from the position Redis holds.
+   */
+  position?: 'raised' | 'held' | 'refused';
+}
+
+/** A partition's position to raise with a batch's last write (`lmPosition`). */
+export interface PositionRaise {
+  keys: { position: string; fence: string };
+  /** The next offset after the batch. */
+  to: number;
+  /** The position this projector last saw or wrote: Redis must still hold at least that. */
+  from: number;
 }
 
 export interface ApplyHooks {
   /** The feed items that were new in Redis, as soon as they are (before the batch's other writes). */
   onFeed?(appended: BatchResult['appended']): Promise<void>;
-  /** Written after all of the batch's writes, in the same pipeline as the last of them (the position). */
-  after?: Write[];
+  /** Raised after all of the batch's writes, in the same pipeline as the last of them. */
+  position?: PositionRaise;
 }
 
 /**
@@ -76,11 +92,17 @@ export function decode(message: SourceMessage): DomainEvent[] {
 /**
  * Applies batches of events to the read models of one generation. Each batch is folded
  * in memory (documents preloaded with one MGET) and written with two pipelines of
- * idempotent commands (the feed appends, then the rest), so a batch redelivered after a crash changes nothing. An event
- * that cannot be decoded or projected is returned as a failure (for the DLQ) and the
- * others are still applied; a Redis error rejects the whole batch (retry it).
+ * idempotent commands (the feed appends, then the rest and the position), so a batch
+ * redelivered after a crash changes nothing. An event that cannot be decoded or
+ * projected is returned as a failure (for the DLQ) and the others are still applied; a
+ * Redis error rejects the whole batch (retry it). What a failover does to the two
+ * pipelines is in docs/read-side.md ("When Redis loses data").
  */
 export class Projection {
+  /** Fence tokens (`lmPosition`) are this instance's id and a counter. */
+  private readonly instance = randomUUID();
+  private fences = 0;
+
   constructor(
     private readonly redis: Redis,
     readonly keys: RedisKeys,
@@ -150,28 +172,48 @@ export class Projection {
       const doc = docs.get(key)!;
       writes.push(['lmSetDoc', key, doc.version, JSON.stringify(doc)]);
     }
-    const after = hooks.after ?? [];
+    const { position } = hooks;
+    const raise = (token = ''): Write[] =>
+      position ? [['lmPosition', position.keys.position, position.keys.fence, position.to, position.from, token]] : [];
     if (writes.length === 0 && beforeFeed.length === 0) {
-      await this.exec(after);
+      const [reply] = await this.exec(raise());
+      if (position) result.position = positionOutcome(reply);
       return result;
     }
     // The feed first, on its own: a national publish's terminals wait for these appends
     // (and the notice `onFeed` sends), not for the reach and other writes of the batch.
-    // What a terminal's receipt for an item is checked against goes just before them.
+    // What a terminal's receipt for an item is checked against goes just before them; a
+    // fence token after them, which the position raise checks: if a failover lost this
+    // pipeline while the next one reached the new master, the position stays put.
     const feed = new Set(feedWrites.map(({ index }) => writes[index]!));
     const before = mergeSetAdds(beforeFeed);
-    const feedReplies = (await this.exec([...before, ...feed])).slice(before.length);
-    const position = new Map([...feed].map((write, i) => [write, i]));
+    const token = position ? `${this.instance}:${++this.fences}` : '';
+    const fence: Write[] =
+      position && (before.length > 0 || feed.size > 0) ? [['SET', position.keys.fence, token]] : [];
+    const feedReplies = (await this.exec([...before, ...feed, ...fence])).slice(before.length);
+    const order = new Map([...feed].map((write, i) => [write, i]));
+    const aboveGap: Array<{ write: Write; storeId: string; feedSeq: number }> = [];
     for (const { index, storeId, feedSeq } of feedWrites) {
-      const reply = feedReplies[position.get(writes[index]!)!];
-      if (reply === 1 || reply === 2) result.appended.push({ storeId, feedSeq });
-      if (reply === 2) result.gaps.push({ storeId, feedSeq });
+      const reply = feedReplies[order.get(writes[index]!)!];
+      if (reply === 1) result.appended.push({ storeId, feedSeq });
+      if (reply === 3) aboveGap.push({ write: writes[index]!, storeId, feedSeq });
     }
     if (result.appended.length > 0) await hooks.onFeed?.(result.appended);
-    await this.exec([
-      ...foldScripts(mergeHashSetNx(dropRepeatedWrites(mergeSetAdds(writes.filter((write) => !feed.has(write)))))),
-      ...after,
-    ]);
+    const rest = foldScripts(
+      mergeHashSetNx(dropRepeatedWrites(mergeSetAdds(writes.filter((write) => !feed.has(write))))),
+    );
+    const replies = await this.exec([...rest, ...raise(fence.length > 0 ? token : '')]);
+    if (position) result.position = positionOutcome(replies.at(-1));
+    // Items above a gap: if Redis lost nothing (the position went up, or there is none to
+    // check), the gap is in the log (a bug upstream) and they go in anyway, as before.
+    if (aboveGap.length === 0 || result.position === 'refused') return result;
+    const gapReplies = await this.exec(aboveGap.map(({ write }) => [...write, 'gap'] as Write));
+    const forced = aboveGap.filter((_, i) => gapReplies[i] === 1 || gapReplies[i] === 2);
+    result.gaps.push(
+      ...aboveGap.filter((_, i) => gapReplies[i] === 2).map(({ storeId, feedSeq }) => ({ storeId, feedSeq })),
+    );
+    result.appended.push(...forced.map(({ storeId, feedSeq }) => ({ storeId, feedSeq })));
+    if (forced.length > 0) await hooks.onFeed?.(forced.map(({ storeId, feedSeq }) => ({ storeId, feedSeq })));
     return result;
   }
 
@@ -200,6 +242,10 @@ export class Projection {
     });
     return docs;
   }
+}
+
+function positionOutcome(reply: unknown): BatchResult['position'] {
+  return reply === 1 ? 'raised' : reply === 0 ? 'held' : 'refused';
 }
 
 /**

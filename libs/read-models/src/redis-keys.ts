@@ -46,6 +46,16 @@ export class RedisKeys {
     return `${this.prefix}meta:${this.generation}:position:${topic}:${partition}`;
   }
 
+  /**
+   * The token the projector's last feed pipeline of a partition ended with, which its
+   * position raise checks (`lmPosition`). Tagged with the whole position key (which has
+   * no braces), so that both are on one Redis Cluster slot.
+   */
+  fence(topic: string, partition: number): string {
+    const position = this.position(topic, partition);
+    return `${position}:fence{${position}}`;
+  }
+
   /** Set once this generation's read models are known whole; gone after a loss. */
   get intact(): string {
     return `${this.prefix}meta:${this.generation}:intact`;

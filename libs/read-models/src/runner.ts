@@ -24,7 +24,7 @@ import {
 } from '@lastmeter/kafka';
 import { deadLetterOf, sendDeadLetters } from './dlq';
 import { raisePosition } from './scripts';
-import { Projection, type BatchResult, type SourceMessage, type Write } from './projection';
+import { Projection, type BatchResult, type PositionRaise, type SourceMessage } from './projection';
 import type { RedisKeys } from './redis-keys';
 
 /** The topics a projector reads: the source of truth, store activity, and the feed. */
@@ -99,6 +99,11 @@ export class ProjectionRunner {
   /** Next offset to read, by `role/partition`, including transaction markers. */
   private readonly positions = new Map<string, number>();
   private readonly roleOf: Map<string, TopicRole>;
+  /**
+   * By `role/partition`: the position this runner last read from Redis or raised it to.
+   * Its next raise requires Redis to hold at least that (`lmPosition`).
+   */
+  private readonly inRedis = new Map<string, number>();
   /** By `role/partition`: the Redis position this runner last sought back to (see `admit`). */
   private readonly soughtTo = new Map<string, number>();
   /** The partitions this runner was assigned at the last rebalance. */
@@ -141,8 +146,8 @@ export class ProjectionRunner {
       // moves past it if nothing before it is missing, so a caught-up partition reads as such.
       if (payload.batchSize === 0 && payload.firstOffset !== null) {
         this.projected.set(id, next);
-        const key = this.options.keys.position(role, payload.partition);
-        const write = raisePosition(this.options.redis, key, next, payload.firstOffset).catch(() => undefined);
+        const keys = this.positionKeys(role, payload.partition);
+        const write = raisePosition(this.options.redis, keys, next, payload.firstOffset).catch(() => undefined);
         this.markerWrites.set(id, write);
       }
     });
@@ -177,7 +182,7 @@ export class ProjectionRunner {
           headers: m.headers,
         }));
         const id = `${role}/${batch.partition}`;
-        const position = this.options.keys.position(role, batch.partition);
+        const keys = this.positionKeys(role, batch.partition);
         // Chunks bound the pipeline size and let a rebalance interrupt a long catch-up.
         for (let at = 0; at < messages.length; at += 2_000) {
           if (!isRunning() || isStale()) break;
@@ -186,7 +191,13 @@ export class ProjectionRunner {
           // The position goes with the chunk's last write; the last chunk's covers the
           // batch's trailing transaction markers too.
           const next = last ? Number(batch.lastOffset()) + 1 : Number(chunk.at(-1)!.offset) + 1;
-          const result = await this.applyChunk(chunk, [['lmPosition', position, next]]);
+          const from = this.inRedis.get(id) ?? 0;
+          const result = await this.applyChunk(chunk, { keys, to: next, from });
+          if (result.position === 'refused') {
+            await this.rewind(role, batch.partition, Number(chunk[0]!.offset));
+            return;
+          }
+          this.inRedis.set(id, Math.max(from, next));
           this.soughtTo.delete(id);
           resolveOffset(last ? batch.lastOffset() : chunk.at(-1)!.offset);
           this.projected.set(id, next);
@@ -239,6 +250,7 @@ export class ProjectionRunner {
     this.markerWrites.delete(id);
     const { redis, keys, topics } = this.options;
     const stored = Number((await redis.get(keys.position(role, partition))) ?? 0);
+    this.inRedis.set(id, stored);
     if (firstOffset <= stored || this.soughtTo.get(id) === stored) return true;
     this.soughtTo.set(id, stored);
     // One offset is most likely a transaction's commit marker read in a later fetch
@@ -252,23 +264,46 @@ export class ProjectionRunner {
     return false;
   }
 
-  private async applyChunk(chunk: SourceMessage[], after: Write[]): Promise<BatchResult> {
+  private positionKeys(role: TopicRole, partition: number): { position: string; fence: string } {
+    const { keys } = this.options;
+    return { position: keys.position(role, partition), fence: keys.fence(role, partition) };
+  }
+
+  /**
+   * After a position raise was refused (Redis lost writes it would cover: a failover
+   * between this runner's pipelines): seeks back to the position Redis holds, or to the
+   * chunk if that is earlier, so what was lost is projected again before anything after it.
+   */
+  private async rewind(role: TopicRole, partition: number, chunkStart: number): Promise<void> {
+    const id = `${role}/${partition}`;
+    const { redis, keys, topics } = this.options;
+    const stored = Number((await redis.get(keys.position(role, partition))) ?? 0);
+    const to = Math.min(stored, chunkStart);
+    this.inRedis.set(id, stored);
+    this.positions.set(id, to);
+    this.options.log?.warn(
+      `read models of ${topics[role]}[${partition}] (${keys.generation}) lost writes under the projector (the position is ${stored}): re-projecting from ${to}`,
+    );
+    this.consumer!.seek({ topic: topics[role], partition, offset: String(to) });
+  }
+
+  private async applyChunk(chunk: SourceMessage[], position: PositionRaise): Promise<BatchResult> {
     // Traced feed batches (tracing on): a span each, which the gateways' emits continue.
     const spans = feedTraces(chunk).map((carrier) =>
       tracer.startSpan('project feed', { kind: SpanKind.CONSUMER }, contextOf(carrier)),
     );
     try {
-      return await this.applyTracedChunk(chunk, after, spans);
+      return await this.applyTracedChunk(chunk, position, spans);
     } finally {
       for (const span of spans) span.end();
     }
   }
 
-  private async applyTracedChunk(chunk: SourceMessage[], after: Write[], spans: Span[]): Promise<BatchResult> {
+  private async applyTracedChunk(chunk: SourceMessage[], position: PositionRaise, spans: Span[]): Promise<BatchResult> {
     const { redis, topics, keys } = this.options;
     const traces = spans.flatMap((span) => traceHeaders(trace.setSpan(ROOT_CONTEXT, span)).traceparent ?? []);
     const result = await this.projection.apply(chunk, {
-      after,
+      position,
       // One notice for the whole chunk, as soon as its feed is in Redis: a national
       // publish wakes gateways a few times, not once per store, and not after the reach.
       onFeed: async (appended) => {

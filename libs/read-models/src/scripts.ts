@@ -15,9 +15,13 @@ redis.call('SET', KEYS[1], ARGV[2])
 return 1`,
   },
   /**
-   * KEYS[1] feed zset; ARGV feedSeq, item json. Appends a feed item above the head (the
-   * highest score; one key, so one Redis Cluster slot): 1 appended, 0 already there, 2
-   * appended after a gap (a bug upstream).
+   * KEYS[1] feed zset; ARGV feedSeq, item json, and `gap` to append above a gap. Appends a
+   * feed item right above the head (the highest score; one key, so one Redis Cluster
+   * slot): 1 appended, 0 already there, 3 refused because the items between are missing.
+   * A Redis that lost the last appends (a failover) must not get the next one above the
+   * hole: re-projected from its position, the lost items could never come back below it.
+   * With `gap` (the projector knows Redis lost nothing: a gap in the log, a bug upstream)
+   * it appends anyway and returns 2.
    */
   lmAppendFeed: {
     numberOfKeys: 1,
@@ -26,8 +30,9 @@ local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local head = tonumber(last[2] or '0')
 local seq = tonumber(ARGV[1])
 if seq <= head then return 0 end
+if seq == head + 1 then redis.call('ZADD', KEYS[1], seq, ARGV[2]) return 1 end
+if ARGV[3] ~= 'gap' then return 3 end
 redis.call('ZADD', KEYS[1], seq, ARGV[2])
-if seq == head + 1 then return 1 end
 return 2`,
   },
   /** KEYS[1] string; ARGV number. Keeps the largest number written (order-independent). */
@@ -182,13 +187,22 @@ for i = 3, #ARGV, 2 do
 end
 return 1`,
   },
+  /**
+   * KEYS[1] a projector position, KEYS[2] its fence (`RedisKeys.fence`); ARGV the offset to
+   * raise it to, the position it must be at least (`''`: any), the token the fence must
+   * hold (`''`: none). Raises a position (never lowers it) only if Redis still holds what
+   * it was written over: 1 raised, 0 already there, -1 refused. A failover loses a suffix
+   * of what the old master acknowledged, and the runner's next writes go to the new master:
+   * a position below what this runner last raised it to, or a fence without the token its
+   * batch's first pipeline ended with, means writes the new position would cover are gone.
+   */
   lmPosition: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `
 local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
-local to = tonumber(ARGV[1])
-if ARGV[2] and current < tonumber(ARGV[2]) then return 0 end
-if to <= current then return 0 end
+if ARGV[2] ~= '' and math.max(current, 0) < tonumber(ARGV[2]) then return -1 end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return -1 end
+if tonumber(ARGV[1]) <= current then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 return 1`,
   },
@@ -204,11 +218,21 @@ export function defineScripts(redis: Redis): Redis {
   return redis;
 }
 
-/** `lmPosition` on a client with the scripts defined: raises a projector position (optionally only from `from`). */
-export function raisePosition(redis: Redis, key: string, to: number, from?: number | string): Promise<unknown> {
+/**
+ * `lmPosition` on a client with the scripts defined: raises a projector position, only if
+ * it is at least `from` (and the fence holds `token`, when given). 1 raised, 0 already
+ * there, -1 refused.
+ */
+export function raisePosition(
+  redis: Redis,
+  keys: { position: string; fence: string },
+  to: number,
+  from: number | string = '',
+  token = '',
+): Promise<number> {
   const scripts = defineScripts(redis) as unknown as Record<
     'lmPosition',
-    (...args: Array<string | number>) => Promise<unknown>
+    (...args: Array<string | number>) => Promise<number>
   >;
-  return from === undefined ? scripts.lmPosition(key, to) : scripts.lmPosition(key, to, from);
+  return scripts.lmPosition(keys.position, keys.fence, to, from, token);
 }
