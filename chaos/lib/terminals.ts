@@ -21,6 +21,8 @@ export interface TerminalRecord {
   seqs: number[];
   ids: string[];
   at: number[];
+  /** How each message came: `feed`, `feed.items` or `feed.snapshot`, `+reset` if so marked, and `#<n>` the connection it came on. */
+  via: string[];
   /** Communication ids whose `delivered` receipt the gateway acknowledged. */
   acked: string[];
   /** Receipts refused, or never acknowledged after the client's retries. */
@@ -56,22 +58,26 @@ function watch(spec: TerminalSpec, url: string): Terminal {
     seqs: [],
     ids: [],
     at: [],
+    via: [],
     acked: [],
     receiptErrors: [],
     reconnects: 0,
   };
-  const raw = (messages: FeedMessage[]) => {
+  let connection = 0;
+  client.socket.on('connect', () => connection++);
+  const raw = (event: string, messages: FeedMessage[]) => {
     for (const message of messages) {
       record.seqs.push(message.feedSeq);
       record.ids.push('communication' in message ? message.communication.id : '');
       record.at.push(Date.now());
+      record.via.push(`${event}${message.reset ? '+reset' : ''}#${connection}`);
     }
   };
-  client.socket.on('feed', (message: FeedMessage) => raw([message]));
-  client.socket.on('feed.snapshot', (chunk: LiveSetChunk) => raw(chunk.items));
+  client.socket.on('feed', (message: FeedMessage) => raw('feed', [message]));
+  client.socket.on('feed.snapshot', (chunk: LiveSetChunk) => raw('feed.snapshot', chunk.items));
   // Items due at once (a backlog after a reconnect, a burst) come as one `feed.items`: the
   // client asks for it (auth.feedBatches). Not recording them counted them as lost.
-  client.socket.on('feed.items', (batch: FeedItems) => raw(batch.items));
+  client.socket.on('feed.items', (batch: FeedItems) => raw('feed.items', batch.items));
   client.socket.io.on('reconnect', () => record.reconnects++);
   client.onItem((message) => {
     if (!('communication' in message)) return;

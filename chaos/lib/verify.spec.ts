@@ -7,6 +7,7 @@ const terminal = (seqs: number[], ids: string[], extra: Partial<TerminalRecord> 
   seqs,
   ids,
   at: seqs.map(() => 0),
+  via: seqs.map(() => 'feed#1'),
   acked: [],
   receiptErrors: [],
   reconnects: 0,
@@ -37,14 +38,15 @@ describe('countDeliveries', () => {
   });
 
   it('counts a missing entry, a repeated one, a late one and a wrong one', () => {
-    expect(countDeliveries([terminal([2, 1, 2, 4], ['b', 'a', 'b', 'x'])], feeds)).toEqual({
+    const via = ['feed#1', 'feed#1', 'feed.snapshot+reset#2', 'feed#2'];
+    expect(countDeliveries([terminal([2, 1, 2, 4], ['b', 'a', 'b', 'x'], { via })], feeds)).toEqual({
       lost: 1,
       duplicated: 1,
       outOfOrder: 1,
       mismatched: 1,
       examples: [
         'terminal t1: feedSeq 1 after 2',
-        'terminal t1: feedSeq 2 again',
+        'terminal t1: feedSeq 2 again (feed.snapshot+reset#2, after 1; first feed#1)',
         'terminal t1: feedSeq 4 is "x", the log has "d"',
         'terminal t1: feedSeq 3 never came',
       ],

@@ -25,15 +25,19 @@ export function countDeliveries(terminals: TerminalRecord[], feeds: StoreFeeds):
   const example = (text: string) => total.examples.length < 10 && total.examples.push(text);
   for (const terminal of terminals) {
     const feed = feeds.get(terminal.storeId) ?? new Map<number, string>();
-    const seen = new Set<number>();
+    const seen = new Map<number, number>();
     let highest = 0;
     terminal.seqs.forEach((seq, i) => {
-      if (seen.has(seq)) {
+      const first = seen.get(seq);
+      if (first !== undefined) {
         total.duplicated++;
-        example(`terminal ${terminal.terminalId}: feedSeq ${seq} again`);
+        const via = (at: number) => terminal.via[at] ?? '?';
+        example(
+          `terminal ${terminal.terminalId}: feedSeq ${seq} again (${via(i)}, after ${terminal.seqs[i - 1] ?? 'nothing'}; first ${via(first)})`,
+        );
         return;
       }
-      seen.add(seq);
+      seen.set(seq, i);
       if (seq < highest) {
         total.outOfOrder++;
         example(`terminal ${terminal.terminalId}: feedSeq ${seq} after ${highest}`);
