@@ -95,9 +95,9 @@ it('rebuilds during continuous publishing without downtime; every feed item keep
   expect(await dumpGeneration(ns, 'g3')).toEqual(live);
 });
 
-it('announces new feed items to gateways with the store id and feedSeq only', async () => {
+it('announces new feed items to gateways: each store with its head, and the items as stored while they fit', async () => {
   const subscriber = createRedisClient(ns.env.REDIS_URL!, 'test-sub');
-  const heard: Array<{ storeId: string; feedSeq: number }> = [];
+  const heard: Array<{ storeId: string; feedSeq: number; items?: string[] }> = [];
   subscriber.on('message', (_channel: string, message: string) => heard.push(...decodeFeedNotice(message)));
   await subscriber.subscribe(feedChannel(ns.keyPrefix));
   const id = await api.publish({ title: 'announced', audience: { storeIds: [stores[1]] } });
@@ -106,7 +106,15 @@ it('announces new feed items to gateways with the store id and feedSeq only', as
     expect(found).toBeDefined();
     return found!;
   });
-  await eventually(() => expect(heard).toContainEqual({ storeId: stores[1], feedSeq: item.feedSeq }));
+  const notice = await eventually(() => {
+    const found = heard.find((h) => h.storeId === stores[1] && h.feedSeq === item.feedSeq);
+    expect(found).toBeDefined();
+    return found!;
+  });
+  // The item itself, so the gateways need not read it back from Redis.
+  expect(notice.items?.map((json) => JSON.parse(json) as Item)).toEqual([
+    expect.objectContaining({ feedSeq: item.feedSeq, communication: expect.objectContaining({ id }) as unknown }),
+  ]);
   expect(heard.filter((h) => h.storeId === stores[0])).toEqual([]);
   subscriber.disconnect();
 });

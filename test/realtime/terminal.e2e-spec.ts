@@ -77,6 +77,36 @@ it('pushes a regional notice live to every terminal of the region exactly once, 
   expect(a.hello).toMatchObject({ storeId: n1, epoch: expect.any(String) });
 });
 
+/** The gateway's feed relay rounds so far, by where their items came from. */
+async function relayRounds(): Promise<{ notice: number; redis: number }> {
+  const text = await (await fetch(`${apps.gateway.url}/metrics`)).text();
+  const count = (source: string) =>
+    Number(
+      new RegExp(`^lastmeter_gateway_feed_relay_rounds_total\\{[^}]*source="${source}"[^}]*\\} (\\S+)`, 'm').exec(
+        text,
+      )?.[1] ?? 0,
+    );
+  return { notice: count('notice'), redis: count('redis') };
+}
+
+it("hands live items to the store's terminals from the projector's notice, without reading them back from Redis", async () => {
+  const t = await terminal(s1);
+  // The relay's first round for a connected terminal reads Redis; wait for it to be over.
+  await eventually(async () => expect((await relayRounds()).redis).toBeGreaterThan(0));
+  const before = await relayRounds();
+  const published: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    published.push(await api.publish({ title: `carried ${i}`, audience: { storeIds: [s1] } }));
+    await eventually(() => expect(idsOf(t.received)).toContain(published.at(-1)));
+  }
+  const carried = t.received.filter((m) => 'communication' in m && published.includes(m.communication.id));
+  expect(idsOf(carried)).toEqual(published);
+  expectGapFree(carried, carried[0]!.feedSeq);
+  const after = await relayRounds();
+  expect(after.notice - before.notice).toBe(3);
+  expect(after.redis).toBe(before.redis);
+});
+
 /**
  * A terminal of n1 that received one item and closed, the cursor it held, and the
  * `count` items published to n1 while it was away (titles start with `label`).

@@ -66,10 +66,14 @@ describe('Projection', () => {
     expect(first![revision]).toEqual(['lmMax', `lm:g1:comm:${communication.id}:revision`, '2']);
     expect(Math.max(targeted, revision)).toBeLessThan(Math.min(...appends));
     // The gateways were told after that pipeline; the rest of the batch does not repeat it.
+    // With each item as stored, for the notice to carry.
     expect(appended).toEqual([
-      { storeId: 's1', feedSeq: 1 },
-      { storeId: 's2', feedSeq: 1 },
+      { storeId: 's1', feedSeq: 1, item: expect.stringContaining('"feedSeq":1') as unknown },
+      { storeId: 's2', feedSeq: 1, item: expect.stringContaining('"feedSeq":1') as unknown },
     ]);
+    expect(appended.map((a) => (a as { item: string }).item)).toEqual(
+      first!.filter(([name]) => name.startsWith('lmAppendFeed')).map((write) => write[3]),
+    );
     expect(rest!.some(([name, key]) => name === 'SADD' && key!.endsWith(':targeted'))).toBe(false);
   });
 

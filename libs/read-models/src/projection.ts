@@ -75,8 +75,11 @@ export interface PositionRaise {
 }
 
 export interface ApplyHooks {
-  /** The feed items that were new in Redis, as soon as they are (before the batch's other writes). */
-  onFeed?(appended: BatchResult['appended']): Promise<void>;
+  /**
+   * The feed items that were new in Redis, as soon as they are (before the batch's other
+   * writes), each with `item`, its JSON as stored in the feed.
+   */
+  onFeed?(appended: Array<{ storeId: string; feedSeq: number; item: string }>): Promise<void>;
   /** Raised after all of the batch's writes, in the same pipeline as the last of them. */
   position?: PositionRaise;
 }
@@ -193,12 +196,14 @@ export class Projection {
     const feedReplies = (await this.exec([...before, ...feed, ...fence])).slice(before.length);
     const order = new Map([...feed].map((write, i) => [write, i]));
     const aboveGap: Array<{ write: Write; storeId: string; feedSeq: number }> = [];
+    const fresh: Array<{ storeId: string; feedSeq: number; item: string }> = [];
     for (const { index, storeId, feedSeq } of feedWrites) {
       const reply = feedReplies[order.get(writes[index]!)!];
-      if (reply === 1) result.appended.push({ storeId, feedSeq });
+      if (reply === 1) fresh.push({ storeId, feedSeq, item: String(writes[index]![3]) });
       if (reply === 3) aboveGap.push({ write: writes[index]!, storeId, feedSeq });
     }
-    if (result.appended.length > 0) await hooks.onFeed?.(result.appended);
+    result.appended.push(...fresh.map(({ storeId, feedSeq }) => ({ storeId, feedSeq })));
+    if (fresh.length > 0) await hooks.onFeed?.(fresh);
     const rest = foldScripts(
       mergeHashSetNx(dropRepeatedWrites(mergeSetAdds(writes.filter((write) => !feed.has(write))))),
     );
@@ -213,7 +218,9 @@ export class Projection {
       ...aboveGap.filter((_, i) => gapReplies[i] === 2).map(({ storeId, feedSeq }) => ({ storeId, feedSeq })),
     );
     result.appended.push(...forced.map(({ storeId, feedSeq }) => ({ storeId, feedSeq })));
-    if (forced.length > 0) await hooks.onFeed?.(forced.map(({ storeId, feedSeq }) => ({ storeId, feedSeq })));
+    if (forced.length > 0) {
+      await hooks.onFeed?.(forced.map(({ write, storeId, feedSeq }) => ({ storeId, feedSeq, item: String(write[3]) })));
+    }
     return result;
   }
 

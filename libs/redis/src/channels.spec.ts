@@ -1,4 +1,4 @@
-import { decodeFeedNotice, encodeFeedNotice } from './channels';
+import { decodeFeedNotice, encodeFeedNotice, NOTICE_ITEMS_MAX_CHARS } from './channels';
 
 describe('feed notices', () => {
   it('carry each store once, at its highest feedSeq of the batch', () => {
@@ -10,6 +10,31 @@ describe('feed notices', () => {
     expect(decodeFeedNotice(message)).toEqual([
       { storeId: 'a', feedSeq: 4 },
       { storeId: 'b', feedSeq: 1 },
+    ]);
+  });
+
+  it('carry the items of each store, in order, while they fit', () => {
+    const item = (storeId: string, feedSeq: number, size = 10) => ({
+      storeId,
+      feedSeq,
+      item: JSON.stringify({ feedSeq, body: 'x'.repeat(size) }),
+    });
+    const message = encodeFeedNotice([item('a', 3), item('b', 1), item('a', 4)]);
+    expect(decodeFeedNotice(message)).toEqual([
+      { storeId: 'a', feedSeq: 4, items: [item('a', 3).item, item('a', 4).item] },
+      { storeId: 'b', feedSeq: 1, items: [item('b', 1).item] },
+    ]);
+    // Beyond the bound, a store's items are left out whole (heads only); the others still fit.
+    const big = NOTICE_ITEMS_MAX_CHARS - 100;
+    expect(decodeFeedNotice(encodeFeedNotice([item('a', 1, big), item('b', 1, 200), item('c', 1)]))).toEqual([
+      { storeId: 'a', feedSeq: 1, items: [item('a', 1, big).item] },
+      { storeId: 'b', feedSeq: 1 },
+      { storeId: 'c', feedSeq: 1, items: [item('c', 1).item] },
+    ]);
+    // Not one after another (items above a gap), or without the item: heads only.
+    expect(decodeFeedNotice(encodeFeedNotice([item('a', 1), item('a', 3), { storeId: 'b', feedSeq: 2 }]))).toEqual([
+      { storeId: 'a', feedSeq: 3 },
+      { storeId: 'b', feedSeq: 2 },
     ]);
   });
 

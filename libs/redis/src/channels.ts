@@ -8,19 +8,63 @@
  * Projectors announce new feed items to gateways: one message per projected batch,
  * `{ heads: { [storeId]: feedSeq } }` JSON (the highest new feedSeq of each store in the
  * batch; a national publish is a few messages, not one per store). See FeedNotice.
+ * While they fit in NOTICE_ITEMS_MAX_CHARS, the batch's items come along too, as stored
+ * (`items: { [storeId]: [member, ...] }`, each store's up to its head): a gateway hands
+ * them to the store's terminals without reading them back from Redis.
  */
 export function feedChannel(prefix: string): string {
   return `${prefix}feed`;
 }
 
-/** What one message on the feed channel says: these stores have items up to these feedSeqs. */
-export type FeedNotice = Array<{ storeId: string; feedSeq: number }>;
+/**
+ * The most item text one feed notice carries (its items' stored JSON, summed); a store's
+ * items that would go beyond are left out, and the gateways read them from Redis. A
+ * bound on what every gateway parses for every batch, whichever stores it serves: a live
+ * publish to a few stores fits, a national one is heads only.
+ */
+export const NOTICE_ITEMS_MAX_CHARS = 64 * 1024;
 
-export function encodeFeedNotice(items: FeedNotice, traces: string[] = []): string {
+/**
+ * What one message on the feed channel says: these stores have items up to these
+ * feedSeqs. `items`, when the notice carried them: the store's items of the batch as
+ * stored in its feed (JSON), in feedSeq order, one after another, the last at `feedSeq`.
+ */
+export type FeedNotice = Array<{ storeId: string; feedSeq: number; items?: string[] }>;
+
+/**
+ * `appended`: the batch's feed items in the order they were appended (with `item`, the
+ * stored JSON, for the notice to carry them).
+ */
+export function encodeFeedNotice(
+  appended: Array<{ storeId: string; feedSeq: number; item?: string }>,
+  traces: string[] = [],
+): string {
   const heads: Record<string, number> = {};
-  for (const { storeId, feedSeq } of items) heads[storeId] = Math.max(heads[storeId] ?? 0, feedSeq);
+  const byStore = new Map<string, Array<{ feedSeq: number; item?: string }>>();
+  for (const { storeId, feedSeq, item } of appended) {
+    heads[storeId] = Math.max(heads[storeId] ?? 0, feedSeq);
+    const list = byStore.get(storeId);
+    if (list) list.push({ feedSeq, item });
+    else byStore.set(storeId, [{ feedSeq, item }]);
+  }
+  const items: Record<string, string[]> = {};
+  let chars = 0;
+  for (const [storeId, list] of byStore) {
+    // Only a store's whole run, one feedSeq after another (items above a gap are not).
+    const run = list.every(
+      ({ item }, i) => item !== undefined && (i === 0 || list[i - 1]!.feedSeq + 1 === list[i]!.feedSeq),
+    );
+    if (!run) continue;
+    const size = list.reduce((n, { item }) => n + item!.length, 0);
+    if (chars + size > NOTICE_ITEMS_MAX_CHARS) continue;
+    chars += size;
+    items[storeId] = list.map(({ item }) => item!);
+  }
+  const notice: { heads: Record<string, number>; items?: Record<string, string[]>; traces?: string[] } = { heads };
+  if (chars > 0) notice.items = items;
   // `traces`: the W3C traceparents the gateways' emits continue (only while tracing is on).
-  return JSON.stringify(traces.length ? { heads, traces } : { heads });
+  if (traces.length) notice.traces = traces;
+  return JSON.stringify(notice);
 }
 
 /**
@@ -35,13 +79,19 @@ export function decodeFeedNotice(message: string): FeedNotice {
 export function readFeedNotice(message: string): { heads: FeedNotice; traces: string[] } {
   const parsed = JSON.parse(message) as {
     heads?: Record<string, unknown>;
+    items?: Record<string, unknown>;
     traces?: unknown;
     storeId?: unknown;
     feedSeq?: unknown;
   };
   const traces = Array.isArray(parsed.traces) ? parsed.traces.filter((t): t is string => typeof t === 'string') : [];
   if (parsed.heads && typeof parsed.heads === 'object') {
-    const heads = Object.entries(parsed.heads).map(([storeId, feedSeq]) => ({ storeId, feedSeq: Number(feedSeq) }));
+    const carried = parsed.items && typeof parsed.items === 'object' ? parsed.items : {};
+    const heads = Object.entries(parsed.heads).map(([storeId, feedSeq]) => {
+      const items = carried[storeId];
+      const valid = Array.isArray(items) && items.length > 0 && items.every((item) => typeof item === 'string');
+      return { storeId, feedSeq: Number(feedSeq), ...(valid ? { items: items as string[] } : {}) };
+    });
     return { heads, traces };
   }
   if (typeof parsed.storeId === 'string' && typeof parsed.feedSeq === 'number') {

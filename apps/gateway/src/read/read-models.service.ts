@@ -1,11 +1,13 @@
-import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, ServiceUnavailableException } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
-import { currentGeneration, RedisKeys } from '@lastmeter/read-models';
-import { REDIS } from '@lastmeter/redis';
+import { FIRST_GENERATION, RedisKeys } from '@lastmeter/read-models';
+import { pipelineReplies, REDIS } from '@lastmeter/redis';
 
-/** How long a gateway trusts its idea of the serving generation and whether it is whole. */
+/** How often a gateway re-reads which generation serves and whether it is whole. */
 const GENERATION_TTL_MS = 250;
+/** How old that may be before a read waits for a fresh one (the background refresh failing). */
+const STALE_AFTER_MS = 1_000;
 /** Retry-After of a read while the read models are re-projected. */
 export const RECOVERING_RETRY_AFTER_S = 5;
 
@@ -26,15 +28,32 @@ export class ReadModelsRecovering extends ServiceUnavailableException {
   }
 }
 
+/** What a gateway last read about the serving generation. */
+interface Serving {
+  keys: RedisKeys;
+  whole: boolean;
+  /** When it was read (ms). */
+  at: number;
+}
+
 /**
  * The serving generation's keys; after `lastmeter rebuild` switches, reads follow within
  * 250 ms. While the projectors re-project a Redis that lost data (`recovering`), or once
  * the generation this gateway has seen whole is no longer marked `intact`, it throws
  * ReadModelsRecovering instead.
+ *
+ * The pointer and the two marks are re-read every 250 ms in the background (one round
+ * trip), so a read, a handshake or a feed relay never waits for them: they would
+ * otherwise be two round trips in a row ahead of the first read after every quiet
+ * quarter-second, e.g. ahead of every live feed item's fan-out (bench/PROFILE.md). Only
+ * when that refresh has not succeeded for a second (Redis away, a stalled loop) does a
+ * read wait for a refresh of its own.
  */
 @Injectable()
-export class ReadModels {
-  private cached?: { keys: RedisKeys; until: number; whole: boolean };
+export class ReadModels implements OnModuleDestroy {
+  private serving?: Serving;
+  private refreshing?: Promise<Serving>;
+  private timer?: ReturnType<typeof setInterval>;
   /** Generations seen whole: their `intact` going missing is a loss, not a new deployment. */
   private readonly seenWhole = new Set<string>();
 
@@ -44,18 +63,40 @@ export class ReadModels {
   ) {}
 
   async keys(): Promise<RedisKeys> {
-    const now = Date.now();
-    let cached = this.cached;
-    if (!cached || cached.until <= now) {
-      const generation = await currentGeneration(this.redis, this.config.REDIS_KEY_PREFIX);
-      const keys =
-        cached?.keys.generation === generation ? cached.keys : new RedisKeys(this.config.REDIS_KEY_PREFIX, generation);
-      const [intact, recovering] = await this.redis.mget(keys.intact, keys.recovering);
-      if (intact) this.seenWhole.add(generation);
-      const whole = !recovering && (intact !== null || !this.seenWhole.has(generation));
-      cached = this.cached = { keys, until: now + GENERATION_TTL_MS, whole };
+    let serving = this.serving;
+    if (!serving || Date.now() - serving.at > STALE_AFTER_MS) serving = await this.refresh();
+    if (!serving.whole) throw new ReadModelsRecovering();
+    return serving.keys;
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Reads the pointer and the marks (one refresh at a time); starts the background refresh. */
+  private refresh(): Promise<Serving> {
+    this.timer ??= setInterval(() => void this.refresh().catch(() => undefined), GENERATION_TTL_MS).unref();
+    this.refreshing ??= this.read().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async read(): Promise<Serving> {
+    const prefix = this.config.REDIS_KEY_PREFIX;
+    const known = this.serving?.keys ?? new RedisKeys(prefix, FIRST_GENERATION);
+    // The marks of the generation last seen, with the pointer: a second round trip only
+    // when the pointer has moved.
+    const [pointer, marks] = pipelineReplies(
+      await this.redis.pipeline().get(known.meta('generation')).mget(known.intact, known.recovering).exec(),
+    ) as [string | null, Array<string | null>];
+    const generation = pointer ?? FIRST_GENERATION;
+    let keys = known;
+    let [intact, recovering] = marks;
+    if (generation !== known.generation) {
+      keys = new RedisKeys(prefix, generation);
+      [intact, recovering] = await this.redis.mget(keys.intact, keys.recovering);
     }
-    if (!cached.whole) throw new ReadModelsRecovering();
-    return cached.keys;
+    if (intact) this.seenWhole.add(generation);
+    const whole = !recovering && (intact !== null || !this.seenWhole.has(generation));
+    return (this.serving = { keys, whole, at: Date.now() });
   }
 }

@@ -50,9 +50,13 @@ export const SLOW_CONSUMER_MS = 5_000;
  * Sends each connected terminal every item of its store's feed after its cursor, in
  * order, once. One pump per store and gateway reads the feed from Redis after the
  * lowest cursor of its terminals and hands each terminal the items above its own
- * cursor. A notification (or a terminal connecting) only wakes the pump; the pump always
- * reads what Redis holds, so the seam between backlog and live cannot lose or repeat an
- * item: items published while a backlog is being sent are simply in the next read.
+ * cursor. A notification (or a terminal connecting) only wakes the pump, and the pump
+ * sends what follows the cursors in the store's feed, so the seam between backlog and live
+ * cannot lose or repeat an item: items published while a backlog is being sent are
+ * simply in the next round. Live, the items usually come with the projector's notice
+ * (it carries them while they fit): a round takes them instead of reading Redis only when
+ * they follow right on from the lowest cursor and reach the highest head announced;
+ * anything else (a terminal attached, a drain, a notice without its items) reads Redis.
  */
 @Injectable()
 export class FeedRelay {
@@ -68,7 +72,7 @@ export class FeedRelay {
     private readonly metrics: GatewayMetrics,
   ) {
     this.maxBuffered = config.GATEWAY_MAX_BUFFERED_PACKETS;
-    hub.onFeed((storeId, _feedSeq, traces) => this.stores.get(storeId)?.wake(traces));
+    hub.onFeed((storeId, head, traces, items) => this.stores.get(storeId)?.wake(traces, { head, items }));
     hub.onResync(() => {
       for (const pump of this.stores.values()) pump.wake();
     });
@@ -109,6 +113,20 @@ class StorePump {
   private again = false;
   /** Trace contexts of the notices that woke the pump (tracing on): its next emits continue them. */
   private traces: string[] = [];
+  /**
+   * Items the notices carried (one feedSeq after another) and not handed out yet: the
+   * next round takes them instead of reading Redis when they start right above the
+   * lowest cursor and reach the highest head a notice announced.
+   */
+  private carried: FeedItem[] = [];
+  /** The highest head a notice announced. */
+  private noticed = 0;
+  /**
+   * Redis may hold items that `carried` lacks: the next round reads it. Set by every
+   * wake that is not a notice with its items (a terminal attached, a socket drained, a
+   * resync, a retry) and by a notice without them (too many to carry).
+   */
+  private unknown = true;
 
   constructor(
     private readonly storeId: string,
@@ -119,9 +137,14 @@ class StorePump {
     private readonly metrics: GatewayMetrics,
   ) {}
 
-  /** Makes the pump read again; a wake while it runs makes it go round once more. */
-  wake(traces: string[] = []): void {
+  /**
+   * Makes the pump go round again; a wake while it runs makes it go round once more.
+   * `notice`: a projector's notice for the store (its head, and its items if it carried them).
+   */
+  wake(traces: string[] = [], notice?: { head: number; items?: string[] }): void {
     for (const traceparent of traces) if (this.traces.length < MAX_TRACES) this.traces.push(traceparent);
+    if (notice) this.carry(notice.head, notice.items);
+    else this.unknown = true;
     this.again = true;
     if (this.running) return;
     this.running = true;
@@ -164,13 +187,51 @@ class StorePump {
     );
   }
 
+  /** Keeps a notice's items, if they are whole and follow on from those kept (else Redis is read). */
+  private carry(head: number, items: string[] | undefined): void {
+    this.noticed = Math.max(this.noticed, head);
+    let parsed: FeedItem[];
+    try {
+      parsed = (items ?? []).map((item) => JSON.parse(item) as FeedItem);
+    } catch {
+      parsed = [];
+    }
+    const run = parsed.every((item, i) => i === 0 || item.feedSeq === parsed[i - 1]!.feedSeq + 1);
+    if (parsed.length === 0 || !run || parsed.at(-1)!.feedSeq !== head) {
+      this.unknown = true;
+      return;
+    }
+    const last = this.carried.at(-1);
+    if (last && last.feedSeq + 1 !== parsed[0]!.feedSeq) this.carried = [];
+    this.carried.push(...parsed);
+    if (this.carried.length > PAGE) this.carried.splice(0, this.carried.length - PAGE);
+  }
+
+  /** The carried items after `from`, if they are all there is to send from it (see `carried`). */
+  private takeCarried(from: number): FeedItem[] | undefined {
+    if (this.unknown) return undefined;
+    const start = this.carried.findIndex((item) => item.feedSeq > from);
+    if (start < 0 || this.carried[start]!.feedSeq !== from + 1) return undefined;
+    const items = this.carried.slice(start);
+    if (items.at(-1)!.feedSeq < this.noticed) return undefined;
+    this.carried = [];
+    return items;
+  }
+
   private async pumpOnce(): Promise<void> {
     for (;;) {
       // Terminals with a full buffer wait for their socket to drain (which wakes the pump).
       const open = [...this.sessions].filter((s) => !s.closed && s.fullSince === undefined);
       if (open.length === 0) return;
       const from = Math.min(...open.map((s) => s.cursor));
-      const { items } = await readFeed(this.models.redis, await this.models.keys(), this.storeId, from, PAGE);
+      // While the read models are re-projected after Redis lost data, this throws: carried items wait too.
+      const keys = await this.models.keys();
+      let items = this.takeCarried(from);
+      this.metrics.relayRound(items ? 'notice' : 'redis');
+      if (!items) {
+        this.unknown = false;
+        ({ items } = await readFeed(this.models.redis, keys, this.storeId, from, PAGE));
+      }
       if (items.length === 1) {
         // Live, one item at a time (the usual case): one `feed`, whatever the terminals take.
         this.deliver(open, items[0]!);

@@ -18,6 +18,7 @@ export class GatewayMetrics {
   private readonly slowConsumers: Counter;
   private readonly refused: Counter<'reason'>;
   private readonly fanout: Histogram;
+  private readonly relayRounds: Counter<'source'>;
 
   constructor(registry: MetricsRegistry) {
     const namespaces = this.namespaces;
@@ -58,6 +59,12 @@ export class GatewayMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     });
+    this.relayRounds = new Counter({
+      name: 'lastmeter_gateway_feed_relay_rounds_total',
+      help: "Rounds of a store's feed relay, by where its items came from: the projector's notice, or a read of the store's feed in Redis",
+      labelNames: ['source'],
+      registers: [registry],
+    });
   }
 
   /** The namespace whose sockets `lastmeter_gateway_connections` counts. */
@@ -85,6 +92,11 @@ export class GatewayMetrics {
   /** A live feed item reached the terminals `seconds` after it was appended. */
   fannedOut(seconds: number): void {
     this.fanout.observe(Math.max(0, seconds));
+  }
+
+  /** A round of a store's feed relay, with the items a notice carried or read from Redis. */
+  relayRound(source: 'notice' | 'redis'): void {
+    this.relayRounds.inc({ source });
   }
 
   /** Sockets in a room (what a broadcast to it reaches). */

@@ -4,13 +4,18 @@ import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
 import type { Announcement } from '@lastmeter/read-models';
 import { REDIS, announcementChannel, feedChannel, readFeedNotice } from '@lastmeter/redis';
 
-/** `traces`: the W3C traceparents of the projections that appended the items (tracing on). */
-type FeedListener = (storeId: string, feedSeq: number, traces: string[]) => void;
+/**
+ * `traces`: the W3C traceparents of the projections that appended the items (tracing on).
+ * `items`: the store's new items as stored (JSON), the last at `feedSeq`, when the notice
+ * carried them.
+ */
+type FeedListener = (storeId: string, feedSeq: number, traces: string[], items?: string[]) => void;
 type AnnouncementListener = (announcement: Announcement) => void;
 
 /**
  * What projectors announce through Redis pub/sub, for every gateway instance: new feed
- * items (`readFeedNotice`: stores and their new heads, one message per projected batch) and changes to act on (a terminal revoked). A dedicated
+ * items (`readFeedNotice`: stores and their new heads, one message per projected batch,
+ * with the items themselves while they fit) and changes to act on (a terminal revoked). A dedicated
  * subscriber connection; after a reconnect, listeners are told to re-check everything
  * (`onResync`), since messages published meanwhile are gone.
  */
@@ -57,8 +62,8 @@ export class NotificationHub implements OnApplicationBootstrap, OnApplicationShu
       try {
         if (channel === feed) {
           const { heads, traces } = readFeedNotice(message);
-          for (const { storeId, feedSeq } of heads) {
-            for (const listener of this.feedListeners) listener(storeId, feedSeq, traces);
+          for (const { storeId, feedSeq, items } of heads) {
+            for (const listener of this.feedListeners) listener(storeId, feedSeq, traces, items);
           }
         } else if (channel === announcements) {
           const announcement = JSON.parse(message) as Announcement;
