@@ -99,6 +99,10 @@ function reply(message: TerminalsReply): void {
   process.send!(message);
 }
 
+// A load process never outlives its coordinator: a chaos run stopped with Ctrl-C (or
+// killed) must not leave terminals reconnecting in the background.
+process.on('disconnect', () => process.exit(0));
+
 process.on('message', (command: TerminalsCommand) => {
   switch (command.type) {
     case 'connect': {
