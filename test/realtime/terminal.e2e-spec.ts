@@ -13,6 +13,7 @@ import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
+import { metric } from '../support/read-side';
 import { Publisher, tokenFor } from '../support/write-api';
 
 /** Store terminals on /terminal: live feed, resume without gap or duplicate, facts back to Kafka. */
@@ -79,14 +80,8 @@ it('pushes a regional notice live to every terminal of the region exactly once, 
 
 /** The gateway's feed relay rounds so far, by where their items came from. */
 async function relayRounds(): Promise<{ notice: number; redis: number }> {
-  const text = await (await fetch(`${apps.gateway.url}/metrics`)).text();
-  const count = (source: string) =>
-    Number(
-      new RegExp(`^lastmeter_gateway_feed_relay_rounds_total\\{[^}]*source="${source}"[^}]*\\} (\\S+)`, 'm').exec(
-        text,
-      )?.[1] ?? 0,
-    );
-  return { notice: count('notice'), redis: count('redis') };
+  const rounds = (source: string) => metric(apps.gateway, 'lastmeter_gateway_feed_relay_rounds_total', { source });
+  return { notice: await rounds('notice'), redis: await rounds('redis') };
 }
 
 it("hands live items to the store's terminals from the projector's notice, without reading them back from Redis", async () => {

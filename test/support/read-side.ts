@@ -37,10 +37,15 @@ export async function projectorCaughtUp(projector: RunningApp, partitions = 3, t
   );
 }
 
-export async function metric(app: RunningApp, name: string): Promise<number> {
+/** A metric of an app, summed over its series; with `labels`, over the series that have them. */
+export async function metric(app: RunningApp, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await fetch(`${app.url}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([label, value]) => `${label}="${value}"`);
   let sum = 0;
-  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)`, 'gm'))) sum += Number(match[1]);
+  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? ([\\d.e+-]+)`, 'gm'))) {
+    const series = (match[1] ?? '').split(',');
+    if (wanted.every((pair) => series.includes(pair))) sum += Number(match[2]);
+  }
   return sum;
 }
 

@@ -131,13 +131,13 @@ export class Projection {
     const docs = await this.preload(decoded.map(({ event }) => event));
     const dirty = new Set<string>();
     const writes: Write[] = [];
-    const feedWrites: Array<{ index: number; storeId: string; feedSeq: number }> = [];
+    const feedWrites: Array<{ index: number; storeId: string; feedSeq: number; item: string }> = [];
     const beforeFeed: Write[] = [];
     for (const { message, event } of decoded) {
       // An event's writes are kept only if every model projected it.
       const pending: Write[] = [];
       const pendingDocs = new Map<string, VersionedDoc>();
-      const pendingFeed: Array<{ at: number; storeId: string; feedSeq: number }> = [];
+      const pendingFeed: Array<{ at: number; storeId: string; feedSeq: number; item: string }> = [];
       const pendingBeforeFeed: Write[] = [];
       const pendingAnnouncements: Announcement[] = [];
       const context: ProjectionContext = {
@@ -148,7 +148,7 @@ export class Projection {
         setDoc: (key, doc) => pendingDocs.set(key, doc),
         announce: (announcement) => pendingAnnouncements.push(announcement),
         feedAppended: (storeId, feedSeq, key, item) => {
-          pendingFeed.push({ at: pending.length, storeId, feedSeq });
+          pendingFeed.push({ at: pending.length, storeId, feedSeq, item });
           pending.push(['lmAppendFeed', key, feedSeq, item]);
         },
         beforeFeed: (name, ...args) => pendingBeforeFeed.push([name, ...args]),
@@ -159,8 +159,8 @@ export class Projection {
         result.failed.push({ message, error: `${event.type}: ${(error as Error).message}` });
         continue;
       }
-      for (const { at, storeId, feedSeq } of pendingFeed) {
-        feedWrites.push({ index: writes.length + at, storeId, feedSeq });
+      for (const { at, storeId, feedSeq, item } of pendingFeed) {
+        feedWrites.push({ index: writes.length + at, storeId, feedSeq, item });
       }
       writes.push(...pending);
       beforeFeed.push(...pendingBeforeFeed);
@@ -195,12 +195,12 @@ export class Projection {
       position && (before.length > 0 || feed.size > 0) ? [['SET', position.keys.fence, token]] : [];
     const feedReplies = (await this.exec([...before, ...feed, ...fence])).slice(before.length);
     const order = new Map([...feed].map((write, i) => [write, i]));
-    const aboveGap: Array<{ write: Write; storeId: string; feedSeq: number }> = [];
+    const aboveGap: Array<{ write: Write; storeId: string; feedSeq: number; item: string }> = [];
     const fresh: Array<{ storeId: string; feedSeq: number; item: string }> = [];
-    for (const { index, storeId, feedSeq } of feedWrites) {
+    for (const { index, storeId, feedSeq, item } of feedWrites) {
       const reply = feedReplies[order.get(writes[index]!)!];
-      if (reply === 1) fresh.push({ storeId, feedSeq, item: String(writes[index]![3]) });
-      if (reply === 3) aboveGap.push({ write: writes[index]!, storeId, feedSeq });
+      if (reply === 1) fresh.push({ storeId, feedSeq, item });
+      if (reply === 3) aboveGap.push({ write: writes[index]!, storeId, feedSeq, item });
     }
     result.appended.push(...fresh.map(({ storeId, feedSeq }) => ({ storeId, feedSeq })));
     if (fresh.length > 0) await hooks.onFeed?.(fresh);
@@ -218,9 +218,8 @@ export class Projection {
       ...aboveGap.filter((_, i) => gapReplies[i] === 2).map(({ storeId, feedSeq }) => ({ storeId, feedSeq })),
     );
     result.appended.push(...forced.map(({ storeId, feedSeq }) => ({ storeId, feedSeq })));
-    if (forced.length > 0) {
-      await hooks.onFeed?.(forced.map(({ write, storeId, feedSeq }) => ({ storeId, feedSeq, item: String(write[3]) })));
-    }
+    if (forced.length > 0)
+      await hooks.onFeed?.(forced.map(({ storeId, feedSeq, item }) => ({ storeId, feedSeq, item })));
     return result;
   }
 
