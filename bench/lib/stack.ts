@@ -45,6 +45,21 @@ export function stopChild(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
+/**
+ * BENCH_APP_SETTINGS="NAME=value,NAME=value": settings every app of every stack gets (a
+ * scenario's own come on top), for an A/B of one setting on one build, e.g.
+ * `BENCH_APP_SETTINGS=COMMAND_FEED_NOTICE=false`.
+ */
+export function benchAppSettings(spec = process.env.BENCH_APP_SETTINGS ?? ''): NodeJS.ProcessEnv {
+  const settings: NodeJS.ProcessEnv = {};
+  for (const pair of spec.split(',').filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`BENCH_APP_SETTINGS: "${pair}" is not NAME=value`);
+    settings[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return settings;
+}
+
 export async function startStack(
   infra: BenchInfra,
   apps: AppName[] = ['command', 'projector', 'gateway'],
@@ -62,6 +77,7 @@ export async function startStack(
     REDIS_KEY_PREFIX: prefix,
     LASTMETER_JWT_SECRET: secret,
     LASTMETER_ADMIN_PASSWORD: 'bench-admin',
+    ...benchAppSettings(),
     ...settings,
   };
   await ensureTopicsAt([infra.brokers], topicNames(prefix), { partitions: 12, replicationFactor: 1 });

@@ -10,7 +10,7 @@ import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { StoreEventWriter } from '../support/store-events';
-import { Publisher } from '../support/write-api';
+import { bearer, Publisher } from '../support/write-api';
 
 /** A terminal that stops reading is cut off past a bounded buffer; the others do not wait for it. */
 const ns = testNamespace('slow', { GATEWAY_MAX_BUFFERED_PACKETS: '20' });
@@ -32,10 +32,11 @@ afterAll(async () => {
   await cleanupNamespace(ns);
 });
 
-async function terminal(storeId: string) {
+async function terminal(storeId: string, cursor?: number) {
   const { token, terminalId } = await api.terminal(storeId);
   const received: FeedMessage[] = [];
-  const client = new TerminalClient({ url: apps.gateway.url, token, cursors: new MemoryCursorStore() });
+  const cursors = new MemoryCursorStore(cursor === undefined ? undefined : { cursor });
+  const client = new TerminalClient({ url: apps.gateway.url, token, cursors });
   clients.push(client);
   client.onItem((item) => received.push(item));
   await client.connect();
@@ -46,8 +47,8 @@ async function terminal(storeId: string) {
  * Large feed entries written straight to lastmeter.feed.v1 (numbered as the write side
  * would: this store has no other entries), to fill socket buffers quickly.
  */
-async function bigEntries(storeId: string, from: number, count: number): Promise<void> {
-  const body = 'x'.repeat(100_000);
+async function bigEntries(storeId: string, from: number, count: number, size = 100_000): Promise<void> {
+  const body = 'x'.repeat(size);
   for (let start = from; start < from + count; start += 5) {
     const entries = Array.from({ length: Math.min(5, from + count - start) }, (_, i) => {
       const feedSeq = start + i;
@@ -110,5 +111,25 @@ it('disconnects a terminal that stopped reading, keeps serving the others, and r
     {
       timeoutMs: 60_000,
     },
+  );
+});
+
+it('sends a backlog of several pages to a terminal of a store this gateway heard nothing of yet', async () => {
+  const region = await api.region('backlog');
+  const store = await api.store('BL1', region);
+  const total = 450;
+  await bigEntries(store, 1, total, 100);
+  // In Redis before the terminal comes: no notice reaches a pump for the store.
+  await eventually(async () => {
+    const { body } = await request(apps.gateway.url)
+      .get(`/v1/stores/${store}/feed?after=${total - 1}`)
+      .set(bearer(api.token('hq-admin')))
+      .expect(200);
+    expect((body as { items: FeedMessage[] }).items.map((m) => m.feedSeq)).toEqual([total]);
+  });
+  // From cursor 1: 449 items, more than two pages of FEED_ITEMS_MAX, all in order.
+  const late = await terminal(store, 1);
+  await eventually(() =>
+    expect(late.received.map((m) => m.feedSeq)).toEqual(Array.from({ length: total - 1 }, (_, i) => i + 2)),
   );
 });

@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { io, type Socket } from 'socket.io-client';
 import {
   TERMINAL_NAMESPACE,
@@ -14,7 +15,7 @@ import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { metric } from '../support/read-side';
-import { Publisher, tokenFor } from '../support/write-api';
+import { bearer, Publisher, tokenFor } from '../support/write-api';
 
 /** Store terminals on /terminal: live feed, resume without gap or duplicate, facts back to Kafka. */
 const ns = testNamespace('terminal');
@@ -84,7 +85,7 @@ async function relayRounds(): Promise<{ notice: number; redis: number }> {
   return { notice: await rounds('notice'), redis: await rounds('redis') };
 }
 
-it("hands live items to the store's terminals from the projector's notice, without reading them back from Redis", async () => {
+it("hands live items to the store's terminals from the feed notices, without reading them back from Redis", async () => {
   const t = await terminal(s1);
   // The relay's first round for a connected terminal reads Redis; wait for it to be over.
   await eventually(async () => expect((await relayRounds()).redis).toBeGreaterThan(0));
@@ -100,6 +101,40 @@ it("hands live items to the store's terminals from the projector's notice, witho
   const after = await relayRounds();
   expect(after.notice - before.notice).toBe(3);
   expect(after.redis).toBe(before.redis);
+});
+
+it('hands a live item to the terminals as soon as its transaction commits, before a projector has it, and nothing twice after', async () => {
+  const t = await terminal(s1);
+  const read = async () =>
+    request(apps.gateway.url)
+      .get(`/v1/stores/${s1}/feed`)
+      .set(bearer(api.token('hq-admin')))
+      .expect(200);
+  await apps.projector.stop();
+  try {
+    // No projector: the item is in Kafka, not in Redis, and the command service's notice
+    // on commit brings it to the terminal anyway.
+    const early = await api.publish({ title: 'While no projector runs', audience: { storeIds: [s1] } });
+    await eventually(() => expect(idsOf(t.received)).toContain(early));
+    const item = t.received.find((m) => 'communication' in m && m.communication.id === early)!;
+    const { body } = await read();
+    expect((body as { items: FeedMessage[] }).items.map((m) => m.feedSeq)).not.toContain(item.feedSeq);
+    // A receipt for it is taken: this gateway handed the item out, so the store's feed has it.
+    expect(await t.client.receipt({ communicationId: early, kind: 'read', revision: 1 })).toEqual({ ok: true });
+  } finally {
+    apps.projector = await startApp('projector', ns.env);
+  }
+  // The projector's own notice for the item finds it sent: nothing twice, no gap, and
+  // the read model catches up with what the terminal was given.
+  const after = await api.publish({ title: 'With the projector back', audience: { storeIds: [s1] } });
+  await eventually(() => expect(idsOf(t.received)).toContain(after));
+  await eventually(async () => {
+    const { body } = await read();
+    const stored = (body as { items: FeedMessage[] }).items.map((m) => m.feedSeq);
+    expect(stored).toEqual(expect.arrayContaining(t.received.map((m) => m.feedSeq)));
+  });
+  expect(new Set(t.received.map((m) => m.feedSeq)).size).toBe(t.received.length);
+  expectGapFree(t.received, t.received[0]!.feedSeq);
 });
 
 /**

@@ -1,4 +1,4 @@
-import { decodeFeedNotice, encodeFeedNotice, NOTICE_ITEMS_MAX_CHARS } from './channels';
+import { decodeFeedNotice, encodeCommittedFeedNotice, encodeFeedNotice, NOTICE_ITEMS_MAX_CHARS } from './channels';
 
 describe('feed notices', () => {
   it('carry each store once, at its highest feedSeq of the batch', () => {
@@ -36,6 +36,23 @@ describe('feed notices', () => {
       { storeId: 'a', feedSeq: 3 },
       { storeId: 'b', feedSeq: 2 },
     ]);
+  });
+
+  it('sent on commit, announce only the stores whose items they carry, and are nothing without items', () => {
+    const item = (storeId: string, feedSeq: number, size = 10) => ({
+      storeId,
+      feedSeq,
+      item: JSON.stringify({ feedSeq, body: 'x'.repeat(size) }),
+    });
+    const big = NOTICE_ITEMS_MAX_CHARS - 100;
+    const message = encodeCommittedFeedNotice([item('a', 1, big), item('b', 1, 200), item('c', 5), item('c', 6)]);
+    expect(decodeFeedNotice(message!)).toEqual([
+      { storeId: 'a', feedSeq: 1, items: [item('a', 1, big).item] },
+      { storeId: 'c', feedSeq: 6, items: [item('c', 5).item, item('c', 6).item] },
+    ]);
+    expect(encodeCommittedFeedNotice([item('a', 1, NOTICE_ITEMS_MAX_CHARS)])).toBeUndefined();
+    expect(encodeCommittedFeedNotice([{ storeId: 'a', feedSeq: 2 }])).toBeUndefined();
+    expect(encodeCommittedFeedNotice([])).toBeUndefined();
   });
 
   it('still read the one-store form older projectors send', () => {

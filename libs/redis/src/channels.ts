@@ -31,15 +31,28 @@ export const NOTICE_ITEMS_MAX_CHARS = 64 * 1024;
  */
 export type FeedNotice = Array<{ storeId: string; feedSeq: number; items?: string[] }>;
 
+type Appended = Array<{ storeId: string; feedSeq: number; item?: string }>;
+
 /**
  * `appended`: the batch's feed items in the order they were appended (with `item`, the
  * stored JSON, for the notice to carry them).
  */
-export function encodeFeedNotice(
-  appended: Array<{ storeId: string; feedSeq: number; item?: string }>,
-  traces: string[] = [],
-): string {
-  const heads: Record<string, number> = {};
+export function encodeFeedNotice(appended: Appended, traces: string[] = []): string {
+  return noticeOf(appended, traces, false)!;
+}
+
+/**
+ * The notice the command service sends the moment a transaction with feed entries
+ * committed, before any projector has them in Redis: only the stores whose items it
+ * carries (a head without its items would only send gateways to read what is not there
+ * yet), and nothing (undefined) when it carries none.
+ */
+export function encodeCommittedFeedNotice(appended: Appended, traces: string[] = []): string | undefined {
+  return noticeOf(appended, traces, true);
+}
+
+function noticeOf(appended: Appended, traces: string[], carriedOnly: boolean): string | undefined {
+  let heads: Record<string, number> = {};
   const byStore = new Map<string, Array<{ feedSeq: number; item?: string }>>();
   for (const { storeId, feedSeq, item } of appended) {
     heads[storeId] = Math.max(heads[storeId] ?? 0, feedSeq);
@@ -59,6 +72,10 @@ export function encodeFeedNotice(
     if (chars + size > NOTICE_ITEMS_MAX_CHARS) continue;
     chars += size;
     items[storeId] = list.map(({ item }) => item!);
+  }
+  if (carriedOnly) {
+    if (chars === 0) return undefined;
+    heads = Object.fromEntries(Object.keys(items).map((storeId) => [storeId, heads[storeId]!]));
   }
   const notice: { heads: Record<string, number>; items?: Record<string, string[]>; traces?: string[] } = { heads };
   if (chars > 0) notice.items = items;

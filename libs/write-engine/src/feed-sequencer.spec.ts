@@ -4,6 +4,7 @@ import type { CommunicationState } from '@lastmeter/domain';
 import { AggregateStore } from './aggregate-store';
 import { FeedLedger } from './feed-ledger';
 import { FeedSequencer } from './feed-sequencer';
+import type { FeedChunk } from './ports';
 import { EDITOR, FakeClock, FakeHistory, FakeWriterPool, eventOf, type FakeWriter } from './testing';
 import { WriteMetrics } from './write-metrics';
 
@@ -18,6 +19,8 @@ class Instance {
   readonly history = new FakeHistory();
   readonly clock = new FakeClock();
   readonly sequencer: FeedSequencer;
+  /** What the notifier was told committed, one list of chunks per transaction. */
+  readonly notices: FeedChunk[][] = [];
   /** Every event the log holds, to replay into a restarted instance. */
   readonly log: Array<{ event: DomainEvent; partition: number }> = [];
   private readonly versions = new Map<string, number>();
@@ -32,6 +35,7 @@ class Instance {
       WriteMetrics.none(),
       this.clock,
       feedInDecision,
+      { committed: (chunks) => this.notices.push(chunks) },
     );
     this.sequencer.onApplicationBootstrap();
   }
@@ -386,6 +390,34 @@ describe('FeedSequencer', () => {
       // The next change numbers on from the ledger the decision updated.
       const retracted = await a.decide([{ type: 'communication.retracted', id: 'c1', data: { reason: 'wrong' } }]);
       expect(about(retracted.feed)).toEqual(everyStore(2));
+    });
+
+    it('tells the notifier of each feed transaction once it committed, whoever appended it, and never of one that failed', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const { a, writers } = await joined();
+      const [owned, , deciding] = writers;
+      a.notices.length = 0;
+      const carried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
+      expect(a.notices).toEqual([carried.feed]);
+
+      // A decision whose transaction failed: nothing is announced.
+      deciding.failure = new Error('commit answer lost');
+      await expect(
+        a.decide([{ type: 'communication.retracted', id: 'c1', data: { reason: 'wrong' } }]),
+      ).rejects.toThrow('commit answer lost');
+      expect(a.notices).toHaveLength(1);
+
+      // A pass's own feed transaction (a store registered later): not announced when it
+      // fails, announced once the pass run again (settle's) committed it.
+      deciding.failure = undefined;
+      owned.failure = new Error('transaction timed out');
+      a.registerStore('s4', OWNED);
+      await a.settle();
+      expect(warn).toHaveBeenCalledWith(`feed of partition ${OWNED} not sequenced yet: transaction timed out`);
+      expect(a.notices).toHaveLength(2);
+      expect(about(a.notices[1]!)).toEqual([{ partition: OWNED, entries: [['s4', 1]] }]);
+      expect(a.notices[1]![0]!.entries).toEqual(owned.feed().slice(-1));
+      warn.mockRestore();
     });
 
     it('leaves its entries to the next pass while a feed transaction runs (under load, the passes batch)', async () => {

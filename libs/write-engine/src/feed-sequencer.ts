@@ -19,9 +19,17 @@ import type { AggregateEntry, AggregateStore } from './aggregate-store';
 import { EventTail } from './event-tail';
 import { FeedLedger } from './feed-ledger';
 import { PartitionWriters } from './partition-writers';
-import type { Clock, EventHistory, FeedChunk, GroupMember, PartitionWriterPool, TransactionalWriter } from './ports';
+import type {
+  Clock,
+  EventHistory,
+  FeedChunk,
+  FeedNotifier,
+  GroupMember,
+  PartitionWriterPool,
+  TransactionalWriter,
+} from './ports';
 import { systemClock } from './ports';
-import { AGGREGATE_STORE, CLOCK, FEED_IN_DECISION } from './write-engine.tokens';
+import { AGGREGATE_STORE, CLOCK, FEED_IN_DECISION, FEED_NOTIFIER } from './write-engine.tokens';
 import { contextOf, inSpan, linksTo, SpanKind, traceHeaders, traceOf, type TraceCarrier } from '@lastmeter/kafka';
 import { WriteMetrics } from './write-metrics';
 
@@ -119,6 +127,8 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     @Optional() @Inject(CLOCK) private readonly clock: Clock = systemClock,
     /** COMMAND_FEED_IN_DECISION (default on): off, withinDecision carries nothing and the passes sequence every change. */
     @Optional() @Inject(FEED_IN_DECISION) private readonly feedInDecision: boolean = true,
+    /** Told of every feed transaction committed (COMMAND_FEED_NOTICE): gateways have the items before any projector. */
+    @Optional() @Inject(FEED_NOTIFIER) private readonly notifier?: FeedNotifier,
   ) {
     this.metrics.watchSequencer(
       () => {
@@ -272,8 +282,11 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       let entries: FeedAppended[] = [];
       const flush = async () => {
         if (entries.length === 0) return;
-        await writer.append({ feed: [{ partition, entries: entries.map(envelopeOf) }], feedTrace: traceHeaders() });
+        const feed = [{ partition, entries: entries.map(envelopeOf) }];
+        const feedTrace = traceHeaders();
+        await writer.append({ feed, feedTrace });
         for (const entry of entries) this.ledger.apply(entry);
+        this.committed(feed, feedTrace);
         entries = [];
       };
       const changedViews = changed.map(communication);
@@ -376,6 +389,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         throw error;
       }
       for (const entry of planned) this.ledger.apply(entry);
+      this.committed(chunks, traceHeaders());
       // Every owned partition planned: `commit` applied the decision, which marked the
       // communications for a pass that would now find nothing to do.
       if (ready.length === owned.length && ready.every((writer) => !this.unsure.has(writer.partition))) {
@@ -383,6 +397,11 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       }
       return result;
     });
+  }
+
+  /** Feed entries committed: the gateways may have them now (the notifier's notice on commit). */
+  private committed(chunks: FeedChunk[], trace: Record<string, string>): void {
+    this.notifier?.committed(chunks, trace.traceparent ? [trace.traceparent] : []);
   }
 
   /** Runs `work` holding the serialize turn of every writer, in the order given. */

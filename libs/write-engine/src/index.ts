@@ -14,6 +14,7 @@ export * from './partition-writers';
 export * from './partition-decider';
 export * from './decider.service';
 export * from './feed-sequencer';
+export * from './feed-notifier';
 export * from './scheduler';
 export * from './write-engine.module';
 export * from './write-metrics';

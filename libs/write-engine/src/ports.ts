@@ -78,6 +78,16 @@ export interface FeedChunk {
   entries: EventEnvelope[];
 }
 
+/**
+ * Told of feed entries the moment their transaction committed (FEED_NOTIFIER), before any
+ * projector has them: gateways hand them to the terminals (feed-notifier.ts). Returns at
+ * once; a notice lost costs latency only.
+ */
+export interface FeedNotifier {
+  /** `traces`: W3C traceparents the gateways' emits continue (tracing on). */
+  committed(chunks: FeedChunk[], traces?: string[]): void;
+}
+
 /** What one transaction of a partition writer appends. */
 export interface AppendBatch {
   events?: EventEnvelope[];

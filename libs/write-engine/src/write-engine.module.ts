@@ -13,6 +13,7 @@ import { CredentialStore } from './credential-store';
 import { DeciderService } from './decider.service';
 import { EventTail } from './event-tail';
 import { FeedLedger } from './feed-ledger';
+import { RedisFeedNotifier } from './feed-notifier';
 import { FeedSequencer } from './feed-sequencer';
 import { PartitionDecider } from './partition-decider';
 import { kafkaTransactionalProducers, PartitionWriters } from './partition-writers';
@@ -27,6 +28,7 @@ import {
   REPLY_TRANSPORT,
   TRANSACTIONAL_PRODUCERS,
   FEED_IN_DECISION,
+  FEED_NOTIFIER,
 } from './write-engine.tokens';
 import { WriteMetrics } from './write-metrics';
 
@@ -63,6 +65,12 @@ import { WriteMetrics } from './write-metrics';
       provide: FEED_IN_DECISION,
       inject: [APP_CONFIG],
       useFactory: (config: Partial<AppConfig<'command'>>) => config.COMMAND_FEED_IN_DECISION ?? true,
+    },
+    {
+      provide: FEED_NOTIFIER,
+      inject: [APP_CONFIG, REDIS],
+      useFactory: (config: SharedConfig & Partial<AppConfig<'command'>>, redis: Redis) =>
+        (config.COMMAND_FEED_NOTICE ?? true) ? new RedisFeedNotifier(redis, config.REDIS_KEY_PREFIX) : undefined,
     },
     {
       provide: COMMAND_LOG,

@@ -88,6 +88,15 @@ export class FeedRelay {
     pump.wake();
   }
 
+  /**
+   * Whether this gateway handed the store's terminals an item of the communication at
+   * `revision` or later, recently: the item was in the store's feed (committed in Kafka),
+   * which is what a fact on it needs (FeedCheck), even before a projector has it in Redis.
+   */
+  handedOut(storeId: string, communicationId: string, revision: number): boolean {
+    return (this.stores.get(storeId)?.handedOut.get(communicationId) ?? 0) >= revision;
+  }
+
   /** The terminals of a store connected to this gateway. */
   sessionsOf(storeId: string): ReadonlySet<TerminalSession> {
     return this.stores.get(storeId)?.sessions ?? new Set();
@@ -107,8 +116,13 @@ export class FeedRelay {
   }
 }
 
+/** Communications a store's pump remembers handing out (FeedRelay.handedOut); then it starts again. */
+const HANDED_OUT_MAX = 1_000;
+
 class StorePump {
   readonly sessions = new Set<TerminalSession>();
+  /** Communication id → the highest revision of it this pump handed out (bounded: HANDED_OUT_MAX). */
+  readonly handedOut = new Map<string, number>();
   running = false;
   private again = false;
   /** Trace contexts of the notices that woke the pump (tracing on): its next emits continue them. */
@@ -224,6 +238,13 @@ class StorePump {
       const open = [...this.sessions].filter((s) => !s.closed && s.fullSince === undefined);
       if (open.length === 0) return;
       const from = Math.min(...open.map((s) => s.cursor));
+      // Every wake since the last read was a notice with its items, and none announced
+      // anything beyond the lowest cursor: nothing to send (the projector's notice of
+      // items that the command service's notice on commit brought already).
+      if (!this.unknown && this.noticed <= from) {
+        this.carried = [];
+        return;
+      }
       // While the read models are re-projected after Redis lost data, this throws: carried items wait too.
       const keys = await this.models.keys();
       let items = this.takeCarried(from);
@@ -231,6 +252,8 @@ class StorePump {
       if (!items) {
         this.unknown = false;
         ({ items } = await readFeed(this.models.redis, keys, this.storeId, from, PAGE));
+        // A full page: Redis may hold more, which the next turn reads.
+        if (items.length === PAGE) this.unknown = true;
       }
       if (items.length === 1) {
         // Live, one item at a time (the usual case): one `feed`, whatever the terminals take.
@@ -253,6 +276,7 @@ class StorePump {
    * the same order as one emit per socket would.
    */
   private deliver(sessions: TerminalSession[], item: FeedItem): void {
+    this.handingOut(item);
     const groups = new Map<boolean, { message: FeedMessage; sessions: TerminalSession[] }>();
     const appended = Date.parse(item.at);
     let live = 0;
@@ -291,6 +315,7 @@ class StorePump {
    * backlog, costs a socket one packet per page instead of one per item.
    */
   private deliverPage(sessions: TerminalSession[], items: FeedItem[], observeFanOut: boolean): void {
+    for (const item of items) this.handingOut(item);
     const groups = new Map<string, { messages: FeedMessage[]; sessions: TerminalSession[] }>();
     const liveItems = new Set<FeedItem>();
     let missed = 0;
@@ -332,6 +357,12 @@ class StorePump {
     if (!observeFanOut) return;
     const now = Date.now();
     for (const item of liveItems) this.metrics.fannedOut((now - Date.parse(item.at)) / 1000);
+  }
+
+  private handingOut({ communication: { id, revision } }: FeedItem): void {
+    if ((this.handedOut.get(id) ?? 0) >= revision) return;
+    if (this.handedOut.size >= HANDED_OUT_MAX) this.handedOut.clear();
+    this.handedOut.set(id, revision);
   }
 
   /**

@@ -95,6 +95,22 @@ export interface FeedItem {
   brief?: FeedBrief;
 }
 
+/**
+ * The feed item a `feed.appended` event is (what the read model stores and the terminals
+ * get): the projector's and, for a feed notice sent on commit, the command service's.
+ */
+export function feedItemOf({ data, occurredAt }: DomainEvent<'feed.appended'>): FeedItem {
+  const { feedSeq, communication, change, evidenceRejected, brief } = data;
+  return {
+    feedSeq,
+    communication,
+    change,
+    at: occurredAt,
+    ...(evidenceRejected ? { evidenceRejected } : {}),
+    ...(brief ? { brief } : {}),
+  };
+}
+
 /** An entry whose communication is restricted to roles the reader does not serve. */
 export interface HiddenFeedItem {
   feedSeq: number;

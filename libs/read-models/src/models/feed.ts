@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { FEED_CHANGES, isLive, type DomainEvent, type FeedItem } from '@lastmeter/contracts';
+import { FEED_CHANGES, feedItemOf, isLive, type DomainEvent, type FeedItem } from '@lastmeter/contracts';
 
 export type { FeedItem } from '@lastmeter/contracts';
 import { requireStrings, type ProjectionContext, type ReadModel } from '../model';
@@ -14,21 +14,14 @@ export const feed: ReadModel = {
   name: 'feed',
   project(event: DomainEvent, context: ProjectionContext): void {
     if (event.type !== 'feed.appended') return;
-    const { storeId, feedSeq, change, communication, evidenceRejected, brief } = event.data;
+    const { storeId, feedSeq, change, communication } = event.data;
     requireStrings(event.data, 'storeId');
     requireStrings(communication, 'id', 'title');
     if (!Number.isInteger(feedSeq) || feedSeq < 1 || feedSeq !== event.aggregateVersion) {
       throw new Error(`feedSeq ${feedSeq} must be a positive integer equal to aggregateVersion`);
     }
     if (!FEED_CHANGES.includes(change)) throw new Error(`unknown feed change ${String(change)}`);
-    const item: FeedItem = {
-      feedSeq,
-      communication,
-      change,
-      at: event.occurredAt,
-      ...(evidenceRejected ? { evidenceRejected } : {}),
-      ...(brief ? { brief } : {}),
-    };
+    const item = feedItemOf(event);
     // A receipt for this item must not be refused as claiming a revision not known yet.
     if (typeof communication.revision === 'number')
       context.beforeFeed('lmMax', context.keys.model('comm', communication.id, 'revision'), communication.revision);

@@ -6,7 +6,7 @@
 import { Injectable } from '@nestjs/common';
 import { factContexts } from '@lastmeter/read-models';
 import { ReadModels } from '../../read/read-models.service';
-import type { TerminalSession } from '../feed-relay';
+import { FeedRelay, type TerminalSession } from '../feed-relay';
 import { InvalidMessage, Rejected } from './message';
 
 /**
@@ -36,7 +36,10 @@ export class FeedCheck {
    */
   private readonly passed = new Map<string, { revision: number; until: number }>();
 
-  constructor(private readonly models: ReadModels) {}
+  constructor(
+    private readonly models: ReadModels,
+    private readonly relay: FeedRelay,
+  ) {}
 
   /**
    * Refuses the fact unless the communication was in the terminal's store feed and
@@ -57,7 +60,13 @@ export class FeedCheck {
   async check(session: TerminalSession, facts: FactSubject[]): Promise<Array<Error | undefined>> {
     const problems: Array<Error | undefined> = new Array(facts.length).fill(undefined);
     const now = Date.now();
-    let open = facts.flatMap((fact, i) => (this.remembered(session.storeId, fact, now) ? [] : [i]));
+    // Allowed without asking Redis: a pass remembered, or an item of the communication at
+    // that revision that this gateway handed the store's terminals (committed, though a
+    // projector may not have it in Redis yet: the notice on commit came first).
+    const known = (i: number) =>
+      this.remembered(session.storeId, facts[i], now) ||
+      this.relay.handedOut(session.storeId, facts[i].communicationId, facts[i].revision);
+    let open = facts.flatMap((_, i) => (known(i) ? [] : [i]));
     for (let attempt = 0; open.length > 0; attempt++) {
       const ids = [...new Set(open.map((i) => facts[i].communicationId))];
       const contexts = await factContexts(this.models.redis, await this.models.keys(), ids, session.storeId);
@@ -77,7 +86,7 @@ export class FeedCheck {
         }
       }
       if (again.length > 0) await new Promise((resolve) => setTimeout(resolve, RECHECK_WAITS_MS[attempt]));
-      open = again;
+      open = again.filter((i) => !known(i));
     }
     return problems;
   }
