@@ -8,8 +8,18 @@ import { RedisKeys } from './redis-keys';
  */
 export const FIRST_GENERATION = 'g1';
 
+/** The key naming the serving generation: GET it alone (currentGeneration) or in a pipeline. */
+export function generationPointer(prefix: string): string {
+  return new RedisKeys(prefix).meta('generation');
+}
+
+/** The serving generation, from the pointer's value (none yet: the first). */
+export function servingGeneration(pointer: string | null | undefined): string {
+  return pointer ?? FIRST_GENERATION;
+}
+
 export async function currentGeneration(redis: Redis, prefix: string): Promise<string> {
-  return (await redis.get(new RedisKeys(prefix).meta('generation'))) ?? FIRST_GENERATION;
+  return servingGeneration(await redis.get(generationPointer(prefix)));
 }
 
 export function nextGeneration(generation: string): string {
@@ -19,7 +29,7 @@ export function nextGeneration(generation: string): string {
 
 /** Switches serving to `to` if `from` still serves (another rebuild may have won). */
 export async function switchGeneration(redis: Redis, prefix: string, from: string, to: string): Promise<boolean> {
-  const key = new RedisKeys(prefix).meta('generation');
+  const key = generationPointer(prefix);
   const switched = await redis.eval(
     `local current = redis.call('GET', KEYS[1]) or ARGV[3]
      if current ~= ARGV[1] then return 0 end

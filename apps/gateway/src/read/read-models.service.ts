@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy, ServiceUnavailableException } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
-import { FIRST_GENERATION, RedisKeys } from '@lastmeter/read-models';
+import { FIRST_GENERATION, generationPointer, RedisKeys, servingGeneration } from '@lastmeter/read-models';
 import { pipelineReplies, REDIS } from '@lastmeter/redis';
 
 /** How often a gateway re-reads which generation serves and whether it is whole. */
@@ -86,9 +86,9 @@ export class ReadModels implements OnModuleDestroy {
     // The marks of the generation last seen, with the pointer: a second round trip only
     // when the pointer has moved.
     const [pointer, marks] = pipelineReplies(
-      await this.redis.pipeline().get(known.meta('generation')).mget(known.intact, known.recovering).exec(),
+      await this.redis.pipeline().get(generationPointer(prefix)).mget(known.intact, known.recovering).exec(),
     ) as [string | null, Array<string | null>];
-    const generation = pointer ?? FIRST_GENERATION;
+    const generation = servingGeneration(pointer);
     let keys = known;
     let [intact, recovering] = marks;
     if (generation !== known.generation) {
