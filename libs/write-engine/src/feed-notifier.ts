@@ -6,24 +6,23 @@
  * same entries follows and finds them sent.
  */
 import type Redis from 'ioredis';
-import { feedItemOf, type DomainEvent } from '@lastmeter/contracts';
+import { expandFeedBatch, feedBatchRecord, feedItemOf, type DomainEvent } from '@lastmeter/contracts';
 import { encodeCommittedFeedNotice, feedChannel, NOTICE_ITEMS_MAX_CHARS } from '@lastmeter/redis';
 import type { FeedChunk, FeedNotifier } from './ports';
 
 /**
- * The notice for the committed `chunks`: each entry as the projector will store it (one
- * record per chunk, so every entry has the chunk's first occurredAt, as `expandFeedBatch`
- * gives it), in order, up to NOTICE_ITEMS_MAX_CHARS; undefined when none fits. A store
- * cut off by the bound is announced up to its last item carried: the items are committed,
- * so any run of them from a store's first new entry on is safe to hand out.
+ * The notice for the committed `chunks`: each entry as the projector will store it (each
+ * chunk is one record, expanded as every reader of the feed topic expands it), in order,
+ * up to NOTICE_ITEMS_MAX_CHARS; undefined when none fits. A store cut off by the bound is
+ * announced up to its last item carried: the items are committed, so any run of them from
+ * a store's first new entry on is safe to hand out.
  */
 export function committedFeedNotice(chunks: FeedChunk[], traces: string[] = []): string | undefined {
   const appended: Array<{ storeId: string; feedSeq: number; item: string }> = [];
   let chars = 0;
   for (const { entries } of chunks) {
-    const occurredAt = entries[0]?.occurredAt;
-    for (const entry of entries as Array<DomainEvent<'feed.appended'>>) {
-      const item = JSON.stringify(feedItemOf({ ...entry, occurredAt: occurredAt! }));
+    for (const entry of expandFeedBatch(feedBatchRecord(entries as Array<DomainEvent<'feed.appended'>>))) {
+      const item = JSON.stringify(feedItemOf(entry));
       chars += item.length;
       if (chars > NOTICE_ITEMS_MAX_CHARS) return encodeCommittedFeedNotice(appended, traces);
       appended.push({ storeId: entry.data.storeId, feedSeq: entry.data.feedSeq, item });
