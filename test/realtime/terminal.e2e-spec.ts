@@ -105,6 +105,7 @@ it("hands live items to the store's terminals from the feed notices, without rea
 
 it('hands a live item to the terminals as soon as its transaction commits, before a projector has it, and nothing twice after', async () => {
   const t = await terminal(s1);
+  let late: Awaited<ReturnType<typeof terminal>> | undefined;
   const read = async () =>
     request(apps.gateway.url)
       .get(`/v1/stores/${s1}/feed`)
@@ -121,6 +122,13 @@ it('hands a live item to the terminals as soon as its transaction commits, befor
     expect((body as { items: FeedMessage[] }).items.map((m) => m.feedSeq)).not.toContain(item.feedSeq);
     // A receipt for it is taken: this gateway handed the item out, so the store's feed has it.
     expect(await t.client.receipt({ communicationId: early, kind: 'read', revision: 1 })).toEqual({ ok: true });
+    // A terminal that attaches now finds Redis behind what the first was handed: it is
+    // handed the item too, and holds nobody back when the next one comes.
+    late = await terminal(s1);
+    await eventually(() => expect(idsOf(late!.received)).toContain(early));
+    const next = await api.publish({ title: 'Still no projector', audience: { storeIds: [s1] } });
+    await eventually(() => expect(idsOf(t.received)).toContain(next));
+    await eventually(() => expect(idsOf(late!.received)).toContain(next));
   } finally {
     apps.projector = await startApp('projector', ns.env);
   }
@@ -135,6 +143,10 @@ it('hands a live item to the terminals as soon as its transaction commits, befor
   });
   expect(new Set(t.received.map((m) => m.feedSeq)).size).toBe(t.received.length);
   expectGapFree(t.received, t.received[0]!.feedSeq);
+  await eventually(() => expect(idsOf(late!.received)).toContain(after));
+  const live = late!.received.filter((m) => !m.snapshot);
+  expectGapFree(live, late!.hello.headSeq + 1);
+  expect(live.at(-1)!.feedSeq).toBe(t.received.at(-1)!.feedSeq);
 });
 
 /**

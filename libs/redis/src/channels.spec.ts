@@ -1,4 +1,10 @@
-import { decodeFeedNotice, encodeCommittedFeedNotice, encodeFeedNotice, NOTICE_ITEMS_MAX_CHARS } from './channels';
+import {
+  decodeFeedNotice,
+  encodeCommittedFeedNotice,
+  encodeFeedNotice,
+  NOTICE_ITEMS_MAX_CHARS,
+  readFeedNotice,
+} from './channels';
 
 describe('feed notices', () => {
   it('carry each store once, at its highest feedSeq of the batch', () => {
@@ -53,6 +59,14 @@ describe('feed notices', () => {
     expect(encodeCommittedFeedNotice([item('a', 1, NOTICE_ITEMS_MAX_CHARS)])).toBeUndefined();
     expect(encodeCommittedFeedNotice([{ storeId: 'a', feedSeq: 2 }])).toBeUndefined();
     expect(encodeCommittedFeedNotice([])).toBeUndefined();
+  });
+
+  it("say whether Redis holds what they announce: a projector's do, the one on commit does not", () => {
+    const appended = [{ storeId: 'a', feedSeq: 1, item: '{"feedSeq":1}' }];
+    expect(readFeedNotice(encodeFeedNotice(appended)).projected).toBe(true);
+    expect(readFeedNotice(encodeCommittedFeedNotice(appended)!).projected).toBe(false);
+    // Projectors from before the mark send neither form with it.
+    expect(readFeedNotice(JSON.stringify({ storeId: 's', feedSeq: 7 })).projected).toBe(true);
   });
 
   it('still read the one-store form older projectors send', () => {

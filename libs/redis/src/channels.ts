@@ -45,7 +45,8 @@ export function encodeFeedNotice(appended: Appended, traces: string[] = []): str
  * The notice the command service sends the moment a transaction with feed entries
  * committed, before any projector has them in Redis: only the stores whose items it
  * carries (a head without its items would only send gateways to read what is not there
- * yet), and nothing (undefined) when it carries none.
+ * yet), and nothing (undefined) when it carries none. Marked `committed: true`: unlike a
+ * projector's notice, it does not say that Redis holds the items.
  */
 export function encodeCommittedFeedNotice(appended: Appended, traces: string[] = []): string | undefined {
   return noticeOf(appended, traces, true);
@@ -77,8 +78,14 @@ function noticeOf(appended: Appended, traces: string[], carriedOnly: boolean): s
     if (chars === 0) return undefined;
     heads = Object.fromEntries(Object.keys(items).map((storeId) => [storeId, heads[storeId]!]));
   }
-  const notice: { heads: Record<string, number>; items?: Record<string, string[]>; traces?: string[] } = { heads };
+  const notice: {
+    heads: Record<string, number>;
+    items?: Record<string, string[]>;
+    traces?: string[];
+    committed?: true;
+  } = { heads };
   if (chars > 0) notice.items = items;
+  if (carriedOnly) notice.committed = true;
   // `traces`: the W3C traceparents the gateways' emits continue (only while tracing is on).
   if (traces.length) notice.traces = traces;
   return JSON.stringify(notice);
@@ -92,16 +99,22 @@ export function decodeFeedNotice(message: string): FeedNotice {
   return readFeedNotice(message).heads;
 }
 
-/** A feed-channel message with the trace contexts it carries (`traceparent` strings). */
-export function readFeedNotice(message: string): { heads: FeedNotice; traces: string[] } {
+/**
+ * A feed-channel message with the trace contexts it carries (`traceparent` strings).
+ * `projected`: a projector sent it, so Redis holds the stores' feeds up to these heads
+ * (false for the command service's notice on commit).
+ */
+export function readFeedNotice(message: string): { heads: FeedNotice; traces: string[]; projected: boolean } {
   const parsed = JSON.parse(message) as {
     heads?: Record<string, unknown>;
     items?: Record<string, unknown>;
     traces?: unknown;
+    committed?: unknown;
     storeId?: unknown;
     feedSeq?: unknown;
   };
   const traces = Array.isArray(parsed.traces) ? parsed.traces.filter((t): t is string => typeof t === 'string') : [];
+  const projected = parsed.committed !== true;
   if (parsed.heads && typeof parsed.heads === 'object') {
     const carried = parsed.items && typeof parsed.items === 'object' ? parsed.items : {};
     const heads = Object.entries(parsed.heads).map(([storeId, feedSeq]) => {
@@ -109,10 +122,10 @@ export function readFeedNotice(message: string): { heads: FeedNotice; traces: st
       const valid = Array.isArray(items) && items.length > 0 && items.every((item) => typeof item === 'string');
       return { storeId, feedSeq: Number(feedSeq), ...(valid ? { items: items as string[] } : {}) };
     });
-    return { heads, traces };
+    return { heads, traces, projected };
   }
   if (typeof parsed.storeId === 'string' && typeof parsed.feedSeq === 'number') {
-    return { heads: [{ storeId: parsed.storeId, feedSeq: parsed.feedSeq }], traces };
+    return { heads: [{ storeId: parsed.storeId, feedSeq: parsed.feedSeq }], traces, projected };
   }
   throw new Error('not a feed notice');
 }

@@ -8,7 +8,7 @@ import { ReadModels, ReadModelsRecovering } from '../read/read-models.service';
 import { visibleTo } from '../read/scope';
 import { contextOf, inSpan, linksTo, SpanKind } from '@lastmeter/kafka';
 import { GatewayMetrics } from './gateway-metrics';
-import { NotificationHub } from './notification-hub';
+import { NotificationHub, type StoreFeedNotice } from './notification-hub';
 
 /** Items read from Redis per round trip (and so the most a `feed.items` message holds). */
 const PAGE = FEED_ITEMS_MAX;
@@ -53,10 +53,12 @@ export const SLOW_CONSUMER_MS = 5_000;
  * cursor. A notification (or a terminal connecting) only wakes the pump, and the pump
  * sends what follows the cursors in the store's feed, so the seam between backlog and live
  * cannot lose or repeat an item: items published while a backlog is being sent are
- * simply in the next round. Live, the items usually come with the projector's notice
- * (it carries them while they fit): a round takes them instead of reading Redis only when
- * they follow right on from the lowest cursor and reach the highest head announced;
- * anything else (a terminal attached, a drain, a notice without its items) reads Redis.
+ * simply in the next round. Live, the items usually come with a notice (the command
+ * service's on commit, then the projector's; both carry them while they fit): a round
+ * takes them instead of reading Redis only when they follow right on from the lowest
+ * cursor and reach the highest head announced; anything else (a terminal attached, a
+ * drain, a notice without its items) reads Redis, and goes on with the items known from
+ * notices where Redis ends (a projector may not have written them yet).
  */
 @Injectable()
 export class FeedRelay {
@@ -72,7 +74,7 @@ export class FeedRelay {
     private readonly metrics: GatewayMetrics,
   ) {
     this.maxBuffered = config.GATEWAY_MAX_BUFFERED_PACKETS;
-    hub.onFeed((storeId, head, traces, items) => this.stores.get(storeId)?.wake(traces, { head, items }));
+    hub.onFeed((storeId, notice) => this.stores.get(storeId)?.wake(notice));
     hub.onResync(() => {
       for (const pump of this.stores.values()) pump.wake();
     });
@@ -128,15 +130,21 @@ class StorePump {
   /** Trace contexts of the notices that woke the pump (tracing on): its next emits continue them. */
   private traces: string[] = [];
   /**
-   * Items the notices carried (one feedSeq after another) and not handed out yet: the
-   * next round takes them instead of reading Redis when they start right above the
-   * lowest cursor and reach the highest head a notice announced.
+   * Items the notices carried, one feedSeq after another, kept while a terminal here may
+   * still need them and Redis may not hold them yet (above the lowest cursor, or above
+   * what a projector announced): a round takes them instead of reading Redis when they
+   * start right above the lowest cursor and reach the highest head a notice announced,
+   * and a round that reads Redis goes on with them where Redis ends. So a terminal that
+   * attaches while no projector runs (Redis is behind what the others were handed on
+   * commit) is handed those items too, and holds nobody back. At most PAGE.
    */
-  private carried: FeedItem[] = [];
+  private known: FeedItem[] = [];
   /** The highest head a notice announced. */
   private noticed = 0;
+  /** The highest feedSeq Redis is known to hold: a projector announced it, or a read returned it. */
+  private projected = 0;
   /**
-   * Redis may hold items that `carried` lacks: the next round reads it. Set by every
+   * Redis may hold items that `known` lacks: the next round reads it. Set by every
    * wake that is not a notice with its items (a terminal attached, a socket drained, a
    * resync, a retry) and by a notice without them (too many to carry).
    */
@@ -153,11 +161,11 @@ class StorePump {
 
   /**
    * Makes the pump go round again; a wake while it runs makes it go round once more.
-   * `notice`: a projector's notice for the store (its head, and its items if it carried them).
+   * `notice`: a feed notice for the store (its head, and its items if it carried them).
    */
-  wake(traces: string[] = [], notice?: { head: number; items?: string[] }): void {
-    for (const traceparent of traces) if (this.traces.length < MAX_TRACES) this.traces.push(traceparent);
-    if (notice) this.carry(notice.head, notice.items);
+  wake(notice?: StoreFeedNotice): void {
+    for (const traceparent of notice?.traces ?? []) if (this.traces.length < MAX_TRACES) this.traces.push(traceparent);
+    if (notice) this.carry(notice);
     else this.unknown = true;
     this.again = true;
     if (this.running) return;
@@ -201,9 +209,10 @@ class StorePump {
     );
   }
 
-  /** Keeps a notice's items, if they are whole and follow on from those kept (else Redis is read). */
-  private carry(head: number, items: string[] | undefined): void {
+  /** Keeps a notice's items, if they are whole (else Redis is read), after those known when they follow on. */
+  private carry({ head, items, projected }: StoreFeedNotice): void {
     this.noticed = Math.max(this.noticed, head);
+    if (projected) this.projected = Math.max(this.projected, head);
     let parsed: FeedItem[];
     try {
       parsed = (items ?? []).map((item) => JSON.parse(item) as FeedItem);
@@ -215,24 +224,35 @@ class StorePump {
       this.unknown = true;
       return;
     }
-    const last = this.carried.at(-1);
-    if (last && last.feedSeq + 1 !== parsed[0]!.feedSeq) this.carried = [];
-    this.carried.push(...parsed);
-    if (this.carried.length > PAGE) this.carried.splice(0, this.carried.length - PAGE);
+    const last = this.known.at(-1)?.feedSeq;
+    if (last === undefined || parsed[0]!.feedSeq > last + 1) this.known = parsed;
+    else this.known.push(...parsed.filter((item) => item.feedSeq > last));
+    if (this.known.length > PAGE) this.known.splice(0, this.known.length - PAGE);
   }
 
-  /** The carried items after `from`, if they are all there is to send from it (see `carried`). */
-  private takeCarried(from: number): FeedItem[] | undefined {
-    if (this.unknown) return undefined;
-    const start = this.carried.findIndex((item) => item.feedSeq > from);
-    if (start < 0 || this.carried[start]!.feedSeq !== from + 1) return undefined;
-    const items = this.carried.slice(start);
-    if (items.at(-1)!.feedSeq < this.noticed) return undefined;
-    this.carried = [];
-    return items;
+  /** The known items after `from`, if they start right after it (else undefined). */
+  private knownAfter(from: number): FeedItem[] | undefined {
+    const start = this.known.findIndex((item) => item.feedSeq === from + 1);
+    return start < 0 ? undefined : this.known.slice(start);
+  }
+
+  /** Forgets the known items that every terminal here has and Redis holds. */
+  private forget(): void {
+    let floor = this.projected;
+    for (const session of this.sessions) if (!session.closed) floor = Math.min(floor, session.cursor);
+    const keep = this.known.findIndex((item) => item.feedSeq > floor);
+    this.known = keep < 0 ? [] : this.known.slice(keep);
   }
 
   private async pumpOnce(): Promise<void> {
+    try {
+      await this.sendDue();
+    } finally {
+      this.forget();
+    }
+  }
+
+  private async sendDue(): Promise<void> {
     for (;;) {
       // Terminals with a full buffer wait for their socket to drain (which wakes the pump).
       const open = [...this.sessions].filter((s) => !s.closed && s.fullSince === undefined);
@@ -241,20 +261,33 @@ class StorePump {
       // Every wake since the last read was a notice with its items, and none announced
       // anything beyond the lowest cursor: nothing to send (the projector's notice of
       // items that the command service's notice on commit brought already).
-      if (!this.unknown && this.noticed <= from) {
-        this.carried = [];
-        return;
-      }
-      // While the read models are re-projected after Redis lost data, this throws: carried items wait too.
+      if (!this.unknown && this.noticed <= from) return;
+      // While the read models are re-projected after Redis lost data, this throws: known items wait too.
       const keys = await this.models.keys();
-      let items = this.takeCarried(from);
+      let items = this.unknown ? undefined : this.knownAfter(from);
+      if (items && items.at(-1)!.feedSeq < this.noticed) items = undefined;
       this.metrics.relayRound(items ? 'notice' : 'redis');
+      let full = false;
       if (!items) {
         this.unknown = false;
         ({ items } = await readFeed(this.models.redis, keys, this.storeId, from, PAGE));
         // A full page: Redis may hold more, which the next turn reads.
-        if (items.length === PAGE) this.unknown = true;
+        full = items.length === PAGE;
+        if (full) this.unknown = true;
+        const read = items.at(-1)?.feedSeq ?? from;
+        this.projected = Math.max(this.projected, read);
+        // Where Redis ends, the items known from notices on commit go on (no projector has them yet).
+        const more = full ? undefined : this.knownAfter(read);
+        if (more) {
+          items = [...items, ...more];
+          // Never more than a page at once (a `feed.items` holds at most that): the next turn sends the rest.
+          if (items.length > PAGE) {
+            items = items.slice(0, PAGE);
+            full = true;
+          }
+        }
       }
+      if (items.length === 0) return;
       if (items.length === 1) {
         // Live, one item at a time (the usual case): one `feed`, whatever the terminals take.
         this.deliver(open, items[0]!);
@@ -265,7 +298,7 @@ class StorePump {
         // The fan-out latency of an item is observed once: by `deliver` when it has terminals too.
         if (batching.length > 0) this.deliverPage(batching, items, single.length === 0);
       }
-      if (items.length < PAGE) return;
+      if (!full) return;
     }
   }
 

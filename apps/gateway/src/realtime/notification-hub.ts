@@ -5,11 +5,20 @@ import type { Announcement } from '@lastmeter/read-models';
 import { REDIS, announcementChannel, feedChannel, readFeedNotice } from '@lastmeter/redis';
 
 /**
- * `traces`: the W3C traceparents of the projections that appended the items (tracing on).
- * `items`: the store's new items as stored (JSON), the last at `feedSeq`, when the notice
- * carried them.
+ * What a feed notice says about one store. `head`: its highest new feedSeq. `items`: its
+ * new items as stored (JSON), the last at `head`, when the notice carried them.
+ * `projected`: a projector sent it, so Redis holds the feed up to `head` (not so for the
+ * command service's notice on commit). `traces`: the W3C traceparents of the writes that
+ * appended the items (tracing on).
  */
-type FeedListener = (storeId: string, feedSeq: number, traces: string[], items?: string[]) => void;
+export interface StoreFeedNotice {
+  head: number;
+  items?: string[];
+  projected: boolean;
+  traces: string[];
+}
+
+type FeedListener = (storeId: string, notice: StoreFeedNotice) => void;
 type AnnouncementListener = (announcement: Announcement) => void;
 
 /**
@@ -61,9 +70,10 @@ export class NotificationHub implements OnApplicationBootstrap, OnApplicationShu
     subscriber.on('message', (channel: string, message: string) => {
       try {
         if (channel === feed) {
-          const { heads, traces } = readFeedNotice(message);
+          const { heads, traces, projected } = readFeedNotice(message);
           for (const { storeId, feedSeq, items } of heads) {
-            for (const listener of this.feedListeners) listener(storeId, feedSeq, traces, items);
+            const notice: StoreFeedNotice = { head: feedSeq, items, projected, traces };
+            for (const listener of this.feedListeners) listener(storeId, notice);
           }
         } else if (channel === announcements) {
           const announcement = JSON.parse(message) as Announcement;

@@ -1,0 +1,75 @@
+/**
+ * Probe (not a scenario): the gateway's fan-out alone. The whole stack runs, 1,000
+ * terminals in 10 stores are connected, and the probe publishes, straight on the feed
+ * channel, the notice the command service would send on commit (items made from a real
+ * publish's, with the next feedSeq): nothing else runs while the gateway writes. Timed
+ * from the PUBLISH to the last terminal, against bare Socket.IO's broadcast to the same
+ * number of clients in the same run.
+ * `node dist/bench/probes/fanout-alone.js [terminals] [rounds]`
+ */
+import Redis from 'ioredis';
+import { feedChannel } from '@lastmeter/redis';
+import { bareFanout } from '../fanout-floor.bench';
+import { awaitDelivery, Fleet, msSince } from '../lib/fleet';
+import { summary } from '../lib/results';
+import { draftNotices, publish, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
+import { benchInfra, runMain } from '../support';
+
+async function main(): Promise<void> {
+  const terminals = Number(process.argv[2] ?? 1000);
+  const rounds = Number(process.argv[3] ?? 30);
+  const infra = await benchInfra();
+  const stack = await startStack(infra);
+  const fleet = Fleet.for(terminals);
+  const redis = new Redis(infra.redisUrl);
+  const sub = new Redis(infra.redisUrl);
+  try {
+    const stores = await setUpStores(stack, 10);
+    await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, terminals));
+    // One real publish: its notice on commit is the template.
+    const notices: string[] = [];
+    await sub.subscribe(feedChannel(stack.prefix));
+    sub.on('message', (_channel: string, message: string) => notices.push(message));
+    const [draft] = await draftNotices(stack, 1);
+    await publish(stack, draft!);
+    await awaitDelivery(fleet, [draft!], terminals);
+    await untilQuiet(stack, 1_000);
+    const template = JSON.parse(notices.find((n) => n.includes('"items"'))!) as {
+      heads: Record<string, number>;
+      items: Record<string, string[]>;
+    };
+    const samples: number[] = [];
+    for (let round = 0; round < rounds + 3; round++) {
+      const id = `00000000-0000-4000-8000-${String(round).padStart(12, '0')}`;
+      const heads: Record<string, number> = {};
+      const items: Record<string, string[]> = {};
+      for (const [storeId, [stored]] of Object.entries(template.items)) {
+        const item = JSON.parse(stored!) as { feedSeq: number; communication: { id: string } };
+        item.feedSeq = template.heads[storeId]! + round + 1;
+        item.communication.id = id;
+        heads[storeId] = item.feedSeq;
+        items[storeId] = [JSON.stringify(item)];
+      }
+      const notice = JSON.stringify({ heads, items });
+      const t0 = process.hrtime.bigint();
+      await redis.publish(feedChannel(stack.prefix), notice);
+      const delivered = (await awaitDelivery(fleet, [id], terminals)).get(id)!;
+      if (round >= 3) samples.push(msSince(t0, delivered.last));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const alone = summary(samples);
+    await fleet.close();
+    const bare = summary(await bareFanout('socketio', terminals, rounds));
+    console.log(
+      JSON.stringify({ terminals, rounds, gatewayAlone: alone, bareSocketIo: bare, ratioP50: alone.p50 / bare.p50 }),
+    );
+  } finally {
+    await fleet.close().catch(() => undefined);
+    redis.disconnect();
+    sub.disconnect();
+    await stack.stop();
+    await infra.stop();
+  }
+}
+
+runMain(main);
