@@ -1,8 +1,11 @@
 import request from 'supertest';
 import { io, type Socket } from 'socket.io-client';
 import {
+  isRetryable,
+  READ_MODELS_UNAVAILABLE,
   TERMINAL_NAMESPACE,
   topicNames,
+  type Ack,
   type DomainEvent,
   type FeedItems,
   type FeedMessage,
@@ -451,6 +454,39 @@ describe('two gateways', () => {
       expect(revoked).toBe(2);
     });
     expect(other.client.socket.connected).toBe(true);
+  });
+
+  it('answers a fact on an item handed out on commit by the other gateway as retryable while no projector has it, and takes it after', async () => {
+    const store = await api.store('N3', north);
+    const device = await api.terminal(store);
+    const first = await terminal(store, { token: device.token });
+    await apps.projector.stop();
+    let moved: TerminalClient;
+    let early: string;
+    try {
+      early = await api.publish({ title: 'Handed out on commit', audience: { storeIds: [store] } });
+      await eventually(() => expect(idsOf(first.received)).toContain(early));
+      const held = { cursor: first.client.position, epoch: first.hello.epoch };
+      first.client.close();
+      // The same device on the other gateway, with what it holds: Redis has not got that far.
+      moved = new TerminalClient({
+        url: apps.gateway2!.url,
+        token: device.token,
+        cursors: new MemoryCursorStore(held),
+      });
+      clients.push(moved);
+      expect((await moved.connect()).headSeq).toBeLessThan(held.cursor);
+      const ack = (await moved.socket
+        .timeout(10_000)
+        .emitWithAck('receipt', { communicationId: early, kind: 'read', revision: 1 })) as Ack;
+      expect(ack).toEqual({ ok: false, error: { message: READ_MODELS_UNAVAILABLE } });
+      expect(isRetryable(ack.error)).toBe(true);
+    } finally {
+      apps.projector = await startApp('projector', ns.env);
+    }
+    await eventually(async () => {
+      expect(await moved.receipt({ communicationId: early, kind: 'read', revision: 1 })).toEqual({ ok: true });
+    });
   });
 
   it('shows a crashed gateway’s terminals offline (its heartbeat stops)', async () => {

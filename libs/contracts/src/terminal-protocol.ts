@@ -162,7 +162,7 @@ export const SCREEN_READ_ONLY = 'a screen only reads: it sends nothing to the ga
 /**
  * The ack error of a fact the gateway could not check against the store's feed because
  * its read models are unavailable for a moment (Redis failing over, or re-projected after
- * losing data). Nothing was recorded; resend shortly.
+ * losing data, or behind the cursor the terminal holds). Nothing was recorded; resend shortly.
  */
 export const READ_MODELS_UNAVAILABLE =
   'not checked: the read models are unavailable for a moment (Redis failing over or being rebuilt); resend shortly';

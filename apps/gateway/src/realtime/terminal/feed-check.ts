@@ -4,10 +4,10 @@
  * revision newer than the communication's.
  */
 import { Injectable } from '@nestjs/common';
-import { factContexts } from '@lastmeter/read-models';
+import { factContexts, feedHead } from '@lastmeter/read-models';
 import { ReadModels } from '../../read/read-models.service';
 import { FeedRelay, type TerminalSession } from '../feed-relay';
-import { InvalidMessage, Rejected } from './message';
+import { InvalidMessage, ReadModelsBehind, Rejected } from './message';
 
 /**
  * Re-checks of a fact that would be refused, before it is: the projector may be catching
@@ -45,7 +45,10 @@ export class FeedCheck {
    * Refuses the fact unless the communication was in the terminal's store feed and
    * `revision` is not newer than its current one. Both are written before the feed item
    * goes out (`beforeFeed`), but a Redis failover can drop them for a moment: a fact
-   * that would be refused is re-checked a few times first (RECHECK_WAITS_MS).
+   * that would be refused is re-checked a few times first (RECHECK_WAITS_MS). If it
+   * still would, while the store's feed in Redis ends below the terminal's cursor (it
+   * was handed items on commit, by another gateway, that no projector has written yet),
+   * it is answered as retryable (ReadModelsBehind), not refused.
    */
   async requireInFeed(session: TerminalSession, communicationId: string, revision: number): Promise<void> {
     const [problem] = await this.check(session, [{ communicationId, revision }]);
@@ -67,9 +70,13 @@ export class FeedCheck {
       this.remembered(session.storeId, facts[i], now) ||
       this.relay.handedOut(session.storeId, facts[i].communicationId, facts[i].revision);
     let open = facts.flatMap((_, i) => (known(i) ? [] : [i]));
+    let behind: boolean | undefined;
     for (let attempt = 0; open.length > 0; attempt++) {
       const ids = [...new Set(open.map((i) => facts[i].communicationId))];
-      const contexts = await factContexts(this.models.redis, await this.models.keys(), ids, session.storeId);
+      const keys = await this.models.keys();
+      const contexts = await factContexts(this.models.redis, keys, ids, session.storeId);
+      const last = attempt === RECHECK_WAITS_MS.length;
+      if (last) behind = (await feedHead(this.models.redis, keys, session.storeId)) < session.cursor;
       const byId = new Map(ids.map((id, j) => [id, contexts[j]]));
       const again: number[] = [];
       for (const i of open) {
@@ -77,7 +84,8 @@ export class FeedCheck {
         const { targeted, revision: current } = byId.get(communicationId)!;
         if (targeted && current !== undefined && revision <= current) {
           this.remember(session.storeId, communicationId, current);
-        } else if (attempt < RECHECK_WAITS_MS.length) again.push(i);
+        } else if (!last) again.push(i);
+        else if (behind) problems[i] = new ReadModelsBehind(`store ${session.storeId}: feed not projected this far`);
         else if (!targeted) problems[i] = new Rejected(`communication ${communicationId} is not in this store's feed`);
         else {
           problems[i] = new InvalidMessage({

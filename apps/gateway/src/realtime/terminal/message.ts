@@ -25,6 +25,13 @@ export interface TerminalMessageHandler {
 /** Refused with a message only (no field errors); nothing is written. */
 export class Rejected extends Error {}
 
+/**
+ * Not checked: the store's feed in Redis is behind what the terminal holds (it was handed
+ * items on commit, by another gateway, before a projector wrote them). Answered as
+ * READ_MODELS_UNAVAILABLE: nothing is written, resend shortly.
+ */
+export class ReadModelsBehind extends Error {}
+
 /** Refused with per-field errors; nothing is written. */
 export class InvalidMessage extends Error {
   constructor(readonly fields: Record<string, string[]>) {
@@ -84,8 +91,8 @@ export function ackOf(outcome: { duplicate: boolean } | Error, session: Terminal
   ) {
     return { ok: false, error: { message: outcome.message } };
   }
-  // The feed check could not read Redis (failing over, or re-projected): resend shortly.
-  if (outcome instanceof ReadModelsRecovering || isRedisUnavailable(outcome)) {
+  // The feed check could not read Redis (failing over, or re-projected), or Redis is behind: resend shortly.
+  if (outcome instanceof ReadModelsRecovering || outcome instanceof ReadModelsBehind || isRedisUnavailable(outcome)) {
     return { ok: false, error: { message: READ_MODELS_UNAVAILABLE } };
   }
   logger?.warn(`message from ${session.terminalId} not recorded: ${outcome.message}`);
