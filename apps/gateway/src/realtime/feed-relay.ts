@@ -262,14 +262,18 @@ class StorePump {
       // anything beyond the lowest cursor: nothing to send (the projector's notice of
       // items that the command service's notice on commit brought already).
       if (!this.unknown && this.noticed <= from) return;
+      // This round reads Redis if anything before it said so. Taken now, before the first
+      // await: a wake from here on (a terminal attaching, not among `open`) is for the
+      // next round, which must read Redis for it.
+      const unknown = this.unknown;
+      this.unknown = false;
       // While the read models are re-projected after Redis lost data, this throws: known items wait too.
       const keys = await this.models.keys();
-      let items = this.unknown ? undefined : this.knownAfter(from);
+      let items = unknown ? undefined : this.knownAfter(from);
       if (items && items.at(-1)!.feedSeq < this.noticed) items = undefined;
       this.metrics.relayRound(items ? 'notice' : 'redis');
       let full = false;
       if (!items) {
-        this.unknown = false;
         ({ items } = await readFeed(this.models.redis, keys, this.storeId, from, PAGE));
         // A full page: Redis may hold more, which the next turn reads.
         full = items.length === PAGE;
