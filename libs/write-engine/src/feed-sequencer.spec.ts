@@ -21,6 +21,8 @@ class Instance {
   readonly sequencer: FeedSequencer;
   /** What the notifier was told committed, one list of chunks per transaction. */
   readonly notices: FeedChunk[][] = [];
+  /** The trace contexts each notice carried. */
+  readonly noticeTraces: string[][] = [];
   /** Every event the log holds, to replay into a restarted instance. */
   readonly log: Array<{ event: DomainEvent; partition: number }> = [];
   private readonly versions = new Map<string, number>();
@@ -35,7 +37,12 @@ class Instance {
       WriteMetrics.none(),
       this.clock,
       feedInDecision,
-      { committed: (chunks) => this.notices.push(chunks) },
+      {
+        committed: (chunks, traces = []) => {
+          this.notices.push(chunks);
+          this.noticeTraces.push(traces);
+        },
+      },
     );
     this.sequencer.onApplicationBootstrap();
   }
@@ -78,6 +85,7 @@ class Instance {
   async decide(
     drafts: Array<{ type: 'communication.published' | 'communication.retracted'; id: string; data: object }>,
     partition = 2,
+    trace?: Record<string, string>,
   ) {
     const view = this.store.stage();
     const events = drafts.map(({ type, id, data }) => {
@@ -92,15 +100,19 @@ class Instance {
     });
     const writer = await this.writers.writerFor(partition);
     return writer.serialize(() =>
-      this.sequencer.withinDecision(changed, async (feed, member) => {
-        await writer.append({ events, commandOffset: '1', feed, member });
-        for (const event of events) {
-          this.log.push({ event, partition });
-          this.store.apply(event, partition);
-          this.versions.set(event.aggregateId, event.aggregateVersion);
-        }
-        return { feed, member };
-      }),
+      this.sequencer.withinDecision(
+        changed,
+        async (feed, member) => {
+          await writer.append({ events, commandOffset: '1', feed, member });
+          for (const event of events) {
+            this.log.push({ event, partition });
+            this.store.apply(event, partition);
+            this.versions.set(event.aggregateId, event.aggregateVersion);
+          }
+          return { feed, member };
+        },
+        trace,
+      ),
     );
   }
 
@@ -390,6 +402,17 @@ describe('FeedSequencer', () => {
       // The next change numbers on from the ledger the decision updated.
       const retracted = await a.decide([{ type: 'communication.retracted', id: 'c1', data: { reason: 'wrong' } }]);
       expect(about(retracted.feed)).toEqual(everyStore(2));
+    });
+
+    it("gives the notice on commit the decision's trace context, the one its feed records carry", async () => {
+      const { a } = await joined();
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const carried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }], 2, {
+        traceparent,
+      });
+      expect(carried.feed.length).toBeGreaterThan(0);
+      expect(a.notices.at(-1)).toEqual(carried.feed);
+      expect(a.noticeTraces.at(-1)).toEqual([traceparent]);
     });
 
     it('tells the notifier of each feed transaction once it committed, whoever appended it, and never of one that failed', async () => {

@@ -340,10 +340,13 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
    * when the plan exceeds MAX_ENTRIES_PER_DECISION or when no group member is known
    * (`commit` gets no member then, and carries no feed). When every
    * owned partition was planned, the passes have nothing left to do for `changed`.
+   * `trace`: the trace context the decision gives its feed records (tracing on), which
+   * the notice on commit carries too, so the gateways' emits continue the publish's trace.
    */
   async withinDecision<T>(
     changed: VersionedCommunication[],
     commit: (feed: FeedChunk[], member?: GroupMember) => Promise<T>,
+    trace?: Record<string, string>,
   ): Promise<T> {
     // The member and the partitions it owns, read together (a rebalance changes both).
     const member = this.writers.member();
@@ -389,7 +392,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         throw error;
       }
       for (const entry of planned) this.ledger.apply(entry);
-      this.committed(chunks, traceHeaders());
+      this.committed(chunks, trace ?? traceHeaders());
       // Every owned partition planned: `commit` applied the decision, which marked the
       // communications for a pass that would now find nothing to do.
       if (ready.length === owned.length && ready.every((writer) => !this.unsure.has(writer.partition))) {

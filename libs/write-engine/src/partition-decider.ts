@@ -191,20 +191,24 @@ export class PartitionDecider implements SystemDecider {
     const events = decided.flatMap(({ decision }) => decision.events);
     // The publishes, revisions, retractions and expiries decided here carry their feed
     // entries in the same transaction, for the feed partitions this instance owns.
-    await this.feed.withinDecision(this.changedCommunications(view, events, partition), async (feed, member) => {
-      try {
-        await writer.append({
-          events,
-          commandOffset: (BigInt(last) + 1n).toString(),
-          credentials,
-          ...(feed.length > 0 ? { feed, feedTrace, member } : {}),
-        });
-      } finally {
-        for (const span of spans) span.end();
-      }
-      for (const change of credentials) this.credentials.apply(change);
-      for (const event of events) this.store.apply(upcast(event), partition);
-    });
+    await this.feed.withinDecision(
+      this.changedCommunications(view, events, partition),
+      async (feed, member) => {
+        try {
+          await writer.append({
+            events,
+            commandOffset: (BigInt(last) + 1n).toString(),
+            credentials,
+            ...(feed.length > 0 ? { feed, feedTrace, member } : {}),
+          });
+        } finally {
+          for (const span of spans) span.end();
+        }
+        for (const change of credentials) this.credentials.apply(change);
+        for (const event of events) this.store.apply(upcast(event), partition);
+      },
+      feedTrace,
+    );
     for (const [requestId, outcome] of refused) this.rememberRefusal(requestId, outcome);
     await Promise.all(
       decided
