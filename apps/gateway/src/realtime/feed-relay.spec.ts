@@ -3,7 +3,7 @@ import type { FeedItem } from '@lastmeter/read-models';
 import type { ReadModels } from '../read/read-models.service';
 import { FeedRelay, type TerminalSession } from './feed-relay';
 import type { GatewayMetrics } from './gateway-metrics';
-import type { NotificationHub } from './notification-hub';
+import type { NotificationHub, StoreFeedNotice } from './notification-hub';
 
 /**
  * The relay's rounds against an in-memory store feed (the two Redis commands `readFeed`
@@ -68,7 +68,48 @@ function terminal(id: string, cursor: number) {
   return { session, received };
 }
 
+/** A relay over `feed` whose notices and resyncs the test sends itself. */
+function relayOver(feed: FeedItem[]) {
+  let onFeed!: (storeId: string, notice: StoreFeedNotice) => void;
+  let onResync!: () => void;
+  const models = {
+    redis: redisOver(feed),
+    keys: async () => ({ model: (name: string, id: string) => `${name}:${id}` }),
+  } as unknown as ReadModels;
+  const hub = {
+    onFeed: (listener: typeof onFeed) => (onFeed = listener),
+    onResync: (listener: typeof onResync) => (onResync = listener),
+  } as unknown as NotificationHub;
+  const config = { GATEWAY_MAX_BUFFERED_PACKETS: 100 } as AppConfig<'gateway'>;
+  const metrics = new Proxy({}, { get: () => () => undefined }) as GatewayMetrics;
+  const relay = new FeedRelay(models, hub, config, metrics);
+  return { relay, notice: (notice: StoreFeedNotice) => onFeed(STORE, notice), resync: () => onResync() };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
 describe('FeedRelay', () => {
+  it('hands a terminal attaching while no projector runs the items the others were handed on commit, after a resync too', async () => {
+    // Redis has 1–3 (the projector stopped there); item 4 is committed and announced on commit only.
+    const { relay, notice, resync } = relayOver([1, 2, 3].map(item));
+    const first = terminal('a', 3);
+    relay.attach(first.session);
+    await settle();
+    notice({ head: 4, items: [JSON.stringify(item(4))], projected: false, traces: [] });
+    await settle();
+    expect(first.received).toEqual([4]);
+    // A resync reads Redis after the lowest cursor (4): nothing there, and Redis's head is still 3.
+    resync();
+    await settle();
+    const late = terminal('c', 3);
+    relay.attach(late.session);
+    await settle();
+    expect(late.received).toEqual([4]);
+    expect(first.received).toEqual([4]);
+  });
+
   it('serves a terminal that attached while a round waited for the read models (the next round reads Redis for it)', async () => {
     const feed = [1, 2, 3].map(item);
     let release!: () => void;

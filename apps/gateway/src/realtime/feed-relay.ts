@@ -274,14 +274,15 @@ class StorePump {
       this.metrics.relayRound(items ? 'notice' : 'redis');
       let full = false;
       if (!items) {
-        ({ items } = await readFeed(this.models.redis, keys, this.storeId, from, PAGE));
+        let headSeq: number;
+        ({ items, headSeq } = await readFeed(this.models.redis, keys, this.storeId, from, PAGE));
+        // Its head, not `from`: a terminal may hold a cursor beyond what Redis has.
+        this.projected = Math.max(this.projected, headSeq);
         // A full page: Redis may hold more, which the next turn reads.
         full = items.length === PAGE;
         if (full) this.unknown = true;
-        const read = items.at(-1)?.feedSeq ?? from;
-        this.projected = Math.max(this.projected, read);
         // Where Redis ends, the items known from notices on commit go on (no projector has them yet).
-        const more = full ? undefined : this.knownAfter(read);
+        const more = full ? undefined : this.knownAfter(items.at(-1)?.feedSeq ?? from);
         if (more) {
           items = [...items, ...more];
           // Never more than a page at once (a `feed.items` holds at most that): the next turn sends the rest.
