@@ -8,7 +8,7 @@
  * `node dist/bench/probes/fanout-alone.js [terminals] [rounds]`
  */
 import Redis from 'ioredis';
-import { feedChannel } from '@lastmeter/redis';
+import { encodeCommittedFeedNotice, feedChannel, readFeedNotice } from '@lastmeter/redis';
 import { bareFanout } from '../fanout-floor.bench';
 import { awaitDelivery, Fleet, msSince } from '../lib/fleet';
 import { summary } from '../lib/results';
@@ -34,23 +34,19 @@ async function main(): Promise<void> {
     await publish(stack, draft!);
     await awaitDelivery(fleet, [draft!], terminals);
     await untilQuiet(stack, 1_000);
-    const template = JSON.parse(notices.find((n) => n.includes('"items"'))!) as {
-      heads: Record<string, number>;
-      items: Record<string, string[]>;
-    };
+    // The stores whose items the notice on commit carried, one item each (a publish).
+    const template = readFeedNotice(notices.find((n) => n.includes('"items"'))!).heads.filter((h) => h.items);
     const samples: number[] = [];
     for (let round = 0; round < rounds + 3; round++) {
       const id = `00000000-0000-4000-8000-${String(round).padStart(12, '0')}`;
-      const heads: Record<string, number> = {};
-      const items: Record<string, string[]> = {};
-      for (const [storeId, [stored]] of Object.entries(template.items)) {
-        const item = JSON.parse(stored!) as { feedSeq: number; communication: { id: string } };
-        item.feedSeq = template.heads[storeId]! + round + 1;
+      const appended = template.map(({ storeId, feedSeq, items }) => {
+        const item = JSON.parse(items![0]!) as { feedSeq: number; communication: { id: string } };
+        item.feedSeq = feedSeq + round + 1;
         item.communication.id = id;
-        heads[storeId] = item.feedSeq;
-        items[storeId] = [JSON.stringify(item)];
-      }
-      const notice = JSON.stringify({ heads, items });
+        return { storeId, feedSeq: item.feedSeq, item: JSON.stringify(item) };
+      });
+      // As the command service sends it (committed: Redis does not hold these items).
+      const notice = encodeCommittedFeedNotice(appended)!;
       const t0 = process.hrtime.bigint();
       await redis.publish(feedChannel(stack.prefix), notice);
       const delivered = (await awaitDelivery(fleet, [id], terminals)).get(id)!;
