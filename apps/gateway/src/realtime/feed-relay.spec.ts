@@ -68,13 +68,20 @@ function terminal(id: string, cursor: number) {
   return { session, received };
 }
 
-/** A relay over `feed` whose notices and resyncs the test sends itself. */
-function relayOver(feed: FeedItem[]) {
+/**
+ * A relay over `feed` whose notices and resyncs the test sends itself. `beforeKeys`: what
+ * each call of the read models' `keys()` waits for first (its call number given).
+ */
+function relayOver(feed: FeedItem[], beforeKeys: (call: number) => Promise<void> = async () => undefined) {
   let onFeed!: (storeId: string, notice: StoreFeedNotice) => void;
   let onResync!: () => void;
+  let calls = 0;
   const models = {
     redis: redisOver(feed),
-    keys: async () => ({ model: (name: string, id: string) => `${name}:${id}` }),
+    keys: async () => {
+      await beforeKeys(calls++);
+      return { model: (name: string, id: string) => `${name}:${id}` };
+    },
   } as unknown as ReadModels;
   const hub = {
     onFeed: (listener: typeof onFeed) => (onFeed = listener),
@@ -83,7 +90,12 @@ function relayOver(feed: FeedItem[]) {
   const config = { GATEWAY_MAX_BUFFERED_PACKETS: 100 } as AppConfig<'gateway'>;
   const metrics = new Proxy({}, { get: () => () => undefined }) as GatewayMetrics;
   const relay = new FeedRelay(models, hub, config, metrics);
-  return { relay, notice: (notice: StoreFeedNotice) => onFeed(STORE, notice), resync: () => onResync() };
+  return {
+    relay,
+    notice: (notice: StoreFeedNotice) => onFeed(STORE, notice),
+    resync: () => onResync(),
+    keysCalls: () => calls,
+  };
 }
 
 const settle = async () => {
@@ -111,21 +123,9 @@ describe('FeedRelay', () => {
   });
 
   it('serves a terminal that attached while a round waited for the read models (the next round reads Redis for it)', async () => {
-    const feed = [1, 2, 3].map(item);
     let release!: () => void;
     const firstKeys = new Promise<void>((resolve) => (release = resolve));
-    let calls = 0;
-    const models = {
-      redis: redisOver(feed),
-      keys: async () => {
-        if (calls++ === 0) await firstKeys;
-        return { model: (name: string, id: string) => `${name}:${id}` };
-      },
-    } as unknown as ReadModels;
-    const hub = { onFeed: () => undefined, onResync: () => undefined } as unknown as NotificationHub;
-    const config = { GATEWAY_MAX_BUFFERED_PACKETS: 100 } as AppConfig<'gateway'>;
-    const metrics = new Proxy({}, { get: () => () => undefined }) as GatewayMetrics;
-    const relay = new FeedRelay(models, hub, config, metrics);
+    const { relay, keysCalls } = relayOver([1, 2, 3].map(item), (call) => (call === 0 ? firstKeys : Promise.resolve()));
 
     const first = terminal('a', 0);
     relay.attach(first.session);
@@ -134,10 +134,10 @@ describe('FeedRelay', () => {
     const second = terminal('b', 0);
     relay.attach(second.session);
     release();
-    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    await settle();
 
     expect(first.received).toEqual([1, 2, 3]);
     expect(second.received).toEqual([1, 2, 3]);
-    expect(calls).toBe(2);
+    expect(keysCalls()).toBe(2);
   });
 });
