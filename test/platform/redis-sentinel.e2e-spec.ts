@@ -1,6 +1,3 @@
-/**
- * @exclusive It starts Redis servers and sentinels of its own and fails one over. (test/setup/e2e-environment.ts)
- */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -21,6 +18,9 @@ import { bearer, Publisher } from '../support/write-api';
  * Sentinels, the apps on `redis+sentinel://`. The master is killed with SIGKILL under
  * connected terminals; the Sentinels promote the replica, every app follows it, and
  * terminals get every item once and in order, before and after.
+ *
+ * Not `@exclusive`: its Redis servers and Sentinels are its own, on ports of their own, and
+ * start in milliseconds; another suite's load only makes the failover take longer.
  */
 const root = mkdtempSync(join(requireEnv('LASTMETER_TEST_ROOT'), 'sentinel-'));
 let redis: LocalRedisSentinelSet;

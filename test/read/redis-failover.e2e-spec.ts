@@ -1,6 +1,3 @@
-/**
- * @exclusive It starts Redis servers and sentinels of its own and fails one over. (test/setup/e2e-environment.ts)
- */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -30,6 +27,9 @@ import { bearer, Publisher } from '../support/write-api';
  * master is killed and the replica promoted, as Sentinel would. The projector's Kafka
  * offsets are past what the new master holds, and `intact` survived (it was replicated
  * long before): the positions alone must bring the read models back to the log.
+ *
+ * Not `@exclusive`: its Redis servers and proxies are its own, on ports of their own;
+ * another suite's load only makes the recovery take longer.
  */
 const root = mkdtempSync(join(requireEnv('LASTMETER_TEST_ROOT'), 'failover-'));
 let master: LocalRedis;
