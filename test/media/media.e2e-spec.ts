@@ -17,7 +17,7 @@ import {
   type StoreCompliance,
 } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
-import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { startApp, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
@@ -579,6 +579,46 @@ describe('head office attachments on communications', () => {
     expect(then.status).toBe(200);
     expect(then.body.attachments.map((a: { mediaId: string }) => a.mediaId)).toEqual([pdf.mediaId, poster.mediaId]);
     expect(then.body.cover).toEqual(refOf(poster));
+  });
+
+  it('opens an attachment of an item handed out on commit once the projection has it: 503 with Retry-After while none runs, another store 404', async () => {
+    const pdf = (await upload(api.token('hq-editor'), guide, 'Checklist.pdf')).body as MediaUploaded;
+    const received = await tablet(terminalA);
+    const drafted = await request(apps.command.url)
+      .post('/v1/communications')
+      .set(editor())
+      .send({
+        kind: 'notice',
+        title: 'Checklist before the projector',
+        body: 'See the attached checklist',
+        audience: { storeIds: [storeA] },
+        attachments: [{ mediaId: pdf.mediaId }],
+      });
+    expect(drafted.status).toBe(201);
+    const id = drafted.body.id as string;
+    // The draft is in the read models (its media among them) before the projector stops.
+    await eventually(async () =>
+      expect((await request(apps.gateway.url).get(`/v1/communications/${id}`).set(editor())).status).toBe(200),
+    );
+    const open = (token: string) => request(apps.gateway.url).get(`/v1/media/${pdf.mediaId}`).set(bearer(token));
+    await apps.projector.stop();
+    try {
+      // The tablet gets the item on commit; Redis has not got the store's targeting.
+      await api.send('post', `/v1/communications/${id}/publish`);
+      await eventually(() => expect(itemsOf(received, id)).toHaveLength(1));
+      const behind = await open(terminalA);
+      expect({ status: behind.status, retryAfter: behind.headers['retry-after'] }).toEqual({
+        status: 503,
+        retryAfter: '1',
+      });
+      expect(behind.body.message).toMatch(/not caught up/);
+      // Nothing is outstanding for another store: its answer is the plain 404.
+      expect((await open(terminalB)).status).toBe(404);
+    } finally {
+      apps.projector = await startApp('projector', ns.env);
+    }
+    await eventually(async () => expect((await open(terminalA)).status).toBe(200));
+    expect((await open(terminalB)).status).toBe(404);
   });
 
   it('shows media of a role-restricted communication only to terminals serving the role', async () => {

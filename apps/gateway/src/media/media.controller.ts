@@ -27,8 +27,9 @@ import {
 } from '@lastmeter/contracts';
 import { Answer, RawAnswer, Refuses } from '@lastmeter/platform';
 import { MediaLibrary, uploadedOf, type MediaVariant } from '@lastmeter/media';
-import { communicationsUsing, factContexts, getCommunication } from '@lastmeter/read-models';
-import { ReadModels } from '../read/read-models.service';
+import { communicationsUsing, factContexts, feedHead, getCommunication } from '@lastmeter/read-models';
+import { ReadModels, ReadModelsBehind } from '../read/read-models.service';
+import { UnprojectedFeeds } from '../realtime/unprojected-feeds';
 import { HQ_READERS, isStoreScoped, mayShow, mediaOwnerOf, STORE_READERS } from '../read/scope';
 import { MediaVariantQuery, SignedMediaQuery, SweepQuery } from './media.dto';
 import { MediaSweeper } from './media-sweeper';
@@ -40,6 +41,13 @@ const id = new ParseUUIDPipe();
 /** Head office composes with media; stores upload evidence and report photos. Analysts only read. */
 const UPLOADERS = ['hq-admin', 'hq-editor', 'agency', ...STORE_READERS] as const;
 const READERS = [...HQ_READERS, 'agency', ...STORE_READERS] as const;
+
+const BEHIND = [
+  503,
+  "A store's token, for a communication its feed was handed on commit that the read models have not caught up with yet: retry after Retry-After seconds",
+] as [number, string];
+/** Waits between checks of a store's access while its feed is not projected as far as announced (about 1.9 s). */
+const RECHECK_WAITS_MS = [100, 250, 500, 1_000];
 
 /**
  * Media (docs/media.md): uploads checked and stored by `libs/media`, served only to readers
@@ -55,6 +63,7 @@ export class MediaController {
     private readonly models: ReadModels,
     private readonly uploads: ResumableUploads,
     private readonly sweeper: MediaSweeper,
+    private readonly unprojected: UnprojectedFeeds,
   ) {}
 
   @All(['uploads', 'uploads/*id'])
@@ -120,6 +129,7 @@ export class MediaController {
   @Get(':id')
   @Roles(...READERS)
   @ApiOperation({ summary: 'The bytes of a medium (or its thumbnail), for readers allowed to see it' })
+  @Refuses(BEHIND)
   @RawAnswer(MEDIA_TYPES, 'The bytes (`Content-Disposition` names the file; thumbnails are JPEG)')
   async content(
     @Param('id', id) mediaId: string,
@@ -134,6 +144,7 @@ export class MediaController {
   @Get(':id/info')
   @Roles(...READERS)
   @ApiOperation({ summary: 'The record of a medium: type, size, dimensions, owner, thumbnail' })
+  @Refuses(BEHIND)
   @Answer('MediaRecord')
   async info(@Param('id', id) mediaId: string, @CurrentClaims() claims: TokenClaims): Promise<MediaRecord> {
     return this.readable(mediaId, claims);
@@ -146,6 +157,7 @@ export class MediaController {
     description:
       'A gateway path (`/v1/media/:id/content?…`, relative), or with MEDIA_S3_DIRECT_LINKS a presigned URL of the bucket.',
   })
+  @Refuses(BEHIND)
   @Answer('MediaLink')
   async link(
     @Param('id', id) mediaId: string,
@@ -191,6 +203,35 @@ export class MediaController {
   private async mayRead(claims: TokenClaims, record: MediaRecord): Promise<boolean> {
     if (!isStoreScoped(claims)) return true;
     if (record.owner.kind === 'store') return record.owner.storeId === claims.storeId;
+    return this.attachedForStore(claims, record);
+  }
+
+  /**
+   * Whether the head office medium belongs to a communication the store's feed carried.
+   * Terminals get a new item the moment its transaction commits, before a projector has
+   * written the store's targeting to Redis: while the store's feed there ends below what
+   * was announced on commit (UnprojectedFeeds), a "no" is checked again for about 1.9 s,
+   * then answered 503 with Retry-After (ReadModelsBehind) rather than 404. A store with
+   * nothing outstanding gets its answer at once.
+   */
+  private async attachedForStore(claims: TokenClaims, record: MediaRecord): Promise<boolean> {
+    const storeId = claims.storeId!;
+    for (let attempt = 0; ; attempt++) {
+      if (await this.attached(claims, record)) return true;
+      const committed = this.unprojected.head(storeId);
+      if (committed === undefined) return false;
+      const projected = await feedHead(this.models.redis, await this.models.keys(), storeId);
+      if (projected >= committed) {
+        // Redis holds all that was announced: its answer now is the answer.
+        this.unprojected.projected(storeId, projected);
+        return this.attached(claims, record);
+      }
+      if (attempt === RECHECK_WAITS_MS.length) throw new ReadModelsBehind();
+      await new Promise((resolve) => setTimeout(resolve, RECHECK_WAITS_MS[attempt]));
+    }
+  }
+
+  private async attached(claims: TokenClaims, record: MediaRecord): Promise<boolean> {
     const { redis } = this.models;
     const keys = await this.models.keys();
     const communications = await communicationsUsing(redis, keys, record.mediaId);

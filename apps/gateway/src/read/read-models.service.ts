@@ -28,6 +28,23 @@ export class ReadModelsRecovering extends ServiceUnavailableException {
   }
 }
 
+/**
+ * A check against the read models that cannot be answered yet: a store's feed was
+ * announced on commit beyond what Redis holds, and the projection has not caught up
+ * within the re-checks (apps/gateway/src/realtime/unprojected-feeds.ts). 503 with
+ * Retry-After 1: nothing is wrong with the request.
+ */
+export class ReadModelsBehind extends ServiceUnavailableException {
+  constructor() {
+    super({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: "the read models have not caught up with this store's feed yet; retry shortly",
+      retryAfter: 1,
+    });
+  }
+}
+
 /** What a gateway last read about the serving generation. */
 interface Serving {
   keys: RedisKeys;

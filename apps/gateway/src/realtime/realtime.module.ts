@@ -26,6 +26,7 @@ import { TerminalResume } from './terminal/resume';
 import { StoreMedia } from './terminal/store-media';
 import { TaskCompleteHandler } from './terminal/task-complete.handler';
 import { TerminalGateway } from './terminal.gateway';
+import { UnprojectedFeeds } from './unprojected-feeds';
 
 /** Socket.IO fan-out to store terminals and facts from them back into Kafka. */
 @Module({
@@ -33,6 +34,7 @@ import { TerminalGateway } from './terminal.gateway';
   providers: [
     ReadModels,
     NotificationHub,
+    UnprojectedFeeds,
     GatewayMetrics,
     FeedEpoch,
     FeedRelay,
@@ -58,6 +60,6 @@ import { TerminalGateway } from './terminal.gateway';
     ConsoleGateway,
     { provide: SESSION_CHECK, useClass: GatewaySessionCheck },
   ],
-  exports: [ReadModels, SESSION_CHECK],
+  exports: [ReadModels, UnprojectedFeeds, SESSION_CHECK],
 })
 export class RealtimeModule {}
