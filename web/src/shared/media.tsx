@@ -86,18 +86,29 @@ export function uploadResumable(
 
 type Variant = 'original' | 'thumbnail';
 const links = new Map<string, { url: string; until: number }>();
+/** Tries at a signed link answered 503 (busy, or the read models behind) before giving up. */
+const LINK_ATTEMPTS = 5;
 
 /** A signed link to a medium (cached until shortly before it expires). */
 export async function mediaLink(mediaId: string, variant: Variant, token: string): Promise<string> {
   const key = `${mediaId}:${variant}`;
   const cached = links.get(key);
   if (cached && cached.until > Date.now()) return cached.url;
-  const { url, expiresAt } = await read<{ url: string; expiresAt: string }>(
-    `/v1/media/${mediaId}/link?variant=${variant}`,
-    token,
-  );
-  links.set(key, { url, until: Date.parse(expiresAt) - 30_000 });
-  return url;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { url, expiresAt } = await read<{ url: string; expiresAt: string }>(
+        `/v1/media/${mediaId}/link?variant=${variant}`,
+        token,
+      );
+      links.set(key, { url, until: Date.parse(expiresAt) - 30_000 });
+      return url;
+    } catch (error) {
+      // 503: e.g. an item that reached the tablet before the read models had its store's
+      // targeting (docs/media.md). Asked again after Retry-After, a few times.
+      if (!(error instanceof ApiError) || error.status !== 503 || attempt >= LINK_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, (error.body.retryAfter ?? 1) * 1_000));
+    }
+  }
 }
 
 /** The signed link of a medium, once it is known (undefined while asking, or if it cannot be read). */
