@@ -28,7 +28,7 @@ import {
 import { Answer, RawAnswer, Refuses } from '@lastmeter/platform';
 import { MediaLibrary, uploadedOf, type MediaVariant } from '@lastmeter/media';
 import { communicationsUsing, factContexts, feedHead, getCommunication } from '@lastmeter/read-models';
-import { ReadModels, ReadModelsBehind } from '../read/read-models.service';
+import { ReadModels, ReadModelsBehind, RECHECK_WAITS_MS } from '../read/read-models.service';
 import { UnprojectedFeeds } from '../realtime/unprojected-feeds';
 import { HQ_READERS, isStoreScoped, mayShow, mediaOwnerOf, STORE_READERS } from '../read/scope';
 import { MediaVariantQuery, SignedMediaQuery, SweepQuery } from './media.dto';
@@ -46,8 +46,6 @@ const BEHIND = [
   503,
   "A store's token, for a communication its feed was handed on commit that the read models have not caught up with yet: retry after Retry-After seconds",
 ] as [number, string];
-/** Waits between checks of a store's access while its feed is not projected as far as announced (about 1.9 s). */
-const RECHECK_WAITS_MS = [100, 250, 500, 1_000];
 
 /**
  * Media (docs/media.md): uploads checked and stored by `libs/media`, served only to readers

@@ -29,6 +29,13 @@ export class ReadModelsRecovering extends ServiceUnavailableException {
 }
 
 /**
+ * Waits between re-checks of an access check against the read models that would say no
+ * (a fact on a communication, a store opening a head office medium), while a projector
+ * may be catching up with what terminals were already handed: about 1.9 s in all.
+ */
+export const RECHECK_WAITS_MS = [100, 250, 500, 1_000];
+
+/**
  * A check against the read models that cannot be answered yet: a store's feed was
  * announced on commit beyond what Redis holds, and the projection has not caught up
  * within the re-checks (apps/gateway/src/realtime/unprojected-feeds.ts). 503 with

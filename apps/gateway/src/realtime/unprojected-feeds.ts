@@ -25,10 +25,9 @@ export class UnprojectedFeeds {
   }
 
   heard(storeId: string, { head, projected }: StoreFeedNotice): void {
+    if (projected) return this.projected(storeId, head);
     const ahead = this.committed.get(storeId);
-    if (projected) {
-      if (ahead !== undefined && head >= ahead) this.committed.delete(storeId);
-    } else if (ahead === undefined || head > ahead) {
+    if (ahead === undefined || head > ahead) {
       if (this.committed.size >= STORES_MAX) this.committed.clear();
       this.committed.set(storeId, head);
     }

@@ -5,17 +5,10 @@
  */
 import { Injectable } from '@nestjs/common';
 import { factContexts, feedHead } from '@lastmeter/read-models';
-import { ReadModels } from '../../read/read-models.service';
+import { ReadModels, RECHECK_WAITS_MS } from '../../read/read-models.service';
 import { FeedRelay, type TerminalSession } from '../feed-relay';
 import { InvalidMessage, ReadModelsBehind, Rejected } from './message';
 
-/**
- * Re-checks of a fact that would be refused, before it is: the projector may be catching
- * up with a just-revised communication, or re-projecting what a Redis failover dropped
- * (the store's `targeted` entry among it) until it flags the read models as recovering,
- * which answers the fact as retryable instead. About 1.9 s in all.
- */
-const RECHECK_WAITS_MS = [100, 250, 500, 1_000];
 /** How long a passed check is remembered, and for how many store/communication pairs at most. */
 const REMEMBER_MS = 5_000;
 const REMEMBER_MAX = 50_000;
@@ -44,11 +37,14 @@ export class FeedCheck {
   /**
    * Refuses the fact unless the communication was in the terminal's store feed and
    * `revision` is not newer than its current one. Both are written before the feed item
-   * goes out (`beforeFeed`), but a Redis failover can drop them for a moment: a fact
-   * that would be refused is re-checked a few times first (RECHECK_WAITS_MS). If it
-   * still would, while the store's feed in Redis ends below the terminal's cursor (it
-   * was handed items on commit, by another gateway, that no projector has written yet),
-   * it is answered as retryable (ReadModelsBehind), not refused.
+   * goes out (`beforeFeed`), but a Redis failover can drop them for a moment, and the
+   * projector may be catching up with a just-revised communication or re-projecting what
+   * a failover dropped (until it flags the read models as recovering, which answers the
+   * fact as retryable instead): a fact that would be refused is re-checked a few times
+   * first (RECHECK_WAITS_MS). If it still would, while the store's feed in Redis ends
+   * below the terminal's cursor (it was handed items on commit, by another gateway, that
+   * no projector has written yet), it is answered as retryable (ReadModelsBehind), not
+   * refused.
    */
   async requireInFeed(session: TerminalSession, communicationId: string, revision: number): Promise<void> {
     const [problem] = await this.check(session, [{ communicationId, revision }]);
