@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import request from 'supertest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { StoreCompliance } from '@lastmeter/contracts';
+import type { ReachReport, StoreCompliance } from '@lastmeter/contracts';
 import { startApp, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { launchChromium, screenshot, WatchedPages, type watchConsole } from '../support/browser';
 import { cleanupNamespace } from '../support/cleanup';
@@ -135,7 +135,7 @@ describe('media in the web UIs', () => {
   });
 
   it('a photo task completed while cut off sends its photo once back; head office sees it without GPS', async () => {
-    await api.publish({
+    const taskId = await api.publish({
       kind: 'task',
       title: 'Photograph the endcap',
       body: 'Build the endcap, then take a photo of it.',
@@ -144,8 +144,16 @@ describe('media in the web UIs', () => {
       evidence: 'photo',
     });
     await tablet.page.getByRole('button', { name: 'Open Photograph the endcap' }).click();
-    // Opening it sent a "read" receipt: let it go before the cut, so what waits is the completion alone.
-    await tablet.page.getByText(/waiting to send/).waitFor({ state: 'detached' });
+    // Opening it sent a "read" receipt: it is recorded before the cut, so what waits is the
+    // completion alone. (Waiting only for the badge to go raced the receipt on a loaded CI
+    // run: the badge was not drawn yet, the receipt went into the cut, and 2 waited.)
+    await eventually(async () => {
+      const response = await request(apps.gateway!.url)
+        .get(`/v1/communications/${taskId}/reach`)
+        .set(bearer(api.token('hq-admin')));
+      expect((response.body as ReachReport).read?.terminals).toBe(1);
+    });
+    await eventually(async () => expect(await tablet.page.getByText(/waiting to send/).count()).toBe(0));
     tablet.console.allowNetworkErrors(true);
     proxy.cut();
     await tablet.page.locator('[data-connection="offline"]').waitFor();
