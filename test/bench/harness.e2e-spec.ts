@@ -1,3 +1,7 @@
+/**
+ * @long About three minutes (every scenario at tiny N): it starts first among the suites
+ * that run side by side, so that the others run beside it. (test/setup/sequencer.js)
+ */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
