@@ -19,7 +19,10 @@ async function main(): Promise<void> {
     socket.emit('hello', { epoch: 'bare', headSeq: feed.length, storeId, terminalId: socket.id });
     for (const item of feed) if (item.feedSeq > cursor) socket.emit('feed', item);
   });
-  http.listen(0, '127.0.0.1', () => {
+  // The apps' listen backlog (LISTEN_BACKLOG, libs/platform), not Node's default of 511:
+  // with 511 the storm overflowed this server's accept queue (374–2,162 times a run, none
+  // on the gateway), and the SYN retries that cost made the baseline slower than it is.
+  http.listen(0, '127.0.0.1', 4_096, () => {
     const address = http.address();
     process.stdout.write(`${typeof address === 'object' && address ? address.port : 0}\n`);
   });
