@@ -13,8 +13,8 @@ type Stream = Writable & { [COALESCING]?: true };
  *
  * ioredis writes each command to its socket as it is sent, and on loopback every write
  * completes at once: one `write` system call per command. A gateway handshaking a
- * reconnect storm sends thousands of commands in the same tick (the continuations of a
- * batch of replies), and those writes were 12% of its busy time (bench/PROFILE.md,
+ * reconnect storm sends thousands of commands, and those writes were 12% of its busy
+ * time; a fact batcher sends claims and confirmations in bursts (bench/PROFILE.md,
  * row 30). Here the first command of a tick goes at once; the socket is then corked
  * and uncorked once the tick's callbacks and promise continuations have run
  * (`process.nextTick`), or sooner past 64 KiB, so the rest of the tick's commands leave
