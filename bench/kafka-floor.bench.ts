@@ -14,6 +14,7 @@ import { samplePayload } from './lib/payload';
 import { sized, summary, thin, writeScenario } from './lib/results';
 import { FLOOR_METRICS } from './lib/floors';
 import { benchInfra, runMain } from './support';
+import { createScratchTopics } from './lib/topics';
 
 const MESSAGES = sized({ full: 500, quick: 200, tiny: 20 });
 
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   const topic = `bench-floor-${randomBytes(3).toString('hex')}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 12, replicationFactor: 1 }], waitForLeaders: true });
+  await createScratchTopics(admin, [topic]);
   const producer = createProducer(kafka);
   const consumer = kafka.consumer({ groupId: `${topic}.floor`, maxWaitTimeInMs: 50 });
   const waiting = new Map<number, (at: bigint) => void>();
@@ -121,10 +122,7 @@ async function transactionalChain(
   const commands = `${base}-commands`;
   const events = `${base}-events`;
   const feed = `${base}-feed`;
-  await admin.createTopics({
-    topics: [commands, events, feed].map((topic) => ({ topic, numPartitions: 12, replicationFactor: 1 })),
-    waitForLeaders: true,
-  });
+  await createScratchTopics(admin, [commands, events, feed]);
   const intake = createProducer(kafka);
   const writer = createProducer(kafka, { transactionalId: `${base}-writer` });
   // The feed on a producer of its own: right after a commit the same transactional id is

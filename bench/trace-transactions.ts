@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { createKafkaClient, createProducer } from '@lastmeter/kafka';
 import { benchInfra, percentile, runMain } from './support';
+import { createScratchTopics } from './lib/topics';
 
 const ms = (a: bigint, b: bigint) => Number(b - a) / 1e6;
 const at = (p: number) => (xs: number[]) =>
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const topic = `probe-${randomBytes(3).toString('hex')}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 12, replicationFactor: 1 }], waitForLeaders: true });
+  await createScratchTopics(admin, [topic]);
   const producers = Array.from({ length: 8 }, (_, i) =>
     createProducer(kafka, { transactionalId: `probe-${topic}-${i}` }),
   );

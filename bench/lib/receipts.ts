@@ -7,6 +7,7 @@ import { createKafkaClient } from '@lastmeter/kafka';
 import type { ProduceCommand, ProduceReply } from './bare-fact-producer';
 import { msSince } from './fleet';
 import type { Stack } from './stack';
+import { createScratchTopics } from './topics';
 
 /**
  * Polls the reach board until every terminal is counted at every step of `ids`: ms after
@@ -46,7 +47,7 @@ async function bareFactBaseline(
   const admin = kafka.admin();
   await admin.connect();
   const topic = `bench-ingest-${randomBytes(3).toString('hex')}`;
-  await admin.createTopics({ topics: [{ topic, numPartitions: 12, replicationFactor: 1 }], waitForLeaders: true });
+  await createScratchTopics(admin, [topic]);
   const child = fork(join(__dirname, 'bare-fact-producer.js'), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
