@@ -5,7 +5,8 @@ import type { Admin } from '@lastmeter/kafka';
  * every partition has a leader. kafkajs's `waitForLeaders` retries only
  * LEADER_NOT_AVAILABLE: a broker whose metadata has not caught up with the new topic
  * yet answers UNKNOWN_TOPIC_OR_PARTITION, which it threw (the harness on a busy CI run).
- * Here that answer, like a partition without a leader, is asked again, for up to 30 s.
+ * After that answer the metadata is asked again, until every partition has a leader,
+ * for up to 30 s.
  */
 export async function createScratchTopics(admin: Admin, topics: string[]): Promise<void> {
   try {
@@ -13,6 +14,7 @@ export async function createScratchTopics(admin: Admin, topics: string[]): Promi
       topics: topics.map((topic) => ({ topic, numPartitions: 12, replicationFactor: 1 })),
       waitForLeaders: true,
     });
+    return;
   } catch (error) {
     if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
   }

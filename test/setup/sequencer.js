@@ -12,7 +12,7 @@ const { readFileSync } = require('node:fs');
 const Sequencer = require('@jest/test-sequencer').default;
 const { extract, parse } = require('jest-docblock');
 
-/** Whether a suite's docblock marks it `@exclusive`, read as jest reads it for the environment. */
+/** A suite's docblock pragmas (`@exclusive`, `@long`), read as jest reads them for the environment. */
 function pragmas(path) {
   return parse(extract(readFileSync(path, 'utf8')));
 }
