@@ -9,6 +9,7 @@ import {
   type Consumer,
 } from '@lastmeter/kafka';
 import {
+  ACKNOWLEDGED_WRITES,
   AggregateStore,
   CredentialStore,
   EventTail,
@@ -244,12 +245,61 @@ it('catches a feed partition up to its high watermark: waits for a transaction o
     expect(ledger.of('held').head).toBe(0);
     // To the high watermark: not before the transaction ends.
     let caughtUp = false;
-    const toHighWatermark = tail.catchUp([2], { feedToHighWatermark: true }).then(() => (caughtUp = true));
+    const toHighWatermark = tail.catchUp([2], { toHighWatermark: ['feed'] }).then(() => (caughtUp = true));
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(caughtUp).toBe(false);
     await txn.commit();
     await toHighWatermark;
     expect(ledger.of('held').head).toBe(1);
+  } finally {
+    await producer.disconnect();
+    await tail.onApplicationShutdown();
+  }
+});
+
+/**
+ * A directory read (a login on one command instance of a user that another has just
+ * created): the creator answers once its commit returns, which can be before the broker
+ * has written the transaction's markers, so the last stable offset may still be short of
+ * it. ACKNOWLEDGED_WRITES reads the events and credentials topics to their high
+ * watermarks, bounded for a transaction that a crashed instance left open.
+ */
+it('catches the credentials topic up to its high watermark for a directory read, and gives up on a transaction left open', async () => {
+  await ensureTopicsAt(ns.env.KAFKA_BROKERS!.split(','), names, { partitions: 6, replicationFactor: 1 });
+  const credentials = new CredentialStore();
+  const tail = new EventTail(kafka, names, new AggregateStore(), new FeedLedger(), credentials, {
+    ready: async () => undefined,
+  } as never);
+  const producer = createProducer(kafka, { transactionalId: `${ns.topicPrefix}open-on-credentials` });
+  await producer.connect();
+  try {
+    await tail.start();
+    await tail.catchUp([3]);
+    const txn = await producer.transaction();
+    const record = {
+      kind: 'password',
+      userId: 'u-held',
+      passwordHash: 'scrypt$held',
+      setAt: '2026-12-05T12:00:00.000Z',
+    };
+    await txn.send({
+      topic: names.credentials,
+      messages: [{ key: 'u-held', partition: 3, value: JSON.stringify(record) }],
+    });
+    // To the last stable offset: at once, without the open transaction's record.
+    await tail.catchUp([3]);
+    expect(credentials.passwordHashOf('u-held')).toBeUndefined();
+    // Bounded: a transaction still open when the wait is over is given up on.
+    await tail.catchUp([3], { ...ACKNOWLEDGED_WRITES, highWatermarkWaitMs: 300 });
+    expect(credentials.passwordHashOf('u-held')).toBeUndefined();
+    // To the high watermark: not before the transaction ends, then with what it committed.
+    let caughtUp = false;
+    const acknowledged = tail.catchUp([3], ACKNOWLEDGED_WRITES).then(() => (caughtUp = true));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(caughtUp).toBe(false);
+    await txn.commit();
+    await acknowledged;
+    expect(credentials.passwordHashOf('u-held')).toBe('scrypt$held');
   } finally {
     await producer.disconnect();
     await tail.onApplicationShutdown();

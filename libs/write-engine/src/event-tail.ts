@@ -27,7 +27,7 @@ import {
 import type { AggregateStore } from './aggregate-store';
 import { CredentialStore } from './credential-store';
 import { FeedLedger } from './feed-ledger';
-import type { EventHistory } from './ports';
+import type { CatchUpOptions, EventHistory } from './ports';
 import { AGGREGATE_STORE } from './write-engine.tokens';
 
 /** How often what the tail folded is written to the snapshot store (with its checkpoints). */
@@ -62,7 +62,7 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
   private flushing?: Promise<void>;
   private consumer?: Consumer;
   private admin?: Admin;
-  /** Answers high watermarks (catchUp's feedToHighWatermark), connected on first use. */
+  /** Answers high watermarks (catchUp's toHighWatermark), connected on first use. */
   private highWatermarks?: Promise<Admin>;
   private started?: Promise<void>;
 
@@ -304,28 +304,50 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
   }
 
   /**
-   * Resolves once the partitions (all when omitted) of the events, feed and credentials topics are
-   * read up to their last stable offset; with `feedToHighWatermark`, the feed topic's up
-   * to their high watermark, so every transaction open on them now has ended and what it
-   * committed is read (this reader is read_committed: it passes an open transaction's
-   * records only once their commit or abort marker is written).
+   * Resolves once the partitions (all when omitted) of the events, feed and credentials
+   * topics are read up to their last stable offset (this reader is read_committed), then
+   * those of `toHighWatermark` up to their high watermark as it was when called: every
+   * transaction open on them then has ended, with its commit or abort marker read. That
+   * second wait gives up after `highWatermarkWaitMs`, when given (CatchUpOptions).
    */
-  async catchUp(partitions?: number[], { feedToHighWatermark = false } = {}): Promise<void> {
+  async catchUp(
+    partitions?: number[],
+    { toHighWatermark = [], highWatermarkWaitMs }: CatchUpOptions = {},
+  ): Promise<void> {
     await this.start();
     // start() has connected the admin before it resolves.
     const admin = this.admin!;
-    const targets = new Map<string, number>();
-    for (const topic of this.followed()) {
-      // With the default read_committed isolation this is the last stable offset.
-      const offsets =
-        feedToHighWatermark && topic === this.topics.feed
-          ? await topicOffsets(await this.highWatermarkAdmin(), topic)
-          : await topicOffsets(admin, topic);
-      for (const { partition, offset } of offsets) {
-        if (!partitions || partitions.includes(partition)) targets.set(`${topic}/${partition}`, Number(offset));
-      }
+    const highWatermarkTopics = toHighWatermark.map((role) => this.topics[role]);
+    const targetsOf = async (source: Admin, topics: string[]) => {
+      const targets = new Map<string, number>();
+      const offsets = await Promise.all(topics.map((topic) => topicOffsets(source, topic)));
+      topics.forEach((topic, i) => {
+        for (const { partition, offset } of offsets[i]!) {
+          if (!partitions || partitions.includes(partition)) targets.set(`${topic}/${partition}`, Number(offset));
+        }
+      });
+      return targets;
+    };
+    const [stable, high] = await Promise.all([
+      // With the default read_committed isolation these are the last stable offsets.
+      targetsOf(admin, this.followed()),
+      highWatermarkTopics.length > 0 ? targetsOf(await this.highWatermarkAdmin(), highWatermarkTopics) : undefined,
+    ]);
+    await this.reached(stable);
+    if (!high) return;
+    if (highWatermarkWaitMs === undefined) return this.reached(high);
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([
+      this.reached(high).then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), highWatermarkWaitMs))),
+    ]);
+    clearTimeout(timer);
+    if (gaveUp) {
+      this.logger.warn(
+        `a transaction has been open on ${highWatermarkTopics.join(', ')} for more than ${highWatermarkWaitMs} ms; ` +
+          'answering with what is committed (a crashed instance? its coordinator aborts it within 30 s)',
+      );
     }
-    await this.reached(targets);
   }
 
   private highWatermarkAdmin(): Promise<Admin> {

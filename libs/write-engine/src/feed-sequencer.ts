@@ -254,7 +254,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       // when this pass was not asked to (`unsure`): a decision may have failed on it while
       // this pass waited for the lock, its entries committed but not in the ledger yet.
       if (everything || this.unsure.has(partition)) {
-        await this.history.catchUp([partition], { feedToHighWatermark: true });
+        await this.history.catchUp([partition], { toHighWatermark: ['feed'] });
       }
       // One view of each communication per pass, shared by every store's plan.
       const views = new Map<string, VersionedCommunication>();

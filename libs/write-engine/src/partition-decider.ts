@@ -36,6 +36,7 @@ import { CredentialStore } from './credential-store';
 import { EventTail } from './event-tail';
 import { COMMUNICATION_FEED_CHANGES, FeedSequencer } from './feed-sequencer';
 import { PartitionWriters } from './partition-writers';
+import { ACKNOWLEDGED_WRITES } from './ports';
 import type {
   Clock,
   EventHistory,
@@ -243,8 +244,9 @@ export class PartitionDecider implements SystemDecider {
 
   /**
    * Regions and stores live in other partitions, read by the tail. A refusal that looked
-   * one up in vain is decided again once the tail has caught up with every partition, so
-   * a store registered a moment ago is never reported unknown.
+   * one up in vain is decided again once the tail has caught up with every partition, to
+   * their high watermarks (ACKNOWLEDGED_WRITES), so a store registered a moment ago is
+   * never reported unknown.
    */
   private async decideWithFreshDirectory(
     view: AggregateView,
@@ -254,7 +256,8 @@ export class PartitionDecider implements SystemDecider {
     const misses: string[] = [];
     const decision = this.decide(view, command, partition, misses);
     if (decision.outcome.ok || misses.length === 0) return decision;
-    await this.history.catchUp();
+    // What another partition's owner committed and answered for a moment ago (a new store) counts.
+    await this.history.catchUp(undefined, ACKNOWLEDGED_WRITES);
     return this.decide(view, command, partition);
   }
 

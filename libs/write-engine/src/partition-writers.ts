@@ -99,7 +99,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
           // (another partition's transactional id, which these writers do not fence) may
           // still be open on it; its end is waited for, so what it committed is read
           // before anything is numbered here (FeedSequencer.withinDecision).
-          await this.history.catchUp([partition], { feedToHighWatermark: true });
+          await this.history.catchUp([partition], { toHighWatermark: ['feed'] });
         } catch (error) {
           await Promise.all([created.decisions.close(), created.feed.close()]);
           throw error;

@@ -50,16 +50,50 @@ export interface ReplySender {
   send(channel: string, requestId: string, outcome: CommandOutcome): Promise<void>;
 }
 
+/** The topics the event tail follows, by their role. */
+export type FollowedTopic = 'events' | 'feed' | 'credentials';
+
+/** How far a catch-up reads (EventHistory.catchUp). */
+export interface CatchUpOptions {
+  /**
+   * These topics are read, beyond their last stable offset, to their high watermark as it
+   * is now: every transaction open on them now has ended and what it committed is read.
+   * A commit returns to its producer before the broker has written its markers, so the
+   * last stable offset can still be short of a transaction another instance has already
+   * committed and answered for; the high watermark is not.
+   */
+  toHighWatermark?: readonly FollowedTopic[];
+  /**
+   * Stops waiting for the high watermarks after this long (the last stable offsets are
+   * always reached): a transaction left open by a crashed instance holds a high
+   * watermark until the coordinator aborts it. Unbounded when omitted.
+   */
+  highWatermarkWaitMs?: number;
+}
+
+/**
+ * What the HTTP layer's reads need (a login, an enrollment, a reference to a store): every
+ * write any instance has acknowledged so far, even one whose transaction markers are not
+ * written yet. Bounded, so that a transaction left open by a crashed instance delays such
+ * a read by at most 5 s, after which it answers with what is committed (its transaction
+ * timeout is 30 s).
+ */
+export const ACKNOWLEDGED_WRITES: CatchUpOptions = {
+  toHighWatermark: ['events', 'credentials'],
+  highWatermarkWaitMs: 5_000,
+};
+
 /** The log as this instance has read it into memory (EventTail). */
 export interface EventHistory {
   /** Starts reading (once); resolves when the reader runs. */
   start(): Promise<void>;
   /**
-   * Resolves once the partitions (all when omitted) are read up to their last stable offset;
-   * with `feedToHighWatermark`, the feed topic's up to its high watermark as it is now, so
-   * that every transaction open on them now has ended (a new owner, docs/write-side.md).
+   * Resolves once the partitions (all when omitted) of the followed topics are read up to
+   * their last stable offset, and those of `options.toHighWatermark` up to their high
+   * watermark as it is now (a new owner's feed partition, docs/write-side.md; a directory
+   * read, ACKNOWLEDGED_WRITES).
    */
-  catchUp(partitions?: number[], options?: { feedToHighWatermark?: boolean }): Promise<void>;
+  catchUp(partitions?: number[], options?: CatchUpOptions): Promise<void>;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 } from '@lastmeter/contracts';
 import type {
   AppendBatch,
+  CatchUpOptions,
   Clock,
   CommandLog,
   EventHistory,
@@ -109,8 +110,12 @@ export class FakeHistory implements EventHistory {
     this.started++;
   }
 
-  async catchUp(partitions?: number[], options?: { feedToHighWatermark?: boolean }): Promise<void> {
-    if (options?.feedToHighWatermark) this.toHighWatermark.push(this.catchUps.length);
+  /** The options of each catch-up (catchUps' indexes). */
+  readonly options: Array<CatchUpOptions | undefined> = [];
+
+  async catchUp(partitions?: number[], options?: CatchUpOptions): Promise<void> {
+    if (options?.toHighWatermark?.includes('feed')) this.toHighWatermark.push(this.catchUps.length);
+    this.options.push(options);
     this.catchUps.push(partitions);
     this.onCatchUp?.(partitions);
   }

@@ -2,7 +2,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { UserRole } from '@lastmeter/contracts';
 import type { StaffState, TerminalState, UserState } from '@lastmeter/domain';
-import { AGGREGATE_STORE, CredentialStore, EventTail, type AggregateStore } from '@lastmeter/write-engine';
+import {
+  ACKNOWLEDGED_WRITES,
+  AGGREGATE_STORE,
+  CredentialStore,
+  EventTail,
+  type AggregateStore,
+} from '@lastmeter/write-engine';
 
 /** What login needs of a user: who they are (from the log) and their password hash (credentials topic). */
 export interface Account {
@@ -18,7 +24,8 @@ export interface Account {
 /**
  * Reads of the command service's own view for the HTTP layer (login, enrollment,
  * report scoping, session checks). A miss waits once for the tail to catch up with the
- * log, so what was just written is always found.
+ * log, to its high watermarks (ACKNOWLEDGED_WRITES), so what any instance has just
+ * written and answered for is always found, even before its transaction markers are.
  */
 @Injectable()
 export class DirectoryLookup {
@@ -31,7 +38,7 @@ export class DirectoryLookup {
   private async fresh<T>(read: () => Promise<T | undefined> | T | undefined): Promise<T | undefined> {
     const found = await read();
     if (found !== undefined) return found;
-    await this.tail.catchUp();
+    await this.tail.catchUp(undefined, ACKNOWLEDGED_WRITES);
     return read();
   }
 
@@ -64,13 +71,13 @@ export class DirectoryLookup {
   /** The user at `version` or later (waits for the tail when this instance has not seen it yet). */
   async userAt(userId: string, version: number): Promise<UserState | undefined> {
     await this.store.load([['user', userId]]);
-    if (this.store.get('user', userId).version < version) await this.tail.catchUp();
+    if (this.store.get('user', userId).version < version) await this.tail.catchUp(undefined, ACKNOWLEDGED_WRITES);
     return this.user(userId);
   }
 
-  /** Resolves once this instance has read the log up to its current end. */
+  /** Resolves once this instance has read what every instance has written so far (ACKNOWLEDGED_WRITES). */
   settled(): Promise<void> {
-    return this.tail.catchUp();
+    return this.tail.catchUp(undefined, ACKNOWLEDGED_WRITES);
   }
 
   /** The password hash of a user, for checking a current password. */

@@ -15,6 +15,7 @@ import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { DirectoryLookup } from '../directory/directory-lookup';
 import { PersonKeys } from '../staff/person-keys';
 import {
+  ACKNOWLEDGED_WRITES,
   AGGREGATE_STORE,
   CLOCK,
   type Clock,
@@ -145,9 +146,10 @@ export class DirectoryImport {
       (valid[checked.kind] as CheckedRow[]).push(checked);
     }
 
-    // What other instances committed a moment ago counts as existing. References are
-    // resolved against the directory as it was before this import, plus the rows above.
-    await this.tail.catchUp();
+    // What other instances committed a moment ago counts as existing (ACKNOWLEDGED_WRITES).
+    // References are resolved against the directory as it was before this import, plus
+    // the rows above.
+    await this.tail.catchUp(undefined, ACKNOWLEDGED_WRITES);
     const existedBefore = {
       region: new Set(
         valid.store.map((row) => row.row.region.toLowerCase()).filter((key) => this.exists('region', key)),
