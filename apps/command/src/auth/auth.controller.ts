@@ -98,8 +98,7 @@ export class AuthController {
         'this account has no password to change here (the configured admin uses LASTMETER_ADMIN_PASSWORD)',
       );
     }
-    const stored = this.lookup.passwordHashOf(actor.id);
-    if (!stored || !(await verifyPassword(body.currentPassword, stored))) {
+    if (!(await this.isCurrentPassword(actor.id, body.currentPassword))) {
       // 400, not 401: the caller's token is fine (a client would log out on 401).
       throw new BadRequestException({
         message: 'invalid request: currentPassword',
@@ -117,6 +116,19 @@ export class AuthController {
     if (!user?.role) throw new UnauthorizedException('user not found');
     const token = await this.jwt.signAsync(claimsOf({ ...user, role: user.role }), { expiresIn: USER_TOKEN_TTL });
     return { ...outcome.body, token };
+  }
+
+  /**
+   * Whether `password` is the user's current one. A miss is checked again once this
+   * instance has read every acknowledged write: the password may have been set a moment
+   * ago through another command instance.
+   */
+  private async isCurrentPassword(userId: string, password: string): Promise<boolean> {
+    const stored = this.lookup.passwordHashOf(userId);
+    if (stored && (await verifyPassword(password, stored))) return true;
+    await this.lookup.settled();
+    const fresh = this.lookup.passwordHashOf(userId);
+    return fresh !== undefined && fresh !== stored && verifyPassword(password, fresh);
   }
 }
 
