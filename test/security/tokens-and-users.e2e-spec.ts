@@ -41,7 +41,12 @@ const login = (username: string, password: string, ip?: string, app = apps.comma
 };
 
 let addresses = 0;
-/** Creates a user and logs them in (each login from its own address, clear of the per-address limit). */
+/**
+ * Creates a user and logs them in (each login from its own address, clear of the
+ * per-address limit). Returns once the read side lists the user too: its projection is
+ * a write of its own (new Redis keys), which must not land inside a later test's
+ * nothing-written window.
+ */
 async function createUser(username: string, role: string, extra: Record<string, unknown> = {}) {
   const response = await request(apps.command.url)
     .post('/v1/users')
@@ -51,6 +56,10 @@ async function createUser(username: string, role: string, extra: Record<string, 
   addresses++;
   const ip = `10.0.${Math.floor(addresses / 250)}.${addresses % 250}`;
   const token = (await login(username, `${username}-password-1`, ip).expect(200)).body.token as string;
+  await eventually(async () => {
+    const listed = await request(apps.gateway.url).get('/v1/users').set(bearer(admin())).expect(200);
+    expect(listed.body.items.map((user: { username: string }) => user.username)).toContain(username);
+  });
   return { id: response.body.id as string, token };
 }
 

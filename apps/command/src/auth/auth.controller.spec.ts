@@ -3,30 +3,39 @@ import { JwtService } from '@nestjs/jwt';
 import type { Actor } from '@lastmeter/contracts';
 import { hashPassword } from '@lastmeter/auth';
 import type { AppConfig } from '@lastmeter/config';
-import type { CommandBus } from '@lastmeter/write-engine';
-import type { DirectoryLookup } from '../directory/directory-lookup';
+import type { UserState } from '@lastmeter/domain';
+import { CredentialStore, type AggregateStore, type CommandBus, type EventTail } from '@lastmeter/write-engine';
+import { DirectoryLookup } from '../directory/directory-lookup';
 import { AuthController } from './auth.controller';
 
 /**
  * A self-service password change on a command instance whose view lags: the password
  * may have been set through another instance a moment ago (its credentials record not
- * read here yet), so a miss is checked again after the view has caught up.
+ * read here yet), so a miss is checked again after the view has caught up
+ * (DirectoryLookup.matchesCredential, which a staff member's PIN sign-in uses too).
  */
 describe('AuthController.changeOwnPassword', () => {
   const actor: Actor = { id: 'u1', role: 'hq-editor' } as Actor;
   const body = { currentPassword: 'set-a-moment-ago', newPassword: 'brand-new-password' };
 
+  /** A command instance whose credentials are `now`, and `afterCatchUp` once its tail has read on. */
   function controller(hashes: { now?: string; afterCatchUp?: string }) {
-    let current = hashes.now;
+    const credentials = new CredentialStore();
+    const set = (passwordHash?: string) =>
+      credentials.apply({
+        id: 'u1',
+        record: passwordHash ? { kind: 'password', userId: 'u1', passwordHash, setAt: '2026-12-05T00:00:00Z' } : null,
+      });
+    set(hashes.now);
     let catchUps = 0;
-    const lookup = {
-      passwordHashOf: () => current,
-      settled: async () => {
+    const tail = {
+      catchUp: async () => {
         catchUps++;
-        current = hashes.afterCatchUp ?? current;
+        if (hashes.afterCatchUp) set(hashes.afterCatchUp);
       },
-      userAt: async () => ({ id: 'u1', username: 'u', role: 'hq-editor', sessionVersion: 2 }),
-    } as unknown as DirectoryLookup;
+    } as unknown as EventTail;
+    const lookup = new DirectoryLookup({} as AggregateStore, credentials, tail);
+    lookup.userAt = async () => ({ id: 'u1', username: 'u', role: 'hq-editor', sessionVersion: 2 }) as UserState;
     const dispatched: unknown[] = [];
     const bus = {
       dispatch: async (request: unknown) => {

@@ -98,7 +98,12 @@ export class AuthController {
         'this account has no password to change here (the configured admin uses LASTMETER_ADMIN_PASSWORD)',
       );
     }
-    if (!(await this.isCurrentPassword(actor.id, body.currentPassword))) {
+    // The password may have been set through another instance a moment ago (matchesCredential).
+    const current = await this.lookup.matchesCredential(
+      () => this.lookup.passwordHashOf(actor.id),
+      (hash) => verifyPassword(body.currentPassword, hash),
+    );
+    if (!current) {
       // 400, not 401: the caller's token is fine (a client would log out on 401).
       throw new BadRequestException({
         message: 'invalid request: currentPassword',
@@ -116,19 +121,6 @@ export class AuthController {
     if (!user?.role) throw new UnauthorizedException('user not found');
     const token = await this.jwt.signAsync(claimsOf({ ...user, role: user.role }), { expiresIn: USER_TOKEN_TTL });
     return { ...outcome.body, token };
-  }
-
-  /**
-   * Whether `password` is the user's current one. A miss is checked again once this
-   * instance has read every acknowledged write: the password may have been set a moment
-   * ago through another command instance.
-   */
-  private async isCurrentPassword(userId: string, password: string): Promise<boolean> {
-    const stored = this.lookup.passwordHashOf(userId);
-    if (stored && (await verifyPassword(password, stored))) return true;
-    await this.lookup.settled();
-    const fresh = this.lookup.passwordHashOf(userId);
-    return fresh !== undefined && fresh !== stored && verifyPassword(password, fresh);
   }
 }
 

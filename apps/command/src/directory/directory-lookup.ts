@@ -80,6 +80,23 @@ export class DirectoryLookup {
     return this.tail.catchUp(undefined, ACKNOWLEDGED_WRITES);
   }
 
+  /**
+   * Whether a secret matches the credential `read` gives (a password or PIN hash, with
+   * `matches` the check). A mismatch is checked again once this instance has read every
+   * acknowledged write: the credential may have been set a moment ago through another
+   * command instance, whose record this one has not read yet.
+   */
+  async matchesCredential(
+    read: () => string | undefined,
+    matches: (hash: string) => boolean | Promise<boolean>,
+  ): Promise<boolean> {
+    const stored = read();
+    if (stored !== undefined && (await matches(stored))) return true;
+    await this.settled();
+    const fresh = read();
+    return fresh !== undefined && fresh !== stored && (await matches(fresh));
+  }
+
   /** The password hash of a user, for checking a current password. */
   passwordHashOf(userId: string): string | undefined {
     return this.credentials.passwordHashOf(userId);

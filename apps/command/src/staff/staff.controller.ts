@@ -207,8 +207,12 @@ export class StaffController {
       );
     }
     if (await this.attempts.locked(staffId)) throw locked();
-    const pinHash = this.lookup.pinHashOf(staffId);
-    if (!pinHash || !verifyPin(this.pepper, staffId, body.pin, pinHash)) {
+    // A PIN changed through another instance a moment ago is not counted as wrong (matchesCredential).
+    const right = await this.lookup.matchesCredential(
+      () => this.lookup.pinHashOf(staffId),
+      (hash) => verifyPin(this.pepper, staffId, body.pin, hash),
+    );
+    if (!right) {
       const attemptsLeft = await this.attempts.failed(staffId, claims.sub);
       if (attemptsLeft === 0) throw locked();
       throw new HttpException({ statusCode: 401, message: 'wrong PIN', attemptsLeft }, 401);
