@@ -102,6 +102,15 @@ export class DirectoryLookup {
     return this.credentials.passwordHashOf(userId);
   }
 
+  /** The terminal at `version` or later (waits for the tail when this instance has not seen it yet). */
+  async terminalAt(terminalId: string, version: number): Promise<TerminalState> {
+    await this.store.load([['terminal', terminalId]]);
+    if (this.store.get('terminal', terminalId).version < version) {
+      await this.tail.catchUp(undefined, ACKNOWLEDGED_WRITES);
+    }
+    return this.terminal(terminalId);
+  }
+
   terminalByCode(codeHash: string): Promise<string | undefined> {
     return this.fresh(() => this.credentials.terminalIdByCode(codeHash));
   }

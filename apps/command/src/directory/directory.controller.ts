@@ -133,12 +133,13 @@ export class DirectoryController {
     const terminalId = await this.lookup.terminalByCode(codeHash);
     if (!terminalId) throw new RuleViolation('enrollment code is invalid, used or expired');
     const actor: Actor = { id: terminalId, role: 'terminal' };
-    await this.bus.dispatch({
+    const enrolled = await this.bus.dispatch({
       command: { type: 'terminal.enroll', payload: { enrollmentCodeHash: codeHash } },
       actor,
       aggregateId: terminalId,
     });
-    const terminal = await this.lookup.terminal(terminalId);
+    // Its store and kind as decided, even if another instance decided (and this one's view lags).
+    const terminal = await this.lookup.terminalAt(terminalId, enrolled.body.version);
     // A screen's token has its own role: the gateway lets it read, nothing else.
     const role = terminal.kind === 'screen' ? 'screen' : 'terminal';
     const claims: TokenClaims = { sub: terminalId, role, storeId: terminal.storeId, roles: terminal.roles };
