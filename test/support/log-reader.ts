@@ -1,4 +1,4 @@
-import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
+import { createKafkaClient, highWatermarkAdmin, readWholeTopic } from '@lastmeter/kafka';
 import {
   expandFeedBatch,
   FEED_BATCH,
@@ -7,15 +7,53 @@ import {
   type FeedBatchRecord,
 } from '@lastmeter/contracts';
 
-/** End offsets (read_committed LSO) of every partition of a topic, summed and by partition. */
+/**
+ * End offsets of every partition of a topic (read_committed: the last stable offsets),
+ * once they have caught up with the high watermarks, for up to 5 s: a commit returns to
+ * its producer (and an HTTP answer goes out) before the broker writes the transaction's
+ * markers, which move the last stable offset. Read too early, a write answered before
+ * a "nothing written" snapshot would show up as written after it.
+ */
 export async function endOffsets(brokers: string, topic: string): Promise<Record<number, string>> {
-  const admin = createKafkaClient({ brokers: brokers.split(','), clientId: 'test-offsets' }).admin();
-  await admin.connect();
+  const ends = (await settledEndOffsets(brokers, [topic]))[topic];
+  if (!ends) throw new Error(`the end offsets of ${topic} cannot be read`);
+  return ends;
+}
+
+/** `endOffsets` of several topics, by topic (a topic that cannot be read is left out). */
+export async function settledEndOffsets(
+  brokers: string,
+  topics: string[],
+): Promise<Record<string, Record<number, string>>> {
+  const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'test-offsets' });
+  const stable = kafka.admin();
+  const high = highWatermarkAdmin(kafka);
+  await Promise.all([stable.connect(), high.connect()]);
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return Object.fromEntries(offsets.map(({ partition, high }) => [partition, high]));
+    const ends: Record<string, Record<number, string>> = {};
+    await Promise.all(
+      topics.map(async (topic) => {
+        const deadline = Date.now() + 5_000;
+        for (;;) {
+          const both = await Promise.all([stable.fetchTopicOffsets(topic), high.fetchTopicOffsets(topic)]).catch(
+            () => undefined,
+          );
+          if (!both) return;
+          const [lso, hw] = both;
+          const settled = lso.every(
+            ({ partition, offset }) => hw.find((p) => p.partition === partition)?.offset === offset,
+          );
+          if (settled || Date.now() > deadline) {
+            ends[topic] = Object.fromEntries(lso.map(({ partition, offset }) => [partition, offset]));
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+      }),
+    );
+    return ends;
   } finally {
-    await admin.disconnect();
+    await Promise.all([stable.disconnect(), high.disconnect()]);
   }
 }
 

@@ -1,7 +1,7 @@
 import { topicNames } from '@lastmeter/contracts';
 import { createRedisClient } from '@lastmeter/redis';
 import type { TestNamespace } from './env';
-import { endOffsets } from './log-reader';
+import { settledEndOffsets } from './log-reader';
 
 /** What a suite has written so far: every topic's end offsets and every Redis key it owns. */
 export interface WriteSnapshot {
@@ -31,12 +31,13 @@ async function keysOf(ns: TestNamespace): Promise<Set<string>> {
  * it is never a fact. Facts are events, store activity, feed entries and credentials.
  */
 export async function writeSnapshot(ns: TestNamespace): Promise<WriteSnapshot> {
-  const topics = topicNames(ns.topicPrefix);
+  const roles = Object.entries(topicNames(ns.topicPrefix)).filter(([role]) => role !== 'commands');
+  const ends = await settledEndOffsets(
+    ns.env.KAFKA_BROKERS!,
+    roles.map(([, topic]) => topic),
+  );
   const offsets: WriteSnapshot['offsets'] = {};
-  for (const [role, topic] of Object.entries(topics)) {
-    if (role === 'commands') continue;
-    offsets[role] = await endOffsets(ns.env.KAFKA_BROKERS!, topic).catch(() => ({}));
-  }
+  for (const [role, topic] of roles) offsets[role] = ends[topic] ?? {};
   return { offsets, keys: await keysOf(ns) };
 }
 
