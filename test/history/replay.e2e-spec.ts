@@ -283,3 +283,32 @@ it('lastmeter replay writes the same events as NDJSON or CSV, with progress on s
   expect(bad.code).toBe(1);
   expect(bad.stderr).toContain('from: from must be a valid ISO 8601 date string');
 });
+
+/**
+ * "Now" includes what was answered a moment ago: a commit returns (and the app answers
+ * 2xx) before the broker writes the transaction's markers, so the last stable offset can
+ * still be short of it when the replay is asked. A transaction open when the replay is
+ * asked is waited for (here, held open for a second) and what it committed is in the answer.
+ */
+it('includes what a transaction open when asked commits (a write answered just before, markers still unwritten)', async () => {
+  const brokers = ns.env.KAFKA_BROKERS!.split(',');
+  const producer = createProducer(createKafkaClient({ brokers, clientId: 'replay-open-transaction' }), {
+    transactionalId: `${ns.topicPrefix}replay-open-transaction`,
+  });
+  await producer.connect();
+  try {
+    const storeId = randomUUID();
+    const data = { code: 'OPEN', name: 'S', regionId: 'r', tags: [], locale: 'fr', timezone: 'UTC' };
+    const event = domainEvent('store.registered', 'store', storeId, 1, Date.now(), data);
+    const txn = await producer.transaction();
+    await txn.send({ topic: topics.events, messages: [{ key: storeId, value: JSON.stringify(event) }] });
+    wrote.push({ id: event.id, type: event.type, at: Date.parse(event.occurredAt), aggregateId: storeId, storeId });
+    written.set(event.id, upcast(event));
+    const answer = replay({ aggregateId: storeId });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await txn.commit();
+    expect((await answer).map((e) => e.id)).toEqual([event.id]);
+  } finally {
+    await producer.disconnect();
+  }
+});

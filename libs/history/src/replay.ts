@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { DomainEvent, TopicNames, TopicRole } from '@lastmeter/contracts';
-import { topicOffsets, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
+import { OPEN_TRANSACTIONS_WAIT_MS, untilStable, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
 import { recordSkipper, toWire, type ReplayFilter } from './replay-filter';
 import { recordParser, type RecordParser } from './replay-parser';
 import { PersonalFieldOpener, type PersonKeyLookup } from './personal-fields';
@@ -400,7 +400,9 @@ export class LogReplay {
     const states: PartitionState[] = [];
     for (const role of REPLAYED) {
       const topic = this.topics[role];
-      const ends = await topicOffsets(admin, topic);
+      // The end is the log as of now, with what was committed and answered for just before
+      // (its markers may not be written yet): a transaction open now is waited for, up to 5 s.
+      const ends = await untilStable(this.kafka, admin, topic, OPEN_TRANSACTIONS_WAIT_MS);
       const starts = filter.from
         ? await admin.fetchTopicOffsetsByTimestamp(topic, filter.from.getTime() - CLOCK_SLACK_MS)
         : undefined;

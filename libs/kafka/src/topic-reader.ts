@@ -82,9 +82,11 @@ export async function readWholeTopic(
  * Waits until a read_committed reader sees everything written to the topic when called:
  * until each partition's last stable offset has reached the high watermark it had then,
  * or `timeoutMs` has passed. Returns the last stable offsets it read (`admin`'s, the
- * ends for a read_committed reader).
+ * ends for a read_committed reader). A transaction committed and answered for just
+ * before the call is then included: its commit returned before the broker wrote the
+ * markers that move the last stable offset.
  */
-async function untilStable(kafka: Kafka, admin: Admin, topic: string, timeoutMs: number): Promise<TopicOffsets> {
+export async function untilStable(kafka: Kafka, admin: Admin, topic: string, timeoutMs: number): Promise<TopicOffsets> {
   const written = await highWatermarks(kafka, topic);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
