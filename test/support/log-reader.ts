@@ -1,4 +1,4 @@
-import { createKafkaClient, highWatermarkAdmin, readWholeTopic } from '@lastmeter/kafka';
+import { createKafkaClient, OPEN_TRANSACTIONS_WAIT_MS, readWholeTopic, untilStable } from '@lastmeter/kafka';
 import {
   expandFeedBatch,
   FEED_BATCH,
@@ -9,10 +9,11 @@ import {
 
 /**
  * End offsets of every partition of a topic (read_committed: the last stable offsets),
- * once they have caught up with the high watermarks, for up to 5 s: a commit returns to
- * its producer (and an HTTP answer goes out) before the broker writes the transaction's
- * markers, which move the last stable offset. Read too early, a write answered before
- * a "nothing written" snapshot would show up as written after it.
+ * once they have caught up with the high watermarks they had when called, for up to 5 s
+ * (`untilStable`, as `readTopic` waits): a commit returns to its producer (and an HTTP
+ * answer goes out) before the broker writes the transaction's markers, which move the
+ * last stable offset. Read too early, a write answered before a "nothing written"
+ * snapshot would show up as written after it.
  */
 export async function endOffsets(brokers: string, topic: string): Promise<Record<number, string>> {
   const ends = (await settledEndOffsets(brokers, [topic]))[topic];
@@ -26,34 +27,19 @@ export async function settledEndOffsets(
   topics: string[],
 ): Promise<Record<string, Record<number, string>>> {
   const kafka = createKafkaClient({ brokers: brokers.split(','), clientId: 'test-offsets' });
-  const stable = kafka.admin();
-  const high = highWatermarkAdmin(kafka);
-  await Promise.all([stable.connect(), high.connect()]);
+  const admin = kafka.admin();
+  await admin.connect();
   try {
     const ends: Record<string, Record<number, string>> = {};
     await Promise.all(
       topics.map(async (topic) => {
-        const deadline = Date.now() + 5_000;
-        for (;;) {
-          const both = await Promise.all([stable.fetchTopicOffsets(topic), high.fetchTopicOffsets(topic)]).catch(
-            () => undefined,
-          );
-          if (!both) return;
-          const [lso, hw] = both;
-          const settled = lso.every(
-            ({ partition, offset }) => hw.find((p) => p.partition === partition)?.offset === offset,
-          );
-          if (settled || Date.now() > deadline) {
-            ends[topic] = Object.fromEntries(lso.map(({ partition, offset }) => [partition, offset]));
-            return;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 25));
-        }
+        const stable = await untilStable(kafka, admin, topic, OPEN_TRANSACTIONS_WAIT_MS).catch(() => undefined);
+        if (stable) ends[topic] = Object.fromEntries(stable.map(({ partition, offset }) => [partition, offset]));
       }),
     );
     return ends;
   } finally {
-    await Promise.all([stable.disconnect(), high.disconnect()]);
+    await admin.disconnect();
   }
 }
 

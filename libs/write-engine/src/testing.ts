@@ -101,20 +101,21 @@ export class FakeReplyTransport implements ReplyTransport {
 /** The event history: records catch-ups; `onCatchUp` plays what the tail would read meanwhile. */
 export class FakeHistory implements EventHistory {
   readonly catchUps: Array<number[] | undefined> = [];
-  /** The catch-ups that waited for the feed's high watermark (catchUps' indexes). */
-  readonly toHighWatermark: number[] = [];
+  /** The options of each catch-up (catchUps' indexes). */
+  readonly options: Array<CatchUpOptions | undefined> = [];
   started = 0;
   onCatchUp?: (partitions?: number[]) => void;
+
+  /** The catch-ups that waited for the feed's high watermark (catchUps' indexes). */
+  get toHighWatermark(): number[] {
+    return this.options.flatMap((options, i) => (options?.toHighWatermark?.includes('feed') ? [i] : []));
+  }
 
   async start(): Promise<void> {
     this.started++;
   }
 
-  /** The options of each catch-up (catchUps' indexes). */
-  readonly options: Array<CatchUpOptions | undefined> = [];
-
   async catchUp(partitions?: number[], options?: CatchUpOptions): Promise<void> {
-    if (options?.toHighWatermark?.includes('feed')) this.toHighWatermark.push(this.catchUps.length);
     this.options.push(options);
     this.catchUps.push(partitions);
     this.onCatchUp?.(partitions);

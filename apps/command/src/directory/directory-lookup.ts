@@ -38,7 +38,7 @@ export class DirectoryLookup {
   private async fresh<T>(read: () => Promise<T | undefined> | T | undefined): Promise<T | undefined> {
     const found = await read();
     if (found !== undefined) return found;
-    await this.tail.catchUp(undefined, ACKNOWLEDGED_WRITES);
+    await this.settled();
     return read();
   }
 
@@ -70,9 +70,14 @@ export class DirectoryLookup {
 
   /** The user at `version` or later (waits for the tail when this instance has not seen it yet). */
   async userAt(userId: string, version: number): Promise<UserState | undefined> {
-    await this.store.load([['user', userId]]);
-    if (this.store.get('user', userId).version < version) await this.tail.catchUp(undefined, ACKNOWLEDGED_WRITES);
+    await this.reach('user', userId, version);
     return this.user(userId);
+  }
+
+  /** Waits for the tail when this instance has not seen the aggregate at `version` yet. */
+  private async reach(type: 'user' | 'terminal', id: string, version: number): Promise<void> {
+    await this.store.load([[type, id]]);
+    if (this.store.get(type, id).version < version) await this.settled();
   }
 
   /** Resolves once this instance has read what every instance has written so far (ACKNOWLEDGED_WRITES). */
@@ -104,10 +109,7 @@ export class DirectoryLookup {
 
   /** The terminal at `version` or later (waits for the tail when this instance has not seen it yet). */
   async terminalAt(terminalId: string, version: number): Promise<TerminalState> {
-    await this.store.load([['terminal', terminalId]]);
-    if (this.store.get('terminal', terminalId).version < version) {
-      await this.tail.catchUp(undefined, ACKNOWLEDGED_WRITES);
-    }
+    await this.reach('terminal', terminalId, version);
     return this.terminal(terminalId);
   }
 
