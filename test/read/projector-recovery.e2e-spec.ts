@@ -14,6 +14,7 @@ import { eventually } from '../support/eventually';
 import { endOffsets, readTopic } from '../support/log-reader';
 import { dumpGeneration, gatewayAlive, metric, settled } from '../support/read-side';
 import { StoreEventWriter } from '../support/store-events';
+import { TcpProxy } from '../support/tcp-proxy';
 import { bearer, Publisher } from '../support/write-api';
 
 /** The projector survives redelivery, bad events and SIGKILL without changing or losing anything. */
@@ -23,6 +24,7 @@ let apps: Record<AppName, RunningApp>;
 let api: Publisher;
 let activity: StoreEventWriter;
 let stores: string[];
+const proxies: TcpProxy[] = [];
 
 beforeAll(async () => {
   apps = await startApps(ns.env);
@@ -36,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await activity?.close();
   await stopApps(apps);
+  for (const proxy of proxies) await proxy.close();
   await cleanupNamespace(ns);
 });
 
@@ -225,5 +228,27 @@ it('loses nothing and duplicates nothing when the projector is SIGKILLed mid-str
   publishing = false;
   await publisher;
   await settled(ns, apps.projector);
+  await feedsMatchTheLog();
+});
+
+it('keeps trying to start while its Redis is unreachable, then projects what was written meanwhile', async () => {
+  await apps.projector.stop();
+  // The projector alone reaches Redis through a proxy that refuses every connection.
+  const proxy = await TcpProxy.start(Number(new URL(ns.env.REDIS_URL!).port));
+  proxies.push(proxy);
+  proxy.cut();
+  const behindProxy = new URL(ns.env.REDIS_URL!);
+  behindProxy.port = String(proxy.port);
+  apps.projector = await startApp('projector', { ...ns.env, REDIS_URL: behindProxy.toString() });
+  await someHistory('redis unreachable');
+  // It tried, failed and said when it tries again; before, one failed start left it idle for good.
+  await eventually(
+    () => expect(apps.projector.output.join('\n')).toMatch(/projector not running \(.*\); trying again in \d+ ms/),
+    { what: 'the projector to report a failed start' },
+  );
+  expect(await metric(apps.projector, 'lastmeter_projector_events_applied_total')).toBe(0);
+  proxy.restore();
+  await settled(ns, apps.projector);
+  expect(await metric(apps.projector, 'lastmeter_projector_events_applied_total')).toBeGreaterThan(0);
   await feedsMatchTheLog();
 });

@@ -3,12 +3,16 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { appNodeArgs, freePort } from '@lastmeter/infra';
+import { SUITE_APPS, type DigestedApp } from './app-digest';
 import { eventually } from './eventually';
 
 export type AppName = 'command' | 'projector' | 'gateway';
 
 const ROOT = join(__dirname, '..', '..');
 const running = new Set<ChildProcess>();
+/** Every app this suite started, for the digest a failed test reports (app-digest.ts). */
+const started: DigestedApp[] = [];
+(globalThis as Record<string, unknown>)[SUITE_APPS] = started;
 
 /** Kills every app process this test file started (setup-after-env calls it in afterAll). */
 export async function killAllApps(): Promise<void> {
@@ -62,6 +66,12 @@ export function spawnApp(
   createInterface({ input: child.stdout! }).on('line', record);
   createInterface({ input: child.stderr! }).on('line', record);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  started.push({
+    name,
+    pid: child.pid,
+    output,
+    ended: () => (child.exitCode !== null ? `exit ${child.exitCode}` : (child.signalCode ?? undefined)),
+  });
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited;

@@ -16,6 +16,8 @@ import {
 import { REDIS } from '@lastmeter/redis';
 
 const GENERATION_POLL_MS = 1_000;
+/** The longest wait between two attempts to start projecting. */
+const MAX_RETRY_MS = 30_000;
 
 /**
  * The projector app: runs the projection of the serving generation, follows a switch to
@@ -30,7 +32,11 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   private generation?: string;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
-  private switching?: Promise<void>;
+  /** The generation check under way (checkGeneration). */
+  private checking?: Promise<void>;
+  /** Failed starts in a row, and when the next may be tried (backoff). */
+  private failures = 0;
+  private retryAt = 0;
 
   private readonly lagGauge: Gauge<'topic' | 'partition'>;
   private readonly applied: Counter<'topic'>;
@@ -90,40 +96,61 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   onApplicationBootstrap(): void {
-    void this.run().catch((error: unknown) => {
-      // Shut down while still starting (Ctrl-C during start-up): the closed connection is
-      // the shutdown itself, not a failure.
-      if (this.stopped) this.logger.debug(`start-up interrupted by shutdown: ${(error as Error).message}`);
-      else this.logger.error(`projector stopped: ${(error as Error).message}`);
-    });
+    void this.run();
   }
 
   private async run(): Promise<void> {
     await this.topicsBootstrap.ready();
-    await this.follow(await currentGeneration(this.redis, this.config.REDIS_KEY_PREFIX));
+    if (this.stopped) return;
     this.timers.push(setInterval(() => void this.checkGeneration(), GENERATION_POLL_MS));
+    await this.checkGeneration();
   }
 
-  /** (Re)starts projecting into `generation`, from its consumer group's committed offsets. */
+  /**
+   * (Re)starts projecting into `generation`, from its consumer group's committed offsets.
+   * A start that fails (the broker or Redis unreachable, a coordinator still loading)
+   * leaves no runner: the next generation check tries again, after a backoff.
+   */
   private async follow(generation: string): Promise<void> {
     await this.runner?.stop();
+    this.runner = undefined;
+    this.generation = undefined;
     if (this.stopped) return;
-    this.generation = generation;
-    this.generationGauge.set(Number(generation.replace(/\D/g, '')) || 0);
     const keys = new RedisKeys(this.config.REDIS_KEY_PREFIX, generation);
-    this.runner = new ProjectionRunner({
+    const runner = new ProjectionRunner({
       kafka: this.kafka,
       redis: this.redis,
       topics: this.topics,
       keys,
       notify: () => true,
       onBatch: (stats) => this.record(stats),
+      onStopped: (error) => this.runnerStopped(runner, error),
       log: { warn: (m) => this.logger.warn(m), error: (m) => this.logger.error(m), debug: (m) => this.logger.debug(m) },
     });
-    await this.runner.start();
-    await this.checkIntegrity();
-    await this.heartbeat();
-    this.logger.log(`projecting into generation ${generation} (group ${this.runner.groupId})`);
+    this.runner = runner;
+    this.generation = generation;
+    try {
+      await runner.start();
+      await this.checkIntegrity();
+      await this.heartbeat();
+    } catch (error) {
+      await runner.stop();
+      if (this.runner === runner) [this.runner, this.generation] = [undefined, undefined];
+      throw error;
+    }
+    this.generationGauge.set(Number(generation.replace(/\D/g, '')) || 0);
+    this.logger.log(`projecting into generation ${generation} (group ${runner.groupId})`);
+  }
+
+  /**
+   * kafkajs gave up on the runner's consumer (a crash it does not restart after): nothing
+   * would be projected any more while the process still looked alive. The next generation
+   * check starts a new runner.
+   */
+  private runnerStopped(runner: ProjectionRunner, error: Error): void {
+    if (this.stopped || runner !== this.runner) return;
+    this.logger.error(`projection of ${this.generation} stopped (${error.message}): starting it again`);
+    this.generation = undefined;
   }
 
   /**
@@ -171,17 +198,30 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     );
   }
 
-  private async checkGeneration(): Promise<void> {
-    if (this.switching || this.stopped) return;
+  /** One check at a time: a slow one (a start, a switch) makes the next ticks skip. */
+  private checkGeneration(): Promise<void> {
+    if (this.checking || this.stopped || Date.now() < this.retryAt) return this.checking ?? Promise.resolve();
+    this.checking = this.check().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async check(): Promise<void> {
     try {
       const generation = await currentGeneration(this.redis, this.config.REDIS_KEY_PREFIX);
-      await this.heartbeat();
-      if (generation === this.generation) return await this.checkIntegrity();
-      this.logger.log(`generation switched from ${this.generation} to ${generation}`);
-      this.switching = this.follow(generation).finally(() => (this.switching = undefined));
-      await this.switching;
+      if (generation === this.generation) {
+        await this.heartbeat();
+        return await this.checkIntegrity();
+      }
+      if (this.generation) this.logger.log(`generation switched from ${this.generation} to ${generation}`);
+      await this.follow(generation);
+      this.failures = 0;
     } catch (error) {
-      this.logger.warn(`generation check failed: ${(error as Error).message}`);
+      if (this.stopped) return;
+      // Backoff while nothing runs: 1, 2, 4 … 30 s between attempts.
+      const delay = this.generation ? 0 : Math.min(GENERATION_POLL_MS * 2 ** this.failures++, MAX_RETRY_MS);
+      this.retryAt = Date.now() + delay;
+      if (this.generation) this.logger.warn(`generation check failed: ${(error as Error).message}`);
+      else this.logger.error(`projector not running (${(error as Error).message}); trying again in ${delay} ms`);
     }
   }
 
@@ -198,7 +238,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
-    await this.switching;
+    await this.checking;
     await this.runner?.stop();
     const keys = new RedisKeys(this.config.REDIS_KEY_PREFIX);
     await this.redis.hdel(keys.meta('projectors'), this.instanceId).catch(() => undefined);

@@ -73,6 +73,11 @@ export interface RunnerOptions {
   /** Announce new feed items to gateways (off while a rebuild fills a generation nobody reads yet). */
   notify: () => boolean;
   onBatch?: (stats: BatchStats) => void;
+  /**
+   * The consumer crashed and kafkajs will not start it again (an error it does not count
+   * as retriable): this runner projects nothing more, its owner starts a new one.
+   */
+  onStopped?: (error: Error) => void;
   log?: { warn(message: string): void; error(message: string): void; debug?(message: string): void };
 }
 
@@ -159,6 +164,9 @@ export class ProjectionRunner {
       const mine = new Set(this.assigned.map(({ role, partition }) => `${role}/${partition}`));
       for (const id of this.projected.keys()) if (!mine.has(id)) this.projected.delete(id);
       this.committed.clear();
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.options.onStopped?.(payload.error);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: PROJECTED.map((role) => topics[role]), fromBeginning: true });
