@@ -247,8 +247,10 @@ it('keeps trying to start while its Redis is unreachable, then projects what was
     { what: 'the projector to report a failed start' },
   );
   expect(await metric(apps.projector, 'lastmeter_projector_events_applied_total')).toBe(0);
+  expect(await metric(apps.projector, 'lastmeter_projector_running')).toBe(0);
   proxy.restore();
   await settled(ns, apps.projector);
   expect(await metric(apps.projector, 'lastmeter_projector_events_applied_total')).toBeGreaterThan(0);
+  expect(await metric(apps.projector, 'lastmeter_projector_running')).toBe(1);
   await feedsMatchTheLog();
 });

@@ -44,6 +44,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
   private readonly latency: Histogram<'topic'>;
   private readonly generationGauge: Gauge;
   private readonly recoveringGauge: Gauge;
+  private readonly runningGauge: Gauge;
   private recovering = false;
   private recoveringLoggedAt = 0;
 
@@ -87,6 +88,12 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       name: 'lastmeter_projector_recovering_events',
       help: 'Events still to re-project before the read models are whole again after Redis lost data (0: whole)',
       registers,
+    });
+    this.runningGauge = new Gauge({
+      name: 'lastmeter_projector_running',
+      help: 'Whether this projector projects (1) or is trying to start (0: the read models fall behind)',
+      registers,
+      collect: () => this.runningGauge.set(this.runner && this.generation ? 1 : 0),
     });
     this.generationGauge = new Gauge({
       name: 'lastmeter_projector_generation',
