@@ -547,10 +547,13 @@ describe('head office attachments on communications', () => {
     ]);
     expect(first.communication.cover).toEqual(refOf(poster));
 
-    // The targeted store's tablet opens them; another store's does not.
+    // The targeted store's tablet opens them (once projected: the tablet had the item on
+    // commit, and the check waits for the projection only ~2 s); another store's does not.
     for (const media of [pdf, poster]) {
-      expect((await request(apps.gateway.url).get(`/v1/media/${media.mediaId}`).set(bearer(terminalA))).status).toBe(
-        200,
+      await eventually(async () =>
+        expect((await request(apps.gateway.url).get(`/v1/media/${media.mediaId}`).set(bearer(terminalA))).status).toBe(
+          200,
+        ),
       );
       expect((await request(apps.gateway.url).get(`/v1/media/${media.mediaId}`).set(bearer(terminalB))).status).toBe(
         404,
@@ -636,8 +639,10 @@ describe('head office attachments on communications', () => {
       attachments: [{ mediaId: secret.mediaId }],
     });
     await eventually(() => expect(itemsOf(received, id)).toHaveLength(1));
-    expect((await request(apps.gateway.url).get(`/v1/media/${secret.mediaId}`).set(bearer(cashier.token))).status).toBe(
-      200,
+    await eventually(async () =>
+      expect(
+        (await request(apps.gateway.url).get(`/v1/media/${secret.mediaId}`).set(bearer(cashier.token))).status,
+      ).toBe(200),
     );
     expect((await request(apps.gateway.url).get(`/v1/media/${secret.mediaId}`).set(bearer(terminalA))).status).toBe(
       404,

@@ -72,8 +72,11 @@ it('shows a console live reach, presence and incoming reports; refuses store tok
   );
   const notice = await api.publish({ title: 'Watched', audience: { storeIds: [store] } });
   await eventually(() => expect(terminal.received.length).toBeGreaterThan(0));
-  const watched = await console.timeout(5_000).emitWithAck('watch', { communicationId: notice });
-  expect(watched).toMatchObject({ ok: true, reach: { communicationId: notice } });
+  // The terminal has it on commit; `watch` answers from the read side once projected.
+  await eventually(async () => {
+    const watched = await console.timeout(5_000).emitWithAck('watch', { communicationId: notice });
+    expect(watched).toMatchObject({ ok: true, reach: { communicationId: notice } });
+  });
   const updates: Array<{ acknowledged: { terminals: number } }> = [];
   console.on('reach', (r) => updates.push(r));
   expect(await terminal.client.receipt({ communicationId: notice, kind: 'acknowledged', revision: 1 })).toEqual({

@@ -168,6 +168,8 @@ it('gives a terminal without a cursor the live set at the head, then live items'
   ]);
   expect(visible(after).map((m) => m.change)).toEqual(['published', 'retracted']);
   expect(t.client.position).toBe(history.entries);
+  // Live items came on commit; the next test's handshake reads the feed on the read side.
+  await eventually(async () => expect(await headSeq()).toBe(history.entries));
 });
 
 it('shows a terminal serving the role the restricted items of its live set', async () => {
@@ -275,6 +277,7 @@ it('sends a terminal that asks for chunks its live set in feed.snapshot messages
     ]),
   );
   expect(chunks.flatMap((chunk) => chunk.items)).toHaveLength(live.length);
+  await eventually(async () => expect(await headSeq()).toBe(history.entries));
 });
 
 it('pages backwards through the whole history on demand, role-restricted entries hidden', async () => {

@@ -13,6 +13,7 @@ import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { buildNativeClient, NativeTerminal, type NativeEvent } from '../support/native-client';
+import { feedHeadReached } from '../support/read-side';
 import { Publisher } from '../support/write-api';
 
 /**
@@ -64,7 +65,7 @@ function next(terminal: NativeTerminal, kind: string, from = 0): Promise<NativeE
   });
 }
 
-/** A Node terminal of the same store: once it has an item, the item is in the store's feed. */
+/** A Node terminal of the same store: it has an item once the command service announced it. */
 async function witness(): Promise<FeedMessage[]> {
   const received: FeedMessage[] = [];
   const client = new TerminalClient({
@@ -99,6 +100,8 @@ it('connects with string auth only, resumes by a decimal-string cursor and gets 
   const before = [await api.publish({ title: 'Before 1', audience: { storeIds: [store] } })];
   before.push(await api.publish({ title: 'Before 2', audience: { storeIds: [store] } }));
   await eventually(() => expect(seen.map(idOf)).toEqual(before));
+  // The handshake's headSeq and live set come from the read side: wait for the projector too.
+  await feedHeadReached(apps.gateway.url, api.token('hq-admin'), store, before.length);
 
   // 1. The first connect of a new tablet, every auth value a string: "0" (the defect: it
   // was refused as bad-cursor) and "true" for the live set in chunks.
@@ -130,6 +133,7 @@ it('connects with string auth only, resumes by a decimal-string cursor and gets 
   for (let i = 1; i <= 3; i++)
     missed.push(await api.publish({ title: `Missed ${i}`, audience: { storeIds: [store] } }));
   await eventually(() => expect(seen.map(idOf)).toEqual([...before, ...live, ...missed]));
+  await feedHeadReached(apps.gateway.url, api.token('hq-admin'), store, 7);
 
   // 4. Back with the cursor as a decimal string and the epoch of hello: exactly the missed
   // items, in order, and no live set; asked for with `feedBatches: "true"`, all three in

@@ -10,6 +10,7 @@ import { startApps, stopApps, type AppName, type RunningApp } from '../support/a
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
+import { feedHeadReached } from '../support/read-side';
 import { bearer, Publisher, tokenFor } from '../support/write-api';
 
 /**
@@ -359,7 +360,8 @@ it('connects from the installed package, as CommonJS then as ESM resuming from t
   expect(cjs.done.position).toBe(1);
 
   // ESM, another tablet of the store that saved cursor 1 of this epoch: no live set, only
-  // what comes after it.
+  // what comes after it. Its hello's headSeq is the read side's: wait for the projector.
+  await feedHeadReached(apps.gateway.url, api.token('hq-admin'), store, 1);
   const second = await api.terminal(store);
   const esm = await runClient('client.mjs', {
     DEVICE_TOKEN: second.token,

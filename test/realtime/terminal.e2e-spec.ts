@@ -17,7 +17,7 @@ import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
-import { metric } from '../support/read-side';
+import { feedHeadReached, metric } from '../support/read-side';
 import { bearer, Publisher, tokenFor } from '../support/write-api';
 
 /** Store terminals on /terminal: live feed, resume without gap or duplicate, facts back to Kafka. */
@@ -189,8 +189,9 @@ it('resumes from the cursor: exactly the items published while away, in order', 
 it('resumes from a cursor sent as its decimal string (all a string-only native client can send)', async () => {
   const watcher = await terminal(n1);
   const { first, held, missed } = await awayWhilePublished(3, 'string cursor');
-  // In the feed once a connected terminal of the store has them.
   await eventually(() => expect(idsOf(watcher.received).slice(-3)).toEqual(missed));
+  // The handshake's headSeq is the read side's: wait for the projector too.
+  await feedHeadReached(apps.gateway.url, api.token('hq-admin'), n1, held + 3);
   const received: FeedMessage[] = [];
   const socket: Socket = io(`${apps.gateway.url}${TERMINAL_NAMESPACE}`, {
     auth: { token: first.token, cursor: String(held), epoch: first.hello.epoch, snapshotChunks: 'true' },

@@ -78,3 +78,22 @@ export async function gatewayAlive(ns: TestNamespace, gatewayId: string): Promis
   await redis.hset(`${ns.keyPrefix}gateways`, gatewayId, String(Date.now()));
   redis.disconnect();
 }
+
+/**
+ * Waits until the read side holds a store's feed up to `seq` (GET /v1/stores/:id/feed's
+ * headSeq). A tablet that got an item live proves only that the command service's notice
+ * on commit arrived, not that the projector wrote it to Redis; a handshake's `headSeq` and
+ * snapshot, and `feed.earlier`, are read from Redis.
+ */
+export async function feedHeadReached(gatewayUrl: string, token: string, storeId: string, seq: number): Promise<void> {
+  await eventually(
+    async () => {
+      const response = await fetch(`${gatewayUrl}/v1/stores/${storeId}/feed?after=0&limit=1`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { headSeq: number }).headSeq).toBeGreaterThanOrEqual(seq);
+    },
+    { what: `store ${storeId}'s feed at ${seq} on the read side` },
+  );
+}

@@ -4,7 +4,8 @@ import { startAppsForBrowser, stopApps, type AppName, type RunningApp } from '..
 import { launchChromium, screenshot, watchConsole } from '../support/browser';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
-import { Publisher } from '../support/write-api';
+import { eventually } from '../support/eventually';
+import { bearer, Publisher } from '../support/write-api';
 
 /**
  * Issue 22, item 3: outside a store's opening hours (in its time zone) urgent items reach
@@ -66,7 +67,16 @@ it('closed: an urgent item comes without a banner, a critical one with it; open:
   await screenshot(page, 'tablet-quiet-hours');
 
   // Head office opens the store all day; the tablet reads its hours again (on reload here).
-  await api.updateStore(store, { openingHours: everyDayAround(['00:00', '24:00']) });
+  const allDay = everyDayAround(['00:00', '24:00']);
+  await api.updateStore(store, { openingHours: allDay });
+  // The tablet reads them from the read side: once projected.
+  await eventually(async () => {
+    const response = await fetch(`${apps.gateway!.url}/v1/stores/${store}`, {
+      headers: bearer(api.token('hq-admin')),
+    });
+    const { openingHours } = (await response.json()) as { openingHours?: OpeningHours };
+    expect(openingHours?.exceptions).toEqual(allDay.exceptions);
+  });
   await page.reload();
   await banner.getByRole('button', { name: 'Shelf audit tonight' }).waitFor();
   await banner.getByRole('button', { name: 'Evacuate: gas leak' }).waitFor();

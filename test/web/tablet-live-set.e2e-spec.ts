@@ -154,6 +154,8 @@ it('a tablet enrolled in a store with history shows the live set and sends "deli
   entries++;
   await eventually(async () => expect(await feedTitles()).toEqual([...live, 'Fresh notice'].sort()));
   await page.getByText(`feed position ${entries}`).waitFor();
+  // It came live on commit; "Earlier items" reads the read side: wait for the projector.
+  await eventually(async () => expect((await feedPage()).headSeq).toBe(entries));
 });
 
 it('shows the history under "Earlier items", a page at a time', async () => {
@@ -224,7 +226,12 @@ it('wraps a 300-character word and a long URL inside the card', async () => {
 
 it('moves a feed kept in localStorage to IndexedDB once, and leaves old notices without expiry out of the active list', async () => {
   const device = await api.terminal(store);
-  const head = (await feedPage()).headSeq;
+  // Every item so far is on the read side (the last ones came live on commit).
+  const head = await eventually(async () => {
+    const { headSeq } = await feedPage();
+    expect(headSeq).toBe(entries);
+    return headSeq;
+  });
   const DAY = 24 * 60 * 60 * 1000;
   const long = new Date(Date.now() - 45 * DAY).toISOString();
   const notice = (id: string, feedSeq: number, title: string, expiresAt?: string) => ({

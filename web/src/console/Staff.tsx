@@ -89,10 +89,12 @@ function Roster({ storeId }: { storeId: string }) {
 
 function useRefreshRoster(storeId: string) {
   const client = useQueryClient();
-  // The projector follows a command within milliseconds: read again a moment later too.
+  // The projector usually follows a command within milliseconds, under load within
+  // seconds: read again a moment later, and again later still.
   return () => {
-    void client.invalidateQueries({ queryKey: ['staff', storeId] });
-    setTimeout(() => void client.invalidateQueries({ queryKey: ['staff', storeId] }), 300);
+    for (const ms of [0, 300, 1_000, 3_000]) {
+      setTimeout(() => void client.invalidateQueries({ queryKey: ['staff', storeId] }), ms);
+    }
   };
 }
 
