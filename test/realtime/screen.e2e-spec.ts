@@ -83,7 +83,10 @@ it('enrolls a screen, which reads the feed, shows in presence and may send nothi
   expect(await emit('feed.earlier', { before: 10 })).toEqual(refused);
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect(await endOffsets(ns.env.KAFKA_BROKERS!, topics.storeEvents)).toEqual(before);
-  const reach = await request(apps.gateway.url).get(`/v1/communications/${id}/reach`).set(admin).expect(200);
+  // Once the communication is projected (the screen had it on commit), no read counted.
+  const reach = await eventually(() =>
+    request(apps.gateway.url).get(`/v1/communications/${id}/reach`).set(admin).expect(200),
+  );
   expect(reach.body.read.terminals).toBe(0);
   // And the write API refuses its token like any device token's.
   await request(apps.command.url)
