@@ -70,8 +70,9 @@ it('runs every scenario at tiny N and writes well-formed results, RESULTS.md and
         expect(typeof metric.pass).toBe('boolean');
       expect(report).toContain(`| ${scenario} | ${metric.name} |`);
     }
-    for (const samples of Object.values(result.samples ?? {})) {
-      expect(samples.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
+    for (const [series, samples] of Object.entries(result.samples ?? {})) {
+      const bad = samples.filter((v) => !Number.isFinite(v) || v < 0);
+      expect({ scenario, series, bad }).toEqual({ scenario, series, bad: [] });
     }
   }
   // The end-to-end ratio uses the floors measured earlier in the same run.
