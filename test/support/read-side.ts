@@ -5,6 +5,7 @@ import type { RunningApp } from './apps';
 import type { TestNamespace } from './env';
 import { eventually } from './eventually';
 import { endOffsets } from './log-reader';
+import { bearer } from './write-api';
 
 /** Every key of one read-model generation of the test's namespace, canonical (libs/read-models dump.ts). */
 export async function dumpGeneration(ns: TestNamespace, generation: string): Promise<Record<string, unknown>> {
@@ -89,7 +90,7 @@ export async function feedHeadReached(gatewayUrl: string, token: string, storeId
   await eventually(
     async () => {
       const response = await fetch(`${gatewayUrl}/v1/stores/${storeId}/feed?after=0&limit=1`, {
-        headers: { authorization: `Bearer ${token}` },
+        headers: bearer(token),
       });
       expect(response.status).toBe(200);
       expect(((await response.json()) as { headSeq: number }).headSeq).toBeGreaterThanOrEqual(seq);

@@ -141,8 +141,10 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       await this.checkIntegrity();
       await this.heartbeat();
     } catch (error) {
+      // Checks run one at a time (checkGeneration): nothing replaced this runner meanwhile.
       await runner.stop();
-      if (this.runner === runner) [this.runner, this.generation] = [undefined, undefined];
+      this.runner = undefined;
+      this.generation = undefined;
       throw error;
     }
     this.generationGauge.set(Number(generation.replace(/\D/g, '')) || 0);
