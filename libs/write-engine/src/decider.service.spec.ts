@@ -20,14 +20,17 @@ function fakeConsumer(subscribeFails: boolean) {
   };
 }
 
-function deciderWith(consumers: Array<ReturnType<typeof fakeConsumer>>) {
+function deciderWith(
+  consumers: Array<ReturnType<typeof fakeConsumer>>,
+  tail: Pick<EventTail, 'start'> = { start: async () => undefined },
+) {
   const kafka = { consumer: jest.fn(() => consumers.shift()) } as unknown as Kafka;
   const writers = { groupId: 'deciders', reassign: jest.fn() } as unknown as PartitionWriters;
   const service = new DeciderService(
     kafka,
     { commands: 'commands' } as never,
     { ready: async () => undefined } as never,
-    { start: async () => undefined } as unknown as EventTail,
+    tail as EventTail,
     writers,
     {} as PartitionDecider,
   );
@@ -60,4 +63,39 @@ it('disconnects a consumer whose start failed half-way, and a rejoin makes a new
   expect(kafka.consumer).toHaveBeenCalledTimes(3);
   await service.onApplicationShutdown();
   expect(next.disconnect).toHaveBeenCalledTimes(1);
+});
+
+it('tries a failed start again, with a growing pause, until the log is read and the group joined', async () => {
+  const consumer = fakeConsumer(false);
+  const start = jest
+    .fn<Promise<void>, []>()
+    .mockRejectedValueOnce(new Error('Redis unreachable'))
+    .mockRejectedValueOnce(new Error('Redis unreachable'))
+    .mockResolvedValue(undefined);
+  const { service, kafka } = deciderWith([consumer], { start });
+  service.onApplicationBootstrap();
+  await jest.advanceTimersByTimeAsync(0);
+  expect(start).toHaveBeenCalledTimes(1);
+  expect(kafka.consumer).not.toHaveBeenCalled();
+
+  await jest.advanceTimersByTimeAsync(1_000);
+  expect(start).toHaveBeenCalledTimes(2);
+  // The second failure waits twice as long.
+  await jest.advanceTimersByTimeAsync(1_999);
+  expect(start).toHaveBeenCalledTimes(2);
+  await jest.advanceTimersByTimeAsync(1);
+  expect(start).toHaveBeenCalledTimes(3);
+  expect(consumer.run).toHaveBeenCalledTimes(1);
+  await service.onApplicationShutdown();
+});
+
+it('stops trying once shut down', async () => {
+  const start = jest.fn<Promise<void>, []>().mockRejectedValue(new Error('Kafka unreachable'));
+  const { service, kafka } = deciderWith([], { start });
+  service.onApplicationBootstrap();
+  await jest.advanceTimersByTimeAsync(0);
+  await service.onApplicationShutdown();
+  await jest.advanceTimersByTimeAsync(60_000);
+  expect(start).toHaveBeenCalledTimes(1);
+  expect(kafka.consumer).not.toHaveBeenCalled();
 });

@@ -39,17 +39,31 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.start().catch((error: unknown) => {
-      // Shut down while still starting (Ctrl-C during start-up): not a failure.
-      if (this.stopping) this.logger.debug(`start-up interrupted by shutdown: ${(error as Error).message}`);
-      else this.logger.error(`decider stopped: ${(error as Error).message}`);
-    });
+    void this.start();
   }
 
-  private async start(): Promise<void> {
-    await this.topicsBootstrap.ready();
-    await this.tail.start();
-    await this.run();
+  /**
+   * Reads the log, then joins the decider group. A start that fails (Kafka or Redis
+   * unreachable a moment) is tried again, 1 s … 30 s apart: the instance keeps serving
+   * HTTP meanwhile, and a decider that never started would leave every command pending.
+   */
+  private async start(attempt = 0): Promise<void> {
+    try {
+      await this.topicsBootstrap.ready();
+      await this.tail.start();
+      await this.run();
+    } catch (error) {
+      // Shut down while still starting (Ctrl-C during start-up): not a failure.
+      if (this.stopping) {
+        this.logger.debug(`start-up interrupted by shutdown: ${(error as Error).message}`);
+        return;
+      }
+      const delay = Math.min(1_000 * 2 ** attempt, 30_000);
+      this.logger.error(`decider not running (${(error as Error).message}); trying again in ${delay} ms`);
+      setTimeout(() => {
+        if (!this.stopping) void this.start(attempt + 1);
+      }, delay).unref();
+    }
   }
 
   /** Joins the decider group with a new consumer and decides what it is assigned. */

@@ -1,5 +1,5 @@
 /** Event tail: the Kafka reader that keeps the engine's in-memory view in line with the log. */
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   isAggregateType,
@@ -29,6 +29,7 @@ import { CredentialStore } from './credential-store';
 import { FeedLedger } from './feed-ledger';
 import type { CatchUpOptions, EventHistory } from './ports';
 import { AGGREGATE_STORE } from './write-engine.tokens';
+import { WriteMetrics } from './write-metrics';
 
 /** How often what the tail folded is written to the snapshot store (with its checkpoints). */
 const SNAPSHOT_INTERVAL_MS = 1_000;
@@ -65,6 +66,11 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
   /** Answers high watermarks (catchUp's toHighWatermark), connected on first use. */
   private highWatermarks?: Promise<Admin>;
   private started?: Promise<void>;
+  /** Consumers that stopped or failed to start since the last batch read (the pause before the next). */
+  private failedFollows = 0;
+  private stopping = false;
+  private watchingSnapshots = false;
+  private restored = false;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -73,10 +79,24 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
     private readonly ledger: FeedLedger,
     private readonly credentials: CredentialStore,
     private readonly topicsBootstrap: TopicsBootstrap,
+    @Optional() @Inject(WriteMetrics) private readonly metrics: WriteMetrics = WriteMetrics.none(),
   ) {}
 
+  /**
+   * Restores the snapshots and starts following the log; resolves once the consumer
+   * runs. A start that failed (Kafka or Redis unreachable a moment) is tried again by the
+   * next call, with nothing left behind.
+   */
   start(): Promise<void> {
-    this.started ??= this.run();
+    this.started ??= this.run().catch(async (error: unknown) => {
+      this.started = undefined;
+      clearInterval(this.snapshotTimer);
+      const consumer = this.consumer;
+      this.consumer = undefined;
+      await consumer?.disconnect().catch(() => undefined);
+      await this.admin?.disconnect().catch(() => undefined);
+      throw error;
+    });
     return this.started;
   }
 
@@ -84,47 +104,96 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
     await this.topicsBootstrap.ready();
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    this.store.onSnapshotsLost(() => this.rebuildSnapshots());
-    const checkpoints = await this.restore(this.admin);
-    // A group of its own per instance: every instance needs every partition. kafkajs
+    if (!this.watchingSnapshots) this.store.onSnapshotsLost(() => this.rebuildSnapshots());
+    this.watchingSnapshots = true;
+    // The checkpoints become the events partitions' positions: following starts there.
+    await this.restore(this.admin);
+    await this.follow();
+    this.snapshotTimer = setInterval(() => void this.snapshot(), SNAPSHOT_INTERVAL_MS);
+  }
+
+  /**
+   * Follows the topics with a new consumer from the positions this tail has reached (the
+   * snapshots' checkpoints at start-up; offset 0 for a partition it has not read).
+   *
+   * kafkajs restarts a consumer it gave up on (a batch that kept failing, a broker gone
+   * past its retries) only after a retriable error, and then from the group's committed
+   * offsets: this group commits none, so it would read every topic again from the start.
+   * So it never restarts this one itself: on a crash the tail follows on with a new
+   * consumer from its positions, after a pause (1 s, doubling up to 30 s while the new
+   * one fails too).
+   */
+  private async follow(): Promise<void> {
+    // A group of its own per consumer: every instance needs every partition. kafkajs
     // has no manual assignment; the group is never committed to and expires on its own.
     const consumer = this.kafka.consumer({
       groupId: `${this.topics.events}.command-view.${randomUUID()}`,
       readUncommitted: false,
       sessionTimeout: 30_000,
+      retry: { retries: 5, restartOnFailure: async () => false },
       ...FETCH,
     });
     this.consumer = consumer;
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (this.consumer !== consumer) return;
       this.positions.set(`${payload.topic}/${payload.partition}`, Number(payload.lastOffset) + 1);
+      this.failedFollows = 0;
       this.notify();
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: this.followed(), fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: 4,
-      eachBatch: async ({ batch }) => {
-        const { topic, partition } = batch;
-        if (topic === this.topics.credentials) {
-          for (const message of batch.messages) {
-            const id = message.key?.toString() ?? '';
-            try {
-              const record = message.value ? (JSON.parse(message.value.toString()) as CredentialRecord) : null;
-              this.credentials.apply({ id, record });
-            } catch (error) {
-              this.logger.error(`skipping ${topic}[${partition}]@${message.offset}: ${(error as Error).message}`);
-            }
-          }
-          return;
-        }
-        await this.applyAll(this.eventsOf(batch), partition);
-      },
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (this.consumer === consumer && !this.stopping) this.followAgain(payload.error);
     });
-    for (const [partition, offset] of checkpoints) {
-      consumer.seek({ topic: this.topics.events, partition, offset: String(offset) });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: this.followed(), fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        partitionsConsumedConcurrently: 4,
+        eachBatch: async ({ batch }) => {
+          const { topic, partition } = batch;
+          if (topic === this.topics.credentials) {
+            for (const message of batch.messages) {
+              const id = message.key?.toString() ?? '';
+              try {
+                const record = message.value ? (JSON.parse(message.value.toString()) as CredentialRecord) : null;
+                this.credentials.apply({ id, record });
+              } catch (error) {
+                this.logger.error(`skipping ${topic}[${partition}]@${message.offset}: ${(error as Error).message}`);
+              }
+            }
+            return;
+          }
+          await this.applyAll(this.eventsOf(batch), partition);
+        },
+      });
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
     }
-    this.snapshotTimer = setInterval(() => void this.snapshot(), SNAPSHOT_INTERVAL_MS);
+    for (const [position, offset] of this.positions) {
+      const at = position.lastIndexOf('/');
+      consumer.seek({
+        topic: position.slice(0, at),
+        partition: Number(position.slice(at + 1)),
+        offset: String(offset),
+      });
+    }
+  }
+
+  private followAgain(error: Error): void {
+    const delay = Math.min(1_000 * 2 ** this.failedFollows, 30_000);
+    this.failedFollows++;
+    this.metrics.eventTailRestarted();
+    this.logger.warn(
+      `the event tail's consumer stopped (${error.message}): following the log on from where it was in ${delay} ms`,
+    );
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.follow().catch((failed: unknown) => {
+        // The consumer that failed to start is gone: this.consumer still names it, so retry from here.
+        if (!this.stopping) this.followAgain(failed as Error);
+      });
+    }, delay).unref();
   }
 
   /** A batch's events, upcast; a record that does not parse is logged and skipped. */
@@ -182,6 +251,12 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
    */
   private async restore(admin: Admin): Promise<Map<number, number>> {
     const started = Date.now();
+    if (this.restored) {
+      // A start tried again: what the failed one restored or read goes, and is read again.
+      this.store.reset();
+      this.positions.clear();
+    }
+    this.restored = true;
     let checkpoints = await this.store.restore();
     // Read after the checkpoints: another instance may move them forward meanwhile, never past the log's end.
     const ends = await this.endsOf(admin);
@@ -366,6 +441,7 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.snapshotTimer);
     await this.consumer?.disconnect().catch(() => undefined);
     if (this.started) await this.snapshot();

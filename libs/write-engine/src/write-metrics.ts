@@ -13,6 +13,7 @@ export class WriteMetrics {
   private readonly decision?: Histogram<'type'>;
   private readonly transaction?: Histogram<'contents'>;
   private readonly sequencing?: Histogram;
+  private readonly tailRestarts?: Counter;
   /** Since when the oldest feed change not yet sequenced has waited (ms), if one has. */
   private sequencerBehindSince?: () => number | undefined;
   /** How many stores of this instance hold items back for their daily brief. */
@@ -44,6 +45,11 @@ export class WriteMetrics {
       name: 'lastmeter_feed_sequencing_seconds',
       help: 'From a feed-changing event applied by this instance to its feed entries committed',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    this.tailRestarts = new Counter({
+      name: 'lastmeter_event_tail_restarts_total',
+      help: "Times the event tail's Kafka consumer stopped (Kafka gave up on it, or its batch kept failing) and a new one followed the log on from the same offsets",
       registers: [registry],
     });
     const behindSince = () => this.sequencerBehindSince?.();
@@ -80,6 +86,10 @@ export class WriteMetrics {
 
   transactionCommitted(contents: 'decision' | 'feed', seconds: number): void {
     this.transaction?.observe({ contents }, seconds);
+  }
+
+  eventTailRestarted(): void {
+    this.tailRestarts?.inc();
   }
 
   feedSequenced(seconds: number): void {
