@@ -21,6 +21,7 @@ import { startApps, stopApps, type AppName, type RunningApp } from '../support/a
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
+import { feedHolds } from '../support/read-side';
 import { StoreEventWriter } from '../support/store-events';
 import { bearer, Publisher, tokenFor } from '../support/write-api';
 
@@ -364,6 +365,8 @@ it('describes every socket message and Kafka record of a live scenario, each as 
   );
 
   // --- Terminals: the live set in chunks, one item per message after a foreign cursor (reset), a backlog in one message, refusals.
+  // The handshake reads the live set and head from the read side: wait for the last publish there.
+  await feedHolds(apps.gateway.url, admin(), storeId, survey);
   const chunked = await terminal({ token: device.token, snapshotChunks: true });
   expect(chunked.hello.snapshot).toBeGreaterThan(0);
   const single = await terminal({ token: other.token, cursor: '1', epoch: 'not-this-epoch' });

@@ -9,6 +9,7 @@ import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { dumpGeneration, metric, settled } from '../support/read-side';
 import { bearer, Publisher } from '../support/write-api';
+import { suiteKeys } from '../support/suite-keys';
 
 /**
  * Issue 18 item 2: the read-model Redis loses its data (a FLUSHALL, a replaced host, a
@@ -41,13 +42,9 @@ afterAll(async () => {
 async function loseEveryKey(): Promise<number> {
   const redis = createRedisClient(ns.env.REDIS_URL!, 'test-loss');
   try {
+    const keys = await suiteKeys(redis, ns);
     let lost = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns.keyPrefix}*`, 'COUNT', 1_000);
-      cursor = next;
-      if (keys.length > 0) lost += await redis.del(...keys);
-    } while (cursor !== '0');
+    for (let i = 0; i < keys.length; i += 1_000) lost += await redis.del(...keys.slice(i, i + 1_000));
     return lost;
   } finally {
     redis.disconnect();

@@ -21,6 +21,7 @@ import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { bearer, Publisher, tokenFor } from '../support/write-api';
+import { suiteKeys } from '../support/suite-keys';
 
 /**
  * Credentials never leave through a read path (docs/security.md): password and
@@ -457,29 +458,24 @@ describe('the sweep: every event type, every read path', () => {
   it('the read models in Redis hold none', async () => {
     const redis = createRedisClient(ns.env.REDIS_URL!, 'test-sweep');
     try {
-      let cursor = '0';
       let seen = 0;
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns.keyPrefix}*`, 'COUNT', 500);
-        cursor = next;
-        for (const key of keys) {
-          const type = await redis.type(key);
-          const value =
-            type === 'string'
-              ? await redis.get(key)
-              : type === 'hash'
-                ? JSON.stringify(await redis.hgetall(key))
-                : type === 'set'
-                  ? JSON.stringify(await redis.smembers(key))
-                  : type === 'zset'
-                    ? JSON.stringify(await redis.zrange(key, 0, -1))
-                    : type === 'list'
-                      ? JSON.stringify(await redis.lrange(key, 0, -1))
-                      : '';
-          expectNoSecret(`Redis key ${key}`, `${key} ${value}`);
-          seen++;
-        }
-      } while (cursor !== '0');
+      for (const key of await suiteKeys(redis, ns)) {
+        const type = await redis.type(key);
+        const value =
+          type === 'string'
+            ? await redis.get(key)
+            : type === 'hash'
+              ? JSON.stringify(await redis.hgetall(key))
+              : type === 'set'
+                ? JSON.stringify(await redis.smembers(key))
+                : type === 'zset'
+                  ? JSON.stringify(await redis.zrange(key, 0, -1))
+                  : type === 'list'
+                    ? JSON.stringify(await redis.lrange(key, 0, -1))
+                    : '';
+        expectNoSecret(`Redis key ${key}`, `${key} ${value}`);
+        seen++;
+      }
       expect(seen).toBeGreaterThan(50);
     } finally {
       redis.disconnect();

@@ -10,6 +10,7 @@ import { eventually } from '../support/eventually';
 import { endOffsets } from '../support/log-reader';
 import { metric } from '../support/read-side';
 import { tokenFor } from '../support/write-api';
+import { suiteKeys } from '../support/suite-keys';
 
 /**
  * Abuse limits of GET /v1/events (issue 14): concurrent replays per user (default 2) and
@@ -108,13 +109,7 @@ async function idle(): Promise<void> {
 async function footprint() {
   const redis = createRedisClient(ns.env.REDIS_URL!, 'test-replay-limits');
   try {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${ns.keyPrefix}*`, 'COUNT', 500);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
+    const keys = await suiteKeys(redis, ns);
     const ends: Record<string, Record<number, string>> = {};
     for (const topic of (await admin.listTopics()).filter((t) => t.startsWith(ns.topicPrefix)).sort()) {
       ends[topic] = await endOffsets(brokers, topic);

@@ -1,6 +1,7 @@
 import { createKafkaClient } from '@lastmeter/kafka';
 import { createRedisClient } from '@lastmeter/redis';
 import type { TestNamespace } from './env';
+import { suiteKeys } from './suite-keys';
 
 /** Deletes the suite's topics and keys, so a shared Kafka/Redis is left as found. */
 export async function cleanupNamespace(ns: TestNamespace): Promise<void> {
@@ -14,12 +15,8 @@ export async function cleanupNamespace(ns: TestNamespace): Promise<void> {
   }
   const redis = createRedisClient(ns.env.REDIS_URL!, 'test-cleanup');
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${ns.keyPrefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    const keys = await suiteKeys(redis, ns);
+    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   } finally {
     redis.disconnect();
   }

@@ -1,4 +1,4 @@
-import { topicNames } from '@lastmeter/contracts';
+import { topicNames, type FeedPage } from '@lastmeter/contracts';
 import { dumpReadModels, PROJECTED } from '@lastmeter/read-models';
 import { createRedisClient } from '@lastmeter/redis';
 import type { RunningApp } from './apps';
@@ -96,5 +96,27 @@ export async function feedHeadReached(gatewayUrl: string, token: string, storeId
       expect(((await response.json()) as { headSeq: number }).headSeq).toBeGreaterThanOrEqual(seq);
     },
     { what: `store ${storeId}'s feed at ${seq} on the read side` },
+  );
+}
+
+/** Waits until the read side has `communicationId` in the store's feed (what a handshake's live set reads). */
+export async function feedHolds(
+  gatewayUrl: string,
+  token: string,
+  storeId: string,
+  communicationId: string,
+): Promise<void> {
+  await eventually(
+    async () => {
+      const response = await fetch(`${gatewayUrl}/v1/stores/${storeId}/feed?after=0&limit=500`, {
+        headers: bearer(token),
+      });
+      expect(response.status).toBe(200);
+      const page = (await response.json()) as FeedPage;
+      expect(page.items.flatMap((item) => ('communication' in item ? [item.communication.id] : []))).toContain(
+        communicationId,
+      );
+    },
+    { what: `communication ${communicationId} in store ${storeId}'s feed on the read side` },
   );
 }
