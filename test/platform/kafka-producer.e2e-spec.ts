@@ -180,7 +180,7 @@ describe('transactional offsets as a group member (KIP-447, patched kafkajs)', (
     expect(a.joins.at(-1)!.generationId).toBeGreaterThan(first.generationId);
 
     const producer = createProducer(kafka, { transactionalId: `${ns.topicPrefix}kip447-writer` });
-    const writer = new PartitionWriter(producer, names, groupId, 0);
+    const writer = new PartitionWriter(() => producer, names, groupId, 0);
     await writer.open();
     try {
       const decision = (storeId: string, offset: string, member: GroupMember) =>

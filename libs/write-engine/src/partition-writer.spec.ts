@@ -13,8 +13,17 @@ import { FakeProducer, TOPICS, eventOf } from './testing';
 const GROUP = `${TOPICS.commands}.decider`;
 
 function writerOn(partition = 3) {
-  const producer = new FakeProducer(transactionalIdOf(GROUP, TOPICS, partition));
-  return { producer, writer: new PartitionWriter(producer, TOPICS, GROUP, partition) };
+  const producers: FakeProducer[] = [];
+  const writer = new PartitionWriter(
+    () => {
+      producers.push(new FakeProducer(transactionalIdOf(GROUP, TOPICS, partition)));
+      return producers.at(-1)!;
+    },
+    TOPICS,
+    GROUP,
+    partition,
+  );
+  return { producer: producers[0]!, producers, writer };
 }
 
 const drafted = eventOf('region.defined', { code: 'N', name: 'North' }, { aggregateId: 'north', version: 1 });
@@ -132,9 +141,40 @@ describe('PartitionWriter', () => {
 
   it('aborts and rethrows when the transaction fails', async () => {
     const { producer, writer } = writerOn();
-    producer.failures.push(new Error('fenced: PRODUCER_FENCED'));
-    await expect(writer.append({ events: [drafted], commandOffset: '1' })).rejects.toThrow('PRODUCER_FENCED');
+    producer.failures.push(new Error('Broker not connected'));
+    await expect(writer.append({ events: [drafted], commandOffset: '1' })).rejects.toThrow('Broker not connected');
     expect(producer.transactions.map((txn) => txn.state)).toEqual(['aborted']);
+  });
+
+  it('takes a new producer epoch before the transaction after a failed one (its sends were in doubt)', async () => {
+    const { producers, writer } = writerOn();
+    await writer.open();
+    producers[0]!.failures.push(new Error('Request Produce(key: 0, version: 7) timed out'));
+    await expect(writer.append({ events: [drafted], commandOffset: '1' })).rejects.toThrow('timed out');
+    expect(producers).toHaveLength(1);
+
+    await writer.append({ events: [drafted], commandOffset: '1' });
+    expect(producers).toHaveLength(2);
+    expect(producers[0]!.disconnected).toBe(true);
+    // Opened (InitProducerId: a new epoch, the previous one fenced), then the transaction.
+    const [renewed] = producers.slice(1);
+    expect(renewed!.connected).toBe(true);
+    expect(renewed!.transactions.map((txn) => txn.state)).toEqual(['aborted', 'committed']);
+    // Once is enough.
+    await writer.append({ events: [drafted], commandOffset: '2' });
+    expect(producers).toHaveLength(2);
+  });
+
+  it.each([
+    ['fenced', { type: 'PRODUCER_FENCED' }],
+    ['an older epoch', { type: 'INVALID_PRODUCER_EPOCH' }],
+    ['a stale group member (KIP-447)', { type: 'ILLEGAL_GENERATION' }],
+  ])('keeps its producer after it was %s: a new epoch would fence the new owner', async (_, cause) => {
+    const { producers, writer } = writerOn();
+    producers[0]!.failures.push(new Error('refused', { cause }));
+    await expect(writer.append({ events: [drafted], commandOffset: '1' })).rejects.toThrow('refused');
+    await writer.append({ events: [drafted], commandOffset: '1' }).catch(() => undefined);
+    expect(producers).toHaveLength(1);
   });
 
   it('runs the transaction again after CONCURRENT_TRANSACTIONS, found anywhere in the cause chain', async () => {

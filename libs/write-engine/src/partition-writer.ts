@@ -41,15 +41,29 @@ export function feedTransactionalIdOf(groupId: string, topics: TopicNames, parti
 export class PartitionWriter implements TransactionalWriter {
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
+  private producer: TransactionalProducer;
+  /**
+   * Set when a transaction failed for another reason than fencing or a busy coordinator.
+   * kafkajs rolls a partition's sequence number back when a Produce request fails, even
+   * one the broker wrote (its answer lost, the retries spent). The transaction is aborted,
+   * but the broker still holds that batch's sequence: the next transaction's batch of the
+   * same size would reuse it, be taken for a duplicate and dropped, while its commit (and
+   * the command offset) succeeds. So the next transaction first takes a new producer
+   * epoch (InitProducerId on a new producer of the same transactional id), for which the
+   * broker tracks sequences afresh, as the Java client does after such errors (KIP-360).
+   */
+  private inDoubt = false;
 
-  /** `producer` is the transactional producer of transactionalIdOf(groupId, topics, partition). */
+  /** `producers` makes the transactional producer of transactionalIdOf(groupId, topics, partition). */
   constructor(
-    private readonly producer: TransactionalProducer,
+    private readonly producers: () => TransactionalProducer,
     private readonly topics: TopicNames,
     private readonly groupId: string,
     readonly partition: number,
     private readonly metrics: WriteMetrics = WriteMetrics.none(),
-  ) {}
+  ) {
+    this.producer = producers();
+  }
 
   /** Connects and fences any previous owner (initProducerId runs on the first transaction). */
   async open(): Promise<void> {
@@ -82,12 +96,27 @@ export class PartitionWriter implements TransactionalWriter {
     // does not retry for AddOffsetsToTxn. Back off briefly and run the transaction again.
     for (let attempt = 1; ; attempt++) {
       try {
+        if (this.inDoubt) await this.renew();
         return await this.appendOnce(batch);
       } catch (error) {
-        if (!isConcurrentTransactions(error) || attempt >= 50) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(20 * attempt, 500)));
+        if (isConcurrentTransactions(error) && attempt < 50) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(20 * attempt, 500)));
+          continue;
+        }
+        // Fenced or refused as a stale member: another owner writes now, whom a new epoch would fence.
+        if (!isFencing(error)) this.inDoubt = true;
+        throw error;
       }
     }
+  }
+
+  /** A new producer of the same transactional id, opened: a new epoch (see `inDoubt`). */
+  private async renew(): Promise<void> {
+    const previous = this.producer;
+    this.producer = this.producers();
+    await previous.disconnect().catch(() => undefined);
+    await this.open();
+    this.inDoubt = false;
   }
 
   private async appendOnce({
@@ -179,6 +208,24 @@ function isConcurrentTransactions(error: unknown): boolean {
     ) {
       return true;
     }
+    current = current.cause as typeof current;
+  }
+  return false;
+}
+
+/** Errors that say another writer owns the transactional id or the partition now. */
+const FENCING = new Set([
+  'PRODUCER_FENCED',
+  'INVALID_PRODUCER_EPOCH',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'FENCED_INSTANCE_ID',
+]);
+
+function isFencing(error: unknown): boolean {
+  for (let current = error as { type?: string; cause?: unknown } | undefined; current;) {
+    if (current.type !== undefined && FENCING.has(current.type)) return true;
     current = current.cause as typeof current;
   }
   return false;

@@ -79,7 +79,13 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
       owned = (async () => {
         await this.dropping;
         const writer = (transactionalId: string) =>
-          new PartitionWriter(this.producers(transactionalId), this.topics, this.groupId, partition, this.metrics);
+          new PartitionWriter(
+            () => this.producers(transactionalId),
+            this.topics,
+            this.groupId,
+            partition,
+            this.metrics,
+          );
         const created = {
           decisions: writer(transactionalIdOf(this.groupId, this.topics, partition)),
           feed: writer(feedTransactionalIdOf(this.groupId, this.topics, partition)),
