@@ -98,13 +98,21 @@ export class PersonKeyFollower implements OnApplicationBootstrap, OnApplicationS
     // Nothing is committed: each start reads the (compacted, small) topic from the start.
     // A fresh broker answers "the coordinator is loading" for a while: this consumer joins
     // at start-up, so it retries longer than the client's default before kafkajs would
-    // count it as a crash (and warn about a restart).
+    // count it as a crash. kafkajs never restarts it: it would read the topic again from
+    // the start batch by batch (no commits), putting an erased person's earlier key back
+    // until its tombstone comes, or, after a non-retriable error, not at all. A crash
+    // starts over here instead, the whole topic applied as one final state.
     const consumer = this.kafka.consumer({
       groupId: `${topic}.mirror.${randomUUID()}`,
       maxWaitTimeInMs: FOLLOW_MAX_WAIT_MS,
-      retry: { initialRetryTime: 200, retries: 30, maxRetryTime: 5_000 },
+      retry: { initialRetryTime: 200, retries: 30, maxRetryTime: 5_000, restartOnFailure: async () => false },
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (this.stopped || this.consumer !== consumer) return;
+      this.logger.warn(`person keys: the consumer stopped (${payload.error.message}); reading the topic again`);
+      void this.restart();
+    });
     const initial = new Map<string, string | null>();
     let loading = true;
     const loaded = (): void => {
