@@ -55,6 +55,12 @@ describe('kafkajs log levels', () => {
     expect(kafkaLogLevel(logLevel.ERROR, 'Restarting the consumer in 300ms', { retryCount: 5 })).toBe('warn');
   });
 
+  it('keeps the bounded-retries warning of idempotent producers at debug: ours renew their id or epoch after a failed send', () => {
+    expect(
+      kafkaLogLevel(logLevel.WARN, 'Limiting retries for the idempotent producer may invalidate EoS guarantees', {}),
+    ).toBe('debug');
+  });
+
   it.each([
     [
       'Response SaslAuthenticate(key: 36, version: 1)',

@@ -75,6 +75,10 @@ const RECOVERY_NOTICES = [
   /^The coordinator is not aware of this member, re-joining the group$/,
   /^Consumer is not aware of all assigned partitions, refreshing metadata$/,
   /, resync group$/,
+  // Every idempotent producer here with bounded retries (the partition writers'
+  // transactional ones, BatchProducer) replaces its producer id or epoch after a failed
+  // send, which is what the warning is about (PartitionWriter's `inDoubt`).
+  /^Limiting retries for the idempotent producer may invalidate EoS guarantees$/,
 ];
 
 /** kafkajs errors (not protocol errors) after which it restarts a crashed consumer. */
