@@ -44,6 +44,18 @@ describe('ReplyChannel', () => {
     other.cancel();
   });
 
+  it('hands an outcome for itself over in memory, a copy, without publishing', async () => {
+    const reply = deciding.expect('req-1', 10_000);
+    await deciding.send(deciding.channel, 'req-1', ACCEPTED);
+    const outcome = await reply.outcome;
+    expect(outcome).toEqual(ACCEPTED);
+    expect(outcome).not.toBe(ACCEPTED);
+    expect(transport.published).toEqual([]);
+    // Nobody waits for it any more: a second reply is dropped, as one from Redis would be.
+    await deciding.send(deciding.channel, 'req-1', REFUSED);
+    expect(transport.published).toEqual([]);
+  });
+
   it('carries refusals as they are', async () => {
     const reply = waiting.expect('req-1', 10_000);
     await deciding.send(waiting.channel, 'req-1', REFUSED);

@@ -61,7 +61,17 @@ export class ReplyChannel implements ReplyWaiter, ReplySender, OnModuleInit, OnA
     };
   }
 
+  /**
+   * Sends the outcome to the instance waiting on `channel`. When that is this instance
+   * (the decider of the command's partition took the request too, always so with one
+   * command instance), it is handed over in memory, a copy as Redis would deliver it:
+   * no round trip, and the answer does not depend on Redis pub/sub.
+   */
   async send(channel: string, requestId: string, outcome: CommandOutcome): Promise<void> {
+    if (channel === this.channel) {
+      this.pending.get(requestId)?.(structuredClone(outcome));
+      return;
+    }
     await this.transport.publish(channel, JSON.stringify({ requestId, outcome } satisfies Reply));
   }
 

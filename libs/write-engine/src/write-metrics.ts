@@ -49,7 +49,7 @@ export class WriteMetrics {
     });
     this.tailRestarts = new Counter({
       name: 'lastmeter_event_tail_restarts_total',
-      help: "Times the event tail's Kafka consumer stopped (Kafka gave up on it, or its batch kept failing) and a new one followed the log on from the same offsets",
+      help: "Times the event tail's Kafka consumer stopped (Kafka gave up on it, or its batch kept failing) or its replacement failed to start; each time a new one follows the log on from the same offsets",
       registers: [registry],
     });
     const behindSince = () => this.sequencerBehindSince?.();
