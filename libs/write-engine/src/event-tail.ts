@@ -69,8 +69,8 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
   /** Consumers that stopped or failed to start since the last batch read (the pause before the next). */
   private failedFollows = 0;
   private stopping = false;
-  private watchingSnapshots = false;
-  private restored = false;
+  /** Whether a start has run before (one that failed: start() then tries again). */
+  private ranBefore = false;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -89,11 +89,8 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
    */
   start(): Promise<void> {
     this.started ??= this.run().catch(async (error: unknown) => {
+      // follow() disconnects a consumer that failed to start; the admin is this attempt's.
       this.started = undefined;
-      clearInterval(this.snapshotTimer);
-      const consumer = this.consumer;
-      this.consumer = undefined;
-      await consumer?.disconnect().catch(() => undefined);
       await this.admin?.disconnect().catch(() => undefined);
       throw error;
     });
@@ -104,8 +101,14 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
     await this.topicsBootstrap.ready();
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    if (!this.watchingSnapshots) this.store.onSnapshotsLost(() => this.rebuildSnapshots());
-    this.watchingSnapshots = true;
+    if (this.ranBefore) {
+      // A start tried again: what the failed one restored goes, and is read again.
+      this.store.reset();
+      this.positions.clear();
+    } else {
+      this.store.onSnapshotsLost(() => this.rebuildSnapshots());
+    }
+    this.ranBefore = true;
     // The checkpoints become the events partitions' positions: following starts there.
     await this.restore(this.admin);
     await this.follow();
@@ -251,12 +254,6 @@ export class EventTail implements EventHistory, OnApplicationShutdown {
    */
   private async restore(admin: Admin): Promise<Map<number, number>> {
     const started = Date.now();
-    if (this.restored) {
-      // A start tried again: what the failed one restored or read goes, and is read again.
-      this.store.reset();
-      this.positions.clear();
-    }
-    this.restored = true;
     let checkpoints = await this.store.restore();
     // Read after the checkpoints: another instance may move them forward meanwhile, never past the log's end.
     const ends = await this.endsOf(admin);

@@ -200,17 +200,26 @@ export class PartitionWriter implements TransactionalWriter {
   }
 }
 
-function isConcurrentTransactions(error: unknown): boolean {
-  for (let current = error as { type?: string; cause?: unknown; message?: string } | undefined; current;) {
-    if (
-      current.type === 'CONCURRENT_TRANSACTIONS' ||
-      /concurrent operation on the same transaction/.test(current.message ?? '')
-    ) {
-      return true;
-    }
-    current = current.cause as typeof current;
+interface CausedError {
+  type?: string;
+  message?: string;
+  cause?: unknown;
+}
+
+/** Whether the error, or any error in its cause chain, passes `test` (kafkajs wraps its protocol errors). */
+function anyCause(error: unknown, test: (error: CausedError) => boolean): boolean {
+  for (let current = error as CausedError | undefined; current; current = current.cause as CausedError | undefined) {
+    if (test(current)) return true;
   }
   return false;
+}
+
+function isConcurrentTransactions(error: unknown): boolean {
+  return anyCause(
+    error,
+    ({ type, message }) =>
+      type === 'CONCURRENT_TRANSACTIONS' || /concurrent operation on the same transaction/.test(message ?? ''),
+  );
 }
 
 /** Errors that say another writer owns the transactional id or the partition now. */
@@ -224,9 +233,5 @@ const FENCING = new Set([
 ]);
 
 function isFencing(error: unknown): boolean {
-  for (let current = error as { type?: string; cause?: unknown } | undefined; current;) {
-    if (current.type !== undefined && FENCING.has(current.type)) return true;
-    current = current.cause as typeof current;
-  }
-  return false;
+  return anyCause(error, ({ type }) => type !== undefined && FENCING.has(type));
 }
