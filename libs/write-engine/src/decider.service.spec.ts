@@ -1,8 +1,8 @@
 import type { Kafka } from '@lastmeter/kafka';
-import { DeciderService } from './decider.service';
+import { DeciderService, FENCED_GRACE_MS } from './decider.service';
 import type { EventTail } from './event-tail';
 import type { PartitionDecider } from './partition-decider';
-import type { PartitionWriters } from './partition-writers';
+import type { Fence, PartitionWriters } from './partition-writers';
 
 /** A kafkajs consumer whose subscribe fails when told to: the rest succeeds. */
 function fakeConsumer(subscribeFails: boolean) {
@@ -25,7 +25,15 @@ function deciderWith(
   tail: Pick<EventTail, 'start'> = { start: async () => undefined },
 ) {
   const kafka = { consumer: jest.fn(() => consumers.shift()) } as unknown as Kafka;
-  const writers = { groupId: 'deciders', reassign: jest.fn() } as unknown as PartitionWriters;
+  // The pool's assignment count and fence listeners, as PartitionWriters keeps them.
+  const fenceListeners: Array<(fence: Fence) => void> = [];
+  const pool = {
+    groupId: 'deciders',
+    assignment: 1,
+    reassign: jest.fn(() => void pool.assignment++),
+    onFenced: (listener: (fence: Fence) => void) => fenceListeners.push(listener),
+  };
+  const writers = pool as unknown as PartitionWriters;
   const service = new DeciderService(
     kafka,
     { commands: 'commands' } as never,
@@ -34,7 +42,12 @@ function deciderWith(
     writers,
     {} as PartitionDecider,
   );
-  return { service, kafka };
+  /** A writer of the current assignment refused as fenced. */
+  const fence = (partition = 3) =>
+    fenceListeners.forEach((listener) =>
+      listener({ partition, assignment: pool.assignment, error: new Error('producer fenced') }),
+    );
+  return { service, kafka, pool, fence };
 }
 
 beforeEach(() => jest.useFakeTimers());
@@ -98,4 +111,43 @@ it('stops trying once shut down', async () => {
   await jest.advanceTimersByTimeAsync(60_000);
   expect(start).toHaveBeenCalledTimes(1);
   expect(kafka.consumer).not.toHaveBeenCalled();
+});
+
+it('leaves and joins the group again when a writer stays fenced without a rebalance', async () => {
+  const first = fakeConsumer(false);
+  const second = fakeConsumer(false);
+  const { service, kafka, pool, fence } = deciderWith([first, second]);
+  service.onApplicationBootstrap();
+  await jest.advanceTimersByTimeAsync(0);
+  fence();
+  fence(5);
+  // A rebalance may still come (a new owner fenced it): nothing happens before the grace ends.
+  await jest.advanceTimersByTimeAsync(FENCED_GRACE_MS - 1);
+  expect(first.disconnect).not.toHaveBeenCalled();
+  expect(pool.reassign).not.toHaveBeenCalled();
+
+  // None came: the writers are dropped and one new consumer joins (two fences, one rejoin).
+  await jest.advanceTimersByTimeAsync(1);
+  expect(pool.reassign).toHaveBeenCalledWith([]);
+  expect(first.disconnect).toHaveBeenCalledTimes(1);
+  await jest.advanceTimersByTimeAsync(1_000 + FENCED_GRACE_MS);
+  expect(kafka.consumer).toHaveBeenCalledTimes(2);
+  expect(second.run).toHaveBeenCalledTimes(1);
+  expect(pool.reassign).toHaveBeenCalledTimes(1);
+  await service.onApplicationShutdown();
+});
+
+it('does not leave the group for a fence that a rebalance followed', async () => {
+  const consumer = fakeConsumer(false);
+  const { service, kafka, pool, fence } = deciderWith([consumer]);
+  service.onApplicationBootstrap();
+  await jest.advanceTimersByTimeAsync(0);
+  fence();
+  // This instance's own rebalance: its consumer joined again and was assigned partitions.
+  consumer.listeners.get('join')!({ payload: { memberAssignment: { commands: [3] }, memberId: 'm', generationId: 2 } });
+  await jest.advanceTimersByTimeAsync(FENCED_GRACE_MS * 2);
+  expect(pool.reassign).toHaveBeenCalledTimes(1);
+  expect(consumer.disconnect).not.toHaveBeenCalled();
+  expect(kafka.consumer).toHaveBeenCalledTimes(1);
+  await service.onApplicationShutdown();
 });

@@ -12,10 +12,18 @@ import {
 } from '@lastmeter/kafka';
 import { EventTail } from './event-tail';
 import { PartitionDecider } from './partition-decider';
-import { PartitionWriters } from './partition-writers';
+import { PartitionWriters, type Fence } from './partition-writers';
 
 /** How long a crashed decider waits before it joins the group again. */
 const REJOIN_DELAY_MS = 1_000;
+
+/**
+ * How long a writer fenced outside a rebalance waits for one before the decider leaves
+ * the group and joins again. A new owner fences only after a rebalance without this
+ * instance, which its consumer learns at its next heartbeat (1 s) and joins again
+ * (PartitionWriters.reassign); this is longer than the session timeout (6 s) plus that.
+ */
+export const FENCED_GRACE_MS = 10_000;
 
 /**
  * The single writer (docs/design.md section 4): a consumer group over the commands
@@ -27,6 +35,8 @@ const REJOIN_DELAY_MS = 1_000;
 export class DeciderService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DeciderService.name);
   private consumer?: Consumer;
+  /** The consumer being left (disconnected) to join again: one rejoin per consumer. */
+  private leaving?: Consumer;
   private stopping = false;
 
   constructor(
@@ -36,7 +46,9 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     private readonly tail: EventTail,
     private readonly writers: PartitionWriters,
     private readonly decider: PartitionDecider,
-  ) {}
+  ) {
+    writers.onFenced((fence) => this.fenced(fence));
+  }
 
   onApplicationBootstrap(): void {
     void this.start();
@@ -90,10 +102,8 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     // "old epoch") stopped for good, its instance still serving HTTP; it drops its stale
     // writers and joins the group again instead, as a new member.
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart || this.stopping) return;
-      this.logger.warn(`decider stopped (${payload.error.message}): joining the decider group again`);
-      this.writers.reassign([]);
-      this.rejoin();
+      if (payload.restart) return;
+      this.leave(consumer, `decider stopped (${payload.error.message})`);
     });
     try {
       await consumer.connect();
@@ -116,6 +126,38 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
       await consumer.disconnect().catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * A writer was fenced (PartitionWriters.onFenced). After a rebalance that this instance
+   * is part of, its writers of that assignment are dropped anyway. If no rebalance came
+   * within FENCED_GRACE_MS, the transaction coordinator fenced it (a transaction open past
+   * its timeout, broker trouble) while this instance kept its partitions: the writer would
+   * stay fenced, its partition's feed unsequenced, until some later rebalance. The
+   * decider leaves the group and joins again: an assignment opens new writers, a new epoch.
+   */
+  private fenced({ partition, assignment, error }: Fence): void {
+    if (assignment !== this.writers.assignment) return;
+    setTimeout(() => {
+      const consumer = this.consumer;
+      if (assignment !== this.writers.assignment || !consumer) return;
+      this.leave(
+        consumer,
+        `partition ${partition}'s writer was fenced (${(error as Error).message}) and no rebalance followed`,
+      );
+    }, FENCED_GRACE_MS).unref();
+  }
+
+  /** Drops the writers, disconnects `consumer` (it leaves the group) and joins again with a new one. */
+  private leave(consumer: Consumer, reason: string): void {
+    if (this.stopping || this.leaving === consumer) return;
+    this.leaving = consumer;
+    this.logger.warn(`${reason}: joining the decider group again`);
+    this.writers.reassign([]);
+    void consumer
+      .disconnect()
+      .catch(() => undefined)
+      .then(() => this.rejoin());
   }
 
   private rejoin(): void {

@@ -14,6 +14,7 @@ const GROUP = `${TOPICS.commands}.decider`;
 
 function writerOn(partition = 3) {
   const producers: FakeProducer[] = [];
+  const fences: unknown[] = [];
   const writer = new PartitionWriter(
     () => {
       producers.push(new FakeProducer(transactionalIdOf(GROUP, TOPICS, partition)));
@@ -22,8 +23,10 @@ function writerOn(partition = 3) {
     TOPICS,
     GROUP,
     partition,
+    undefined,
+    (error) => fences.push(error),
   );
-  return { producer: producers[0]!, producers, writer };
+  return { producer: producers[0]!, producers, writer, fences };
 }
 
 const drafted = eventOf('region.defined', { code: 'N', name: 'North' }, { aggregateId: 'north', version: 1 });
@@ -169,12 +172,23 @@ describe('PartitionWriter', () => {
     ['fenced', { type: 'PRODUCER_FENCED' }],
     ['an older epoch', { type: 'INVALID_PRODUCER_EPOCH' }],
     ['a stale group member (KIP-447)', { type: 'ILLEGAL_GENERATION' }],
-  ])('keeps its producer after it was %s: a new epoch would fence the new owner', async (_, cause) => {
-    const { producers, writer } = writerOn();
-    producers[0]!.failures.push(new Error('refused', { cause }));
+  ])('keeps its producer after it was %s, and says so: a new epoch would fence the new owner', async (_, cause) => {
+    const { producers, writer, fences } = writerOn();
+    const refused = new Error('refused', { cause });
+    producers[0]!.failures.push(refused);
     await expect(writer.append({ events: [drafted], commandOffset: '1' })).rejects.toThrow('refused');
+    expect(fences).toEqual([refused]);
     await writer.append({ events: [drafted], commandOffset: '1' }).catch(() => undefined);
     expect(producers).toHaveLength(1);
+  });
+
+  it('reports no fence for other failures', async () => {
+    const { producer, writer, fences } = writerOn();
+    producer.failures.push(new Error('Broker not connected'));
+    producer.failures.push(new Error('wrapped', { cause: { type: 'CONCURRENT_TRANSACTIONS' } }));
+    await expect(writer.append({ events: [drafted], commandOffset: '1' })).rejects.toThrow('Broker not connected');
+    await writer.append({ events: [drafted], commandOffset: '1' });
+    expect(fences).toEqual([]);
   });
 
   it('runs the transaction again after CONCURRENT_TRANSACTIONS, found anywhere in the cause chain', async () => {

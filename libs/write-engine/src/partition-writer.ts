@@ -54,13 +54,18 @@ export class PartitionWriter implements TransactionalWriter {
    */
   private inDoubt = false;
 
-  /** `producers` makes the transactional producer of transactionalIdOf(groupId, topics, partition). */
+  /**
+   * `producers` makes the transactional producer of transactionalIdOf(groupId, topics, partition).
+   * `onFenced` hears each transaction refused because another writer holds the id or the
+   * partition now (PartitionWriters: the instance's membership is then in doubt).
+   */
   constructor(
     private readonly producers: () => TransactionalProducer,
     private readonly topics: TopicNames,
     private readonly groupId: string,
     readonly partition: number,
     private readonly metrics: WriteMetrics = WriteMetrics.none(),
+    private readonly onFenced: (error: unknown) => void = () => undefined,
   ) {
     this.producer = producers();
   }
@@ -103,8 +108,10 @@ export class PartitionWriter implements TransactionalWriter {
           await new Promise((resolve) => setTimeout(resolve, Math.min(20 * attempt, 500)));
           continue;
         }
-        // Fenced or refused as a stale member: another owner writes now, whom a new epoch would fence.
-        if (!isFencing(error)) this.inDoubt = true;
+        // Fenced or refused as a stale member: another owner writes now, whom a new epoch
+        // would fence. Only a new assignment from the group may open a new epoch.
+        if (isFencing(error)) this.onFenced(error);
+        else this.inDoubt = true;
         throw error;
       }
     }

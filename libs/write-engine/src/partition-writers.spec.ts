@@ -122,6 +122,27 @@ describe('PartitionWriters', () => {
     expect(writers.owned()).toEqual([2]);
   });
 
+  it('tells of a fenced writer with the assignment it was opened for', async () => {
+    const fences: Array<{ partition: number; assignment: number }> = [];
+    writers.onFenced(({ partition, assignment }) => fences.push({ partition, assignment }));
+    writers.reassign([1]);
+    const first = writers.assignment;
+    const feed = await writers.feedWriterFor(1);
+    producers[1]!.failures.push(new Error('fenced', { cause: { type: 'PRODUCER_FENCED' } }));
+    await expect(feed.append({ feed: [] })).rejects.toThrow('fenced');
+    expect(fences).toEqual([{ partition: 1, assignment: first }]);
+
+    // A writer of an earlier assignment, fenced by its successor, tells its own: older than now.
+    writers.reassign([1]);
+    expect(writers.assignment).toBeGreaterThan(first);
+    producers[1]!.failures.push(new Error('fenced', { cause: { type: 'INVALID_PRODUCER_EPOCH' } }));
+    await expect(feed.append({ feed: [] })).rejects.toThrow('fenced');
+    expect(fences).toEqual([
+      { partition: 1, assignment: first },
+      { partition: 1, assignment: first },
+    ]);
+  });
+
   it('forgets a writer that failed to open, so the next request tries again', async () => {
     history.onCatchUp = () => {
       history.onCatchUp = undefined;

@@ -9,6 +9,14 @@ import type { EventHistory, GroupMember, PartitionWriterPool, TransactionalProdu
 import { TRANSACTIONAL_PRODUCERS } from './write-engine.tokens';
 import { WriteMetrics } from './write-metrics';
 
+/** A writer's transaction refused as fenced (see PartitionWriters.onFenced). */
+export interface Fence {
+  partition: number;
+  /** The assignment (PartitionWriters.assignment) its writer was opened for. */
+  assignment: number;
+  error: unknown;
+}
+
 /** A partition's two fenced writers: its decisions (events, offsets) and its feed. */
 interface OwnedPartition {
   decisions: PartitionWriter;
@@ -35,6 +43,9 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   private joined?: GroupMember;
   /** The fencing of every writer opened since the last assignment (see open). */
   private fences: Array<Promise<void>> = [];
+  /** Counts the assignments (reassign): a writer opened for an older one is being dropped. */
+  private assigned = 0;
+  private readonly fencedListeners: Array<(fence: Fence) => void> = [];
 
   constructor(
     @Inject(TRANSACTIONAL_PRODUCERS) private readonly producers: TransactionalProducerFactory,
@@ -50,6 +61,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
    * to `member` (the generation and member id the group gave this instance).
    */
   reassign(partitions: number[], member?: GroupMember): void {
+    this.assigned++;
     this.joined = member;
     this.fences = [];
     this.dropping = this.dropAll();
@@ -77,6 +89,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
       let fenced!: () => void;
       fences.push(new Promise<void>((resolve) => (fenced = resolve)));
       owned = (async () => {
+        const assignment = this.assigned;
         await this.dropping;
         const writer = (transactionalId: string) =>
           new PartitionWriter(
@@ -85,6 +98,9 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
             this.groupId,
             partition,
             this.metrics,
+            (error) => {
+              for (const listener of this.fencedListeners) listener({ partition, assignment, error });
+            },
           );
         const created = {
           decisions: writer(transactionalIdOf(this.groupId, this.topics, partition)),
@@ -129,6 +145,22 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
     return this.joined;
   }
 
+  /** The current assignment's number: reassign counts them. */
+  get assignment(): number {
+    return this.assigned;
+  }
+
+  /**
+   * Calls `listener` each time a writer's transaction is refused as fenced: another
+   * writer holds its transactional id or the partition now. After a rebalance that is
+   * the new owner, and this instance's own rebalance drops the writer. Without one, the
+   * transaction coordinator fenced it (it aborts a transaction open past its timeout with
+   * a new epoch), and the writer stays fenced until the group assigns its partition again.
+   */
+  onFenced(listener: (fence: Fence) => void): void {
+    this.fencedListeners.push(listener);
+  }
+
   /** Calls `listener` each time a partition's writer is open and its history read. */
   onOpened(listener: (partition: number) => void): void {
     this.openedListeners.push(listener);
@@ -146,6 +178,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.assigned++;
     await this.dropAll();
   }
 }
