@@ -1,6 +1,9 @@
 import request from 'supertest';
 import {
+  isRetryable,
+  READ_MODELS_UNAVAILABLE,
   topicNames,
+  type Ack,
   type EventEnvelope,
   type FeedItem,
   type FeedMessage,
@@ -10,7 +13,7 @@ import {
 import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
 import { createRedisClient } from '@lastmeter/redis';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
-import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { startApp, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
@@ -190,4 +193,39 @@ it('counts each person once, anonymously, and shows only groups of 5 or more', a
   } finally {
     redis.disconnect();
   }
+});
+
+it('answers a survey handed out on commit as retryable while no projector has it published, and takes the answer after', async () => {
+  const region = await api.region('lagging');
+  const store = await storeWithStaff('PULSE-LAG', region, 1);
+  // The draft is projected; its publish is not: the tablet has the survey from the
+  // command service's notice on commit, the read models still say it is a draft.
+  const { id } = await api.draft({
+    kind: 'survey',
+    title: 'Pulse while the projector is away',
+    audience: { storeIds: [store.storeId] },
+    survey: { questions: QUESTIONS },
+  });
+  await eventually(() =>
+    request(apps.gateway.url)
+      .get(`/v1/communications/${id}`)
+      .set(bearer(api.token('hq-editor')))
+      .expect(200),
+  );
+  await apps.projector.stop();
+  const payload = { communicationId: id, revision: 1, answers: [4, 0, 'fine'], staff: store.sessions[0]!.token };
+  try {
+    await api.send('post', `/v1/communications/${id}/publish`);
+    await eventually(() =>
+      expect(store.received.some((m) => 'communication' in m && m.communication.id === id)).toBe(true),
+    );
+    // Not "closed", not "not a survey": try again later.
+    const ack = (await store.client.socket.timeout(10_000).emitWithAck('survey.answer', payload)) as Ack;
+    expect(ack).toEqual({ ok: false, error: { message: READ_MODELS_UNAVAILABLE } });
+    expect(isRetryable(ack.error)).toBe(true);
+  } finally {
+    apps.projector = await startApp('projector', ns.env);
+  }
+  // The client's own retries carry the answer once the projector has caught up.
+  expect(await store.client.send('survey.answer', payload)).toEqual({ ok: true });
 });

@@ -114,7 +114,11 @@ async function footprint() {
     for (const topic of (await admin.listTopics()).filter((t) => t.startsWith(ns.topicPrefix)).sort()) {
       ends[topic] = await endOffsets(brokers, topic);
     }
-    return { keys: keys.sort(), ends, groups: (await admin.listGroups()).groups.map((g) => g.groupId) };
+    // This suite's groups only: suites running beside it share the broker.
+    const groups = (await admin.listGroups()).groups
+      .map((g) => g.groupId)
+      .filter((id) => id.startsWith(ns.topicPrefix));
+    return { keys: keys.sort(), ends, groups };
   } finally {
     redis.disconnect();
   }

@@ -4,7 +4,8 @@
  * revision newer than the communication's.
  */
 import { Injectable } from '@nestjs/common';
-import { factContexts, feedHead } from '@lastmeter/read-models';
+import type { CommunicationView } from '@lastmeter/contracts';
+import { factContexts, feedHead, getCommunication } from '@lastmeter/read-models';
 import { ReadModels, RECHECK_WAITS_MS } from '../../read/read-models.service';
 import { FeedRelay, type TerminalSession } from '../feed-relay';
 import { InvalidMessage, ReadModelsBehind, Rejected } from './message';
@@ -93,6 +94,34 @@ export class FeedCheck {
       open = again.filter((i) => !known(i));
     }
     return problems;
+  }
+
+  /**
+   * The communication as the read models hold it, once `ready` says it is current enough
+   * for the fact (a survey published, a quiz at the answered revision). A terminal may
+   * answer an item handed out on commit before any projector wrote it, so a view that is
+   * not ready is re-read a few times (RECHECK_WAITS_MS), as requireInFeed's checks are.
+   * If it still is not, while the store's feed in Redis ends below the terminal's cursor,
+   * the fact is answered as retryable (ReadModelsBehind); otherwise the caller judges it
+   * by the view as it is (a survey closed since, a communication that is no quiz).
+   */
+  async communicationFor(
+    session: TerminalSession,
+    communicationId: string,
+    ready: (communication: CommunicationView) => boolean,
+  ): Promise<CommunicationView | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const keys = await this.models.keys();
+      const communication = await getCommunication(this.models.redis, keys, communicationId);
+      if (communication && ready(communication)) return communication;
+      if (attempt === RECHECK_WAITS_MS.length) {
+        if ((await feedHead(this.models.redis, keys, session.storeId)) < session.cursor) {
+          throw new ReadModelsBehind(`store ${session.storeId}: feed not projected this far`);
+        }
+        return communication;
+      }
+      await new Promise((resolve) => setTimeout(resolve, RECHECK_WAITS_MS[attempt]));
+    }
   }
 
   private remembered(storeId: string, fact: FactSubject, now: number): boolean {

@@ -8,8 +8,6 @@ import { Injectable } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 import { quizAnswersProblem, scoreQuiz } from '@lastmeter/domain';
-import { getCommunication } from '@lastmeter/read-models';
-import { ReadModels } from '../../read/read-models.service';
 import type { TerminalSession } from '../feed-relay';
 import { StoreActivityWriter } from '../store-activity-writer';
 import { FeedCheck } from './feed-check';
@@ -37,7 +35,6 @@ export class QuizAnswerHandler implements TerminalMessageHandler {
   constructor(
     private readonly writer: StoreActivityWriter,
     private readonly feed: FeedCheck,
-    private readonly models: ReadModels,
     private readonly staff: StaffSessions,
   ) {}
 
@@ -45,7 +42,12 @@ export class QuizAnswerHandler implements TerminalMessageHandler {
     const quiz = await parseMessage(QuizAnswerDto, body);
     const staffId = this.staff.staffIdOf(session, quiz.staff);
     await this.feed.requireInFeed(session, quiz.communicationId, quiz.revision);
-    const communication = await getCommunication(this.models.redis, await this.models.keys(), quiz.communicationId);
+    // Scored against the questions of the answered revision, which a projector may not have written yet.
+    const communication = await this.feed.communicationFor(
+      session,
+      quiz.communicationId,
+      (view) => view.revision >= quiz.revision,
+    );
     const questions = communication?.questions ?? [];
     const problem = quizAnswersProblem(questions, quiz.answers);
     if (problem?.kind === 'no-questions') throw new Rejected(`communication ${quiz.communicationId} has no questions`);

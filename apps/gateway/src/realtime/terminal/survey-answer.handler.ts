@@ -6,8 +6,6 @@
 import { Injectable } from '@nestjs/common';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsString, IsUUID, MaxLength, Min } from 'class-validator';
 import { surveyAnswersProblem } from '@lastmeter/domain';
-import { getCommunication } from '@lastmeter/read-models';
-import { ReadModels } from '../../read/read-models.service';
 import type { TerminalSession } from '../feed-relay';
 import { SurveyBatcher } from '../survey-batcher';
 import { FeedCheck } from './feed-check';
@@ -27,7 +25,6 @@ export class SurveyAnswerHandler implements TerminalMessageHandler {
   constructor(
     private readonly surveys: SurveyBatcher,
     private readonly feed: FeedCheck,
-    private readonly models: ReadModels,
     private readonly staff: StaffSessions,
   ) {}
 
@@ -35,7 +32,12 @@ export class SurveyAnswerHandler implements TerminalMessageHandler {
     const answer = await parseMessage(SurveyAnswerDto, body);
     const staffId = this.staff.staffIdOf(session, answer.staff)!;
     await this.feed.requireInFeed(session, answer.communicationId, answer.revision);
-    const communication = await getCommunication(this.models.redis, await this.models.keys(), answer.communicationId);
+    // The terminal may hold the survey from its commit, before a projector wrote it published.
+    const communication = await this.feed.communicationFor(
+      session,
+      answer.communicationId,
+      (view) => view.kind === 'survey' && view.status === 'published',
+    );
     const questions = communication?.survey?.questions;
     if (communication?.kind !== 'survey' || !questions) {
       throw new Rejected(`communication ${answer.communicationId} is not a survey`);
