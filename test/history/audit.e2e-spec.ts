@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { parse } from 'csv-parse/sync';
-import { topicNames, type DomainEvent } from '@lastmeter/contracts';
+import { isRetryable, READ_MODELS_UNAVAILABLE, topicNames, type Ack, type DomainEvent } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
-import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { startApp, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
@@ -151,4 +151,40 @@ it('lists every targeted store and terminal with what each reported, quoted and 
         .set(bearer(api.token('analyst')))
     ).status,
   ).toBe(404);
+});
+
+it('scores a quiz answered right after its publish by its questions, retryable until a projector has them', async () => {
+  const store = await api.store('Q1', await api.region('quiz'));
+  const t = await terminal(store);
+  // No projector: the tablet has the quiz from the command service's notice on commit,
+  // the read models have neither it nor its questions to score the answer by.
+  await apps.projector.stop();
+  const quiz = { communicationId: '', revision: 1, answers: [1, 1] };
+  try {
+    quiz.communicationId = await api.publish({
+      kind: 'training',
+      title: 'Quiz while the projector is away',
+      audience: { storeIds: [store] },
+      questions: [
+        { prompt: 'Two plus two?', options: ['3', '4'], answer: 1 },
+        { prompt: 'Capital of France?', options: ['Paris', 'Lyon'], answer: 0 },
+      ],
+    });
+    await eventually(() => expect(t.seen).toContain(`${quiz.communicationId}@1`));
+    // Not "has no questions": try again later.
+    const ack = (await t.client.socket.timeout(10_000).emitWithAck('quiz.answer', quiz)) as Ack;
+    expect(ack).toEqual({ ok: false, error: { message: READ_MODELS_UNAVAILABLE } });
+    expect(isRetryable(ack.error)).toBe(true);
+  } finally {
+    apps.projector = await startApp('projector', ns.env);
+  }
+  expect(await t.client.send('quiz.answer', quiz)).toEqual({ ok: true });
+  await eventually(async () => {
+    const facts = (await readTopic<DomainEvent>(ns.env.KAFKA_BROKERS!, topics.storeEvents)).map(({ value }) => value);
+    const answered = facts.filter(
+      (e) =>
+        e.type === 'quiz.answered' && (e.data as { communicationId: string }).communicationId === quiz.communicationId,
+    );
+    expect(answered.map((e) => (e.data as { score: number }).score)).toEqual([0.5]);
+  });
 });
