@@ -5,7 +5,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { CommunicationView } from '@lastmeter/contracts';
-import { factContexts, feedHead, getCommunication } from '@lastmeter/read-models';
+import { factContexts, feedHead, getCommunication, type RedisKeys } from '@lastmeter/read-models';
 import { ReadModels, RECHECK_WAITS_MS } from '../../read/read-models.service';
 import { FeedRelay, type TerminalSession } from '../feed-relay';
 import { InvalidMessage, ReadModelsBehind, Rejected } from './message';
@@ -73,7 +73,7 @@ export class FeedCheck {
       const keys = await this.models.keys();
       const contexts = await factContexts(this.models.redis, keys, ids, session.storeId);
       const last = attempt === RECHECK_WAITS_MS.length;
-      if (last) behind = (await feedHead(this.models.redis, keys, session.storeId)) < session.cursor;
+      if (last) behind = await this.behind(keys, session);
       const byId = new Map(ids.map((id, j) => [id, contexts[j]]));
       const again: number[] = [];
       for (const i of open) {
@@ -82,7 +82,7 @@ export class FeedCheck {
         if (targeted && current !== undefined && revision <= current) {
           this.remember(session.storeId, communicationId, current);
         } else if (!last) again.push(i);
-        else if (behind) problems[i] = new ReadModelsBehind(`store ${session.storeId}: feed not projected this far`);
+        else if (behind) problems[i] = notProjected(session);
         else if (!targeted) problems[i] = new Rejected(`communication ${communicationId} is not in this store's feed`);
         else {
           problems[i] = new InvalidMessage({
@@ -115,13 +115,19 @@ export class FeedCheck {
       const communication = await getCommunication(this.models.redis, keys, communicationId);
       if (communication && ready(communication)) return communication;
       if (attempt === RECHECK_WAITS_MS.length) {
-        if ((await feedHead(this.models.redis, keys, session.storeId)) < session.cursor) {
-          throw new ReadModelsBehind(`store ${session.storeId}: feed not projected this far`);
-        }
+        if (await this.behind(keys, session)) throw notProjected(session);
         return communication;
       }
       await new Promise((resolve) => setTimeout(resolve, RECHECK_WAITS_MS[attempt]));
     }
+  }
+
+  /**
+   * Whether the store's feed in Redis ends below the terminal's cursor: it was handed
+   * items on commit that no projector has written yet.
+   */
+  private async behind(keys: RedisKeys, session: TerminalSession): Promise<boolean> {
+    return (await feedHead(this.models.redis, keys, session.storeId)) < session.cursor;
   }
 
   private remembered(storeId: string, fact: FactSubject, now: number): boolean {
@@ -133,4 +139,9 @@ export class FeedCheck {
     if (this.passed.size >= REMEMBER_MAX) this.passed.clear();
     this.passed.set(`${storeId}/${communicationId}`, { revision, until: Date.now() + REMEMBER_MS });
   }
+}
+
+/** A fact that cannot be checked before a projector writes the store's feed this far: retryable. */
+function notProjected(session: TerminalSession): ReadModelsBehind {
+  return new ReadModelsBehind(`store ${session.storeId}: feed not projected this far`);
 }
