@@ -11,8 +11,16 @@ import { runMain } from './support';
 export const FANOUT_SIZES = sized({ full: [1_000, 10_000], quick: [200, 1_000], tiny: [20] });
 const ROUNDS = sized({ full: 50, quick: 20, tiny: 5 });
 
-/** p50/p99 ms of `rounds` broadcasts to `n` clients of a bare server of `kind`. */
-export async function bareFanout(kind: 'socketio' | 'ws', n: number, rounds = ROUNDS): Promise<number[]> {
+/**
+ * A bare server of `kind` with `n` clients connected, broadcasting one message per
+ * `round()` and answering the time until the last client had it (ms). Kept open, it
+ * gives a floor sampled in the same moments as what is compared with it (end-to-end
+ * takes one bare round before each publish).
+ */
+export async function openBareFanout(
+  kind: 'socketio' | 'ws',
+  n: number,
+): Promise<{ round(): Promise<number>; close(): Promise<void> }> {
   const server = await BareServer.start(kind);
   const fleet = Fleet.for(n);
   try {
@@ -21,18 +29,40 @@ export async function bareFanout(kind: 'socketio' | 'ws', n: number, rounds = RO
       kind === 'ws' ? `ws://127.0.0.1:${server.port}` : server.url,
       Array.from({ length: n }, () => ({})),
     );
+  } catch (error) {
+    await fleet.close();
+    await server.stop();
+    throw error;
+  }
+  let seq = 0;
+  return {
+    async round() {
+      const key = String(seq);
+      const t0 = process.hrtime.bigint();
+      server.broadcast(seq++);
+      const delivered = await awaitDelivery(fleet, [key], n);
+      return msSince(t0, delivered.get(key)!.last);
+    },
+    async close() {
+      await fleet.close();
+      await server.stop();
+    },
+  };
+}
+
+/** Latencies (ms) of `rounds` broadcasts to `n` clients of a bare server of `kind`, after 3 not counted. */
+export async function bareFanout(kind: 'socketio' | 'ws', n: number, rounds = ROUNDS): Promise<number[]> {
+  const bare = await openBareFanout(kind, n);
+  try {
     const latencies: number[] = [];
     for (let round = -3; round < rounds; round++) {
-      const t0 = process.hrtime.bigint();
-      server.broadcast(round);
-      const delivered = await awaitDelivery(fleet, [String(round)], n);
-      if (round >= 0) latencies.push(msSince(t0, delivered.get(String(round))!.last));
+      const ms = await bare.round();
+      if (round >= 0) latencies.push(ms);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     return latencies;
   } finally {
-    await fleet.close();
-    server.stop();
+    await bare.close();
   }
 }
 

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     );
     const bareAfter = await settled(bareMemory);
     await bareFleet.close();
-    bare.stop();
+    await bare.stop();
 
     const per = (after: number, before: number) => (after - before) / N / 1024;
     writeScenario({

@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     const bareDelivered = await awaitDelivery(bareFleet, [...bareSent.keys()], TERMINALS, 300_000);
     const bareStats = bareUsage.stop();
     await bareFleet.close();
-    bare.stop();
+    await bare.stop();
     const bareLatencies = [...bareSent].map(([key, t0]) => msSince(t0, bareDelivered.get(key)!.last));
     const theirs = summary(bareLatencies);
     const bareBacklog = backlog([...bareSent.values()], bareLatencies);

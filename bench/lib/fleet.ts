@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import type { ReceiptKind, ReceiptPayload } from '@lastmeter/contracts';
 import type { ClientKind, LoadCommand, LoadReply } from './load-clients';
 
+/** Extra flags for the load and bare server processes (BENCH_LOAD_NODE_ARGS, space separated). */
+const loadNodeArgs = (): string[] => (process.env.BENCH_LOAD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 function ask<R extends { type: string }>(child: ChildProcess, message: object, expect: R['type']): Promise<R> {
   return new Promise((resolve, reject) => {
     const onMessage = (reply: R) => {
@@ -30,7 +33,8 @@ export class Fleet {
     this.children = Array.from({ length: processes }, () =>
       fork(join(__dirname, 'load-clients.js'), [], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        execArgv: ['--max-old-space-size=4096'],
+        // BENCH_LOAD_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): profiling the clients' side.
+        execArgv: ['--max-old-space-size=4096', ...loadNodeArgs()],
       }),
     );
   }
@@ -136,8 +140,25 @@ export class Fleet {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.children.map((child) => ask(child, { type: 'close' }, 'closed').catch(() => undefined)));
-    for (const child of this.children) child.kill();
+    await Promise.all(this.children.map(end));
   }
+}
+
+/**
+ * Ends a forked process: disconnecting lets it exit by itself (and write what its flags
+ * ask for at exit, e.g. a `--cpu-prof` profile); killed if it is still there after 5 s.
+ */
+function end(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill(), 5_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (child.connected) child.disconnect();
+    else child.kill();
+  });
 }
 
 /** A bare fan-out server (bench/lib/bare-fanout-server.ts) in its own process. */
@@ -150,7 +171,7 @@ export class BareServer {
   static async start(kind: 'socketio' | 'ws'): Promise<BareServer> {
     const child = fork(join(__dirname, 'bare-fanout-server.js'), [kind], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      execArgv: ['--expose-gc'],
+      execArgv: ['--expose-gc', ...loadNodeArgs()],
     });
     const ready = await new Promise<{ port: number }>((resolve) =>
       child.on('message', (m: { type: string; port: number }) => m.type === 'ready' && resolve(m)),
@@ -174,8 +195,8 @@ export class BareServer {
     return ask<{ type: 'memory' } & NodeJS.MemoryUsage>(this.child, { type: 'memory' }, 'memory');
   }
 
-  stop(): void {
-    this.child.kill();
+  stop(): Promise<void> {
+    return end(this.child);
   }
 }
 

@@ -274,7 +274,9 @@ function write(stack: Stack, method: string, path: string, role: ActorRole): Pro
 /**
  * Publishes `ids` one at a time, each once the previous one reached all `n` terminals of
  * `fleet` (plus a 100 ms pause): publish → last terminal and publish → HTTP answer, in
- * ms, without the first `warmUp` publishes.
+ * ms, without the first `warmUp` publishes. With `pairedWith`, that measurement runs
+ * before each publish (then a 50 ms pause), and its results are `paired`: a floor taken
+ * in the same moments as the publishes it is compared with.
  */
 export async function publishRounds(
   stack: Stack,
@@ -282,10 +284,17 @@ export async function publishRounds(
   ids: string[],
   n: number,
   warmUp = 3,
-): Promise<{ latencies: number[]; accepted: number[] }> {
+  pairedWith?: () => Promise<number>,
+): Promise<{ latencies: number[]; accepted: number[]; paired: number[] }> {
   const latencies: number[] = [];
   const accepted: number[] = [];
+  const paired: number[] = [];
   for (const [round, id] of ids.entries()) {
+    if (pairedWith) {
+      const floor = await pairedWith();
+      if (round >= warmUp) paired.push(floor);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const t0 = process.hrtime.bigint();
     const status = await publish(stack, id);
     const t1 = process.hrtime.bigint();
@@ -297,7 +306,7 @@ export async function publishRounds(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { latencies, accepted };
+  return { latencies, accepted, paired };
 }
 
 /**
