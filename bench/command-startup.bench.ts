@@ -14,7 +14,8 @@ import { forEachConcurrently } from './lib/concurrently';
 import { msSince } from './lib/fleet';
 import { procStats, sampleProcess } from './lib/proc-stats';
 import { round, sized, writeScenario, type Metric } from './lib/results';
-import { draftNotices, publish, startStack, stopChild, storeIds, untilQuiet, type Stack } from './lib/stack';
+import { stopChild } from './lib/fleet';
+import { draftNotices, publish, startStack, storeIds, untilQuiet, type Stack } from './lib/stack';
 import { benchInfra, runMain } from './support';
 
 const STORES = sized({ full: 50_000, quick: 10_000, tiny: 200 });

@@ -39,6 +39,13 @@ function floor(scenario: string, metric: string): number | undefined {
   return result.metrics.find((m) => m.name === metric)?.value;
 }
 
+/** Both floors' sum, if both are known. */
+const sum = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a + b : undefined);
+
+/** A metric's value, with its baseline when the floor is known. */
+const against = (value: number, baseline: number | undefined, baselineName: string) =>
+  baseline !== undefined ? { value, baseline, baselineName } : { value };
+
 async function main(): Promise<void> {
   const infra = await benchInfra();
   const stack = await startStack(infra);
@@ -66,11 +73,7 @@ async function main(): Promise<void> {
         const chain = floor('kafka-floor', FLOOR_METRICS.chainP50);
         const fanout = floor('fanout-floor', FLOOR_METRICS.socketIo(n, 'p50'));
         const fanoutP99 = floor('fanout-floor', FLOOR_METRICS.socketIo(n, 'p99'));
-        const sum = (a: number | undefined, b: number | undefined) =>
-          a !== undefined && b !== undefined ? a + b : undefined;
         if (kafka === undefined) notes.push(`N=${n}: no Kafka floor from this run (run the whole suite for the ratio)`);
-        const against = (value: number, base: number | undefined, baselineName: string) =>
-          base !== undefined ? { value, baseline: base, baselineName } : { value };
         metrics.push(
           {
             name: `publish → last of ${n} terminals, p50`,
@@ -116,8 +119,7 @@ async function main(): Promise<void> {
           {
             name: `bare Socket.IO broadcast to ${n}, same rounds, p50`,
             unit: 'ms',
-            value: io.p50,
-            ...(fanout !== undefined ? { baseline: fanout, baselineName: 'fanout-floor p50' } : {}),
+            ...against(io.p50, fanout, 'fanout-floor p50'),
             lowerIsBetter: true,
           },
           {

@@ -23,6 +23,10 @@ export async function openBareFanout(
 ): Promise<{ round(): Promise<number>; close(): Promise<void> }> {
   const server = await BareServer.start(kind);
   const fleet = Fleet.for(n);
+  const close = async () => {
+    await fleet.close();
+    await server.stop();
+  };
   try {
     await fleet.connect(
       kind,
@@ -30,8 +34,7 @@ export async function openBareFanout(
       Array.from({ length: n }, () => ({})),
     );
   } catch (error) {
-    await fleet.close();
-    await server.stop();
+    await close();
     throw error;
   }
   let seq = 0;
@@ -43,10 +46,7 @@ export async function openBareFanout(
       const delivered = await awaitDelivery(fleet, [key], n);
       return msSince(t0, delivered.get(key)!.last);
     },
-    async close() {
-      await fleet.close();
-      await server.stop();
-    },
+    close,
   };
 }
 

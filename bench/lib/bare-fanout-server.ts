@@ -32,6 +32,8 @@ if (kind === 'ws') {
 // A load process never outlives its coordinator (a crashed benchmark must not leave
 // clients reconnecting in the background and skewing the next run).
 process.on('disconnect', () => process.exit(0));
+// Stopped (stopChild): exit normally, so that flags like --cpu-prof write their output.
+process.on('SIGTERM', () => process.exit(0));
 
 process.on('message', (message: { type: 'broadcast'; seq: number } | { type: 'memory' }) => {
   if (message.type === 'broadcast') broadcast(message.seq);

@@ -140,24 +140,21 @@ export class Fleet {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.children.map((child) => ask(child, { type: 'close' }, 'closed').catch(() => undefined)));
-    await Promise.all(this.children.map(end));
+    await Promise.all(this.children.map(stopChild));
   }
 }
 
 /**
- * Ends a forked process: disconnecting lets it exit by itself (and write what its flags
- * ask for at exit, e.g. a `--cpu-prof` profile); killed if it is still there after 5 s.
+ * Stops a child process (SIGTERM, SIGKILL after 10 s); resolves once it exited. The apps
+ * and the load and bare server processes all exit by themselves on SIGTERM, so what
+ * their flags ask for at exit (a `--cpu-prof` profile) is written.
  */
-function end(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill(), 5_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    if (child.connected) child.disconnect();
-    else child.kill();
+export function stopChild(child: ChildProcess | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
   });
 }
 
@@ -196,7 +193,7 @@ export class BareServer {
   }
 
   stop(): Promise<void> {
-    return end(this.child);
+    return stopChild(this.child);
   }
 }
 

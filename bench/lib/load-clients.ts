@@ -133,6 +133,8 @@ function connectOne(kind: ClientKind, url: string, client: { token?: string; cur
 // A load process never outlives its coordinator (a crashed benchmark must not leave
 // clients reconnecting in the background and skewing the next run).
 process.on('disconnect', () => process.exit(0));
+// Stopped (stopChild): exit normally, so that flags like --cpu-prof write their output.
+process.on('SIGTERM', () => process.exit(0));
 
 process.on('message', (command: LoadCommand) => {
   void (async () => {

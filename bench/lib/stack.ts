@@ -7,7 +7,7 @@ import { freePort } from '@lastmeter/infra';
 import { ensureTopicsAt } from '@lastmeter/kafka';
 import { startBuiltApp, type BenchInfra } from '../support';
 import { forEachConcurrently } from './concurrently';
-import { awaitDelivery, msSince, type Fleet } from './fleet';
+import { awaitDelivery, msSince, stopChild, type Fleet } from './fleet';
 
 export type AppName = 'command' | 'projector' | 'gateway';
 
@@ -33,16 +33,6 @@ export interface Stack {
     env?: NodeJS.ProcessEnv,
   ): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }>;
   stop(): Promise<void>;
-}
-
-/** Stops an app process (SIGTERM, SIGKILL after 10 s); resolves once it exited. */
-export function stopChild(child: ChildProcess | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-  });
 }
 
 /**
