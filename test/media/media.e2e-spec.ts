@@ -23,6 +23,7 @@ import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { expectNothingWritten, writeSnapshot } from '../support/no-writes';
+import { settled } from '../support/read-side';
 import { bearer, Publisher, bytes } from '../support/write-api';
 import { MediaLinks } from '../../apps/gateway/src/media/media-links';
 import { testPhoto } from '../../libs/media/src/test-photo';
@@ -719,6 +720,8 @@ describe('head office sends evidence back', () => {
     await eventually(() =>
       expect(received.some((m) => 'communication' in m && m.communication.id === notice)).toBe(true),
     );
+    // The notice's read-model keys land when the projector gets to it, maybe after the tablet has it.
+    await settled(ns, apps.projector);
     const before = await writeSnapshot(ns);
     expect((await reject(task, storeA, { reason: '' })).body.fields).toHaveProperty('reason');
     expect((await reject(task, storeA, { reason: 'x', storeId: storeB })).status).toBe(400);

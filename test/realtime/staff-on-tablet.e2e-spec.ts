@@ -334,6 +334,9 @@ it('a store manager dismisses or assigns a suggested task, never a mandated one;
   // Refused, and nothing written: a mandated task, another store's manager, a tablet with
   // no manager signed in or with a cashier, staff of another store, no reason.
   const cashier = (await signIn(staff.bob, '2222').expect(200)).body as StaffSession;
+  // The two tasks' read-model keys (reach, feed) land when the projector gets to them;
+  // the snapshot must include them, so only the refused decisions are watched below.
+  await settled(ns, apps.projector);
   const before = await writeSnapshot(ns);
   expect((await decide(mandated, 'dismiss', { reason: 'We have no till' }).expect(403)).body.message).toMatch(
     /mandates this task/,
