@@ -1,0 +1,156 @@
+/**
+ * Probe (not a scenario): where the box's two cores go during one publish to N terminals.
+ * The whole stack runs as in `end-to-end`; before each publish and once the last terminal
+ * has the item, it reads every process's threads' scheduler statistics
+ * (/proc/<pid>/task/<tid>/schedstat: ns on a CPU, ns waiting for one), and prints per
+ * process the mean per round. The same for bare Socket.IO broadcast rounds.
+ * `node dist/bench/probes/publish-cpu.js [terminals] [rounds]`
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { openBareFanout } from '../fanout-floor.bench';
+import { awaitDelivery, Fleet, msSince } from '../lib/fleet';
+import { summary } from '../lib/results';
+import { draftNotices, publish, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
+import { benchInfra, runMain } from '../support';
+
+/** PROBE_THREADS=1: per thread name within each process. */
+const BY_THREAD = process.env.PROBE_THREADS === '1';
+/** PROBE_WARMUP=N: publishes before the rounds counted (default 3). */
+const WARMUP = Number(process.env.PROBE_WARMUP ?? 3);
+
+type Sched = Map<string, { run: number; wait: number; syscr?: number; syscw?: number }>;
+
+function nameOf(pid: string): string {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const line = cmd.join(' ');
+    if (line.includes('kafka.Kafka')) return 'kafka';
+    if (cmd[0]?.includes('redis-server')) return 'redis';
+    for (const app of ['command', 'projector', 'gateway']) if (line.includes(`apps/${app}/`)) return app;
+    if (line.includes('load-clients')) return `load-clients:${pid}`;
+    if (line.includes('bare-socketio-server') || line.includes('bare-fanout')) return 'bare-server';
+    if (line.includes('publish-cpu')) return 'probe';
+    return 'other';
+  } catch {
+    return 'gone';
+  }
+}
+
+function sched(): Sched {
+  const totals: Sched = new Map();
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    const name = nameOf(pid);
+    if (name === 'gone') continue;
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+        const thread = BY_THREAD
+          ? `${name}/${readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8')
+              .trim()
+              .replace(/[-\d]+$/, '')}`
+          : name;
+        const entry = totals.get(thread) ?? { run: 0, wait: 0 };
+        entry.run += run!;
+        entry.wait += wait!;
+        totals.set(thread, entry);
+      } catch {
+        // the thread is gone
+      }
+    }
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+      const entry = totals.get(BY_THREAD ? `${name}/io` : name) ?? { run: 0, wait: 0 };
+      entry.syscr = (entry.syscr ?? 0) + Number(/syscr: (\d+)/.exec(io)![1]);
+      entry.syscw = (entry.syscw ?? 0) + Number(/syscw: (\d+)/.exec(io)![1]);
+      totals.set(BY_THREAD ? `${name}/io` : name, entry);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return totals;
+}
+
+function diff(after: Sched, before: Sched, into: Sched): void {
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? { run: 0, wait: 0 };
+    const e = into.get(name) ?? { run: 0, wait: 0, syscr: 0, syscw: 0 };
+    e.run += a.run - b.run;
+    e.wait += a.wait - b.wait;
+    e.syscr! += (a.syscr ?? 0) - (b.syscr ?? 0);
+    e.syscw! += (a.syscw ?? 0) - (b.syscw ?? 0);
+    into.set(name, e);
+  }
+}
+
+function print(label: string, totals: Sched, rounds: number): void {
+  const rows = [...totals]
+    .map(([name, t]) => ({
+      name: name.replace(/:\d+$/, ''),
+      run: t.run / rounds / 1e6,
+      wait: t.wait / rounds / 1e6,
+      r: (t.syscr ?? 0) / rounds,
+      w: (t.syscw ?? 0) / rounds,
+    }))
+    .filter((r) => !r.name.startsWith('other/kworker') && (r.run > 0.3 || r.wait > 0.3 || r.w > 1))
+    .sort((a, b) => b.run - a.run);
+  console.log(
+    `${label} (per round, ms): ${rows.map((r) => `${r.name} cpu ${r.run.toFixed(1)} wait ${r.wait.toFixed(1)} reads ${r.r.toFixed(0)} writes ${r.w.toFixed(0)}`).join(' | ')}`,
+  );
+  console.log(`  total cpu ${rows.reduce((s, r) => s + r.run, 0).toFixed(1)} ms`);
+}
+
+async function main(): Promise<void> {
+  const terminals = Number(process.argv[2] ?? 1000);
+  const rounds = Number(process.argv[3] ?? 30);
+  const infra = await benchInfra();
+  const stack = await startStack(infra);
+  const fleet = Fleet.for(terminals);
+  try {
+    const stores = await setUpStores(stack, 10);
+    const drafts = await draftNotices(stack, rounds + WARMUP);
+    await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, terminals));
+    const bare = await openBareFanout('socketio', terminals);
+    await untilQuiet(stack, 1_000);
+    const ours: Sched = new Map();
+    const theirs: Sched = new Map();
+    const latencies: number[] = [];
+    const bareLatencies: number[] = [];
+    // PROBE_STOP=projector: that app is stopped (SIGSTOP) for the counted rounds: what its
+    // work costs the others, as a diagnostic (the feed still comes with the command's notice).
+    const paused = process.env.PROBE_STOP ? stack.processes[process.env.PROBE_STOP as 'projector'] : undefined;
+    for (const [round, id] of drafts.entries()) {
+      if (round === WARMUP && paused) paused.kill('SIGSTOP');
+      let before = sched();
+      const floor = await bare.round();
+      if (round >= WARMUP) diff(sched(), before, theirs);
+      if (round >= WARMUP) bareLatencies.push(floor);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      before = sched();
+      const t0 = process.hrtime.bigint();
+      await publish(stack, id);
+      const delivered = await awaitDelivery(fleet, [id], terminals);
+      if (round >= WARMUP) {
+        diff(sched(), before, ours);
+        latencies.push(msSince(t0, delivered.get(id)!.last));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    paused?.kill('SIGCONT');
+    print('bare broadcast', theirs, rounds);
+    print('Last Meter publish', ours, rounds);
+    console.log(JSON.stringify({ ours: summary(latencies), bare: summary(bareLatencies) }));
+    await bare.close();
+  } finally {
+    await fleet.close().catch(() => undefined);
+    await stack.stop();
+    await infra.stop();
+  }
+}
+
+runMain(main);
