@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { TopicNames } from '@lastmeter/contracts';
-import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
+import { APP_CONFIG, type AppConfig } from '@lastmeter/config';
 import { KAFKA, TOPIC_NAMES, TopicsBootstrap, type Kafka } from '@lastmeter/kafka';
 import { MetricsRegistry } from '@lastmeter/platform';
 import {
@@ -52,7 +52,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(TOPIC_NAMES) private readonly topics: TopicNames,
-    @Inject(APP_CONFIG) private readonly config: SharedConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig<'projector'>,
     private readonly topicsBootstrap: TopicsBootstrap,
     registry: MetricsRegistry,
   ) {
@@ -130,6 +130,7 @@ export class ProjectorService implements OnApplicationBootstrap, OnApplicationSh
       topics: this.topics,
       keys,
       notify: () => true,
+      lingerMs: this.config.PROJECTOR_LINGER_MS,
       onBatch: (stats) => this.record(stats),
       onStopped: (error) => this.runnerStopped(runner, error),
       log: { warn: (m) => this.logger.warn(m), error: (m) => this.logger.error(m), debug: (m) => this.logger.debug(m) },

@@ -150,6 +150,10 @@ export const projectorEnv = {
   ...sharedEnv,
   PROJECTOR_PORT: port({ default: 3002, desc: 'HTTP port of apps/projector (health, metrics)' }),
   PROJECTOR_INTERNAL_PORT: internalPort('projector', 9102),
+  PROJECTOR_LINGER_MS: nonNegativeInt({
+    default: 50,
+    desc: 'How long a small batch (fewer than 100 records) waits before it is projected, so that what follows within that time goes in the same round and the projector does not compete for the CPU with the fan-out that a commit starts (terminals get live items from the command service on commit); 0 = project each fetch at once. A backlog is never held',
+  }),
 };
 
 export const gatewayEnv = {
