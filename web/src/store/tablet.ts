@@ -3,7 +3,6 @@ import {
   DEFAULT_NOTICE_MAX_AGE_DAYS,
   isLive,
   isRetryable,
-  MAX_RECEIPTS_PER_MESSAGE,
   servesAny,
   type Ack,
   type FeedItem,
@@ -15,6 +14,7 @@ import {
 } from '@lastmeter/contracts';
 import { ConnectRefused, TerminalClient, type CursorStore } from '@lastmeter/terminal-client';
 import { byteLength, FEED_BUDGET_BYTES, itemsToDrop } from './feed-budget';
+import { nextMessage } from './outbox-order';
 import { ApiError, read, write } from '../shared/api';
 import { uploadResumable } from '../shared/media';
 import type { EnrolledDevice } from '../shared/EnrollForm';
@@ -639,7 +639,8 @@ export class Tablet {
   /**
    * Sends queued facts while connected: receipts together as `receipts` messages (a
    * backlog after being offline goes in a few messages, not one per receipt), the other
-   * facts one by one. What fails, or is answered "try again later", stays queued for a
+   * facts one by one; what people did before the tablet's own "delivered" receipts
+   * (`nextMessage`). What fails, or is answered "try again later", stays queued for a
    * retry or the next connection.
    */
   private async flush(): Promise<void> {
@@ -648,18 +649,13 @@ export class Tablet {
     this.flushing = true;
     try {
       while (this.connection === 'online' && this.stored.outbox.length > 0) {
-        const entry = this.stored.outbox[0];
+        const batch = nextMessage(this.stored.outbox);
+        const entry = batch[0]!;
         if (entry.upload) {
           const outcome = await this.uploadFirst(entry);
           if (outcome === 'wait') return;
           if (outcome === 'dropped') continue;
         }
-        const batch: OutboxEntry[] =
-          entry.event === 'receipt'
-            ? this.stored.outbox
-                .filter((queued): queued is ReceiptEntry => queued.event === 'receipt')
-                .slice(0, MAX_RECEIPTS_PER_MESSAGE)
-            : [entry];
         let acks: Ack[];
         try {
           acks =
