@@ -237,9 +237,9 @@ export class ProjectionRunner {
    * of one fetch). Kafka's `linger.ms`, on the consumer's side: a commit wakes the
    * command service's notice (terminals get the items from it), the gateways' fan-out and
    * this projector at the same moment; on a box they share, projecting a trickle at once
-   * takes cores the fan-out needs, and projecting it a little later gathers more of it
-   * per round (fewer Redis round trips and notices). The read models lag by at most this
-   * much more; a backlog (large batches) is not held.
+   * takes cores the fan-out needs. What is committed meanwhile waits for the next fetch,
+   * which brings it all at once (fewer Redis round trips and notices). The read models
+   * lag by at most this much more; a backlog (large batches) is not held.
    */
   private linger(): Promise<void> {
     const ms = this.options.lingerMs ?? 0;
