@@ -3,7 +3,8 @@
  * The whole stack runs as in `end-to-end`; before each publish and once the last terminal
  * has the item, it reads every process's threads' scheduler statistics
  * (/proc/<pid>/task/<tid>/schedstat: ns on a CPU, ns waiting for one), and prints per
- * process the mean per round. The same for bare Socket.IO broadcast rounds.
+ * process the mean per round. The same for bare Socket.IO broadcast rounds. And the Kafka
+ * requests each app sent per publish, by API (`lastmeter_kafka_requests_total`).
  * `node dist/bench/probes/publish-cpu.js [terminals] [rounds]`
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -105,6 +106,20 @@ function print(label: string, totals: Sched, rounds: number): void {
   console.log(`  total cpu ${rows.reduce((s, r) => s + r.run, 0).toFixed(1)} ms`);
 }
 
+type AppName = 'command' | 'projector' | 'gateway';
+
+/** Each app's Kafka requests so far, by `app/API`. */
+async function kafkaRequests(urls: Record<AppName, string>): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const app of Object.keys(urls) as AppName[]) {
+    const text = await (await fetch(`${urls[app]}/metrics`)).text();
+    for (const match of text.matchAll(/^lastmeter_kafka_requests_total\{[^}]*api="([^"]+)"[^}]*\} (\S+)$/gm)) {
+      counts.set(`${app}/${match[1]}`, Number(match[2]));
+    }
+  }
+  return counts;
+}
+
 async function main(): Promise<void> {
   const terminals = Number(process.argv[2] ?? 1000);
   const rounds = Number(process.argv[3] ?? 30);
@@ -124,7 +139,9 @@ async function main(): Promise<void> {
     // PROBE_STOP=projector: that app is stopped (SIGSTOP) for the counted rounds: what its
     // work costs the others, as a diagnostic (the feed still comes with the command's notice).
     const paused = process.env.PROBE_STOP ? stack.processes[process.env.PROBE_STOP as 'projector'] : undefined;
+    let requestsBefore = new Map<string, number>();
     for (const [round, id] of drafts.entries()) {
+      if (round === WARMUP) requestsBefore = await kafkaRequests(stack.urls);
       if (round === WARMUP && paused) paused.kill('SIGSTOP');
       let before = sched();
       const floor = await bare.round();
@@ -142,6 +159,12 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     paused?.kill('SIGCONT');
+    // Between the rounds counted: the bare rounds' share is each app's idle fetching.
+    const requests = [...(await kafkaRequests(stack.urls))]
+      .map(([key, count]) => [key, (count - (requestsBefore.get(key) ?? 0)) / rounds] as const)
+      .filter(([, perRound]) => perRound >= 0.05)
+      .sort((a, b) => b[1] - a[1]);
+    console.log(`Kafka requests per round: ${requests.map(([key, n]) => `${key} ${n.toFixed(1)}`).join(' | ')}`);
     print('bare broadcast', theirs, rounds);
     print('Last Meter publish', ours, rounds);
     console.log(JSON.stringify({ ours: summary(latencies), bare: summary(bareLatencies) }));

@@ -155,6 +155,10 @@ it('counts sockets, emits, backlog, rate limits, fan-out and commands as they ha
   expect(await value('command', 'lastmeter_kafka_transaction_seconds_count', { contents: 'feed' })).toBe(0);
   expect(await value('command', 'lastmeter_feed_sequencing_seconds_count')).toBeGreaterThan(0);
   expect(await value('command', 'lastmeter_feed_sequencer_lag_seconds')).toBe(0);
+  // What the broker did for it: the decisions' transactions, the commands produced.
+  expect(await value('command', 'lastmeter_kafka_requests_total', { api: 'EndTxn' })).toBeGreaterThan(0);
+  expect(await value('command', 'lastmeter_kafka_requests_total', { api: 'Produce' })).toBeGreaterThan(0);
+  expect(await value('projector', 'lastmeter_kafka_requests_total', { api: 'Fetch' })).toBeGreaterThan(0);
 
   // Every app sees Kafka and Redis.
   for (const app of ['command', 'projector', 'gateway'] as const) {

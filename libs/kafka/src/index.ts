@@ -12,3 +12,4 @@ export type { Admin, Batch, Consumer, IHeaders, Kafka, Producer } from 'kafkajs'
 export * from './topic-reader';
 export * from './topic-offsets';
 export * from './tracing';
+export * from './request-counts';

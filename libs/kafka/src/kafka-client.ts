@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type LogEntry, type RetryOptions } from 'kafkajs';
+import { countRequests } from './request-counts';
 
 /** What kafkajs log lines are written to (a Nest logger, a CLI printer, or nothing). */
 export interface KafkaLogSink {
@@ -132,7 +133,7 @@ export function kafkaLogLevel(level: logLevel, message: string, context: Record<
  */
 export function createKafkaClient(options: KafkaClientOptions): Kafka {
   const sink = options.log;
-  return new Kafka({
+  const kafka = new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
     connectionTimeout: options.connectionTimeout ?? 3_000,
@@ -150,6 +151,7 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
       else sink[level](line, context);
     },
   });
+  return countRequests(kafka);
 }
 
 /** Resolves with the cluster's description, or rejects within `timeoutMs`. */

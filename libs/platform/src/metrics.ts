@@ -13,8 +13,9 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { Public } from '@lastmeter/auth';
+import { kafkaRequestCounts } from '@lastmeter/kafka';
 
 export const APP_NAME = Symbol('APP_NAME');
 
@@ -33,6 +34,16 @@ export class MetricsRegistry extends Registry {
       labelNames: ['method', 'route', 'status_code'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [this],
+    });
+    new Counter({
+      name: 'lastmeter_kafka_requests_total',
+      help: 'Kafka requests this app has sent, by API (Produce, Fetch, AddPartitionsToTxn…), over all its kafkajs clients',
+      labelNames: ['api'],
+      registers: [this],
+      collect() {
+        this.reset();
+        for (const [api, count] of kafkaRequestCounts()) this.inc({ api }, count);
+      },
     });
   }
 }
