@@ -27,6 +27,7 @@ import {
   EARLIER_MAX_LIMIT,
   EVENT_TYPES,
   FEED_BATCH,
+  FEED_NOTICED_HEADER,
   MAX_RECEIPTS_BYTES,
   MAX_RECEIPTS_PER_MESSAGE,
   MAX_REPORT_ATTACHMENTS,
@@ -491,6 +492,11 @@ function typeHeader(type: string, description: string, traced = true): Json {
   };
 }
 
+/** `headers` (a `typeHeader`) with one more optional header. */
+function withHeader(headers: Json, name: string, schema: Json): Json {
+  return { ...headers, properties: { ...(headers.properties as Json), [name]: schema } };
+}
+
 function envelopeMessage(type: EventType, legacy = false): KafkaMessage {
   const role = topicOf(type);
   return {
@@ -552,7 +558,13 @@ function kafkaMessages(role: TopicRole): KafkaMessage[] {
             "Each communication's content is in it once. `parseRecord` (libs/contracts/src/parse-envelope.ts) " +
             'turns it into its `feed.appended` events, exactly the envelopes a record per entry would have held.',
           payload: schemaRef('FeedBatchRecord'),
-          headers: typeHeader(FEED_BATCH, `Always \`${FEED_BATCH}\`.`),
+          headers: withHeader(typeHeader(FEED_BATCH, `Always \`${FEED_BATCH}\`.`), FEED_NOTICED_HEADER, {
+            type: 'string',
+            const: 'true',
+            description:
+              "The command service's notice on commit carried every feed entry of the record's transaction to " +
+              'the gateways, so a projector may let it wait (PROJECTOR_LINGER_MS) while the fan-out runs; absent otherwise.',
+          }),
           key: keyOf(role, { const: FEED_BATCH }),
         },
         envelopeMessage('feed.appended', true),

@@ -10,6 +10,7 @@ import {
   CONSOLE_NAMESPACE,
   EVENT_TYPES,
   FEED_BATCH,
+  FEED_NOTICED_HEADER,
   TERMINAL_NAMESPACE,
   TOPICS,
   topicNames,
@@ -566,6 +567,11 @@ it('describes every socket message and Kafka record of a live scenario, each as 
     );
   }
   expect(problems).toEqual([]);
+  // The notice on commit carried the scenario's small publishes whole, and their feed
+  // records say so (what lets a projector with PROJECTOR_LINGER_MS wait over them).
+  expect(
+    records.some((record) => record.topic === topics.feed && String(record.headers[FEED_NOTICED_HEADER]) === 'true'),
+  ).toBe(true);
 
   // --- What the scenario must have covered: every message of the document but those a test cannot provoke.
   const notProvoked = ['terminal.slow-consumer', 'dlq.resolved', 'feed.feed.appended.legacy'];

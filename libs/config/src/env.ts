@@ -151,8 +151,8 @@ export const projectorEnv = {
   PROJECTOR_PORT: port({ default: 3002, desc: 'HTTP port of apps/projector (health, metrics)' }),
   PROJECTOR_INTERNAL_PORT: internalPort('projector', 9102),
   PROJECTOR_LINGER_MS: nonNegativeInt({
-    default: 0,
-    desc: 'How long a small batch (fewer than 100 records) waits before it is projected, so that what follows within that time goes in the same round and the projector does not compete for the cores with the fan-out that a commit starts, on a box it shares with gateways (terminals get live items from the command service on commit). Items the commit notice could not carry (a national publish) wait for it too. 0 (the default) = project each fetch at once. A backlog is never held',
+    default: 50,
+    desc: "How long a few feed records (fewer than 100) whose items the command service's notice on commit already carried to the gateways wait before they are projected, so the projector does not compete for the cores with the fan-out that commit starts, on a box it shares with gateways. Everything else (events, receipts, feed entries only the projector announces such as a national publish's, a backlog) is projected at once. 0 = project every fetch at once",
   }),
 };
 

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { TOPIC_ROLES, type TopicNames, type TopicRole } from '@lastmeter/contracts';
+import { FEED_NOTICED_HEADER, TOPIC_ROLES, type TopicNames, type TopicRole } from '@lastmeter/contracts';
 import {
   createProducer,
   FOLLOW_MAX_WAIT_MS,
@@ -53,6 +53,22 @@ function feedTraces(chunk: SourceMessage[]): TraceCarrier[] {
   return [...seen.values()];
 }
 
+/**
+ * Whether a fetched batch may wait (`lingerMs`) before it is projected: a few records
+ * (fewer than LINGER_BELOW) of the feed, each of which the command service's notice on
+ * commit carried to the gateways (FEED_NOTICED_HEADER), so no terminal waits for it.
+ * Everything else is projected at once: the events and receipts that read models and
+ * the reach board show, feed entries only a projector's notice announces (a national
+ * publish's), and a backlog.
+ */
+export function mayLinger(role: TopicRole, messages: ReadonlyArray<{ headers?: SourceMessage['headers'] }>): boolean {
+  return (
+    role === 'feed' &&
+    messages.length < LINGER_BELOW &&
+    messages.every((message) => String(message.headers?.[FEED_NOTICED_HEADER] ?? '') === 'true')
+  );
+}
+
 /** The consumer group that builds one generation (a rebuild gets a fresh one). */
 export function projectorGroupId(topics: TopicNames, generation: string): string {
   return `${topics.events}.projector.${generation}`;
@@ -80,13 +96,13 @@ export interface RunnerOptions {
   onStopped?: (error: Error) => void;
   log?: { warn(message: string): void; error(message: string): void; debug?(message: string): void };
   /**
-   * How long a small batch (fewer than LINGER_BELOW records) waits before it is projected
-   * (the batches of one fetch wait together); 0 or absent: at once. See `linger`.
+   * How long a batch that `mayLinger` waits before it is projected (the batches of one
+   * fetch wait together); 0 or absent: at once. See `linger`.
    */
   lingerMs?: number;
 }
 
-/** Batches of at least this many records (a backlog) are projected without lingering. */
+/** Batches of at least this many records (a backlog) are projected without lingering (`mayLinger`). */
 export const LINGER_BELOW = 100;
 
 export interface PartitionLag {
@@ -187,7 +203,7 @@ export class ProjectionRunner {
       partitionsConsumedConcurrently: 6,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const role = this.roleOf.get(batch.topic)!;
-        if (batch.messages.length < LINGER_BELOW) await this.linger();
+        if (this.options.lingerMs && mayLinger(role, batch.messages)) await this.linger();
         const started = process.hrtime.bigint();
         // A batch after what Redis holds is not applied (sought back instead). One before it
         // is applied again: idempotent, and how an operator's rewind re-projects.
@@ -236,19 +252,17 @@ export class ProjectionRunner {
    * Waits `lingerMs`, the same wait for every batch that asks while it runs (the batches
    * of one fetch). Kafka's `linger.ms`, on the consumer's side: a commit wakes the
    * command service's notice (terminals get the items from it), the gateways' fan-out and
-   * this projector at the same moment; on a box they share, projecting a trickle at once
-   * takes cores the fan-out needs. What is committed meanwhile waits for the next fetch,
-   * which brings it all at once (fewer Redis round trips and notices). The read models
-   * lag by at most this much more; a backlog (large batches) is not held.
+   * this projector at the same moment; on a box they share, projecting at once feed
+   * entries the terminals already have takes cores the fan-out needs. What is committed
+   * meanwhile waits for the next fetch, which brings it all at once (fewer Redis round
+   * trips and notices). Only such batches wait (`mayLinger`), by at most this much.
    */
   private linger(): Promise<void> {
-    const ms = this.options.lingerMs ?? 0;
-    if (ms <= 0) return Promise.resolve();
     return (this.lingering ??= new Promise<void>((resolve) =>
       setTimeout(() => {
         this.lingering = undefined;
         resolve();
-      }, ms),
+      }, this.options.lingerMs),
     ));
   }
 

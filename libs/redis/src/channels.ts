@@ -38,7 +38,7 @@ type Appended = Array<{ storeId: string; feedSeq: number; item?: string }>;
  * stored JSON, for the notice to carry them).
  */
 export function encodeFeedNotice(appended: Appended, traces: string[] = []): string {
-  return noticeOf(appended, traces, false)!;
+  return JSON.stringify(noticeOf(appended, traces, false));
 }
 
 /**
@@ -49,10 +49,29 @@ export function encodeFeedNotice(appended: Appended, traces: string[] = []): str
  * projector's notice, it does not say that Redis holds the items.
  */
 export function encodeCommittedFeedNotice(appended: Appended, traces: string[] = []): string | undefined {
-  return noticeOf(appended, traces, true);
+  return committedNotice(appended, traces)?.message;
 }
 
-function noticeOf(appended: Appended, traces: string[], carriedOnly: boolean): string | undefined {
+/**
+ * `encodeCommittedFeedNotice`, with the heads it announces: each carried store's items
+ * are in it up to that feedSeq (the command service marks the feed records so carried).
+ */
+export function committedNotice(
+  appended: Appended,
+  traces: string[] = [],
+): { message: string; heads: Readonly<Record<string, number>> } | undefined {
+  const notice = noticeOf(appended, traces, true);
+  return notice && { message: JSON.stringify(notice), heads: notice.heads };
+}
+
+interface Notice {
+  heads: Record<string, number>;
+  items?: Record<string, string[]>;
+  traces?: string[];
+  committed?: true;
+}
+
+function noticeOf(appended: Appended, traces: string[], carriedOnly: boolean): Notice | undefined {
   let heads: Record<string, number> = {};
   const byStore = new Map<string, Array<{ feedSeq: number; item?: string }>>();
   for (const { storeId, feedSeq, item } of appended) {
@@ -78,17 +97,12 @@ function noticeOf(appended: Appended, traces: string[], carriedOnly: boolean): s
     if (chars === 0) return undefined;
     heads = Object.fromEntries(Object.keys(items).map((storeId) => [storeId, heads[storeId]!]));
   }
-  const notice: {
-    heads: Record<string, number>;
-    items?: Record<string, string[]>;
-    traces?: string[];
-    committed?: true;
-  } = { heads };
+  const notice: Notice = { heads };
   if (chars > 0) notice.items = items;
   if (carriedOnly) notice.committed = true;
   // `traces`: the W3C traceparents the gateways' emits continue (only while tracing is on).
   if (traces.length) notice.traces = traces;
-  return JSON.stringify(notice);
+  return notice;
 }
 
 /**

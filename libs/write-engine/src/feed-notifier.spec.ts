@@ -42,12 +42,13 @@ describe('committedFeedNotice', () => {
     // The entries of one record were built a few milliseconds apart; the record has one time.
     const first = [entry('s1', 4, c1, '2026-12-04T10:00:00.001Z'), entry('s2', 1, c1, '2026-12-04T10:00:00.003Z')];
     const second = [entry('s3', 7, communication('c2'), '2026-12-04T10:00:00.009Z')];
-    const message = committedFeedNotice([
+    const notice = committedFeedNotice([
       { partition: 0, entries: first },
       { partition: 1, entries: second },
     ]);
     const [s1, s2] = stored(first);
-    expect(decodeFeedNotice(message!)).toEqual([
+    expect(notice!.carried).toEqual([true, true]);
+    expect(decodeFeedNotice(notice!.message)).toEqual([
       { storeId: 's1', feedSeq: 4, items: [s1] },
       { storeId: 's2', feedSeq: 1, items: [s2] },
       { storeId: 's3', feedSeq: 7, items: stored(second) },
@@ -61,8 +62,19 @@ describe('committedFeedNotice', () => {
     const big = communication('big', body);
     const entries = [entry('s1', 1, big, at), entry('s1', 2, big, at), entry('s1', 3, big, at)];
     entries.push(entry('s1', 4, big, at), entry('s2', 1, big, at));
-    const heads = decodeFeedNotice(committedFeedNotice([{ partition: 0, entries }])!);
-    expect(heads).toEqual([{ storeId: 's1', feedSeq: 3, items: stored(entries).slice(0, 3) }]);
+    const notice = committedFeedNotice([{ partition: 0, entries }])!;
+    expect(decodeFeedNotice(notice.message)).toEqual([
+      { storeId: 's1', feedSeq: 3, items: stored(entries).slice(0, 3) },
+    ]);
+    // The record is not carried whole: a projector must not let it wait.
+    expect(notice.carried).toEqual([false]);
+    // Chunks as records: the first carried whole, the second cut (s1 4), the third not at all.
+    const split = committedFeedNotice([
+      { partition: 0, entries: entries.slice(0, 2) },
+      { partition: 0, entries: entries.slice(2, 4) },
+      { partition: 1, entries: entries.slice(4) },
+    ])!;
+    expect(split.carried).toEqual([true, false, false]);
     // Nothing fits: no notice at all.
     const huge = communication('huge', 'x'.repeat(NOTICE_ITEMS_MAX_CHARS));
     expect(committedFeedNotice([{ partition: 0, entries: [entry('s1', 1, huge, at)] }])).toBeUndefined();

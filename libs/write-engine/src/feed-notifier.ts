@@ -7,7 +7,7 @@
  */
 import type Redis from 'ioredis';
 import { expandFeedBatch, feedBatchRecord, feedItemOf, type DomainEvent } from '@lastmeter/contracts';
-import { encodeCommittedFeedNotice, feedChannel, NOTICE_ITEMS_MAX_CHARS } from '@lastmeter/redis';
+import { committedNotice, feedChannel, NOTICE_ITEMS_MAX_CHARS } from '@lastmeter/redis';
 import type { FeedChunk, FeedNotifier } from './ports';
 
 /**
@@ -15,20 +15,32 @@ import type { FeedChunk, FeedNotifier } from './ports';
  * chunk is one record, expanded as every reader of the feed topic expands it), in order,
  * up to NOTICE_ITEMS_MAX_CHARS; undefined when none fits. A store cut off by the bound is
  * announced up to its last item carried: the items are committed, so any run of them from
- * a store's first new entry on is safe to hand out.
+ * a store's first new entry on is safe to hand out. `carried`: for each chunk, whether
+ * the notice holds every one of its entries.
  */
-export function committedFeedNotice(chunks: FeedChunk[], traces: string[] = []): string | undefined {
+export function committedFeedNotice(
+  chunks: FeedChunk[],
+  traces: string[] = [],
+): { message: string; carried: boolean[] } | undefined {
   const appended: Array<{ storeId: string; feedSeq: number; item: string }> = [];
+  const expanded = chunks.map(({ entries }) =>
+    expandFeedBatch(feedBatchRecord(entries as Array<DomainEvent<'feed.appended'>>)),
+  );
   let chars = 0;
-  for (const { entries } of chunks) {
-    for (const entry of expandFeedBatch(feedBatchRecord(entries as Array<DomainEvent<'feed.appended'>>))) {
+  collect: for (const entries of expanded) {
+    for (const entry of entries) {
       const item = JSON.stringify(feedItemOf(entry));
       chars += item.length;
-      if (chars > NOTICE_ITEMS_MAX_CHARS) return encodeCommittedFeedNotice(appended, traces);
+      if (chars > NOTICE_ITEMS_MAX_CHARS) break collect;
       appended.push({ storeId: entry.data.storeId, feedSeq: entry.data.feedSeq, item });
     }
   }
-  return encodeCommittedFeedNotice(appended, traces);
+  const notice = committedNotice(appended, traces);
+  if (!notice) return undefined;
+  const carried = expanded.map((entries) =>
+    entries.every(({ data }) => data.feedSeq <= (notice.heads[data.storeId] ?? 0)),
+  );
+  return { message: notice.message, carried };
 }
 
 /** The FeedNotifier on Redis pub/sub: the channel projectors announce on. */
@@ -38,11 +50,14 @@ export class RedisFeedNotifier implements FeedNotifier {
     private readonly prefix: string,
   ) {}
 
-  committed(chunks: FeedChunk[], traces: string[] = []): void {
-    const message = committedFeedNotice(chunks, traces);
-    if (message === undefined) return;
-    // Lost (Redis away), it costs latency only: the projector's notice announces the
-    // same entries once they are in Redis.
-    this.redis.publish(feedChannel(this.prefix), message).catch(() => undefined);
+  prepare(chunks: FeedChunk[], traces: string[] = []): { carried: boolean[]; send(): void } {
+    const notice = committedFeedNotice(chunks, traces);
+    if (!notice) return { carried: chunks.map(() => false), send: () => undefined };
+    return {
+      carried: notice.carried,
+      // Lost (Redis away), it costs latency only: the projector's notice announces the
+      // same entries once they are in Redis.
+      send: () => void this.redis.publish(feedChannel(this.prefix), notice.message).catch(() => undefined),
+    };
   }
 }

@@ -23,6 +23,8 @@ class Instance {
   readonly notices: FeedChunk[][] = [];
   /** The trace contexts each notice carried. */
   readonly noticeTraces: string[][] = [];
+  /** The feed partition whose chunks the notifier says it does not carry. */
+  uncarried?: number;
   /** Every event the log holds, to replay into a restarted instance. */
   readonly log: Array<{ event: DomainEvent; partition: number }> = [];
   private readonly versions = new Map<string, number>();
@@ -38,10 +40,14 @@ class Instance {
       this.clock,
       feedInDecision,
       {
-        committed: (chunks, traces = []) => {
-          this.notices.push(chunks);
-          this.noticeTraces.push(traces);
-        },
+        // Carries every chunk but those of partition `uncarried` (a notice over its bound).
+        prepare: (chunks, traces = []) => ({
+          carried: chunks.map((chunk) => chunk.partition !== this.uncarried),
+          send: () => {
+            this.notices.push(chunks);
+            this.noticeTraces.push(traces);
+          },
+        }),
       },
     );
     this.sequencer.onApplicationBootstrap();
@@ -413,6 +419,30 @@ describe('FeedSequencer', () => {
       expect(carried.feed.length).toBeGreaterThan(0);
       expect(a.notices.at(-1)).toEqual(carried.feed);
       expect(a.noticeTraces.at(-1)).toEqual([traceparent]);
+    });
+
+    it('marks a transaction’s chunks noticed before they are appended when the notice carries them all, in a decision and in a pass', async () => {
+      const { a, writers } = await joined();
+      const [owned, other] = writers;
+      const published = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
+      expect(published.feed.map(({ partition, noticed }) => [partition, noticed])).toEqual([
+        [OWNED, true],
+        [OTHER, true],
+      ]);
+      // From now on the notice does not carry OTHER's chunks (over its bound).
+      a.uncarried = OTHER;
+      // The passes' own feed transactions, one per partition: each marked on its own.
+      a.registerStore('s4', OWNED);
+      a.registerStore('s5', OTHER);
+      await a.settle();
+      expect(owned.appended.at(-1)!.feed!.map(({ noticed }) => noticed)).toEqual([true]);
+      expect(other.appended.at(-1)!.feed!.map(({ noticed }) => noticed)).toEqual([undefined]);
+      // A decision the notice carries only in part: none of its chunks is marked.
+      const retracted = await a.decide([{ type: 'communication.retracted', id: 'c1', data: { reason: 'wrong' } }]);
+      expect(retracted.feed.map(({ partition, noticed }) => [partition, noticed])).toEqual([
+        [OWNED, undefined],
+        [OTHER, undefined],
+      ]);
     });
 
     it('tells the notifier of each feed transaction once it committed, whoever appended it, and never of one that failed', async () => {

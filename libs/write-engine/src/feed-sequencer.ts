@@ -282,11 +282,12 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       let entries: FeedAppended[] = [];
       const flush = async () => {
         if (entries.length === 0) return;
-        const feed = [{ partition, entries: entries.map(envelopeOf) }];
+        const feed: FeedChunk[] = [{ partition, entries: entries.map(envelopeOf) }];
         const feedTrace = traceHeaders();
+        const notice = this.notice(feed, feedTrace);
         await writer.append({ feed, feedTrace });
         for (const entry of entries) this.ledger.apply(entry);
-        this.committed(feed, feedTrace);
+        notice();
         entries = [];
       };
       const changedViews = changed.map(communication);
@@ -384,6 +385,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         cut();
       }
       if (planned.length === 0) return commit([]);
+      const notice = this.notice(chunks, trace ?? traceHeaders());
       let result: T;
       try {
         result = await commit(chunks, member);
@@ -392,7 +394,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         throw error;
       }
       for (const entry of planned) this.ledger.apply(entry);
-      this.committed(chunks, trace ?? traceHeaders());
+      notice();
       // Every owned partition planned: `commit` applied the decision, which marked the
       // communications for a pass that would now find nothing to do.
       if (ready.length === owned.length && ready.every((writer) => !this.unsure.has(writer.partition))) {
@@ -402,9 +404,18 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     });
   }
 
-  /** Feed entries committed: the gateways may have them now (the notifier's notice on commit). */
-  private committed(chunks: FeedChunk[], trace: Record<string, string>): void {
-    this.notifier?.committed(chunks, trace.traceparent ? [trace.traceparent] : []);
+  /**
+   * Before `chunks` are appended: the notifier's notice on commit for them, to send once
+   * they committed (the gateways may have them then). When it carries every chunk whole,
+   * marks them `noticed`, so their records tell projectors that no terminal waits for
+   * them. Not some of them: a projector holding those back would hold back the fetch that
+   * brings the others too (a national publish, announced only by the projector).
+   */
+  private notice(chunks: FeedChunk[], trace: Record<string, string>): () => void {
+    if (!this.notifier) return () => undefined;
+    const { carried, send } = this.notifier.prepare(chunks, trace.traceparent ? [trace.traceparent] : []);
+    if (carried.every(Boolean)) for (const chunk of chunks) chunk.noticed = true;
+    return send;
   }
 
   /** Runs `work` holding the serialize turn of every writer, in the order given. */

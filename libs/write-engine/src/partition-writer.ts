@@ -4,6 +4,7 @@ import {
   PERSON_KEY_RECORD,
   FEED_BATCH,
   feedBatchRecord,
+  FEED_NOTICED_HEADER,
   type DomainEvent,
   type EventEnvelope,
   type TopicNames,
@@ -156,7 +157,7 @@ export class PartitionWriter implements TransactionalWriter {
               key: FEED_BATCH,
               partition: chunk.partition,
               value: JSON.stringify(feedBatchRecord(chunk.entries as Array<DomainEvent<'feed.appended'>>)),
-              headers: { type: FEED_BATCH, ...feedTrace },
+              headers: { type: FEED_BATCH, ...(chunk.noticed ? { [FEED_NOTICED_HEADER]: 'true' } : {}), ...feedTrace },
             })),
         },
         {

@@ -110,16 +110,26 @@ export interface GroupMember {
 export interface FeedChunk {
   partition: number;
   entries: EventEnvelope[];
+  /**
+   * The notice on commit carries every entry of the chunk and of the other chunks of its
+   * transaction (FeedNotifier): its record says so in a header (FEED_NOTICED_HEADER), and
+   * projectors need not hurry over it.
+   */
+  noticed?: boolean;
 }
 
 /**
- * Told of feed entries the moment their transaction committed (FEED_NOTIFIER), before any
- * projector has them: gateways hand them to the terminals (feed-notifier.ts). Returns at
- * once; a notice lost costs latency only.
+ * Tells gateways of feed entries the moment their transaction committed (FEED_NOTIFIER),
+ * before any projector has them: gateways hand them to the terminals (feed-notifier.ts).
  */
 export interface FeedNotifier {
-  /** `traces`: W3C traceparents the gateways' emits continue (tracing on). */
-  committed(chunks: FeedChunk[], traces?: string[]): void;
+  /**
+   * Before the transaction: the notice for `chunks`, and which of them (by index) it
+   * carries whole. `send` once the transaction committed; it returns at once, and a
+   * notice lost costs latency only. `traces`: W3C traceparents the gateways' emits
+   * continue (tracing on).
+   */
+  prepare(chunks: FeedChunk[], traces?: string[]): { carried: boolean[]; send(): void };
 }
 
 /** What one transaction of a partition writer appends. */

@@ -177,6 +177,14 @@ export interface FeedBatchRecord {
 
 export const FEED_BATCH = 'feed.batch';
 
+/**
+ * Header of a feed batch record whose transaction's feed entries the command service's
+ * notice on commit carried to the gateways, every one of them (value `true`): terminals
+ * have its items without the projector, so a projector may let it wait
+ * (PROJECTOR_LINGER_MS) while a fan-out runs.
+ */
+export const FEED_NOTICED_HEADER = 'noticed';
+
 /** Packs feed entry events (as `feedEvent` builds them) into one record, each content once. */
 export function feedBatchRecord(events: Array<DomainEvent<'feed.appended'>>): FeedBatchRecord {
   const indexes = new Map<FeedCommunication | string, number>();
