@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpeningHours } from '@lastmeter/contracts';
 import { requireEnv } from './env';
@@ -10,7 +10,15 @@ import { requireEnv } from './env';
  */
 export function movableClock(name: string): { file: string; set(iso: string): void } {
   const file = join(requireEnv('LASTMETER_TEST_ROOT'), `${name}-clock-${process.pid}`);
-  return { file, set: (iso) => writeFileSync(file, String(Date.parse(iso) - Date.now())) };
+  return {
+    file,
+    // Written aside and renamed over the file: a reader never sees it empty (the system
+    // clock's time, for a moment) or half-written.
+    set: (iso) => {
+      writeFileSync(`${file}.next`, String(Date.parse(iso) - Date.now()));
+      renameSync(`${file}.next`, file);
+    },
+  };
 }
 
 /** The same hours every day of the week. */

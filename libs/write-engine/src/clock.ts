@@ -11,6 +11,8 @@ const REREAD_MS = 100;
  * (a missing or empty file: 0). Tests write the file to move time forward, for scheduled
  * publishes, expiries and daily briefs, instead of sleeping until then
  * (LASTMETER_CLOCK_FILE). Moving it back is allowed but nothing undoes what already ran.
+ * Write it aside and rename it over the file: a file read while it is being rewritten in
+ * place can be empty, which reads as 0 (the system clock) for REREAD_MS.
  */
 export function offsetFileClock(path: string): Clock {
   let offset = 0;
