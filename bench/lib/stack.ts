@@ -275,21 +275,26 @@ export async function publishRounds(
   n: number,
   warmUp = 3,
   pairedWith?: () => Promise<number>,
+  hooks: RoundHooks = {},
 ): Promise<{ latencies: number[]; accepted: number[]; paired: number[] }> {
   const latencies: number[] = [];
   const accepted: number[] = [];
   const paired: number[] = [];
   for (const [round, id] of ids.entries()) {
     if (pairedWith) {
+      await hooks.beforePaired?.(round);
       const floor = await pairedWith();
+      hooks.afterPaired?.(round);
       if (round >= warmUp) paired.push(floor);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    hooks.beforePublish?.(round);
     const t0 = process.hrtime.bigint();
     const status = await publish(stack, id);
     const t1 = process.hrtime.bigint();
     if (status !== 200 && status !== 202) throw new Error(`publish answered ${status}`);
     const delivered = await awaitDelivery(fleet, [id], n);
+    hooks.afterDelivery?.(round);
     if (round >= warmUp) {
       latencies.push(msSince(t0, delivered.get(id)!.last));
       accepted.push(msSince(t0, t1));
@@ -297,6 +302,16 @@ export async function publishRounds(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { latencies, accepted, paired };
+}
+
+/** Called by `publishRounds` around each round's parts (a probe reads counters there). */
+export interface RoundHooks {
+  /** Before the paired round (awaited), and right after it. */
+  beforePaired?(round: number): void | Promise<void>;
+  afterPaired?(round: number): void;
+  /** Right before the publish, and once the last terminal has its item. */
+  beforePublish?(round: number): void;
+  afterDelivery?(round: number): void;
 }
 
 /**

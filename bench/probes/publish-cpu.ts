@@ -9,9 +9,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { openBareFanout } from '../fanout-floor.bench';
-import { awaitDelivery, Fleet, msSince } from '../lib/fleet';
+import { Fleet } from '../lib/fleet';
 import { summary } from '../lib/results';
-import { draftNotices, publish, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
+import { draftNotices, publishRounds, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
 import { benchInfra, runMain } from '../support';
 
 /** PROBE_THREADS=1: per thread name within each process. */
@@ -134,30 +134,29 @@ async function main(): Promise<void> {
     await untilQuiet(stack, 1_000);
     const ours: Sched = new Map();
     const theirs: Sched = new Map();
-    const latencies: number[] = [];
-    const bareLatencies: number[] = [];
     // PROBE_STOP=projector: that app is stopped (SIGSTOP) for the counted rounds: what its
     // work costs the others, as a diagnostic (the feed still comes with the command's notice).
     const paused = process.env.PROBE_STOP ? stack.processes[process.env.PROBE_STOP as 'projector'] : undefined;
     let requestsBefore = new Map<string, number>();
-    for (const [round, id] of drafts.entries()) {
-      if (round === WARMUP) requestsBefore = await kafkaRequests(stack.urls);
-      if (round === WARMUP && paused) paused.kill('SIGSTOP');
-      let before = sched();
-      const floor = await bare.round();
-      if (round >= WARMUP) diff(sched(), before, theirs);
-      if (round >= WARMUP) bareLatencies.push(floor);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      before = sched();
-      const t0 = process.hrtime.bigint();
-      await publish(stack, id);
-      const delivered = await awaitDelivery(fleet, [id], terminals);
-      if (round >= WARMUP) {
-        diff(sched(), before, ours);
-        latencies.push(msSince(t0, delivered.get(id)!.last));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    let before: Sched = new Map();
+    const { latencies, paired } = await publishRounds(stack, fleet, drafts, terminals, WARMUP, () => bare.round(), {
+      beforePaired: async (round) => {
+        if (round === WARMUP) {
+          requestsBefore = await kafkaRequests(stack.urls);
+          paused?.kill('SIGSTOP');
+        }
+        before = sched();
+      },
+      afterPaired: (round) => {
+        if (round >= WARMUP) diff(sched(), before, theirs);
+      },
+      beforePublish: () => {
+        before = sched();
+      },
+      afterDelivery: (round) => {
+        if (round >= WARMUP) diff(sched(), before, ours);
+      },
+    });
     paused?.kill('SIGCONT');
     // Between the rounds counted: the bare rounds' share is each app's idle fetching.
     const requests = [...(await kafkaRequests(stack.urls))]
@@ -167,7 +166,7 @@ async function main(): Promise<void> {
     console.log(`Kafka requests per round: ${requests.map(([key, n]) => `${key} ${n.toFixed(1)}`).join(' | ')}`);
     print('bare broadcast', theirs, rounds);
     print('Last Meter publish', ours, rounds);
-    console.log(JSON.stringify({ ours: summary(latencies), bare: summary(bareLatencies) }));
+    console.log(JSON.stringify({ ours: summary(latencies), bare: summary(paired) }));
     await bare.close();
   } finally {
     await fleet.close().catch(() => undefined);

@@ -25,9 +25,14 @@ export function nextMessage(outbox: readonly OutboxEntry[]): OutboxEntry[] {
   const first = outbox.find((entry) => !automatic(entry)) ?? outbox[0];
   if (!first) return [];
   if (first.event !== 'receipt') return [first];
-  const byHand = outbox
-    .filter((entry) => entry.event === 'receipt' && !automatic(entry))
-    .slice(0, MAX_RECEIPTS_PER_MESSAGE);
+  // One pass over the outbox (thousands of entries on a new tablet), each list bounded.
+  const byHand: OutboxEntry[] = [];
+  const delivered: OutboxEntry[] = [];
+  for (const entry of outbox) {
+    if (automatic(entry)) {
+      if (delivered.length < DELIVERED_PER_MESSAGE) delivered.push(entry);
+    } else if (entry.event === 'receipt' && byHand.length < MAX_RECEIPTS_PER_MESSAGE) byHand.push(entry);
+  }
   const room = Math.min(MAX_RECEIPTS_PER_MESSAGE - byHand.length, DELIVERED_PER_MESSAGE);
-  return room > 0 ? [...byHand, ...outbox.filter(automatic).slice(0, room)] : byHand;
+  return [...byHand, ...delivered.slice(0, Math.max(room, 0))];
 }
