@@ -156,6 +156,9 @@ it('lists every targeted store and terminal with what each reported, quoted and 
 it('scores a quiz answered right after its publish by its questions, retryable until a projector has them', async () => {
   const store = await api.store('Q1', await api.region('quiz'));
   const t = await terminal(store);
+  // What the new store got so far projected first (a projector lets entries that the
+  // notice on commit carried wait PROJECTOR_LINGER_MS; stopped meanwhile, a gap).
+  await settled(ns, apps.projector);
   // No projector: the tablet has the quiz from the command service's notice on commit,
   // the read models have neither it nor its questions to score the answer by.
   await apps.projector.stop();

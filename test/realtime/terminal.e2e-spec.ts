@@ -17,7 +17,7 @@ import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
-import { feedHeadReached, metric } from '../support/read-side';
+import { feedHeadReached, metric, settled } from '../support/read-side';
 import { bearer, Publisher, tokenFor } from '../support/write-api';
 
 /** Store terminals on /terminal: live feed, resume without gap or duplicate, facts back to Kafka. */
@@ -114,6 +114,9 @@ it('hands a live item to the terminals as soon as its transaction commits, befor
       .get(`/v1/stores/${s1}/feed`)
       .set(bearer(api.token('hq-admin')))
       .expect(200);
+  // Everything before this test projected (a projector lets entries that the notice on
+  // commit carried wait PROJECTOR_LINGER_MS): what Redis lacks below is this test's.
+  await settled(ns, apps.projector);
   await apps.projector.stop();
   try {
     // No projector: the item is in Kafka, not in Redis, and the command service's notice
@@ -464,6 +467,10 @@ describe('two gateways', () => {
     const store = await api.store('N3', north);
     const device = await api.terminal(store);
     const first = await terminal(store, { token: device.token });
+    // The new store's entries so far (the region's live notice) projected first: a
+    // projector lets what the notice on commit carried wait PROJECTOR_LINGER_MS, and a
+    // stop meanwhile would leave a gap below the item this test publishes.
+    await settled(ns, apps.projector);
     await apps.projector.stop();
     let moved: TerminalClient;
     let early: string;
