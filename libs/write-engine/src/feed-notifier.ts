@@ -23,11 +23,12 @@ export function committedFeedNotice(
   traces: string[] = [],
 ): { message: string; carried: boolean[] } | undefined {
   const appended: Array<{ storeId: string; feedSeq: number; item: string }> = [];
-  const expanded = chunks.map(({ entries }) =>
-    expandFeedBatch(feedBatchRecord(entries as Array<DomainEvent<'feed.appended'>>)),
-  );
+  // The chunks up to the bound, expanded (those after it are not carried at all).
+  const expanded: Array<Array<DomainEvent<'feed.appended'>>> = [];
   let chars = 0;
-  collect: for (const entries of expanded) {
+  collect: for (const { entries: events } of chunks) {
+    const entries = expandFeedBatch(feedBatchRecord(events as Array<DomainEvent<'feed.appended'>>));
+    expanded.push(entries);
     for (const entry of entries) {
       const item = JSON.stringify(feedItemOf(entry));
       chars += item.length;
@@ -37,8 +38,8 @@ export function committedFeedNotice(
   }
   const notice = committedNotice(appended, traces);
   if (!notice) return undefined;
-  const carried = expanded.map((entries) =>
-    entries.every(({ data }) => data.feedSeq <= (notice.heads[data.storeId] ?? 0)),
+  const carried = chunks.map(
+    (_, i) => expanded[i]?.every(({ data }) => data.feedSeq <= (notice.heads[data.storeId] ?? 0)) ?? false,
   );
   return { message: notice.message, carried };
 }
