@@ -483,18 +483,13 @@ const TRACE_HEADERS: Json = {
   tracestate: { type: 'string', description: 'W3C tracestate, when the trace has one' },
 };
 
-function typeHeader(type: string, description: string, traced = true): Json {
+function typeHeader(type: string, description: string, traced = true, optional: Json = {}): Json {
   return {
     type: 'object',
-    properties: { type: { type: 'string', const: type, description }, ...(traced ? TRACE_HEADERS : {}) },
+    properties: { type: { type: 'string', const: type, description }, ...optional, ...(traced ? TRACE_HEADERS : {}) },
     required: ['type'],
     additionalProperties: false,
   };
-}
-
-/** `headers` (a `typeHeader`) with one more optional header. */
-function withHeader(headers: Json, name: string, schema: Json): Json {
-  return { ...headers, properties: { ...(headers.properties as Json), [name]: schema } };
 }
 
 function envelopeMessage(type: EventType, legacy = false): KafkaMessage {
@@ -558,12 +553,14 @@ function kafkaMessages(role: TopicRole): KafkaMessage[] {
             "Each communication's content is in it once. `parseRecord` (libs/contracts/src/parse-envelope.ts) " +
             'turns it into its `feed.appended` events, exactly the envelopes a record per entry would have held.',
           payload: schemaRef('FeedBatchRecord'),
-          headers: withHeader(typeHeader(FEED_BATCH, `Always \`${FEED_BATCH}\`.`), FEED_NOTICED_HEADER, {
-            type: 'string',
-            const: 'true',
-            description:
-              "The command service's notice on commit carried every feed entry of the record's transaction to " +
-              'the gateways, so a projector may let it wait (PROJECTOR_LINGER_MS) while the fan-out runs; absent otherwise.',
+          headers: typeHeader(FEED_BATCH, `Always \`${FEED_BATCH}\`.`, true, {
+            [FEED_NOTICED_HEADER]: {
+              type: 'string',
+              const: 'true',
+              description:
+                "The command service's notice on commit carried every feed entry of the record's transaction to " +
+                'the gateways, so a projector may let it wait (PROJECTOR_LINGER_MS) while the fan-out runs; absent otherwise.',
+            },
           }),
           key: keyOf(role, { const: FEED_BATCH }),
         },

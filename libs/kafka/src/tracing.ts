@@ -35,7 +35,7 @@ export function traceHeaders(ctx: Context = context.active()): TraceCarrier {
 }
 
 /** A header as a string (kafkajs gives Buffers, or arrays of them for repeated keys). */
-function headerValue(carrier: IHeaders | TraceCarrier, key: string): string | undefined {
+export function headerValue(carrier: IHeaders | TraceCarrier, key: string): string | undefined {
   const value = carrier[key];
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined ? undefined : first.toString();

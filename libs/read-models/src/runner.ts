@@ -13,6 +13,7 @@ import {
 import { announcementChannel, encodeFeedNotice, feedChannel } from '@lastmeter/redis';
 import {
   contextOf,
+  headerValue,
   ROOT_CONTEXT,
   SpanKind,
   trace,
@@ -65,7 +66,9 @@ export function mayLinger(role: TopicRole, messages: ReadonlyArray<{ headers?: S
   return (
     role === 'feed' &&
     messages.length < LINGER_BELOW &&
-    messages.every((message) => String(message.headers?.[FEED_NOTICED_HEADER] ?? '') === 'true')
+    messages.every(
+      (message) => message.headers !== undefined && headerValue(message.headers, FEED_NOTICED_HEADER) === 'true',
+    )
   );
 }
 
