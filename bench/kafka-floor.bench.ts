@@ -8,11 +8,11 @@
  * write side's guarantees take, in bare kafkajs with nothing of ours in it
  * (`transactionalChain`).
  */
-import { randomBytes } from 'node:crypto';
 import { ACKS_ALL, createKafkaClient, createProducer, type Admin, type Consumer, type Kafka } from '@lastmeter/kafka';
+import { FLOOR_METRICS } from './lib/floors';
+import { FLOOR_CONSUMER_MAX_WAIT_MS, openKafkaRounds } from './lib/kafka-round';
 import { samplePayload } from './lib/payload';
 import { sized, summary, thin, writeScenario } from './lib/results';
-import { FLOOR_METRICS } from './lib/floors';
 import { benchInfra, runMain } from './support';
 import { createScratchTopics } from './lib/topics';
 
@@ -21,53 +21,33 @@ const MESSAGES = sized({ full: 500, quick: 200, tiny: 20 });
 async function main(): Promise<void> {
   const infra = await benchInfra();
   const kafka = createKafkaClient({ brokers: [infra.brokers], clientId: 'bench-kafka-floor' });
-  const topic = `bench-floor-${randomBytes(3).toString('hex')}`;
   const admin = kafka.admin();
   await admin.connect();
-  await createScratchTopics(admin, [topic]);
-  const producer = createProducer(kafka);
-  const consumer = kafka.consumer({ groupId: `${topic}.floor`, maxWaitTimeInMs: 50 });
-  const waiting = new Map<number, (at: bigint) => void>();
+  const rounds = await openKafkaRounds(infra.brokers, 'bench-kafka-floor');
   try {
-    await producer.connect();
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const at = process.hrtime.bigint();
-        waiting.get(Number(message.key?.toString()))?.(at);
-      },
-    });
-    await joined;
     const body = JSON.stringify(samplePayload());
     const endToEnd: number[] = [];
     const acked: number[] = [];
     for (let i = -20; i < MESSAGES; i++) {
       // The first 20 warm up connections and metadata; they are not counted.
-      const consumed = new Promise<bigint>((resolve) => waiting.set(i, resolve));
-      const t0 = process.hrtime.bigint();
-      await producer.send({ topic, acks: ACKS_ALL, messages: [{ key: String(i), value: body }] });
-      const t1 = process.hrtime.bigint();
-      const t2 = await consumed;
-      waiting.delete(i);
+      const round = await rounds.round();
       if (i >= 0) {
-        acked.push(Number(t1 - t0) / 1e6);
-        endToEnd.push(Number(t2 - t0) / 1e6);
+        acked.push(round.acked);
+        endToEnd.push(round.consumed);
       }
     }
     const e2e = summary(endToEnd);
     const ack = summary(acked);
-    const chain = summary(await transactionalChain(kafka, admin, `${topic}-c`, body, { feedInDecision: true }));
-    const split = summary(await transactionalChain(kafka, admin, `${topic}-s`, body, { feedInDecision: false }));
+    const chain = summary(await transactionalChain(kafka, admin, `${rounds.topic}-c`, body, { feedInDecision: true }));
+    const split = summary(await transactionalChain(kafka, admin, `${rounds.topic}-s`, body, { feedInDecision: false }));
     writeScenario({
       scenario: 'kafka-floor',
       title: 'Kafka floor: produce → consume, idempotent acks=all',
       parameters: {
         messages: MESSAGES,
         partitions: 12,
-        payloadBytes: body.length,
-        consumerMaxWaitMs: 50,
+        payloadBytes: rounds.payloadBytes,
+        consumerMaxWaitMs: FLOOR_CONSUMER_MAX_WAIT_MS,
         chainMessages: CHAIN_MESSAGES,
       },
       metrics: [
@@ -91,9 +71,7 @@ async function main(): Promise<void> {
       samples: { 'Kafka produce → consume': thin(endToEnd) },
     });
   } finally {
-    await consumer.disconnect().catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await rounds.close();
     await admin.disconnect();
     await infra.stop();
   }

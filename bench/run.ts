@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     BENCH_SCALE: scale,
     BENCH_RUN_ID: randomBytes(4).toString('hex'),
     KAFKA_BROKERS: infra.brokers,
+    BENCH_KAFKA_PID: infra.kafkaPid === undefined ? '' : String(infra.kafkaPid),
     REDIS_URL: infra.redisUrl,
   };
   const failed: string[] = [];

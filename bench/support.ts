@@ -19,6 +19,8 @@ export { percentile };
 export interface BenchInfra {
   brokers: string;
   redisUrl: string;
+  /** The broker's pid when it runs on this box (`lib/broker-warmth`); from BENCH_KAFKA_PID when KAFKA_BROKERS is set. */
+  kafkaPid?: number;
   stop(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function benchInfra(): Promise<BenchInfra> {
   return {
     brokers: process.env.KAFKA_BROKERS ?? kafka!.brokers,
     redisUrl: process.env.REDIS_URL ?? redis!.url,
+    kafkaPid: kafka ? kafka.pid : Number(process.env.BENCH_KAFKA_PID) || undefined,
     stop,
   };
 }
