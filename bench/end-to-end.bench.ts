@@ -31,7 +31,7 @@ import { FANOUT_SIZES, openBareFanout } from './fanout-floor.bench';
 import { compilerCpuMs, warmBroker } from './lib/broker-warmth';
 import { Fleet } from './lib/fleet';
 import { FLOOR_METRICS } from './lib/floors';
-import { openKafkaRounds } from './lib/kafka-round';
+import { openKafkaRounds, type KafkaRounds } from './lib/kafka-round';
 import { resultsDir, sized, summary, thin, writeScenario, type Metric, type ScenarioResult } from './lib/results';
 import { draftNotices, publish, publishRounds, setUpStores, startStack, terminalsOf, untilQuiet } from './lib/stack';
 import { benchInfra, runMain } from './support';
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
   const metrics: Metric[] = [];
   const samples: Record<string, number[]> = {};
   const notes: string[] = [];
+  let opened: KafkaRounds | undefined;
   try {
     const stores = await setUpStores(stack, STORES);
     const drafts = await draftNotices(stack, (ROUNDS + WARM_UP) * FANOUT_SIZES.length + BROKER_WARM_UP);
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
     });
     if (infra.kafkaPid === undefined) notes.push('the broker is not on this box: its JIT warmth could not be read');
     await untilQuiet(stack);
-    const kafkaRounds = await openKafkaRounds(infra.brokers, 'bench-end-to-end');
+    const kafkaRounds = (opened = await openKafkaRounds(infra.brokers, 'bench-end-to-end'));
     let used = BROKER_WARM_UP;
     for (const n of FANOUT_SIZES) {
       console.error(`end to end: ${n} terminals in ${STORES} stores`);
@@ -226,7 +227,6 @@ async function main(): Promise<void> {
         await bare.close();
       }
     }
-    await kafkaRounds.close();
     metrics.push({
       name: 'broker warm-up: publishes before the rounds',
       unit: 'publishes',
@@ -257,6 +257,7 @@ async function main(): Promise<void> {
       notes,
     });
   } finally {
+    await opened?.close();
     await stack.stop();
     await infra.stop();
   }

@@ -5,19 +5,23 @@
  * (/proc/<pid>/task/<tid>/schedstat: ns on a CPU, ns waiting for one), and prints per
  * process the mean per round. The same for bare Socket.IO broadcast rounds. And the Kafka
  * requests each app sent per publish, by API (`lastmeter_kafka_requests_total`).
- * `node dist/bench/probes/publish-cpu.js [terminals] [rounds]`
+ * `node dist/bench/probes/publish-cpu.js [terminals] [rounds]`; settings PROBE_WARMUP,
+ * PROBE_WARM_BROKER, PROBE_THREADS and PROBE_STOP below.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { openBareFanout } from '../fanout-floor.bench';
 import { Fleet } from '../lib/fleet';
 import { summary } from '../lib/results';
-import { draftNotices, publishRounds, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
+import { warmBroker } from '../lib/broker-warmth';
+import { draftNotices, publish, publishRounds, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
 import { benchInfra, runMain } from '../support';
 
 /** PROBE_THREADS=1: per thread name within each process. */
 const BY_THREAD = process.env.PROBE_THREADS === '1';
 /** PROBE_WARMUP=N: publishes before the rounds counted (default 3). */
 const WARMUP = Number(process.env.PROBE_WARMUP ?? 3);
+/** PROBE_WARM_BROKER=N: first warm the broker as `end-to-end` does, with at most N publishes (default 0). */
+const WARM_BROKER = Number(process.env.PROBE_WARM_BROKER ?? 0);
 
 type Sched = Map<string, { run: number; wait: number; syscr?: number; syscw?: number }>;
 
@@ -128,7 +132,13 @@ async function main(): Promise<void> {
   const fleet = Fleet.for(terminals);
   try {
     const stores = await setUpStores(stack, 10);
-    const drafts = await draftNotices(stack, rounds + WARMUP);
+    const drafts = await draftNotices(stack, rounds + WARMUP + WARM_BROKER);
+    if (WARM_BROKER > 0) {
+      const warmth = await warmBroker(infra.kafkaPid, drafts.splice(0, WARM_BROKER), async (id) => {
+        await publish(stack, id);
+      });
+      console.error(`broker warmed: ${JSON.stringify(warmth)}`);
+    }
     await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, terminals));
     const bare = await openBareFanout('socketio', terminals);
     await untilQuiet(stack, 1_000);
