@@ -13,27 +13,15 @@
  * started it). An external broker (KAFKA_BROKERS without it) cannot be read: then the
  * warm-up publishes its whole budget.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { forEachConcurrently } from './concurrently';
+import { threadTimes } from './proc-stats';
 
 /** CPU time (ms) of the process's JIT compiler threads since they started; undefined if unreadable. */
 export function compilerCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  let total = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        // The kernel keeps 15 characters of a thread's name: "C2 CompilerThre".
-        if (!/^C[12] Compiler/.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8'))) continue;
-        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-      } catch {
-        // the thread ended in between
-      }
-    }
-  } catch {
-    return undefined;
-  }
-  return total;
+  // The kernel keeps 15 characters of a thread's name: "C2 CompilerThre".
+  return (pid === undefined ? undefined : threadTimes(pid, true))
+    ?.filter(({ name }) => /^C[12] Compiler/.test(name!))
+    .reduce((ms, { runNs }) => ms + runNs / 1e6, 0);
 }
 
 export interface Warmth {

@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { openBareFanout } from '../fanout-floor.bench';
 import { Fleet } from '../lib/fleet';
+import { threadTimes } from '../lib/proc-stats';
 import { summary } from '../lib/results';
 import { warmBroker } from '../lib/broker-warmth';
 import { draftNotices, publish, publishRounds, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
@@ -46,27 +47,14 @@ function sched(): Sched {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     const name = nameOf(pid);
     if (name === 'gone') continue;
-    let tids: string[];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      try {
-        const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-        const thread = BY_THREAD
-          ? `${name}/${readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8')
-              .trim()
-              .replace(/[-\d]+$/, '')}`
-          : name;
-        const entry = totals.get(thread) ?? { run: 0, wait: 0 };
-        entry.run += run!;
-        entry.wait += wait!;
-        totals.set(thread, entry);
-      } catch {
-        // the thread is gone
-      }
+    const threads = threadTimes(pid, BY_THREAD);
+    if (!threads) continue;
+    for (const { name: comm, runNs, waitNs } of threads) {
+      const thread = BY_THREAD ? `${name}/${comm!.replace(/[-\d]+$/, '')}` : name;
+      const entry = totals.get(thread) ?? { run: 0, wait: 0 };
+      entry.run += runNs;
+      entry.wait += waitNs;
+      totals.set(thread, entry);
     }
     try {
       const io = readFileSync(`/proc/${pid}/io`, 'utf8');
