@@ -108,8 +108,20 @@ it('a projector that starts on a Redis that lost everything rebuilds it; meanwhi
       expect(response.body.message).toMatch(/read models are being rebuilt/);
     });
   }
-  // The revoked terminal's record is gone with the rest: it is not let in on that.
+  // The revoked terminal's record is gone with the rest: it is not let in on that. The
+  // tablet is told only to retry; the gateway counts the refusal and logs its cause.
+  const refusedBefore = await metric(apps.gateway, 'lastmeter_gateway_handshakes_refused_total', {
+    namespace: 'terminal',
+    reason: 'unavailable',
+  });
   expect(await refusalOf(revoked.token)).toBe('unavailable');
+  expect(
+    await metric(apps.gateway, 'lastmeter_gateway_handshakes_refused_total', {
+      namespace: 'terminal',
+      reason: 'unavailable',
+    }),
+  ).toBe(refusedBefore + 1);
+  expect(apps.gateway.output.join('\n')).toMatch(/refused a \/terminal handshake 'unavailable'.*: \w+/);
 
   apps.projector = await startApp('projector', ns.env);
   await eventually(async () => expect((await read('/v1/compliance')).status).toBe(200), {

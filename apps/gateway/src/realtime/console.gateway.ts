@@ -23,6 +23,7 @@ import { ReadModels } from '../read/read-models.service';
 import { HQ_READERS } from '../read/scope';
 import { readLivePresence } from './gateway-identity';
 import { GatewayMetrics } from './gateway-metrics';
+import { HandshakeRefusals } from './handshake-refusals';
 import { NotificationHub } from './notification-hub';
 import { atInstant } from './limits/token-lifetime';
 
@@ -51,6 +52,7 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
   private readonly dirtyReach = new Set<string>();
   private timer?: NodeJS.Timeout;
   private flushing = false;
+  private readonly refusals: HandshakeRefusals;
 
   constructor(
     private readonly jwt: JwtService,
@@ -59,6 +61,10 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
     hub: NotificationHub,
     private readonly metrics: GatewayMetrics,
   ) {
+    this.refusals = new HandshakeRefusals({
+      count: (namespace, reason) => metrics.handshakeRefused(namespace, reason),
+      warn: (message) => this.logger.warn(message),
+    });
     hub.onAnnouncement((announcement) => {
       switch (announcement.kind) {
         case 'user-sessions-ended':
@@ -85,13 +91,16 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
     namespace.use((socket, next) => {
       this.authenticate(socket).then(
         () => next(),
-        (error: unknown) =>
-          // Anything else is ours (Redis down while checking the session): not the token's fault.
-          next(
-            error instanceof Refusal
-              ? error
-              : new Refusal({ reason: 'unavailable' }, 'unavailable for a moment; retry'),
-          ),
+        (error: unknown) => {
+          if (error instanceof Refusal) {
+            this.refusals.refused('console', error.data.reason);
+            return next(error);
+          }
+          // Anything else is ours (Redis down while checking the session): not the token's
+          // fault; the cause is logged.
+          this.refusals.unavailable('console', error);
+          next(new Refusal({ reason: 'unavailable' }, 'unavailable for a moment; retry'));
+        },
       );
     });
   }

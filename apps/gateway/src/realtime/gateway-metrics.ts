@@ -17,6 +17,7 @@ export class GatewayMetrics {
   private readonly backlog: Counter;
   private readonly slowConsumers: Counter;
   private readonly refused: Counter<'reason'>;
+  private readonly handshakesRefused: Counter<'namespace' | 'reason'>;
   private readonly fanout: Histogram;
   private readonly relayRounds: Counter<'source'>;
 
@@ -53,6 +54,12 @@ export class GatewayMetrics {
       labelNames: ['reason'],
       registers: [registry],
     });
+    this.handshakesRefused = new Counter({
+      name: 'lastmeter_gateway_handshakes_refused_total',
+      help: "Socket connections refused at the handshake, by namespace and reason (the client's connect_error data.reason; unavailable: the gateway's own failure, logged)",
+      labelNames: ['namespace', 'reason'],
+      registers: [registry],
+    });
     this.fanout = new Histogram({
       name: 'lastmeter_gateway_fanout_seconds',
       help: 'From a feed entry appended (its time in the log) to its emit to the terminals connected when it came',
@@ -87,6 +94,11 @@ export class GatewayMetrics {
 
   rateLimited(reason: 'rate-limited' | 'flooding'): void {
     this.refused.inc({ reason });
+  }
+
+  /** A connection to `namespace` refused at the handshake with `reason`. */
+  handshakeRefused(namespace: SocketNamespace, reason: string): void {
+    this.handshakesRefused.inc({ namespace, reason });
   }
 
   /** A live feed item reached the terminals `seconds` after it was appended. */

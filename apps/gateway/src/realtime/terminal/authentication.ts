@@ -5,7 +5,7 @@
  * and on a live socket); the socket's end when its token expires; and the disconnection
  * of a terminal revoked meanwhile.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { Namespace, Socket } from 'socket.io';
 import { TokenRefused, verifyToken, type TokenClaims } from '@lastmeter/auth';
@@ -25,6 +25,7 @@ import { GatewayIdentity } from '../gateway-identity';
 import { NotificationHub } from '../notification-hub';
 import { deviceTokenVerdict, identityOf, socketLifetime } from '../limits/token-lifetime';
 import { GatewayMetrics } from '../gateway-metrics';
+import { HandshakeRefusals } from '../handshake-refusals';
 import { readHandshake } from './handshake';
 import type { TerminalSocketData } from './terminal-socket';
 
@@ -42,6 +43,8 @@ class Refusal extends Error {
 @Injectable()
 export class TerminalAuthentication {
   private namespace?: Namespace;
+  private readonly logger = new Logger(TerminalAuthentication.name);
+  private readonly refusals: HandshakeRefusals;
 
   constructor(
     private readonly jwt: JwtService,
@@ -52,6 +55,10 @@ export class TerminalAuthentication {
     hub: NotificationHub,
     private readonly metrics: GatewayMetrics,
   ) {
+    this.refusals = new HandshakeRefusals({
+      count: (namespace, reason) => metrics.handshakeRefused(namespace, reason),
+      warn: (message) => this.logger.warn(message),
+    });
     hub.onAnnouncement((announcement) => {
       if (announcement.kind !== 'terminal-revoked') return;
       const name = `terminal:${announcement.terminalId}`;
@@ -68,10 +75,16 @@ export class TerminalAuthentication {
     namespace.use((socket, next) => {
       this.authenticate(socket).then(
         () => next(),
-        // Anything else is ours (Redis down, read models being re-projected): the token may
-        // be fine, so the tablet is told to come back, not to enroll again.
-        (error: unknown) =>
-          next(error instanceof Refusal ? error : new Refusal('unavailable', 'cannot check this terminal now; retry')),
+        (error: unknown) => {
+          if (error instanceof Refusal) {
+            this.refusals.refused('terminal', error.data.reason);
+            return next(error);
+          }
+          // Anything else is ours (Redis down, read models being re-projected): the token may
+          // be fine, so the tablet is told to come back, not to enroll again; the cause is logged.
+          this.refusals.unavailable('terminal', error);
+          next(new Refusal('unavailable', 'cannot check this terminal now; retry'));
+        },
       );
     });
   }
