@@ -373,6 +373,10 @@ describe('refusals', () => {
 
   it('refuses missing, garbled, expired and non-device tokens and malformed cursors, with a reason', async () => {
     const device = await api.terminal(n1);
+    const refusedAs = (reason: string) =>
+      metric(apps.gateway, 'lastmeter_gateway_handshakes_refused_total', { namespace: 'terminal', reason });
+    const reasons = ['token-missing', 'token-invalid', 'token-expired', 'not-a-terminal', 'bad-cursor'];
+    const before = await Promise.all(reasons.map(refusedAs));
     expect((await refusal({})).reason).toBe('token-missing');
     expect((await refusal({ token: 'garbage' })).reason).toBe('token-invalid');
     const expired = tokenFor(ns, 'terminal', { storeId: n1, expiresIn: '-1s' });
@@ -386,6 +390,9 @@ describe('refusals', () => {
         cursor,
         reason: 'bad-cursor',
       });
+    // Each refusal is counted under its reason (the operators' view of them).
+    const after = await Promise.all(reasons.map(refusedAs));
+    expect(after.map((count, i) => count - before[i]!)).toEqual([1, 1, 1, 1, 12]);
     await api.revokeTerminal(device.terminalId);
     await eventually(async () => expect((await refusal({ token: device.token })).reason).toBe('terminal-revoked'));
     expect((await fetch(`${apps.gateway.url}/v1/health/live`)).status).toBe(200);
