@@ -88,7 +88,18 @@ export function traceOf(eventId: string): TraceCarrier | undefined {
 /** Runs `work` in a span that ends when it settles (an error sets the span's status). */
 export async function inSpan<T>(
   name: string,
-  options: { kind?: SpanKind; parent?: Context; links?: Link[]; attributes?: Record<string, string | number> },
+  options: {
+    kind?: SpanKind;
+    parent?: Context;
+    links?: Link[];
+    attributes?: Record<string, string | number>;
+    /**
+     * When the work really ended (`performance.now()`), if it knows better than the moment
+     * its promise settles: work that finishes synchronously among many others started in
+     * the same tick (the gateway's emits to each store) resolves only once all of them ran.
+     */
+    endedAt?: () => number | undefined;
+  },
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
   const span = tracer.startSpan(
@@ -103,6 +114,6 @@ export async function inSpan<T>(
     span.setStatus({ code: 2, message: (error as Error).message });
     throw error;
   } finally {
-    span.end();
+    span.end(options.endedAt?.());
   }
 }

@@ -149,6 +149,8 @@ class StorePump {
    * resync, a retry) and by a notice without them (too many to carry).
    */
   private unknown = true;
+  /** When this round last sent items (`performance.now()`): where its `emit feed` span ends. */
+  private emittedAt?: number;
 
   constructor(
     private readonly storeId: string,
@@ -197,6 +199,7 @@ class StorePump {
   /** One round, in an `emit feed` span that continues the first notice's trace (and links the others). */
   private tracedPumpOnce(traces: string[]): Promise<void> {
     const [first, ...others] = traces.map((traceparent) => ({ traceparent }));
+    this.emittedAt = undefined;
     return inSpan(
       'emit feed',
       {
@@ -204,6 +207,9 @@ class StorePump {
         parent: contextOf(first),
         links: linksTo(others),
         attributes: { 'lastmeter.store_id': this.storeId, 'lastmeter.terminals': this.sessions.size },
+        // Every store's round starts on the same notice; each ends at its own last emit,
+        // not when its promise settles, after every other store's emits too.
+        endedAt: () => this.emittedAt,
       },
       () => this.pumpOnce(),
     );
@@ -303,6 +309,7 @@ class StorePump {
         // The fan-out latency of an item is observed once: by `deliver` when it has terminals too.
         if (batching.length > 0) this.deliverPage(batching, items, single.length === 0);
       }
+      this.emittedAt = performance.now();
       if (!full) return;
     }
   }
