@@ -6,7 +6,9 @@ import {
   type FeedItems,
   type LiveSetChunk,
 } from '@lastmeter/contracts';
-import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
+import { FIRST_GENERATION, RedisKeys } from '@lastmeter/read-models';
+import { createRedisClient } from '@lastmeter/redis';
+import { ConnectRefused, MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
@@ -190,4 +192,46 @@ it('refuses a malformed string cursor from the native client with bad-cursor', a
     });
   }
   expect(android.events.some((e) => e.event === 'hello')).toBe(false);
+});
+
+it("is refused 'unavailable' while the gateway cannot check it, and connects again on the same socket, as the documented Kotlin tablet does", async () => {
+  const { token } = await api.terminal(store);
+  // What a projector writes while it re-projects read models that Redis lost
+  // (checkIntegrity): meanwhile the gateway cannot check a tablet, and says `unavailable`.
+  const recovering = new RedisKeys(ns.env.REDIS_KEY_PREFIX!, FIRST_GENERATION).recovering;
+  const redis = createRedisClient(ns.env.REDIS_URL!, 'test-recovering');
+  const refusalOf = async () => {
+    const probe = new TerminalClient({ url: apps.gateway.url, token, reconnection: false });
+    try {
+      return await probe.connect().then(
+        () => 'connected',
+        (error: ConnectRefused) => error.reason,
+      );
+    } finally {
+      probe.close();
+    }
+  };
+  try {
+    await redis.set(recovering, '{}');
+    await eventually(async () => expect(await refusalOf()).toBe('unavailable'));
+    const android = nativeTerminal();
+    android.connect({ token, cursor: '0', snapshotChunks: 'true' });
+    expect((await next(android, 'connect_error')).data).toEqual({
+      message: expect.any(String),
+      data: { reason: 'unavailable' },
+    });
+    // Socket.IO never retries a refused handshake: without the app's retry it stays offline.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(android.events.filter((e) => e.event === 'connect' || e.event === 'hello')).toEqual([]);
+
+    await redis.del(recovering);
+    await eventually(async () => expect(await refusalOf()).toBe('connected'));
+    // The app's retry: the same socket, the same auth map.
+    const from = android.events.length;
+    android.reconnect();
+    expect((await next(android, 'hello', from)).data).toMatchObject({ storeId: store, snapshot: expect.any(Number) });
+  } finally {
+    await redis.del(recovering);
+    redis.disconnect();
+  }
 });

@@ -136,6 +136,11 @@ export class NativeTerminal {
     this.command({ cmd: 'connect', auth });
   }
 
+  /** The same socket connects again (after a refusal), its auth map's values replaced by `auth` if given. */
+  reconnect(auth?: Record<string, string>): void {
+    this.command({ cmd: 'reconnect', ...(auth ? { auth } : {}) });
+  }
+
   disconnect(): void {
     this.command({ cmd: 'disconnect' });
   }

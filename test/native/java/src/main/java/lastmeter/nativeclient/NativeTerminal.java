@@ -28,6 +28,9 @@ import org.json.JSONObject;
  *       is a {@code Map<String, String>}); prints {@code connect}, {@code connect_error},
  *       {@code hello}, {@code feed} (with its {@code feedSeq}), {@code feed.snapshot}, {@code feed.items},
  *       {@code token}, {@code token-expired}, {@code revoked} and {@code disconnect}.
+ *   <li>{@code {"cmd":"reconnect","auth":{…}}}: connects the same socket again (after a
+ *       refusal, which the library never retries), as docs/terminal-protocol.md's Kotlin
+ *       tablet does; {@code auth}, if given, replaces the values of the same auth map first.
  *   <li>{@code {"cmd":"emit","id":"r1","event":"receipt","payload":{…}}}: sends the event
  *       with an ack callback; prints {@code {"event":"ack","id":"r1","data":{…}}}.
  *   <li>{@code {"cmd":"disconnect"}}: closes the socket (prints {@code disconnect}).
@@ -41,6 +44,8 @@ public final class NativeTerminal {
 
   private final String url;
   private Socket socket;
+  /** The map the socket was made with: the library reads it at every connect. */
+  private Map<String, String> auth;
 
   private NativeTerminal(String url) {
     this.url = url;
@@ -77,6 +82,9 @@ public final class NativeTerminal {
     switch (cmd) {
       case "connect":
         connect(stringMap(command.getJSONObject("auth")));
+        return true;
+      case "reconnect":
+        reconnect(command.has("auth") ? stringMap(command.getJSONObject("auth")) : null);
         return true;
       case "emit":
         emit(command.getString("id"), command.getString("event"), command.getJSONObject("payload"));
@@ -147,7 +155,17 @@ public final class NativeTerminal {
           });
     }
     socket = created;
+    this.auth = auth;
     created.connect();
+  }
+
+  private void reconnect(Map<String, String> replacement) {
+    if (socket == null) throw new IllegalStateException("no socket");
+    if (replacement != null) {
+      auth.clear();
+      auth.putAll(replacement);
+    }
+    socket.connect();
   }
 
   private void emit(String id, String event, JSONObject payload) {
