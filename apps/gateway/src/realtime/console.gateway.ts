@@ -52,7 +52,6 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
   private readonly dirtyReach = new Set<string>();
   private timer?: NodeJS.Timeout;
   private flushing = false;
-  private readonly refusals: HandshakeRefusals;
 
   constructor(
     private readonly jwt: JwtService,
@@ -60,11 +59,8 @@ export class ConsoleGateway implements OnGatewayInit, OnGatewayConnection {
     @Inject(SESSION_CHECK) private readonly sessions: SessionCheck,
     hub: NotificationHub,
     private readonly metrics: GatewayMetrics,
+    private readonly refusals: HandshakeRefusals,
   ) {
-    this.refusals = new HandshakeRefusals({
-      count: (namespace, reason) => metrics.handshakeRefused(namespace, reason),
-      warn: (message) => this.logger.warn(message),
-    });
     hub.onAnnouncement((announcement) => {
       switch (announcement.kind) {
         case 'user-sessions-ended':

@@ -1,4 +1,5 @@
-import type { SocketNamespace } from './gateway-metrics';
+import { Logger, type Provider } from '@nestjs/common';
+import { GatewayMetrics, type SocketNamespace } from './gateway-metrics';
 
 /** Where refusals are counted and the unexpected ones told (GatewayMetrics and a Nest Logger in the app). */
 export interface RefusalSinks {
@@ -46,3 +47,16 @@ export class HandshakeRefusals {
     this.sinks.warn(`refused a /${namespace} handshake 'unavailable'${since}: ${cause}`);
   }
 }
+
+/** The gateway's one HandshakeRefusals, for both namespaces: counted in GatewayMetrics, told in its own log context. */
+export const HANDSHAKE_REFUSALS: Provider = {
+  provide: HandshakeRefusals,
+  inject: [GatewayMetrics],
+  useFactory: (metrics: GatewayMetrics) => {
+    const logger = new Logger(HandshakeRefusals.name);
+    return new HandshakeRefusals({
+      count: (namespace, reason) => metrics.handshakeRefused(namespace, reason),
+      warn: (message) => logger.warn(message),
+    });
+  },
+};

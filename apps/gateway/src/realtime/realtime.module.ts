@@ -7,6 +7,7 @@ import { ConsoleGateway } from './console.gateway';
 import { FeedEpoch } from './feed-epoch';
 import { FeedRelay } from './feed-relay';
 import { GatewayMetrics } from './gateway-metrics';
+import { HANDSHAKE_REFUSALS } from './handshake-refusals';
 import { GatewayIdentity } from './gateway-identity';
 import { NotificationHub } from './notification-hub';
 import { StoreActivityWriter } from './store-activity-writer';
@@ -36,6 +37,7 @@ import { UnprojectedFeeds } from './unprojected-feeds';
     NotificationHub,
     UnprojectedFeeds,
     GatewayMetrics,
+    HANDSHAKE_REFUSALS,
     FeedEpoch,
     FeedRelay,
     GatewayIdentity,

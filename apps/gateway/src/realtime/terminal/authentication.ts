@@ -5,7 +5,7 @@
  * and on a live socket); the socket's end when its token expires; and the disconnection
  * of a terminal revoked meanwhile.
  */
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { Namespace, Socket } from 'socket.io';
 import { TokenRefused, verifyToken, type TokenClaims } from '@lastmeter/auth';
@@ -43,8 +43,6 @@ class Refusal extends Error {
 @Injectable()
 export class TerminalAuthentication {
   private namespace?: Namespace;
-  private readonly logger = new Logger(TerminalAuthentication.name);
-  private readonly refusals: HandshakeRefusals;
 
   constructor(
     private readonly jwt: JwtService,
@@ -54,11 +52,8 @@ export class TerminalAuthentication {
     @Inject(APP_CONFIG) private readonly config: AppConfig<'gateway'>,
     hub: NotificationHub,
     private readonly metrics: GatewayMetrics,
+    private readonly refusals: HandshakeRefusals,
   ) {
-    this.refusals = new HandshakeRefusals({
-      count: (namespace, reason) => metrics.handshakeRefused(namespace, reason),
-      warn: (message) => this.logger.warn(message),
-    });
     hub.onAnnouncement((announcement) => {
       if (announcement.kind !== 'terminal-revoked') return;
       const name = `terminal:${announcement.terminalId}`;
