@@ -1,13 +1,13 @@
 import request from 'supertest';
 import { topicNames, type DomainEvent } from '@lastmeter/contracts';
 import { createRedisClient } from '@lastmeter/redis';
-import { ConnectRefused, TerminalClient } from '@lastmeter/terminal-client';
 import { startApp, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { dumpGeneration, metric, settled } from '../support/read-side';
+import { handshakeOutcome } from '../support/recording-terminal';
 import { bearer, Publisher } from '../support/write-api';
 import { suiteKeys } from '../support/suite-keys';
 
@@ -23,7 +23,6 @@ const topics = topicNames(ns.topicPrefix);
 let apps: Record<AppName, RunningApp>;
 let api: Publisher;
 let stores: string[];
-const clients: TerminalClient[] = [];
 
 beforeAll(async () => {
   apps = await startApps(ns.env);
@@ -33,7 +32,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const client of clients) client.close();
   await stopApps(apps);
   await cleanupNamespace(ns);
 });
@@ -77,14 +75,7 @@ const read = (path: string) =>
     .get(path)
     .set(bearer(api.token('analyst')));
 
-async function refusalOf(token: string): Promise<string> {
-  const client = new TerminalClient({ url: apps.gateway.url, token, reconnection: false });
-  clients.push(client);
-  return client.connect().then(
-    () => 'connected',
-    (error: ConnectRefused) => error.reason,
-  );
-}
+const refusalOf = (token: string) => handshakeOutcome(apps.gateway.url, token);
 
 it('a projector that starts on a Redis that lost everything rebuilds it; meanwhile reads are 503, never empty', async () => {
   await someHistory('before the loss');

@@ -8,7 +8,7 @@ import {
 } from '@lastmeter/contracts';
 import { FIRST_GENERATION, RedisKeys } from '@lastmeter/read-models';
 import { createRedisClient } from '@lastmeter/redis';
-import { ConnectRefused, MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
+import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
@@ -16,6 +16,7 @@ import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { buildNativeClient, NativeTerminal, type NativeEvent } from '../support/native-client';
 import { feedHeadReached } from '../support/read-side';
+import { handshakeOutcome } from '../support/recording-terminal';
 import { Publisher } from '../support/write-api';
 
 /**
@@ -200,17 +201,7 @@ it("is refused 'unavailable' while the gateway cannot check it, and connects aga
   // (checkIntegrity): meanwhile the gateway cannot check a tablet, and says `unavailable`.
   const recovering = new RedisKeys(ns.env.REDIS_KEY_PREFIX!, FIRST_GENERATION).recovering;
   const redis = createRedisClient(ns.env.REDIS_URL!, 'test-recovering');
-  const refusalOf = async () => {
-    const probe = new TerminalClient({ url: apps.gateway.url, token, reconnection: false });
-    try {
-      return await probe.connect().then(
-        () => 'connected',
-        (error: ConnectRefused) => error.reason,
-      );
-    } finally {
-      probe.close();
-    }
-  };
+  const refusalOf = () => handshakeOutcome(apps.gateway.url, token);
   try {
     await redis.set(recovering, '{}');
     await eventually(async () => expect(await refusalOf()).toBe('unavailable'));
