@@ -36,8 +36,20 @@ async function connectTerminal(token: string, ackTimeoutMs?: number) {
   const client = new TerminalClient({ url: apps.gateway.url, token, cursors: new MemoryCursorStore(), ackTimeoutMs });
   sockets.push(client);
   client.onItem((item) => received.push(item));
-  await client.connect();
+  await withinSteps(client.connect(), 'terminal connect: no hello');
   return { client, received };
+}
+
+/**
+ * A connect that neither succeeds nor fails would otherwise only end in jest's test
+ * timeout, which names no step (a CI run once hung in the first test's connects).
+ */
+function withinSteps<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1_000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 const idsOf = (m: FeedMessage) => ('communication' in m ? m.communication.id : 'hidden');
@@ -49,10 +61,13 @@ function consoleSocket(role = 'hq-editor'): Promise<Socket> {
     reconnection: false,
   });
   sockets.push(socket);
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
+  return withinSteps(
+    new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve(socket));
+      socket.once('connect_error', reject);
+    }),
+    `console socket (${role}): neither connect nor connect_error`,
+  );
 }
 
 it('shows a console live reach, presence and incoming reports; refuses store tokens', async () => {
