@@ -1,6 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
 import { CONSOLE_NAMESPACE, topicNames, type DomainEvent, type FeedMessage } from '@lastmeter/contracts';
+import { withTimeout } from '@lastmeter/kafka';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
 import { restartOnSamePort, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
@@ -31,25 +32,19 @@ afterAll(async () => {
   await cleanupNamespace(ns);
 });
 
+/**
+ * A connect that neither succeeds nor fails would otherwise only end in jest's test
+ * timeout, which names no step (a CI run once hung in the first test's connects).
+ */
+const CONNECT_BOUND_MS = 30_000;
+
 async function connectTerminal(token: string, ackTimeoutMs?: number) {
   const received: FeedMessage[] = [];
   const client = new TerminalClient({ url: apps.gateway.url, token, cursors: new MemoryCursorStore(), ackTimeoutMs });
   sockets.push(client);
   client.onItem((item) => received.push(item));
-  await withinSteps(client.connect(), 'terminal connect: no hello');
+  await withTimeout(client.connect(), CONNECT_BOUND_MS, 'terminal connect: no hello within 30 s');
   return { client, received };
-}
-
-/**
- * A connect that neither succeeds nor fails would otherwise only end in jest's test
- * timeout, which names no step (a CI run once hung in the first test's connects).
- */
-function withinSteps<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1_000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 const idsOf = (m: FeedMessage) => ('communication' in m ? m.communication.id : 'hidden');
@@ -61,12 +56,13 @@ function consoleSocket(role = 'hq-editor'): Promise<Socket> {
     reconnection: false,
   });
   sockets.push(socket);
-  return withinSteps(
+  return withTimeout(
     new Promise((resolve, reject) => {
       socket.once('connect', () => resolve(socket));
       socket.once('connect_error', reject);
     }),
-    `console socket (${role}): neither connect nor connect_error`,
+    CONNECT_BOUND_MS,
+    `console socket (${role}): neither connect nor connect_error within 30 s`,
   );
 }
 
