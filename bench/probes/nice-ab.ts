@@ -12,6 +12,10 @@ import { warmBroker } from '../lib/broker-warmth';
 import { draftNotices, publish, publishRounds, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
 import { benchInfra, runMain } from '../support';
 
+/** Publishes before the rounds counted, and most publishes to warm the broker first (as `end-to-end`). */
+const WARMUP = 20;
+const BROKER_WARM_UP = 1_500;
+
 function renice(pid: number, nice: number): void {
   for (const tid of readdirSync(`/proc/${pid}/task`))
     execFileSync('renice', ['-n', String(nice), '-p', tid], { stdio: 'ignore' });
@@ -32,8 +36,8 @@ async function main(): Promise<void> {
     }));
   try {
     const stores = await setUpStores(stack, 10);
-    const drafts = await draftNotices(stack, rounds + 20 + 1500);
-    await warmBroker(infra.kafkaPid, drafts.splice(0, 1500), async (id) => void (await publish(stack, id)));
+    const drafts = await draftNotices(stack, rounds + WARMUP + BROKER_WARM_UP);
+    await warmBroker(infra.kafkaPid, drafts.splice(0, BROKER_WARM_UP), async (id) => void (await publish(stack, id)));
     await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, terminals));
     const bare = await openBareFanout('socketio', terminals);
     await untilQuiet(stack, 1_000);
@@ -43,7 +47,7 @@ async function main(): Promise<void> {
       fleet,
       drafts,
       terminals,
-      20,
+      WARMUP,
       () => bare.round(),
       {
         beforePublish: (round) => {
@@ -53,7 +57,7 @@ async function main(): Promise<void> {
         },
       },
     );
-    const split = (xs: number[], on: boolean) => xs.filter((_, i) => niced.has(i + 20) === on);
+    const split = (xs: number[], on: boolean) => xs.filter((_, i) => niced.has(i + WARMUP) === on);
     const ratio = (xs: number[], fs: number[]) => summary(xs).p50 / summary(fs).p50;
     for (const on of [true, false]) {
       console.log(
