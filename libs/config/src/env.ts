@@ -122,6 +122,10 @@ export const commandEnv = {
     default: true,
     desc: 'A publish decision carries its feed entries for the partitions its instance owns (one transaction, not two in a row); false: the feed sequencer appends every feed entry in transactions of its own, after the decision (docs/write-side.md)',
   }),
+  COMMAND_DECIDE_IN_REQUEST: bool({
+    default: true,
+    desc: "A command whose partition this instance owns, arriving while that partition's writer is idle, is decided in its HTTP request and written to the commands topic in its decision's own transaction (no produce and fetch of the command first); false: every command goes through the commands topic to the decider (docs/write-side.md)",
+  }),
   COMMAND_FEED_NOTICE: bool({
     default: true,
     desc: 'When a transaction with feed entries commits, the command service announces them to the gateways with their items (while they fit in 64 KiB), so terminals get them without waiting for the projector; false: only the projector announces them, once they are in Redis (docs/realtime.md)',

@@ -8,6 +8,7 @@ export * from './producers';
 export * from './batch-producer';
 export * from './group-commit';
 export * from './group-member';
+export * from './key-partition';
 export type { Admin, Batch, Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 export * from './topic-reader';
 export * from './topic-offsets';

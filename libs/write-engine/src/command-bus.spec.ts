@@ -50,6 +50,43 @@ describe('CommandBus', () => {
 
   afterEach(() => jest.useRealTimers());
 
+  describe('with a decider that decides in the request', () => {
+    /** Whether the in-request decider takes the next command (it replies as the real one does). */
+    let here: boolean;
+    let taken: string[];
+
+    beforeEach(() => {
+      here = true;
+      taken = [];
+      bus = new CommandBus(log, replies, new FakeClock(), undefined, {
+        decideInRequest: async (command) => {
+          if (!here) return false;
+          taken.push(command.commandId);
+          await replies.send(command.replyTo, command.requestId, {
+            ok: true,
+            status: 201,
+            body: { id: command.aggregateId, version: 1, eventIds: ['e-here'] },
+          });
+          return true;
+        },
+      });
+    });
+
+    it('answers a command decided in its request without appending it to the log', async () => {
+      const outcome = await bus.dispatch({ command: DRAFT, actor: EDITOR });
+      expect(outcome.body.eventIds).toEqual(['e-here']);
+      expect(taken).toHaveLength(1);
+      expect(log.appended).toHaveLength(0);
+    });
+
+    it('appends to the log what it does not decide, and answers from its decider', async () => {
+      here = false;
+      const outcome = await bus.dispatch({ command: DRAFT, actor: EDITOR });
+      expect(outcome.body.eventIds).toEqual(['e1']);
+      expect(log.appended).toHaveLength(1);
+    });
+  });
+
   it('appends the command keyed by its aggregate id and returns the decider outcome', async () => {
     const outcome = await bus.dispatch({ command: DRAFT, actor: EDITOR, correlationId: 'corr-1' });
     expect(outcome).toEqual({ ok: true, status: 201, body: { id: 'x', version: 1, eventIds: ['e1'] } });

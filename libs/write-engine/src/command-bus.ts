@@ -12,10 +12,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
 import type { Actor, CommandEnvelope, CommandOutcome } from '@lastmeter/contracts';
 import { aggregateTypeOfCommand, type AnyCommand, type CommandType } from '@lastmeter/domain';
-import { GroupCommitFull, inSpan, SpanKind } from '@lastmeter/kafka';
-import type { Clock, CommandLog, ReplyWaiter } from './ports';
+import { GroupCommitFull, inSpan, SpanKind, traceHeaders } from '@lastmeter/kafka';
+import type { Clock, CommandLog, InRequestDecider, ReplyWaiter } from './ports';
 import { ReplyChannel } from './reply-channel';
-import { CLOCK, COMMAND_LOG } from './write-engine.tokens';
+import { CLOCK, COMMAND_LOG, IN_REQUEST_DECIDER } from './write-engine.tokens';
 import { WriteMetrics, type CommandOutcomeLabel } from './write-metrics';
 
 /** Namespace for ids derived from an actor's Idempotency-Key (uuid v5). */
@@ -135,6 +135,8 @@ export class CommandBus implements OnApplicationShutdown {
     @Inject(ReplyChannel) private readonly replies: ReplyWaiter,
     @Inject(CLOCK) private readonly clock: Clock,
     @Optional() @Inject(WriteMetrics) private readonly metrics: WriteMetrics = WriteMetrics.none(),
+    /** COMMAND_DECIDE_IN_REQUEST: decides here the commands of this instance's idle partitions. */
+    @Optional() @Inject(IN_REQUEST_DECIDER) private readonly decider?: InRequestDecider,
   ) {}
 
   async dispatch(request: Dispatch): Promise<Extract<CommandOutcome, { ok: true }>> {
@@ -161,7 +163,7 @@ export class CommandBus implements OnApplicationShutdown {
       this.metrics.command(request.command.type, outcome, (performance.now() - started) / 1000);
     const reply = this.replies.expect(requestId, REPLY_TIMEOUT_MS);
     try {
-      await this.log.append(aggregateId, envelope);
+      await this.intake(envelope);
     } catch (error) {
       reply.cancel();
       if (error instanceof GroupCommitFull) {
@@ -191,6 +193,20 @@ export class CommandBus implements OnApplicationShutdown {
       throw new HttpException({ statusCode: status, ...body }, status);
     }
     return outcome;
+  }
+
+  /**
+   * Decided here, in the request, when this instance owns the command's partition and its
+   * writer is idle (its outcome then comes through the reply channel at once); otherwise,
+   * or if that fails, appended to the log for the partition's decider.
+   */
+  private async intake(envelope: CommandEnvelope): Promise<void> {
+    if (this.decider && (await this.decider.decideInRequest(envelope, traceHeaders()))) {
+      this.metrics.commandTaken('request');
+      return;
+    }
+    await this.log.append(envelope.aggregateId, envelope);
+    this.metrics.commandTaken('log');
   }
 
   /**

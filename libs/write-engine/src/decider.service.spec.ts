@@ -24,7 +24,15 @@ function deciderWith(
   consumers: Array<ReturnType<typeof fakeConsumer>>,
   tail: Pick<EventTail, 'start'> = { start: async () => undefined },
 ) {
-  const kafka = { consumer: jest.fn(() => consumers.shift()) } as unknown as Kafka;
+  // The commands topic has 3 partitions (the decider learns it before joining).
+  const admin = {
+    connect: jest.fn(async () => undefined),
+    fetchTopicMetadata: jest.fn(async () => ({
+      topics: [{ name: 'commands', partitions: [0, 1, 2].map((partitionId) => ({ partitionId })) }],
+    })),
+    disconnect: jest.fn(async () => undefined),
+  };
+  const kafka = { consumer: jest.fn(() => consumers.shift()), admin: () => admin } as unknown as Kafka;
   // The pool's assignment count and fence listeners, as PartitionWriters keeps them.
   const fenceListeners: Array<(fence: Fence) => void> = [];
   const pool = {
@@ -34,20 +42,21 @@ function deciderWith(
     onFenced: (listener: (fence: Fence) => void) => fenceListeners.push(listener),
   };
   const writers = pool as unknown as PartitionWriters;
+  const decider = {} as PartitionDecider;
   const service = new DeciderService(
     kafka,
     { commands: 'commands' } as never,
     { ready: async () => undefined } as never,
     tail as EventTail,
     writers,
-    {} as PartitionDecider,
+    decider,
   );
   /** A writer of the current assignment refused as fenced. */
   const fence = (partition = 3) =>
     fenceListeners.forEach((listener) =>
       listener({ partition, assignment: pool.assignment, error: new Error('producer fenced') }),
     );
-  return { service, kafka, pool, fence };
+  return { service, kafka, pool, fence, decider, admin };
 }
 
 beforeEach(() => jest.useFakeTimers());
@@ -149,5 +158,16 @@ it('does not leave the group for a fence that a rebalance followed', async () =>
   expect(pool.reassign).toHaveBeenCalledTimes(1);
   expect(consumer.disconnect).not.toHaveBeenCalled();
   expect(kafka.consumer).toHaveBeenCalledTimes(1);
+  await service.onApplicationShutdown();
+});
+
+it("tells the decider the commands topic's partition count before joining (to decide commands in their request)", async () => {
+  const consumer = fakeConsumer(false);
+  const { service, decider, admin } = deciderWith([consumer]);
+  service.onApplicationBootstrap();
+  await jest.advanceTimersByTimeAsync(0);
+  expect(decider.commandPartitions).toBe(3);
+  expect(admin.disconnect).toHaveBeenCalledTimes(1);
+  expect(consumer.run).toHaveBeenCalledTimes(1);
   await service.onApplicationShutdown();
 });

@@ -5,6 +5,7 @@ import {
   FOLLOW_MAX_WAIT_MS,
   joinedMember,
   KAFKA,
+  partitionCount,
   TOPIC_NAMES,
   TopicsBootstrap,
   type Consumer,
@@ -63,6 +64,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     try {
       await this.topicsBootstrap.ready();
       await this.tail.start();
+      await this.learnPartitions();
       await this.run();
     } catch (error) {
       // Shut down while still starting (Ctrl-C during start-up): not a failure.
@@ -75,6 +77,18 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
       setTimeout(() => {
         if (!this.stopping) void this.start(attempt + 1);
       }, delay).unref();
+    }
+  }
+
+  /** The commands topic's partitions: the decider needs them to decide commands in their request. */
+  private async learnPartitions(): Promise<void> {
+    if (this.decider.commandPartitions !== undefined) return;
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      this.decider.commandPartitions = await partitionCount(admin, this.topics.commands);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
   }
 

@@ -1,10 +1,11 @@
-import type { CommandEnvelope, CommandOutcome } from '@lastmeter/contracts';
+import { COMMAND_DECIDED_HEADER, type CommandEnvelope, type CommandOutcome } from '@lastmeter/contracts';
+import { keyPartition } from '@lastmeter/kafka';
 import type { CommunicationState, StoreState } from '@lastmeter/domain';
 import { AggregateStore } from './aggregate-store';
 import { CredentialStore } from './credential-store';
 import { FeedLedger } from './feed-ledger';
 import { FeedSequencer } from './feed-sequencer';
-import { PartitionDecider } from './partition-decider';
+import { PartitionDecider, PASSED_COMMIT_DELAY_MS } from './partition-decider';
 import { ACKNOWLEDGED_WRITES, type ReplySender } from './ports';
 import {
   ADMIN,
@@ -250,5 +251,116 @@ describe('PartitionDecider', () => {
     expect(decision.outcome).toMatchObject({ ok: true, status: 200, body: { version: 4 } });
     expect(writer.appended.at(-1)).toEqual({ events: decision.events, credentials: [] });
     expect((store.get('communication', 'c1').state as CommunicationState).status).toBe('expired');
+  });
+  describe('deciding in the request', () => {
+    const PARTITIONS = 12;
+    /** Aggregate ids whose commands land on partition P (as a produce keyed by them would). */
+    const ids = Array.from({ length: 400 }, (_, i) => `c-${i}`).filter((id) => keyPartition(id, PARTITIONS) === P);
+    /** A consumed record decided in its request (its header says so). */
+    const decidedRecord = (offset: number, command: CommandEnvelope) => ({
+      ...messageOf(offset, command),
+      headers: { [COMMAND_DECIDED_HEADER]: Buffer.from('true') },
+    });
+
+    beforeEach(() => {
+      decider.commandPartitions = PARTITIONS;
+    });
+
+    it('decides nothing in the request until a consumed batch committed the partition position', async () => {
+      await expect(decider.decideInRequest(draft(ids[0]!))).resolves.toBe(false);
+      expect(writer.appended).toHaveLength(0);
+    });
+
+    it("writes the command with its decision, commits the partition's position, and replies", async () => {
+      await decide([draft(ids[0]!)], 10);
+      const drafted = draft(ids[1]!);
+      await expect(decider.decideInRequest(drafted, { traceparent: 'tp' })).resolves.toBe(true);
+
+      const transaction = writer.appended.at(-1)!;
+      expect(transaction.commands).toEqual([{ command: drafted, headers: { type: drafted.type, traceparent: 'tp' } }]);
+      expect(transaction.commandOffset).toBe('11');
+      expect(transaction.events!.map((e) => [e.type, e.aggregateId])).toEqual([['communication.drafted', ids[1]]]);
+      expect(outcomeOf(drafted)).toMatchObject({ ok: true, status: 201, body: { id: ids[1], version: 1 } });
+      expect(store.get('communication', ids[1]!).version).toBe(1);
+    });
+
+    it('leaves to the log a command of a partition this instance does not own', async () => {
+      await decide([draft(ids[0]!)]);
+      const elsewhere = Array.from({ length: 100 }, (_, i) => `x-${i}`).find(
+        (id) => keyPartition(id, PARTITIONS) !== P,
+      )!;
+      await expect(decider.decideInRequest(draft(elsewhere))).resolves.toBe(false);
+      expect(writer.appended).toHaveLength(1);
+    });
+
+    it('leaves to the log a command whose writer is busy (it goes with the next consumed batch)', async () => {
+      await decide([draft(ids[0]!)]);
+      let release!: () => void;
+      writer.gate = new Promise<void>((resolve) => (release = resolve));
+      const running = decide([publish(ids[0]!)], 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(writer.busy).toBe(true);
+      await expect(decider.decideInRequest(draft(ids[1]!))).resolves.toBe(false);
+      release();
+      await running;
+      expect(writer.events().map((e) => e.aggregateId)).not.toContain(ids[1]);
+    });
+
+    it('passes over the records decided in their request and commits past them (with the next transaction, or soon on its own)', async () => {
+      jest.useFakeTimers();
+      try {
+        await decide([draft(ids[0]!)], 0);
+        const inRequest = draft(ids[1]!);
+        await decider.decideInRequest(inRequest);
+        const decidedEvents = writer.events().length;
+
+        // The decider reads the record back: nothing is decided twice, no transaction yet.
+        await expect(decider.decideBatch(P, [decidedRecord(1, inRequest)])).resolves.toBe('1');
+        expect(writer.events()).toHaveLength(decidedEvents);
+        expect(writer.appended).toHaveLength(2);
+
+        // Soon, its offset is committed on its own.
+        await jest.advanceTimersByTimeAsync(PASSED_COMMIT_DELAY_MS);
+        expect(writer.appended.at(-1)).toEqual({ commandOffset: '2' });
+
+        // A consumed run with such a record among others: decided once, committed past the whole run.
+        const next = draft(ids[2]!);
+        await decider.decideInRequest(next);
+        expect(writer.appended.at(-1)!.commandOffset).toBe('2');
+        const consumed = publish(ids[0]!);
+        await expect(decider.decideBatch(P, [decidedRecord(2, next), messageOf(3, consumed)])).resolves.toBe('3');
+        expect(writer.appended.at(-1)!.commandOffset).toBe('4');
+        expect(writer.events().filter((e) => e.aggregateId === ids[2])).toHaveLength(1);
+        await jest.advanceTimersByTimeAsync(PASSED_COMMIT_DELAY_MS);
+        expect(writer.appended.at(-1)!.commandOffset).toBe('4');
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('leaves the command to the log when its transaction fails, and waits for a consumed commit before trying again', async () => {
+      await decide([draft(ids[0]!)]);
+      writer.failure = new Error('broker gone');
+      const failed = draft(ids[1]!);
+      await expect(decider.decideInRequest(failed)).resolves.toBe(false);
+      expect(outcomeOf(failed)).toBeUndefined();
+      expect(store.get('communication', ids[1]!).version).toBe(0);
+      await expect(decider.decideInRequest(draft(ids[2]!))).resolves.toBe(false);
+
+      // The log's copy, decided by the consumer: the partition's position is known again.
+      await decide([failed], 1);
+      await expect(decider.decideInRequest(draft(ids[2]!))).resolves.toBe(true);
+      expect(writer.appended.at(-1)!.commandOffset).toBe('2');
+    });
+
+    it('answers a command decided in its request again, from the log, with its first outcome', async () => {
+      await decide([draft(ids[0]!)]);
+      const drafted = draft(ids[1]!, { commandId: 'editor-1:key-9', commandHash: 'h9' });
+      await decider.decideInRequest(drafted);
+      const retry = draft(ids[1]!, { commandId: 'editor-1:key-9', commandHash: 'h9', requestId: 'retry' });
+      await decide([retry], 2);
+      expect(outcomeOf(retry)).toEqual(outcomeOf(drafted));
+      expect(writer.events().filter((e) => e.aggregateId === ids[1])).toHaveLength(1);
+    });
   });
 });

@@ -2,6 +2,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
+  COMMAND_DECIDED_HEADER,
   CURRENT_SCHEMA_VERSIONS,
   upcast,
   type CommandEnvelope,
@@ -21,6 +22,7 @@ import {
 } from '@lastmeter/domain';
 import {
   contextOf,
+  keyPartition,
   rememberTrace,
   SpanKind,
   trace,
@@ -50,6 +52,12 @@ import { AGGREGATE_STORE, CLOCK } from './write-engine.tokens';
 
 /** Bounds a transaction (and the work redone if it fails). */
 const MAX_COMMANDS_PER_TRANSACTION = 200;
+/**
+ * How long after the decider passed over commands decided in their request, with no
+ * transaction since, their offsets are committed on their own (so the group's committed
+ * position, and its lag, do not stay behind them).
+ */
+export const PASSED_COMMIT_DELAY_MS = 1_000;
 /** How many refused requests are remembered by requestId (see decideInTransaction). */
 const REMEMBERED_REFUSALS = 10_000;
 
@@ -60,12 +68,24 @@ export interface Decision {
   credentials: CredentialChange[];
 }
 
-/** A consumed message of the commands topic (kafkajs's KafkaMessage has both). */
-/** A consumed command with its record's place and trace. */
+/** A command to decide: consumed (with its record's offset) or taken in its request (none), and its trace. */
 interface DecidableCommand {
   command: CommandEnvelope;
-  offset: string;
+  offset?: string;
   trace?: TraceCarrier;
+}
+
+/**
+ * How far a writer's commands partition is decided, as this decider knows it. Kept per
+ * writer: a new assignment's writer starts knowing nothing.
+ */
+interface Position {
+  /** Every command below this offset is decided: committed by this writer, or passed over. */
+  decided?: bigint;
+  /** The offset this writer last committed. */
+  committed?: bigint;
+  /** The offsets-only commit due after commands were passed over (PASSED_COMMIT_DELAY_MS). */
+  timer?: NodeJS.Timeout;
 }
 
 export interface CommandMessage {
@@ -87,6 +107,12 @@ export class PartitionDecider implements SystemDecider {
   private readonly logger = new Logger(PartitionDecider.name);
   /** Refusals by requestId, oldest first, at most REMEMBERED_REFUSALS. */
   private readonly refusals = new Map<string, CommandOutcome>();
+  private readonly positions = new WeakMap<TransactionalWriter, Position>();
+  /**
+   * Partitions of the commands topic, once the DeciderService has read them: until then
+   * (and with COMMAND_DECIDE_IN_REQUEST off) no command is decided in its request.
+   */
+  commandPartitions?: number;
 
   constructor(
     @Inject(AGGREGATE_STORE) private readonly store: AggregateStore,
@@ -100,7 +126,8 @@ export class PartitionDecider implements SystemDecider {
 
   /**
    * Decides consumed commands of one partition in its writer's queue. Resolves with the
-   * offset of the last command committed, or undefined when none was (ownership lost).
+   * offset of the last command committed (or passed over), or undefined when none was
+   * (ownership lost).
    */
   async decideBatch(
     partition: number,
@@ -108,13 +135,79 @@ export class PartitionDecider implements SystemDecider {
     stillOwned: () => boolean = () => true,
   ): Promise<string | undefined> {
     const writer = await this.writers.writerFor(partition);
-    return writer.serialize(() => this.decideInTransaction(writer, partition, messages, stillOwned));
+    return writer.serialize(() => this.decideConsumed(writer, partition, messages, stillOwned));
+  }
+
+  /**
+   * Decides a command in its HTTP request, when this instance owns its partition and that
+   * partition's writer is idle: its record goes to the commands partition in its
+   * decision's own transaction (COMMAND_DECIDED_HEADER), with the events, the feed entries
+   * and the partition's decided position as the offset, so the request is answered
+   * without the command's produce and the decider's fetch first. Its outcome goes to the
+   * reply channel as a consumed command's does. Resolves false when it was not decided
+   * here (another instance's partition, a writer busy or not open yet, its position not
+   * known yet, the transaction failed): the caller appends it to the log, where the
+   * partition's decider takes it (and knows it by its commandId if it was decided after all).
+   */
+  async decideInRequest(command: CommandEnvelope, trace?: TraceCarrier): Promise<boolean> {
+    if (this.commandPartitions === undefined) return false;
+    const partition = keyPartition(command.aggregateId, this.commandPartitions);
+    const writer = this.writers.openedWriter(partition);
+    // A busy writer has commands queued: this one goes through the log and is decided with
+    // the next consumed batch, many commands to one transaction.
+    if (!writer || writer.busy || this.positions.get(writer)?.decided === undefined) return false;
+    const stillOwned = () => this.writers.openedWriter(partition) === writer;
+    try {
+      return await writer.serialize(async () => {
+        if (!stillOwned()) return false;
+        return (await this.decideInTransaction(writer, partition, [{ command, trace }], stillOwned)).decided > 0;
+      });
+    } catch (error) {
+      // Not again on this writer until a consumed batch commits: a broker in trouble is
+      // met by the decider's retries, not by every request's.
+      this.positionOf(writer).decided = undefined;
+      this.logger.warn(
+        `${command.commandId} not decided in its request (${(error as Error).message}); it goes through the log`,
+      );
+      return false;
+    }
+  }
+
+  /**
+   * A consumed run: the commands decided in their request (COMMAND_DECIDED_HEADER; a
+   * read_committed reader sees their records only once their decision is committed) are
+   * passed over, the others decided in one transaction.
+   */
+  private async decideConsumed(
+    writer: TransactionalWriter,
+    partition: number,
+    messages: CommandMessage[],
+    stillOwned: () => boolean,
+  ): Promise<string | undefined> {
+    const run = messages.slice(0, MAX_COMMANDS_PER_TRANSACTION);
+    const end = run.at(-1)?.offset;
+    if (end === undefined) return undefined;
+    const commands: DecidableCommand[] = [];
+    for (const message of run) {
+      if (message.headers?.[COMMAND_DECIDED_HEADER] !== undefined) continue;
+      commands.push({
+        command: JSON.parse(message.value!.toString()) as CommandEnvelope,
+        offset: message.offset,
+        trace: traceCarrierOf(message.headers),
+      });
+    }
+    if (commands.length > 0) return (await this.decideInTransaction(writer, partition, commands, stillOwned, end)).last;
+    if (!stillOwned()) return undefined;
+    this.passed(writer, BigInt(end) + 1n);
+    return end;
   }
 
   /**
    * Decides a run of commands of one partition against a staged view (so each sees the
-   * ones before it) and appends all their events with the offset of the last one in one
+   * ones before it) and appends all their events with the partition's next offset in one
    * transaction. Nothing reaches the in-memory store or a client before Kafka has it.
+   * `end`: the offset of the run's last record (consumed runs), committed past when every
+   * command of the run is decided.
    *
    * A command the log holds twice (the command bus's producer is not idempotent, see
    * KafkaCommandLog) is decided once: an accepted one is known by its commandId (its
@@ -124,17 +217,10 @@ export class PartitionDecider implements SystemDecider {
   private async decideInTransaction(
     writer: TransactionalWriter,
     partition: number,
-    messages: CommandMessage[],
+    commands: DecidableCommand[],
     stillOwned: () => boolean,
-  ): Promise<string | undefined> {
-    const commands: DecidableCommand[] = [];
-    for (const message of messages.slice(0, MAX_COMMANDS_PER_TRANSACTION)) {
-      commands.push({
-        command: JSON.parse(message.value!.toString()) as CommandEnvelope,
-        offset: message.offset,
-        trace: traceCarrierOf(message.headers),
-      });
-    }
+    end?: string,
+  ): Promise<{ decided: number; last?: string }> {
     // Terminals and users may be out of memory: bring this run's aggregates and command
     // records in first, and keep them there until the events are applied.
     const keys = commands.map(({ command }) => [command.aggregateType, command.aggregateId] as const);
@@ -144,10 +230,44 @@ export class PartitionDecider implements SystemDecider {
         this.store.load(keys),
         this.store.loadRecords(commands.map(({ command }) => command.commandId)),
       ]);
-      return await this.decideLoaded(writer, partition, commands, stillOwned);
+      return await this.decideLoaded(writer, partition, commands, stillOwned, end);
     } finally {
       release();
     }
+  }
+
+  /** Commands up to `next` (exclusive) were decided in their request: commit past them soon. */
+  private passed(writer: TransactionalWriter, next: bigint): void {
+    const position = this.positionOf(writer);
+    if (position.decided === undefined || next > position.decided) position.decided = next;
+    if (position.timer) return;
+    position.timer = setTimeout(() => {
+      position.timer = undefined;
+      void writer
+        .serialize(async () => {
+          const { decided, committed } = position;
+          if (this.writers.openedWriter(writer.partition) !== writer || decided === undefined) return;
+          if (committed !== undefined && committed >= decided) return;
+          await writer.append({ commandOffset: decided.toString() });
+          this.committed(writer, decided);
+        })
+        .catch((error: unknown) =>
+          this.logger.warn(`partition ${writer.partition}: offsets not committed (${(error as Error).message})`),
+        );
+    }, PASSED_COMMIT_DELAY_MS).unref();
+  }
+
+  private positionOf(writer: TransactionalWriter): Position {
+    let position = this.positions.get(writer);
+    if (!position) this.positions.set(writer, (position = {}));
+    return position;
+  }
+
+  /** The writer committed `offset`: everything below it is decided. */
+  private committed(writer: TransactionalWriter, offset: bigint): void {
+    const position = this.positionOf(writer);
+    position.committed = offset;
+    if (position.decided === undefined || offset > position.decided) position.decided = offset;
   }
 
   private async decideLoaded(
@@ -155,17 +275,22 @@ export class PartitionDecider implements SystemDecider {
     partition: number,
     commands: DecidableCommand[],
     stillOwned: () => boolean,
-  ): Promise<string | undefined> {
+    end: string | undefined,
+  ): Promise<{ decided: number; last?: string }> {
     const view = this.store.stage();
-    const decided: Array<{ command: CommandEnvelope; decision: Decision }> = [];
+    const decided: Array<{ command: CommandEnvelope; decision: Decision; offset?: string; trace?: TraceCarrier }> = [];
     const refused = new Map<string, CommandOutcome>();
     // A span per traced command, from its decision to its transaction's commit; its
     // events carry it (rememberTrace: the partition writer puts it in their headers).
     const spans: Span[] = [];
     let feedTrace: Record<string, string> | undefined;
     let last: string | undefined;
+    let whole = true;
     for (const { command, offset, trace: carrier } of commands) {
-      if (!stillOwned()) break;
+      if (!stillOwned()) {
+        whole = false;
+        break;
+      }
       const refusedBefore = refused.get(command.requestId) ?? this.refusals.get(command.requestId);
       const decision = refusedBefore
         ? { outcome: refusedBefore, events: [], credentials: [] }
@@ -184,10 +309,16 @@ export class PartitionDecider implements SystemDecider {
         feedTrace ??= own;
       }
       for (const event of decision.events) view.apply(upcast(event), partition);
-      decided.push({ command, decision });
-      last = offset;
+      decided.push({ command, decision, offset, trace: carrier });
+      if (offset !== undefined) last = offset;
     }
-    if (last === undefined) return undefined;
+    if (decided.length === 0) return { decided: 0 };
+    // The whole consumed run decided: past its last record (commands decided in their
+    // request among them too). Only commands taken in their request: the position as it is.
+    if (whole && end !== undefined) last = end;
+    const position = this.positionOf(writer).decided;
+    const next = last === undefined ? position : max(BigInt(last) + 1n, position);
+    if (next === undefined) throw new Error(`partition ${partition}: no decided position to commit`);
     const credentials = decided.flatMap(({ decision }) => decision.credentials);
     const events = decided.flatMap(({ decision }) => decision.events);
     // The publishes, revisions, retractions and expiries decided here carry their feed
@@ -198,13 +329,17 @@ export class PartitionDecider implements SystemDecider {
         try {
           await writer.append({
             events,
-            commandOffset: (BigInt(last) + 1n).toString(),
+            commandOffset: next.toString(),
+            commands: decided
+              .filter(({ offset }) => offset === undefined)
+              .map(({ command, trace: carrier }) => ({ command, headers: { type: command.type, ...carrier } })),
             credentials,
             ...(feed.length > 0 ? { feed, feedTrace, member } : {}),
           });
         } finally {
           for (const span of spans) span.end();
         }
+        this.committed(writer, next);
         for (const change of credentials) this.credentials.apply(change);
         for (const event of events) this.store.apply(upcast(event), partition);
       },
@@ -220,7 +355,7 @@ export class PartitionDecider implements SystemDecider {
           }),
         ),
     );
-    return last;
+    return { decided: decided.length, last };
   }
 
   /** The communications whose feed-changing events `events` holds, as the staged view has them. */
@@ -372,4 +507,9 @@ export class PartitionDecider implements SystemDecider {
       }
     });
   }
+}
+
+/** The larger of two offsets, either unknown. */
+function max(a: bigint, b: bigint | undefined): bigint {
+  return b === undefined || a > b ? a : b;
 }

@@ -36,6 +36,8 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   private readonly logger = new Logger(PartitionWriters.name);
   readonly groupId: string;
   private readonly writers = new Map<number, Promise<OwnedPartition>>();
+  /** The writers of `writers` that are open and caught up (openedWriter). */
+  private readonly opened = new Map<number, OwnedPartition>();
   /** Closing the previous generation's writers; new ones wait for it (one producer per id). */
   private dropping: Promise<void> = Promise.resolve();
   private readonly openedListeners: Array<(partition: number) => void> = [];
@@ -75,6 +77,11 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   /** The partition's writer of decisions, opened (fencing older owners) and caught up. */
   async writerFor(partition: number): Promise<PartitionWriter> {
     return (await this.open(partition)).decisions;
+  }
+
+  /** The partition's writer of decisions if owned, open and caught up; never opens one. */
+  openedWriter(partition: number): PartitionWriter | undefined {
+    return this.opened.get(partition)?.decisions;
   }
 
   /** The partition's feed writer, opened with the decisions' writer. */
@@ -126,6 +133,8 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
           await Promise.all([created.decisions.close(), created.feed.close()]);
           throw error;
         }
+        // Unless a reassignment dropped it meanwhile.
+        if (this.writers.get(partition) === owned) this.opened.set(partition, created);
         for (const listener of this.openedListeners) listener(partition);
         return created;
       })();
@@ -169,6 +178,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   private async dropAll(): Promise<void> {
     const writers = [...this.writers.values()];
     this.writers.clear();
+    this.opened.clear();
     await Promise.all(
       writers.map(async (owned) => {
         const opened = await owned.catch(() => undefined);

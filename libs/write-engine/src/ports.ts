@@ -21,6 +21,14 @@ export interface CommandLog {
   close(): Promise<void>;
 }
 
+/**
+ * Decides a command in its HTTP request when this instance owns its partition
+ * (PartitionDecider.decideInRequest); false: the command bus appends it to the log.
+ */
+export interface InRequestDecider {
+  decideInRequest(command: CommandEnvelope, trace?: Record<string, string>): Promise<boolean>;
+}
+
 /** Publish/subscribe that replies travel on (Redis pub/sub in production). */
 export interface ReplyTransport {
   /** Calls `onMessage` with every message published to `channel` once this resolves. */
@@ -135,8 +143,16 @@ export interface FeedNotifier {
 /** What one transaction of a partition writer appends. */
 export interface AppendBatch {
   events?: EventEnvelope[];
-  /** Next offset of the commands partition to commit with the events (consumed commands). */
+  /**
+   * Next offset of the commands partition to commit with the events: past the consumed
+   * commands decided here, or (commands decided in their request) the decider's position.
+   */
   commandOffset?: string;
+  /**
+   * Commands decided in their HTTP request: their records go to the writer's commands
+   * partition in this transaction, with COMMAND_DECIDED_HEADER (the decider passes them).
+   */
+  commands?: Array<{ command: CommandEnvelope; headers?: Record<string, string> }>;
   /** Feed entries: a record per chunk, in the chunk's feed partition. */
   feed?: FeedChunk[];
   /** Secrets for lastmeter.credentials.v1 (never the event log). */
@@ -162,6 +178,11 @@ export interface TransactionalWriter {
 export interface PartitionWriterPool {
   /** The partition's writer of decisions, opened (fencing older owners) and caught up. */
   writerFor(partition: number): Promise<TransactionalWriter>;
+  /**
+   * The partition's writer of decisions if this instance owns the partition and that
+   * writer is open and caught up already; otherwise undefined (never opens one).
+   */
+  openedWriter(partition: number): TransactionalWriter | undefined;
   /**
    * The partition's feed writer (the feed sequencer's), its own fenced producer, opened
    * with the decisions' writer: feed transactions queue only behind each other.

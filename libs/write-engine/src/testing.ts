@@ -218,6 +218,10 @@ export class FakeWriterPool implements PartitionWriterPool {
     return writer;
   }
 
+  openedWriter(partition: number): FakeWriter | undefined {
+    return this.writers.get(partition);
+  }
+
   /** writerFor's feed lane: specs read decisions and feed entries from one place. */
   async feedWriterFor(partition: number): Promise<TransactionalWriter> {
     return (await this.writerFor(partition)).feedLane;

@@ -29,6 +29,7 @@ import {
   TRANSACTIONAL_PRODUCERS,
   FEED_IN_DECISION,
   FEED_NOTIFIER,
+  IN_REQUEST_DECIDER,
 } from './write-engine.tokens';
 import { WriteMetrics } from './write-metrics';
 
@@ -65,6 +66,12 @@ import { WriteMetrics } from './write-metrics';
       provide: FEED_IN_DECISION,
       inject: [APP_CONFIG],
       useFactory: (config: Partial<AppConfig<'command'>>) => config.COMMAND_FEED_IN_DECISION ?? true,
+    },
+    {
+      provide: IN_REQUEST_DECIDER,
+      inject: [APP_CONFIG, PartitionDecider],
+      useFactory: (config: Partial<AppConfig<'command'>>, decider: PartitionDecider) =>
+        (config.COMMAND_DECIDE_IN_REQUEST ?? true) ? decider : undefined,
     },
     {
       provide: FEED_NOTIFIER,

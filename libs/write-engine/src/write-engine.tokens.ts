@@ -13,5 +13,7 @@ export const TRANSACTIONAL_PRODUCERS = Symbol('TRANSACTIONAL_PRODUCERS');
 export const CLOCK = Symbol('CLOCK');
 /** boolean: whether publish decisions carry their feed entries (COMMAND_FEED_IN_DECISION). */
 export const FEED_IN_DECISION = Symbol('FEED_IN_DECISION');
+/** InRequestDecider: decides commands in their request (COMMAND_DECIDE_IN_REQUEST); absent when off. */
+export const IN_REQUEST_DECIDER = Symbol('IN_REQUEST_DECIDER');
 /** FeedNotifier: tells gateways of committed feed entries (COMMAND_FEED_NOTICE); absent when off. */
 export const FEED_NOTIFIER = Symbol('FEED_NOTIFIER');

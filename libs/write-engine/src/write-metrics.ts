@@ -10,6 +10,7 @@ export type CommandOutcomeLabel = 'accepted' | 'refused' | 'pending' | 'busy' | 
  */
 export class WriteMetrics {
   private readonly commands?: Counter<'type' | 'outcome'>;
+  private readonly intake?: Counter<'path'>;
   private readonly decision?: Histogram<'type'>;
   private readonly transaction?: Histogram<'contents'>;
   private readonly sequencing?: Histogram;
@@ -25,6 +26,12 @@ export class WriteMetrics {
       name: 'lastmeter_commands_total',
       help: 'Commands sent by HTTP requests and imports, by type and outcome (accepted, refused, pending: 202, busy and unavailable: 503)',
       labelNames: ['type', 'outcome'],
+      registers: [registry],
+    });
+    this.intake = new Counter({
+      name: 'lastmeter_command_intake_total',
+      help: 'Commands of HTTP requests by the way they reached their decision (request: decided in the request by the owner of their partition, COMMAND_DECIDE_IN_REQUEST; log: through the commands topic to its decider)',
+      labelNames: ['path'],
       registers: [registry],
     });
     this.decision = new Histogram({
@@ -82,6 +89,11 @@ export class WriteMetrics {
     if (seconds !== undefined && (outcome === 'accepted' || outcome === 'refused')) {
       this.decision?.observe({ type }, seconds);
     }
+  }
+
+  /** A request's command was decided in the request, or appended to the log for its decider. */
+  commandTaken(path: 'request' | 'log'): void {
+    this.intake?.inc({ path });
   }
 
   transactionCommitted(contents: 'decision' | 'feed', seconds: number): void {
