@@ -54,8 +54,8 @@ import { AGGREGATE_STORE, CLOCK } from './write-engine.tokens';
 const MAX_COMMANDS_PER_TRANSACTION = 200;
 /**
  * How long after the decider passed over commands decided in their request, with no
- * transaction since, their offsets are committed on their own (so the group's committed
- * position, and its lag, do not stay behind them).
+ * transaction committing past them since, their offsets are committed on their own (so
+ * the group's committed position, and its lag, do not stay behind them once requests stop).
  */
 export const PASSED_COMMIT_DELAY_MS = 1_000;
 /** How many refused requests are remembered by requestId (see decideInTransaction). */
@@ -263,11 +263,14 @@ export class PartitionDecider implements SystemDecider {
     return position;
   }
 
-  /** The writer committed `offset`: everything below it is decided. */
+  /** The writer committed `offset`: everything below it is decided (and no commit of its own is due). */
   private committed(writer: TransactionalWriter, offset: bigint): void {
     const position = this.positionOf(writer);
     position.committed = offset;
     if (position.decided === undefined || offset > position.decided) position.decided = offset;
+    if (offset < position.decided) return;
+    clearTimeout(position.timer);
+    position.timer = undefined;
   }
 
   private async decideLoaded(
