@@ -48,6 +48,21 @@ describe('PartitionWriters', () => {
     expect(writers.owned()).toEqual([0, 2]);
   });
 
+  it('hands out, without opening one, only the writer of an assigned partition that is open and caught up', async () => {
+    writers.reassign([1]);
+    // Still fencing and catching up: not yet.
+    expect(writers.openedWriter(1)).toBeUndefined();
+    await settle();
+    expect(writers.openedWriter(1)).toBe(await writers.writerFor(1));
+    expect(writers.openedWriter(3)).toBeUndefined();
+    expect(writers.owned()).toEqual([1]);
+    // A new assignment drops it at once.
+    writers.reassign([3]);
+    expect(writers.openedWriter(1)).toBeUndefined();
+    await settle();
+    expect(writers.openedWriter(3)).toBeDefined();
+  });
+
   it('catches no partition up before every writer of the assignment has fenced its predecessor', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
