@@ -28,7 +28,6 @@ import {
   EVENT_TYPES,
   FEED_BATCH,
   FEED_NOTICED_HEADER,
-  COMMAND_DECIDED_HEADER,
   MAX_RECEIPTS_BYTES,
   MAX_RECEIPTS_PER_MESSAGE,
   MAX_REPORT_ATTACHMENTS,
@@ -526,19 +525,12 @@ function kafkaMessages(role: TopicRole): KafkaMessage[] {
           summary: 'An accepted command awaiting decision by the decider that owns its partition.',
           description:
             'The command service appends it after validating the request; the decider replies on the Redis ' +
-            'channel `replyTo` with the outcome for `requestId`. `payload` is the validated request body. ' +
-            `A command decided in its request (COMMAND_DECIDE_IN_REQUEST) is written by the partition's writer in its ` +
-            `decision's transaction, with the header \`${COMMAND_DECIDED_HEADER}\`; deciders pass over it.`,
+            'channel `replyTo` with the outcome for `requestId`. `payload` is the validated request body.',
           payload: schemaRef('CommandEnvelopeJson'),
           headers: {
             type: 'object',
             properties: {
               type: { type: 'string', description: 'The command type, as in the payload.' },
-              [COMMAND_DECIDED_HEADER]: {
-                type: 'string',
-                const: 'true',
-                description: 'Decided in its request and committed with its decision: not to be decided again.',
-              },
               ...TRACE_HEADERS,
             },
             required: ['type'],
@@ -659,9 +651,7 @@ function kafkaMessages(role: TopicRole): KafkaMessage[] {
 /** Who writes and who reads each topic (the `send` and `receive` operations). */
 const KAFKA_SIDES: Record<TopicRole, { send: string; receive: string }> = {
   commands: {
-    send:
-      'The command service appends each accepted command (acks=all), keyed by aggregate id, or, decided in its ' +
-      "request, its partition's writer in the decision's transaction.",
+    send: 'The command service appends each accepted command (acks=all), keyed by aggregate id.',
     receive: 'The deciders (command service) decide each command of the partitions they own.',
   },
   events: {

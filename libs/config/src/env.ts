@@ -124,7 +124,7 @@ export const commandEnv = {
   }),
   COMMAND_DECIDE_IN_REQUEST: bool({
     default: true,
-    desc: "A command whose partition this instance owns, arriving while that partition's writer is idle, is decided in its HTTP request and written to the commands topic in its decision's own transaction (no produce and fetch of the command first); false: every command goes through the commands topic to the decider (docs/write-side.md)",
+    desc: "A command whose partition this instance owns is decided in its HTTP request, in that partition's queue (with the commands that arrive meanwhile), without going through the commands topic first; false: every command goes through the commands topic to the decider (docs/write-side.md)",
   }),
   COMMAND_FEED_NOTICE: bool({
     default: true,

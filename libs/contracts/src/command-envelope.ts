@@ -25,14 +25,6 @@ export interface CommandEnvelope<Type extends string = string, Payload = unknown
   correlationId: string;
 }
 
-/**
- * Header of a command record that was decided in the HTTP request that took it, by the
- * owner of its partition, and written to lastmeter.commands.v1 in its decision's own
- * transaction (value `true`). A read_committed reader sees it only once that decision is
- * committed, so the decider passes over it (docs/write-side.md, "Deciding in the request").
- */
-export const COMMAND_DECIDED_HEADER = 'decided';
-
 /** Any command as JSON on lastmeter.commands.v1 (its payload is the request body the command service validated). */
 export type CommandEnvelopeJson = CommandEnvelope<string, unknown>;
 

@@ -1,11 +1,11 @@
-import { COMMAND_DECIDED_HEADER, type CommandEnvelope, type CommandOutcome } from '@lastmeter/contracts';
+import type { CommandEnvelope, CommandOutcome } from '@lastmeter/contracts';
 import { keyPartition } from '@lastmeter/kafka';
 import type { CommunicationState, StoreState } from '@lastmeter/domain';
 import { AggregateStore } from './aggregate-store';
 import { CredentialStore } from './credential-store';
 import { FeedLedger } from './feed-ledger';
 import { FeedSequencer } from './feed-sequencer';
-import { PartitionDecider, PASSED_COMMIT_DELAY_MS } from './partition-decider';
+import { PartitionDecider } from './partition-decider';
 import { ACKNOWLEDGED_WRITES, type ReplySender } from './ports';
 import {
   ADMIN,
@@ -256,11 +256,6 @@ describe('PartitionDecider', () => {
     const PARTITIONS = 12;
     /** Aggregate ids whose commands land on partition P (as a produce keyed by them would). */
     const ids = Array.from({ length: 400 }, (_, i) => `c-${i}`).filter((id) => keyPartition(id, PARTITIONS) === P);
-    /** A consumed record decided in its request (its header says so). */
-    const decidedRecord = (offset: number, command: CommandEnvelope) => ({
-      ...messageOf(offset, command),
-      headers: { [COMMAND_DECIDED_HEADER]: Buffer.from('true') },
-    });
 
     beforeEach(() => {
       decider.commandPartitions = PARTITIONS;
@@ -271,17 +266,30 @@ describe('PartitionDecider', () => {
       expect(writer.appended).toHaveLength(0);
     });
 
-    it("writes the command with its decision, commits the partition's position, and replies", async () => {
+    it('decides it at once and replies; without feed entries its transaction commits no offset', async () => {
       await decide([draft(ids[0]!)], 10);
       const drafted = draft(ids[1]!);
-      await expect(decider.decideInRequest(drafted, { traceparent: 'tp' })).resolves.toBe(true);
+      await expect(decider.decideInRequest(drafted)).resolves.toBe(true);
 
       const transaction = writer.appended.at(-1)!;
-      expect(transaction.commands).toEqual([{ command: drafted, headers: { type: drafted.type, traceparent: 'tp' } }]);
-      expect(transaction.commandOffset).toBe('11');
+      expect(transaction.commandOffset).toBeUndefined();
       expect(transaction.events!.map((e) => [e.type, e.aggregateId])).toEqual([['communication.drafted', ids[1]]]);
       expect(outcomeOf(drafted)).toMatchObject({ ok: true, status: 201, body: { id: ids[1], version: 1 } });
       expect(store.get('communication', ids[1]!).version).toBe(1);
+    });
+
+    it("commits the partition's decided position, as the group member, with the feed entries a publish carries", async () => {
+      const MEMBER = { generationId: 4, memberId: 'member-a' };
+      writers.joined = MEMBER;
+      store.apply(eventOf('region.defined', { code: 'N', name: 'North' }, { aggregateId: 'north', version: 1 }), P);
+      await decide([registerStore('s1', 'north'), draft(ids[0]!)], 10);
+      const published = publish(ids[0]!);
+      await expect(decider.decideInRequest(published)).resolves.toBe(true);
+
+      const transaction = writer.appended.at(-1)!;
+      expect(transaction.feed!.flatMap((chunk) => chunk.entries).map((e) => e.aggregateId)).toEqual(['s1']);
+      expect(transaction).toMatchObject({ commandOffset: '12', member: MEMBER });
+      expect(outcomeOf(published)).toMatchObject({ ok: true, status: 200 });
     });
 
     it('leaves to the log a command of a partition this instance does not own', async () => {
@@ -293,49 +301,37 @@ describe('PartitionDecider', () => {
       expect(writer.appended).toHaveLength(1);
     });
 
-    it('leaves to the log a command whose writer is busy (it goes with the next consumed batch)', async () => {
+    it('decides the commands that arrive while the writer is busy together, in one transaction, once it is free', async () => {
       await decide([draft(ids[0]!)]);
       let release!: () => void;
       writer.gate = new Promise<void>((resolve) => (release = resolve));
       const running = decide([publish(ids[0]!)], 1);
       await new Promise((resolve) => setImmediate(resolve));
       expect(writer.busy).toBe(true);
-      await expect(decider.decideInRequest(draft(ids[1]!))).resolves.toBe(false);
+      const [first, second] = [draft(ids[1]!), draft(ids[2]!)];
+      const taken = [decider.decideInRequest(first), decider.decideInRequest(second)];
       release();
       await running;
-      expect(writer.events().map((e) => e.aggregateId)).not.toContain(ids[1]);
+      await expect(Promise.all(taken)).resolves.toEqual([true, true]);
+      const transaction = writer.appended.at(-1)!;
+      expect(transaction.events!.map((e) => e.aggregateId)).toEqual([ids[1], ids[2]]);
+      expect(outcomeOf(first)).toMatchObject({ ok: true, status: 201 });
+      expect(outcomeOf(second)).toMatchObject({ ok: true, status: 201 });
     });
 
-    it('passes over the records decided in their request and commits past them (with the next transaction, or soon on its own)', async () => {
-      jest.useFakeTimers();
-      try {
-        await decide([draft(ids[0]!)], 0);
-        const inRequest = draft(ids[1]!);
-        await decider.decideInRequest(inRequest);
-        const decidedEvents = writer.events().length;
-
-        // The decider reads the record back: nothing is decided twice, no transaction yet.
-        await expect(decider.decideBatch(P, [decidedRecord(1, inRequest)])).resolves.toBe('1');
-        expect(writer.events()).toHaveLength(decidedEvents);
-        expect(writer.appended).toHaveLength(2);
-
-        // Soon, its offset is committed on its own.
-        await jest.advanceTimersByTimeAsync(PASSED_COMMIT_DELAY_MS);
-        expect(writer.appended.at(-1)).toEqual({ commandOffset: '2' });
-
-        // A consumed run with such a record among others: decided once, committed past the whole run.
-        const next = draft(ids[2]!);
-        await decider.decideInRequest(next);
-        expect(writer.appended.at(-1)!.commandOffset).toBe('2');
-        const consumed = publish(ids[0]!);
-        await expect(decider.decideBatch(P, [decidedRecord(2, next), messageOf(3, consumed)])).resolves.toBe('3');
-        expect(writer.appended.at(-1)!.commandOffset).toBe('4');
-        expect(writer.events().filter((e) => e.aggregateId === ids[2])).toHaveLength(1);
-        await jest.advanceTimersByTimeAsync(PASSED_COMMIT_DELAY_MS);
-        expect(writer.appended.at(-1)!.commandOffset).toBe('4');
-      } finally {
-        jest.useRealTimers();
-      }
+    it('sends a command still waiting for its writer after its wait through the log instead', async () => {
+      await decide([draft(ids[0]!)]);
+      let release!: () => void;
+      writer.gate = new Promise<void>((resolve) => (release = resolve));
+      const running = decide([publish(ids[0]!)], 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      const late = draft(ids[1]!);
+      await expect(decider.decideInRequest(late, undefined, 20)).resolves.toBe(false);
+      release();
+      await running;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(writer.events().map((e) => e.aggregateId)).not.toContain(ids[1]);
+      expect(outcomeOf(late)).toBeUndefined();
     });
 
     it('leaves the command to the log when its transaction fails, and waits for a consumed commit before trying again', async () => {
@@ -350,7 +346,7 @@ describe('PartitionDecider', () => {
       // The log's copy, decided by the consumer: the partition's position is known again.
       await decide([failed], 1);
       await expect(decider.decideInRequest(draft(ids[2]!))).resolves.toBe(true);
-      expect(writer.appended.at(-1)!.commandOffset).toBe('2');
+      expect(writer.events().at(-1)!.aggregateId).toBe(ids[2]);
     });
 
     it('answers a command decided in its request again, from the log, with its first outcome', async () => {

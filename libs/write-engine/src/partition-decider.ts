@@ -2,7 +2,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
-  COMMAND_DECIDED_HEADER,
   CURRENT_SCHEMA_VERSIONS,
   upcast,
   type CommandEnvelope,
@@ -53,11 +52,11 @@ import { AGGREGATE_STORE, CLOCK } from './write-engine.tokens';
 /** Bounds a transaction (and the work redone if it fails). */
 const MAX_COMMANDS_PER_TRANSACTION = 200;
 /**
- * How long after the decider passed over commands decided in their request, with no
- * transaction committing past them since, their offsets are committed on their own (so
- * the group's committed position, and its lag, do not stay behind them once requests stop).
+ * How long a command taken in its request may wait for its partition's writer before it
+ * goes through the log instead: well inside the command bus's reply timeout (10 s), so
+ * the request still answers in time (202 once it is in the log).
  */
-export const PASSED_COMMIT_DELAY_MS = 1_000;
+export const IN_REQUEST_WAIT_MS = 5_000;
 /** How many refused requests are remembered by requestId (see decideInTransaction). */
 const REMEMBERED_REFUSALS = 10_000;
 
@@ -75,17 +74,19 @@ interface DecidableCommand {
   trace?: TraceCarrier;
 }
 
+/** A command taken in its request, waiting for its partition's writer. */
+interface WaitingCommand extends DecidableCommand {
+  resolve(decided: boolean): void;
+  timer?: NodeJS.Timeout;
+}
+
 /**
- * How far a writer's commands partition is decided, as this decider knows it. Kept per
- * writer: a new assignment's writer starts knowing nothing.
+ * How far a writer's commands partition is decided, as this decider knows it from its own
+ * commits. Kept per writer: a new assignment's writer starts knowing nothing.
  */
 interface Position {
-  /** Every command below this offset is decided: committed by this writer, or passed over. */
+  /** Every command below this offset is decided. */
   decided?: bigint;
-  /** The offset this writer last committed. */
-  committed?: bigint;
-  /** The offsets-only commit due after commands were passed over (PASSED_COMMIT_DELAY_MS). */
-  timer?: NodeJS.Timeout;
 }
 
 export interface CommandMessage {
@@ -108,6 +109,8 @@ export class PartitionDecider implements SystemDecider {
   /** Refusals by requestId, oldest first, at most REMEMBERED_REFUSALS. */
   private readonly refusals = new Map<string, CommandOutcome>();
   private readonly positions = new WeakMap<TransactionalWriter, Position>();
+  /** Commands taken in their request, waiting for their partition's writer (decideInRequest). */
+  private readonly waiting = new WeakMap<TransactionalWriter, WaitingCommand[]>();
   /**
    * Partitions of the commands topic, once the DeciderService has read them: until then
    * (and with COMMAND_DECIDE_IN_REQUEST off) no command is decided in its request.
@@ -139,75 +142,89 @@ export class PartitionDecider implements SystemDecider {
   }
 
   /**
-   * Decides a command in its HTTP request, when this instance owns its partition and that
-   * partition's writer is idle: its record goes to the commands partition in its
-   * decision's own transaction (COMMAND_DECIDED_HEADER), with the events, the feed entries
-   * and the partition's decided position as the offset, so the request is answered
-   * without the command's produce and the decider's fetch first. Its outcome goes to the
-   * reply channel as a consumed command's does. Resolves false when it was not decided
-   * here (another instance's partition, a writer busy or not open yet, its position not
-   * known yet, the transaction failed): the caller appends it to the log, where the
-   * partition's decider takes it (and knows it by its commandId if it was decided after all).
+   * Decides a command in its HTTP request, when this instance owns its partition, so the
+   * request is answered without the command's produce and the decider's fetch first. The
+   * command never goes to the commands topic: its events carry its commandId, correlation
+   * and hash, as a consumed command's do. A decision that carries feed entries commits
+   * the partition's decided position as its offset, in the name of the group member: the
+   * same KIP-447 fence as a consumed batch's. Its outcome goes to the reply channel as a
+   * consumed command's does. Commands that arrive while the partition's writer is busy
+   * wait for it and are decided together, in one transaction (up to
+   * MAX_COMMANDS_PER_TRANSACTION), as a consumed batch would be.
+   *
+   * Resolves false when it was not decided here: another instance's partition, a writer
+   * not open yet or whose position is not known yet, a transaction that failed, or still
+   * waiting for the writer after `waitMs`. The caller then appends it to the log, where
+   * the partition's decider takes it (and knows it by its commandId if it was decided
+   * after all).
    */
-  async decideInRequest(command: CommandEnvelope, trace?: TraceCarrier): Promise<boolean> {
+  async decideInRequest(command: CommandEnvelope, trace?: TraceCarrier, waitMs = IN_REQUEST_WAIT_MS): Promise<boolean> {
     if (this.commandPartitions === undefined) return false;
     const partition = keyPartition(command.aggregateId, this.commandPartitions);
     const writer = this.writers.openedWriter(partition);
-    // A busy writer has commands queued: this one goes through the log and is decided with
-    // the next consumed batch, many commands to one transaction.
-    if (!writer || writer.busy || this.positions.get(writer)?.decided === undefined) return false;
+    if (!writer || this.positions.get(writer)?.decided === undefined) return false;
+    return new Promise<boolean>((resolve) => {
+      let queue = this.waiting.get(writer);
+      if (!queue) {
+        this.waiting.set(writer, (queue = []));
+        void writer.serialize(() => this.decideWaiting(writer, partition));
+      }
+      const waiting: WaitingCommand = { command, trace, resolve };
+      // Not taken by then: through the log instead (the request answers in time).
+      waiting.timer = setTimeout(() => {
+        const index = queue.indexOf(waiting);
+        if (index < 0) return;
+        queue.splice(index, 1);
+        resolve(false);
+      }, waitMs).unref();
+      queue.push(waiting);
+    });
+  }
+
+  /** Decides, in one transaction, the commands waiting for this writer (the rest in the next one). */
+  private async decideWaiting(writer: TransactionalWriter, partition: number): Promise<void> {
+    const queue = this.waiting.get(writer) ?? [];
+    const taken = queue.splice(0, MAX_COMMANDS_PER_TRANSACTION);
+    if (queue.length === 0) this.waiting.delete(writer);
+    else void writer.serialize(() => this.decideWaiting(writer, partition));
+    for (const { timer } of taken) clearTimeout(timer);
+    if (taken.length === 0) return;
     const stillOwned = () => this.writers.openedWriter(partition) === writer;
     try {
-      return await writer.serialize(async () => {
-        if (!stillOwned()) return false;
-        return (await this.decideInTransaction(writer, partition, [{ command, trace }], stillOwned)).decided > 0;
-      });
+      const { decided } = await this.decideInTransaction(writer, partition, taken, stillOwned);
+      // Decided in order, up to where the partition was lost: the others go through the log.
+      taken.forEach(({ resolve }, i) => resolve(i < decided));
     } catch (error) {
       // Not again on this writer until a consumed batch commits: a broker in trouble is
       // met by the decider's retries, not by every request's.
       this.positionOf(writer).decided = undefined;
       this.logger.warn(
-        `${command.commandId} not decided in its request (${(error as Error).message}); it goes through the log`,
+        `${taken.length} command(s) not decided in their request (${(error as Error).message}); they go through the log`,
       );
-      return false;
+      for (const { resolve } of taken) resolve(false);
     }
   }
 
-  /**
-   * A consumed run: the commands decided in their request (COMMAND_DECIDED_HEADER; a
-   * read_committed reader sees their records only once their decision is committed) are
-   * passed over, the others decided in one transaction.
-   */
+  /** A consumed run, decided in one transaction. */
   private async decideConsumed(
     writer: TransactionalWriter,
     partition: number,
     messages: CommandMessage[],
     stillOwned: () => boolean,
   ): Promise<string | undefined> {
-    const run = messages.slice(0, MAX_COMMANDS_PER_TRANSACTION);
-    const end = run.at(-1)?.offset;
-    if (end === undefined) return undefined;
-    const commands: DecidableCommand[] = [];
-    for (const message of run) {
-      if (message.headers?.[COMMAND_DECIDED_HEADER] !== undefined) continue;
-      commands.push({
-        command: JSON.parse(message.value!.toString()) as CommandEnvelope,
-        offset: message.offset,
-        trace: traceCarrierOf(message.headers),
-      });
-    }
-    if (commands.length > 0) return (await this.decideInTransaction(writer, partition, commands, stillOwned, end)).last;
-    if (!stillOwned()) return undefined;
-    this.passed(writer, BigInt(end) + 1n);
-    return end;
+    const commands: DecidableCommand[] = messages.slice(0, MAX_COMMANDS_PER_TRANSACTION).map((message) => ({
+      command: JSON.parse(message.value!.toString()) as CommandEnvelope,
+      offset: message.offset,
+      trace: traceCarrierOf(message.headers),
+    }));
+    if (commands.length === 0) return undefined;
+    return (await this.decideInTransaction(writer, partition, commands, stillOwned)).last;
   }
 
   /**
    * Decides a run of commands of one partition against a staged view (so each sees the
    * ones before it) and appends all their events with the partition's next offset in one
    * transaction. Nothing reaches the in-memory store or a client before Kafka has it.
-   * `end`: the offset of the run's last record (consumed runs), committed past when every
-   * command of the run is decided.
    *
    * A command the log holds twice (the command bus's producer is not idempotent, see
    * KafkaCommandLog) is decided once: an accepted one is known by its commandId (its
@@ -219,7 +236,6 @@ export class PartitionDecider implements SystemDecider {
     partition: number,
     commands: DecidableCommand[],
     stillOwned: () => boolean,
-    end?: string,
   ): Promise<{ decided: number; last?: string }> {
     // Terminals and users may be out of memory: bring this run's aggregates and command
     // records in first, and keep them there until the events are applied.
@@ -230,31 +246,10 @@ export class PartitionDecider implements SystemDecider {
         this.store.load(keys),
         this.store.loadRecords(commands.map(({ command }) => command.commandId)),
       ]);
-      return await this.decideLoaded(writer, partition, commands, stillOwned, end);
+      return await this.decideLoaded(writer, partition, commands, stillOwned);
     } finally {
       release();
     }
-  }
-
-  /** Commands up to `next` (exclusive) were decided in their request: commit past them soon. */
-  private passed(writer: TransactionalWriter, next: bigint): void {
-    const position = this.positionOf(writer);
-    if (position.decided === undefined || next > position.decided) position.decided = next;
-    if (position.timer) return;
-    position.timer = setTimeout(() => {
-      position.timer = undefined;
-      void writer
-        .serialize(async () => {
-          const { decided, committed } = position;
-          if (this.writers.openedWriter(writer.partition) !== writer || decided === undefined) return;
-          if (committed !== undefined && committed >= decided) return;
-          await writer.append({ commandOffset: decided.toString() });
-          this.committed(writer, decided);
-        })
-        .catch((error: unknown) =>
-          this.logger.warn(`partition ${writer.partition}: offsets not committed (${(error as Error).message})`),
-        );
-    }, PASSED_COMMIT_DELAY_MS).unref();
   }
 
   private positionOf(writer: TransactionalWriter): Position {
@@ -263,14 +258,10 @@ export class PartitionDecider implements SystemDecider {
     return position;
   }
 
-  /** The writer committed `offset`: everything below it is decided (and no commit of its own is due). */
+  /** The writer committed `offset`: everything below it is decided. */
   private committed(writer: TransactionalWriter, offset: bigint): void {
     const position = this.positionOf(writer);
-    position.committed = offset;
     if (position.decided === undefined || offset > position.decided) position.decided = offset;
-    if (offset < position.decided) return;
-    clearTimeout(position.timer);
-    position.timer = undefined;
   }
 
   private async decideLoaded(
@@ -278,22 +269,17 @@ export class PartitionDecider implements SystemDecider {
     partition: number,
     commands: DecidableCommand[],
     stillOwned: () => boolean,
-    end: string | undefined,
   ): Promise<{ decided: number; last?: string }> {
     const view = this.store.stage();
-    const decided: Array<{ command: CommandEnvelope; decision: Decision; offset?: string; trace?: TraceCarrier }> = [];
+    const decided: Array<{ command: CommandEnvelope; decision: Decision }> = [];
     const refused = new Map<string, CommandOutcome>();
     // A span per traced command, from its decision to its transaction's commit; its
     // events carry it (rememberTrace: the partition writer puts it in their headers).
     const spans: Span[] = [];
     let feedTrace: Record<string, string> | undefined;
     let last: string | undefined;
-    let whole = true;
     for (const { command, offset, trace: carrier } of commands) {
-      if (!stillOwned()) {
-        whole = false;
-        break;
-      }
+      if (!stillOwned()) break;
       const refusedBefore = refused.get(command.requestId) ?? this.refusals.get(command.requestId);
       const decision = refusedBefore
         ? { outcome: refusedBefore, events: [], credentials: [] }
@@ -312,16 +298,13 @@ export class PartitionDecider implements SystemDecider {
         feedTrace ??= own;
       }
       for (const event of decision.events) view.apply(upcast(event), partition);
-      decided.push({ command, decision, offset, trace: carrier });
+      decided.push({ command, decision });
       if (offset !== undefined) last = offset;
     }
     if (decided.length === 0) return { decided: 0 };
-    // The whole consumed run decided: past its last record (commands decided in their
-    // request among them too). Only commands taken in their request: the position as it is.
-    if (whole && end !== undefined) last = end;
+    // Past the consumed commands; commands taken in their request leave the position as it is.
     const position = this.positionOf(writer).decided;
     const next = last === undefined ? position : max(BigInt(last) + 1n, position);
-    if (next === undefined) throw new Error(`partition ${partition}: no decided position to commit`);
     const credentials = decided.flatMap(({ decision }) => decision.credentials);
     const events = decided.flatMap(({ decision }) => decision.events);
     // The publishes, revisions, retractions and expiries decided here carry their feed
@@ -329,20 +312,25 @@ export class PartitionDecider implements SystemDecider {
     await this.feed.withinDecision(
       this.changedCommunications(view, events, partition),
       async (feed, member) => {
+        // Consumed commands commit their offset; commands taken in their request commit the
+        // position only as the fence of their feed entries in partitions other owners may
+        // take (KIP-447, with the member). Without feed entries the writer's transactional
+        // id fences them, as it does the scheduler's decisions.
+        const offset = last !== undefined || feed.length > 0 ? next : undefined;
+        if (offset === undefined && (last !== undefined || feed.length > 0)) {
+          throw new Error(`partition ${partition}: no decided position to commit`);
+        }
         try {
           await writer.append({
             events,
-            commandOffset: next.toString(),
-            commands: decided
-              .filter(({ offset }) => offset === undefined)
-              .map(({ command, trace: carrier }) => ({ command, headers: { type: command.type, ...carrier } })),
+            ...(offset !== undefined ? { commandOffset: offset.toString() } : {}),
             credentials,
             ...(feed.length > 0 ? { feed, feedTrace, member } : {}),
           });
         } finally {
           for (const span of spans) span.end();
         }
-        this.committed(writer, next);
+        if (offset !== undefined) this.committed(writer, offset);
         for (const change of credentials) this.credentials.apply(change);
         for (const event of events) this.store.apply(upcast(event), partition);
       },

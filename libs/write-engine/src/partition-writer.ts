@@ -1,6 +1,5 @@
 /** Partition writer: a fenced, transactional single writer of one partition: its decisions (events, credentials, offsets) or its feed. */
 import {
-  COMMAND_DECIDED_HEADER,
   CREDENTIAL_RECORD,
   PERSON_KEY_RECORD,
   FEED_BATCH,
@@ -131,7 +130,6 @@ export class PartitionWriter implements TransactionalWriter {
   private async appendOnce({
     events = [],
     commandOffset,
-    commands = [],
     feed = [],
     credentials = [],
     feedTrace,
@@ -148,17 +146,6 @@ export class PartitionWriter implements TransactionalWriter {
       }));
     try {
       const topicMessages = [
-        {
-          // Commands decided in their request: their records, in this writer's partition,
-          // visible only with their decision (the decider passes them, COMMAND_DECIDED_HEADER).
-          topic: this.topics.commands,
-          messages: commands.map(({ command, headers }) => ({
-            key: command.aggregateId,
-            partition: this.partition,
-            value: JSON.stringify(command),
-            headers: { ...headers, [COMMAND_DECIDED_HEADER]: 'true' },
-          })),
-        },
         { topic: this.topics.events, messages: messages(events) },
         // Each chunk of feed entries as one record (each communication's content once), in
         // the chunk's partition: the stores whose feeds they extend live there.

@@ -145,14 +145,10 @@ export interface AppendBatch {
   events?: EventEnvelope[];
   /**
    * Next offset of the commands partition to commit with the events: past the consumed
-   * commands decided here, or (commands decided in their request) the decider's position.
+   * commands decided here, or (commands decided in their request, with feed entries) the
+   * partition's decided position, as the fence.
    */
   commandOffset?: string;
-  /**
-   * Commands decided in their HTTP request: their records go to the writer's commands
-   * partition in this transaction, with COMMAND_DECIDED_HEADER (the decider passes them).
-   */
-  commands?: Array<{ command: CommandEnvelope; headers?: Record<string, string> }>;
   /** Feed entries: a record per chunk, in the chunk's feed partition. */
   feed?: FeedChunk[];
   /** Secrets for lastmeter.credentials.v1 (never the event log). */
