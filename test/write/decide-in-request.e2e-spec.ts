@@ -18,7 +18,7 @@ import { bearer, tokenFor } from '../support/write-api';
  * commandId. None is decided twice, not after a SIGKILL with commands in flight either,
  * and a retry with the same Idempotency-Key gets the first outcome (docs/write-side.md).
  */
-const ns = testNamespace('in-request');
+const ns = testNamespace('in-request', { COMMAND_DECIDE_IN_REQUEST: 'true' });
 const topics = topicNames(ns.topicPrefix);
 const kafka = createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-in-request' });
 let app: RunningApp | undefined;

@@ -129,8 +129,7 @@ export class PartitionDecider implements SystemDecider {
 
   /**
    * Decides consumed commands of one partition in its writer's queue. Resolves with the
-   * offset of the last command committed (or passed over), or undefined when none was
-   * (ownership lost).
+   * offset of the last command committed, or undefined when none was (ownership lost).
    */
   async decideBatch(
     partition: number,
@@ -317,9 +316,7 @@ export class PartitionDecider implements SystemDecider {
         // take (KIP-447, with the member). Without feed entries the writer's transactional
         // id fences them, as it does the scheduler's decisions.
         const offset = last !== undefined || feed.length > 0 ? next : undefined;
-        if (offset === undefined && (last !== undefined || feed.length > 0)) {
-          throw new Error(`partition ${partition}: no decided position to commit`);
-        }
+        if (offset === undefined && feed.length > 0) throw new Error(`partition ${partition}: no decided position`);
         try {
           await writer.append({
             events,

@@ -71,7 +71,7 @@ import { WriteMetrics } from './write-metrics';
       provide: IN_REQUEST_DECIDER,
       inject: [APP_CONFIG, PartitionDecider],
       useFactory: (config: Partial<AppConfig<'command'>>, decider: PartitionDecider) =>
-        (config.COMMAND_DECIDE_IN_REQUEST ?? true) ? decider : undefined,
+        (config.COMMAND_DECIDE_IN_REQUEST ?? false) ? decider : undefined,
     },
     {
       provide: FEED_NOTIFIER,
