@@ -135,7 +135,7 @@ export class CommandBus implements OnApplicationShutdown {
     @Inject(ReplyChannel) private readonly replies: ReplyWaiter,
     @Inject(CLOCK) private readonly clock: Clock,
     @Optional() @Inject(WriteMetrics) private readonly metrics: WriteMetrics = WriteMetrics.none(),
-    /** COMMAND_DECIDE_IN_REQUEST: decides here the commands of this instance's idle partitions. */
+    /** COMMAND_DECIDE_IN_REQUEST: decides here the commands of this instance's partitions. */
     @Optional() @Inject(IN_REQUEST_DECIDER) private readonly decider?: InRequestDecider,
   ) {}
 
@@ -196,9 +196,9 @@ export class CommandBus implements OnApplicationShutdown {
   }
 
   /**
-   * Decided here, in the request, when this instance owns the command's partition and its
-   * writer is idle (its outcome then comes through the reply channel at once); otherwise,
-   * or if that fails, appended to the log for the partition's decider.
+   * Decided here, in the request, when this instance owns the command's partition (its
+   * outcome then comes through the reply channel at once); otherwise, or if that fails or
+   * waits too long for the partition's writer, appended to the log for its decider.
    */
   private async intake(envelope: CommandEnvelope): Promise<void> {
     if (this.decider && (await this.decider.decideInRequest(envelope, traceHeaders()))) {

@@ -3,6 +3,7 @@ import { DeciderService, FENCED_GRACE_MS } from './decider.service';
 import type { EventTail } from './event-tail';
 import type { PartitionDecider } from './partition-decider';
 import type { Fence, PartitionWriters } from './partition-writers';
+import type { InRequestDecider } from './ports';
 
 /** A kafkajs consumer whose subscribe fails when told to: the rest succeeds. */
 function fakeConsumer(subscribeFails: boolean) {
@@ -23,6 +24,7 @@ function fakeConsumer(subscribeFails: boolean) {
 function deciderWith(
   consumers: Array<ReturnType<typeof fakeConsumer>>,
   tail: Pick<EventTail, 'start'> = { start: async () => undefined },
+  inRequest?: InRequestDecider,
 ) {
   // The commands topic has 3 partitions (the decider learns it before joining).
   const admin = {
@@ -50,6 +52,7 @@ function deciderWith(
     tail as EventTail,
     writers,
     decider,
+    inRequest,
   );
   /** A writer of the current assignment refused as fenced. */
   const fence = (partition = 3) =>
@@ -163,11 +166,22 @@ it('does not leave the group for a fence that a rebalance followed', async () =>
 
 it("tells the decider the commands topic's partition count before joining (to decide commands in their request)", async () => {
   const consumer = fakeConsumer(false);
-  const { service, decider, admin } = deciderWith([consumer]);
+  const { service, decider, admin } = deciderWith([consumer], undefined, { decideInRequest: async () => false });
   service.onApplicationBootstrap();
   await jest.advanceTimersByTimeAsync(0);
   expect(decider.commandPartitions).toBe(3);
   expect(admin.disconnect).toHaveBeenCalledTimes(1);
+  expect(consumer.run).toHaveBeenCalledTimes(1);
+  await service.onApplicationShutdown();
+});
+
+it('reads no partition count when commands are not decided in their request (COMMAND_DECIDE_IN_REQUEST off)', async () => {
+  const consumer = fakeConsumer(false);
+  const { service, decider, admin } = deciderWith([consumer]);
+  service.onApplicationBootstrap();
+  await jest.advanceTimersByTimeAsync(0);
+  expect(decider.commandPartitions).toBeUndefined();
+  expect(admin.connect).not.toHaveBeenCalled();
   expect(consumer.run).toHaveBeenCalledTimes(1);
   await service.onApplicationShutdown();
 });

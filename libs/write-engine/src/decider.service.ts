@@ -1,5 +1,12 @@
 /** Decider service: the consumer group over the commands topic that feeds the PartitionDecider. */
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { TopicNames } from '@lastmeter/contracts';
 import {
   FOLLOW_MAX_WAIT_MS,
@@ -14,6 +21,8 @@ import {
 import { EventTail } from './event-tail';
 import { PartitionDecider } from './partition-decider';
 import { PartitionWriters, type Fence } from './partition-writers';
+import type { InRequestDecider } from './ports';
+import { IN_REQUEST_DECIDER } from './write-engine.tokens';
 
 /** How long a crashed decider waits before it joins the group again. */
 const REJOIN_DELAY_MS = 1_000;
@@ -47,6 +56,8 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     private readonly tail: EventTail,
     private readonly writers: PartitionWriters,
     private readonly decider: PartitionDecider,
+    /** Present when COMMAND_DECIDE_IN_REQUEST is on: only then are the partitions read. */
+    @Optional() @Inject(IN_REQUEST_DECIDER) private readonly inRequest?: InRequestDecider,
   ) {
     writers.onFenced((fence) => this.fenced(fence));
   }
@@ -82,7 +93,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
 
   /** The commands topic's partitions: the decider needs them to decide commands in their request. */
   private async learnPartitions(): Promise<void> {
-    if (this.decider.commandPartitions !== undefined) return;
+    if (!this.inRequest || this.decider.commandPartitions !== undefined) return;
     const admin = this.kafka.admin();
     try {
       await admin.connect();

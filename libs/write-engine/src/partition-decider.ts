@@ -80,15 +80,6 @@ interface WaitingCommand extends DecidableCommand {
   timer?: NodeJS.Timeout;
 }
 
-/**
- * How far a writer's commands partition is decided, as this decider knows it from its own
- * commits. Kept per writer: a new assignment's writer starts knowing nothing.
- */
-interface Position {
-  /** Every command below this offset is decided. */
-  decided?: bigint;
-}
-
 export interface CommandMessage {
   offset: string;
   value: Buffer | null;
@@ -108,12 +99,16 @@ export class PartitionDecider implements SystemDecider {
   private readonly logger = new Logger(PartitionDecider.name);
   /** Refusals by requestId, oldest first, at most REMEMBERED_REFUSALS. */
   private readonly refusals = new Map<string, CommandOutcome>();
-  private readonly positions = new WeakMap<TransactionalWriter, Position>();
+  /**
+   * Each writer's decided position: every command of its partition below this offset is
+   * decided, as its own commits say. Per writer: a new assignment's writer knows nothing.
+   */
+  private readonly positions = new WeakMap<TransactionalWriter, bigint>();
   /** Commands taken in their request, waiting for their partition's writer (decideInRequest). */
   private readonly waiting = new WeakMap<TransactionalWriter, WaitingCommand[]>();
   /**
-   * Partitions of the commands topic, once the DeciderService has read them: until then
-   * (and with COMMAND_DECIDE_IN_REQUEST off) no command is decided in its request.
+   * Partitions of the commands topic, once the DeciderService has read them (it does only
+   * with COMMAND_DECIDE_IN_REQUEST on): until then no command is decided in its request.
    */
   commandPartitions?: number;
 
@@ -161,7 +156,7 @@ export class PartitionDecider implements SystemDecider {
     if (this.commandPartitions === undefined) return false;
     const partition = keyPartition(command.aggregateId, this.commandPartitions);
     const writer = this.writers.openedWriter(partition);
-    if (!writer || this.positions.get(writer)?.decided === undefined) return false;
+    if (!writer || !this.positions.has(writer)) return false;
     return new Promise<boolean>((resolve) => {
       let queue = this.waiting.get(writer);
       if (!queue) {
@@ -196,7 +191,7 @@ export class PartitionDecider implements SystemDecider {
     } catch (error) {
       // Not again on this writer until a consumed batch commits: a broker in trouble is
       // met by the decider's retries, not by every request's.
-      this.positionOf(writer).decided = undefined;
+      this.positions.delete(writer);
       this.logger.warn(
         `${taken.length} command(s) not decided in their request (${(error as Error).message}); they go through the log`,
       );
@@ -251,16 +246,9 @@ export class PartitionDecider implements SystemDecider {
     }
   }
 
-  private positionOf(writer: TransactionalWriter): Position {
-    let position = this.positions.get(writer);
-    if (!position) this.positions.set(writer, (position = {}));
-    return position;
-  }
-
   /** The writer committed `offset`: everything below it is decided. */
   private committed(writer: TransactionalWriter, offset: bigint): void {
-    const position = this.positionOf(writer);
-    if (position.decided === undefined || offset > position.decided) position.decided = offset;
+    this.positions.set(writer, max(offset, this.positions.get(writer)));
   }
 
   private async decideLoaded(
@@ -302,7 +290,7 @@ export class PartitionDecider implements SystemDecider {
     }
     if (decided.length === 0) return { decided: 0 };
     // Past the consumed commands; commands taken in their request leave the position as it is.
-    const position = this.positionOf(writer).decided;
+    const position = this.positions.get(writer);
     const next = last === undefined ? position : max(BigInt(last) + 1n, position);
     const credentials = decided.flatMap(({ decision }) => decision.credentials);
     const events = decided.flatMap(({ decision }) => decision.events);
