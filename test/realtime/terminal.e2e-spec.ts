@@ -47,13 +47,18 @@ afterAll(async () => {
 });
 
 /** A connected terminal client that records everything it receives. */
-async function terminal(storeId: string, options: { gateway?: RunningApp; token?: string; cursor?: number } = {}) {
+async function terminal(
+  storeId: string,
+  options: { gateway?: RunningApp; token?: string; cursor?: number; epoch?: string } = {},
+) {
   const token = options.token ?? (await api.terminal(storeId)).token;
   const received: FeedMessage[] = [];
   const client = new TerminalClient({
     url: (options.gateway ?? apps.gateway).url,
     token,
-    cursors: new MemoryCursorStore(options.cursor !== undefined ? { cursor: options.cursor } : undefined),
+    cursors: new MemoryCursorStore(
+      options.cursor !== undefined ? { cursor: options.cursor, epoch: options.epoch } : undefined,
+    ),
   });
   clients.push(client);
   client.onItem((item) => received.push(item));
@@ -276,33 +281,46 @@ it('sends a backlog in one feed.items message to a terminal that asks (feedBatch
   }
 });
 
-it('loses and repeats nothing at the seam when publishing continues during the reconnect', async () => {
+// A tablet keeps its cursor with the epoch hello gave it (TerminalClient's cursor store
+// does). Items reach it on commit, before any projector has them, so the cursor it comes
+// back with may be ahead of the read models: its epoch says it is ours, so it is kept and
+// the entries after it follow. (Without an epoch such a cursor is taken as foreign and the
+// tablet gets the live set again: a CI run on a busy machine once saw exactly that here.)
+it.each([
+  ['while the read models keep up', false],
+  ['while no projector runs (its cursor ahead of the read models)', true],
+])('loses and repeats nothing at the seam when publishing continues during the reconnect, %s', async (_, lagging) => {
   const first = await terminal(n2);
-  let publishing = true;
-  const published: string[] = [];
-  const publisher = (async () => {
-    while (publishing)
-      published.push(await api.publish({ title: `seam ${published.length}`, audience: { storeIds: [n2] } }));
-  })();
-  await eventually(() => expect(published.length).toBeGreaterThan(3));
-  const held = first.client.position;
-  first.client.close();
-  await eventually(() => expect(published.length).toBeGreaterThan(8));
-  const back = await terminal(n2, { token: first.token, cursor: held });
-  await eventually(() => expect(published.length).toBeGreaterThan(14));
-  publishing = false;
-  await publisher;
-  const everything = [...first.received.filter((m) => m.feedSeq <= held), ...back.received];
-  await eventually(() => {
-    const all = [...first.received.filter((m) => m.feedSeq <= held), ...back.received];
-    expect(
-      idsOf(all)
-        .filter((id) => published.includes(id))
-        .sort(),
-    ).toEqual([...published].sort());
-  });
-  expectGapFree([...first.received.filter((m) => m.feedSeq <= held), ...back.received]);
-  expect(everything.length).toBeGreaterThan(0);
+  if (lagging) await apps.projector.stop();
+  try {
+    let publishing = true;
+    const published: string[] = [];
+    const publisher = (async () => {
+      while (publishing)
+        published.push(await api.publish({ title: `seam ${published.length}`, audience: { storeIds: [n2] } }));
+    })();
+    await eventually(() => expect(published.length).toBeGreaterThan(3));
+    const held = first.client.position;
+    first.client.close();
+    await eventually(() => expect(published.length).toBeGreaterThan(8));
+    const back = await terminal(n2, { token: first.token, cursor: held, epoch: first.hello.epoch });
+    expect(back.hello.snapshot).toBeUndefined();
+    await eventually(() => expect(published.length).toBeGreaterThan(14));
+    publishing = false;
+    await publisher;
+    const seen = () => [...first.received.filter((m) => m.feedSeq <= held), ...back.received];
+    await eventually(() =>
+      expect(
+        idsOf(seen())
+          .filter((id) => published.includes(id))
+          .sort(),
+      ).toEqual([...published].sort()),
+    );
+    expectGapFree(seen());
+    expect(back.received.some((m) => m.snapshot || m.reset)).toBe(false);
+  } finally {
+    if (lagging) apps.projector = await startApp('projector', ns.env);
+  }
 });
 
 it("cannot join another store's room: rooms are the server's choice", async () => {
