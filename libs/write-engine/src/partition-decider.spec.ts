@@ -292,6 +292,16 @@ describe('PartitionDecider', () => {
       expect(outcomeOf(published)).toMatchObject({ ok: true, status: 200 });
     });
 
+    it('answers a refusal in the request without a transaction: nothing to write', async () => {
+      await decide([draft(ids[0]!)], 10);
+      const before = writer.appended.length;
+      const byAgency = publish(ids[0]!, { actor: { id: 'agency-1', role: 'agency' } });
+      await expect(decider.decideInRequest(byAgency)).resolves.toBe(true);
+
+      expect(outcomeOf(byAgency)).toMatchObject({ ok: false, status: 403, error: 'Forbidden' });
+      expect(writer.appended).toHaveLength(before);
+    });
+
     it('leaves to the log a command of a partition this instance does not own', async () => {
       await decide([draft(ids[0]!)]);
       const elsewhere = Array.from({ length: 100 }, (_, i) => `x-${i}`).find(

@@ -305,13 +305,16 @@ export class PartitionDecider implements SystemDecider {
         // id fences them, as it does the scheduler's decisions.
         const offset = last !== undefined || feed.length > 0 ? next : undefined;
         if (offset === undefined && feed.length > 0) throw new Error(`partition ${partition}: no decided position`);
+        // Commands taken in their request that were all refused: nothing to write, no transaction.
+        const nothing = offset === undefined && events.length === 0 && credentials.length === 0;
         try {
-          await writer.append({
-            events,
-            ...(offset !== undefined ? { commandOffset: offset.toString() } : {}),
-            credentials,
-            ...(feed.length > 0 ? { feed, feedTrace, member } : {}),
-          });
+          if (!nothing)
+            await writer.append({
+              events,
+              ...(offset !== undefined ? { commandOffset: offset.toString() } : {}),
+              credentials,
+              ...(feed.length > 0 ? { feed, feedTrace, member } : {}),
+            });
         } finally {
           for (const span of spans) span.end();
         }
