@@ -1,4 +1,4 @@
-import type { CommandEnvelope, CommandOutcome } from '@lastmeter/contracts';
+import type { CommandEnvelope, CommandOutcome, DomainEvent } from '@lastmeter/contracts';
 import { keyPartition } from '@lastmeter/kafka';
 import type { CommunicationState, StoreState } from '@lastmeter/domain';
 import { AggregateStore } from './aggregate-store';
@@ -357,6 +357,30 @@ describe('PartitionDecider', () => {
       await decide([failed], 1);
       await expect(decider.decideInRequest(draft(ids[2]!))).resolves.toBe(true);
       expect(writer.events().at(-1)!.aggregateId).toBe(ids[2]);
+    });
+
+    it('reads its partition to the high watermark before deciding again after a failed transaction: a commit whose answer was lost is known', async () => {
+      await decide([draft(ids[0]!)]);
+      writer.lostAnswer = new Error('commit answer lost');
+      const lost = draft(ids[1]!);
+      await expect(decider.decideInRequest(lost)).resolves.toBe(false);
+      expect(store.get('communication', ids[1]!).version).toBe(0);
+      // It did commit: the tail has its events once the partition is read to its high watermark.
+      const committed = writer.appended.at(-1)!.events!;
+      history.onCatchUp = (partitions) => {
+        if (partitions?.includes(P)) for (const event of committed) store.apply(event as DomainEvent, P);
+      };
+
+      // The log's copy: known by its commandId, answered with the first outcome, not decided again.
+      await decide([lost], 1);
+      expect(history.catchUps.at(-1)).toEqual([P]);
+      expect(history.options.at(-1)).toEqual({ toHighWatermark: ['events'] });
+      expect(writer.events().filter((e) => e.aggregateId === ids[1])).toHaveLength(1);
+      expect(outcomeOf(lost)).toMatchObject({ ok: true, status: 201, body: { id: ids[1], version: 1 } });
+      // Once: the next decision does not read the partition again.
+      const reads = history.catchUps.length;
+      await decide([draft(ids[2]!)], 2);
+      expect(history.catchUps).toHaveLength(reads);
     });
 
     it('answers a command decided in its request again, from the log, with its first outcome', async () => {

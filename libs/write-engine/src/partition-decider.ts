@@ -107,6 +107,16 @@ export class PartitionDecider implements SystemDecider {
   /** Commands taken in their request, waiting for their partition's writer (decideInRequest). */
   private readonly waiting = new WeakMap<TransactionalWriter, WaitingCommand[]>();
   /**
+   * Writers whose last transaction failed: it may have committed after all (its answer
+   * lost), and its events are not in memory. Before the next decision, the partition's
+   * events are read to their high watermark, so its commands are known by commandId and
+   * their aggregates are as the log has them (a command decided in its request goes to
+   * the log when its transaction fails, and the consumer would otherwise decide it again).
+   * A transaction left open (the broker unreachable for both its commit and its abort)
+   * holds that read until its coordinator aborts it, within its 30 s timeout.
+   */
+  private readonly inDoubt = new WeakSet<TransactionalWriter>();
+  /**
    * Partitions of the commands topic, once the DeciderService has read them (it does only
    * with COMMAND_DECIDE_IN_REQUEST on): until then no command is decided in its request.
    */
@@ -233,6 +243,10 @@ export class PartitionDecider implements SystemDecider {
   ): Promise<{ decided: number; last?: string }> {
     // Terminals and users may be out of memory: bring this run's aggregates and command
     // records in first, and keep them there until the events are applied.
+    if (this.inDoubt.has(writer)) {
+      await this.history.catchUp([partition], { toHighWatermark: ['events'] });
+      this.inDoubt.delete(writer);
+    }
     const keys = commands.map(({ command }) => [command.aggregateType, command.aggregateId] as const);
     const release = this.store.pin(keys);
     try {
@@ -241,6 +255,9 @@ export class PartitionDecider implements SystemDecider {
         this.store.loadRecords(commands.map(({ command }) => command.commandId)),
       ]);
       return await this.decideLoaded(writer, partition, commands, stillOwned);
+    } catch (error) {
+      this.inDoubt.add(writer);
+      throw error;
     } finally {
       release();
     }
