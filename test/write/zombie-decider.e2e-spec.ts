@@ -2,13 +2,13 @@
  * @exclusive It pauses a command service (SIGSTOP) past its group session timeout and waits out the take-over. (test/setup/e2e-environment.ts)
  */
 import request from 'supertest';
-import { topicNames } from '@lastmeter/contracts';
+import { topicNames, type DomainEvent } from '@lastmeter/contracts';
 import { createKafkaClient } from '@lastmeter/kafka';
 import { startApp, type RunningApp } from '../support/apps';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
-import { eventsAndTitles, feedsByStore } from '../support/log-reader';
+import { eventsAndTitles, feedsByStore, readTopic } from '../support/log-reader';
 import { bearer, Publisher, tokenFor } from '../support/write-api';
 
 /**
@@ -89,6 +89,35 @@ async function deciderGroup(): Promise<{ state: string; members: number }> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * For a failure's evidence: each store's feed entries (in log order) around a feedSeq that
+ * is repeated or out of order, with the partition, the entry's event id, its command and
+ * the communication's title (which names the attempt).
+ */
+async function repeatedSeqs(): Promise<string> {
+  const { titles } = await eventsAndTitles(ns.env.KAFKA_BROKERS!, topics.events);
+  const records = await readTopic<DomainEvent<'feed.appended'>>(ns.env.KAFKA_BROKERS!, topics.feed);
+  const byStore = new Map<string, typeof records>();
+  for (const record of records) {
+    const store = record.value.data.storeId;
+    byStore.set(store, [...(byStore.get(store) ?? []), record]);
+  }
+  const lines: string[] = [];
+  for (const [store, entries] of byStore) {
+    // The first place its numbering goes wrong, and a few entries either side.
+    const i = entries.findIndex(({ value }, at) => value.data.feedSeq !== at + 1);
+    if (i < 0) continue;
+    entries.slice(Math.max(0, i - 3), i + 4).forEach(({ partition, value: e }, k) => {
+      const title = titles.get(e.data.communication.id) ?? e.data.communication.id;
+      lines.push(
+        `store ${store} p${partition} #${Math.max(0, i - 3) + k + 1}: seq ${e.data.feedSeq} ${e.data.change} "${title}" id ${e.id} command ${e.commandId} at ${e.occurredAt}`,
+      );
+    });
+    if (lines.length > 200) break;
+  }
+  return lines.join('\n') || '(none)';
+}
 
 it('a command service paused past its session timeout and resumed writes no gap and no duplicate in any feed', async () => {
   const editor = bearer(tokenFor(ns, 'hq-editor'));
@@ -255,7 +284,9 @@ it('a command service paused past its session timeout and resumed writes no gap 
       `zombie A (${rounds} pause(s)) said:\n${a!.output
         .filter((line) => worth.test(line))
         .slice(-60)
-        .join('\n')}\n` + `attempts: ${summary()}`,
+        .join('\n')}\n` +
+        `attempts: ${summary()}\n` +
+        `feed entries around a repeated or missing feedSeq:\n${await repeatedSeqs()}`,
     );
     throw error;
   }
