@@ -55,9 +55,14 @@ function deciderWith(
     inRequest,
   );
   /** A writer of the current assignment refused as fenced. */
-  const fence = (partition = 3) =>
+  const fence = (partition = 3, inDoubt = false) =>
     fenceListeners.forEach((listener) =>
-      listener({ partition, assignment: pool.assignment, error: new Error('producer fenced') }),
+      listener({
+        partition,
+        assignment: pool.assignment,
+        error: new Error(inDoubt ? 'Request Produce timed out' : 'producer fenced'),
+        inDoubt,
+      }),
     );
   return { service, kafka, pool, fence, decider, admin };
 }
@@ -143,6 +148,24 @@ it('leaves and joins the group again when a writer stays fenced without a rebala
   expect(pool.reassign).toHaveBeenCalledWith([]);
   expect(first.disconnect).toHaveBeenCalledTimes(1);
   await jest.advanceTimersByTimeAsync(1_000 + FENCED_GRACE_MS);
+  expect(kafka.consumer).toHaveBeenCalledTimes(2);
+  expect(second.run).toHaveBeenCalledTimes(1);
+  expect(pool.reassign).toHaveBeenCalledTimes(1);
+  await service.onApplicationShutdown();
+});
+
+it('leaves and joins the group again at once when a writer is in doubt: only an assignment opens a new one', async () => {
+  const first = fakeConsumer(false);
+  const second = fakeConsumer(false);
+  const { service, kafka, pool, fence } = deciderWith([first, second]);
+  service.onApplicationBootstrap();
+  await jest.advanceTimersByTimeAsync(0);
+  fence(3, true);
+  fence(5, true);
+  expect(pool.reassign).toHaveBeenCalledWith([]);
+  await jest.advanceTimersByTimeAsync(0);
+  expect(first.disconnect).toHaveBeenCalledTimes(1);
+  await jest.advanceTimersByTimeAsync(1_000);
   expect(kafka.consumer).toHaveBeenCalledTimes(2);
   expect(second.run).toHaveBeenCalledTimes(1);
   expect(pool.reassign).toHaveBeenCalledTimes(1);

@@ -160,9 +160,20 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
    * its timeout, broker trouble) while this instance kept its partitions: the writer would
    * stay fenced, its partition's feed unsequenced, until some later rebalance. The
    * decider leaves the group and joins again: an assignment opens new writers, a new epoch.
+   * A writer in doubt after a failed transaction (not fenced) leaves at once.
    */
-  private fenced({ partition, assignment, error }: Fence): void {
+  private fenced({ partition, assignment, error, inDoubt }: Fence): void {
     if (assignment !== this.writers.assignment) return;
+    // A writer in doubt takes no more transactions, and may not take a new epoch itself
+    // (it would fence the new owner if this instance is a zombie): only a new assignment
+    // opens a new one, so join again now.
+    if (inDoubt && this.consumer) {
+      this.leave(
+        this.consumer,
+        `partition ${partition}'s writer is in doubt after a failed transaction (${(error as Error).message})`,
+      );
+      return;
+    }
     setTimeout(() => {
       const consumer = this.consumer;
       if (assignment !== this.writers.assignment || !consumer) return;

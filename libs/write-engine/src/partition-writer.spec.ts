@@ -15,6 +15,7 @@ const GROUP = `${TOPICS.commands}.decider`;
 function writerOn(partition = 3) {
   const producers: FakeProducer[] = [];
   const fences: unknown[] = [];
+  const doubts: unknown[] = [];
   const writer = new PartitionWriter(
     () => {
       producers.push(new FakeProducer(transactionalIdOf(GROUP, TOPICS, partition)));
@@ -24,9 +25,9 @@ function writerOn(partition = 3) {
     GROUP,
     partition,
     undefined,
-    (error) => fences.push(error),
+    (error, inDoubt) => (inDoubt ? doubts : fences).push(error),
   );
-  return { producer: producers[0]!, producers, writer, fences };
+  return { producer: producers[0]!, producers, writer, fences, doubts };
 }
 
 const drafted = eventOf('region.defined', { code: 'N', name: 'North' }, { aggregateId: 'north', version: 1 });
@@ -149,23 +150,23 @@ describe('PartitionWriter', () => {
     expect(producer.transactions.map((txn) => txn.state)).toEqual(['aborted']);
   });
 
-  it('takes a new producer epoch before the transaction after a failed one (its sends were in doubt)', async () => {
-    const { producers, writer } = writerOn();
+  it('takes no transaction after a failed one (its sends were in doubt) and says so, nor a new epoch: that would fence a new owner', async () => {
+    const { producers, writer, doubts, fences } = writerOn();
     await writer.open();
-    producers[0]!.failures.push(new Error('Request Produce(key: 0, version: 7) timed out'));
+    const timedOut = new Error('Request Produce(key: 0, version: 7) timed out');
+    producers[0]!.failures.push(timedOut);
     await expect(writer.append({ events: [drafted], commandOffset: '1' })).rejects.toThrow('timed out');
-    expect(producers).toHaveLength(1);
+    expect(doubts).toEqual([timedOut]);
+    expect(fences).toEqual([]);
 
-    await writer.append({ events: [drafted], commandOffset: '1' });
-    expect(producers).toHaveLength(2);
-    expect(producers[0]!.disconnected).toBe(true);
-    // Opened (InitProducerId: a new epoch, the previous one fenced), then the transaction.
-    const [renewed] = producers.slice(1);
-    expect(renewed!.connected).toBe(true);
-    expect(renewed!.transactions.map((txn) => txn.state)).toEqual(['aborted', 'committed']);
-    // Once is enough.
-    await writer.append({ events: [drafted], commandOffset: '2' });
-    expect(producers).toHaveLength(2);
+    // Refused without reaching the broker: only a new assignment opens a new writer.
+    const transactions = producers[0]!.transactions.length;
+    await expect(writer.append({ events: [drafted], commandOffset: '1' })).rejects.toThrow(
+      "partition 3's writer is in doubt",
+    );
+    expect(producers).toHaveLength(1);
+    expect(producers[0]!.transactions).toHaveLength(transactions);
+    expect(producers[0]!.disconnected).toBe(false);
   });
 
   it.each([
@@ -182,13 +183,15 @@ describe('PartitionWriter', () => {
     expect(producers).toHaveLength(1);
   });
 
-  it('reports no fence for other failures', async () => {
-    const { producer, writer, fences } = writerOn();
-    producer.failures.push(new Error('Broker not connected'));
+  it('reports no fence for other failures, and none for CONCURRENT_TRANSACTIONS, which it runs again', async () => {
+    const { producer, writer, fences, doubts } = writerOn();
     producer.failures.push(new Error('wrapped', { cause: { type: 'CONCURRENT_TRANSACTIONS' } }));
-    await expect(writer.append({ events: [drafted], commandOffset: '1' })).rejects.toThrow('Broker not connected');
     await writer.append({ events: [drafted], commandOffset: '1' });
-    expect(fences).toEqual([]);
+    expect([fences, doubts]).toEqual([[], []]);
+    const gone = new Error('Broker not connected');
+    producer.failures.push(gone);
+    await expect(writer.append({ events: [drafted], commandOffset: '1' })).rejects.toThrow('Broker not connected');
+    expect([fences, doubts]).toEqual([[], [gone]]);
   });
 
   it('runs the transaction again after CONCURRENT_TRANSACTIONS, found anywhere in the cause chain', async () => {

@@ -49,16 +49,21 @@ export class PartitionWriter implements TransactionalWriter {
    * one the broker wrote (its answer lost, the retries spent). The transaction is aborted,
    * but the broker still holds that batch's sequence: the next transaction's batch of the
    * same size would reuse it, be taken for a duplicate and dropped, while its commit (and
-   * the command offset) succeeds. So the next transaction first takes a new producer
-   * epoch (InitProducerId on a new producer of the same transactional id), for which the
-   * broker tracks sequences afresh, as the Java client does after such errors (KIP-360).
+   * the command offset) succeeds. So this producer takes no more transactions. Nor does the
+   * writer take a new epoch itself (InitProducerId on a new producer of the same id, as it
+   * once did): a zombie (an instance paused past its session, whose partitions moved on)
+   * does not know it is one, and a new epoch would fence the partition's new owner and let
+   * the zombie write there again (CI saw a store's feed numbered twice that way). It says
+   * so (`onRefused`, in doubt), and the decider leaves the group and joins again: only an
+   * assignment opens a new writer, as Kafka Streams does after such errors (KIP-360).
    */
   private inDoubt = false;
 
   /**
    * `producers` makes the transactional producer of transactionalIdOf(groupId, topics, partition).
-   * `onFenced` hears each transaction refused because another writer holds the id or the
-   * partition now (PartitionWriters: the instance's membership is then in doubt).
+   * `onRefused` hears each transaction refused because another writer holds the id or the
+   * partition now, and each failure after which this writer is in doubt (`inDoubt: true`):
+   * PartitionWriters tells the decider service, which gets a new assignment.
    */
   constructor(
     private readonly producers: () => TransactionalProducer,
@@ -66,7 +71,7 @@ export class PartitionWriter implements TransactionalWriter {
     private readonly groupId: string,
     readonly partition: number,
     private readonly metrics: WriteMetrics = WriteMetrics.none(),
-    private readonly onFenced: (error: unknown) => void = () => undefined,
+    private readonly onRefused: (error: unknown, inDoubt: boolean) => void = () => undefined,
   ) {
     this.producer = producers();
   }
@@ -100,9 +105,13 @@ export class PartitionWriter implements TransactionalWriter {
     // Right after a commit (or a fenced predecessor's abort) the coordinator may still be
     // writing markers and answers CONCURRENT_TRANSACTIONS, a retriable error that kafkajs
     // does not retry for AddOffsetsToTxn. Back off briefly and run the transaction again.
+    if (this.inDoubt) {
+      throw new Error(
+        `partition ${this.partition}'s writer is in doubt after a failed transaction: it waits for a new assignment`,
+      );
+    }
     for (let attempt = 1; ; attempt++) {
       try {
-        if (this.inDoubt) await this.renew();
         return await this.appendOnce(batch);
       } catch (error) {
         if (isConcurrentTransactions(error) && attempt < 50) {
@@ -110,21 +119,16 @@ export class PartitionWriter implements TransactionalWriter {
           continue;
         }
         // Fenced or refused as a stale member: another owner writes now, whom a new epoch
-        // would fence. Only a new assignment from the group may open a new epoch.
-        if (isFencing(error)) this.onFenced(error);
-        else this.inDoubt = true;
+        // would fence. Only a new assignment from the group may open a new epoch; the same
+        // after any other failure (inDoubt).
+        if (isFencing(error)) this.onRefused(error, false);
+        else {
+          this.inDoubt = true;
+          this.onRefused(error, true);
+        }
         throw error;
       }
     }
-  }
-
-  /** A new producer of the same transactional id, opened: a new epoch (see `inDoubt`). */
-  private async renew(): Promise<void> {
-    const previous = this.producer;
-    this.producer = this.producers();
-    await previous.disconnect().catch(() => undefined);
-    await this.open();
-    this.inDoubt = false;
   }
 
   private async appendOnce({

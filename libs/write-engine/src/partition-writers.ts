@@ -15,6 +15,12 @@ export interface Fence {
   /** The assignment (PartitionWriters.assignment) its writer was opened for. */
   assignment: number;
   error: unknown;
+  /**
+   * Not fenced: the writer's transaction failed and its producer is in doubt
+   * (PartitionWriter.inDoubt). It takes no more transactions, and only a new assignment
+   * opens a new one.
+   */
+  inDoubt?: boolean;
 }
 
 /** A partition's two fenced writers: its decisions (events, offsets) and its feed. */
@@ -105,8 +111,8 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
             this.groupId,
             partition,
             this.metrics,
-            (error) => {
-              for (const listener of this.fencedListeners) listener({ partition, assignment, error });
+            (error, inDoubt) => {
+              for (const listener of this.fencedListeners) listener({ partition, assignment, error, inDoubt });
             },
           );
         const created = {
