@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
+import { loadConfig } from '@lastmeter/config';
 import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
 import type { FeedMessage } from '@lastmeter/contracts';
 import { MemoryCursorStore, TerminalClient } from '@lastmeter/terminal-client';
@@ -132,25 +133,35 @@ it('follows one publish from the HTTP request to the socket emit, through every 
     parents = hop.map((span) => span.spanId);
   }
 
-  // The trace rides in the records' headers on every Kafka hop.
+  // The trace rides in the records' headers on every Kafka hop. Decided in its request
+  // (COMMAND_DECIDE_IN_REQUEST; its partition had decided the draft), the publish took no
+  // hop through the commands topic; through the log, it did.
   const kafka = createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-tracing' });
   const traced = async (topic: string, type: string) =>
     (await readWholeTopic(kafka, topic))
       .filter((record) => record.headers.type?.toString() === type)
       .some((record) => record.headers.traceparent?.toString().split('-')[1] === traceId);
-  expect(await traced(`${ns.topicPrefix}lastmeter.commands.v1`, 'communication.publish')).toBe(true);
+  const inRequest = loadConfig('command', ns.env).COMMAND_DECIDE_IN_REQUEST;
+  expect(await traced(`${ns.topicPrefix}lastmeter.commands.v1`, 'communication.publish')).toBe(!inRequest);
   expect(await traced(`${ns.topicPrefix}lastmeter.events.v1`, 'communication.published')).toBe(true);
   expect(await traced(`${ns.topicPrefix}lastmeter.feed.v1`, 'feed.batch')).toBe(true);
 });
 
-it('starts a trace of its own for a request that carries none, and its command record carries it', async () => {
+it('starts a trace of its own for a request that carries none, and the records it writes carry it', async () => {
   const region = await api.region('untraced');
-  const commands = await readWholeTopic(
-    createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-tracing-2' }),
-    `${ns.topicPrefix}lastmeter.commands.v1`,
+  const kafka = createKafkaClient({ brokers: ns.env.KAFKA_BROKERS!.split(','), clientId: 'test-tracing-2' });
+  // Its command's record if it went through the commands topic (through the log, or the
+  // first command of its partition since the start), and its event whichever way it was decided.
+  const [commands, events] = await Promise.all(
+    ['commands', 'events'].map((topic) => readWholeTopic(kafka, `${ns.topicPrefix}lastmeter.${topic}.v1`)),
   );
-  const record = commands.find(
-    (r) => r.headers.type?.toString() === 'region.define' && r.value?.toString().includes(region),
-  );
-  expect(record?.headers.traceparent?.toString()).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  const ofRegion = (records: typeof commands, type: string) =>
+    records!.filter((r) => r.headers.type?.toString() === type && r.value?.toString().includes(region));
+  const [event] = ofRegion(events, 'region.defined');
+  const traceparent = /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/;
+  const trace = event?.headers.traceparent?.toString().match(traceparent)?.[1];
+  expect(trace).toBeDefined();
+  const records = ofRegion(commands, 'region.define');
+  if (!loadConfig('command', ns.env).COMMAND_DECIDE_IN_REQUEST) expect(records).toHaveLength(1);
+  for (const record of records) expect(record.headers.traceparent?.toString().match(traceparent)?.[1]).toBe(trace);
 });
