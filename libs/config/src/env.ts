@@ -124,7 +124,7 @@ export const commandEnv = {
   }),
   COMMAND_DECIDE_IN_REQUEST: bool({
     default: false,
-    desc: "Experimental, off until a whole CI run passes with it on (docs/write-side.md). A command whose partition this instance owns is decided in its HTTP request, in that partition's queue (with the commands that arrive meanwhile), without going through the commands topic first; false: every command goes through the commands topic to the decider (docs/write-side.md)",
+    desc: "Experimental, off: with Kafka unreachable a request waits ~25 s for its 503 (docs/write-side.md). A command whose partition this instance owns is decided in its HTTP request, in that partition's queue (with the commands that arrive meanwhile), without going through the commands topic first; false: every command goes through the commands topic to the decider (docs/write-side.md)",
   }),
   COMMAND_FEED_NOTICE: bool({
     default: true,
