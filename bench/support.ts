@@ -6,6 +6,7 @@ import {
   appNodeArgs,
   ensureKafkaJars,
   freePort,
+  isPortFree,
   lastmeterHome,
   LocalKafka,
   LocalRedis,
@@ -83,6 +84,26 @@ export function runMain(main: () => Promise<void>): void {
   );
 }
 
+/**
+ * Ports for the benchmarks' apps: below the kernel's ephemeral range (32768–60999), from
+ * which every `freePort()` of the test suites and every outgoing connection take theirs, so
+ * none of them can take the port between this pick and the app's bind. (In a CI run, a
+ * gateway of `revocation` lost that race, and another suite's gateway on the port answered
+ * the readiness check: the bench's terminals were refused as unknown.)
+ */
+const APP_PORTS = { from: 20_000, to: 32_000 };
+const handedOut = new Set<number>();
+
+export async function appPort(): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = APP_PORTS.from + Math.floor(Math.random() * (APP_PORTS.to - APP_PORTS.from));
+    if (handedOut.has(port) || !(await isPortFree(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  return freePort();
+}
+
 export async function startBuiltApp(name: string, env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
   // The apps' own flags (as `lastmeter start` and the image run them); BENCH_APP_NODE_ARGS
   // adds more, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the apps under a benchmark.
@@ -91,9 +112,13 @@ export async function startBuiltApp(name: string, env: NodeJS.ProcessEnv, port: 
     env: { ...env, [`${name.toUpperCase()}_PORT`]: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
   for (let i = 0; i < 300; i++) {
+    // Ended before it was ready (a taken port, a bad setting): whatever answers there is not it.
+    if (exited !== undefined) throw new Error(`${name} exited with ${exited} before it was ready`);
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/v1/health/ready`)).ok) return child;
+      if ((await fetch(`http://127.0.0.1:${port}/v1/health/ready`)).ok && exited === undefined) return child;
     } catch {
       // not yet
     }

@@ -3,9 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { JwtService } from '@nestjs/jwt';
 import { topicNames, type ActorRole, type Audience } from '@lastmeter/contracts';
-import { freePort } from '@lastmeter/infra';
 import { ensureTopicsAt } from '@lastmeter/kafka';
-import { startBuiltApp, type BenchInfra } from '../support';
+import { appPort, startBuiltApp, type BenchInfra } from '../support';
 import { forEachConcurrently } from './concurrently';
 import { awaitDelivery, msSince, stopChild, type Fleet } from './fleet';
 
@@ -71,7 +70,7 @@ export async function startStack(
     ...settings,
   };
   await ensureTopicsAt([infra.brokers], topicNames(prefix), { partitions: 12, replicationFactor: 1 });
-  const ports = { command: await freePort(), projector: await freePort(), gateway: await freePort() };
+  const ports = { command: await appPort(), projector: await appPort(), gateway: await appPort() };
   const urls = Object.fromEntries(
     Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
   ) as Record<AppName, string>;
@@ -115,7 +114,7 @@ export async function startStack(
         .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
     },
     async another(app: AppName, extra: NodeJS.ProcessEnv = {}) {
-      const port = await freePort();
+      const port = await appPort();
       const child = await startBuiltApp(app, { ...env, ...extra }, port);
       extras.push(child);
       return { url: `http://127.0.0.1:${port}`, process: child, stop: () => stopChild(child) };
