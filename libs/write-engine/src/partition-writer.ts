@@ -42,7 +42,7 @@ export function feedTransactionalIdOf(groupId: string, topics: TopicNames, parti
 export class PartitionWriter implements TransactionalWriter {
   private queue: Promise<unknown> = Promise.resolve();
   private queued = 0;
-  private producer: TransactionalProducer;
+  private readonly producer: TransactionalProducer;
   /**
    * Set when a transaction failed for another reason than fencing or a busy coordinator.
    * kafkajs rolls a partition's sequence number back when a Produce request fails, even
@@ -102,14 +102,14 @@ export class PartitionWriter implements TransactionalWriter {
    * none is.
    */
   async append(batch: AppendBatch): Promise<void> {
-    // Right after a commit (or a fenced predecessor's abort) the coordinator may still be
-    // writing markers and answers CONCURRENT_TRANSACTIONS, a retriable error that kafkajs
-    // does not retry for AddOffsetsToTxn. Back off briefly and run the transaction again.
     if (this.inDoubt) {
       throw new Error(
         `partition ${this.partition}'s writer is in doubt after a failed transaction: it waits for a new assignment`,
       );
     }
+    // Right after a commit (or a fenced predecessor's abort) the coordinator may still be
+    // writing markers and answers CONCURRENT_TRANSACTIONS, a retriable error that kafkajs
+    // does not retry for AddOffsetsToTxn. Back off briefly and run the transaction again.
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.appendOnce(batch);
