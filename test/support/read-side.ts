@@ -1,5 +1,5 @@
 import { topicNames, type FeedPage } from '@lastmeter/contracts';
-import { dumpReadModels, PROJECTED } from '@lastmeter/read-models';
+import { currentGeneration, dumpReadModels, PROJECTED, RedisKeys } from '@lastmeter/read-models';
 import { createRedisClient } from '@lastmeter/redis';
 import type { RunningApp } from './apps';
 import type { TestNamespace } from './env';
@@ -51,8 +51,31 @@ export async function metric(app: RunningApp, name: string, labels: Record<strin
 }
 
 /**
+ * Waits until the projector has written its own bookkeeping: its heartbeat in
+ * `meta:projectors` and its generation's `intact` mark. It writes both by itself within a
+ * second or two of its start (or of a topic's creation), whatever the requests do, so a
+ * suite that compares Redis keys before and after a request waits for them first.
+ */
+export async function projectorBookkeeping(ns: TestNamespace): Promise<void> {
+  const redis = createRedisClient(ns.env.REDIS_URL!, 'test-projector-meta');
+  try {
+    await eventually(
+      async () => {
+        const keys = new RedisKeys(ns.keyPrefix, await currentGeneration(redis, ns.keyPrefix));
+        expect(await redis.hlen(keys.meta('projectors'))).toBeGreaterThan(0);
+        expect(await redis.exists(keys.intact)).toBe(1);
+      },
+      { what: "the projector's heartbeat and intact mark", intervalMs: 250 },
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
  * Waits until nothing more is being appended (the write side sequences feed entries a
- * few ms after a command answers) and the projector has applied all of it.
+ * few ms after a command answers) and the projector has applied all of it, its own
+ * bookkeeping included.
  */
 export async function settled(ns: TestNamespace, projector: RunningApp): Promise<void> {
   const topics = topicNames(ns.topicPrefix);
@@ -66,6 +89,7 @@ export async function settled(ns: TestNamespace, projector: RunningApp): Promise
       continue;
     }
     await projectorCaughtUp(projector);
+    await projectorBookkeeping(ns);
     if ((await snapshot()) === current) return;
   }
 }
