@@ -1,4 +1,5 @@
 export * from './kafka-client';
+export * from './connection-watch';
 export * from './kafka.tokens';
 export * from './kafka.module';
 export * from './kafka.health';

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry, type RetryOptions } from 'kafkajs';
+import { Kafka, logLevel, type ISocketFactory, type LogEntry, type RetryOptions } from 'kafkajs';
 import { countRequests } from './request-counts';
 
 /** What kafkajs log lines are written to (a Nest logger, a CLI printer, or nothing). */
@@ -28,6 +28,8 @@ export interface KafkaClientOptions {
   retry?: RetryOptions;
   connectionTimeout?: number;
   requestTimeout?: number;
+  /** The client's TCP connections (default: kafkajs's own), e.g. a ConnectionWatch's. */
+  socketFactory?: ISocketFactory;
 }
 
 interface ProtocolError {
@@ -139,6 +141,7 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
     connectionTimeout: options.connectionTimeout ?? 3_000,
     requestTimeout: options.requestTimeout ?? 30_000,
     retry: options.retry ?? { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
+    ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     logLevel: sink ? logLevel.WARN : logLevel.NOTHING,
     logCreator: () => (entry: LogEntry) => {
       if (!sink) return;

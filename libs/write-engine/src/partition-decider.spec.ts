@@ -344,6 +344,20 @@ describe('PartitionDecider', () => {
       expect(outcomeOf(late)).toBeUndefined();
     });
 
+    it("leaves the command to the log at once while the writers' connections to the brokers have ended", async () => {
+      await decide([draft(ids[0]!)]);
+      writers.brokersReachable = false;
+      const meanwhile = draft(ids[1]!);
+      await expect(decider.decideInRequest(meanwhile)).resolves.toBe(false);
+      expect(writer.appended).toHaveLength(1);
+      expect(outcomeOf(meanwhile)).toBeUndefined();
+
+      // Connected again: decided in the request as before.
+      writers.brokersReachable = true;
+      await expect(decider.decideInRequest(draft(ids[2]!))).resolves.toBe(true);
+      expect(writer.events().at(-1)!.aggregateId).toBe(ids[2]);
+    });
+
     it('leaves the command to the log when its transaction fails, and waits for a consumed commit before trying again', async () => {
       await decide([draft(ids[0]!)]);
       writer.failure = new Error('broker gone');

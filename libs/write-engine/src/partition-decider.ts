@@ -157,8 +157,9 @@ export class PartitionDecider implements SystemDecider {
    * MAX_COMMANDS_PER_TRANSACTION), as a consumed batch would be.
    *
    * Resolves false when it was not decided here: another instance's partition, a writer
-   * not open yet or whose position is not known yet, a transaction that failed, or still
-   * waiting for the writer after `waitMs`. The caller then appends it to the log, where
+   * not open yet or whose position is not known yet, the brokers gone (every connection
+   * of the writers ended: PartitionWriterPool.reachable), a transaction that failed, or
+   * still waiting for the writer after `waitMs`. The caller then appends it to the log, where
    * the partition's decider takes it (and knows it by its commandId if it was decided
    * after all).
    */
@@ -167,6 +168,9 @@ export class PartitionDecider implements SystemDecider {
     const partition = keyPartition(command.aggregateId, this.commandPartitions);
     const writer = this.writers.openedWriter(partition);
     if (!writer || !this.positions.has(writer)) return false;
+    // The broker went away (its connections ended): the transaction would wait out its
+    // retries (~25 s) before failing; the log's producer fails fast (503).
+    if (!this.writers.reachable()) return false;
     return new Promise<boolean>((resolve) => {
       let queue = this.waiting.get(writer);
       if (!queue) {

@@ -2,7 +2,7 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import type { TopicNames } from '@lastmeter/contracts';
 import type { SharedConfig } from '@lastmeter/config';
-import { createKafkaClient, createProducer, TOPIC_NAMES } from '@lastmeter/kafka';
+import { ConnectionWatch, createKafkaClient, createProducer, TOPIC_NAMES } from '@lastmeter/kafka';
 import { EventTail } from './event-tail';
 import { feedTransactionalIdOf, PartitionWriter, transactionalIdOf } from './partition-writer';
 import type { EventHistory, GroupMember, PartitionWriterPool, TransactionalProducerFactory } from './ports';
@@ -155,6 +155,10 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
     return [...this.writers.keys()];
   }
 
+  reachable(): boolean {
+    return this.producers.reachable?.() ?? true;
+  }
+
   /** The decider group member that owns them (undefined before the first join). */
   member(): GroupMember | undefined {
     return this.joined;
@@ -208,10 +212,14 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
 export function kafkaTransactionalProducers(
   config: Pick<SharedConfig, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>,
 ): TransactionalProducerFactory {
+  const connections = new ConnectionWatch();
   const kafka = createKafkaClient({
     brokers: config.KAFKA_BROKERS,
     clientId: `${config.KAFKA_CLIENT_ID}-decider`,
     retry: { initialRetryTime: 10, maxRetryTime: 1_000, retries: 15, factor: 0.5, multiplier: 1.5 },
+    socketFactory: connections.socketFactory,
   });
-  return (transactionalId) => createProducer(kafka, { transactionalId });
+  const factory: TransactionalProducerFactory = (transactionalId) => createProducer(kafka, { transactionalId });
+  factory.reachable = () => connections.reachable();
+  return factory;
 }

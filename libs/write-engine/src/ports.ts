@@ -186,6 +186,11 @@ export interface PartitionWriterPool {
   feedWriterFor(partition: number): Promise<TransactionalWriter>;
   /** Partitions this instance currently writes. */
   owned(): number[];
+  /**
+   * False while the writers' connections to the brokers have all ended (the broker went
+   * away): a transaction begun now would wait out its retries before failing.
+   */
+  reachable(): boolean;
   /** The decider group member that owns them, once the group is joined. */
   member(): GroupMember | undefined;
   /** Calls `listener` each time a partition's writer is open and its history read. */
@@ -217,8 +222,14 @@ export interface TopicMessages {
   messages: Array<{ key: string; value: string | null; partition?: number; headers?: Record<string, string> }>;
 }
 
-/** Makes the producer of one transactional id (group + topic + partition). */
-export type TransactionalProducerFactory = (transactionalId: string) => TransactionalProducer;
+/**
+ * Makes the producer of one transactional id (group + topic + partition). `reachable`,
+ * when the factory knows: false while every connection its producers had to the brokers
+ * has ended (ConnectionWatch), so a transaction started now would wait out its retries.
+ */
+export type TransactionalProducerFactory = ((transactionalId: string) => TransactionalProducer) & {
+  reachable?(): boolean;
+};
 
 /** For the scheduler: decides a system command inside its partition's queue (PartitionDecider). */
 export interface SystemDecider {

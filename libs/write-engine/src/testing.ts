@@ -231,6 +231,13 @@ export class FakeWriterPool implements PartitionWriterPool {
     return [...this.writers.keys()];
   }
 
+  /** Whether the brokers are there, as the writers' connections say (a spec sets it false: a broker gone). */
+  brokersReachable = true;
+
+  reachable(): boolean {
+    return this.brokersReachable;
+  }
+
   /** The group member the partitions were assigned to (none: decisions carry no feed). */
   joined?: GroupMember;
 
