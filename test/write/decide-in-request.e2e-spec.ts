@@ -13,7 +13,7 @@ import { metric } from '../support/read-side';
 import { bearer, tokenFor } from '../support/write-api';
 
 /**
- * COMMAND_DECIDE_IN_REQUEST (experimental, off by default, on here): a command of a partition this instance owns
+ * COMMAND_DECIDE_IN_REQUEST (on by default, and here): a command of a partition this instance owns
  * is decided in its request and never goes to the commands topic; its events carry its
  * commandId. None is decided twice, not after a SIGKILL with commands in flight either,
  * and a retry with the same Idempotency-Key gets the first outcome (docs/write-side.md).

@@ -123,8 +123,8 @@ export const commandEnv = {
     desc: 'A publish decision carries its feed entries for the partitions its instance owns (one transaction, not two in a row); false: the feed sequencer appends every feed entry in transactions of its own, after the decision (docs/write-side.md)',
   }),
   COMMAND_DECIDE_IN_REQUEST: bool({
-    default: false,
-    desc: "Experimental, off: with Kafka unreachable a request waits ~25 s for its 503 (docs/write-side.md). A command whose partition this instance owns is decided in its HTTP request, in that partition's queue (with the commands that arrive meanwhile), without going through the commands topic first; false: every command goes through the commands topic to the decider (docs/write-side.md)",
+    default: true,
+    desc: "A command whose partition this instance owns is decided in its HTTP request, in that partition's queue (with the commands that arrive meanwhile), without going through the commands topic first; false: every command goes through the commands topic to the decider (docs/write-side.md)",
   }),
   COMMAND_FEED_NOTICE: bool({
     default: true,
