@@ -71,6 +71,19 @@ function launch(ports: Record<string, number>): Started {
   return started;
 }
 
+/** Its exit code, once it has exited; fails with what it printed if it has not within `ms`. */
+async function exitOf(started: Started, ms = 60_000): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running ${ms} ms after Ctrl-C:\n${started.output()}`)), ms);
+  });
+  try {
+    return await Promise.race([started.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function start(ports: Record<string, number>): Promise<Started> {
   const started = launch(ports);
   const { child, output: text } = started;
@@ -203,7 +216,7 @@ it('brings up infra and all apps, prints the URLs, and stops everything on Ctrl-
   const kafkaPid = status.kafka.kind === 'local' ? status.kafka.pid : 0;
 
   interrupt(running.child);
-  expect(await running.exited).toBe(0);
+  expect(await exitOf(running)).toBe(0);
   expect(running.output()).not.toMatch(STACK_FRAME);
   running = undefined;
   expect(() => process.kill(kafkaPid, 0)).toThrow();
@@ -215,7 +228,7 @@ it('brings up infra and all apps, prints the URLs, and stops everything on Ctrl-
   ) as InfraStatus;
   expect(after.kafka.kind).toBe('stopped');
   expect(after.redis.kind).toBe('stopped');
-});
+}, 240_000);
 
 it('starts again on the same data: same Kafka cluster, topics still there', async () => {
   const clusterId = readFileSync(join(home, 'data', 'kafka', 'cluster.id'), 'utf8');
