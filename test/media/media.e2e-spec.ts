@@ -23,7 +23,7 @@ import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { expectNothingWritten, writeSnapshot } from '../support/no-writes';
-import { projectorBookkeeping, settled } from '../support/read-side';
+import { settled } from '../support/read-side';
 import { bearer, Publisher, bytes } from '../support/write-api';
 import { MediaLinks } from '../../apps/gateway/src/media/media-links';
 import { testPhoto } from '../../libs/media/src/test-photo';
@@ -63,8 +63,6 @@ const upload = (token: string, bytes: Buffer, filename: string) =>
 
 beforeAll(async () => {
   apps = await startApps(ns.env);
-  // The projector's own first writes land before any test compares Redis keys.
-  await projectorBookkeeping(ns);
   api = new Publisher(apps.command.url, ns);
   const region = await api.region('media');
   storeA = await api.store('MA', region);

@@ -14,7 +14,6 @@ import {
 } from '@lastmeter/contracts';
 import { ConnectRefused, TerminalClient } from '@lastmeter/terminal-client';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
-import { projectorBookkeeping } from '../support/read-side';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
@@ -51,8 +50,6 @@ const sockets: Socket[] = [];
 
 beforeAll(async () => {
   apps = await startApps(ns.env);
-  // The projector's own first writes land before any test compares Redis keys.
-  await projectorBookkeeping(ns);
   api = new Publisher(apps.command.url, ns);
   const region = await api.region('limits');
   storeA = await api.store('LA', region);

@@ -4,7 +4,6 @@ import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
 import { CONSOLE_NAMESPACE, TERMINAL_NAMESPACE, topicNames } from '@lastmeter/contracts';
 import { startApp, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
-import { projectorBookkeeping } from '../support/read-side';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
@@ -88,8 +87,6 @@ async function refusedReason(namespace: string, token: string): Promise<string |
 
 beforeAll(async () => {
   apps = await startApps(ns.env);
-  // The projector's own first writes land before any test compares Redis keys.
-  await projectorBookkeeping(ns);
   // A second command instance that does not trust X-Forwarded-For (TRUST_PROXY off).
   second = await startApp('command', { ...ns.env, TRUST_PROXY: 'false' });
   api = new Publisher(apps.command.url, ns);

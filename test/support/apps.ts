@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { appNodeArgs, freePort } from '@lastmeter/infra';
 import { SUITE_APPS, type DigestedApp } from './app-digest';
 import { eventually } from './eventually';
+import { projectorBookkeeping } from './read-side';
 
 export type AppName = 'command' | 'projector' | 'gateway';
 
@@ -114,10 +115,16 @@ export async function startApp(name: AppName, env: NodeJS.ProcessEnv): Promise<R
   return app;
 }
 
+/**
+ * The three apps, once each serves and the projector has made its own first writes
+ * (heartbeat, intact mark): a suite that compares Redis keys before and after a request
+ * does not find them appearing in between.
+ */
 export async function startApps(env: NodeJS.ProcessEnv): Promise<Record<AppName, RunningApp>> {
   const [command, projector, gateway] = await Promise.all(
     (['command', 'projector', 'gateway'] as const).map((name) => startApp(name, env)),
   );
+  await projectorBookkeeping(env);
   return { command, projector, gateway };
 }
 

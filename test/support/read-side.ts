@@ -54,14 +54,16 @@ export async function metric(app: RunningApp, name: string, labels: Record<strin
  * Waits until the projector has written its own bookkeeping: its heartbeat in
  * `meta:projectors` and its generation's `intact` mark. It writes both by itself within a
  * second or two of its start (or of a topic's creation), whatever the requests do, so a
- * suite that compares Redis keys before and after a request waits for them first.
+ * suite that compares Redis keys before and after a request waits for them first
+ * (`startApps` does, once its projector is up).
  */
-export async function projectorBookkeeping(ns: TestNamespace): Promise<void> {
-  const redis = createRedisClient(ns.env.REDIS_URL!, 'test-projector-meta');
+export async function projectorBookkeeping(env: NodeJS.ProcessEnv): Promise<void> {
+  const prefix = env.REDIS_KEY_PREFIX ?? '';
+  const redis = createRedisClient(env.REDIS_URL!, 'test-projector-meta');
   try {
     await eventually(
       async () => {
-        const keys = new RedisKeys(ns.keyPrefix, await currentGeneration(redis, ns.keyPrefix));
+        const keys = new RedisKeys(prefix, await currentGeneration(redis, prefix));
         expect(await redis.hlen(keys.meta('projectors'))).toBeGreaterThan(0);
         expect(await redis.exists(keys.intact)).toBe(1);
       },
@@ -89,7 +91,7 @@ export async function settled(ns: TestNamespace, projector: RunningApp): Promise
       continue;
     }
     await projectorCaughtUp(projector);
-    await projectorBookkeeping(ns);
+    await projectorBookkeeping(ns.env);
     if ((await snapshot()) === current) return;
   }
 }

@@ -18,7 +18,7 @@ import { requireEnv, testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
 import { readTopic } from '../support/log-reader';
 import { expectNothingWritten, writeSnapshot } from '../support/no-writes';
-import { projectorBookkeeping, settled } from '../support/read-side';
+import { settled } from '../support/read-side';
 import { bearer, Publisher, tokenFor } from '../support/write-api';
 
 /**
@@ -49,8 +49,6 @@ async function events(): Promise<EventEnvelope[]> {
 
 beforeAll(async () => {
   apps = await startApps(ns.env);
-  // The projector's own first writes land before any test compares Redis keys.
-  await projectorBookkeeping(ns);
   api = new Publisher(apps.command.url, ns);
 });
 

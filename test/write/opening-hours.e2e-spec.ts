@@ -1,7 +1,6 @@
 import request from 'supertest';
 import type { OpeningHours, StoreView } from '@lastmeter/contracts';
 import { startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
-import { projectorBookkeeping } from '../support/read-side';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
 import { eventually } from '../support/eventually';
@@ -28,8 +27,6 @@ const WEEK: OpeningHours = {
 
 beforeAll(async () => {
   apps = await startApps(ns.env);
-  // The projector's own first writes land before any test compares Redis keys.
-  await projectorBookkeeping(ns);
   api = new WriteApi(apps.command.url, ns);
   admin = bearer(api.token('hq-admin'));
   regionId = await api.region('hours');

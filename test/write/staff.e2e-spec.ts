@@ -3,7 +3,6 @@ import { topicNames, type CredentialRecord, type ImportSummary, type StaffView }
 import { createKafkaClient, readWholeTopic } from '@lastmeter/kafka';
 import { createRedisClient } from '@lastmeter/redis';
 import { restartOnSamePort, startApps, stopApps, type AppName, type RunningApp } from '../support/apps';
-import { projectorBookkeeping } from '../support/read-side';
 import { cleanupNamespace } from '../support/cleanup';
 import { runCli } from '../support/cli';
 import { testNamespace } from '../support/env';
@@ -28,8 +27,6 @@ let otherStoreId: string;
 
 beforeAll(async () => {
   apps = await startApps(ns.env);
-  // The projector's own first writes land before any test compares Redis keys.
-  await projectorBookkeeping(ns);
   api = new WriteApi(apps.command.url, ns);
   const regionId = await api.region('people');
   storeId = await api.store('st-01', regionId);
