@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { topicNames } from '@lastmeter/contracts';
-import { createKafkaClient } from '@lastmeter/kafka';
+import { createKafkaClient, withTimeout } from '@lastmeter/kafka';
 import { ensureKafkaJars, freePort, lastmeterHome, type InfraStatus } from '@lastmeter/infra';
 import { CLI, pathWith, runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
@@ -72,17 +72,8 @@ function launch(ports: Record<string, number>): Started {
 }
 
 /** Its exit code, once it has exited; fails with what it printed if it has not within `ms`. */
-async function exitOf(started: Started, ms = 60_000): Promise<number | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still running ${ms} ms after Ctrl-C:\n${started.output()}`)), ms);
-  });
-  try {
-    return await Promise.race([started.exited, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const exitOf = (started: Started, ms = 60_000) =>
+  withTimeout(started.exited, ms, () => `still running ${ms} ms after Ctrl-C:\n${started.output()}`);
 
 async function start(ports: Record<string, number>): Promise<Started> {
   const started = launch(ports);
