@@ -32,7 +32,7 @@ const FIRST_PROBE_MS = 200;
 export class ConnectionWatch {
   private open = 0;
   /** Set when the last open connection ended; cleared by the next one made. */
-  private lostAt?: number;
+  private lost = false;
   private probe?: NodeJS.Timeout;
 
   readonly socketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
@@ -50,7 +50,7 @@ export class ConnectionWatch {
       if (!counted) return;
       this.open--;
       if (this.open > 0) return;
-      this.lostAt = Date.now();
+      this.lost = true;
       this.tryAgain(host, port, FIRST_PROBE_MS);
     });
     return socket;
@@ -61,7 +61,7 @@ export class ConnectionWatch {
    * by the watch's own tries): the brokers went away. True before the first connection.
    */
   reachable(): boolean {
-    return this.lostAt === undefined;
+    return !this.lost;
   }
 
   /** Stops trying a lost broker (the client is closed for good). */
@@ -71,7 +71,7 @@ export class ConnectionWatch {
   }
 
   private connected(): void {
-    this.lostAt = undefined;
+    this.lost = false;
     this.close();
   }
 
@@ -87,7 +87,7 @@ export class ConnectionWatch {
       });
       socket.once('error', () => {
         socket.destroy();
-        if (this.lostAt !== undefined && this.open === 0) this.tryAgain(host, port, PROBE_EVERY_MS);
+        if (this.lost && this.open === 0) this.tryAgain(host, port, PROBE_EVERY_MS);
       });
     }, delayMs).unref();
   }
