@@ -54,14 +54,18 @@ describe('CommandBus', () => {
     /** Whether the in-request decider takes the next command (it replies as the real one does). */
     let here: boolean;
     let taken: string[];
+    /** Whether each command taken came with a commandId made for its request. */
+    let minted: Array<boolean | undefined>;
 
     beforeEach(() => {
       here = true;
       taken = [];
+      minted = [];
       bus = new CommandBus(log, replies, new FakeClock(), undefined, {
-        decideInRequest: async (command) => {
+        decideInRequest: async (command, options) => {
           if (!here) return false;
           taken.push(command.commandId);
+          minted.push(options?.minted);
           await replies.send(command.replyTo, command.requestId, {
             ok: true,
             status: 201,
@@ -77,6 +81,13 @@ describe('CommandBus', () => {
       expect(outcome.body.eventIds).toEqual(['e-here']);
       expect(taken).toHaveLength(1);
       expect(log.appended).toHaveLength(0);
+    });
+
+    it('says which commandIds it made for their request: those without an Idempotency-Key', async () => {
+      await bus.dispatch({ command: DRAFT, actor: EDITOR });
+      await bus.dispatch({ command: DRAFT, actor: EDITOR, idempotencyKey: 'key-1' });
+      expect(taken[1]).toBe(`${EDITOR.id}:key-1`);
+      expect(minted).toEqual([true, false]);
     });
 
     it('appends to the log what it does not decide, and answers from its decider', async () => {

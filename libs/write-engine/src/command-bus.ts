@@ -163,7 +163,7 @@ export class CommandBus implements OnApplicationShutdown {
       this.metrics.command(request.command.type, outcome, (performance.now() - started) / 1000);
     const reply = this.replies.expect(requestId, REPLY_TIMEOUT_MS);
     try {
-      await this.intake(envelope);
+      await this.intake(envelope, mintsCommandId(request));
     } catch (error) {
       reply.cancel();
       if (error instanceof GroupCommitFull) {
@@ -200,8 +200,8 @@ export class CommandBus implements OnApplicationShutdown {
    * outcome then comes through the reply channel at once); otherwise, or if that fails or
    * waits too long for the partition's writer, appended to the log for its decider.
    */
-  private async intake(envelope: CommandEnvelope): Promise<void> {
-    if (this.decider && (await this.decider.decideInRequest(envelope, traceHeaders()))) {
+  private async intake(envelope: CommandEnvelope, minted: boolean): Promise<void> {
+    if (this.decider && (await this.decider.decideInRequest(envelope, { trace: traceHeaders(), minted }))) {
       this.metrics.commandTaken('request');
       return;
     }
@@ -283,7 +283,7 @@ export class CommandBus implements OnApplicationShutdown {
 
   /** The CommandEnvelope of a request, with this instance's reply channel. */
   private envelopeOf(request: Dispatch): CommandEnvelope {
-    const commandId = request.idempotencyKey ? `${request.actor.id}:${request.idempotencyKey}` : randomUUID();
+    const commandId = mintsCommandId(request) ? randomUUID() : `${request.actor.id}:${request.idempotencyKey}`;
     const aggregateId = this.aggregateIdOf(request, commandId);
     const requestId = randomUUID();
     return {
@@ -321,4 +321,12 @@ export class CommandBus implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.log.close();
   }
+}
+
+/**
+ * Whether a request's commandId is made for it (a random one: it has no Idempotency-Key),
+ * so that no earlier decision can know it.
+ */
+function mintsCommandId(request: Dispatch): boolean {
+  return !request.idempotencyKey;
 }

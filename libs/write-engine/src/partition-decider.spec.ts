@@ -7,6 +7,7 @@ import { FeedLedger } from './feed-ledger';
 import { FeedSequencer } from './feed-sequencer';
 import { PartitionDecider } from './partition-decider';
 import { ACKNOWLEDGED_WRITES, type ReplySender } from './ports';
+import { MemorySnapshotStore } from './snapshot-store';
 import {
   ADMIN,
   EDITOR,
@@ -336,7 +337,7 @@ describe('PartitionDecider', () => {
       const running = decide([publish(ids[0]!)], 1);
       await new Promise((resolve) => setImmediate(resolve));
       const late = draft(ids[1]!);
-      await expect(decider.decideInRequest(late, undefined, 20)).resolves.toBe(false);
+      await expect(decider.decideInRequest(late, { waitMs: 20 })).resolves.toBe(false);
       release();
       await running;
       await new Promise((resolve) => setImmediate(resolve));
@@ -395,6 +396,31 @@ describe('PartitionDecider', () => {
       const reads = history.catchUps.length;
       await decide([draft(ids[2]!)], 2);
       expect(history.catchUps).toHaveLength(reads);
+    });
+
+    it('looks a command record up in the snapshot store only for a commandId the request did not make', async () => {
+      const snapshots = new MemorySnapshotStore();
+      store = new AggregateStore({ snapshots });
+      decider = new PartitionDecider(
+        store,
+        credentials,
+        history,
+        { send: async (channel, requestId, outcome) => void replies.push({ channel, requestId, outcome }) },
+        writers,
+        new FakeClock(),
+        new FeedSequencer(store, new FeedLedger(), writers, history),
+      );
+      decider.commandPartitions = PARTITIONS;
+      await decide([draft(ids[0]!)], 10);
+      const lookups = jest.spyOn(snapshots, 'loadRecords');
+
+      await expect(decider.decideInRequest(draft(ids[1]!), { minted: true })).resolves.toBe(true);
+      expect(lookups).not.toHaveBeenCalled();
+
+      // With an Idempotency-Key: an earlier request's record may be in the snapshot store only.
+      const first = draft(ids[2]!, { commandId: 'editor-1:key-7', commandHash: 'h7' });
+      await expect(decider.decideInRequest(first)).resolves.toBe(true);
+      expect(lookups).toHaveBeenCalledWith(['editor-1:key-7']);
     });
 
     it('answers a command decided in its request again, from the log, with its first outcome', async () => {

@@ -37,7 +37,7 @@ import { CredentialStore } from './credential-store';
 import { EventTail } from './event-tail';
 import { COMMUNICATION_FEED_CHANGES, FeedSequencer } from './feed-sequencer';
 import { PartitionWriters } from './partition-writers';
-import { ACKNOWLEDGED_WRITES } from './ports';
+import { ACKNOWLEDGED_WRITES, type InRequestOptions } from './ports';
 import type {
   Clock,
   EventHistory,
@@ -72,6 +72,8 @@ interface DecidableCommand {
   command: CommandEnvelope;
   offset?: string;
   trace?: TraceCarrier;
+  /** Its commandId was made for its request (InRequestOptions.minted): no earlier decision knows it. */
+  minted?: boolean;
 }
 
 /** A command taken in its request, waiting for its partition's writer. */
@@ -163,7 +165,10 @@ export class PartitionDecider implements SystemDecider {
    * the partition's decider takes it (and knows it by its commandId if it was decided
    * after all).
    */
-  async decideInRequest(command: CommandEnvelope, trace?: TraceCarrier, waitMs = IN_REQUEST_WAIT_MS): Promise<boolean> {
+  async decideInRequest(
+    command: CommandEnvelope,
+    { trace, minted, waitMs = IN_REQUEST_WAIT_MS }: InRequestOptions = {},
+  ): Promise<boolean> {
     if (this.commandPartitions === undefined) return false;
     const partition = keyPartition(command.aggregateId, this.commandPartitions);
     const writer = this.writers.openedWriter(partition);
@@ -177,7 +182,7 @@ export class PartitionDecider implements SystemDecider {
         this.waiting.set(writer, (queue = []));
         void writer.serialize(() => this.decideWaiting(writer, partition));
       }
-      const waiting: WaitingCommand = { command, trace, resolve };
+      const waiting: WaitingCommand = { command, trace, minted, resolve };
       // Not taken by then: through the log instead (the request answers in time).
       waiting.timer = setTimeout(() => {
         const index = queue.indexOf(waiting);
@@ -254,10 +259,9 @@ export class PartitionDecider implements SystemDecider {
     const keys = commands.map(({ command }) => [command.aggregateType, command.aggregateId] as const);
     const release = this.store.pin(keys);
     try {
-      await Promise.all([
-        this.store.load(keys),
-        this.store.loadRecords(commands.map(({ command }) => command.commandId)),
-      ]);
+      // A commandId made for its request has no record anywhere: no Redis round trip for it.
+      const known = commands.filter(({ minted }) => !minted).map(({ command }) => command.commandId);
+      await Promise.all([this.store.load(keys), this.store.loadRecords(known)]);
       return await this.decideLoaded(writer, partition, commands, stillOwned);
     } catch (error) {
       this.inDoubt.add(writer);

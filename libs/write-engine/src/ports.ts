@@ -26,7 +26,19 @@ export interface CommandLog {
  * (PartitionDecider.decideInRequest); false: the command bus appends it to the log.
  */
 export interface InRequestDecider {
-  decideInRequest(command: CommandEnvelope, trace?: Record<string, string>): Promise<boolean>;
+  decideInRequest(command: CommandEnvelope, options?: InRequestOptions): Promise<boolean>;
+}
+
+export interface InRequestOptions {
+  /** The request's trace context (`traceparent`), which the decision continues. */
+  trace?: Record<string, string>;
+  /**
+   * The command bus made the commandId for this request (no Idempotency-Key): no earlier
+   * decision can know it, so its command record is not looked up in the snapshot store.
+   */
+  minted?: boolean;
+  /** How long it may wait for the partition's writer before it goes through the log (ms). */
+  waitMs?: number;
 }
 
 /** Publish/subscribe that replies travel on (Redis pub/sub in production). */
