@@ -23,6 +23,8 @@ class Instance {
   readonly notices: FeedChunk[][] = [];
   /** The trace contexts each notice carried. */
   readonly noticeTraces: string[][] = [];
+  /** How many notices were sent when the last `decide`'s append resolved. */
+  noticedAtCommit?: number;
   /** The feed partition whose chunks the notifier says it does not carry. */
   uncarried?: number;
   /** Every event the log holds, to replay into a restarted instance. */
@@ -108,8 +110,9 @@ class Instance {
     return writer.serialize(() =>
       this.sequencer.withinDecision(
         changed,
-        async (feed, member) => {
-          await writer.append({ events, commandOffset: '1', feed, member });
+        async (feed, member, committed) => {
+          await writer.append({ events, commandOffset: '1', feed, member, committed });
+          this.noticedAtCommit = this.notices.length;
           for (const event of events) {
             this.log.push({ event, partition });
             this.store.apply(event, partition);
@@ -452,6 +455,8 @@ describe('FeedSequencer', () => {
       a.notices.length = 0;
       const carried = await a.decide([{ type: 'communication.published', id: 'c1', data: { revision: 1 } }]);
       expect(a.notices).toEqual([carried.feed]);
+      // Sent by the commit itself, before the decision applies its events and the ledger.
+      expect(a.noticedAtCommit).toBe(1);
 
       // A decision whose transaction failed: nothing is announced.
       deciding.failure = new Error('commit answer lost');

@@ -285,8 +285,9 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
         const feed: FeedChunk[] = [{ partition, entries: entries.map(envelopeOf) }];
         const feedTrace = traceHeaders();
         const notice = this.notice(feed, feedTrace);
-        await writer.append({ feed, feedTrace });
+        await writer.append({ feed, feedTrace, committed: notice });
         for (const entry of entries) this.ledger.apply(entry);
+        // Sent when the transaction committed (the writer calls it), else now.
         notice();
         entries = [];
       };
@@ -346,7 +347,7 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
    */
   async withinDecision<T>(
     changed: VersionedCommunication[],
-    commit: (feed: FeedChunk[], member?: GroupMember) => Promise<T>,
+    commit: (feed: FeedChunk[], member?: GroupMember, committed?: () => void) => Promise<T>,
     trace?: Record<string, string>,
   ): Promise<T> {
     // The member and the partitions it owns, read together (a rebalance changes both).
@@ -388,12 +389,13 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
       const notice = this.notice(chunks, trace ?? traceHeaders());
       let result: T;
       try {
-        result = await commit(chunks, member);
+        result = await commit(chunks, member, notice);
       } catch (error) {
         for (const chunk of chunks) this.markUnsure(chunk.partition);
         throw error;
       }
       for (const entry of planned) this.ledger.apply(entry);
+      // Sent when the transaction committed (the writer calls it), else now.
       notice();
       // Every owned partition planned: `commit` applied the decision, which marked the
       // communications for a pass that would now find nothing to do.
@@ -415,7 +417,12 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
     if (!this.notifier) return () => undefined;
     const { carried, send } = this.notifier.prepare(chunks, trace.traceparent ? [trace.traceparent] : []);
     if (carried.every(Boolean)) for (const chunk of chunks) chunk.noticed = true;
-    return send;
+    let sent = false;
+    return () => {
+      if (sent) return;
+      sent = true;
+      send();
+    };
   }
 
   /** Runs `work` holding the serialize turn of every writer, in the order given. */

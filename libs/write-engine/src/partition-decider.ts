@@ -323,7 +323,7 @@ export class PartitionDecider implements SystemDecider {
     // entries in the same transaction, for the feed partitions this instance owns.
     await this.feed.withinDecision(
       this.changedCommunications(view, events, partition),
-      async (feed, member) => {
+      async (feed, member, committed) => {
         // Consumed commands commit their offset; commands taken in their request commit the
         // position only as the fence of their feed entries in partitions other owners may
         // take (KIP-447, with the member). Without feed entries the writer's transactional
@@ -338,7 +338,7 @@ export class PartitionDecider implements SystemDecider {
               events,
               ...(offset !== undefined ? { commandOffset: offset.toString() } : {}),
               credentials,
-              ...(feed.length > 0 ? { feed, feedTrace, member } : {}),
+              ...(feed.length > 0 ? { feed, feedTrace, member, committed } : {}),
             });
         } finally {
           for (const span of spans) span.end();

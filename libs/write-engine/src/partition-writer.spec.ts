@@ -202,6 +202,21 @@ describe('PartitionWriter', () => {
     expect(producer.transactions.map((txn) => txn.state)).toEqual(['aborted', 'aborted', 'committed']);
   });
 
+  it('calls `committed` once the transaction committed, before the append resolves, and never for one that failed', async () => {
+    const { producer, writer } = writerOn();
+    const seen: string[] = [];
+    const committed = () => seen.push(producer.transactions.map((txn) => txn.state).join(','));
+    // Run again after CONCURRENT_TRANSACTIONS: called once, for the committed run.
+    producer.failures.push(new Error('wrapped', { cause: { type: 'CONCURRENT_TRANSACTIONS' } }));
+    await writer.append({ events: [drafted], commandOffset: '1', committed });
+    expect(seen).toEqual(['aborted,committed']);
+    producer.failures.push(new Error('Broker not connected'));
+    await expect(writer.append({ events: [drafted], commandOffset: '2', committed })).rejects.toThrow(
+      'Broker not connected',
+    );
+    expect(seen).toEqual(['aborted,committed']);
+  });
+
   it('runs queued work one at a time, in order, also after a failure', async () => {
     const { writer } = writerOn();
     const order: string[] = [];

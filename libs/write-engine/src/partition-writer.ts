@@ -138,6 +138,7 @@ export class PartitionWriter implements TransactionalWriter {
     credentials = [],
     feedTrace,
     member,
+    committed,
   }: AppendBatch) {
     const started = performance.now();
     const txn = await this.producer.transaction();
@@ -199,12 +200,13 @@ export class PartitionWriter implements TransactionalWriter {
         });
       }
       await txn.commit();
-      const contents = events.length === 0 && commandOffset === undefined ? 'feed' : 'decision';
-      this.metrics.transactionCommitted(contents, (performance.now() - started) / 1000);
     } catch (error) {
       await txn.abort().catch(() => undefined);
       throw error;
     }
+    committed?.();
+    const contents = events.length === 0 && commandOffset === undefined ? 'feed' : 'decision';
+    this.metrics.transactionCommitted(contents, (performance.now() - started) / 1000);
   }
 
   async close(): Promise<void> {

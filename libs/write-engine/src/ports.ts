@@ -169,6 +169,11 @@ export interface AppendBatch {
   feedTrace?: Record<string, string>;
   /** The decider group member the command offset is committed as (with `commandOffset`). */
   member?: GroupMember;
+  /**
+   * Called once the transaction committed, before `append` resolves: the feed notice on
+   * commit goes out from here, ahead of the bookkeeping that follows the append.
+   */
+  committed?: () => void;
 }
 
 /** The single, fenced writer of one partition (PartitionWriter). */

@@ -159,6 +159,7 @@ export class FakeWriter implements TransactionalWriter {
     const lost = this.lostAnswer;
     this.lostAnswer = undefined;
     if (lost) throw lost;
+    batch.committed?.();
   }
 
   /**
