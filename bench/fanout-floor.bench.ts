@@ -20,7 +20,7 @@ const ROUNDS = sized({ full: 50, quick: 20, tiny: 5 });
 export async function openBareFanout(
   kind: 'socketio' | 'ws',
   n: number,
-): Promise<{ round(): Promise<number>; close(): Promise<void> }> {
+): Promise<{ round(): Promise<number>; firstOfLastRound(): number; close(): Promise<void> }> {
   const server = await BareServer.start(kind);
   const fleet = Fleet.for(n);
   const close = async () => {
@@ -38,14 +38,18 @@ export async function openBareFanout(
     throw error;
   }
   let seq = 0;
+  let first = NaN;
   return {
     async round() {
       const key = String(seq);
       const t0 = process.hrtime.bigint();
       server.broadcast(seq++);
       const delivered = await awaitDelivery(fleet, [key], n);
+      first = msSince(t0, delivered.get(key)!.first);
       return msSince(t0, delivered.get(key)!.last);
     },
+    /** The last round's broadcast → first client, ms. */
+    firstOfLastRound: () => first,
     close,
   };
 }

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { compilerCpuMs, warmBroker } from './broker-warmth';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
+import { compilerCpuMs, COMPILERS_NICE, quietCompilers, warmBroker } from './broker-warmth';
 
 describe('compilerCpuMs', () => {
   it('is undefined without a pid, or for a process that is gone', () => {
@@ -47,5 +49,48 @@ describe('warmBroker', () => {
     const warmth = await warmBroker(process.pid, ids, async (id) => void sent.push(id), { block: 3 });
     expect(warmth).toEqual({ publishes: 6, lastBlockMsPerPublish: 0, settled: true });
     expect(sent).toHaveLength(6);
+  });
+});
+
+describe('quietCompilers', () => {
+  /** The nice value of each of the JVM's C1/C2 compiler threads. */
+  const compilerNices = (pid: number) =>
+    readdirSync(`/proc/${pid}/task`)
+      .filter((tid) => /^C[12] Compiler/.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8')))
+      .map((tid) => getPriority(Number(tid)));
+
+  it("runs a JVM's compiler threads at the lowest priority, its other threads as they were, until stopped", async () => {
+    const jvm = spawn('jshell', ['-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    try {
+      jvm.stdin.write('Thread.sleep(60_000);\n');
+      let before: number[] = [];
+      for (let i = 0; i < 100 && before.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        before = compilerNices(jvm.pid!);
+      }
+      expect(before.length).toBeGreaterThan(0);
+      expect(before.every((nice) => nice === 0)).toBe(true);
+      // Off: nothing changes.
+      process.env.BENCH_QUIET_COMPILERS = '0';
+      try {
+        quietCompilers(jvm.pid);
+      } finally {
+        delete process.env.BENCH_QUIET_COMPILERS;
+      }
+      expect(compilerNices(jvm.pid!)).toEqual(before);
+      const stop = quietCompilers(jvm.pid);
+      expect(compilerNices(jvm.pid!).every((nice) => nice === COMPILERS_NICE)).toBe(true);
+      expect(getPriority(jvm.pid!)).toBe(0);
+      stop();
+      // Back (raising a priority again takes root, as CI runs).
+      const after = process.getuid?.() === 0 ? 0 : COMPILERS_NICE;
+      expect(compilerNices(jvm.pid!).every((nice) => nice === after)).toBe(true);
+    } finally {
+      jvm.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('does nothing without a pid (an external broker)', () => {
+    expect(() => quietCompilers(undefined)()).not.toThrow();
   });
 });

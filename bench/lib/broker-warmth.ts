@@ -13,14 +13,18 @@
  * started it). An external broker (KAFKA_BROKERS without it) cannot be read: then the
  * warm-up publishes its whole budget.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { forEachConcurrently } from './concurrently';
 import { threadTimes } from './proc-stats';
 
+/** The kernel keeps 15 characters of a thread's name: "C2 CompilerThre". */
+const COMPILER_THREAD = /^C[12] Compiler/;
+
 /** CPU time (ms) of the process's JIT compiler threads since they started; undefined if unreadable. */
 export function compilerCpuMs(pid: number | undefined): number | undefined {
-  // The kernel keeps 15 characters of a thread's name: "C2 CompilerThre".
   return (pid === undefined ? undefined : threadTimes(pid, true))
-    ?.filter(({ name }) => /^C[12] Compiler/.test(name!))
+    ?.filter(({ name }) => COMPILER_THREAD.test(name!))
     .reduce((ms, { runNs }) => ms + runNs / 1e6, 0);
 }
 
@@ -61,4 +65,58 @@ export async function warmBroker(
     if (quietBlocks === 2) return { publishes, lastBlockMsPerPublish, settled: true };
   }
   return { publishes, lastBlockMsPerPublish, settled: false };
+}
+
+/** Nice value given to the broker's compiler threads by `quietCompilers`: the lowest priority. */
+export const COMPILERS_NICE = 19;
+
+/**
+ * Runs the broker's JIT compiler threads at the lowest CPU priority (nice 19) until the
+ * returned function is called: what they still compile then runs in the gaps between
+ * rounds, not in the middle of a measured publish. Even after the warm-up they took 6–12
+ * ms of CPU per `end-to-end` round (its "compilers' CPU per round" rows, 2026-12-05 and
+ * 06), in the same moments as the round, on the same two cores; a production broker is
+ * warm and has cores of its own. Nothing else of the broker changes (its request
+ * threads keep their priority), and they still compile: the rows report what they
+ * spent. The JVM starts and ends compiler threads as the work needs them, so they are
+ * looked for every 500 ms. The returned function gives them their priority back (the
+ * broker of `npm run bench` serves the later scenarios too). Off with
+ * BENCH_QUIET_COMPILERS=0; a no-op without a pid (an external broker).
+ */
+export function quietCompilers(pid: number | undefined, nice = COMPILERS_NICE): () => void {
+  if (pid === undefined || process.env.BENCH_QUIET_COMPILERS === '0') return () => undefined;
+  /** Each thread reniced, with the nice value it had. */
+  const done = new Map<number, number>();
+  const renice = () => {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return;
+    }
+    for (const tid of tids.map(Number)) {
+      if (done.has(tid)) continue;
+      try {
+        if (!COMPILER_THREAD.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8'))) continue;
+        const was = getPriority(tid);
+        // On Linux, setpriority with a thread id sets that thread's nice value alone.
+        setPriority(tid, nice);
+        done.set(tid, was);
+      } catch {
+        // the thread ended in between
+      }
+    }
+  };
+  renice();
+  const timer = setInterval(renice, 500);
+  return () => {
+    clearInterval(timer);
+    for (const [tid, was] of done) {
+      try {
+        setPriority(tid, was);
+      } catch {
+        // ended meanwhile
+      }
+    }
+  };
 }

@@ -268,7 +268,7 @@ function write(stack: Stack, method: string, path: string, role: ActorRole): Pro
 
 /**
  * Publishes `ids` one at a time, each once the previous one reached all `n` terminals of
- * `fleet` (plus a 100 ms pause): publish → last terminal and publish → HTTP answer, in
+ * `fleet` (plus a 100 ms pause): publish → last terminal, → first terminal and → HTTP answer, in
  * ms, without the first `warmUp` publishes. With `pairedWith`, that measurement runs
  * before each publish (then a 50 ms pause), and its results are `paired`: a floor taken
  * in the same moments as the publishes it is compared with.
@@ -281,8 +281,9 @@ export async function publishRounds(
   warmUp = 3,
   pairedWith?: () => Promise<number>,
   hooks: RoundHooks = {},
-): Promise<{ latencies: number[]; accepted: number[]; paired: number[] }> {
+): Promise<{ latencies: number[]; firsts: number[]; accepted: number[]; paired: number[] }> {
   const latencies: number[] = [];
+  const firsts: number[] = [];
   const accepted: number[] = [];
   const paired: number[] = [];
   for (const [round, id] of ids.entries()) {
@@ -302,11 +303,12 @@ export async function publishRounds(
     hooks.afterDelivery?.(round);
     if (round >= warmUp) {
       latencies.push(msSince(t0, delivered.get(id)!.last));
+      firsts.push(msSince(t0, delivered.get(id)!.first));
       accepted.push(msSince(t0, t1));
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { latencies, accepted, paired };
+  return { latencies, firsts, accepted, paired };
 }
 
 /** Called by `publishRounds` around each round's parts (a probe reads counters there). */
