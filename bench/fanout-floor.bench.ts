@@ -20,7 +20,7 @@ const ROUNDS = sized({ full: 50, quick: 20, tiny: 5 });
 export async function openBareFanout(
   kind: 'socketio' | 'ws',
   n: number,
-): Promise<{ round(): Promise<number>; firstOfLastRound(): number; close(): Promise<void> }> {
+): Promise<{ round(): Promise<{ first: number; last: number }>; close(): Promise<void> }> {
   const server = await BareServer.start(kind);
   const fleet = Fleet.for(n);
   const close = async () => {
@@ -38,18 +38,15 @@ export async function openBareFanout(
     throw error;
   }
   let seq = 0;
-  let first = NaN;
   return {
+    /** One broadcast: ms until the first client and until the last had it. */
     async round() {
       const key = String(seq);
       const t0 = process.hrtime.bigint();
       server.broadcast(seq++);
-      const delivered = await awaitDelivery(fleet, [key], n);
-      first = msSince(t0, delivered.get(key)!.first);
-      return msSince(t0, delivered.get(key)!.last);
+      const { first, last } = (await awaitDelivery(fleet, [key], n)).get(key)!;
+      return { first: msSince(t0, first), last: msSince(t0, last) };
     },
-    /** The last round's broadcast → first client, ms. */
-    firstOfLastRound: () => first,
     close,
   };
 }
@@ -60,7 +57,7 @@ export async function bareFanout(kind: 'socketio' | 'ws', n: number, rounds = RO
   try {
     const latencies: number[] = [];
     for (let round = -3; round < rounds; round++) {
-      const ms = await bare.round();
+      const { last: ms } = await bare.round();
       if (round >= 0) latencies.push(ms);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -13,7 +13,6 @@
  * started it). An external broker (KAFKA_BROKERS without it) cannot be read: then the
  * warm-up publishes its whole budget.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { forEachConcurrently } from './concurrently';
 import { threadTimes } from './proc-stats';
@@ -21,11 +20,13 @@ import { threadTimes } from './proc-stats';
 /** The kernel keeps 15 characters of a thread's name: "C2 CompilerThre". */
 const COMPILER_THREAD = /^C[12] Compiler/;
 
+/** The process's JIT compiler threads; undefined if unreadable. */
+const compilerThreads = (pid: number | undefined) =>
+  (pid === undefined ? undefined : threadTimes(pid, true))?.filter(({ name }) => COMPILER_THREAD.test(name!));
+
 /** CPU time (ms) of the process's JIT compiler threads since they started; undefined if unreadable. */
 export function compilerCpuMs(pid: number | undefined): number | undefined {
-  return (pid === undefined ? undefined : threadTimes(pid, true))
-    ?.filter(({ name }) => COMPILER_THREAD.test(name!))
-    .reduce((ms, { runNs }) => ms + runNs / 1e6, 0);
+  return compilerThreads(pid)?.reduce((ms, { runNs }) => ms + runNs / 1e6, 0);
 }
 
 export interface Warmth {
@@ -88,16 +89,9 @@ export function quietCompilers(pid: number | undefined, nice = COMPILERS_NICE): 
   /** Each thread reniced, with the nice value it had. */
   const done = new Map<number, number>();
   const renice = () => {
-    let tids: string[];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      return;
-    }
-    for (const tid of tids.map(Number)) {
+    for (const { tid } of compilerThreads(pid) ?? []) {
       if (done.has(tid)) continue;
       try {
-        if (!COMPILER_THREAD.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8'))) continue;
         const was = getPriority(tid);
         // On Linux, setpriority with a thread id sets that thread's nice value alone.
         setPriority(tid, nice);

@@ -45,26 +45,26 @@ export function sampleProcess(pid: number) {
 }
 
 /**
- * Each thread's time on a CPU and waiting for one (ns, /proc/<pid>/task/<tid>/schedstat),
+ * Each thread's id, time on a CPU and waiting for one (ns, /proc/<pid>/task/<tid>/schedstat),
  * with its name (`comm`, 15 characters at most) when `names`; undefined once the
  * process is gone. Threads that end while they are read are left out.
  */
 export function threadTimes(
   pid: number | string,
   names = false,
-): Array<{ name?: string; runNs: number; waitNs: number }> | undefined {
+): Array<{ tid: number; name?: string; runNs: number; waitNs: number }> | undefined {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return undefined;
   }
-  const threads: Array<{ name?: string; runNs: number; waitNs: number }> = [];
+  const threads: Array<{ tid: number; name?: string; runNs: number; waitNs: number }> = [];
   for (const tid of tids) {
     try {
       const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
       const name = names ? readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() : undefined;
-      threads.push({ name, runNs: runNs!, waitNs: waitNs! });
+      threads.push({ tid: Number(tid), name, runNs: runNs!, waitNs: waitNs! });
     } catch {
       // the thread ended in between
     }

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       drafts,
       terminals,
       WARMUP,
-      () => bare.round(),
+      async () => (await bare.round()).last,
       {
         beforePublish: (round) => {
           const on = round % 2 === 0;

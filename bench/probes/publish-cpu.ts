@@ -137,7 +137,8 @@ async function main(): Promise<void> {
     const paused = process.env.PROBE_STOP ? stack.processes[process.env.PROBE_STOP as 'projector'] : undefined;
     let requestsBefore = new Map<string, number>();
     let before: Sched = new Map();
-    const { latencies, paired } = await publishRounds(stack, fleet, drafts, terminals, WARMUP, () => bare.round(), {
+    const bareRound = async () => (await bare.round()).last;
+    const { latencies, paired } = await publishRounds(stack, fleet, drafts, terminals, WARMUP, bareRound, {
       beforePaired: async (round) => {
         if (round === WARMUP) {
           requestsBefore = await kafkaRequests(stack.urls);
