@@ -1,24 +1,38 @@
 /**
- * Probe (not a scenario): the serial chain of one publish with no terminal connected, on
- * a warm broker: where the ~12 ms between the command service taking the request and
- * sending its answer go. It needs a diagnostic build: `git apply
- * bench/probes/publish-chain.patch && npm run build` makes every app log each Kafka
+ * Probe (not a scenario): the serial chain of one publish on a warm broker: where the
+ * ~12 ms between the command service taking the request and sending its answer go, and
+ * (with terminals) on to the first and last terminal. It needs a diagnostic build: `git
+ * apply bench/probes/publish-chain.patch && npm run build` makes every app log each Kafka
  * request (created, sent, duration) and a few marks of the command service's path
- * (request, body parsed, guard, dispatch, fetched by the decider, transaction returned,
- * events applied, notice sent, reply) to LASTMETER_KAFKA_REQUEST_LOG.<pid>; `git apply
- * -R` takes it out again. `node dist/bench/probes/publish-chain.js [rounds] [warm-up]`
- * prints, per process, client and request or mark, when in the publish it came (ms after
- * the probe sent the request, mean over the rounds) and how long the request took.
- * Kafka's `createdAt` is Date.now(), ms resolution: about 0.5 ms early on average against
- * the marks. The probe's clock and the apps' differ by a fixed unknown offset, so compare
- * times within one process.
+ * (request, body parsed, guard, dispatch, transaction returned, notice sent, reply) and
+ * of the gateway's (notice received, each store's pump, its emit) to
+ * LASTMETER_KAFKA_REQUEST_LOG.<pid>; `git apply -R` takes it out again.
+ * `node dist/bench/probes/publish-chain.js [rounds] [warm-up]` prints, per process,
+ * client and request or mark, when in the publish it came (ms after the probe sent the
+ * request, mean over the rounds) and how long the request took. PROBE_TERMINALS=N
+ * connects N terminals to the stores first and prints the first and last terminal's p50.
+ * Marks are on CLOCK_MONOTONIC (process.hrtime, the same in every process of the box),
+ * so marks of different processes compare; each costs a synchronous file append (~50 µs),
+ * which the gateway's per-store marks add up. Kafka's `createdAt` is Date.now(), ms
+ * resolution: about 0.5 ms early on average against the probe's wall clock; compare
+ * requests within one process.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { warmBroker } from '../lib/broker-warmth';
-import { draftNotices, publish, setUpStores, startStack, untilQuiet } from '../lib/stack';
+import { draftNotices, publish, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
+import { awaitDelivery, Fleet } from '../lib/fleet';
 import { benchInfra, runMain } from '../support';
 
 const DIR = '/tmp/kreq';
+
+/** One publish: wall clock (t0, t1: its HTTP answer) and CLOCK_MONOTONIC (h0) at its send, its terminals' first and last, ms after it. */
+interface Span {
+  t0: number;
+  t1: number;
+  h0: number;
+  first?: number;
+  last?: number;
+}
 const now = () => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
@@ -28,8 +42,11 @@ async function main(): Promise<void> {
   mkdirSync(DIR, { recursive: true });
   const infra = await benchInfra();
   const stack = await startStack(infra, undefined, { LASTMETER_KAFKA_REQUEST_LOG: `${DIR}/req` });
+  const terminals = Number(process.env.PROBE_TERMINALS ?? 0);
+  const fleet = terminals > 0 ? Fleet.for(terminals) : undefined;
   try {
-    await setUpStores(stack, 10);
+    const stores = await setUpStores(stack, 10);
+    if (fleet) await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, terminals));
     const drafts = await draftNotices(stack, rounds + warm);
     const warmth = await warmBroker(
       infra.kafkaPid,
@@ -38,11 +55,19 @@ async function main(): Promise<void> {
     );
     console.error('warmed', JSON.stringify(warmth));
     await untilQuiet(stack);
-    const spans: Array<{ t0: number; t1: number }> = [];
+    const spans: Span[] = [];
+    const hr = () => Number(process.hrtime.bigint()) / 1e6;
     for (const id of drafts.slice(warm)) {
       const t0 = now();
+      const h0 = hr();
       await publish(stack, id);
-      spans.push({ t0, t1: now() });
+      const span: Span = { t0, t1: now(), h0 };
+      spans.push(span);
+      if (fleet) {
+        const got = (await awaitDelivery(fleet, [id], terminals)).get(id)!;
+        span.first = Number(got.first) / 1e6 - h0;
+        span.last = Number(got.last) / 1e6 - h0;
+      }
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
     const logs = readdirSync(DIR).map((f) => ({
@@ -64,13 +89,15 @@ async function main(): Promise<void> {
     }));
     const table = new Map<string, { n: number; at: number; duration: number; pending: number }>();
     for (const { pid, lines } of logs) {
-      for (const { t0, t1 } of spans) {
+      for (const { t0, t1, h0 } of spans) {
         for (const r of lines) {
-          if (r.createdAt < t0 - 1 || r.createdAt > t1 + 1) continue;
+          const mark = r.api.startsWith('mark:');
+          const base = mark ? h0 : t0;
+          if (r.createdAt < base - 1 || r.createdAt > base + (t1 - t0) + 30) continue;
           const key = `${pid} ${r.clientId} ${r.api}`;
           const row = table.get(key) ?? { n: 0, at: 0, duration: 0, pending: 0 };
           row.n++;
-          row.at += r.createdAt - t0;
+          row.at += r.createdAt - base;
           row.duration += r.duration;
           row.pending += r.pending;
           table.set(key, row);
@@ -81,6 +108,12 @@ async function main(): Promise<void> {
     console.log(
       `HTTP answer p50 ${http[Math.floor(http.length / 2)]!.toFixed(2)} ms, mean ${(http.reduce((a, b) => a + b, 0) / http.length).toFixed(2)}`,
     );
+    if (fleet) {
+      const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      console.log(
+        `terminals: first p50 ${med(spans.map((s) => s.first!)).toFixed(2)} ms, last p50 ${med(spans.map((s) => s.last!)).toFixed(2)} ms`,
+      );
+    }
     const rows = [...table.entries()].sort((a, b) => a[1].at / a[1].n - b[1].at / b[1].n);
     for (const [key, { n, at, duration, pending }] of rows) {
       console.log(
@@ -88,6 +121,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
+    await fleet?.close();
     await stack.stop();
     // Its broker and Redis too: left running, each idle pair took CPU from every later run.
     await infra.stop();
