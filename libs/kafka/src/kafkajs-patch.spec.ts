@@ -36,7 +36,9 @@ interface EosManager {
     consumerGroupId: string;
     topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>;
   }): Promise<void>;
+  addOffsetsToTransaction(consumerGroupId: string): Promise<void>;
   commit(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 /** A broker that answers every transactional request, failing the next ones it is told to. */
@@ -106,6 +108,44 @@ describe('patched kafkajs transactions', () => {
     }
     expect(lookups).toEqual({ transaction: 1, group: 1 });
     expect(coordinator.calls.filter((c) => c === 'EndTxn')).toHaveLength(3);
+  });
+
+  it('adds the offsets partition beside the records, once per transaction: sendOffsets then only commits them', async () => {
+    const coordinator = new FakeCoordinator('a');
+    const { cluster } = fakeCluster({ transaction: [coordinator], group: [coordinator] });
+    const eos = await transactional(cluster);
+    for (let i = 0; i < 2; i++) {
+      eos.beginTransaction();
+      await Promise.all([
+        eos.addOffsetsToTransaction('g'),
+        eos.addPartitionsToTransaction([{ topic: 'events', partitions: [{ partition: 0 }] }]),
+      ]);
+      await eos.sendOffsets(offsets);
+      await eos.commit();
+    }
+    expect(coordinator.calls).toEqual([
+      'InitProducerId',
+      ...['AddOffsetsToTxn', 'AddPartitionsToTxn', 'TxnOffsetCommit', 'EndTxn'],
+      ...['AddOffsetsToTxn', 'AddPartitionsToTxn', 'TxnOffsetCommit', 'EndTxn'],
+    ]);
+  });
+
+  it('adds the offsets partition again after a failed AddOffsetsToTxn, and ends a transaction that only has offsets', async () => {
+    const coordinator = new FakeCoordinator('a');
+    const { cluster } = fakeCluster({ transaction: [coordinator], group: [coordinator] });
+    const eos = await transactional(cluster);
+    eos.beginTransaction();
+    coordinator.failNext('AddOffsetsToTxn', 51); // CONCURRENT_TRANSACTIONS
+    await expect(eos.addOffsetsToTransaction('g')).rejects.toThrow();
+    await eos.sendOffsets(offsets);
+    await eos.commit();
+    expect(coordinator.calls).toEqual([
+      'InitProducerId',
+      'AddOffsetsToTxn',
+      'AddOffsetsToTxn',
+      'TxnOffsetCommit',
+      'EndTxn',
+    ]);
   });
 
   it.each([

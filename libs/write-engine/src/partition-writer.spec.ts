@@ -119,7 +119,44 @@ describe('PartitionWriter', () => {
         memberId: 'lastmeter-command-1f2e',
       },
     ]);
-    expect(producer.calls).toEqual(['sendBatch', 'sendOffsets', 'commit']);
+    expect(producer.calls).toEqual(['addOffsets', 'sendBatch', 'sendOffsets', 'commit']);
+  });
+
+  it('adds the offsets partition while the records are in flight, and commits the offsets only once they are sent', async () => {
+    const { producer, writer } = writerOn();
+    let land!: () => void;
+    producer.batchInFlight = new Promise<void>((resolve) => (land = resolve));
+    const appended = writer.append({ events: [drafted], commandOffset: '42' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(producer.calls).toEqual(['addOffsets', 'sendBatch']);
+    expect(producer.transactions[0]!.offsetsAdded).toEqual([GROUP]);
+    land();
+    await appended;
+    expect(producer.calls).toEqual(['addOffsets', 'sendBatch', 'sendOffsets', 'commit']);
+    expect(producer.transactions[0]!.state).toBe('committed');
+  });
+
+  it('waits for the records when adding the offsets partition fails, then aborts and runs the transaction again', async () => {
+    const { producer, writer } = writerOn();
+    producer.addOffsetsFailures.push(Object.assign(new Error('concurrent'), { type: 'CONCURRENT_TRANSACTIONS' }));
+    let land!: () => void;
+    producer.batchInFlight = new Promise<void>((resolve) => (land = resolve));
+    const appended = writer.append({ events: [drafted], commandOffset: '42' });
+    await new Promise((resolve) => setImmediate(resolve));
+    // The records are still in flight: no abort yet.
+    expect(producer.calls).toEqual(['addOffsets', 'sendBatch']);
+    land();
+    await appended;
+    expect(producer.calls).toEqual([
+      'addOffsets',
+      'sendBatch',
+      'abort',
+      'addOffsets',
+      'sendBatch',
+      'sendOffsets',
+      'commit',
+    ]);
+    expect(producer.transactions.map((t) => t.state)).toEqual(['aborted', 'committed']);
   });
 
   it('commits no command offset when given none (a system decision, feed entries)', async () => {

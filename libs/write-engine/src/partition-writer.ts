@@ -190,8 +190,17 @@ export class PartitionWriter implements TransactionalWriter {
       // The records first, the offsets after them (with the member, KIP-447): a member
       // that lost its partitions in a rebalance is refused here and aborts, and one that is
       // not refused had its records in the log before the rebalance, where the new owner
-      // of their partitions waits for them (PartitionWriters.open).
-      if (topicMessages.length > 0) await txn.sendBatch({ topicMessages });
+      // of their partitions waits for them (PartitionWriters.open). Adding the offsets'
+      // partition to the transaction (AddOffsetsToTxn) commits nothing, so it goes beside
+      // the records: two of the client's turns off the serial chain where one broker is
+      // both coordinator and leader, the whole request where they differ.
+      const adding = commandOffset !== undefined ? txn.addOffsets?.(this.groupId) : undefined;
+      const [sent, added] = await Promise.allSettled([
+        topicMessages.length > 0 ? txn.sendBatch({ topicMessages }) : undefined,
+        adding,
+      ]);
+      if (sent.status === 'rejected') throw sent.reason;
+      if (added.status === 'rejected') throw added.reason;
       if (commandOffset !== undefined) {
         await txn.sendOffsets({
           consumerGroupId: this.groupId,

@@ -230,6 +230,12 @@ export interface ProducerTransaction {
     generationId?: number;
     memberId?: string;
   }): Promise<void>;
+  /**
+   * Adds the group's offsets partition to the transaction now (AddOffsetsToTxn, our
+   * kafkajs patch), so that it can go while the records are sent; sendOffsets then only
+   * commits the offsets.
+   */
+  addOffsets?(consumerGroupId: string): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }

@@ -255,15 +255,21 @@ export class FakeWriterPool implements PartitionWriterPool {
 export interface RecordedTransaction {
   batches: TopicMessages[][];
   offsets: Array<Parameters<ProducerTransaction['sendOffsets']>[0]>;
+  /** The groups whose offsets partition `addOffsets` added. */
+  offsetsAdded?: string[];
   state: 'open' | 'committed' | 'aborted';
 }
 
 /** A transactional producer that records its transactions; `failures` are thrown by the next commits. */
 export class FakeProducer implements TransactionalProducer {
   readonly transactions: RecordedTransaction[] = [];
-  /** Every transactional call, in order ('sendBatch', 'sendOffsets', 'commit', 'abort'). */
+  /** Every transactional call, in order ('addOffsets', 'sendBatch', 'sendOffsets', 'commit', 'abort'). */
   readonly calls: string[] = [];
   readonly failures: unknown[] = [];
+  /** Thrown by the next `addOffsets` calls. */
+  readonly addOffsetsFailures: unknown[] = [];
+  /** While set, each sendBatch waits for it before it resolves (its records in flight). */
+  batchInFlight?: Promise<void>;
   connected = false;
   disconnected = false;
 
@@ -279,7 +285,14 @@ export class FakeProducer implements TransactionalProducer {
     return {
       sendBatch: async ({ topicMessages }) => {
         this.calls.push('sendBatch');
+        await this.batchInFlight;
         recorded.batches.push(topicMessages);
+      },
+      addOffsets: async (groupId) => {
+        this.calls.push('addOffsets');
+        const failure = this.addOffsetsFailures.shift();
+        if (failure) throw failure;
+        (recorded.offsetsAdded ??= []).push(groupId);
       },
       sendOffsets: async (offsets) => {
         this.calls.push('sendOffsets');
