@@ -21,6 +21,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { warmBroker } from '../lib/broker-warmth';
 import { draftNotices, publish, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
 import { awaitDelivery, Fleet } from '../lib/fleet';
+import { summary } from '../lib/results';
 import { benchInfra, runMain } from '../support';
 
 const DIR = '/tmp/kreq';
@@ -109,10 +110,8 @@ async function main(): Promise<void> {
       `HTTP answer p50 ${http[Math.floor(http.length / 2)]!.toFixed(2)} ms, mean ${(http.reduce((a, b) => a + b, 0) / http.length).toFixed(2)}`,
     );
     if (fleet) {
-      const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-      console.log(
-        `terminals: first p50 ${med(spans.map((s) => s.first!)).toFixed(2)} ms, last p50 ${med(spans.map((s) => s.last!)).toFixed(2)} ms`,
-      );
+      const p50 = (key: 'first' | 'last') => summary(spans.map((span) => span[key]!)).p50;
+      console.log(`terminals: first p50 ${p50('first')} ms, last p50 ${p50('last')} ms`);
     }
     const rows = [...table.entries()].sort((a, b) => a[1].at / a[1].n - b[1].at / b[1].n);
     for (const [key, { n, at, duration, pending }] of rows) {

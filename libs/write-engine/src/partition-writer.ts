@@ -194,7 +194,7 @@ export class PartitionWriter implements TransactionalWriter {
       // partition to the transaction (AddOffsetsToTxn) commits nothing, so it goes beside
       // the records: two of the client's turns off the serial chain where one broker is
       // both coordinator and leader, the whole request where they differ.
-      const adding = commandOffset !== undefined ? txn.addOffsets?.(this.groupId) : undefined;
+      const adding = commandOffset !== undefined ? txn.addOffsets(this.groupId) : undefined;
       const [sent, added] = await Promise.allSettled([
         topicMessages.length > 0 ? txn.sendBatch({ topicMessages }) : undefined,
         adding,

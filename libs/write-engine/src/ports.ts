@@ -235,7 +235,7 @@ export interface ProducerTransaction {
    * kafkajs patch), so that it can go while the records are sent; sendOffsets then only
    * commits the offsets.
    */
-  addOffsets?(consumerGroupId: string): Promise<void>;
+  addOffsets(consumerGroupId: string): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
