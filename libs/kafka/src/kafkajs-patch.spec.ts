@@ -7,6 +7,7 @@
  * - a connection's request queue: no timer runs while nothing waits (kafkajs #1556), and
  *   what waits is still sent.
  */
+import { createHash } from 'node:crypto';
 import { eventually } from '../../../test/support/eventually';
 
 // kafkajs's internals have no types; these are the parts the spec calls.
@@ -190,6 +191,57 @@ describe('patched kafkajs transactions', () => {
     );
     await eos.addPartitionsToTransaction([{ topic: 'events', partitions: [{ partition: 0 }] }]);
     expect(lookups.transaction).toBe(1);
+  });
+});
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const createProducer = require('kafkajs/src/producer') as (options: object) => {
+  transaction(): Promise<{
+    addOffsets(consumerGroupId: string): Promise<void>;
+    sendOffsets(offsets: object): Promise<void>;
+    commit(): Promise<void>;
+    abort(): Promise<void>;
+  }>;
+};
+
+describe("the patched producer's transaction.addOffsets", () => {
+  const logger = { ...silent, namespace: () => silent };
+  /** A transactional producer on one fake coordinator, its retries a few ms apart. */
+  const producerOn = (coordinator: FakeCoordinator) =>
+    createProducer({
+      // sendOffsets tells the cluster which offsets were committed (for its consumers).
+      cluster: {
+        ...fakeCluster({ transaction: [coordinator], group: [coordinator] }).cluster,
+        markOffsetAsCommitted() {},
+      },
+      logger,
+      idempotent: true,
+      transactionalId: 't',
+      retry: { retries: 3, initialRetryTime: 1, maxRetryTime: 5 },
+    });
+
+  it('retries AddOffsetsToTxn answered CONCURRENT_TRANSACTIONS (the last commit still being written), then commits', async () => {
+    const coordinator = new FakeCoordinator('a');
+    const transaction = await producerOn(coordinator).transaction();
+    coordinator.failNext('AddOffsetsToTxn', 51); // CONCURRENT_TRANSACTIONS
+    coordinator.failNext('AddOffsetsToTxn', 51);
+    await transaction.addOffsets('g');
+    await transaction.sendOffsets(offsets);
+    await transaction.commit();
+    expect(coordinator.calls).toEqual([
+      'InitProducerId',
+      ...['AddOffsetsToTxn', 'AddOffsetsToTxn', 'AddOffsetsToTxn'],
+      'TxnOffsetCommit',
+      'EndTxn',
+    ]);
+  });
+
+  it('does not retry a fenced producer: the error comes back at once', async () => {
+    const coordinator = new FakeCoordinator('a');
+    const transaction = await producerOn(coordinator).transaction();
+    coordinator.failNext('AddOffsetsToTxn', 47); // INVALID_PRODUCER_EPOCH: another owner took the id
+    await expect(transaction.addOffsets('g')).rejects.toThrow(/epoch/i);
+    expect(coordinator.calls).toEqual(['InitProducerId', 'AddOffsetsToTxn']);
   });
 });
 
@@ -388,5 +440,88 @@ describe('kafkajs sendBatch in a transaction, across brokers (patched)', () => {
       [0, 1],
       [1, 1],
     ]);
+  });
+});
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
+  RecordBatch(options: object): Promise<{ buffer: Buffer }>;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (record: object) => {
+  buffer: Buffer;
+  size(): number;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const encodeRequest = require('kafkajs/src/protocol/request') as (request: object) => Promise<{ buffer: Buffer }>;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const produceRequest = require('kafkajs/src/protocol/requests/produce/v3/request') as (options: object) => object;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Long = require('kafkajs/src/utils/long') as { fromInt(value: number): unknown };
+
+describe('kafkajs record encoding (patched: sized buffers)', () => {
+  const T0 = 1_700_000_000_000;
+  /** Records around and beyond the old 512-byte encoders: empty, multi-byte, with and without headers and keys. */
+  const messages = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      key: i % 3 === 0 ? null : `store-${i}`,
+      value: i % 5 === 0 ? Buffer.alloc(0) : 'é'.repeat(i * 37),
+      timestamp: T0 + i,
+      headers:
+        i % 2
+          ? {
+              traceparent: `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01`,
+              type: Buffer.from('receipt.recorded'),
+              many: ['1', '22'],
+            }
+          : {},
+    }));
+  const digest = (buffer: Buffer) => `${buffer.length} ${createHash('sha256').update(buffer).digest('hex')}`;
+
+  // The digests are those of unpatched kafkajs 2.2.4 for the same input (computed once with it).
+  it('encodes a record batch and a produce request byte for byte as unpatched kafkajs did', async () => {
+    const records = messages(40).map((m, i) => Record({ ...m, offsetDelta: i, timestampDelta: m.timestamp - T0 }));
+    const batch = await RecordBatch({
+      records,
+      firstTimestamp: T0,
+      maxTimestamp: T0 + 39,
+      lastOffsetDelta: 39,
+      transactional: true,
+      producerId: Long.fromInt(7),
+      producerEpoch: 3,
+      firstSequence: 11,
+    });
+    expect(digest(batch.buffer)).toBe('50071 69753c32f42327e6e84d1b92ecc7e95d05dc63a4c64c5765d5a8c3a283f96ba9');
+    const request = await encodeRequest({
+      correlationId: 9,
+      clientId: 'spec',
+      request: produceRequest({
+        acks: -1,
+        timeout: 30_000,
+        transactionalId: 'lastmeter.t',
+        producerId: Long.fromInt(7),
+        producerEpoch: 3,
+        topicData: [
+          { topic: 'events', partitions: [{ partition: 2, firstSequence: 11, messages: messages(40) }] },
+          { topic: 'feed', partitions: [{ partition: 0, firstSequence: 0, messages: messages(1) }] },
+        ],
+      }),
+    });
+    expect(digest(request.buffer)).toBe('50218 c97d27663f8671e4000b838d4a7fd50310f7833810bcf22883ee756a0c2f55f1');
+  });
+
+  it('encodes a record into one buffer of its size, its headers included (no buffer per header, no regrowth)', () => {
+    const { headers } = messages(2)[1]!;
+    const allocUnsafe = jest.spyOn(Buffer, 'allocUnsafe');
+    const alloc = jest.spyOn(Buffer, 'alloc');
+    try {
+      const record = Record({ key: 'store-1', value: 'x'.repeat(2_000), headers });
+      expect(allocUnsafe).toHaveBeenCalledTimes(1);
+      expect(alloc).not.toHaveBeenCalled();
+      expect(record.size()).toBeGreaterThan(2_000);
+    } finally {
+      allocUnsafe.mockRestore();
+      alloc.mockRestore();
+    }
   });
 });
