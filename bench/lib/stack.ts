@@ -299,6 +299,7 @@ export async function publishRounds(
     const status = await publish(stack, id);
     const t1 = process.hrtime.bigint();
     if (status !== 200 && status !== 202) throw new Error(`publish answered ${status}`);
+    hooks.afterAnswer?.(round);
     const delivered = await awaitDelivery(fleet, [id], n);
     hooks.afterDelivery?.(round);
     if (round >= warmUp) {
@@ -316,8 +317,9 @@ export interface RoundHooks {
   /** Before the paired round (awaited), and right after it. */
   beforePaired?(round: number): void | Promise<void>;
   afterPaired?(round: number): void;
-  /** Right before the publish, and once the last terminal has its item. */
+  /** Right before the publish, once its HTTP answer is in, and once the last terminal has its item. */
   beforePublish?(round: number): void;
+  afterAnswer?(round: number): void;
   afterDelivery?(round: number): void;
 }
 

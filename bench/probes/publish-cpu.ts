@@ -131,6 +131,11 @@ async function main(): Promise<void> {
     const bare = await openBareFanout('socketio', terminals);
     await untilQuiet(stack, 1_000);
     const ours: Sched = new Map();
+    // The same publishes split at their HTTP answer: the write path, then the fan-out
+    // (the notice on commit leaves right before the answer) and what runs beside it.
+    const untilAnswer: Sched = new Map();
+    const afterAnswer: Sched = new Map();
+    let answered: Sched = new Map();
     const theirs: Sched = new Map();
     // PROBE_STOP=projector: that app is stopped (SIGSTOP) for the counted rounds: what its
     // work costs the others, as a diagnostic (the feed still comes with the command's notice).
@@ -152,8 +157,15 @@ async function main(): Promise<void> {
       beforePublish: () => {
         before = sched();
       },
+      afterAnswer: (round) => {
+        answered = sched();
+        if (round >= WARMUP) diff(answered, before, untilAnswer);
+      },
       afterDelivery: (round) => {
-        if (round >= WARMUP) diff(sched(), before, ours);
+        if (round < WARMUP) return;
+        const delivered = sched();
+        diff(delivered, before, ours);
+        diff(delivered, answered, afterAnswer);
       },
     });
     paused?.kill('SIGCONT');
@@ -165,6 +177,8 @@ async function main(): Promise<void> {
     console.log(`Kafka requests per round: ${requests.map(([key, n]) => `${key} ${n.toFixed(1)}`).join(' | ')}`);
     print('bare broadcast', theirs, rounds);
     print('Last Meter publish', ours, rounds);
+    print('  of which until its HTTP answer', untilAnswer, rounds);
+    print('  of which from its HTTP answer to the last terminal', afterAnswer, rounds);
     console.log(JSON.stringify({ ours: summary(latencies), bare: summary(paired) }));
     await bare.close();
   } finally {
