@@ -280,11 +280,14 @@ it('a command service paused past its session timeout and resumed writes no gap 
     );
   } catch (error) {
     const worth = /fenc|epoch|ILLEGAL_GENERATION|UNKNOWN_MEMBER_ID|REBALANCE|Crash|not sequenced|not ready|stopped/i;
+    // What failed first: a CI excerpt keeps the head and the tail of a long output.
+    const failed = (error as Error).message.slice(0, 2_000);
     console.log(
-      `zombie A (${rounds} pause(s)) said:\n${a!.output
-        .filter((line) => worth.test(line))
-        .slice(-60)
-        .join('\n')}\n` +
+      `zombie suite failed: ${failed}\n` +
+        `zombie A (${rounds} pause(s)) said:\n${a!.output
+          .filter((line) => worth.test(line))
+          .slice(-60)
+          .join('\n')}\n` +
         `attempts: ${summary()}\n` +
         `feed entries around a repeated or missing feedSeq:\n${await repeatedSeqs()}`,
     );

@@ -232,6 +232,12 @@ describe('PartitionDecider', () => {
     expect(writer.appended).toHaveLength(1);
   });
 
+  it('leaves a batch of a partition no longer assigned (fetched before a rebalance) to its owner', async () => {
+    await expect(decider.decideBatch(P + 1, [messageOf(0, draft('c1'))])).resolves.toBeUndefined();
+    expect(writers.owned()).toEqual([P]);
+    expect(writer.appended).toEqual([]);
+  });
+
   it('decides a system command in the partition queue without committing a command offset', async () => {
     await decide([draft('c1'), publish('c1', { payload: { expiresAt: '2026-11-23T10:00:00.000Z' } })]);
     const expire = commandOf(

@@ -36,7 +36,7 @@ import type { AggregateStore, AggregateView } from './aggregate-store';
 import { CredentialStore } from './credential-store';
 import { EventTail } from './event-tail';
 import { COMMUNICATION_FEED_CHANGES, FeedSequencer } from './feed-sequencer';
-import { PartitionWriters } from './partition-writers';
+import { PartitionNotAssigned, PartitionWriters } from './partition-writers';
 import { ACKNOWLEDGED_WRITES, type InRequestOptions } from './ports';
 import type {
   Clock,
@@ -143,7 +143,14 @@ export class PartitionDecider implements SystemDecider {
     messages: CommandMessage[],
     stillOwned: () => boolean = () => true,
   ): Promise<string | undefined> {
-    const writer = await this.writers.writerFor(partition);
+    let writer: TransactionalWriter;
+    try {
+      writer = await this.writers.writerFor(partition);
+    } catch (error) {
+      // A batch fetched before a rebalance took the partition away: its owner decides it.
+      if (error instanceof PartitionNotAssigned) return undefined;
+      throw error;
+    }
     return writer.serialize(() => this.decideConsumed(writer, partition, messages, stillOwned));
   }
 

@@ -1,4 +1,4 @@
-import { PartitionWriters } from './partition-writers';
+import { PartitionNotAssigned, PartitionWriters } from './partition-writers';
 import { FakeHistory, FakeProducer, TOPICS } from './testing';
 
 describe('PartitionWriters', () => {
@@ -96,6 +96,7 @@ describe('PartitionWriters', () => {
   });
 
   it('hands out the same writers for a partition until the next assignment', async () => {
+    writers.reassign([1]);
     const first = await writers.writerFor(1);
     const feed = await writers.feedWriterFor(1);
     await expect(writers.writerFor(1)).resolves.toBe(first);
@@ -106,6 +107,7 @@ describe('PartitionWriters', () => {
   });
 
   it('appends the feed on its own producer, so it never waits behind a decision', async () => {
+    writers.reassign([3]);
     const decisions = await writers.writerFor(3);
     const feed = await writers.feedWriterFor(3);
     let release!: () => void;
@@ -163,12 +165,31 @@ describe('PartitionWriters', () => {
       history.onCatchUp = undefined;
       throw new Error('Kafka unreachable');
     };
+    writers.reassign([4]);
     await expect(writers.writerFor(4)).rejects.toThrow('Kafka unreachable');
     expect(writers.owned()).toEqual([]);
     await expect(writers.writerFor(4)).resolves.toMatchObject({ partition: 4 });
     expect(producers).toHaveLength(4);
     // The failed attempt's producers were closed, not left connected.
     expect(producers.slice(0, 2).every((producer) => producer.disconnected)).toBe(true);
+  });
+
+  it('opens no writer for a partition the current assignment does not hold: its new epoch would fence the owner', async () => {
+    writers.reassign([1, 2]);
+    await settle();
+    // A scheduler tick, feed pass or fetched batch that began before the rebalance still
+    // names partition 1.
+    writers.reassign([2]);
+    await settle();
+    const before = producers.length;
+    await expect(writers.writerFor(1)).rejects.toBeInstanceOf(PartitionNotAssigned);
+    await expect(writers.feedWriterFor(1)).rejects.toThrow('partition 1 is not assigned to this instance');
+    expect(producers).toHaveLength(before);
+    expect(writers.owned()).toEqual([2]);
+    // After leaving the group (an empty assignment) none at all.
+    writers.reassign([]);
+    await expect(writers.writerFor(2)).rejects.toBeInstanceOf(PartitionNotAssigned);
+    expect(producers).toHaveLength(before);
   });
 
   it('closes every writer on shutdown', async () => {

@@ -23,6 +23,14 @@ export interface Fence {
   inDoubt?: boolean;
 }
 
+/** Asked for the writer of a partition the current assignment does not hold (PartitionWriters.open). */
+export class PartitionNotAssigned extends Error {
+  constructor(readonly partition: number) {
+    super(`partition ${partition} is not assigned to this instance`);
+    this.name = 'PartitionNotAssigned';
+  }
+}
+
 /** A partition's two fenced writers: its decisions (events, offsets) and its feed. */
 interface OwnedPartition {
   decisions: PartitionWriter;
@@ -53,6 +61,15 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   private fences: Array<Promise<void>> = [];
   /** Counts the assignments (reassign): a writer opened for an older one is being dropped. */
   private assigned = 0;
+  /**
+   * The partitions of the current assignment: the only ones a writer is opened for. A
+   * caller still holding an older assignment's partition (a batch fetched before a
+   * rebalance, a scheduler tick or feed pass that began before it) must not open one: its
+   * new epoch would fence the partition's owner, and its feed entries would be numbered
+   * beside that owner's decisions, which carry entries for it under another
+   * transactional id and the same generation.
+   */
+  private partitions: ReadonlySet<number> = new Set();
   private readonly fencedListeners: Array<(fence: Fence) => void> = [];
 
   constructor(
@@ -71,6 +88,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   reassign(partitions: number[], member?: GroupMember): void {
     this.assigned++;
     this.joined = member;
+    this.partitions = new Set(partitions);
     this.fences = [];
     this.dropping = this.dropAll();
     for (const partition of partitions) {
@@ -80,7 +98,10 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
     }
   }
 
-  /** The partition's writer of decisions, opened (fencing older owners) and caught up. */
+  /**
+   * The partition's writer of decisions, opened (fencing older owners) and caught up.
+   * Rejects with PartitionNotAssigned when the current assignment does not hold it.
+   */
   async writerFor(partition: number): Promise<PartitionWriter> {
     return (await this.open(partition)).decisions;
   }
@@ -90,7 +111,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
     return this.opened.get(partition)?.decisions;
   }
 
-  /** The partition's feed writer, opened with the decisions' writer. */
+  /** The partition's feed writer, opened with the decisions' writer (PartitionNotAssigned as writerFor). */
   async feedWriterFor(partition: number): Promise<PartitionWriter> {
     return (await this.open(partition)).feed;
   }
@@ -98,6 +119,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   private open(partition: number): Promise<OwnedPartition> {
     let owned = this.writers.get(partition);
     if (!owned) {
+      if (!this.partitions.has(partition)) return Promise.reject(new PartitionNotAssigned(partition));
       const fences = this.fences;
       let fenced!: () => void;
       fences.push(new Promise<void>((resolve) => (fenced = resolve)));

@@ -189,7 +189,11 @@ export interface TransactionalWriter {
 
 /** The writers of the partitions this instance owns (PartitionWriters). */
 export interface PartitionWriterPool {
-  /** The partition's writer of decisions, opened (fencing older owners) and caught up. */
+  /**
+   * The partition's writer of decisions, opened (fencing older owners) and caught up.
+   * Rejects for a partition the current assignment does not hold: only the group's
+   * assignment opens a writer (PartitionNotAssigned).
+   */
   writerFor(partition: number): Promise<TransactionalWriter>;
   /**
    * The partition's writer of decisions if this instance owns the partition and that

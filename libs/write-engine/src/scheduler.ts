@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnApplicat
 import { SYSTEM_ACTOR, type CommandEnvelope } from '@lastmeter/contracts';
 import type { AggregateStore } from './aggregate-store';
 import { PartitionDecider } from './partition-decider';
-import { PartitionWriters } from './partition-writers';
+import { PartitionNotAssigned, PartitionWriters } from './partition-writers';
 import type { Clock, PartitionWriterPool, SystemDecider } from './ports';
 import { dueCommand, type Schedulable } from './schedule';
 import { AGGREGATE_STORE, CLOCK } from './write-engine.tokens';
@@ -74,7 +74,9 @@ export class Scheduler implements OnApplicationBootstrap, OnApplicationShutdown 
         }
       }
     } catch (error) {
-      this.logger.warn(`scheduler tick failed: ${(error as Error).message}`);
+      // A rebalance took a partition away during the tick: its new owner's ticks take it.
+      if (error instanceof PartitionNotAssigned) this.logger.debug(`scheduler tick ended early: ${error.message}`);
+      else this.logger.warn(`scheduler tick failed: ${(error as Error).message}`);
     } finally {
       this.running = false;
     }

@@ -27,6 +27,7 @@ import type {
   TransactionalProducer,
   TransactionalWriter,
 } from './ports';
+import { PartitionNotAssigned } from './partition-writers';
 
 export const TOPICS = topicNames('test.');
 export const NOW = new Date('2026-11-23T09:00:00.000Z');
@@ -215,7 +216,8 @@ export class FakeWriterPool implements PartitionWriterPool {
 
   async writerFor(partition: number): Promise<FakeWriter> {
     const writer = this.writers.get(partition);
-    if (!writer) throw new Error(`partition ${partition} is not owned`);
+    // As PartitionWriters: only an assigned partition gets a writer.
+    if (!writer) throw new PartitionNotAssigned(partition);
     return writer;
   }
 
