@@ -35,9 +35,14 @@ let a: RunningApp | undefined;
 let b: RunningApp | undefined;
 let paused = false;
 
+/** What the test did and when, for a failure's evidence (beside the apps' own lines). */
+const timeline: string[] = [];
+const mark = (what: string) => timeline.push(`${new Date().toISOString().slice(11, 23)} test: ${what}`);
+
 function pause(): void {
   a!.process.kill('SIGSTOP');
   paused = true;
+  mark('A paused (SIGSTOP)');
 }
 
 /** Always called before the apps are stopped: a stopped process would not act on SIGTERM. */
@@ -45,6 +50,7 @@ function resume(): void {
   if (!paused) return;
   a?.process.kill('SIGCONT');
   paused = false;
+  mark('A resumed (SIGCONT)');
 }
 
 beforeAll(async () => {
@@ -230,6 +236,7 @@ it('a command service paused past its session timeout and resumed writes no gap 
         { timeoutMs: 20_000, what: `round ${round}: a publish of the pause in every store's feed` },
       );
 
+      mark(`round ${round}: a publish of the pause is in every store's feed`);
       resume();
       const resumedAt = Date.now();
       await sleep(RESUMED_MS);
@@ -243,6 +250,7 @@ it('a command service paused past its session timeout and resumed writes no gap 
     resume();
   }
   await Promise.all(workers);
+  mark(`publishers stopped after ${attempts.length} attempts; the final check begins`);
   const acceptedIds = published(undefined).map((r) => r.id!);
   expect(acceptedIds.length).toBeGreaterThan(10);
 
@@ -279,15 +287,20 @@ it('a command service paused past its session timeout and resumed writes no gap 
       { timeoutMs: 60_000, what: 'every store to have each publish once, numbered without gap' },
     );
   } catch (error) {
-    const worth = /fenc|epoch|ILLEGAL_GENERATION|UNKNOWN_MEMBER_ID|REBALANCE|Crash|not sequenced|not ready|stopped/i;
+    const worth =
+      /fenc|epoch|ILLEGAL_GENERATION|UNKNOWN_MEMBER_ID|REBALANCE|Crash|not sequenced|not ready|stopped|joined the decider group|not assigned/i;
+    const said = (app: RunningApp) =>
+      app.output
+        .filter((line) => worth.test(line))
+        .slice(-60)
+        .join('\n');
     // What failed first: a CI excerpt keeps the head and the tail of a long output.
     const failed = (error as Error).message.slice(0, 2_000);
     console.log(
       `zombie suite failed: ${failed}\n` +
-        `zombie A (${rounds} pause(s)) said:\n${a!.output
-          .filter((line) => worth.test(line))
-          .slice(-60)
-          .join('\n')}\n` +
+        `the test (${rounds} pause(s)):\n${timeline.join('\n')}\n` +
+        `zombie A said:\n${said(a!)}\n` +
+        `B said:\n${said(b!)}\n` +
         `attempts: ${summary()}\n` +
         `feed entries around a repeated or missing feedSeq:\n${await repeatedSeqs()}`,
     );

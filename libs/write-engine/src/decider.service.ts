@@ -120,7 +120,13 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     // scheduler and the feed sequencer need them, and fencing + catch-up should not
     // delay the first request.
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.writers.reassign(payload.memberAssignment[this.topics.commands] ?? [], joinedMember(payload));
+      const partitions = payload.memberAssignment[this.topics.commands] ?? [];
+      const member = joinedMember(payload);
+      // One line per rebalance: which partitions this instance writes, in which generation.
+      this.logger.log(
+        `joined the decider group (generation ${member?.generationId ?? '?'}): partitions ${partitions.join(', ') || 'none'}`,
+      );
+      this.writers.reassign(partitions, member);
     });
     // kafkajs restarts a crashed consumer only after a retriable error. A decider whose
     // producers were fenced (paused past its session timeout, its partitions moved on:
