@@ -30,6 +30,11 @@ const RESUMED_MS = 8_000;
 /** A request to the paused A waits for the resume; this only bounds a request that never ends. */
 const CLIENT_TIMEOUT_MS = 45_000;
 const STORES = 24;
+/**
+ * Pauses per run: 2 in the suite; a soak runs more (`ZOMBIE_ROUNDS=6`, docs/write-side.md),
+ * which is how an instance in the group twice was found.
+ */
+const ROUNDS = Number(process.env.ZOMBIE_ROUNDS ?? 2);
 
 let a: RunningApp | undefined;
 let b: RunningApp | undefined;
@@ -125,193 +130,197 @@ async function repeatedSeqs(): Promise<string> {
   return lines.join('\n') || '(none)';
 }
 
-it('a command service paused past its session timeout and resumed writes no gap and no duplicate in any feed', async () => {
-  const editor = bearer(tokenFor(ns, 'hq-editor'));
-  // Until both deciders own their partitions (the group's first rebalance) a command may
-  // be answered 202; the same Idempotency-Key returns the one outcome.
-  for (const app of [a!, b!]) {
-    await eventually(
-      async () => {
-        const response = await request(app.url)
-          .post('/v1/communications')
-          .set({ ...editor, 'Idempotency-Key': `warm-up-${app.port}` })
-          .send({ kind: 'notice', title: 'Warm-up', body: 'Body', audience: { all: true } });
-        expect(response.status).toBe(201);
-      },
-      { timeoutMs: 60_000, what: `a draft through the command service on port ${app.port}` },
-    );
-  }
-  const api = new Publisher(b!.url, ns);
-  const region = await api.region('zombies');
-  const stores: string[] = [];
-  for (let i = 1; i <= STORES; i++) stores.push(await api.store(`Z${String(i).padStart(2, '0')}`, region));
-
-  // Publishers through both services, two each, every publish titled `zombie <n>`. A
-  // request to the paused A hangs until the resume (then A answers it, a zombie's stale
-  // request); the others go on through B. Failures are part of the scenario.
-  const attempts: Attempt[] = [];
-  let running = true;
-  let counter = 0;
-  let rounds = 0;
-  const attempt = async (app: RunningApp, via: 'A' | 'B'): Promise<void> => {
-    const record: Attempt = { n: ++counter, via, startedAt: Date.now() };
-    attempts.push(record);
-    try {
-      const drafted = await request(app.url)
-        .post('/v1/communications')
-        .set(editor)
-        .timeout(CLIENT_TIMEOUT_MS)
-        .send({ kind: 'notice', title: `zombie ${record.n}`, body: 'Body', audience: { regionIds: [region] } });
-      record.draft = drafted.status;
-      if (drafted.status !== 201) return;
-      record.id = drafted.body.id as string;
-      const published = await request(app.url)
-        .post(`/v1/communications/${record.id}/publish`)
-        .set(editor)
-        .timeout(CLIENT_TIMEOUT_MS)
-        .send({});
-      record.publish = published.status;
-    } catch (error) {
-      record.error = (error as Error & { code?: string }).code ?? (error as Error).message;
-    } finally {
-      record.answeredAt = Date.now();
-    }
-  };
-  const workers = [a!, a!, b!, b!].map(async (app) => {
-    const via = app === a ? 'A' : 'B';
-    while (running) await attempt(app, via).catch(() => undefined);
-  });
-  const published = (via: 'A' | 'B' | undefined, since = 0) =>
-    attempts.filter((r) => (!via || r.via === via) && r.publish === 200 && r.startedAt >= since);
-  const summary = () =>
-    JSON.stringify(
-      attempts.map(({ n, via, startedAt, answeredAt, draft, publish, error }) => ({
-        n,
-        via,
-        ms: answeredAt === undefined ? undefined : answeredAt - startedAt,
-        draft,
-        publish,
-        error,
-      })),
-    );
-
-  try {
-    await eventually(
-      () => {
-        expect(published('A').length).toBeGreaterThanOrEqual(3);
-        expect(published('B').length).toBeGreaterThanOrEqual(3);
-      },
-      { timeoutMs: 30_000, what: 'a few publishes through each service' },
-    );
-
-    for (let round = 1; round <= 2; round++) {
-      // A is a zombie only if it owns partitions when paused: both are in the decider group.
-      // After a resume, A's fenced decider (kafkajs does not restart a consumer whose batch
-      // failed with a non-retriable error such as its fenced producer's) joins again.
-      await eventually(async () => expect(await deciderGroup()).toEqual({ state: 'Stable', members: 2 }), {
-        timeoutMs: 30_000,
-        what: `round ${round}: both services in the decider group`,
-      });
-      rounds = round;
-      const pausedAt = Date.now();
-      pause();
-      await sleep(PAUSE_MS);
-      // B took over: publishes started after the pause are answered 200 by B, and one of
-      // them reaches every store's feed while A is still paused, so B also sequences the
-      // feeds of the stores whose partitions A owned.
-      const duringPause = published('B', pausedAt);
-      expect({ round, publishedThroughB: duringPause.length > 0 }).toEqual({ round, publishedThroughB: true });
-      const witness = duringPause.at(-1)!.id!;
+it(
+  'a command service paused past its session timeout and resumed writes no gap and no duplicate in any feed',
+  async () => {
+    const editor = bearer(tokenFor(ns, 'hq-editor'));
+    // Until both deciders own their partitions (the group's first rebalance) a command may
+    // be answered 202; the same Idempotency-Key returns the one outcome.
+    for (const app of [a!, b!]) {
       await eventually(
         async () => {
-          const byStore = await feeds();
-          const missing = stores.filter(
-            (store) => !(byStore.get(store) ?? []).some(([, change, id]) => change === 'published' && id === witness),
-          );
-          expect({ round, storesWithoutAPublishOfThePause: missing }).toEqual({
-            round,
-            storesWithoutAPublishOfThePause: [],
-          });
+          const response = await request(app.url)
+            .post('/v1/communications')
+            .set({ ...editor, 'Idempotency-Key': `warm-up-${app.port}` })
+            .send({ kind: 'notice', title: 'Warm-up', body: 'Body', audience: { all: true } });
+          expect(response.status).toBe(201);
         },
-        { timeoutMs: 20_000, what: `round ${round}: a publish of the pause in every store's feed` },
+        { timeoutMs: 60_000, what: `a draft through the command service on port ${app.port}` },
+      );
+    }
+    const api = new Publisher(b!.url, ns);
+    const region = await api.region('zombies');
+    const stores: string[] = [];
+    for (let i = 1; i <= STORES; i++) stores.push(await api.store(`Z${String(i).padStart(2, '0')}`, region));
+
+    // Publishers through both services, two each, every publish titled `zombie <n>`. A
+    // request to the paused A hangs until the resume (then A answers it, a zombie's stale
+    // request); the others go on through B. Failures are part of the scenario.
+    const attempts: Attempt[] = [];
+    let running = true;
+    let counter = 0;
+    let rounds = 0;
+    const attempt = async (app: RunningApp, via: 'A' | 'B'): Promise<void> => {
+      const record: Attempt = { n: ++counter, via, startedAt: Date.now() };
+      attempts.push(record);
+      try {
+        const drafted = await request(app.url)
+          .post('/v1/communications')
+          .set(editor)
+          .timeout(CLIENT_TIMEOUT_MS)
+          .send({ kind: 'notice', title: `zombie ${record.n}`, body: 'Body', audience: { regionIds: [region] } });
+        record.draft = drafted.status;
+        if (drafted.status !== 201) return;
+        record.id = drafted.body.id as string;
+        const published = await request(app.url)
+          .post(`/v1/communications/${record.id}/publish`)
+          .set(editor)
+          .timeout(CLIENT_TIMEOUT_MS)
+          .send({});
+        record.publish = published.status;
+      } catch (error) {
+        record.error = (error as Error & { code?: string }).code ?? (error as Error).message;
+      } finally {
+        record.answeredAt = Date.now();
+      }
+    };
+    const workers = [a!, a!, b!, b!].map(async (app) => {
+      const via = app === a ? 'A' : 'B';
+      while (running) await attempt(app, via).catch(() => undefined);
+    });
+    const published = (via: 'A' | 'B' | undefined, since = 0) =>
+      attempts.filter((r) => (!via || r.via === via) && r.publish === 200 && r.startedAt >= since);
+    const summary = () =>
+      JSON.stringify(
+        attempts.map(({ n, via, startedAt, answeredAt, draft, publish, error }) => ({
+          n,
+          via,
+          ms: answeredAt === undefined ? undefined : answeredAt - startedAt,
+          draft,
+          publish,
+          error,
+        })),
       );
 
-      mark(`round ${round}: a publish of the pause is in every store's feed`);
+    try {
+      await eventually(
+        () => {
+          expect(published('A').length).toBeGreaterThanOrEqual(3);
+          expect(published('B').length).toBeGreaterThanOrEqual(3);
+        },
+        { timeoutMs: 30_000, what: 'a few publishes through each service' },
+      );
+
+      for (let round = 1; round <= ROUNDS; round++) {
+        // A is a zombie only if it owns partitions when paused: both are in the decider group.
+        // After a resume, A's fenced decider (kafkajs does not restart a consumer whose batch
+        // failed with a non-retriable error such as its fenced producer's) joins again.
+        await eventually(async () => expect(await deciderGroup()).toEqual({ state: 'Stable', members: 2 }), {
+          timeoutMs: 30_000,
+          what: `round ${round}: both services in the decider group`,
+        });
+        rounds = round;
+        const pausedAt = Date.now();
+        pause();
+        await sleep(PAUSE_MS);
+        // B took over: publishes started after the pause are answered 200 by B, and one of
+        // them reaches every store's feed while A is still paused, so B also sequences the
+        // feeds of the stores whose partitions A owned.
+        const duringPause = published('B', pausedAt);
+        expect({ round, publishedThroughB: duringPause.length > 0 }).toEqual({ round, publishedThroughB: true });
+        const witness = duringPause.at(-1)!.id!;
+        await eventually(
+          async () => {
+            const byStore = await feeds();
+            const missing = stores.filter(
+              (store) => !(byStore.get(store) ?? []).some(([, change, id]) => change === 'published' && id === witness),
+            );
+            expect({ round, storesWithoutAPublishOfThePause: missing }).toEqual({
+              round,
+              storesWithoutAPublishOfThePause: [],
+            });
+          },
+          { timeoutMs: 20_000, what: `round ${round}: a publish of the pause in every store's feed` },
+        );
+
+        mark(`round ${round}: a publish of the pause is in every store's feed`);
+        resume();
+        const resumedAt = Date.now();
+        await sleep(RESUMED_MS);
+        await eventually(() => expect(published(undefined, resumedAt).length).toBeGreaterThanOrEqual(3), {
+          timeoutMs: 30_000,
+          what: `round ${round}: publishes after the resume`,
+        });
+      }
+    } finally {
+      running = false;
       resume();
-      const resumedAt = Date.now();
-      await sleep(RESUMED_MS);
-      await eventually(() => expect(published(undefined, resumedAt).length).toBeGreaterThanOrEqual(3), {
-        timeoutMs: 30_000,
-        what: `round ${round}: publishes after the resume`,
-      });
     }
-  } finally {
-    running = false;
-    resume();
-  }
-  await Promise.all(workers);
-  mark(`publishers stopped after ${attempts.length} attempts; the final check begins`);
-  const acceptedIds = published(undefined).map((r) => r.id!);
-  expect(acceptedIds.length).toBeGreaterThan(10);
+    await Promise.all(workers);
+    mark(`publishers stopped after ${attempts.length} attempts; the final check begins`);
+    const acceptedIds = published(undefined).map((r) => r.id!);
+    expect(acceptedIds.length).toBeGreaterThan(10);
 
-  // Re-read each time: a command answered 202 during a take-over is decided later.
-  try {
-    await eventually(
-      async () => {
-        const { events, titles } = await eventsAndTitles(ns.env.KAFKA_BROKERS!, topics.events);
-        const zombies = events.filter((e) => titles.get(e.aggregateId)?.startsWith('zombie '));
-        // Each decision is in the log once: every communication's versions are 1..n.
-        const versions = new Map<string, number[]>();
-        for (const e of zombies)
-          versions.set(e.aggregateId, [...(versions.get(e.aggregateId) ?? []), e.aggregateVersion]);
-        const misnumbered = [...versions].filter(([, seen]) => seen.some((version, i) => version !== i + 1));
-        expect(misnumbered).toEqual([]);
-        const publishedIds = zombies
-          .filter((e) => e.type === 'communication.published')
-          .map((e) => e.aggregateId)
-          .sort();
-        // Every publish answered 200 is in the log.
-        expect(acceptedIds.filter((id) => !publishedIds.includes(id))).toEqual([]);
-        const byStore = await feeds();
-        for (const store of stores) {
-          const entries = byStore.get(store) ?? [];
-          const seqs = entries.map(([seq]) => seq);
-          expect({ store, seqs }).toEqual({ store, seqs: entries.map((_, i) => i + 1) });
-          const inFeed = entries
-            .filter(([, change, id]) => change === 'published' && titles.get(id)?.startsWith('zombie '))
-            .map(([, , id]) => id)
+    // Re-read each time: a command answered 202 during a take-over is decided later.
+    try {
+      await eventually(
+        async () => {
+          const { events, titles } = await eventsAndTitles(ns.env.KAFKA_BROKERS!, topics.events);
+          const zombies = events.filter((e) => titles.get(e.aggregateId)?.startsWith('zombie '));
+          // Each decision is in the log once: every communication's versions are 1..n.
+          const versions = new Map<string, number[]>();
+          for (const e of zombies)
+            versions.set(e.aggregateId, [...(versions.get(e.aggregateId) ?? []), e.aggregateVersion]);
+          const misnumbered = [...versions].filter(([, seen]) => seen.some((version, i) => version !== i + 1));
+          expect(misnumbered).toEqual([]);
+          const publishedIds = zombies
+            .filter((e) => e.type === 'communication.published')
+            .map((e) => e.aggregateId)
             .sort();
-          expect({ store, inFeed }).toEqual({ store, inFeed: publishedIds });
-        }
-      },
-      { timeoutMs: 60_000, what: 'every store to have each publish once, numbered without gap' },
-    );
-  } catch (error) {
-    const worth =
-      /fenc|epoch|ILLEGAL_GENERATION|UNKNOWN_MEMBER_ID|REBALANCE|Crash|not sequenced|not ready|stopped|joined the decider group|not assigned/i;
-    const said = (app: RunningApp) =>
-      app.output
-        .filter((line) => worth.test(line))
-        .slice(-60)
-        .join('\n');
-    // What failed first: a CI excerpt keeps the head and the tail of a long output.
-    const failed = (error as Error).message.slice(0, 2_000);
-    console.log(
-      `zombie suite failed: ${failed}\n` +
-        `the test (${rounds} pause(s)):\n${timeline.join('\n')}\n` +
-        `zombie A said:\n${said(a!)}\n` +
-        `B said:\n${said(b!)}\n` +
-        `attempts: ${summary()}\n` +
-        `feed entries around a repeated or missing feedSeq:\n${await repeatedSeqs()}`,
-    );
-    throw error;
-  }
+          // Every publish answered 200 is in the log.
+          expect(acceptedIds.filter((id) => !publishedIds.includes(id))).toEqual([]);
+          const byStore = await feeds();
+          for (const store of stores) {
+            const entries = byStore.get(store) ?? [];
+            const seqs = entries.map(([seq]) => seq);
+            expect({ store, seqs }).toEqual({ store, seqs: entries.map((_, i) => i + 1) });
+            const inFeed = entries
+              .filter(([, change, id]) => change === 'published' && titles.get(id)?.startsWith('zombie '))
+              .map(([, , id]) => id)
+              .sort();
+            expect({ store, inFeed }).toEqual({ store, inFeed: publishedIds });
+          }
+        },
+        { timeoutMs: 60_000, what: 'every store to have each publish once, numbered without gap' },
+      );
+    } catch (error) {
+      const worth =
+        /fenc|epoch|ILLEGAL_GENERATION|UNKNOWN_MEMBER_ID|REBALANCE|Crash|not sequenced|not ready|stopped|joined the decider group|not assigned/i;
+      const said = (app: RunningApp) =>
+        app.output
+          .filter((line) => worth.test(line))
+          .slice(-60)
+          .join('\n');
+      // What failed first: a CI excerpt keeps the head and the tail of a long output.
+      const failed = (error as Error).message.slice(0, 2_000);
+      console.log(
+        `zombie suite failed: ${failed}\n` +
+          `the test (${rounds} pause(s)):\n${timeline.join('\n')}\n` +
+          `zombie A said:\n${said(a!)}\n` +
+          `B said:\n${said(b!)}\n` +
+          `attempts: ${summary()}\n` +
+          `feed entries around a repeated or missing feedSeq:\n${await repeatedSeqs()}`,
+      );
+      throw error;
+    }
 
-  // What became of A: still running and serving, its decider back in the group.
-  expect({ exitCode: a!.process.exitCode, signal: a!.process.signalCode }).toEqual({ exitCode: null, signal: null });
-  expect((await fetch(`${a!.url}/v1/health/live`)).status).toBe(200);
-  await eventually(async () => expect(await deciderGroup()).toEqual({ state: 'Stable', members: 2 }), {
-    timeoutMs: 30_000,
-    what: 'the resumed service back in the decider group',
-  });
-}, 150_000);
+    // What became of A: still running and serving, its decider back in the group.
+    expect({ exitCode: a!.process.exitCode, signal: a!.process.signalCode }).toEqual({ exitCode: null, signal: null });
+    expect((await fetch(`${a!.url}/v1/health/live`)).status).toBe(200);
+    await eventually(async () => expect(await deciderGroup()).toEqual({ state: 'Stable', members: 2 }), {
+      timeoutMs: 30_000,
+      what: 'the resumed service back in the decider group',
+    });
+  },
+  60_000 + ROUNDS * 45_000,
+);

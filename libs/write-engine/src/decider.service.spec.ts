@@ -5,6 +5,10 @@ import type { PartitionDecider } from './partition-decider';
 import type { Fence, PartitionWriters } from './partition-writers';
 import type { InRequestDecider } from './ports';
 
+interface ConsumerOptions {
+  retry?: { restartOnFailure?: (error: Error) => Promise<boolean> };
+}
+
 /** A kafkajs consumer whose subscribe fails when told to: the rest succeeds. */
 function fakeConsumer(subscribeFails: boolean) {
   const listeners = new Map<string, (event: { payload: unknown }) => void>();
@@ -18,6 +22,7 @@ function fakeConsumer(subscribeFails: boolean) {
     }),
     run: jest.fn(async () => undefined),
     disconnect: jest.fn(async () => undefined),
+    options: undefined as ConsumerOptions | undefined,
   };
 }
 
@@ -34,7 +39,11 @@ function deciderWith(
     })),
     disconnect: jest.fn(async () => undefined),
   };
-  const kafka = { consumer: jest.fn(() => consumers.shift()), admin: () => admin } as unknown as Kafka;
+  // Each consumer keeps the options it was made with (its restartOnFailure).
+  const kafka = {
+    consumer: jest.fn((options: ConsumerOptions) => Object.assign(consumers.shift()!, { options })),
+    admin: () => admin,
+  } as unknown as Kafka;
   // The pool's assignment count and fence listeners, as PartitionWriters keeps them.
   const fenceListeners: Array<(fence: Fence) => void> = [];
   const pool = {
@@ -93,6 +102,46 @@ it('disconnects a consumer whose start failed half-way, and a rejoin makes a new
   expect(kafka.consumer).toHaveBeenCalledTimes(3);
   await service.onApplicationShutdown();
   expect(next.disconnect).toHaveBeenCalledTimes(1);
+});
+
+it('lets kafkajs restart only its current consumer: one it left stays out of the group', async () => {
+  const first = fakeConsumer(false);
+  const second = fakeConsumer(false);
+  const { service, pool } = deciderWith([first, second]);
+  service.onApplicationBootstrap();
+  await jest.advanceTimersByTimeAsync(0);
+  const restart = (consumer: ReturnType<typeof fakeConsumer>) =>
+    consumer.options!.retry!.restartOnFailure!(new Error('Connection error: write after end'));
+  await expect(restart(first)).resolves.toBe(true);
+
+  // In doubt: the service leaves with the first consumer and joins with a second. The
+  // first then crashes with a retriable error while being disconnected (kafkajs would
+  // restart it a moment later, and the instance would be in the group twice).
+  (service as unknown as { fenced(fence: Fence): void }).fenced({
+    partition: 1,
+    assignment: pool.assignment,
+    error: new Error('Request Produce timed out'),
+    inDoubt: true,
+  });
+  await expect(restart(first)).resolves.toBe(false);
+  await jest.advanceTimersByTimeAsync(1_000);
+  expect(second.run).toHaveBeenCalledTimes(1);
+  await expect(restart(first)).resolves.toBe(false);
+  await expect(restart(second)).resolves.toBe(true);
+
+  // Had it been restarted anyway, its assignment is not taken: it is disconnected.
+  const assignments = pool.reassign.mock.calls.length;
+  const disconnects = first.disconnect.mock.calls.length;
+  first.listeners.get('join')!({
+    payload: { memberAssignment: { commands: [0, 2] }, memberId: 'm-1', generationId: 7 },
+  });
+  expect(pool.reassign).toHaveBeenCalledTimes(assignments);
+  expect(first.disconnect).toHaveBeenCalledTimes(disconnects + 1);
+  second.listeners.get('join')!({ payload: { memberAssignment: { commands: [1] }, memberId: 'm-2', generationId: 7 } });
+  expect(pool.reassign).toHaveBeenLastCalledWith([1], { generationId: 7, memberId: 'm-2' });
+
+  await service.onApplicationShutdown();
+  await expect(restart(second)).resolves.toBe(false);
 });
 
 it('tries a failed start again, with a growing pause, until the log is read and the group joined', async () => {

@@ -112,6 +112,11 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
       sessionTimeout: 6_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: FOLLOW_MAX_WAIT_MS,
+      // After a retriable crash kafkajs disconnects the consumer and restarts it a moment
+      // later, also one this service is leaving (a crash while `leave` disconnects it): the
+      // instance would then be in the group twice, its two consumers' assignments
+      // replacing each other's writers. Only the current consumer is restarted.
+      retry: { retries: 5, restartOnFailure: async () => this.isCurrent(consumer) },
     });
     this.consumer = consumer;
     // After any rebalance the partitions may have had another writer: re-fence and catch
@@ -120,6 +125,12 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
     // scheduler and the feed sequencer need them, and fencing + catch-up should not
     // delay the first request.
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (!this.isCurrent(consumer)) {
+        // Left already (restarted before restartOnFailure could say no): out of the group.
+        this.logger.warn('a decider consumer this instance left joined the group again: disconnecting it');
+        void consumer.disconnect().catch(() => undefined);
+        return;
+      }
       const partitions = payload.memberAssignment[this.topics.commands] ?? [];
       const member = joinedMember(payload);
       // One line per rebalance: which partitions this instance writes, in which generation.
@@ -144,7 +155,7 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 12,
         eachBatch: async ({ batch, isRunning, isStale, resolveOffset, heartbeat }) => {
-          if (batch.isEmpty()) return;
+          if (batch.isEmpty() || !this.isCurrent(consumer)) return;
           const last = await this.decider.decideBatch(batch.partition, batch.messages, () => isRunning() && !isStale());
           // Only what was committed is resolved: kafkajs fetches the rest again.
           if (last !== undefined) resolveOffset(last);
@@ -188,6 +199,11 @@ export class DeciderService implements OnApplicationBootstrap, OnApplicationShut
         `partition ${partition}'s writer was fenced (${(error as Error).message}) and no rebalance followed`,
       );
     }, FENCED_GRACE_MS).unref();
+  }
+
+  /** Whether `consumer` is the one this service decides with: not one it left or replaced, nor shut down. */
+  private isCurrent(consumer: Consumer): boolean {
+    return !this.stopping && this.consumer === consumer && this.leaving !== consumer;
   }
 
   /** Drops the writers, disconnects `consumer` (it leaves the group) and joins again with a new one. */
