@@ -18,7 +18,7 @@ import {
 import type { AggregateEntry, AggregateStore } from './aggregate-store';
 import { EventTail } from './event-tail';
 import { FeedLedger } from './feed-ledger';
-import { PartitionNotAssigned, PartitionWriters } from './partition-writers';
+import { PartitionWriters } from './partition-writers';
 import type {
   Clock,
   EventHistory,
@@ -233,8 +233,6 @@ export class FeedSequencer implements OnApplicationBootstrap, OnApplicationShutd
             () => this.sequence(partition, everything, communications, stores),
           );
         } catch (error) {
-          // A rebalance took the partition away since this pass began: its new owner replans it.
-          if (error instanceof PartitionNotAssigned) return;
           this.logger.warn(`feed of partition ${partition} not sequenced yet: ${(error as Error).message}`);
           failed = true;
           this.markUnsure(partition);

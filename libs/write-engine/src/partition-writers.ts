@@ -64,7 +64,7 @@ export class PartitionWriters implements PartitionWriterPool, OnApplicationShutd
   /**
    * The partitions of the current assignment: the only ones a writer is opened for. A
    * caller still holding an older assignment's partition (a batch fetched before a
-   * rebalance, a scheduler tick or feed pass that began before it) must not open one: its
+   * rebalance, a scheduler tick that began before it) must not open one: its
    * new epoch would fence the partition's owner, and its feed entries would be numbered
    * beside that owner's decisions, which carry entries for it under another
    * transactional id and the same generation.
