@@ -43,7 +43,24 @@ async function connectTerminal(token: string, ackTimeoutMs?: number) {
   const client = new TerminalClient({ url: apps.gateway.url, token, cursors: new MemoryCursorStore(), ackTimeoutMs });
   sockets.push(client);
   client.onItem((item) => received.push(item));
-  await withTimeout(client.connect(), CONNECT_BOUND_MS, 'terminal connect: no hello within 30 s');
+  // What the client saw, for the message of a connect that hangs: engine.io open, the
+  // namespace's connect, refusals, disconnects (the gateway logs the step a handshake
+  // waits on past 5 s: TerminalHandshake).
+  const seen: string[] = [];
+  const started = Date.now();
+  const mark = (what: string) => seen.push(`${Date.now() - started} ms ${what}`);
+  client.socket.io.on('open', () => mark('transport open'));
+  client.socket.io.on('error', (error) => mark(`transport error: ${error.message}`));
+  client.socket.on('connect', () => mark(`connect (socket ${client.socket.id})`));
+  client.socket.on('connect_error', (error) => mark(`connect_error: ${error.message}`));
+  client.socket.on('disconnect', (reason) => mark(`disconnect: ${reason}`));
+  await withTimeout(
+    client.connect(),
+    CONNECT_BOUND_MS,
+    () =>
+      `terminal connect: no hello within 30 s; the client saw: ${seen.join('; ') || 'nothing'}; ` +
+      `connected ${client.socket.connected}, transport ${client.socket.io.engine?.readyState ?? 'none'}`,
+  );
   return { client, received };
 }
 

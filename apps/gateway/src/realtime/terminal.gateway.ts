@@ -101,14 +101,20 @@ export class TerminalGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     // Before any await: a terminal may send as soon as it is connected.
     this.listen(socket);
     const data = terminalData(socket);
+    const steps = data.handshake;
     try {
       await this.resume.start(data);
       this.presence.connected(data);
       this.authentication.armLifetime(socket, data);
+      steps?.at('connection cap');
       await this.presence.capConnections(data);
+      steps?.done('served');
     } catch (error) {
+      steps?.done('not served');
       this.logger.warn(`terminal ${data.session.terminalId} not served: ${(error as Error).message}`);
       socket.disconnect(true);
+    } finally {
+      data.handshake = undefined;
     }
   }
 

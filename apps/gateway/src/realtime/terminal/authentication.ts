@@ -5,7 +5,7 @@
  * and on a live socket); the socket's end when its token expires; and the disconnection
  * of a terminal revoked meanwhile.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { Namespace, Socket } from 'socket.io';
 import { TokenRefused, verifyToken, type TokenClaims } from '@lastmeter/auth';
@@ -27,6 +27,7 @@ import { deviceTokenVerdict, identityOf, socketLifetime } from '../limits/token-
 import { GatewayMetrics } from '../gateway-metrics';
 import { HandshakeRefusals } from '../handshake-refusals';
 import { readHandshake } from './handshake';
+import { HandshakeWatch, type HandshakeSteps } from './handshake-watch';
 import type { TerminalSocketData } from './terminal-socket';
 
 const DAY_MS = 86_400_000;
@@ -43,6 +44,8 @@ class Refusal extends Error {
 @Injectable()
 export class TerminalAuthentication {
   private namespace?: Namespace;
+  /** Logs a handshake still not served after 5 s, with the step it waits on. */
+  private readonly watch = new HandshakeWatch(new Logger('TerminalHandshake'));
 
   constructor(
     private readonly jwt: JwtService,
@@ -68,9 +71,16 @@ export class TerminalAuthentication {
   guard(namespace: Namespace): void {
     this.namespace = namespace;
     namespace.use((socket, next) => {
-      this.authenticate(socket).then(
-        () => next(),
+      const steps = this.watch.begin(`socket ${socket.id}`, () => socket.conn.readyState !== 'open');
+      this.authenticate(socket, steps).then(
+        () => {
+          // The connection handler takes it from here (TerminalGateway.handleConnection).
+          steps.at('accepted: connection handler');
+          (socket.data as TerminalSocketData).handshake = steps;
+          next();
+        },
         (error: unknown) => {
+          steps.done(error instanceof Refusal ? `refused: ${error.data.reason}` : 'unavailable');
           if (error instanceof Refusal) {
             this.refusals.refused('terminal', error.data.reason);
             return next(error);
@@ -85,11 +95,12 @@ export class TerminalAuthentication {
   }
 
   /** Runs before the connection is accepted: a refusal reaches the client as `connect_error`. */
-  private async authenticate(socket: Socket): Promise<void> {
+  private async authenticate(socket: Socket, steps: HandshakeSteps): Promise<void> {
     const auth = (socket.handshake.auth ?? {}) as Partial<Record<keyof TerminalAuth, unknown>>;
     if (typeof auth.token !== 'string' || auth.token === '') throw new Refusal('token-missing', 'missing device token');
     let claims: TokenClaims;
     try {
+      steps.at('verify token');
       claims = await verifyToken(this.jwt, auth.token);
     } catch (error) {
       throw error instanceof TokenRefused && error.reason === 'token-expired'
@@ -99,6 +110,7 @@ export class TerminalAuthentication {
     if (!isDeviceRole(claims.role) || !claims.storeId) {
       throw new Refusal('not-a-terminal', 'only device tokens (terminal, screen) may connect to /terminal');
     }
+    steps.identify(`terminal ${claims.sub} (socket ${socket.id})`);
     // DEVICE_TOKEN_MAX_AGE_DAYS: expired past it, renewed (with hello) past half of it.
     const maxAgeMs = this.config.DEVICE_TOKEN_MAX_AGE_DAYS * DAY_MS;
     const verdict = deviceTokenVerdict(claims, maxAgeMs, Date.now());
@@ -107,6 +119,7 @@ export class TerminalAuthentication {
     let renewedToken: string | undefined;
     let expiresAt: number;
     if (verdict.kind === 'renew') {
+      steps.at('renew token');
       renewedToken = await this.deviceToken(verdict.claims);
       expiresAt = Date.now() + maxAgeMs;
     } else {
@@ -116,8 +129,12 @@ export class TerminalAuthentication {
     const options = readHandshake(auth);
     if ('refused' in options) throw new Refusal('bad-cursor', options.refused);
     const { cursor } = options;
+    steps.at('read models: current keys');
     const keys = await this.models.keys();
+    steps.at('read models: terminal status');
     const terminal = await getTerminal(this.models.redis, keys, claims.sub);
+    steps.at('feed epoch');
+    const epoch = await this.epoch.get();
     if (terminal?.status === 'revoked') throw new Refusal('terminal-revoked', 'this terminal was revoked');
     const data: TerminalSocketData = {
       session: {
@@ -131,7 +148,7 @@ export class TerminalAuthentication {
         connectedAt: Date.now(),
         batches: options.feedBatches,
       },
-      epoch: await this.epoch.get(),
+      epoch,
       requestedCursor: cursor,
       requestedEpoch: options.epoch,
       snapshotChunks: options.snapshotChunks,

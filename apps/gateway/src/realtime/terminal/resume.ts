@@ -32,8 +32,9 @@ export class TerminalResume {
 
   /** Joins the terminal's room, says hello and starts relaying its store's feed. */
   async start(data: TerminalSocketData): Promise<void> {
-    const { session } = data;
+    const { session, handshake: steps } = data;
     const { socket } = session;
+    steps?.at('resume: read models: current keys');
     const keys = await this.models.keys();
     // A cursor from another epoch cannot be trusted: start again from the live set,
     // marked, instead of leaving a silent gap. One of this epoch beyond the head means the
@@ -43,12 +44,14 @@ export class TerminalResume {
     // an epoch beyond the head is taken as foreign. The head is read here only to judge
     // the cursor; the snapshot reads its own head.
     const otherEpoch = data.requestedEpoch !== undefined && data.requestedEpoch !== data.epoch;
+    steps?.at('resume: feed head');
     const head = await feedHead(this.models.redis, keys, session.storeId);
     const beyond = data.requestedCursor > head && data.requestedEpoch === undefined;
     const foreign = data.requestedCursor > 0 && (otherEpoch || beyond);
     // One room, the server's choice (a client has no way to join one): revocation closes
     // `terminal:<id>` on every gateway. Feeds go to socket ids (FeedRelay), so rooms per
     // store, region or role would only cost memory on each of thousands of sockets.
+    steps?.at('resume: join room');
     await socket.join(`terminal:${session.terminalId}`);
     let headSeq = head;
     let snapshot: FeedItem[] | undefined;
@@ -56,6 +59,7 @@ export class TerminalResume {
       // The live set and the head it was folded at, read together: the relay then sends
       // every entry after that head, so the seam loses and repeats nothing.
       // Notices without expiry older than NOTICE_MAX_AGE_DAYS are not live any more.
+      steps?.at('resume: live set');
       ({ headSeq, items: snapshot } = await readLiveSet(
         this.models.redis,
         keys,

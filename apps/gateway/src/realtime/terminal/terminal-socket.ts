@@ -6,6 +6,7 @@
 import type { Socket } from 'socket.io';
 import type { Actor } from '@lastmeter/contracts';
 import type { TerminalSession } from '../feed-relay';
+import type { HandshakeSteps } from './handshake-watch';
 
 export interface TerminalSocketData {
   session: TerminalSession;
@@ -22,6 +23,8 @@ export interface TerminalSocketData {
   /** `<gateway id>/<socket id>`, in the terminal's connection set. */
   ref: string;
   cancelExpiry?: () => void;
+  /** The handshake's steps until the terminal is served (hello sent, counted present); then dropped. */
+  handshake?: HandshakeSteps;
 }
 
 /** The data of an accepted terminal socket. */
