@@ -483,6 +483,17 @@ const TRACE_HEADERS: Json = {
   tracestate: { type: 'string', description: 'W3C tracestate, when the trace has one' },
 };
 
+/** `noticed: true` on the records of a transaction whose feed entries the notice on commit carried (FEED_NOTICED_HEADER). */
+const noticedHeader = (what: string): Json => ({
+  [FEED_NOTICED_HEADER]: {
+    type: 'string',
+    const: 'true',
+    description:
+      `The command service's notice on commit carried every feed entry of ${what} transaction to ` +
+      'the gateways, so a projector may let it wait (PROJECTOR_LINGER_MS) while the fan-out runs; absent otherwise.',
+  },
+});
+
 function typeHeader(type: string, description: string, traced = true, optional: Json = {}): Json {
   return {
     type: 'object',
@@ -510,7 +521,12 @@ function envelopeMessage(type: EventType, legacy = false): KafkaMessage {
         { type: 'object', properties: { type: { type: 'string', const: type }, data: dataSchemaOf(type) } },
       ],
     },
-    headers: typeHeader(type, 'The event type, as in the payload.'),
+    headers: typeHeader(
+      type,
+      'The event type, as in the payload.',
+      true,
+      role === 'events' ? noticedHeader("the event's") : {},
+    ),
     key: legacy ? { type: 'string', description: 'store id' } : keyOf(role),
   };
 }
@@ -553,15 +569,7 @@ function kafkaMessages(role: TopicRole): KafkaMessage[] {
             "Each communication's content is in it once. `parseRecord` (libs/contracts/src/parse-envelope.ts) " +
             'turns it into its `feed.appended` events, exactly the envelopes a record per entry would have held.',
           payload: schemaRef('FeedBatchRecord'),
-          headers: typeHeader(FEED_BATCH, `Always \`${FEED_BATCH}\`.`, true, {
-            [FEED_NOTICED_HEADER]: {
-              type: 'string',
-              const: 'true',
-              description:
-                "The command service's notice on commit carried every feed entry of the record's transaction to " +
-                'the gateways, so a projector may let it wait (PROJECTOR_LINGER_MS) while the fan-out runs; absent otherwise.',
-            },
-          }),
+          headers: typeHeader(FEED_BATCH, `Always \`${FEED_BATCH}\`.`, true, noticedHeader("the record's")),
           key: keyOf(role, { const: FEED_BATCH }),
         },
         envelopeMessage('feed.appended', true),

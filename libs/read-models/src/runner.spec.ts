@@ -18,9 +18,23 @@ describe('mayLinger (PROJECTOR_LINGER_MS)', () => {
     expect(mayLinger('feed', [{ headers: { [FEED_NOTICED_HEADER]: Buffer.from('false') } }])).toBe(false);
   });
 
-  it('projects the other topics at once, and a backlog of any size', () => {
-    expect(mayLinger('events', [noticed])).toBe(false);
+  it('lets a few events wait when they come from such a transaction, and only then', () => {
+    const event = (headers: Record<string, Buffer | string>) => ({
+      headers: { type: 'communication.published', ...headers },
+    });
+    expect(mayLinger('events', [event({ [FEED_NOTICED_HEADER]: Buffer.from('true') })])).toBe(true);
+    expect(mayLinger('events', [event({ [FEED_NOTICED_HEADER]: 'true' }), event({})])).toBe(false);
+    expect(mayLinger('events', [event({})])).toBe(false);
+  });
+
+  it('projects receipts at once, and a backlog of any size', () => {
     expect(mayLinger('storeEvents', [noticed])).toBe(false);
+    expect(
+      mayLinger(
+        'events',
+        Array.from({ length: LINGER_BELOW }, () => noticed),
+      ),
+    ).toBe(false);
     expect(
       mayLinger(
         'feed',

@@ -56,15 +56,16 @@ function feedTraces(chunk: SourceMessage[]): TraceCarrier[] {
 
 /**
  * Whether a fetched batch may wait (`lingerMs`) before it is projected: a few records
- * (fewer than LINGER_BELOW) of the feed, each of which the command service's notice on
- * commit carried to the gateways (FEED_NOTICED_HEADER), so no terminal waits for it.
- * Everything else is projected at once: the events and receipts that read models and
- * the reach board show, feed entries only a projector's notice announces (a national
- * publish's), and a backlog.
+ * (fewer than LINGER_BELOW) of the feed or the events, each from a transaction whose
+ * feed entries the command service's notice on commit carried to the gateways, every
+ * one of them (FEED_NOTICED_HEADER), so no terminal waits for it. Everything else is
+ * projected at once: receipts (the reach board), events of other transactions, feed
+ * entries only a projector's notice announces (a national publish's, and its events),
+ * and a backlog.
  */
 export function mayLinger(role: TopicRole, messages: ReadonlyArray<{ headers?: SourceMessage['headers'] }>): boolean {
   return (
-    role === 'feed' &&
+    (role === 'feed' || role === 'events') &&
     messages.length < LINGER_BELOW &&
     messages.every(
       (message) => message.headers !== undefined && headerValue(message.headers, FEED_NOTICED_HEADER) === 'true',

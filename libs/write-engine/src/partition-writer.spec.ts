@@ -122,6 +122,30 @@ describe('PartitionWriter', () => {
     expect(producer.calls).toEqual(['addOffsets', 'sendBatch', 'sendOffsets', 'commit']);
   });
 
+  it('marks every record of a transaction whose feed entries the notice carries, events too, and none of one it does not', async () => {
+    const { producer, writer } = writerOn(3);
+    const headersOf = (txn: number, topic: string) =>
+      producer.transactions[txn]!.batches[0]!.find((batch) => batch.topic === topic)!.messages.map(
+        (m) => m.headers?.noticed,
+      );
+    const chunk = (partition: number, noticed?: boolean) => ({
+      partition,
+      entries: [entry('s1', partition + 1)],
+      noticed,
+    });
+    // Carried whole: the projector may let its events and feed records wait.
+    await writer.append({ events: [drafted], feed: [chunk(0, true), chunk(7, true), { partition: 8, entries: [] }] });
+    expect(headersOf(0, TOPICS.events)).toEqual(['true']);
+    expect(headersOf(0, TOPICS.feed)).toEqual(['true', 'true']);
+    // A chunk the notice does not carry (a national publish's): nothing waits.
+    await writer.append({ events: [drafted], feed: [chunk(0, true), chunk(7)] });
+    expect(headersOf(1, TOPICS.events)).toEqual([undefined]);
+    expect(headersOf(1, TOPICS.feed)).toEqual(['true', undefined]);
+    // No feed entries at all (a draft, a store): its events are projected at once.
+    await writer.append({ events: [drafted] });
+    expect(headersOf(2, TOPICS.events)).toEqual([undefined]);
+  });
+
   it('adds the offsets partition while the records are in flight, and commits the offsets only once they are sent', async () => {
     const { producer, writer } = writerOn();
     let land!: () => void;

@@ -142,12 +142,17 @@ export class PartitionWriter implements TransactionalWriter {
   }: AppendBatch) {
     const started = performance.now();
     const txn = await this.producer.transaction();
+    // The notice on commit carries every feed entry of this transaction: all of its
+    // records say so (FEED_NOTICED_HEADER), its events too, and a projector lets a few of
+    // them wait while the fan-out their commit starts has the cores (`mayLinger`).
+    const chunks = feed.filter((chunk) => chunk.entries.length > 0);
+    const noticed = chunks.length > 0 && chunks.every((chunk) => chunk.noticed);
     const messages = (list: EventEnvelope[]) =>
       list.map((event) => ({
         key: event.aggregateId,
         value: JSON.stringify(event),
         // The decision's trace (rememberTrace), when tracing is on.
-        headers: { type: event.type, ...traceOf(event.id) },
+        headers: { type: event.type, ...(noticed ? { [FEED_NOTICED_HEADER]: 'true' } : {}), ...traceOf(event.id) },
       }));
     try {
       const topicMessages = [
@@ -156,14 +161,12 @@ export class PartitionWriter implements TransactionalWriter {
         // the chunk's partition: the stores whose feeds they extend live there.
         {
           topic: this.topics.feed,
-          messages: feed
-            .filter((chunk) => chunk.entries.length > 0)
-            .map((chunk) => ({
-              key: FEED_BATCH,
-              partition: chunk.partition,
-              value: JSON.stringify(feedBatchRecord(chunk.entries as Array<DomainEvent<'feed.appended'>>)),
-              headers: { type: FEED_BATCH, ...(chunk.noticed ? { [FEED_NOTICED_HEADER]: 'true' } : {}), ...feedTrace },
-            })),
+          messages: chunks.map((chunk) => ({
+            key: FEED_BATCH,
+            partition: chunk.partition,
+            value: JSON.stringify(feedBatchRecord(chunk.entries as Array<DomainEvent<'feed.appended'>>)),
+            headers: { type: FEED_BATCH, ...(chunk.noticed ? { [FEED_NOTICED_HEADER]: 'true' } : {}), ...feedTrace },
+          })),
         },
         {
           // Same partition as the aggregate's events, so a new owner's catch-up of
