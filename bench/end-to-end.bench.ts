@@ -27,7 +27,7 @@
  * the feed, read_committed) plus the same broadcast. What stays above that is ours:
  * HTTP, deciding, Redis, the gateway.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FANOUT_SIZES, openBareFanout } from './fanout-floor.bench';
 import { compilerCpuMs, quietCompilers, warmBroker } from './lib/broker-warmth';
@@ -72,6 +72,23 @@ const sum = (a: number | undefined, b: number | undefined) => (a !== undefined &
 const against = (value: number, baseline: number | undefined, baselineName: string) =>
   baseline !== undefined ? { value, baseline, baselineName } : { value };
 
+/**
+ * With BENCH_ROUNDS_LOG=<file>: each counted round as a JSON line, in the order run (`at`:
+ * epoch ms of the publish; the rest ms from it, and the same round's floors), to find
+ * what the slow rounds share (e.g. with `bench/lib/gc-log`).
+ */
+function roundsLog(file: string, n: number, at: number[], columns: Record<string, number[]>): void {
+  const lines = at.map((publishedAt, round) =>
+    JSON.stringify({
+      n,
+      round,
+      at: publishedAt,
+      ...Object.fromEntries(Object.entries(columns).map(([name, values]) => [name, values[round]])),
+    }),
+  );
+  appendFileSync(file, `${lines.join('\n')}\n`);
+}
+
 async function main(): Promise<void> {
   const infra = await benchInfra();
   const stack = await startStack(infra);
@@ -107,12 +124,30 @@ async function main(): Promise<void> {
         const kafkaSame: number[] = [];
         const bareFirsts: number[] = [];
         const compilersBefore = compilerCpuMs(infra.kafkaPid);
-        const { latencies, firsts, accepted, paired } = await publishRounds(stack, fleet, ids, n, WARM_UP, async () => {
-          const { first, last } = await bare.round();
-          bareFirsts.push(first);
-          kafkaSame.push((await kafkaRounds.round()).consumed);
-          return last;
-        });
+        const publishedAt: number[] = [];
+        const { latencies, firsts, accepted, paired } = await publishRounds(
+          stack,
+          fleet,
+          ids,
+          n,
+          WARM_UP,
+          async () => {
+            const { first, last } = await bare.round();
+            bareFirsts.push(first);
+            kafkaSame.push((await kafkaRounds.round()).consumed);
+            return last;
+          },
+          { beforePublish: (round) => (publishedAt[round] = performance.timeOrigin + performance.now()) },
+        );
+        if (process.env.BENCH_ROUNDS_LOG)
+          roundsLog(process.env.BENCH_ROUNDS_LOG, n, publishedAt.slice(WARM_UP), {
+            accepted,
+            first: firsts,
+            last: latencies,
+            bare: paired,
+            bareFirst: bareFirsts.slice(WARM_UP),
+            kafka: kafkaSame.slice(WARM_UP),
+          });
         const compilersAfter = compilerCpuMs(infra.kafkaPid);
         const e2e = summary(latencies);
         const io = summary(paired);
