@@ -1,5 +1,6 @@
 import { logLevel } from 'kafkajs';
-import { createKafkaClient, kafkaLogLevel, type KafkaLogSink } from './kafka-client';
+import type { Admin } from 'kafkajs';
+import { createKafkaClient, describeClusterWithin, kafkaLogLevel, type KafkaLogSink } from './kafka-client';
 
 describe('kafkajs log levels', () => {
   it.each([
@@ -124,5 +125,41 @@ describe('kafkajs log levels', () => {
     logger.namespace('Consumer').error('Crash: KafkaJSNonRetriableError: boom', { stack });
     expect(contexts.warn).not.toHaveProperty('stack');
     expect(contexts.error).toHaveProperty('stack', stack);
+  });
+});
+
+describe('describeClusterWithin', () => {
+  const cluster = { clusterId: 'c1', brokers: [{ nodeId: 1, host: '127.0.0.1', port: 9092 }], controller: 1 };
+  /** An admin whose describeCluster answers (or hangs) as told, and whose disconnect never ends. */
+  function fakeAdmin(describe: () => Promise<typeof cluster>) {
+    const calls: string[] = [];
+    const admin = {
+      connect: async () => void calls.push('connect'),
+      describeCluster: () => (calls.push('describe'), describe()),
+      // kafkajs waits for the requests in flight: a hung one keeps it waiting.
+      disconnect: () => (calls.push('disconnect'), new Promise<void>(() => undefined)),
+    } as unknown as Admin;
+    return { admin, calls };
+  }
+
+  it("connects and answers the cluster's description, leaving the admin connected", async () => {
+    const { admin, calls } = fakeAdmin(async () => cluster);
+    await expect(describeClusterWithin(admin, 1_000, 'too slow')).resolves.toEqual(cluster);
+    expect(calls).toEqual(['connect', 'describe']);
+  });
+
+  it('gives up after its bound with the message, starting the disconnect without waiting for it', async () => {
+    const { admin, calls } = fakeAdmin(() => new Promise(() => undefined));
+    // The disconnect never ends here: the rejection comes only if it is not awaited.
+    await expect(describeClusterWithin(admin, 50, 'no answer within 50 ms')).rejects.toThrow('no answer within 50 ms');
+    expect(calls).toEqual(['connect', 'describe', 'disconnect']);
+  });
+
+  it('passes a failure on, disconnecting', async () => {
+    const { admin, calls } = fakeAdmin(async () => {
+      throw new Error('Connection error: connect ECONNREFUSED');
+    });
+    await expect(describeClusterWithin(admin, 1_000, 'too slow')).rejects.toThrow('ECONNREFUSED');
+    expect(calls).toEqual(['connect', 'describe', 'disconnect']);
   });
 });

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type ISocketFactory, type LogEntry, type RetryOptions } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ISocketFactory, type LogEntry, type RetryOptions } from 'kafkajs';
 import { countRequests } from './request-counts';
 
 /** What kafkajs log lines are written to (a Nest logger, a CLI printer, or nothing). */
@@ -157,6 +157,33 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
   return countRequests(kafka);
 }
 
+/** What `admin.describeCluster()` answers. */
+export type ClusterDescription = Awaited<ReturnType<Admin['describeCluster']>>;
+
+/**
+ * Connects `admin` (nothing to do if it is connected) and describes the cluster, or
+ * rejects with `message` after `ms`. On any failure the admin's disconnect is started and
+ * not awaited: kafkajs's disconnect waits for the requests still in flight, the very ones
+ * given up on (a connection or a request stuck on a loaded broker is only dropped after
+ * its request timeout); the connection closes once they end. The one bounded cluster
+ * probe of the apps' readiness check, the gateway's feed epoch and the infra tools.
+ */
+export async function describeClusterWithin(admin: Admin, ms: number, message: string): Promise<ClusterDescription> {
+  try {
+    return await withTimeout(
+      (async () => {
+        await admin.connect();
+        return admin.describeCluster();
+      })(),
+      ms,
+      message,
+    );
+  } catch (error) {
+    void admin.disconnect().catch(() => undefined);
+    throw error;
+  }
+}
+
 /** Resolves with the cluster's description, or rejects within `timeoutMs`. */
 export async function probeCluster(
   brokers: string[],
@@ -170,19 +197,13 @@ export async function probeCluster(
     requestTimeout: timeoutMs,
   });
   const admin = kafka.admin();
-  try {
-    const cluster = await withTimeout(
-      (async () => {
-        await admin.connect();
-        return admin.describeCluster();
-      })(),
-      timeoutMs,
-      `Kafka at ${brokers.join(',')} did not answer within ${timeoutMs} ms`,
-    );
-    return { clusterId: cluster.clusterId, brokers: cluster.brokers.length, controller: cluster.controller };
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  const cluster = await describeClusterWithin(
+    admin,
+    timeoutMs,
+    `Kafka at ${brokers.join(',')} did not answer within ${timeoutMs} ms`,
+  );
+  await admin.disconnect().catch(() => undefined);
+  return { clusterId: cluster.clusterId, brokers: cluster.brokers.length, controller: cluster.controller };
 }
 
 /** `promise`, or an Error with `message` (made when the time is up, if a function) after `ms`. */

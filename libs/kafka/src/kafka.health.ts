@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Admin } from 'kafkajs';
 import { APP_CONFIG, type SharedConfig } from '@lastmeter/config';
-import { createKafkaClient, withTimeout } from './kafka-client';
+import { createKafkaClient, describeClusterWithin } from './kafka-client';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -21,35 +21,28 @@ export class KafkaHealthIndicator implements OnModuleDestroy {
 
   async isHealthy(key = 'kafka') {
     const check = this.health.check(key);
+    this.admin ??= createKafkaClient({
+      brokers: this.config.KAFKA_BROKERS,
+      clientId: `${this.config.KAFKA_CLIENT_ID}-health`,
+      retry: { retries: 0 },
+      connectionTimeout: 1_000,
+      requestTimeout: CHECK_TIMEOUT_MS,
+    }).admin();
     try {
-      const cluster = await withTimeout(this.describe(), CHECK_TIMEOUT_MS, `no answer within ${CHECK_TIMEOUT_MS} ms`);
+      const cluster = await describeClusterWithin(
+        this.admin,
+        CHECK_TIMEOUT_MS,
+        `no answer within ${CHECK_TIMEOUT_MS} ms`,
+      );
       return check.up({ brokers: cluster.brokers.length, clusterId: cluster.clusterId });
     } catch (error) {
-      await this.reset();
+      // Disconnected (not awaited) by describeClusterWithin; the next check starts afresh.
+      this.admin = undefined;
       return check.down({ message: (error as Error).message });
     }
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.reset();
-  }
-
-  private async describe() {
-    if (!this.admin) {
-      const admin = createKafkaClient({
-        brokers: this.config.KAFKA_BROKERS,
-        clientId: `${this.config.KAFKA_CLIENT_ID}-health`,
-        retry: { retries: 0 },
-        connectionTimeout: 1_000,
-        requestTimeout: CHECK_TIMEOUT_MS,
-      }).admin();
-      this.admin = admin;
-      await admin.connect();
-    }
-    return this.admin.describeCluster();
-  }
-
-  private async reset(): Promise<void> {
     const admin = this.admin;
     this.admin = undefined;
     await admin?.disconnect().catch(() => undefined);

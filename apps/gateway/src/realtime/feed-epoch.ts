@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { TopicNames } from '@lastmeter/contracts';
-import { KAFKA, TOPIC_NAMES, withTimeout, type Kafka } from '@lastmeter/kafka';
+import { describeClusterWithin, KAFKA, TOPIC_NAMES, type Kafka } from '@lastmeter/kafka';
 
 /** How long one attempt to learn the epoch may take before it is given up and made afresh. */
 export const EPOCH_ATTEMPT_MS = 5_000;
@@ -96,22 +96,11 @@ export class FeedEpoch implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async compute(): Promise<string> {
     const admin = this.kafka.admin();
-    let clusterId: string;
-    try {
-      ({ clusterId } = await withTimeout(
-        (async () => {
-          await admin.connect();
-          return admin.describeCluster();
-        })(),
-        this.attemptMs,
-        `Kafka did not describe the cluster within ${this.attemptMs} ms`,
-      ));
-    } catch (error) {
-      // Not awaited: kafkajs's disconnect waits for the requests still in flight, which
-      // is what this attempt gave up on. The connection closes once they end.
-      void admin.disconnect().catch(() => undefined);
-      throw error;
-    }
+    const { clusterId } = await describeClusterWithin(
+      admin,
+      this.attemptMs,
+      `Kafka did not describe the cluster within ${this.attemptMs} ms`,
+    );
     await admin.disconnect().catch(() => undefined);
     return createHash('sha256').update(`${clusterId}/${this.topics.feed}`).digest('base64url').slice(0, 12);
   }
