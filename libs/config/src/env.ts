@@ -156,7 +156,7 @@ export const projectorEnv = {
   PROJECTOR_INTERNAL_PORT: internalPort('projector', 9102),
   PROJECTOR_LINGER_MS: nonNegativeInt({
     default: 50,
-    desc: "How long a few feed records (fewer than 100) whose items the command service's notice on commit already carried to the gateways wait before they are projected, so the projector does not compete for the cores with the fan-out that commit starts, on a box it shares with gateways. Everything else (events, receipts, feed entries only the projector announces such as a national publish's, a backlog) is projected at once. 0 = project every fetch at once",
+    desc: "How long a few records (fewer than 100) of a transaction whose feed items the command service's notice on commit already carried to the gateways (its feed records and its events, `noticed: true`) wait before they are projected, so the projector does not compete for the cores with the fan-out that commit starts, on a box it shares with gateways. Everything else (receipts, a national publish whose items only the projector announces, a backlog) is projected at once. 0 = project every fetch at once",
   }),
 };
 

@@ -137,10 +137,11 @@ describe('PartitionWriter', () => {
     await writer.append({ events: [drafted], feed: [chunk(0, true), chunk(7, true), { partition: 8, entries: [] }] });
     expect(headersOf(0, TOPICS.events)).toEqual(['true']);
     expect(headersOf(0, TOPICS.feed)).toEqual(['true', 'true']);
-    // A chunk the notice does not carry (a national publish's): nothing waits.
+    // A chunk the notice does not carry (a national publish's): nothing waits, not even
+    // the chunk it does carry (all or none).
     await writer.append({ events: [drafted], feed: [chunk(0, true), chunk(7)] });
     expect(headersOf(1, TOPICS.events)).toEqual([undefined]);
-    expect(headersOf(1, TOPICS.feed)).toEqual(['true', undefined]);
+    expect(headersOf(1, TOPICS.feed)).toEqual([undefined, undefined]);
     // No feed entries at all (a draft, a store): its events are projected at once.
     await writer.append({ events: [drafted] });
     expect(headersOf(2, TOPICS.events)).toEqual([undefined]);

@@ -144,15 +144,17 @@ export class PartitionWriter implements TransactionalWriter {
     const txn = await this.producer.transaction();
     // The notice on commit carries every feed entry of this transaction: all of its
     // records say so (FEED_NOTICED_HEADER), its events too, and a projector lets a few of
-    // them wait while the fan-out their commit starts has the cores (`mayLinger`).
+    // them wait while the fan-out their commit starts has the cores (`mayLinger`). All or
+    // none: a transaction with one chunk the notice does not carry marks no record.
     const chunks = feed.filter((chunk) => chunk.entries.length > 0);
     const noticed = chunks.length > 0 && chunks.every((chunk) => chunk.noticed);
+    const noticedHeader: Record<string, string> = noticed ? { [FEED_NOTICED_HEADER]: 'true' } : {};
     const messages = (list: EventEnvelope[]) =>
       list.map((event) => ({
         key: event.aggregateId,
         value: JSON.stringify(event),
         // The decision's trace (rememberTrace), when tracing is on.
-        headers: { type: event.type, ...(noticed ? { [FEED_NOTICED_HEADER]: 'true' } : {}), ...traceOf(event.id) },
+        headers: { type: event.type, ...noticedHeader, ...traceOf(event.id) },
       }));
     try {
       const topicMessages = [
@@ -165,7 +167,7 @@ export class PartitionWriter implements TransactionalWriter {
             key: FEED_BATCH,
             partition: chunk.partition,
             value: JSON.stringify(feedBatchRecord(chunk.entries as Array<DomainEvent<'feed.appended'>>)),
-            headers: { type: FEED_BATCH, ...(chunk.noticed ? { [FEED_NOTICED_HEADER]: 'true' } : {}), ...feedTrace },
+            headers: { type: FEED_BATCH, ...noticedHeader, ...feedTrace },
           })),
         },
         {
