@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import { FANOUT_SIZES, openBareFanout } from './fanout-floor.bench';
 import { compilerCpuMs, quietCompilers, warmBroker } from './lib/broker-warmth';
 import { Fleet } from './lib/fleet';
+import { schedTimes } from './lib/proc-stats';
 import { FLOOR_METRICS } from './lib/floors';
 import { openKafkaRounds, type KafkaRounds } from './lib/kafka-round';
 import { resultsDir, sized, summary, thin, writeScenario, type Metric, type ScenarioResult } from './lib/results';
@@ -42,7 +43,10 @@ import { benchInfra, runMain } from './support';
  * Counted publishes at each N: 100 at full scale (30 until 2026-12-06). With 30, the p50
  * moved by ±0.1 of the floors from run to run on one build, as much as the goal's margin,
  * and the p99 was the slowest round of each side (one slow round of 30 made it 2.5×); of
- * 100 it is the second slowest.
+ * 100 it is the second slowest. 300 were tried (2026-12-07): the p99's ratio still spread
+ * 1.11–1.74× over eight runs of one build in two hours, and 1.46–1.98× over the blocks of
+ * 100 inside one run — it moves with the box's state, not with the count — so the count
+ * stayed (bench/PROFILE.md, "The p99 at 1,000 terminals, taken apart").
  */
 const ROUNDS = sized({ full: 100, quick: 15, tiny: 4 });
 /**
@@ -65,6 +69,23 @@ function floor(scenario: string, metric: string): number | undefined {
   return result.metrics.find((m) => m.name === metric)?.value;
 }
 
+const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
+/** BENCH_ROUNDS_LOG: the processes whose threads are told apart (the broker's GC and compilers, an app's GC helpers). */
+const SPLIT_BY_THREAD = ['kafka', 'command', 'gateway'];
+
+/** What each process ran and waited between two `schedTimes` readings. */
+function schedDiff(before: ReturnType<typeof schedTimes>, after: ReturnType<typeof schedTimes>) {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, { runMs, waitMs }]) => [
+      name,
+      {
+        runMs: round3(runMs - (before[name]?.runMs ?? runMs)),
+        waitMs: round3(waitMs - (before[name]?.waitMs ?? waitMs)),
+      },
+    ]),
+  );
+}
+
 /** Both floors' sum, if both are known. */
 const sum = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a + b : undefined);
 
@@ -77,7 +98,7 @@ const against = (value: number, baseline: number | undefined, baselineName: stri
  * epoch ms of the publish; the rest ms from it, and the same round's floors), to find
  * what the slow rounds share (e.g. with `bench/lib/gc-log`).
  */
-function roundsLog(file: string, n: number, at: number[], columns: Record<string, number[]>): void {
+function roundsLog(file: string, n: number, at: number[], columns: Record<string, unknown[]>): void {
   const lines = at.map((publishedAt, round) =>
     JSON.stringify({
       n,
@@ -125,6 +146,19 @@ async function main(): Promise<void> {
         const bareFirsts: number[] = [];
         const compilersBefore = compilerCpuMs(infra.kafkaPid);
         const publishedAt: number[] = [];
+        // BENCH_ROUNDS_LOG: who ran and who waited for a core from each publish to its last terminal.
+        const logging = Boolean(process.env.BENCH_ROUNDS_LOG);
+        const watched = () => ({
+          command: stack.processes.command?.pid,
+          projector: stack.processes.projector?.pid,
+          gateway: stack.processes.gateway?.pid,
+          kafka: infra.kafkaPid,
+          clients: fleet.pids[0],
+          bench: process.pid,
+        });
+        let schedBefore: ReturnType<typeof schedTimes> = {};
+        const sched: Array<ReturnType<typeof schedTimes>> = [];
+        const bareSched: Array<ReturnType<typeof schedTimes>> = [];
         const { latencies, firsts, accepted, paired } = await publishRounds(
           stack,
           fleet,
@@ -132,12 +166,23 @@ async function main(): Promise<void> {
           n,
           WARM_UP,
           async () => {
+            const bareBefore = logging ? schedTimes(bare.pids) : {};
             const { first, last } = await bare.round();
+            if (logging) bareSched.push(schedDiff(bareBefore, schedTimes(bare.pids)));
             bareFirsts.push(first);
             kafkaSame.push((await kafkaRounds.round()).consumed);
             return last;
           },
-          { beforePublish: (round) => (publishedAt[round] = performance.timeOrigin + performance.now()) },
+          {
+            beforePublish: (round) => {
+              if (logging) schedBefore = schedTimes(watched(), SPLIT_BY_THREAD);
+              publishedAt[round] = performance.timeOrigin + performance.now();
+            },
+            afterDelivery: (round) => {
+              if (!logging) return;
+              sched[round] = schedDiff(schedBefore, schedTimes(watched(), SPLIT_BY_THREAD));
+            },
+          },
         );
         if (process.env.BENCH_ROUNDS_LOG)
           roundsLog(process.env.BENCH_ROUNDS_LOG, n, publishedAt.slice(WARM_UP), {
@@ -147,6 +192,8 @@ async function main(): Promise<void> {
             bare: paired,
             bareFirst: bareFirsts.slice(WARM_UP),
             kafka: kafkaSame.slice(WARM_UP),
+            sched: sched.slice(WARM_UP),
+            bareSched: bareSched.slice(WARM_UP),
           });
         const compilersAfter = compilerCpuMs(infra.kafkaPid);
         const e2e = summary(latencies);

@@ -20,7 +20,12 @@ const ROUNDS = sized({ full: 50, quick: 20, tiny: 5 });
 export async function openBareFanout(
   kind: 'socketio' | 'ws',
   n: number,
-): Promise<{ round(): Promise<{ first: number; last: number }>; close(): Promise<void> }> {
+): Promise<{
+  round(): Promise<{ first: number; last: number }>;
+  close(): Promise<void>;
+  /** The bare server's and its clients' processes (who ran in a round). */
+  pids: { server: number; clients: number };
+}> {
   const server = await BareServer.start(kind);
   const fleet = Fleet.for(n);
   const close = async () => {
@@ -39,6 +44,7 @@ export async function openBareFanout(
   }
   let seq = 0;
   return {
+    pids: { server: server.pid, clients: fleet.pids[0]! },
     /** One broadcast: ms until the first client and until the last had it. */
     async round() {
       const key = String(seq);

@@ -39,6 +39,11 @@ export class Fleet {
     );
   }
 
+  /** The load processes' pids. */
+  get pids(): number[] {
+    return this.children.map((child) => child.pid!);
+  }
+
   /** One load process, two from 5,000 clients on (one process cannot parse that many sockets' traffic in time). */
   static for(clients: number): Fleet {
     return new Fleet(clients >= 5_000 ? 2 : 1);

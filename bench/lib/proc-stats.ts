@@ -71,3 +71,31 @@ export function threadTimes(
   }
   return threads;
 }
+
+/**
+ * Each named process's time on a CPU and waiting for one (ms, all its threads), from
+ * `threadTimes`; a process that is gone (or undefined) is left out. Two readings'
+ * difference says who ran, and who waited for a core, in between. The processes named in
+ * `byThread` are also split by thread name (digits dropped: `kafka/GC Thread#`, `command/node`).
+ */
+export function schedTimes(
+  pids: Record<string, number | undefined>,
+  byThread: readonly string[] = [],
+): Record<string, { runMs: number; waitMs: number }> {
+  const times: Record<string, { runMs: number; waitMs: number }> = {};
+  const add = (key: string, runNs: number, waitNs: number) => {
+    const entry = (times[key] ??= { runMs: 0, waitMs: 0 });
+    entry.runMs += runNs / 1e6;
+    entry.waitMs += waitNs / 1e6;
+  };
+  for (const [name, pid] of Object.entries(pids)) {
+    const split = byThread.includes(name);
+    const threads = pid === undefined ? undefined : threadTimes(pid, split);
+    if (!threads) continue;
+    for (const thread of threads) {
+      add(name, thread.runNs, thread.waitNs);
+      if (split) add(`${name}/${thread.name!.replace(/\d+/g, '')}`, thread.runNs, thread.waitNs);
+    }
+  }
+  return times;
+}
