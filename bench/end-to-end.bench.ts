@@ -93,6 +93,9 @@ const sum = (a: number | undefined, b: number | undefined) => (a !== undefined &
 const against = (value: number, baseline: number | undefined, baselineName: string) =>
   baseline !== undefined ? { value, baseline, baselineName } : { value };
 
+/** BENCH_ROUNDS_LOG: the file `roundsLog` appends to, if set. */
+const ROUNDS_LOG = process.env.BENCH_ROUNDS_LOG || undefined;
+
 /**
  * With BENCH_ROUNDS_LOG=<file>: each counted round as a JSON line, in the order run (`at`:
  * epoch ms of the publish; the rest ms from it, and the same round's floors), to find
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
         const compilersBefore = compilerCpuMs(infra.kafkaPid);
         const publishedAt: number[] = [];
         // BENCH_ROUNDS_LOG: who ran and who waited for a core from each publish to its last terminal.
-        const logging = Boolean(process.env.BENCH_ROUNDS_LOG);
+        const logging = ROUNDS_LOG !== undefined;
         const watched = () => ({
           command: stack.processes.command?.pid,
           projector: stack.processes.projector?.pid,
@@ -184,8 +187,8 @@ async function main(): Promise<void> {
             },
           },
         );
-        if (process.env.BENCH_ROUNDS_LOG)
-          roundsLog(process.env.BENCH_ROUNDS_LOG, n, publishedAt.slice(WARM_UP), {
+        if (ROUNDS_LOG)
+          roundsLog(ROUNDS_LOG, n, publishedAt.slice(WARM_UP), {
             accepted,
             first: firsts,
             last: latencies,

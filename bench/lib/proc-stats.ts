@@ -76,7 +76,8 @@ export function threadTimes(
  * Each named process's time on a CPU and waiting for one (ms, all its threads), from
  * `threadTimes`; a process that is gone (or undefined) is left out. Two readings'
  * difference says who ran, and who waited for a core, in between. The processes named in
- * `byThread` are also split by thread name (digits dropped: `kafka/GC Thread#`, `command/node`).
+ * `byThread` are also split by thread name, its numbering dropped (`kafka/GC Thread#`,
+ * `kafka/C2 CompilerThre`, `command/node`): `end-to-end`'s round log and `publish-cpu`.
  */
 export function schedTimes(
   pids: Record<string, number | undefined>,
@@ -94,7 +95,7 @@ export function schedTimes(
     if (!threads) continue;
     for (const thread of threads) {
       add(name, thread.runNs, thread.waitNs);
-      if (split) add(`${name}/${thread.name!.replace(/\d+/g, '')}`, thread.runNs, thread.waitNs);
+      if (split) add(`${name}/${thread.name!.replace(/[-\d]+$/, '')}`, thread.runNs, thread.waitNs);
     }
   }
   return times;

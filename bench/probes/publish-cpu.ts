@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { openBareFanout } from '../fanout-floor.bench';
 import { Fleet } from '../lib/fleet';
-import { threadTimes } from '../lib/proc-stats';
+import { schedTimes } from '../lib/proc-stats';
 import { summary } from '../lib/results';
 import { warmBroker } from '../lib/broker-warmth';
 import { draftNotices, publish, publishRounds, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
@@ -47,14 +47,15 @@ function sched(): Sched {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     const name = nameOf(pid);
     if (name === 'gone') continue;
-    const threads = threadTimes(pid, BY_THREAD);
-    if (!threads) continue;
-    for (const { name: comm, runNs, waitNs } of threads) {
-      const thread = BY_THREAD ? `${name}/${comm!.replace(/[-\d]+$/, '')}` : name;
-      const entry = totals.get(thread) ?? { run: 0, wait: 0 };
-      entry.run += runNs;
-      entry.wait += waitNs;
-      totals.set(thread, entry);
+    // Per process, or (PROBE_THREADS) per thread name within it, not both.
+    for (const [key, { runMs, waitMs }] of Object.entries(
+      schedTimes({ [name]: Number(pid) }, BY_THREAD ? [name] : []),
+    )) {
+      if (BY_THREAD && key === name) continue;
+      const entry = totals.get(key) ?? { run: 0, wait: 0 };
+      entry.run += runMs * 1e6;
+      entry.wait += waitMs * 1e6;
+      totals.set(key, entry);
     }
     try {
       const io = readFileSync(`/proc/${pid}/io`, 'utf8');
