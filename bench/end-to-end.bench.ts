@@ -29,7 +29,7 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FANOUT_SIZES, openBareFanout } from './fanout-floor.bench';
+import { FANOUT_SIZES, fleetPids, openBareFanout } from './fanout-floor.bench';
 import { compilerCpuMs, quietCompilers, warmBroker } from './lib/broker-warmth';
 import { Fleet } from './lib/fleet';
 import { schedTimes } from './lib/proc-stats';
@@ -83,6 +83,18 @@ function schedDiff(before: ReturnType<typeof schedTimes>, after: ReturnType<type
         waitMs: round3(waitMs - (before[name]?.waitMs ?? waitMs)),
       },
     ]),
+  );
+}
+
+/**
+ * CPU time (ms) one round cost the processes that do the work: all named in `times` but
+ * the bench itself, whole processes only (not their `name/thread` splits).
+ */
+function roundCpuMs(times: ReturnType<typeof schedTimes>, only?: string): number {
+  return round3(
+    Object.entries(times)
+      .filter(([name]) => !name.includes('/') && name !== 'bench' && (only === undefined || name === only))
+      .reduce((ms, [, { runMs }]) => ms + runMs, 0),
   );
 }
 
@@ -149,16 +161,18 @@ async function main(): Promise<void> {
         const bareFirsts: number[] = [];
         const compilersBefore = compilerCpuMs(infra.kafkaPid);
         const publishedAt: number[] = [];
-        // BENCH_ROUNDS_LOG: who ran and who waited for a core from each publish to its last terminal.
+        // Who ran, and who waited for a core, from each publish to its last terminal and in
+        // each bare round (the CPU rows below; BENCH_ROUNDS_LOG also splits threads apart).
         const logging = ROUNDS_LOG !== undefined;
         const watched = () => ({
           command: stack.processes.command?.pid,
           projector: stack.processes.projector?.pid,
           gateway: stack.processes.gateway?.pid,
           kafka: infra.kafkaPid,
-          clients: fleet.pids[0],
+          ...fleetPids(fleet),
           bench: process.pid,
         });
+        const split = logging ? SPLIT_BY_THREAD : [];
         let schedBefore: ReturnType<typeof schedTimes> = {};
         const sched: Array<ReturnType<typeof schedTimes>> = [];
         const bareSched: Array<ReturnType<typeof schedTimes>> = [];
@@ -169,24 +183,27 @@ async function main(): Promise<void> {
           n,
           WARM_UP,
           async () => {
-            const bareBefore = logging ? schedTimes(bare.pids) : {};
+            const bareBefore = schedTimes(bare.pids);
             const { first, last } = await bare.round();
-            if (logging) bareSched.push(schedDiff(bareBefore, schedTimes(bare.pids)));
+            bareSched.push(schedDiff(bareBefore, schedTimes(bare.pids)));
             bareFirsts.push(first);
             kafkaSame.push((await kafkaRounds.round()).consumed);
             return last;
           },
           {
             beforePublish: (round) => {
-              if (logging) schedBefore = schedTimes(watched(), SPLIT_BY_THREAD);
+              schedBefore = schedTimes(watched(), split);
               publishedAt[round] = performance.timeOrigin + performance.now();
             },
             afterDelivery: (round) => {
-              if (!logging) return;
-              sched[round] = schedDiff(schedBefore, schedTimes(watched(), SPLIT_BY_THREAD));
+              sched[round] = schedDiff(schedBefore, schedTimes(watched(), split));
             },
           },
         );
+        // From publish to last terminal (commit, projection and fan-out, all processes but the
+        // bench) against the bare round's server and clients.
+        const counted = sched.slice(WARM_UP);
+        const bareCounted = bareSched.slice(WARM_UP);
         if (ROUNDS_LOG)
           roundsLog(ROUNDS_LOG, n, publishedAt.slice(WARM_UP), {
             accepted,
@@ -195,8 +212,8 @@ async function main(): Promise<void> {
             bare: paired,
             bareFirst: bareFirsts.slice(WARM_UP),
             kafka: kafkaSame.slice(WARM_UP),
-            sched: sched.slice(WARM_UP),
-            bareSched: bareSched.slice(WARM_UP),
+            sched: counted,
+            bareSched: bareCounted,
           });
         const compilersAfter = compilerCpuMs(infra.kafkaPid);
         const e2e = summary(latencies);
@@ -315,6 +332,28 @@ async function main(): Promise<void> {
                 },
               ]
             : []),
+          // What a round costs the box, for reading (no goal): the latency rows above move
+          // with what else the two cores run at that moment, CPU time much less.
+          {
+            name: `CPU per publish to ${n} terminals, median`,
+            unit: 'ms',
+            ...against(
+              summary(counted.map((times) => roundCpuMs(times))).p50,
+              summary(bareCounted.map((times) => roundCpuMs(times))).p50,
+              'bare Socket.IO broadcast round, same rounds: server and clients, median',
+            ),
+            lowerIsBetter: true,
+          },
+          {
+            name: `gateway CPU per publish to ${n} terminals, median`,
+            unit: 'ms',
+            ...against(
+              summary(counted.map((times) => roundCpuMs(times, 'gateway'))).p50,
+              summary(bareCounted.map((times) => roundCpuMs(times, 'server'))).p50,
+              'bare Socket.IO server, same rounds, median',
+            ),
+            lowerIsBetter: true,
+          },
           {
             name: `publish accepted (HTTP 200), N=${n}, p50`,
             unit: 'ms',

@@ -23,8 +23,8 @@ export async function openBareFanout(
 ): Promise<{
   round(): Promise<{ first: number; last: number }>;
   close(): Promise<void>;
-  /** The bare server's and its clients' processes (who ran in a round). */
-  pids: { server: number; clients: number };
+  /** The bare server's and its clients' processes (who ran in a round): `server`, `clients`, `clients.2`, … */
+  pids: Record<string, number>;
 }> {
   const server = await BareServer.start(kind);
   const fleet = Fleet.for(n);
@@ -44,7 +44,7 @@ export async function openBareFanout(
   }
   let seq = 0;
   return {
-    pids: { server: server.pid, clients: fleet.pids[0]! },
+    pids: { server: server.pid, ...fleetPids(fleet) },
     /** One broadcast: ms until the first client and until the last had it. */
     async round() {
       const key = String(seq);
@@ -55,6 +55,11 @@ export async function openBareFanout(
     },
     close,
   };
+}
+
+/** A fleet's load processes by name for `schedTimes`: `clients`, then `clients.2`, … */
+export function fleetPids(fleet: Fleet): Record<string, number> {
+  return Object.fromEntries(fleet.pids.map((pid, i) => [i === 0 ? 'clients' : `clients.${i + 1}`, pid]));
 }
 
 /** Latencies (ms) of `rounds` broadcasts to `n` clients of a bare server of `kind`, after 3 not counted. */
