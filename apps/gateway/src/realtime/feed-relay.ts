@@ -7,6 +7,7 @@ import { readFeed, type FeedItem } from '@lastmeter/read-models';
 import { ReadModels, ReadModelsRecovering } from '../read/read-models.service';
 import { visibleTo } from '../read/scope';
 import { contextOf, inSpan, linksTo, SpanKind } from '@lastmeter/kafka';
+import { emitToEach } from './emit-to-each';
 import { GatewayMetrics } from './gateway-metrics';
 import { NotificationHub, type StoreFeedNotice } from './notification-hub';
 
@@ -345,7 +346,7 @@ class StorePump {
     }
     for (const { message, sessions: due } of groups.values()) {
       if (due.length === 1) due[0].socket.emit('feed', message);
-      else due[0].socket.nsp.to(due.map((s) => s.socket.id)).emit('feed', message);
+      else emitToEach(socketsOf(due), 'feed', message);
     }
     this.metrics.sent('terminal', 'feed', live + missed);
     this.metrics.backlogSent(missed);
@@ -394,7 +395,7 @@ class StorePump {
     }
     for (const { messages, sessions: due } of groups.values()) {
       if (due.length === 1) emitDue(due[0]!.socket, messages);
-      else emitDue(due[0]!.socket.nsp.to(due.map((s) => s.socket.id)), messages);
+      else emitDue(socketsOf(due), messages);
     }
     this.metrics.sent('terminal', 'feed', singles);
     this.metrics.sent('terminal', 'feed.items', batches);
@@ -453,10 +454,16 @@ class StorePump {
   }
 }
 
-/** One due item as `feed`, several as one `feed.items`. */
-function emitDue(to: { emit(event: string, payload: unknown): unknown }, messages: FeedMessage[]): void {
-  if (messages.length === 1) to.emit('feed', messages[0]);
-  else to.emit('feed.items', { items: messages } satisfies FeedItems);
+/** One due item as `feed`, several as one `feed.items`: to one socket, or to several encoded once. */
+function emitDue(to: Socket | Socket[], messages: FeedMessage[]): void {
+  const [event, payload] =
+    messages.length === 1 ? ['feed', messages[0]] : ['feed.items', { items: messages } satisfies FeedItems];
+  if (Array.isArray(to)) emitToEach(to, event, payload);
+  else to.emit(event, payload);
+}
+
+function socketsOf(sessions: TerminalSession[]): Socket[] {
+  return sessions.map((session) => session.socket);
 }
 
 /** Packets engine.io holds for a socket that its transport has not taken yet. */
