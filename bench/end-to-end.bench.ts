@@ -163,7 +163,6 @@ async function main(): Promise<void> {
         const publishedAt: number[] = [];
         // Who ran, and who waited for a core, from each publish to its last terminal and in
         // each bare round (the CPU rows below; BENCH_ROUNDS_LOG also splits threads apart).
-        const logging = ROUNDS_LOG !== undefined;
         const watched = () => ({
           command: stack.processes.command?.pid,
           projector: stack.processes.projector?.pid,
@@ -172,7 +171,7 @@ async function main(): Promise<void> {
           ...fleetPids(fleet),
           bench: process.pid,
         });
-        const split = logging ? SPLIT_BY_THREAD : [];
+        const split = ROUNDS_LOG !== undefined ? SPLIT_BY_THREAD : [];
         let schedBefore: ReturnType<typeof schedTimes> = {};
         const sched: Array<ReturnType<typeof schedTimes>> = [];
         const bareSched: Array<ReturnType<typeof schedTimes>> = [];

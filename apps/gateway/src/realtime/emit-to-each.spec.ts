@@ -85,6 +85,13 @@ describe('emitToEach: one message to many sockets, encoded once, as nsp.to(ids).
     expect(feed).toEqual([[{ feedSeq: 1 }], [], [{ feedSeq: 1 }], [{ feedSeq: 1 }]]);
   });
 
+  it('reaches a single socket alone', async () => {
+    const feed = recorder(stack.clients, 'feed');
+    emitToEach([stack.sockets[3]!], 'feed', { feedSeq: 5 });
+    await settled();
+    expect(feed).toEqual([[], [], [], [{ feedSeq: 5 }]]);
+  });
+
   it('does nothing for no sockets', () => {
     expect(() => emitToEach([], 'feed', { feedSeq: 1 })).not.toThrow();
   });

@@ -345,8 +345,7 @@ class StorePump {
       groups.set(hidden, group);
     }
     for (const { message, sessions: due } of groups.values()) {
-      if (due.length === 1) due[0].socket.emit('feed', message);
-      else emitToEach(socketsOf(due), 'feed', message);
+      emitToEach(socketsOf(due), 'feed', message);
     }
     this.metrics.sent('terminal', 'feed', live + missed);
     this.metrics.backlogSent(missed);
@@ -385,7 +384,7 @@ class StorePump {
       if (session.reset) {
         session.reset = false;
         messages[0] = { ...messages[0]!, reset: true };
-        emitDue(session.socket, messages);
+        emitDue([session.socket], messages);
         continue;
       }
       const key = `${first}:${messages.map((m) => ('hidden' in m ? 'h' : 'v')).join('')}`;
@@ -394,8 +393,7 @@ class StorePump {
       groups.set(key, group);
     }
     for (const { messages, sessions: due } of groups.values()) {
-      if (due.length === 1) emitDue(due[0]!.socket, messages);
-      else emitDue(socketsOf(due), messages);
+      emitDue(socketsOf(due), messages);
     }
     this.metrics.sent('terminal', 'feed', singles);
     this.metrics.sent('terminal', 'feed.items', batches);
@@ -454,12 +452,10 @@ class StorePump {
   }
 }
 
-/** One due item as `feed`, several as one `feed.items`: to one socket, or to several encoded once. */
-function emitDue(to: Socket | Socket[], messages: FeedMessage[]): void {
-  const [event, payload] =
-    messages.length === 1 ? ['feed', messages[0]] : ['feed.items', { items: messages } satisfies FeedItems];
-  if (Array.isArray(to)) emitToEach(to, event, payload);
-  else to.emit(event, payload);
+/** One due item as `feed`, several as one `feed.items`. */
+function emitDue(sockets: Socket[], messages: FeedMessage[]): void {
+  if (messages.length === 1) emitToEach(sockets, 'feed', messages[0]);
+  else emitToEach(sockets, 'feed.items', { items: messages } satisfies FeedItems);
 }
 
 function socketsOf(sessions: TerminalSession[]): Socket[] {
