@@ -8,7 +8,7 @@ import { topicNames } from '@lastmeter/contracts';
 import { freePort } from '@lastmeter/infra';
 import { ACKS_ALL, createKafkaClient, createProducer } from '@lastmeter/kafka';
 import { seedRefusal } from '../../apps/cli/src/seed';
-import { spawnApp, startApp, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { spawnApp, startApp, startAppsForBrowser, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { launchChromium, watchConsole } from '../support/browser';
 import { cleanupNamespace } from '../support/cleanup';
 import { CLI, runCli } from '../support/cli';
@@ -31,14 +31,8 @@ let region: string;
 
 beforeAll(async () => {
   // The command service with its defaults (CORS_ORIGINS not set).
-  const command = await startApp('command', ns.env);
-  apps.command = command;
-  const [projector, gateway] = await Promise.all([
-    startApp('projector', ns.env),
-    startApp('gateway', { ...ns.env, COMMAND_PUBLIC_URL: command.url }),
-  ]);
-  apps = { ...apps, projector, gateway };
-  api = new Publisher(command.url, ns);
+  apps = await startAppsForBrowser(ns.env, {});
+  api = new Publisher(apps.command!.url, ns);
   region = await api.region('sec');
 }, 120_000);
 

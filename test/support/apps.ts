@@ -130,14 +130,22 @@ export async function startApps(env: NodeJS.ProcessEnv): Promise<Record<AppName,
 
 /**
  * The three apps as `npm start` runs them for a browser: the gateway tells the page where
- * the command service is (COMMAND_PUBLIC_URL), which lets the page's origin call it (CORS).
+ * the command service is (COMMAND_PUBLIC_URL), which lets the page's origin call it (CORS:
+ * any origin unless `commandEnv` says otherwise). Like startApps, it returns once the
+ * projector has marked its generation whole: on a new deployment the projector's first
+ * check finds the writes made before it and has readers answer 503 until it has projected
+ * them, so a suite that wrote in that second saw a read answered 200, then 503 (CI did).
  */
-export async function startAppsForBrowser(env: NodeJS.ProcessEnv): Promise<Record<AppName, RunningApp>> {
-  const command = await startApp('command', { ...env, CORS_ORIGINS: '*' });
+export async function startAppsForBrowser(
+  env: NodeJS.ProcessEnv,
+  commandEnv: NodeJS.ProcessEnv = { CORS_ORIGINS: '*' },
+): Promise<Record<AppName, RunningApp>> {
+  const command = await startApp('command', { ...env, ...commandEnv });
   const [projector, gateway] = await Promise.all([
     startApp('projector', env),
     startApp('gateway', { ...env, COMMAND_PUBLIC_URL: command.url }),
   ]);
+  await projectorBookkeeping(env);
   return { command, projector, gateway };
 }
 

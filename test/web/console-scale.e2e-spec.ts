@@ -3,7 +3,7 @@
  */
 import request from 'supertest';
 import type { Browser, Page } from 'playwright-core';
-import { startApp, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { startAppsForBrowser, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { launchChromium, screenshot, watchConsole } from '../support/browser';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
@@ -31,13 +31,7 @@ const reads: string[] = [];
 const reachPushes: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
-  const command = await startApp('command', { ...ns.env, CORS_ORIGINS: '*' });
-  apps.command = command;
-  const [projector, gateway] = await Promise.all([
-    startApp('projector', ns.env),
-    startApp('gateway', { ...ns.env, COMMAND_PUBLIC_URL: command.url }),
-  ]);
-  apps = { ...apps, projector, gateway };
+  const { command, gateway } = (apps = await startAppsForBrowser(ns.env));
   api = new Publisher(command.url, ns);
   // 300 stores in three regions, by the bulk import; the needle sorts after all of them.
   const csv = [

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import request from 'supertest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ReachReport, StoreCompliance } from '@lastmeter/contracts';
-import { startApp, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { startAppsForBrowser, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { launchChromium, screenshot, WatchedPages, type watchConsole } from '../support/browser';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
@@ -32,13 +32,7 @@ let storeA: string;
 const watched = new WatchedPages();
 
 beforeAll(async () => {
-  const command = await startApp('command', { ...ns.env, CORS_ORIGINS: '*' });
-  apps.command = command;
-  const [projector, gateway] = await Promise.all([
-    startApp('projector', ns.env),
-    startApp('gateway', { ...ns.env, COMMAND_PUBLIC_URL: command.url }),
-  ]);
-  apps = { ...apps, projector, gateway };
+  const { command, gateway } = (apps = await startAppsForBrowser(ns.env));
   api = new Publisher(command.url, ns);
   browser = await launchChromium();
   proxy = await TcpProxy.start(gateway.port);

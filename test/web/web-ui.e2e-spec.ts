@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { FeedPage } from '@lastmeter/contracts';
-import { startApp, stopApps, type AppName, type RunningApp } from '../support/apps';
+import { startAppsForBrowser, stopApps, type AppName, type RunningApp } from '../support/apps';
 import { launchChromium, recordFeedFrames, screenshot, WatchedPages } from '../support/browser';
 import { cleanupNamespace } from '../support/cleanup';
 import { testNamespace } from '../support/env';
@@ -30,13 +30,7 @@ beforeAll(async () => {
   // The pages come from a gateway (and a proxy) on ports picked below, so the write API
   // accepts any origin here; the default (the gateway's own origin) is tested in
   // test/security/output-and-defaults.e2e-spec.ts.
-  const command = await startApp('command', { ...ns.env, CORS_ORIGINS: '*' });
-  apps.command = command;
-  const [projector, gateway] = await Promise.all([
-    startApp('projector', ns.env),
-    startApp('gateway', { ...ns.env, COMMAND_PUBLIC_URL: command.url }),
-  ]);
-  apps = { ...apps, projector, gateway };
+  const { command, gateway } = (apps = await startAppsForBrowser(ns.env));
   api = new Publisher(command.url, ns);
   browser = await launchChromium();
   // Tablet A reaches the gateway through a proxy the test can cut.
