@@ -78,7 +78,16 @@ export async function startStack(
     Object.entries(ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]),
   ) as Record<AppName, string>;
   const processes: Partial<Record<AppName, ChildProcess>> = {};
-  for (const app of apps) processes[app] = await startBuiltApp(app, env, ports[app]);
+  // Side by side: none needs another to be up (the topics exist), and each mostly waits for
+  // its own readiness (group joins, first round trips), which one after another added up.
+  const starts = await Promise.allSettled(
+    apps.map(async (app) => (processes[app] = await startBuiltApp(app, env, ports[app]))),
+  );
+  const failed = starts.find((start): start is PromiseRejectedResult => start.status === 'rejected');
+  if (failed) {
+    for (const child of Object.values(processes)) child?.kill('SIGKILL');
+    throw failed.reason;
+  }
   const extras: ChildProcess[] = [];
 
   // A KeyObject, as the apps hold it (libs/auth): with the string, jsonwebtoken tries it as
