@@ -31,8 +31,8 @@ let region: string;
 
 beforeAll(async () => {
   // The command service with its defaults (CORS_ORIGINS not set).
-  apps = await startAppsForBrowser(ns.env, {});
-  api = new Publisher(apps.command!.url, ns);
+  const { command } = (apps = await startAppsForBrowser(ns.env, {}));
+  api = new Publisher(command.url, ns);
   region = await api.region('sec');
 }, 120_000);
 

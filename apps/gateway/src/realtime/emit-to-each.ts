@@ -10,10 +10,11 @@ interface EncodingAdapter {
 
 /**
  * Emits `event` with `data` to every socket of `sockets` (all of one namespace; one
- * socket gets a plain `emit`), encoded once: what `nsp.to(ids).emit(event, data)` does, minus its walk from each socket id
- * through the adapter's rooms back to the socket, which the caller holds already. The
- * feed relay sends each item to the terminals of a store this way, a thousand sockets a
- * publish per gateway: the walk was 4% of the gateway's CPU in the fan-out (bench/PROFILE.md).
+ * socket gets a plain `emit`), encoded once: what `nsp.to(ids).emit(event, data)` does,
+ * minus its walk from each socket id through the adapter's rooms back to the socket,
+ * which the caller holds already. The feed relay sends each item to the terminals of a
+ * store this way, a thousand sockets a publish per gateway: the walk was 4% of the
+ * gateway's CPU in the fan-out (bench/PROFILE.md).
  *
  * It is the adapter's own `broadcast`, step for step: `_encode` encodes the packet and,
  * with `ws` underneath, frames the WebSocket message once for all; then each socket's

@@ -317,9 +317,9 @@ class StorePump {
 
   /**
    * Sends one item to every terminal that is due for it. Terminals that get the same
-   * message (the content, or `hidden` for a role they do not serve) get it as one
-   * Socket.IO broadcast to their socket ids: encoded once, written to each socket, in
-   * the same order as one emit per socket would.
+   * message (the content, or `hidden` for a role they do not serve) get it encoded once
+   * and written to each of their sockets (`emitToEach`), in the same order as one emit
+   * per socket would.
    */
   private deliver(sessions: TerminalSession[], item: FeedItem): void {
     this.handingOut(item);
@@ -356,7 +356,7 @@ class StorePump {
    * Sends each terminal that takes `feed.items` everything of `items` (a page of the feed,
    * in feedSeq order) it is due for, in one message: `feed.items`, or `feed` when one
    * item is due. Terminals due for the same messages (same cursor, same items hidden from
-   * their roles) get them as one broadcast, encoded once. A burst of publishes, or a
+   * their roles) get them encoded once (`emitToEach`). A burst of publishes, or a
    * backlog, costs a socket one packet per page instead of one per item.
    */
   private deliverPage(sessions: TerminalSession[], items: FeedItem[], observeFanOut: boolean): void {
