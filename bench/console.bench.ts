@@ -267,8 +267,9 @@ async function apiFloor(stack: Stack, paths: string[]): Promise<number> {
 async function main(): Promise<void> {
   const infra = await benchInfra();
   const stack = await startStack(infra);
-  const browser = await launchHeadless();
+  let browser: Awaited<ReturnType<typeof launchHeadless>> | undefined;
   try {
+    browser = await launchHeadless();
     console.error(`  seeding ${STORES} stores in ${REGIONS} regions and a task to every store…`);
     const seeded = await seed(stack);
     console.error(`  seeded in ${seeded.seconds.toFixed(1)} s`);
@@ -349,7 +350,7 @@ async function main(): Promise<void> {
       samples: Object.fromEntries(Object.entries(samples).map(([name, values]) => [`console: ${name}`, thin(values)])),
     });
   } finally {
-    await browser.close();
+    await browser?.close();
     await stack.stop();
     await infra.stop();
   }

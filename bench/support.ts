@@ -104,6 +104,15 @@ export async function appPort(): Promise<number> {
   return freePort();
 }
 
+/** The apps this process started and that still run: killed if it exits without stopping them. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  // A scenario that threw before its `finally` (a browser that did not launch) left them
+  // up; they would outlive it and take CPU from every run after (found 2026-12-07: a
+  // failed `console` left its three apps running through a CI run and a bench run).
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export async function startBuiltApp(name: string, env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
   // The apps' own flags (as `lastmeter start` and the image run them); BENCH_APP_NODE_ARGS
   // adds more, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the apps under a benchmark.
@@ -112,8 +121,12 @@ export async function startBuiltApp(name: string, env: NodeJS.ProcessEnv, port: 
     env: { ...env, [`${name.toUpperCase()}_PORT`]: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  running.add(child);
   let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
+  child.once('exit', (code) => {
+    exited = code;
+    running.delete(child);
+  });
   for (let i = 0; i < 300; i++) {
     // Ended before it was ready (a taken port, a bad setting): whatever answers there is not it.
     if (exited !== undefined) throw new Error(`${name} exited with ${exited} before it was ready`);
