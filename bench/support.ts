@@ -54,10 +54,24 @@ export async function benchInfra(): Promise<BenchInfra> {
     });
     await redis.start();
   }
+  let stopped = false;
   const stop = async () => {
+    stopped = true;
     await Promise.allSettled([kafka?.stop(), redis?.stop()]);
     rmSync(root, { recursive: true, force: true });
   };
+  // A benchmark or probe that fails (runMain exits) must not leave them running either.
+  process.once('exit', () => {
+    if (stopped) return;
+    for (const pid of [kafka?.pid, redis?.pid]) {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
   // Ctrl-C (or a kill) during a benchmark must not leave its broker and Redis behind.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
