@@ -9,13 +9,12 @@
  * PROBE_WARM_BROKER, PROBE_THREADS and PROBE_STOP below.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { openBareFanout } from '../fanout-floor.bench';
 import { Fleet } from '../lib/fleet';
 import { schedTimes } from '../lib/proc-stats';
 import { summary } from '../lib/results';
-import { warmBroker } from '../lib/broker-warmth';
-import { draftNotices, publish, publishRounds, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
+import { publishRounds, startStack } from '../lib/stack';
 import { benchInfra, runMain } from '../support';
+import { prepareRounds } from './prepare-rounds';
 
 /** PROBE_THREADS=1: per thread name within each process. */
 const BY_THREAD = process.env.PROBE_THREADS === '1';
@@ -120,17 +119,7 @@ async function main(): Promise<void> {
   const stack = await startStack(infra);
   const fleet = Fleet.for(terminals);
   try {
-    const stores = await setUpStores(stack, 10);
-    const drafts = await draftNotices(stack, rounds + WARMUP + WARM_BROKER);
-    if (WARM_BROKER > 0) {
-      const warmth = await warmBroker(infra.kafkaPid, drafts.splice(0, WARM_BROKER), async (id) => {
-        await publish(stack, id);
-      });
-      console.error(`broker warmed: ${JSON.stringify(warmth)}`);
-    }
-    await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, terminals));
-    const bare = await openBareFanout('socketio', terminals);
-    await untilQuiet(stack, 1_000);
+    const { drafts, bare } = await prepareRounds(infra, stack, fleet, terminals, rounds + WARMUP, WARM_BROKER);
     const ours: Sched = new Map();
     // The same publishes split at their HTTP answer: the write path, then the fan-out
     // (the notice on commit leaves right before the answer) and what runs beside it.

@@ -14,12 +14,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { openBareFanout } from '../fanout-floor.bench';
 import { Fleet } from '../lib/fleet';
 import { summary } from '../lib/results';
-import { warmBroker } from '../lib/broker-warmth';
-import { draftNotices, publish, publishRounds, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
+import { publishRounds, startStack } from '../lib/stack';
 import { benchInfra, runMain } from '../support';
+import { prepareRounds } from './prepare-rounds';
 
 const WARMUP = 20;
 const WARM_BROKER = Number(process.env.PROBE_WARM_BROKER ?? 1_500);
@@ -75,17 +74,7 @@ async function main(): Promise<void> {
   const names = new Map<number, string>();
   let perf: ReturnType<typeof spawn> | undefined;
   try {
-    const stores = await setUpStores(stack, 10);
-    const drafts = await draftNotices(stack, rounds + WARMUP + WARM_BROKER);
-    if (WARM_BROKER > 0) {
-      const warmth = await warmBroker(infra.kafkaPid, drafts.splice(0, WARM_BROKER), async (id) => {
-        await publish(stack, id);
-      });
-      console.error(`broker warmed: ${JSON.stringify(warmth)}`);
-    }
-    await fleet.connect('terminal', stack.urls.gateway, await terminalsOf(stack, stores, terminals));
-    const bare = await openBareFanout('socketio', terminals);
-    await untilQuiet(stack, 1_000);
+    const { drafts, bare } = await prepareRounds(infra, stack, fleet, terminals, rounds + WARMUP, WARM_BROKER);
     const now = () => Number(process.hrtime.bigint()) / 1e6;
     let pairedAt = 0;
     let publishedAt = 0;
