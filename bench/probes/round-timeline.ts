@@ -8,8 +8,9 @@
  * round (publish → last terminal) and in 5 ms bins from the publish, summed over the rounds
  * and divided by their count; the same for the bare broadcast's rounds.
  * `node dist/bench/probes/round-timeline.js [terminals] [rounds]`; PROBE_WARM_BROKER as in
- * `publish-cpu` (default 1,500); PROBE_SPLIT=kafka,command shows those processes by thread. `round-timeline.js --analyse` prints the last run's tables
- * again (from /tmp/round-timeline.perf and its .json).
+ * `publish-cpu` (default 1,500); PROBE_SPLIT=kafka,command shows those processes by
+ * thread; `round-timeline.js --analyse` prints the last run's tables again (from
+ * /tmp/round-timeline.perf and its .json).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -61,8 +62,7 @@ async function main(): Promise<void> {
   }
   if (spawnSync('perf', ['--version']).status !== 0) {
     console.error('round-timeline needs perf (as root): apt-get install linux-perf');
-    process.exitCode = 1;
-    return;
+    process.exit(1);
   }
   const terminals = Number(process.argv[2] ?? 1000);
   const rounds = Number(process.argv[3] ?? 100);
