@@ -54,15 +54,9 @@ export async function benchInfra(): Promise<BenchInfra> {
     });
     await redis.start();
   }
-  let stopped = false;
-  const stop = async () => {
-    stopped = true;
-    await Promise.allSettled([kafka?.stop(), redis?.stop()]);
-    rmSync(root, { recursive: true, force: true });
-  };
-  // A benchmark or probe that fails (runMain exits) must not leave them running either.
-  process.once('exit', () => {
-    if (stopped) return;
+  // A benchmark or probe that fails (runMain exits) must not leave them running either
+  // (as the CLI's Supervisor does for its apps: on until stop() takes it off).
+  const killOnExit = () => {
     for (const pid of [kafka?.pid, redis?.pid]) {
       try {
         if (pid) process.kill(pid, 'SIGKILL');
@@ -71,7 +65,13 @@ export async function benchInfra(): Promise<BenchInfra> {
       }
     }
     rmSync(root, { recursive: true, force: true });
-  });
+  };
+  process.once('exit', killOnExit);
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    await Promise.allSettled([kafka?.stop(), redis?.stop()]);
+    rmSync(root, { recursive: true, force: true });
+  };
   // Ctrl-C (or a kill) during a benchmark must not leave its broker and Redis behind.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
