@@ -4,15 +4,16 @@
  * channel, the notice the command service would send on commit (items made from a real
  * publish's, with the next feedSeq): nothing else runs while the gateway writes. Timed
  * from the PUBLISH to the last terminal, against bare Socket.IO's broadcast to the same
- * number of clients in the same run.
+ * number of clients in the same run, and the CPU time each server took per round.
  * `node dist/bench/probes/fanout-alone.js [terminals] [rounds]`
  */
 import Redis from 'ioredis';
 import { encodeCommittedFeedNotice, feedChannel, readFeedNotice } from '@lastmeter/redis';
-import { bareFanout } from '../fanout-floor.bench';
+import { openBareFanout } from '../fanout-floor.bench';
 import { awaitDelivery, Fleet, msSince } from '../lib/fleet';
 import { summary } from '../lib/results';
 import { draftNotices, publish, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
+import { procStats } from '../lib/proc-stats';
 import { benchInfra, runMain } from '../support';
 
 async function main(): Promise<void> {
@@ -37,7 +38,10 @@ async function main(): Promise<void> {
     // The stores whose items the notice on commit carried, one item each (a publish).
     const template = readFeedNotice(notices.find((n) => n.includes('"items"'))!).heads.filter((h) => h.items);
     const samples: number[] = [];
+    const gatewayPid = stack.processes.gateway!.pid!;
+    let cpuStart = 0;
     for (let round = 0; round < rounds + 3; round++) {
+      if (round === 3) cpuStart = procStats(gatewayPid).cpuSeconds;
       const id = `00000000-0000-4000-8000-${String(round).padStart(12, '0')}`;
       const appended = template.map(({ storeId, feedSeq, items }) => {
         const item = JSON.parse(items![0]!) as { feedSeq: number; communication: { id: string } };
@@ -53,11 +57,23 @@ async function main(): Promise<void> {
       if (round >= 3) samples.push(msSince(t0, delivered.last));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    const gatewayCpuMsPerRound = ((procStats(gatewayPid).cpuSeconds - cpuStart) * 1000) / rounds;
     const alone = summary(samples);
     await fleet.close();
-    const bare = summary(await bareFanout('socketio', terminals, rounds));
+    const { latencies, serverCpuMsPerRound } = await bareRounds(terminals, rounds);
+    const bare = summary(latencies);
     console.log(
-      JSON.stringify({ terminals, rounds, gatewayAlone: alone, bareSocketIo: bare, ratioP50: alone.p50 / bare.p50 }),
+      JSON.stringify({
+        terminals,
+        rounds,
+        gatewayAlone: alone,
+        bareSocketIo: bare,
+        ratioP50: alone.p50 / bare.p50,
+        // CPU time (user + system, /proc, 10 ms ticks) over the timed rounds and their pauses, per round.
+        gatewayCpuMsPerRound,
+        bareServerCpuMsPerRound: serverCpuMsPerRound,
+        cpuRatio: gatewayCpuMsPerRound / serverCpuMsPerRound,
+      }),
     );
   } finally {
     await fleet.close().catch(() => undefined);
@@ -65,6 +81,24 @@ async function main(): Promise<void> {
     sub.disconnect();
     await stack.stop();
     await infra.stop();
+  }
+}
+
+/** Bare Socket.IO's broadcast to as many clients, paced as the gateway's rounds, and its server's CPU per round. */
+async function bareRounds(terminals: number, rounds: number) {
+  const bare = await openBareFanout('socketio', terminals);
+  try {
+    const latencies: number[] = [];
+    let cpuStart = 0;
+    for (let round = -3; round < rounds; round++) {
+      if (round === 0) cpuStart = procStats(bare.pids.server!).cpuSeconds;
+      const { last } = await bare.round();
+      if (round >= 0) latencies.push(last);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return { latencies, serverCpuMsPerRound: ((procStats(bare.pids.server!).cpuSeconds - cpuStart) * 1000) / rounds };
+  } finally {
+    await bare.close();
   }
 }
 
