@@ -66,16 +66,29 @@ export function fleetPids(fleet: Fleet): Record<string, number> {
 export async function bareFanout(kind: 'socketio' | 'ws', n: number, rounds = ROUNDS): Promise<number[]> {
   const bare = await openBareFanout(kind, n);
   try {
-    const latencies: number[] = [];
-    for (let round = -3; round < rounds; round++) {
-      const { last: ms } = await bare.round();
-      if (round >= 0) latencies.push(ms);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    return latencies;
+    return await bareRounds(bare, rounds);
   } finally {
     await bare.close();
   }
+}
+
+/**
+ * `rounds` broadcasts of an open bare fan-out, 50 ms apart, after 3 not counted (`counting`
+ * is called right before the first counted one): the latency of each to its last client (ms).
+ */
+export async function bareRounds(
+  bare: Awaited<ReturnType<typeof openBareFanout>>,
+  rounds: number,
+  counting?: () => void,
+): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let round = -3; round < rounds; round++) {
+    if (round === 0) counting?.();
+    const { last: ms } = await bare.round();
+    if (round >= 0) latencies.push(ms);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return latencies;
 }
 
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@
  */
 import Redis from 'ioredis';
 import { encodeCommittedFeedNotice, feedChannel, readFeedNotice } from '@lastmeter/redis';
-import { openBareFanout } from '../fanout-floor.bench';
+import { bareRounds, openBareFanout } from '../fanout-floor.bench';
 import { awaitDelivery, Fleet, msSince } from '../lib/fleet';
 import { summary } from '../lib/results';
 import { draftNotices, publish, setUpStores, startStack, terminalsOf, untilQuiet } from '../lib/stack';
@@ -38,10 +38,9 @@ async function main(): Promise<void> {
     // The stores whose items the notice on commit carried, one item each (a publish).
     const template = readFeedNotice(notices.find((n) => n.includes('"items"'))!).heads.filter((h) => h.items);
     const samples: number[] = [];
-    const gatewayPid = stack.processes.gateway!.pid!;
-    let cpuStart = 0;
+    let gatewayCpu = cpuMeter(stack.processes.gateway!.pid!);
     for (let round = 0; round < rounds + 3; round++) {
-      if (round === 3) cpuStart = procStats(gatewayPid).cpuSeconds;
+      if (round === 3) gatewayCpu = cpuMeter(stack.processes.gateway!.pid!);
       const id = `00000000-0000-4000-8000-${String(round).padStart(12, '0')}`;
       const appended = template.map(({ storeId, feedSeq, items }) => {
         const item = JSON.parse(items![0]!) as { feedSeq: number; communication: { id: string } };
@@ -57,10 +56,10 @@ async function main(): Promise<void> {
       if (round >= 3) samples.push(msSince(t0, delivered.last));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const gatewayCpuMsPerRound = ((procStats(gatewayPid).cpuSeconds - cpuStart) * 1000) / rounds;
+    const gatewayCpuMsPerRound = gatewayCpu() / rounds;
     const alone = summary(samples);
     await fleet.close();
-    const { latencies, serverCpuMsPerRound } = await bareRounds(terminals, rounds);
+    const { latencies, serverCpuMsPerRound } = await bareWithCpu(terminals, rounds);
     const bare = summary(latencies);
     console.log(
       JSON.stringify({
@@ -84,19 +83,19 @@ async function main(): Promise<void> {
   }
 }
 
+/** The CPU time (ms, user + system, /proc, 10 ms ticks) process `pid` has used since this call. */
+function cpuMeter(pid: number): () => number {
+  const start = procStats(pid).cpuSeconds;
+  return () => (procStats(pid).cpuSeconds - start) * 1000;
+}
+
 /** Bare Socket.IO's broadcast to as many clients, paced as the gateway's rounds, and its server's CPU per round. */
-async function bareRounds(terminals: number, rounds: number) {
+async function bareWithCpu(terminals: number, rounds: number) {
   const bare = await openBareFanout('socketio', terminals);
   try {
-    const latencies: number[] = [];
-    let cpuStart = 0;
-    for (let round = -3; round < rounds; round++) {
-      if (round === 0) cpuStart = procStats(bare.pids.server!).cpuSeconds;
-      const { last } = await bare.round();
-      if (round >= 0) latencies.push(last);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    return { latencies, serverCpuMsPerRound: ((procStats(bare.pids.server!).cpuSeconds - cpuStart) * 1000) / rounds };
+    let serverCpu = cpuMeter(bare.pids.server!);
+    const latencies = await bareRounds(bare, rounds, () => (serverCpu = cpuMeter(bare.pids.server!)));
+    return { latencies, serverCpuMsPerRound: serverCpu() / rounds };
   } finally {
     await bare.close();
   }
