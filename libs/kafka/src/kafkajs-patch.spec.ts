@@ -5,9 +5,11 @@
  *   kafka-producer e2e (lookups counted) and the cluster suites (a broker killed while
  *   the writers decide);
  * - a connection's request queue: no timer runs while nothing waits (kafkajs #1556), and
- *   what waits is still sent.
+ *   what waits is still sent;
+ * - a send's grouping by partition (one pass now): the same groups, in the same order;
+ * - a record batch's checksum (native CRC-32C): the same values as kafkajs's table.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { eventually } from '../../../test/support/eventually';
 
 // kafkajs's internals have no types; these are the parts the spec calls.
@@ -522,6 +524,76 @@ describe('kafkajs record encoding (patched: sized buffers)', () => {
     } finally {
       allocUnsafe.mockRestore();
       alloc.mockRestore();
+    }
+  });
+});
+
+describe('kafkajs groupMessagesPerPartition (patched: one pass)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPerPartition') as (args: {
+    topic: string;
+    partitionMetadata: Array<{ partitionId: number }>;
+    messages: Array<{ key: string; n: number }>;
+    partitioner: (args: { message: { key: string } }) => number;
+  }) => Record<string, Array<{ key: string; n: number }>>;
+  const partitionMetadata = Array.from({ length: 12 }, (_, partitionId) => ({ partitionId }));
+  const partitioner = ({ message }: { message: { key: string } }) => Number(message.key.slice(6)) % 12;
+
+  it('groups a send of 2,000 messages by partition, each group in the order given, every message once', () => {
+    const messages = Array.from({ length: 2_000 }, (_, n) => ({ key: `store-${(n * 7) % 97}`, n }));
+    const groups = groupMessagesPerPartition({ topic: 'facts', partitionMetadata, messages, partitioner });
+    expect(
+      Object.keys(groups)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 12 }, (_, p) => p));
+    for (const [partition, group] of Object.entries(groups)) {
+      expect(group.every((message) => partitioner({ message }) === Number(partition))).toBe(true);
+      expect(group.map(({ n }) => n)).toEqual([...group.map(({ n }) => n)].sort((a, b) => a - b));
+    }
+    expect(
+      Object.values(groups)
+        .flat()
+        .map(({ n }) => n)
+        .sort((a, b) => a - b),
+    ).toEqual(messages.map(({ n }) => n));
+  });
+
+  it('hands each message to the partitioner once, and nothing when the topic has no partitions known', () => {
+    const seen: string[] = [];
+    const counting = ({ message }: { message: { key: string } }) => (seen.push(message.key), 0);
+    const messages = [
+      { key: 'store-1', n: 0 },
+      { key: 'store-2', n: 1 },
+    ];
+    expect(groupMessagesPerPartition({ topic: 'facts', partitionMetadata, messages, partitioner: counting })).toEqual({
+      0: messages,
+    });
+    expect(seen).toEqual(['store-1', 'store-2']);
+    expect(
+      groupMessagesPerPartition({ topic: 'facts', partitionMetadata: [], messages, partitioner: counting }),
+    ).toEqual({});
+    expect(seen).toHaveLength(2);
+  });
+});
+
+describe('kafkajs record batch checksum (patched: CRC-32C from @node-rs/crc32)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const checksum = require('kafkajs/src/protocol/recordBatch/crc32C') as (buffer: Buffer) => number;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const table = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C') as (buffer: Buffer) => number;
+
+  it('loads the native CRC-32C here (its prebuilt binary for this platform is installed)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { crc32c } = require('@node-rs/crc32') as { crc32c: (buffer: Buffer) => number };
+    expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
+  });
+
+  it("gives the CRC-32C check value and kafkajs's own table's value for buffers from empty to 64 KiB", () => {
+    expect(checksum(Buffer.from('123456789'))).toBe(0xe3069283);
+    for (const size of [0, 1, 7, 8, 9, 63, 1_000, 4_096, 15_001, 65_536]) {
+      const buffer = randomBytes(size);
+      expect(checksum(buffer)).toBe(table(buffer) >>> 0);
     }
   });
 });
